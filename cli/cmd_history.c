@@ -1,0 +1,54 @@
+/*
+ * casevault history: the versions of a file.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cmd.h"
+
+static const char usage[] =
+	"usage: casevault history CODE/PATH [--json]\n"
+	"\n"
+	"List the versions of a file, oldest first: vN  TIME  ACTOR  SIZE (UTC).\n"
+	"With --json, one object per line:\n"
+	"{\"version\", \"time\", \"actor\", \"size\", \"commit\"}\n";
+
+static int print_version(const vault_version_info *info, void *payload)
+{
+	const int *json = payload;
+	char t[CLI_TIME_SIZE];
+	cli_json j;
+
+	if (!*json) {
+		printf("v%" PRIu32 "  %s  %s  %" PRIu64 "\n", info->version,
+			cli_time_rfc3339(t, info->time), info->actor, info->size);
+		return 0;
+	}
+	cli_json_begin(&j, stdout);
+	cli_json_uint(&j, "version", info->version);
+	cli_json_time(&j, "time", info->time);
+	cli_json_str(&j, "actor", info->actor);
+	cli_json_uint(&j, "size", info->size);
+	cli_json_str(&j, "commit", info->commit);
+	cli_json_end(&j);
+	return 0;
+}
+
+int cmd_history(cli_ctx *ctx, int argc, char **argv)
+{
+	int json = 0, rc;
+	const cli_opt opts[] = {
+		{ "json", 0, &json, NULL },
+		{ NULL, 0, NULL, NULL }
+	};
+	const cli_syntax syn = { "history", usage, opts, 1, 1 };
+	char *args[1], *path;
+
+	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
+		return rc;
+	path = cli_path(args[0]);
+	cli_error_on(CLI_ON_PATH, path);
+	if (vault_history(ctx->v, path, print_version, &json) < 0)
+		return cli_fail_vault("cannot show the history of '%s'", path);
+	return CLI_EXIT_OK;
+}

@@ -1,0 +1,162 @@
+/*
+ * casevault user: add, list and disable users (admins); change your own
+ * passphrase (anyone).
+ */
+#include <stdio.h>
+
+#include "cmd.h"
+
+#define ADD_SYNOPSIS     "casevault user add NAME --role admin|caseworker|auditor [--new-passphrase-file FILE]"
+#define LIST_SYNOPSIS    "casevault user list [--json]"
+#define DISABLE_SYNOPSIS "casevault user disable NAME"
+#define PASSWD_SYNOPSIS  "casevault user passwd [--new-passphrase-file FILE]"
+
+static const char usage[] =
+	"usage: " ADD_SYNOPSIS "\n"
+	"   or: " LIST_SYNOPSIS "\n"
+	"   or: " DISABLE_SYNOPSIS "\n"
+	"   or: " PASSWD_SYNOPSIS "\n"
+	"\n"
+	"Admins add and disable users; anyone may change their own passphrase.\n"
+	"New passphrases come from --new-passphrase-file, or are typed twice.\n";
+
+static const char add_usage[] =
+	"usage: " ADD_SYNOPSIS "\n"
+	"\n"
+	"Add a user with a new key pair. NAME is 1 to 32 of [a-z0-9._-].\n"
+	"Their passphrase comes from FILE (one trailing newline removed), or is\n"
+	"typed twice; at least " CLI_STR(CLI_PASS_MIN) " characters.\n";
+
+static const char list_usage[] =
+	"usage: " LIST_SYNOPSIS "\n"
+	"\n"
+	"List the users: NAME ROLE STATUS, or with --json one object per line:\n"
+	"{\"name\", \"role\", \"status\": \"active\"|\"disabled\", \"key\": \"ssh-ed25519 ...\"}\n";
+
+static const char disable_usage[] =
+	"usage: " DISABLE_SYNOPSIS "\n"
+	"\n"
+	"Disable a user: they can no longer unlock the vault. Their history stays.\n";
+
+static const char passwd_usage[] =
+	"usage: " PASSWD_SYNOPSIS "\n"
+	"\n"
+	"Change the passphrase of the --user running the command.\n";
+
+static int user_add(cli_ctx *ctx, int argc, char **argv)
+{
+	const char *role_name = NULL, *passfile = NULL;
+	const cli_opt opts[] = {
+		{ "role", 0, NULL, &role_name },
+		{ "new-passphrase-file", 0, NULL, &passfile },
+		{ NULL, 0, NULL, NULL }
+	};
+	const cli_syntax syn = { "user add", add_usage, opts, 1, 1 };
+	cli_secret pass = { NULL, 0 };
+	vault_role_t role;
+	char *args[1];
+	int rc;
+
+	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
+		return rc;
+	if (role_name == NULL)
+		return cli_usage_error("missing option '--role admin|caseworker|auditor'");
+	if (vault_role_parse(&role, role_name) < 0)
+		return cli_error(CLI_EXIT_USAGE, "use admin, caseworker or auditor",
+			"unknown role '%s'", role_name);
+	if ((rc = cli_passphrase_new(&pass, passfile, args[0], CLI_HINT_NEWPASSFILE)) != 0)
+		return rc;
+
+	cli_error_on(CLI_ON_USER, args[0]);
+	if (vault_user_add(ctx->v, args[0], role, pass.buf, pass.len) < 0)
+		rc = cli_fail_vault("cannot add user '%s'", args[0]);
+	cli_secret_dispose(&pass);
+	return rc;
+}
+
+static int print_user(const vault_user_info *u, void *payload)
+{
+	const int *json = payload;
+	const char *role = vault_role_name(u->role);
+	const char *status = u->disabled ? "disabled" : "active";
+	cli_json j;
+
+	if (!*json) {
+		printf("%s %s %s\n", u->name, role ? role : "-", status);
+		return 0;
+	}
+	cli_json_begin(&j, stdout);
+	cli_json_str(&j, "name", u->name);
+	cli_json_str(&j, "role", role);
+	cli_json_str(&j, "status", status);
+	cli_json_str(&j, "key", u->publine);
+	cli_json_end(&j);
+	return 0;
+}
+
+static int user_list(cli_ctx *ctx, int argc, char **argv)
+{
+	int json = 0, rc;
+	const cli_opt opts[] = {
+		{ "json", 0, &json, NULL },
+		{ NULL, 0, NULL, NULL }
+	};
+	const cli_syntax syn = { "user list", list_usage, opts, 0, 0 };
+
+	if ((rc = cli_parse(&syn, argc, argv, NULL)) != CLI_PARSED)
+		return rc;
+	cli_error_on(CLI_ON_USER, NULL);
+	if (vault_user_foreach(ctx->v, print_user, &json) < 0)
+		return cli_fail_vault("cannot list users");
+	return CLI_EXIT_OK;
+}
+
+static int user_disable(cli_ctx *ctx, int argc, char **argv)
+{
+	const cli_syntax syn = { "user disable", disable_usage, NULL, 1, 1 };
+	char *args[1];
+	int rc;
+
+	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
+		return rc;
+	cli_error_on(CLI_ON_USER, args[0]);
+	if (vault_user_disable(ctx->v, args[0]) < 0)
+		return cli_fail_vault("cannot disable user '%s'", args[0]);
+	return CLI_EXIT_OK;
+}
+
+static int user_passwd(cli_ctx *ctx, int argc, char **argv)
+{
+	const char *passfile = NULL;
+	const cli_opt opts[] = {
+		{ "new-passphrase-file", 0, NULL, &passfile },
+		{ NULL, 0, NULL, NULL }
+	};
+	const cli_syntax syn = { "user passwd", passwd_usage, opts, 0, 0 };
+	cli_secret pass = { NULL, 0 };
+	int rc;
+
+	if ((rc = cli_parse(&syn, argc, argv, NULL)) != CLI_PARSED)
+		return rc;
+	if ((rc = cli_passphrase_new(&pass, passfile, ctx->user, CLI_HINT_NEWPASSFILE)) != 0)
+		return rc;
+
+	cli_error_on(CLI_ON_USER, ctx->user);
+	if (vault_user_passwd(ctx->v, pass.buf, pass.len) < 0)
+		rc = cli_fail_vault("cannot change the passphrase of '%s'", ctx->user);
+	cli_secret_dispose(&pass);
+	return rc;
+}
+
+static const cli_subcmd subcmds[] = {
+	{ "add",     user_add },
+	{ "list",    user_list },
+	{ "disable", user_disable },
+	{ "passwd",  user_passwd },
+	{ NULL, NULL }
+};
+
+int cmd_user(cli_ctx *ctx, int argc, char **argv)
+{
+	return cli_dispatch(ctx, "user", usage, subcmds, argc, argv);
+}

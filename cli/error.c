@@ -1,0 +1,235 @@
+/*
+ * casevault CLI — error messages, hints and exit codes.
+ *
+ * The library's message says what went wrong; we add what the user was
+ * doing and what to do next. The process runs one command, so the context
+ * for the hints (command, object) is kept here rather than threaded
+ * through every call.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+
+static struct {
+	const char *command;
+	cli_on_t on;
+	const char *object;
+} errctx;
+
+void cli_error_command(const char *name)
+{
+	errctx.command = name;
+}
+
+void cli_error_on(cli_on_t on, const char *object)
+{
+	errctx.on = on;
+	errctx.object = object;
+}
+
+int cli_exit_code(int vault_code)
+{
+	switch (vault_code) {
+	case VAULT_OK:
+		return CLI_EXIT_OK;
+	case VAULT_EUSAGE:
+		return CLI_EXIT_USAGE;
+	case VAULT_EAUTH:
+		return CLI_EXIT_AUTH;
+	case VAULT_EACCES:
+		return CLI_EXIT_ACCESS;
+	case VAULT_ECORRUPT:
+		return CLI_EXIT_INTEGRITY;
+	default:
+		return CLI_EXIT_ERROR;
+	}
+}
+
+static void report(const char *hint, const char *detail, const char *fmt, va_list ap)
+	VAULT_PRINTF(3, 0);
+
+static void report(const char *hint, const char *detail, const char *fmt, va_list ap)
+{
+	fputs("casevault: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	if (detail != NULL && *detail != '\0')
+		fprintf(stderr, ": %s", detail);
+	fputc('\n', stderr);
+	fprintf(stderr, "hint: %s\n", hint);
+	fflush(stderr);
+}
+
+int cli_error(int exit_code, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(hint, NULL, fmt, ap);
+	va_end(ap);
+	return exit_code;
+}
+
+int cli_error_os(const char *hint, const char *fmt, ...)
+{
+	const char *reason = strerror(errno);
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(hint, reason, fmt, ap);
+	va_end(ap);
+	return CLI_EXIT_ERROR;
+}
+
+static const char *usage_hint(char *buf, size_t size)
+{
+	if (errctx.command == NULL)
+		return "run 'casevault --help' for usage";
+	snprintf(buf, size, "run 'casevault %s --help' for usage", errctx.command);
+	return buf;
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+	char hint[128];
+	va_list ap;
+
+	if (errctx.command != NULL)
+		fprintf(stderr, "casevault: %s: ", errctx.command);
+	else
+		fputs("casevault: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nhint: %s\n", usage_hint(hint, sizeof hint));
+	fflush(stderr);
+	return CLI_EXIT_USAGE;
+}
+
+/* "run 'casevault ls C-7KQ2M9XD'": the case code is the path up to its first '/'. */
+static const char *path_hint(char *buf, size_t size)
+{
+	const char *path = errctx.object ? errctx.object : "";
+	const char *slash = strchr(path, '/');
+
+	if (slash == NULL || slash == path)
+		return "run 'casevault ls' to see your cases";
+	snprintf(buf, size, "run 'casevault ls %.*s' to see what is there",
+		(int) (slash - path), path);
+	return buf;
+}
+
+static const char *notfound_hint(char *buf, size_t size)
+{
+	switch (errctx.on) {
+	case CLI_ON_VAULT:
+		return "check --vault DIR (or CASEVAULT_DIR), or create a vault with 'casevault init'";
+	case CLI_ON_NEW_VAULT:
+		return "create the parent directory first";
+	case CLI_ON_USER:
+		return "run 'casevault user list' to see the users";
+	case CLI_ON_CASE:
+		return "run 'casevault case list' to see the cases and users";
+	case CLI_ON_PURPOSE:
+		return "run 'casevault purpose list' to see the purposes";
+	case CLI_ON_PATH:
+	case CLI_ON_READ:
+		return path_hint(buf, size);
+	case CLI_ON_VERSION:
+		snprintf(buf, size, "run 'casevault history %s' to see its versions",
+			errctx.object ? errctx.object : "CODE/PATH");
+		return buf;
+	case CLI_ON_AUDIT:
+		return "check the --anchor commit: the genesis printed at init, or a head you kept";
+	default:
+		return "check the names you typed";
+	}
+}
+
+static const char *exists_hint(void)
+{
+	switch (errctx.on) {
+	case CLI_ON_NEW_VAULT:
+		return "choose a new or empty directory for the vault";
+	case CLI_ON_PATH:
+		return "choose another name, or remove the existing one first";
+	case CLI_ON_CASE:
+		return "nothing to do: it is already so";
+	default:
+		return "choose another name";
+	}
+}
+
+static const char *access_hint(void)
+{
+	switch (errctx.on) {
+	case CLI_ON_VAULT:
+	case CLI_ON_NEW_VAULT:
+		return "run casevault as the vault's owner; its files must be readable by the owner only";
+	case CLI_ON_PATH:
+	case CLI_ON_VERSION:
+	case CLI_ON_READ:
+		return "ask an admin (DPO) for access; if it was granted just now, "
+			"a member of the case must open the vault once to pass you the key";
+	default:
+		return "your role does not allow this; ask an admin (DPO)";
+	}
+}
+
+static const char *vault_hint(int code, char *buf, size_t size)
+{
+	switch (code) {
+	case VAULT_EUSAGE:
+		if (errctx.on == CLI_ON_READ)
+			return "give a reason with --purpose CODE[:NOTE] (see 'casevault purpose list'), and check the path";
+		return usage_hint(buf, size);
+	case VAULT_ENOTFOUND:
+		return notfound_hint(buf, size);
+	case VAULT_EEXISTS:
+		return exists_hint();
+	case VAULT_EAUTH:
+		return "check the passphrase (a lost passphrase cannot be recovered: an admin adds a new user)";
+	case VAULT_EACCES:
+		return access_hint();
+	case VAULT_ECORRUPT:
+		if (errctx.on == CLI_ON_AUDIT)
+			return "restore the vault from a backup, and keep this copy for investigation";
+		return "run 'casevault audit verify' and restore the vault from a backup";
+	case VAULT_EVERSION:
+		return "a newer casevault wrote this vault; upgrade casevault";
+	case VAULT_ENOSPC:
+		return "free disk space, or move the vault to a larger disk";
+	case VAULT_EBUSY:
+		return "another process is using the vault; try again";
+	default:
+		return "if this persists, run 'casevault audit verify' and report the message above";
+	}
+}
+
+int cli_fail_vault(const char *fmt, ...)
+{
+	const vault_error *err = vault_error_last();
+	int code = err->code < 0 ? err->code : VAULT_ERROR;
+	const char *message = err->message ? err->message : "unknown error";
+	char hint[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(vault_hint(code, hint, sizeof hint), message, fmt, ap);
+	va_end(ap);
+	return cli_exit_code(code);
+}
+
+void cli_warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("casevault: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}

@@ -1,0 +1,265 @@
+/*
+ * casevault CLI — global options, the command table, and what every
+ * command needs prepared: the vault opened, a user unlocked.
+ *
+ * The commands themselves live in cmd_<name>.c; see cmd.h for how to add
+ * one.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cmd.h"
+
+static int cmd_help(cli_ctx *ctx, int argc, char **argv);
+
+#define OPEN   (CMD_DIR | CMD_VAULT)
+#define UNLOCK (CMD_DIR | CMD_VAULT | CMD_UNLOCK)
+
+static const cli_cmd_spec cli_cmds[] = {
+	{ "init",    cmd_init,    CMD_DIR, "Create a vault with its first admin" },
+	{ "user",    cmd_user,    UNLOCK,  "Add, list or disable users; change your passphrase" },
+	{ "case",    cmd_case,    UNLOCK,  "Create and list cases; grant or revoke members" },
+	{ "purpose", cmd_purpose, UNLOCK,  "Manage the purposes of access given when reading" },
+	{ "put",     cmd_put,     UNLOCK,  "Store a file as a new version" },
+	{ "get",     cmd_get,     UNLOCK,  "Read a file (recorded as a read event)" },
+	{ "ls",      cmd_ls,      UNLOCK,  "List your cases, or a folder of a case" },
+	{ "mkdir",   cmd_mkdir,   UNLOCK,  "Create a folder" },
+	{ "mv",      cmd_mv,      UNLOCK,  "Move or rename a file or folder" },
+	{ "rm",      cmd_rm,      UNLOCK,  "Remove a file or folder (its history stays)" },
+	{ "history", cmd_history, UNLOCK,  "List the versions of a file" },
+	{ "restore", cmd_restore, UNLOCK,  "Make an old version of a file current again" },
+	{ "audit",   cmd_audit,   OPEN,    "Show or verify the signed history" },
+	{ "help",    cmd_help,    0,       "Show this help, or a command's" },
+	{ NULL, NULL, 0, NULL }
+};
+
+static void usage(FILE *out)
+{
+	const cli_cmd_spec *c;
+
+	fputs("usage: casevault [--vault DIR] [--user NAME] [--passphrase-file FILE] COMMAND [ARGS]\n"
+		"\n"
+		"An encrypted, audit-logged records vault.\n"
+		"\n"
+		"Commands:\n", out);
+	for (c = cli_cmds; c->name != NULL; c++)
+		fprintf(out, "  %-9s %s\n", c->name, c->help);
+	fputs("\n"
+		"Options (before the command):\n"
+		"  --vault DIR             the vault (env CASEVAULT_DIR)\n"
+		"  --user NAME             who you are (env CASEVAULT_USER)\n"
+		"  --passphrase-file FILE  read your passphrase from FILE instead of the\n"
+		"                          terminal (env CASEVAULT_PASSPHRASE_FILE)\n"
+		"  --help, --version\n"
+		"\n"
+		"Exit codes: 0 ok, 1 error, 2 usage, 3 integrity failure, 4 access denied,\n"
+		"5 authentication failed.\n"
+		"\n"
+		"Run 'casevault COMMAND --help' for the options of a command.\n", out);
+}
+
+static const cli_cmd_spec *find_command(const char *name)
+{
+	const cli_cmd_spec *c;
+
+	for (c = cli_cmds; c->name != NULL; c++) {
+		if (strcmp(c->name, name) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/* `casevault help [COMMAND [VERB]]`: the command's own --help. */
+static int cmd_help(cli_ctx *ctx, int argc, char **argv)
+{
+	static char help_opt[] = "--help";
+	const cli_cmd_spec *c;
+	char **hargv;
+	int rc;
+
+	cli_error_command(NULL);
+	if (argc < 2 || strcmp(argv[1], "help") == 0 || cli_wants_help(argc, argv)) {
+		usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if ((c = find_command(argv[1])) == NULL)
+		return cli_usage_error("unknown command '%s'", argv[1]);
+	if ((hargv = calloc((size_t) argc + 1, sizeof *hargv)) == NULL)
+		return cli_error(CLI_EXIT_ERROR, "free some memory and try again", "out of memory");
+	memcpy(hargv, argv + 1, (size_t) (argc - 1) * sizeof *hargv);
+	hargv[argc - 1] = help_opt;
+	rc = c->fn(ctx, argc, hargv);
+	free(hargv);
+	return rc;
+}
+
+/* "--name VALUE" or "--name=VALUE": 1 if argv[*i] is this option, 0 if not, or an exit code < 0. */
+static int global_value(const char **out, const char *name, int argc, char **argv, int *i)
+{
+	const char *arg = argv[*i];
+	size_t len = strlen(name);
+
+	if (strncmp(arg, name, len) != 0 || (arg[len] != '\0' && arg[len] != '='))
+		return 0;
+	if (arg[len] == '=') {
+		*out = arg + len + 1;
+	} else if (*i + 1 < argc) {
+		*out = argv[++*i];
+	} else {
+		cli_usage_error("option '%s' needs a value", name);
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * Options before the command. On return *cmd_index is the command's
+ * index in argv. @return CLI_PARSED, or an exit code.
+ */
+static int parse_globals(cli_ctx *ctx, int argc, char **argv, int *cmd_index)
+{
+	int i, n;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *arg = argv[i];
+
+		if (strcmp(arg, "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			usage(stdout);
+			return CLI_EXIT_OK;
+		}
+		if (strcmp(arg, "--version") == 0) {
+			puts("casevault " VAULT_VERSION);
+			return CLI_EXIT_OK;
+		}
+		if ((n = global_value(&ctx->dir, "--vault", argc, argv, &i)) == 0 &&
+		    (n = global_value(&ctx->user, "--user", argc, argv, &i)) == 0 &&
+		    (n = global_value(&ctx->passphrase_file, "--passphrase-file", argc, argv, &i)) == 0)
+			return cli_usage_error("unknown option '%.*s'",
+				(int) strcspn(arg, "="), arg);
+		if (n < 0)
+			return CLI_EXIT_USAGE;
+	}
+	*cmd_index = i;
+	return CLI_PARSED;
+}
+
+/* An option given wins over the environment; an empty value counts as none. */
+static const char *setting(const char *given, const char *env)
+{
+	const char *s = given != NULL ? given : getenv(env);
+
+	return s != NULL && *s != '\0' ? s : NULL;
+}
+
+static int unlock(cli_ctx *ctx)
+{
+	cli_secret pass = { NULL, 0 };
+	int rc;
+
+	if ((rc = cli_passphrase_get(&pass, ctx->passphrase_file, ctx->user)) != 0)
+		return rc;
+	if (vault_unlock(ctx->v, ctx->user, pass.buf, pass.len) < 0)
+		rc = cli_fail_vault("cannot unlock vault '%s' as '%s'", ctx->dir, ctx->user);
+	cli_secret_dispose(&pass);
+	return rc;
+}
+
+/* What the command's flags ask for, before it runs. @return 0 or an exit code. */
+static int prepare(cli_ctx *ctx, unsigned int flags)
+{
+	if ((flags & CMD_DIR) && ctx->dir == NULL)
+		return cli_error(CLI_EXIT_USAGE, "pass --vault DIR or set CASEVAULT_DIR",
+			"no vault given");
+	if ((flags & CMD_UNLOCK) && ctx->user == NULL)
+		return cli_error(CLI_EXIT_USAGE, "pass --user NAME or set CASEVAULT_USER",
+			"no user given");
+	if (!(flags & CMD_VAULT))
+		return 0;
+
+	cli_error_on(CLI_ON_VAULT, ctx->dir);
+	if (vault_open(&ctx->v, ctx->dir) < 0)
+		return cli_fail_vault("cannot open vault '%s'", ctx->dir);
+	if (flags & CMD_UNLOCK)
+		return unlock(ctx);
+	return 0;
+}
+
+static int run(cli_ctx *ctx, const cli_cmd_spec *cmd, int argc, char **argv)
+{
+	int rc;
+
+	cli_error_command(cmd->name);
+	/* --help needs no vault: the command prints its usage and returns. */
+	if (cli_wants_help(argc, argv))
+		return cmd->fn(ctx, argc, argv);
+	if ((rc = prepare(ctx, cmd->flags)) != 0)
+		goto done;
+	cli_error_on(CLI_ON_NONE, NULL);
+	rc = cmd->fn(ctx, argc, argv);
+done:
+	vault_close(ctx->v);   /* wipes the keys */
+	ctx->v = NULL;
+	return rc;
+}
+
+/*
+ * A closed stdin, stdout or stderr would be the next file we open: a vault
+ * file, into which `get` would then write plaintext. Fill the gaps with
+ * /dev/null first, as OpenSSH's sanitise_stdfd() does.
+ */
+static int sanitise_stdfd(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= STDERR_FILENO)
+		;
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct rlimit no_core = { 0, 0 };
+	cli_ctx ctx = { NULL, NULL, NULL, NULL };
+	const cli_cmd_spec *cmd;
+	int rc, i = argc;
+
+	if (sanitise_stdfd() < 0)
+		return cli_error_os("check that /dev/null exists", "cannot open /dev/null");
+	/* This process will hold keys: no core dumps, no ptrace by other processes of the user. */
+	if (prctl(PR_SET_DUMPABLE, 0) != 0 || setrlimit(RLIMIT_CORE, &no_core) != 0)
+		return cli_error_os("report this: casevault refuses to run without it",
+			"cannot disable core dumps");
+	if (vault_global_init() < 0)
+		return cli_fail_vault("cannot initialise the crypto libraries");
+
+	if ((rc = parse_globals(&ctx, argc, argv, &i)) != CLI_PARSED)
+		return rc;
+	if (i >= argc)
+		return cli_usage_error("no command given");
+	if ((cmd = find_command(argv[i])) == NULL)
+		return cli_usage_error("unknown command '%s'", argv[i]);
+
+	ctx.dir = setting(ctx.dir, "CASEVAULT_DIR");
+	ctx.user = setting(ctx.user, "CASEVAULT_USER");
+	ctx.passphrase_file = setting(ctx.passphrase_file, "CASEVAULT_PASSPHRASE_FILE");
+
+	rc = run(&ctx, cmd, argc - i, argv + i);
+
+	/* Listings go through stdio: a full disk shows only now. */
+	if (rc == CLI_EXIT_OK && (fflush(stdout) != 0 || ferror(stdout)))
+		rc = cli_error_os("check where the output goes (a full disk, a closed pipe)",
+			"cannot write to standard output");
+	return rc;
+}

@@ -1,0 +1,225 @@
+/*
+ * casevault CLI — parsing values the user types, formatting times and
+ * names for output. All times are UTC.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+
+/* Digits only, no sign, no spaces, no overflow. */
+static int parse_u64(uint64_t *out, const char *s, const char **end)
+{
+	uint64_t n = 0;
+	const char *p = s;
+
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned int d = (unsigned int) (*p - '0');
+
+		if (n > (UINT64_MAX - d) / 10)
+			return -1;
+		n = n * 10 + d;
+	}
+	if (p == s)
+		return -1;
+	*out = n;
+	*end = p;
+	return 0;
+}
+
+int cli_parse_version(uint32_t *out, const char *option, const char *s)
+{
+	const char *end;
+	uint64_t n;
+
+	if ((s[0] == 'v' || s[0] == 'V') && s[1] != '\0')
+		s++;
+	if (parse_u64(&n, s, &end) < 0 || *end != '\0' || n == 0 || n > UINT32_MAX)
+		return cli_usage_error("option '--%s' needs a version number (1, 2, ...)", option);
+	*out = (uint32_t) n;
+	return 0;
+}
+
+int cli_parse_size(uint64_t *out, const char *s)
+{
+	const char *end;
+	uint64_t n, unit = 1;
+
+	if (parse_u64(&n, s, &end) < 0)
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'K': case 'k':
+		unit = UINT64_C(1) << 10;
+		break;
+	case 'M': case 'm':
+		unit = UINT64_C(1) << 20;
+		break;
+	case 'G': case 'g':
+		unit = UINT64_C(1) << 30;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	if (n > UINT64_MAX / unit)
+		return -1;
+	*out = n * unit;
+	return 0;
+}
+
+/* Exactly `width` digits. */
+static int digits(int *out, const char **p, int width)
+{
+	int n = 0, i;
+
+	for (i = 0; i < width; i++) {
+		if (!isdigit((unsigned char) (*p)[i]))
+			return -1;
+		n = n * 10 + ((*p)[i] - '0');
+	}
+	*p += width;
+	*out = n;
+	return 0;
+}
+
+static int expect(const char **p, char c)
+{
+	if (**p != c)
+		return -1;
+	(*p)++;
+	return 0;
+}
+
+static int is_leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* "YYYY-MM-DD" then nothing, or [Tt ]"HH:MM:SS"[.fraction]("Z"|"+HH:MM"|"-HH:MM"). */
+static int parse_rfc3339(int64_t *out, const char *s)
+{
+	const char *p = s;
+	int y, mo, d, h = 0, mi = 0, sec = 0, oh = 0, om = 0, sign = 0;
+
+	if (digits(&y, &p, 4) < 0 || expect(&p, '-') < 0 || digits(&mo, &p, 2) < 0 ||
+	    expect(&p, '-') < 0 || digits(&d, &p, 2) < 0)
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+		return -1;
+	if (*p != '\0') {
+		if (*p != 'T' && *p != 't' && *p != ' ')
+			return -1;
+		p++;
+		if (digits(&h, &p, 2) < 0 || expect(&p, ':') < 0 || digits(&mi, &p, 2) < 0 ||
+		    expect(&p, ':') < 0 || digits(&sec, &p, 2) < 0)
+			return -1;
+		if (h > 23 || mi > 59 || sec > 60)
+			return -1;
+		if (*p == '.') {
+			/* Fractions of a second: events carry whole seconds. */
+			if (!isdigit((unsigned char) *++p))
+				return -1;
+			while (isdigit((unsigned char) *p))
+				p++;
+		}
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			sign = *p++ == '-' ? -1 : 1;
+			if (digits(&oh, &p, 2) < 0 || expect(&p, ':') < 0 || digits(&om, &p, 2) < 0 ||
+			    oh > 23 || om > 59)
+				return -1;
+		} else {
+			return -1;
+		}
+		if (*p != '\0')
+			return -1;
+	}
+	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+		sign * (oh * 3600 + om * 60);
+	return 0;
+}
+
+int cli_parse_time(int64_t *out, const char *s)
+{
+	const char *end;
+	uint64_t n;
+
+	if (parse_u64(&n, s, &end) == 0 && *end == '\0') {
+		if (n > INT64_MAX)
+			return -1;
+		*out = (int64_t) n;
+		return 0;
+	}
+	return parse_rfc3339(out, s);
+}
+
+/* Broken down in UTC; NULL (and "@SECONDS" in buf) when out of range. */
+static struct tm *utc(struct tm *tm, char buf[CLI_TIME_SIZE], int64_t t)
+{
+	time_t tt = (time_t) t;
+
+	if (gmtime_r(&tt, tm) != NULL)
+		return tm;
+	snprintf(buf, CLI_TIME_SIZE, "@%" PRId64, t);
+	return NULL;
+}
+
+const char *cli_time_rfc3339(char buf[CLI_TIME_SIZE], int64_t t)
+{
+	struct tm tm;
+
+	if (utc(&tm, buf, t) != NULL)
+		strftime(buf, CLI_TIME_SIZE, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+const char *cli_time_short(char buf[CLI_TIME_SIZE], int64_t t)
+{
+	struct tm tm;
+
+	if (utc(&tm, buf, t) != NULL)
+		strftime(buf, CLI_TIME_SIZE, "%Y-%m-%d %H:%M", &tm);
+	return buf;
+}
+
+void cli_print_text(FILE *out, const char *s)
+{
+	/* A decrypted name is data: it must not drive the terminal. */
+	for (; *s != '\0'; s++)
+		fputc((unsigned char) *s < 0x20 || *s == 0x7f ? '?' : *s, out);
+}
+
+char *cli_path(char *path)
+{
+	size_t len = strlen(path);
+
+	while (len > 1 && path[len - 1] == '/')
+		path[--len] = '\0';
+	return path;
+}

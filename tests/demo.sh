@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# A demo of the main job: a DPO sets up a vault and users, a caseworker keeps
+# a case's documents in it, an auditor reads and verifies the history.
+# Installs what is missing, builds, and works in a fresh temporary directory.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+bash "$top/tests/deps.sh"
+cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$top/build" -j "$(nproc)" >/dev/null
+cv="$top/build/casevault"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+umask 077
+vault="$work/vault"
+# Passphrases come from files (or the terminal), never from the command line.
+printf 'correct horse battery staple\n' > "$work/dpo.pass"
+printf 'mekong river at dawn\n'         > "$work/noy.pass"
+printf 'plain of jars 1975\n'           > "$work/som.pass"
+printf 'auditor reads the ledger\n'     > "$work/aud.pass"
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Each command is shown as "USER$ casevault ARGS" (on stderr, so that
+# output captured from a command stays clean).
+as() {
+	local u=$1; shift
+	printf '%s$ casevault %s\n' "$u" "$*" >&2
+	"$cv" --vault "$vault" --user "$u" --passphrase-file "$work/$u.pass" "$@"
+}
+
+say "The DPO creates the vault (the genesis commit is the trust anchor)"
+as dpo init --admin dpo
+as dpo user add noy --role caseworker --new-passphrase-file "$work/noy.pass"
+as dpo user add som --role caseworker --new-passphrase-file "$work/som.pass"
+as dpo user add aud --role auditor --new-passphrase-file "$work/aud.pass"
+as dpo purpose add intake
+as dpo purpose add legal-aid
+as dpo user list
+
+say "A caseworker opens a case and files documents"
+code=$(as noy case create --label "Referral from Savannakhet shelter")
+echo "$code"
+printf 'Name: (withheld)\nArrived: 2026-11-02\nReferred by: partner shelter\n' > "$work/intake.txt"
+as noy put "$code/intake.txt" "$work/intake.txt"
+as noy mkdir "$code/legal"
+head -c 300000 /dev/urandom > "$work/passport-scan.pdf"
+as noy put "$code/legal/passport-scan.pdf" "$work/passport-scan.pdf"
+printf 'Arrived: 2026-11-02\nNeeds: legal aid, medical check\n' | as noy put "$code/intake.txt" -
+as noy ls "$code"
+as noy history "$code/intake.txt"
+as noy get "$code/intake.txt" --version 1 --purpose intake
+
+say "The DPO grants a colleague access; the admin holds no case key"
+as dpo case grant "$code" som --read-only
+as dpo get "$code/intake.txt" --purpose intake || echo "(exit $?: the DPO cannot read case content)"
+as noy case list     # noy's session delivers the key to som (a signed rekey)
+as som get "$code/intake.txt" --purpose "legal-aid:preparing the hearing"
+
+say "On disk there is no plaintext: no content, no name, no label"
+if grep -r -a -l -e "Savannakhet" -e "passport-scan" -e "Needs: legal aid" "$vault"; then
+	echo "plaintext found"; exit 1
+fi
+echo "grep found none of them in $(ls "$vault" | tr '\n' ' ')"
+
+say "The auditor reads and verifies the signed history (no case key needed)"
+as aud audit log
+as aud audit verify

@@ -1,0 +1,199 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rawdb.h"
+
+int rawdb_open(rawdb *db, const char *dir)
+{
+	int rc;
+
+	memset(db, 0, sizeof *db);
+	if ((rc = mdb_env_create(&db->env)) != 0)
+		return rc;
+	mdb_env_set_maxdbs(db->env, 16);
+	/* No mdb_env_set_mapsize: the size recorded in the file is adopted,
+	 * so committing here does not change the vault's map size. */
+	if ((rc = mdb_env_open(db->env, dir, MDB_NOMETASYNC, 0600)) != 0 ||
+	    (rc = mdb_txn_begin(db->env, NULL, 0, &db->txn)) != 0) {
+		mdb_env_close(db->env);
+		memset(db, 0, sizeof *db);
+		return rc;
+	}
+	return 0;
+}
+
+int rawdb_close(rawdb *db, int commit)
+{
+	int rc = 0;
+
+	if (db->txn) {
+		if (commit)
+			rc = mdb_txn_commit(db->txn);
+		else
+			mdb_txn_abort(db->txn);
+	}
+	if (db->env)
+		mdb_env_close(db->env);
+	memset(db, 0, sizeof *db);
+	return rc;
+}
+
+static int dbi(MDB_dbi *out, rawdb *db, const char *name)
+{
+	return mdb_dbi_open(db->txn, name, 0, out);
+}
+
+int rawdb_get(rawdb *db, const char *dbname, const void *key, size_t klen, MDB_val *val)
+{
+	MDB_dbi d;
+	MDB_val k = { klen, (void *)key };
+	int rc;
+
+	if ((rc = dbi(&d, db, dbname)) != 0)
+		return rc;
+	return mdb_get(db->txn, d, &k, val);
+}
+
+int rawdb_put(rawdb *db, const char *dbname, const void *key, size_t klen,
+	const void *val, size_t vlen)
+{
+	MDB_dbi d;
+	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+	int rc;
+
+	if ((rc = dbi(&d, db, dbname)) != 0)
+		return rc;
+	return mdb_put(db->txn, d, &k, &v, 0);
+}
+
+int rawdb_del(rawdb *db, const char *dbname, const void *key, size_t klen)
+{
+	MDB_dbi d;
+	MDB_val k = { klen, (void *)key };
+	int rc;
+
+	if ((rc = dbi(&d, db, dbname)) != 0)
+		return rc;
+	return mdb_del(db->txn, d, &k, NULL);
+}
+
+size_t rawdb_count(rawdb *db, const char *dbname)
+{
+	MDB_dbi d;
+	MDB_stat st;
+
+	if (dbi(&d, db, dbname) != 0 || mdb_stat(db->txn, d, &st) != 0)
+		return (size_t)-1;
+	return st.ms_entries;
+}
+
+int rawdb_foreach(rawdb *db, const char *dbname,
+	int (*cb)(const MDB_val *k, const MDB_val *v, void *payload), void *payload)
+{
+	MDB_dbi d;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, ret = 0;
+
+	if ((rc = dbi(&d, db, dbname)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(db->txn, d, &cur)) != 0)
+		return rc;
+	while (ret == 0 && mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+		ret = cb(&k, &v, payload);
+	mdb_cursor_close(cur);
+	return ret;
+}
+
+int rawdb_copy_dir(const char *from, const char *to)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", from, to);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+unsigned char *rawdb_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf = NULL;
+	long n;
+
+	*len = 0;
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)n + 1)) != NULL) {
+		if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		} else {
+			*len = (size_t)n;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+int rawdb_write_file(const char *path, const void *data, size_t len, unsigned mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = len ? write(fd, data, len) : 0;
+	if (close(fd) < 0 || n != (ssize_t)len)
+		return -1;
+	return chmod(path, mode);
+}
+
+ssize_t mem_src_read(void *payload, void *buf, size_t len)
+{
+	mem_src *s = payload;
+	size_t n = s->len - s->off < len ? s->len - s->off : len;
+
+	if (n)
+		memcpy(buf, s->data + s->off, n);
+	s->off += n;
+	return (ssize_t)n;
+}
+
+int mem_sink_write(void *payload, const void *buf, size_t len)
+{
+	mem_sink *s = payload;
+	unsigned char *p = realloc(s->data, s->len + len + 1);
+
+	if (!p) {
+		errno = ENOMEM;
+		return -1;
+	}
+	s->data = p;
+	memcpy(s->data + s->len, buf, len);
+	s->len += len;
+	s->calls++;
+	return 0;
+}
+
+void mem_sink_free(mem_sink *s)
+{
+	free(s->data);
+	memset(s, 0, sizeof *s);
+}
+
+void fill_pattern(unsigned char *p, size_t len, uint32_t seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (unsigned char)(x >> 7);
+	}
+}

@@ -1,0 +1,70 @@
+/*
+ * Test helpers shared by the unit tests that tamper with a vault:
+ * raw LMDB access to a vault directory (bypassing the library), copies of
+ * vault directories, and in-memory streams for vault_put / vault_get.
+ *
+ * Never open a directory with rawdb while a vault handle is open on it in
+ * the same process (LMDB forbids two environments on one file per process):
+ * close the vault, edit, reopen.
+ */
+#ifndef TESTS_RAWDB_H
+#define TESTS_RAWDB_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct {
+	MDB_env *env;
+	MDB_txn *txn;        /* one write transaction over everything */
+} rawdb;
+
+/* Open the environment in `dir` (its recorded map size is kept) and begin a
+ * write transaction. Returns 0 or an MDB_* / errno code. */
+int rawdb_open(rawdb *db, const char *dir);
+/* Commit (`commit` != 0) or abort the transaction, then close. 0 or a code. */
+int rawdb_close(rawdb *db, int commit);
+
+/* Record `key` of sub-database `dbname` ("meta", "users", ..., "git").
+ * `val` points into the map and is valid until the next change or close.
+ * Returns 0, MDB_NOTFOUND or another code. */
+int rawdb_get(rawdb *db, const char *dbname, const void *key, size_t klen, MDB_val *val);
+int rawdb_put(rawdb *db, const char *dbname, const void *key, size_t klen,
+	const void *val, size_t vlen);
+int rawdb_del(rawdb *db, const char *dbname, const void *key, size_t klen);
+/* Number of records; (size_t)-1 if the sub-database cannot be opened. */
+size_t rawdb_count(rawdb *db, const char *dbname);
+/* Call `cb` for each record in key order until it returns non-zero (that
+ * value is returned). Do not change the sub-database from `cb`. */
+int rawdb_foreach(rawdb *db, const char *dbname,
+	int (*cb)(const MDB_val *k, const MDB_val *v, void *payload), void *payload);
+
+/* `cp -a from to` (`to` must not exist). 0 on success. */
+int rawdb_copy_dir(const char *from, const char *to);
+/* The whole file, malloc'd (NULL on failure). */
+unsigned char *rawdb_read_file(const char *path, size_t *len);
+int rawdb_write_file(const char *path, const void *data, size_t len, unsigned mode);
+
+/* ---- in-memory streams for vault_put / vault_get --------------------------- */
+
+typedef struct {
+	const unsigned char *data;
+	size_t len, off;
+} mem_src;
+/* A vault_read_fn; reads from `data` (mem_src *). */
+ssize_t mem_src_read(void *payload, void *buf, size_t len);
+
+typedef struct {
+	unsigned char *data;     /* malloc'd; free with mem_sink_free */
+	size_t len;
+	size_t calls;            /* number of writes received */
+} mem_sink;
+/* A vault_write_fn; appends to a mem_sink. */
+int mem_sink_write(void *payload, const void *buf, size_t len);
+void mem_sink_free(mem_sink *s);
+
+/* Deterministic pseudo-random bytes. */
+void fill_pattern(unsigned char *p, size_t len, uint32_t seed);
+
+#endif

@@ -1,0 +1,308 @@
+/*
+ * Users, roles, cases, membership and the case key flow, through the
+ * library, with the internals at hand to check what each key can open.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "harness.h"
+
+#define PASS(s) s, strlen(s)
+
+typedef struct { const char *data; size_t len, off; } src;
+
+static ssize_t src_read(void *p, void *buf, size_t len)
+{
+	src *s = p;
+	size_t n = s->len - s->off < len ? s->len - s->off : len;
+
+	memcpy(buf, s->data + s->off, n);
+	s->off += n;
+	return (ssize_t)n;
+}
+
+static int put_str(vault *v, const char *path, const char *text)
+{
+	src s = { text, strlen(text), 0 };
+	uint32_t ver;
+
+	return vault_put(&ver, v, path, src_read, &s);
+}
+
+typedef struct { char buf[4096]; size_t len; } sink;
+
+static int sink_write(void *p, const void *data, size_t len)
+{
+	sink *s = p;
+
+	if (s->len + len > sizeof s->buf)
+		return -1;
+	memcpy(s->buf + s->len, data, len);
+	s->len += len;
+	return 0;
+}
+
+static int get_str(vault *v, const char *path, sink *s)
+{
+	memset(s, 0, sizeof *s);
+	return vault_get(v, path, NULL, sink_write, s);
+}
+
+static vault *as(const char *dir, const char *user, const char *pass)
+{
+	vault *v = NULL;
+
+	if (vault_open(&v, dir) < 0 || vault_unlock(v, user, pass, strlen(pass)) < 0) {
+		fprintf(stderr, "cannot unlock %s: %s\n", user, vault_error_last()->message);
+		exit(1);
+	}
+	return v;
+}
+
+/* Every key a member can open: the case keys of all epochs it holds. */
+typedef struct {
+	unsigned char keys[8][32];
+	size_t n;
+} keyring;
+
+static void keyring_take(keyring *kr, vault *v, const char *code)
+{
+	MDB_txn *txn;
+	case_rec c;
+
+	if (vault__begin(&txn, v, 0) < 0 || vault_case__get(&c, txn, v, code) < 0)
+		abort();
+	for (uint32_t e = 1; e <= c.epoch; e++) {
+		const unsigned char *k;
+		if (vault_case__key(&k, txn, v, &c, e) == 0)
+			memcpy(kr->keys[kr->n++], k, 32);
+	}
+	vault_case__dispose(&c);
+	vault_store__abort(v->st, txn);
+}
+
+/* Node keys that a keyring opens (nodekeys AD: "cv-node:" node gen epoch). */
+static size_t node_keys_opened(keyring *nk, vault *v, const keyring *kr)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	size_t opened = 0;
+
+	if (vault__begin(&txn, v, 0) < 0 || mdb_cursor_open(txn, v->st->nodekeys, &cur) != 0)
+		abort();
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		const unsigned char *p = d.mv_data;
+		unsigned char ad[24], key[32];
+		memcpy(ad, "cv-node:", 8);
+		memcpy(ad + 8, k.mv_data, 12);
+		memcpy(ad + 20, p + 1, 4);
+		for (size_t i = 0; i < kr->n; i++)
+			if (vcrypto_open(key, p + 5, d.mv_size - 5, ad, 24, kr->keys[i]) == 0) {
+				if (nk && nk->n < 8)
+					memcpy(nk->keys[nk->n++], key, 32);
+				opened++;
+			}
+	}
+	mdb_cursor_close(cur);
+	vault_store__abort(v->st, txn);
+	return opened;
+}
+
+/* Blocks of `node` that any key of the ring decrypts. */
+static size_t blocks_opened(vault *v, uint64_t node, const keyring *nk)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	size_t opened = 0;
+	unsigned char *plain = malloc(VAULT_BLOCK_SIZE);
+
+	if (vault__begin(&txn, v, 0) < 0 || mdb_cursor_open(txn, v->st->blocks, &cur) != 0)
+		abort();
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		const unsigned char *p = d.mv_data;
+		unsigned char ad[20];
+		if (be64_get(k.mv_data) != node)
+			continue;
+		memcpy(ad, k.mv_data, 16);
+		memcpy(ad + 16, p + 1, 4);
+		for (size_t i = 0; i < nk->n; i++)
+			if (vcrypto_open(plain, p + 5, d.mv_size - 5, ad, 20, nk->keys[i]) == 0)
+				opened++;
+	}
+	mdb_cursor_close(cur);
+	vault_store__abort(v->st, txn);
+	free(plain);
+	return opened;
+}
+
+struct lookup { const char *name; uint64_t id; };
+
+static int lookup_cb(const vault_entry *e, void *p)
+{
+	struct lookup *w = p;
+
+	if (!strcmp(e->name, w->name))
+		w->id = strtoull(e->node, NULL, 16);
+	return 0;
+}
+
+static uint64_t node_of(vault *v, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char parent[128];
+	struct lookup want = { slash + 1, 0 };
+
+	snprintf(parent, sizeof parent, "%.*s", (int)(slash - path), path);
+	if (vault_list(v, parent, lookup_cb, &want) < 0)
+		abort();
+	return want.id;
+}
+
+static int take_code(const vault_case_info *c, void *p)
+{
+	snprintf(p, VAULT_CODE_SIZE, "%s", c->code);
+	return 0;
+}
+
+static int count_cases(const vault_case_info *c, void *p)
+{
+	(*(int *)p)++;
+	return 0;
+}
+
+int main(void)
+{
+	const char *dir = harness_tmpdir();
+	char vdir[512], code[VAULT_CODE_SIZE], f[128], g[128], before[VAULT_OID_SIZE], after[VAULT_OID_SIZE];
+	vault *v;
+	sink s;
+	keyring bob_cases = { .n = 0 }, bob_nodes = { .n = 0 };
+	vault_verify_result res;
+	int n;
+
+	vault_global_init();
+	snprintf(vdir, sizeof vdir, "%s/v", dir);
+	CHECK_RC(vault_init(&v, vdir, "dpo", PASS("dpo-pass-1"), 0), 0);
+	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, PASS("alice-pass")), 0);
+	CHECK_RC(vault_user_add(v, "bob", VAULT_ROLE_CASEWORKER, PASS("bob-pass-1")), 0);
+	CHECK_RC(vault_user_add(v, "carol", VAULT_ROLE_CASEWORKER, PASS("carol-pass")), 0);
+	CHECK_RC(vault_user_add(v, "audra", VAULT_ROLE_AUDITOR, PASS("audra-pass")), 0);
+	CHECK_RC(vault_user_add(v, "bob", VAULT_ROLE_CASEWORKER, PASS("bob-pass-2")), VAULT_EEXISTS);
+	CHECK_RC(vault_user_add(v, "Bad/Name", VAULT_ROLE_CASEWORKER, PASS("bob-pass-2")), VAULT_EUSAGE);
+	CHECK_RC(vault_user_disable(v, "dpo"), VAULT_EUSAGE);   /* the last admin */
+	vault_close(v);
+
+	/* Roles: only admins manage users; auditors create no cases. */
+	v = as(vdir, "alice", "alice-pass");
+	CHECK_RC(vault_user_add(v, "eve", VAULT_ROLE_ADMIN, PASS("eve-pass-1")), VAULT_EACCES);
+	CHECK_RC(vault_case_grant(v, "C-00000000", "bob", 0), VAULT_EACCES);
+	CHECK_RC(vault_case_create(code, v, "Family of N., Savannakhet"), 0);
+	snprintf(f, sizeof f, "%s/intake.txt", code);
+	snprintf(g, sizeof g, "%s/after.txt", code);
+	CHECK_RC(put_str(v, f, "first intake"), 0);
+	vault_close(v);
+	v = as(vdir, "audra", "audra-pass");
+	{
+		char none[VAULT_CODE_SIZE];
+		CHECK_RC(vault_case_create(none, v, NULL), VAULT_EACCES);
+		CHECK(none[0] == '\0');
+	}
+	vault_close(v);
+	v = as(vdir, "alice", "alice-pass");
+	n = 0;
+	CHECK_RC(vault_case_foreach(v, count_cases, &n), 0);
+	CHECK(n == 1);
+	{
+		char listed[VAULT_CODE_SIZE] = "";
+		vault_case_foreach(v, take_code, listed);
+		CHECK(!strcmp(listed, code));
+	}
+	vault_close(v);
+
+	/* Non-members, the admin and auditors read nothing. */
+	v = as(vdir, "bob", "bob-pass-1");
+	CHECK_RC(get_str(v, f, &s), VAULT_EACCES);
+	vault_close(v);
+	v = as(vdir, "dpo", "dpo-pass-1");
+	CHECK_RC(get_str(v, f, &s), VAULT_EACCES);
+	/* The admin grants bob; the admin holds no key, so bob waits. */
+	CHECK_RC(vault_case_grant(v, code, "bob", 0), 0);
+	CHECK_RC(vault_case_grant(v, code, "carol", 1), 0);
+	CHECK_RC(vault_case_grant(v, code, "audra", 0), VAULT_EUSAGE);
+	CHECK_RC(vault_case_grant(v, code, "bob", 0), VAULT_EEXISTS);
+	vault_close(v);
+	v = as(vdir, "bob", "bob-pass-1");
+	CHECK_RC(get_str(v, f, &s), VAULT_EACCES);
+	vault_close(v);
+	/* alice's next session delivers the key (a rekey event). */
+	v = as(vdir, "alice", "alice-pass");
+	vault_close(v);
+	v = as(vdir, "bob", "bob-pass-1");
+	CHECK_RC(get_str(v, f, &s), 0);
+	CHECK(s.len == 12 && !memcmp(s.buf, "first intake", 12));
+	keyring_take(&bob_cases, v, code);
+	CHECK(bob_cases.n == 1);
+	vault_close(v);
+	/* A read-only member reads but cannot write. */
+	v = as(vdir, "carol", "carol-pass");
+	CHECK_RC(get_str(v, f, &s), 0);
+	vault_head(before, v);
+	CHECK_RC(put_str(v, f, "carol was here"), VAULT_EACCES);
+	CHECK_RC(vault_mkdir(v, "x"), VAULT_EUSAGE);
+	vault_head(after, v);
+	CHECK(!strcmp(before, after));
+	vault_close(v);
+
+	/* Everything bob could ever open, before he is revoked. */
+	v = as(vdir, "bob", "bob-pass-1");
+	CHECK(node_keys_opened(&bob_nodes, v, &bob_cases) == 1);   /* intake.txt */
+	vault_close(v);
+
+	/* Revocation retires the epoch; the next member session starts a new one. */
+	v = as(vdir, "dpo", "dpo-pass-1");
+	CHECK_RC(vault_case_revoke(v, code, "bob"), 0);
+	CHECK_RC(vault_case_revoke(v, code, "bob"), VAULT_ENOTFOUND);
+	vault_close(v);
+	v = as(vdir, "alice", "alice-pass");
+	CHECK_RC(put_str(v, f, "second intake, after bob left"), 0);
+	CHECK_RC(put_str(v, g, "a new file after bob left"), 0);
+	{
+		uint64_t nf = node_of(v, f), ng = node_of(v, g);
+		size_t old_blocks = blocks_opened(v, nf, &bob_nodes);
+		/* bob's keys open the first version's block only, nothing newer. */
+		CHECK(old_blocks == 1);
+		CHECK(blocks_opened(v, ng, &bob_nodes) == 0);
+		/* No node key written after the revocation opens with bob's case keys. */
+		CHECK(node_keys_opened(NULL, v, &bob_cases) == bob_nodes.n);
+	}
+	vault_close(v);
+	v = as(vdir, "bob", "bob-pass-1");
+	CHECK_RC(get_str(v, f, &s), VAULT_EACCES);
+	vault_close(v);
+	/* carol (ro) got the new epoch and reads the new content. */
+	v = as(vdir, "carol", "carol-pass");
+	CHECK_RC(get_str(v, g, &s), 0);
+	CHECK(s.len == 25 && !memcmp(s.buf, "a new file after bob left", 25));
+	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+	vault_close(v);
+
+	/* Disabled users cannot unlock; passphrase changes keep the key. */
+	v = as(vdir, "dpo", "dpo-pass-1");
+	CHECK_RC(vault_user_disable(v, "carol"), 0);
+	CHECK_RC(vault_user_disable(v, "carol"), VAULT_EEXISTS);
+	CHECK_RC(vault_user_passwd(v, PASS("dpo-pass-2")), 0);
+	vault_close(v);
+	CHECK_RC(vault_open(&v, vdir), 0);
+	CHECK_RC(vault_unlock(v, "carol", PASS("carol-pass")), VAULT_EAUTH);
+	CHECK_RC(vault_unlock(v, "dpo", PASS("dpo-pass-1")), VAULT_EAUTH);
+	CHECK_RC(vault_unlock(v, "nobody", PASS("dpo-pass-1")), VAULT_EAUTH);
+	CHECK_RC(vault_unlock(v, "dpo", PASS("dpo-pass-2")), 0);
+	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+	vault_close(v);
+
+	return harness_done("test_policy");
+}

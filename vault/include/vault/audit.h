@@ -1,0 +1,49 @@
+/*
+ * casevault — the audit history: list and verify events.
+ *
+ * These need no unlocked user and no case key.
+ */
+#ifndef VAULT_AUDIT_H
+#define VAULT_AUDIT_H
+
+#include "vault.h"
+
+typedef struct {
+	const char *commit;
+	int64_t time;
+	const char *actor;
+	const char *action;
+	const char *case_code;   /**< "" when none */
+	const char *node;        /**< "" when none */
+	uint32_t version;        /**< 0 when none */
+	const char *purpose;     /**< "" when none */
+	const char *via;
+	const char *subject;
+	const char *target;      /**< user a policy event is about, "" when none */
+} vault_event_info;
+
+typedef struct {
+	const char *case_code;   /**< NULL: any */
+	const char *user;        /**< NULL: any actor */
+	int64_t since, until;    /**< 0: unbounded */
+} vault_log_filter;
+
+/** Events oldest first. */
+VAULT_EXTERN(int) vault_audit_log(vault *v, const vault_log_filter *filter,
+	int (*cb)(const vault_event_info *ev, void *payload), void *payload);
+
+typedef struct {
+	uint64_t events;                 /**< events checked */
+	uint64_t versions;               /**< versions checked against their manifests */
+	char bad_commit[VAULT_OID_SIZE]; /**< first event that failed, or "" */
+} vault_verify_result;
+
+/**
+ * Replay the whole chain and check the state against it.
+ * @return 0 when everything verifies; VAULT_ECORRUPT naming the first
+ *         failing event (or record) in vault_error_last() and `res`.
+ */
+VAULT_EXTERN(int) vault_audit_verify(vault_verify_result *res, vault *v,
+	const char *anchor) VAULT_WARN_UNUSED;
+
+#endif

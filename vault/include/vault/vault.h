@@ -1,0 +1,193 @@
+/*
+ * casevault — the vault: open, unlock, users, cases, documents.
+ *
+ * A `vault` handle is used by one thread at a time. Every function that
+ * changes state or reads content records one signed event in the history,
+ * in the same LMDB transaction as the change.
+ */
+#ifndef VAULT_VAULT_H
+#define VAULT_VAULT_H
+
+#include <sys/types.h>
+#include "common.h"
+
+typedef struct vault vault;
+
+typedef enum {
+	VAULT_ROLE_ADMIN = 1,
+	VAULT_ROLE_CASEWORKER = 2,
+	VAULT_ROLE_AUDITOR = 3,
+} vault_role_t;
+
+typedef enum {
+	VAULT_VIA_CLI = 0,
+	VAULT_VIA_FUSE = 1,
+} vault_via_t;
+
+#define VAULT_NAME_MAX   32   /* user names: [a-z0-9._-], 1..32 */
+#define VAULT_CODE_SIZE  11   /* "C-" + 8 characters + NUL */
+#define VAULT_OID_SIZE   41   /* 40 hex digits + NUL */
+#define VAULT_FILENAME_MAX 255
+
+/** Initialise libsodium and libgit2 once per process. 0 or VAULT_ERROR. */
+VAULT_EXTERN(int) vault_global_init(void);
+
+/**
+ * Create a vault in `dir` (missing or empty) with `admin` as its first user.
+ * The genesis event is signed by the admin's new key. `mapsize` 0 means the
+ * default (64 GiB of address space; the file grows as data is added).
+ * The returned vault is unlocked as the admin.
+ * @return 0; VAULT_EEXISTS if `dir` holds anything; VAULT_EUSAGE for a bad name.
+ */
+VAULT_EXTERN(int) vault_init(vault **out, const char *dir, const char *admin,
+	const char *pass, size_t passlen, uint64_t mapsize) VAULT_WARN_UNUSED;
+
+/**
+ * Open an existing vault, locked.
+ * @return 0; VAULT_ENOTFOUND (no vault there); VAULT_ECORRUPT (a foreign or
+ *         damaged file); VAULT_EVERSION (a newer format); VAULT_EACCES (mode).
+ */
+VAULT_EXTERN(int) vault_open(vault **out, const char *dir) VAULT_WARN_UNUSED;
+
+/**
+ * Unlock `user` with a passphrase. Then completes key work left for this
+ * user: delivers case keys to members granted since, starts a new epoch
+ * where a revocation retired one (each a signed `rekey` event).
+ * A failed attempt is recorded as an unsigned `unlock-failed` event.
+ * @return 0; VAULT_EAUTH (wrong passphrase, unknown or disabled user).
+ */
+VAULT_EXTERN(int) vault_unlock(vault *v, const char *user,
+	const char *pass, size_t passlen) VAULT_WARN_UNUSED;
+
+/** Record events as coming through the CLI (default) or the mount. */
+VAULT_EXTERN(void) vault_set_via(vault *v, vault_via_t via);
+
+/** Close, wiping every key the handle holds. NULL-safe. */
+VAULT_EXTERN(void) vault_close(vault *v);
+
+/** The vault id; owned by `v`. */
+VAULT_EXTERN(const char *) vault_id(const vault *v);
+/** The genesis commit and the current head, as hex. */
+VAULT_EXTERN(int) vault_genesis(char out[VAULT_OID_SIZE], vault *v);
+VAULT_EXTERN(int) vault_head(char out[VAULT_OID_SIZE], vault *v);
+/** Name and role of the unlocked user; NULL / 0 when locked. */
+VAULT_EXTERN(const char *) vault_user(const vault *v);
+VAULT_EXTERN(vault_role_t) vault_role(const vault *v);
+
+VAULT_EXTERN(const char *) vault_role_name(vault_role_t role);
+VAULT_EXTERN(int) vault_role_parse(vault_role_t *out, const char *s);
+/** 1 if the passphrase parameters in use are the weak test profile. */
+VAULT_EXTERN(int) vault_kdf_is_test_profile(void);
+
+/* ---- users (admins) ------------------------------------------------------ */
+
+VAULT_EXTERN(int) vault_user_add(vault *v, const char *name, vault_role_t role,
+	const char *pass, size_t passlen);
+VAULT_EXTERN(int) vault_user_disable(vault *v, const char *name);
+/** Change the unlocked user's own passphrase. */
+VAULT_EXTERN(int) vault_user_passwd(vault *v, const char *pass, size_t passlen);
+
+typedef struct {
+	const char *name;
+	vault_role_t role;
+	int disabled;
+	const char *publine;   /**< "ssh-ed25519 AAAA…" */
+} vault_user_info;
+
+VAULT_EXTERN(int) vault_user_foreach(vault *v,
+	int (*cb)(const vault_user_info *info, void *payload), void *payload);
+
+/* ---- cases --------------------------------------------------------------- */
+
+typedef struct {
+	const char *user;
+	int read_only;
+	int has_key;   /**< 0 until a member's session delivers the case key */
+} vault_member;
+
+typedef struct {
+	const char *code;
+	const char *label;     /**< decrypted; NULL unless the caller is a member with the key */
+	uint32_t epoch;
+	int retired;           /**< a revocation retired the epoch; the next session rekeys */
+	size_t nmembers;
+	const vault_member *members;
+} vault_case_info;
+
+/** Create a case; the caller becomes its first (rw) member. */
+VAULT_EXTERN(int) vault_case_create(char code[VAULT_CODE_SIZE], vault *v, const char *label);
+VAULT_EXTERN(int) vault_case_grant(vault *v, const char *code, const char *user, int read_only);
+VAULT_EXTERN(int) vault_case_revoke(vault *v, const char *code, const char *user);
+/** Cases the caller may see: members see theirs, admins and auditors all. */
+VAULT_EXTERN(int) vault_case_foreach(vault *v,
+	int (*cb)(const vault_case_info *info, void *payload), void *payload);
+
+/* ---- purposes of access (admins) ---------------------------------------- */
+
+VAULT_EXTERN(int) vault_purpose_add(vault *v, const char *code);
+VAULT_EXTERN(int) vault_purpose_require(vault *v, int on);
+VAULT_EXTERN(int) vault_purpose_foreach(vault *v, int *required,
+	int (*cb)(const char *code, void *payload), void *payload);
+
+/* ---- documents: paths are "CODE/dir/name" -------------------------------- */
+
+/** Fill `buf`; return bytes read, 0 at the end, or -1 (errno set) on failure. */
+typedef ssize_t (*vault_read_fn)(void *payload, void *buf, size_t len);
+/** Consume `len` bytes; return 0, or -1 (errno set) on failure. */
+typedef int (*vault_write_fn)(void *payload, const void *buf, size_t len);
+
+/**
+ * Store a new version of a file from a stream, 64 KiB at a time. Blocks
+ * equal to the previous version's are shared, not stored again.
+ * @return 0; VAULT_EACCES (not a rw member); VAULT_ENOTFOUND (no such
+ *         folder); VAULT_EUSAGE (bad name); VAULT_ENOSPC.
+ */
+VAULT_EXTERN(int) vault_put(uint32_t *version_out, vault *v, const char *path,
+	vault_read_fn fn, void *payload);
+
+typedef struct {
+	uint32_t version;      /**< 0: the current version */
+	const char *purpose;   /**< a purpose code, or NULL */
+	const char *note;      /**< free text sealed to the audit key, or NULL */
+} vault_get_options;
+
+/**
+ * Record a read event, commit it, then stream the version's plaintext to
+ * `fn` block by block.
+ * @return 0; VAULT_EACCES; VAULT_ENOTFOUND; VAULT_ECORRUPT (a block failed
+ *         authentication: nothing after it is written).
+ */
+VAULT_EXTERN(int) vault_get(vault *v, const char *path, const vault_get_options *opts,
+	vault_write_fn fn, void *payload) VAULT_WARN_UNUSED;
+
+VAULT_EXTERN(int) vault_mkdir(vault *v, const char *path);
+VAULT_EXTERN(int) vault_move(vault *v, const char *from, const char *to);
+VAULT_EXTERN(int) vault_remove(vault *v, const char *path);
+VAULT_EXTERN(int) vault_restore(uint32_t *version_out, vault *v, const char *path,
+	uint32_t version);
+
+typedef struct {
+	const char *name;
+	int is_dir;
+	uint64_t size;
+	int64_t mtime;        /**< seconds since the epoch */
+	uint32_t version;
+	const char *node;     /**< node id, hex */
+} vault_entry;
+
+/** List a folder ("CODE" or "CODE/dir"), sorted by name. */
+VAULT_EXTERN(int) vault_list(vault *v, const char *path,
+	int (*cb)(const vault_entry *e, void *payload), void *payload);
+
+typedef struct {
+	uint32_t version;
+	int64_t time;
+	const char *actor;
+	uint64_t size;
+	const char *commit;
+} vault_version_info;
+
+VAULT_EXTERN(int) vault_history(vault *v, const char *path,
+	int (*cb)(const vault_version_info *info, void *payload), void *payload);
+
+#endif

@@ -1,0 +1,1517 @@
+/*
+ * docs — nodes (files and folders), encrypted names, blocks and versions.
+ *
+ * Content is cut into 64 KiB plaintext blocks, each sealed under the node
+ * key of a generation with associated data node ‖ block ‖ generation, so a
+ * block cannot be moved to another file, position or generation unnoticed.
+ * A large write stages its blocks in transactions of CHUNK_BLOCKS blocks
+ * before the one transaction that records the version and its event; staged
+ * blocks are unreachable until that event commits.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define CHUNK_BLOCKS 128                 /* 8 MiB of plaintext per transaction */
+#define BLOCK_REC_MAX (1 + 4 + VCRYPTO_OVERHEAD + VAULT_BLOCK_SIZE)
+#define NODEKEY_REC_SIZE (1 + 4 + VCRYPTO_OVERHEAD + VCRYPTO_KEYBYTES)
+
+/* ---- records ------------------------------------------------------------ */
+
+int vault_node__get(node_rec *out, MDB_txn *txn, vault *v, uint64_t id)
+{
+	unsigned char k[8];
+	const unsigned char *p, *end;
+	MDB_val val;
+	size_t clen;
+	int error;
+
+	memset(out, 0, sizeof *out);
+	be64_put(k, id);
+	if ((error = vault_store__get(txn, v->st->nodes, k, 8, &val)) < 0) {
+		if (error == VAULT_ENOTFOUND)
+			return vault_error_set(VAULT_ENOTFOUND, "node %016llx does not exist", (unsigned long long)id);
+		return error;
+	}
+	p = val.mv_data;
+	end = p + val.mv_size;
+	out->id = id;
+	if (val.mv_size < 4 || p[0] != REC_FORMAT)
+		goto bad;
+	out->type = p[1];
+	out->state = p[2];
+	clen = p[3];
+	p += 4;
+	if (clen != VAULT_CODE_SIZE - 1 || (size_t)(end - p) < clen + 8 + 4 + 8 + 8 + 4 + 8 + 4 + 2)
+		goto bad;
+	memcpy(out->code, p, clen); p += clen;
+	out->parent = be64_get(p); p += 8;
+	out->version = be32_get(p); p += 4;
+	out->size = be64_get(p); p += 8;
+	out->mtime = (int64_t)be64_get(p); p += 8;
+	out->generation = be32_get(p); p += 4;
+	out->next_block = be64_get(p); p += 8;
+	out->name_gen = be32_get(p); p += 4;
+	out->name_len = ((size_t)p[0] << 8) | p[1]; p += 2;
+	if (out->name_len > sizeof out->name || (size_t)(end - p) != out->name_len + 32)
+		goto bad;
+	memcpy(out->name, p, out->name_len); p += out->name_len;
+	memcpy(out->commitment, p, 32);
+	if ((out->type != NODE_DIR && out->type != NODE_FILE) ||
+	    out->state < NODE_LIVE || out->state > NODE_SHREDDED)
+		goto bad;
+	return 0;
+bad:
+	return vault_error_set(VAULT_ECORRUPT, "record of node %016llx is damaged", (unsigned long long)id);
+}
+
+int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n)
+{
+	unsigned char buf[4 + VAULT_CODE_SIZE + 46 + sizeof n->name + 32], *p = buf, k[8];
+	size_t clen = strlen(n->code);
+
+	*p++ = REC_FORMAT;
+	*p++ = (unsigned char)n->type;
+	*p++ = (unsigned char)n->state;
+	*p++ = (unsigned char)clen;
+	memcpy(p, n->code, clen); p += clen;
+	be64_put(p, n->parent); p += 8;
+	be32_put(p, n->version); p += 4;
+	be64_put(p, n->size); p += 8;
+	be64_put(p, (uint64_t)n->mtime); p += 8;
+	be32_put(p, n->generation); p += 4;
+	be64_put(p, n->next_block); p += 8;
+	be32_put(p, n->name_gen); p += 4;
+	*p++ = (unsigned char)(n->name_len >> 8);
+	*p++ = (unsigned char)n->name_len;
+	memcpy(p, n->name, n->name_len); p += n->name_len;
+	memcpy(p, n->commitment, 32); p += 32;
+	be64_put(k, n->id);
+	return vault_store__put(txn, v->st->nodes, k, 8, buf, (size_t)(p - buf), 0);
+}
+
+static void version_key(unsigned char k[12], uint64_t node, uint32_t version)
+{
+	be64_put(k, node);
+	be32_put(k + 8, version);
+}
+
+int vault_version__get(version_rec *out, MDB_txn *txn, vault *v, uint64_t node, uint32_t version)
+{
+	unsigned char k[12];
+	const unsigned char *p;
+	MDB_val val;
+	int error;
+
+	memset(out, 0, sizeof *out);
+	version_key(k, node, version);
+	if ((error = vault_store__get(txn, v->st->versions, k, 12, &val)) < 0) {
+		if (error == VAULT_ENOTFOUND)
+			return vault_error_set(VAULT_ENOTFOUND, "version %u does not exist", version);
+		return error;
+	}
+	p = val.mv_data;
+	if (val.mv_size < 1 + 8 + 8 + 4 + 20 + 4 || p[0] != REC_FORMAT)
+		goto bad;
+	p++;
+	out->size = be64_get(p); p += 8;
+	out->mtime = (int64_t)be64_get(p); p += 8;
+	out->generation = be32_get(p); p += 4;
+	memcpy(out->commit, p, 20); p += 20;
+	out->nblocks = be32_get(p); p += 4;
+	if (val.mv_size != 45 + out->nblocks * 24 ||
+	    out->nblocks != (out->size + VAULT_BLOCK_SIZE - 1) / VAULT_BLOCK_SIZE)
+		goto bad;
+	if (out->nblocks && (out->blocks = malloc(out->nblocks * sizeof *out->blocks)) == NULL)
+		return vault_error_set_oom();
+	for (size_t i = 0; i < out->nblocks; i++) {
+		out->blocks[i].id = be64_get(p); p += 8;
+		memcpy(out->blocks[i].tag, p, 16); p += 16;
+	}
+	return 0;
+bad:
+	return vault_error_set(VAULT_ECORRUPT, "record of version %u of node %016llx is damaged",
+		version, (unsigned long long)node);
+}
+
+static int version_put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r)
+{
+	unsigned char k[12], *buf, *p;
+	size_t len = 45 + r->nblocks * 24;
+	int error;
+
+	if ((buf = malloc(len)) == NULL)
+		return vault_error_set_oom();
+	p = buf;
+	*p++ = REC_FORMAT;
+	be64_put(p, r->size); p += 8;
+	be64_put(p, (uint64_t)r->mtime); p += 8;
+	be32_put(p, r->generation); p += 4;
+	memcpy(p, r->commit, 20); p += 20;
+	be32_put(p, (uint32_t)r->nblocks); p += 4;
+	for (size_t i = 0; i < r->nblocks; i++) {
+		be64_put(p, r->blocks[i].id); p += 8;
+		memcpy(p, r->blocks[i].tag, 16); p += 16;
+	}
+	version_key(k, node, version);
+	error = vault_store__put(txn, v->st->versions, k, 12, buf, len, 0);
+	free(buf);
+	return error;
+}
+
+void vault_version__dispose(version_rec *r)
+{
+	free(r->blocks);
+	r->blocks = NULL;
+	r->nblocks = 0;
+}
+
+void vault_version__commitment(unsigned char out[32], const version_rec *r)
+{
+	crypto_generichash_state st;
+	unsigned char id[8];
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	for (size_t i = 0; i < r->nblocks; i++) {
+		be64_put(id, r->blocks[i].id);
+		crypto_generichash_update(&st, id, 8);
+		crypto_generichash_update(&st, r->blocks[i].tag, 16);
+	}
+	crypto_generichash_final(&st, out, 32);
+}
+
+int vault_blob__node(vault_buf *out, const node_rec *n)
+{
+	static const char *const states[] = { "", "live", "deleted", "shredded" };
+	char b64[sodium_base64_ENCODED_LEN(sizeof n->name, sodium_base64_VARIANT_ORIGINAL)];
+	char hex[65];
+
+	vault_buf_printf(out, "case %s\nparent %016llx\ntype %s\nstate %s\nversion %u\nsize %llu\nmtime %lld\ngeneration %u\n",
+		n->code, (unsigned long long)n->parent, n->type == NODE_DIR ? "dir" : "file",
+		states[n->state], n->version, (unsigned long long)n->size, (long long)n->mtime, n->generation);
+	if (n->name_len) {
+		sodium_bin2base64(b64, sizeof b64, n->name, n->name_len, sodium_base64_VARIANT_ORIGINAL);
+		vault_buf_printf(out, "name %u %s\n", n->name_gen, b64);
+	}
+	if (n->type == NODE_FILE) {
+		sodium_bin2hex(hex, sizeof hex, n->commitment, 32);
+		vault_buf_printf(out, "commitment %s\n", hex);
+	}
+	return out->oom ? vault_error_set_oom() : 0;
+}
+
+/* ---- paths and names ---------------------------------------------------- */
+
+#define PATH_MAX_DEPTH 64
+
+typedef struct {
+	char code[VAULT_CODE_SIZE];
+	size_t n;                        /* components after the code */
+	const char *name[PATH_MAX_DEPTH];
+	size_t len[PATH_MAX_DEPTH];
+} vpath;
+
+int vault_name__check(const char *name, size_t len)
+{
+	if (len == 0)
+		return vault_error_set(VAULT_EUSAGE, "a name is empty");
+	if (len > VAULT_FILENAME_MAX)
+		return vault_error_set(VAULT_EUSAGE, "a name is longer than %d bytes", VAULT_FILENAME_MAX);
+	if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+		return vault_error_set(VAULT_EUSAGE, "'%.*s' is not allowed as a name", (int)len, name);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c == '/')
+			return vault_error_set(VAULT_EUSAGE, "a name holds '/'");
+		if (c == 0)
+			return vault_error_set(VAULT_EUSAGE, "a name holds a NUL byte");
+		if (c < 0x20 || c == 0x7f)
+			return vault_error_set(VAULT_EUSAGE, "a name holds a control character");
+	}
+	return 0;
+}
+
+/* "CODE/a/b" → code and components. The path string must outlive `p`. */
+static int path_parse(vpath *p, const char *path)
+{
+	const char *s = path, *slash = strchr(path, '/');
+	size_t clen = slash ? (size_t)(slash - path) : strlen(path);
+	int error;
+
+	memset(p, 0, sizeof *p);
+	if (clen != VAULT_CODE_SIZE - 1 || path[0] != 'C' || path[1] != '-')
+		return vault_error_set(VAULT_EUSAGE, "path '%s' does not start with a case code (C-XXXXXXXX)", path);
+	memcpy(p->code, path, clen);
+	if (!slash)
+		return 0;
+	s = slash + 1;
+	if (*s == '\0')
+		return 0;    /* "CODE/" is the case folder */
+	while (*s) {
+		const char *e = strchr(s, '/');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+		if (p->n == PATH_MAX_DEPTH)
+			return vault_error_set(VAULT_EUSAGE, "path '%s' is deeper than %d folders", path, PATH_MAX_DEPTH);
+		if ((error = vault_name__check(s, len)) < 0) {
+			char msg[300];
+			snprintf(msg, sizeof msg, "%s", vault_error_last()->message);
+			return vault_error_set(VAULT_EUSAGE, "path '%s': %s", path, msg);
+		}
+		p->name[p->n] = s;
+		p->len[p->n++] = len;
+		if (!e)
+			break;
+		if (e[1] == '\0')
+			return vault_error_set(VAULT_EUSAGE, "path '%s' ends with '/'", path);
+		s = e + 1;
+	}
+	return 0;
+}
+
+/* ---- keys --------------------------------------------------------------- */
+
+static void nodekey_ad(unsigned char ad[32], size_t *len, uint64_t node, uint32_t gen, uint32_t epoch)
+{
+	memcpy(ad, "cv-node:", 8);
+	be64_put(ad + 8, node);
+	be32_put(ad + 16, gen);
+	be32_put(ad + 20, epoch);
+	*len = 24;
+}
+
+/* Node key of one generation, unwrapped with the case key of its epoch. */
+static int node_key(unsigned char **out, uint32_t *epoch_out, MDB_txn *txn, vault *v,
+	case_rec *c, uint64_t node, uint32_t gen)
+{
+	unsigned char k[12], ad[32], *key = NULL;
+	const unsigned char *ck;
+	const unsigned char *p;
+	MDB_val val;
+	uint32_t epoch;
+	size_t adlen;
+	int error;
+
+	*out = NULL;
+	be64_put(k, node);
+	be32_put(k + 8, gen);
+	if ((error = vault_store__get(txn, v->st->nodekeys, k, 12, &val)) < 0) {
+		if (error == VAULT_ENOTFOUND)
+			return vault_error_set(VAULT_ECORRUPT, "key of node %016llx generation %u is missing",
+				(unsigned long long)node, gen);
+		return error;
+	}
+	p = val.mv_data;
+	if (val.mv_size != NODEKEY_REC_SIZE || p[0] != REC_FORMAT)
+		return vault_error_set(VAULT_ECORRUPT, "key of node %016llx is damaged", (unsigned long long)node);
+	epoch = be32_get(p + 1);
+	if ((error = vault_case__key(&ck, txn, v, c, epoch)) < 0)
+		return error;
+	if ((error = vcrypto_secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
+		return error;
+	nodekey_ad(ad, &adlen, node, gen, epoch);
+	if (vcrypto_open(key, p + 5, val.mv_size - 5, ad, adlen, ck) < 0) {
+		vcrypto_key_free(key);
+		return vault_error_set(VAULT_ECORRUPT, "key of node %016llx fails authentication", (unsigned long long)node);
+	}
+	if (epoch_out)
+		*epoch_out = epoch;
+	*out = key;
+	return 0;
+}
+
+static int nodekey_put(MDB_txn *txn, vault *v, case_rec *c, uint64_t node, uint32_t gen,
+	const unsigned char *key)
+{
+	unsigned char k[12], rec[NODEKEY_REC_SIZE], ad[32];
+	const unsigned char *ck;
+	size_t adlen;
+	int error;
+
+	if ((error = vault_case__key(&ck, txn, v, c, c->epoch)) < 0)
+		return error;
+	rec[0] = REC_FORMAT;
+	be32_put(rec + 1, c->epoch);
+	nodekey_ad(ad, &adlen, node, gen, c->epoch);
+	vcrypto_seal(rec + 5, key, VCRYPTO_KEYBYTES, ad, adlen, ck);
+	be64_put(k, node);
+	be32_put(k + 8, gen);
+	error = vault_store__put(txn, v->st->nodekeys, k, 12, rec, sizeof rec, MDB_NOOVERWRITE);
+	if (error == VAULT_EEXISTS)
+		return vault_error_set(VAULT_EBUSY, "node %016llx changed while it was written", (unsigned long long)node);
+	return error;
+}
+
+/*
+ * The key to write new content or a new name of `n` under: the current
+ * generation's, unless the case moved to a new epoch since, in which case a
+ * new generation starts (its key is stored by the caller via nodekey_put).
+ */
+static int node_key_for_write(unsigned char **out, int *fresh, MDB_txn *txn, vault *v,
+	case_rec *c, node_rec *n)
+{
+	uint32_t epoch = 0;
+	int error;
+
+	*fresh = 0;
+	if (n->generation) {
+		if ((error = node_key(out, &epoch, txn, v, c, n->id, n->generation)) < 0)
+			return error;
+		if (epoch == c->epoch)
+			return 0;
+		vcrypto_key_free(*out);
+		*out = NULL;
+	}
+	if ((error = vcrypto_key_new(out)) < 0)
+		return error;
+	n->generation++;
+	*fresh = 1;
+	return 0;
+}
+
+static void name_ad(unsigned char ad[32], size_t *len, uint64_t node, uint32_t gen)
+{
+	memcpy(ad, "cv-name:", 8);
+	be64_put(ad + 8, node);
+	be32_put(ad + 16, gen);
+	*len = 20;
+}
+
+static void name_seal(node_rec *n, const char *name, size_t len, const unsigned char *key)
+{
+	unsigned char ad[32];
+	size_t adlen;
+
+	name_ad(ad, &adlen, n->id, n->generation);
+	n->name_gen = n->generation;
+	n->name_len = len + VCRYPTO_OVERHEAD;
+	vcrypto_seal(n->name, (const unsigned char *)name, len, ad, adlen, key);
+}
+
+/* Decrypt a node's name into out (VAULT_FILENAME_MAX + 1). */
+static int name_open(char *out, MDB_txn *txn, vault *v, case_rec *c, const node_rec *n)
+{
+	unsigned char *key = NULL, ad[32];
+	size_t adlen;
+	int error;
+
+	out[0] = '\0';
+	if (n->name_len < VCRYPTO_OVERHEAD)
+		return vault_error_set(VAULT_ECORRUPT, "node %016llx has no name", (unsigned long long)n->id);
+	if ((error = node_key(&key, NULL, txn, v, c, n->id, n->name_gen)) < 0)
+		return error;
+	name_ad(ad, &adlen, n->id, n->name_gen);
+	if (vcrypto_open((unsigned char *)out, n->name, n->name_len, ad, adlen, key) < 0)
+		error = vault_error_set(VAULT_ECORRUPT, "name of node %016llx fails authentication", (unsigned long long)n->id);
+	else
+		out[n->name_len - VCRYPTO_OVERHEAD] = '\0';
+	vcrypto_key_free(key);
+	return error;
+}
+
+/* ---- lookups ------------------------------------------------------------ */
+
+typedef struct {
+	case_rec c;
+	int access;                      /* 2 rw, 1 ro */
+	unsigned char *lookup;           /* per-case lookup key */
+} case_ctx;
+
+static void case_ctx_dispose(case_ctx *cc)
+{
+	vault_case__dispose(&cc->c);
+	vcrypto_key_free(cc->lookup);
+	cc->lookup = NULL;
+}
+
+/* Load a case for the unlocked user, who must be a member holding the key. */
+static int case_ctx_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code, int need_rw)
+{
+	member_rec *m;
+	int error;
+
+	memset(cc, 0, sizeof *cc);
+	if ((error = vault__require_unlocked(v)) < 0)
+		return error;
+	if ((error = vault_case__get(&cc->c, txn, v, code)) < 0)
+		return error;
+	if ((m = vault_case__member(&cc->c, v->user)) == NULL) {
+		error = vault_error_set(VAULT_EACCES, "user '%s' is not a member of case '%s'", v->user, code);
+		goto fail;
+	}
+	if (need_rw && m->read_only) {
+		error = vault_error_set(VAULT_EACCES, "user '%s' has read-only access to case '%s'", v->user, code);
+		goto fail;
+	}
+	cc->access = m->read_only ? 1 : 2;
+	if ((error = vault_case__lookup_key(&cc->lookup, txn, v, &cc->c)) < 0) {
+		if (error == VAULT_EACCES)
+			error = vault_error_set(VAULT_EACCES,
+				"user '%s' has not received the key of case '%s' yet", v->user, code);
+		goto fail;
+	}
+	return 0;
+fail:
+	case_ctx_dispose(cc);
+	return error;
+}
+
+static void dirent_key(unsigned char k[24], case_ctx *cc, uint64_t parent, const char *name, size_t len)
+{
+	be64_put(k, parent);
+	vcrypto_lookup_hash(k + 8, cc->lookup, parent, name, len);
+}
+
+/* Child `name` of `parent`; VAULT_ENOTFOUND (no message) if absent. */
+static int child_lookup(uint64_t *out, MDB_txn *txn, vault *v, case_ctx *cc,
+	uint64_t parent, const char *name, size_t len)
+{
+	unsigned char k[24];
+	MDB_val val;
+	int error;
+
+	dirent_key(k, cc, parent, name, len);
+	if ((error = vault_store__get(txn, v->st->dirents, k, 24, &val)) < 0)
+		return error;
+	if (val.mv_size != 9 || ((unsigned char *)val.mv_data)[0] != REC_FORMAT)
+		return vault_error_set(VAULT_ECORRUPT, "a folder entry under node %016llx is damaged", (unsigned long long)parent);
+	*out = be64_get((unsigned char *)val.mv_data + 1);
+	return 0;
+}
+
+static int dirent_put(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
+	const char *name, size_t len, uint64_t node)
+{
+	unsigned char k[24], val[9];
+
+	dirent_key(k, cc, parent, name, len);
+	val[0] = REC_FORMAT;
+	be64_put(val + 1, node);
+	return vault_store__put(txn, v->st->dirents, k, 24, val, 9, 0);
+}
+
+static int dirent_del(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent, const char *name, size_t len)
+{
+	unsigned char k[24];
+
+	dirent_key(k, cc, parent, name, len);
+	return vault_store__del(txn, v->st->dirents, k, 24);
+}
+
+/*
+ * Walk `depth` components of `p` from the case root; the result must be a
+ * live folder unless it is the last component.
+ */
+static int resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vpath *p,
+	size_t depth, const char *path)
+{
+	uint64_t id = cc->c.root;
+	int error;
+
+	if ((error = vault_node__get(out, txn, v, id)) < 0)
+		return error;
+	for (size_t i = 0; i < depth; i++) {
+		if (out->type != NODE_DIR)
+			return vault_error_set(VAULT_ENOTFOUND, "'%s': '%.*s' is a file, not a folder",
+				path, (int)p->len[i - 1], p->name[i - 1]);
+		error = child_lookup(&id, txn, v, cc, id, p->name[i], p->len[i]);
+		if (error == VAULT_ENOTFOUND)
+			return vault_error_set(VAULT_ENOTFOUND, "'%s' does not exist", path);
+		if (error < 0)
+			return error;
+		if ((error = vault_node__get(out, txn, v, id)) < 0)
+			return error;
+		if (out->state != NODE_LIVE || strcmp(out->code, cc->c.code))
+			return vault_error_set(VAULT_ECORRUPT, "a folder entry of '%s' points to a removed or foreign node", path);
+	}
+	return 0;
+}
+
+/* ---- events on documents ------------------------------------------------ */
+
+typedef int (*doc_fn)(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload);
+/* Runs after the event's commit is built, in the same transaction. */
+typedef int (*doc_post_fn)(vault *v, MDB_txn *txn, const git_oid *commit, void *payload);
+
+/* One write transaction: load the case, run fn, append the event, run post. */
+static int doc_event(vault *v, const char *action, const char *code, int need_rw,
+	doc_fn fn, doc_post_fn post, void *payload)
+{
+	MDB_txn *txn = NULL;
+	vault_event ev;
+	case_ctx cc;
+	git_oid oid;
+	int error, loaded = 0;
+
+	vault_event__init(&ev, action);
+	if ((error = vault__begin(&txn, v, 1)) < 0)
+		goto done;
+	if ((error = case_ctx_load(&cc, txn, v, code, need_rw)) < 0)
+		goto done;
+	loaded = 1;
+	snprintf(ev.case_code, sizeof ev.case_code, "%s", code);
+	if ((error = fn(&ev, v, txn, &cc, payload)) < 0)
+		goto done;
+	if ((error = vault_event__commit(&oid, &ev, v, txn, vault__now())) < 0)
+		goto done;
+	if (post && (error = post(v, txn, &oid, payload)) < 0)
+		goto done;
+	error = vault_store__commit(v->st, txn);
+	txn = NULL;
+done:
+	if (loaded)
+		case_ctx_dispose(&cc);
+	vault_store__abort(v->st, txn);
+	vault_event__dispose(&ev);
+	return error;
+}
+
+/* Start a new epoch first if a revocation retired the current one. */
+static int settle_before_write(vault *v, const char *code)
+{
+	MDB_txn *txn = NULL;
+	case_rec c;
+	int error, retired;
+
+	if ((error = vault__begin(&txn, v, 0)) < 0)
+		return error;
+	error = vault_case__get(&c, txn, v, code);
+	vault_store__abort(v->st, txn);
+	if (error < 0)
+		return error;
+	retired = c.retired;
+	vault_case__dispose(&c);
+	return retired ? vault_policy__maintain(v) : 0;
+}
+
+/* ---- put ---------------------------------------------------------------- */
+
+typedef struct {
+	/* set before the stream */
+	vpath p;
+	const char *path;
+	node_rec node;                   /* existing or new */
+	int exists;
+	uint32_t start_epoch;
+	uint64_t parent;
+	unsigned char *key;              /* node key for the new content */
+	int fresh_gen;
+	int gen_stored;
+	version_rec old;                 /* previous version, for sharing */
+	/* built during the stream */
+	block_ref *blocks;
+	size_t nblocks, cap;
+	uint64_t size;
+	/* staged blocks not yet stored */
+	unsigned char *stage;            /* CHUNK_BLOCKS records */
+	size_t stage_len[CHUNK_BLOCKS];
+	uint64_t stage_id[CHUNK_BLOCKS];
+	size_t nstage;
+	uint32_t version;
+} put_ctx;
+
+static void put_dispose(put_ctx *pc)
+{
+	vcrypto_key_free(pc->key);
+	vault_version__dispose(&pc->old);
+	free(pc->blocks);
+	free(pc->stage);
+}
+
+static int put_prepare(put_ctx *pc, vault *v)
+{
+	MDB_txn *txn = NULL;
+	case_ctx cc;
+	node_rec parent;
+	uint64_t id;
+	int error;
+
+	if ((error = vault__begin(&txn, v, 0)) < 0)
+		return error;
+	if ((error = case_ctx_load(&cc, txn, v, pc->p.code, 1)) < 0)
+		goto out;
+	pc->start_epoch = cc.c.epoch;
+	if ((error = resolve(&parent, txn, v, &cc, &pc->p, pc->p.n - 1, pc->path)) < 0)
+		goto done;
+	if (parent.type != NODE_DIR) {
+		error = vault_error_set(VAULT_ENOTFOUND, "'%s': its folder is a file", pc->path);
+		goto done;
+	}
+	pc->parent = parent.id;
+	error = child_lookup(&id, txn, v, &cc, parent.id, pc->p.name[pc->p.n - 1], pc->p.len[pc->p.n - 1]);
+	if (error == 0) {
+		if ((error = vault_node__get(&pc->node, txn, v, id)) < 0)
+			goto done;
+		if (pc->node.type != NODE_FILE) {
+			error = vault_error_set(VAULT_EEXISTS, "'%s' is a folder", pc->path);
+			goto done;
+		}
+		pc->exists = 1;
+		if (pc->node.version &&
+		    (error = vault_version__get(&pc->old, txn, v, id, pc->node.version)) < 0)
+			goto done;
+	} else if (error == VAULT_ENOTFOUND) {
+		memset(&pc->node, 0, sizeof pc->node);
+		randombytes_buf(&pc->node.id, sizeof pc->node.id);
+		pc->node.type = NODE_FILE;
+		pc->node.state = NODE_LIVE;
+		pc->node.parent = parent.id;
+		snprintf(pc->node.code, sizeof pc->node.code, "%s", cc.c.code);
+	} else {
+		goto done;
+	}
+	error = node_key_for_write(&pc->key, &pc->fresh_gen, txn, v, &cc.c, &pc->node);
+done:
+	case_ctx_dispose(&cc);
+out:
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
+static void block_ad(unsigned char ad[20], uint64_t node, uint64_t block, uint32_t gen)
+{
+	be64_put(ad, node);
+	be64_put(ad + 8, block);
+	be32_put(ad + 16, gen);
+}
+
+/* Store the staged blocks; in a transaction of their own unless `txn`. */
+static int stage_flush(put_ctx *pc, vault *v, MDB_txn *txn_in)
+{
+	MDB_txn *txn = txn_in;
+	unsigned char k[16];
+	int error = 0;
+
+	if (pc->nstage == 0)
+		return 0;
+	if (!txn && (error = vault__begin(&txn, v, 1)) < 0)
+		return error;
+	if (pc->fresh_gen && !pc->gen_stored) {
+		/* The key of a new generation goes in with its first blocks. */
+		case_rec c;
+		if ((error = vault_case__get(&c, txn, v, pc->p.code)) < 0)
+			goto done;
+		error = nodekey_put(txn, v, &c, pc->node.id, pc->node.generation, pc->key);
+		vault_case__dispose(&c);
+		if (error < 0)
+			goto done;
+		pc->gen_stored = 1;
+	}
+	for (size_t i = 0; i < pc->nstage; i++) {
+		be64_put(k, pc->node.id);
+		be64_put(k + 8, pc->stage_id[i]);
+		if ((error = vault_store__put(txn, v->st->blocks, k, 16,
+				pc->stage + i * BLOCK_REC_MAX, pc->stage_len[i], 0)) < 0)
+			goto done;
+	}
+	pc->nstage = 0;
+	if (!txn_in) {
+		error = vault_store__commit(v->st, txn);
+		txn = NULL;
+	}
+done:
+	if (!txn_in)
+		vault_store__abort(v->st, txn);
+	return error;
+}
+
+/* Reserve block ids: existing nodes count them in their record, so that
+ * two writers of one file never stage into the same ids. */
+static int reserve_ids(put_ctx *pc, vault *v, uint64_t count)
+{
+	MDB_txn *txn = NULL;
+	node_rec n;
+	int error;
+
+	if (!pc->exists) {
+		pc->node.next_block += count;
+		return 0;
+	}
+	if ((error = vault__begin(&txn, v, 1)) < 0)
+		return error;
+	if ((error = vault_node__get(&n, txn, v, pc->node.id)) < 0)
+		goto done;
+	n.next_block += count;
+	pc->node.next_block = n.next_block;
+	if ((error = vault_node__put(txn, v, &n)) < 0)
+		goto done;
+	error = vault_store__commit(v->st, txn);
+	txn = NULL;
+done:
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
+/* Is plaintext block `i` equal to the previous version's? */
+static int same_as_old(int *same, block_ref *ref, put_ctx *pc, vault *v, size_t i,
+	const unsigned char *data, size_t len, unsigned char *tmp)
+{
+	MDB_txn *txn = NULL;
+	case_rec c;
+	unsigned char k[16], ad[20], *key = NULL;
+	const unsigned char *p;
+	MDB_val val;
+	uint32_t gen;
+	int error;
+
+	*same = 0;
+	if (i >= pc->old.nblocks)
+		return 0;
+	if ((error = vault__begin(&txn, v, 0)) < 0)
+		return error;
+	be64_put(k, pc->node.id);
+	be64_put(k + 8, pc->old.blocks[i].id);
+	if (vault_store__get(txn, v->st->blocks, k, 16, &val) < 0 ||
+	    val.mv_size != 1 + 4 + VCRYPTO_OVERHEAD + len) {
+		error = 0;     /* a different length: not the same */
+		goto done;
+	}
+	p = val.mv_data;
+	gen = be32_get(p + 1);
+	if ((error = vault_case__get(&c, txn, v, pc->p.code)) < 0)
+		goto done;
+	error = node_key(&key, NULL, txn, v, &c, pc->node.id, gen);
+	vault_case__dispose(&c);
+	if (error < 0)
+		goto done;
+	block_ad(ad, pc->node.id, pc->old.blocks[i].id, gen);
+	if (vcrypto_open(tmp, p + 5, val.mv_size - 5, ad, sizeof ad, key) < 0) {
+		error = vault_error_set(VAULT_ECORRUPT, "block %llu of '%s' fails authentication",
+			(unsigned long long)pc->old.blocks[i].id, pc->path);
+		goto done;
+	}
+	if (sodium_memcmp(tmp, data, len) == 0) {
+		*same = 1;
+		*ref = pc->old.blocks[i];
+	}
+	sodium_memzero(tmp, len);
+done:
+	vcrypto_key_free(key);
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
+static int put_block(put_ctx *pc, vault *v, const unsigned char *data, size_t len, unsigned char *tmp)
+{
+	block_ref ref;
+	unsigned char ad[20], *rec;
+	int same, error;
+
+	if (pc->nblocks == pc->cap) {
+		void *p = realloc(pc->blocks, (pc->cap = pc->cap ? pc->cap * 2 : 64) * sizeof *pc->blocks);
+		if (!p)
+			return vault_error_set_oom();
+		pc->blocks = p;
+	}
+	if ((error = same_as_old(&same, &ref, pc, v, pc->nblocks, data, len, tmp)) < 0)
+		return error;
+	if (!same) {
+		if (pc->nstage == CHUNK_BLOCKS && (error = stage_flush(pc, v, NULL)) < 0)
+			return error;
+		if (pc->nstage == 0 && (error = reserve_ids(pc, v, CHUNK_BLOCKS)) < 0)
+			return error;
+		ref.id = pc->node.next_block - CHUNK_BLOCKS + pc->nstage;
+		rec = pc->stage + pc->nstage * BLOCK_REC_MAX;
+		rec[0] = REC_FORMAT;
+		be32_put(rec + 1, pc->node.generation);
+		block_ad(ad, pc->node.id, ref.id, pc->node.generation);
+		vcrypto_seal(rec + 5, data, len, ad, sizeof ad, pc->key);
+		memcpy(ref.tag, rec + 5 + VCRYPTO_NONCEBYTES + len, VCRYPTO_TAGBYTES);
+		pc->stage_id[pc->nstage] = ref.id;
+		pc->stage_len[pc->nstage++] = 5 + VCRYPTO_OVERHEAD + len;
+	}
+	pc->blocks[pc->nblocks++] = ref;
+	pc->size += len;
+	return 0;
+}
+
+/* The event: version record, node record, folder entry, history. */
+static int put_finish(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
+{
+	put_ctx *pc = payload;
+	version_rec r;
+	node_rec cur;
+	uint64_t id;
+	const char *name = pc->p.name[pc->p.n - 1];
+	size_t nlen = pc->p.len[pc->p.n - 1];
+	int error;
+
+	if (cc->c.epoch != pc->start_epoch || cc->c.retired)
+		return vault_error_set(VAULT_EBUSY, "the keys of case '%s' changed during the write", pc->p.code);
+	if ((error = stage_flush(pc, v, txn)) < 0)
+		return error;
+	if (pc->exists) {
+		if ((error = vault_node__get(&cur, txn, v, pc->node.id)) < 0)
+			return error;
+		if (cur.state != NODE_LIVE || cur.generation != pc->node.generation - (uint32_t)pc->fresh_gen)
+			return vault_error_set(VAULT_EBUSY, "'%s' changed while it was written", pc->path);
+		pc->node.version = cur.version;
+		pc->node.next_block = cur.next_block > pc->node.next_block ? cur.next_block : pc->node.next_block;
+		pc->node.parent = cur.parent;
+		memcpy(pc->node.name, cur.name, cur.name_len);
+		pc->node.name_len = cur.name_len;
+		pc->node.name_gen = cur.name_gen;
+	} else {
+		error = child_lookup(&id, txn, v, cc, pc->parent, name, nlen);
+		if (error == 0)
+			return vault_error_set(VAULT_EBUSY, "'%s' was created by someone else meanwhile", pc->path);
+		if (error != VAULT_ENOTFOUND)
+			return error;
+		name_seal(&pc->node, name, nlen, pc->key);
+		if ((error = dirent_put(txn, v, cc, pc->parent, name, nlen, pc->node.id)) < 0)
+			return error;
+	}
+	if (pc->fresh_gen && !pc->gen_stored) {
+		if ((error = nodekey_put(txn, v, &cc->c, pc->node.id, pc->node.generation, pc->key)) < 0)
+			return error;
+		pc->gen_stored = 1;
+	}
+	memset(&r, 0, sizeof r);
+	r.nblocks = pc->nblocks;
+	r.blocks = pc->blocks;
+	pc->node.version++;
+	pc->node.size = pc->size;
+	pc->node.mtime = vault__now();
+	vault_version__commitment(pc->node.commitment, &r);
+	if ((error = vault_node__put(txn, v, &pc->node)) < 0)
+		return error;
+	ev->node = pc->node.id;
+	ev->version = pc->node.version;
+	if ((error = vault_event__touch_node(ev, v, txn, pc->node.id)) < 0)
+		return error;
+	pc->version = pc->node.version;
+	return 0;
+}
+
+/* The version names the commit of its own event: written once it exists. */
+static int put_post(vault *v, MDB_txn *txn, const git_oid *commit, void *payload)
+{
+	put_ctx *pc = payload;
+	version_rec r;
+
+	memset(&r, 0, sizeof r);
+	r.size = pc->size;
+	r.mtime = pc->node.mtime;
+	r.generation = pc->node.generation;
+	memcpy(r.commit, commit->id, 20);
+	r.nblocks = pc->nblocks;
+	r.blocks = pc->blocks;
+	return version_put(txn, v, pc->node.id, pc->version, &r);
+}
+
+int vault_put(uint32_t *version_out, vault *v, const char *path, vault_read_fn fn, void *payload)
+{
+	put_ctx pc;
+	unsigned char *buf = NULL, *tmp = NULL;
+	int error;
+
+	if (version_out)
+		*version_out = 0;
+	memset(&pc, 0, sizeof pc);
+	pc.path = path;
+	if ((error = vault__require_unlocked(v)) < 0)
+		return error;
+	if ((error = path_parse(&pc.p, path)) < 0)
+		return error;
+	if (pc.p.n == 0)
+		return vault_error_set(VAULT_EUSAGE, "'%s' names a case, not a file", path);
+	if ((error = settle_before_write(v, pc.p.code)) < 0)
+		return error;
+	if ((error = put_prepare(&pc, v)) < 0)
+		goto done;
+	if ((pc.stage = malloc((size_t)CHUNK_BLOCKS * BLOCK_REC_MAX)) == NULL ||
+	    (buf = malloc(VAULT_BLOCK_SIZE)) == NULL || (tmp = malloc(VAULT_BLOCK_SIZE)) == NULL) {
+		error = vault_error_set_oom();
+		goto done;
+	}
+	for (;;) {
+		size_t len = 0;
+		while (len < VAULT_BLOCK_SIZE) {
+			ssize_t n = fn(payload, buf + len, VAULT_BLOCK_SIZE - len);
+			if (n < 0) {
+				error = vault_error_set(VAULT_ERROR, "reading the content for '%s' failed", path);
+				goto done;
+			}
+			if (n == 0)
+				break;
+			len += (size_t)n;
+		}
+		if (len && (error = put_block(&pc, v, buf, len, tmp)) < 0)
+			goto done;
+		if (len < VAULT_BLOCK_SIZE)
+			break;
+		if (pc.nstage == 0)
+			vault_store__trim(v->st);
+	}
+	if ((error = doc_event(v, "write", pc.p.code, 1, put_finish, put_post, &pc)) < 0)
+		goto done;
+	if (version_out)
+		*version_out = pc.version;
+done:
+	if (buf) {
+		sodium_memzero(buf, VAULT_BLOCK_SIZE);
+		free(buf);
+	}
+	free(tmp);
+	if (pc.stage)
+		sodium_memzero(pc.stage, (size_t)CHUNK_BLOCKS * BLOCK_REC_MAX);
+	put_dispose(&pc);
+	return error;
+}
+
+/* ---- get ---------------------------------------------------------------- */
+
+typedef struct {
+	vpath p;
+	const char *path;
+	const vault_get_options *opts;
+	node_rec node;
+	uint32_t version;
+} get_ctx;
+
+static int get_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
+{
+	get_ctx *gc = payload;
+	version_rec r;
+	int error;
+
+	if ((error = vault_policy__purpose_check(txn, v, gc->opts ? gc->opts->purpose : NULL)) < 0)
+		return error;
+	if ((error = resolve(&gc->node, txn, v, cc, &gc->p, gc->p.n, gc->path)) < 0)
+		return error;
+	if (gc->node.type != NODE_FILE)
+		return vault_error_set(VAULT_EUSAGE, "'%s' is a folder", gc->path);
+	gc->version = gc->opts && gc->opts->version ? gc->opts->version : gc->node.version;
+	if (gc->version == 0 || gc->version > gc->node.version)
+		return vault_error_set(VAULT_ENOTFOUND, "'%s' has no version %u (it has %u)",
+			gc->path, gc->version, gc->node.version);
+	if ((error = vault_version__get(&r, txn, v, gc->node.id, gc->version)) < 0)
+		return error;
+	vault_version__dispose(&r);
+	ev->node = gc->node.id;
+	ev->version = gc->version;
+	ev->purpose = gc->opts ? gc->opts->purpose : NULL;
+	if (gc->opts && gc->opts->note && *gc->opts->note)
+		return vault_event__seal_note(ev, v, txn, gc->opts->note);
+	return 0;
+}
+
+/* Stream a committed version's plaintext, block by block. */
+static int stream_version(vault *v, const char *code, const char *path, uint64_t node,
+	uint32_t version, vault_write_fn fn, void *payload)
+{
+	MDB_txn *txn = NULL;
+	case_rec c;
+	version_rec r;
+	unsigned char *plain = NULL, *key = NULL, k[16], ad[20];
+	uint32_t key_gen = 0;
+	uint64_t total = 0;
+	int error, have_case = 0;
+
+	memset(&r, 0, sizeof r);
+	if ((plain = malloc(VAULT_BLOCK_SIZE)) == NULL)
+		return vault_error_set_oom();
+	for (size_t i = 0; ; i++) {
+		MDB_val val;
+		const unsigned char *p;
+		size_t len;
+		uint32_t gen;
+
+		if (i % CHUNK_BLOCKS == 0) {
+			/* A fresh read transaction now and then: no long-lived
+			 * reader pins old pages while a large file streams. */
+			if (have_case)
+				vault_case__dispose(&c);
+			have_case = 0;
+			vault_store__abort(v->st, txn);
+			txn = NULL;
+			vault_store__trim(v->st);
+			if ((error = vault__begin(&txn, v, 0)) < 0)
+				goto done;
+			if ((error = vault_case__get(&c, txn, v, code)) < 0)
+				goto done;
+			have_case = 1;
+			if (i == 0 && (error = vault_version__get(&r, txn, v, node, version)) < 0)
+				goto done;
+		}
+		if (i == r.nblocks)
+			break;
+		be64_put(k, node);
+		be64_put(k + 8, r.blocks[i].id);
+		if ((error = vault_store__get(txn, v->st->blocks, k, 16, &val)) < 0) {
+			error = vault_error_set(VAULT_ECORRUPT, "block %zu of '%s' version %u is missing", i, path, version);
+			goto done;
+		}
+		p = val.mv_data;
+		if (val.mv_size < 5 + VCRYPTO_OVERHEAD || val.mv_size > BLOCK_REC_MAX || p[0] != REC_FORMAT) {
+			error = vault_error_set(VAULT_ECORRUPT, "block %zu of '%s' version %u is damaged", i, path, version);
+			goto done;
+		}
+		gen = be32_get(p + 1);
+		len = val.mv_size - 5 - VCRYPTO_OVERHEAD;
+		if (!key || gen != key_gen) {
+			vcrypto_key_free(key);
+			key = NULL;
+			if ((error = node_key(&key, NULL, txn, v, &c, node, gen)) < 0)
+				goto done;
+			key_gen = gen;
+		}
+		block_ad(ad, node, r.blocks[i].id, gen);
+		if (sodium_memcmp(p + val.mv_size - VCRYPTO_TAGBYTES, r.blocks[i].tag, VCRYPTO_TAGBYTES) != 0 ||
+		    vcrypto_open(plain, p + 5, val.mv_size - 5, ad, sizeof ad, key) < 0 ||
+		    (i + 1 < r.nblocks && len != VAULT_BLOCK_SIZE) || total + len > r.size) {
+			error = vault_error_set(VAULT_ECORRUPT,
+				"block %zu of '%s' version %u fails authentication (node %016llx)",
+				i, path, version, (unsigned long long)node);
+			goto done;
+		}
+		total += len;
+		if (fn(payload, plain, len) < 0) {
+			error = vault_error_set(VAULT_ERROR, "writing the content of '%s' failed", path);
+			goto done;
+		}
+	}
+	if (total != r.size)
+		error = vault_error_set(VAULT_ECORRUPT, "'%s' version %u is shorter than recorded", path, version);
+	else
+		error = 0;
+done:
+	if (plain) {
+		sodium_memzero(plain, VAULT_BLOCK_SIZE);
+		free(plain);
+	}
+	vcrypto_key_free(key);
+	vault_version__dispose(&r);
+	if (have_case)
+		vault_case__dispose(&c);
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
+int vault_get(vault *v, const char *path, const vault_get_options *opts,
+	vault_write_fn fn, void *payload)
+{
+	get_ctx gc;
+	int error;
+
+	memset(&gc, 0, sizeof gc);
+	gc.path = path;
+	gc.opts = opts;
+	if ((error = vault__require_unlocked(v)) < 0)
+		return error;
+	if ((error = path_parse(&gc.p, path)) < 0)
+		return error;
+	if (gc.p.n == 0)
+		return vault_error_set(VAULT_EUSAGE, "'%s' names a case, not a file", path);
+	/* The read event commits first; only then is content served. */
+	if ((error = doc_event(v, "read", gc.p.code, 0, get_event_fn, NULL, &gc)) < 0)
+		return error;
+	return stream_version(v, gc.p.code, path, gc.node.id, gc.version, fn, payload);
+}
+
+/* ---- mkdir, move, remove, restore --------------------------------------- */
+
+typedef struct {
+	vpath p, q;
+	const char *path, *path2;
+	uint32_t version;
+} op_ctx;
+
+static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
+{
+	op_ctx *oc = payload;
+	node_rec parent, n;
+	unsigned char *key = NULL;
+	uint64_t id;
+	const char *name = oc->p.name[oc->p.n - 1];
+	size_t nlen = oc->p.len[oc->p.n - 1];
+	int fresh, error;
+
+	if ((error = resolve(&parent, txn, v, cc, &oc->p, oc->p.n - 1, oc->path)) < 0)
+		return error;
+	if (parent.type != NODE_DIR)
+		return vault_error_set(VAULT_ENOTFOUND, "'%s': its folder is a file", oc->path);
+	error = child_lookup(&id, txn, v, cc, parent.id, name, nlen);
+	if (error == 0)
+		return vault_error_set(VAULT_EEXISTS, "'%s' already exists", oc->path);
+	if (error != VAULT_ENOTFOUND)
+		return error;
+	memset(&n, 0, sizeof n);
+	randombytes_buf(&n.id, sizeof n.id);
+	n.type = NODE_DIR;
+	n.state = NODE_LIVE;
+	n.parent = parent.id;
+	n.mtime = vault__now();
+	snprintf(n.code, sizeof n.code, "%s", cc->c.code);
+	if ((error = node_key_for_write(&key, &fresh, txn, v, &cc->c, &n)) < 0)
+		return error;
+	name_seal(&n, name, nlen, key);
+	error = nodekey_put(txn, v, &cc->c, n.id, n.generation, key);
+	vcrypto_key_free(key);
+	if (error < 0 || (error = vault_node__put(txn, v, &n)) < 0 ||
+	    (error = dirent_put(txn, v, cc, parent.id, name, nlen, n.id)) < 0)
+		return error;
+	ev->node = n.id;
+	return vault_event__touch_node(ev, v, txn, n.id);
+}
+
+static int op_start(op_ctx *oc, vault *v, const char *path, int need_name)
+{
+	int error;
+
+	memset(oc, 0, sizeof *oc);
+	oc->path = path;
+	if ((error = vault__require_unlocked(v)) < 0)
+		return error;
+	if ((error = path_parse(&oc->p, path)) < 0)
+		return error;
+	if (need_name && oc->p.n == 0)
+		return vault_error_set(VAULT_EUSAGE, "'%s' names a case folder, which cannot be changed", path);
+	return settle_before_write(v, oc->p.code);
+}
+
+int vault_mkdir(vault *v, const char *path)
+{
+	op_ctx oc;
+	int error;
+
+	if ((error = op_start(&oc, v, path, 1)) < 0)
+		return error;
+	return doc_event(v, "mkdir", oc.p.code, 1, mkdir_fn, NULL, &oc);
+}
+
+static int move_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
+{
+	op_ctx *oc = payload;
+	node_rec n, to_parent, up;
+	unsigned char *key = NULL;
+	uint64_t id;
+	const char *name = oc->q.name[oc->q.n - 1];
+	size_t nlen = oc->q.len[oc->q.n - 1];
+	int fresh, error;
+
+	if ((error = resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
+		return error;
+	if ((error = resolve(&to_parent, txn, v, cc, &oc->q, oc->q.n - 1, oc->path2)) < 0)
+		return error;
+	if (to_parent.type != NODE_DIR)
+		return vault_error_set(VAULT_ENOTFOUND, "'%s': its folder is a file", oc->path2);
+	error = child_lookup(&id, txn, v, cc, to_parent.id, name, nlen);
+	if (error == 0)
+		return vault_error_set(VAULT_EEXISTS, "'%s' already exists", oc->path2);
+	if (error != VAULT_ENOTFOUND)
+		return error;
+	/* A folder cannot move into itself. */
+	for (up = to_parent; ; ) {
+		if (up.id == n.id)
+			return vault_error_set(VAULT_EUSAGE, "'%s' cannot move into itself", oc->path);
+		if (!up.parent)
+			break;
+		if ((error = vault_node__get(&up, txn, v, up.parent)) < 0)
+			return error;
+	}
+	if ((error = dirent_del(txn, v, cc, n.parent, oc->p.name[oc->p.n - 1], oc->p.len[oc->p.n - 1])) < 0)
+		return error;
+	if ((error = node_key_for_write(&key, &fresh, txn, v, &cc->c, &n)) < 0)
+		return error;
+	name_seal(&n, name, nlen, key);
+	if (fresh && (error = nodekey_put(txn, v, &cc->c, n.id, n.generation, key)) < 0) {
+		vcrypto_key_free(key);
+		return error;
+	}
+	vcrypto_key_free(key);
+	n.parent = to_parent.id;
+	if ((error = vault_node__put(txn, v, &n)) < 0 ||
+	    (error = dirent_put(txn, v, cc, to_parent.id, name, nlen, n.id)) < 0)
+		return error;
+	ev->node = n.id;
+	ev->version = n.version;
+	return vault_event__touch_node(ev, v, txn, n.id);
+}
+
+int vault_move(vault *v, const char *from, const char *to)
+{
+	op_ctx oc;
+	int error;
+
+	if ((error = op_start(&oc, v, from, 1)) < 0)
+		return error;
+	oc.path2 = to;
+	if ((error = path_parse(&oc.q, to)) < 0)
+		return error;
+	if (oc.q.n == 0)
+		return vault_error_set(VAULT_EUSAGE, "'%s' names a case folder", to);
+	if (strcmp(oc.p.code, oc.q.code))
+		return vault_error_set(VAULT_EUSAGE, "'%s' and '%s' are in different cases", from, to);
+	return doc_event(v, "move", oc.p.code, 1, move_fn, NULL, &oc);
+}
+
+static int has_children(MDB_txn *txn, vault *v, uint64_t id)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	unsigned char prefix[8];
+	int found = 0;
+
+	be64_put(prefix, id);
+	if (mdb_cursor_open(txn, v->st->dirents, &cur) != 0)
+		return 1;
+	k.mv_size = 8;
+	k.mv_data = prefix;
+	if (mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE) == 0 && k.mv_size >= 8 && !memcmp(k.mv_data, prefix, 8))
+		found = 1;
+	mdb_cursor_close(cur);
+	return found;
+}
+
+static int remove_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
+{
+	op_ctx *oc = payload;
+	node_rec n;
+	int error;
+
+	if ((error = resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
+		return error;
+	if (n.type == NODE_DIR && has_children(txn, v, n.id))
+		return vault_error_set(VAULT_EUSAGE, "folder '%s' is not empty", oc->path);
+	if ((error = dirent_del(txn, v, cc, n.parent, oc->p.name[oc->p.n - 1], oc->p.len[oc->p.n - 1])) < 0)
+		return error;
+	n.state = NODE_DELETED;
+	if ((error = vault_node__put(txn, v, &n)) < 0)
+		return error;
+	ev->node = n.id;
+	ev->version = n.version;
+	return vault_event__touch_node(ev, v, txn, n.id);
+}
+
+int vault_remove(vault *v, const char *path)
+{
+	op_ctx oc;
+	int error;
+
+	if ((error = op_start(&oc, v, path, 1)) < 0)
+		return error;
+	return doc_event(v, "delete", oc.p.code, 1, remove_fn, NULL, &oc);
+}
+
+typedef struct {
+	op_ctx oc;
+	version_rec r;
+	node_rec n;
+} restore_ctx;
+
+static int restore_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
+{
+	restore_ctx *rc = payload;
+	int error;
+
+	if ((error = resolve(&rc->n, txn, v, cc, &rc->oc.p, rc->oc.p.n, rc->oc.path)) < 0)
+		return error;
+	if (rc->n.type != NODE_FILE)
+		return vault_error_set(VAULT_EUSAGE, "'%s' is a folder", rc->oc.path);
+	if (rc->oc.version == 0 || rc->oc.version > rc->n.version)
+		return vault_error_set(VAULT_ENOTFOUND, "'%s' has no version %u (it has %u)",
+			rc->oc.path, rc->oc.version, rc->n.version);
+	if ((error = vault_version__get(&rc->r, txn, v, rc->n.id, rc->oc.version)) < 0)
+		return error;
+	/* The new version shares every block of the old one. */
+	rc->n.version++;
+	rc->n.size = rc->r.size;
+	rc->n.mtime = vault__now();
+	rc->r.mtime = rc->n.mtime;
+	vault_version__commitment(rc->n.commitment, &rc->r);
+	if ((error = vault_node__put(txn, v, &rc->n)) < 0)
+		return error;
+	ev->node = rc->n.id;
+	ev->version = rc->n.version;
+	return vault_event__touch_node(ev, v, txn, rc->n.id);
+}
+
+static int restore_post(vault *v, MDB_txn *txn, const git_oid *commit, void *payload)
+{
+	restore_ctx *rc = payload;
+
+	memcpy(rc->r.commit, commit->id, 20);
+	return version_put(txn, v, rc->n.id, rc->n.version, &rc->r);
+}
+
+int vault_restore(uint32_t *version_out, vault *v, const char *path, uint32_t version)
+{
+	restore_ctx rc;
+	int error;
+
+	if (version_out)
+		*version_out = 0;
+	memset(&rc, 0, sizeof rc);
+	if ((error = op_start(&rc.oc, v, path, 1)) < 0)
+		return error;
+	rc.oc.version = version;
+	error = doc_event(v, "restore", rc.oc.p.code, 1, restore_fn, restore_post, &rc);
+	vault_version__dispose(&rc.r);
+	if (error == 0 && version_out)
+		*version_out = rc.n.version;
+	return error;
+}
+
+/* ---- list and history --------------------------------------------------- */
+
+typedef struct {
+	char name[VAULT_FILENAME_MAX + 1];
+	node_rec n;
+} list_item;
+
+static int item_cmp(const void *a, const void *b)
+{
+	return strcmp(((const list_item *)a)->name, ((const list_item *)b)->name);
+}
+
+int vault_list(vault *v, const char *path, int (*cb)(const vault_entry *, void *), void *payload)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, d;
+	case_ctx cc;
+	vpath p;
+	node_rec dir;
+	list_item *items = NULL;
+	size_t n = 0, cap = 0;
+	unsigned char prefix[8];
+	int error, loaded = 0, rc;
+
+	if ((error = vault__require_unlocked(v)) < 0)
+		return error;
+	if ((error = path_parse(&p, path)) < 0)
+		return error;
+	if ((error = vault__begin(&txn, v, 0)) < 0)
+		return error;
+	if ((error = case_ctx_load(&cc, txn, v, p.code, 0)) < 0)
+		goto done;
+	loaded = 1;
+	if ((error = resolve(&dir, txn, v, &cc, &p, p.n, path)) < 0)
+		goto done;
+	if (dir.type != NODE_DIR) {
+		error = vault_error_set(VAULT_EUSAGE, "'%s' is a file; use 'history' or 'get'", path);
+		goto done;
+	}
+	be64_put(prefix, dir.id);
+	if ((rc = mdb_cursor_open(txn, v->st->dirents, &cur)) != 0) {
+		error = vault_store__error(rc, "list");
+		goto done;
+	}
+	k.mv_size = 8;
+	k.mv_data = prefix;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != 24 || memcmp(k.mv_data, prefix, 8))
+			break;
+		if (d.mv_size != 9) {
+			error = vault_error_set(VAULT_ECORRUPT, "a folder entry of '%s' is damaged", path);
+			goto done;
+		}
+		if (n == cap) {
+			void *t = realloc(items, (cap = cap ? cap * 2 : 32) * sizeof *items);
+			if (!t) {
+				error = vault_error_set_oom();
+				goto done;
+			}
+			items = t;
+		}
+		if ((error = vault_node__get(&items[n].n, txn, v, be64_get((unsigned char *)d.mv_data + 1))) < 0 ||
+		    (error = name_open(items[n].name, txn, v, &cc.c, &items[n].n)) < 0)
+			goto done;
+		if (items[n].n.parent != dir.id || strcmp(items[n].n.code, cc.c.code)) {
+			error = vault_error_set(VAULT_ECORRUPT, "a folder entry of '%s' points to a foreign node", path);
+			goto done;
+		}
+		n++;
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+	vault_store__abort(v->st, txn);
+	txn = NULL;
+	qsort(items, n, sizeof *items, item_cmp);
+	for (size_t i = 0; i < n; i++) {
+		vault_entry e;
+		char hex[17];
+		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)items[i].n.id);
+		e.name = items[i].name;
+		e.is_dir = items[i].n.type == NODE_DIR;
+		e.size = items[i].n.size;
+		e.mtime = items[i].n.mtime;
+		e.version = items[i].n.version;
+		e.node = hex;
+		if ((error = cb(&e, payload)) != 0)
+			goto done;
+	}
+	error = 0;
+done:
+	if (items) {
+		sodium_memzero(items, cap * sizeof *items);
+		free(items);
+	}
+	if (cur)
+		mdb_cursor_close(cur);
+	if (loaded)
+		case_ctx_dispose(&cc);
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
+int vault_history(vault *v, const char *path, int (*cb)(const vault_version_info *, void *), void *payload)
+{
+	MDB_txn *txn = NULL;
+	case_ctx cc;
+	vpath p;
+	node_rec n;
+	int error, loaded = 0;
+
+	if ((error = vault__require_unlocked(v)) < 0)
+		return error;
+	if ((error = path_parse(&p, path)) < 0)
+		return error;
+	if (p.n == 0)
+		return vault_error_set(VAULT_EUSAGE, "'%s' names a case, not a file", path);
+	if ((error = vault__begin(&txn, v, 0)) < 0)
+		return error;
+	v->st->cur = txn;
+	if ((error = case_ctx_load(&cc, txn, v, p.code, 0)) < 0)
+		goto done;
+	loaded = 1;
+	if ((error = resolve(&n, txn, v, &cc, &p, p.n, path)) < 0)
+		goto done;
+	if (n.type != NODE_FILE) {
+		error = vault_error_set(VAULT_EUSAGE, "'%s' is a folder", path);
+		goto done;
+	}
+	for (uint32_t ver = 1; ver <= n.version; ver++) {
+		vault_version_info info;
+		version_rec r;
+		git_commit *c = NULL;
+		git_oid oid;
+		char hex[VAULT_OID_SIZE], actor[VAULT_NAME_MAX + 1] = "";
+
+		if ((error = vault_version__get(&r, txn, v, n.id, ver)) < 0)
+			goto done;
+		git_oid_fromraw(&oid, r.commit);
+		git_oid_tostr(hex, sizeof hex, &oid);
+		if (git_commit_lookup(&c, v->repo, &oid) == 0) {
+			snprintf(actor, sizeof actor, "%s", git_commit_author(c)->name);
+			git_commit_free(c);
+		}
+		info.version = ver;
+		info.time = r.mtime;
+		info.actor = actor;
+		info.size = r.size;
+		info.commit = hex;
+		vault_version__dispose(&r);
+		if ((error = cb(&info, payload)) != 0)
+			goto done;
+	}
+done:
+	if (loaded)
+		case_ctx_dispose(&cc);
+	v->st->cur = NULL;
+	vault_store__abort(v->st, txn);
+	return error;
+}

@@ -1,0 +1,181 @@
+/*
+ * The vault handle and the functions the modules share. Not public.
+ */
+#ifndef VAULT_INTERNAL_H
+#define VAULT_INTERNAL_H
+
+#include <git2.h>
+#include "vault/vault.h"
+#include "vault/audit.h"
+#include "store.h"
+#include "vcrypto.h"
+#include "util/buf.h"
+#include "util/errors.h"
+
+#define VAULT_ID_SIZE   17        /* 16 characters + NUL */
+#define VAULT_BLOCK_SIZE 65536
+#define REC_FORMAT      1         /* first byte of every stored record */
+
+/* Node types and states, as stored. */
+enum { NODE_DIR = 1, NODE_FILE = 2 };
+enum { NODE_LIVE = 1, NODE_DELETED = 2, NODE_SHREDDED = 3 };
+enum { USER_ACTIVE = 0, USER_DISABLED = 1 };
+
+/* A case key of one epoch held by this session. */
+typedef struct case_key {
+	struct case_key *next;
+	char code[VAULT_CODE_SIZE];
+	uint32_t epoch;
+	unsigned char *key;          /* sodium_malloc'd */
+} case_key;
+
+struct vault {
+	vault_store *st;
+	git_repository *repo;
+	git_odb *odb;
+	char dir[4096];
+	char id[VAULT_ID_SIZE];
+	vault_via_t via;
+
+	/* The unlocked user. */
+	int unlocked;
+	char user[VAULT_NAME_MAX + 1];
+	vault_role_t role;
+	unsigned char pk[32];
+	unsigned char *sk;           /* Ed25519 secret key, sodium_malloc'd */
+	case_key *keys;              /* case keys unsealed so far */
+};
+
+/* ---- records ------------------------------------------------------------ */
+
+typedef struct {
+	vault_role_t role;
+	int status;
+	unsigned char pk[32];
+	vcrypto_kdf kdf;
+	unsigned char wrapped[VCRYPTO_OVERHEAD + VCRYPTO_SIGN_SKBYTES];
+} user_rec;
+
+#define CASE_MAX_MEMBERS 64
+typedef struct {
+	char user[VAULT_NAME_MAX + 1];
+	int read_only;
+} member_rec;
+
+typedef struct {
+	char code[VAULT_CODE_SIZE];
+	uint32_t epoch;
+	int retired;
+	uint64_t root;               /* root folder node */
+	uint32_t label_epoch;        /* 0: no label */
+	size_t label_len;            /* sealed length */
+	unsigned char label[VCRYPTO_OVERHEAD + 256];
+	size_t nmembers;
+	member_rec members[CASE_MAX_MEMBERS];
+	/* chain[e] (e >= 2): key of epoch e-1 sealed under key of epoch e */
+	size_t nchain;
+	unsigned char (*chain)[VCRYPTO_OVERHEAD + VCRYPTO_KEYBYTES];
+} case_rec;
+
+typedef struct {
+	uint64_t id;
+	int type, state;
+	char code[VAULT_CODE_SIZE];
+	uint64_t parent;
+	uint32_t version;
+	uint64_t size;
+	int64_t mtime;               /* seconds */
+	uint32_t generation;         /* current node key generation */
+	uint64_t next_block;
+	uint32_t name_gen;           /* generation the name is sealed under */
+	size_t name_len;             /* sealed length, 0 for a case root */
+	unsigned char name[VCRYPTO_OVERHEAD + VAULT_FILENAME_MAX];
+	unsigned char commitment[32];/* of the current version */
+} node_rec;
+
+typedef struct {
+	uint64_t id;
+	unsigned char tag[VCRYPTO_TAGBYTES];
+} block_ref;
+
+typedef struct {
+	uint64_t size;
+	int64_t mtime;
+	uint32_t generation;
+	unsigned char commit[20];
+	size_t nblocks;
+	block_ref *blocks;           /* malloc'd */
+} version_rec;
+
+/* policy.c */
+int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name);
+int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u);
+int vault_user__check_name(const char *name, const char *what);
+int vault_case__get(case_rec *out, MDB_txn *txn, vault *v, const char *code);
+int vault_case__put(MDB_txn *txn, vault *v, const case_rec *c);
+void vault_case__dispose(case_rec *c);
+member_rec *vault_case__member(case_rec *c, const char *user);
+/* The case key of `epoch` for the unlocked user (cached); VAULT_EACCES. */
+int vault_case__key(const unsigned char **out, MDB_txn *txn, vault *v,
+	case_rec *c, uint32_t epoch);
+int vault_case__lookup_key(unsigned char **out, MDB_txn *txn, vault *v, case_rec *c);
+/* Start a new epoch if retired, seal the key to members who lack it. */
+int vault_case__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed);
+int vault_policy__maintain(vault *v);
+int vault_policy__purpose_check(MDB_txn *txn, vault *v, const char *purpose);
+
+/* docs.c */
+int vault_node__get(node_rec *out, MDB_txn *txn, vault *v, uint64_t id);
+int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n);
+int vault_version__get(version_rec *out, MDB_txn *txn, vault *v, uint64_t node, uint32_t version);
+void vault_version__dispose(version_rec *r);
+void vault_version__commitment(unsigned char out[32], const version_rec *r);
+
+/* audit.c: building one event */
+#define EVENT_MAX_UPDATES 16
+typedef struct {
+	const char *action;
+	char case_code[VAULT_CODE_SIZE];
+	uint64_t node;
+	uint32_t version;
+	const char *purpose;
+	char *note;                  /* base64 of the sealed note, malloc'd */
+	char target[VAULT_NAME_MAX + 1];
+	char subject[160];
+	size_t nupdates;
+	git_tree_update updates[EVENT_MAX_UPDATES];
+	char paths[EVENT_MAX_UPDATES][64];
+} vault_event;
+
+void vault_event__init(vault_event *ev, const char *action);
+void vault_event__dispose(vault_event *ev);
+int vault_event__touch_user(vault_event *ev, vault *v, MDB_txn *txn, const char *name);
+int vault_event__touch_case(vault_event *ev, vault *v, MDB_txn *txn, const char *code);
+int vault_event__touch_node(vault_event *ev, vault *v, MDB_txn *txn, uint64_t node);
+int vault_event__touch_settings(vault_event *ev, vault *v, MDB_txn *txn);
+int vault_event__seal_note(vault_event *ev, vault *v, MDB_txn *txn, const char *note);
+/* Append the signed commit to the history and move the head (same txn). */
+int vault_event__commit(git_oid *out, vault_event *ev, vault *v, MDB_txn *txn, int64_t when);
+
+/* Text of the tree files, generated from records; used to build events and
+ * to check the state against the head tree. */
+int vault_blob__user(vault_buf *out, const char *name, const user_rec *u);
+int vault_blob__case(vault_buf *out, const case_rec *c);
+int vault_blob__node(vault_buf *out, const node_rec *n);
+int vault_blob__settings(vault_buf *out, vault *v, MDB_txn *txn);
+void vault_node_path(char out[64], uint64_t id);
+
+/* vault.c */
+int vault__begin(MDB_txn **out, vault *v, int write);
+int vault__require_unlocked(vault *v);
+int vault__meta_get(MDB_val *out, MDB_txn *txn, vault *v, const char *key);
+int vault__meta_put(MDB_txn *txn, vault *v, const char *key, const void *val, size_t len);
+int vault__git_error(const char *what);
+int64_t vault__now(void);
+void vault_random_code(char *out, size_t n);
+int vault_user__create(user_rec *u, unsigned char **sk_out, const char *name,
+	vault_role_t role, const char *pass, size_t passlen);
+int vault_user__rewrap(user_rec *u, const char *name, const unsigned char *sk,
+	const char *pass, size_t passlen);
+
+#endif

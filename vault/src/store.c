@@ -1,0 +1,270 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "util/errors.h"
+
+int vault_store__error(int rc, const char *what)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+		return vault_error_set(VAULT_ENOTFOUND, "%s: not found", what);
+	case MDB_MAP_FULL:
+		return vault_error_set(VAULT_ENOSPC, "%s: the vault's map is full", what);
+	case ENOSPC:
+		return vault_error_set(VAULT_ENOSPC, "%s: no space left on the disk", what);
+	case MDB_INVALID:
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+		return vault_error_set(VAULT_ECORRUPT, "%s: the vault file is damaged or not a vault (%s)",
+			what, mdb_strerror(rc));
+	case MDB_VERSION_MISMATCH:
+		return vault_error_set(VAULT_EVERSION, "%s: the vault file has an unknown LMDB format", what);
+	case EACCES:
+		return vault_error_set(VAULT_EACCES, "%s: permission denied", what);
+	default:
+		return vault_error_set(VAULT_ERROR, "%s: %s", what, mdb_strerror(rc));
+	}
+}
+
+static int dir_is_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int empty = 1;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			empty = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return empty;
+}
+
+static int check_dir(const char *dir, int create)
+{
+	struct stat st;
+	char path[4096];
+
+	if (stat(dir, &st) < 0) {
+		if (errno == ENOENT && create) {
+			if (mkdir(dir, 0700) < 0)
+				return vault_error_set(VAULT_ERROR, "cannot create directory '%s': %s",
+					dir, strerror(errno));
+			return 0;
+		}
+		if (errno == ENOENT)
+			return vault_error_set(VAULT_ENOTFOUND, "no vault at '%s': no such directory", dir);
+		return vault_error_set(VAULT_ERROR, "cannot open '%s': %s", dir, strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return vault_error_set(VAULT_ECORRUPT, "'%s' is not a vault: it is a file, not a vault directory", dir);
+
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	if (create) {
+		if (access(path, F_OK) == 0)
+			return vault_error_set(VAULT_EEXISTS, "'%s' already holds a vault", dir);
+		if (dir_is_empty(dir) != 1)
+			return vault_error_set(VAULT_EEXISTS, "'%s' is not empty", dir);
+		return 0;
+	}
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return vault_error_set(VAULT_ENOTFOUND, "no vault at '%s': it holds no data.mdb", dir);
+		return vault_error_set(VAULT_ERROR, "cannot open '%s': %s", path, strerror(errno));
+	}
+	if (!S_ISREG(st.st_mode))
+		return vault_error_set(VAULT_ECORRUPT, "'%s' is not a vault file", path);
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		return vault_error_set(VAULT_EACCES,
+			"'%s' is readable or writable by group or others (mode %03o)",
+			path, (unsigned)(st.st_mode & 0777));
+	return 0;
+}
+
+int vault_store__open(vault_store **out, const char *dir, int create, uint64_t mapsize)
+{
+	vault_store *st = NULL;
+	MDB_txn *txn = NULL;
+	int rc, error;
+	struct { const char *name; MDB_dbi *dbi; } dbs[10];
+
+	*out = NULL;
+	if ((error = check_dir(dir, create)) < 0)
+		return error;
+	if ((st = calloc(1, sizeof *st)) == NULL)
+		return vault_error_set_oom();
+
+	if ((rc = mdb_env_create(&st->env)) != 0) {
+		error = vault_store__error(rc, "open vault");
+		goto done;
+	}
+	mdb_env_set_maxdbs(st->env, 16);
+	mdb_env_set_maxreaders(st->env, 254);
+	if (create && (rc = mdb_env_set_mapsize(st->env, mapsize)) != 0) {
+		error = vault_store__error(rc, "set map size");
+		goto done;
+	}
+	rc = mdb_env_open(st->env, dir, MDB_NOMETASYNC | MDB_NOTLS, 0600);
+	if (rc != 0) {
+		error = vault_store__error(rc, "open vault");
+		if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
+			vault_error_set(VAULT_ECORRUPT, "'%s' is not a casevault vault: its data file is not an LMDB environment", dir);
+		goto done;
+	}
+	/* Clear reader slots left behind by killed processes. */
+	mdb_reader_check(st->env, NULL);
+
+	dbs[0].name = "meta";     dbs[0].dbi = &st->meta;
+	dbs[1].name = "users";    dbs[1].dbi = &st->users;
+	dbs[2].name = "cases";    dbs[2].dbi = &st->cases;
+	dbs[3].name = "sealed";   dbs[3].dbi = &st->sealed;
+	dbs[4].name = "nodes";    dbs[4].dbi = &st->nodes;
+	dbs[5].name = "dirents";  dbs[5].dbi = &st->dirents;
+	dbs[6].name = "nodekeys"; dbs[6].dbi = &st->nodekeys;
+	dbs[7].name = "versions"; dbs[7].dbi = &st->versions;
+	dbs[8].name = "blocks";   dbs[8].dbi = &st->blocks;
+	dbs[9].name = "git";      dbs[9].dbi = &st->git;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
+		error = vault_store__error(rc, "open vault");
+		goto done;
+	}
+	for (size_t i = 0; i < 10; i++) {
+		rc = mdb_dbi_open(txn, dbs[i].name, create ? MDB_CREATE : 0, dbs[i].dbi);
+		if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+			error = vault_error_set(VAULT_ECORRUPT,
+				"'%s' is not a casevault vault: table '%s' is missing", dir, dbs[i].name);
+			goto done;
+		}
+		if (rc != 0) {
+			error = vault_store__error(rc, "open vault");
+			goto done;
+		}
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		txn = NULL;
+		error = vault_store__error(rc, "open vault");
+		goto done;
+	}
+	txn = NULL;
+	*out = st;
+	st = NULL;
+	error = 0;
+done:
+	if (txn)
+		mdb_txn_abort(txn);
+	vault_store__close(st);
+	return error;
+}
+
+void vault_store__close(vault_store *st)
+{
+	if (!st)
+		return;
+	if (st->env)
+		mdb_env_close(st->env);
+	free(st);
+}
+
+int vault_store__begin(MDB_txn **out, vault_store *st, int write)
+{
+	int rc;
+
+	*out = NULL;
+	rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, out);
+	if (rc == MDB_MAP_RESIZED) {
+		/* Another process grew the map: adopt its size and retry. */
+		mdb_env_set_mapsize(st->env, 0);
+		rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, out);
+	}
+	if (rc != 0)
+		return vault_store__error(rc, "begin transaction");
+	return 0;
+}
+
+int vault_store__commit(vault_store *st, MDB_txn *txn)
+{
+	int rc;
+
+	if (st->cur == txn)
+		st->cur = NULL;
+	rc = mdb_txn_commit(txn);
+	if (rc != 0)
+		return vault_store__error(rc, "commit");
+	return 0;
+}
+
+void vault_store__abort(vault_store *st, MDB_txn *txn)
+{
+	if (!txn)
+		return;
+	if (st && st->cur == txn)
+		st->cur = NULL;
+	mdb_txn_abort(txn);
+}
+
+int vault_store__get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, MDB_val *out)
+{
+	MDB_val key = { klen, (void *)k };
+	int rc = mdb_get(txn, dbi, &key, out);
+
+	if (rc == MDB_NOTFOUND)
+		return VAULT_ENOTFOUND;
+	if (rc != 0)
+		return vault_store__error(rc, "read record");
+	return 0;
+}
+
+int vault_store__put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
+	const void *v, size_t vlen, unsigned int flags)
+{
+	MDB_val key = { klen, (void *)k }, val = { vlen, (void *)v };
+	int rc = mdb_put(txn, dbi, &key, &val, flags);
+
+	if (rc == MDB_KEYEXIST)
+		return VAULT_EEXISTS;
+	if (rc != 0)
+		return vault_store__error(rc, "write record");
+	return 0;
+}
+
+int vault_store__del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
+{
+	MDB_val key = { klen, (void *)k };
+	int rc = mdb_del(txn, dbi, &key, NULL);
+
+	if (rc == MDB_NOTFOUND)
+		return VAULT_ENOTFOUND;
+	if (rc != 0)
+		return vault_store__error(rc, "delete record");
+	return 0;
+}
+
+void vault_store__trim(vault_store *st)
+{
+	MDB_envinfo info;
+	MDB_stat stat;
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t len;
+
+	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &stat) != 0)
+		return;
+	len = (size_t)(info.me_last_pgno + 1) * stat.ms_psize;
+	len = (len + (size_t)pg - 1) & ~((size_t)pg - 1);
+	if (info.me_mapaddr && len)
+		madvise(info.me_mapaddr, len, MADV_DONTNEED);
+}

@@ -1,0 +1,84 @@
+/*
+ * store — the LMDB environment and its sub-databases.
+ *
+ * One environment per vault directory, MDB_NOMETASYNC (one fsync per
+ * transaction), file mode 0600. All raw MDB_* codes are translated here.
+ */
+#ifndef VAULT_STORE_H
+#define VAULT_STORE_H
+
+#include <lmdb.h>
+#include <stdint.h>
+
+#define VAULT_FORMAT_VERSION 1
+#define VAULT_DEFAULT_MAPSIZE (64ULL << 30)
+
+typedef struct vault_store {
+	MDB_env *env;
+	MDB_dbi meta, users, cases, sealed, nodes, dirents, nodekeys,
+		versions, blocks, git;
+	/*
+	 * The transaction that the git object database backend reads and
+	 * writes through: set while an event is being built, so objects land
+	 * in the same transaction as the state they describe. NULL otherwise
+	 * (the backend then opens a short read transaction of its own).
+	 */
+	MDB_txn *cur;
+	int last_rc;      /* last LMDB code seen by the git backend */
+} vault_store;
+
+/*
+ * Open the environment in `dir`. With `create`, the directory must be empty
+ * or missing; it is made mode 0700, the data file 0600, map `mapsize` bytes.
+ * Without it, the map size is the one recorded in the file.
+ * Returns VAULT_ENOTFOUND (not a vault), VAULT_ECORRUPT (a foreign or
+ * damaged file), VAULT_EEXISTS (create over something), VAULT_ERROR.
+ */
+int vault_store__open(vault_store **out, const char *dir, int create, uint64_t mapsize);
+void vault_store__close(vault_store *st);
+
+int vault_store__begin(MDB_txn **out, vault_store *st, int write);
+/* Commit `txn`; on failure it is aborted. Clears st->cur if it was txn. */
+int vault_store__commit(vault_store *st, MDB_txn *txn);
+/* NULL-safe. Clears st->cur if it was txn. */
+void vault_store__abort(vault_store *st, MDB_txn *txn);
+
+/* Translate an MDB_* code into a vault error with `what` as context. */
+int vault_store__error(int rc, const char *what);
+
+/* Get/put helpers: return 0, VAULT_ENOTFOUND (get only), or an error. */
+int vault_store__get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, MDB_val *out);
+int vault_store__put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
+	const void *v, size_t vlen, unsigned int flags);
+int vault_store__del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen);
+
+/*
+ * Drop this process's page-table entries for the mapped file, so that
+ * streaming a large file through the map does not grow the resident set
+ * (the pages stay in the page cache; the map is read-only and clean).
+ */
+void vault_store__trim(vault_store *st);
+
+/* Big-endian integer encoding for keys and records. */
+static inline void be64_put(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) { p[i] = (unsigned char)v; v >>= 8; }
+}
+static inline uint64_t be64_get(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+	return v;
+}
+static inline void be32_put(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24); p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);  p[3] = (unsigned char)v;
+}
+static inline uint32_t be32_get(const unsigned char *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+		((uint32_t)p[2] << 8) | p[3];
+}
+
+#endif

@@ -1,0 +1,527 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <git2/sys/repository.h>
+#include <git2/sys/odb_backend.h>
+
+#include "internal.h"
+#include "odb_lmdb.h"
+#include "sshsig.h"
+
+static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+int vault_global_init(void)
+{
+	static int done;
+
+	if (done)
+		return 0;
+	if (sodium_init() < 0)
+		return vault_error_set(VAULT_ERROR, "libsodium cannot be initialised");
+	if (git_libgit2_init() < 0)
+		return vault_error_set(VAULT_ERROR, "libgit2 cannot be initialised");
+	/*
+	 * libgit2's object cache could keep objects of an aborted transaction
+	 * that LMDB no longer has; the history is read through LMDB only.
+	 */
+	git_libgit2_opts(GIT_OPT_ENABLE_CACHING, 0);
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1);
+	done = 1;
+	return 0;
+}
+
+int vault_kdf_is_test_profile(void)
+{
+	vcrypto_kdf p;
+
+	vcrypto_kdf_new(&p);
+	return vcrypto_kdf_is_weak(&p);
+}
+
+int64_t vault__now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int vault__git_error(const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return vault_error_set(VAULT_ERROR, "%s: %s", what, e && e->message ? e->message : "history error");
+}
+
+int vault__begin(MDB_txn **out, vault *v, int write)
+{
+	return vault_store__begin(out, v->st, write);
+}
+
+int vault__require_unlocked(vault *v)
+{
+	if (!v->unlocked)
+		return vault_error_set(VAULT_EAUTH, "no user is unlocked");
+	return 0;
+}
+
+int vault__meta_get(MDB_val *out, MDB_txn *txn, vault *v, const char *key)
+{
+	int error = vault_store__get(txn, v->st->meta, key, strlen(key), out);
+
+	if (error == VAULT_ENOTFOUND)
+		return error;
+	if (error < 0)
+		return error;
+	if (out->mv_size < 1 || ((unsigned char *)out->mv_data)[0] != REC_FORMAT)
+		return vault_error_set(VAULT_ECORRUPT, "vault setting '%s' is damaged", key);
+	out->mv_data = (unsigned char *)out->mv_data + 1;
+	out->mv_size--;
+	return 0;
+}
+
+int vault__meta_put(MDB_txn *txn, vault *v, const char *key, const void *val, size_t len)
+{
+	unsigned char buf[1024];
+
+	if (len + 1 > sizeof buf)
+		return vault_error_set(VAULT_ERROR, "vault setting '%s' is too long", key);
+	buf[0] = REC_FORMAT;
+	memcpy(buf + 1, val, len);
+	return vault_store__put(txn, v->st->meta, key, strlen(key), buf, len + 1, 0);
+}
+
+void vault_random_code(char *out, size_t n)
+{
+	unsigned char r[32];
+
+	randombytes_buf(r, n);
+	for (size_t i = 0; i < n; i++)
+		out[i] = b32[r[i] & 31];
+	out[n] = '\0';
+}
+
+static int repo_open(vault *v)
+{
+	git_odb_backend *backend = NULL;
+
+	if (git_odb_new(&v->odb) < 0)
+		return vault__git_error("open history");
+	if (vault_odb_lmdb__new(&backend, v->st) < 0)
+		return vault_error_set_oom();
+	if (git_odb_add_backend(v->odb, backend, 1) < 0) {
+		backend->free(backend);
+		return vault__git_error("open history");
+	}
+	if (git_repository_new(&v->repo) < 0)
+		return vault__git_error("open history");
+	if (git_repository_set_odb(v->repo, v->odb) < 0)
+		return vault__git_error("open history");
+	return 0;
+}
+
+static int vault_alloc(vault **out, const char *dir)
+{
+	vault *v = calloc(1, sizeof *v);
+
+	*out = NULL;
+	if (!v)
+		return vault_error_set_oom();
+	if (strlen(dir) >= sizeof v->dir) {
+		free(v);
+		return vault_error_set(VAULT_EUSAGE, "vault path is too long");
+	}
+	strcpy(v->dir, dir);
+	*out = v;
+	return 0;
+}
+
+static int check_format(vault *v)
+{
+	MDB_txn *txn = NULL;
+	MDB_val val;
+	uint32_t fmt;
+	int error;
+
+	if ((error = vault__begin(&txn, v, 0)) < 0)
+		return error;
+	error = vault__meta_get(&val, txn, v, "format");
+	if (error == VAULT_ENOTFOUND) {
+		error = vault_error_set(VAULT_ECORRUPT, "'%s' is not a casevault vault: it has no format record", v->dir);
+		goto done;
+	}
+	if (error < 0)
+		goto done;
+	if (val.mv_size != 4) {
+		error = vault_error_set(VAULT_ECORRUPT, "vault '%s' has a damaged format record", v->dir);
+		goto done;
+	}
+	fmt = be32_get(val.mv_data);
+	if (fmt > VAULT_FORMAT_VERSION) {
+		error = vault_error_set(VAULT_EVERSION,
+			"vault '%s' was written by a newer casevault (format %u; this one reads up to %u)",
+			v->dir, fmt, VAULT_FORMAT_VERSION);
+		goto done;
+	}
+	if ((error = vault__meta_get(&val, txn, v, "vault-id")) < 0 || val.mv_size != VAULT_ID_SIZE - 1) {
+		error = vault_error_set(VAULT_ECORRUPT, "vault '%s' has a damaged id record", v->dir);
+		goto done;
+	}
+	memcpy(v->id, val.mv_data, VAULT_ID_SIZE - 1);
+	v->id[VAULT_ID_SIZE - 1] = '\0';
+done:
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
+int vault_open(vault **out, const char *dir)
+{
+	vault *v = NULL;
+	int error;
+
+	*out = NULL;
+	if ((error = vault_global_init()) < 0)
+		return error;
+	if ((error = vault_alloc(&v, dir)) < 0)
+		return error;
+	if ((error = vault_store__open(&v->st, dir, 0, 0)) < 0)
+		goto done;
+	if ((error = check_format(v)) < 0)
+		goto done;
+	if ((error = repo_open(v)) < 0)
+		goto done;
+	*out = v;
+	v = NULL;
+done:
+	vault_close(v);
+	return error;
+}
+
+/* Seal a user's Ed25519 secret key under their passphrase. */
+static int wrap_user_key(user_rec *u, const char *name, const unsigned char *sk,
+	const char *pass, size_t passlen)
+{
+	unsigned char *kek = NULL, ad[64 + VAULT_NAME_MAX];
+	size_t adlen;
+	int error;
+
+	vcrypto_kdf_new(&u->kdf);
+	if ((error = vcrypto_kdf_derive(&kek, pass, passlen, &u->kdf)) < 0)
+		return error;
+	adlen = (size_t)snprintf((char *)ad, sizeof ad, "cv-user:%s:", name);
+	memcpy(ad + adlen, u->pk, 32);
+	vcrypto_seal(u->wrapped, sk, VCRYPTO_SIGN_SKBYTES, ad, adlen + 32, kek);
+	vcrypto_key_free(kek);
+	return 0;
+}
+
+static int unwrap_user_key(unsigned char **sk_out, const user_rec *u, const char *name,
+	const char *pass, size_t passlen)
+{
+	unsigned char *kek = NULL, *sk = NULL, ad[64 + VAULT_NAME_MAX];
+	size_t adlen;
+	int error;
+
+	*sk_out = NULL;
+	if ((error = vcrypto_kdf_derive(&kek, pass, passlen, &u->kdf)) < 0)
+		return error;
+	if ((error = vcrypto_secret_alloc(&sk, VCRYPTO_SIGN_SKBYTES)) < 0)
+		goto done;
+	adlen = (size_t)snprintf((char *)ad, sizeof ad, "cv-user:%s:", name);
+	memcpy(ad + adlen, u->pk, 32);
+	if (vcrypto_open(sk, u->wrapped, sizeof u->wrapped, ad, adlen + 32, kek) < 0 ||
+	    sodium_memcmp(sk + 32, u->pk, 32) != 0) {
+		error = vault_error_set(VAULT_EAUTH, "wrong passphrase for user '%s'", name);
+		goto done;
+	}
+	*sk_out = sk;
+	sk = NULL;
+done:
+	vcrypto_key_free(kek);
+	vcrypto_key_free(sk);
+	return error;
+}
+
+/* Shared by user add and init: a new user record with a fresh key pair. */
+int vault_user__create(user_rec *u, unsigned char **sk_out, const char *name,
+	vault_role_t role, const char *pass, size_t passlen)
+{
+	unsigned char *sk = NULL;
+	int error;
+
+	memset(u, 0, sizeof *u);
+	u->role = role;
+	u->status = USER_ACTIVE;
+	if ((error = vcrypto_sign_keypair(u->pk, &sk)) < 0)
+		return error;
+	if ((error = wrap_user_key(u, name, sk, pass, passlen)) < 0) {
+		vcrypto_key_free(sk);
+		return error;
+	}
+	*sk_out = sk;
+	return 0;
+}
+
+int vault_user__rewrap(user_rec *u, const char *name, const unsigned char *sk,
+	const char *pass, size_t passlen)
+{
+	return wrap_user_key(u, name, sk, pass, passlen);
+}
+
+static int set_session(vault *v, const char *name, const user_rec *u, unsigned char *sk)
+{
+	vcrypto_key_free(v->sk);
+	v->sk = sk;
+	memcpy(v->pk, u->pk, 32);
+	snprintf(v->user, sizeof v->user, "%s", name);
+	v->role = u->role;
+	v->unlocked = 1;
+	return 0;
+}
+
+/* Remove what a failed init created, so nothing half-written remains. */
+static void init_undo(const char *dir, int made_dir)
+{
+	char path[4200];
+
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/lock.mdb", dir);
+	unlink(path);
+	if (made_dir)
+		rmdir(dir);
+}
+
+int vault_init(vault **out, const char *dir, const char *admin,
+	const char *pass, size_t passlen, uint64_t mapsize)
+{
+	vault *v = NULL;
+	MDB_txn *txn = NULL;
+	user_rec u;
+	unsigned char *sk = NULL, fmt[4], audit_pk[32], audit_sk[32], sealed[32 + VCRYPTO_SEALBYTES + 1];
+	vault_event ev;
+	git_oid genesis;
+	int error, made_dir = access(dir, F_OK) != 0;
+	char key[VAULT_NAME_MAX + 16];
+
+	*out = NULL;
+	vault_event__init(&ev, "init");
+	if ((error = vault_global_init()) < 0)
+		return error;
+	if ((error = vault_user__check_name(admin, "admin")) < 0)
+		return error;
+	if ((error = vault_alloc(&v, dir)) < 0)
+		return error;
+	if ((error = vault_store__open(&v->st, dir, 1, mapsize ? mapsize : VAULT_DEFAULT_MAPSIZE)) < 0) {
+		if (error != VAULT_EEXISTS)
+			init_undo(dir, made_dir);
+		made_dir = -1;
+		goto done;
+	}
+	if ((error = repo_open(v)) < 0)
+		goto done;
+	vault_random_code(v->id, VAULT_ID_SIZE - 1);
+
+	if ((error = vault__begin(&txn, v, 1)) < 0)
+		goto done;
+	be32_put(fmt, VAULT_FORMAT_VERSION);
+	if ((error = vault__meta_put(txn, v, "format", fmt, 4)) < 0 ||
+	    (error = vault__meta_put(txn, v, "vault-id", v->id, VAULT_ID_SIZE - 1)) < 0)
+		goto done;
+
+	if ((error = vault_user__create(&u, &sk, admin, VAULT_ROLE_ADMIN, pass, passlen)) < 0)
+		goto done;
+	if ((error = vault_user__put(txn, v, admin, &u)) < 0)
+		goto done;
+	set_session(v, admin, &u, sk);
+	sk = NULL;
+
+	/* The audit key: notes on purposes are sealed to it; admins and
+	 * auditors hold its secret half, sealed to each of them. */
+	crypto_box_keypair(audit_pk, audit_sk);
+	sealed[0] = REC_FORMAT;
+	error = vcrypto_seal_to(sealed + 1, audit_sk, 32, v->pk);
+	sodium_memzero(audit_sk, sizeof audit_sk);
+	if (error < 0)
+		goto done;
+	if ((error = vault__meta_put(txn, v, "audit-pk", audit_pk, 32)) < 0)
+		goto done;
+	snprintf(key, sizeof key, "@audit/%s", admin);
+	if ((error = vault_store__put(txn, v->st->sealed, key, strlen(key), sealed, sizeof sealed, 0)) < 0)
+		goto done;
+
+	ev.target[0] = '\0';
+	snprintf(ev.target, sizeof ev.target, "%s", admin);
+	if ((error = vault_event__touch_user(&ev, v, txn, admin)) < 0 ||
+	    (error = vault_event__touch_settings(&ev, v, txn)) < 0 ||
+	    (error = vault_event__commit(&genesis, &ev, v, txn, vault__now())) < 0)
+		goto done;
+	if ((error = vault__meta_put(txn, v, "genesis", genesis.id, 20)) < 0)
+		goto done;
+	error = vault_store__commit(v->st, txn);
+	txn = NULL;
+	if (error < 0)
+		goto done;
+	*out = v;
+	v = NULL;
+done:
+	vault_event__dispose(&ev);
+	vault_store__abort(v ? v->st : NULL, txn);
+	vcrypto_key_free(sk);
+	if (v) {
+		vault_close(v);
+		if (made_dir >= 0)
+			init_undo(dir, made_dir);
+	}
+	return error;
+}
+
+static int record_failed_unlock(vault *v, const char *name)
+{
+	MDB_txn *txn = NULL;
+	vault_event ev;
+	git_oid oid;
+	int error;
+
+	vault_event__init(&ev, "unlock-failed");
+	snprintf(ev.target, sizeof ev.target, "%s", name);
+	if ((error = vault__begin(&txn, v, 1)) < 0)
+		goto done;
+	if ((error = vault_event__commit(&oid, &ev, v, txn, vault__now())) < 0)
+		goto done;
+	error = vault_store__commit(v->st, txn);
+	txn = NULL;
+done:
+	vault_store__abort(v->st, txn);
+	vault_event__dispose(&ev);
+	return error;
+}
+
+int vault_unlock(vault *v, const char *name, const char *pass, size_t passlen)
+{
+	MDB_txn *txn = NULL;
+	user_rec u;
+	unsigned char *sk = NULL;
+	int error;
+
+	if (vault_user__check_name(name, "user") < 0)
+		return vault_error_set(VAULT_EAUTH, "user '%s' does not exist", name);
+	if ((error = vault__begin(&txn, v, 0)) < 0)
+		return error;
+	error = vault_user__get(&u, txn, v, name);
+	vault_store__abort(v->st, txn);
+	if (error == VAULT_ENOTFOUND)
+		return vault_error_set(VAULT_EAUTH, "user '%s' does not exist", name);
+	if (error < 0)
+		return error;
+	if (u.status == USER_DISABLED)
+		return vault_error_set(VAULT_EAUTH, "user '%s' is disabled", name);
+	error = unwrap_user_key(&sk, &u, name, pass, passlen);
+	if (error == VAULT_EAUTH) {
+		char msg[256];
+
+		snprintf(msg, sizeof msg, "%s", vault_error_last()->message);
+		record_failed_unlock(v, name);
+		return vault_error_set(VAULT_EAUTH, "%s", msg);
+	}
+	if (error < 0)
+		return error;
+	set_session(v, name, &u, sk);
+	return vault_policy__maintain(v);
+}
+
+void vault_set_via(vault *v, vault_via_t via)
+{
+	v->via = via;
+}
+
+void vault_close(vault *v)
+{
+	case_key *k, *next;
+
+	if (!v)
+		return;
+	for (k = v->keys; k; k = next) {
+		next = k->next;
+		vcrypto_key_free(k->key);
+		free(k);
+	}
+	vcrypto_key_free(v->sk);
+	git_repository_free(v->repo);
+	git_odb_free(v->odb);
+	vault_store__close(v->st);
+	sodium_memzero(v, sizeof *v);
+	free(v);
+}
+
+const char *vault_id(const vault *v)
+{
+	return v->id;
+}
+
+const char *vault_user(const vault *v)
+{
+	return v->unlocked ? v->user : NULL;
+}
+
+vault_role_t vault_role(const vault *v)
+{
+	return v->unlocked ? v->role : 0;
+}
+
+static int meta_oid(char out[VAULT_OID_SIZE], vault *v, const char *key)
+{
+	MDB_txn *txn = NULL;
+	MDB_val val;
+	git_oid oid;
+	int error;
+
+	out[0] = '\0';
+	if ((error = vault__begin(&txn, v, 0)) < 0)
+		return error;
+	if ((error = vault__meta_get(&val, txn, v, key)) == 0) {
+		if (val.mv_size != 20) {
+			error = vault_error_set(VAULT_ECORRUPT, "vault record '%s' is damaged", key);
+		} else {
+			git_oid_fromraw(&oid, val.mv_data);
+			git_oid_tostr(out, VAULT_OID_SIZE, &oid);
+		}
+	} else if (error == VAULT_ENOTFOUND) {
+		error = vault_error_set(VAULT_ECORRUPT, "vault has no %s record", key);
+	}
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
+int vault_genesis(char out[VAULT_OID_SIZE], vault *v)
+{
+	return meta_oid(out, v, "genesis");
+}
+
+int vault_head(char out[VAULT_OID_SIZE], vault *v)
+{
+	return meta_oid(out, v, "head");
+}
+
+const char *vault_role_name(vault_role_t role)
+{
+	switch (role) {
+	case VAULT_ROLE_ADMIN:      return "admin";
+	case VAULT_ROLE_CASEWORKER: return "caseworker";
+	case VAULT_ROLE_AUDITOR:    return "auditor";
+	default:                    return "unknown";
+	}
+}
+
+int vault_role_parse(vault_role_t *out, const char *s)
+{
+	if (!strcmp(s, "admin"))
+		*out = VAULT_ROLE_ADMIN;
+	else if (!strcmp(s, "caseworker"))
+		*out = VAULT_ROLE_CASEWORKER;
+	else if (!strcmp(s, "auditor"))
+		*out = VAULT_ROLE_AUDITOR;
+	else
+		return vault_error_set(VAULT_EUSAGE, "unknown role '%s'", s);
+	return 0;
+}

@@ -1,0 +1,179 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "vcrypto.h"
+#include "store.h"
+#include "util/errors.h"
+
+int vcrypto_secret_alloc(unsigned char **out, size_t len)
+{
+	unsigned char *k = sodium_malloc(len);
+
+	*out = NULL;
+	if (k == NULL)
+		return vault_error_set_oom();
+	*out = k;
+	return 0;
+}
+
+int vcrypto_key_new(unsigned char **out)
+{
+	int error = vcrypto_secret_alloc(out, VCRYPTO_KEYBYTES);
+
+	if (error == 0)
+		randombytes_buf(*out, VCRYPTO_KEYBYTES);
+	return error;
+}
+
+int vcrypto_key_dup(unsigned char **out, const unsigned char *key)
+{
+	int error = vcrypto_secret_alloc(out, VCRYPTO_KEYBYTES);
+
+	if (error == 0)
+		memcpy(*out, key, VCRYPTO_KEYBYTES);
+	return error;
+}
+
+void vcrypto_key_free(unsigned char *k)
+{
+	if (k)
+		sodium_free(k);
+}
+
+void vcrypto_seal(unsigned char *out, const unsigned char *m, size_t mlen,
+	const unsigned char *ad, size_t adlen, const unsigned char *key)
+{
+	randombytes_buf(out, VCRYPTO_NONCEBYTES);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + VCRYPTO_NONCEBYTES, NULL,
+		m, mlen, ad, adlen, NULL, out, key);
+}
+
+int vcrypto_open(unsigned char *m, const unsigned char *c, size_t clen,
+	const unsigned char *ad, size_t adlen, const unsigned char *key)
+{
+	if (clen < VCRYPTO_OVERHEAD)
+		return VAULT_ECORRUPT;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(m, NULL, NULL,
+			c + VCRYPTO_NONCEBYTES, clen - VCRYPTO_NONCEBYTES,
+			ad, adlen, c, key) != 0)
+		return VAULT_ECORRUPT;
+	return 0;
+}
+
+void vcrypto_kdf_new(vcrypto_kdf *p)
+{
+	const char *profile = getenv("CASEVAULT_KDF");
+
+	if (profile && strcmp(profile, "test") == 0) {
+		p->opslimit = crypto_pwhash_OPSLIMIT_MIN;
+		p->memlimit = crypto_pwhash_MEMLIMIT_MIN;
+	} else {
+		p->opslimit = 3;
+		p->memlimit = 32ULL << 20;
+	}
+	randombytes_buf(p->salt, sizeof p->salt);
+}
+
+int vcrypto_kdf_is_weak(const vcrypto_kdf *p)
+{
+	return p->opslimit < 3 || p->memlimit < (32ULL << 20);
+}
+
+int vcrypto_kdf_derive(unsigned char **key_out, const char *pass, size_t passlen,
+	const vcrypto_kdf *p)
+{
+	unsigned char *k = NULL;
+	int error;
+
+	*key_out = NULL;
+	if (p->opslimit < crypto_pwhash_OPSLIMIT_MIN || p->opslimit > crypto_pwhash_OPSLIMIT_MAX ||
+	    p->memlimit < crypto_pwhash_MEMLIMIT_MIN || p->memlimit > (4ULL << 30))
+		return vault_error_set(VAULT_ECORRUPT, "passphrase parameters are out of range");
+	if ((error = vcrypto_secret_alloc(&k, VCRYPTO_KEYBYTES)) < 0)
+		return error;
+	if (crypto_pwhash(k, VCRYPTO_KEYBYTES, pass, passlen, p->salt,
+			p->opslimit, (size_t)p->memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+		vcrypto_key_free(k);
+		return vault_error_set(VAULT_ERROR, "passphrase key derivation ran out of memory");
+	}
+	*key_out = k;
+	return 0;
+}
+
+int vcrypto_sign_keypair(unsigned char pk[32], unsigned char **sk_out)
+{
+	int error = vcrypto_secret_alloc(sk_out, VCRYPTO_SIGN_SKBYTES);
+
+	if (error == 0)
+		crypto_sign_keypair(pk, *sk_out);
+	return error;
+}
+
+int vcrypto_box_pk(unsigned char out[32], const unsigned char ed_pk[32])
+{
+	if (crypto_sign_ed25519_pk_to_curve25519(out, ed_pk) != 0)
+		return vault_error_set(VAULT_ECORRUPT, "public key is not a valid Ed25519 key");
+	return 0;
+}
+
+int vcrypto_box_sk(unsigned char **out, const unsigned char *ed_sk)
+{
+	int error = vcrypto_secret_alloc(out, 32);
+
+	if (error == 0)
+		crypto_sign_ed25519_sk_to_curve25519(*out, ed_sk);
+	return error;
+}
+
+int vcrypto_seal_to(unsigned char *out, const unsigned char *m, size_t len,
+	const unsigned char ed_pk[32])
+{
+	unsigned char xpk[32];
+	int error;
+
+	if ((error = vcrypto_box_pk(xpk, ed_pk)) < 0)
+		return error;
+	if (crypto_box_seal(out, m, len, xpk) != 0)
+		return vault_error_set(VAULT_ERROR, "sealing a key failed");
+	return 0;
+}
+
+int vcrypto_unseal(unsigned char *m, const unsigned char *c, size_t clen,
+	const unsigned char ed_pk[32], const unsigned char *ed_sk)
+{
+	unsigned char xpk[32], *xsk = NULL;
+	int error;
+
+	if (clen < VCRYPTO_SEALBYTES)
+		return VAULT_ECORRUPT;
+	if ((error = vcrypto_box_pk(xpk, ed_pk)) < 0)
+		return error;
+	if ((error = vcrypto_box_sk(&xsk, ed_sk)) < 0)
+		return error;
+	error = crypto_box_seal_open(m, c, clen, xpk, xsk) == 0 ? 0 : VAULT_ECORRUPT;
+	vcrypto_key_free(xsk);
+	return error;
+}
+
+void vcrypto_lookup_hash(unsigned char out[16], const unsigned char *lookup_key,
+	uint64_t parent, const char *name, size_t len)
+{
+	crypto_generichash_state st;
+	unsigned char p[8];
+
+	be64_put(p, parent);
+	crypto_generichash_init(&st, lookup_key, VCRYPTO_KEYBYTES, 16);
+	crypto_generichash_update(&st, p, sizeof p);
+	crypto_generichash_update(&st, (const unsigned char *)name, len);
+	crypto_generichash_final(&st, out, 16);
+	sodium_memzero(&st, sizeof st);
+}
+
+int vcrypto_subkey(unsigned char **out, const unsigned char *key, uint64_t id, const char ctx[8])
+{
+	int error = vcrypto_secret_alloc(out, VCRYPTO_KEYBYTES);
+
+	if (error == 0)
+		crypto_kdf_derive_from_key(*out, VCRYPTO_KEYBYTES, id, ctx, key);
+	return error;
+}

@@ -1,0 +1,77 @@
+/*
+ * vcrypto — libsodium wrappers and the key hierarchy.
+ *
+ * Keys live only in sodium_malloc memory (guarded, locked, wiped on free).
+ * Sealed values are nonce ‖ ciphertext ‖ tag, XChaCha20-Poly1305 (IETF).
+ */
+#ifndef VAULT_VCRYPTO_H
+#define VAULT_VCRYPTO_H
+
+#include <sodium.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "vault/common.h"
+
+#define VCRYPTO_KEYBYTES   32
+#define VCRYPTO_NONCEBYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES  /* 24 */
+#define VCRYPTO_TAGBYTES   crypto_aead_xchacha20poly1305_ietf_ABYTES     /* 16 */
+#define VCRYPTO_OVERHEAD   (VCRYPTO_NONCEBYTES + VCRYPTO_TAGBYTES)
+#define VCRYPTO_SEALBYTES  crypto_box_SEALBYTES                           /* 48 */
+#define VCRYPTO_SALTBYTES  crypto_pwhash_SALTBYTES                        /* 16 */
+#define VCRYPTO_SIGN_PKBYTES 32
+#define VCRYPTO_SIGN_SKBYTES 64
+
+/* Allocate `len` bytes of guarded secret memory (uninitialised). */
+int vcrypto_secret_alloc(unsigned char **out, size_t len);
+/* A fresh random 32-byte key in secret memory. */
+int vcrypto_key_new(unsigned char **out);
+/* A copy of a 32-byte key in secret memory. */
+int vcrypto_key_dup(unsigned char **out, const unsigned char *key);
+/* NULL-safe; wipes. */
+void vcrypto_key_free(unsigned char *k);
+
+/* out (mlen + VCRYPTO_OVERHEAD bytes) = nonce ‖ AEAD(m, ad, key). */
+void vcrypto_seal(unsigned char *out, const unsigned char *m, size_t mlen,
+	const unsigned char *ad, size_t adlen, const unsigned char *key);
+/* m (clen - VCRYPTO_OVERHEAD bytes) from nonce ‖ ct ‖ tag; VAULT_ECORRUPT if
+ * it does not authenticate (no error message is set: the caller names the object). */
+int vcrypto_open(unsigned char *m, const unsigned char *c, size_t clen,
+	const unsigned char *ad, size_t adlen, const unsigned char *key) VAULT_WARN_UNUSED;
+
+/* Argon2id parameters stored with each wrapped user key. */
+typedef struct {
+	uint64_t opslimit;
+	uint64_t memlimit;
+	unsigned char salt[VCRYPTO_SALTBYTES];
+} vcrypto_kdf;
+
+/*
+ * Parameters for a new passphrase with a fresh salt. The default profile is
+ * Argon2id, 3 passes over 32 MiB. CASEVAULT_KDF=test selects a weak profile
+ * for test suites only; vcrypto_kdf_is_weak() tells, so callers can warn.
+ */
+void vcrypto_kdf_new(vcrypto_kdf *p);
+int vcrypto_kdf_is_weak(const vcrypto_kdf *p);
+int vcrypto_kdf_derive(unsigned char **key_out, const char *pass, size_t passlen,
+	const vcrypto_kdf *p) VAULT_WARN_UNUSED;
+
+/* Ed25519 key pair; sk in secret memory. */
+int vcrypto_sign_keypair(unsigned char pk[32], unsigned char **sk_out);
+/* X25519 (sealing) forms of an Ed25519 key. */
+int vcrypto_box_pk(unsigned char out[32], const unsigned char ed_pk[32]);
+int vcrypto_box_sk(unsigned char **out, const unsigned char *ed_sk);
+
+/* out (len + VCRYPTO_SEALBYTES) = crypto_box_seal to an Ed25519 public key. */
+int vcrypto_seal_to(unsigned char *out, const unsigned char *m, size_t len,
+	const unsigned char ed_pk[32]);
+/* Open a sealed box with the recipient's Ed25519 key pair; VAULT_ECORRUPT. */
+int vcrypto_unseal(unsigned char *m, const unsigned char *c, size_t clen,
+	const unsigned char ed_pk[32], const unsigned char *ed_sk) VAULT_WARN_UNUSED;
+
+/* Keyed 16-byte hash for directory lookups. */
+void vcrypto_lookup_hash(unsigned char out[16], const unsigned char *lookup_key,
+	uint64_t parent, const char *name, size_t len);
+/* Derive a 32-byte subkey into secret memory. */
+int vcrypto_subkey(unsigned char **out, const unsigned char *key, uint64_t id, const char ctx[8]);
+
+#endif
