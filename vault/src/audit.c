@@ -320,7 +320,7 @@ static void parse_trailers(trailers *t, const char *msg)
 }
 
 /* The chain from genesis to head, oldest first (malloc'd). */
-static int chain_collect(git_oid **out, size_t *n_out, vault *v, MDB_txn *txn)
+static int chain_collect(git_oid **out, size_t *n_out, char *bad, vault *v, MDB_txn *txn)
 {
 	git_oid *ids = NULL, cur;
 	size_t n = 0, cap = 0;
@@ -347,6 +347,8 @@ static int chain_collect(git_oid **out, size_t *n_out, vault *v, MDB_txn *txn)
 		if (git_commit_lookup(&c, v->repo, &cur) < 0) {
 			char hex[VAULT_OID_SIZE];
 			git_oid_tostr(hex, sizeof hex, &cur);
+			if (bad)
+				memcpy(bad, hex, VAULT_OID_SIZE);
 			free(ids);
 			return vault_error_set(VAULT_ECORRUPT, "event %s is missing or damaged in the history", hex);
 		}
@@ -378,7 +380,7 @@ int vault_audit_log(vault *v, const vault_log_filter *f,
 	if ((error = vault__begin(&txn, v, 0)) < 0)
 		return error;
 	v->st->cur = txn;
-	if ((error = chain_collect(&ids, &n, v, txn)) < 0)
+	if ((error = chain_collect(&ids, &n, NULL, v, txn)) < 0)
 		goto done;
 	for (size_t i = 0; i < n; i++) {
 		git_commit *c = NULL;
@@ -736,6 +738,23 @@ static int count_blobs_cb(const char *root, const git_tree_entry *e, void *paylo
 	return 0;
 }
 
+/* A file has a record for each of its versions 1..N. */
+static int versions_complete(vault *v, MDB_txn *txn, const node_rec *n)
+{
+	unsigned char k[12];
+	MDB_val val;
+
+	be64_put(k, n->id);
+	for (uint32_t ver = 1; ver <= n->version; ver++) {
+		be32_put(k + 8, ver);
+		if (vault_store__get(txn, v->st->versions, k, 12, &val) != 0)
+			return vault_error_set(VAULT_ECORRUPT,
+				"vault state does not match the history: version %u of node %016llx is missing",
+				ver, (unsigned long long)n->id);
+	}
+	return 0;
+}
+
 static int verify_state(vault *v, MDB_txn *txn, git_tree *head)
 {
 	vault_buf b = VAULT_BUF_INIT;
@@ -764,6 +783,7 @@ static int verify_state(vault *v, MDB_txn *txn, git_tree *head)
 		error = state_entry(v, head, path, &b, &have);
 	}
 	mdb_cursor_close(cur);
+	cur = NULL;
 	/* cases */
 	if (error == 0 && (rc = mdb_cursor_open(txn, v->st->cases, &cur)) != 0)
 		error = vault_store__error(rc, "verify");
@@ -780,8 +800,8 @@ static int verify_state(vault *v, MDB_txn *txn, git_tree *head)
 		if (error == 0)
 			error = state_entry(v, head, path, &b, &have);
 	}
-	if (error == 0 || cur)
-		mdb_cursor_close(cur);
+	mdb_cursor_close(cur);
+	cur = NULL;
 	/* nodes */
 	if (error == 0 && (rc = mdb_cursor_open(txn, v->st->nodes, &cur)) != 0)
 		error = vault_store__error(rc, "verify");
@@ -796,7 +816,8 @@ static int verify_state(vault *v, MDB_txn *txn, git_tree *head)
 		    (error = vault_blob__node(&b, &n)) < 0)
 			break;
 		vault_node_path(path, n.id);
-		error = state_entry(v, head, path, &b, &have);
+		if ((error = state_entry(v, head, path, &b, &have)) == 0 && n.type == NODE_FILE)
+			error = versions_complete(v, txn, &n);
 	}
 	mdb_cursor_close(cur);
 	/* settings */
@@ -860,6 +881,9 @@ static int verify_versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 				error = vault_error_set(VAULT_ECORRUPT,
 					"block %llu of node %016llx version %u is missing or does not match its version",
 					(unsigned long long)r.blocks[i].id, (unsigned long long)node, ver);
+			else
+				vault_store__forget((unsigned char *)bv.mv_data + bv.mv_size - VCRYPTO_TAGBYTES,
+					VCRYPTO_TAGBYTES);
 		}
 		vault_version__commitment(want, &r);
 		git_oid_fromraw(&oid, r.commit);
@@ -911,7 +935,7 @@ int vault_audit_verify(vault_verify_result *res, vault *v, const char *anchor)
 	if ((error = vault__begin(&txn, v, 0)) < 0)
 		return error;
 	v->st->cur = txn;
-	if ((error = chain_collect(&ids, &n, v, txn)) < 0)
+	if ((error = chain_collect(&ids, &n, res->bad_commit, v, txn)) < 0)
 		goto done;
 	if ((error = vault__meta_get(&val, txn, v, "genesis")) < 0 || val.mv_size != 20) {
 		error = vault_error_set(VAULT_ECORRUPT, "the vault has no valid genesis record");

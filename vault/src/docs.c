@@ -781,6 +781,9 @@ static int same_as_old(int *same, block_ref *ref, put_ctx *pc, vault *v, size_t 
 			(unsigned long long)pc->old.blocks[i].id, pc->path);
 		goto done;
 	}
+	vault_store__forget(val.mv_data, val.mv_size);
+	if (i % CHUNK_BLOCKS == CHUNK_BLOCKS - 1 && val.mv_size >= 4096)
+		vault_store__trim(v->st, val.mv_data);
 	if (sodium_memcmp(tmp, data, len) == 0) {
 		*same = 1;
 		*ref = pc->old.blocks[i];
@@ -941,8 +944,6 @@ int vault_put(uint32_t *version_out, vault *v, const char *path, vault_read_fn f
 			goto done;
 		if (len < VAULT_BLOCK_SIZE)
 			break;
-		if (pc.nstage == 0)
-			vault_store__trim(v->st);
 	}
 	if ((error = doc_event(v, "write", pc.p.code, 1, put_finish, put_post, &pc)) < 0)
 		goto done;
@@ -986,8 +987,12 @@ static int get_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, v
 	if (gc->version == 0 || gc->version > gc->node.version)
 		return vault_error_set(VAULT_ENOTFOUND, "'%s' has no version %u (it has %u)",
 			gc->path, gc->version, gc->node.version);
-	if ((error = vault_version__get(&r, txn, v, gc->node.id, gc->version)) < 0)
+	if ((error = vault_version__get(&r, txn, v, gc->node.id, gc->version)) < 0) {
+		if (error == VAULT_ENOTFOUND)
+			error = vault_error_set(VAULT_ECORRUPT, "the record of '%s' version %u is missing",
+				gc->path, gc->version);
 		return error;
+	}
 	vault_version__dispose(&r);
 	ev->node = gc->node.id;
 	ev->version = gc->version;
@@ -1005,6 +1010,7 @@ static int stream_version(vault *v, const char *code, const char *path, uint64_t
 	case_rec c;
 	version_rec r;
 	unsigned char *plain = NULL, *key = NULL, k[16], ad[20];
+	const void *big = NULL;             /* a block value of the last transaction */
 	uint32_t key_gen = 0;
 	uint64_t total = 0;
 	int error, have_case = 0;
@@ -1019,6 +1025,9 @@ static int stream_version(vault *v, const char *code, const char *path, uint64_t
 		uint32_t gen;
 
 		if (i % CHUNK_BLOCKS == 0) {
+			/* Unmap what this chunk touched, neighbours included. */
+			vault_store__trim(v->st, big);
+			big = NULL;
 			/* A fresh read transaction now and then: no long-lived
 			 * reader pins old pages while a large file streams. */
 			if (have_case)
@@ -1026,7 +1035,6 @@ static int stream_version(vault *v, const char *code, const char *path, uint64_t
 			have_case = 0;
 			vault_store__abort(v->st, txn);
 			txn = NULL;
-			vault_store__trim(v->st);
 			if ((error = vault__begin(&txn, v, 0)) < 0)
 				goto done;
 			if ((error = vault_case__get(&c, txn, v, code)) < 0)
@@ -1067,6 +1075,9 @@ static int stream_version(vault *v, const char *code, const char *path, uint64_t
 			goto done;
 		}
 		total += len;
+		vault_store__forget(val.mv_data, val.mv_size);
+		if (val.mv_size >= 4096)
+			big = val.mv_data;
 		if (fn(payload, plain, len) < 0) {
 			error = vault_error_set(VAULT_ERROR, "writing the content of '%s' failed", path);
 			goto done;
@@ -1430,7 +1441,8 @@ int vault_list(vault *v, const char *path, int (*cb)(const vault_entry *, void *
 	cur = NULL;
 	vault_store__abort(v->st, txn);
 	txn = NULL;
-	qsort(items, n, sizeof *items, item_cmp);
+	if (n)
+		qsort(items, n, sizeof *items, item_cmp);
 	for (size_t i = 0; i < n; i++) {
 		vault_entry e;
 		char hex[17];

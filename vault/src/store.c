@@ -88,6 +88,9 @@ static int check_dir(const char *dir, int create)
 	}
 	if (!S_ISREG(st.st_mode))
 		return vault_error_set(VAULT_ECORRUPT, "'%s' is not a vault file", path);
+	if (st.st_size < 2 * 4096)
+		return vault_error_set(VAULT_ECORRUPT, "'%s' is not a vault file: it is too short (%lld bytes)",
+			path, (long long)st.st_size);
 	if (st.st_mode & (S_IRWXG | S_IRWXO))
 		return vault_error_set(VAULT_EACCES,
 			"'%s' is readable or writable by group or others (mode %03o)",
@@ -254,17 +257,31 @@ int vault_store__del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
 	return 0;
 }
 
-void vault_store__trim(vault_store *st)
+void vault_store__forget(const void *data, size_t len)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = (uintptr_t)data & ~(pg - 1);
+	uintptr_t end = ((uintptr_t)data + len + pg - 1) & ~(pg - 1);
+
+	if (data && len)
+		madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
+void vault_store__trim(vault_store *st, const void *big)
 {
 	MDB_envinfo info;
 	MDB_stat stat;
-	long pg = sysconf(_SC_PAGESIZE);
-	size_t len;
+	uint64_t pgno;
+	uintptr_t base, pg = (uintptr_t)sysconf(_SC_PAGESIZE);
 
-	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &stat) != 0)
+	if (!big || mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &stat) != 0)
 		return;
-	len = (size_t)(info.me_last_pgno + 1) * stat.ms_psize;
-	len = (len + (size_t)pg - 1) & ~((size_t)pg - 1);
-	if (info.me_mapaddr && len)
-		madvise(info.me_mapaddr, len, MADV_DONTNEED);
+	/* Overflow page header (16 bytes on 64-bit) precedes the value. */
+	memcpy(&pgno, (const unsigned char *)big - 16, sizeof pgno);
+	if (pgno == 0 || pgno > info.me_last_pgno)
+		return;
+	base = (uintptr_t)big - 16 - (uintptr_t)pgno * stat.ms_psize;
+	if (base & (pg - 1))
+		return;
+	madvise((void *)base, (size_t)(info.me_last_pgno + 1) * stat.ms_psize, MADV_DONTNEED);
 }

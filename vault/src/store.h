@@ -53,11 +53,21 @@ int vault_store__put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
 int vault_store__del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen);
 
 /*
- * Drop this process's page-table entries for the mapped file, so that
- * streaming a large file through the map does not grow the resident set
- * (the pages stay in the page cache; the map is read-only and clean).
+ * Drop this process's page-table entries for a value read from the map, so
+ * that streaming a large file through the map does not grow the resident
+ * set. The pages stay in the page cache; the map is read-only and clean, so
+ * a later access faults them back in.
  */
-void vault_store__trim(vault_store *st);
+void vault_store__forget(const void *data, size_t len);
+
+/*
+ * The same for the whole map, found from `big`, a value of at least one
+ * page read in a live transaction (LMDB keeps such values on overflow pages,
+ * whose header starts with the page number). Used every few megabytes while
+ * streaming: the kernel also maps pages around each fault, which a
+ * per-value forget does not reach.
+ */
+void vault_store__trim(vault_store *st, const void *big);
 
 /* Big-endian integer encoding for keys and records. */
 static inline void be64_put(unsigned char *p, uint64_t v)

@@ -268,8 +268,22 @@ int vault_user__rewrap(user_rec *u, const char *name, const unsigned char *sk,
 	return wrap_user_key(u, name, sk, pass, passlen);
 }
 
+static void drop_keys(vault *v)
+{
+	case_key *k, *next;
+
+	for (k = v->keys; k; k = next) {
+		next = k->next;
+		vcrypto_key_free(k->key);
+		free(k);
+	}
+	v->keys = NULL;
+}
+
+/* A new session holds only its own user's keys. */
 static int set_session(vault *v, const char *name, const user_rec *u, unsigned char *sk)
 {
+	drop_keys(v);
 	vcrypto_key_free(v->sk);
 	v->sk = sk;
 	memcpy(v->pk, u->pk, 32);
@@ -404,6 +418,11 @@ int vault_unlock(vault *v, const char *name, const char *pass, size_t passlen)
 	unsigned char *sk = NULL;
 	int error;
 
+	/* Whatever happens, the previous session (if any) ends here. */
+	drop_keys(v);
+	vcrypto_key_free(v->sk);
+	v->sk = NULL;
+	v->unlocked = 0;
 	if (vault_user__check_name(name, "user") < 0)
 		return vault_error_set(VAULT_EAUTH, "user '%s' does not exist", name);
 	if ((error = vault__begin(&txn, v, 0)) < 0)
@@ -437,15 +456,9 @@ void vault_set_via(vault *v, vault_via_t via)
 
 void vault_close(vault *v)
 {
-	case_key *k, *next;
-
 	if (!v)
 		return;
-	for (k = v->keys; k; k = next) {
-		next = k->next;
-		vcrypto_key_free(k->key);
-		free(k);
-	}
+	drop_keys(v);
 	vcrypto_key_free(v->sk);
 	git_repository_free(v->repo);
 	git_odb_free(v->odb);

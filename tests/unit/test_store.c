@@ -1,0 +1,349 @@
+/*
+ * Tests for opening and creating vaults (vault/src/store.c, vault.c):
+ * what is not a vault, foreign and newer-format files, permissions,
+ * init over something, and a full LMDB map.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vault.h"
+#include "harness.h"
+#include "rawdb.h"
+
+#define ADMIN_PASS "admin-passphrase"
+
+static void join(char *out, size_t n, const char *a, const char *b)
+{
+	snprintf(out, n, "%s/%s", a, b);
+}
+
+/* Names in `dir`, sorted, joined by ',' (for comparisons). */
+static void dir_listing(char *out, size_t n, const char *dir)
+{
+	struct dirent **names;
+	int k = scandir(dir, &names, NULL, alphasort);
+
+	out[0] = '\0';
+	for (int i = 0; i < k; i++) {
+		if (strcmp(names[i]->d_name, ".") && strcmp(names[i]->d_name, "..")) {
+			strncat(out, names[i]->d_name, n - strlen(out) - 1);
+			strncat(out, ",", n - strlen(out) - 1);
+		}
+		free(names[i]);
+	}
+	if (k >= 0)
+		free(names);
+}
+
+/* A fresh vault in a new directory; closed. Returns its path in `out`. */
+static void make_vault(char *out, size_t n, uint64_t mapsize)
+{
+	vault *v = NULL;
+
+	join(out, n, harness_tmpdir(), "v");
+	CHECK_RC(vault_init(&v, out, "dpo", ADMIN_PASS, strlen(ADMIN_PASS), mapsize), 0);
+	vault_close(v);
+}
+
+static void test_not_a_vault(void)
+{
+	vault *v = NULL;
+	char path[512], file[600];
+	unsigned char junk[16384], *before, *after;
+	size_t blen, alen;
+	const char *empty = harness_tmpdir();
+
+	/* An empty directory holds no vault. */
+	CHECK_RC(vault_open(&v, empty), VAULT_ENOTFOUND);
+	CHECK(v == NULL);
+
+	/* A missing path. */
+	join(path, sizeof path, empty, "missing");
+	CHECK_RC(vault_open(&v, path), VAULT_ENOTFOUND);
+	CHECK(v == NULL);
+	CHECK(access(path, F_OK) != 0);      /* not created by open */
+
+	/* A foreign data.mdb: random bytes, mode 0600. */
+	join(path, sizeof path, harness_tmpdir(), "foreign");
+	CHECK(mkdir(path, 0700) == 0);
+	join(file, sizeof file, path, "data.mdb");
+	fill_pattern(junk, sizeof junk, 42);
+	CHECK(rawdb_write_file(file, junk, sizeof junk, 0600) == 0);
+	before = rawdb_read_file(file, &blen);
+	CHECK_RC(vault_open(&v, path), VAULT_ECORRUPT);
+	CHECK(v == NULL);
+	after = rawdb_read_file(file, &alen);
+	CHECK(before && after && blen == sizeof junk && alen == blen && !memcmp(before, after, blen));
+	free(before);
+	free(after);
+
+	/*
+	 * A zero-length data.mdb is not a vault either. LMDB treats an empty
+	 * file as a new environment and writes its meta pages into it.
+	 * BUG: vault_open on a directory whose data.mdb is empty writes a fresh
+	 * LMDB environment (8 KiB of meta pages) into that file before failing
+	 * with VAULT_ECORRUPT ("table 'meta' is missing"): opening must never
+	 * write to something that is not a vault (store.c vault_store__open
+	 * without `create` calls mdb_env_open without MDB_RDONLY and without
+	 * checking the file is non-empty).
+	 */
+	join(path, sizeof path, harness_tmpdir(), "empty-file");
+	CHECK(mkdir(path, 0700) == 0);
+	join(file, sizeof file, path, "data.mdb");
+	CHECK(rawdb_write_file(file, "", 0, 0600) == 0);
+	{
+		int rc = vault_open(&v, path);
+		struct stat st;
+		CHECK(rc == VAULT_ECORRUPT || rc == VAULT_ENOTFOUND);
+		CHECK(v == NULL);
+		CHECK(stat(file, &st) == 0);
+		CHECK(st.st_size == 0);    /* BUG: see above (is 8192) */
+		vault_close(v);
+		v = NULL;
+	}
+
+	/* A regular file given as the vault directory. */
+	join(path, sizeof path, harness_tmpdir(), "plain-file");
+	CHECK(rawdb_write_file(path, "hello\n", 6, 0600) == 0);
+	CHECK_RC(vault_open(&v, path), VAULT_ECORRUPT);
+	CHECK(v == NULL);
+	before = rawdb_read_file(path, &blen);
+	CHECK(before && blen == 6 && !memcmp(before, "hello\n", 6));
+	free(before);
+}
+
+static void test_permissions_and_init(void)
+{
+	vault *v = NULL;
+	char path[512], file[600], listing[1024], listing2[1024];
+	unsigned char *before, *after;
+	size_t blen, alen;
+	struct stat st;
+	vault_verify_result res;
+
+	/* Init makes the directory 0700 and the data file 0600. */
+	make_vault(path, sizeof path, 0);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0700);
+	join(file, sizeof file, path, "data.mdb");
+	CHECK(stat(file, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600);
+	join(file, sizeof file, path, "lock.mdb");
+	CHECK(stat(file, &st) != 0 || (st.st_mode & 077) == 0);
+
+	/* Readable by group: refused. */
+	join(file, sizeof file, path, "data.mdb");
+	CHECK(chmod(file, 0640) == 0);
+	CHECK_RC(vault_open(&v, path), VAULT_EACCES);
+	CHECK(v == NULL);
+	/* Back to 0600, the same vault opens (the refusal was the mode). */
+	CHECK(chmod(file, 0600) == 0);
+	CHECK_RC(vault_open(&v, path), 0);
+	vault_close(v);
+	v = NULL;
+	/* Writable by others: refused too. */
+	CHECK(chmod(file, 0602) == 0);
+	CHECK_RC(vault_open(&v, path), VAULT_EACCES);
+	CHECK(chmod(file, 0600) == 0);
+
+	/* A second init over the vault: EEXISTS, the vault intact. */
+	join(file, sizeof file, path, "data.mdb");
+	before = rawdb_read_file(file, &blen);
+	CHECK_RC(vault_init(&v, path, "other", ADMIN_PASS, strlen(ADMIN_PASS), 0), VAULT_EEXISTS);
+	CHECK(v == NULL);
+	after = rawdb_read_file(file, &alen);
+	CHECK(before && after && alen == blen && !memcmp(before, after, blen));
+	free(before);
+	free(after);
+	CHECK_RC(vault_open(&v, path), 0);
+	if (v) {
+		CHECK_RC(vault_unlock(v, "dpo", ADMIN_PASS, strlen(ADMIN_PASS)), 0);
+		CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+		CHECK(res.events == 1);
+		vault_close(v);
+		v = NULL;
+	}
+
+	/* Init on a non-empty directory: EEXISTS, its content unchanged. */
+	{
+		const char *dir = harness_tmpdir();
+		char notes[600];
+		join(notes, sizeof notes, dir, "notes.txt");
+		CHECK(rawdb_write_file(notes, "keep me\n", 8, 0644) == 0);
+		dir_listing(listing, sizeof listing, dir);
+		CHECK(!strcmp(listing, "notes.txt,"));
+		CHECK_RC(vault_init(&v, dir, "dpo", ADMIN_PASS, strlen(ADMIN_PASS), 0), VAULT_EEXISTS);
+		CHECK(v == NULL);
+		dir_listing(listing2, sizeof listing2, dir);
+		CHECK(!strcmp(listing, listing2));
+		before = rawdb_read_file(notes, &blen);
+		CHECK(before && blen == 8 && !memcmp(before, "keep me\n", 8));
+		free(before);
+		CHECK(stat(notes, &st) == 0 && (st.st_mode & 0777) == 0644);
+	}
+
+	/* A bad admin name leaves nothing behind. */
+	{
+		char dir[600];
+		join(dir, sizeof dir, harness_tmpdir(), "bad");
+		CHECK_RC(vault_init(&v, dir, "Bad Name", ADMIN_PASS, strlen(ADMIN_PASS), 0), VAULT_EUSAGE);
+		CHECK(access(dir, F_OK) != 0);
+	}
+}
+
+/* Rewrite meta "format" (or delete it) with raw LMDB. */
+static void set_format(const char *dir, const unsigned char *val, size_t len)
+{
+	rawdb db;
+
+	CHECK(rawdb_open(&db, dir) == 0);
+	if (!db.env)
+		return;
+	if (val)
+		CHECK(rawdb_put(&db, "meta", "format", 6, val, len) == 0);
+	else
+		CHECK(rawdb_del(&db, "meta", "format", 6) == 0);
+	CHECK(rawdb_close(&db, 1) == 0);
+}
+
+static void test_format(void)
+{
+	static const unsigned char fmt1[5] = { 1, 0, 0, 0, 1 }, fmt2[5] = { 1, 0, 0, 0, 2 };
+	static const unsigned char badrec[5] = { 9, 0, 0, 0, 1 }, shortrec[3] = { 1, 0, 1 };
+	vault *v = NULL;
+	char path[512];
+	rawdb db;
+	MDB_val val;
+
+	make_vault(path, sizeof path, 0);
+
+	/* The record as written by init: format byte, then 1 big-endian. */
+	CHECK(rawdb_open(&db, path) == 0);
+	if (db.env) {
+		CHECK(rawdb_get(&db, "meta", "format", 6, &val) == 0);
+		CHECK(val.mv_size == 5 && !memcmp(val.mv_data, fmt1, 5));
+		rawdb_close(&db, 0);
+	}
+
+	/* A newer format. */
+	set_format(path, fmt2, sizeof fmt2);
+	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
+	CHECK(v == NULL);
+
+	/* A damaged format record. */
+	set_format(path, badrec, sizeof badrec);
+	CHECK_RC(vault_open(&v, path), VAULT_ECORRUPT);
+	set_format(path, shortrec, sizeof shortrec);
+	CHECK_RC(vault_open(&v, path), VAULT_ECORRUPT);
+
+	/* No format record. */
+	set_format(path, NULL, 0);
+	CHECK_RC(vault_open(&v, path), VAULT_ECORRUPT);
+	CHECK(v == NULL);
+
+	/* Restored, it opens again (the failures above were the record). */
+	set_format(path, fmt1, sizeof fmt1);
+	CHECK_RC(vault_open(&v, path), 0);
+	vault_close(v);
+	v = NULL;
+
+	/* A sub-database missing: not a casevault vault. */
+	{
+		MDB_env *env;
+		MDB_txn *txn;
+		MDB_dbi d;
+		char other[600];
+		join(other, sizeof other, harness_tmpdir(), "lmdb");
+		CHECK(mkdir(other, 0700) == 0);
+		CHECK(mdb_env_create(&env) == 0);
+		mdb_env_set_maxdbs(env, 16);
+		CHECK(mdb_env_open(env, other, MDB_NOMETASYNC, 0600) == 0);
+		CHECK(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+		CHECK(mdb_dbi_open(txn, "meta", MDB_CREATE, &d) == 0);
+		CHECK(mdb_txn_commit(txn) == 0);
+		mdb_env_close(env);
+		CHECK_RC(vault_open(&v, other), VAULT_ECORRUPT);
+		CHECK(v == NULL);
+	}
+}
+
+static void test_map_full(void)
+{
+	vault *v = NULL;
+	char path[512], code[VAULT_CODE_SIZE], fpath[64], head[VAULT_OID_SIZE], head2[VAULT_OID_SIZE];
+	size_t big = 3u << 20, small = 1000;
+	unsigned char *data = malloc(big);
+	vault_verify_result res;
+	uint32_t ver = 99;
+	mem_src src;
+	int rc;
+
+	make_vault(path, sizeof path, 1u << 20);
+	CHECK_RC(vault_open(&v, path), 0);
+	if (!v)
+		goto out;
+	CHECK_RC(vault_unlock(v, "dpo", ADMIN_PASS, strlen(ADMIN_PASS)), 0);
+	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
+	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
+	CHECK_RC(vault_case_create(code, v, NULL), 0);
+	snprintf(fpath, sizeof fpath, "%s/big.bin", code);
+	CHECK_RC(vault_head(head, v), 0);
+
+	fill_pattern(data, big, 7);    /* incompressible, no shared blocks */
+	src = (mem_src){ data, big, 0 };
+	CHECK_RC(vault_put(&ver, v, fpath, mem_src_read, &src), VAULT_ENOSPC);
+	CHECK(ver == 0);
+	CHECK_RC(vault_head(head2, v), 0);
+	CHECK(!strcmp(head, head2));
+	/* The handle stays usable, and nothing of the failed write shows. */
+	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+	vault_close(v);
+	v = NULL;
+
+	/* Reopened, it verifies, and a small put works or fails cleanly. */
+	CHECK_RC(vault_open(&v, path), 0);
+	if (!v)
+		goto out;
+	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
+	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+	CHECK_RC(vault_head(head2, v), 0);
+	CHECK(!strcmp(head, head2));
+	{
+		mem_sink sink = { 0 };
+		vault_get_options o = { 0, NULL, NULL };
+		CHECK_RC(vault_get(v, fpath, &o, mem_sink_write, &sink), VAULT_ENOTFOUND);
+		CHECK(sink.len == 0);
+		mem_sink_free(&sink);
+	}
+	snprintf(fpath, sizeof fpath, "%s/small.txt", code);
+	src = (mem_src){ data, small, 0 };
+	rc = vault_put(&ver, v, fpath, mem_src_read, &src);
+	CHECK(rc == 0 || rc == VAULT_ENOSPC);
+	if (rc == 0) {
+		mem_sink sink = { 0 };
+		CHECK(ver == 1);
+		CHECK_RC(vault_get(v, fpath, NULL, mem_sink_write, &sink), 0);
+		CHECK(sink.len == small && !memcmp(sink.data, data, small));
+		mem_sink_free(&sink);
+	} else {
+		CHECK_RC(vault_head(head2, v), 0);
+		CHECK(!strcmp(head, head2));
+	}
+	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+out:
+	vault_close(v);
+	free(data);
+}
+
+int main(void)
+{
+	umask(022);
+	CHECK_RC(vault_global_init(), 0);
+	test_not_a_vault();
+	test_permissions_and_init();
+	test_format();
+	test_map_full();
+	return harness_done("test_store");
+}
