@@ -603,8 +603,9 @@ typedef struct {
 	block_ref *blocks;
 	size_t nblocks, cap;
 	uint64_t size;
-	/* staged blocks not yet stored */
-	unsigned char *stage;            /* CHUNK_BLOCKS records */
+	/* staged blocks not yet stored (ciphertext: nothing to wipe) */
+	unsigned char *stage;            /* up to CHUNK_BLOCKS records */
+	size_t stage_cap;                /* records that fit */
 	size_t stage_len[CHUNK_BLOCKS];
 	uint64_t stage_id[CHUNK_BLOCKS];
 	size_t nstage;
@@ -814,6 +815,16 @@ static int put_block(put_ctx *pc, vault *v, const unsigned char *data, size_t le
 			return error;
 		if (pc->nstage == 0 && (error = reserve_ids(pc, v, CHUNK_BLOCKS)) < 0)
 			return error;
+		if (pc->nstage == pc->stage_cap) {
+			size_t cap = pc->stage_cap ? pc->stage_cap * 4 : 1;
+			void *p;
+			if (cap > CHUNK_BLOCKS)
+				cap = CHUNK_BLOCKS;
+			if ((p = realloc(pc->stage, cap * BLOCK_REC_MAX)) == NULL)
+				return vault_error_set_oom();
+			pc->stage = p;
+			pc->stage_cap = cap;
+		}
 		ref.id = pc->node.next_block - CHUNK_BLOCKS + pc->nstage;
 		rec = pc->stage + pc->nstage * BLOCK_REC_MAX;
 		rec[0] = REC_FORMAT;
@@ -923,8 +934,7 @@ int vault_put(uint32_t *version_out, vault *v, const char *path, vault_read_fn f
 		return error;
 	if ((error = put_prepare(&pc, v)) < 0)
 		goto done;
-	if ((pc.stage = malloc((size_t)CHUNK_BLOCKS * BLOCK_REC_MAX)) == NULL ||
-	    (buf = malloc(VAULT_BLOCK_SIZE)) == NULL || (tmp = malloc(VAULT_BLOCK_SIZE)) == NULL) {
+	if ((buf = malloc(VAULT_BLOCK_SIZE)) == NULL || (tmp = malloc(VAULT_BLOCK_SIZE)) == NULL) {
 		error = vault_error_set_oom();
 		goto done;
 	}
@@ -955,8 +965,6 @@ done:
 		free(buf);
 	}
 	free(tmp);
-	if (pc.stage)
-		sodium_memzero(pc.stage, (size_t)CHUNK_BLOCKS * BLOCK_REC_MAX);
 	put_dispose(&pc);
 	return error;
 }
