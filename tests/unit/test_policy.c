@@ -304,5 +304,38 @@ int main(void)
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
 	vault_close(v);
 
+	/*
+	 * An edit of the LMDB records alone, with no signed event: eve is
+	 * slipped into the member list. No session seals her a key; the
+	 * member's unlock reports the mismatch instead.
+	 */
+	v = as(vdir, "dpo", "dpo-pass-2");
+	CHECK_RC(vault_user_add(v, "eve", VAULT_ROLE_CASEWORKER, PASS("eve-pass-1")), 0);
+	{
+		MDB_txn *txn;
+		case_rec c;
+		char skey[64];
+		MDB_val val;
+
+		CHECK_RC(vault__begin(&txn, v, 1), 0);
+		CHECK_RC(vault_case__get(&c, txn, v, code), 0);
+		snprintf(c.members[c.nmembers].user, sizeof c.members[0].user, "eve");
+		c.members[c.nmembers++].read_only = 0;
+		CHECK_RC(vault_case__put(txn, v, &c), 0);
+		CHECK_RC(vault_store__commit(v->st, txn), 0);
+		vault_close(v);
+
+		CHECK_RC(vault_open(&v, vdir), 0);
+		CHECK_RC(vault_unlock(v, "alice", PASS("alice-pass")), VAULT_ECORRUPT);
+		CHECK(strstr(vault_error_last()->message, "does not match the signed history") != NULL);
+		CHECK_RC(vault__begin(&txn, v, 0), 0);
+		snprintf(skey, sizeof skey, "%s/%08x/eve", code, c.epoch);
+		CHECK(vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val) == VAULT_ENOTFOUND);
+		vault_store__abort(v->st, txn);
+		vault_case__dispose(&c);
+		CHECK_RC(vault_audit_verify(&res, v, NULL), VAULT_ECORRUPT);
+		vault_close(v);
+	}
+
 	return harness_done("test_policy");
 }

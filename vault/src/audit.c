@@ -272,6 +272,38 @@ done:
 	return error;
 }
 
+int vault_audit__matches_head(vault *v, MDB_txn *txn, const char *path, const vault_buf *blob)
+{
+	git_commit *head = NULL;
+	git_tree *tree = NULL;
+	git_tree_entry *e = NULL;
+	git_oid want, id;
+	MDB_val val;
+	int error;
+
+	v->st->cur = txn;
+	if ((error = vault__meta_get(&val, txn, v, "head")) < 0 || val.mv_size != 20)
+		return vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
+	git_oid_fromraw(&id, val.mv_data);
+	if (blob->oom)
+		return vault_error_set_oom();
+	if (git_odb_hash(&want, blob->ptr ? blob->ptr : "", blob->size, GIT_OBJECT_BLOB) < 0 ||
+	    git_commit_lookup(&head, v->repo, &id) < 0 || git_commit_tree(&tree, head) < 0) {
+		error = vault_error_set(VAULT_ECORRUPT, "the head event of the history cannot be read");
+		goto done;
+	}
+	if (git_tree_entry_bypath(&e, tree, path) < 0 || !git_oid_equal(&want, git_tree_entry_id(e)))
+		error = vault_error_set(VAULT_ECORRUPT,
+			"record '%s' does not match the signed history (run 'casevault audit verify')", path);
+	else
+		error = 0;
+done:
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	git_commit_free(head);
+	return error;
+}
+
 /* ---- reading events ----------------------------------------------------- */
 
 typedef struct {

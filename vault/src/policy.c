@@ -624,6 +624,43 @@ int vault_case__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed)
 	return error;
 }
 
+static int user_trusted(MDB_txn *txn, vault *v, const char *name)
+{
+	vault_buf b = VAULT_BUF_INIT;
+	char path[64];
+	user_rec u;
+	int error;
+
+	if ((error = vault_user__get(&u, txn, v, name)) == 0 &&
+	    (error = vault_blob__user(&b, name, &u)) == 0) {
+		snprintf(path, sizeof path, "policy/users/%s", name);
+		error = vault_audit__matches_head(v, txn, path, &b);
+	}
+	vault_buf_dispose(&b);
+	return error;
+}
+
+/*
+ * Keys are sealed only to members and keys that the signed history vouches
+ * for: an edit of the LMDB records alone (a member added, a public key
+ * swapped) does not get a case key sealed to anyone.
+ */
+static int case_trusted(MDB_txn *txn, vault *v, const case_rec *c)
+{
+	vault_buf b = VAULT_BUF_INIT;
+	char path[64];
+	int error;
+
+	if ((error = vault_blob__case(&b, c)) == 0) {
+		snprintf(path, sizeof path, "policy/cases/%s", c->code);
+		error = vault_audit__matches_head(v, txn, path, &b);
+	}
+	vault_buf_dispose(&b);
+	for (size_t i = 0; i < c->nmembers && error == 0; i++)
+		error = user_trusted(txn, v, c->members[i].user);
+	return error;
+}
+
 static int needs_settling(MDB_txn *txn, vault *v, case_rec *c)
 {
 	if (!vault_case__member(c, v->user) || !has_sealed(txn, v, c->code, c->epoch, v->user))
@@ -648,7 +685,8 @@ static int rekey_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		vault_case__dispose(&c);
 		return 1;     /* another session did it meanwhile */
 	}
-	error = vault_case__settle(txn, v, &c, &changed);
+	if ((error = case_trusted(txn, v, &c)) == 0)
+		error = vault_case__settle(txn, v, &c, &changed);
 	snprintf(ev->case_code, sizeof ev->case_code, "%s", code);
 	vault_case__dispose(&c);
 	if (error < 0)
@@ -824,6 +862,8 @@ static int grant_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 			error = vault_error_set(VAULT_ENOTFOUND, "user '%s' does not exist", a->user);
 		goto done;
 	}
+	if ((error = case_trusted(txn, v, &c)) < 0 || (error = user_trusted(txn, v, a->user)) < 0)
+		goto done;
 	if (u.role == VAULT_ROLE_AUDITOR) {
 		error = vault_error_set(VAULT_EUSAGE, "user '%s' is an auditor and cannot be a case member", a->user);
 		goto done;
@@ -908,6 +948,8 @@ static int revoke_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 
 	if ((error = vault_case__get(&c, txn, v, a->code)) < 0)
 		return error;
+	if ((error = case_trusted(txn, v, &c)) < 0)
+		goto done;
 	if ((m = vault_case__member(&c, a->user)) == NULL) {
 		error = vault_error_set(VAULT_ENOTFOUND, "user '%s' is not a member of case '%s'", a->user, a->code);
 		goto done;
