@@ -112,7 +112,7 @@ int cmd_get(cli_ctx *ctx, int argc, char **argv)
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
 		return rc;
 	rc = CLI_EXIT_OK;
-	path = cli_path(args[0]);
+	path = args[0];   /* a trailing '/' names a folder: the library says so */
 	if (version_arg != NULL && (rc = cli_parse_version(&gopts.version, "version", version_arg)) != 0)
 		goto done;
 	if (purpose_arg != NULL && (rc = split_purpose(&gopts, &purpose, purpose_arg)) != 0)

@@ -46,7 +46,7 @@ int cmd_history(cli_ctx *ctx, int argc, char **argv)
 
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
 		return rc;
-	path = cli_path(args[0]);
+	path = args[0];   /* a trailing '/' names a folder: the library says so */
 	cli_error_on(CLI_ON_PATH, path);
 	if (vault_history(ctx->v, path, print_version, &json) < 0)
 		return cli_fail_vault("cannot show the history of '%s'", path);

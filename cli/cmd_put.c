@@ -55,7 +55,7 @@ int cmd_put(cli_ctx *ctx, int argc, char **argv)
 
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
 		return rc;
-	path = cli_path(args[0]);
+	path = args[0];   /* a trailing '/' names a folder: the library says so */
 	file = args[1] != NULL && strcmp(args[1], "-") != 0 ? args[1] : NULL;
 	if (file != NULL && (src.fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
 		return cli_error_os("check the file's name and permissions", "cannot open '%s'", file);

@@ -31,7 +31,7 @@ int cmd_restore(cli_ctx *ctx, int argc, char **argv)
 	if ((rc = cli_parse_version(&version, "version", version_arg)) != 0)
 		return rc;
 
-	path = cli_path(args[0]);
+	path = args[0];   /* a trailing '/' names a folder: the library says so */
 	cli_error_on(CLI_ON_VERSION, path);
 	if (vault_restore(&restored, ctx->v, path, version) < 0)
 		return cli_fail_vault("cannot restore version %" PRIu32 " of '%s'", version, path);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd.h"
 #include "error.h"
 
 static struct {
@@ -51,14 +52,28 @@ int cli_exit_code(int vault_code)
 static void report(const char *hint, const char *detail, const char *fmt, va_list ap)
 	VAULT_PRINTF(3, 0);
 
+/*
+ * One line on stderr. Names typed by the user or found in the vault are
+ * data: control characters are shown as '?', so that an error is always
+ * exactly one line and never drives the terminal.
+ */
+static void emit(const char *prefix, const char *text)
+{
+	fputs(prefix, stderr);
+	cli_print_text(stderr, text);
+	fputc('\n', stderr);
+}
+
 static void report(const char *hint, const char *detail, const char *fmt, va_list ap)
 {
-	fputs("casevault: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	if (detail != NULL && *detail != '\0')
-		fprintf(stderr, ": %s", detail);
-	fputc('\n', stderr);
-	fprintf(stderr, "hint: %s\n", hint);
+	char line[1024];
+	size_t n;
+
+	n = (size_t) vsnprintf(line, sizeof line, fmt, ap);
+	if (n < sizeof line && detail != NULL && *detail != '\0')
+		snprintf(line + n, sizeof line - n, ": %s", detail);
+	emit("casevault: ", line);
+	emit("hint: ", hint);
 	fflush(stderr);
 }
 
@@ -93,17 +108,17 @@ static const char *usage_hint(char *buf, size_t size)
 
 int cli_usage_error(const char *fmt, ...)
 {
-	char hint[128];
+	char hint[128], line[1024];
+	size_t n = 0;
 	va_list ap;
 
 	if (errctx.command != NULL)
-		fprintf(stderr, "casevault: %s: ", errctx.command);
-	else
-		fputs("casevault: ", stderr);
+		n = (size_t) snprintf(line, sizeof line, "%s: ", errctx.command);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line + n, sizeof line - n, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nhint: %s\n", usage_hint(hint, sizeof hint));
+	emit("casevault: ", line);
+	emit("hint: ", usage_hint(hint, sizeof hint));
 	fflush(stderr);
 	return CLI_EXIT_USAGE;
 }

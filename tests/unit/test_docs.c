@@ -489,7 +489,7 @@ static void test_tree(void)
 	P(p, "%s/g.bin/x");
 	CHECK_RC(vault_mkdir(v, p), VAULT_ENOTFOUND);
 	P(p, "%s/docs");
-	CHECK_RC(put_bytes(v, p, data, 10, NULL), VAULT_EEXISTS);   /* a folder */
+	CHECK_RC(put_bytes(v, p, data, 10, NULL), VAULT_EUSAGE);   /* a folder */
 	CHECK_RC(get_bytes(v, p, 0, &sink), VAULT_EUSAGE);
 
 	/* Move a file: renamed, history kept. */

@@ -600,7 +600,7 @@ static int is_any(const char *a, const char *const *list)
 static const char *const admin_actions[] = {
 	"user-add", "user-disable", "grant", "revoke", "purpose-add", "purpose-require", NULL };
 static const char *const content_actions[] = {
-	"write", "mkdir", "move", "delete", "restore", NULL };
+	"write", "create", "mkdir", "move", "delete", "restore", NULL };
 
 /*
  * Split a raw commit into its `gpgsig` signature (continuation lines joined,
@@ -903,6 +903,8 @@ static int verify_versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 		for (size_t i = 0; i < r.nblocks && error == 0; i++) {
 			unsigned char bk[16];
 			MDB_val bv;
+			if (r.blocks[i].id == BLOCK_HOLE)
+				continue;    /* zeros never written: no record */
 			be64_put(bk, node);
 			be64_put(bk + 8, r.blocks[i].id);
 			if (vault_store__get(txn, v->st->blocks, bk, 16, &bv) < 0 ||

@@ -1,21 +1,14 @@
 /*
- * docs — nodes (files and folders), encrypted names, blocks and versions.
- *
- * Content is cut into 64 KiB plaintext blocks, each sealed under the node
- * key of a generation with associated data node ‖ block ‖ generation, so a
- * block cannot be moved to another file, position or generation unnoticed.
- * A large write stages its blocks in transactions of CHUNK_BLOCKS blocks
- * before the one transaction that records the version and its event; staged
- * blocks are unreachable until that event commits.
+ * docs — nodes (files and folders), encrypted names, node keys, folder
+ * entries, versions, and the events on them. Content itself is read and
+ * written through file handles (file.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "docs.h"
 
-#define CHUNK_BLOCKS 128                 /* 8 MiB of plaintext per transaction */
-#define BLOCK_REC_MAX (1 + 4 + VCRYPTO_OVERHEAD + VAULT_BLOCK_SIZE)
 #define NODEKEY_REC_SIZE (1 + 4 + VCRYPTO_OVERHEAD + VCRYPTO_KEYBYTES)
 
 /* ---- records ------------------------------------------------------------ */
@@ -136,7 +129,7 @@ bad:
 		version, (unsigned long long)node);
 }
 
-static int version_put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r)
+int docs_version_put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r)
 {
 	unsigned char k[12], *buf, *p;
 	size_t len = 45 + r->nblocks * 24;
@@ -204,15 +197,6 @@ int vault_blob__node(vault_buf *out, const node_rec *n)
 
 /* ---- paths and names ---------------------------------------------------- */
 
-#define PATH_MAX_DEPTH 64
-
-typedef struct {
-	char code[VAULT_CODE_SIZE];
-	size_t n;                        /* components after the code */
-	const char *name[PATH_MAX_DEPTH];
-	size_t len[PATH_MAX_DEPTH];
-} vpath;
-
 int vault_name__check(const char *name, size_t len)
 {
 	if (len == 0)
@@ -234,7 +218,7 @@ int vault_name__check(const char *name, size_t len)
 }
 
 /* "CODE/a/b" → code and components. The path string must outlive `p`. */
-static int path_parse(vpath *p, const char *path)
+int docs_path_parse(vpath *p, const char *path)
 {
 	const char *s = path, *slash = strchr(path, '/');
 	size_t clen = slash ? (size_t)(slash - path) : strlen(path);
@@ -282,7 +266,7 @@ static void nodekey_ad(unsigned char ad[32], size_t *len, uint64_t node, uint32_
 }
 
 /* Node key of one generation, unwrapped with the case key of its epoch. */
-static int node_key(unsigned char **out, uint32_t *epoch_out, MDB_txn *txn, vault *v,
+int docs_node_key(unsigned char **out, uint32_t *epoch_out, MDB_txn *txn, vault *v,
 	case_rec *c, uint64_t node, uint32_t gen)
 {
 	unsigned char k[12], ad[32], *key = NULL;
@@ -321,7 +305,7 @@ static int node_key(unsigned char **out, uint32_t *epoch_out, MDB_txn *txn, vaul
 	return 0;
 }
 
-static int nodekey_put(MDB_txn *txn, vault *v, case_rec *c, uint64_t node, uint32_t gen,
+int docs_nodekey_put(MDB_txn *txn, vault *v, case_rec *c, uint64_t node, uint32_t gen,
 	const unsigned char *key)
 {
 	unsigned char k[12], rec[NODEKEY_REC_SIZE], ad[32];
@@ -346,9 +330,9 @@ static int nodekey_put(MDB_txn *txn, vault *v, case_rec *c, uint64_t node, uint3
 /*
  * The key to write new content or a new name of `n` under: the current
  * generation's, unless the case moved to a new epoch since, in which case a
- * new generation starts (its key is stored by the caller via nodekey_put).
+ * new generation starts (its key is stored by the caller via docs_nodekey_put).
  */
-static int node_key_for_write(unsigned char **out, int *fresh, MDB_txn *txn, vault *v,
+int docs_node_key_for_write(unsigned char **out, int *fresh, MDB_txn *txn, vault *v,
 	case_rec *c, node_rec *n)
 {
 	uint32_t epoch = 0;
@@ -356,7 +340,7 @@ static int node_key_for_write(unsigned char **out, int *fresh, MDB_txn *txn, vau
 
 	*fresh = 0;
 	if (n->generation) {
-		if ((error = node_key(out, &epoch, txn, v, c, n->id, n->generation)) < 0)
+		if ((error = docs_node_key(out, &epoch, txn, v, c, n->id, n->generation)) < 0)
 			return error;
 		if (epoch == c->epoch)
 			return 0;
@@ -378,7 +362,7 @@ static void name_ad(unsigned char ad[32], size_t *len, uint64_t node, uint32_t g
 	*len = 20;
 }
 
-static void name_seal(node_rec *n, const char *name, size_t len, const unsigned char *key)
+void docs_name_seal(node_rec *n, const char *name, size_t len, const unsigned char *key)
 {
 	unsigned char ad[32];
 	size_t adlen;
@@ -399,7 +383,7 @@ static int name_open(char *out, MDB_txn *txn, vault *v, case_rec *c, const node_
 	out[0] = '\0';
 	if (n->name_len < VCRYPTO_OVERHEAD)
 		return vault_error_set(VAULT_ECORRUPT, "node %016llx has no name", (unsigned long long)n->id);
-	if ((error = node_key(&key, NULL, txn, v, c, n->id, n->name_gen)) < 0)
+	if ((error = docs_node_key(&key, NULL, txn, v, c, n->id, n->name_gen)) < 0)
 		return error;
 	name_ad(ad, &adlen, n->id, n->name_gen);
 	if (vcrypto_open((unsigned char *)out, n->name, n->name_len, ad, adlen, key) < 0)
@@ -412,13 +396,7 @@ static int name_open(char *out, MDB_txn *txn, vault *v, case_rec *c, const node_
 
 /* ---- lookups ------------------------------------------------------------ */
 
-typedef struct {
-	case_rec c;
-	int access;                      /* 2 rw, 1 ro */
-	unsigned char *lookup;           /* per-case lookup key */
-} case_ctx;
-
-static void case_ctx_dispose(case_ctx *cc)
+void docs_case_dispose(case_ctx *cc)
 {
 	vault_case__dispose(&cc->c);
 	vcrypto_key_free(cc->lookup);
@@ -426,7 +404,7 @@ static void case_ctx_dispose(case_ctx *cc)
 }
 
 /* Load a case for the unlocked user, who must be a member holding the key. */
-static int case_ctx_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code, int need_rw)
+int docs_case_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code, int need_rw)
 {
 	member_rec *m;
 	int error;
@@ -453,7 +431,7 @@ static int case_ctx_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code,
 	}
 	return 0;
 fail:
-	case_ctx_dispose(cc);
+	docs_case_dispose(cc);
 	return error;
 }
 
@@ -464,7 +442,7 @@ static void dirent_key(unsigned char k[24], case_ctx *cc, uint64_t parent, const
 }
 
 /* Child `name` of `parent`; VAULT_ENOTFOUND (no message) if absent. */
-static int child_lookup(uint64_t *out, MDB_txn *txn, vault *v, case_ctx *cc,
+int docs_child_lookup(uint64_t *out, MDB_txn *txn, vault *v, case_ctx *cc,
 	uint64_t parent, const char *name, size_t len)
 {
 	unsigned char k[24];
@@ -480,7 +458,7 @@ static int child_lookup(uint64_t *out, MDB_txn *txn, vault *v, case_ctx *cc,
 	return 0;
 }
 
-static int dirent_put(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
+int docs_dirent_put(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
 	const char *name, size_t len, uint64_t node)
 {
 	unsigned char k[24], val[9];
@@ -491,7 +469,7 @@ static int dirent_put(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
 	return vault_store__put(txn, v->st->dirents, k, 24, val, 9, 0);
 }
 
-static int dirent_del(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent, const char *name, size_t len)
+int docs_dirent_del(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent, const char *name, size_t len)
 {
 	unsigned char k[24];
 
@@ -503,7 +481,7 @@ static int dirent_del(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent, con
  * Walk `depth` components of `p` from the case root; the result must be a
  * live folder unless it is the last component.
  */
-static int resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vpath *p,
+int docs_resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vpath *p,
 	size_t depth, const char *path)
 {
 	uint64_t id = cc->c.root;
@@ -515,7 +493,7 @@ static int resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vp
 		if (out->type != NODE_DIR)
 			return vault_error_set(VAULT_ENOTFOUND, "'%s': '%.*s' is a file, not a folder",
 				path, (int)p->len[i - 1], p->name[i - 1]);
-		error = child_lookup(&id, txn, v, cc, id, p->name[i], p->len[i]);
+		error = docs_child_lookup(&id, txn, v, cc, id, p->name[i], p->len[i]);
 		if (error == VAULT_ENOTFOUND)
 			return vault_error_set(VAULT_ENOTFOUND, "'%s' does not exist", path);
 		if (error < 0)
@@ -530,12 +508,8 @@ static int resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vp
 
 /* ---- events on documents ------------------------------------------------ */
 
-typedef int (*doc_fn)(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload);
-/* Runs after the event's commit is built, in the same transaction. */
-typedef int (*doc_post_fn)(vault *v, MDB_txn *txn, const git_oid *commit, void *payload);
-
 /* One write transaction: load the case, run fn, append the event, run post. */
-static int doc_event(vault *v, const char *action, const char *code, int need_rw,
+int docs_event(vault *v, const char *action, const char *code, int need_rw,
 	doc_fn fn, doc_post_fn post, void *payload)
 {
 	MDB_txn *txn = NULL;
@@ -547,11 +521,12 @@ static int doc_event(vault *v, const char *action, const char *code, int need_rw
 	vault_event__init(&ev, action);
 	if ((error = vault__begin(&txn, v, 1)) < 0)
 		goto done;
-	if ((error = case_ctx_load(&cc, txn, v, code, need_rw)) < 0)
+	if ((error = docs_case_load(&cc, txn, v, code, need_rw)) < 0)
 		goto done;
 	loaded = 1;
 	snprintf(ev.case_code, sizeof ev.case_code, "%s", code);
-	if ((error = fn(&ev, v, txn, &cc, payload)) < 0)
+	/* fn may return > 0: nothing to record, no event. */
+	if ((error = fn(&ev, v, txn, &cc, payload)) != 0)
 		goto done;
 	if ((error = vault_event__commit(&oid, &ev, v, txn, vault__now())) < 0)
 		goto done;
@@ -561,14 +536,14 @@ static int doc_event(vault *v, const char *action, const char *code, int need_rw
 	txn = NULL;
 done:
 	if (loaded)
-		case_ctx_dispose(&cc);
+		docs_case_dispose(&cc);
 	vault_store__abort(v->st, txn);
 	vault_event__dispose(&ev);
 	return error;
 }
 
 /* Start a new epoch first if a revocation retired the current one. */
-static int settle_before_write(vault *v, const char *code)
+int docs_settle_before_write(vault *v, const char *code)
 {
 	MDB_txn *txn = NULL;
 	case_rec c;
@@ -583,550 +558,6 @@ static int settle_before_write(vault *v, const char *code)
 	retired = c.retired;
 	vault_case__dispose(&c);
 	return retired ? vault_policy__maintain(v) : 0;
-}
-
-/* ---- put ---------------------------------------------------------------- */
-
-typedef struct {
-	/* set before the stream */
-	vpath p;
-	const char *path;
-	node_rec node;                   /* existing or new */
-	int exists;
-	uint32_t start_epoch;
-	uint64_t parent;
-	unsigned char *key;              /* node key for the new content */
-	int fresh_gen;
-	int gen_stored;
-	version_rec old;                 /* previous version, for sharing */
-	/* built during the stream */
-	block_ref *blocks;
-	size_t nblocks, cap;
-	uint64_t size;
-	/* staged blocks not yet stored (ciphertext: nothing to wipe) */
-	unsigned char *stage;            /* up to CHUNK_BLOCKS records */
-	size_t stage_cap;                /* records that fit */
-	size_t stage_len[CHUNK_BLOCKS];
-	uint64_t stage_id[CHUNK_BLOCKS];
-	size_t nstage;
-	uint32_t version;
-} put_ctx;
-
-static void put_dispose(put_ctx *pc)
-{
-	vcrypto_key_free(pc->key);
-	vault_version__dispose(&pc->old);
-	free(pc->blocks);
-	free(pc->stage);
-}
-
-static int put_prepare(put_ctx *pc, vault *v)
-{
-	MDB_txn *txn = NULL;
-	case_ctx cc;
-	node_rec parent;
-	uint64_t id;
-	int error;
-
-	if ((error = vault__begin(&txn, v, 0)) < 0)
-		return error;
-	if ((error = case_ctx_load(&cc, txn, v, pc->p.code, 1)) < 0)
-		goto out;
-	pc->start_epoch = cc.c.epoch;
-	if ((error = resolve(&parent, txn, v, &cc, &pc->p, pc->p.n - 1, pc->path)) < 0)
-		goto done;
-	if (parent.type != NODE_DIR) {
-		error = vault_error_set(VAULT_ENOTFOUND, "'%s': its folder is a file", pc->path);
-		goto done;
-	}
-	pc->parent = parent.id;
-	error = child_lookup(&id, txn, v, &cc, parent.id, pc->p.name[pc->p.n - 1], pc->p.len[pc->p.n - 1]);
-	if (error == 0) {
-		if ((error = vault_node__get(&pc->node, txn, v, id)) < 0)
-			goto done;
-		if (pc->node.type != NODE_FILE) {
-			error = vault_error_set(VAULT_EEXISTS, "'%s' is a folder", pc->path);
-			goto done;
-		}
-		pc->exists = 1;
-		if (pc->node.version &&
-		    (error = vault_version__get(&pc->old, txn, v, id, pc->node.version)) < 0)
-			goto done;
-	} else if (error == VAULT_ENOTFOUND) {
-		memset(&pc->node, 0, sizeof pc->node);
-		randombytes_buf(&pc->node.id, sizeof pc->node.id);
-		pc->node.type = NODE_FILE;
-		pc->node.state = NODE_LIVE;
-		pc->node.parent = parent.id;
-		snprintf(pc->node.code, sizeof pc->node.code, "%s", cc.c.code);
-	} else {
-		goto done;
-	}
-	error = node_key_for_write(&pc->key, &pc->fresh_gen, txn, v, &cc.c, &pc->node);
-done:
-	case_ctx_dispose(&cc);
-out:
-	vault_store__abort(v->st, txn);
-	return error;
-}
-
-static void block_ad(unsigned char ad[20], uint64_t node, uint64_t block, uint32_t gen)
-{
-	be64_put(ad, node);
-	be64_put(ad + 8, block);
-	be32_put(ad + 16, gen);
-}
-
-/* Store the staged blocks; in a transaction of their own unless `txn`. */
-static int stage_flush(put_ctx *pc, vault *v, MDB_txn *txn_in)
-{
-	MDB_txn *txn = txn_in;
-	unsigned char k[16];
-	int error = 0;
-
-	if (pc->nstage == 0)
-		return 0;
-	if (!txn && (error = vault__begin(&txn, v, 1)) < 0)
-		return error;
-	if (pc->fresh_gen && !pc->gen_stored) {
-		/* The key of a new generation goes in with its first blocks. */
-		case_rec c;
-		if ((error = vault_case__get(&c, txn, v, pc->p.code)) < 0)
-			goto done;
-		error = nodekey_put(txn, v, &c, pc->node.id, pc->node.generation, pc->key);
-		vault_case__dispose(&c);
-		if (error < 0)
-			goto done;
-		pc->gen_stored = 1;
-	}
-	for (size_t i = 0; i < pc->nstage; i++) {
-		be64_put(k, pc->node.id);
-		be64_put(k + 8, pc->stage_id[i]);
-		if ((error = vault_store__put(txn, v->st->blocks, k, 16,
-				pc->stage + i * BLOCK_REC_MAX, pc->stage_len[i], 0)) < 0)
-			goto done;
-	}
-	pc->nstage = 0;
-	if (!txn_in) {
-		error = vault_store__commit(v->st, txn);
-		txn = NULL;
-	}
-done:
-	if (!txn_in)
-		vault_store__abort(v->st, txn);
-	return error;
-}
-
-/* Reserve block ids: existing nodes count them in their record, so that
- * two writers of one file never stage into the same ids. */
-static int reserve_ids(put_ctx *pc, vault *v, uint64_t count)
-{
-	MDB_txn *txn = NULL;
-	node_rec n;
-	int error;
-
-	if (!pc->exists) {
-		pc->node.next_block += count;
-		return 0;
-	}
-	if ((error = vault__begin(&txn, v, 1)) < 0)
-		return error;
-	if ((error = vault_node__get(&n, txn, v, pc->node.id)) < 0)
-		goto done;
-	n.next_block += count;
-	pc->node.next_block = n.next_block;
-	if ((error = vault_node__put(txn, v, &n)) < 0)
-		goto done;
-	error = vault_store__commit(v->st, txn);
-	txn = NULL;
-done:
-	vault_store__abort(v->st, txn);
-	return error;
-}
-
-/* Is plaintext block `i` equal to the previous version's? */
-static int same_as_old(int *same, block_ref *ref, put_ctx *pc, vault *v, size_t i,
-	const unsigned char *data, size_t len, unsigned char *tmp)
-{
-	MDB_txn *txn = NULL;
-	case_rec c;
-	unsigned char k[16], ad[20], *key = NULL;
-	const unsigned char *p;
-	MDB_val val;
-	uint32_t gen;
-	int error;
-
-	*same = 0;
-	if (i >= pc->old.nblocks)
-		return 0;
-	if ((error = vault__begin(&txn, v, 0)) < 0)
-		return error;
-	be64_put(k, pc->node.id);
-	be64_put(k + 8, pc->old.blocks[i].id);
-	if (vault_store__get(txn, v->st->blocks, k, 16, &val) < 0 ||
-	    val.mv_size != 1 + 4 + VCRYPTO_OVERHEAD + len) {
-		error = 0;     /* a different length: not the same */
-		goto done;
-	}
-	p = val.mv_data;
-	gen = be32_get(p + 1);
-	if ((error = vault_case__get(&c, txn, v, pc->p.code)) < 0)
-		goto done;
-	error = node_key(&key, NULL, txn, v, &c, pc->node.id, gen);
-	vault_case__dispose(&c);
-	if (error < 0)
-		goto done;
-	block_ad(ad, pc->node.id, pc->old.blocks[i].id, gen);
-	if (vcrypto_open(tmp, p + 5, val.mv_size - 5, ad, sizeof ad, key) < 0) {
-		error = vault_error_set(VAULT_ECORRUPT, "block %llu of '%s' fails authentication",
-			(unsigned long long)pc->old.blocks[i].id, pc->path);
-		goto done;
-	}
-	vault_store__forget(val.mv_data, val.mv_size);
-	if (i % CHUNK_BLOCKS == CHUNK_BLOCKS - 1 && val.mv_size >= 4096)
-		vault_store__trim(v->st, val.mv_data);
-	if (sodium_memcmp(tmp, data, len) == 0) {
-		*same = 1;
-		*ref = pc->old.blocks[i];
-	}
-	sodium_memzero(tmp, len);
-done:
-	vcrypto_key_free(key);
-	vault_store__abort(v->st, txn);
-	return error;
-}
-
-static int put_block(put_ctx *pc, vault *v, const unsigned char *data, size_t len, unsigned char *tmp)
-{
-	block_ref ref;
-	unsigned char ad[20], *rec;
-	int same, error;
-
-	if (pc->nblocks == pc->cap) {
-		void *p = realloc(pc->blocks, (pc->cap = pc->cap ? pc->cap * 2 : 64) * sizeof *pc->blocks);
-		if (!p)
-			return vault_error_set_oom();
-		pc->blocks = p;
-	}
-	if ((error = same_as_old(&same, &ref, pc, v, pc->nblocks, data, len, tmp)) < 0)
-		return error;
-	if (!same) {
-		if (pc->nstage == CHUNK_BLOCKS && (error = stage_flush(pc, v, NULL)) < 0)
-			return error;
-		if (pc->nstage == 0 && (error = reserve_ids(pc, v, CHUNK_BLOCKS)) < 0)
-			return error;
-		if (pc->nstage == pc->stage_cap) {
-			size_t cap = pc->stage_cap ? pc->stage_cap * 4 : 1;
-			void *p;
-			if (cap > CHUNK_BLOCKS)
-				cap = CHUNK_BLOCKS;
-			if ((p = realloc(pc->stage, cap * BLOCK_REC_MAX)) == NULL)
-				return vault_error_set_oom();
-			pc->stage = p;
-			pc->stage_cap = cap;
-		}
-		ref.id = pc->node.next_block - CHUNK_BLOCKS + pc->nstage;
-		rec = pc->stage + pc->nstage * BLOCK_REC_MAX;
-		rec[0] = REC_FORMAT;
-		be32_put(rec + 1, pc->node.generation);
-		block_ad(ad, pc->node.id, ref.id, pc->node.generation);
-		vcrypto_seal(rec + 5, data, len, ad, sizeof ad, pc->key);
-		memcpy(ref.tag, rec + 5 + VCRYPTO_NONCEBYTES + len, VCRYPTO_TAGBYTES);
-		pc->stage_id[pc->nstage] = ref.id;
-		pc->stage_len[pc->nstage++] = 5 + VCRYPTO_OVERHEAD + len;
-	}
-	pc->blocks[pc->nblocks++] = ref;
-	pc->size += len;
-	return 0;
-}
-
-/* The event: version record, node record, folder entry, history. */
-static int put_finish(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
-{
-	put_ctx *pc = payload;
-	version_rec r;
-	node_rec cur;
-	uint64_t id;
-	const char *name = pc->p.name[pc->p.n - 1];
-	size_t nlen = pc->p.len[pc->p.n - 1];
-	int error;
-
-	if (cc->c.epoch != pc->start_epoch || cc->c.retired)
-		return vault_error_set(VAULT_EBUSY, "the keys of case '%s' changed during the write", pc->p.code);
-	if ((error = stage_flush(pc, v, txn)) < 0)
-		return error;
-	if (pc->exists) {
-		if ((error = vault_node__get(&cur, txn, v, pc->node.id)) < 0)
-			return error;
-		if (cur.state != NODE_LIVE || cur.generation != pc->node.generation - (uint32_t)pc->fresh_gen)
-			return vault_error_set(VAULT_EBUSY, "'%s' changed while it was written", pc->path);
-		pc->node.version = cur.version;
-		pc->node.next_block = cur.next_block > pc->node.next_block ? cur.next_block : pc->node.next_block;
-		pc->node.parent = cur.parent;
-		memcpy(pc->node.name, cur.name, cur.name_len);
-		pc->node.name_len = cur.name_len;
-		pc->node.name_gen = cur.name_gen;
-	} else {
-		error = child_lookup(&id, txn, v, cc, pc->parent, name, nlen);
-		if (error == 0)
-			return vault_error_set(VAULT_EBUSY, "'%s' was created by someone else meanwhile", pc->path);
-		if (error != VAULT_ENOTFOUND)
-			return error;
-		name_seal(&pc->node, name, nlen, pc->key);
-		if ((error = dirent_put(txn, v, cc, pc->parent, name, nlen, pc->node.id)) < 0)
-			return error;
-	}
-	if (pc->fresh_gen && !pc->gen_stored) {
-		if ((error = nodekey_put(txn, v, &cc->c, pc->node.id, pc->node.generation, pc->key)) < 0)
-			return error;
-		pc->gen_stored = 1;
-	}
-	memset(&r, 0, sizeof r);
-	r.nblocks = pc->nblocks;
-	r.blocks = pc->blocks;
-	pc->node.version++;
-	pc->node.size = pc->size;
-	pc->node.mtime = vault__now();
-	vault_version__commitment(pc->node.commitment, &r);
-	if ((error = vault_node__put(txn, v, &pc->node)) < 0)
-		return error;
-	ev->node = pc->node.id;
-	ev->version = pc->node.version;
-	if ((error = vault_event__touch_node(ev, v, txn, pc->node.id)) < 0)
-		return error;
-	pc->version = pc->node.version;
-	return 0;
-}
-
-/* The version names the commit of its own event: written once it exists. */
-static int put_post(vault *v, MDB_txn *txn, const git_oid *commit, void *payload)
-{
-	put_ctx *pc = payload;
-	version_rec r;
-
-	memset(&r, 0, sizeof r);
-	r.size = pc->size;
-	r.mtime = pc->node.mtime;
-	r.generation = pc->node.generation;
-	memcpy(r.commit, commit->id, 20);
-	r.nblocks = pc->nblocks;
-	r.blocks = pc->blocks;
-	return version_put(txn, v, pc->node.id, pc->version, &r);
-}
-
-int vault_put(uint32_t *version_out, vault *v, const char *path, vault_read_fn fn, void *payload)
-{
-	put_ctx pc;
-	unsigned char *buf = NULL, *tmp = NULL;
-	int error;
-
-	if (version_out)
-		*version_out = 0;
-	memset(&pc, 0, sizeof pc);
-	pc.path = path;
-	if ((error = vault__require_unlocked(v)) < 0)
-		return error;
-	if ((error = path_parse(&pc.p, path)) < 0)
-		return error;
-	if (pc.p.n == 0)
-		return vault_error_set(VAULT_EUSAGE, "'%s' names a case, not a file", path);
-	if ((error = settle_before_write(v, pc.p.code)) < 0)
-		return error;
-	if ((error = put_prepare(&pc, v)) < 0)
-		goto done;
-	if ((buf = malloc(VAULT_BLOCK_SIZE)) == NULL || (tmp = malloc(VAULT_BLOCK_SIZE)) == NULL) {
-		error = vault_error_set_oom();
-		goto done;
-	}
-	for (;;) {
-		size_t len = 0;
-		while (len < VAULT_BLOCK_SIZE) {
-			ssize_t n = fn(payload, buf + len, VAULT_BLOCK_SIZE - len);
-			if (n < 0) {
-				error = vault_error_set(VAULT_ERROR, "reading the content for '%s' failed", path);
-				goto done;
-			}
-			if (n == 0)
-				break;
-			len += (size_t)n;
-		}
-		if (len && (error = put_block(&pc, v, buf, len, tmp)) < 0)
-			goto done;
-		if (len < VAULT_BLOCK_SIZE)
-			break;
-	}
-	if ((error = doc_event(v, "write", pc.p.code, 1, put_finish, put_post, &pc)) < 0)
-		goto done;
-	if (version_out)
-		*version_out = pc.version;
-done:
-	if (buf) {
-		sodium_memzero(buf, VAULT_BLOCK_SIZE);
-		free(buf);
-	}
-	free(tmp);
-	put_dispose(&pc);
-	return error;
-}
-
-/* ---- get ---------------------------------------------------------------- */
-
-typedef struct {
-	vpath p;
-	const char *path;
-	const vault_get_options *opts;
-	node_rec node;
-	uint32_t version;
-} get_ctx;
-
-static int get_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
-{
-	get_ctx *gc = payload;
-	version_rec r;
-	int error;
-
-	if ((error = vault_policy__purpose_check(txn, v, gc->opts ? gc->opts->purpose : NULL)) < 0)
-		return error;
-	if ((error = resolve(&gc->node, txn, v, cc, &gc->p, gc->p.n, gc->path)) < 0)
-		return error;
-	if (gc->node.type != NODE_FILE)
-		return vault_error_set(VAULT_EUSAGE, "'%s' is a folder", gc->path);
-	gc->version = gc->opts && gc->opts->version ? gc->opts->version : gc->node.version;
-	if (gc->version == 0 || gc->version > gc->node.version)
-		return vault_error_set(VAULT_ENOTFOUND, "'%s' has no version %u (it has %u)",
-			gc->path, gc->version, gc->node.version);
-	if ((error = vault_version__get(&r, txn, v, gc->node.id, gc->version)) < 0) {
-		if (error == VAULT_ENOTFOUND)
-			error = vault_error_set(VAULT_ECORRUPT, "the record of '%s' version %u is missing",
-				gc->path, gc->version);
-		return error;
-	}
-	vault_version__dispose(&r);
-	ev->node = gc->node.id;
-	ev->version = gc->version;
-	ev->purpose = gc->opts ? gc->opts->purpose : NULL;
-	if (gc->opts && gc->opts->note && *gc->opts->note)
-		return vault_event__seal_note(ev, v, txn, gc->opts->note);
-	return 0;
-}
-
-/* Stream a committed version's plaintext, block by block. */
-static int stream_version(vault *v, const char *code, const char *path, uint64_t node,
-	uint32_t version, vault_write_fn fn, void *payload)
-{
-	MDB_txn *txn = NULL;
-	case_rec c;
-	version_rec r;
-	unsigned char *plain = NULL, *key = NULL, k[16], ad[20];
-	const void *big = NULL;             /* a block value of the last transaction */
-	uint32_t key_gen = 0;
-	uint64_t total = 0;
-	int error, have_case = 0;
-
-	memset(&r, 0, sizeof r);
-	if ((plain = malloc(VAULT_BLOCK_SIZE)) == NULL)
-		return vault_error_set_oom();
-	for (size_t i = 0; ; i++) {
-		MDB_val val;
-		const unsigned char *p;
-		size_t len;
-		uint32_t gen;
-
-		if (i % CHUNK_BLOCKS == 0) {
-			/* Unmap what this chunk touched, neighbours included. */
-			vault_store__trim(v->st, big);
-			big = NULL;
-			/* A fresh read transaction now and then: no long-lived
-			 * reader pins old pages while a large file streams. */
-			if (have_case)
-				vault_case__dispose(&c);
-			have_case = 0;
-			vault_store__abort(v->st, txn);
-			txn = NULL;
-			if ((error = vault__begin(&txn, v, 0)) < 0)
-				goto done;
-			if ((error = vault_case__get(&c, txn, v, code)) < 0)
-				goto done;
-			have_case = 1;
-			if (i == 0 && (error = vault_version__get(&r, txn, v, node, version)) < 0)
-				goto done;
-		}
-		if (i == r.nblocks)
-			break;
-		be64_put(k, node);
-		be64_put(k + 8, r.blocks[i].id);
-		if ((error = vault_store__get(txn, v->st->blocks, k, 16, &val)) < 0) {
-			error = vault_error_set(VAULT_ECORRUPT, "block %zu of '%s' version %u is missing", i, path, version);
-			goto done;
-		}
-		p = val.mv_data;
-		if (val.mv_size < 5 + VCRYPTO_OVERHEAD || val.mv_size > BLOCK_REC_MAX || p[0] != REC_FORMAT) {
-			error = vault_error_set(VAULT_ECORRUPT, "block %zu of '%s' version %u is damaged", i, path, version);
-			goto done;
-		}
-		gen = be32_get(p + 1);
-		len = val.mv_size - 5 - VCRYPTO_OVERHEAD;
-		if (!key || gen != key_gen) {
-			vcrypto_key_free(key);
-			key = NULL;
-			if ((error = node_key(&key, NULL, txn, v, &c, node, gen)) < 0)
-				goto done;
-			key_gen = gen;
-		}
-		block_ad(ad, node, r.blocks[i].id, gen);
-		if (sodium_memcmp(p + val.mv_size - VCRYPTO_TAGBYTES, r.blocks[i].tag, VCRYPTO_TAGBYTES) != 0 ||
-		    vcrypto_open(plain, p + 5, val.mv_size - 5, ad, sizeof ad, key) < 0 ||
-		    (i + 1 < r.nblocks && len != VAULT_BLOCK_SIZE) || total + len > r.size) {
-			error = vault_error_set(VAULT_ECORRUPT,
-				"block %zu of '%s' version %u fails authentication (node %016llx)",
-				i, path, version, (unsigned long long)node);
-			goto done;
-		}
-		total += len;
-		vault_store__forget(val.mv_data, val.mv_size);
-		if (val.mv_size >= 4096)
-			big = val.mv_data;
-		if (fn(payload, plain, len) < 0) {
-			error = vault_error_set(VAULT_ERROR, "writing the content of '%s' failed", path);
-			goto done;
-		}
-	}
-	if (total != r.size)
-		error = vault_error_set(VAULT_ECORRUPT, "'%s' version %u is shorter than recorded", path, version);
-	else
-		error = 0;
-done:
-	if (plain) {
-		sodium_memzero(plain, VAULT_BLOCK_SIZE);
-		free(plain);
-	}
-	vcrypto_key_free(key);
-	vault_version__dispose(&r);
-	if (have_case)
-		vault_case__dispose(&c);
-	vault_store__abort(v->st, txn);
-	return error;
-}
-
-int vault_get(vault *v, const char *path, const vault_get_options *opts,
-	vault_write_fn fn, void *payload)
-{
-	get_ctx gc;
-	int error;
-
-	memset(&gc, 0, sizeof gc);
-	gc.path = path;
-	gc.opts = opts;
-	if ((error = vault__require_unlocked(v)) < 0)
-		return error;
-	if ((error = path_parse(&gc.p, path)) < 0)
-		return error;
-	if (gc.p.n == 0)
-		return vault_error_set(VAULT_EUSAGE, "'%s' names a case, not a file", path);
-	/* The read event commits first; only then is content served. */
-	if ((error = doc_event(v, "read", gc.p.code, 0, get_event_fn, NULL, &gc)) < 0)
-		return error;
-	return stream_version(v, gc.p.code, path, gc.node.id, gc.version, fn, payload);
 }
 
 /* ---- mkdir, move, remove, restore --------------------------------------- */
@@ -1147,11 +578,11 @@ static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 	size_t nlen = oc->p.len[oc->p.n - 1];
 	int fresh, error;
 
-	if ((error = resolve(&parent, txn, v, cc, &oc->p, oc->p.n - 1, oc->path)) < 0)
+	if ((error = docs_resolve(&parent, txn, v, cc, &oc->p, oc->p.n - 1, oc->path)) < 0)
 		return error;
 	if (parent.type != NODE_DIR)
 		return vault_error_set(VAULT_ENOTFOUND, "'%s': its folder is a file", oc->path);
-	error = child_lookup(&id, txn, v, cc, parent.id, name, nlen);
+	error = docs_child_lookup(&id, txn, v, cc, parent.id, name, nlen);
 	if (error == 0)
 		return vault_error_set(VAULT_EEXISTS, "'%s' already exists", oc->path);
 	if (error != VAULT_ENOTFOUND)
@@ -1163,13 +594,13 @@ static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 	n.parent = parent.id;
 	n.mtime = vault__now();
 	snprintf(n.code, sizeof n.code, "%s", cc->c.code);
-	if ((error = node_key_for_write(&key, &fresh, txn, v, &cc->c, &n)) < 0)
+	if ((error = docs_node_key_for_write(&key, &fresh, txn, v, &cc->c, &n)) < 0)
 		return error;
-	name_seal(&n, name, nlen, key);
-	error = nodekey_put(txn, v, &cc->c, n.id, n.generation, key);
+	docs_name_seal(&n, name, nlen, key);
+	error = docs_nodekey_put(txn, v, &cc->c, n.id, n.generation, key);
 	vcrypto_key_free(key);
 	if (error < 0 || (error = vault_node__put(txn, v, &n)) < 0 ||
-	    (error = dirent_put(txn, v, cc, parent.id, name, nlen, n.id)) < 0)
+	    (error = docs_dirent_put(txn, v, cc, parent.id, name, nlen, n.id)) < 0)
 		return error;
 	ev->node = n.id;
 	return vault_event__touch_node(ev, v, txn, n.id);
@@ -1183,11 +614,11 @@ static int op_start(op_ctx *oc, vault *v, const char *path, int need_name)
 	oc->path = path;
 	if ((error = vault__require_unlocked(v)) < 0)
 		return error;
-	if ((error = path_parse(&oc->p, path)) < 0)
+	if ((error = docs_path_parse(&oc->p, path)) < 0)
 		return error;
 	if (need_name && oc->p.n == 0)
 		return vault_error_set(VAULT_EUSAGE, "'%s' names a case folder, which cannot be changed", path);
-	return settle_before_write(v, oc->p.code);
+	return docs_settle_before_write(v, oc->p.code);
 }
 
 int vault_mkdir(vault *v, const char *path)
@@ -1197,7 +628,7 @@ int vault_mkdir(vault *v, const char *path)
 
 	if ((error = op_start(&oc, v, path, 1)) < 0)
 		return error;
-	return doc_event(v, "mkdir", oc.p.code, 1, mkdir_fn, NULL, &oc);
+	return docs_event(v, "mkdir", oc.p.code, 1, mkdir_fn, NULL, &oc);
 }
 
 static int move_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
@@ -1210,13 +641,13 @@ static int move_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *
 	size_t nlen = oc->q.len[oc->q.n - 1];
 	int fresh, error;
 
-	if ((error = resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
+	if ((error = docs_resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
 		return error;
-	if ((error = resolve(&to_parent, txn, v, cc, &oc->q, oc->q.n - 1, oc->path2)) < 0)
+	if ((error = docs_resolve(&to_parent, txn, v, cc, &oc->q, oc->q.n - 1, oc->path2)) < 0)
 		return error;
 	if (to_parent.type != NODE_DIR)
 		return vault_error_set(VAULT_ENOTFOUND, "'%s': its folder is a file", oc->path2);
-	error = child_lookup(&id, txn, v, cc, to_parent.id, name, nlen);
+	error = docs_child_lookup(&id, txn, v, cc, to_parent.id, name, nlen);
 	if (error == 0)
 		return vault_error_set(VAULT_EEXISTS, "'%s' already exists", oc->path2);
 	if (error != VAULT_ENOTFOUND)
@@ -1230,19 +661,19 @@ static int move_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *
 		if ((error = vault_node__get(&up, txn, v, up.parent)) < 0)
 			return error;
 	}
-	if ((error = dirent_del(txn, v, cc, n.parent, oc->p.name[oc->p.n - 1], oc->p.len[oc->p.n - 1])) < 0)
+	if ((error = docs_dirent_del(txn, v, cc, n.parent, oc->p.name[oc->p.n - 1], oc->p.len[oc->p.n - 1])) < 0)
 		return error;
-	if ((error = node_key_for_write(&key, &fresh, txn, v, &cc->c, &n)) < 0)
+	if ((error = docs_node_key_for_write(&key, &fresh, txn, v, &cc->c, &n)) < 0)
 		return error;
-	name_seal(&n, name, nlen, key);
-	if (fresh && (error = nodekey_put(txn, v, &cc->c, n.id, n.generation, key)) < 0) {
+	docs_name_seal(&n, name, nlen, key);
+	if (fresh && (error = docs_nodekey_put(txn, v, &cc->c, n.id, n.generation, key)) < 0) {
 		vcrypto_key_free(key);
 		return error;
 	}
 	vcrypto_key_free(key);
 	n.parent = to_parent.id;
 	if ((error = vault_node__put(txn, v, &n)) < 0 ||
-	    (error = dirent_put(txn, v, cc, to_parent.id, name, nlen, n.id)) < 0)
+	    (error = docs_dirent_put(txn, v, cc, to_parent.id, name, nlen, n.id)) < 0)
 		return error;
 	ev->node = n.id;
 	ev->version = n.version;
@@ -1257,13 +688,13 @@ int vault_move(vault *v, const char *from, const char *to)
 	if ((error = op_start(&oc, v, from, 1)) < 0)
 		return error;
 	oc.path2 = to;
-	if ((error = path_parse(&oc.q, to)) < 0)
+	if ((error = docs_path_parse(&oc.q, to)) < 0)
 		return error;
 	if (oc.q.n == 0)
 		return vault_error_set(VAULT_EUSAGE, "'%s' names a case folder", to);
 	if (strcmp(oc.p.code, oc.q.code))
 		return vault_error_set(VAULT_EUSAGE, "'%s' and '%s' are in different cases", from, to);
-	return doc_event(v, "move", oc.p.code, 1, move_fn, NULL, &oc);
+	return docs_event(v, "move", oc.p.code, 1, move_fn, NULL, &oc);
 }
 
 static int has_children(MDB_txn *txn, vault *v, uint64_t id)
@@ -1290,11 +721,11 @@ static int remove_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 	node_rec n;
 	int error;
 
-	if ((error = resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
+	if ((error = docs_resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
 		return error;
 	if (n.type == NODE_DIR && has_children(txn, v, n.id))
 		return vault_error_set(VAULT_EUSAGE, "folder '%s' is not empty", oc->path);
-	if ((error = dirent_del(txn, v, cc, n.parent, oc->p.name[oc->p.n - 1], oc->p.len[oc->p.n - 1])) < 0)
+	if ((error = docs_dirent_del(txn, v, cc, n.parent, oc->p.name[oc->p.n - 1], oc->p.len[oc->p.n - 1])) < 0)
 		return error;
 	n.state = NODE_DELETED;
 	if ((error = vault_node__put(txn, v, &n)) < 0)
@@ -1311,7 +742,7 @@ int vault_remove(vault *v, const char *path)
 
 	if ((error = op_start(&oc, v, path, 1)) < 0)
 		return error;
-	return doc_event(v, "delete", oc.p.code, 1, remove_fn, NULL, &oc);
+	return docs_event(v, "delete", oc.p.code, 1, remove_fn, NULL, &oc);
 }
 
 typedef struct {
@@ -1325,7 +756,7 @@ static int restore_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, voi
 	restore_ctx *rc = payload;
 	int error;
 
-	if ((error = resolve(&rc->n, txn, v, cc, &rc->oc.p, rc->oc.p.n, rc->oc.path)) < 0)
+	if ((error = docs_resolve(&rc->n, txn, v, cc, &rc->oc.p, rc->oc.p.n, rc->oc.path)) < 0)
 		return error;
 	if (rc->n.type != NODE_FILE)
 		return vault_error_set(VAULT_EUSAGE, "'%s' is a folder", rc->oc.path);
@@ -1352,7 +783,7 @@ static int restore_post(vault *v, MDB_txn *txn, const git_oid *commit, void *pay
 	restore_ctx *rc = payload;
 
 	memcpy(rc->r.commit, commit->id, 20);
-	return version_put(txn, v, rc->n.id, rc->n.version, &rc->r);
+	return docs_version_put(txn, v, rc->n.id, rc->n.version, &rc->r);
 }
 
 int vault_restore(uint32_t *version_out, vault *v, const char *path, uint32_t version)
@@ -1366,7 +797,7 @@ int vault_restore(uint32_t *version_out, vault *v, const char *path, uint32_t ve
 	if ((error = op_start(&rc.oc, v, path, 1)) < 0)
 		return error;
 	rc.oc.version = version;
-	error = doc_event(v, "restore", rc.oc.p.code, 1, restore_fn, restore_post, &rc);
+	error = docs_event(v, "restore", rc.oc.p.code, 1, restore_fn, restore_post, &rc);
 	vault_version__dispose(&rc.r);
 	if (error == 0 && version_out)
 		*version_out = rc.n.version;
@@ -1400,14 +831,14 @@ int vault_list(vault *v, const char *path, int (*cb)(const vault_entry *, void *
 
 	if ((error = vault__require_unlocked(v)) < 0)
 		return error;
-	if ((error = path_parse(&p, path)) < 0)
+	if ((error = docs_path_parse(&p, path)) < 0)
 		return error;
 	if ((error = vault__begin(&txn, v, 0)) < 0)
 		return error;
-	if ((error = case_ctx_load(&cc, txn, v, p.code, 0)) < 0)
+	if ((error = docs_case_load(&cc, txn, v, p.code, 0)) < 0)
 		goto done;
 	loaded = 1;
-	if ((error = resolve(&dir, txn, v, &cc, &p, p.n, path)) < 0)
+	if ((error = docs_resolve(&dir, txn, v, &cc, &p, p.n, path)) < 0)
 		goto done;
 	if (dir.type != NODE_DIR) {
 		error = vault_error_set(VAULT_EUSAGE, "'%s' is a file; use 'history' or 'get'", path);
@@ -1473,7 +904,7 @@ done:
 	if (cur)
 		mdb_cursor_close(cur);
 	if (loaded)
-		case_ctx_dispose(&cc);
+		docs_case_dispose(&cc);
 	vault_store__abort(v->st, txn);
 	return error;
 }
@@ -1488,17 +919,17 @@ int vault_history(vault *v, const char *path, int (*cb)(const vault_version_info
 
 	if ((error = vault__require_unlocked(v)) < 0)
 		return error;
-	if ((error = path_parse(&p, path)) < 0)
+	if ((error = docs_path_parse(&p, path)) < 0)
 		return error;
 	if (p.n == 0)
 		return vault_error_set(VAULT_EUSAGE, "'%s' names a case, not a file", path);
 	if ((error = vault__begin(&txn, v, 0)) < 0)
 		return error;
 	v->st->cur = txn;
-	if ((error = case_ctx_load(&cc, txn, v, p.code, 0)) < 0)
+	if ((error = docs_case_load(&cc, txn, v, p.code, 0)) < 0)
 		goto done;
 	loaded = 1;
-	if ((error = resolve(&n, txn, v, &cc, &p, p.n, path)) < 0)
+	if ((error = docs_resolve(&n, txn, v, &cc, &p, p.n, path)) < 0)
 		goto done;
 	if (n.type != NODE_FILE) {
 		error = vault_error_set(VAULT_EUSAGE, "'%s' is a folder", path);
@@ -1530,7 +961,7 @@ int vault_history(vault *v, const char *path, int (*cb)(const vault_version_info
 	}
 done:
 	if (loaded)
-		case_ctx_dispose(&cc);
+		docs_case_dispose(&cc);
 	v->st->cur = NULL;
 	vault_store__abort(v->st, txn);
 	return error;

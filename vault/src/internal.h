@@ -15,6 +15,7 @@
 #define VAULT_ID_SIZE   17        /* 16 characters + NUL */
 #define VAULT_BLOCK_SIZE 65536
 #define REC_FORMAT      1         /* first byte of every stored record */
+#define BLOCK_HOLE      UINT64_MAX /* a block id for zeros never written: no record */
 
 /* Node types and states, as stored. */
 enum { NODE_DIR = 1, NODE_FILE = 2 };

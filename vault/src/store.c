@@ -54,6 +54,8 @@ static int dir_is_empty(const char *dir)
 	return empty;
 }
 
+static int check_magic(const char *path, const char *dir);
+
 static int check_dir(const char *dir, int create)
 {
 	struct stat st;
@@ -95,6 +97,29 @@ static int check_dir(const char *dir, int create)
 		return vault_error_set(VAULT_EACCES,
 			"'%s' is readable or writable by group or others (mode %03o)",
 			path, (unsigned)(st.st_mode & 0777));
+	return check_magic(path, dir);
+}
+
+/*
+ * An LMDB data file starts with a meta page: a 16-byte page header, then the
+ * magic 0xBEEFC0DE (host order). Checked before LMDB opens it, so a foreign
+ * file gets no lock file created beside it.
+ */
+static int check_magic(const char *path, const char *dir)
+{
+	unsigned char head[20];
+	uint32_t magic;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return vault_error_set(VAULT_ERROR, "cannot open '%s': %s", path, strerror(errno));
+	n = read(fd, head, sizeof head);
+	close(fd);
+	memcpy(&magic, head + 16, 4);
+	if (n != (ssize_t)sizeof head || magic != 0xBEEFC0DE)
+		return vault_error_set(VAULT_ECORRUPT,
+			"'%s' is not a casevault vault: its data file is not an LMDB environment", dir);
 	return 0;
 }
 

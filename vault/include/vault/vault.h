@@ -160,6 +160,57 @@ typedef struct {
 VAULT_EXTERN(int) vault_get(vault *v, const char *path, const vault_get_options *opts,
 	vault_write_fn fn, void *payload) VAULT_WARN_UNUSED;
 
+/* ---- file handles: random access, for the mount ------------------------- */
+
+typedef struct vault_file vault_file;
+
+#define VAULT_FILE_READ    0x01  /**< serve content: a read event at open */
+#define VAULT_FILE_WRITE   0x02  /**< allow writes and truncation (rw members) */
+#define VAULT_FILE_CREATE  0x04  /**< create the file if it does not exist */
+#define VAULT_FILE_EXCL    0x08  /**< with CREATE: fail if it exists */
+#define VAULT_FILE_TRUNC   0x10  /**< start from empty content */
+
+typedef struct {
+	unsigned int flags;    /**< VAULT_FILE_* */
+	uint32_t version;      /**< read views only: 0 the current version */
+	const char *purpose;   /**< for the read event, as vault_get */
+	const char *note;
+	int create_now;        /**< with CREATE: record the new, empty file as a
+	                            `create` event at open (the mount), rather
+	                            than with its first version (put) */
+} vault_file_options;
+
+/**
+ * Open a file. A handle with VAULT_FILE_READ records a read event (with the
+ * purpose) and commits it before returning. A handle with VAULT_FILE_WRITE
+ * keeps changes in memory and in staged blocks until vault_file_commit().
+ * @return 0; VAULT_EACCES; VAULT_ENOTFOUND; VAULT_EEXISTS (CREATE|EXCL);
+ *         VAULT_EUSAGE (a folder, a bad name, WRITE with a version).
+ */
+VAULT_EXTERN(int) vault_file_open(vault_file **out, vault *v, const char *path,
+	const vault_file_options *opts) VAULT_WARN_UNUSED;
+
+/** Read up to `len` bytes at `off`; *nread is 0 at the end. VAULT_ECORRUPT. */
+VAULT_EXTERN(int) vault_file_read(size_t *nread, vault_file *f, void *buf, size_t len,
+	uint64_t off) VAULT_WARN_UNUSED;
+/** Write at any offset; a gap reads as zeros. */
+VAULT_EXTERN(int) vault_file_write(vault_file *f, const void *buf, size_t len, uint64_t off);
+/** Shrink or grow (with zeros). */
+VAULT_EXTERN(int) vault_file_truncate(vault_file *f, uint64_t size);
+/**
+ * Record the changes as one new version and its signed `write` event.
+ * Nothing to do (and *version_out the current one) if nothing changed.
+ */
+VAULT_EXTERN(int) vault_file_commit(uint32_t *version_out, vault_file *f);
+/** Free the handle; uncommitted changes are dropped. NULL-safe. */
+VAULT_EXTERN(void) vault_file_close(vault_file *f);
+
+VAULT_EXTERN(uint64_t) vault_file_size(const vault_file *f);
+/** The version the content is at: the opened or last committed one. */
+VAULT_EXTERN(uint32_t) vault_file_version(const vault_file *f);
+/** 1 if there are changes not yet committed. */
+VAULT_EXTERN(int) vault_file_dirty(const vault_file *f);
+
 VAULT_EXTERN(int) vault_mkdir(vault *v, const char *path);
 VAULT_EXTERN(int) vault_move(vault *v, const char *from, const char *to);
 VAULT_EXTERN(int) vault_remove(vault *v, const char *path);

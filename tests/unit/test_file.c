@@ -1,0 +1,169 @@
+/*
+ * File handles: random writes, truncation, holes and commits, checked
+ * against a plain buffer in lockstep (a model test with a printed seed).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+#include "harness.h"
+
+#define MAXSIZE (700 * 1024)
+
+static unsigned long long rng_state;
+
+static unsigned long long rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static int same_content(vault_file *f, const unsigned char *model, size_t size)
+{
+	unsigned char *buf = malloc(size + 1);
+	size_t n, off = 0;
+	int ok = vault_file_size(f) == size;
+
+	while (ok && off < size) {
+		/* Odd read sizes cross block edges. */
+		size_t want = 1 + (size_t)(rng() % 100000);
+		if (vault_file_read(&n, f, buf + off, want, off) < 0 || n == 0)
+			ok = 0;
+		off += n;
+	}
+	ok = ok && off == size && !memcmp(buf, model, size);
+	if (!ok && getenv("TEST_FILE_TRACE")) {
+		size_t i = 0;
+		while (i < off && i < size && buf[i] == model[i])
+			i++;
+		printf("  first difference at %zu of %zu (read %zu): got %02x want %02x\n",
+			i, size, off, i < off ? buf[i] : 0, i < size ? model[i] : 0);
+	}
+	if (ok && vault_file_read(&n, f, buf, 10, size) == 0)
+		ok = n == 0;
+	free(buf);
+	return ok;
+}
+
+static vault_file *open_rw(vault *v, const char *path, unsigned int extra)
+{
+	vault_file_options o = { VAULT_FILE_READ | VAULT_FILE_WRITE | extra, 0, NULL, NULL, 1 };
+	vault_file *f = NULL;
+
+	if (vault_file_open(&f, v, path, &o) < 0) {
+		fprintf(stderr, "open %s: %s\n", path, vault_error_last()->message);
+		exit(1);
+	}
+	return f;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = harness_tmpdir();
+	char vdir[512], code[VAULT_CODE_SIZE], path[128];
+	unsigned char *model = calloc(1, MAXSIZE), *data = malloc(MAXSIZE);
+	size_t size = 0;
+	vault *v;
+	vault_file *f;
+	vault_verify_result res;
+	uint32_t ver, versions = 0;
+	unsigned long long seed = argc > 1 ? strtoull(argv[1], NULL, 0) : (unsigned long long)time(NULL);
+	int steps = argc > 2 ? atoi(argv[2]) : 600;
+	int trace = getenv("TEST_FILE_TRACE") != NULL;
+
+	printf("test_file: seed %llu, %d steps\n", seed, steps);
+	rng_state = seed | 1;
+	snprintf(vdir, sizeof vdir, "%s/v", dir);
+	CHECK_RC(vault_init(&v, vdir, "alice", "alice-pass", 10, 0), 0);
+	CHECK_RC(vault_case_create(code, v, NULL), 0);
+	snprintf(path, sizeof path, "%s/model.bin", code);
+
+	/* A new file is a `create` event at open, then versions at commits. */
+	f = open_rw(v, path, VAULT_FILE_CREATE | VAULT_FILE_EXCL);
+	CHECK(vault_file_version(f) == 0 && vault_file_size(f) == 0 && !vault_file_dirty(f));
+	for (int step = 0; step < steps && !harness_failures; step++) {
+		unsigned op = (unsigned)(rng() % 100);
+		if (op < 55) {
+			/* write: small or large, anywhere up to a bit past the end */
+			size_t len = rng() % 4 ? 1 + rng() % 3000 : 1 + rng() % 200000;
+			size_t off = (size_t)(rng() % (size + 70000));
+			if (off + len > MAXSIZE)
+				continue;
+			for (size_t i = 0; i < len; i++)
+				data[i] = (unsigned char)rng();
+			if (trace)
+				printf("%d write %zu+%zu (size %zu)\n", step, off, len, size);
+			CHECK_RC(vault_file_write(f, data, len, off), 0);
+			if (off > size)
+				memset(model + size, 0, off - size);
+			memcpy(model + off, data, len);
+			if (off + len > size)
+				size = off + len;
+		} else if (op < 70) {
+			size_t to = (size_t)(rng() % (size + 140000));
+			if (to > MAXSIZE)
+				continue;
+			if (trace)
+				printf("%d truncate %zu (size %zu)\n", step, to, size);
+			CHECK_RC(vault_file_truncate(f, to), 0);
+			if (to > size)
+				memset(model + size, 0, to - size);
+			size = to;
+		} else if (op < 85) {
+			if (trace)
+				printf("%d commit\n", step);
+			CHECK_RC(vault_file_commit(&ver, f), 0);
+			if (ver > versions)
+				versions = ver;
+		} else if (op < 92) {
+			/* reopen: uncommitted changes are dropped, so commit first */
+			if (trace)
+				printf("%d reopen\n", step);
+			CHECK_RC(vault_file_commit(&ver, f), 0);
+			vault_file_close(f);
+			f = open_rw(v, path, 0);
+		} else {
+			CHECK(same_content(f, model, size));
+		}
+		if (trace && !same_content(f, model, size)) {
+			printf("%d: content differs\n", step);
+			harness_failures++;
+		}
+		if (harness_failures)
+			fprintf(stderr, "test_file: failed at step %d (seed %llu)\n", step, seed);
+	}
+	CHECK_RC(vault_file_commit(&ver, f), 0);
+	CHECK(same_content(f, model, size));
+	vault_file_close(f);
+	f = open_rw(v, path, 0);
+	CHECK(same_content(f, model, size));
+
+	/* A read-only view of version 1 cannot be written. */
+	{
+		vault_file_options o = { VAULT_FILE_READ, 1, NULL, NULL, 0 };
+		vault_file *old = NULL;
+		CHECK_RC(vault_file_open(&old, v, path, &o), 0);
+		CHECK_RC(vault_file_write(old, "x", 1, 0), VAULT_EACCES);
+		CHECK_RC(vault_file_truncate(old, 0), VAULT_EACCES);
+		vault_file_close(old);
+		o.flags |= VAULT_FILE_WRITE;
+		CHECK_RC(vault_file_open(&old, v, path, &o), VAULT_EUSAGE);
+	}
+	/* Closing without a commit drops the change. */
+	CHECK_RC(vault_file_write(f, "dropped", 7, 0), 0);
+	vault_file_close(f);
+	f = open_rw(v, path, 0);
+	CHECK(same_content(f, model, size));
+	vault_file_close(f);
+	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+	printf("test_file: %u versions, final size %zu, %llu events verified\n",
+		versions, size, (unsigned long long)res.events);
+	vault_close(v);
+	free(model);
+	free(data);
+	return harness_done("test_file");
+}

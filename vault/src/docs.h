@@ -1,0 +1,69 @@
+/*
+ * docs — what the node module shares with file handles (file.c).
+ */
+#ifndef VAULT_DOCS_H
+#define VAULT_DOCS_H
+
+#include "internal.h"
+
+#define PATH_MAX_DEPTH 64
+
+/* "CODE/a/b" split; the components point into the parsed string. */
+typedef struct {
+	char code[VAULT_CODE_SIZE];
+	size_t n;                        /* components after the code */
+	const char *name[PATH_MAX_DEPTH];
+	size_t len[PATH_MAX_DEPTH];
+} vpath;
+
+/* A case as seen by the unlocked member. */
+typedef struct {
+	case_rec c;
+	int access;                      /* 2 rw, 1 ro */
+	unsigned char *lookup;           /* per-case lookup key */
+} case_ctx;
+
+int docs_path_parse(vpath *p, const char *path);
+
+/* Load a case for the unlocked user, who must be a member holding the key;
+ * VAULT_EACCES otherwise (and for ro members when need_rw). */
+int docs_case_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code, int need_rw);
+void docs_case_dispose(case_ctx *cc);
+
+/* Walk `depth` components of `p` from the case root. */
+int docs_resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vpath *p,
+	size_t depth, const char *path);
+/* Child `name` of `parent`; VAULT_ENOTFOUND (no message) if absent. */
+int docs_child_lookup(uint64_t *out, MDB_txn *txn, vault *v, case_ctx *cc,
+	uint64_t parent, const char *name, size_t len);
+int docs_dirent_put(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
+	const char *name, size_t len, uint64_t node);
+int docs_dirent_del(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
+	const char *name, size_t len);
+
+/* Node key of one generation (secret memory, caller frees). */
+int docs_node_key(unsigned char **out, uint32_t *epoch_out, MDB_txn *txn, vault *v,
+	case_rec *c, uint64_t node, uint32_t gen);
+/* Store the key of a new generation under the case's current epoch. */
+int docs_nodekey_put(MDB_txn *txn, vault *v, case_rec *c, uint64_t node, uint32_t gen,
+	const unsigned char *key);
+/* The key for new content or a new name of `n`; a new generation (and
+ * *fresh = 1) if the case moved to a new epoch since its current one. */
+int docs_node_key_for_write(unsigned char **out, int *fresh, MDB_txn *txn, vault *v,
+	case_rec *c, node_rec *n);
+void docs_name_seal(node_rec *n, const char *name, size_t len, const unsigned char *key);
+
+int docs_version_put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r);
+
+typedef int (*doc_fn)(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload);
+/* Runs after the event's commit is built, in the same transaction. */
+typedef int (*doc_post_fn)(vault *v, MDB_txn *txn, const git_oid *commit, void *payload);
+
+/* One write transaction: load the case, run fn, append the event, run post.
+ * If fn returns > 0, nothing is written and that value is returned. */
+int docs_event(vault *v, const char *action, const char *code, int need_rw,
+	doc_fn fn, doc_post_fn post, void *payload);
+/* Start a new epoch first if a revocation retired the current one. */
+int docs_settle_before_write(vault *v, const char *code);
+
+#endif

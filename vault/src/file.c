@@ -1,0 +1,969 @@
+/*
+ * file — file handles: read and write content at any offset.
+ *
+ * Content is a list of 64 KiB plaintext blocks, each sealed under the node
+ * key of a generation with associated data node ‖ block ‖ generation, so a
+ * block cannot be moved to another file, position or generation unnoticed.
+ * A hole (a gap never written) is a block id with no record: zeros.
+ *
+ * A writable handle keeps up to DIRTY_MAX changed blocks in memory; older
+ * ones are sealed and staged in transactions of CHUNK_BLOCKS blocks before
+ * the one transaction that records the version and its event. Staged blocks
+ * are unreachable until that event commits: their ids are reserved in the
+ * node record, so a crash leaves only garbage no version names. Memory stays
+ * flat whatever the file size, and LMDB's write lock is free between chunks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "docs.h"
+
+#define BS            VAULT_BLOCK_SIZE
+#define CHUNK_BLOCKS  128                /* 8 MiB of plaintext per transaction */
+#define DIRTY_MAX     32                 /* 2 MiB of changed plaintext */
+#define BLOCK_REC_MAX (1 + 4 + VCRYPTO_OVERHEAD + BS)
+
+typedef struct {
+	uint64_t index;                  /* block number in the file */
+	uint64_t used;                   /* last touched (LRU) */
+	unsigned char *buf;              /* BS bytes; beyond the block's length: zeros */
+} dirty_block;
+
+struct vault_file {
+	vault *v;
+	char path[4200];
+	vpath p;
+	unsigned int flags;
+	int lazy_create;                 /* the node comes with the first version */
+
+	node_rec node;
+	int exists;                      /* the node record is in LMDB */
+	uint64_t parent;
+	case_rec c;                      /* for unwrapping node keys */
+
+	/* writing */
+	uint32_t start_epoch;
+	unsigned char *wkey;             /* node key for new blocks */
+	int fresh_gen, gen_stored;
+	int modified;
+	version_rec base;                /* last committed content: shared blocks */
+	uint64_t base_size;
+
+	/* the content now */
+	block_ref *blocks;
+	size_t nblocks, cap;
+	uint64_t size;
+	uint32_t version;
+
+	dirty_block dirty[DIRTY_MAX];
+	uint64_t tick;
+
+	unsigned char *stage;            /* sealed block records (ciphertext) */
+	size_t stage_cap, nstage;
+	size_t stage_len[CHUNK_BLOCKS];
+	uint64_t stage_id[CHUNK_BLOCKS];
+	uint64_t reserved_end;           /* ids below this are ours to use */
+
+	/* reading */
+	unsigned char *rkey;             /* node key of generation rgen */
+	uint32_t rgen;
+	unsigned char *plain;            /* BS bytes */
+	unsigned long nread_blocks;
+};
+
+static size_t block_len(uint64_t size, size_t i)
+{
+	uint64_t start = (uint64_t)i * BS;
+
+	if (start >= size)
+		return 0;
+	return size - start < BS ? (size_t)(size - start) : BS;
+}
+
+static void block_ad(unsigned char ad[20], uint64_t node, uint64_t block, uint32_t gen)
+{
+	be64_put(ad, node);
+	be64_put(ad + 8, block);
+	be32_put(ad + 16, gen);
+}
+
+static void wipe_free(unsigned char *p)
+{
+	if (p) {
+		sodium_memzero(p, BS);
+		free(p);
+	}
+}
+
+/* ---- reading blocks ----------------------------------------------------- */
+
+/* Decrypt block `ref` (of plaintext length `len`) into out, in `txn`. */
+static int block_read(vault_file *f, MDB_txn *txn, const block_ref *ref, size_t index,
+	size_t len, unsigned char *out)
+{
+	unsigned char k[16], ad[20];
+	const unsigned char *p;
+	MDB_val val;
+	uint32_t gen;
+	int error;
+
+	if (ref->id == BLOCK_HOLE) {
+		memset(out, 0, len);
+		return 0;
+	}
+	be64_put(k, f->node.id);
+	be64_put(k + 8, ref->id);
+	if ((error = vault_store__get(txn, f->v->st->blocks, k, 16, &val)) < 0)
+		return vault_error_set(VAULT_ECORRUPT, "block %zu of '%s' is missing (node %016llx)",
+			index, f->path, (unsigned long long)f->node.id);
+	p = val.mv_data;
+	if (val.mv_size != 5 + VCRYPTO_OVERHEAD + len || p[0] != REC_FORMAT ||
+	    sodium_memcmp(p + val.mv_size - VCRYPTO_TAGBYTES, ref->tag, VCRYPTO_TAGBYTES) != 0)
+		goto bad;
+	gen = be32_get(p + 1);
+	if (!f->rkey || gen != f->rgen) {
+		vcrypto_key_free(f->rkey);
+		f->rkey = NULL;
+		if ((error = docs_node_key(&f->rkey, NULL, txn, f->v, &f->c, f->node.id, gen)) < 0)
+			return error;
+		f->rgen = gen;
+	}
+	block_ad(ad, f->node.id, ref->id, gen);
+	if (vcrypto_open(out, p + 5, val.mv_size - 5, ad, sizeof ad, f->rkey) < 0)
+		goto bad;
+	/* Streaming a large file must not grow the resident set. */
+	vault_store__forget(val.mv_data, val.mv_size);
+	if (++f->nread_blocks % CHUNK_BLOCKS == 0)
+		vault_store__trim(f->v->st, val.mv_data);
+	return 0;
+bad:
+	return vault_error_set(VAULT_ECORRUPT, "block %zu of '%s' fails authentication (node %016llx)",
+		index, f->path, (unsigned long long)f->node.id);
+}
+
+static dirty_block *dirty_find(vault_file *f, uint64_t index)
+{
+	for (size_t i = 0; i < DIRTY_MAX; i++)
+		if (f->dirty[i].buf && f->dirty[i].index == index)
+			return &f->dirty[i];
+	return NULL;
+}
+
+static int stage_flush(vault_file *f, MDB_txn *txn_in);
+
+/* The current plaintext of block `index` (len bytes) into out. */
+static int content_block(vault_file *f, MDB_txn **txn, size_t index, unsigned char *out)
+{
+	size_t len = block_len(f->size, index);
+	dirty_block *d = dirty_find(f, index);
+	int error;
+
+	if (d) {
+		memcpy(out, d->buf, len);
+		return 0;
+	}
+	if (f->blocks[index].id != BLOCK_HOLE && f->nstage) {
+		/* It may be staged and not yet stored: store the stage first. */
+		for (size_t i = 0; i < f->nstage; i++)
+			if (f->stage_id[i] == f->blocks[index].id) {
+				vault_store__abort(f->v->st, *txn);
+				*txn = NULL;
+				if ((error = stage_flush(f, NULL)) < 0)
+					return error;
+				break;
+			}
+	}
+	if (!*txn && (error = vault__begin(txn, f->v, 0)) < 0)
+		return error;
+	return block_read(f, *txn, &f->blocks[index], index, len, out);
+}
+
+int vault_file_read(size_t *nread, vault_file *f, void *buf, size_t len, uint64_t off)
+{
+	MDB_txn *txn = NULL;
+	unsigned char *out = buf;
+	size_t done = 0;
+	int error = 0;
+
+	*nread = 0;
+	if (!(f->flags & VAULT_FILE_READ))
+		return vault_error_set(VAULT_EUSAGE, "'%s' was not opened for reading", f->path);
+	if (off >= f->size)
+		return 0;
+	if (len > f->size - off)
+		len = (size_t)(f->size - off);
+	while (done < len) {
+		uint64_t pos = off + done;
+		size_t index = (size_t)(pos / BS), skip = (size_t)(pos % BS);
+		size_t blen = block_len(f->size, index), n = blen - skip;
+
+		if (n > len - done)
+			n = len - done;
+		if (skip == 0 && n == blen) {
+			/* A whole block: straight into the caller's buffer. */
+			if ((error = content_block(f, &txn, index, out + done)) < 0)
+				break;
+		} else {
+			if ((error = content_block(f, &txn, index, f->plain)) < 0)
+				break;
+			memcpy(out + done, f->plain + skip, n);
+			sodium_memzero(f->plain, blen);
+		}
+		done += n;
+	}
+	vault_store__abort(f->v->st, txn);
+	if (error < 0) {
+		sodium_memzero(buf, done);
+		return error;
+	}
+	*nread = done;
+	return 0;
+}
+
+/* ---- staging sealed blocks ---------------------------------------------- */
+
+/* Store the staged blocks; in a transaction of their own unless `txn_in`. */
+static int stage_flush(vault_file *f, MDB_txn *txn_in)
+{
+	MDB_txn *txn = txn_in;
+	unsigned char k[16];
+	int error = 0;
+
+	if (f->nstage == 0)
+		return 0;
+	if (!txn && (error = vault__begin(&txn, f->v, 1)) < 0)
+		return error;
+	if (f->fresh_gen && !f->gen_stored) {
+		/* The key of a new generation goes in with its first blocks. */
+		if ((error = docs_nodekey_put(txn, f->v, &f->c, f->node.id, f->node.generation, f->wkey)) < 0)
+			goto done;
+		f->gen_stored = 1;
+	}
+	for (size_t i = 0; i < f->nstage; i++) {
+		be64_put(k, f->node.id);
+		be64_put(k + 8, f->stage_id[i]);
+		if ((error = vault_store__put(txn, f->v->st->blocks, k, 16,
+				f->stage + i * BLOCK_REC_MAX, f->stage_len[i], 0)) < 0)
+			goto done;
+	}
+	if (!txn_in) {
+		error = vault_store__commit(f->v->st, txn);
+		txn = NULL;
+		if (error == 0)
+			f->nstage = 0;
+	}
+	/* In the caller's transaction the stage is cleared once it commits. */
+done:
+	if (!txn_in)
+		vault_store__abort(f->v->st, txn);
+	return error;
+}
+
+/*
+ * A block id of our own. Existing nodes count ids in their record, so two
+ * writers of one file (a CLI beside a mount) never stage into the same ids.
+ */
+static int next_block_id(uint64_t *out, vault_file *f)
+{
+	MDB_txn *txn = NULL;
+	node_rec n;
+	int error;
+
+	if (f->node.next_block < f->reserved_end) {
+		*out = f->node.next_block++;
+		return 0;
+	}
+	if (!f->exists) {
+		f->reserved_end = f->node.next_block + CHUNK_BLOCKS;
+		*out = f->node.next_block++;
+		return 0;
+	}
+	if ((error = vault__begin(&txn, f->v, 1)) < 0)
+		return error;
+	if ((error = vault_node__get(&n, txn, f->v, f->node.id)) < 0)
+		goto done;
+	f->node.next_block = n.next_block;
+	n.next_block += CHUNK_BLOCKS;
+	f->reserved_end = n.next_block;
+	if ((error = vault_node__put(txn, f->v, &n)) < 0)
+		goto done;
+	if ((error = vault_store__commit(f->v->st, txn)) < 0) {
+		txn = NULL;
+		goto done;
+	}
+	txn = NULL;
+	*out = f->node.next_block++;
+done:
+	vault_store__abort(f->v->st, txn);
+	return error;
+}
+
+/* Is `data` equal to block `index` of the last committed content? */
+static int same_as_base(int *same, block_ref *ref, vault_file *f, size_t index,
+	const unsigned char *data, size_t len)
+{
+	MDB_txn *txn = NULL;
+	int error;
+
+	*same = 0;
+	if (index >= f->base.nblocks || block_len(f->base_size, index) != len ||
+	    f->base.blocks[index].id == BLOCK_HOLE)
+		return 0;
+	if ((error = vault__begin(&txn, f->v, 0)) < 0)
+		return error;
+	error = block_read(f, txn, &f->base.blocks[index], index, len, f->plain);
+	vault_store__abort(f->v->st, txn);
+	if (error < 0)
+		return error;
+	if (sodium_memcmp(f->plain, data, len) == 0) {
+		*same = 1;
+		*ref = f->base.blocks[index];
+	}
+	sodium_memzero(f->plain, len);
+	return 0;
+}
+
+/* Seal a changed block: share the committed one if equal, else stage it. */
+static int dirty_flush(vault_file *f, dirty_block *d)
+{
+	size_t len = block_len(f->size, (size_t)d->index);
+	block_ref ref;
+	unsigned char ad[20], *rec;
+	int same, error;
+
+	if (d->index < f->nblocks) {
+		if ((error = same_as_base(&same, &ref, f, (size_t)d->index, d->buf, len)) < 0)
+			return error;
+		if (!same) {
+			if (f->nstage == CHUNK_BLOCKS && (error = stage_flush(f, NULL)) < 0)
+				return error;
+			if (f->nstage == f->stage_cap) {
+				size_t cap = f->stage_cap ? f->stage_cap * 4 : 1;
+				void *p;
+				if (cap > CHUNK_BLOCKS)
+					cap = CHUNK_BLOCKS;
+				if ((p = realloc(f->stage, cap * BLOCK_REC_MAX)) == NULL)
+					return vault_error_set_oom();
+				f->stage = p;
+				f->stage_cap = cap;
+			}
+			if ((error = next_block_id(&ref.id, f)) < 0)
+				return error;
+			rec = f->stage + f->nstage * BLOCK_REC_MAX;
+			rec[0] = REC_FORMAT;
+			be32_put(rec + 1, f->node.generation);
+			block_ad(ad, f->node.id, ref.id, f->node.generation);
+			vcrypto_seal(rec + 5, d->buf, len, ad, sizeof ad, f->wkey);
+			memcpy(ref.tag, rec + 5 + VCRYPTO_NONCEBYTES + len, VCRYPTO_TAGBYTES);
+			f->stage_id[f->nstage] = ref.id;
+			f->stage_len[f->nstage++] = 5 + VCRYPTO_OVERHEAD + len;
+		}
+		f->blocks[d->index] = ref;
+	}
+	wipe_free(d->buf);
+	d->buf = NULL;
+	return 0;
+}
+
+static int flush_all_dirty(vault_file *f)
+{
+	int error;
+
+	/* In file order, so staged ids follow the content. */
+	for (;;) {
+		dirty_block *low = NULL;
+		for (size_t i = 0; i < DIRTY_MAX; i++)
+			if (f->dirty[i].buf && (!low || f->dirty[i].index < low->index))
+				low = &f->dirty[i];
+		if (!low)
+			return 0;
+		if ((error = dirty_flush(f, low)) < 0)
+			return error;
+	}
+}
+
+/* The changed copy of block `index`, loaded from the content if `load`. */
+static int dirty_get(dirty_block **out, vault_file *f, size_t index, int load)
+{
+	dirty_block *d = dirty_find(f, index), *slot = NULL;
+	MDB_txn *txn = NULL;
+	unsigned char *buf;
+	int error;
+
+	if (d) {
+		d->used = ++f->tick;
+		*out = d;
+		return 0;
+	}
+	for (size_t i = 0; i < DIRTY_MAX; i++) {
+		if (!f->dirty[i].buf) {
+			slot = &f->dirty[i];
+			break;
+		}
+		if (!slot || f->dirty[i].used < slot->used)
+			slot = &f->dirty[i];
+	}
+	if (slot->buf && (error = dirty_flush(f, slot)) < 0)
+		return error;
+	if ((buf = calloc(1, BS)) == NULL)
+		return vault_error_set_oom();
+	/* Load before the slot is registered, or it would find itself. */
+	if (load && index < f->nblocks && f->blocks[index].id != BLOCK_HOLE) {
+		error = content_block(f, &txn, index, buf);
+		vault_store__abort(f->v->st, txn);
+		if (error < 0) {
+			wipe_free(buf);
+			return error;
+		}
+	}
+	slot->buf = buf;
+	slot->index = index;
+	slot->used = ++f->tick;
+	*out = slot;
+	return 0;
+}
+
+/* ---- changing content --------------------------------------------------- */
+
+static int set_size(vault_file *f, uint64_t size)
+{
+	size_t n = (size_t)((size + BS - 1) / BS), last;
+	dirty_block *d;
+	int error;
+
+	if (size == f->size)
+		return 0;
+	if (size > (uint64_t)1 << 46)
+		return vault_error_set(VAULT_EUSAGE, "'%s': a file may hold at most 64 TiB", f->path);
+	if (size < f->size) {
+		for (size_t i = 0; i < DIRTY_MAX; i++)
+			if (f->dirty[i].buf && f->dirty[i].index >= n) {
+				wipe_free(f->dirty[i].buf);
+				f->dirty[i].buf = NULL;
+			}
+		if (size % BS) {
+			/* The new last block keeps only its head. */
+			last = n - 1;
+			if (f->blocks[last].id != BLOCK_HOLE || dirty_find(f, last)) {
+				if ((error = dirty_get(&d, f, last, 1)) < 0)
+					return error;
+				memset(d->buf + size % BS, 0, BS - size % BS);
+			}
+		}
+		f->nblocks = n;
+		f->size = size;
+		return 0;
+	}
+	/* Growing: the old last block, if partial, now reaches further; its
+	 * buffer is zero past its old end, so it only needs to be dirty. */
+	if (f->size % BS) {
+		last = f->nblocks - 1;
+		if (f->blocks[last].id != BLOCK_HOLE && (error = dirty_get(&d, f, last, 1)) < 0)
+			return error;
+	}
+	if (n > f->cap) {
+		size_t cap = f->cap ? f->cap : 16;
+		void *p;
+		while (cap < n)
+			cap *= 2;
+		if ((p = realloc(f->blocks, cap * sizeof *f->blocks)) == NULL)
+			return vault_error_set_oom();
+		f->blocks = p;
+		f->cap = cap;
+	}
+	for (size_t i = f->nblocks; i < n; i++) {
+		f->blocks[i].id = BLOCK_HOLE;
+		memset(f->blocks[i].tag, 0, sizeof f->blocks[i].tag);
+	}
+	f->nblocks = n;
+	f->size = size;
+	return 0;
+}
+
+static int check_writable(vault_file *f)
+{
+	if (!(f->flags & VAULT_FILE_WRITE))
+		return vault_error_set(VAULT_EACCES, "'%s' was opened read-only", f->path);
+	return 0;
+}
+
+int vault_file_write(vault_file *f, const void *buf, size_t len, uint64_t off)
+{
+	const unsigned char *in = buf;
+	size_t done = 0;
+	int error;
+
+	if ((error = check_writable(f)) < 0)
+		return error;
+	if (len == 0)
+		return 0;
+	if (off + len < off)
+		return vault_error_set(VAULT_EUSAGE, "'%s': write beyond the largest offset", f->path);
+	if (off + len > f->size && (error = set_size(f, off + len)) < 0)
+		return error;
+	while (done < len) {
+		uint64_t pos = off + done;
+		size_t index = (size_t)(pos / BS), skip = (size_t)(pos % BS);
+		size_t blen = block_len(f->size, index), n = blen - skip;
+		dirty_block *d;
+
+		if (n > len - done)
+			n = len - done;
+		if ((error = dirty_get(&d, f, index, !(skip == 0 && n == blen))) < 0)
+			return error;
+		memcpy(d->buf + skip, in + done, n);
+		done += n;
+	}
+	f->modified = 1;
+	return 0;
+}
+
+int vault_file_truncate(vault_file *f, uint64_t size)
+{
+	int error;
+
+	if ((error = check_writable(f)) < 0)
+		return error;
+	if (size == f->size)
+		return 0;
+	if ((error = set_size(f, size)) < 0)
+		return error;
+	f->modified = 1;
+	return 0;
+}
+
+/* ---- the version event -------------------------------------------------- */
+
+static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
+{
+	vault_file *f = payload;
+	version_rec r;
+	node_rec cur;
+	uint64_t id;
+	const char *name = f->p.name[f->p.n - 1];
+	size_t nlen = f->p.len[f->p.n - 1];
+	int error;
+
+	if (cc->c.epoch != f->start_epoch || cc->c.retired)
+		return vault_error_set(VAULT_EBUSY, "the keys of case '%s' changed during the write", f->p.code);
+	if ((error = stage_flush(f, txn)) < 0)
+		return error;
+	if (f->exists) {
+		if ((error = vault_node__get(&cur, txn, v, f->node.id)) < 0)
+			return error;
+		if (cur.state != NODE_LIVE)
+			return vault_error_set(VAULT_ENOTFOUND, "'%s' was removed while it was written", f->path);
+		if (cur.generation + (uint32_t)f->fresh_gen != f->node.generation)
+			return vault_error_set(VAULT_EBUSY, "'%s' changed while it was written", f->path);
+		/* Another writer may have moved or renamed it meanwhile. */
+		f->node.version = cur.version;
+		f->node.parent = cur.parent;
+		memcpy(f->node.name, cur.name, cur.name_len);
+		f->node.name_len = cur.name_len;
+		f->node.name_gen = cur.name_gen;
+		if (cur.next_block > f->node.next_block)
+			f->node.next_block = cur.next_block;
+		if (f->reserved_end > f->node.next_block)
+			f->node.next_block = f->reserved_end;
+	} else {
+		error = docs_child_lookup(&id, txn, v, cc, f->parent, name, nlen);
+		if (error == 0)
+			return vault_error_set(VAULT_EEXISTS, "'%s' was created by someone else meanwhile", f->path);
+		if (error != VAULT_ENOTFOUND)
+			return error;
+		docs_name_seal(&f->node, name, nlen, f->wkey);
+		if ((error = docs_dirent_put(txn, v, cc, f->parent, name, nlen, f->node.id)) < 0)
+			return error;
+	}
+	if (f->fresh_gen && !f->gen_stored) {
+		if ((error = docs_nodekey_put(txn, v, &cc->c, f->node.id, f->node.generation, f->wkey)) < 0)
+			return error;
+		f->gen_stored = 1;
+	}
+	memset(&r, 0, sizeof r);
+	r.nblocks = f->nblocks;
+	r.blocks = f->blocks;
+	f->node.version++;
+	f->node.size = f->size;
+	f->node.mtime = vault__now();
+	vault_version__commitment(f->node.commitment, &r);
+	if ((error = vault_node__put(txn, v, &f->node)) < 0)
+		return error;
+	ev->node = f->node.id;
+	ev->version = f->node.version;
+	return vault_event__touch_node(ev, v, txn, f->node.id);
+}
+
+/* The version names the commit of its own event: written once it exists. */
+static int commit_post(vault *v, MDB_txn *txn, const git_oid *commit, void *payload)
+{
+	vault_file *f = payload;
+	version_rec r;
+
+	memset(&r, 0, sizeof r);
+	r.size = f->size;
+	r.mtime = f->node.mtime;
+	r.generation = f->node.generation;
+	memcpy(r.commit, commit->id, 20);
+	r.nblocks = f->nblocks;
+	r.blocks = f->blocks;
+	return docs_version_put(txn, v, f->node.id, f->node.version, &r);
+}
+
+/* The committed content becomes the base that later changes share. */
+static int rebase(vault_file *f)
+{
+	block_ref *copy = NULL;
+
+	if (f->nblocks && (copy = malloc(f->nblocks * sizeof *copy)) == NULL)
+		return vault_error_set_oom();
+	if (copy)
+		memcpy(copy, f->blocks, f->nblocks * sizeof *copy);
+	vault_version__dispose(&f->base);
+	f->base.blocks = copy;
+	f->base.nblocks = f->nblocks;
+	f->base_size = f->size;
+	return 0;
+}
+
+int vault_file_commit(uint32_t *version_out, vault_file *f)
+{
+	node_rec saved;
+	int error, gen_stored;
+
+	if (version_out)
+		*version_out = f->version;
+	if (!(f->flags & VAULT_FILE_WRITE) || !f->modified)
+		return 0;
+	if ((error = flush_all_dirty(f)) < 0)
+		return error;
+	saved = f->node;
+	gen_stored = f->gen_stored;
+	error = docs_event(f->v, "write", f->p.code, 1, commit_fn, commit_post, f);
+	if (error < 0) {
+		/* Nothing of it was recorded: the handle is as before. */
+		f->node = saved;
+		f->gen_stored = gen_stored;
+		return error;
+	}
+	f->nstage = 0;
+	f->exists = 1;
+	f->lazy_create = 0;
+	f->fresh_gen = 0;        /* the generation is now the node's own */
+	f->modified = 0;
+	f->version = f->node.version;
+	if (version_out)
+		*version_out = f->version;
+	return rebase(f);
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+typedef struct {
+	vault_file *f;
+	const vault_file_options *o;
+} open_args;
+
+/* Everything an open needs, in its transaction (a read event's, or a
+ * read transaction for writers that serve no content). */
+static int open_load(vault_file *f, MDB_txn *txn, case_ctx *cc, const vault_file_options *o)
+{
+	node_rec parent;
+	uint64_t id;
+	int error;
+
+	if ((error = vault_case__get(&f->c, txn, f->v, f->p.code)) < 0)
+		return error;
+	f->start_epoch = cc->c.epoch;
+	if ((error = docs_resolve(&parent, txn, f->v, cc, &f->p, f->p.n - 1, f->path)) < 0)
+		return error;
+	if (parent.type != NODE_DIR)
+		return vault_error_set(VAULT_ENOTFOUND, "'%s': its folder is a file", f->path);
+	f->parent = parent.id;
+	error = docs_child_lookup(&id, txn, f->v, cc, parent.id, f->p.name[f->p.n - 1], f->p.len[f->p.n - 1]);
+	if (error == 0) {
+		if ((o->flags & VAULT_FILE_CREATE) && (o->flags & VAULT_FILE_EXCL))
+			return vault_error_set(VAULT_EEXISTS, "'%s' already exists", f->path);
+		if ((error = vault_node__get(&f->node, txn, f->v, id)) < 0)
+			return error;
+		if (f->node.type != NODE_FILE)
+			return vault_error_set(VAULT_EUSAGE, "'%s' is a folder", f->path);
+		f->exists = 1;
+		f->version = o->version ? o->version : f->node.version;
+		if (f->version > f->node.version)
+			return vault_error_set(VAULT_ENOTFOUND, "'%s' has no version %u (it has %u)",
+				f->path, f->version, f->node.version);
+		if (f->version) {
+			error = vault_version__get(&f->base, txn, f->v, id, f->version);
+			if (error == VAULT_ENOTFOUND)
+				error = vault_error_set(VAULT_ECORRUPT, "the record of '%s' version %u is missing",
+					f->path, f->version);
+			if (error < 0)
+				return error;
+			f->base_size = f->base.size;
+		}
+	} else if (error == VAULT_ENOTFOUND) {
+		if (!(o->flags & VAULT_FILE_CREATE))
+			return vault_error_set(VAULT_ENOTFOUND, "'%s' does not exist", f->path);
+		memset(&f->node, 0, sizeof f->node);
+		randombytes_buf(&f->node.id, sizeof f->node.id);
+		f->node.type = NODE_FILE;
+		f->node.state = NODE_LIVE;
+		f->node.parent = parent.id;
+		snprintf(f->node.code, sizeof f->node.code, "%s", cc->c.code);
+		f->lazy_create = 1;
+	} else {
+		return error;
+	}
+	if (o->flags & VAULT_FILE_WRITE)
+		return docs_node_key_for_write(&f->wkey, &f->fresh_gen, txn, f->v, &cc->c, &f->node);
+	return 0;
+}
+
+static int read_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
+{
+	open_args *a = payload;
+	int error;
+
+	if ((error = vault_policy__purpose_check(txn, v, a->o->purpose)) < 0)
+		return error;
+	if ((error = open_load(a->f, txn, cc, a->o)) < 0)
+		return error;
+	if (!a->f->exists)
+		return 1;    /* nothing to read: no read event (see vault_file_open) */
+	ev->node = a->f->node.id;
+	ev->version = a->f->version;
+	ev->purpose = a->o->purpose;
+	if (a->o->note && *a->o->note)
+		return vault_event__seal_note(ev, v, txn, a->o->note);
+	return 0;
+}
+
+/* The new, empty file as a `create` event (the mount's way). */
+static int create_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
+{
+	vault_file *f = payload;
+	const char *name = f->p.name[f->p.n - 1];
+	size_t nlen = f->p.len[f->p.n - 1];
+	uint64_t id;
+	version_rec r;
+	int error;
+
+	error = docs_child_lookup(&id, txn, v, cc, f->parent, name, nlen);
+	if (error == 0)
+		return vault_error_set(VAULT_EEXISTS, "'%s' already exists", f->path);
+	if (error != VAULT_ENOTFOUND)
+		return error;
+	docs_name_seal(&f->node, name, nlen, f->wkey);
+	f->node.mtime = vault__now();
+	memset(&r, 0, sizeof r);
+	vault_version__commitment(f->node.commitment, &r);
+	if ((error = docs_nodekey_put(txn, v, &cc->c, f->node.id, f->node.generation, f->wkey)) < 0)
+		return error;
+	f->gen_stored = 1;
+	if ((error = vault_node__put(txn, v, &f->node)) < 0 ||
+	    (error = docs_dirent_put(txn, v, cc, f->parent, name, nlen, f->node.id)) < 0)
+		return error;
+	ev->node = f->node.id;
+	return vault_event__touch_node(ev, v, txn, f->node.id);
+}
+
+int vault_file_open(vault_file **out, vault *v, const char *path, const vault_file_options *o)
+{
+	vault_file *f;
+	MDB_txn *txn = NULL;
+	case_ctx cc;
+	open_args a;
+	int error, need_rw;
+
+	*out = NULL;
+	if ((error = vault__require_unlocked(v)) < 0)
+		return error;
+	if ((o->flags & VAULT_FILE_WRITE) && o->version)
+		return vault_error_set(VAULT_EUSAGE, "'%s': an old version cannot be written", path);
+	if ((o->flags & (VAULT_FILE_CREATE | VAULT_FILE_TRUNC)) && !(o->flags & VAULT_FILE_WRITE))
+		return vault_error_set(VAULT_EUSAGE, "'%s': creating or truncating needs write access", path);
+	if ((f = calloc(1, sizeof *f)) == NULL)
+		return vault_error_set_oom();
+	f->v = v;
+	f->flags = o->flags;
+	if (strlen(path) >= sizeof f->path) {
+		error = vault_error_set(VAULT_EUSAGE, "path is too long");
+		goto done;
+	}
+	strcpy(f->path, path);
+	if ((error = docs_path_parse(&f->p, f->path)) < 0)
+		goto done;
+	if (f->p.n == 0) {
+		error = vault_error_set(VAULT_EUSAGE, "'%s' names a case, not a file", path);
+		goto done;
+	}
+	if ((f->plain = malloc(BS)) == NULL) {
+		error = vault_error_set_oom();
+		goto done;
+	}
+	need_rw = (o->flags & VAULT_FILE_WRITE) != 0;
+	if (need_rw && (error = docs_settle_before_write(v, f->p.code)) < 0)
+		goto done;
+
+	if (o->flags & VAULT_FILE_READ) {
+		/* The read event commits before any content is served. */
+		a.f = f;
+		a.o = o;
+		error = docs_event(v, "read", f->p.code, need_rw, read_event_fn, NULL, &a);
+		if (error == 1)
+			error = 0;
+	} else {
+		if ((error = vault__begin(&txn, v, 0)) < 0)
+			goto done;
+		if ((error = docs_case_load(&cc, txn, v, f->p.code, need_rw)) == 0) {
+			error = open_load(f, txn, &cc, o);
+			docs_case_dispose(&cc);
+		}
+		vault_store__abort(v->st, txn);
+	}
+	if (error < 0)
+		goto done;
+
+	/* The content starts as the opened version, or empty. */
+	f->size = f->base_size;
+	if (!(o->flags & VAULT_FILE_TRUNC) && f->base.nblocks) {
+		f->cap = f->base.nblocks;
+		if ((f->blocks = malloc(f->cap * sizeof *f->blocks)) == NULL) {
+			error = vault_error_set_oom();
+			goto done;
+		}
+		memcpy(f->blocks, f->base.blocks, f->cap * sizeof *f->blocks);
+		f->nblocks = f->cap;
+	} else if (o->flags & VAULT_FILE_TRUNC) {
+		f->size = 0;
+		f->modified = f->base_size != 0 || !f->exists;
+	}
+	if (f->lazy_create && o->create_now) {
+		if ((error = docs_event(v, "create", f->p.code, 1, create_event_fn, NULL, f)) < 0)
+			goto done;
+		f->exists = 1;
+		f->lazy_create = 0;
+		f->fresh_gen = 0;
+		f->modified = 0;
+	} else if (f->lazy_create) {
+		f->modified = 1;   /* put of a new file: even an empty one is a version */
+	}
+	*out = f;
+	f = NULL;
+done:
+	vault_file_close(f);
+	return error;
+}
+
+void vault_file_close(vault_file *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < DIRTY_MAX; i++)
+		wipe_free(f->dirty[i].buf);
+	wipe_free(f->plain);
+	vcrypto_key_free(f->wkey);
+	vcrypto_key_free(f->rkey);
+	vault_version__dispose(&f->base);
+	vault_case__dispose(&f->c);
+	free(f->blocks);
+	free(f->stage);
+	sodium_memzero(f, sizeof *f);
+	free(f);
+}
+
+uint64_t vault_file_size(const vault_file *f)
+{
+	return f->size;
+}
+
+uint32_t vault_file_version(const vault_file *f)
+{
+	return f->version;
+}
+
+int vault_file_dirty(const vault_file *f)
+{
+	return f->modified;
+}
+
+/* ---- put and get: whole files as streams -------------------------------- */
+
+int vault_put(uint32_t *version_out, vault *v, const char *path, vault_read_fn fn, void *payload)
+{
+	vault_file_options o = { VAULT_FILE_WRITE | VAULT_FILE_CREATE | VAULT_FILE_TRUNC, 0, NULL, NULL, 0 };
+	vault_file *f = NULL;
+	unsigned char *buf = NULL;
+	uint64_t off = 0;
+	int error;
+
+	if (version_out)
+		*version_out = 0;
+	if ((error = vault_file_open(&f, v, path, &o)) < 0)
+		return error;
+	if ((buf = malloc(BS)) == NULL) {
+		error = vault_error_set_oom();
+		goto done;
+	}
+	for (;;) {
+		size_t len = 0;
+		while (len < BS) {
+			ssize_t n = fn(payload, buf + len, BS - len);
+			if (n < 0) {
+				error = vault_error_set(VAULT_ERROR, "reading the content for '%s' failed", path);
+				goto done;
+			}
+			if (n == 0)
+				break;
+			len += (size_t)n;
+		}
+		if (len && (error = vault_file_write(f, buf, len, off)) < 0)
+			goto done;
+		off += len;
+		if (len < BS)
+			break;
+	}
+	error = vault_file_commit(version_out, f);
+done:
+	wipe_free(buf);
+	vault_file_close(f);
+	return error;
+}
+
+int vault_get(vault *v, const char *path, const vault_get_options *opts,
+	vault_write_fn fn, void *payload)
+{
+	vault_file_options o = { VAULT_FILE_READ, 0, NULL, NULL, 0 };
+	vault_file *f = NULL;
+	unsigned char *buf = NULL;
+	uint64_t off = 0;
+	size_t n;
+	int error;
+
+	if (opts) {
+		o.version = opts->version;
+		o.purpose = opts->purpose;
+		o.note = opts->note;
+	}
+	if ((error = vault_file_open(&f, v, path, &o)) < 0)
+		return error;
+	if ((buf = malloc(BS)) == NULL) {
+		error = vault_error_set_oom();
+		goto done;
+	}
+	for (;;) {
+		if ((error = vault_file_read(&n, f, buf, BS, off)) < 0 || n == 0)
+			break;
+		if (fn(payload, buf, n) < 0) {
+			error = vault_error_set(VAULT_ERROR, "writing the content of '%s' failed", path);
+			break;
+		}
+		off += n;
+	}
+done:
+	wipe_free(buf);
+	vault_file_close(f);
+	return error;
+}
