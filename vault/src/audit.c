@@ -33,9 +33,9 @@ void vault_node_path(char out[64], uint64_t id)
 
 static int git_fail(vault *v, const char *what)
 {
-	if (v->st->last_rc) {
-		int rc = v->st->last_rc;
-		v->st->last_rc = 0;
+	if (vault_store__last_rc) {
+		int rc = vault_store__last_rc;
+		vault_store__last_rc = 0;
 		return vault_store__error(rc, what);
 	}
 	return vault__git_error(what);
@@ -48,7 +48,7 @@ static int add_update(vault_event *ev, vault *v, MDB_txn *txn, const char *path,
 
 	if (blob->oom)
 		return vault_error_set_oom();
-	v->st->cur = txn;
+	vault_store__cur = txn;
 	if (git_odb_write(&oid, v->odb, blob->ptr ? blob->ptr : "", blob->size, GIT_OBJECT_BLOB) < 0)
 		return git_fail(v, "write history");
 	for (i = 0; i < ev->nupdates; i++)
@@ -212,7 +212,7 @@ int vault_event__commit(git_oid *out, vault_event *ev, vault *v, MDB_txn *txn, i
 	MDB_val val;
 	int error, signed_event = strcmp(ev->action, "unlock-failed") != 0;
 
-	v->st->cur = txn;
+	vault_store__cur = txn;
 	if (signed_event && !v->unlocked)
 		return vault_error_set(VAULT_EAUTH, "no user is unlocked to sign event '%s'", ev->action);
 	actor = signed_event ? v->user : ev->target;
@@ -281,7 +281,7 @@ int vault_audit__matches_head(vault *v, MDB_txn *txn, const char *path, const va
 	MDB_val val;
 	int error;
 
-	v->st->cur = txn;
+	vault_store__cur = txn;
 	if ((error = vault__meta_get(&val, txn, v, "head")) < 0 || val.mv_size != 20)
 		return vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
 	git_oid_fromraw(&id, val.mv_data);
@@ -411,7 +411,7 @@ int vault_audit_log(vault *v, const vault_log_filter *f,
 
 	if ((error = vault__begin(&txn, v, 0)) < 0)
 		return error;
-	v->st->cur = txn;
+	vault_store__cur = txn;
 	if ((error = chain_collect(&ids, &n, NULL, v, txn)) < 0)
 		goto done;
 	for (size_t i = 0; i < n; i++) {
@@ -457,7 +457,7 @@ int vault_audit_log(vault *v, const vault_log_filter *f,
 	}
 done:
 	free(ids);
-	v->st->cur = NULL;
+	vault_store__cur = NULL;
 	vault_store__abort(v->st, txn);
 	return error;
 }
@@ -968,7 +968,7 @@ int vault_audit_verify(vault_verify_result *res, vault *v, const char *anchor)
 	memset(res, 0, sizeof *res);
 	if ((error = vault__begin(&txn, v, 0)) < 0)
 		return error;
-	v->st->cur = txn;
+	vault_store__cur = txn;
 	if ((error = chain_collect(&ids, &n, res->bad_commit, v, txn)) < 0)
 		goto done;
 	if ((error = vault__meta_get(&val, txn, v, "genesis")) < 0 || val.mv_size != 20) {
@@ -1033,7 +1033,7 @@ done:
 	git_tree_free(tree);
 	free(ids);
 	free(sorted);
-	v->st->cur = NULL;
+	vault_store__cur = NULL;
 	vault_store__abort(v->st, txn);
 	return error;
 }

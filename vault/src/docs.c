@@ -925,7 +925,7 @@ int vault_history(vault *v, const char *path, int (*cb)(const vault_version_info
 		return vault_error_set(VAULT_EUSAGE, "'%s' names a case, not a file", path);
 	if ((error = vault__begin(&txn, v, 0)) < 0)
 		return error;
-	v->st->cur = txn;
+	vault_store__cur = txn;
 	if ((error = docs_case_load(&cc, txn, v, p.code, 0)) < 0)
 		goto done;
 	loaded = 1;
@@ -962,7 +962,7 @@ int vault_history(vault *v, const char *path, int (*cb)(const vault_version_info
 done:
 	if (loaded)
 		docs_case_dispose(&cc);
-	v->st->cur = NULL;
+	vault_store__cur = NULL;
 	vault_store__abort(v->st, txn);
 	return error;
 }

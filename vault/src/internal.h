@@ -5,6 +5,7 @@
 #define VAULT_INTERNAL_H
 
 #include <git2.h>
+#include <pthread.h>
 #include "vault/vault.h"
 #include "vault/audit.h"
 #include "store.h"
@@ -45,6 +46,7 @@ struct vault {
 	unsigned char pk[32];
 	unsigned char *sk;           /* Ed25519 secret key, sodium_malloc'd */
 	case_key *keys;              /* case keys unsealed so far */
+	pthread_mutex_t key_lock;    /* guards `keys` (the mount is threaded) */
 };
 
 /* ---- records ------------------------------------------------------------ */

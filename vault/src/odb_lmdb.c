@@ -13,8 +13,8 @@ typedef struct {
 static int txn_get(MDB_txn **txn, int *own, odb_lmdb *b)
 {
 	*own = 0;
-	if (b->st->cur) {
-		*txn = b->st->cur;
+	if (vault_store__cur) {
+		*txn = vault_store__cur;
 		return 0;
 	}
 	if (mdb_txn_begin(b->st->env, NULL, MDB_RDONLY, txn) != 0) {
@@ -107,18 +107,18 @@ static int odb_write(git_odb_backend *backend, const git_oid *oid,
 	MDB_val key = { GIT_OID_RAWSZ, (void *)oid->id }, val;
 	int rc;
 
-	if (b->st->cur == NULL) {
+	if (vault_store__cur == NULL) {
 		git_error_set_str(GIT_ERROR_ODB, "history objects are written only inside an event");
 		return GIT_ERROR;
 	}
 	val.mv_size = len + 1;
-	rc = mdb_put(b->st->cur, b->st->git, &key, &val, MDB_NOOVERWRITE | MDB_RESERVE);
+	rc = mdb_put(vault_store__cur, b->st->git, &key, &val, MDB_NOOVERWRITE | MDB_RESERVE);
 	if (rc == MDB_KEYEXIST)
 		return 0;        /* content-addressed: already there */
 	if (rc != 0) {
 		git_error_set(GIT_ERROR_ODB, "history object cannot be written: %s", mdb_strerror(rc));
 		/* Keep the LMDB code for the caller to translate (map full). */
-		b->st->last_rc = rc;
+		vault_store__last_rc = rc;
 		return GIT_ERROR;
 	}
 	((unsigned char *)val.mv_data)[0] = (unsigned char)type;

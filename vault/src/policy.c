@@ -434,12 +434,19 @@ static void sealed_key(char *out, size_t n, const char *code, uint32_t epoch, co
 	snprintf(out, n, "%s/%08x/%s", code, epoch, user);
 }
 
+/* The session's key cache; threads of the mount share it. */
 static case_key *key_cached(vault *v, const char *code, uint32_t epoch)
 {
+	case_key *found = NULL;
+
+	pthread_mutex_lock(&v->key_lock);
 	for (case_key *k = v->keys; k; k = k->next)
-		if (k->epoch == epoch && !strcmp(k->code, code))
-			return k;
-	return NULL;
+		if (k->epoch == epoch && !strcmp(k->code, code)) {
+			found = k;
+			break;
+		}
+	pthread_mutex_unlock(&v->key_lock);
+	return found;
 }
 
 static int key_cache(case_key **out, vault *v, const char *code, uint32_t epoch, unsigned char *key)
@@ -453,8 +460,10 @@ static int key_cache(case_key **out, vault *v, const char *code, uint32_t epoch,
 	snprintf(k->code, sizeof k->code, "%s", code);
 	k->epoch = epoch;
 	k->key = key;
+	pthread_mutex_lock(&v->key_lock);
 	k->next = v->keys;
 	v->keys = k;
+	pthread_mutex_unlock(&v->key_lock);
 	*out = k;
 	return 0;
 }

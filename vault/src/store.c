@@ -11,6 +11,9 @@
 #include "store.h"
 #include "util/errors.h"
 
+_Thread_local MDB_txn *vault_store__cur;
+_Thread_local int vault_store__last_rc;
+
 int vault_store__error(int rc, const char *what)
 {
 	switch (rc) {
@@ -228,8 +231,8 @@ int vault_store__commit(vault_store *st, MDB_txn *txn)
 {
 	int rc;
 
-	if (st->cur == txn)
-		st->cur = NULL;
+	if (vault_store__cur == txn)
+		vault_store__cur = NULL;
 	rc = mdb_txn_commit(txn);
 	if (rc != 0)
 		return vault_store__error(rc, "commit");
@@ -240,8 +243,8 @@ void vault_store__abort(vault_store *st, MDB_txn *txn)
 {
 	if (!txn)
 		return;
-	if (st && st->cur == txn)
-		st->cur = NULL;
+	if (st && vault_store__cur == txn)
+		vault_store__cur = NULL;
 	mdb_txn_abort(txn);
 }
 

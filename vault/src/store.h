@@ -17,15 +17,17 @@ typedef struct vault_store {
 	MDB_env *env;
 	MDB_dbi meta, users, cases, sealed, nodes, dirents, nodekeys,
 		versions, blocks, git;
-	/*
-	 * The transaction that the git object database backend reads and
-	 * writes through: set while an event is being built, so objects land
-	 * in the same transaction as the state they describe. NULL otherwise
-	 * (the backend then opens a short read transaction of its own).
-	 */
-	MDB_txn *cur;
-	int last_rc;      /* last LMDB code seen by the git backend */
 } vault_store;
+
+/*
+ * The transaction that the git object database backend reads and writes
+ * through, per thread: set while an event is being built, so objects land in
+ * the same transaction as the state they describe. NULL otherwise (the
+ * backend then opens a short read transaction of its own).
+ */
+extern _Thread_local MDB_txn *vault_store__cur;
+/* The last LMDB code the backend met (to tell a full map from other errors). */
+extern _Thread_local int vault_store__last_rc;
 
 /*
  * Open the environment in `dir`. With `create`, the directory must be empty
@@ -38,9 +40,9 @@ int vault_store__open(vault_store **out, const char *dir, int create, uint64_t m
 void vault_store__close(vault_store *st);
 
 int vault_store__begin(MDB_txn **out, vault_store *st, int write);
-/* Commit `txn`; on failure it is aborted. Clears st->cur if it was txn. */
+/* Commit `txn`; on failure it is aborted. Clears vault_store__cur if it was txn. */
 int vault_store__commit(vault_store *st, MDB_txn *txn);
-/* NULL-safe. Clears st->cur if it was txn. */
+/* NULL-safe. Clears vault_store__cur if it was txn. */
 void vault_store__abort(vault_store *st, MDB_txn *txn);
 
 /* Translate an MDB_* code into a vault error with `what` as context. */

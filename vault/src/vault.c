@@ -132,6 +132,7 @@ static int vault_alloc(vault **out, const char *dir)
 		return vault_error_set(VAULT_EUSAGE, "vault path is too long");
 	}
 	strcpy(v->dir, dir);
+	pthread_mutex_init(&v->key_lock, NULL);
 	*out = v;
 	return 0;
 }
@@ -463,6 +464,7 @@ void vault_close(vault *v)
 	git_repository_free(v->repo);
 	git_odb_free(v->odb);
 	vault_store__close(v->st);
+	pthread_mutex_destroy(&v->key_lock);
 	sodium_memzero(v, sizeof *v);
 	free(v);
 }
