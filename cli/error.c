@@ -205,10 +205,16 @@ static const char *vault_hint(int code, char *buf, size_t size)
 	case VAULT_EEXISTS:
 		return exists_hint();
 	case VAULT_EAUTH:
+		if (strstr(vault_error_last()->message, "is disabled"))
+			return "ask an admin (DPO): disabled users cannot unlock the vault";
+		if (strstr(vault_error_last()->message, "does not exist"))
+			return "check --user (or CASEVAULT_USER); 'casevault user list' shows the users";
 		return "check the passphrase (a lost passphrase cannot be recovered: an admin adds a new user)";
 	case VAULT_EACCES:
 		return access_hint();
 	case VAULT_ECORRUPT:
+		if (errctx.on == CLI_ON_VAULT && strstr(vault_error_last()->message, "is not a"))
+			return "check --vault DIR (or CASEVAULT_DIR): it must be a directory made by 'casevault init'";
 		if (errctx.on == CLI_ON_AUDIT)
 			return "restore the vault from a backup, and keep this copy for investigation";
 		return "run 'casevault audit verify' and restore the vault from a backup";
@@ -218,6 +224,8 @@ static const char *vault_hint(int code, char *buf, size_t size)
 		return "free disk space, or move the vault to a larger disk";
 	case VAULT_EBUSY:
 		return "another process is using the vault; try again";
+	case VAULT_ENOTEMPTY:
+		return "remove what the folder holds first ('casevault ls' shows it)";
 	default:
 		return "if this persists, run 'casevault audit verify' and report the message above";
 	}

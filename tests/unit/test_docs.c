@@ -555,9 +555,9 @@ static void test_tree(void)
 
 	/* Remove: a non-empty folder is refused; a file goes, history stays. */
 	P(p, "%s/other");
-	CHECK_RC(vault_remove(v, p), VAULT_EUSAGE);
+	CHECK_RC(vault_remove(v, p), VAULT_ENOTEMPTY);
 	P(p, "%s/other/archive");
-	CHECK_RC(vault_remove(v, p), VAULT_EUSAGE);
+	CHECK_RC(vault_remove(v, p), VAULT_ENOTEMPTY);
 	P(p, "%s/missing");
 	CHECK_RC(vault_remove(v, p), VAULT_ENOTFOUND);
 	CHECK_RC(vault_remove(v, code_a), VAULT_EUSAGE);

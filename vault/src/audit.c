@@ -600,7 +600,7 @@ static int is_any(const char *a, const char *const *list)
 static const char *const admin_actions[] = {
 	"user-add", "user-disable", "grant", "revoke", "purpose-add", "purpose-require", NULL };
 static const char *const content_actions[] = {
-	"write", "create", "mkdir", "move", "delete", "restore", NULL };
+	"write", "create", "mkdir", "move", "delete", "restore", "touch", NULL };
 
 /*
  * Split a raw commit into its `gpgsig` signature (continuation lines joined,
@@ -723,9 +723,10 @@ static int verify_event(vault *v, git_commit *c, git_tree *parent_tree, size_t i
 			FAIL("auditor '%s' created a case", t.actor);
 		if (subtree_changed(tree, parent_tree, "policy/users"))
 			FAIL("a case creation changed users");
-	} else if (!strcmp(t.action, "passwd")) {
+	} else if (!strcmp(t.action, "passwd") || !strcmp(t.action, "mount") ||
+		   !strcmp(t.action, "unmount")) {
 		if (!git_oid_equal(git_tree_id(tree), git_tree_id(parent_tree)))
-			FAIL("a passphrase change changed the state");
+			FAIL("a '%s' event changed the state", t.action);
 	} else {
 		FAIL("unknown action '%s'", t.action);
 	}

@@ -566,6 +566,7 @@ typedef struct {
 	vpath p, q;
 	const char *path, *path2;
 	uint32_t version;
+	int64_t mtime;
 } op_ctx;
 
 static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
@@ -724,7 +725,7 @@ static int remove_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 	if ((error = docs_resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
 		return error;
 	if (n.type == NODE_DIR && has_children(txn, v, n.id))
-		return vault_error_set(VAULT_EUSAGE, "folder '%s' is not empty", oc->path);
+		return vault_error_set(VAULT_ENOTEMPTY, "folder '%s' is not empty", oc->path);
 	if ((error = docs_dirent_del(txn, v, cc, n.parent, oc->p.name[oc->p.n - 1], oc->p.len[oc->p.n - 1])) < 0)
 		return error;
 	n.state = NODE_DELETED;
@@ -743,6 +744,65 @@ int vault_remove(vault *v, const char *path)
 	if ((error = op_start(&oc, v, path, 1)) < 0)
 		return error;
 	return docs_event(v, "delete", oc.p.code, 1, remove_fn, NULL, &oc);
+}
+
+static int touch_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
+{
+	op_ctx *oc = payload;
+	node_rec n;
+	int error;
+
+	if ((error = docs_resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
+		return error;
+	if (n.mtime == oc->mtime)
+		return 1;        /* nothing changes: no event */
+	n.mtime = oc->mtime;
+	if ((error = vault_node__put(txn, v, &n)) < 0)
+		return error;
+	ev->node = n.id;
+	return vault_event__touch_node(ev, v, txn, n.id);
+}
+
+int vault_touch(vault *v, const char *path, int64_t mtime)
+{
+	op_ctx oc;
+	int error;
+
+	if ((error = op_start(&oc, v, path, 0)) < 0)
+		return error;
+	oc.mtime = mtime;
+	error = docs_event(v, "touch", oc.p.code, 1, touch_fn, NULL, &oc);
+	return error > 0 ? 0 : error;
+}
+
+int vault_stat(vault_stat_info *out, vault *v, const char *path)
+{
+	MDB_txn *txn = NULL;
+	case_ctx cc;
+	vpath p;
+	node_rec n;
+	int error;
+
+	memset(out, 0, sizeof *out);
+	if ((error = vault__require_unlocked(v)) < 0)
+		return error;
+	if ((error = docs_path_parse(&p, path)) < 0)
+		return error;
+	if ((error = vault__begin(&txn, v, 0)) < 0)
+		return error;
+	if ((error = docs_case_load(&cc, txn, v, p.code, 0)) == 0) {
+		if ((error = docs_resolve(&n, txn, v, &cc, &p, p.n, path)) == 0) {
+			out->is_dir = n.type == NODE_DIR;
+			out->size = n.size;
+			out->mtime = n.mtime;
+			out->version = n.version;
+			out->writable = cc.access == 2;
+			snprintf(out->node, sizeof out->node, "%016llx", (unsigned long long)n.id);
+		}
+		docs_case_dispose(&cc);
+	}
+	vault_store__abort(v->st, txn);
+	return error;
 }
 
 typedef struct {

@@ -23,6 +23,9 @@
 #define CHUNK_BLOCKS  128                /* 8 MiB of plaintext per transaction */
 #define DIRTY_MAX     32                 /* 2 MiB of changed plaintext */
 #define BLOCK_REC_MAX (1 + 4 + VCRYPTO_OVERHEAD + BS)
+/* Internal: read access without a read event (a rename copies content the
+ * caller is replacing; it serves nothing). */
+#define FILE_QUIET    0x100
 
 typedef struct {
 	uint64_t index;                  /* block number in the file */
@@ -807,7 +810,7 @@ int vault_file_open(vault_file **out, vault *v, const char *path, const vault_fi
 	if (need_rw && (error = docs_settle_before_write(v, f->p.code)) < 0)
 		goto done;
 
-	if (o->flags & VAULT_FILE_READ) {
+	if ((o->flags & VAULT_FILE_READ) && !(o->flags & FILE_QUIET)) {
 		/* The read event commits before any content is served. */
 		a.f = f;
 		a.o = o;
@@ -966,4 +969,72 @@ done:
 	wipe_free(buf);
 	vault_file_close(f);
 	return error;
+}
+
+/* ---- rename ------------------------------------------------------------- */
+
+/* The target gets the source's content as its next version. */
+static int copy_over(vault *v, const char *from, const char *to)
+{
+	vault_file_options ro = { VAULT_FILE_READ | VAULT_FILE_WRITE | FILE_QUIET, 0, NULL, NULL, 0 };
+	vault_file_options wo = { VAULT_FILE_WRITE | VAULT_FILE_TRUNC, 0, NULL, NULL, 0 };
+	vault_file *src = NULL, *dst = NULL;
+	unsigned char *buf = NULL;
+	uint64_t off = 0;
+	size_t n;
+	int error;
+
+	if ((error = vault_file_open(&src, v, from, &ro)) < 0 ||
+	    (error = vault_file_open(&dst, v, to, &wo)) < 0)
+		goto done;
+	if ((buf = malloc(BS)) == NULL) {
+		error = vault_error_set_oom();
+		goto done;
+	}
+	for (;;) {
+		if ((error = vault_file_read(&n, src, buf, BS, off)) < 0)
+			goto done;
+		if (n == 0)
+			break;
+		if ((error = vault_file_write(dst, buf, n, off)) < 0)
+			goto done;
+		off += n;
+	}
+	dst->modified = 1;       /* even the same content is the next version */
+	if ((error = vault_file_commit(NULL, dst)) < 0)
+		goto done;
+	error = vault_remove(v, from);
+done:
+	wipe_free(buf);
+	vault_file_close(src);
+	vault_file_close(dst);
+	return error;
+}
+
+int vault_rename(vault *v, const char *from, const char *to, unsigned int flags)
+{
+	vault_stat_info src, dst;
+	int error;
+
+	if ((error = vault_stat(&src, v, from)) < 0)
+		return error;
+	error = vault_stat(&dst, v, to);
+	if (error == VAULT_ENOTFOUND)
+		return vault_move(v, from, to);
+	if (error < 0)
+		return error;
+	if (flags & VAULT_RENAME_NOREPLACE)
+		return vault_error_set(VAULT_EEXISTS, "'%s' already exists", to);
+	if (!strcmp(src.node, dst.node))
+		return 0;                /* the same file: nothing to do */
+	if (!src.is_dir && !dst.is_dir)
+		return copy_over(v, from, to);
+	if (!src.is_dir)
+		return vault_error_set(VAULT_EUSAGE, "'%s' is a folder; a file cannot replace it", to);
+	if (!dst.is_dir)
+		return vault_error_set(VAULT_EUSAGE, "'%s' is a file; a folder cannot replace it", to);
+	/* A folder over an empty folder. */
+	if ((error = vault_remove(v, to)) < 0)
+		return error;
+	return vault_move(v, from, to);
 }

@@ -1270,3 +1270,23 @@ int vault_blob__case(vault_buf *out, const case_rec *c)
 		vault_buf_printf(out, "member %s %s\n", c->members[i].user, c->members[i].read_only ? "ro" : "rw");
 	return out->oom ? vault_error_set_oom() : 0;
 }
+
+/* ---- sessions ----------------------------------------------------------- */
+
+static int mount_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
+{
+	ev->purpose = payload;
+	/* Every open on the mount is a read with this purpose: check it once. */
+	if (!strcmp(ev->action, "mount"))
+		return vault_policy__purpose_check(txn, v, payload);
+	return 0;
+}
+
+int vault_mount_event(vault *v, int mounted, const char *purpose)
+{
+	int error;
+
+	if ((error = vault__require_unlocked(v)) < 0)
+		return error;
+	return run_event(v, mounted ? "mount" : "unmount", mount_fn, (void *)purpose);
+}

@@ -22,6 +22,7 @@ typedef enum {
 	VAULT_EVERSION  = -8,  /**< vault written by a newer format */
 	VAULT_ENOSPC    = -9,  /**< disk or LMDB map full */
 	VAULT_EBUSY     = -10, /**< another process holds what is needed */
+	VAULT_ENOTEMPTY = -11, /**< a folder to remove or replace is not empty */
 } vault_error_code;
 
 typedef struct {

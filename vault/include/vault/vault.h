@@ -211,6 +211,38 @@ VAULT_EXTERN(uint32_t) vault_file_version(const vault_file *f);
 /** 1 if there are changes not yet committed. */
 VAULT_EXTERN(int) vault_file_dirty(const vault_file *f);
 
+/* ---- folders and names -------------------------------------------------- */
+
+typedef struct {
+	int is_dir;
+	uint64_t size;
+	int64_t mtime;
+	uint32_t version;
+	int writable;          /**< the caller is a rw member */
+	char node[17];
+} vault_stat_info;
+
+/** What a path is (no event: no content is served). */
+VAULT_EXTERN(int) vault_stat(vault_stat_info *out, vault *v, const char *path);
+/** Set a file's or folder's time (a `touch` event; none if unchanged). */
+VAULT_EXTERN(int) vault_touch(vault *v, const char *path, int64_t mtime);
+
+#define VAULT_RENAME_NOREPLACE 0x01
+
+/**
+ * Rename within a case. Over an existing file (the way editors save), the
+ * target keeps its history and gets the source's content as a new version
+ * (a `write` event), then the source is removed (a `delete` event). Over an
+ * empty folder, a folder replaces it. With VAULT_RENAME_NOREPLACE, or from
+ * vault_move, an existing target is VAULT_EEXISTS.
+ * @return 0; VAULT_EEXISTS; VAULT_ENOTEMPTY; VAULT_EUSAGE (a folder over a
+ *         file, a file over a folder, another case); VAULT_EACCES.
+ */
+VAULT_EXTERN(int) vault_rename(vault *v, const char *from, const char *to, unsigned int flags);
+
+/** Record that this user mounted (1) or unmounted (0) the vault. */
+VAULT_EXTERN(int) vault_mount_event(vault *v, int mounted, const char *purpose);
+
 VAULT_EXTERN(int) vault_mkdir(vault *v, const char *path);
 VAULT_EXTERN(int) vault_move(vault *v, const char *from, const char *to);
 VAULT_EXTERN(int) vault_remove(vault *v, const char *path);

@@ -53,6 +53,7 @@ int vault_error_to_errno(int code)
 	case VAULT_EVERSION:  return EPROTO;
 	case VAULT_ENOSPC:    return ENOSPC;
 	case VAULT_EBUSY:     return EBUSY;
+	case VAULT_ENOTEMPTY: return ENOTEMPTY;
 	default:              return EIO;
 	}
 }

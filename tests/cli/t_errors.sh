@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# Every bad input fails cleanly: one "casevault: ..." line and one "hint:"
+# line on stderr, the documented exit code (1 error, 2 usage, 3 integrity,
+# 4 access denied, 5 authentication), nothing on stdout, and nothing
+# half-written: the history head, the listings, the vault's files and the
+# files of the test's directory are as before.
+. "$(dirname "$0")/lib.sh"
+
+for u in dpo noy som out aud gone; do
+	mkpass "$u"
+done
+
+# --- a vault with a case, a read-only member, a non-member, an auditor ---
+expect_exit 0 cv dpo init --admin dpo || finish
+for u in noy som out gone; do
+	expect_exit 0 cv dpo user add "$u" --role caseworker --new-passphrase-file "$T/$u.pass"
+done
+expect_exit 0 cv dpo user add aud --role auditor --new-passphrase-file "$T/aud.pass"
+expect_exit 0 cv noy case create --label "errors case"
+code=${OUT%$'\n'}
+expect_exit 0 cv out case create --label "other case"
+other=${OUT%$'\n'}
+printf 'secret content %s\n' "$RANDOM$RANDOM" > "$T/doc.txt"
+expect_exit 0 cv noy put "$code/doc.txt" "$T/doc.txt"
+expect_exit 0 cv noy put "$code/doc.txt" "$T/doc.txt"     # version 2
+expect_exit 0 cv noy mkdir "$code/sub"
+expect_exit 0 cv noy put "$code/sub/inner.txt" "$T/doc.txt"
+expect_exit 0 cv dpo case grant "$code" som --read-only
+expect_exit 0 cv noy ls                          # delivers som's key
+expect_exit 0 cv som get "$code/doc.txt"
+expect_exit 0 cv dpo user disable gone
+
+SNAP_USER=noy
+SNAP_LS="$code $code/sub"
+
+# fails_cleanly CODE SUBSTR CMD...: exit CODE, error + hint (SUBSTR in the
+# error line), nothing on stdout, nothing changed.
+fails_cleanly() {
+	local want=$1 sub=$2
+	shift 2
+	snapshot
+	expect_exit "$want" "$@"
+	expect_err_hint "$sub"
+	expect_no_stdout
+	expect_unchanged
+}
+
+# An authentication failure may append one unsigned `unlock-failed` event
+# (DESIGN: "the only unsigned event allowed is a failed unlock"), nothing
+# else.
+fails_auth() {
+	local user=$1 before
+	shift
+	snapshot
+	before=$(sed -n 's/^head //p' "$T/.state")
+	expect_exit 5 "$@"
+	expect_err_hint "$user"
+	expect_no_stdout
+	if [ "$(head_of)" = "$before" ]; then
+		pass "no event recorded"
+	else
+		cvbare --vault "$VAULT" audit log --json > "$T/.log.json"
+		tail -n 2 "$T/.log.json" > "$T/.last2.json"
+		check_eq "only one unlock-failed event recorded" "$before|unlock-failed $user" \
+			"$(jfield "$T/.last2.json" 'o["commit"]' | sed -n 1p)|$(tail -n 1 "$T/.last2.json" > "$T/.last1.json"; jfield "$T/.last1.json" 'o["action"] + " " + str(o["target"] or o["actor"])')"
+		sed -i "s/^head .*/head $(head_of)/" "$T/.state"
+	fi
+	expect_unchanged
+}
+
+# --- authentication (5) -----------------------------------------------------
+mkpass wrong "not the passphrase of anyone"
+fails_auth noy cvbare --vault "$VAULT" --user noy --passphrase-file "$T/wrong.pass" ls
+fails_auth noy cvbare --vault "$VAULT" --user noy --passphrase-file "$T/wrong.pass" put "$code/doc.txt" "$T/doc.txt"
+fails_auth noy cvbare --vault "$VAULT" --user noy --passphrase-file "$T/wrong.pass" get "$code/doc.txt"
+fails_auth nobody cvbare --vault "$VAULT" --user nobody --passphrase-file "$T/wrong.pass" ls
+fails_auth nobody cvbare --vault "$VAULT" --user nobody --passphrase-file "$T/noy.pass" ls
+fails_auth gone cv gone ls
+fails_auth gone cv gone case create --label "by a disabled user"
+: > "$T/empty.pass"
+fails_auth noy cvbare --vault "$VAULT" --user noy --passphrase-file "$T/empty.pass" ls
+
+# --- usage (2) --------------------------------------------------------------
+fails_cleanly 2 "user" cvbare --vault "$VAULT" --passphrase-file "$T/noy.pass" ls
+fails_cleanly 2 "user" cvbare --vault "$VAULT" --passphrase-file "$T/noy.pass" put "$code/new.txt" "$T/doc.txt"
+# A passphrase on argv is impossible: there is no such option.
+fails_cleanly 2 "--passphrase" cvbare --vault "$VAULT" --user noy --passphrase "$(cat "$T/noy.pass")" ls
+fails_cleanly 2 "--passphrase" cvbare --vault "$VAULT" --user noy "--passphrase=$(cat "$T/noy.pass")" ls
+fails_cleanly 2 "--passphrase" cv noy ls "$code" --passphrase "$(cat "$T/noy.pass")"
+fails_cleanly 2 "--passphrase" cv noy put "$code/new.txt" "$T/doc.txt" --passphrase x
+check_not_contains "the rejected passphrase is not echoed" "$(cat "$T/noy.pass")" "$ERR"
+fails_cleanly 2 "frobnicate" cv noy frobnicate
+fails_cleanly 2 "--frob" cvbare --vault "$VAULT" --user noy --passphrase-file "$T/noy.pass" --frob ls
+fails_cleanly 2 "--frob" cv noy ls --frob
+fails_cleanly 2 "--frob" cv noy get "$code/doc.txt" --frob
+fails_cleanly 2 "" cvbare --vault "$VAULT" --user noy --passphrase-file "$T/noy.pass"
+fails_cleanly 2 "" cv noy case frobnicate
+fails_cleanly 2 "" cv noy get
+fails_cleanly 2 "" cv noy put
+fails_cleanly 2 "" cv noy mkdir
+fails_cleanly 2 "" cv noy rm
+fails_cleanly 2 "" cv noy history
+fails_cleanly 2 "" cv noy mv "$code/doc.txt"
+fails_cleanly 2 "" cv noy restore "$code/doc.txt"
+fails_cleanly 2 "" cv noy get "$code/doc.txt" --version
+fails_cleanly 2 "" cv noy get "$code/doc.txt" -o
+fails_cleanly 2 "" cv noy get "$code/doc.txt" "$code/sub/inner.txt"
+fails_cleanly 2 "" cv dpo case grant "$code"
+fails_cleanly 2 "" cv dpo user add newbie
+fails_cleanly 2 "" cv dpo user add newbie --role king --new-passphrase-file "$T/noy.pass"
+fails_cleanly 2 "" cvbare --user noy --passphrase-file "$T/noy.pass" ls
+fails_cleanly 2 "" cv noy get "nocase/doc.txt"
+fails_cleanly 2 "" cv noy mv "$code/doc.txt" "$other/doc.txt"
+
+# --- not found (1) ---------------------------------------------------------
+fails_cleanly 1 "C-ZZZZZZZZ" cv noy get "C-ZZZZZZZZ/doc.txt"
+fails_cleanly 1 "C-ZZZZZZZZ" cv noy put "C-ZZZZZZZZ/doc.txt" "$T/doc.txt"
+fails_cleanly 1 "C-ZZZZZZZZ" cv noy ls "C-ZZZZZZZZ"
+fails_cleanly 1 "C-ZZZZZZZZ" cv dpo case grant C-ZZZZZZZZ som
+fails_cleanly 1 "nothere.txt" cv noy get "$code/nothere.txt"
+fails_cleanly 1 "nothere.txt" cv noy history "$code/nothere.txt"
+fails_cleanly 1 "nothere.txt" cv noy rm "$code/nothere.txt"
+fails_cleanly 1 "nodir" cv noy put "$code/nodir/new.txt" "$T/doc.txt"
+fails_cleanly 1 "/nonexistent" cv noy put "$code/new.txt" "$T/nonexistent"
+fails_cleanly 1 "sub" cv noy mkdir "$code/sub"
+fails_cleanly 1 "99" cv noy get "$code/doc.txt" --version 99
+fails_cleanly 1 "99" cv noy restore "$code/doc.txt" --version 99
+fails_cleanly 1 "nobody" cv dpo case grant "$code" nobody
+fails_cleanly 1 "noy" cv dpo user add noy --role caseworker --new-passphrase-file "$T/noy.pass"
+
+# --- versions: usage errors (2) --------------------------------------------
+fails_cleanly 2 "version" cv noy restore "$code/doc.txt" --version 0
+fails_cleanly 2 "version" cv noy get "$code/doc.txt" --version 0
+fails_cleanly 2 "version" cv noy get "$code/doc.txt" --version -1
+fails_cleanly 2 "version" cv noy get "$code/doc.txt" --version abc
+fails_cleanly 2 "version" cv noy get "$code/doc.txt" --version 1x
+
+# --- access denied (4) -----------------------------------------------------
+# A non-member learns nothing: the same refusal for a file that exists and
+# one that does not, and never any content.
+fails_cleanly 4 "$code" cv out get "$code/doc.txt"
+fails_cleanly 4 "$code" cv out get "$code/nothere.txt"
+fails_cleanly 4 "$code" cv out get "$code/sub/inner.txt" -o "$T/leak.txt"
+check "a refused get -o leaves no file" [ ! -e "$T/leak.txt" ]
+fails_cleanly 4 "$code" cv out ls "$code"
+fails_cleanly 4 "$code" cv out history "$code/doc.txt"
+fails_cleanly 4 "$code" cv out put "$code/doc.txt" "$T/doc.txt"
+fails_cleanly 4 "$code" cv out rm "$code/doc.txt"
+fails_cleanly 4 "$code" cv out mkdir "$code/x"
+fails_cleanly 4 "$code" cv out restore "$code/doc.txt" --version 1
+fails_cleanly 4 "$code" cv out mv "$code/doc.txt" "$code/moved.txt"
+# read-only member
+fails_cleanly 4 "" cv som put "$code/doc.txt" "$T/doc.txt"
+fails_cleanly 4 "" cv som put "$code/new.txt" - < "$T/doc.txt"
+fails_cleanly 4 "" cv som mkdir "$code/x"
+fails_cleanly 4 "" cv som rm "$code/doc.txt"
+fails_cleanly 4 "" cv som mv "$code/doc.txt" "$code/moved.txt"
+fails_cleanly 4 "" cv som restore "$code/doc.txt" --version 1
+# auditor, admin (not members)
+fails_cleanly 4 "" cv aud get "$code/doc.txt"
+fails_cleanly 4 "" cv aud put "$code/doc.txt" "$T/doc.txt"
+fails_cleanly 4 "" cv dpo get "$code/doc.txt"
+fails_cleanly 4 "" cv dpo put "$code/doc.txt" "$T/doc.txt"
+# roles
+fails_cleanly 4 "" cv noy user add newbie --role admin --new-passphrase-file "$T/noy.pass"
+fails_cleanly 4 "" cv noy user disable som
+fails_cleanly 4 "" cv noy case grant "$code" out
+fails_cleanly 4 "" cv aud case create --label "by an auditor"
+fails_cleanly 4 "" cv noy purpose add snooping
+
+# --- bad names (2) ---------------------------------------------------------
+long=$(head -c 300 /dev/zero | tr '\0' n)
+for name in '..' '.' 'x/../doc.txt' '../x' './doc.txt' 'a//b' "$long" $'ctl\001name' $'tab\tname' $'del\177name' 'new.txt/'; do
+	shown=$(printf '%q' "$name" | cut -c1-40)
+	fails_cleanly 2 "" cv noy put "$code/$name" "$T/doc.txt"
+	[ "$RC" = 2 ] || echo "  (name: $shown)"
+done
+# An error about a bad name does not copy its control characters to the
+# terminal (a newline would break the one-line error; ESC drives the terminal).
+for name in $'ctl\001name' $'new\nline' $'esc\033[2Jname' $'cr\rname'; do
+	shown=$(printf '%q' "$name")
+	fails_cleanly 2 "" cv noy put "$code/$name" "$T/doc.txt"
+	check "the error for $shown holds no control characters" \
+		bash -c '! LC_ALL=C grep -q "[[:cntrl:]]" < <(tr -d "\n" < "$1")' _ "$ERRF"
+done
+for name in '..' '.' 'a//b' "$long" $'ctl\001name' 'sub/..'; do
+	fails_cleanly 2 "" cv noy mkdir "$code/$name"
+	fails_cleanly 2 "" cv noy mv "$code/doc.txt" "$code/$name"
+done
+# escaping the case, or reaching into another case through a path
+fails_cleanly 2 "" cv noy get "$code/../$other/x"
+fails_cleanly 2 "" cv out get "$other/../$code/doc.txt"
+fails_cleanly 2 "" cv noy put "$code/sub/../../$other/x" "$T/doc.txt"
+
+# --- bad vaults --------------------------------------------------------------
+# An empty directory: no vault there (1), and it stays empty.
+mkdir "$T/emptydir"
+fails_cleanly 1 "" cvbare --vault "$T/emptydir" --user noy --passphrase-file "$T/noy.pass" ls
+check_eq "the empty directory stays empty" "" "$(ls -A "$T/emptydir")"
+fails_cleanly 1 "" cvbare --vault "$T/emptydir" audit verify
+check_eq "the empty directory stays empty (audit)" "" "$(ls -A "$T/emptydir")"
+fails_cleanly 1 "" cvbare --vault "$T/no-such-dir" --user noy --passphrase-file "$T/noy.pass" ls
+check "no directory is created" [ ! -e "$T/no-such-dir" ]
+
+# A regular file (3), unchanged.
+printf 'just a file\n' > "$T/plainfile"
+sum=$(sha_of "$T/plainfile")
+fails_cleanly 3 "" cvbare --vault "$T/plainfile" --user noy --passphrase-file "$T/noy.pass" ls
+check_eq "the regular file is unchanged" "$sum" "$(sha_of "$T/plainfile")"
+
+# A foreign data.mdb (3): unchanged, and no file added beside it.
+mkdir "$T/foreign"
+rand_file "$T/foreign/data.mdb" 65536
+chmod 600 "$T/foreign/data.mdb"
+sum=$(sha_of "$T/foreign/data.mdb")
+fails_cleanly 3 "" cvbare --vault "$T/foreign" --user noy --passphrase-file "$T/noy.pass" ls
+check_eq "the foreign data.mdb is unchanged" "$sum" "$(sha_of "$T/foreign/data.mdb")"
+check_eq "nothing is added to the foreign directory" "data.mdb" "$(ls -A "$T/foreign" | paste -sd' ' -)"
+fails_cleanly 3 "" cvbare --vault "$T/foreign" audit verify
+check_eq "the foreign data.mdb is unchanged (audit)" "$sum" "$(sha_of "$T/foreign/data.mdb")"
+
+# A vault whose data.mdb others may read: refused, with the reason.
+snapshot
+cp -a "$VAULT" "$T/v644"
+chmod 644 "$T/v644/data.mdb"
+sum=$(sha_of "$T/v644/data.mdb")
+expect_exit '!0' cvbare --vault "$T/v644" --user noy --passphrase-file "$T/noy.pass" ls
+expect_err_hint "readable"
+check_contains "the message says others may read it" "others" "$ERR"
+expect_no_stdout
+expect_exit '!0' cvbare --vault "$T/v644" --user noy --passphrase-file "$T/noy.pass" put "$code/doc.txt" "$T/doc.txt"
+expect_err_hint "readable"
+check_eq "the readable data.mdb is unchanged" "$sum" "$(sha_of "$T/v644/data.mdb")"
+check_eq "its mode is left as it was" 644 "$(stat -c %a "$T/v644/data.mdb")"
+rm -rf "$T/v644"
+expect_unchanged
+
+# --- new passphrases -----------------------------------------------------------
+mkpass short "seven77"
+fails_cleanly 2 "" cv noy user passwd --new-passphrase-file "$T/short.pass"
+expect_exit 0 cv noy ls        # the old passphrase still works
+fails_cleanly 2 "" cv dpo user add newbie --role caseworker --new-passphrase-file "$T/short.pass"
+expect_exit 0 cv dpo user list --json
+check_not_contains "the user was not added" '"newbie"' "$OUT"
+fails_cleanly 1 "" cv noy user passwd --new-passphrase-file "$T/no-such.pass"
+expect_exit 0 cv noy ls
+
+# --- get -o: no plaintext left behind on failure ---------------------------------
+fails_cleanly 1 "" cv noy get "$code/doc.txt" -o "$T/no-such-dir/x.txt"
+fails_cleanly 1 "99" cv noy get "$code/doc.txt" -o "$T/x.txt" --version 99
+check "a failed get -o leaves no file" [ ! -e "$T/x.txt" ]
+
+# --- the history still verifies -------------------------------------------------
+expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cv noy get "$code/doc.txt"
+check "the document is intact" cmp -s "$OUTF" "$T/doc.txt"
+
+finish
