@@ -31,12 +31,16 @@
 #define CMD_DIR    (1u << 0)   /* needs --vault DIR */
 #define CMD_VAULT  (1u << 1)   /* main() opens the vault (locked) */
 #define CMD_UNLOCK (1u << 2)   /* ... and unlocks --user with a passphrase */
+#define CMD_KEEPPASS (1u << 3) /* ... and keeps it in ctx->pass for the command
+                                  (the mount unlocks again once detached) */
 
 typedef struct {
 	const char *dir;              /* --vault DIR or CASEVAULT_DIR */
 	const char *user;             /* --user NAME or CASEVAULT_USER */
 	const char *passphrase_file;  /* --passphrase-file FILE or CASEVAULT_PASSPHRASE_FILE */
 	vault *v;                     /* prepared per the flags; NULL under --help */
+	const char *pass;             /* with CMD_KEEPPASS: the passphrase, wiped after */
+	size_t passlen;
 } cli_ctx;
 
 typedef int (*cli_cmd_fn)(cli_ctx *ctx, int argc, char **argv);
@@ -62,6 +66,8 @@ int cmd_rm(cli_ctx *ctx, int argc, char **argv);
 int cmd_history(cli_ctx *ctx, int argc, char **argv);
 int cmd_restore(cli_ctx *ctx, int argc, char **argv);
 int cmd_audit(cli_ctx *ctx, int argc, char **argv);
+int cmd_mount(cli_ctx *ctx, int argc, char **argv);
+int cmd_umount(cli_ctx *ctx, int argc, char **argv);
 
 /* ---- options (opt.c) ----------------------------------------------------- */
 

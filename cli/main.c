@@ -34,6 +34,8 @@ static const cli_cmd_spec cli_cmds[] = {
 	{ "history", cmd_history, UNLOCK,  "List the versions of a file" },
 	{ "restore", cmd_restore, UNLOCK,  "Make an old version of a file current again" },
 	{ "audit",   cmd_audit,   OPEN,    "Show or verify the signed history" },
+	{ "mount",   cmd_mount,   UNLOCK | CMD_KEEPPASS, "Show your cases as folders (FUSE)" },
+	{ "umount",  cmd_umount,  0,       "Unmount a casevault mount" },
 	{ "help",    cmd_help,    0,       "Show this help, or a command's" },
 	{ NULL, NULL, 0, NULL }
 };
@@ -160,21 +162,19 @@ static const char *setting(const char *given, const char *env)
 	return s != NULL && *s != '\0' ? s : NULL;
 }
 
-static int unlock(cli_ctx *ctx)
+static int unlock(cli_ctx *ctx, cli_secret *pass)
 {
-	cli_secret pass = { NULL, 0 };
 	int rc;
 
-	if ((rc = cli_passphrase_get(&pass, ctx->passphrase_file, ctx->user)) != 0)
+	if ((rc = cli_passphrase_get(pass, ctx->passphrase_file, ctx->user)) != 0)
 		return rc;
-	if (vault_unlock(ctx->v, ctx->user, pass.buf, pass.len) < 0)
+	if (vault_unlock(ctx->v, ctx->user, pass->buf, pass->len) < 0)
 		rc = cli_fail_vault("cannot unlock vault '%s' as '%s'", ctx->dir, ctx->user);
-	cli_secret_dispose(&pass);
 	return rc;
 }
 
 /* What the command's flags ask for, before it runs. @return 0 or an exit code. */
-static int prepare(cli_ctx *ctx, unsigned int flags)
+static int prepare(cli_ctx *ctx, unsigned int flags, cli_secret *pass)
 {
 	if ((flags & CMD_DIR) && ctx->dir == NULL)
 		return cli_error(CLI_EXIT_USAGE, "pass --vault DIR or set CASEVAULT_DIR",
@@ -188,26 +188,37 @@ static int prepare(cli_ctx *ctx, unsigned int flags)
 	cli_error_on(CLI_ON_VAULT, ctx->dir);
 	if (vault_open(&ctx->v, ctx->dir) < 0)
 		return cli_fail_vault("cannot open vault '%s'", ctx->dir);
-	if (flags & CMD_UNLOCK)
-		return unlock(ctx);
+	if (flags & CMD_UNLOCK) {
+		int rc = unlock(ctx, pass);
+		if (rc == 0 && (flags & CMD_KEEPPASS)) {
+			ctx->pass = pass->buf;
+			ctx->passlen = pass->len;
+		}
+		return rc;
+	}
 	return 0;
 }
 
 static int run(cli_ctx *ctx, const cli_cmd_spec *cmd, int argc, char **argv)
 {
+	cli_secret pass = { NULL, 0 };
 	int rc;
 
 	cli_error_command(cmd->name);
 	/* --help needs no vault: the command prints its usage and returns. */
 	if (cli_wants_help(argc, argv))
 		return cmd->fn(ctx, argc, argv);
-	if ((rc = prepare(ctx, cmd->flags)) != 0)
+	if ((rc = prepare(ctx, cmd->flags, &pass)) != 0)
 		goto done;
+	if (!(cmd->flags & CMD_KEEPPASS))
+		cli_secret_dispose(&pass);
 	cli_error_on(CLI_ON_NONE, NULL);
 	rc = cmd->fn(ctx, argc, argv);
 done:
 	vault_close(ctx->v);   /* wipes the keys */
 	ctx->v = NULL;
+	ctx->pass = NULL;
+	cli_secret_dispose(&pass);
 	return rc;
 }
 
@@ -231,7 +242,7 @@ static int sanitise_stdfd(void)
 int main(int argc, char **argv)
 {
 	static const struct rlimit no_core = { 0, 0 };
-	cli_ctx ctx = { NULL, NULL, NULL, NULL };
+	cli_ctx ctx = { NULL, NULL, NULL, NULL, NULL, 0 };
 	const cli_cmd_spec *cmd;
 	int rc, i = argc;
 

@@ -1138,6 +1138,18 @@ done:
 	return error;
 }
 
+int vault_purpose_check(vault *v, const char *purpose)
+{
+	MDB_txn *txn = NULL;
+	int error;
+
+	if ((error = vault__begin(&txn, v, 0)) < 0)
+		return error;
+	error = vault_policy__purpose_check(txn, v, purpose);
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
 static int purpose_add_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 {
 	const char *code = payload;

@@ -126,6 +126,8 @@ VAULT_EXTERN(int) vault_case_foreach(vault *v,
 
 VAULT_EXTERN(int) vault_purpose_add(vault *v, const char *code);
 VAULT_EXTERN(int) vault_purpose_require(vault *v, int on);
+/** Would a read with this purpose (NULL: none) be taken? 0 or VAULT_EUSAGE. */
+VAULT_EXTERN(int) vault_purpose_check(vault *v, const char *purpose);
 VAULT_EXTERN(int) vault_purpose_foreach(vault *v, int *required,
 	int (*cb)(const char *code, void *payload), void *payload);
 

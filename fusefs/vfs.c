@@ -1,0 +1,885 @@
+/*
+ * fusefs — the operations table of the mount.
+ *
+ *   /                          the user's cases
+ *   /C-7KQ2M9XD Label/...      a case: its folders and files
+ *   /.history/C-7KQ2M9XD Label/PATH/
+ *                              one read-only file per version of PATH,
+ *                              "intake v2 2026-11-28 10-15 alice.pdf"
+ *
+ * Every operation translates a path into the vault's "CODE/PATH", calls the
+ * public API, and maps the result to an errno. Open files are vault_file
+ * handles: a read-opening is a read event (committed before any data), and
+ * a written file becomes one new version when it is flushed (close), fsynced
+ * or released.
+ */
+#define FUSE_USE_VERSION 31
+#define _GNU_SOURCE       /* RENAME_NOREPLACE, RENAME_EXCHANGE */
+
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <fuse.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vault.h"
+#include "vfs.h"
+
+#define HISTORY       ".history"
+#define VPATH_MAX     4200
+#define XATTR_VERSION "user.casevault.version"
+#define XATTR_NODE    "user.casevault.node"
+#define BLKSIZE       65536             /* the vault's block: a good I/O size */
+
+/* An open file. FUSE may call in on several threads for one handle. */
+typedef struct vfs_handle {
+	pthread_mutex_t lock;
+	vault_file *file;
+	char node[17];
+	int history;                     /* a version under .history: read-only */
+	struct vfs_handle *next;         /* in vfs.open */
+} vfs_handle;
+
+typedef struct {
+	const vfs_options *o;
+	vault *v;
+	uid_t uid;
+	gid_t gid;
+	pthread_mutex_t lock;            /* guards `open` */
+	vfs_handle *open;
+} vfs;
+
+static vfs *vfs_get(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+/* A library error as an errno; messages go to syslog (never content). */
+static int vfs_err(const char *op, const char *path)
+{
+	const vault_error *e = vault_error_last();
+
+	if (e->code == VAULT_ECORRUPT || e->code == VAULT_ERROR || e->code == VAULT_ENOSPC)
+		syslog(LOG_WARNING, "casevault: %s: %s", op, e->message);
+	(void)path;
+	return -vault_error_to_errno(e->code);
+}
+
+/* ---- paths -------------------------------------------------------------- */
+
+typedef enum {
+	P_ROOT,          /* "/" */
+	P_HISTROOT,      /* "/.history" */
+	P_NODE,          /* a case folder or anything in it: vpath */
+	P_HIST,          /* .history/CASE/PATH: a folder, or a file's versions */
+	P_VERSION,       /* .history/CASE/PATH/NAME: one version of PATH */
+} ptype;
+
+typedef struct {
+	ptype type;
+	char vpath[VPATH_MAX];           /* "CODE" or "CODE/a/b" */
+	const char *last;                /* P_VERSION: the version's name */
+} vfs_path;
+
+/*
+ * A case folder's name: the code, then the label if there is one. The code
+ * alone finds the case too. Checked against the vault: the user must be a
+ * member (vault_stat says so).
+ */
+static int case_component(char code[VAULT_CODE_SIZE], const char *s, size_t len)
+{
+	if (len < VAULT_CODE_SIZE - 1 || s[0] != 'C' || s[1] != '-' ||
+	    (len > VAULT_CODE_SIZE - 1 && s[VAULT_CODE_SIZE - 1] != ' '))
+		return -ENOENT;
+	memcpy(code, s, VAULT_CODE_SIZE - 1);
+	code[VAULT_CODE_SIZE - 1] = '\0';
+	return 0;
+}
+
+static int vfs_path_parse(vfs_path *out, const char *path)
+{
+	char code[VAULT_CODE_SIZE];
+	const char *s = path + 1, *slash;
+	int history = 0, error;
+	size_t len;
+
+	memset(out, 0, sizeof *out);
+	if (!strcmp(path, "/")) {
+		out->type = P_ROOT;
+		return 0;
+	}
+	if (!strncmp(s, HISTORY, sizeof HISTORY - 1) &&
+	    (s[sizeof HISTORY - 1] == '\0' || s[sizeof HISTORY - 1] == '/')) {
+		s += sizeof HISTORY - 1;
+		if (*s == '\0') {
+			out->type = P_HISTROOT;
+			return 0;
+		}
+		s++;
+		history = 1;
+	}
+	slash = strchr(s, '/');
+	len = slash ? (size_t)(slash - s) : strlen(s);
+	if ((error = case_component(code, s, len)) < 0)
+		return error;
+	if (strlen(code) + (slash ? strlen(slash) : 0) >= sizeof out->vpath)
+		return -ENAMETOOLONG;
+	snprintf(out->vpath, sizeof out->vpath, "%s%s", code, slash ? slash : "");
+	out->type = history ? P_HIST : P_NODE;
+	return 0;
+}
+
+/* ---- history names ------------------------------------------------------ */
+
+/* "intake v2 2026-11-28 10-15 alice.pdf" for version 2 of "intake.pdf". */
+static void version_name(char *out, size_t size, const char *file, const vault_version_info *info)
+{
+	const char *dot = strrchr(file, '.');
+	char when[32];
+	struct tm tm;
+	time_t t = (time_t)info->time;
+	int stem = dot && dot != file ? (int)(dot - file) : (int)strlen(file);
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H-%M", &tm);
+	snprintf(out, size, "%.*s v%u %s %s%s", stem, file, info->version, when, info->actor,
+		dot && dot != file ? dot : "");
+}
+
+typedef struct {
+	const char *file;                /* the file's own name */
+	const char *want;                /* a name to find, or NULL to list */
+	uint32_t found;
+	vault_version_info info;
+	void *buf;
+	fuse_fill_dir_t fill;
+} version_walk;
+
+static int version_cb(const vault_version_info *info, void *payload)
+{
+	version_walk *w = payload;
+	char name[512];
+
+	version_name(name, sizeof name, w->file, info);
+	if (w->want) {
+		if (!strcmp(name, w->want)) {
+			w->found = info->version;
+			w->info = *info;
+			return 1;
+		}
+		return 0;
+	}
+	return w->fill(w->buf, name, NULL, 0, 0);
+}
+
+/* Split "CODE/a/file/NAME" into the file's vpath and NAME. */
+static const char *split_last(char *vpath)
+{
+	char *slash = strrchr(vpath, '/');
+
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	return slash + 1;
+}
+
+/*
+ * Resolve a .history path: a folder, a file (a folder of versions), or a
+ * version. For a version, *version gets its number and `info` its details.
+ */
+static int hist_resolve(vfs_path *p, vault_stat_info *st, uint32_t *version,
+	vault_version_info *info)
+{
+	vfs *fs = vfs_get();
+	version_walk w;
+	const char *name;
+	char file[VPATH_MAX];
+
+	*version = 0;
+	if (vault_stat(st, fs->v, p->vpath) == 0)
+		return 0;
+	if (vault_error_last()->code != VAULT_ENOTFOUND)
+		return vfs_err("history", p->vpath);
+	/* Not a folder or file: perhaps a version of the file above it. */
+	snprintf(file, sizeof file, "%s", p->vpath);
+	if ((name = split_last(file)) == NULL || vault_stat(st, fs->v, file) < 0 || st->is_dir)
+		return -ENOENT;
+	memset(&w, 0, sizeof w);
+	w.file = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+	w.want = name;
+	if (vault_history(fs->v, file, version_cb, &w) < 0 && !w.found)
+		return vfs_err("history", file);
+	if (!w.found)
+		return -ENOENT;
+	snprintf(p->vpath, sizeof p->vpath, "%s", file);
+	p->type = P_VERSION;
+	*version = w.found;
+	*info = w.info;
+	return 0;
+}
+
+/* ---- attributes --------------------------------------------------------- */
+
+/* The size of an open file with changes not yet committed. */
+static int open_size(uint64_t *out, const char *node)
+{
+	vfs *fs = vfs_get();
+	int found = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	for (vfs_handle *h = fs->open; h; h = h->next)
+		if (!h->history && !strcmp(h->node, node) && vault_file_dirty(h->file)) {
+			*out = vault_file_size(h->file);
+			found = 1;
+			break;
+		}
+	pthread_mutex_unlock(&fs->lock);
+	return found;
+}
+
+static void fill_stat(struct stat *st, int is_dir, int writable, uint64_t size, int64_t mtime)
+{
+	vfs *fs = vfs_get();
+
+	memset(st, 0, sizeof *st);
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_nlink = is_dir ? 2 : 1;
+	st->st_mode = is_dir ? (S_IFDIR | (writable ? 0700 : 0500)) : (S_IFREG | (writable ? 0600 : 0400));
+	st->st_size = (off_t)size;
+	st->st_blksize = BLKSIZE;
+	st->st_blocks = (blkcnt_t)((size + 511) / 512);
+	st->st_mtim.tv_sec = st->st_ctim.tv_sec = st->st_atim.tv_sec = (time_t)mtime;
+}
+
+static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	vfs *fs = vfs_get();
+	vault_stat_info si;
+	vault_version_info info;
+	vfs_path p;
+	uint32_t version;
+	uint64_t size;
+	int error;
+
+	if ((error = vfs_path_parse(&p, path)) < 0)
+		return error;
+	switch (p.type) {
+	case P_ROOT:
+	case P_HISTROOT:
+		fill_stat(st, 1, 0, 0, time(NULL));
+		return 0;
+	case P_NODE:
+		if (vault_stat(&si, fs->v, p.vpath) < 0)
+			return vfs_err("getattr", p.vpath);
+		size = si.size;
+		if (!si.is_dir)
+			open_size(&size, si.node);
+		fill_stat(st, si.is_dir, si.writable && !fs->o->read_only, size, si.mtime);
+		return 0;
+	default:
+		if ((error = hist_resolve(&p, &si, &version, &info)) < 0)
+			return error;
+		if (version)
+			fill_stat(st, 0, 0, info.size, info.time);
+		else
+			fill_stat(st, 1, 0, 0, si.mtime);
+		return 0;
+	}
+}
+
+/* ---- folders ------------------------------------------------------------ */
+
+typedef struct {
+	void *buf;
+	fuse_fill_dir_t fill;
+} fill_ctx;
+
+static int case_cb(const vault_case_info *c, void *payload)
+{
+	fill_ctx *fc = payload;
+	char name[VAULT_CODE_SIZE + 256];
+	size_t n;
+
+	if (!c->label || !*c->label)
+		return fc->fill(fc->buf, c->code, NULL, 0, 0);
+	n = (size_t)snprintf(name, sizeof name, "%s %s", c->code, c->label);
+	/* A label is free text: keep it a single, valid name. */
+	for (size_t i = VAULT_CODE_SIZE; i < n && i < sizeof name; i++)
+		if (name[i] == '/' || (unsigned char)name[i] < 0x20)
+			name[i] = '_';
+	return fc->fill(fc->buf, name, NULL, 0, 0);
+}
+
+static int entry_cb(const vault_entry *e, void *payload)
+{
+	fill_ctx *fc = payload;
+
+	return fc->fill(fc->buf, e->name, NULL, 0, 0);
+}
+
+static int vfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
+	struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	vfs *fs = vfs_get();
+	fill_ctx fc = { buf, fill };
+	vault_stat_info si;
+	vault_version_info info;
+	uint32_t version;
+	vfs_path p;
+	int error;
+
+	if ((error = vfs_path_parse(&p, path)) < 0)
+		return error;
+	fill(buf, ".", NULL, 0, 0);
+	fill(buf, "..", NULL, 0, 0);
+	switch (p.type) {
+	case P_ROOT:
+		fill(buf, HISTORY, NULL, 0, 0);
+		/* fall through */
+	case P_HISTROOT:
+		if (vault_case_foreach(fs->v, case_cb, &fc) < 0)
+			return vfs_err("readdir", "/");
+		return 0;
+	case P_NODE:
+		if (vault_list(fs->v, p.vpath, entry_cb, &fc) < 0)
+			return vfs_err("readdir", p.vpath);
+		return 0;
+	default:
+		if ((error = hist_resolve(&p, &si, &version, &info)) < 0)
+			return error;
+		if (version)
+			return -ENOTDIR;
+		if (si.is_dir) {
+			/* Folders as they are; each file is a folder of versions. */
+			if (vault_list(fs->v, p.vpath, entry_cb, &fc) < 0)
+				return vfs_err("readdir", p.vpath);
+		} else {
+			version_walk w;
+			memset(&w, 0, sizeof w);
+			w.file = strrchr(p.vpath, '/') ? strrchr(p.vpath, '/') + 1 : p.vpath;
+			w.buf = buf;
+			w.fill = fill;
+			if (vault_history(fs->v, p.vpath, version_cb, &w) < 0)
+				return vfs_err("readdir", p.vpath);
+		}
+		return 0;
+	}
+}
+
+/* Changes are allowed only on case content, and not on a read-only mount. */
+static int node_path(vfs_path *p, const char *path, int need_name)
+{
+	int error;
+
+	if ((error = vfs_path_parse(p, path)) < 0)
+		return error;
+	if (p->type != P_NODE)
+		return p->type == P_ROOT || p->type == P_HISTROOT ? -EPERM : -EROFS;
+	if (need_name && !strchr(p->vpath, '/'))
+		return -EPERM;       /* a case folder itself */
+	return vfs_get()->o->read_only ? -EROFS : 0;
+}
+
+static int vfs_mkdir(const char *path, mode_t mode)
+{
+	vfs_path p;
+	int error;
+
+	if ((error = node_path(&p, path, 1)) < 0)
+		return error;
+	return vault_mkdir(vfs_get()->v, p.vpath) < 0 ? vfs_err("mkdir", p.vpath) : 0;
+}
+
+static int remove_node(const char *path, int want_dir)
+{
+	vfs *fs = vfs_get();
+	vault_stat_info si;
+	vfs_path p;
+	int error;
+
+	if ((error = node_path(&p, path, 1)) < 0)
+		return error;
+	if (vault_stat(&si, fs->v, p.vpath) < 0)
+		return vfs_err("remove", p.vpath);
+	if (want_dir && !si.is_dir)
+		return -ENOTDIR;
+	if (!want_dir && si.is_dir)
+		return -EISDIR;
+	return vault_remove(fs->v, p.vpath) < 0 ? vfs_err("remove", p.vpath) : 0;
+}
+
+static int vfs_unlink(const char *path)
+{
+	return remove_node(path, 0);
+}
+
+static int vfs_rmdir(const char *path)
+{
+	return remove_node(path, 1);
+}
+
+static int vfs_rename(const char *from, const char *to, unsigned int flags)
+{
+	vfs_path p, q;
+	int error;
+
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL;
+	if ((error = node_path(&p, from, 1)) < 0 || (error = node_path(&q, to, 1)) < 0)
+		return error;
+	/* Between cases (the codes differ): tools copy, then remove. */
+	if (memcmp(p.vpath, q.vpath, VAULT_CODE_SIZE - 1))
+		return -EXDEV;
+	if (vault_rename(vfs_get()->v, p.vpath, q.vpath,
+			(flags & RENAME_NOREPLACE) ? VAULT_RENAME_NOREPLACE : 0) < 0)
+		return vfs_err("rename", p.vpath);
+	return 0;
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static void handle_register(vfs_handle *h)
+{
+	vfs *fs = vfs_get();
+
+	pthread_mutex_lock(&fs->lock);
+	h->next = fs->open;
+	fs->open = h;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void handle_free(vfs_handle *h)
+{
+	vfs *fs = vfs_get();
+
+	pthread_mutex_lock(&fs->lock);
+	for (vfs_handle **pp = &fs->open; *pp; pp = &(*pp)->next)
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	pthread_mutex_unlock(&fs->lock);
+	vault_file_close(h->file);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+static int open_file(const char *path, struct fuse_file_info *fi, int create)
+{
+	vfs *fs = vfs_get();
+	vault_file_options o;
+	vault_stat_info si;
+	vault_version_info info;
+	uint32_t version = 0;
+	vfs_handle *h;
+	vfs_path p;
+	int acc = fi->flags & O_ACCMODE, error;
+
+	if ((error = vfs_path_parse(&p, path)) < 0)
+		return error;
+	memset(&o, 0, sizeof o);
+	o.purpose = fs->o->purpose;
+	if (p.type == P_HIST) {
+		if ((error = hist_resolve(&p, &si, &version, &info)) < 0)
+			return error;
+		if (!version)
+			return -EISDIR;
+	} else if (p.type != P_NODE) {
+		return -EISDIR;
+	}
+	if (acc != O_RDONLY && (p.type != P_NODE || version))
+		return -EROFS;
+	if (acc != O_RDONLY && fs->o->read_only)
+		return -EROFS;
+	if (acc != O_WRONLY)
+		o.flags |= VAULT_FILE_READ;
+	if (acc != O_RDONLY)
+		o.flags |= VAULT_FILE_WRITE;
+	if (fi->flags & O_TRUNC && acc != O_RDONLY)
+		o.flags |= VAULT_FILE_TRUNC;
+	if (create) {
+		o.flags |= VAULT_FILE_CREATE | VAULT_FILE_WRITE;
+		if (fi->flags & O_EXCL)
+			o.flags |= VAULT_FILE_EXCL;
+		o.create_now = 1;
+	}
+	o.version = version;
+	if ((h = calloc(1, sizeof *h)) == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&h->lock, NULL);
+	h->history = version != 0;
+	if (vault_file_open(&h->file, fs->v, p.vpath, &o) < 0) {
+		error = vfs_err("open", p.vpath);
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		return error;
+	}
+	if (vault_stat(&si, fs->v, p.vpath) == 0)
+		memcpy(h->node, si.node, sizeof h->node);
+	handle_register(h);
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->direct_io = 0;
+	fi->keep_cache = 0;
+	return 0;
+}
+
+static vfs_handle *handle_of(struct fuse_file_info *fi)
+{
+	return (vfs_handle *)(uintptr_t)fi->fh;
+}
+
+static int vfs_open(const char *path, struct fuse_file_info *fi)
+{
+	return open_file(path, fi, 0);
+}
+
+static int vfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	vfs_path p;
+	int error;
+
+	if ((error = node_path(&p, path, 1)) < 0)
+		return error;
+	return open_file(path, fi, 1);
+}
+
+static int vfs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	vfs_handle *h = handle_of(fi);
+	size_t n;
+	int error;
+
+	pthread_mutex_lock(&h->lock);
+	error = vault_file_read(&n, h->file, buf, size, (uint64_t)off);
+	pthread_mutex_unlock(&h->lock);
+	if (error < 0)
+		return vfs_err("read", path);
+	return (int)n;
+}
+
+static int vfs_write(const char *path, const char *buf, size_t size, off_t off,
+	struct fuse_file_info *fi)
+{
+	vfs_handle *h = handle_of(fi);
+	int error;
+
+	pthread_mutex_lock(&h->lock);
+	error = vault_file_write(h->file, buf, size, (uint64_t)off);
+	pthread_mutex_unlock(&h->lock);
+	if (error < 0)
+		return vfs_err("write", path);
+	return (int)size;
+}
+
+/* A written file becomes one new version; nothing happens if unchanged. */
+static int commit(vfs_handle *h, const char *path)
+{
+	int error;
+
+	pthread_mutex_lock(&h->lock);
+	error = vault_file_commit(NULL, h->file);
+	pthread_mutex_unlock(&h->lock);
+	return error < 0 ? vfs_err("commit", path) : 0;
+}
+
+static int vfs_flush(const char *path, struct fuse_file_info *fi)
+{
+	return commit(handle_of(fi), path);
+}
+
+static int vfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	return commit(handle_of(fi), path);
+}
+
+static int vfs_release(const char *path, struct fuse_file_info *fi)
+{
+	vfs_handle *h = handle_of(fi);
+	int error = commit(h, path);
+
+	handle_free(h);
+	return error;
+}
+
+static int vfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	vfs *fs = vfs_get();
+	vault_file_options o = { VAULT_FILE_WRITE, 0, NULL, NULL, 0 };
+	vault_file *f = NULL;
+	vfs_path p;
+	int error;
+
+	if (size < 0)
+		return -EINVAL;
+	if (fi) {
+		vfs_handle *h = handle_of(fi);
+		if (h->history)
+			return -EROFS;
+		pthread_mutex_lock(&h->lock);
+		error = vault_file_truncate(h->file, (uint64_t)size);
+		pthread_mutex_unlock(&h->lock);
+		return error < 0 ? vfs_err("truncate", path) : 0;
+	}
+	if ((error = node_path(&p, path, 1)) < 0)
+		return error;
+	if (vault_file_open(&f, fs->v, p.vpath, &o) < 0)
+		return vfs_err("truncate", p.vpath);
+	if (vault_file_truncate(f, (uint64_t)size) < 0 || vault_file_commit(NULL, f) < 0)
+		error = vfs_err("truncate", p.vpath);
+	vault_file_close(f);
+	return error;
+}
+
+/* ---- metadata ----------------------------------------------------------- */
+
+/*
+ * Modes come from access rights (rw member: 0600/0700, ro: 0400/0500) and
+ * are not stored: a chmod to what is shown succeeds (editors copy a file's
+ * mode onto its replacement), any other is refused.
+ */
+static int vfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct stat st;
+	int error;
+
+	if ((error = vfs_getattr(path, &st, fi)) < 0)
+		return error;
+	return (mode & 07777) == (st.st_mode & 07777) ? 0 : -EPERM;
+}
+
+static int vfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	vfs *fs = vfs_get();
+
+	if ((uid != (uid_t)-1 && uid != fs->uid) || (gid != (gid_t)-1 && gid != fs->gid))
+		return -EPERM;
+	return 0;
+}
+
+static int vfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+	vfs_path p;
+	int64_t mtime;
+	int error;
+
+	if ((error = node_path(&p, path, 0)) < 0)
+		return error;
+	if (tv == NULL || tv[1].tv_nsec == UTIME_NOW)
+		mtime = (int64_t)time(NULL);
+	else if (tv[1].tv_nsec == UTIME_OMIT)
+		return 0;
+	else
+		mtime = (int64_t)tv[1].tv_sec;
+	return vault_touch(vfs_get()->v, p.vpath, mtime) < 0 ? vfs_err("utimens", p.vpath) : 0;
+}
+
+static int vfs_statfs(const char *path, struct statvfs *st)
+{
+	if (statvfs(vfs_get()->o->vault_dir, st) < 0)
+		return -errno;
+	st->f_namemax = VAULT_FILENAME_MAX;
+	return 0;
+}
+
+static int vfs_getxattr(const char *path, const char *name, char *value, size_t size)
+{
+	vfs *fs = vfs_get();
+	vault_stat_info si;
+	vfs_path p;
+	char text[32];
+	const char *s;
+	int error;
+
+	if ((error = vfs_path_parse(&p, path)) < 0)
+		return error;
+	if (p.type != P_NODE)
+		return -ENODATA;
+	if (vault_stat(&si, fs->v, p.vpath) < 0)
+		return vfs_err("getxattr", p.vpath);
+	if (!strcmp(name, XATTR_VERSION) && !si.is_dir) {
+		snprintf(text, sizeof text, "%u", si.version);
+		s = text;
+	} else if (!strcmp(name, XATTR_NODE)) {
+		s = si.node;
+	} else {
+		return -ENODATA;
+	}
+	if (size == 0)
+		return (int)strlen(s);
+	if (size < strlen(s))
+		return -ERANGE;
+	memcpy(value, s, strlen(s));
+	return (int)strlen(s);
+}
+
+static int vfs_listxattr(const char *path, char *list, size_t size)
+{
+	static const char names[] = XATTR_VERSION "\0" XATTR_NODE "\0";
+	vfs_path p;
+	int error;
+
+	if ((error = vfs_path_parse(&p, path)) < 0)
+		return error;
+	if (p.type != P_NODE)
+		return 0;
+	if (size == 0)
+		return (int)sizeof names;
+	if (size < sizeof names)
+		return -ERANGE;
+	memcpy(list, names, sizeof names);
+	return (int)sizeof names;
+}
+
+static int vfs_setxattr(const char *path, const char *name, const char *value, size_t size, int flags)
+{
+	/* The casevault attributes are read-only; no others are stored. */
+	return !strncmp(name, "user.casevault.", 15) ? -EPERM : -ENOTSUP;
+}
+
+static int vfs_removexattr(const char *path, const char *name)
+{
+	return !strncmp(name, "user.casevault.", 15) ? -EPERM : -ENOTSUP;
+}
+
+/* Links and special files have no place in a case file. */
+static int vfs_symlink(const char *target, const char *path)
+{
+	return -EPERM;
+}
+
+static int vfs_link(const char *from, const char *to)
+{
+	return -EPERM;
+}
+
+static int vfs_mknod(const char *path, mode_t mode, dev_t dev)
+{
+	return -EPERM;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static void *vfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	vfs *fs = vfs_get();
+
+	/* The CLI (another process) may change the vault at any time. */
+	cfg->entry_timeout = 1.0;
+	cfg->attr_timeout = 1.0;
+	cfg->negative_timeout = 0;
+	cfg->use_ino = 0;
+	cfg->hard_remove = 1;
+	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+	if (vault_mount_event(fs->v, 1, fs->o->purpose) < 0)
+		syslog(LOG_WARNING, "casevault: mount event: %s", vault_error_last()->message);
+	return fs;
+}
+
+static void vfs_destroy(void *private_data)
+{
+	vfs *fs = private_data;
+
+	if (vault_mount_event(fs->v, 0, NULL) < 0)
+		syslog(LOG_WARNING, "casevault: unmount event: %s", vault_error_last()->message);
+}
+
+static const struct fuse_operations vfs_ops = {
+	.init        = vfs_init,
+	.destroy     = vfs_destroy,
+	.getattr     = vfs_getattr,
+	.readdir     = vfs_readdir,
+	.mkdir       = vfs_mkdir,
+	.rmdir       = vfs_rmdir,
+	.unlink      = vfs_unlink,
+	.rename      = vfs_rename,
+	.open        = vfs_open,
+	.create      = vfs_create,
+	.read        = vfs_read,
+	.write       = vfs_write,
+	.flush       = vfs_flush,
+	.fsync       = vfs_fsync,
+	.release     = vfs_release,
+	.truncate    = vfs_truncate,
+	.chmod       = vfs_chmod,
+	.chown       = vfs_chown,
+	.utimens     = vfs_utimens,
+	.statfs      = vfs_statfs,
+	.getxattr    = vfs_getxattr,
+	.listxattr   = vfs_listxattr,
+	.setxattr    = vfs_setxattr,
+	.removexattr = vfs_removexattr,
+	.symlink     = vfs_symlink,
+	.link        = vfs_link,
+	.mknod       = vfs_mknod,
+};
+
+int vfs_mount(const vfs_options *o)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse *fuse = NULL;
+	vfs_options abs = *o;
+	vfs fs;
+	int mounted = 0, rc = -1;
+	char opts[256], dir[PATH_MAX];
+
+	/* A daemon works from "/": the vault's path must not be relative. */
+	if (realpath(o->vault_dir, dir) == NULL) {
+		fprintf(stderr, "casevault: cannot find the vault '%s'\n", o->vault_dir);
+		return -1;
+	}
+	abs.vault_dir = dir;
+	o = &abs;
+	memset(&fs, 0, sizeof fs);
+	fs.o = o;
+	fs.uid = getuid();
+	fs.gid = getgid();
+	pthread_mutex_init(&fs.lock, NULL);
+	snprintf(opts, sizeof opts, "fsname=casevault,subtype=casevault,default_permissions%s%s",
+		o->read_only ? ",ro" : "", o->allow_other ? ",allow_other" : "");
+	if (fuse_opt_add_arg(&args, "casevault") < 0 || fuse_opt_add_arg(&args, "-o") < 0 ||
+	    fuse_opt_add_arg(&args, opts) < 0)
+		goto done;
+	if ((fuse = fuse_new(&args, &vfs_ops, sizeof vfs_ops, &fs)) == NULL) {
+		fprintf(stderr, "casevault: cannot start the mount\n");
+		goto done;
+	}
+	if (fuse_mount(fuse, o->mountpoint) < 0) {
+		fprintf(stderr, "casevault: cannot mount on '%s'\nhint: check that /dev/fuse exists and that fuse3 is installed\n",
+			o->mountpoint);
+		goto done;
+	}
+	mounted = 1;
+	openlog("casevault", LOG_PID, LOG_USER);
+	if (fuse_daemonize(o->foreground) < 0)
+		goto done;
+	/* Detached now: open the vault afresh in this process. */
+	if (vault_open(&fs.v, o->vault_dir) < 0 ||
+	    vault_unlock(fs.v, o->user, o->pass, o->passlen) < 0) {
+		syslog(LOG_ERR, "casevault: cannot open the vault: %s", vault_error_last()->message);
+		fprintf(stderr, "casevault: cannot open the vault: %s\n", vault_error_last()->message);
+		goto done;
+	}
+	vault_set_via(fs.v, VAULT_VIA_FUSE);
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)) < 0)
+		goto done;
+	rc = fuse_loop_mt(fuse, 0) == 0 ? 0 : -1;
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+done:
+	if (mounted)
+		fuse_unmount(fuse);
+	if (fuse)
+		fuse_destroy(fuse);
+	fuse_opt_free_args(&args);
+	vault_close(fs.v);       /* wipes the keys */
+	pthread_mutex_destroy(&fs.lock);
+	return rc;
+}
