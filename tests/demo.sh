@@ -62,6 +62,24 @@ if grep -r -a -l -e "Savannakhet" -e "passport-scan" -e "Needs: legal aid" "$vau
 fi
 echo "grep found none of them in $(ls "$vault" | tr '\n' ' ')"
 
+say "The caseworker mounts the vault: her cases as plain folders"
+mnt="$work/mnt"
+mkdir "$mnt"
+trap 'fusermount3 -u -z "$mnt" 2>/dev/null; rm -rf "$work"' EXIT
+as noy mount "$mnt" --purpose intake
+casedir=$(ls -d "$mnt"/C-*)
+echo "\$ ls -l '$mnt'"; ls -l "$mnt"
+echo "\$ ls -lR '$casedir'"; ls -lR "$casedir"
+echo "\$ cat '$casedir/intake.txt'"; cat "$casedir/intake.txt"
+# An editor's save: a temporary file, then renamed over the original.
+printf 'Arrived: 2026-11-02\nNeeds: legal aid, medical check\nHearing: 2026-12-10\n' > "$casedir/.intake.txt.swp"
+mv "$casedir/.intake.txt.swp" "$casedir/intake.txt"
+hist="$mnt/.history/$(basename "$casedir")/intake.txt"
+echo "\$ ls -l '$hist'"; ls -l "$hist"
+first=$(ls "$hist" | head -1)
+echo "\$ cat '$hist/$first'"; cat "$hist/$first"
+as noy umount "$mnt"
+
 say "The auditor reads and verifies the signed history (no case key needed)"
 as aud audit log
 as aud audit verify
