@@ -45,6 +45,7 @@ typedef struct vfs_handle {
 	vault_file *file;
 	char node[17];
 	int history;                     /* a version under .history: read-only */
+	int writable;
 	struct vfs_handle *next;         /* in vfs.open */
 } vfs_handle;
 
@@ -228,24 +229,48 @@ static int hist_resolve(vfs_path *p, vault_stat_info *st, uint32_t *version,
 
 /* ---- attributes --------------------------------------------------------- */
 
-/* The size of an open file with changes not yet committed. */
-static int open_size(uint64_t *out, const char *node)
+/* What an open file with changes not yet committed will record. */
+static void open_attrs(const char *node, uint64_t *size, int64_t *mtime, uint32_t *mode)
 {
 	vfs *fs = vfs_get();
-	int found = 0;
 
 	pthread_mutex_lock(&fs->lock);
 	for (vfs_handle *h = fs->open; h; h = h->next)
-		if (!h->history && !strcmp(h->node, node) && vault_file_dirty(h->file)) {
-			*out = vault_file_size(h->file);
-			found = 1;
+		if (h->writable && !strcmp(h->node, node) && vault_file_dirty(h->file)) {
+			pthread_mutex_lock(&h->lock);
+			*size = vault_file_size(h->file);
+			*mtime = vault_file_mtime(h->file);
+			*mode = vault_file_mode(h->file);
+			pthread_mutex_unlock(&h->lock);
+			break;
+		}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/*
+ * An open, writable handle on the file at `vpath`. The kernel sends a time
+ * or mode change without its file handle (futimens, fchmod), but it belongs
+ * with the version being written: tar and cp -p set both before close.
+ */
+static vfs_handle *open_writer(const char *vpath)
+{
+	vfs *fs = vfs_get();
+	vault_stat_info si;
+	vfs_handle *found = NULL;
+
+	if (vault_stat(&si, fs->v, vpath) < 0 || si.is_dir)
+		return NULL;
+	pthread_mutex_lock(&fs->lock);
+	for (vfs_handle *h = fs->open; h; h = h->next)
+		if (h->writable && !strcmp(h->node, si.node)) {
+			found = h;
 			break;
 		}
 	pthread_mutex_unlock(&fs->lock);
 	return found;
 }
 
-static void fill_stat(struct stat *st, int is_dir, int writable, uint64_t size, int64_t mtime)
+static void fill_stat(struct stat *st, int is_dir, int writable, uint32_t mode, uint64_t size, int64_t mtime)
 {
 	vfs *fs = vfs_get();
 
@@ -253,7 +278,9 @@ static void fill_stat(struct stat *st, int is_dir, int writable, uint64_t size, 
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
 	st->st_nlink = is_dir ? 2 : 1;
-	st->st_mode = is_dir ? (S_IFDIR | (writable ? 0700 : 0500)) : (S_IFREG | (writable ? 0600 : 0400));
+	if (!writable)
+		mode &= ~0222u;
+	st->st_mode = (is_dir ? S_IFDIR : S_IFREG) | (mode & 07777);
 	st->st_size = (off_t)size;
 	st->st_blksize = BLKSIZE;
 	st->st_blocks = (blkcnt_t)((size + 511) / 512);
@@ -275,23 +302,23 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 	switch (p.type) {
 	case P_ROOT:
 	case P_HISTROOT:
-		fill_stat(st, 1, 0, 0, time(NULL));
+		fill_stat(st, 1, 0, 0500, 0, time(NULL));
 		return 0;
 	case P_NODE:
 		if (vault_stat(&si, fs->v, p.vpath) < 0)
 			return vfs_err("getattr", p.vpath);
 		size = si.size;
 		if (!si.is_dir)
-			open_size(&size, si.node);
-		fill_stat(st, si.is_dir, si.writable && !fs->o->read_only, size, si.mtime);
+			open_attrs(si.node, &size, &si.mtime, &si.mode);
+		fill_stat(st, si.is_dir, si.writable && !fs->o->read_only, si.mode, size, si.mtime);
 		return 0;
 	default:
 		if ((error = hist_resolve(&p, &si, &version, &info)) < 0)
 			return error;
 		if (version)
-			fill_stat(st, 0, 0, info.size, info.time);
+			fill_stat(st, 0, 0, 0400, info.size, info.time);
 		else
-			fill_stat(st, 1, 0, 0, si.mtime);
+			fill_stat(st, 1, 0, 0500, 0, si.mtime);
 		return 0;
 	}
 }
@@ -391,12 +418,18 @@ static int node_path(vfs_path *p, const char *path, int need_name)
 
 static int vfs_mkdir(const char *path, mode_t mode)
 {
+	vfs *fs = vfs_get();
 	vfs_path p;
 	int error;
 
 	if ((error = node_path(&p, path, 1)) < 0)
 		return error;
-	return vault_mkdir(vfs_get()->v, p.vpath) < 0 ? vfs_err("mkdir", p.vpath) : 0;
+	if (vault_mkdir(fs->v, p.vpath) < 0)
+		return vfs_err("mkdir", p.vpath);
+	/* Folders start as 0700; another mode is a second (touch) event. */
+	if ((mode & 07777) != 0700 && vault_chmod(fs->v, p.vpath, mode & 07777) < 0)
+		return vfs_err("mkdir", p.vpath);
+	return 0;
 }
 
 static int remove_node(const char *path, int want_dir)
@@ -473,7 +506,7 @@ static void handle_free(vfs_handle *h)
 	free(h);
 }
 
-static int open_file(const char *path, struct fuse_file_info *fi, int create)
+static int open_file(const char *path, struct fuse_file_info *fi, int create, mode_t create_mode)
 {
 	vfs *fs = vfs_get();
 	vault_file_options o;
@@ -511,12 +544,14 @@ static int open_file(const char *path, struct fuse_file_info *fi, int create)
 		if (fi->flags & O_EXCL)
 			o.flags |= VAULT_FILE_EXCL;
 		o.create_now = 1;
+		o.mode = create_mode & 07777;
 	}
 	o.version = version;
 	if ((h = calloc(1, sizeof *h)) == NULL)
 		return -ENOMEM;
 	pthread_mutex_init(&h->lock, NULL);
 	h->history = version != 0;
+	h->writable = (o.flags & VAULT_FILE_WRITE) != 0;
 	if (vault_file_open(&h->file, fs->v, p.vpath, &o) < 0) {
 		error = vfs_err("open", p.vpath);
 		pthread_mutex_destroy(&h->lock);
@@ -539,7 +574,7 @@ static vfs_handle *handle_of(struct fuse_file_info *fi)
 
 static int vfs_open(const char *path, struct fuse_file_info *fi)
 {
-	return open_file(path, fi, 0);
+	return open_file(path, fi, 0, 0);
 }
 
 static int vfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
@@ -549,7 +584,7 @@ static int vfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 
 	if ((error = node_path(&p, path, 1)) < 0)
 		return error;
-	return open_file(path, fi, 1);
+	return open_file(path, fi, 1, mode);
 }
 
 static int vfs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
@@ -613,7 +648,7 @@ static int vfs_release(const char *path, struct fuse_file_info *fi)
 static int vfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	vfs *fs = vfs_get();
-	vault_file_options o = { VAULT_FILE_WRITE, 0, NULL, NULL, 0 };
+	vault_file_options o = { VAULT_FILE_WRITE, 0, NULL, NULL, 0, 0 };
 	vault_file *f = NULL;
 	vfs_path p;
 	int error;
@@ -642,18 +677,38 @@ static int vfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 /* ---- metadata ----------------------------------------------------------- */
 
 /*
- * Modes come from access rights (rw member: 0600/0700, ro: 0400/0500) and
- * are not stored: a chmod to what is shown succeeds (editors copy a file's
- * mode onto its replacement), any other is refused.
+ * Modes are stored (permission bits, a `touch` event). Through an open
+ * file, a new time or mode goes with the file's next version (tar, cp -p
+ * and editors set both right before they close).
  */
 static int vfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	struct stat st;
+	vfs_path p;
 	int error;
 
-	if ((error = vfs_getattr(path, &st, fi)) < 0)
+	if (!fi && vfs_path_parse(&p, path) == 0 && p.type == P_NODE) {
+		vfs_handle *h = open_writer(p.vpath);
+		if (h) {
+			pthread_mutex_lock(&h->lock);
+			error = vault_file_set_mode(h->file, mode & 07777);
+			pthread_mutex_unlock(&h->lock);
+			return error < 0 ? vfs_err("chmod", path) : 0;
+		}
+	}
+	if (fi) {
+		vfs_handle *h = handle_of(fi);
+		if (h->history)
+			return -EROFS;
+		pthread_mutex_lock(&h->lock);
+		error = vault_file_set_mode(h->file, mode & 07777);
+		pthread_mutex_unlock(&h->lock);
+		return error < 0 ? vfs_err("chmod", path) : 0;
+	}
+	if ((error = node_path(&p, path, 0)) < 0)
 		return error;
-	return (mode & 07777) == (st.st_mode & 07777) ? 0 : -EPERM;
+	if (!strchr(p.vpath, '/'))
+		return -EPERM;       /* a case folder */
+	return vault_chmod(vfs_get()->v, p.vpath, mode & 07777) < 0 ? vfs_err("chmod", p.vpath) : 0;
 }
 
 static int vfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
@@ -667,18 +722,30 @@ static int vfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_in
 
 static int vfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
+	vfs_handle *fi_handle = NULL;
 	vfs_path p;
 	int64_t mtime;
 	int error;
 
-	if ((error = node_path(&p, path, 0)) < 0)
-		return error;
 	if (tv == NULL || tv[1].tv_nsec == UTIME_NOW)
 		mtime = (int64_t)time(NULL);
 	else if (tv[1].tv_nsec == UTIME_OMIT)
 		return 0;
 	else
 		mtime = (int64_t)tv[1].tv_sec;
+	if (!fi && vfs_path_parse(&p, path) == 0 && p.type == P_NODE)
+		fi_handle = open_writer(p.vpath);
+	if (fi || fi_handle) {
+		vfs_handle *h = fi ? handle_of(fi) : fi_handle;
+		if (h->history)
+			return -EROFS;
+		pthread_mutex_lock(&h->lock);
+		error = vault_file_set_mtime(h->file, mtime);
+		pthread_mutex_unlock(&h->lock);
+		return error < 0 ? vfs_err("utimens", path) : 0;
+	}
+	if ((error = node_path(&p, path, 0)) < 0)
+		return error;
 	return vault_touch(vfs_get()->v, p.vpath, mtime) < 0 ? vfs_err("utimens", p.vpath) : 0;
 }
 

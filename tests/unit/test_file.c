@@ -51,7 +51,7 @@ static int same_content(vault_file *f, const unsigned char *model, size_t size)
 
 static vault_file *open_rw(vault *v, const char *path, unsigned int extra)
 {
-	vault_file_options o = { VAULT_FILE_READ | VAULT_FILE_WRITE | extra, 0, NULL, NULL, 1 };
+	vault_file_options o = { VAULT_FILE_READ | VAULT_FILE_WRITE | extra, 0, NULL, NULL, 1, 0 };
 	vault_file *f = NULL;
 
 	if (vault_file_open(&f, v, path, &o) < 0) {
@@ -144,7 +144,7 @@ int main(int argc, char **argv)
 
 	/* A read-only view of version 1 cannot be written. */
 	{
-		vault_file_options o = { VAULT_FILE_READ, 1, NULL, NULL, 0 };
+		vault_file_options o = { VAULT_FILE_READ, 1, NULL, NULL, 0, 0 };
 		vault_file *old = NULL;
 		CHECK_RC(vault_file_open(&old, v, path, &o), 0);
 		CHECK_RC(vault_file_write(old, "x", 1, 0), VAULT_EACCES);

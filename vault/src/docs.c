@@ -48,10 +48,13 @@ int vault_node__get(node_rec *out, MDB_txn *txn, vault *v, uint64_t id)
 	out->next_block = be64_get(p); p += 8;
 	out->name_gen = be32_get(p); p += 4;
 	out->name_len = ((size_t)p[0] << 8) | p[1]; p += 2;
-	if (out->name_len > sizeof out->name || (size_t)(end - p) != out->name_len + 32)
+	if (out->name_len > sizeof out->name || (size_t)(end - p) != out->name_len + 32 + 2)
 		goto bad;
 	memcpy(out->name, p, out->name_len); p += out->name_len;
-	memcpy(out->commitment, p, 32);
+	memcpy(out->commitment, p, 32); p += 32;
+	out->mode = ((uint32_t)p[0] << 8) | p[1];
+	if (out->mode > 07777)
+		goto bad;
 	if ((out->type != NODE_DIR && out->type != NODE_FILE) ||
 	    out->state < NODE_LIVE || out->state > NODE_SHREDDED)
 		goto bad;
@@ -62,7 +65,7 @@ bad:
 
 int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n)
 {
-	unsigned char buf[4 + VAULT_CODE_SIZE + 46 + sizeof n->name + 32], *p = buf, k[8];
+	unsigned char buf[4 + VAULT_CODE_SIZE + 46 + sizeof n->name + 32 + 2], *p = buf, k[8];
 	size_t clen = strlen(n->code);
 
 	*p++ = REC_FORMAT;
@@ -81,6 +84,8 @@ int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n)
 	*p++ = (unsigned char)n->name_len;
 	memcpy(p, n->name, n->name_len); p += n->name_len;
 	memcpy(p, n->commitment, 32); p += 32;
+	*p++ = (unsigned char)(n->mode >> 8);
+	*p++ = (unsigned char)n->mode;
 	be64_put(k, n->id);
 	return vault_store__put(txn, v->st->nodes, k, 8, buf, (size_t)(p - buf), 0);
 }
@@ -181,9 +186,10 @@ int vault_blob__node(vault_buf *out, const node_rec *n)
 	char b64[sodium_base64_ENCODED_LEN(sizeof n->name, sodium_base64_VARIANT_ORIGINAL)];
 	char hex[65];
 
-	vault_buf_printf(out, "case %s\nparent %016llx\ntype %s\nstate %s\nversion %u\nsize %llu\nmtime %lld\ngeneration %u\n",
+	vault_buf_printf(out, "case %s\nparent %016llx\ntype %s\nstate %s\nversion %u\nsize %llu\nmtime %lld\nmode %04o\ngeneration %u\n",
 		n->code, (unsigned long long)n->parent, n->type == NODE_DIR ? "dir" : "file",
-		states[n->state], n->version, (unsigned long long)n->size, (long long)n->mtime, n->generation);
+		states[n->state], n->version, (unsigned long long)n->size, (long long)n->mtime,
+		(unsigned)n->mode, n->generation);
 	if (n->name_len) {
 		sodium_bin2base64(b64, sizeof b64, n->name, n->name_len, sodium_base64_VARIANT_ORIGINAL);
 		vault_buf_printf(out, "name %u %s\n", n->name_gen, b64);
@@ -567,6 +573,8 @@ typedef struct {
 	const char *path, *path2;
 	uint32_t version;
 	int64_t mtime;
+	uint32_t mode;
+	int has_mtime, has_mode;
 } op_ctx;
 
 static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
@@ -592,6 +600,7 @@ static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 	randombytes_buf(&n.id, sizeof n.id);
 	n.type = NODE_DIR;
 	n.state = NODE_LIVE;
+	n.mode = NODE_DIR_MODE;
 	n.parent = parent.id;
 	n.mtime = vault__now();
 	snprintf(n.code, sizeof n.code, "%s", cc->c.code);
@@ -754,25 +763,44 @@ static int touch_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 
 	if ((error = docs_resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
 		return error;
-	if (n.mtime == oc->mtime)
+	if ((!oc->has_mtime || n.mtime == oc->mtime) && (!oc->has_mode || n.mode == oc->mode))
 		return 1;        /* nothing changes: no event */
-	n.mtime = oc->mtime;
+	if (oc->has_mtime)
+		n.mtime = oc->mtime;
+	if (oc->has_mode)
+		n.mode = oc->mode;
 	if ((error = vault_node__put(txn, v, &n)) < 0)
 		return error;
 	ev->node = n.id;
 	return vault_event__touch_node(ev, v, txn, n.id);
 }
 
-int vault_touch(vault *v, const char *path, int64_t mtime)
+/* A change of time or mode: a `touch` event, none if nothing changes. */
+static int set_attr(vault *v, const char *path, const int64_t *mtime, const uint32_t *mode)
 {
 	op_ctx oc;
 	int error;
 
+	if (mode && *mode > 07777)
+		return vault_error_set(VAULT_EUSAGE, "mode %o of '%s' is out of range", *mode, path);
 	if ((error = op_start(&oc, v, path, 0)) < 0)
 		return error;
-	oc.mtime = mtime;
+	if ((oc.has_mtime = mtime != NULL))
+		oc.mtime = *mtime;
+	if ((oc.has_mode = mode != NULL))
+		oc.mode = *mode;
 	error = docs_event(v, "touch", oc.p.code, 1, touch_fn, NULL, &oc);
 	return error > 0 ? 0 : error;
+}
+
+int vault_touch(vault *v, const char *path, int64_t mtime)
+{
+	return set_attr(v, path, &mtime, NULL);
+}
+
+int vault_chmod(vault *v, const char *path, uint32_t mode)
+{
+	return set_attr(v, path, NULL, &mode);
 }
 
 int vault_stat(vault_stat_info *out, vault *v, const char *path)
@@ -797,6 +825,7 @@ int vault_stat(vault_stat_info *out, vault *v, const char *path)
 			out->mtime = n.mtime;
 			out->version = n.version;
 			out->writable = cc.access == 2;
+			out->mode = n.mode;
 			snprintf(out->node, sizeof out->node, "%016llx", (unsigned long long)n.id);
 		}
 		docs_case_dispose(&cc);

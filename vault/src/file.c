@@ -49,7 +49,10 @@ struct vault_file {
 	uint32_t start_epoch;
 	unsigned char *wkey;             /* node key for new blocks */
 	int fresh_gen, gen_stored;
-	int modified;
+	int modified;                    /* content changed since the last commit */
+	int meta_modified;               /* time or mode set since then */
+	int64_t set_mtime;               /* < 0: the commit's time */
+	uint32_t set_mode;
 	version_rec base;                /* last committed content: shared blocks */
 	uint64_t base_size;
 
@@ -589,7 +592,8 @@ static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 	r.blocks = f->blocks;
 	f->node.version++;
 	f->node.size = f->size;
-	f->node.mtime = vault__now();
+	f->node.mtime = f->set_mtime >= 0 ? f->set_mtime : vault__now();
+	f->node.mode = f->set_mode;
 	vault_version__commitment(f->node.commitment, &r);
 	if ((error = vault_node__put(txn, v, &f->node)) < 0)
 		return error;
@@ -630,6 +634,26 @@ static int rebase(vault_file *f)
 	return 0;
 }
 
+/* Time or mode alone: a `touch` event, no new version. */
+static int touch_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
+{
+	vault_file *f = payload;
+	node_rec cur;
+	int error;
+
+	if ((error = vault_node__get(&cur, txn, v, f->node.id)) < 0)
+		return error;
+	if (cur.state != NODE_LIVE)
+		return vault_error_set(VAULT_ENOTFOUND, "'%s' was removed meanwhile", f->path);
+	if (f->set_mtime >= 0)
+		cur.mtime = f->set_mtime;
+	cur.mode = f->set_mode;
+	if ((error = vault_node__put(txn, v, &cur)) < 0)
+		return error;
+	ev->node = cur.id;
+	return vault_event__touch_node(ev, v, txn, cur.id);
+}
+
 int vault_file_commit(uint32_t *version_out, vault_file *f)
 {
 	node_rec saved;
@@ -637,7 +661,16 @@ int vault_file_commit(uint32_t *version_out, vault_file *f)
 
 	if (version_out)
 		*version_out = f->version;
-	if (!(f->flags & VAULT_FILE_WRITE) || !f->modified)
+	if (!(f->flags & VAULT_FILE_WRITE))
+		return 0;
+	if (!f->modified && f->meta_modified && f->exists) {
+		if ((error = docs_event(f->v, "touch", f->p.code, 1, touch_fn, NULL, f)) < 0)
+			return error;
+		f->meta_modified = 0;
+		f->set_mtime = -1;
+		return 0;
+	}
+	if (!f->modified)
 		return 0;
 	if ((error = flush_all_dirty(f)) < 0)
 		return error;
@@ -655,6 +688,8 @@ int vault_file_commit(uint32_t *version_out, vault_file *f)
 	f->lazy_create = 0;
 	f->fresh_gen = 0;        /* the generation is now the node's own */
 	f->modified = 0;
+	f->meta_modified = 0;
+	f->set_mtime = -1;
 	f->version = f->node.version;
 	if (version_out)
 		*version_out = f->version;
@@ -713,6 +748,7 @@ static int open_load(vault_file *f, MDB_txn *txn, case_ctx *cc, const vault_file
 		randombytes_buf(&f->node.id, sizeof f->node.id);
 		f->node.type = NODE_FILE;
 		f->node.state = NODE_LIVE;
+		f->node.mode = o->mode ? o->mode & 07777 : NODE_FILE_MODE;
 		f->node.parent = parent.id;
 		snprintf(f->node.code, sizeof f->node.code, "%s", cc->c.code);
 		f->lazy_create = 1;
@@ -853,6 +889,8 @@ int vault_file_open(vault_file **out, vault *v, const char *path, const vault_fi
 	} else if (f->lazy_create) {
 		f->modified = 1;   /* put of a new file: even an empty one is a version */
 	}
+	f->set_mtime = -1;
+	f->set_mode = f->node.mode;
 	*out = f;
 	f = NULL;
 done:
@@ -877,9 +915,45 @@ void vault_file_close(vault_file *f)
 	free(f);
 }
 
+int vault_file_set_mtime(vault_file *f, int64_t mtime)
+{
+	int error;
+
+	if ((error = check_writable(f)) < 0)
+		return error;
+	if (mtime < 0)
+		return vault_error_set(VAULT_EUSAGE, "'%s': a time before 1970", f->path);
+	f->set_mtime = mtime;
+	f->meta_modified = 1;
+	return 0;
+}
+
+int vault_file_set_mode(vault_file *f, uint32_t mode)
+{
+	int error;
+
+	if ((error = check_writable(f)) < 0)
+		return error;
+	if (mode > 07777)
+		return vault_error_set(VAULT_EUSAGE, "mode %o of '%s' is out of range", mode, f->path);
+	f->set_mode = mode;
+	f->meta_modified = 1;
+	return 0;
+}
+
 uint64_t vault_file_size(const vault_file *f)
 {
 	return f->size;
+}
+
+int64_t vault_file_mtime(const vault_file *f)
+{
+	return f->set_mtime >= 0 ? f->set_mtime : f->node.mtime;
+}
+
+uint32_t vault_file_mode(const vault_file *f)
+{
+	return f->set_mode;
 }
 
 uint32_t vault_file_version(const vault_file *f)
@@ -889,14 +963,14 @@ uint32_t vault_file_version(const vault_file *f)
 
 int vault_file_dirty(const vault_file *f)
 {
-	return f->modified;
+	return f->modified || f->meta_modified;
 }
 
 /* ---- put and get: whole files as streams -------------------------------- */
 
 int vault_put(uint32_t *version_out, vault *v, const char *path, vault_read_fn fn, void *payload)
 {
-	vault_file_options o = { VAULT_FILE_WRITE | VAULT_FILE_CREATE | VAULT_FILE_TRUNC, 0, NULL, NULL, 0 };
+	vault_file_options o = { VAULT_FILE_WRITE | VAULT_FILE_CREATE | VAULT_FILE_TRUNC, 0, NULL, NULL, 0, 0 };
 	vault_file *f = NULL;
 	unsigned char *buf = NULL;
 	uint64_t off = 0;
@@ -938,7 +1012,7 @@ done:
 int vault_get(vault *v, const char *path, const vault_get_options *opts,
 	vault_write_fn fn, void *payload)
 {
-	vault_file_options o = { VAULT_FILE_READ, 0, NULL, NULL, 0 };
+	vault_file_options o = { VAULT_FILE_READ, 0, NULL, NULL, 0, 0 };
 	vault_file *f = NULL;
 	unsigned char *buf = NULL;
 	uint64_t off = 0;
@@ -976,8 +1050,8 @@ done:
 /* The target gets the source's content as its next version. */
 static int copy_over(vault *v, const char *from, const char *to)
 {
-	vault_file_options ro = { VAULT_FILE_READ | VAULT_FILE_WRITE | FILE_QUIET, 0, NULL, NULL, 0 };
-	vault_file_options wo = { VAULT_FILE_WRITE | VAULT_FILE_TRUNC, 0, NULL, NULL, 0 };
+	vault_file_options ro = { VAULT_FILE_READ | VAULT_FILE_WRITE | FILE_QUIET, 0, NULL, NULL, 0, 0 };
+	vault_file_options wo = { VAULT_FILE_WRITE | VAULT_FILE_TRUNC, 0, NULL, NULL, 0, 0 };
 	vault_file *src = NULL, *dst = NULL;
 	unsigned char *buf = NULL;
 	uint64_t off = 0;

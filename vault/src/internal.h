@@ -22,6 +22,8 @@
 enum { NODE_DIR = 1, NODE_FILE = 2 };
 enum { NODE_LIVE = 1, NODE_DELETED = 2, NODE_SHREDDED = 3 };
 enum { USER_ACTIVE = 0, USER_DISABLED = 1 };
+#define NODE_FILE_MODE 0600      /* permission bits of a new file ... */
+#define NODE_DIR_MODE  0700      /* ... and folder */
 
 /* A case key of one epoch held by this session. */
 typedef struct case_key {
@@ -94,6 +96,7 @@ typedef struct {
 	size_t name_len;             /* sealed length, 0 for a case root */
 	unsigned char name[VCRYPTO_OVERHEAD + VAULT_FILENAME_MAX];
 	unsigned char commitment[32];/* of the current version */
+	uint32_t mode;               /* permission bits (07777) */
 } node_rec;
 
 typedef struct {

@@ -804,6 +804,7 @@ static int case_create_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload
 	randombytes_buf(&root.id, sizeof root.id);
 	root.type = NODE_DIR;
 	root.state = NODE_LIVE;
+	root.mode = NODE_DIR_MODE;
 	root.mtime = vault__now();
 	snprintf(root.code, sizeof root.code, "%s", c.code);
 	c.root = root.id;

@@ -180,6 +180,7 @@ typedef struct {
 	int create_now;        /**< with CREATE: record the new, empty file as a
 	                            `create` event at open (the mount), rather
 	                            than with its first version (put) */
+	uint32_t mode;         /**< with CREATE: permission bits; 0 means 0600 */
 } vault_file_options;
 
 /**
@@ -204,10 +205,19 @@ VAULT_EXTERN(int) vault_file_truncate(vault_file *f, uint64_t size);
  * Nothing to do (and *version_out the current one) if nothing changed.
  */
 VAULT_EXTERN(int) vault_file_commit(uint32_t *version_out, vault_file *f);
+/**
+ * Set the time or mode the next commit records (with a new version if the
+ * content changed too, else as a `touch` event).
+ */
+VAULT_EXTERN(int) vault_file_set_mtime(vault_file *f, int64_t mtime);
+VAULT_EXTERN(int) vault_file_set_mode(vault_file *f, uint32_t mode);
 /** Free the handle; uncommitted changes are dropped. NULL-safe. */
 VAULT_EXTERN(void) vault_file_close(vault_file *f);
 
 VAULT_EXTERN(uint64_t) vault_file_size(const vault_file *f);
+/** Time and mode as the next commit will record them. */
+VAULT_EXTERN(int64_t) vault_file_mtime(const vault_file *f);
+VAULT_EXTERN(uint32_t) vault_file_mode(const vault_file *f);
 /** The version the content is at: the opened or last committed one. */
 VAULT_EXTERN(uint32_t) vault_file_version(const vault_file *f);
 /** 1 if there are changes not yet committed. */
@@ -221,6 +231,7 @@ typedef struct {
 	int64_t mtime;
 	uint32_t version;
 	int writable;          /**< the caller is a rw member */
+	uint32_t mode;         /**< permission bits as stored (chmod) */
 	char node[17];
 } vault_stat_info;
 
@@ -228,6 +239,8 @@ typedef struct {
 VAULT_EXTERN(int) vault_stat(vault_stat_info *out, vault *v, const char *path);
 /** Set a file's or folder's time (a `touch` event; none if unchanged). */
 VAULT_EXTERN(int) vault_touch(vault *v, const char *path, int64_t mtime);
+/** Set its permission bits, 0 to 07777 (a `touch` event; none if unchanged). */
+VAULT_EXTERN(int) vault_chmod(vault *v, const char *path, uint32_t mode);
 
 #define VAULT_RENAME_NOREPLACE 0x01
 
