@@ -11,7 +11,8 @@
  * public API, and maps the result to an errno. Open files are vault_file
  * handles: a read-opening is a read event (committed before any data), and
  * a written file becomes one new version when it is flushed (close), fsynced
- * or released.
+ * or released. A file created here enters the vault with its first version:
+ * until then it is "pending", and the mount answers for it from its handle.
  */
 #define FUSE_USE_VERSION 31
 #define _GNU_SOURCE       /* RENAME_NOREPLACE, RENAME_EXCHANGE */
@@ -46,6 +47,8 @@ typedef struct vfs_handle {
 	char node[17];
 	int history;                     /* a version under .history: read-only */
 	int writable;
+	int discard;                     /* unlinked before its first version */
+	char vpath[VPATH_MAX];           /* where it was opened */
 	struct vfs_handle *next;         /* in vfs.open */
 } vfs_handle;
 
@@ -229,6 +232,50 @@ static int hist_resolve(vfs_path *p, vault_stat_info *st, uint32_t *version,
 
 /* ---- attributes --------------------------------------------------------- */
 
+/* A file created on the mount and not yet in the vault, by its vpath. */
+static vfs_handle *pending_find(const char *vpath)
+{
+	vfs *fs = vfs_get();
+	vfs_handle *found = NULL;
+
+	pthread_mutex_lock(&fs->lock);
+	for (vfs_handle *h = fs->open; h; h = h->next)
+		if (!h->discard && vault_file_is_new(h->file) && !strcmp(h->vpath, vpath)) {
+			found = h;
+			break;
+		}
+	pthread_mutex_unlock(&fs->lock);
+	return found;
+}
+
+/* Do pending files live in this folder? (rmdir must not remove it) */
+static int pending_in(const char *dir)
+{
+	vfs *fs = vfs_get();
+	size_t n = strlen(dir);
+	int found = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	for (vfs_handle *h = fs->open; h && !found; h = h->next)
+		found = !h->discard && vault_file_is_new(h->file) &&
+			!strncmp(h->vpath, dir, n) && h->vpath[n] == '/';
+	pthread_mutex_unlock(&fs->lock);
+	return found;
+}
+
+/* A pending file enters the vault now (its first version). */
+static int materialize(vfs_handle *h)
+{
+	int error;
+
+	pthread_mutex_lock(&h->lock);
+	error = vault_file_commit(NULL, h->file);
+	if (error == 0)
+		memcpy(h->node, vault_file_node(h->file), sizeof h->node);
+	pthread_mutex_unlock(&h->lock);
+	return error < 0 ? vfs_err("create", h->vpath) : 0;
+}
+
 /* What an open file with changes not yet committed will record. */
 static void open_attrs(const char *node, uint64_t *size, int64_t *mtime, uint32_t *mode)
 {
@@ -256,8 +303,10 @@ static vfs_handle *open_writer(const char *vpath)
 {
 	vfs *fs = vfs_get();
 	vault_stat_info si;
-	vfs_handle *found = NULL;
+	vfs_handle *found = pending_find(vpath);
 
+	if (found)
+		return found;
 	if (vault_stat(&si, fs->v, vpath) < 0 || si.is_dir)
 		return NULL;
 	pthread_mutex_lock(&fs->lock);
@@ -305,8 +354,16 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 		fill_stat(st, 1, 0, 0500, 0, time(NULL));
 		return 0;
 	case P_NODE:
-		if (vault_stat(&si, fs->v, p.vpath) < 0)
-			return vfs_err("getattr", p.vpath);
+		if (vault_stat(&si, fs->v, p.vpath) < 0) {
+			vfs_handle *h = vault_error_last()->code == VAULT_ENOTFOUND ? pending_find(p.vpath) : NULL;
+			if (!h)
+				return vfs_err("getattr", p.vpath);
+			pthread_mutex_lock(&h->lock);
+			fill_stat(st, 0, 1, vault_file_mode(h->file), vault_file_size(h->file),
+				vault_file_mtime(h->file) ? vault_file_mtime(h->file) : time(NULL));
+			pthread_mutex_unlock(&h->lock);
+			return 0;
+		}
 		size = si.size;
 		if (!si.is_dir)
 			open_attrs(si.node, &size, &si.mtime, &si.mode);
@@ -353,6 +410,20 @@ static int entry_cb(const vault_entry *e, void *payload)
 	return fc->fill(fc->buf, e->name, NULL, 0, 0);
 }
 
+/* Files created here and not yet in the vault are listed too. */
+static void pending_fill(const char *dir, fill_ctx *fc)
+{
+	vfs *fs = vfs_get();
+	size_t n = strlen(dir);
+
+	pthread_mutex_lock(&fs->lock);
+	for (vfs_handle *h = fs->open; h; h = h->next)
+		if (!h->discard && vault_file_is_new(h->file) && !strncmp(h->vpath, dir, n) &&
+		    h->vpath[n] == '/' && !strchr(h->vpath + n + 1, '/'))
+			fc->fill(fc->buf, h->vpath + n + 1, NULL, 0, 0);
+	pthread_mutex_unlock(&fs->lock);
+}
+
 static int vfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 	struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
@@ -379,6 +450,7 @@ static int vfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t 
 	case P_NODE:
 		if (vault_list(fs->v, p.vpath, entry_cb, &fc) < 0)
 			return vfs_err("readdir", p.vpath);
+		pending_fill(p.vpath, &fc);
 		return 0;
 	default:
 		if ((error = hist_resolve(&p, &si, &version, &info)) < 0)
@@ -441,12 +513,21 @@ static int remove_node(const char *path, int want_dir)
 
 	if ((error = node_path(&p, path, 1)) < 0)
 		return error;
-	if (vault_stat(&si, fs->v, p.vpath) < 0)
-		return vfs_err("remove", p.vpath);
+	if (vault_stat(&si, fs->v, p.vpath) < 0) {
+		vfs_handle *h = !want_dir && vault_error_last()->code == VAULT_ENOTFOUND ?
+			pending_find(p.vpath) : NULL;
+		if (!h)
+			return vfs_err("remove", p.vpath);
+		/* Never in the vault: it leaves no trace; its handle writes nothing. */
+		h->discard = 1;
+		return 0;
+	}
 	if (want_dir && !si.is_dir)
 		return -ENOTDIR;
 	if (!want_dir && si.is_dir)
 		return -EISDIR;
+	if (want_dir && pending_in(p.vpath))
+		return -ENOTEMPTY;
 	return vault_remove(fs->v, p.vpath) < 0 ? vfs_err("remove", p.vpath) : 0;
 }
 
@@ -462,6 +543,7 @@ static int vfs_rmdir(const char *path)
 
 static int vfs_rename(const char *from, const char *to, unsigned int flags)
 {
+	vfs_handle *h;
 	vfs_path p, q;
 	int error;
 
@@ -472,6 +554,13 @@ static int vfs_rename(const char *from, const char *to, unsigned int flags)
 	/* Between cases (the codes differ): tools copy, then remove. */
 	if (memcmp(p.vpath, q.vpath, VAULT_CODE_SIZE - 1))
 		return -EXDEV;
+	if ((h = pending_find(p.vpath)) != NULL && (error = materialize(h)) < 0)
+		return error;
+	if ((h = pending_find(q.vpath)) != NULL) {
+		if (flags & RENAME_NOREPLACE)
+			return -EEXIST;
+		h->discard = 1;       /* replaced before it ever entered the vault */
+	}
 	if (vault_rename(vfs_get()->v, p.vpath, q.vpath,
 			(flags & RENAME_NOREPLACE) ? VAULT_RENAME_NOREPLACE : 0) < 0)
 		return vfs_err("rename", p.vpath);
@@ -543,7 +632,6 @@ static int open_file(const char *path, struct fuse_file_info *fi, int create, mo
 		o.flags |= VAULT_FILE_CREATE | VAULT_FILE_WRITE;
 		if (fi->flags & O_EXCL)
 			o.flags |= VAULT_FILE_EXCL;
-		o.create_now = 1;
 		o.mode = create_mode & 07777;
 	}
 	o.version = version;
@@ -552,14 +640,27 @@ static int open_file(const char *path, struct fuse_file_info *fi, int create, mo
 	pthread_mutex_init(&h->lock, NULL);
 	h->history = version != 0;
 	h->writable = (o.flags & VAULT_FILE_WRITE) != 0;
-	if (vault_file_open(&h->file, fs->v, p.vpath, &o) < 0) {
-		error = vfs_err("open", p.vpath);
-		pthread_mutex_destroy(&h->lock);
-		free(h);
-		return error;
+	snprintf(h->vpath, sizeof h->vpath, "%s", p.vpath);
+	if (create) {
+		/* Two creates of one new name: the first one enters the vault. */
+		vfs_handle *pend = pending_find(p.vpath);
+		if (pend && (error = materialize(pend)) < 0) {
+			pthread_mutex_destroy(&h->lock);
+			free(h);
+			return error;
+		}
 	}
-	if (vault_stat(&si, fs->v, p.vpath) == 0)
-		memcpy(h->node, si.node, sizeof h->node);
+	if (vault_file_open(&h->file, fs->v, p.vpath, &o) < 0) {
+		vfs_handle *pend = vault_error_last()->code == VAULT_ENOTFOUND ? pending_find(p.vpath) : NULL;
+		/* Another handle created it and has not closed it yet. */
+		if (!pend || materialize(pend) < 0 || vault_file_open(&h->file, fs->v, p.vpath, &o) < 0) {
+			error = vfs_err("open", p.vpath);
+			pthread_mutex_destroy(&h->lock);
+			free(h);
+			return error;
+		}
+	}
+	memcpy(h->node, vault_file_node(h->file), sizeof h->node);
 	handle_register(h);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->direct_io = 0;
@@ -618,10 +719,14 @@ static int vfs_write(const char *path, const char *buf, size_t size, off_t off,
 /* A written file becomes one new version; nothing happens if unchanged. */
 static int commit(vfs_handle *h, const char *path)
 {
-	int error;
+	int error = 0;
 
 	pthread_mutex_lock(&h->lock);
-	error = vault_file_commit(NULL, h->file);
+	if (!h->discard) {
+		error = vault_file_commit(NULL, h->file);
+		if (error == 0)
+			memcpy(h->node, vault_file_node(h->file), sizeof h->node);
+	}
 	pthread_mutex_unlock(&h->lock);
 	return error < 0 ? vfs_err("commit", path) : 0;
 }
@@ -666,8 +771,15 @@ static int vfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	}
 	if ((error = node_path(&p, path, 1)) < 0)
 		return error;
-	if (vault_file_open(&f, fs->v, p.vpath, &o) < 0)
-		return vfs_err("truncate", p.vpath);
+	if (vault_file_open(&f, fs->v, p.vpath, &o) < 0) {
+		vfs_handle *h = vault_error_last()->code == VAULT_ENOTFOUND ? pending_find(p.vpath) : NULL;
+		if (!h)
+			return vfs_err("truncate", p.vpath);
+		pthread_mutex_lock(&h->lock);
+		error = vault_file_truncate(h->file, (uint64_t)size);
+		pthread_mutex_unlock(&h->lock);
+		return error < 0 ? vfs_err("truncate", p.vpath) : 0;
+	}
 	if (vault_file_truncate(f, (uint64_t)size) < 0 || vault_file_commit(NULL, f) < 0)
 		error = vfs_err("truncate", p.vpath);
 	vault_file_close(f);

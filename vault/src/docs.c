@@ -405,8 +405,7 @@ static int name_open(char *out, MDB_txn *txn, vault *v, case_rec *c, const node_
 void docs_case_dispose(case_ctx *cc)
 {
 	vault_case__dispose(&cc->c);
-	vcrypto_key_free(cc->lookup);
-	cc->lookup = NULL;
+	cc->lookup = NULL;       /* borrowed from the session's key cache */
 }
 
 /* Load a case for the unlocked user, who must be a member holding the key. */

@@ -20,7 +20,7 @@ typedef struct {
 typedef struct {
 	case_rec c;
 	int access;                      /* 2 rw, 1 ro */
-	unsigned char *lookup;           /* per-case lookup key */
+	const unsigned char *lookup;     /* per-case lookup key (borrowed) */
 } case_ctx;
 
 int docs_path_parse(vpath *p, const char *path);

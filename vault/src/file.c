@@ -7,11 +7,13 @@
  * A hole (a gap never written) is a block id with no record: zeros.
  *
  * A writable handle keeps up to DIRTY_MAX changed blocks in memory; older
- * ones are sealed and staged in transactions of CHUNK_BLOCKS blocks before
- * the one transaction that records the version and its event. Staged blocks
- * are unreachable until that event commits: their ids are reserved in the
- * node record, so a crash leaves only garbage no version names. Memory stays
- * flat whatever the file size, and LMDB's write lock is free between chunks.
+ * ones go to a stage of up to CHUNK_BLOCKS blocks, which is sealed and
+ * stored in a transaction of its own when full, or with the version: ids are
+ * taken from the node record in the transaction that stores the blocks.
+ * Blocks stored ahead of their version are unreachable until its event
+ * commits, so a crash leaves only garbage that no version names. Memory
+ * stays flat whatever the file size, and LMDB's write lock is free between
+ * chunks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,8 @@
 #define CHUNK_BLOCKS  128                /* 8 MiB of plaintext per transaction */
 #define DIRTY_MAX     32                 /* 2 MiB of changed plaintext */
 #define BLOCK_REC_MAX (1 + 4 + VCRYPTO_OVERHEAD + BS)
+#define BLOCK_PENDING (UINT64_MAX - 1)   /* in the stage, sealed at the next flush */
+#define STAGE_DEAD    SIZE_MAX           /* a stage slot no longer in use */
 /* Internal: read access without a read event (a rename copies content the
  * caller is replacing; it serves nothing). */
 #define FILE_QUIET    0x100
@@ -65,11 +69,12 @@ struct vault_file {
 	dirty_block dirty[DIRTY_MAX];
 	uint64_t tick;
 
-	unsigned char *stage;            /* sealed block records (ciphertext) */
+	unsigned char *stage;            /* plaintext of staged blocks, BS each */
 	size_t stage_cap, nstage;
-	size_t stage_len[CHUNK_BLOCKS];
-	uint64_t stage_id[CHUNK_BLOCKS];
-	uint64_t reserved_end;           /* ids below this are ours to use */
+	size_t stage_index[CHUNK_BLOCKS];/* the block each slot holds, or STAGE_DEAD */
+	unsigned char *rec;              /* one sealed block record */
+
+	char node_hex[17];               /* for vault_file_node(), once it exists */
 
 	/* reading */
 	unsigned char *rkey;             /* node key of generation rgen */
@@ -156,29 +161,31 @@ static dirty_block *dirty_find(vault_file *f, uint64_t index)
 	return NULL;
 }
 
-static int stage_flush(vault_file *f, MDB_txn *txn_in);
+static long stage_find(vault_file *f, size_t index)
+{
+	for (size_t i = 0; i < f->nstage; i++)
+		if (f->stage_index[i] == index)
+			return (long)i;
+	return -1;
+}
 
 /* The current plaintext of block `index` (len bytes) into out. */
 static int content_block(vault_file *f, MDB_txn **txn, size_t index, unsigned char *out)
 {
 	size_t len = block_len(f->size, index);
 	dirty_block *d = dirty_find(f, index);
+	long slot;
 	int error;
 
 	if (d) {
 		memcpy(out, d->buf, len);
 		return 0;
 	}
-	if (f->blocks[index].id != BLOCK_HOLE && f->nstage) {
-		/* It may be staged and not yet stored: store the stage first. */
-		for (size_t i = 0; i < f->nstage; i++)
-			if (f->stage_id[i] == f->blocks[index].id) {
-				vault_store__abort(f->v->st, *txn);
-				*txn = NULL;
-				if ((error = stage_flush(f, NULL)) < 0)
-					return error;
-				break;
-			}
+	if (f->blocks[index].id == BLOCK_PENDING) {
+		if ((slot = stage_find(f, index)) < 0)
+			return vault_error_set(VAULT_ERROR, "block %zu of '%s' left the stage", index, f->path);
+		memcpy(out, f->stage + (size_t)slot * BS, len);
+		return 0;
 	}
 	if (!*txn && (error = vault__begin(txn, f->v, 0)) < 0)
 		return error;
@@ -229,17 +236,50 @@ int vault_file_read(size_t *nread, vault_file *f, void *buf, size_t len, uint64_
 
 /* ---- staging sealed blocks ---------------------------------------------- */
 
-/* Store the staged blocks; in a transaction of their own unless `txn_in`. */
+/* Staged blocks not stored after all: back to the stage. */
+static void stage_unassign(vault_file *f)
+{
+	for (size_t i = 0; i < f->nstage; i++)
+		if (f->stage_index[i] != STAGE_DEAD && f->stage_index[i] < f->nblocks)
+			f->blocks[f->stage_index[i]].id = BLOCK_PENDING;
+}
+
+/* Forget the stage once its blocks are stored for good. */
+static void stage_clear(vault_file *f)
+{
+	if (f->stage)
+		sodium_memzero(f->stage, f->nstage * BS);
+	f->nstage = 0;
+}
+
+/*
+ * Seal and store the staged blocks, in a transaction of their own unless
+ * `txn_in` (the version's). Block ids come from the node record in that
+ * transaction, so two writers of one file (a CLI beside a mount) never use
+ * the same ids. In the caller's transaction the stage stays until it
+ * commits (vault_file_commit clears or restores it).
+ */
 static int stage_flush(vault_file *f, MDB_txn *txn_in)
 {
 	MDB_txn *txn = txn_in;
-	unsigned char k[16];
+	node_rec n;
+	unsigned char k[16], ad[20];
+	uint64_t next;
 	int error = 0;
 
 	if (f->nstage == 0)
 		return 0;
+	if (!f->rec && (f->rec = malloc(BLOCK_REC_MAX)) == NULL)
+		return vault_error_set_oom();
 	if (!txn && (error = vault__begin(&txn, f->v, 1)) < 0)
 		return error;
+	next = f->node.next_block;
+	if (f->exists) {
+		if ((error = vault_node__get(&n, txn, f->v, f->node.id)) < 0)
+			goto done;
+		if (n.next_block > next)
+			next = n.next_block;
+	}
 	if (f->fresh_gen && !f->gen_stored) {
 		/* The key of a new generation goes in with its first blocks. */
 		if ((error = docs_nodekey_put(txn, f->v, &f->c, f->node.id, f->node.generation, f->wkey)) < 0)
@@ -247,61 +287,42 @@ static int stage_flush(vault_file *f, MDB_txn *txn_in)
 		f->gen_stored = 1;
 	}
 	for (size_t i = 0; i < f->nstage; i++) {
+		size_t index = f->stage_index[i], len;
+		block_ref *ref;
+
+		if (index == STAGE_DEAD || index >= f->nblocks || f->blocks[index].id != BLOCK_PENDING)
+			continue;
+		ref = &f->blocks[index];
+		len = block_len(f->size, index);
+		ref->id = next++;
+		f->rec[0] = REC_FORMAT;
+		be32_put(f->rec + 1, f->node.generation);
+		block_ad(ad, f->node.id, ref->id, f->node.generation);
+		vcrypto_seal(f->rec + 5, f->stage + i * BS, len, ad, sizeof ad, f->wkey);
+		memcpy(ref->tag, f->rec + 5 + VCRYPTO_NONCEBYTES + len, VCRYPTO_TAGBYTES);
 		be64_put(k, f->node.id);
-		be64_put(k + 8, f->stage_id[i]);
-		if ((error = vault_store__put(txn, f->v->st->blocks, k, 16,
-				f->stage + i * BLOCK_REC_MAX, f->stage_len[i], 0)) < 0)
+		be64_put(k + 8, ref->id);
+		if ((error = vault_store__put(txn, f->v->st->blocks, k, 16, f->rec,
+				5 + VCRYPTO_OVERHEAD + len, 0)) < 0)
+			goto done;
+	}
+	f->node.next_block = next;
+	if (f->exists) {
+		n.next_block = next;
+		if ((error = vault_node__put(txn, f->v, &n)) < 0)
 			goto done;
 	}
 	if (!txn_in) {
 		error = vault_store__commit(f->v->st, txn);
 		txn = NULL;
 		if (error == 0)
-			f->nstage = 0;
+			stage_clear(f);
 	}
-	/* In the caller's transaction the stage is cleared once it commits. */
 done:
+	if (error < 0)
+		stage_unassign(f);
 	if (!txn_in)
 		vault_store__abort(f->v->st, txn);
-	return error;
-}
-
-/*
- * A block id of our own. Existing nodes count ids in their record, so two
- * writers of one file (a CLI beside a mount) never stage into the same ids.
- */
-static int next_block_id(uint64_t *out, vault_file *f)
-{
-	MDB_txn *txn = NULL;
-	node_rec n;
-	int error;
-
-	if (f->node.next_block < f->reserved_end) {
-		*out = f->node.next_block++;
-		return 0;
-	}
-	if (!f->exists) {
-		f->reserved_end = f->node.next_block + CHUNK_BLOCKS;
-		*out = f->node.next_block++;
-		return 0;
-	}
-	if ((error = vault__begin(&txn, f->v, 1)) < 0)
-		return error;
-	if ((error = vault_node__get(&n, txn, f->v, f->node.id)) < 0)
-		goto done;
-	f->node.next_block = n.next_block;
-	n.next_block += CHUNK_BLOCKS;
-	f->reserved_end = n.next_block;
-	if ((error = vault_node__put(txn, f->v, &n)) < 0)
-		goto done;
-	if ((error = vault_store__commit(f->v->st, txn)) < 0) {
-		txn = NULL;
-		goto done;
-	}
-	txn = NULL;
-	*out = f->node.next_block++;
-done:
-	vault_store__abort(f->v->st, txn);
 	return error;
 }
 
@@ -330,42 +351,42 @@ static int same_as_base(int *same, block_ref *ref, vault_file *f, size_t index,
 	return 0;
 }
 
-/* Seal a changed block: share the committed one if equal, else stage it. */
+/* A changed block: shared with the committed one if equal, else staged. */
 static int dirty_flush(vault_file *f, dirty_block *d)
 {
-	size_t len = block_len(f->size, (size_t)d->index);
+	size_t index = (size_t)d->index, len = block_len(f->size, index);
 	block_ref ref;
-	unsigned char ad[20], *rec;
+	long slot;
 	int same, error;
 
-	if (d->index < f->nblocks) {
-		if ((error = same_as_base(&same, &ref, f, (size_t)d->index, d->buf, len)) < 0)
+	if (index < f->nblocks) {
+		if ((error = same_as_base(&same, &ref, f, index, d->buf, len)) < 0)
 			return error;
-		if (!same) {
-			if (f->nstage == CHUNK_BLOCKS && (error = stage_flush(f, NULL)) < 0)
-				return error;
-			if (f->nstage == f->stage_cap) {
-				size_t cap = f->stage_cap ? f->stage_cap * 4 : 1;
-				void *p;
-				if (cap > CHUNK_BLOCKS)
-					cap = CHUNK_BLOCKS;
-				if ((p = realloc(f->stage, cap * BLOCK_REC_MAX)) == NULL)
-					return vault_error_set_oom();
-				f->stage = p;
-				f->stage_cap = cap;
+		slot = stage_find(f, index);
+		if (same) {
+			f->blocks[index] = ref;
+			if (slot >= 0)
+				f->stage_index[slot] = STAGE_DEAD;
+		} else {
+			if (slot < 0) {
+				if (f->nstage == CHUNK_BLOCKS && (error = stage_flush(f, NULL)) < 0)
+					return error;
+				if (f->nstage == f->stage_cap) {
+					size_t cap = f->stage_cap ? f->stage_cap * 4 : 1;
+					void *p;
+					if (cap > CHUNK_BLOCKS)
+						cap = CHUNK_BLOCKS;
+					if ((p = realloc(f->stage, cap * BS)) == NULL)
+						return vault_error_set_oom();
+					f->stage = p;
+					f->stage_cap = cap;
+				}
+				slot = (long)f->nstage++;
 			}
-			if ((error = next_block_id(&ref.id, f)) < 0)
-				return error;
-			rec = f->stage + f->nstage * BLOCK_REC_MAX;
-			rec[0] = REC_FORMAT;
-			be32_put(rec + 1, f->node.generation);
-			block_ad(ad, f->node.id, ref.id, f->node.generation);
-			vcrypto_seal(rec + 5, d->buf, len, ad, sizeof ad, f->wkey);
-			memcpy(ref.tag, rec + 5 + VCRYPTO_NONCEBYTES + len, VCRYPTO_TAGBYTES);
-			f->stage_id[f->nstage] = ref.id;
-			f->stage_len[f->nstage++] = 5 + VCRYPTO_OVERHEAD + len;
+			memcpy(f->stage + (size_t)slot * BS, d->buf, len);
+			f->stage_index[slot] = index;
+			f->blocks[index].id = BLOCK_PENDING;
 		}
-		f->blocks[d->index] = ref;
 	}
 	wipe_free(d->buf);
 	d->buf = NULL;
@@ -570,8 +591,6 @@ static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 		f->node.name_gen = cur.name_gen;
 		if (cur.next_block > f->node.next_block)
 			f->node.next_block = cur.next_block;
-		if (f->reserved_end > f->node.next_block)
-			f->node.next_block = f->reserved_end;
 	} else {
 		error = docs_child_lookup(&id, txn, v, cc, f->parent, name, nlen);
 		if (error == 0)
@@ -681,10 +700,12 @@ int vault_file_commit(uint32_t *version_out, vault_file *f)
 		/* Nothing of it was recorded: the handle is as before. */
 		f->node = saved;
 		f->gen_stored = gen_stored;
+		stage_unassign(f);
 		return error;
 	}
-	f->nstage = 0;
+	stage_clear(f);
 	f->exists = 1;
+	snprintf(f->node_hex, sizeof f->node_hex, "%016llx", (unsigned long long)f->node.id);
 	f->lazy_create = 0;
 	f->fresh_gen = 0;        /* the generation is now the node's own */
 	f->modified = 0;
@@ -891,6 +912,8 @@ int vault_file_open(vault_file **out, vault *v, const char *path, const vault_fi
 	}
 	f->set_mtime = -1;
 	f->set_mode = f->node.mode;
+	if (f->exists)
+		snprintf(f->node_hex, sizeof f->node_hex, "%016llx", (unsigned long long)f->node.id);
 	*out = f;
 	f = NULL;
 done:
@@ -910,7 +933,11 @@ void vault_file_close(vault_file *f)
 	vault_version__dispose(&f->base);
 	vault_case__dispose(&f->c);
 	free(f->blocks);
-	free(f->stage);
+	if (f->stage) {
+		sodium_memzero(f->stage, f->stage_cap * BS);
+		free(f->stage);
+	}
+	free(f->rec);
 	sodium_memzero(f, sizeof *f);
 	free(f);
 }
@@ -959,6 +986,16 @@ uint32_t vault_file_mode(const vault_file *f)
 uint32_t vault_file_version(const vault_file *f)
 {
 	return f->version;
+}
+
+int vault_file_is_new(const vault_file *f)
+{
+	return !f->exists;
+}
+
+const char *vault_file_node(const vault_file *f)
+{
+	return f->node_hex;
 }
 
 int vault_file_dirty(const vault_file *f)

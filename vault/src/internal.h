@@ -31,6 +31,7 @@ typedef struct case_key {
 	char code[VAULT_CODE_SIZE];
 	uint32_t epoch;
 	unsigned char *key;          /* sodium_malloc'd */
+	unsigned char *lookup;       /* epoch 1 only: the folder lookup key, or NULL */
 } case_key;
 
 struct vault {
@@ -124,7 +125,8 @@ member_rec *vault_case__member(case_rec *c, const char *user);
 /* The case key of `epoch` for the unlocked user (cached); VAULT_EACCES. */
 int vault_case__key(const unsigned char **out, MDB_txn *txn, vault *v,
 	case_rec *c, uint32_t epoch);
-int vault_case__lookup_key(unsigned char **out, MDB_txn *txn, vault *v, case_rec *c);
+/* The per-case key for folder lookups, borrowed from the session's cache. */
+int vault_case__lookup_key(const unsigned char **out, MDB_txn *txn, vault *v, case_rec *c);
 /* Start a new epoch if retired, seal the key to members who lack it. */
 int vault_case__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed);
 int vault_policy__maintain(vault *v);

@@ -554,15 +554,34 @@ int vault_case__key(const unsigned char **out, MDB_txn *txn, vault *v, case_rec 
 	return 0;
 }
 
-int vault_case__lookup_key(unsigned char **out, MDB_txn *txn, vault *v, case_rec *c)
+int vault_case__lookup_key(const unsigned char **out, MDB_txn *txn, vault *v, case_rec *c)
 {
 	const unsigned char *k1;
+	unsigned char *lookup = NULL;
+	case_key *k;
 	int error;
 
 	*out = NULL;
 	if ((error = vault_case__key(&k1, txn, v, c, 1)) < 0)
 		return error;
-	return vcrypto_subkey(out, k1, 1, "cv-names");
+	/* Derived once per session, kept beside the epoch-1 key. */
+	if ((k = key_cached(v, c->code, 1)) == NULL)
+		return vault_error_set(VAULT_ERROR, "key of case '%s' left the cache", c->code);
+	pthread_mutex_lock(&v->key_lock);
+	if (k->lookup == NULL) {
+		pthread_mutex_unlock(&v->key_lock);
+		if ((error = vcrypto_subkey(&lookup, k1, 1, "cv-names")) < 0)
+			return error;
+		pthread_mutex_lock(&v->key_lock);
+		if (k->lookup == NULL) {
+			k->lookup = lookup;
+			lookup = NULL;
+		}
+	}
+	*out = k->lookup;
+	pthread_mutex_unlock(&v->key_lock);
+	vcrypto_key_free(lookup);
+	return 0;
 }
 
 static int seal_case_key(MDB_txn *txn, vault *v, const char *code, uint32_t epoch,

@@ -276,6 +276,7 @@ static void drop_keys(vault *v)
 	for (k = v->keys; k; k = next) {
 		next = k->next;
 		vcrypto_key_free(k->key);
+		vcrypto_key_free(k->lookup);
 		free(k);
 	}
 	v->keys = NULL;

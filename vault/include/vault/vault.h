@@ -222,6 +222,11 @@ VAULT_EXTERN(uint32_t) vault_file_mode(const vault_file *f);
 VAULT_EXTERN(uint32_t) vault_file_version(const vault_file *f);
 /** 1 if there are changes not yet committed. */
 VAULT_EXTERN(int) vault_file_dirty(const vault_file *f);
+/** 1 while a file created by this handle is not yet in the vault (before
+ *  its first commit, unless it was opened with create_now). */
+VAULT_EXTERN(int) vault_file_is_new(const vault_file *f);
+/** The node id (hex); "" while the file is new. */
+VAULT_EXTERN(const char *) vault_file_node(const vault_file *f);
 
 /* ---- folders and names -------------------------------------------------- */
 
