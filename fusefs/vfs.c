@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <fuse.h>
 #include <pthread.h>
@@ -1017,6 +1018,10 @@ int vfs_mount(const vfs_options *o)
 	}
 	abs.vault_dir = dir;
 	o = &abs;
+	/* Threads share one malloc arena kept at its size: per-thread arenas
+	 * growing and shrinking cost mprotect calls on every request. */
+	mallopt(M_ARENA_MAX, 2);
+	mallopt(M_TRIM_THRESHOLD, 16 << 20);
 	memset(&fs, 0, sizeof fs);
 	fs.o = o;
 	fs.uid = getuid();
