@@ -695,9 +695,12 @@ static int vfs_read(const char *path, char *buf, size_t size, off_t off, struct 
 	size_t n;
 	int error;
 
-	pthread_mutex_lock(&h->lock);
+	/* Read-only handles take reads on several threads at once. */
+	if (h->writable)
+		pthread_mutex_lock(&h->lock);
 	error = vault_file_read(&n, h->file, buf, size, (uint64_t)off);
-	pthread_mutex_unlock(&h->lock);
+	if (h->writable)
+		pthread_mutex_unlock(&h->lock);
 	if (error < 0)
 		return vfs_err("read", path);
 	return (int)n;
@@ -959,6 +962,10 @@ static void *vfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->use_ino = 0;
 	cfg->hard_remove = 1;
 	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+	/* Large writes: fewer round trips for each 64 KiB block stored. (Reads
+	 * stay at the kernel's size: several in flight decrypt on several
+	 * threads.) */
+	conn->max_write = 1 << 20;
 	if (vault_mount_event(fs->v, 1, fs->o->purpose) < 0)
 		syslog(LOG_WARNING, "casevault: mount event: %s", vault_error_last()->message);
 	return fs;

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include "docs.h"
 
 #define BS            VAULT_BLOCK_SIZE
@@ -76,10 +78,14 @@ struct vault_file {
 
 	char node_hex[17];               /* for vault_file_node(), once it exists */
 
-	/* reading */
-	unsigned char *rkey;             /* node key of generation rgen */
-	uint32_t rgen;
-	unsigned char *plain;            /* BS bytes */
+	/* reading: a handle that cannot write may be read on several threads */
+	pthread_mutex_t rlock;           /* guards the key list and the counter */
+	struct gen_key {
+		uint32_t gen;
+		unsigned char *key;      /* secret memory, kept until close */
+	} *rkeys;
+	size_t nrkeys;
+	unsigned char *plain;            /* BS bytes, for writers' partial blocks */
 	unsigned long nread_blocks;
 };
 
@@ -110,14 +116,43 @@ static void wipe_free(unsigned char *p)
 /* ---- reading blocks ----------------------------------------------------- */
 
 /* Decrypt block `ref` (of plaintext length `len`) into out, in `txn`. */
+/* The node key of a generation, unwrapped once per handle. */
+static int gen_key(const unsigned char **out, vault_file *f, MDB_txn *txn, uint32_t gen)
+{
+	unsigned char *key = NULL;
+	void *grown;
+	int error = 0;
+
+	pthread_mutex_lock(&f->rlock);
+	for (size_t i = 0; i < f->nrkeys; i++)
+		if (f->rkeys[i].gen == gen) {
+			*out = f->rkeys[i].key;
+			goto done;
+		}
+	if ((error = docs_node_key(&key, NULL, txn, f->v, &f->c, f->node.id, gen)) < 0)
+		goto done;
+	if ((grown = realloc(f->rkeys, (f->nrkeys + 1) * sizeof *f->rkeys)) == NULL) {
+		vcrypto_key_free(key);
+		error = vault_error_set_oom();
+		goto done;
+	}
+	f->rkeys = grown;
+	f->rkeys[f->nrkeys].gen = gen;
+	f->rkeys[f->nrkeys++].key = key;
+	*out = key;
+done:
+	pthread_mutex_unlock(&f->rlock);
+	return error;
+}
+
 static int block_read(vault_file *f, MDB_txn *txn, const block_ref *ref, size_t index,
 	size_t len, unsigned char *out)
 {
 	unsigned char k[16], ad[20];
-	const unsigned char *p;
+	const unsigned char *p, *key = NULL;
 	MDB_val val;
 	uint32_t gen;
-	int error;
+	int error, trim;
 
 	if (ref->id == BLOCK_HOLE) {
 		memset(out, 0, len);
@@ -133,19 +168,18 @@ static int block_read(vault_file *f, MDB_txn *txn, const block_ref *ref, size_t 
 	    sodium_memcmp(p + val.mv_size - VCRYPTO_TAGBYTES, ref->tag, VCRYPTO_TAGBYTES) != 0)
 		goto bad;
 	gen = be32_get(p + 1);
-	if (!f->rkey || gen != f->rgen) {
-		vcrypto_key_free(f->rkey);
-		f->rkey = NULL;
-		if ((error = docs_node_key(&f->rkey, NULL, txn, f->v, &f->c, f->node.id, gen)) < 0)
-			return error;
-		f->rgen = gen;
-	}
+	if ((error = gen_key(&key, f, txn, gen)) < 0)
+		return error;
 	block_ad(ad, f->node.id, ref->id, gen);
-	if (vcrypto_open(out, p + 5, val.mv_size - 5, ad, sizeof ad, f->rkey) < 0)
+	if (vcrypto_open(out, p + 5, val.mv_size - 5, ad, sizeof ad, key) < 0)
 		goto bad;
-	/* Streaming a large file must not grow the resident set. */
-	vault_store__forget(val.mv_data, val.mv_size);
-	if (++f->nread_blocks % CHUNK_BLOCKS == 0)
+	/* Streaming a large file must not grow the resident set: the map's
+	 * pages are dropped every few megabytes (one TLB flush, not one a
+	 * block: with several threads each flush interrupts every core). */
+	pthread_mutex_lock(&f->rlock);
+	trim = ++f->nread_blocks % CHUNK_BLOCKS == 0;
+	pthread_mutex_unlock(&f->rlock);
+	if (trim)
 		vault_store__trim(f->v->st, val.mv_data);
 	return 0;
 bad:
@@ -218,10 +252,13 @@ int vault_file_read(size_t *nread, vault_file *f, void *buf, size_t len, uint64_
 			if ((error = content_block(f, &txn, index, out + done)) < 0)
 				break;
 		} else {
-			if ((error = content_block(f, &txn, index, f->plain)) < 0)
+			/* A part of a block: decrypt it aside (on this thread's
+			 * stack, so that readers of one handle never share it). */
+			unsigned char part[BS];
+			if ((error = content_block(f, &txn, index, part)) < 0)
 				break;
-			memcpy(out + done, f->plain + skip, n);
-			sodium_memzero(f->plain, blen);
+			memcpy(out + done, part + skip, n);
+			sodium_memzero(part, blen);
 		}
 		done += n;
 	}
@@ -848,6 +885,7 @@ int vault_file_open(vault_file **out, vault *v, const char *path, const vault_fi
 		return vault_error_set_oom();
 	f->v = v;
 	f->flags = o->flags;
+	pthread_mutex_init(&f->rlock, NULL);
 	if (strlen(path) >= sizeof f->path) {
 		error = vault_error_set(VAULT_EUSAGE, "path is too long");
 		goto done;
@@ -929,7 +967,10 @@ void vault_file_close(vault_file *f)
 		wipe_free(f->dirty[i].buf);
 	wipe_free(f->plain);
 	vcrypto_key_free(f->wkey);
-	vcrypto_key_free(f->rkey);
+	for (size_t i = 0; i < f->nrkeys; i++)
+		vcrypto_key_free(f->rkeys[i].key);
+	free(f->rkeys);
+	pthread_mutex_destroy(&f->rlock);
 	vault_version__dispose(&f->base);
 	vault_case__dispose(&f->c);
 	free(f->blocks);

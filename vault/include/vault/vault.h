@@ -193,7 +193,11 @@ typedef struct {
 VAULT_EXTERN(int) vault_file_open(vault_file **out, vault *v, const char *path,
 	const vault_file_options *opts) VAULT_WARN_UNUSED;
 
-/** Read up to `len` bytes at `off`; *nread is 0 at the end. VAULT_ECORRUPT. */
+/**
+ * Read up to `len` bytes at `off`; *nread is 0 at the end. VAULT_ECORRUPT.
+ * A handle opened without VAULT_FILE_WRITE may be read on several threads
+ * at once; any other call on a handle needs the caller to serialise.
+ */
 VAULT_EXTERN(int) vault_file_read(size_t *nread, vault_file *f, void *buf, size_t len,
 	uint64_t off) VAULT_WARN_UNUSED;
 /** Write at any offset; a gap reads as zeros. */
