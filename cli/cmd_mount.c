@@ -3,6 +3,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -75,6 +76,7 @@ int cmd_mount(cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	/* A purpose the vault does not take fails here, on the terminal, not
 	 * later in the daemon (which records the mount event). */
+	cli_error_on(CLI_ON_READ, args[0]);
 	if (vault_purpose_check(ctx->v, purpose) < 0)
 		return cli_fail_vault("cannot mount '%s'", args[0]);
 	/* The daemon opens the vault afresh: an LMDB environment must not
@@ -108,6 +110,10 @@ int cmd_umount(cli_ctx *ctx, int argc, char **argv)
 	if ((pid = fork()) < 0)
 		return cli_error_os("try again", "cannot unmount '%s'", args[0]);
 	if (pid == 0) {
+		/* Its own message would be a third line: ours says it. */
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0)
+			dup2(null, STDERR_FILENO);
 		execlp("fusermount3", "fusermount3", "-u", "--", args[0], (char *) NULL);
 		_exit(127);
 	}

@@ -49,6 +49,7 @@ typedef struct vfs_handle {
 	int history;                     /* a version under .history: read-only */
 	int writable;
 	int discard;                     /* unlinked before its first version */
+	int wrote;                       /* written or truncated through the mount */
 	char vpath[VPATH_MAX];           /* where it was opened */
 	struct vfs_handle *next;         /* in vfs.open */
 } vfs_handle;
@@ -386,19 +387,28 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 typedef struct {
 	void *buf;
 	fuse_fill_dir_t fill;
+	int plus;                        /* readdirplus: attributes with the names */
 } fill_ctx;
 
 static int case_cb(const vault_case_info *c, void *payload)
 {
 	fill_ctx *fc = payload;
+	const char *me = vault_user(vfs_get()->v);
 	char name[VAULT_CODE_SIZE + 256];
-	size_t n;
+	size_t n, i;
+
+	/* Admins and auditors see every case in `case list`; a mount shows
+	 * only the cases whose content the user can open. */
+	for (i = 0; i < c->nmembers && strcmp(c->members[i].user, me); i++)
+		;
+	if (i == c->nmembers)
+		return 0;
 
 	if (!c->label || !*c->label)
 		return fc->fill(fc->buf, c->code, NULL, 0, 0);
 	n = (size_t)snprintf(name, sizeof name, "%s %s", c->code, c->label);
 	/* A label is free text: keep it a single, valid name. */
-	for (size_t i = VAULT_CODE_SIZE; i < n && i < sizeof name; i++)
+	for (i = VAULT_CODE_SIZE; i < n && i < sizeof name; i++)
 		if (name[i] == '/' || (unsigned char)name[i] < 0x20)
 			name[i] = '_';
 	return fc->fill(fc->buf, name, NULL, 0, 0);
@@ -407,8 +417,18 @@ static int case_cb(const vault_case_info *c, void *payload)
 static int entry_cb(const vault_entry *e, void *payload)
 {
 	fill_ctx *fc = payload;
+	struct stat st;
+	uint64_t size = e->size;
+	int64_t mtime = e->mtime;
+	uint32_t mode = e->mode;
 
-	return fc->fill(fc->buf, e->name, NULL, 0, 0);
+	if (!fc->plus)
+		return fc->fill(fc->buf, e->name, NULL, 0, 0);
+	/* The attributes too: `ls -l` then needs no lookup per entry. */
+	if (!e->is_dir)
+		open_attrs(e->node, &size, &mtime, &mode);
+	fill_stat(&st, e->is_dir, e->writable && !vfs_get()->o->read_only, mode, size, mtime);
+	return fc->fill(fc->buf, e->name, &st, 0, FUSE_FILL_DIR_PLUS);
 }
 
 /* Files created here and not yet in the vault are listed too. */
@@ -429,7 +449,7 @@ static int vfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t 
 	struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	vfs *fs = vfs_get();
-	fill_ctx fc = { buf, fill };
+	fill_ctx fc = { buf, fill, 0 };
 	vault_stat_info si;
 	vault_version_info info;
 	uint32_t version;
@@ -449,8 +469,10 @@ static int vfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t 
 			return vfs_err("readdir", "/");
 		return 0;
 	case P_NODE:
+		fc.plus = (flags & FUSE_READDIR_PLUS) != 0;
 		if (vault_list(fs->v, p.vpath, entry_cb, &fc) < 0)
 			return vfs_err("readdir", p.vpath);
+		fc.plus = 0;
 		pending_fill(p.vpath, &fc);
 		return 0;
 	default:
@@ -714,6 +736,8 @@ static int vfs_write(const char *path, const char *buf, size_t size, off_t off,
 
 	pthread_mutex_lock(&h->lock);
 	error = vault_file_write(h->file, buf, size, (uint64_t)off);
+	if (error == 0)
+		h->wrote = 1;
 	pthread_mutex_unlock(&h->lock);
 	if (error < 0)
 		return vfs_err("write", path);
@@ -727,7 +751,13 @@ static int commit(vfs_handle *h, const char *path)
 
 	pthread_mutex_lock(&h->lock);
 	if (!h->discard) {
-		error = vault_file_commit(NULL, h->file);
+		/* A new file closed before anything was written to it (a shell's
+		 * `> f` closes its first descriptor before writing through the
+		 * copy) enters the vault empty: a `create` event, no version. */
+		if (vault_file_is_new(h->file) && !h->wrote)
+			error = vault_file_create(h->file);
+		else
+			error = vault_file_commit(NULL, h->file);
 		if (error == 0)
 			memcpy(h->node, vault_file_node(h->file), sizeof h->node);
 	}
@@ -770,20 +800,27 @@ static int vfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 			return -EROFS;
 		pthread_mutex_lock(&h->lock);
 		error = vault_file_truncate(h->file, (uint64_t)size);
+		if (error == 0)
+			h->wrote = 1;
 		pthread_mutex_unlock(&h->lock);
 		return error < 0 ? vfs_err("truncate", path) : 0;
 	}
 	if ((error = node_path(&p, path, 1)) < 0)
 		return error;
-	if (vault_file_open(&f, fs->v, p.vpath, &o) < 0) {
-		vfs_handle *h = vault_error_last()->code == VAULT_ENOTFOUND ? pending_find(p.vpath) : NULL;
-		if (!h)
-			return vfs_err("truncate", p.vpath);
-		pthread_mutex_lock(&h->lock);
-		error = vault_file_truncate(h->file, (uint64_t)size);
-		pthread_mutex_unlock(&h->lock);
-		return error < 0 ? vfs_err("truncate", p.vpath) : 0;
+	{
+		/* A file open for writing takes the change into its version. */
+		vfs_handle *h = open_writer(p.vpath);
+		if (h) {
+			pthread_mutex_lock(&h->lock);
+			error = vault_file_truncate(h->file, (uint64_t)size);
+			if (error == 0)
+				h->wrote = 1;
+			pthread_mutex_unlock(&h->lock);
+			return error < 0 ? vfs_err("truncate", p.vpath) : 0;
+		}
 	}
+	if (vault_file_open(&f, fs->v, p.vpath, &o) < 0)
+		return vfs_err("truncate", p.vpath);
 	if (vault_file_truncate(f, (uint64_t)size) < 0 || vault_file_commit(NULL, f) < 0)
 		error = vfs_err("truncate", p.vpath);
 	vault_file_close(f);
@@ -906,7 +943,7 @@ static int vfs_getxattr(const char *path, const char *name, char *value, size_t 
 
 static int vfs_listxattr(const char *path, char *list, size_t size)
 {
-	static const char names[] = XATTR_VERSION "\0" XATTR_NODE "\0";
+	static const char names[] = XATTR_VERSION "\0" XATTR_NODE;   /* each NUL-ended */
 	vfs_path p;
 	int error;
 
@@ -961,7 +998,10 @@ static void *vfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->negative_timeout = 0;
 	cfg->use_ino = 0;
 	cfg->hard_remove = 1;
-	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+	/* O_TRUNC comes with the open (one handle, one version), not as a
+	 * separate truncate before it. */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	/* Large writes: fewer round trips for each 64 KiB block stored. (Reads
 	 * stay at the kernel's size: several in flight decrypt on several
 	 * threads.) */
@@ -1062,7 +1102,8 @@ int vfs_mount(const vfs_options *o)
 	vault_set_via(fs.v, VAULT_VIA_FUSE);
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) < 0)
 		goto done;
-	rc = fuse_loop_mt(fuse, 0) == 0 ? 0 : -1;
+	/* Ended by a signal (SIGTERM, SIGINT) is a clean end too. */
+	rc = fuse_loop_mt(fuse, 0) < 0 ? -1 : 0;
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 done:
 	if (mounted)

@@ -272,10 +272,11 @@ static void nodekey_ad(unsigned char ad[32], size_t *len, uint64_t node, uint32_
 }
 
 /* Node key of one generation, unwrapped with the case key of its epoch. */
-int docs_node_key(unsigned char **out, uint32_t *epoch_out, MDB_txn *txn, vault *v,
+/* Unwrap a node key into `key` (VCRYPTO_KEYBYTES of secret memory). */
+static int node_key_into(unsigned char *key, uint32_t *epoch_out, MDB_txn *txn, vault *v,
 	case_rec *c, uint64_t node, uint32_t gen)
 {
-	unsigned char k[12], ad[32], *key = NULL;
+	unsigned char k[12], ad[32];
 	const unsigned char *ck;
 	const unsigned char *p;
 	MDB_val val;
@@ -283,7 +284,6 @@ int docs_node_key(unsigned char **out, uint32_t *epoch_out, MDB_txn *txn, vault 
 	size_t adlen;
 	int error;
 
-	*out = NULL;
 	be64_put(k, node);
 	be32_put(k + 8, gen);
 	if ((error = vault_store__get(txn, v->st->nodekeys, k, 12, &val)) < 0) {
@@ -298,15 +298,27 @@ int docs_node_key(unsigned char **out, uint32_t *epoch_out, MDB_txn *txn, vault 
 	epoch = be32_get(p + 1);
 	if ((error = vault_case__key(&ck, txn, v, c, epoch)) < 0)
 		return error;
-	if ((error = vcrypto_secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
-		return error;
 	nodekey_ad(ad, &adlen, node, gen, epoch);
-	if (vcrypto_open(key, p + 5, val.mv_size - 5, ad, adlen, ck) < 0) {
-		vcrypto_key_free(key);
+	if (vcrypto_open(key, p + 5, val.mv_size - 5, ad, adlen, ck) < 0)
 		return vault_error_set(VAULT_ECORRUPT, "key of node %016llx fails authentication", (unsigned long long)node);
-	}
 	if (epoch_out)
 		*epoch_out = epoch;
+	return 0;
+}
+
+int docs_node_key(unsigned char **out, uint32_t *epoch_out, MDB_txn *txn, vault *v,
+	case_rec *c, uint64_t node, uint32_t gen)
+{
+	unsigned char *key = NULL;
+	int error;
+
+	*out = NULL;
+	if ((error = vcrypto_secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
+		return error;
+	if ((error = node_key_into(key, epoch_out, txn, v, c, node, gen)) < 0) {
+		vcrypto_key_free(key);
+		return error;
+	}
 	*out = key;
 	return 0;
 }
@@ -380,23 +392,26 @@ void docs_name_seal(node_rec *n, const char *name, size_t len, const unsigned ch
 }
 
 /* Decrypt a node's name into out (VAULT_FILENAME_MAX + 1). */
-static int name_open(char *out, MDB_txn *txn, vault *v, case_rec *c, const node_rec *n)
+/* Decrypt a node's name into out (VAULT_FILENAME_MAX + 1), using `key`
+ * (VCRYPTO_KEYBYTES of secret memory the caller provides) for its node key. */
+static int name_open(char *out, unsigned char *key, MDB_txn *txn, vault *v, case_rec *c,
+	const node_rec *n)
 {
-	unsigned char *key = NULL, ad[32];
+	unsigned char ad[32];
 	size_t adlen;
 	int error;
 
 	out[0] = '\0';
 	if (n->name_len < VCRYPTO_OVERHEAD)
 		return vault_error_set(VAULT_ECORRUPT, "node %016llx has no name", (unsigned long long)n->id);
-	if ((error = docs_node_key(&key, NULL, txn, v, c, n->id, n->name_gen)) < 0)
+	if ((error = node_key_into(key, NULL, txn, v, c, n->id, n->name_gen)) < 0)
 		return error;
 	name_ad(ad, &adlen, n->id, n->name_gen);
 	if (vcrypto_open((unsigned char *)out, n->name, n->name_len, ad, adlen, key) < 0)
 		error = vault_error_set(VAULT_ECORRUPT, "name of node %016llx fails authentication", (unsigned long long)n->id);
 	else
 		out[n->name_len - VCRYPTO_OVERHEAD] = '\0';
-	vcrypto_key_free(key);
+	sodium_memzero(key, VCRYPTO_KEYBYTES);
 	return error;
 }
 
@@ -914,7 +929,7 @@ int vault_list(vault *v, const char *path, int (*cb)(const vault_entry *, void *
 	node_rec dir;
 	list_item *items = NULL;
 	size_t n = 0, cap = 0;
-	unsigned char prefix[8];
+	unsigned char prefix[8], *key = NULL;
 	int error, loaded = 0, rc;
 
 	if ((error = vault__require_unlocked(v)) < 0)
@@ -932,6 +947,9 @@ int vault_list(vault *v, const char *path, int (*cb)(const vault_entry *, void *
 		error = vault_error_set(VAULT_EUSAGE, "'%s' is a file; use 'history' or 'get'", path);
 		goto done;
 	}
+	/* One piece of secret memory for every entry's node key. */
+	if ((error = vcrypto_secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
+		goto done;
 	be64_put(prefix, dir.id);
 	if ((rc = mdb_cursor_open(txn, v->st->dirents, &cur)) != 0) {
 		error = vault_store__error(rc, "list");
@@ -956,7 +974,7 @@ int vault_list(vault *v, const char *path, int (*cb)(const vault_entry *, void *
 			items = t;
 		}
 		if ((error = vault_node__get(&items[n].n, txn, v, be64_get((unsigned char *)d.mv_data + 1))) < 0 ||
-		    (error = name_open(items[n].name, txn, v, &cc.c, &items[n].n)) < 0)
+		    (error = name_open(items[n].name, key, txn, v, &cc.c, &items[n].n)) < 0)
 			goto done;
 		if (items[n].n.parent != dir.id || strcmp(items[n].n.code, cc.c.code)) {
 			error = vault_error_set(VAULT_ECORRUPT, "a folder entry of '%s' points to a foreign node", path);
@@ -980,6 +998,8 @@ int vault_list(vault *v, const char *path, int (*cb)(const vault_entry *, void *
 		e.mtime = items[i].n.mtime;
 		e.version = items[i].n.version;
 		e.node = hex;
+		e.mode = items[i].n.mode;
+		e.writable = cc.access == 2;
 		if ((error = cb(&e, payload)) != 0)
 			goto done;
 	}

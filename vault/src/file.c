@@ -866,6 +866,22 @@ static int create_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc
 	return vault_event__touch_node(ev, v, txn, f->node.id);
 }
 
+int vault_file_create(vault_file *f)
+{
+	int error;
+
+	if (f->exists)
+		return 0;
+	if ((error = docs_event(f->v, "create", f->p.code, 1, create_event_fn, NULL, f)) < 0)
+		return error;
+	f->exists = 1;
+	f->lazy_create = 0;
+	f->fresh_gen = 0;
+	f->modified = f->size != 0 || f->nblocks != 0;
+	snprintf(f->node_hex, sizeof f->node_hex, "%016llx", (unsigned long long)f->node.id);
+	return 0;
+}
+
 int vault_file_open(vault_file **out, vault *v, const char *path, const vault_file_options *o)
 {
 	vault_file *f;
@@ -939,12 +955,8 @@ int vault_file_open(vault_file **out, vault *v, const char *path, const vault_fi
 		f->modified = f->base_size != 0 || !f->exists;
 	}
 	if (f->lazy_create && o->create_now) {
-		if ((error = docs_event(v, "create", f->p.code, 1, create_event_fn, NULL, f)) < 0)
+		if ((error = vault_file_create(f)) < 0)
 			goto done;
-		f->exists = 1;
-		f->lazy_create = 0;
-		f->fresh_gen = 0;
-		f->modified = 0;
 	} else if (f->lazy_create) {
 		f->modified = 1;   /* put of a new file: even an empty one is a version */
 	}

@@ -215,6 +215,12 @@ VAULT_EXTERN(int) vault_file_commit(uint32_t *version_out, vault_file *f);
  */
 VAULT_EXTERN(int) vault_file_set_mtime(vault_file *f, int64_t mtime);
 VAULT_EXTERN(int) vault_file_set_mode(vault_file *f, uint32_t mode);
+/**
+ * Record a new file as it is, empty, with a `create` event (version 0):
+ * for a file created and closed before anything is written. Nothing to do
+ * for a file already in the vault.
+ */
+VAULT_EXTERN(int) vault_file_create(vault_file *f);
 /** Free the handle; uncommitted changes are dropped. NULL-safe. */
 VAULT_EXTERN(void) vault_file_close(vault_file *f);
 
@@ -280,6 +286,8 @@ typedef struct {
 	int64_t mtime;        /**< seconds since the epoch */
 	uint32_t version;
 	const char *node;     /**< node id, hex */
+	uint32_t mode;        /**< permission bits as stored */
+	int writable;         /**< the caller is a rw member */
 } vault_entry;
 
 /** List a folder ("CODE" or "CODE/dir"), sorted by name. */
