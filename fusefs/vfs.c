@@ -41,15 +41,22 @@
 #define XATTR_NODE    "user.casevault.node"
 #define BLKSIZE       65536             /* the vault's block: a good I/O size */
 
-/* An open file. FUSE may call in on several threads for one handle. */
+/*
+ * An open file, shared by every open of it on the mount (refs), so that all
+ * descriptors of one file see one content, as on a local disk. A .history
+ * version is never shared. FUSE may call in on several threads at once.
+ */
 typedef struct vfs_handle {
-	pthread_mutex_t lock;
+	pthread_rwlock_t lock;           /* reads share it, anything else is alone */
+	int refs;                        /* opens using it (guarded by vfs.lock) */
 	vault_file *file;
 	char node[17];
 	int history;                     /* a version under .history: read-only */
 	int writable;
 	int discard;                     /* unlinked before its first version */
 	int wrote;                       /* written or truncated through the mount */
+	char hidden[VPATH_MAX];          /* the name libfuse gave it when it was
+	                                    unlinked while open, or "" */
 	char vpath[VPATH_MAX];           /* where it was opened */
 	struct vfs_handle *next;         /* in vfs.open */
 } vfs_handle;
@@ -136,10 +143,20 @@ static int vfs_path_parse(vfs_path *out, const char *path)
 	len = slash ? (size_t)(slash - s) : strlen(s);
 	if ((error = case_component(code, s, len)) < 0)
 		return error;
-	if (strlen(code) + (slash ? strlen(slash) : 0) >= sizeof out->vpath)
+	len = slash ? strlen(slash) : 0;
+	if (strlen(code) + len >= sizeof out->vpath)
 		return -ENAMETOOLONG;
-	snprintf(out->vpath, sizeof out->vpath, "%s%s", code, slash ? slash : "");
+	memcpy(out->vpath, code, VAULT_CODE_SIZE - 1);
+	memcpy(out->vpath + VAULT_CODE_SIZE - 1, slash ? slash : "", len + 1);
 	out->type = history ? P_HIST : P_NODE;
+	/* Each name at most VAULT_FILENAME_MAX bytes, as POSIX tools expect. */
+	for (const char *c = slash; c && *c; ) {
+		const char *e = strchr(c + 1, '/');
+		size_t part = e ? (size_t)(e - c - 1) : strlen(c + 1);
+		if (part > VAULT_FILENAME_MAX)
+			return -ENAMETOOLONG;
+		c = e;
+	}
 	return 0;
 }
 
@@ -234,6 +251,9 @@ static int hist_resolve(vfs_path *p, vault_stat_info *st, uint32_t *version,
 
 /* ---- attributes --------------------------------------------------------- */
 
+static void fill_stat(struct stat *st, int is_dir, int writable, uint32_t mode, uint64_t size, int64_t mtime);
+static vfs_handle *handle_of(struct fuse_file_info *fi);   /* below */
+
 /* A file created on the mount and not yet in the vault, by its vpath. */
 static vfs_handle *pending_find(const char *vpath)
 {
@@ -270,12 +290,40 @@ static int materialize(vfs_handle *h)
 {
 	int error;
 
-	pthread_mutex_lock(&h->lock);
+	pthread_rwlock_wrlock(&h->lock);
 	error = vault_file_commit(NULL, h->file);
 	if (error == 0)
 		memcpy(h->node, vault_file_node(h->file), sizeof h->node);
-	pthread_mutex_unlock(&h->lock);
+	pthread_rwlock_unlock(&h->lock);
 	return error < 0 ? vfs_err("create", h->vpath) : 0;
+}
+
+/* Attributes straight from an open handle. */
+static void handle_stat(struct stat *st, vfs_handle *h)
+{
+	int64_t mtime;
+
+	pthread_rwlock_wrlock(&h->lock);
+	mtime = vault_file_mtime(h->file);
+	fill_stat(st, 0, h->writable, vault_file_mode(h->file), vault_file_size(h->file),
+		mtime ? mtime : time(NULL));
+	pthread_rwlock_unlock(&h->lock);
+}
+
+/* A file unlinked while open, by the hidden name libfuse gave it. */
+static vfs_handle *hidden_find(const char *vpath)
+{
+	vfs *fs = vfs_get();
+	vfs_handle *found = NULL;
+
+	pthread_mutex_lock(&fs->lock);
+	for (vfs_handle *h = fs->open; h; h = h->next)
+		if (h->hidden[0] && !strcmp(h->hidden, vpath)) {
+			found = h;
+			break;
+		}
+	pthread_mutex_unlock(&fs->lock);
+	return found;
 }
 
 /* What an open file with changes not yet committed will record. */
@@ -286,11 +334,11 @@ static void open_attrs(const char *node, uint64_t *size, int64_t *mtime, uint32_
 	pthread_mutex_lock(&fs->lock);
 	for (vfs_handle *h = fs->open; h; h = h->next)
 		if (h->writable && !strcmp(h->node, node) && vault_file_dirty(h->file)) {
-			pthread_mutex_lock(&h->lock);
+			pthread_rwlock_wrlock(&h->lock);
 			*size = vault_file_size(h->file);
 			*mtime = vault_file_mtime(h->file);
 			*mode = vault_file_mode(h->file);
-			pthread_mutex_unlock(&h->lock);
+			pthread_rwlock_unlock(&h->lock);
 			break;
 		}
 	pthread_mutex_unlock(&fs->lock);
@@ -348,6 +396,13 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 	uint64_t size;
 	int error;
 
+	if (path == NULL) {
+		/* A node libfuse no longer has a path for: its open handle knows. */
+		if (!fi)
+			return -ESTALE;
+		handle_stat(st, handle_of(fi));
+		return 0;
+	}
 	if ((error = vfs_path_parse(&p, path)) < 0)
 		return error;
 	switch (p.type) {
@@ -357,13 +412,13 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 		return 0;
 	case P_NODE:
 		if (vault_stat(&si, fs->v, p.vpath) < 0) {
-			vfs_handle *h = vault_error_last()->code == VAULT_ENOTFOUND ? pending_find(p.vpath) : NULL;
+			vfs_handle *h = NULL;
+			if (vault_error_last()->code == VAULT_ENOTFOUND &&
+			    (h = pending_find(p.vpath)) == NULL)
+				h = hidden_find(p.vpath);
 			if (!h)
 				return vfs_err("getattr", p.vpath);
-			pthread_mutex_lock(&h->lock);
-			fill_stat(st, 0, 1, vault_file_mode(h->file), vault_file_size(h->file),
-				vault_file_mtime(h->file) ? vault_file_mtime(h->file) : time(NULL));
-			pthread_mutex_unlock(&h->lock);
+			handle_stat(st, h);
 			return 0;
 		}
 		size = si.size;
@@ -537,8 +592,15 @@ static int remove_node(const char *path, int want_dir)
 	if ((error = node_path(&p, path, 1)) < 0)
 		return error;
 	if (vault_stat(&si, fs->v, p.vpath) < 0) {
-		vfs_handle *h = !want_dir && vault_error_last()->code == VAULT_ENOTFOUND ?
-			pending_find(p.vpath) : NULL;
+		vfs_handle *h = NULL;
+		if (!want_dir && vault_error_last()->code == VAULT_ENOTFOUND) {
+			if ((h = hidden_find(p.vpath)) != NULL) {
+				/* libfuse's last release of an unlinked file. */
+				h->hidden[0] = '\0';
+				return 0;
+			}
+			h = pending_find(p.vpath);
+		}
 		if (!h)
 			return vfs_err("remove", p.vpath);
 		/* Never in the vault: it leaves no trace; its handle writes nothing. */
@@ -564,11 +626,134 @@ static int vfs_rmdir(const char *path)
 	return remove_node(path, 1);
 }
 
+/* Pending files under a folder enter the vault (before it moves). */
+static int commit(vfs_handle *h, const char *path);
+static void handle_put(vfs_handle *h);
+static vfs_handle *handle_get(const char *node, const char *vpath);
+
+static int materialize_under(const char *dir)
+{
+	vfs *fs = vfs_get();
+	size_t n = strlen(dir);
+	int error;
+
+	for (;;) {
+		vfs_handle *found = NULL;
+		pthread_mutex_lock(&fs->lock);
+		for (vfs_handle *h = fs->open; h && !found; h = h->next)
+			if (!h->discard && vault_file_is_new(h->file) &&
+			    !strncmp(h->vpath, dir, n) && h->vpath[n] == '/')
+				found = h;
+		pthread_mutex_unlock(&fs->lock);
+		if (!found)
+			return 0;
+		if ((error = materialize(found)) < 0)
+			return error;
+	}
+}
+
+/*
+ * A file unlinked while it is open: libfuse renames it to a hidden name and
+ * removes that at the last release. casevault removes it now (a `delete`
+ * event, history kept); the open handles keep reading and writing what they
+ * have, and answer for the hidden name until libfuse lets go of it.
+ */
+static int hide(vfs_path *p, vfs_path *q)
+{
+	vfs *fs = vfs_get();
+	vault_stat_info si;
+	int in_vault = vault_stat(&si, fs->v, p->vpath) == 0, hidden = 0;
+
+	if (in_vault && si.is_dir)
+		return -EISDIR;
+	if (in_vault && vault_remove(fs->v, p->vpath) < 0)
+		return vfs_err("remove", p->vpath);
+	pthread_mutex_lock(&fs->lock);
+	for (vfs_handle *h = fs->open; h; h = h->next) {
+		int same = in_vault ? !strcmp(h->node, si.node) :
+			(vault_file_is_new(h->file) && !strcmp(h->vpath, p->vpath));
+		if (same && !h->discard) {
+			h->discard = 1;
+			snprintf(h->hidden, sizeof h->hidden, "%s", q->vpath);
+			hidden = 1;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return in_vault || hidden ? 0 : -ENOENT;
+}
+
+/*
+ * After a rename, open descriptors follow the file, as on a local disk: a
+ * moved file keeps its node; a file renamed over another gives its content
+ * to the target's node, so its handle moves there. A target that was open
+ * is gone for its descriptors (reads still see what they had).
+ */
+static int follow_rename(vfs_handle *src, vfs_handle *dst, const vfs_path *q, int replaced)
+{
+	vfs *fs = vfs_get();
+	vault_file_options o = { VAULT_FILE_WRITE, 0, NULL, NULL, 0, 0 };
+	vault_file *moved = NULL;
+	int error = 0;
+
+	if (dst) {
+		pthread_rwlock_wrlock(&dst->lock);
+		dst->discard = 1;
+		dst->node[0] = '\0';
+		pthread_rwlock_unlock(&dst->lock);
+	}
+	if (!src)
+		return 0;
+	pthread_rwlock_wrlock(&src->lock);
+	snprintf(src->vpath, sizeof src->vpath, "%s", q->vpath);
+	if (replaced && src->writable) {
+		if (vault_file_open(&moved, fs->v, q->vpath, &o) < 0) {
+			error = vfs_err("rename", q->vpath);
+		} else {
+			vault_file_close(src->file);
+			src->file = moved;
+			memcpy(src->node, vault_file_node(moved), sizeof src->node);
+		}
+	} else if (replaced) {
+		src->discard = 1;
+		src->node[0] = '\0';
+	}
+	pthread_rwlock_unlock(&src->lock);
+	return error;
+}
+
+/* A folder moved: the names the open handles answer for move with it. */
+static void move_prefix(char *path, size_t size, const char *from, const char *to)
+{
+	size_t n = strlen(from);
+	char moved[VPATH_MAX];
+
+	if (strncmp(path, from, n) || path[n] != '/')
+		return;
+	if ((size_t)snprintf(moved, sizeof moved, "%s%s", to, path + n) < sizeof moved)
+		snprintf(path, size, "%s", moved);
+}
+
+static void follow_folder(const char *from, const char *to)
+{
+	vfs *fs = vfs_get();
+
+	pthread_mutex_lock(&fs->lock);
+	for (vfs_handle *h = fs->open; h; h = h->next) {
+		move_prefix(h->vpath, sizeof h->vpath, from, to);
+		if (h->hidden[0])
+			move_prefix(h->hidden, sizeof h->hidden, from, to);
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
 static int vfs_rename(const char *from, const char *to, unsigned int flags)
 {
-	vfs_handle *h;
+	vfs *fs = vfs_get();
+	vault_stat_info si, ti;
+	vfs_handle *h, *src = NULL, *dst = NULL;
 	vfs_path p, q;
-	int error;
+	const char *base;
+	int error, replaced;
 
 	if (flags & RENAME_EXCHANGE)
 		return -EINVAL;
@@ -577,17 +762,45 @@ static int vfs_rename(const char *from, const char *to, unsigned int flags)
 	/* Between cases (the codes differ): tools copy, then remove. */
 	if (memcmp(p.vpath, q.vpath, VAULT_CODE_SIZE - 1))
 		return -EXDEV;
+	base = strrchr(q.vpath, '/') + 1;
+	if (!strncmp(base, ".fuse_hidden", 12))
+		return hide(&p, &q);
 	if ((h = pending_find(p.vpath)) != NULL && (error = materialize(h)) < 0)
 		return error;
+	if (vault_stat(&si, fs->v, p.vpath) < 0)
+		return vfs_err("rename", p.vpath);
+	if (si.is_dir) {
+		/* Files created below and not yet in the vault go with it. */
+		if ((error = materialize_under(p.vpath)) < 0)
+			return error;
+		if (pending_in(q.vpath))
+			return -ENOTEMPTY;
+	}
 	if ((h = pending_find(q.vpath)) != NULL) {
 		if (flags & RENAME_NOREPLACE)
 			return -EEXIST;
 		h->discard = 1;       /* replaced before it ever entered the vault */
 	}
-	if (vault_rename(vfs_get()->v, p.vpath, q.vpath,
-			(flags & RENAME_NOREPLACE) ? VAULT_RENAME_NOREPLACE : 0) < 0)
-		return vfs_err("rename", p.vpath);
-	return 0;
+	replaced = vault_stat(&ti, fs->v, q.vpath) == 0;
+	if (!si.is_dir && (src = handle_get(si.node, p.vpath)) != NULL &&
+	    (error = commit(src, p.vpath)) < 0)
+		goto done;            /* what was written so far goes with it */
+	if (replaced && !ti.is_dir)
+		dst = handle_get(ti.node, q.vpath);
+	if (vault_rename(fs->v, p.vpath, q.vpath,
+			(flags & RENAME_NOREPLACE) ? VAULT_RENAME_NOREPLACE : 0) < 0) {
+		error = vfs_err("rename", p.vpath);
+		goto done;
+	}
+	if (si.is_dir)
+		follow_folder(p.vpath, q.vpath);
+	error = follow_rename(src, dst, &q, replaced && !si.is_dir);
+done:
+	if (src)
+		handle_put(src);
+	if (dst)
+		handle_put(dst);
+	return error;
 }
 
 /* ---- files -------------------------------------------------------------- */
@@ -597,25 +810,81 @@ static void handle_register(vfs_handle *h)
 	vfs *fs = vfs_get();
 
 	pthread_mutex_lock(&fs->lock);
+	h->refs = 1;
 	h->next = fs->open;
 	fs->open = h;
 	pthread_mutex_unlock(&fs->lock);
 }
 
-static void handle_free(vfs_handle *h)
+/* One open fewer; the last one frees the handle. */
+static void handle_put(vfs_handle *h)
 {
 	vfs *fs = vfs_get();
+	int last;
 
 	pthread_mutex_lock(&fs->lock);
-	for (vfs_handle **pp = &fs->open; *pp; pp = &(*pp)->next)
-		if (*pp == h) {
-			*pp = h->next;
-			break;
-		}
+	if ((last = --h->refs == 0))
+		for (vfs_handle **pp = &fs->open; *pp; pp = &(*pp)->next)
+			if (*pp == h) {
+				*pp = h->next;
+				break;
+			}
 	pthread_mutex_unlock(&fs->lock);
+	if (!last)
+		return;
 	vault_file_close(h->file);
-	pthread_mutex_destroy(&h->lock);
+	pthread_rwlock_destroy(&h->lock);
 	free(h);
+}
+
+/* The shared handle of a file already open on the mount, with a reference. */
+static vfs_handle *handle_get(const char *node, const char *vpath)
+{
+	vfs *fs = vfs_get();
+	vfs_handle *found = NULL;
+
+	pthread_mutex_lock(&fs->lock);
+	for (vfs_handle *h = fs->open; h && !found; h = h->next) {
+		if (h->history || h->discard)
+			continue;
+		if ((node && node[0] && !strcmp(h->node, node)) ||
+		    (!node && vault_file_is_new(h->file) && !strcmp(h->vpath, vpath)))
+			found = h;
+	}
+	if (found)
+		found->refs++;
+	pthread_mutex_unlock(&fs->lock);
+	return found;
+}
+
+/*
+ * Join a file's shared handle: an open that reads is still a read event of
+ * its own; O_TRUNC empties the shared content.
+ */
+static int open_shared(vfs_handle *h, const vfs_path *p, struct fuse_file_info *fi)
+{
+	vfs *fs = vfs_get();
+	int acc = fi->flags & O_ACCMODE, error = 0;
+
+	if (acc != O_RDONLY && !h->writable)
+		return -EACCES;
+	if (acc != O_WRONLY && !vault_file_is_new(h->file)) {
+		vault_file_options o = { VAULT_FILE_READ, 0, fs->o->purpose, NULL, 0, 0 };
+		vault_file *ev = NULL;
+		if (vault_file_open(&ev, fs->v, p->vpath, &o) < 0)
+			return vfs_err("open", p->vpath);
+		vault_file_close(ev);
+	}
+	if ((fi->flags & O_TRUNC) && acc != O_RDONLY) {
+		pthread_rwlock_wrlock(&h->lock);
+		error = vault_file_truncate(h->file, 0);
+		if (error == 0)
+			h->wrote = 1;
+		pthread_rwlock_unlock(&h->lock);
+		if (error < 0)
+			return vfs_err("open", p->vpath);
+	}
+	return 0;
 }
 
 static int open_file(const char *path, struct fuse_file_info *fi, int create, mode_t create_mode)
@@ -627,7 +896,8 @@ static int open_file(const char *path, struct fuse_file_info *fi, int create, mo
 	uint32_t version = 0;
 	vfs_handle *h;
 	vfs_path p;
-	int acc = fi->flags & O_ACCMODE, error;
+	int acc = fi->flags & O_ACCMODE, trunc = (fi->flags & O_TRUNC) && acc != O_RDONLY;
+	int error, exists = 0;
 
 	if ((error = vfs_path_parse(&p, path)) < 0)
 		return error;
@@ -645,14 +915,33 @@ static int open_file(const char *path, struct fuse_file_info *fi, int create, mo
 		return -EROFS;
 	if (acc != O_RDONLY && fs->o->read_only)
 		return -EROFS;
+
+	if (!version) {
+		exists = vault_stat(&si, fs->v, p.vpath) == 0;
+		if (exists && si.is_dir)
+			return -EISDIR;
+		/* Already open on the mount: share it. */
+		if ((h = handle_get(exists ? si.node : NULL, p.vpath)) != NULL) {
+			error = create && (fi->flags & O_EXCL) ? -EEXIST : open_shared(h, &p, fi);
+			if (error < 0) {
+				handle_put(h);
+				return error;
+			}
+			fi->fh = (uint64_t)(uintptr_t)h;
+			return 0;
+		}
+		/* A rw member's handle can write whatever this open asks, so a
+		 * writer opening later shares it. */
+		if (acc != O_RDONLY || create || (!fs->o->read_only && exists && si.writable))
+			o.flags |= VAULT_FILE_WRITE;
+	}
+	/* An open that can read is a read event (O_WRONLY ones cannot read). */
 	if (acc != O_WRONLY)
 		o.flags |= VAULT_FILE_READ;
-	if (acc != O_RDONLY)
-		o.flags |= VAULT_FILE_WRITE;
-	if (fi->flags & O_TRUNC && acc != O_RDONLY)
+	if (trunc)
 		o.flags |= VAULT_FILE_TRUNC;
 	if (create) {
-		o.flags |= VAULT_FILE_CREATE | VAULT_FILE_WRITE;
+		o.flags |= VAULT_FILE_CREATE;
 		if (fi->flags & O_EXCL)
 			o.flags |= VAULT_FILE_EXCL;
 		o.mode = create_mode & 07777;
@@ -660,28 +949,16 @@ static int open_file(const char *path, struct fuse_file_info *fi, int create, mo
 	o.version = version;
 	if ((h = calloc(1, sizeof *h)) == NULL)
 		return -ENOMEM;
-	pthread_mutex_init(&h->lock, NULL);
+	pthread_rwlock_init(&h->lock, NULL);
 	h->history = version != 0;
 	h->writable = (o.flags & VAULT_FILE_WRITE) != 0;
+	h->wrote = trunc && exists;
 	snprintf(h->vpath, sizeof h->vpath, "%s", p.vpath);
-	if (create) {
-		/* Two creates of one new name: the first one enters the vault. */
-		vfs_handle *pend = pending_find(p.vpath);
-		if (pend && (error = materialize(pend)) < 0) {
-			pthread_mutex_destroy(&h->lock);
-			free(h);
-			return error;
-		}
-	}
 	if (vault_file_open(&h->file, fs->v, p.vpath, &o) < 0) {
-		vfs_handle *pend = vault_error_last()->code == VAULT_ENOTFOUND ? pending_find(p.vpath) : NULL;
-		/* Another handle created it and has not closed it yet. */
-		if (!pend || materialize(pend) < 0 || vault_file_open(&h->file, fs->v, p.vpath, &o) < 0) {
-			error = vfs_err("open", p.vpath);
-			pthread_mutex_destroy(&h->lock);
-			free(h);
-			return error;
-		}
+		error = vfs_err("open", p.vpath);
+		pthread_rwlock_destroy(&h->lock);
+		free(h);
+		return error;
 	}
 	memcpy(h->node, vault_file_node(h->file), sizeof h->node);
 	handle_register(h);
@@ -717,12 +994,10 @@ static int vfs_read(const char *path, char *buf, size_t size, off_t off, struct 
 	size_t n;
 	int error;
 
-	/* Read-only handles take reads on several threads at once. */
-	if (h->writable)
-		pthread_mutex_lock(&h->lock);
+	/* Reads of one file run on several threads at once. */
+	pthread_rwlock_rdlock(&h->lock);
 	error = vault_file_read(&n, h->file, buf, size, (uint64_t)off);
-	if (h->writable)
-		pthread_mutex_unlock(&h->lock);
+	pthread_rwlock_unlock(&h->lock);
 	if (error < 0)
 		return vfs_err("read", path);
 	return (int)n;
@@ -734,11 +1009,11 @@ static int vfs_write(const char *path, const char *buf, size_t size, off_t off,
 	vfs_handle *h = handle_of(fi);
 	int error;
 
-	pthread_mutex_lock(&h->lock);
+	pthread_rwlock_wrlock(&h->lock);
 	error = vault_file_write(h->file, buf, size, (uint64_t)off);
 	if (error == 0)
 		h->wrote = 1;
-	pthread_mutex_unlock(&h->lock);
+	pthread_rwlock_unlock(&h->lock);
 	if (error < 0)
 		return vfs_err("write", path);
 	return (int)size;
@@ -749,7 +1024,7 @@ static int commit(vfs_handle *h, const char *path)
 {
 	int error = 0;
 
-	pthread_mutex_lock(&h->lock);
+	pthread_rwlock_wrlock(&h->lock);
 	if (!h->discard) {
 		/* A new file closed before anything was written to it (a shell's
 		 * `> f` closes its first descriptor before writing through the
@@ -761,7 +1036,7 @@ static int commit(vfs_handle *h, const char *path)
 		if (error == 0)
 			memcpy(h->node, vault_file_node(h->file), sizeof h->node);
 	}
-	pthread_mutex_unlock(&h->lock);
+	pthread_rwlock_unlock(&h->lock);
 	return error < 0 ? vfs_err("commit", path) : 0;
 }
 
@@ -780,7 +1055,7 @@ static int vfs_release(const char *path, struct fuse_file_info *fi)
 	vfs_handle *h = handle_of(fi);
 	int error = commit(h, path);
 
-	handle_free(h);
+	handle_put(h);
 	return error;
 }
 
@@ -798,11 +1073,11 @@ static int vfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		vfs_handle *h = handle_of(fi);
 		if (h->history)
 			return -EROFS;
-		pthread_mutex_lock(&h->lock);
+		pthread_rwlock_wrlock(&h->lock);
 		error = vault_file_truncate(h->file, (uint64_t)size);
 		if (error == 0)
 			h->wrote = 1;
-		pthread_mutex_unlock(&h->lock);
+		pthread_rwlock_unlock(&h->lock);
 		return error < 0 ? vfs_err("truncate", path) : 0;
 	}
 	if ((error = node_path(&p, path, 1)) < 0)
@@ -811,11 +1086,11 @@ static int vfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		/* A file open for writing takes the change into its version. */
 		vfs_handle *h = open_writer(p.vpath);
 		if (h) {
-			pthread_mutex_lock(&h->lock);
+			pthread_rwlock_wrlock(&h->lock);
 			error = vault_file_truncate(h->file, (uint64_t)size);
 			if (error == 0)
 				h->wrote = 1;
-			pthread_mutex_unlock(&h->lock);
+			pthread_rwlock_unlock(&h->lock);
 			return error < 0 ? vfs_err("truncate", p.vpath) : 0;
 		}
 	}
@@ -842,9 +1117,9 @@ static int vfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	if (!fi && vfs_path_parse(&p, path) == 0 && p.type == P_NODE) {
 		vfs_handle *h = open_writer(p.vpath);
 		if (h) {
-			pthread_mutex_lock(&h->lock);
+			pthread_rwlock_wrlock(&h->lock);
 			error = vault_file_set_mode(h->file, mode & 07777);
-			pthread_mutex_unlock(&h->lock);
+			pthread_rwlock_unlock(&h->lock);
 			return error < 0 ? vfs_err("chmod", path) : 0;
 		}
 	}
@@ -852,9 +1127,9 @@ static int vfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 		vfs_handle *h = handle_of(fi);
 		if (h->history)
 			return -EROFS;
-		pthread_mutex_lock(&h->lock);
+		pthread_rwlock_wrlock(&h->lock);
 		error = vault_file_set_mode(h->file, mode & 07777);
-		pthread_mutex_unlock(&h->lock);
+		pthread_rwlock_unlock(&h->lock);
 		return error < 0 ? vfs_err("chmod", path) : 0;
 	}
 	if ((error = node_path(&p, path, 0)) < 0)
@@ -892,9 +1167,9 @@ static int vfs_utimens(const char *path, const struct timespec tv[2], struct fus
 		vfs_handle *h = fi ? handle_of(fi) : fi_handle;
 		if (h->history)
 			return -EROFS;
-		pthread_mutex_lock(&h->lock);
+		pthread_rwlock_wrlock(&h->lock);
 		error = vault_file_set_mtime(h->file, mtime);
-		pthread_mutex_unlock(&h->lock);
+		pthread_rwlock_unlock(&h->lock);
 		return error < 0 ? vfs_err("utimens", path) : 0;
 	}
 	if ((error = node_path(&p, path, 0)) < 0)
@@ -997,7 +1272,9 @@ static void *vfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->attr_timeout = 1.0;
 	cfg->negative_timeout = 0;
 	cfg->use_ino = 0;
-	cfg->hard_remove = 1;
+	/* An unlinked file that is still open keeps working (fstat, reads):
+	 * libfuse renames it to a hidden name, see hide(). */
+	cfg->hard_remove = 0;
 	/* O_TRUNC comes with the open (one handle, one version), not as a
 	 * separate truncate before it. */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)

@@ -10,7 +10,9 @@
 #include "internal.h"
 #include "harness.h"
 
-#define MAXSIZE (700 * 1024)
+/* Large enough that changes pass through the stage (more than the 32
+ * blocks a handle keeps in memory, more than 128 staged at once). */
+#define MAXSIZE (12 << 20)
 
 static unsigned long long rng_state;
 
@@ -89,7 +91,8 @@ int main(int argc, char **argv)
 		unsigned op = (unsigned)(rng() % 100);
 		if (op < 55) {
 			/* write: small or large, anywhere up to a bit past the end */
-			size_t len = rng() % 4 ? 1 + rng() % 3000 : 1 + rng() % 200000;
+			size_t len = rng() % 4 ? 1 + rng() % 3000 :
+				rng() % 4 ? 1 + rng() % 200000 : 1 + rng() % (10 << 20);
 			size_t off = (size_t)(rng() % (size + 70000));
 			if (off + len > MAXSIZE)
 				continue;

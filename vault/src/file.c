@@ -234,7 +234,10 @@ int vault_file_read(size_t *nread, vault_file *f, void *buf, size_t len, uint64_
 	int error = 0;
 
 	*nread = 0;
-	if (!(f->flags & VAULT_FILE_READ))
+	/* A handle opened to write reads back what it holds (the mount shares
+	 * one handle between the opens of a file; each reading open records
+	 * its own read event). */
+	if (!(f->flags & (VAULT_FILE_READ | VAULT_FILE_WRITE)))
 		return vault_error_set(VAULT_EUSAGE, "'%s' was not opened for reading", f->path);
 	if (off >= f->size)
 		return 0;

@@ -195,8 +195,9 @@ VAULT_EXTERN(int) vault_file_open(vault_file **out, vault *v, const char *path,
 
 /**
  * Read up to `len` bytes at `off`; *nread is 0 at the end. VAULT_ECORRUPT.
- * A handle opened without VAULT_FILE_WRITE may be read on several threads
- * at once; any other call on a handle needs the caller to serialise.
+ * A handle opened to write reads back its current content (no read event:
+ * only VAULT_FILE_READ at open records one). Reads may run on several
+ * threads at once while no other call runs on the handle.
  */
 VAULT_EXTERN(int) vault_file_read(size_t *nread, vault_file *f, void *buf, size_t len,
 	uint64_t off) VAULT_WARN_UNUSED;

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The mount against a model: the same random operations on a case folder of
+# the mount and on a plain directory, in lockstep, compared after every step
+# (names, types, sizes, contents; results and errnos), with remounts; then
+# the CLI reads the same content, and the history verifies. mount_model.py
+# says what is generated. Its fixed scenarios (known divergences from POSIX,
+# and things that must keep working) run first, each in its own folder; the
+# random run does not generate the class of operations of a scenario that
+# failed (the failure is counted already), so it can look for other bugs.
+#
+#   MODEL_SEED=N      replay a run (the seed is the first line printed)
+#   MODEL_STEPS=N     steps (default 3000)
+#   MODEL_STRICT=1    generate every class, even those of failed scenarios
+#   MODEL_AVOID=a,b   do not generate these classes (held, helddir, trunc, longname)
+#   MODEL_REPLAY=F    run the operations in F (JSON lines) instead
+#   MODEL_SHRINK_SECS=S  time to search a shorter failing sequence (90)
+seed=${MODEL_SEED:-$(( (RANDOM << 15 | RANDOM) + 1 ))}
+echo "seed $seed"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/mount_lib.sh"
+
+require_fuse
+MODEL=$(cd "$(dirname "$0")" && pwd)/mount_model.py
+REF=$T/ref
+mkdir -p "$REF"
+
+mount_setup noy "Model test"
+mount_vault noy || finish
+
+to_json() {
+	python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@"
+}
+MOUNT_CMD=$(to_json "$CASEVAULT_BIN" --vault "$VAULT" --user noy --passphrase-file "$T/noy.pass" mount "$MNT")
+UMOUNT_CMD=$(to_json "$CASEVAULT_BIN" umount "$MNT")
+# shellcheck disable=SC2317   # called through check
+model() {
+	python3 "$MODEL" --mount "$CASEDIR" --ref "$REF" --mountpoint "$MNT" \
+		--mount-cmd "$MOUNT_CMD" --umount-cmd "$UMOUNT_CMD" "$@"
+}
+
+# A daemon that died is reported, then the vault is mounted again.
+daemon_check() {
+	check "the mount daemon runs after $1" alive "$(daemon_pid)" && return 0
+	fusermount3 -u -z "$MNT" 2> /dev/null
+	mount_vault noy || finish
+}
+
+# --- fixed scenarios ----------------------------------------------------------
+failed=
+if [ -z "${MODEL_REPLAY:-}" ]; then
+	for s in $(python3 "$MODEL" --list-scenarios); do
+		check "scenario $s: the mount and a plain directory agree" model --scenario "$s" ||
+			failed=$failed${failed:+,}$s
+		daemon_check "scenario $s"
+	done
+fi
+
+# --- the random model -----------------------------------------------------------
+start=$SECONDS
+if [ -n "${MODEL_REPLAY:-}" ]; then
+	check "replay of $MODEL_REPLAY: the mount and a plain directory agree" model --replay "$MODEL_REPLAY"
+else
+	check "model (seed $seed, ${MODEL_STEPS:-3000} steps): the mount and a plain directory agree at every step" \
+		model --seed "$seed" --failed-scenarios "$failed"
+fi
+echo "model: $((SECONDS - start)) s"
+
+# --- afterwards -------------------------------------------------------------------
+daemon_check "the model"
+MOUNT_PID=$(daemon_pid)     # the model mounted again: umount_vault waits for this one
+check "the mount still lists the case" test -d "$CASEDIR"
+
+# The CLI sees what the mount wrote: every file of the model's folder.
+if [ -d "$REF/run" ]; then
+	bad=0 n=0
+	while IFS= read -r -d '' f; do
+		rel=${f#"$REF/"}
+		n=$((n + 1))
+		rm -f "$T/.got"
+		if ! cv noy get "$CODE/$rel" -o "$T/.got" > /dev/null 2> "$ERRF" ||
+		   ! cmp -s "$f" "$T/.got"; then
+			bad=$((bad + 1))
+			[ "$bad" -le 5 ] && echo "  differs through the CLI: $rel ($(head -c 200 "$ERRF" | tr '\n' ' '))"
+		fi
+	done < <(find "$REF/run" -type f -print0)
+	rm -f "$T/.got"
+	check_eq "the CLI reads the same content as the model's $n files" 0 "$bad"
+fi
+
+umount_vault
+expect_exit 0 cvbare --vault "$VAULT" audit verify
+finish
