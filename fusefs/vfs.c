@@ -303,7 +303,7 @@ static void handle_stat(struct stat *st, vfs_handle *h)
 {
 	int64_t mtime;
 
-	pthread_rwlock_wrlock(&h->lock);
+	pthread_rwlock_rdlock(&h->lock);
 	mtime = vault_file_mtime(h->file);
 	fill_stat(st, 0, h->writable, vault_file_mode(h->file), vault_file_size(h->file),
 		mtime ? mtime : time(NULL));
@@ -334,7 +334,7 @@ static void open_attrs(const char *node, uint64_t *size, int64_t *mtime, uint32_
 	pthread_mutex_lock(&fs->lock);
 	for (vfs_handle *h = fs->open; h; h = h->next)
 		if (h->writable && !strcmp(h->node, node) && vault_file_dirty(h->file)) {
-			pthread_rwlock_wrlock(&h->lock);
+			pthread_rwlock_rdlock(&h->lock);
 			*size = vault_file_size(h->file);
 			*mtime = vault_file_mtime(h->file);
 			*mode = vault_file_mode(h->file);
