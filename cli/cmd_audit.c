@@ -10,10 +10,12 @@
 
 #define LOG_SYNOPSIS    "casevault audit log [--json] [--case CODE] [--user NAME] [--since T] [--until T]"
 #define VERIFY_SYNOPSIS "casevault audit verify [--anchor OID]"
+#define EXPORT_SYNOPSIS "casevault audit export DIR"
 
 static const char usage[] =
 	"usage: " LOG_SYNOPSIS "\n"
 	"   or: " VERIFY_SYNOPSIS "\n"
+	"   or: " EXPORT_SYNOPSIS "\n"
 	"\n"
 	"Every change and every read is a signed event in a hash chain.\n";
 
@@ -158,7 +160,40 @@ static int audit_verify(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
+static const char export_usage[] =
+	"usage: " EXPORT_SYNOPSIS "\n"
+	"\n"
+	"Write the history to a bare git repository DIR (made if missing or empty)\n"
+	"on the branch 'audit', with DIR/allowed_signers and the config that lets\n"
+	"stock git check every signature:\n"
+	"    git -C DIR log --show-signature audit\n"
+	"    git -C DIR verify-commit COMMIT\n"
+	"Run it again to add what is new. If DIR holds a history that is not a\n"
+	"beginning of this vault's (a rollback or a rewrite), nothing is written\n"
+	"and the exit code is 3. Failed unlocks are the only unsigned events.\n";
+
+static int audit_export(cli_ctx *ctx, int argc, char **argv)
+{
+	const cli_syntax syn = { "audit export", export_usage, NULL, 1, 1 };
+	vault_export_result res;
+	char *args[1];
+	int rc;
+
+	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
+		return rc;
+	cli_error_on(CLI_ON_AUDIT, args[0]);
+	if (vault_audit_export(&res, ctx->v, args[0]) < 0)
+		return cli_fail_vault("cannot export the history to '%s'", args[0]);
+	if (res.changed)
+		printf("exported %" PRIu64 " events (%" PRIu64 " objects) to %s, audit at %s\n",
+			res.commits, res.objects, args[0], res.head);
+	else
+		printf("%s is up to date, audit at %s\n", args[0], res.head);
+	return 0;
+}
+
 static const cli_subcmd subcmds[] = {
+	{ "export", audit_export },
 	{ "log",    audit_log },
 	{ "verify", audit_verify },
 	{ NULL, NULL }

@@ -46,4 +46,22 @@ typedef struct {
 VAULT_EXTERN(int) vault_audit_verify(vault_verify_result *res, vault *v,
 	const char *anchor) VAULT_WARN_UNUSED;
 
+typedef struct {
+	uint64_t commits;                /**< events added this time */
+	uint64_t objects;                /**< git objects written this time */
+	int changed;                     /**< anything written at all */
+	char head[VAULT_OID_SIZE];       /**< the exported head */
+	char diverged[VAULT_OID_SIZE];   /**< on VAULT_ECORRUPT: what the target holds */
+} vault_export_result;
+
+/**
+ * Write the history to a bare git repository at `dir` (created if missing
+ * or empty), on the branch `audit`, with an `allowed_signers` file and the
+ * config that makes stock `git verify-commit` use it. Later exports add
+ * only what is new; an unchanged history writes nothing.
+ * @return 0; VAULT_ECORRUPT when the repository's `audit` is not a
+ *         beginning of this history (a rollback or rewrite on either side).
+ */
+VAULT_EXTERN(int) vault_audit_export(vault_export_result *res, vault *v, const char *dir);
+
 #endif
