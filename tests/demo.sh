@@ -83,3 +83,6 @@ as noy umount "$mnt"
 say "The auditor reads and verifies the signed history (no case key needed)"
 as aud audit log
 as aud audit verify
+as aud audit export "$work/witness.git"
+echo "\$ git -C witness.git log --show-signature -1 audit"
+git -C "$work/witness.git" log --show-signature -1 audit
