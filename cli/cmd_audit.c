@@ -11,11 +11,13 @@
 #define LOG_SYNOPSIS    "casevault audit log [--json] [--case CODE] [--user NAME] [--since T] [--until T]"
 #define VERIFY_SYNOPSIS "casevault audit verify [--anchor OID]"
 #define EXPORT_SYNOPSIS "casevault audit export DIR"
+#define PUSH_SYNOPSIS   "casevault audit push URL"
 
 static const char usage[] =
 	"usage: " LOG_SYNOPSIS "\n"
 	"   or: " VERIFY_SYNOPSIS "\n"
 	"   or: " EXPORT_SYNOPSIS "\n"
+	"   or: " PUSH_SYNOPSIS "\n"
 	"\n"
 	"Every change and every read is a signed event in a hash chain.\n";
 
@@ -192,9 +194,39 @@ static int audit_export(cli_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+static const char push_usage[] =
+	"usage: " PUSH_SYNOPSIS "\n"
+	"\n"
+	"Push the history to a witness: any git remote (a path, file://, ssh://),\n"
+	"on its branch 'audit', through the export kept in VAULT/audit.git. The\n"
+	"witness must hold a beginning of this history; if it holds anything else\n"
+	"(a rollback or a rewrite on either side), nothing is pushed, the commit\n"
+	"it holds is named, and the exit code is 3.\n";
+
+static int audit_push(cli_ctx *ctx, int argc, char **argv)
+{
+	const cli_syntax syn = { "audit push", push_usage, NULL, 1, 1 };
+	vault_push_result res;
+	char *args[1], cache[4200];
+	int rc;
+
+	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
+		return rc;
+	snprintf(cache, sizeof cache, "%s/audit.git", ctx->dir);
+	cli_error_on(CLI_ON_AUDIT, args[0]);
+	if (vault_audit_push(&res, ctx->v, cache, args[0]) < 0)
+		return cli_fail_vault("cannot push the history to '%s'", args[0]);
+	if (res.pushed)
+		printf("pushed audit %s to %s\n", res.head, args[0]);
+	else
+		printf("%s is up to date, audit at %s\n", args[0], res.head);
+	return 0;
+}
+
 static const cli_subcmd subcmds[] = {
 	{ "export", audit_export },
 	{ "log",    audit_log },
+	{ "push",   audit_push },
 	{ "verify", audit_verify },
 	{ NULL, NULL }
 };

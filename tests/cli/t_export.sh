@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# audit export: the history as a bare git repository that stock git checks.
+# audit export and audit push: the history as a bare git repository that
+# stock git checks, and pushed to a witness.
 # Every signed event verifies with `git verify-commit` (exit codes, not
 # "Good" in the output); the only unsigned events are failed unlocks; a
 # second export of an unchanged history writes nothing; a repository whose
@@ -87,5 +88,29 @@ mkdir "$T/notgit"
 echo keep > "$T/notgit/file"
 expect_exit 1 cv dpo audit export "$T/notgit"
 expect_err_hint "cannot"
+
+# Push to a witness (a bare repository made by stock git).
+wit=$T/witness-remote.git
+git init -q --bare "$wit"
+vhead() { cv dpo audit verify 2>/dev/null | sed -n 's/.*head \([0-9a-f]*\).*/\1/p'; }
+expect_exit 0 cv dpo audit push "$wit"
+check_match "push says it pushed" '^pushed audit ' "$OUT"
+check_eq "the witness holds the head" "$(vhead)" "$(git -C "$wit" rev-parse audit)"
+check "the witness is whole (git fsck)" git -C "$wit" fsck --no-dangling
+expect_exit 0 cv dpo audit push "$wit"
+check_match "nothing new: up to date" 'is up to date' "$OUT"
+printf 'third\n' > "$T/doc"
+expect_exit 0 cv noy put "$code/doc.txt" "$T/doc"
+expect_exit 0 cv dpo audit push "file://$wit"
+check_eq "a file:// witness gets the new head" "$(vhead)" "$(git -C "$wit" rev-parse audit)"
+# A witness holding a commit outside the history: refused, exit 3, left as it was.
+other=$(git -C "$wit" cat-file commit audit | sed 's/^Via: cli$/Via: clj/' |
+	git -C "$wit" hash-object -t commit -w --stdin)
+git -C "$wit" update-ref refs/heads/audit "$other"
+expect_exit 3 cv dpo audit push "$wit"
+expect_err_hint "not in this vault's history"
+check_eq "a diverged witness keeps what it had" "$other" "$(git -C "$wit" rev-parse audit)"
+expect_exit 1 cv dpo audit push "$T/no-such-witness.git"
+expect_err_hint "witness"
 
 finish

@@ -1299,3 +1299,84 @@ done:
 	vault_store__abort(v->st, txn);
 	return error;
 }
+
+/* ---- push to a witness -------------------------------------------------- */
+
+/*
+ * The witness's `audit` must be a commit of this chain. Its id and whether
+ * it is there (0 when the witness has no `audit` yet).
+ */
+static int witness_head(git_oid *out, int *found, git_remote *remote)
+{
+	const git_remote_head **heads;
+	size_t n;
+
+	*found = 0;
+	if (git_remote_ls(&heads, &n, remote) < 0)
+		return vault__git_error("push");
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(heads[i]->name, "refs/heads/audit")) {
+			*out = heads[i]->oid;
+			*found = 1;
+		}
+	return 0;
+}
+
+int vault_audit_push(vault_push_result *res, vault *v, const char *cache, const char *url)
+{
+	vault_export_result ex;
+	git_repository *repo = NULL;
+	git_remote *remote = NULL;
+	git_remote_callbacks cbs;
+	git_push_options popts;
+	char *spec = "refs/heads/audit:refs/heads/audit";
+	git_strarray specs = { &spec, 1 };
+	git_oid there, head;
+	int error, found;
+
+	memset(res, 0, sizeof *res);
+	git_remote_init_callbacks(&cbs, GIT_REMOTE_CALLBACKS_VERSION);
+	git_push_options_init(&popts, GIT_PUSH_OPTIONS_VERSION);
+	/* The history goes out through a local export of it. */
+	if ((error = vault_audit_export(&ex, v, cache)) < 0)
+		return error;
+	git_oid_fromstr(&head, ex.head);
+	snprintf(res->head, sizeof res->head, "%s", ex.head);
+	if (git_repository_open_bare(&repo, cache) < 0 ||
+	    git_remote_create_anonymous(&remote, repo, url) < 0) {
+		error = vault__git_error("push");
+		goto done;
+	}
+	if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &cbs, NULL, NULL) < 0) {
+		error = vault_error_set(VAULT_ERROR, "cannot reach the witness '%s': %s", url,
+			git_error_last() ? git_error_last()->message : "unknown error");
+		goto done;
+	}
+	error = witness_head(&there, &found, remote);
+	git_remote_disconnect(remote);
+	if (error < 0)
+		goto done;
+	if (found) {
+		git_oid_tostr(res->witness, sizeof res->witness, &there);
+		/* Ours must extend what the witness holds: it is in our chain. */
+		if (!git_oid_equal(&there, &head) &&
+		    git_graph_descendant_of(repo, &head, &there) != 1) {
+			error = vault_error_set(VAULT_ECORRUPT,
+				"the witness '%s' holds %s, which is not in this vault's history: "
+				"one of them was rolled back or rewritten", url, res->witness);
+			goto done;
+		}
+		if (git_oid_equal(&there, &head))
+			goto done;       /* up to date */
+	}
+	if (git_remote_push(remote, &specs, &popts) < 0) {
+		error = vault_error_set(VAULT_ERROR, "pushing to the witness '%s' failed: %s", url,
+			git_error_last() ? git_error_last()->message : "unknown error");
+		goto done;
+	}
+	res->pushed = 1;
+done:
+	git_remote_free(remote);
+	git_repository_free(repo);
+	return error;
+}

@@ -64,4 +64,20 @@ typedef struct {
  */
 VAULT_EXTERN(int) vault_audit_export(vault_export_result *res, vault *v, const char *dir);
 
+typedef struct {
+	int pushed;                      /**< 0: the witness was up to date */
+	char head[VAULT_OID_SIZE];       /**< this vault's head */
+	char witness[VAULT_OID_SIZE];    /**< what the witness held, or "" */
+} vault_push_result;
+
+/**
+ * Push the history to a witness: any git remote (a path, file://, ssh://),
+ * on its branch `audit`, through the local export `cache` (see
+ * vault_audit_export). The witness must hold a beginning of this history.
+ * @return 0; VAULT_ECORRUPT when it does not (a rollback or a rewrite on
+ *         either side), naming what it holds.
+ */
+VAULT_EXTERN(int) vault_audit_push(vault_push_result *res, vault *v, const char *cache,
+	const char *url);
+
 #endif
