@@ -334,8 +334,7 @@ def known_divergence(o, held, files, avoid):
         return True
     if "trunc" in avoid and op == "create" and o.get("trunc") and o["data"][1] and o["path"] in files:
         return True
-    if "hiddendir" in avoid and op in ("rmdir", "rename") and any(
-            h.startswith(o.get("path", o.get("dst", "")) + "/") for h in held):
+    if "hiddendir" in avoid and op in ("rmdir", "rename") and UNLINKED in held:
         return True
     if "held" not in avoid:
         return False
@@ -349,16 +348,21 @@ def known_divergence(o, held, files, avoid):
 
 # ---- the trees ------------------------------------------------------------
 
+UNLINKED = "\0unlinked"   # in slot_paths(): some descriptor holds an unlinked file
+
+
 def slot_paths(ref):
     """Which path each long-lived descriptor of REF refers to (by inode)."""
     inos = {}
+    out = {}
     for slot, fd in ref.fds.items():
         try:
             st = os.fstat(fd)
             inos[(st.st_dev, st.st_ino)] = slot
+            if st.st_nlink == 0:
+                out[UNLINKED] = slot     # held open, no longer in any folder
         except OSError:
             pass
-    out = {}
     if not inos:
         return out
     for dirpath, dirnames, filenames in os.walk(ref.root):
