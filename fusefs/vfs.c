@@ -706,6 +706,12 @@ static int follow_rename(vfs_handle *src, vfs_handle *dst, const vfs_path *q, in
 	pthread_rwlock_wrlock(&src->lock);
 	snprintf(src->vpath, sizeof src->vpath, "%s", q->vpath);
 	if (replaced && src->writable) {
+		/* Descriptors that could read keep reading: the target's new
+		 * version is a read event of theirs. */
+		if (vault_file_can_read(src->file)) {
+			o.flags |= VAULT_FILE_READ;
+			o.purpose = fs->o->purpose;
+		}
 		if (vault_file_open(&moved, fs->v, q->vpath, &o) < 0) {
 			error = vfs_err("rename", q->vpath);
 		} else {
@@ -868,12 +874,13 @@ static int open_shared(vfs_handle *h, const vfs_path *p, struct fuse_file_info *
 
 	if (acc != O_RDONLY && !h->writable)
 		return -EACCES;
-	if (acc != O_WRONLY && !vault_file_is_new(h->file)) {
-		vault_file_options o = { VAULT_FILE_READ, 0, fs->o->purpose, NULL, 0, 0 };
-		vault_file *ev = NULL;
-		if (vault_file_open(&ev, fs->v, p->vpath, &o) < 0)
+	if (acc != O_WRONLY) {
+		/* This open reads: its own read event. */
+		pthread_rwlock_wrlock(&h->lock);
+		error = vault_file_allow_read(h->file, fs->o->purpose, NULL);
+		pthread_rwlock_unlock(&h->lock);
+		if (error < 0)
 			return vfs_err("open", p->vpath);
-		vault_file_close(ev);
 	}
 	if ((fi->flags & O_TRUNC) && acc != O_RDONLY) {
 		pthread_rwlock_wrlock(&h->lock);

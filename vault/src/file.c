@@ -234,10 +234,9 @@ int vault_file_read(size_t *nread, vault_file *f, void *buf, size_t len, uint64_
 	int error = 0;
 
 	*nread = 0;
-	/* A handle opened to write reads back what it holds (the mount shares
-	 * one handle between the opens of a file; each reading open records
-	 * its own read event). */
-	if (!(f->flags & (VAULT_FILE_READ | VAULT_FILE_WRITE)))
+	/* Every read is an event: a handle reads only once one is recorded
+	 * (at open, or by vault_file_allow_read). */
+	if (!(f->flags & VAULT_FILE_READ))
 		return vault_error_set(VAULT_EUSAGE, "'%s' was not opened for reading", f->path);
 	if (off >= f->size)
 		return 0;
@@ -891,6 +890,39 @@ static int create_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc
 	return vault_event__touch_node(ev, v, txn, f->node.id);
 }
 
+typedef struct {
+	vault_file *f;
+	const char *purpose, *note;
+} allow_args;
+
+static int allow_read_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
+{
+	allow_args *a = payload;
+	int error;
+
+	if ((error = vault_policy__purpose_check(txn, v, a->purpose)) < 0)
+		return error;
+	ev->node = a->f->node.id;
+	ev->version = a->f->version;
+	ev->purpose = a->purpose;
+	if (a->note && *a->note)
+		return vault_event__seal_note(ev, v, txn, a->note);
+	return 0;
+}
+
+int vault_file_allow_read(vault_file *f, const char *purpose, const char *note)
+{
+	allow_args a = { f, purpose, note };
+	int error;
+
+	/* A file not yet in the vault holds only what this handle wrote. */
+	if (f->exists &&
+	    (error = docs_event(f->v, "read", f->p.code, 0, allow_read_fn, NULL, &a)) < 0)
+		return error;
+	f->flags |= VAULT_FILE_READ;
+	return 0;
+}
+
 int vault_file_create(vault_file *f)
 {
 	int error;
@@ -1064,6 +1096,11 @@ uint32_t vault_file_mode(const vault_file *f)
 uint32_t vault_file_version(const vault_file *f)
 {
 	return f->version;
+}
+
+int vault_file_can_read(const vault_file *f)
+{
+	return (f->flags & VAULT_FILE_READ) != 0;
 }
 
 int vault_file_is_new(const vault_file *f)

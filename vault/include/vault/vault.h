@@ -195,9 +195,9 @@ VAULT_EXTERN(int) vault_file_open(vault_file **out, vault *v, const char *path,
 
 /**
  * Read up to `len` bytes at `off`; *nread is 0 at the end. VAULT_ECORRUPT.
- * A handle opened to write reads back its current content (no read event:
- * only VAULT_FILE_READ at open records one). Reads may run on several
- * threads at once while no other call runs on the handle.
+ * Only a handle with a recorded read event reads: opened with
+ * VAULT_FILE_READ, or given it by vault_file_allow_read(). Reads may run
+ * on several threads at once while no other call runs on the handle.
  */
 VAULT_EXTERN(int) vault_file_read(size_t *nread, vault_file *f, void *buf, size_t len,
 	uint64_t off) VAULT_WARN_UNUSED;
@@ -217,6 +217,13 @@ VAULT_EXTERN(int) vault_file_commit(uint32_t *version_out, vault_file *f);
 VAULT_EXTERN(int) vault_file_set_mtime(vault_file *f, int64_t mtime);
 VAULT_EXTERN(int) vault_file_set_mode(vault_file *f, uint32_t mode);
 /**
+ * Record a read event for this handle's file (with a purpose, as
+ * vault_get) and let the handle read: for a handle opened to write that
+ * another reader now shares (the mount).
+ */
+VAULT_EXTERN(int) vault_file_allow_read(vault_file *f, const char *purpose,
+	const char *note) VAULT_WARN_UNUSED;
+/**
  * Record a new file as it is, empty, with a `create` event (version 0):
  * for a file created and closed before anything is written. Nothing to do
  * for a file already in the vault.
@@ -233,6 +240,8 @@ VAULT_EXTERN(uint32_t) vault_file_mode(const vault_file *f);
 VAULT_EXTERN(uint32_t) vault_file_version(const vault_file *f);
 /** 1 if there are changes not yet committed. */
 VAULT_EXTERN(int) vault_file_dirty(const vault_file *f);
+/** 1 if the handle may read (a read event was recorded for it). */
+VAULT_EXTERN(int) vault_file_can_read(const vault_file *f);
 /** 1 while a file created by this handle is not yet in the vault (before
  *  its first commit, unless it was opened with create_now). */
 VAULT_EXTERN(int) vault_file_is_new(const vault_file *f);
