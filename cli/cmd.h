@@ -66,6 +66,15 @@ int cmd_rm(cli_ctx *ctx, int argc, char **argv);
 int cmd_history(cli_ctx *ctx, int argc, char **argv);
 int cmd_restore(cli_ctx *ctx, int argc, char **argv);
 int cmd_audit(cli_ctx *ctx, int argc, char **argv);
+/* audit's verbs kept in files of their own (cmd_verify.c, cmd_export.c) */
+int cmd_audit_verify(cli_ctx *ctx, int argc, char **argv);
+int cmd_audit_export(cli_ctx *ctx, int argc, char **argv);
+int cmd_audit_push(cli_ctx *ctx, int argc, char **argv);
+
+#define AUDIT_LOG_SYNOPSIS    "casevault audit log [--json] [--case CODE] [--user NAME] [--since T] [--until T]"
+#define AUDIT_VERIFY_SYNOPSIS "casevault audit verify [--anchor OID]"
+#define AUDIT_EXPORT_SYNOPSIS "casevault audit export DIR"
+#define AUDIT_PUSH_SYNOPSIS   "casevault audit push URL"
 int cmd_mount(cli_ctx *ctx, int argc, char **argv);
 int cmd_umount(cli_ctx *ctx, int argc, char **argv);
 

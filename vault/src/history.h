@@ -1,0 +1,49 @@
+/*
+ * history — reading the signed history: event trailers, the chain of
+ * events, tree files and the policy a tree holds. Shared by the log, the
+ * verifier, the export and the reports.
+ */
+#ifndef VAULT_HISTORY_H
+#define VAULT_HISTORY_H
+
+#include "internal.h"
+
+/* The trailers of one event's message. */
+typedef struct {
+	char action[32], actor[VAULT_NAME_MAX + 1], target[VAULT_NAME_MAX + 1];
+	char case_code[VAULT_CODE_SIZE], node[17], purpose[40], via[8];
+	uint32_t version;
+	int has_note;
+} vault_trailers;
+
+void vault_history__trailers(vault_trailers *t, const char *msg);
+
+/* Copy `len` bytes of `s` as a string, cut to fit `n`. */
+void vault_history__copy(char *dst, size_t n, const char *s, size_t len);
+
+/*
+ * The chain from genesis to head, oldest first (malloc'd). On a missing or
+ * damaged event, VAULT_ECORRUPT; `bad` (if not NULL) gets its id.
+ */
+int vault_history__chain(git_oid **out, size_t *n_out, char *bad, vault *v, MDB_txn *txn);
+
+/* The file at `path` of a tree, NUL-terminated; VAULT_ENOTFOUND if absent. */
+int vault_history__blob(vault_buf *out, git_tree *tree, const char *path, vault *v);
+
+/* Value of a "key VALUE" line of a tree file; NULL if absent. Points into `text`. */
+const char *vault_history__field(const char *text, const char *key, size_t *len);
+
+/* What the policy in one tree says about a user. */
+typedef struct {
+	int found;
+	vault_role_t role;
+	int active;
+	unsigned char pk[32];
+} vault_policy_user;
+
+int vault_history__user(vault_policy_user *out, git_tree *tree, const char *name, vault *v);
+
+/* 2: rw member, 1: ro member, 0: not a member of the case in that tree. */
+int vault_history__membership(int *out, git_tree *tree, const char *code, const char *user, vault *v);
+
+#endif
