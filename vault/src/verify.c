@@ -402,6 +402,14 @@ static int verify_versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 
 int vault_audit_verify(vault_verify_result *res, vault *v, const char *anchor)
 {
+	vault_verify_options opts = { anchor, NULL, NULL, 0 };
+
+	return vault_audit_verify_with(res, v, &opts);
+}
+
+int vault_audit_verify_with(vault_verify_result *res, vault *v, const vault_verify_options *opts)
+{
+	const char *anchor = opts ? opts->anchor : NULL;
 	MDB_txn *txn = NULL;
 	git_oid *ids = NULL, *sorted = NULL, genesis;
 	git_tree *parent_tree = NULL, *tree = NULL;

@@ -35,8 +35,19 @@ VAULT_EXTERN(int) vault_audit_log(vault *v, const vault_log_filter *filter,
 typedef struct {
 	uint64_t events;                 /**< events checked */
 	uint64_t versions;               /**< versions checked against their manifests */
+	uint64_t records;                /**< state records checked against the head */
+	uint64_t bad_index;              /**< 1-based number of the first bad event, or 0 */
+	char head[VAULT_OID_SIZE];       /**< the head that was verified */
 	char bad_commit[VAULT_OID_SIZE]; /**< first event that failed, or "" */
 } vault_verify_result;
+
+typedef struct {
+	const char *anchor;              /**< a commit the chain must contain, or NULL */
+	/** Called now and then from the calling thread, `done` of `total` steps. */
+	void (*progress)(uint64_t done, uint64_t total, void *payload);
+	void *payload;
+	unsigned int threads;            /**< 0: one per core */
+} vault_verify_options;
 
 /**
  * Replay the whole chain and check the state against it.
@@ -45,6 +56,10 @@ typedef struct {
  */
 VAULT_EXTERN(int) vault_audit_verify(vault_verify_result *res, vault *v,
 	const char *anchor) VAULT_WARN_UNUSED;
+
+/** vault_audit_verify() with a progress callback and a thread count. */
+VAULT_EXTERN(int) vault_audit_verify_with(vault_verify_result *res, vault *v,
+	const vault_verify_options *opts) VAULT_WARN_UNUSED;
 
 typedef struct {
 	uint64_t commits;                /**< events added this time */
@@ -77,6 +92,20 @@ typedef struct {
  * @return 0; VAULT_ECORRUPT when it does not (a rollback or a rewrite on
  *         either side), naming what it holds.
  */
+typedef struct {
+	int found;                       /**< the witness holds an `audit` branch */
+	char witness[VAULT_OID_SIZE];    /**< the commit it holds, or "" */
+	uint64_t behind;                 /**< events of ours the witness lacks */
+} vault_witness_result;
+
+/**
+ * Check a witness without changing it: its branch `audit` (at `url`, any
+ * git remote or a repository directory) must name an event of this chain.
+ * @return 0 (also when it has no `audit` yet: `found` is 0); VAULT_ECORRUPT
+ *         when it names a commit that is not in the chain.
+ */
+VAULT_EXTERN(int) vault_audit_witness(vault_witness_result *res, vault *v, const char *url);
+
 VAULT_EXTERN(int) vault_audit_push(vault_push_result *res, vault *v, const char *cache,
 	const char *url);
 
