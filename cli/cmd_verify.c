@@ -4,52 +4,119 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 
 static const char verify_usage[] =
 	"usage: " AUDIT_VERIFY_SYNOPSIS "\n"
 	"\n"
-	"Replay the whole history: every signature, every action against the\n"
-	"actor's role, the state against the last event, every version against\n"
-	"its manifest. With --anchor, the history must contain OID (the genesis\n"
-	"printed at init, or a head pushed to a witness).\n"
+	"Replay the whole history: every signature against the actor's key in the\n"
+	"policy before it, every action against the actor's role and membership,\n"
+	"every change against its action, then the state against the last event\n"
+	"and every version against its manifest.\n"
+	"\n"
+	"  --anchor OID    the history must contain OID (the genesis printed at\n"
+	"                  init, or a head you kept elsewhere)\n"
+	"  --against WHERE a witness (a git URL or a repository directory, see\n"
+	"                  'audit push'): the commit its branch 'audit' names\n"
+	"                  must be an event of this history\n"
+	"  --json          one JSON object on stdout: ok, events, versions,\n"
+	"                  records, head, and on failure bad_commit, bad_index, error\n"
+	"  --threads N     threads that check signatures (default: one per core)\n"
 	"\n"
 	"Prints 'ok: N events, M versions verified, head OID', or names the first\n"
-	"event that fails and exits with 3.\n";
+	"event that fails and exits with 3. On a terminal, a progress bar goes to\n"
+	"stderr.\n";
+
+static void bar(uint64_t done, uint64_t total, void *payload)
+{
+	int width = 40, fill = total ? (int)(done * (uint64_t)width / total) : 0;
+
+	(void)payload;
+	fprintf(stderr, "\rverifying [%.*s%*s] %3d%%", fill,
+		"########################################", width - fill, "",
+		total ? (int)(done * 100 / total) : 0);
+	fflush(stderr);
+}
+
+static void bar_clear(void)
+{
+	fprintf(stderr, "\r%*s\r", 60, "");
+	fflush(stderr);
+}
+
+static void print_json(const vault_verify_result *res, int ok, const char *error,
+	const char *anchor)
+{
+	cli_json j;
+
+	cli_json_begin(&j, stdout);
+	cli_json_bool(&j, "ok", ok);
+	cli_json_uint(&j, "events", res->events);
+	cli_json_uint(&j, "versions", res->versions);
+	cli_json_uint(&j, "records", res->records);
+	cli_json_str_or_null(&j, "head", res->head);
+	cli_json_str_or_null(&j, "anchor", anchor);
+	if (!ok) {
+		cli_json_str_or_null(&j, "bad_commit", res->bad_commit);
+		cli_json_uint_or_null(&j, "bad_index", res->bad_index);
+		cli_json_str(&j, "error", error);
+	}
+	cli_json_end(&j);
+}
 
 int cmd_audit_verify(cli_ctx *ctx, int argc, char **argv)
 {
-	const char *anchor = NULL;
+	const char *anchor = NULL, *threads = NULL;
+	int json = 0;
 	const cli_opt opts[] = {
 		{ "anchor", 0, NULL, &anchor },
+		{ "json", 0, &json, NULL },
+		{ "threads", 0, NULL, &threads },
 		{ NULL, 0, NULL, NULL }
 	};
 	const cli_syntax syn = { "audit verify", verify_usage, opts, 0, 0 };
+	vault_verify_options vo = { NULL, NULL, NULL, 0 };
 	vault_verify_result res;
-	char head[VAULT_OID_SIZE];
 	const char *message;
-	int rc;
+	int rc, error;
 
 	if ((rc = cli_parse(&syn, argc, argv, NULL)) != CLI_PARSED)
 		return rc;
+	if (threads != NULL) {
+		char *end;
+		unsigned long n = strtoul(threads, &end, 10);
+		if (*threads < '1' || *threads > '9' || *end != '\0' || n > 64)
+			return cli_usage_error("option '--threads' needs a number from 1 to 64, not '%s'", threads);
+		vo.threads = (unsigned int)n;
+	}
+	vo.anchor = anchor;
+	if (!json && isatty(STDERR_FILENO))
+		vo.progress = bar;
 
 	memset(&res, 0, sizeof res);
 	cli_error_on(CLI_ON_AUDIT, anchor);
-	if (vault_audit_verify(&res, ctx->v, anchor) < 0) {
+	error = vault_audit_verify_with(&res, ctx->v, &vo);
+	if (vo.progress)
+		bar_clear();
+	if (error < 0) {
 		message = vault_error_last()->message;
 		res.bad_commit[VAULT_OID_SIZE - 1] = '\0';
+		if (json)
+			print_json(&res, 0, message, anchor);
 		/* Name the event, unless the library's message already does. */
 		if (res.bad_commit[0] != '\0' &&
 		    (message == NULL || strstr(message, res.bad_commit) == NULL))
 			return cli_fail_vault("audit verify failed at event %s", res.bad_commit);
 		return cli_fail_vault("audit verify failed");
 	}
-	if (vault_head(head, ctx->v) < 0)
-		return cli_fail_vault("the history verifies, but its head cannot be read");
-	printf("ok: %" PRIu64 " events, %" PRIu64 " versions verified, head %s\n",
-		res.events, res.versions, head);
+	if (json)
+		print_json(&res, 1, NULL, anchor);
+	else
+		printf("ok: %" PRIu64 " events, %" PRIu64 " versions verified, head %s\n",
+			res.events, res.versions, res.head);
 	return CLI_EXIT_OK;
 }
-

@@ -39,6 +39,8 @@ static int lookup(MDB_val *val, MDB_txn *txn, odb_lmdb *b, const git_oid *oid)
 	return 0;
 }
 
+static _Thread_local unsigned int reads;
+
 static int odb_read(void **data_out, size_t *len_out, git_object_t *type_out,
 	git_odb_backend *backend, const git_oid *oid)
 {
@@ -60,6 +62,11 @@ static int odb_read(void **data_out, size_t *len_out, git_object_t *type_out,
 	*type_out = (git_object_t)((unsigned char *)val.mv_data)[0];
 	*len_out = val.mv_size - 1;
 	*data_out = data;
+	/* Long walks (verify, export, reports) read objects all over the
+	 * file; drop the mapped pages now and then, so the process does not
+	 * keep the whole history mapped. */
+	if ((++reads & 127) == 0)
+		vault_store__trim(b->st, val.mv_data);
 done:
 	if (own)
 		mdb_txn_abort(txn);

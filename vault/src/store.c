@@ -295,21 +295,24 @@ void vault_store__forget(const void *data, size_t len)
 		madvise((void *)start, end - start, MADV_DONTNEED);
 }
 
-void vault_store__trim(vault_store *st, const void *big)
+void vault_store__trim(vault_store *st, const void *inmap)
 {
 	MDB_envinfo info;
 	MDB_stat stat;
 	uint64_t pgno;
-	uintptr_t base, pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t base, page, pg = (uintptr_t)sysconf(_SC_PAGESIZE);
 
-	if (!big || mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &stat) != 0)
+	if (!inmap || mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &stat) != 0 ||
+	    stat.ms_psize != pg)
 		return;
-	/* Overflow page header (16 bytes on 64-bit) precedes the value. */
-	memcpy(&pgno, (const unsigned char *)big - 16, sizeof pgno);
-	if (pgno == 0 || pgno > info.me_last_pgno)
+	/* Every page starts with a 16-byte header holding its number, and a
+	 * value lies after it: on a leaf page, or at the start of the data of
+	 * its first overflow page. Either way, the value's page is found by
+	 * stepping back over the header. */
+	page = ((uintptr_t)inmap - 16) & ~(pg - 1);
+	memcpy(&pgno, (const void *)page, sizeof pgno);
+	if (pgno == 0 || pgno > info.me_last_pgno || page < (uintptr_t)pgno * pg)
 		return;
-	base = (uintptr_t)big - 16 - (uintptr_t)pgno * stat.ms_psize;
-	if (base & (pg - 1))
-		return;
-	madvise((void *)base, (size_t)(info.me_last_pgno + 1) * stat.ms_psize, MADV_DONTNEED);
+	base = page - (uintptr_t)pgno * pg;
+	madvise((void *)base, (size_t)(info.me_last_pgno + 1) * pg, MADV_DONTNEED);
 }

@@ -63,13 +63,14 @@ int vault_store__del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen);
 void vault_store__forget(const void *data, size_t len);
 
 /*
- * The same for the whole map, found from `big`, a value of at least one
- * page read in a live transaction (LMDB keeps such values on overflow pages,
- * whose header starts with the page number). Used every few megabytes while
- * streaming: the kernel also maps pages around each fault, which a
- * per-value forget does not reach.
+ * The same for the whole map, found from `inmap`: any value read in a live
+ * transaction (every LMDB page starts with a header holding its number, so
+ * the value's page tells where the map begins). Used every few megabytes
+ * while streaming, and every few thousand events while verifying: the
+ * kernel also maps pages around each fault, which a per-value forget does
+ * not reach.
  */
-void vault_store__trim(vault_store *st, const void *big);
+void vault_store__trim(vault_store *st, const void *inmap);
 
 /* Big-endian integer encoding for keys and records. */
 static inline void be64_put(unsigned char *p, uint64_t v)
