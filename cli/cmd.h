@@ -57,6 +57,7 @@ int cmd_init(cli_ctx *ctx, int argc, char **argv);
 int cmd_user(cli_ctx *ctx, int argc, char **argv);
 int cmd_case(cli_ctx *ctx, int argc, char **argv);
 int cmd_purpose(cli_ctx *ctx, int argc, char **argv);
+int cmd_settings(cli_ctx *ctx, int argc, char **argv);
 int cmd_put(cli_ctx *ctx, int argc, char **argv);
 int cmd_get(cli_ctx *ctx, int argc, char **argv);
 int cmd_ls(cli_ctx *ctx, int argc, char **argv);
@@ -71,8 +72,12 @@ int cmd_audit_verify(cli_ctx *ctx, int argc, char **argv);
 int cmd_audit_export(cli_ctx *ctx, int argc, char **argv);
 int cmd_audit_push(cli_ctx *ctx, int argc, char **argv);
 
-#define AUDIT_LOG_SYNOPSIS    "casevault audit log [--json] [--case CODE] [--user NAME] [--since T] [--until T]"
-#define AUDIT_VERIFY_SYNOPSIS "casevault audit verify [--anchor OID]"
+#define AUDIT_LOG_SYNOPSIS    "casevault audit log [--json] [--case CODE] [--user NAME] [--since T] [--until T]\n" \
+	"                             [--action ACTION[,...]] [--node NODE] [--notes]"
+#define AUDIT_SHOW_SYNOPSIS   "casevault audit show EVENT [--json] [--notes]"
+#define AUDIT_REPORT_SYNOPSIS "casevault audit report (--case CODE | --user NAME | --revoked NAME --case CODE |\n" \
+	"                             --anomalies) [--since T] [--until T] [--notes] [--json]"
+#define AUDIT_VERIFY_SYNOPSIS "casevault audit verify [--anchor OID] [--against URL|DIR] [--json] [--threads N]"
 #define AUDIT_EXPORT_SYNOPSIS "casevault audit export DIR"
 #define AUDIT_PUSH_SYNOPSIS   "casevault audit push URL"
 int cmd_mount(cli_ctx *ctx, int argc, char **argv);
@@ -133,6 +138,17 @@ int cli_parse_size(uint64_t *out, const char *s);
  * ("2026-11-28", UTC midnight) or unix seconds. 0 or -1.
  */
 int cli_parse_time(int64_t *out, const char *s);
+
+/* --purpose P[:NOTE] → purpose and note (NULL if none); free `*copy` with
+ * cli_purpose_free(copy, arg), which wipes the note. */
+int cli_purpose_split(const char **purpose, const char **note, char **copy, const char *arg);
+void cli_purpose_free(char *copy, const char *arg);
+/* --at TIME: a usage error if it is not a time or is still to come. */
+int cli_parse_at(int64_t *out, const char *arg);
+/* Would a look into the past (a read event) take this purpose? */
+int cli_check_at_purpose(vault *v, const char *purpose, const char *what, const char *path);
+/* Report a failed look into the past, with a hint where to look. */
+int cli_fail_at(const char *what, const char *path, const char *at_arg);
 
 #define CLI_TIME_SIZE 32
 /** "2026-11-28T10:00:00Z" */

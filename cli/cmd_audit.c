@@ -11,6 +11,8 @@
 
 static const char usage[] =
 	"usage: " AUDIT_LOG_SYNOPSIS "\n"
+	"   or: " AUDIT_SHOW_SYNOPSIS "\n"
+	"   or: " AUDIT_REPORT_SYNOPSIS "\n"
 	"   or: " AUDIT_VERIFY_SYNOPSIS "\n"
 	"   or: " AUDIT_EXPORT_SYNOPSIS "\n"
 	"   or: " AUDIT_PUSH_SYNOPSIS "\n"
@@ -22,47 +24,74 @@ static const char log_usage[] =
 	"\n"
 	"Print the events, oldest first: TIME ACTOR ACTION CASE NODE vN PURPOSE\n"
 	"('-' where empty). With --json, one object per line: commit, time,\n"
-	"actor, action, case, node, version, purpose, via, subject, target.\n"
+	"actor, action, case, node, version, purpose, via, subject, target\n"
+	"(and note, with --notes).\n"
 	"\n"
 	"  --case CODE   events of this case only\n"
 	"  --user NAME   events by this user only\n"
+	"  --action A    events of these actions only (read, write, grant, ...);\n"
+	"                repeat it or give a comma list: --action grant,revoke\n"
+	"  --node NODE   events of this file or folder (node id) only\n"
+	"  --notes       show the notes of purpose, decrypted: for an admin or\n"
+	"                auditor (--user, with a passphrase)\n"
 	"  --since T, --until T\n"
 	"                T is RFC 3339 (2026-11-28T10:00:00Z), a date (2026-11-28,\n"
 	"                at 00:00 UTC) or seconds since 1970\n";
+
+static const char show_usage[] =
+	"usage: " AUDIT_SHOW_SYNOPSIS "\n"
+	"\n"
+	"Show one event: EVENT is its commit id, or a unique prefix of at least 7\n"
+	"hex digits. Prints its fields, its subject, who signed it, and the paths\n"
+	"of the history tree it added (A), changed (M) or removed (D). --notes\n"
+	"opens its note of purpose (admins and auditors).\n";
+
+static const char report_usage[] =
+	"usage: " AUDIT_REPORT_SYNOPSIS "\n"
+	"\n"
+	"Reports for admins and auditors (--user NAME with a passphrase):\n"
+	"  --case CODE           who read and who changed the case's documents:\n"
+	"                        TIME read|write ACTOR ACTION NODE vN PURPOSE\n"
+	"  --user NAME           what NAME did (by) and what was done about them\n"
+	"                        (about): grants, revokes, failed unlocks\n"
+	"  --revoked NAME --case CODE\n"
+	"                        NAME's spans of membership (member ...), their\n"
+	"                        reads (read ...), and every version they could\n"
+	"                        read with the keys they held (exposed ...)\n"
+	"  --anomalies           bulk reads, reads outside working hours, reads\n"
+	"                        soon after a membership change, bursts of failed\n"
+	"                        unlocks; thresholds: 'casevault settings show'\n"
+	"  --notes               add the notes of purpose, decrypted\n"
+	"  --since T, --until T  only events in this time (as in 'audit log')\n"
+	"  --json                one object per line, with \"kind\"\n"
+	"\n"
+	"See docs/audit.md for the exact rules.\n";
 
 static const char *dash(const char *s)
 {
 	return s != NULL && *s != '\0' ? s : "-";
 }
 
-static void print_event_json(const vault_event_info *ev)
+static void json_event_fields(cli_json *j, const vault_event_info *ev)
 {
-	cli_json j;
-
-	cli_json_begin(&j, stdout);
-	cli_json_str(&j, "commit", ev->commit);
-	cli_json_time(&j, "time", ev->time);
-	cli_json_str(&j, "actor", ev->actor);
-	cli_json_str(&j, "action", ev->action);
-	cli_json_str_or_null(&j, "case", ev->case_code);
-	cli_json_str_or_null(&j, "node", ev->node);
-	cli_json_uint_or_null(&j, "version", ev->version);
-	cli_json_str_or_null(&j, "purpose", ev->purpose);
-	cli_json_str_or_null(&j, "via", ev->via);
-	cli_json_str(&j, "subject", ev->subject);
-	cli_json_str_or_null(&j, "target", ev->target);
-	cli_json_end(&j);
+	cli_json_str(j, "commit", ev->commit);
+	cli_json_time(j, "time", ev->time);
+	cli_json_str(j, "actor", ev->actor);
+	cli_json_str(j, "action", ev->action);
+	cli_json_str_or_null(j, "case", ev->case_code);
+	cli_json_str_or_null(j, "node", ev->node);
+	cli_json_uint_or_null(j, "version", ev->version);
+	cli_json_str_or_null(j, "purpose", ev->purpose);
+	cli_json_str_or_null(j, "via", ev->via);
+	cli_json_str(j, "subject", ev->subject);
+	cli_json_str_or_null(j, "target", ev->target);
 }
 
-static int print_event(const vault_event_info *ev, void *payload)
+/* TIME ACTOR ACTION CASE NODE vN PURPOSE [TARGET], without the newline. */
+static void print_event_text(const vault_event_info *ev)
 {
-	const int *json = payload;
 	char t[CLI_TIME_SIZE];
 
-	if (*json) {
-		print_event_json(ev);
-		return 0;
-	}
 	printf("%s %s %s %s %s ", cli_time_rfc3339(t, ev->time), dash(ev->actor),
 		dash(ev->action), dash(ev->case_code), dash(ev->node));
 	if (ev->version != 0)
@@ -72,6 +101,36 @@ static int print_event(const vault_event_info *ev, void *payload)
 	printf(" %s", dash(ev->purpose));
 	if (ev->target && *ev->target && strcmp(ev->target, ev->actor))
 		printf(" %s", ev->target);
+}
+
+/* A note is text a reader typed: one line, control characters as '?'. */
+static void print_note(const char *note)
+{
+	fputs(" note: ", stdout);
+	cli_print_text(stdout, note);
+}
+
+typedef struct {
+	int json;
+	int notes;
+} out_opts;
+
+static int print_event(const vault_event_info *ev, const char *note, void *payload)
+{
+	const out_opts *o = payload;
+	cli_json j;
+
+	if (o->json) {
+		cli_json_begin(&j, stdout);
+		json_event_fields(&j, ev);
+		if (o->notes)
+			cli_json_str(&j, "note", note);
+		cli_json_end(&j);
+		return 0;
+	}
+	print_event_text(ev);
+	if (note)
+		print_note(note);
 	putchar('\n');
 	return 0;
 }
@@ -86,15 +145,96 @@ static int parse_time_option(int64_t *out, const char *option, const char *s)
 	return 0;
 }
 
+/*
+ * Notes of purpose and reports are for admins and auditors: unlock the
+ * user given, as the commands with CMD_UNLOCK do. The library checks the
+ * role again; this gives the clearer message when no user is given.
+ */
+static int unlock_reader(cli_ctx *ctx, const char *what)
+{
+	cli_secret pass = { NULL, 0 };
+	int rc = 0;
+
+	if (ctx->user == NULL)
+		return cli_error(CLI_EXIT_ACCESS,
+			"pass --user NAME of an admin or auditor (or set CASEVAULT_USER)",
+			"%s are for admins and auditors: no user given", what);
+	if ((rc = cli_passphrase_get(&pass, ctx->passphrase_file, ctx->user)) != 0)
+		return rc;
+	cli_error_on(CLI_ON_VAULT, ctx->dir);
+	if (vault_unlock(ctx->v, ctx->user, pass.buf, pass.len) < 0)
+		rc = cli_fail_vault("cannot unlock vault '%s' as '%s'", ctx->dir, ctx->user);
+	cli_secret_dispose(&pass);
+	cli_error_on(CLI_ON_NONE, NULL);
+	return rc;
+}
+
+/* The library's refusal, with a hint that names the roles. */
+static int fail_view(const char *what, const char *object)
+{
+	const vault_error *err = vault_error_last();
+
+	const char *q = *object ? "'" : "";
+
+	if (err->code == VAULT_EACCES)
+		return cli_error(CLI_EXIT_ACCESS,
+			"ask an admin (DPO) or an auditor; they may run it with --user NAME",
+			"%s%s%s%s: %s", what, q, object, q, err->message);
+	return cli_fail_vault("%s%s%s%s", what, q, object, q);
+}
+
+#define MAX_ACTIONS 32
+
+/*
+ * --action may be repeated and may hold a comma list; cli_parse keeps
+ * only the last value, so collect them all from argv first.
+ */
+static int collect_actions(const char **list, char *buf, size_t bufsize, int argc, char **argv)
+{
+	size_t n = 0, used = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *val = NULL;
+
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--action") && i + 1 < argc)
+			val = argv[++i];
+		else if (!strncmp(argv[i], "--action=", 9))
+			val = argv[i] + 9;
+		if (val == NULL)
+			continue;
+		if (used + strlen(val) + 1 > bufsize)
+			return cli_usage_error("option '--action': too many actions");
+		strcpy(buf + used, val);
+		for (char *s = buf + used, *tok; (tok = strsep(&s, ",")) != NULL; ) {
+			if (*tok == '\0')
+				return cli_usage_error("option '--action' needs action names, such as read,write");
+			if (n == MAX_ACTIONS)
+				return cli_usage_error("option '--action': too many actions");
+			list[n++] = tok;
+		}
+		used += strlen(val) + 1;
+	}
+	list[n] = NULL;
+	return 0;
+}
+
 static int audit_log(cli_ctx *ctx, int argc, char **argv)
 {
-	const char *since = NULL, *until = NULL;
-	vault_log_filter filter = { NULL, NULL, 0, 0 };
-	int json = 0, rc;
+	const char *since = NULL, *until = NULL, *action = NULL;
+	const char *actions[MAX_ACTIONS + 1];
+	char action_buf[1024];
+	vault_log_options q = VAULT_LOG_OPTIONS_INIT;
+	out_opts o = { 0, 0 };
+	int rc;
 	const cli_opt opts[] = {
-		{ "json", 0, &json, NULL },
-		{ "case", 0, NULL, &filter.case_code },
-		{ "user", 0, NULL, &filter.user },
+		{ "json", 0, &o.json, NULL },
+		{ "notes", 0, &o.notes, NULL },
+		{ "case", 0, NULL, &q.case_code },
+		{ "user", 0, NULL, &q.user },
+		{ "action", 0, NULL, &action },
+		{ "node", 0, NULL, &q.node },
 		{ "since", 0, NULL, &since },
 		{ "until", 0, NULL, &until },
 		{ NULL, 0, NULL, NULL }
@@ -103,20 +243,316 @@ static int audit_log(cli_ctx *ctx, int argc, char **argv)
 
 	if ((rc = cli_parse(&syn, argc, argv, NULL)) != CLI_PARSED)
 		return rc;
-	if ((rc = parse_time_option(&filter.since, "since", since)) != 0 ||
-	    (rc = parse_time_option(&filter.until, "until", until)) != 0)
+	if ((rc = parse_time_option(&q.since, "since", since)) != 0 ||
+	    (rc = parse_time_option(&q.until, "until", until)) != 0)
+		return rc;
+	if (action && (rc = collect_actions(actions, action_buf, sizeof action_buf, argc, argv)) != 0)
+		return rc;
+	q.actions = action ? actions : NULL;
+	q.notes = o.notes;
+	if (o.notes && (rc = unlock_reader(ctx, "notes of purpose")) != 0)
 		return rc;
 
 	cli_error_on(CLI_ON_NONE, NULL);
-	if (vault_audit_log(ctx->v, &filter, print_event, &json) < 0)
-		return cli_fail_vault("cannot read the audit log");
+	if (vault_audit_query(ctx->v, &q, print_event, &o) < 0) {
+		if (vault_error_last()->code == VAULT_EUSAGE)
+			return cli_error(CLI_EXIT_USAGE, "run 'casevault audit log --help' for usage",
+				"audit log: %s", vault_error_last()->message);
+		return fail_view("cannot read the audit log", "");
+	}
 	return CLI_EXIT_OK;
+}
+
+static const char *sig_name(vault_sig_t s)
+{
+	switch (s) {
+	case VAULT_SIG_GOOD:
+		return "good";
+	case VAULT_SIG_UNSIGNED:
+		return "unsigned";
+	default:
+		return "bad";
+	}
+}
+
+static const char *change_name(char c)
+{
+	return c == 'A' ? "added" : c == 'D' ? "removed" : "changed";
+}
+
+static int print_detail(const vault_event_detail *d, void *payload)
+{
+	const out_opts *o = payload;
+	const vault_event_info *ev = d->info;
+	char t[CLI_TIME_SIZE];
+	cli_json j;
+	size_t i;
+
+	if (o->json) {
+		cli_json_begin(&j, stdout);
+		json_event_fields(&j, ev);
+		cli_json_uint(&j, "index", d->index);
+		cli_json_str_or_null(&j, "parent", d->parent);
+		cli_json_str(&j, "tree", d->tree);
+		cli_json_str(&j, "signature", sig_name(d->signature));
+		cli_json_str_or_null(&j, "signer", d->signer);
+		cli_json_bool(&j, "has_note", d->has_note);
+		if (o->notes)
+			cli_json_str(&j, "note", d->note);
+		cli_json_array_begin(&j, "changes");
+		for (i = 0; i < d->nchanges; i++) {
+			cli_json_object_begin(&j, NULL);
+			cli_json_str(&j, "path", d->changes[i].path);
+			cli_json_str(&j, "change", change_name(d->changes[i].change));
+			cli_json_object_end(&j);
+		}
+		cli_json_array_end(&j);
+		cli_json_end(&j);
+		return 0;
+	}
+	printf("event     %s (event %" PRIu64 " of the chain)\n", ev->commit, d->index);
+	printf("parent    %s\n", *d->parent ? d->parent : "none (the genesis)");
+	printf("time      %s\n", cli_time_rfc3339(t, ev->time));
+	printf("actor     %s\n", dash(ev->actor));
+	printf("action    %s\n", dash(ev->action));
+	printf("target    %s\n", dash(ev->target));
+	printf("case      %s\n", dash(ev->case_code));
+	printf("node      %s\n", dash(ev->node));
+	if (ev->version)
+		printf("version   %" PRIu32 "\n", ev->version);
+	else
+		printf("version   -\n");
+	printf("purpose   %s\n", dash(ev->purpose));
+	if (d->note) {
+		fputs("note      ", stdout);
+		cli_print_text(stdout, d->note);
+		putchar('\n');
+	} else {
+		printf("note      %s\n", d->has_note ? "(sealed; --notes opens it)" : "-");
+	}
+	printf("via       %s\n", dash(ev->via));
+	fputs("subject   ", stdout);
+	cli_print_text(stdout, ev->subject);
+	putchar('\n');
+	switch (d->signature) {
+	case VAULT_SIG_GOOD:
+		printf("signature good, signed by %s\n", d->signer);
+		break;
+	case VAULT_SIG_UNSIGNED:
+		printf("signature unsigned\n");
+		break;
+	default:
+		printf("signature BAD: does not verify against the key of '%s'\n", d->signer);
+		break;
+	}
+	printf("tree      %s\n", d->tree);
+	if (d->nchanges == 0)
+		printf("changes   none\n");
+	else
+		printf("changes   %zu\n", d->nchanges);
+	for (i = 0; i < d->nchanges; i++)
+		printf("  %c %s\n", d->changes[i].change, d->changes[i].path);
+	return 0;
+}
+
+static int audit_show(cli_ctx *ctx, int argc, char **argv)
+{
+	out_opts o = { 0, 0 };
+	const cli_opt opts[] = {
+		{ "json", 0, &o.json, NULL },
+		{ "notes", 0, &o.notes, NULL },
+		{ NULL, 0, NULL, NULL }
+	};
+	const cli_syntax syn = { "audit show", show_usage, opts, 1, 1 };
+	const vault_error *err;
+	char *args[1];
+	int rc;
+
+	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
+		return rc;
+	if (o.notes && (rc = unlock_reader(ctx, "notes of purpose")) != 0)
+		return rc;
+	if (vault_audit_show(ctx->v, args[0], o.notes, print_detail, &o) == 0)
+		return CLI_EXIT_OK;
+	err = vault_error_last();
+	if (err->code == VAULT_EUSAGE)
+		return cli_error(CLI_EXIT_USAGE, "give a commit id from 'casevault audit log --json'",
+			"audit show: %s", err->message);
+	if (err->code == VAULT_ENOTFOUND)
+		return cli_error(CLI_EXIT_ERROR, strstr(err->message, "ambiguous") ?
+				"give more hex digits of the commit id" :
+				"check the id: 'casevault audit log --json' lists the commit of every event",
+			"cannot show event '%s': %s", args[0], err->message);
+	return fail_view("cannot show event ", args[0]);
+}
+
+static const char *null_time(char t[CLI_TIME_SIZE], int64_t v)
+{
+	return v ? cli_time_rfc3339(t, v) : "now";
+}
+
+static int print_line(const vault_report_line *l, void *payload)
+{
+	const out_opts *o = payload;
+	char t1[CLI_TIME_SIZE], t2[CLI_TIME_SIZE];
+	cli_json j;
+
+	if (o->json) {
+		cli_json_begin(&j, stdout);
+		switch (l->kind) {
+		case VAULT_LINE_EVENT:
+			cli_json_str(&j, "kind", l->relation);
+			json_event_fields(&j, l->event);
+			if (o->notes)
+				cli_json_str(&j, "note", l->note);
+			break;
+		case VAULT_LINE_MEMBERSHIP:
+			cli_json_str(&j, "kind", "member");
+			cli_json_str(&j, "user", l->user);
+			cli_json_str(&j, "case", l->case_code);
+			cli_json_str(&j, "access", l->access);
+			cli_json_time(&j, "granted", l->from);
+			if (l->to)
+				cli_json_time(&j, "revoked", l->to);
+			else
+				cli_json_str(&j, "revoked", NULL);
+			cli_json_uint(&j, "epoch", l->epoch);
+			break;
+		case VAULT_LINE_EXPOSED:
+			cli_json_str(&j, "kind", "exposed");
+			cli_json_str(&j, "case", l->case_code);
+			cli_json_str(&j, "node", l->event->node);
+			cli_json_uint(&j, "version", l->event->version);
+			cli_json_uint(&j, "epoch", l->epoch);
+			cli_json_str(&j, "commit", l->event->commit);
+			cli_json_time(&j, "time", l->event->time);
+			cli_json_str(&j, "actor", l->event->actor);
+			cli_json_str(&j, "action", l->event->action);
+			break;
+		case VAULT_LINE_FLAG:
+			cli_json_str(&j, "kind", "flag");
+			cli_json_str(&j, "rule", l->rule);
+			cli_json_str(&j, "user", l->user);
+			cli_json_str_or_null(&j, "case", l->case_code);
+			cli_json_time(&j, "from", l->from);
+			cli_json_time(&j, "to", l->to);
+			cli_json_uint(&j, "count", l->count);
+			cli_json_uint(&j, "limit", l->limit);
+			cli_json_uint(&j, "window", (uint64_t) l->window);
+			cli_json_str_or_null(&j, "detail", l->detail);
+			break;
+		}
+		cli_json_end(&j);
+		return 0;
+	}
+	switch (l->kind) {
+	case VAULT_LINE_EVENT:
+		printf("%-5s ", l->relation);
+		print_event_text(l->event);
+		if (l->note)
+			print_note(l->note);
+		break;
+	case VAULT_LINE_MEMBERSHIP:
+		printf("member %s %s %s from %s to %s, keys up to epoch %" PRIu32, l->user,
+			l->case_code, l->access, cli_time_rfc3339(t1, l->from), null_time(t2, l->to),
+			l->epoch);
+		break;
+	case VAULT_LINE_EXPOSED:
+		printf("exposed %s %s v%" PRIu32 " epoch %" PRIu32 " written %s by %s (%s, event %.12s)",
+			l->case_code, l->event->node, l->event->version, l->epoch,
+			cli_time_rfc3339(t1, l->event->time), l->event->actor, l->event->action,
+			l->event->commit);
+		break;
+	case VAULT_LINE_FLAG:
+		printf("flag %s user %s", l->rule, l->user);
+		if (l->case_code && *l->case_code)
+			printf(" case %s", l->case_code);
+		printf(" from %s to %s: %" PRIu64 " %s", cli_time_rfc3339(t1, l->from),
+			cli_time_rfc3339(t2, l->to), l->count,
+			!strcmp(l->rule, "failed-unlocks") ? "failed unlocks" : "reads");
+		if (l->limit)
+			printf(" (more than %" PRIu64 " in %" PRId64 " s)", l->limit, l->window);
+		else if (!strcmp(l->rule, "after-membership-change"))
+			printf(" (within %" PRId64 " s)", l->window);
+		if (l->detail && *l->detail)
+			printf(": %s", l->detail);
+		break;
+	}
+	putchar('\n');
+	return 0;
+}
+
+static int audit_report(cli_ctx *ctx, int argc, char **argv)
+{
+	const char *since = NULL, *until = NULL, *revoked = NULL, *user = NULL;
+	vault_report_options r = VAULT_REPORT_OPTIONS_INIT;
+	out_opts o = { 0, 0 };
+	int anomalies = 0, rc, chosen;
+	const cli_opt opts[] = {
+		{ "json", 0, &o.json, NULL },
+		{ "notes", 0, &o.notes, NULL },
+		{ "case", 0, NULL, &r.case_code },
+		{ "user", 0, NULL, &user },
+		{ "revoked", 0, NULL, &revoked },
+		{ "anomalies", 0, &anomalies, NULL },
+		{ "since", 0, NULL, &since },
+		{ "until", 0, NULL, &until },
+		{ NULL, 0, NULL, NULL }
+	};
+	const cli_syntax syn = { "audit report", report_usage, opts, 0, 0 };
+	const char *what;
+
+	if ((rc = cli_parse(&syn, argc, argv, NULL)) != CLI_PARSED)
+		return rc;
+	if ((rc = parse_time_option(&r.since, "since", since)) != 0 ||
+	    (rc = parse_time_option(&r.until, "until", until)) != 0)
+		return rc;
+	chosen = (user != NULL) + (revoked != NULL) + anomalies;
+	if (chosen > 1 || (anomalies && r.case_code))
+		return cli_usage_error("choose one report: --case, --user, --revoked with --case, or --anomalies");
+	if (revoked) {
+		if (!r.case_code)
+			return cli_usage_error("option '--revoked' needs '--case CODE'");
+		r.report = VAULT_REPORT_REVOKED;
+		r.user = revoked;
+		what = revoked;
+	} else if (user) {
+		r.report = VAULT_REPORT_USER;
+		r.user = user;
+		what = user;
+	} else if (anomalies) {
+		r.report = VAULT_REPORT_ANOMALIES;
+		what = "anomalies";
+	} else if (r.case_code) {
+		r.report = VAULT_REPORT_CASE;
+		what = r.case_code;
+	} else {
+		return cli_usage_error("choose a report: --case CODE, --user NAME, --revoked NAME --case CODE or --anomalies");
+	}
+	r.notes = o.notes;
+	if ((rc = unlock_reader(ctx, "reports")) != 0)
+		return rc;
+	if (vault_audit_report(ctx->v, &r, print_line, &o) == 0)
+		return CLI_EXIT_OK;
+	if (vault_error_last()->code == VAULT_ENOTFOUND)
+		return cli_error(CLI_EXIT_ERROR,
+			r.report == VAULT_REPORT_USER || (r.report == VAULT_REPORT_REVOKED &&
+				strstr(vault_error_last()->message, "user '") == vault_error_last()->message &&
+				!strstr(vault_error_last()->message, "never")) ?
+				"check the name: 'casevault user list' shows the users" :
+			strstr(vault_error_last()->message, "never a member") ?
+				"check the case: 'casevault audit log --action grant,revoke --case CODE' shows its members" :
+				"check the code: 'casevault case list' shows the cases",
+			"cannot report on '%s': %s", what, vault_error_last()->message);
+	return fail_view("cannot report on ", what);
 }
 
 static const cli_subcmd subcmds[] = {
 	{ "export", cmd_audit_export },
 	{ "log",    audit_log },
 	{ "push",   cmd_audit_push },
+	{ "report", audit_report },
+	{ "show",   audit_show },
 	{ "verify", cmd_audit_verify },
 	{ NULL, NULL }
 };

@@ -16,9 +16,11 @@ static const char export_usage[] =
 	"stock git check every signature:\n"
 	"    git -C DIR log --show-signature audit\n"
 	"    git -C DIR verify-commit COMMIT\n"
-	"Run it again to add what is new. If DIR holds a history that is not a\n"
-	"beginning of this vault's (a rollback or a rewrite), nothing is written\n"
-	"and the exit code is 3. Failed unlocks are the only unsigned events.\n";
+	"Run it again to add what is new: each run adds one pack of the new\n"
+	"objects (nothing when there is none). If DIR holds a history that is\n"
+	"not a beginning of this vault's (a rollback or a rewrite), nothing is\n"
+	"written and the exit code is 3. Failed unlocks are the only unsigned\n"
+	"events.\n";
 
 int cmd_audit_export(cli_ctx *ctx, int argc, char **argv)
 {
@@ -59,7 +61,7 @@ int cmd_audit_push(cli_ctx *ctx, int argc, char **argv)
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
 		return rc;
 	snprintf(cache, sizeof cache, "%s/audit.git", ctx->dir);
-	cli_error_on(CLI_ON_AUDIT, args[0]);
+	cli_error_on(CLI_ON_WITNESS, args[0]);
 	if (vault_audit_push(&res, ctx->v, cache, args[0]) < 0)
 		return cli_fail_vault("cannot push the history to '%s'", args[0]);
 	if (res.pushed)

@@ -9,16 +9,21 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
 
+
 static const char usage[] =
-	"usage: casevault get CODE/PATH [-o FILE] [--version N] [--purpose P[:NOTE]]\n"
+	"usage: casevault get CODE/PATH [-o FILE] [--version N | --at TIME] [--purpose P[:NOTE]]\n"
 	"\n"
 	"Write the current version of CODE/PATH (or version N) to standard output,\n"
 	"or to FILE, which must not exist yet and is made readable by you only.\n"
 	"\n"
+	"  --at TIME           the file as it was then, under the path it had then:\n"
+	"                      RFC 3339 (2026-11-28T10:00:00Z), a date (2026-11-28,\n"
+	"                      its first second, UTC) or seconds since 1970\n"
 	"  --purpose P[:NOTE]  why you read it: a code from 'casevault purpose list',\n"
 	"                      and a note only auditors and admins can read\n";
 
@@ -44,23 +49,6 @@ static int write_sink(void *payload, const void *buf, size_t len)
 		p += n;
 		len -= (size_t) n;
 	}
-	return 0;
-}
-
-/* "P:NOTE" → purpose P, note NOTE (NULL if empty); `*copy` is to be freed. */
-static int split_purpose(vault_get_options *o, char **copy, const char *arg)
-{
-	char *colon;
-
-	if ((*copy = strdup(arg)) == NULL)
-		return cli_error(CLI_EXIT_ERROR, "free some memory and try again", "out of memory");
-	if ((colon = strchr(*copy, ':')) != NULL) {
-		*colon = '\0';
-		o->note = colon[1] != '\0' ? colon + 1 : NULL;
-	}
-	if (**copy == '\0')
-		return cli_usage_error("option '--purpose' needs a purpose code before ':'");
-	o->purpose = *copy;
 	return 0;
 }
 
@@ -96,27 +84,38 @@ static int finish_output(get_sink *sink, const char *file)
 
 int cmd_get(cli_ctx *ctx, int argc, char **argv)
 {
-	const char *output = NULL, *version_arg = NULL, *purpose_arg = NULL;
+	const char *output = NULL, *version_arg = NULL, *purpose_arg = NULL, *at_arg = NULL;
 	const cli_opt opts[] = {
 		{ "output", 'o', NULL, &output },
 		{ "version", 0, NULL, &version_arg },
+		{ "at", 0, NULL, &at_arg },
 		{ "purpose", 0, NULL, &purpose_arg },
 		{ NULL, 0, NULL, NULL }
 	};
 	const cli_syntax syn = { "get", usage, opts, 1, 1 };
 	vault_get_options gopts = { 0, NULL, NULL };
+	vault_at_options aopts = { 0, NULL, NULL };
 	get_sink sink = { STDOUT_FILENO, 0 };
 	char *args[1], *path, *purpose = NULL;
-	int rc, created = 0;
+	int rc, created = 0, failed;
 
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
 		return rc;
 	rc = CLI_EXIT_OK;
 	path = args[0];   /* a trailing '/' names a folder: the library says so */
+	if (version_arg != NULL && at_arg != NULL) {
+		rc = cli_usage_error("--version and --at cannot be used together");
+		goto done;
+	}
 	if (version_arg != NULL && (rc = cli_parse_version(&gopts.version, "version", version_arg)) != 0)
 		goto done;
-	if (purpose_arg != NULL && (rc = split_purpose(&gopts, &purpose, purpose_arg)) != 0)
+	if (at_arg != NULL && (rc = cli_parse_at(&aopts.at, at_arg)) != 0)
 		goto done;
+	if (purpose_arg != NULL &&
+	    (rc = cli_purpose_split(&gopts.purpose, &gopts.note, &purpose, purpose_arg)) != 0)
+		goto done;
+	aopts.purpose = gopts.purpose;
+	aopts.note = gopts.note;
 	if (output != NULL) {
 		if ((sink.fd = create_output(output)) < 0) {
 			rc = CLI_EXIT_ERROR;
@@ -125,8 +124,14 @@ int cmd_get(cli_ctx *ctx, int argc, char **argv)
 		created = 1;
 	}
 
+	if (at_arg != NULL && (rc = cli_check_at_purpose(ctx->v, aopts.purpose, "read", path)) != 0)
+		goto done;
 	cli_error_on(CLI_ON_READ, path);
-	if (vault_get(ctx->v, path, &gopts, write_sink, &sink) < 0) {
+	if (at_arg != NULL)
+		failed = vault_get_at(NULL, ctx->v, path, &aopts, write_sink, &sink) < 0;
+	else
+		failed = vault_get(ctx->v, path, &gopts, write_sink, &sink) < 0;
+	if (failed) {
 		if (sink.err != 0 && output != NULL) {
 			errno = sink.err;
 			rc = cli_error_os("free disk space, or choose another place",
@@ -135,6 +140,8 @@ int cmd_get(cli_ctx *ctx, int argc, char **argv)
 			errno = sink.err;
 			rc = cli_error_os("check where the output goes",
 				"cannot write to standard output");
+		} else if (at_arg != NULL) {
+			rc = cli_fail_at("read", path, at_arg);
 		} else {
 			rc = cli_fail_vault("cannot read '%s'", path);
 		}
@@ -148,10 +155,6 @@ done:
 		close(sink.fd);
 	if (created && rc != CLI_EXIT_OK)
 		unlink(output);
-	if (purpose != NULL) {
-		/* The note may say more than anyone but an auditor should read. */
-		explicit_bzero(purpose, strlen(purpose_arg));
-		free(purpose);
-	}
+	cli_purpose_free(purpose, purpose_arg);
 	return rc;
 }

@@ -8,11 +8,17 @@
 
 static const char usage[] =
 	"usage: casevault ls [CODE[/PATH]] [--json]\n"
+	"       casevault ls CODE[/PATH] --at TIME [--purpose P[:NOTE]] [--json]\n"
 	"\n"
 	"Without an argument, list your cases as 'case list' does. Otherwise list\n"
 	"the folder: type (d or -), size, modified (UTC), version, name; folders\n"
 	"end with '/'. With --json, one object per line:\n"
-	"{\"name\", \"type\": \"file\"|\"dir\", \"size\", \"mtime\", \"version\", \"node\"}\n";
+	"{\"name\", \"type\": \"file\"|\"dir\", \"size\", \"mtime\", \"version\", \"node\"}\n"
+	"\n"
+	"  --at TIME           the folder as it was then (a recorded read):\n"
+	"                      RFC 3339 (2026-11-28T10:00:00Z), a date (2026-11-28,\n"
+	"                      its first second, UTC) or seconds since 1970\n"
+	"  --purpose P[:NOTE]  with --at: why you look, as for 'casevault get'\n";
 
 static int print_entry(const vault_entry *e, void *payload)
 {
@@ -38,11 +44,37 @@ static int print_entry(const vault_entry *e, void *payload)
 	return 0;
 }
 
+/* `ls CODE[/PATH] --at TIME`: a read event, then the entries of then. */
+static int list_at(cli_ctx *ctx, const char *path, const char *at_arg, const char *purpose_arg,
+	int *json)
+{
+	vault_at_options o = { 0, NULL, NULL };
+	char *purpose = NULL;
+	int rc;
+
+	if ((rc = cli_parse_at(&o.at, at_arg)) != 0)
+		return rc;
+	if (purpose_arg != NULL &&
+	    (rc = cli_purpose_split(&o.purpose, &o.note, &purpose, purpose_arg)) != 0)
+		goto done;
+	if ((rc = cli_check_at_purpose(ctx->v, o.purpose, "list", path)) != 0)
+		goto done;
+	cli_error_on(CLI_ON_READ, path);
+	if (vault_list_at(ctx->v, path, &o, print_entry, json) < 0)
+		rc = cli_fail_at("list", path, at_arg);
+done:
+	cli_purpose_free(purpose, purpose_arg);
+	return rc;
+}
+
 int cmd_ls(cli_ctx *ctx, int argc, char **argv)
 {
+	const char *at_arg = NULL, *purpose_arg = NULL;
 	int json = 0, rc;
 	const cli_opt opts[] = {
 		{ "json", 0, &json, NULL },
+		{ "at", 0, NULL, &at_arg },
+		{ "purpose", 0, NULL, &purpose_arg },
 		{ NULL, 0, NULL, NULL }
 	};
 	const cli_syntax syn = { "ls", usage, opts, 0, 1 };
@@ -50,10 +82,16 @@ int cmd_ls(cli_ctx *ctx, int argc, char **argv)
 
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
 		return rc;
+	if (purpose_arg != NULL && at_arg == NULL)
+		return cli_usage_error("--purpose goes with --at: a plain listing reads no content");
+	if (args[0] == NULL && at_arg != NULL)
+		return cli_usage_error("--at needs a case: casevault ls CODE[/PATH] --at TIME");
 	if (args[0] == NULL)
 		return cli_print_cases(ctx->v, json);
 
 	path = cli_path(args[0]);
+	if (at_arg != NULL)
+		return list_at(ctx, path, at_arg, purpose_arg, &json);
 	cli_error_on(CLI_ON_PATH, path);
 	if (vault_list(ctx->v, path, print_entry, &json) < 0)
 		return cli_fail_vault("cannot list '%s'", path);

@@ -49,7 +49,7 @@ static void bar_clear(void)
 }
 
 static void print_json(const vault_verify_result *res, int ok, const char *error,
-	const char *anchor)
+	const char *anchor, const char *against, const vault_witness_result *wr)
 {
 	cli_json j;
 
@@ -60,6 +60,11 @@ static void print_json(const vault_verify_result *res, int ok, const char *error
 	cli_json_uint(&j, "records", res->records);
 	cli_json_str_or_null(&j, "head", res->head);
 	cli_json_str_or_null(&j, "anchor", anchor);
+	if (against) {
+		cli_json_str(&j, "against", against);
+		cli_json_str_or_null(&j, "witness_head", wr->witness);
+		cli_json_uint(&j, "witness_behind", wr->behind);
+	}
 	if (!ok) {
 		cli_json_str_or_null(&j, "bad_commit", res->bad_commit);
 		cli_json_uint_or_null(&j, "bad_index", res->bad_index);
@@ -70,10 +75,11 @@ static void print_json(const vault_verify_result *res, int ok, const char *error
 
 int cmd_audit_verify(cli_ctx *ctx, int argc, char **argv)
 {
-	const char *anchor = NULL, *threads = NULL;
+	const char *anchor = NULL, *threads = NULL, *against = NULL;
 	int json = 0;
 	const cli_opt opts[] = {
 		{ "anchor", 0, NULL, &anchor },
+		{ "against", 0, NULL, &against },
 		{ "json", 0, &json, NULL },
 		{ "threads", 0, NULL, &threads },
 		{ NULL, 0, NULL, NULL }
@@ -81,8 +87,9 @@ int cmd_audit_verify(cli_ctx *ctx, int argc, char **argv)
 	const cli_syntax syn = { "audit verify", verify_usage, opts, 0, 0 };
 	vault_verify_options vo = { NULL, NULL, NULL, 0 };
 	vault_verify_result res;
+	vault_witness_result wr;
 	const char *message;
-	int rc, error;
+	int rc, error, witness_stage = 0;
 
 	if ((rc = cli_parse(&syn, argc, argv, NULL)) != CLI_PARSED)
 		return rc;
@@ -98,25 +105,48 @@ int cmd_audit_verify(cli_ctx *ctx, int argc, char **argv)
 		vo.progress = bar;
 
 	memset(&res, 0, sizeof res);
+	memset(&wr, 0, sizeof wr);
 	cli_error_on(CLI_ON_AUDIT, anchor);
 	error = vault_audit_verify_with(&res, ctx->v, &vo);
 	if (vo.progress)
 		bar_clear();
+	/* Then the witness: its head must be one of our events. */
+	if (error == 0 && against) {
+		witness_stage = 1;
+		cli_error_on(CLI_ON_WITNESS, against);
+		error = vault_audit_witness(&wr, ctx->v, against);
+		if (error == 0 && !wr.found) {
+			char hint[300];
+			if (json)
+				print_json(&res, 0, "the witness holds no audit history", anchor, against, &wr);
+			snprintf(hint, sizeof hint, "push the history to it first: casevault audit push %s", against);
+			return cli_error(CLI_EXIT_ERROR, hint, "witness '%s' holds no audit history", against);
+		}
+	}
+	if (error < 0 && witness_stage) {
+		if (json)
+			print_json(&res, 0, vault_error_last()->message, anchor, against, &wr);
+		return cli_fail_vault("the history verifies, but not against witness '%s'", against);
+	}
 	if (error < 0) {
 		message = vault_error_last()->message;
 		res.bad_commit[VAULT_OID_SIZE - 1] = '\0';
 		if (json)
-			print_json(&res, 0, message, anchor);
+			print_json(&res, 0, message, anchor, against, &wr);
 		/* Name the event, unless the library's message already does. */
 		if (res.bad_commit[0] != '\0' &&
 		    (message == NULL || strstr(message, res.bad_commit) == NULL))
 			return cli_fail_vault("audit verify failed at event %s", res.bad_commit);
 		return cli_fail_vault("audit verify failed");
 	}
-	if (json)
-		print_json(&res, 1, NULL, anchor);
-	else
+	if (json) {
+		print_json(&res, 1, NULL, anchor, against, &wr);
+	} else {
 		printf("ok: %" PRIu64 " events, %" PRIu64 " versions verified, head %s\n",
 			res.events, res.versions, res.head);
+		if (against)
+			printf("witness %s holds %s, an event of this history (%" PRIu64 " events behind)\n",
+				against, wr.witness, wr.behind);
+	}
 	return CLI_EXIT_OK;
 }

@@ -158,6 +158,10 @@ static const char *notfound_hint(char *buf, size_t size)
 		return buf;
 	case CLI_ON_AUDIT:
 		return "check the --anchor commit: the genesis printed at init, or a head you kept";
+	case CLI_ON_WITNESS:
+		snprintf(buf, size, "check the witness; to start one: 'git init --bare DIR', then 'casevault audit push %s'",
+			errctx.object ? errctx.object : "DIR");
+		return buf;
 	default:
 		return "check the names you typed";
 	}
@@ -217,6 +221,8 @@ static const char *vault_hint(int code, char *buf, size_t size)
 			return "check --vault DIR (or CASEVAULT_DIR): it must be a directory made by 'casevault init'";
 		if (errctx.on == CLI_ON_AUDIT)
 			return "restore the vault from a backup, and keep this copy for investigation";
+		if (errctx.on == CLI_ON_WITNESS)
+			return "the witness holds events this vault lacks: this vault was rolled back or rewritten; keep both for investigation";
 		return "run 'casevault audit verify' and restore the vault from a backup";
 	case VAULT_EVERSION:
 		return "a newer casevault wrote this vault; upgrade casevault";
@@ -227,6 +233,8 @@ static const char *vault_hint(int code, char *buf, size_t size)
 	case VAULT_ENOTEMPTY:
 		return "remove what the folder holds first ('casevault ls' shows it)";
 	default:
+		if (errctx.on == CLI_ON_WITNESS)
+			return "check the witness: a git URL or the directory of a repository ('git init --bare DIR' makes one)";
 		return "if this persists, run 'casevault audit verify' and report the message above";
 	}
 }

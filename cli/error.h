@@ -36,6 +36,7 @@ typedef enum {
 	CLI_ON_READ,       /* get: a path, read with a purpose */
 	CLI_ON_VERSION,    /* restore: a version of a path */
 	CLI_ON_AUDIT,
+	CLI_ON_WITNESS,    /* audit verify --against: a witness URL or directory */
 } cli_on_t;
 
 /** The command being run ("put", "user add"), for usage hints. */

@@ -25,6 +25,7 @@ static const cli_cmd_spec cli_cmds[] = {
 	{ "user",    cmd_user,    UNLOCK,  "Add, list or disable users; change your passphrase" },
 	{ "case",    cmd_case,    UNLOCK,  "Create and list cases; grant or revoke members" },
 	{ "purpose", cmd_purpose, UNLOCK,  "Manage the purposes of access given when reading" },
+	{ "settings", cmd_settings, UNLOCK, "Show or change the vault's settings (anomaly thresholds)" },
 	{ "put",     cmd_put,     UNLOCK,  "Store a file as a new version" },
 	{ "get",     cmd_get,     UNLOCK,  "Read a file (recorded as a read event)" },
 	{ "ls",      cmd_ls,      UNLOCK,  "List your cases, or a folder of a case" },

@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -222,4 +223,87 @@ char *cli_path(char *path)
 	while (len > 1 && path[len - 1] == '/')
 		path[--len] = '\0';
 	return path;
+}
+
+/* ---- --purpose and --at (get, ls) ---------------------------------------- */
+
+/*
+ * "P:NOTE" → purpose P, note NOTE (NULL if empty); `*copy` is to be freed
+ * with cli_purpose_free().
+ */
+int cli_purpose_split(const char **purpose, const char **note, char **copy, const char *arg)
+{
+	char *colon;
+
+	if ((*copy = strdup(arg)) == NULL)
+		return cli_error(CLI_EXIT_ERROR, "free some memory and try again", "out of memory");
+	if ((colon = strchr(*copy, ':')) != NULL) {
+		*colon = '\0';
+		*note = colon[1] != '\0' ? colon + 1 : NULL;
+	}
+	if (**copy == '\0')
+		return cli_usage_error("option '--purpose' needs a purpose code before ':'");
+	*purpose = *copy;
+	return 0;
+}
+
+/* Wipe and free what cli_purpose_split() copied from `arg` (the ':' in it
+ * is now a NUL): the note may say more than anyone but an auditor should
+ * read. NULL-safe. */
+void cli_purpose_free(char *copy, const char *arg)
+{
+	if (copy != NULL) {
+		explicit_bzero(copy, strlen(arg));
+		free(copy);
+	}
+}
+
+/* The moment of `--at TIME`: a usage error (exit 2) if it is not a time or
+ * is still to come. */
+int cli_parse_at(int64_t *out, const char *arg)
+{
+	char now[CLI_TIME_SIZE];
+
+	if (cli_parse_time(out, arg) < 0)
+		return cli_usage_error("'%s' is not a time for --at: give RFC 3339 "
+			"(2026-11-28T10:00:00Z), a date (2026-11-28) or seconds since 1970", arg);
+	if (*out > (int64_t) time(NULL))
+		return cli_usage_error("--at %s is in the future (it is %s now)", arg,
+			cli_time_rfc3339(now, (int64_t) time(NULL)));
+	return 0;
+}
+
+/*
+ * Would the read event of a look into the past take this purpose? Checked
+ * first so that its hint is about purposes; later failures are about the
+ * path and the moment.
+ */
+int cli_check_at_purpose(vault *v, const char *purpose, const char *what, const char *path)
+{
+	cli_error_on(CLI_ON_READ, path);
+	if (vault_purpose_check(v, purpose) < 0)
+		return cli_fail_vault("cannot %s '%s'", what, path);
+	return 0;
+}
+
+/*
+ * Report a failed look into the past. Not found: something that did not
+ * exist then, or a moment before the vault's first event. A usage error:
+ * a file where a folder was asked for, or the other way round. The hints
+ * say where to see what was there and when.
+ */
+int cli_fail_at(const char *what, const char *path, const char *at_arg)
+{
+	const vault_error *err = vault_error_last();
+	const char *slash = strchr(path, '/');
+	int clen = slash ? (int) (slash - path) : (int) strlen(path);
+	char hint[512];
+
+	if (err->code != VAULT_ENOTFOUND && err->code != VAULT_EUSAGE)
+		return cli_fail_vault("cannot %s '%s' as of %s", what, path, at_arg);
+	snprintf(hint, sizeof hint, "'casevault audit log --case %.*s' shows when things happened, "
+		"'casevault ls %.*s --at TIME' what was there then", clen, path, clen, path);
+	return cli_error(err->code == VAULT_EUSAGE ? CLI_EXIT_USAGE : CLI_EXIT_ERROR, hint,
+		"cannot %s '%s' as of %s: %s", what, path, at_arg,
+		err->message ? err->message : "not found");
 }

@@ -35,6 +35,12 @@ check_eq "every event is a commit on 'audit'" "$events" "$commits"
 head=$(cv dpo audit verify 2>/dev/null | sed -n 's/.*head \([0-9a-f]*\).*/\1/p')
 check_eq "audit is the vault's head" "$head" "$(git -C "$repo" rev-parse audit)"
 check "git fsck finds the repository whole" git -C "$repo" fsck --no-dangling
+check_eq "the objects are one pack" 1 "$(ls "$repo"/objects/pack/pack-*.pack | wc -l)"
+check_eq "with its index" 1 "$(ls "$repo"/objects/pack/pack-*.idx | wc -l)"
+check_eq "no loose objects" 0 "$(find "$repo/objects" -path '*/objects/[0-9a-f][0-9a-f]/*' -type f | wc -l)"
+check_eq "no temporary files left" 0 "$(find "$repo/objects/pack" -name 'tmp_*' | wc -l)"
+check "git verify-pack accepts the pack and its index" \
+	git -C "$repo" verify-pack "$(ls "$repo"/objects/pack/pack-*.idx)"
 
 bad=0 unsigned=0
 for c in $(git -C "$repo" rev-list audit); do
@@ -74,6 +80,18 @@ check_eq "audit moved to the new head" \
 	"$(cv dpo audit verify 2>/dev/null | sed -n 's/.*head \([0-9a-f]*\).*/\1/p')" \
 	"$(git -C "$repo" rev-parse audit)"
 check "the new event verifies" git -C "$repo" verify-commit audit
+check_eq "a second export adds a second pack" 2 "$(ls "$repo"/objects/pack/pack-*.pack | wc -l)"
+check "git fsck: still whole" git -C "$repo" fsck --no-dangling
+
+# A crash mid-export leaves a temporary pack behind: the next export and
+# stock git work on regardless.
+printf 'PACK garbage' > "$repo/objects/pack/tmp_pack_crash1"
+printf 'fourth\n' > "$T/doc"
+expect_exit 0 cv noy put "$code/doc.txt" "$T/doc"
+expect_exit 0 cv dpo audit export "$repo"
+check_match "an export after a crash" '^exported 1 events' "$OUT"
+check "git fsck after a crash" git -C "$repo" fsck --no-dangling
+rm -f "$repo/objects/pack/tmp_pack_crash1"
 
 # A witness whose history is not a beginning of ours: refused, exit 3.
 git -C "$repo" update-ref refs/heads/audit "$forged"

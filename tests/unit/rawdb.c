@@ -197,3 +197,82 @@ void fill_pattern(unsigned char *p, size_t len, uint32_t seed)
 		p[i] = (unsigned char)(x >> 7);
 	}
 }
+
+int rawdb_flip(const char *dir, const char *dbname, const void *key, size_t klen,
+	long off, unsigned char mask)
+{
+	rawdb db;
+	MDB_val val;
+	unsigned char *copy;
+	size_t at;
+	int rc;
+
+	if ((rc = rawdb_open(&db, dir)) != 0)
+		return rc;
+	if ((rc = rawdb_get(&db, dbname, key, klen, &val)) != 0) {
+		rawdb_close(&db, 0);
+		return rc;
+	}
+	at = off < 0 ? val.mv_size - (size_t)(-off) : (size_t)off;
+	if (at >= val.mv_size || (copy = malloc(val.mv_size)) == NULL) {
+		rawdb_close(&db, 0);
+		return EINVAL;
+	}
+	memcpy(copy, val.mv_data, val.mv_size);
+	copy[at] ^= mask;
+	rc = rawdb_put(&db, dbname, key, klen, copy, val.mv_size);
+	free(copy);
+	if (rc != 0) {
+		rawdb_close(&db, 0);
+		return rc;
+	}
+	return rawdb_close(&db, 1);
+}
+
+int rawdb_set(const char *dir, const char *dbname, const void *key, size_t klen,
+	const void *val, size_t vlen)
+{
+	rawdb db;
+	int rc;
+
+	if ((rc = rawdb_open(&db, dir)) != 0)
+		return rc;
+	if ((rc = rawdb_put(&db, dbname, key, klen, val, vlen)) != 0) {
+		rawdb_close(&db, 0);
+		return rc;
+	}
+	return rawdb_close(&db, 1);
+}
+
+int rawdb_remove(const char *dir, const char *dbname, const void *key, size_t klen)
+{
+	rawdb db;
+	int rc;
+
+	if ((rc = rawdb_open(&db, dir)) != 0)
+		return rc;
+	if ((rc = rawdb_del(&db, dbname, key, klen)) != 0) {
+		rawdb_close(&db, 0);
+		return rc;
+	}
+	return rawdb_close(&db, 1);
+}
+
+unsigned char *rawdb_fetch(const char *dir, const char *dbname, const void *key, size_t klen,
+	size_t *vlen)
+{
+	rawdb db;
+	MDB_val val;
+	unsigned char *copy = NULL;
+
+	*vlen = 0;
+	if (rawdb_open(&db, dir) != 0)
+		return NULL;
+	if (rawdb_get(&db, dbname, key, klen, &val) == 0 &&
+	    (copy = malloc(val.mv_size ? val.mv_size : 1)) != NULL) {
+		memcpy(copy, val.mv_data, val.mv_size);
+		*vlen = val.mv_size;
+	}
+	rawdb_close(&db, 0);
+	return copy;
+}

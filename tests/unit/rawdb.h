@@ -67,4 +67,18 @@ void mem_sink_free(mem_sink *s);
 /* Deterministic pseudo-random bytes. */
 void fill_pattern(unsigned char *p, size_t len, uint32_t seed);
 
+/* ---- one-shot edits of a closed vault directory (open, change, commit) ---- */
+
+/* XOR the byte at `off` of record `key` with `mask` (`off` < 0 counts from
+ * the end: -1 is the last byte). 0, MDB_NOTFOUND, or another code. */
+int rawdb_flip(const char *dir, const char *dbname, const void *key, size_t klen,
+	long off, unsigned char mask);
+/* Set or delete one record. 0 or a code. */
+int rawdb_set(const char *dir, const char *dbname, const void *key, size_t klen,
+	const void *val, size_t vlen);
+int rawdb_remove(const char *dir, const char *dbname, const void *key, size_t klen);
+/* A malloc'd copy of record `key` (NULL if absent or on failure). */
+unsigned char *rawdb_fetch(const char *dir, const char *dbname, const void *key, size_t klen,
+	size_t *vlen);
+
 #endif

@@ -180,6 +180,8 @@ static void event_message(vault_buf *m, const vault_event *ev, const char *actor
 		vault_buf_printf(m, "Node: %s\n", node);
 	if (ev->version)
 		vault_buf_printf(m, "Version: %u\n", ev->version);
+	if (ev->at)
+		vault_buf_printf(m, "At: %s\n", ev->at);
 	if (ev->purpose && *ev->purpose)
 		vault_buf_printf(m, "Purpose: %s\n", ev->purpose);
 	if (ev->note)

@@ -391,10 +391,9 @@ void docs_name_seal(node_rec *n, const char *name, size_t len, const unsigned ch
 	vcrypto_seal(n->name, (const unsigned char *)name, len, ad, adlen, key);
 }
 
-/* Decrypt a node's name into out (VAULT_FILENAME_MAX + 1). */
 /* Decrypt a node's name into out (VAULT_FILENAME_MAX + 1), using `key`
  * (VCRYPTO_KEYBYTES of secret memory the caller provides) for its node key. */
-static int name_open(char *out, unsigned char *key, MDB_txn *txn, vault *v, case_rec *c,
+int docs_name_open(char *out, unsigned char *key, MDB_txn *txn, vault *v, case_rec *c,
 	const node_rec *n)
 {
 	unsigned char ad[32];
@@ -413,6 +412,21 @@ static int name_open(char *out, unsigned char *key, MDB_txn *txn, vault *v, case
 		out[n->name_len - VCRYPTO_OVERHEAD] = '\0';
 	sodium_memzero(key, VCRYPTO_KEYBYTES);
 	return error;
+}
+
+int docs_name_is(const node_rec *n, const unsigned char *key, const char *name, size_t len)
+{
+	unsigned char ad[32], plain[VAULT_FILENAME_MAX];
+	size_t adlen;
+	int same;
+
+	if (n->name_len != len + VCRYPTO_OVERHEAD || len > sizeof plain)
+		return 0;
+	name_ad(ad, &adlen, n->id, n->name_gen);
+	same = vcrypto_open(plain, n->name, n->name_len, ad, adlen, key) == 0 &&
+		memcmp(plain, name, len) == 0;
+	sodium_memzero(plain, sizeof plain);
+	return same;
 }
 
 /* ---- lookups ------------------------------------------------------------ */
@@ -909,6 +923,19 @@ int vault_restore(uint32_t *version_out, vault *v, const char *path, uint32_t ve
 
 /* ---- list and history --------------------------------------------------- */
 
+void docs_entry_of(vault_entry *e, char hex[17], const node_rec *n, const char *name, int writable)
+{
+	snprintf(hex, 17, "%016llx", (unsigned long long)n->id);
+	e->name = name;
+	e->is_dir = n->type == NODE_DIR;
+	e->size = n->size;
+	e->mtime = n->mtime;
+	e->version = n->version;
+	e->node = hex;
+	e->mode = n->mode;
+	e->writable = writable;
+}
+
 typedef struct {
 	char name[VAULT_FILENAME_MAX + 1];
 	node_rec n;
@@ -974,7 +1001,7 @@ int vault_list(vault *v, const char *path, int (*cb)(const vault_entry *, void *
 			items = t;
 		}
 		if ((error = vault_node__get(&items[n].n, txn, v, be64_get((unsigned char *)d.mv_data + 1))) < 0 ||
-		    (error = name_open(items[n].name, key, txn, v, &cc.c, &items[n].n)) < 0)
+		    (error = docs_name_open(items[n].name, key, txn, v, &cc.c, &items[n].n)) < 0)
 			goto done;
 		if (items[n].n.parent != dir.id || strcmp(items[n].n.code, cc.c.code)) {
 			error = vault_error_set(VAULT_ECORRUPT, "a folder entry of '%s' points to a foreign node", path);
@@ -991,15 +1018,7 @@ int vault_list(vault *v, const char *path, int (*cb)(const vault_entry *, void *
 	for (size_t i = 0; i < n; i++) {
 		vault_entry e;
 		char hex[17];
-		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)items[i].n.id);
-		e.name = items[i].name;
-		e.is_dir = items[i].n.type == NODE_DIR;
-		e.size = items[i].n.size;
-		e.mtime = items[i].n.mtime;
-		e.version = items[i].n.version;
-		e.node = hex;
-		e.mode = items[i].n.mode;
-		e.writable = cc.access == 2;
+		docs_entry_of(&e, hex, &items[i].n, items[i].name, cc.access == 2);
 		if ((error = cb(&e, payload)) != 0)
 			goto done;
 	}

@@ -52,6 +52,15 @@ int docs_nodekey_put(MDB_txn *txn, vault *v, case_rec *c, uint64_t node, uint32_
 int docs_node_key_for_write(unsigned char **out, int *fresh, MDB_txn *txn, vault *v,
 	case_rec *c, node_rec *n);
 void docs_name_seal(node_rec *n, const char *name, size_t len, const unsigned char *key);
+/* Decrypt the name of `n` (its name generation, sealed name) into `out`
+ * (VAULT_FILENAME_MAX + 1); `key` is VCRYPTO_KEYBYTES of secret memory
+ * used for the node key, wiped before return. VAULT_ECORRUPT. */
+/* Does the node's sealed name open under `key` (its name generation's key) to `name`? */
+int docs_name_is(const node_rec *n, const unsigned char *key, const char *name, size_t len);
+int docs_name_open(char *out, unsigned char *key, MDB_txn *txn, vault *v, case_rec *c,
+	const node_rec *n);
+/* The listing entry of `n` named `name`; `hex` (17 bytes) holds its id. */
+void docs_entry_of(vault_entry *e, char hex[17], const node_rec *n, const char *name, int writable);
 
 int docs_version_put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r);
 
@@ -65,5 +74,15 @@ int docs_event(vault *v, const char *action, const char *code, int need_rw,
 	doc_fn fn, doc_post_fn post, void *payload);
 /* Start a new epoch first if a revocation retired the current one. */
 int docs_settle_before_write(vault *v, const char *code);
+
+/* file.c: a read view of version `version` of node `node` of case `code`,
+ * whatever the node's state now, for a read event the caller has already
+ * recorded. The version's block list must have the content commitment
+ * `commitment` (the one a signed manifest holds), else VAULT_ECORRUPT.
+ * `path` names the file in messages. */
+int docs_file_open_version(vault_file **out, vault *v, const char *path, const char *code,
+	uint64_t node, uint32_t version, const unsigned char commitment[32]);
+/* Write the whole content of a readable handle to `fn`, block by block. */
+int docs_file_stream(vault_file *f, vault_write_fn fn, void *payload);
 
 #endif

@@ -4,56 +4,799 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "history.h"
 
+/*
+ * The export writes what the target lacks as ONE pack (and its v2 index)
+ * per run, never loose objects: a history of a million events is a few
+ * million objects, and one file each would take far too long.
+ *
+ * First a walk from our head back to the commit the target holds (or to
+ * genesis) collects the ids of the objects it lacks: commits, then each
+ * tree and blob not yet seen. A tree the target already has is there whole
+ * (it came in a complete pack), so the walk stops at it. Nothing is written
+ * during the walk, so a target that holds something else is refused before
+ * anything changes. Then the objects go out in the order they were found,
+ * undeltified, straight from the LMDB map: commits and blobs deflated at
+ * zlib's fastest level, trees stored as they are (they are mostly object
+ * ids, which do not compress). The pack is renamed into place when it is
+ * complete, its index after it (git sees a pack only through its index),
+ * and only then does the branch move: a crash leaves the old state usable.
+ *
+ * Memory: one 32-byte entry per exported object (its id and what the index
+ * needs of it) and a 4-byte hash slot or two, about 40 bytes an object in
+ * all; the map pages read are dropped as the walk goes. Nothing else grows
+ * with the history.
+ */
+
+/* ---- SHA-1, for the pack and index checksums ----------------------------- */
+
 typedef struct {
-	git_repository *repo;            /* the vault's history */
-	git_odb *from, *to;
-	uint64_t written;
-} copier;
+	uint32_t h[5];
+	uint64_t len;
+	unsigned char buf[64];
+	size_t fill;
+} sha1_ctx;
 
-/* Copy one object (and, for a tree, what it names) unless `to` has it.
- * Children go first, so a tree that is there is there whole. */
-static int copy_object(copier *c, const git_oid *id)
+static uint32_t rol32(uint32_t x, int n)
 {
-	git_odb_object *obj = NULL;
-	git_tree *tree = NULL;
-	git_oid out;
-	int error = 0;
+	return (x << n) | (x >> (32 - n));
+}
 
-	if (git_odb_exists(c->to, id))
-		return 0;
-	if (git_odb_read(&obj, c->from, id) < 0)
-		return vault_error_set(VAULT_ECORRUPT, "history object %s cannot be read", git_oid_tostr_s(id));
-	if (git_odb_object_type(obj) == GIT_OBJECT_TREE) {
-		git_odb_object_free(obj);
-		obj = NULL;
-		if (git_tree_lookup(&tree, c->repo, id) < 0) {
-			error = vault__git_error("export");
-			goto done;
-		}
-		for (size_t i = 0; i < git_tree_entrycount(tree) && error == 0; i++)
-			error = copy_object(c, git_tree_entry_id(git_tree_entry_byindex(tree, i)));
-		if (error < 0)
-			goto done;
-		if (git_odb_read(&obj, c->from, id) < 0) {
-			error = vault__git_error("export");
-			goto done;
-		}
+/* 80 rounds over a 16-word ring, unrolled: the export hashes every byte. */
+#define SHA1_W(i) (w[(i) & 15] = rol32(w[((i) + 13) & 15] ^ w[((i) + 8) & 15] ^ \
+	w[((i) + 2) & 15] ^ w[(i) & 15], 1))
+#define SHA1_R(a, b, c, d, e, f, k, x) do { \
+	e += rol32(a, 5) + (f) + (k) + (x); \
+	b = rol32(b, 30); \
+} while (0)
+#define SHA1_F1(b, c, d) (d ^ (b & (c ^ d)))
+#define SHA1_F2(b, c, d) (b ^ c ^ d)
+#define SHA1_F3(b, c, d) ((b & c) | (d & (b | c)))
+#define SHA1_5(i, F, k, X) do { \
+	SHA1_R(a, b, c, d, e, F(b, c, d), k, X(i)); \
+	SHA1_R(e, a, b, c, d, F(a, b, c), k, X((i) + 1)); \
+	SHA1_R(d, e, a, b, c, F(e, a, b), k, X((i) + 2)); \
+	SHA1_R(c, d, e, a, b, F(d, e, a), k, X((i) + 3)); \
+	SHA1_R(b, c, d, e, a, F(c, d, e), k, X((i) + 4)); \
+} while (0)
+#define SHA1_IN(i) (w[i])
+
+static void sha1_block(sha1_ctx *ctx, const unsigned char *p)
+{
+	uint32_t w[16], a, b, c, d, e;
+
+	for (int i = 0; i < 16; i++)
+		w[i] = be32_get(p + 4 * i);
+	a = ctx->h[0]; b = ctx->h[1]; c = ctx->h[2]; d = ctx->h[3]; e = ctx->h[4];
+	SHA1_5(0, SHA1_F1, 0x5a827999, SHA1_IN);
+	SHA1_5(5, SHA1_F1, 0x5a827999, SHA1_IN);
+	SHA1_5(10, SHA1_F1, 0x5a827999, SHA1_IN);
+	SHA1_R(a, b, c, d, e, SHA1_F1(b, c, d), 0x5a827999, w[15]);
+	SHA1_R(e, a, b, c, d, SHA1_F1(a, b, c), 0x5a827999, SHA1_W(16));
+	SHA1_R(d, e, a, b, c, SHA1_F1(e, a, b), 0x5a827999, SHA1_W(17));
+	SHA1_R(c, d, e, a, b, SHA1_F1(d, e, a), 0x5a827999, SHA1_W(18));
+	SHA1_R(b, c, d, e, a, SHA1_F1(c, d, e), 0x5a827999, SHA1_W(19));
+	SHA1_5(20, SHA1_F2, 0x6ed9eba1, SHA1_W);
+	SHA1_5(25, SHA1_F2, 0x6ed9eba1, SHA1_W);
+	SHA1_5(30, SHA1_F2, 0x6ed9eba1, SHA1_W);
+	SHA1_5(35, SHA1_F2, 0x6ed9eba1, SHA1_W);
+	SHA1_5(40, SHA1_F3, 0x8f1bbcdc, SHA1_W);
+	SHA1_5(45, SHA1_F3, 0x8f1bbcdc, SHA1_W);
+	SHA1_5(50, SHA1_F3, 0x8f1bbcdc, SHA1_W);
+	SHA1_5(55, SHA1_F3, 0x8f1bbcdc, SHA1_W);
+	SHA1_5(60, SHA1_F2, 0xca62c1d6, SHA1_W);
+	SHA1_5(65, SHA1_F2, 0xca62c1d6, SHA1_W);
+	SHA1_5(70, SHA1_F2, 0xca62c1d6, SHA1_W);
+	SHA1_5(75, SHA1_F2, 0xca62c1d6, SHA1_W);
+	ctx->h[0] += a; ctx->h[1] += b; ctx->h[2] += c; ctx->h[3] += d; ctx->h[4] += e;
+}
+
+static void sha1_init(sha1_ctx *c)
+{
+	static const uint32_t iv[5] = {
+		0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0
+	};
+
+	memcpy(c->h, iv, sizeof iv);
+	c->len = 0;
+	c->fill = 0;
+}
+
+static void sha1_update(sha1_ctx *c, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	c->len += n;
+	if (c->fill) {
+		size_t take = 64 - c->fill < n ? 64 - c->fill : n;
+		memcpy(c->buf + c->fill, p, take);
+		c->fill += take;
+		p += take;
+		n -= take;
+		if (c->fill < 64)
+			return;
+		sha1_block(c, c->buf);
+		c->fill = 0;
 	}
-	if (git_odb_write(&out, c->to, git_odb_object_data(obj), git_odb_object_size(obj),
-			git_odb_object_type(obj)) < 0) {
-		error = vault__git_error("export");
+	for (; n >= 64; p += 64, n -= 64)
+		sha1_block(c, p);
+	memcpy(c->buf, p, n);
+	c->fill = n;
+}
+
+static void sha1_final(unsigned char out[20], sha1_ctx *c)
+{
+	uint64_t bits = c->len * 8;
+	unsigned char pad[72] = { 0x80 };
+	size_t padlen = (c->fill < 56 ? 56 : 120) - c->fill;
+
+	for (int i = 0; i < 8; i++)
+		pad[padlen + i] = (unsigned char)(bits >> (56 - 8 * i));
+	sha1_update(c, pad, padlen + 8);
+	for (int i = 0; i < 5; i++)
+		be32_put(out + 4 * i, c->h[i]);
+}
+
+/* ---- the set of objects to export --------------------------------------- */
+
+#define OFF_THERE UINT64_MAX     /* the target has it: not in the pack */
+
+/*
+ * Until the object is packed, `off` holds where the walk found it in the
+ * map (0: not read yet) and `crc` its stored size, so that the pack need
+ * not look it up again; the pointer stays valid in the read transaction.
+ */
+typedef struct {
+	unsigned char id[20];
+	uint32_t crc;
+	uint64_t off;                /* in the pack, or OFF_THERE */
+} pack_entry;
+
+typedef struct {
+	pack_entry *e;               /* in the order found: the pack's order */
+	size_t n, cap;
+	uint32_t *slot;              /* 1 + index into e, 0 empty */
+	size_t nslots;               /* a power of two; n fills at most 70 % */
+} oidset;
+
+static size_t oidset_hash(const unsigned char *id, size_t mask)
+{
+	uint32_t h;
+
+	memcpy(&h, id, sizeof h);
+	return h & mask;
+}
+
+/* The entry for `id`, or NULL. */
+static pack_entry *oidset_get(oidset *s, const unsigned char *id)
+{
+	size_t mask = s->nslots - 1;
+
+	if (!s->nslots)
+		return NULL;
+	for (size_t i = oidset_hash(id, mask); s->slot[i]; i = (i + 1) & mask)
+		if (!memcmp(s->e[s->slot[i] - 1].id, id, 20))
+			return &s->e[s->slot[i] - 1];
+	return NULL;
+}
+
+static int oidset_grow(oidset *s)
+{
+	size_t nslots = s->nslots ? s->nslots * 2 : 4096, mask = nslots - 1;
+	uint32_t *slot = calloc(nslots, sizeof *slot);
+
+	if (!slot)
+		return vault_error_set_oom();
+	for (size_t k = 0; k < s->n; k++) {
+		size_t i = oidset_hash(s->e[k].id, mask);
+		while (slot[i])
+			i = (i + 1) & mask;
+		slot[i] = (uint32_t)(k + 1);
+	}
+	free(s->slot);
+	s->slot = slot;
+	s->nslots = nslots;
+	return 0;
+}
+
+/* Add `id` (not yet in the set); `off` OFF_THERE if the target has it. */
+static int oidset_add(oidset *s, const unsigned char *id, uint64_t off)
+{
+	size_t i, mask;
+
+	if (s->n == UINT32_MAX - 1)
+		return vault_error_set(VAULT_ERROR, "the history has too many objects to export at once");
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap + s->cap / 4 : 4096;
+		void *p = realloc(s->e, cap * sizeof *s->e);
+		if (!p)
+			return vault_error_set_oom();
+		s->e = p;
+		s->cap = cap;
+	}
+	if ((s->n + 1) * 10 > s->nslots * 7 && oidset_grow(s) < 0)
+		return VAULT_ERROR;
+	mask = s->nslots - 1;
+	for (i = oidset_hash(id, mask); s->slot[i]; i = (i + 1) & mask)
+		;
+	memcpy(s->e[s->n].id, id, 20);
+	s->e[s->n].crc = 0;
+	s->e[s->n].off = off;
+	s->slot[i] = (uint32_t)++s->n;
+	return 0;
+}
+
+static void oidset_free(oidset *s)
+{
+	free(s->e);
+	free(s->slot);
+	memset(s, 0, sizeof *s);
+}
+
+/* ---- the walk ----------------------------------------------------------- */
+
+typedef struct {
+	vault *v;
+	MDB_txn *txn;
+	git_odb *to;                 /* the target's objects */
+	int check_target;            /* the target holds a history already */
+	oidset set;
+	uint64_t wanted;             /* objects for the pack */
+	uint64_t since_trim;         /* reads since the last trim, weighted */
+	size_t psize;                /* LMDB's page size; 0: no trim */
+} exporter;
+
+/* Only for a read transaction: a write transaction's new pages are not in the map. */
+static void exporter_init(exporter *x, vault *v, MDB_txn *txn)
+{
+	MDB_stat st;
+
+	memset(x, 0, sizeof *x);
+	x->v = v;
+	x->txn = txn;
+	if (mdb_env_stat(v->st->env, &st) == 0 && st.ms_psize >= 4096 &&
+	    !(st.ms_psize & (st.ms_psize - 1)))
+		x->psize = st.ms_psize;
+}
+
+static void map_touch(exporter *x, const void *data, size_t weight);
+
+/* One raw object of the history, straight from the map. */
+static int raw_object(const unsigned char **data, size_t *len, int *type,
+	exporter *x, const unsigned char *id)
+{
+	MDB_val key = { 20, (void *)id }, val;
+	int rc = mdb_get(x->txn, x->v->st->git, &key, &val);
+
+	if (rc != 0 || val.mv_size < 1) {
+		char hex[VAULT_OID_SIZE];
+		git_oid oid;
+
+		git_oid_fromraw(&oid, id);
+		git_oid_tostr(hex, sizeof hex, &oid);
+		return rc == MDB_NOTFOUND || rc == 0 ?
+			vault_error_set(VAULT_ECORRUPT, "history object %s is missing", hex) :
+			vault_store__error(rc, "history object");
+	}
+	*type = ((const unsigned char *)val.mv_data)[0];
+	*data = (const unsigned char *)val.mv_data + 1;
+	*len = val.mv_size - 1;
+	/* A lookup faults in the path down the B-tree too. */
+	map_touch(x, val.mv_data, val.mv_size + 3 * 65536);
+	return 0;
+}
+
+static void map_touch(exporter *x, const void *data, size_t weight)
+{
+	/*
+	 * Keep the resident set flat: the map pages read so far go now and
+	 * then. A small read maps more than itself (the kernel maps pages
+	 * around each fault), hence the weight. The trim finds the map from
+	 * a page header: in a read transaction every value lies in a page of
+	 * the map, just after its header (overflow pages) or within the page.
+	 */
+	if ((x->since_trim += weight + 65536) > (32u << 20) && x->psize) {
+		uintptr_t page = (uintptr_t)data & ~(uintptr_t)(x->psize - 1);
+
+		vault_store__trim(x->v->st, x->txn, (const unsigned char *)page + 16);
+		x->since_trim = 0;
+	}
+}
+
+static int target_has(exporter *x, const unsigned char *id)
+{
+	git_oid oid;
+
+	if (!x->check_target)
+		return 0;
+	git_oid_fromraw(&oid, id);
+	return git_odb_exists_ext(x->to, &oid, GIT_ODB_LOOKUP_NO_REFRESH) == 1;
+}
+
+/* Note an object: 1 if it is new to the walk, 0 if seen or the target's. */
+static int want(exporter *x, const unsigned char *id)
+{
+	int there, error;
+
+	if (oidset_get(&x->set, id))
+		return 0;
+	there = target_has(x, id);
+	if ((error = oidset_add(&x->set, id, there ? OFF_THERE : 0)) < 0)
+		return error;
+	if (there)
+		return 0;
+	x->wanted++;
+	return 1;
+}
+
+/* Where the walk found the object `want` just added. */
+static void remember(exporter *x, size_t i, const unsigned char *data, size_t len)
+{
+	if (len < UINT32_MAX) {
+		x->set.e[i].off = (uint64_t)(uintptr_t)(data - 1);
+		x->set.e[i].crc = (uint32_t)(len + 1);
+	}
+}
+
+static int bad_object(const unsigned char *id, const char *what)
+{
+	git_oid oid;
+	char hex[VAULT_OID_SIZE];
+
+	git_oid_fromraw(&oid, id);
+	git_oid_tostr(hex, sizeof hex, &oid);
+	return vault_error_set(VAULT_ECORRUPT, "history object %s is not a well-formed %s", hex, what);
+}
+
+static int hex_id(unsigned char out[20], const unsigned char *p, const unsigned char *end)
+{
+	git_oid oid;
+
+	if (end - p < 40 || git_oid_fromstrn(&oid, (const char *)p, 40) < 0)
+		return -1;
+	memcpy(out, oid.id, 20);
+	return 0;
+}
+
+/* The tree and the first parent of a commit; *has_parent 0 for genesis. */
+static int commit_links(unsigned char tree[20], unsigned char parent[20], int *has_parent,
+	const unsigned char **raw, size_t *rawlen, exporter *x, const unsigned char *id)
+{
+	const unsigned char *p, *end;
+	size_t len;
+	int type, error;
+
+	if ((error = raw_object(&p, &len, &type, x, id)) < 0)
+		return error;
+	*raw = p;
+	*rawlen = len;
+	end = p + len;
+	if (type != GIT_OBJECT_COMMIT || len < 46 || memcmp(p, "tree ", 5) ||
+	    hex_id(tree, p + 5, end) < 0 || p[45] != '\n')
+		return bad_object(id, "commit");
+	p += 46;
+	*has_parent = end - p >= 48 && !memcmp(p, "parent ", 7);
+	if (*has_parent && hex_id(parent, p + 7, end) < 0)
+		return bad_object(id, "commit");
+	return 0;
+}
+
+/* A tree and, below it, every tree and blob not yet seen. */
+static int walk_tree(exporter *x, const unsigned char *id, int depth)
+{
+	const unsigned char *p, *end;
+	size_t len;
+	int type, error;
+
+	if ((error = want(x, id)) <= 0)
+		return error;
+	if (depth > 64)
+		return bad_object(id, "tree (too deep)");
+	if ((error = raw_object(&p, &len, &type, x, id)) < 0)
+		return error;
+	if (type != GIT_OBJECT_TREE)
+		return bad_object(id, "tree");
+	remember(x, x->set.n - 1, p, len);
+	end = p + len;
+	while (p < end) {
+		const unsigned char *name = memchr(p, ' ', (size_t)(end - p)), *nul;
+		int is_tree = end - p > 5 && !memcmp(p, "40000 ", 6);
+		unsigned char child[20];
+
+		if (!name || (nul = memchr(name, '\0', (size_t)(end - name))) == NULL ||
+		    end - nul < 21)
+			return bad_object(id, "tree");
+		memcpy(child, nul + 1, 20);
+		p = nul + 21;
+		if (is_tree)
+			error = walk_tree(x, child, depth + 1);
+		else if ((error = want(x, child)) > 0)
+			error = 0;
+		if (error < 0)
+			return error;
+	}
+	return 0;
+}
+
+/*
+ * From `head` back to `stop` (NULL: to genesis), each commit and what it
+ * lacks. *found: `stop` was met. *commits: commits added.
+ */
+static int walk_history(uint64_t *commits, int *found, exporter *x,
+	const unsigned char *head, const unsigned char *stop)
+{
+	unsigned char cur[20], tree[20], parent[20];
+	const unsigned char *raw;
+	size_t rawlen;
+	int has_parent = 1, error;
+
+	*commits = 0;
+	*found = 0;
+	memcpy(cur, head, 20);
+	while (has_parent) {
+		if (stop && !memcmp(cur, stop, 20)) {
+			*found = 1;
+			break;
+		}
+		if ((error = commit_links(tree, parent, &has_parent, &raw, &rawlen, x, cur)) < 0)
+			return error;
+		if (!oidset_get(&x->set, cur)) {
+			if ((error = oidset_add(&x->set, cur, 0)) < 0)
+				return error;
+			remember(x, x->set.n - 1, raw, rawlen);
+			x->wanted++;
+		}
+		if ((error = walk_tree(x, tree, 0)) < 0)
+			return error;
+		(*commits)++;
+		memcpy(cur, parent, 20);
+	}
+	return 0;
+}
+
+/* ---- writing the pack and its index -------------------------------------- */
+
+typedef struct {
+	int fd;
+	const char *path;
+	sha1_ctx sha;
+	uint64_t off;                /* bytes written so far */
+	size_t fill;
+	unsigned char buf[1 << 20];
+} writer;
+
+static int writer_flush(writer *w)
+{
+	size_t done = 0;
+
+	sha1_update(&w->sha, w->buf, w->fill);
+	while (done < w->fill) {
+		ssize_t n = write(w->fd, w->buf + done, w->fill - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return vault_error_set(errno == ENOSPC ? VAULT_ENOSPC : VAULT_ERROR,
+				"cannot write '%s': %s", w->path, strerror(errno));
+		done += (size_t)n;
+	}
+	w->fill = 0;
+	return 0;
+}
+
+static int writer_put(writer *w, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	while (n) {
+		size_t take = sizeof w->buf - w->fill < n ? sizeof w->buf - w->fill : n;
+		memcpy(w->buf + w->fill, p, take);
+		w->fill += take;
+		w->off += take;
+		p += take;
+		n -= take;
+		if (w->fill == sizeof w->buf && writer_flush(w) < 0)
+			return VAULT_ERROR;
+	}
+	return 0;
+}
+
+static int writer_be32(writer *w, uint32_t v)
+{
+	unsigned char b[4];
+
+	be32_put(b, v);
+	return writer_put(w, b, 4);
+}
+
+/* Flush, then the checksum of everything written (not itself hashed). */
+static int writer_finish(unsigned char sum[20], writer *w)
+{
+	if (writer_flush(w) < 0)
+		return VAULT_ERROR;
+	sha1_final(sum, &w->sha);
+	memcpy(w->buf, sum, 20);
+	w->fill = 20;
+	w->off += 20;
+	if (writer_flush(w) < 0)
+		return VAULT_ERROR;
+	if (fsync(w->fd) != 0)
+		return vault_error_set(VAULT_ERROR, "cannot write '%s': %s", w->path, strerror(errno));
+	return 0;
+}
+
+/* Append to the writer, and to the object's crc32. */
+static int put_crc(uLong *crc, writer *w, const void *data, size_t n)
+{
+	*crc = crc32(*crc, data, (uInt)n);
+	return writer_put(w, data, n);
+}
+
+/*
+ * A zlib stream of stored (uncompressed) blocks. Trees are mostly object
+ * ids, which do not compress; storing them costs a copy, not a search.
+ */
+static int put_stored(uLong *crc, writer *w, const unsigned char *data, size_t len)
+{
+	static const unsigned char head[2] = { 0x78, 0x01 };
+	unsigned char b[5], sum[4];
+	uLong adler = adler32(adler32(0, NULL, 0), data, (uInt)len);
+	int error = put_crc(crc, w, head, 2);
+
+	do {
+		size_t n = len > 65535 ? 65535 : len;
+
+		b[0] = n == len;      /* the last block */
+		b[1] = (unsigned char)n;
+		b[2] = (unsigned char)(n >> 8);
+		b[3] = (unsigned char)~n;
+		b[4] = (unsigned char)(~n >> 8);
+		if (error == 0)
+			error = put_crc(crc, w, b, 5);
+		if (error == 0)
+			error = put_crc(crc, w, data, n);
+		data += n;
+		len -= n;
+	} while (len && error == 0);
+	be32_put(sum, (uint32_t)adler);
+	return error < 0 ? error : put_crc(crc, w, sum, 4);
+}
+
+/* Commits and blobs: text, deflated fast straight into the writer. */
+static int put_deflated(uLong *crc, writer *w, z_stream *zs, const unsigned char *data, size_t len)
+{
+	int zrc;
+
+	if (deflateReset(zs) != Z_OK)
+		return vault_error_set(VAULT_ERROR, "export: cannot compress an object");
+	zs->next_in = (Bytef *)data;
+	zs->avail_in = 0;
+	do {
+		unsigned char *out;
+		size_t chunk = len > (1u << 30) ? (1u << 30) : len, n;
+
+		if (zs->avail_in == 0 && chunk) {
+			zs->next_in = (Bytef *)data;
+			zs->avail_in = (uInt)chunk;
+			data += chunk;
+			len -= chunk;
+		}
+		if (w->fill == sizeof w->buf && writer_flush(w) < 0)
+			return VAULT_ERROR;
+		out = w->buf + w->fill;
+		zs->next_out = out;
+		zs->avail_out = (uInt)(sizeof w->buf - w->fill);
+		zrc = deflate(zs, len ? Z_NO_FLUSH : Z_FINISH);
+		if (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR)
+			return vault_error_set(VAULT_ERROR, "export: cannot compress an object");
+		n = (size_t)(zs->next_out - out);
+		*crc = crc32(*crc, out, (uInt)n);
+		w->fill += n;
+		w->off += n;
+	} while (zrc != Z_STREAM_END);
+	return 0;
+}
+
+/* One object: its type-and-size header, then its deflated data. */
+static int pack_object(writer *w, z_stream *zs, pack_entry *e, exporter *x)
+{
+	const unsigned char *data;
+	unsigned char hdr[16];
+	size_t len, n = 0, size;
+	uLong crc;
+	int type, error;
+
+	if (e->off) {
+		const unsigned char *val = (const unsigned char *)(uintptr_t)e->off;
+
+		map_touch(x, val, e->crc);
+		type = val[0];
+		data = val + 1;
+		len = e->crc - 1;
+	} else if ((error = raw_object(&data, &len, &type, x, e->id)) < 0) {
+		return error;
+	}
+	if (type < GIT_OBJECT_COMMIT || type > GIT_OBJECT_TAG)
+		return bad_object(e->id, "object");
+	e->off = w->off;
+	size = len;
+	hdr[n++] = (unsigned char)((type << 4) | (size & 0x0f) | (size > 0x0f ? 0x80 : 0));
+	for (size >>= 4; size; size >>= 7)
+		hdr[n++] = (unsigned char)((size & 0x7f) | (size > 0x7f ? 0x80 : 0));
+	crc = crc32(0, hdr, (uInt)n);
+	if ((error = writer_put(w, hdr, n)) < 0)
+		return error;
+	if (type == GIT_OBJECT_TREE)
+		error = put_stored(&crc, w, data, len);
+	else
+		error = put_deflated(&crc, w, zs, data, len);
+	if (error < 0)
+		return error;
+	e->crc = (uint32_t)crc;
+	return 0;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return memcmp(((const pack_entry *)a)->id, ((const pack_entry *)b)->id, 20);
+}
+
+static int write_index(unsigned char sum[20], writer *w, pack_entry *e, size_t n,
+	const unsigned char packsum[20])
+{
+	static const unsigned char magic[8] = { 0xff, 't', 'O', 'c', 0, 0, 0, 2 };
+	uint32_t fan[256] = { 0 }, large = 0;
+	int error = writer_put(w, magic, sizeof magic);
+
+	for (size_t i = 0; i < n; i++)
+		fan[e[i].id[0]]++;
+	for (int i = 1; i < 256; i++)
+		fan[i] += fan[i - 1];
+	for (int i = 0; i < 256 && error == 0; i++)
+		error = writer_be32(w, fan[i]);
+	for (size_t i = 0; i < n && error == 0; i++)
+		error = writer_put(w, e[i].id, 20);
+	for (size_t i = 0; i < n && error == 0; i++)
+		error = writer_be32(w, e[i].crc);
+	for (size_t i = 0; i < n && error == 0; i++)
+		error = writer_be32(w, e[i].off < 0x80000000u ? (uint32_t)e[i].off :
+			0x80000000u | large++);
+	for (size_t i = 0; i < n && error == 0; i++)
+		if (e[i].off >= 0x80000000u) {
+			error = writer_be32(w, (uint32_t)(e[i].off >> 32));
+			if (error == 0)
+				error = writer_be32(w, (uint32_t)e[i].off);
+		}
+	if (error == 0)
+		error = writer_put(w, packsum, 20);
+	return error < 0 ? error : writer_finish(sum, w);
+}
+
+static int open_temp(writer *w, char *path)
+{
+	w->fd = mkstemp(path);
+	w->path = path;
+	w->off = 0;
+	w->fill = 0;
+	sha1_init(&w->sha);
+	if (w->fd < 0)
+		return vault_error_set(VAULT_ERROR, "cannot create '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+static int close_temp(writer *w)
+{
+	int rc = 0;
+
+	if (w->fd >= 0) {
+		if (fchmod(w->fd, 0444) != 0 || close(w->fd) != 0)
+			rc = vault_error_set(VAULT_ERROR, "cannot write '%s': %s", w->path, strerror(errno));
+		w->fd = -1;
+	}
+	return rc;
+}
+
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY), rc = 0;
+
+	if (fd < 0 || fsync(fd) != 0)
+		rc = vault_error_set(VAULT_ERROR, "cannot sync '%s': %s", dir, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * The objects found by the walk as one pack in `gitdir`/objects/pack, with
+ * its index. Renamed into place only when complete, the index last (git
+ * sees a pack only through its index).
+ */
+static int write_pack(exporter *x, const char *gitdir)
+{
+	writer *w = malloc(sizeof *w);
+	z_stream zs;
+	unsigned char hdr[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2 }, packsum[20], idxsum[20];
+	char packdir[4200], tmp_pack[4300], tmp_idx[4300], final[4400], hex[41];
+	size_t n = 0;
+	int error, zinit = 0;
+
+	tmp_pack[0] = tmp_idx[0] = '\0';
+	if (!w)
+		return vault_error_set_oom();
+	w->fd = -1;
+	memset(&zs, 0, sizeof zs);
+	if (deflateInit2(&zs, 1, Z_DEFLATED, 15, 4, Z_DEFAULT_STRATEGY) != Z_OK) {
+		error = vault_error_set(VAULT_ERROR, "export: cannot start compression");
 		goto done;
 	}
-	c->written++;
+	zinit = 1;
+	snprintf(packdir, sizeof packdir, "%s/objects/pack", gitdir);
+	if (mkdir(packdir, 0755) != 0 && errno != EEXIST) {
+		error = vault_error_set(VAULT_ERROR, "cannot create '%s': %s", packdir, strerror(errno));
+		goto done;
+	}
+	snprintf(tmp_pack, sizeof tmp_pack, "%s/tmp_pack_XXXXXX", packdir);
+	if ((error = open_temp(w, tmp_pack)) < 0)
+		goto done;
+	be32_put(hdr + 8, (uint32_t)x->wanted);
+	if ((error = writer_put(w, hdr, sizeof hdr)) < 0)
+		goto done;
+	for (size_t i = 0; i < x->set.n; i++)
+		if (x->set.e[i].off != OFF_THERE &&
+		    (error = pack_object(w, &zs, &x->set.e[i], x)) < 0)
+			goto done;
+	if ((error = writer_finish(packsum, w)) < 0 || (error = close_temp(w)) < 0)
+		goto done;
+
+	/* The index: the packed entries sorted by id. The set is done with. */
+	free(x->set.slot);
+	x->set.slot = NULL;
+	x->set.nslots = 0;
+	for (size_t i = 0; i < x->set.n; i++)
+		if (x->set.e[i].off != OFF_THERE)
+			x->set.e[n++] = x->set.e[i];
+	x->set.n = n;
+	qsort(x->set.e, n, sizeof *x->set.e, entry_cmp);
+	snprintf(tmp_idx, sizeof tmp_idx, "%s/tmp_idx_XXXXXX", packdir);
+	if ((error = open_temp(w, tmp_idx)) < 0 ||
+	    (error = write_index(idxsum, w, x->set.e, n, packsum)) < 0 ||
+	    (error = close_temp(w)) < 0)
+		goto done;
+
+	for (int i = 0; i < 20; i++)
+		snprintf(hex + 2 * i, 3, "%02x", packsum[i]);
+	snprintf(final, sizeof final, "%s/pack-%s.pack", packdir, hex);
+	if (rename(tmp_pack, final) != 0) {
+		error = vault_error_set(VAULT_ERROR, "cannot write '%s': %s", final, strerror(errno));
+		goto done;
+	}
+	tmp_pack[0] = '\0';
+	snprintf(final, sizeof final, "%s/pack-%s.idx", packdir, hex);
+	if (rename(tmp_idx, final) != 0) {
+		error = vault_error_set(VAULT_ERROR, "cannot write '%s': %s", final, strerror(errno));
+		goto done;
+	}
+	tmp_idx[0] = '\0';
+	error = sync_dir(packdir);
 done:
-	git_tree_free(tree);
-	git_odb_object_free(obj);
+	if (w->fd >= 0)
+		close(w->fd);
+	if (tmp_pack[0])
+		unlink(tmp_pack);
+	if (tmp_idx[0])
+		unlink(tmp_idx);
+	if (zinit)
+		deflateEnd(&zs);
+	free(w);
 	return error;
 }
 
@@ -97,7 +840,7 @@ done:
 /* Write `text` to DIR/NAME unless it already holds exactly that. */
 static int write_if_changed(const char *dir, const char *name, const vault_buf *text, int *changed)
 {
-	char path[4200], *old = NULL;
+	char path[4200], tmp[4300], *old = NULL;
 	FILE *f;
 	long n = -1;
 	int error = 0;
@@ -117,10 +860,17 @@ static int write_if_changed(const char *dir, const char *name, const vault_buf *
 		}
 		free(old);
 	}
-	if ((f = fopen(path, "wb")) == NULL || fwrite(text->ptr, 1, text->size, f) != text->size)
+	/* A new file beside it, renamed over: never half-written. */
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	if ((f = fopen(tmp, "wb")) == NULL || fwrite(text->ptr, 1, text->size, f) != text->size ||
+	    fflush(f) != 0 || fsync(fileno(f)) != 0)
 		error = vault_error_set(VAULT_ERROR, "cannot write '%s'", path);
 	if (f && fclose(f) != 0 && error == 0)
 		error = vault_error_set(VAULT_ERROR, "cannot write '%s'", path);
+	if (error == 0 && rename(tmp, path) != 0)
+		error = vault_error_set(VAULT_ERROR, "cannot write '%s': %s", path, strerror(errno));
+	if (error < 0)
+		unlink(tmp);
 	*changed = 1;
 	return error;
 }
@@ -158,24 +908,30 @@ static int config_ensure(git_config *cfg, const char *name, const char *value, i
 int vault_audit_export(vault_export_result *res, vault *v, const char *dir)
 {
 	MDB_txn *txn = NULL;
+	MDB_val val;
 	git_repository *repo = NULL;
 	git_reference *ref = NULL, *out_ref = NULL;
 	git_config *cfg = NULL;
 	git_commit *head = NULL;
 	git_tree *head_tree = NULL;
-	git_oid *ids = NULL;
 	vault_buf signers = VAULT_BUF_INIT;
-	copier c = { v->repo, v->odb, NULL, 0 };
+	exporter x;
+	git_oid head_id, there;
 	char abs[4096], signers_path[4200];
-	size_t n = 0, start = 0;
-	int error, changed = 0;
+	int error, changed = 0, found, has_there = 0;
 
 	memset(res, 0, sizeof *res);
+	memset(&x, 0, sizeof x);
 	if ((error = vault__begin(&txn, v, 0)) < 0)
 		return error;
 	vault_store__cur = txn;
-	if ((error = vault_history__chain(&ids, &n, NULL, v, txn)) < 0)
+	exporter_init(&x, v, txn);
+	if ((error = vault__meta_get(&val, txn, v, "head")) < 0 || val.mv_size != 20) {
+		if (error == 0 || error == VAULT_ENOTFOUND)
+			error = vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
 		goto done;
+	}
+	git_oid_fromraw(&head_id, val.mv_data);
 	/* An existing repository, or a new bare one in a missing or empty
 	 * directory (never in one that holds anything else). */
 	if (git_repository_open_bare(&repo, dir) < 0) {
@@ -195,39 +951,38 @@ int vault_audit_export(vault_export_result *res, vault *v, const char *dir)
 		error = vault_error_set(VAULT_ERROR, "cannot resolve '%s'", dir);
 		goto done;
 	}
-	if (git_repository_odb(&c.to, repo) < 0) {
+	if (git_repository_odb(&x.to, repo) < 0) {
 		error = vault__git_error("export");
 		goto done;
 	}
-	/* What is there already must be a beginning of this history. */
 	if (git_reference_lookup(&ref, repo, "refs/heads/audit") == 0) {
-		const git_oid *there = git_reference_target(ref);
-		for (start = 0; start < n && !git_oid_equal(&ids[start], there); start++)
-			;
-		if (start == n) {
-			git_oid_tostr(res->diverged, sizeof res->diverged, there);
+		if (git_reference_type(ref) != GIT_REFERENCE_DIRECT) {
 			error = vault_error_set(VAULT_ECORRUPT,
-				"'%s' holds a history (audit at %s) that is not a beginning of this vault's",
-				dir, res->diverged);
+				"'%s' has an 'audit' branch that names no commit", dir);
 			goto done;
 		}
-		start++;
+		there = *git_reference_target(ref);
+		has_there = x.check_target = 1;
 	}
-	for (size_t i = start; i < n; i++) {
-		git_commit *commit = NULL;
-		if (git_commit_lookup(&commit, v->repo, &ids[i]) < 0) {
-			error = vault_error_set(VAULT_ECORRUPT, "event %s cannot be read", git_oid_tostr_s(&ids[i]));
-			goto done;
-		}
-		error = copy_object(&c, git_commit_tree_id(commit));
-		git_commit_free(commit);
-		if (error < 0 || (error = copy_object(&c, &ids[i])) < 0)
-			goto done;
-		res->commits++;
+	/* Everything the target lacks, and whether what it holds is ours:
+	 * found before anything is written. */
+	if ((error = walk_history(&res->commits, &found, &x, head_id.id,
+			has_there ? there.id : NULL)) < 0)
+		goto done;
+	if (has_there && !found) {
+		git_oid_tostr(res->diverged, sizeof res->diverged, &there);
+		res->commits = 0;
+		error = vault_error_set(VAULT_ECORRUPT,
+			"'%s' holds a history (audit at %s) that is not a beginning of this vault's",
+			dir, res->diverged);
+		goto done;
 	}
-	res->objects = c.written;
-	if (start < n) {
-		if (git_reference_create(&out_ref, repo, "refs/heads/audit", &ids[n - 1], 1,
+	if (x.wanted && (error = write_pack(&x, abs)) < 0)
+		goto done;
+	res->objects = x.wanted;
+	oidset_free(&x.set);
+	if (res->commits) {
+		if (git_reference_create(&out_ref, repo, "refs/heads/audit", &head_id, 1,
 				"casevault audit export") < 0 ||
 		    git_repository_set_head(repo, "refs/heads/audit") < 0) {
 			error = vault__git_error("export");
@@ -236,7 +991,7 @@ int vault_audit_export(vault_export_result *res, vault *v, const char *dir)
 		changed = 1;
 	}
 	/* allowed_signers beside it, and the config that points stock git at it. */
-	if (git_commit_lookup(&head, v->repo, &ids[n - 1]) < 0 || git_commit_tree(&head_tree, head) < 0) {
+	if (git_commit_lookup(&head, v->repo, &head_id) < 0 || git_commit_tree(&head_tree, head) < 0) {
 		error = vault_error_set(VAULT_ECORRUPT, "the head event cannot be read");
 		goto done;
 	}
@@ -250,18 +1005,18 @@ int vault_audit_export(vault_export_result *res, vault *v, const char *dir)
 		error = vault__git_error("export");
 		goto done;
 	}
-	res->changed = changed || c.written;
-	git_oid_tostr(res->head, sizeof res->head, &ids[n - 1]);
+	res->changed = changed || res->objects;
+	git_oid_tostr(res->head, sizeof res->head, &head_id);
 done:
+	oidset_free(&x.set);
 	git_config_free(cfg);
 	vault_buf_dispose(&signers);
 	git_tree_free(head_tree);
 	git_commit_free(head);
 	git_reference_free(out_ref);
 	git_reference_free(ref);
-	git_odb_free(c.to);
+	git_odb_free(x.to);
 	git_repository_free(repo);
-	free(ids);
 	vault_store__cur = NULL;
 	vault_store__abort(v->st, txn);
 	return error;
@@ -273,14 +1028,15 @@ done:
  * The witness's `audit` must be a commit of this chain. Its id and whether
  * it is there (0 when the witness has no `audit` yet).
  */
-static int witness_head(git_oid *out, int *found, git_remote *remote)
+static int witness_head(git_oid *out, int *found, git_remote *remote, const char *url)
 {
 	const git_remote_head **heads;
 	size_t n;
 
 	*found = 0;
 	if (git_remote_ls(&heads, &n, remote) < 0)
-		return vault__git_error("push");
+		return vault_error_set(VAULT_ERROR, "cannot list the branches of the witness '%s': %s",
+			url, git_error_last() ? git_error_last()->message : "unknown error");
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(heads[i]->name, "refs/heads/audit")) {
 			*out = heads[i]->oid;
@@ -289,52 +1045,124 @@ static int witness_head(git_oid *out, int *found, git_remote *remote)
 	return 0;
 }
 
-int vault_audit_push(vault_push_result *res, vault *v, const char *cache, const char *url)
+/* Connect to `url` (any remote git understands, or a directory) and read its `audit`. */
+static int witness_read(git_oid *out, int *found, const char *url)
 {
-	vault_export_result ex;
-	git_repository *repo = NULL;
 	git_remote *remote = NULL;
 	git_remote_callbacks cbs;
-	git_push_options popts;
-	char *spec = "refs/heads/audit:refs/heads/audit";
-	git_strarray specs = { &spec, 1 };
-	git_oid there, head;
-	int error, found;
+	int error;
 
-	memset(res, 0, sizeof *res);
 	git_remote_init_callbacks(&cbs, GIT_REMOTE_CALLBACKS_VERSION);
-	git_push_options_init(&popts, GIT_PUSH_OPTIONS_VERSION);
-	/* The history goes out through a local export of it. */
-	if ((error = vault_audit_export(&ex, v, cache)) < 0)
-		return error;
-	git_oid_fromstr(&head, ex.head);
-	snprintf(res->head, sizeof res->head, "%s", ex.head);
-	if (git_repository_open_bare(&repo, cache) < 0 ||
-	    git_remote_create_anonymous(&remote, repo, url) < 0) {
-		error = vault__git_error("push");
-		goto done;
-	}
+	if (!url || !*url)
+		return vault_error_set(VAULT_EUSAGE, "no witness given");
+	/* A local path that is not there: say so, not what libgit2 guesses. */
+	if (!strstr(url, "://") && (url[0] == '/' || url[0] == '.' || !strchr(url, ':')) &&
+	    access(url, F_OK) != 0)
+		return vault_error_set(VAULT_ENOTFOUND, "the witness '%s' does not exist: %s",
+			url, strerror(errno));
+	if (git_remote_create_detached(&remote, url) < 0)
+		return vault_error_set(VAULT_ERROR, "'%s' is not a git remote: %s", url,
+			git_error_last() ? git_error_last()->message : "unknown error");
 	if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &cbs, NULL, NULL) < 0) {
 		error = vault_error_set(VAULT_ERROR, "cannot reach the witness '%s': %s", url,
 			git_error_last() ? git_error_last()->message : "unknown error");
 		goto done;
 	}
-	error = witness_head(&there, &found, remote);
+	error = witness_head(out, found, remote, url);
 	git_remote_disconnect(remote);
-	if (error < 0)
+done:
+	git_remote_free(remote);
+	return error;
+}
+
+/*
+ * How many events of ours come after `there`: 0 when it is our head.
+ * VAULT_ECORRUPT naming it when it is not in the chain at all.
+ */
+static int chain_behind(uint64_t *behind, vault *v, const git_oid *there, const char *url)
+{
+	MDB_txn *txn = NULL;
+	MDB_val val;
+	exporter x;
+	unsigned char cur[20], tree[20], parent[20];
+	const unsigned char *raw;
+	size_t rawlen;
+	int has_parent = 1, error;
+
+	*behind = 0;
+	if ((error = vault__begin(&txn, v, 0)) < 0)
+		return error;
+	exporter_init(&x, v, txn);
+	if ((error = vault__meta_get(&val, txn, v, "head")) < 0 || val.mv_size != 20) {
+		if (error == 0 || error == VAULT_ENOTFOUND)
+			error = vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
 		goto done;
+	}
+	memcpy(cur, val.mv_data, 20);
+	for (;;) {
+		if (!memcmp(cur, there->id, 20))
+			goto done;
+		if (!has_parent)
+			break;
+		if ((error = commit_links(tree, parent, &has_parent, &raw, &rawlen, &x, cur)) < 0)
+			goto done;
+		memcpy(cur, parent, 20);
+		(*behind)++;
+	}
+	*behind = 0;
+	error = vault_error_set(VAULT_ECORRUPT,
+		"the witness '%s' holds %s, which is not in this vault's history: "
+		"one of them was rolled back or rewritten", url, git_oid_tostr_s(there));
+done:
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
+int vault_audit_witness(vault_witness_result *res, vault *v, const char *url)
+{
+	git_oid there;
+	int error;
+
+	memset(res, 0, sizeof *res);
+	if ((error = witness_read(&there, &res->found, url)) < 0 || !res->found)
+		return error;
+	git_oid_tostr(res->witness, sizeof res->witness, &there);
+	return chain_behind(&res->behind, v, &there, url);
+}
+
+int vault_audit_push(vault_push_result *res, vault *v, const char *cache, const char *url)
+{
+	vault_export_result ex;
+	git_repository *repo = NULL;
+	git_remote *remote = NULL;
+	git_push_options popts;
+	char *spec = "refs/heads/audit:refs/heads/audit";
+	git_strarray specs = { &spec, 1 };
+	git_oid there, head;
+	uint64_t behind;
+	int error, found;
+
+	memset(res, 0, sizeof *res);
+	git_push_options_init(&popts, GIT_PUSH_OPTIONS_VERSION);
+	/* What the witness holds must be ours, before anything is written. */
+	if ((error = witness_read(&there, &found, url)) < 0)
+		return error;
 	if (found) {
 		git_oid_tostr(res->witness, sizeof res->witness, &there);
-		/* Ours must extend what the witness holds: it is in our chain. */
-		if (!git_oid_equal(&there, &head) &&
-		    git_graph_descendant_of(repo, &head, &there) != 1) {
-			error = vault_error_set(VAULT_ECORRUPT,
-				"the witness '%s' holds %s, which is not in this vault's history: "
-				"one of them was rolled back or rewritten", url, res->witness);
-			goto done;
-		}
-		if (git_oid_equal(&there, &head))
-			goto done;       /* up to date */
+		if ((error = chain_behind(&behind, v, &there, url)) < 0)
+			return error;
+	}
+	/* The history goes out through a local export of it. */
+	if ((error = vault_audit_export(&ex, v, cache)) < 0)
+		return error;
+	git_oid_fromstr(&head, ex.head);
+	snprintf(res->head, sizeof res->head, "%s", ex.head);
+	if (found && git_oid_equal(&there, &head))
+		return 0;        /* up to date */
+	if (git_repository_open_bare(&repo, cache) < 0 ||
+	    git_remote_create_anonymous(&remote, repo, url) < 0) {
+		error = vault__git_error("push");
+		goto done;
 	}
 	if (git_remote_push(remote, &specs, &popts) < 0) {
 		error = vault_error_set(VAULT_ERROR, "pushing to the witness '%s' failed: %s", url,

@@ -22,6 +22,7 @@
 #include <pthread.h>
 
 #include "docs.h"
+#include "history.h"
 
 #define BS            VAULT_BLOCK_SIZE
 #define CHUNK_BLOCKS  128                /* 8 MiB of plaintext per transaction */
@@ -180,7 +181,7 @@ static int block_read(vault_file *f, MDB_txn *txn, const block_ref *ref, size_t 
 	trim = ++f->nread_blocks % CHUNK_BLOCKS == 0;
 	pthread_mutex_unlock(&f->rlock);
 	if (trim)
-		vault_store__trim(f->v->st, val.mv_data);
+		vault_store__trim(f->v->st, txn, val.mv_data);
 	return 0;
 bad:
 	return vault_error_set(VAULT_ECORRUPT, "block %zu of '%s' fails authentication (node %016llx)",
@@ -307,7 +308,7 @@ static void trim_map(vault_file *f, uint64_t block)
 	be64_put(k, f->node.id);
 	be64_put(k + 8, block);
 	if (vault_store__get(txn, f->v->st->blocks, k, 16, &val) == 0 && val.mv_size >= 4096)
-		vault_store__trim(f->v->st, val.mv_data);
+		vault_store__trim(f->v->st, txn, val.mv_data);
 	vault_store__abort(f->v->st, txn);
 }
 
@@ -785,6 +786,65 @@ typedef struct {
 	const vault_file_options *o;
 } open_args;
 
+/*
+ * The block list about to be served is the one vouched for: the current
+ * version's by the node record (which verify checks against the head), an
+ * older one's by the manifest its own event signed.
+ */
+static int version_vouched(vault_file *f, MDB_txn *txn)
+{
+	unsigned char got[32], want[32];
+	vault_buf b = VAULT_BUF_INIT;
+	git_commit *c = NULL;
+	git_tree *tree = NULL;
+	git_oid oid;
+	char path[64];
+	const char *s;
+	size_t len;
+	int error = 0;
+
+	vault_version__commitment(got, &f->base);
+	if (f->version == f->node.version) {
+		memcpy(want, f->node.commitment, sizeof want);
+	} else {
+		MDB_txn *outer = vault_store__cur;
+		git_oid_fromraw(&oid, f->base.commit);
+		vault_node_path(path, f->node.id);
+		vault_store__cur = txn;
+		if (git_commit_lookup(&c, f->v->repo, &oid) < 0 || git_commit_tree(&tree, c) < 0 ||
+		    vault_history__blob(&b, tree, path, f->v) < 0 ||
+		    (s = vault_history__field(b.ptr, "commitment", &len)) == NULL || len != 64 ||
+		    sodium_hex2bin(want, sizeof want, s, len, NULL, NULL, NULL) != 0)
+			error = vault_error_set(VAULT_ECORRUPT, "the event of '%s' version %u cannot be read",
+				f->path, f->version);
+		vault_store__cur = outer;
+	}
+	if (error == 0 && sodium_memcmp(got, want, sizeof got) != 0)
+		error = vault_error_set(VAULT_ECORRUPT,
+			"version %u of '%s' does not match the signed history (node %016llx)",
+			f->version, f->path, (unsigned long long)f->node.id);
+	vault_buf_dispose(&b);
+	git_tree_free(tree);
+	git_commit_free(c);
+	return error;
+}
+
+/* The folder entry must lead to a live file of this folder with this very
+ * name: a swapped entry never serves another file's content. */
+static int entry_is_node(vault_file *f, MDB_txn *txn, const node_rec *parent)
+{
+	const unsigned char *key;
+	int error;
+
+	if (f->node.state != NODE_LIVE || f->node.parent != parent->id || strcmp(f->node.code, parent->code))
+		return vault_error_set(VAULT_ECORRUPT, "the folder entry of '%s' points to a node that is not there", f->path);
+	if ((error = gen_key(&key, f, txn, f->node.name_gen)) < 0)
+		return error;
+	if (!docs_name_is(&f->node, key, f->p.name[f->p.n - 1], f->p.len[f->p.n - 1]))
+		return vault_error_set(VAULT_ECORRUPT, "the folder entry of '%s' points to another file", f->path);
+	return 0;
+}
+
 /* Everything an open needs, in its transaction (a read event's, or a
  * read transaction for writers that serve no content). */
 static int open_load(vault_file *f, MDB_txn *txn, case_ctx *cc, const vault_file_options *o)
@@ -809,6 +869,8 @@ static int open_load(vault_file *f, MDB_txn *txn, case_ctx *cc, const vault_file
 			return error;
 		if (f->node.type != NODE_FILE)
 			return vault_error_set(VAULT_EUSAGE, "'%s' is a folder", f->path);
+		if ((error = entry_is_node(f, txn, &parent)) < 0)
+			return error;
 		f->exists = 1;
 		f->version = o->version ? o->version : f->node.version;
 		if (f->version > f->node.version)
@@ -820,6 +882,8 @@ static int open_load(vault_file *f, MDB_txn *txn, case_ctx *cc, const vault_file
 				error = vault_error_set(VAULT_ECORRUPT, "the record of '%s' version %u is missing",
 					f->path, f->version);
 			if (error < 0)
+				return error;
+			if ((error = version_vouched(f, txn)) < 0)
 				return error;
 			f->base_size = f->base.size;
 		}
@@ -1166,9 +1230,6 @@ int vault_get(vault *v, const char *path, const vault_get_options *opts,
 {
 	vault_file_options o = { VAULT_FILE_READ, 0, NULL, NULL, 0, 0 };
 	vault_file *f = NULL;
-	unsigned char *buf = NULL;
-	uint64_t off = 0;
-	size_t n;
 	int error;
 
 	if (opts) {
@@ -1178,21 +1239,90 @@ int vault_get(vault *v, const char *path, const vault_get_options *opts,
 	}
 	if ((error = vault_file_open(&f, v, path, &o)) < 0)
 		return error;
-	if ((buf = malloc(BS)) == NULL) {
-		error = vault_error_set_oom();
-		goto done;
-	}
+	error = docs_file_stream(f, fn, payload);
+	vault_file_close(f);
+	return error;
+}
+
+int docs_file_stream(vault_file *f, vault_write_fn fn, void *payload)
+{
+	unsigned char *buf = NULL;
+	uint64_t off = 0;
+	size_t n;
+	int error;
+
+	if ((buf = malloc(BS)) == NULL)
+		return vault_error_set_oom();
 	for (;;) {
 		if ((error = vault_file_read(&n, f, buf, BS, off)) < 0 || n == 0)
 			break;
 		if (fn(payload, buf, n) < 0) {
-			error = vault_error_set(VAULT_ERROR, "writing the content of '%s' failed", path);
+			error = vault_error_set(VAULT_ERROR, "writing the content of '%s' failed", f->path);
 			break;
 		}
 		off += n;
 	}
-done:
 	wipe_free(buf);
+	return error;
+}
+
+int docs_file_open_version(vault_file **out, vault *v, const char *path, const char *code,
+	uint64_t node, uint32_t version, const unsigned char commitment[32])
+{
+	vault_file *f;
+	MDB_txn *txn = NULL;
+	unsigned char got[32];
+	int error;
+
+	*out = NULL;
+	if ((f = calloc(1, sizeof *f)) == NULL)
+		return vault_error_set_oom();
+	f->v = v;
+	f->flags = VAULT_FILE_READ;
+	pthread_mutex_init(&f->rlock, NULL);
+	snprintf(f->path, sizeof f->path, "%s", path);
+	if ((error = vault__begin(&txn, v, 0)) < 0)
+		goto done;
+	if ((error = vault_case__get(&f->c, txn, v, code)) < 0 ||
+	    (error = vault_node__get(&f->node, txn, v, node)) < 0)
+		goto done;
+	if (strcmp(f->node.code, code) || f->node.type != NODE_FILE) {
+		error = vault_error_set(VAULT_ECORRUPT, "node %016llx is not a file of case '%s'",
+			(unsigned long long)node, code);
+		goto done;
+	}
+	if (version) {
+		error = vault_version__get(&f->base, txn, v, node, version);
+		if (error == VAULT_ENOTFOUND)
+			error = vault_error_set(VAULT_ECORRUPT, "the record of '%s' version %u is missing",
+				path, version);
+		if (error < 0)
+			goto done;
+	}
+	/* The block list served is the one the signed history vouches for. */
+	vault_version__commitment(got, &f->base);
+	if (sodium_memcmp(got, commitment, sizeof got) != 0) {
+		error = vault_error_set(VAULT_ECORRUPT,
+			"version %u of '%s' does not match the signed history (node %016llx)",
+			version, path, (unsigned long long)node);
+		goto done;
+	}
+	f->version = version;
+	f->exists = 1;
+	f->size = f->base_size = f->base.size;
+	if (f->base.nblocks) {
+		f->cap = f->nblocks = f->base.nblocks;
+		if ((f->blocks = malloc(f->cap * sizeof *f->blocks)) == NULL) {
+			error = vault_error_set_oom();
+			goto done;
+		}
+		memcpy(f->blocks, f->base.blocks, f->cap * sizeof *f->blocks);
+	}
+	snprintf(f->node_hex, sizeof f->node_hex, "%016llx", (unsigned long long)node);
+	*out = f;
+	f = NULL;
+done:
+	vault_store__abort(v->st, txn);
 	vault_file_close(f);
 	return error;
 }

@@ -96,65 +96,33 @@ int vault_history__chain(git_oid **out, size_t *n_out, char *bad, vault *v, MDB_
 	return 0;
 }
 
+/* The log is vault_audit_query() with the first filters: see report.c. */
+typedef struct {
+	int (*cb)(const vault_event_info *, void *);
+	void *payload;
+} log_shim;
+
+static int log_event(const vault_event_info *ev, const char *note, void *payload)
+{
+	log_shim *s = payload;
+
+	(void)note;
+	return s->cb(ev, s->payload);
+}
+
 int vault_audit_log(vault *v, const vault_log_filter *f,
 	int (*cb)(const vault_event_info *, void *), void *payload)
 {
-	MDB_txn *txn = NULL;
-	git_oid *ids = NULL;
-	size_t n = 0;
-	int error;
+	vault_log_options o = VAULT_LOG_OPTIONS_INIT;
+	log_shim s = { cb, payload };
 
-	if ((error = vault__begin(&txn, v, 0)) < 0)
-		return error;
-	vault_store__cur = txn;
-	if ((error = vault_history__chain(&ids, &n, NULL, v, txn)) < 0)
-		goto done;
-	for (size_t i = 0; i < n; i++) {
-		git_commit *c = NULL;
-		vault_event_info info;
-		char hex[VAULT_OID_SIZE], subject[200];
-		vault_trailers t;
-		const char *summary;
-
-		if (git_commit_lookup(&c, v->repo, &ids[i]) < 0) {
-			error = vault_error_set(VAULT_ECORRUPT, "event %zu of the history cannot be read", i);
-			goto done;
-		}
-		vault_history__trailers(&t, git_commit_message(c));
-		memset(&info, 0, sizeof info);
-		git_oid_tostr(hex, sizeof hex, &ids[i]);
-		summary = git_commit_summary(c);
-		snprintf(subject, sizeof subject, "%s", summary ? summary : "");
-		info.commit = hex;
-		info.time = git_commit_time(c);
-		info.actor = t.actor;
-		info.action = t.action;
-		info.case_code = t.case_code;
-		info.node = t.node;
-		info.version = t.version;
-		info.purpose = t.purpose;
-		info.via = t.via;
-		info.subject = subject;
-		info.target = t.target;
-		git_commit_free(c);
-		if (f) {
-			if (f->case_code && strcmp(f->case_code, t.case_code))
-				continue;
-			if (f->user && strcmp(f->user, t.actor))
-				continue;
-			if (f->since && info.time < f->since)
-				continue;
-			if (f->until && info.time > f->until)
-				continue;
-		}
-		if ((error = cb(&info, payload)) != 0)
-			goto done;
+	if (f) {
+		o.case_code = f->case_code;
+		o.user = f->user;
+		o.since = f->since;
+		o.until = f->until;
 	}
-done:
-	free(ids);
-	vault_store__cur = NULL;
-	vault_store__abort(v->st, txn);
-	return error;
+	return vault_audit_query(v, &o, log_event, &s);
 }
 
 
@@ -252,3 +220,122 @@ int vault_history__membership(int *out, git_tree *tree, const char *code, const 
 	return error;
 }
 
+int vault_history__signature(vault_buf *sig, vault_buf *data, vault *v, const git_oid *id)
+{
+	git_odb_object *obj = NULL;
+	const char *s, *end, *hdr_end;
+	int error = 0;
+
+	if (git_odb_read(&obj, v->odb, id) < 0)
+		return vault_error_set(VAULT_ECORRUPT, "it cannot be read");
+	s = git_odb_object_data(obj);
+	end = s + git_odb_object_size(obj);
+	hdr_end = NULL;
+	for (const char *p = s; p + 1 < end; p++)
+		if (p[0] == '\n' && p[1] == '\n') {
+			hdr_end = p + 1;
+			break;
+		}
+	if (!hdr_end) {
+		error = vault_error_set(VAULT_ECORRUPT, "it is not a well-formed commit");
+		goto done;
+	}
+	while (s < end) {
+		const char *eol = memchr(s, '\n', (size_t)(end - s));
+		const char *next = eol ? eol + 1 : end;
+
+		if (s < hdr_end && (size_t)(hdr_end - s) > 7 && !memcmp(s, "gpgsig ", 7) && !sig->size) {
+			vault_buf_put(sig, s + 7, (size_t)(next - s - 7));
+			while (next < hdr_end && *next == ' ') {
+				const char *e2 = memchr(next, '\n', (size_t)(end - next));
+				const char *n2 = e2 ? e2 + 1 : end;
+				vault_buf_put(sig, next + 1, (size_t)(n2 - next - 1));
+				next = n2;
+			}
+		} else {
+			vault_buf_put(data, s, (size_t)(next - s));
+		}
+		s = next;
+	}
+	if (sig->oom || data->oom)
+		error = vault_error_set_oom();
+done:
+	git_odb_object_free(obj);
+	return error;
+}
+
+static int diff_walk(vault *v, git_tree *a, git_tree *b, char *path, size_t plen,
+	vault_history__diff_cb cb, void *payload);
+
+/* One entry on one side or both (then with different ids), at `path`. */
+static int diff_entry(vault *v, const git_tree_entry *a, const git_tree_entry *b,
+	char *path, size_t plen, vault_history__diff_cb cb, void *payload)
+{
+	const git_tree_entry *e = a ? a : b;
+	int a_tree = a && git_tree_entry_type(a) == GIT_OBJECT_TREE;
+	int b_tree = b && git_tree_entry_type(b) == GIT_OBJECT_TREE;
+	git_tree *ta = NULL, *tb = NULL;
+	size_t len;
+	int error;
+
+	len = (size_t)snprintf(path + plen, VAULT_HISTORY_PATH_MAX - plen, "%s%s",
+		plen ? "/" : "", git_tree_entry_name(e));
+	if (plen + len >= VAULT_HISTORY_PATH_MAX)
+		return vault_error_set(VAULT_ECORRUPT, "history path '%s' is too long", path);
+	len += plen;
+	if (a && b && a_tree != b_tree) {
+		/* A file became a folder or the other way round: both sides. */
+		if ((error = diff_entry(v, a, NULL, path, plen, cb, payload)) != 0)
+			return error;
+		return diff_entry(v, NULL, b, path, plen, cb, payload);
+	}
+	if (!a_tree && !b_tree)
+		return cb(path, a ? git_tree_entry_id(a) : NULL, b ? git_tree_entry_id(b) : NULL, payload);
+	if ((a && git_tree_lookup(&ta, v->repo, git_tree_entry_id(a)) < 0) ||
+	    (b && git_tree_lookup(&tb, v->repo, git_tree_entry_id(b)) < 0))
+		error = vault_error_set(VAULT_ECORRUPT, "history folder '%s' cannot be read", path);
+	else
+		error = diff_walk(v, ta, tb, path, len, cb, payload);
+	git_tree_free(ta);
+	git_tree_free(tb);
+	return error;
+}
+
+static int diff_walk(vault *v, git_tree *a, git_tree *b, char *path, size_t plen,
+	vault_history__diff_cb cb, void *payload)
+{
+	size_t na = a ? git_tree_entrycount(a) : 0, nb = b ? git_tree_entrycount(b) : 0;
+	size_t i = 0, j = 0;
+	int error = 0;
+
+	/* Both sides are sorted the same way: walk them side by side. */
+	while (error == 0 && (i < na || j < nb)) {
+		const git_tree_entry *ea = i < na ? git_tree_entry_byindex(a, i) : NULL;
+		const git_tree_entry *eb = j < nb ? git_tree_entry_byindex(b, j) : NULL;
+		int cmp = !ea ? 1 : !eb ? -1 : git_tree_entry_cmp(ea, eb);
+
+		if (cmp < 0) {
+			error = diff_entry(v, ea, NULL, path, plen, cb, payload);
+			i++;
+		} else if (cmp > 0) {
+			error = diff_entry(v, NULL, eb, path, plen, cb, payload);
+			j++;
+		} else {
+			if (!git_oid_equal(git_tree_entry_id(ea), git_tree_entry_id(eb)))
+				error = diff_entry(v, ea, eb, path, plen, cb, payload);
+			i++;
+			j++;
+		}
+		path[plen] = '\0';
+	}
+	return error;
+}
+
+int vault_history__diff(vault *v, git_tree *a, git_tree *b, vault_history__diff_cb cb, void *payload)
+{
+	char path[VAULT_HISTORY_PATH_MAX] = "";
+
+	if (a && b && git_oid_equal(git_tree_id(a), git_tree_id(b)))
+		return 0;
+	return diff_walk(v, a, b, path, 0, cb, payload);
+}

@@ -46,4 +46,22 @@ int vault_history__user(vault_policy_user *out, git_tree *tree, const char *name
 /* 2: rw member, 1: ro member, 0: not a member of the case in that tree. */
 int vault_history__membership(int *out, git_tree *tree, const char *code, const char *user, vault *v);
 
+/*
+ * Split commit `id` into its `gpgsig` signature (continuation lines joined,
+ * the leading space removed) and the signed data (the commit without that
+ * header). An unsigned commit gives an empty signature.
+ */
+int vault_history__signature(vault_buf *sig, vault_buf *data, vault *v, const git_oid *id);
+
+/*
+ * The files that differ between trees `a` (before) and `b` (after); either
+ * may be NULL (empty). For each, in path order, `cb` gets its path and its
+ * ids before and after (NULL: absent). A non-zero return from `cb` stops
+ * the walk and is returned.
+ */
+#define VAULT_HISTORY_PATH_MAX 256
+typedef int (*vault_history__diff_cb)(const char *path, const git_oid *before,
+	const git_oid *after, void *payload);
+int vault_history__diff(vault *v, git_tree *a, git_tree *b, vault_history__diff_cb cb, void *payload);
+
 #endif

@@ -132,6 +132,19 @@ int vault_case__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed);
 int vault_policy__maintain(vault *v);
 int vault_policy__purpose_check(MDB_txn *txn, vault *v, const char *purpose);
 
+/* policy.c: the anomaly thresholds of the settings, defaults filled in. */
+typedef struct {
+	uint64_t bulk_count;         /* more than this many reads ... */
+	int64_t bulk_window;         /* ... within this many seconds */
+	int work_start, work_end;    /* minutes of the UTC day: [start, end) */
+	unsigned int work_days;      /* bit n: tm_wday n (0 Sunday) is a working day */
+	int64_t membership_window;   /* reads of a case this soon after a grant or revoke */
+	uint64_t unlock_count;       /* more than this many failed unlocks ... */
+	int64_t unlock_window;       /* ... within this many seconds */
+	char work_text[112];         /* "mon,tue,wed,thu,fri 07:00-19:00" */
+} vault_anomaly_settings;
+int vault_settings__anomaly(vault_anomaly_settings *out, MDB_txn *txn, vault *v);
+
 /* docs.c */
 int vault_node__get(node_rec *out, MDB_txn *txn, vault *v, uint64_t id);
 int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n);
@@ -148,6 +161,7 @@ typedef struct {
 	uint32_t version;
 	const char *purpose;
 	char *note;                  /* base64 of the sealed note, malloc'd */
+	const char *at;              /* a read of a past state: its moment, RFC 3339 */
 	char target[VAULT_NAME_MAX + 1];
 	char subject[160];
 	size_t nupdates;

@@ -65,8 +65,8 @@ static int odb_read(void **data_out, size_t *len_out, git_object_t *type_out,
 	/* Long walks (verify, export, reports) read objects all over the
 	 * file; drop the mapped pages now and then, so the process does not
 	 * keep the whole history mapped. */
-	if ((++reads & 127) == 0)
-		vault_store__trim(b->st, val.mv_data);
+	if ((++reads & 32767) == 0)
+		vault_store__trim(b->st, txn, val.mv_data);
 done:
 	if (own)
 		mdb_txn_abort(txn);

@@ -295,15 +295,20 @@ void vault_store__forget(const void *data, size_t len)
 		madvise((void *)start, end - start, MADV_DONTNEED);
 }
 
-void vault_store__trim(vault_store *st, const void *inmap)
+void vault_store__trim(vault_store *st, MDB_txn *txn, const void *inmap)
 {
 	MDB_envinfo info;
 	MDB_stat stat;
 	uint64_t pgno;
 	uintptr_t base, page, pg = (uintptr_t)sysconf(_SC_PAGESIZE);
 
-	if (!inmap || mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &stat) != 0 ||
+	if (!inmap || !txn || mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &stat) != 0 ||
 	    stat.ms_psize != pg)
+		return;
+	/* Only in a read-only transaction: a write transaction's values may
+	 * lie in pages it copied to the heap, not in the map. Its id is the
+	 * next one to commit; a reader's is one already committed. */
+	if (mdb_txn_id(txn) > info.me_last_txnid)
 		return;
 	/* Every page starts with a 16-byte header holding its number, and a
 	 * value lies after it: on a leaf page, or at the start of the data of

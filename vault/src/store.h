@@ -63,14 +63,15 @@ int vault_store__del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen);
 void vault_store__forget(const void *data, size_t len);
 
 /*
- * The same for the whole map, found from `inmap`: any value read in a live
- * transaction (every LMDB page starts with a header holding its number, so
+ * The same for the whole map, found from `inmap`: any value read in `txn`,
+ * a live read-only transaction (nothing happens in a write transaction;
+ * every LMDB page starts with a header holding its number, so
  * the value's page tells where the map begins). Used every few megabytes
  * while streaming, and every few thousand events while verifying: the
  * kernel also maps pages around each fault, which a per-value forget does
  * not reach.
  */
-void vault_store__trim(vault_store *st, const void *inmap);
+void vault_store__trim(vault_store *st, MDB_txn *txn, const void *inmap);
 
 /* Big-endian integer encoding for keys and records. */
 static inline void be64_put(unsigned char *p, uint64_t v)

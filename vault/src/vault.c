@@ -158,6 +158,10 @@ static int check_format(vault *v)
 		goto done;
 	}
 	fmt = be32_get(val.mv_data);
+	if (fmt == 0) {
+		error = vault_error_set(VAULT_ECORRUPT, "vault '%s' has a damaged format record (format 0)", v->dir);
+		goto done;
+	}
 	if (fmt > VAULT_FORMAT_VERSION) {
 		error = vault_error_set(VAULT_EVERSION,
 			"vault '%s' was written by a newer casevault (format %u; this one reads up to %u)",

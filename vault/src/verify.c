@@ -16,7 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <git2/sys/odb_backend.h>
+
 #include "history.h"
+#include "odb_lmdb.h"
 #include "sshsig.h"
 
 static int is_any(const char *a, const char *const *list)
@@ -61,170 +64,30 @@ static void failure_note(failure *f, uint64_t depth, const git_oid *id, int code
 	pthread_mutex_unlock(&f->lock);
 }
 
-/* ---- signatures, checked by a pool of threads --------------------------- */
-
-typedef struct {
-	uint64_t depth;
-	git_oid id;
-	unsigned char pk[32];
-	char actor[VAULT_NAME_MAX + 1];
-	vault_buf sig, data;
-} sig_job;
-
-#define RING 512
-
-typedef struct {
-	pthread_mutex_t lock;
-	pthread_cond_t more, room;
-	sig_job ring[RING];
-	size_t first, count;
-	int closing;
-	pthread_t *threads;
-	unsigned int nthreads;
-	failure *fail;
-} sig_pool;
-
-static void sig_check(failure *fail, sig_job *j)
-{
-	if (vault_sshsig__verify(j->sig.ptr, j->sig.size, (unsigned char *)j->data.ptr,
-	    j->data.size, j->pk) < 0) {
-		char msg[200];
-		snprintf(msg, sizeof msg, "its signature does not verify against the key of '%s'", j->actor);
-		failure_note(fail, j->depth, &j->id, VAULT_ECORRUPT, msg);
-	}
-	vault_buf_dispose(&j->sig);
-	vault_buf_dispose(&j->data);
-}
-
-static void *sig_worker(void *arg)
-{
-	sig_pool *p = arg;
-	sig_job j;
-
-	for (;;) {
-		pthread_mutex_lock(&p->lock);
-		while (p->count == 0 && !p->closing)
-			pthread_cond_wait(&p->more, &p->lock);
-		if (p->count == 0) {
-			pthread_mutex_unlock(&p->lock);
-			return NULL;
-		}
-		j = p->ring[p->first];
-		p->first = (p->first + 1) % RING;
-		p->count--;
-		pthread_cond_signal(&p->room);
-		pthread_mutex_unlock(&p->lock);
-		sig_check(p->fail, &j);
-	}
-}
-
-static int sig_pool_start(sig_pool *p, unsigned int n, failure *fail)
-{
-	memset(p, 0, sizeof *p);
-	p->fail = fail;
-	if (n <= 1)
-		return 0;               /* checked inline */
-	if ((p->threads = calloc(n, sizeof *p->threads)) == NULL)
-		return vault_error_set_oom();
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->more, NULL);
-	pthread_cond_init(&p->room, NULL);
-	for (; p->nthreads < n; p->nthreads++)
-		if (pthread_create(&p->threads[p->nthreads], NULL, sig_worker, p) != 0)
-			break;
-	return 0;
-}
-
-/* Hand the job over (its buffers go with it). */
-static void sig_pool_add(sig_pool *p, sig_job *j)
-{
-	if (p->nthreads == 0) {
-		sig_check(p->fail, j);
-		return;
-	}
-	pthread_mutex_lock(&p->lock);
-	while (p->count == RING)
-		pthread_cond_wait(&p->room, &p->lock);
-	p->ring[(p->first + p->count) % RING] = *j;
-	p->count++;
-	pthread_cond_signal(&p->more);
-	pthread_mutex_unlock(&p->lock);
-}
-
-/* Wait for every job, then stop the threads. */
-static void sig_pool_finish(sig_pool *p)
-{
-	if (p->threads == NULL)
-		return;
-	pthread_mutex_lock(&p->lock);
-	p->closing = 1;
-	pthread_cond_broadcast(&p->more);
-	pthread_mutex_unlock(&p->lock);
-	for (unsigned int i = 0; i < p->nthreads; i++)
-		pthread_join(p->threads[i], NULL);
-	pthread_cond_destroy(&p->more);
-	pthread_cond_destroy(&p->room);
-	pthread_mutex_destroy(&p->lock);
-	free(p->threads);
-	p->threads = NULL;
-	p->nthreads = 0;
-}
+/* ---- the checkers: threads that check events ------------------------------ */
 
 /*
- * Split a raw commit into its `gpgsig` signature (continuation lines joined,
- * the leading space removed) and the signed data (the commit without that
- * header). An unsigned commit gives an empty signature.
+ * The walk only follows parents; each event is then checked, tree change,
+ * policy and signature, by one of a few checker threads. A checker has its
+ * own read transaction and its own object database over the vault's store
+ * (libgit2 objects are not shared between threads), and its own cache of
+ * the policy. The queue between them is bounded, so memory stays flat.
  */
-static int commit_signature(vault_buf *sig, vault_buf *data, vault *v, const git_oid *id)
-{
-	git_odb_object *obj = NULL;
-	const char *s, *end, *hdr_end;
-	int error = 0;
+#define BATCH 32
 
-	if (git_odb_read(&obj, v->odb, id) < 0)
-		return vault_error_set(VAULT_ECORRUPT, "it cannot be read");
-	s = git_odb_object_data(obj);
-	end = s + git_odb_object_size(obj);
-	hdr_end = NULL;
-	for (const char *p = s; p + 1 < end; p++)
-		if (p[0] == '\n' && p[1] == '\n') {
-			hdr_end = p + 1;
-			break;
-		}
-	if (!hdr_end) {
-		error = vault_error_set(VAULT_ECORRUPT, "it is not a well-formed commit");
-		goto done;
-	}
-	while (s < end) {
-		const char *eol = memchr(s, '\n', (size_t)(end - s));
-		const char *next = eol ? eol + 1 : end;
+/* A run of events, newest first: `depth` is the first one's distance from
+ * the head. Runs keep the queue's traffic low. */
+typedef struct {
+	uint64_t depth;
+	size_t n;
+	git_oid id[BATCH];
+} event_job;
 
-		if (s < hdr_end && (size_t)(hdr_end - s) > 7 && !memcmp(s, "gpgsig ", 7) && !sig->size) {
-			vault_buf_put(sig, s + 7, (size_t)(next - s - 7));
-			while (next < hdr_end && *next == ' ') {
-				const char *e2 = memchr(next, '\n', (size_t)(end - next));
-				const char *n2 = e2 ? e2 + 1 : end;
-				vault_buf_put(sig, next + 1, (size_t)(n2 - next - 1));
-				next = n2;
-			}
-		} else {
-			vault_buf_put(data, s, (size_t)(next - s));
-		}
-		s = next;
-	}
-	if (sig->oom || data->oom)
-		error = vault_error_set_oom();
-done:
-	git_odb_object_free(obj);
-	return error;
-}
-
-/* ---- what a tree says --------------------------------------------------- */
-
-/* The policy seen by the walk: cached per `policy` subtree, which changes
- * only with policy events, so runs of reads and writes look it up once. */
+#define RING 64
 #define CACHE_SLOTS 64
 
+/* The policy seen by a checker: cached per `policy` subtree, which changes
+ * only with policy events, so runs of reads and writes look it up once. */
 typedef struct {
 	int valid;
 	char actor[VAULT_NAME_MAX + 1];
@@ -233,17 +96,164 @@ typedef struct {
 	int member;
 } cache_slot;
 
+typedef struct verifier verifier;
+
 typedef struct {
-	vault *v;
+	verifier *vf;
+	struct vault view;               /* the vault's store and id, with this
+	                                    checker's own repository */
 	MDB_txn *txn;
-	sig_pool pool;
-	failure fail;
 	git_oid policy_id;
 	cache_slot slot[CACHE_SLOTS];
-	uint64_t version_events;
-	git_oid oldest;                  /* the last event walked */
-	int walked_to_genesis;           /* the walk reached an event with no parent */
-} walk;
+	uint64_t version_events;         /* events that made a version */
+	int error;                       /* an error that is not a finding */
+	pthread_t thread;
+} checker;
+
+struct verifier {
+	vault *v;
+	failure fail;
+	pthread_mutex_t lock;
+	pthread_cond_t more, room;
+	event_job ring[RING];
+	size_t first, count;
+	unsigned int idle;               /* checkers waiting for a job */
+	int full;                        /* the walk waits for room */
+	int closing;
+	checker *checkers;
+	unsigned int nthreads;
+};
+
+static int check_run(checker *ck, const event_job *j);
+
+static void *checker_main(void *arg)
+{
+	checker *ck = arg;
+	verifier *vf = ck->vf;
+	event_job j;
+
+	vault_store__cur = ck->txn;
+	for (;;) {
+		pthread_mutex_lock(&vf->lock);
+		while (vf->count == 0 && !vf->closing) {
+			vf->idle++;
+			pthread_cond_wait(&vf->more, &vf->lock);
+			vf->idle--;
+		}
+		if (vf->count == 0) {
+			pthread_mutex_unlock(&vf->lock);
+			break;
+		}
+		j = vf->ring[vf->first];
+		vf->first = (vf->first + 1) % RING;
+		vf->count--;
+		/* Wake the walk only when it waits and there is room for a batch. */
+		if (vf->full && vf->count <= RING / 2)
+			pthread_cond_signal(&vf->room);
+		pthread_mutex_unlock(&vf->lock);
+		if (ck->error == 0)
+			ck->error = check_run(ck, &j);
+	}
+	vault_store__cur = NULL;
+	return NULL;
+}
+
+static void checker_dispose(checker *ck)
+{
+	git_repository_free(ck->view.repo);
+	git_odb_free(ck->view.odb);
+	vault_store__abort(ck->view.st, ck->txn);
+}
+
+static int checker_init(checker *ck, verifier *vf)
+{
+	git_odb_backend *b = NULL;
+	vault *v = vf->v;
+
+	memset(ck, 0, sizeof *ck);
+	ck->vf = vf;
+	ck->view.st = v->st;
+	memcpy(ck->view.dir, v->dir, sizeof ck->view.dir);
+	memcpy(ck->view.id, v->id, sizeof ck->view.id);
+	if (git_odb_new(&ck->view.odb) < 0 || vault_odb_lmdb__new(&b, v->st) < 0)
+		return vault__git_error("verify");
+	if (git_odb_add_backend(ck->view.odb, b, 1) < 0) {
+		b->free(b);
+		return vault__git_error("verify");
+	}
+	if (git_repository_wrap_odb(&ck->view.repo, ck->view.odb) < 0)
+		return vault__git_error("verify");
+	return vault__begin(&ck->txn, &ck->view, 0);
+}
+
+static int verifier_start(verifier *vf, vault *v, unsigned int n)
+{
+	vf->v = v;
+	pthread_mutex_init(&vf->lock, NULL);
+	pthread_cond_init(&vf->more, NULL);
+	pthread_cond_init(&vf->room, NULL);
+	if ((vf->checkers = calloc(n, sizeof *vf->checkers)) == NULL)
+		return vault_error_set_oom();
+	for (; vf->nthreads < n; vf->nthreads++) {
+		checker *ck = &vf->checkers[vf->nthreads];
+		int error = checker_init(ck, vf);
+		if (error == 0 && pthread_create(&ck->thread, NULL, checker_main, ck) != 0)
+			error = vault_error_set(VAULT_ERROR, "cannot start a thread to verify");
+		if (error < 0) {
+			checker_dispose(ck);
+			return error;
+		}
+	}
+	return 0;
+}
+
+/* Queue a run of events for the checkers. */
+static void verifier_add(verifier *vf, const event_job *j)
+{
+	if (j->n == 0)
+		return;
+	pthread_mutex_lock(&vf->lock);
+	while (vf->count == RING) {
+		vf->full = 1;
+		pthread_cond_wait(&vf->room, &vf->lock);
+		vf->full = 0;
+	}
+	vf->ring[(vf->first + vf->count) % RING] = *j;
+	vf->count++;
+	if (vf->idle)
+		pthread_cond_signal(&vf->more);
+	pthread_mutex_unlock(&vf->lock);
+}
+
+/* Let the checkers finish the queue, then stop them; their first error
+ * that is not a finding, or 0. */
+static int verifier_finish(verifier *vf, uint64_t *version_events)
+{
+	int error = 0;
+
+	if (vf->checkers == NULL)
+		return 0;
+	pthread_mutex_lock(&vf->lock);
+	vf->closing = 1;
+	pthread_cond_broadcast(&vf->more);
+	pthread_mutex_unlock(&vf->lock);
+	for (unsigned int i = 0; i < vf->nthreads; i++) {
+		checker *ck = &vf->checkers[i];
+		pthread_join(ck->thread, NULL);
+		if (ck->error && !error)
+			error = ck->error;
+		*version_events += ck->version_events;
+		checker_dispose(ck);
+	}
+	free(vf->checkers);
+	vf->checkers = NULL;
+	pthread_cond_destroy(&vf->more);
+	pthread_cond_destroy(&vf->room);
+	pthread_mutex_destroy(&vf->lock);
+	return error;
+}
+
+/* ---- what a tree says --------------------------------------------------- */
 
 static unsigned int slot_of(const char *actor, const char *code)
 {
@@ -257,7 +267,7 @@ static unsigned int slot_of(const char *actor, const char *code)
 }
 
 /* The actor's record and membership in `code` ("" for none) per `policy`. */
-static int policy_lookup(cache_slot **out, walk *w, git_tree *policy, const char *actor,
+static int policy_lookup(cache_slot **out, checker *w, git_tree *policy, const char *actor,
 	const char *code)
 {
 	const git_tree_entry *e = git_tree_entry_byname(policy, "policy");
@@ -276,8 +286,8 @@ static int policy_lookup(cache_slot **out, walk *w, git_tree *policy, const char
 		return 0;
 	}
 	memset(s, 0, sizeof *s);
-	if ((error = vault_history__user(&s->pu, policy, actor, w->v)) < 0 ||
-	    (code[0] && (error = vault_history__membership(&s->member, policy, code, actor, w->v)) < 0))
+	if ((error = vault_history__user(&s->pu, policy, actor, &w->view)) < 0 ||
+	    (code[0] && (error = vault_history__membership(&s->member, policy, code, actor, &w->view)) < 0))
 		return error;
 	snprintf(s->actor, sizeof s->actor, "%s", actor);
 	snprintf(s->case_code, sizeof s->case_code, "%s", code);
@@ -291,7 +301,7 @@ static int policy_lookup(cache_slot **out, walk *w, git_tree *policy, const char
 #define MAX_CHANGES 4
 
 typedef struct {
-	char path[80];
+	char path[VAULT_HISTORY_PATH_MAX];
 	git_oid before, after;
 	int had, has;
 } change;
@@ -301,78 +311,22 @@ typedef struct {
 	size_t n;                        /* may pass MAX_CHANGES: then only counted */
 } changes;
 
-static void change_add(changes *ch, const char *prefix, const git_tree_entry *a,
-	const git_tree_entry *b)
+/* Collect the changed files; stop once there are more than any rule allows. */
+static int change_collect(const char *path, const git_oid *before, const git_oid *after,
+	void *payload)
 {
+	changes *ch = payload;
+
 	if (ch->n < MAX_CHANGES) {
 		change *c = &ch->c[ch->n];
-		const git_tree_entry *e = a ? a : b;
 		memset(c, 0, sizeof *c);
-		snprintf(c->path, sizeof c->path, "%s%s", prefix, git_tree_entry_name(e));
-		if ((c->had = a != NULL) != 0)
-			c->before = *git_tree_entry_id(a);
-		if ((c->has = b != NULL) != 0)
-			c->after = *git_tree_entry_id(b);
+		snprintf(c->path, sizeof c->path, "%s", path);
+		if ((c->had = before != NULL) != 0)
+			c->before = *before;
+		if ((c->has = after != NULL) != 0)
+			c->after = *after;
 	}
-	ch->n++;
-}
-
-static int diff_trees(changes *ch, vault *v, git_tree *a, git_tree *b, const char *prefix);
-
-/* One entry present on one side or both, with different ids. */
-static int diff_entry(changes *ch, vault *v, const git_tree_entry *a, const git_tree_entry *b,
-	const char *prefix)
-{
-	int a_tree = a && git_tree_entry_type(a) == GIT_OBJECT_TREE;
-	int b_tree = b && git_tree_entry_type(b) == GIT_OBJECT_TREE;
-	git_tree *ta = NULL, *tb = NULL;
-	char sub[80];
-	int error = 0;
-
-	if (!a_tree && !b_tree) {
-		change_add(ch, prefix, a, b);
-		return 0;
-	}
-	if ((a && !a_tree) || (b && !b_tree))
-		return vault_error_set(VAULT_ECORRUPT, "'%s%s' changed between a file and a folder",
-			prefix, git_tree_entry_name(a ? a : b));
-	snprintf(sub, sizeof sub, "%s%s/", prefix, git_tree_entry_name(a ? a : b));
-	if ((a && git_tree_lookup(&ta, v->repo, git_tree_entry_id(a)) < 0) ||
-	    (b && git_tree_lookup(&tb, v->repo, git_tree_entry_id(b)) < 0))
-		error = vault_error_set(VAULT_ECORRUPT, "history folder '%s' cannot be read", sub);
-	else
-		error = diff_trees(ch, v, ta, tb, sub);
-	git_tree_free(ta);
-	git_tree_free(tb);
-	return error;
-}
-
-/* The files that differ between two trees (either may be NULL: empty). */
-static int diff_trees(changes *ch, vault *v, git_tree *a, git_tree *b, const char *prefix)
-{
-	size_t na = a ? git_tree_entrycount(a) : 0, nb = b ? git_tree_entrycount(b) : 0;
-	size_t i = 0, j = 0;
-	int error = 0;
-
-	while (error == 0 && (i < na || j < nb) && ch->n <= MAX_CHANGES) {
-		const git_tree_entry *ea = i < na ? git_tree_entry_byindex(a, i) : NULL;
-		const git_tree_entry *eb = j < nb ? git_tree_entry_byindex(b, j) : NULL;
-		int cmp = !ea ? 1 : !eb ? -1 : git_tree_entry_cmp(ea, eb);
-
-		if (cmp < 0) {
-			error = diff_entry(ch, v, ea, NULL, prefix);
-			i++;
-		} else if (cmp > 0) {
-			error = diff_entry(ch, v, NULL, eb, prefix);
-			j++;
-		} else {
-			if (!git_oid_equal(git_tree_entry_id(ea), git_tree_entry_id(eb)))
-				error = diff_entry(ch, v, ea, eb, prefix);
-			i++;
-			j++;
-		}
-	}
-	return error;
+	return ++ch->n > MAX_CHANGES;
 }
 
 /* A field of the tree file `id`, as a string. */
@@ -429,7 +383,7 @@ static int blob_member(int *out, vault *v, const git_oid *id, const char *user)
  * case; a new version only by `write` and `restore`, and then the version
  * the event names, whose record points back at this event.
  */
-static int check_content_change(walk *w, const vault_trailers *t, const changes *ch,
+static int check_content_change(checker *w, const vault_trailers *t, const changes *ch,
 	const git_oid *commit)
 {
 	const change *c = &ch->c[0];
@@ -452,16 +406,16 @@ static int check_content_change(walk *w, const vault_trailers *t, const changes 
 		FAIL("'%s' recreated node %s", t->action, t->node);
 	if (!makes && !c->had && (strcmp(t->action, "write") || t->version != 1))
 		FAIL("'%s' created node %s", t->action, t->node);   /* only a first write may */
-	if ((error = blob_field(node_case, sizeof node_case, w->v, &c->after, "case")) < 0 ||
-	    (error = blob_field(ver, sizeof ver, w->v, &c->after, "version")) < 0)
+	if ((error = blob_field(node_case, sizeof node_case, &w->view, &c->after, "case")) < 0 ||
+	    (error = blob_field(ver, sizeof ver, &w->view, &c->after, "version")) < 0)
 		goto done;
 	if (strcmp(node_case, t->case_code))
 		FAIL("'%s' in case %s changed node %s of case %s", t->action, t->case_code, t->node,
 			node_case);
 	if (c->had) {
 		char old_case[VAULT_CODE_SIZE];
-		if ((error = blob_field(old_case, sizeof old_case, w->v, &c->before, "case")) < 0 ||
-		    (error = blob_field(old_ver, sizeof old_ver, w->v, &c->before, "version")) < 0)
+		if ((error = blob_field(old_case, sizeof old_case, &w->view, &c->before, "case")) < 0 ||
+		    (error = blob_field(old_ver, sizeof old_ver, &w->view, &c->before, "version")) < 0)
 			goto done;
 		if (strcmp(old_case, node_case))
 			FAIL("node %s moved from case %s to case %s", t->node, old_case, node_case);
@@ -473,7 +427,7 @@ static int check_content_change(walk *w, const vault_trailers *t, const changes 
 		if (strtoul(ver, NULL, 10) != t->version || t->version != strtoul(old_ver, NULL, 10) + 1)
 			FAIL("'%s' of node %s made version %s after %s, and names version %u",
 				t->action, t->node, ver, old_ver, t->version);
-		if ((error = vault_version__get(&r, w->txn, w->v, node, t->version)) == VAULT_ENOTFOUND)
+		if ((error = vault_version__get(&r, w->txn, &w->view, node, t->version)) == VAULT_ENOTFOUND)
 			FAIL("version %u of node %s is missing from the vault", t->version, t->node);
 		if (error < 0)
 			goto done;
@@ -490,7 +444,7 @@ done:
 }
 
 /* The tree change of a policy event: the one record it is about. */
-static int check_policy_change(walk *w, const vault_trailers *t, const changes *ch,
+static int check_policy_change(checker *w, const vault_trailers *t, const changes *ch,
 	const char *actor)
 {
 	char want[80];
@@ -512,8 +466,21 @@ static int check_policy_change(walk *w, const vault_trailers *t, const changes *
 		FAIL("'%s' removed %s", t->action, want);
 	if (c->had == !strcmp(t->action, "user-add"))
 		FAIL("'%s' %s %s", t->action, c->had ? "replaced" : "created", want);
+	if (!strncmp(want, "policy/users/", 13)) {
+		char role[16], key[100];
+		vault_role_t r;
+		if ((error = blob_field(role, sizeof role, &w->view, &c->after, "role")) < 0 ||
+		    (error = blob_field(key, sizeof key, &w->view, &c->after, "key")) < 0)
+			goto done;
+		if (vault_role_parse(&r, role) < 0 || strncmp(key, "ssh-ed25519 ", 12))
+			FAIL("'%s' wrote a damaged record for user '%s'", t->action, t->target);
+	} else if (!strcmp(want, "policy/settings")) {
+		char akey[100];
+		if ((error = blob_field(akey, sizeof akey, &w->view, &c->after, "audit-key")) < 0)
+			goto done;
+	}
 	if (!strcmp(t->action, "grant") || !strcmp(t->action, "revoke")) {
-		if ((error = blob_member(&member, w->v, &c->after, t->target)) < 0)
+		if ((error = blob_member(&member, &w->view, &c->after, t->target)) < 0)
 			goto done;
 		if ((member != 0) != !strcmp(t->action, "grant"))
 			FAIL("'%s' of %s in case %s left the membership %s", t->action, t->target,
@@ -525,7 +492,7 @@ done:
 }
 
 /* case-create: the new case record, with its creator as a rw member, and its root. */
-static int check_case_create(walk *w, const vault_trailers *t, const changes *ch)
+static int check_case_create(checker *w, const vault_trailers *t, const changes *ch)
 {
 	char want_case[80], want_node[64], root_case[VAULT_CODE_SIZE];
 	const change *cc = NULL, *cn = NULL;
@@ -544,8 +511,8 @@ static int check_case_create(walk *w, const vault_trailers *t, const changes *ch
 			t->case_code);
 	if (cc->had || cn->had || !cc->has || !cn->has)
 		FAIL("'case-create' of %s did not create its records", t->case_code);
-	if ((error = blob_member(&member, w->v, &cc->after, t->actor)) < 0 ||
-	    (error = blob_field(root_case, sizeof root_case, w->v, &cn->after, "case")) < 0)
+	if ((error = blob_member(&member, &w->view, &cc->after, t->actor)) < 0 ||
+	    (error = blob_field(root_case, sizeof root_case, &w->view, &cn->after, "case")) < 0)
 		goto done;
 	if (member != 2)
 		FAIL("the creator '%s' is not a read-write member of new case %s", t->actor, t->case_code);
@@ -555,25 +522,36 @@ done:
 	return error;
 }
 
+/* Read a blob of a tree (reading checks that it is there and whole). */
+static int read_blob_cb(const char *root, const git_tree_entry *e, void *payload)
+{
+	vault *v = payload;
+	git_odb_object *obj = NULL;
+
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+		return 0;
+	if (git_odb_read(&obj, v->odb, git_tree_entry_id(e)) < 0)
+		return -1;
+	git_odb_object_free(obj);
+	return 0;
+}
+
 /*
  * Check one event: `parent_tree` is the state before it (NULL for the
- * genesis, which is checked against its own policy). The signature goes
- * to the pool.
+ * genesis, which is checked against its own policy).
  */
-static int check_event(walk *w, git_commit *c, git_tree *tree, git_tree *parent_tree,
-	uint64_t depth)
+static int check_event(checker *w, git_commit *c, git_tree *tree, git_tree *parent_tree)
 {
-	vault *v = w->v;
+	vault *v = &w->view;
 	const git_signature *author = git_commit_author(c);
 	int is_genesis = parent_tree == NULL;
 	git_tree *policy = is_genesis ? tree : parent_tree;
-	sig_job job;
+	vault_buf sig = VAULT_BUF_INIT, data = VAULT_BUF_INIT;
 	cache_slot *pol = NULL;
 	vault_trailers t;
 	changes ch;
 	int error = 0;
 
-	memset(&job, 0, sizeof job);
 	memset(&ch, 0, sizeof ch);
 	if (git_commit_parentcount(c) != (is_genesis ? 0u : 1u))
 		FAIL("it has %u parents", git_commit_parentcount(c));
@@ -582,11 +560,14 @@ static int check_event(walk *w, git_commit *c, git_tree *tree, git_tree *parent_
 		FAIL("it names no action or actor");
 	if (!author || strcmp(author->name, t.actor))
 		FAIL("its author is not its actor '%s'", t.actor);
+	if (!author->email || strncmp(author->email, t.actor, strlen(t.actor)) ||
+	    author->email[strlen(t.actor)] != '@' || strcmp(author->email + strlen(t.actor) + 1, v->id))
+		FAIL("its author '%s' is not of this vault (%s)", author->email ? author->email : "", v->id);
 	if (is_genesis != !strcmp(t.action, "init"))
 		FAIL("'init' must be the first event and only the first");
-	if (!is_genesis && !git_oid_equal(git_tree_id(tree), git_tree_id(parent_tree)) &&
-	    (error = diff_trees(&ch, v, parent_tree, tree, "")) < 0)
+	if (!is_genesis && (error = vault_history__diff(v, parent_tree, tree, change_collect, &ch)) < 0)
 		goto done;
+	error = 0;
 
 	if (!strcmp(t.action, "unlock-failed")) {
 		/* The one unsigned event: it may change nothing. */
@@ -604,6 +585,8 @@ static int check_event(walk *w, git_commit *c, git_tree *tree, git_tree *parent_
 	if (is_genesis) {
 		if (pol->pu.role != VAULT_ROLE_ADMIN)
 			FAIL("the first event is not signed by an admin");
+		if (git_tree_walk(tree, GIT_TREEWALK_PRE, read_blob_cb, v) != 0)
+			FAIL("a file of its state is missing or damaged");
 	} else if (is_any(t.action, admin_actions)) {
 		if (pol->pu.role != VAULT_ROLE_ADMIN)
 			FAIL("'%s' is not an admin but recorded '%s'", t.actor, t.action);
@@ -633,29 +616,65 @@ static int check_event(walk *w, git_commit *c, git_tree *tree, git_tree *parent_
 		FAIL("unknown action '%s'", t.action);
 	}
 
-	job.depth = depth;
-	job.id = *git_commit_id(c);
-	memcpy(job.pk, pol->pu.pk, sizeof job.pk);
-	snprintf(job.actor, sizeof job.actor, "%s", t.actor);
-	if ((error = commit_signature(&job.sig, &job.data, v, &job.id)) < 0)
+	if ((error = vault_history__signature(&sig, &data, v, git_commit_id(c))) < 0)
 		goto done;
-	if (!job.sig.size)
+	if (!sig.size)
 		FAIL("it is not signed");
-	sig_pool_add(&w->pool, &job);
-	return 0;
+	if (vault_sshsig__verify(sig.ptr, sig.size, (unsigned char *)data.ptr, data.size, pol->pu.pk) < 0)
+		FAIL("its signature does not verify against the key of '%s'", t.actor);
 done:
-	vault_buf_dispose(&job.sig);
-	vault_buf_dispose(&job.data);
+	vault_buf_dispose(&sig);
+	vault_buf_dispose(&data);
 	return error;
 }
 
-/* Note a failure of event `id`; VAULT_ECORRUPT is a finding, the walk goes on. */
-static int walk_fail(walk *w, int error, uint64_t depth, const git_oid *id)
+/*
+ * A checker's job: a run of events, each checked against the state before
+ * it. Each event's parent is the next event of the run, so the commit and
+ * tree loaded as a parent serve again as the next event.
+ */
+static int check_run(checker *ck, const event_job *j)
 {
-	if (error != VAULT_ECORRUPT)
-		return error;
-	failure_note(&w->fail, depth, id, error, vault_error_last()->message);
-	return 0;
+	git_commit *c = NULL, *p = NULL;
+	git_tree *tree = NULL, *ptree = NULL;
+	int error = 0;
+
+	for (size_t i = 0; i < j->n && error == 0; i++) {
+		const git_oid *id = &j->id[i];
+
+		if (c == NULL && (git_commit_lookup(&c, ck->view.repo, id) < 0 ||
+		    git_commit_tree(&tree, c) < 0))
+			error = vault_error_set(VAULT_ECORRUPT, "it or its tree is missing or damaged");
+		else if (git_commit_parentcount(c) > 0 &&
+			 (git_commit_parent(&p, c, 0) < 0 ||
+			  (git_oid_equal(git_commit_tree_id(p), git_tree_id(tree)) ?
+			   git_tree_dup(&ptree, tree) : git_commit_tree(&ptree, p)) < 0))
+			error = vault_error_set(VAULT_ECORRUPT, "the event before it is missing or damaged");
+		else
+			error = check_event(ck, c, tree, ptree);
+		if (error == VAULT_ECORRUPT) {
+			failure_note(&ck->vf->fail, j->depth + i, id, error, vault_error_last()->message);
+			error = 0;
+		}
+		git_tree_free(tree);
+		git_commit_free(c);
+		c = p;
+		tree = ptree;
+		p = NULL;
+		ptree = NULL;
+		/* The walk followed the same parents: if not, load afresh. */
+		if (c && (!tree || i + 1 == j->n || !git_oid_equal(git_commit_id(c), &j->id[i + 1]))) {
+			git_tree_free(tree);
+			git_commit_free(c);
+			c = NULL;
+			tree = NULL;
+		}
+	}
+	git_tree_free(ptree);
+	git_commit_free(p);
+	git_tree_free(tree);
+	git_commit_free(c);
+	return error;
 }
 
 static void progress(const vault_verify_options *o, uint64_t done)
@@ -664,94 +683,85 @@ static void progress(const vault_verify_options *o, uint64_t done)
 		o->progress(done, 1000, o->payload);
 }
 
+/* What the walk found, besides the checkers' findings. */
+typedef struct {
+	git_oid oldest;                  /* the last event walked */
+	int reached_genesis;             /* it has no parent */
+	int anchor_seen;
+} walk_end;
+
 /*
- * Walk from the head back to the genesis. On return, `n` is the number of
- * events walked, and `complete` whether the walk reached the genesis.
+ * Follow the parents from the head back to the genesis, queueing each
+ * event for the checkers. A missing event ends the walk (a finding).
  */
-static int walk_chain(walk *w, vault_verify_result *res, const git_oid *head,
-	const git_oid *anchor, int *anchor_seen, const vault_verify_options *opts,
-	git_tree **head_tree)
+static int walk_chain(verifier *vf, walk_end *we, vault_verify_result *res, MDB_txn *txn,
+	const git_oid *head, const git_oid *anchor, const vault_verify_options *opts)
 {
+	vault *v = vf->v;
+	event_job job;
 	git_commit *c = NULL, *p = NULL;
-	git_tree *tree = NULL, *ptree = NULL;
 	int64_t t_head = 0, t_genesis = 0;
 	uint64_t depth = 0;
-	int error = 0;
 	MDB_val val;
 
-	if (vault__meta_get(&val, w->txn, w->v, "genesis") == 0 && val.mv_size == 20) {
+	if (vault__meta_get(&val, txn, v, "genesis") == 0 && val.mv_size == 20) {
 		git_oid g;
 		git_commit *gc = NULL;
 		git_oid_fromraw(&g, val.mv_data);
-		if (git_commit_lookup(&gc, w->v->repo, &g) == 0)
+		if (git_commit_lookup(&gc, v->repo, &g) == 0)
 			t_genesis = git_commit_time(gc);
 		git_commit_free(gc);
 	}
-	if (git_commit_lookup(&c, w->v->repo, head) < 0 || git_commit_tree(&tree, c) < 0) {
-		error = walk_fail(w, vault_error_set(VAULT_ECORRUPT, "it is missing or damaged"), 0, head);
-		goto done;
+	if (git_commit_lookup(&c, v->repo, head) < 0) {
+		vault_error_set(VAULT_ECORRUPT, "it is missing or damaged");
+		failure_note(&vf->fail, 0, head, VAULT_ECORRUPT, vault_error_last()->message);
+		return 0;
 	}
 	t_head = git_commit_time(c);
-	if (git_tree_dup(head_tree, tree) < 0) {
-		error = vault__git_error("verify");
-		goto done;
-	}
+	job.n = 0;
 	for (;;) {
 		const git_oid *pid;
 
 		if (anchor && git_oid_equal(anchor, git_commit_id(c)))
-			*anchor_seen = 1;
+			we->anchor_seen = 1;
 		res->events++;
 		if ((res->events & 4095) == 0 && t_head > t_genesis)
 			progress(opts, (uint64_t)(900.0 * (double)(t_head - git_commit_time(c)) /
 				(double)(t_head - t_genesis)));
-		w->oldest = *git_commit_id(c);
+		we->oldest = *git_commit_id(c);
+		if (job.n == BATCH) {
+			verifier_add(vf, &job);
+			job.n = 0;
+		}
+		if (job.n == 0)
+			job.depth = depth;
+		job.id[job.n++] = *git_commit_id(c);
 		if (git_commit_parentcount(c) == 0) {
-			w->walked_to_genesis = 1;
-			if ((error = check_event(w, c, tree, NULL, depth)) < 0)
-				error = walk_fail(w, error, depth, git_commit_id(c));
+			we->reached_genesis = 1;
 			break;
 		}
 		pid = git_commit_parent_id(c, 0);
-		if (git_commit_lookup(&p, w->v->repo, pid) < 0) {
-			error = walk_fail(w, vault_error_set(VAULT_ECORRUPT, "it is missing or damaged"),
-				depth + 1, pid);
+		if (git_commit_lookup(&p, v->repo, pid) < 0) {
+			vault_error_set(VAULT_ECORRUPT, "it is missing or damaged");
+			failure_note(&vf->fail, depth + 1, pid, VAULT_ECORRUPT, vault_error_last()->message);
 			break;
 		}
-		if (git_oid_equal(git_commit_tree_id(p), git_tree_id(tree)))
-			error = git_tree_dup(&ptree, tree);
-		else
-			error = git_commit_tree(&ptree, p);
-		if (error < 0) {
-			error = walk_fail(w, vault_error_set(VAULT_ECORRUPT, "its tree is missing"),
-				depth + 1, pid);
-			break;
-		}
-		if ((error = check_event(w, c, tree, ptree, depth)) < 0 &&
-		    (error = walk_fail(w, error, depth, git_commit_id(c))) < 0)
-			break;
 		git_commit_free(c);
-		git_tree_free(tree);
 		c = p;
-		tree = ptree;
 		p = NULL;
-		ptree = NULL;
 		depth++;
 	}
-done:
-	git_commit_free(p);
-	git_tree_free(ptree);
+	verifier_add(vf, &job);
 	git_commit_free(c);
-	git_tree_free(tree);
-	return error;
+	return 0;
 }
-
 
 #undef FAIL
 
 /* Compare one record's expected tree file with the head tree. */
 static int state_entry(vault *v, git_tree *head, const char *path, vault_buf *blob, size_t *count)
 {
+	git_odb_object *obj = NULL;
 	git_tree_entry *e = NULL;
 	git_oid want;
 	int same;
@@ -766,6 +776,10 @@ static int state_entry(vault *v, git_tree *head, const char *path, vault_buf *bl
 	git_tree_entry_free(e);
 	if (!same)
 		return vault_error_set(VAULT_ECORRUPT, "vault state does not match the history: record '%s' differs from the head event", path);
+	/* The object itself must be there and whole (reading checks its id). */
+	if (git_odb_read(&obj, v->odb, &want) < 0)
+		return vault_error_set(VAULT_ECORRUPT, "history object '%s' of the head event is missing or damaged", path);
+	git_odb_object_free(obj);
 	(*count)++;
 	return 0;
 }
@@ -794,9 +808,91 @@ static int versions_complete(vault *v, MDB_txn *txn, const node_rec *n)
 	return 0;
 }
 
+/* The key of a node's generation is stored (it opens the content and name). */
+static int nodekey_present(vault *v, MDB_txn *txn, uint64_t node, uint32_t gen)
+{
+	unsigned char k[12];
+	MDB_val val;
+
+	if (gen == 0)
+		return 0;
+	be64_put(k, node);
+	be32_put(k + 8, gen);
+	if (vault_store__get(txn, v->st->nodekeys, k, 12, &val) != 0)
+		return vault_error_set(VAULT_ECORRUPT,
+			"vault state does not match the history: the key of node %016llx generation %u is missing",
+			(unsigned long long)node, gen);
+	return 0;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Folder entries: each names a live node of the same case whose parent is
+ * the entry's folder, and every live node but a case root has exactly one.
+ */
+static int verify_dirents(vault *v, MDB_txn *txn, uint64_t live)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, d;
+	uint64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	int rc, error = 0;
+
+	if ((rc = mdb_cursor_open(txn, v->st->dirents, &cur)) != 0)
+		return vault_store__error(rc, "verify");
+	while (error == 0 && mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		node_rec child, parent;
+		uint64_t pid;
+
+		if (k.mv_size != 24 || d.mv_size != 9 || ((unsigned char *)d.mv_data)[0] != REC_FORMAT) {
+			error = vault_error_set(VAULT_ECORRUPT, "vault state holds a damaged folder entry");
+			break;
+		}
+		pid = be64_get(k.mv_data);
+		if (n == cap) {
+			void *p = realloc(ids, (cap = cap ? cap * 2 : 256) * sizeof *ids);
+			if (!p) {
+				error = vault_error_set_oom();
+				break;
+			}
+			ids = p;
+		}
+		ids[n++] = be64_get((unsigned char *)d.mv_data + 1);
+		if (vault_node__get(&child, txn, v, ids[n - 1]) < 0 ||
+		    vault_node__get(&parent, txn, v, pid) < 0 ||
+		    child.state != NODE_LIVE || child.parent != pid || parent.type != NODE_DIR ||
+		    strcmp(child.code, parent.code))
+			error = vault_error_set(VAULT_ECORRUPT,
+				"vault state does not match the history: a folder entry of node %016llx points to node %016llx, which is not a live child of it",
+				(unsigned long long)pid, (unsigned long long)ids[n - 1]);
+	}
+	mdb_cursor_close(cur);
+	if (error == 0 && n != live)
+		error = vault_error_set(VAULT_ECORRUPT,
+			"vault state does not match the history: %zu folder entries for %llu live files and folders",
+			n, (unsigned long long)live);
+	if (error == 0 && n > 1) {
+		qsort(ids, n, sizeof *ids, id_cmp);
+		for (size_t i = 1; i < n && error == 0; i++)
+			if (ids[i] == ids[i - 1])
+				error = vault_error_set(VAULT_ECORRUPT,
+					"vault state does not match the history: node %016llx has two folder entries",
+					(unsigned long long)ids[i]);
+	}
+	free(ids);
+	return error;
+}
+
 static int verify_state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *records)
 {
 	vault_buf b = VAULT_BUF_INIT;
+	uint64_t live = 0;
 	MDB_cursor *cur = NULL;
 	MDB_val k, d;
 	size_t have = 0, want = 0;
@@ -847,7 +943,7 @@ static int verify_state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 	while (error == 0 && mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
 		node_rec n;
 		if ((have & 15) == 0)
-			vault_store__trim(v->st, d.mv_data);
+			vault_store__trim(v->st, txn, d.mv_data);
 		if (k.mv_size != 8) {
 			error = vault_error_set(VAULT_ECORRUPT, "vault state holds a node record with a bad id");
 			break;
@@ -859,8 +955,14 @@ static int verify_state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 		vault_node_path(path, n.id);
 		if ((error = state_entry(v, head, path, &b, &have)) == 0 && n.type == NODE_FILE)
 			error = versions_complete(v, txn, &n);
+		if (error == 0 && (error = nodekey_present(v, txn, n.id, n.generation)) == 0)
+			error = nodekey_present(v, txn, n.id, n.name_gen);
+		if (n.state == NODE_LIVE && n.parent != 0)
+			live++;
 	}
 	mdb_cursor_close(cur);
+	if (error == 0)
+		error = verify_dirents(v, txn, live);
 	/* settings */
 	if (error == 0) {
 		vault_buf_clear(&b);
@@ -883,19 +985,48 @@ static int verify_state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 /* Every version's blocks against its record, and its record against the
  * manifest its event signed. That each record names an event of the chain
  * was checked by the walk (one record per version-making event). */
+/* New blocks of a node get ids from its record's counter: it must be past
+ * every id its versions use, or a write would replace an old version's block. */
+static int next_block_above(vault *v, MDB_txn *txn, uint64_t node, uint64_t used)
+{
+	node_rec n;
+	int error;
+
+	if (used == 0)
+		return 0;
+	if ((error = vault_node__get(&n, txn, v, node)) < 0)
+		return error == VAULT_ENOTFOUND ? vault_error_set(VAULT_ECORRUPT,
+			"vault state does not match the history: node %016llx has versions but no record",
+			(unsigned long long)node) : error;
+	if (n.next_block < used) {
+		char path[64];
+		vault_node_path(path, node);
+		return vault_error_set(VAULT_ECORRUPT,
+			"vault state does not match the history: record '%s' would reuse block %llu of an older version",
+			path, (unsigned long long)n.next_block);
+	}
+	return 0;
+}
+
 static int verify_versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 	const vault_verify_options *opts, uint64_t total)
 {
 	vault_buf b = VAULT_BUF_INIT;
+	uint64_t last_node = 0, max_block = 0;
 	MDB_cursor *cur = NULL;
 	MDB_val k, d;
 	int rc, error = 0;
 
 	if ((rc = mdb_cursor_open(txn, v->st->versions, &cur)) != 0)
 		return vault_store__error(rc, "verify");
-	while (error == 0 && (rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0) {
-		uint64_t node;
-		uint32_t ver;
+	while (error == 0) {
+		if ((rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) != 0) {
+			error = next_block_above(v, txn, last_node, max_block);
+			break;
+		}
+		uint64_t node, size;
+		int64_t mtime;
+		uint32_t ver, gen;
 		version_rec r;
 		unsigned char want[32];
 		git_commit *c = NULL;
@@ -911,8 +1042,14 @@ static int verify_versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 		}
 		node = be64_get(k.mv_data);
 		ver = be32_get((unsigned char *)k.mv_data + 8);
+		if (node != last_node) {
+			if ((error = next_block_above(v, txn, last_node, max_block)) < 0)
+				break;
+			last_node = node;
+			max_block = 0;
+		}
 		if ((res->versions & 15) == 0)
-			vault_store__trim(v->st, d.mv_data);
+			vault_store__trim(v->st, txn, d.mv_data);
 		if ((error = vault_version__get(&r, txn, v, node, ver)) < 0)
 			break;
 		/* Every block is there, of this node, with the listed tag. */
@@ -921,6 +1058,8 @@ static int verify_versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 			MDB_val bv;
 			if (r.blocks[i].id == BLOCK_HOLE)
 				continue;    /* zeros never written: no record */
+			if (r.blocks[i].id + 1 > max_block)
+				max_block = r.blocks[i].id + 1;
 			be64_put(bk, node);
 			be64_put(bk + 8, r.blocks[i].id);
 			if (vault_store__get(txn, v->st->blocks, bk, 16, &bv) < 0 ||
@@ -937,7 +1076,12 @@ static int verify_versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 		}
 		vault_version__commitment(want, &r);
 		git_oid_fromraw(&oid, r.commit);
+		size = r.size;
+		mtime = r.mtime;
+		gen = r.generation;
 		vault_version__dispose(&r);
+		if (error == 0)
+			error = nodekey_present(v, txn, node, gen);
 		if (error)
 			break;
 		/* Its manifest, as its event signed it, commits to this record. */
@@ -953,7 +1097,10 @@ static int verify_versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 				sodium_bin2hex(hex, sizeof hex, want, 32);
 				s = vault_history__field(b.ptr, "commitment", &len);
 				if (!s || len != 64 || memcmp(s, hex, 64) ||
-				    !(s = vault_history__field(b.ptr, "version", &len)) || strtoul(s, NULL, 10) != ver)
+				    !(s = vault_history__field(b.ptr, "version", &len)) || strtoul(s, NULL, 10) != ver ||
+				    !(s = vault_history__field(b.ptr, "size", &len)) || strtoull(s, NULL, 10) != size ||
+				    !(s = vault_history__field(b.ptr, "mtime", &len)) || strtoll(s, NULL, 10) != mtime ||
+				    !(s = vault_history__field(b.ptr, "generation", &len)) || strtoul(s, NULL, 10) != gen)
 					error = vault_error_set(VAULT_ECORRUPT,
 						"version %u of node %016llx does not match the manifest its event signed",
 						ver, (unsigned long long)node);
@@ -990,87 +1137,100 @@ int vault_audit_verify(vault_verify_result *res, vault *v, const char *anchor)
 int vault_audit_verify_with(vault_verify_result *res, vault *v, const vault_verify_options *opts)
 {
 	const char *anchor = opts ? opts->anchor : NULL;
-	walk w;
+	verifier vf;
+	walk_end we;
+	MDB_txn *txn = NULL;
 	git_oid head, genesis, anchor_id;
+	git_commit *hc = NULL;
 	git_tree *head_tree = NULL;
+	uint64_t version_events = 0;
 	MDB_stat st;
 	MDB_val val;
-	int error, anchor_seen = 0, rc;
+	int error, rc;
 
 	memset(res, 0, sizeof *res);
-	memset(&w, 0, sizeof w);
-	w.v = v;
-	if (anchor && (strlen(anchor) != GIT_OID_HEXSZ || git_oid_fromstr(&anchor_id, anchor) < 0))
-		return vault_error_set(VAULT_EUSAGE, "'%s' is not a commit id", anchor);
-	if ((error = vault__begin(&w.txn, v, 0)) < 0)
-		return error;
-	vault_store__cur = w.txn;
-	pthread_mutex_init(&w.fail.lock, NULL);
-	if ((error = vault__meta_get(&val, w.txn, v, "head")) < 0 || val.mv_size != 20) {
+	memset(&vf, 0, sizeof vf);
+	memset(&we, 0, sizeof we);
+	pthread_mutex_init(&vf.fail.lock, NULL);
+	if (anchor && (strlen(anchor) != GIT_OID_HEXSZ || git_oid_fromstr(&anchor_id, anchor) < 0)) {
+		error = vault_error_set(VAULT_EUSAGE, "'%s' is not a commit id", anchor);
+		goto done;
+	}
+	if ((error = vault__begin(&txn, v, 0)) < 0)
+		goto done;
+	vault_store__cur = txn;
+	if ((error = vault__meta_get(&val, txn, v, "head")) < 0 || val.mv_size != 20) {
 		error = error < 0 && error != VAULT_ENOTFOUND ? error :
 			vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
 		goto done;
 	}
 	git_oid_fromraw(&head, val.mv_data);
 	git_oid_tostr(res->head, sizeof res->head, &head);
-	if ((error = vault__meta_get(&val, w.txn, v, "genesis")) < 0 || val.mv_size != 20) {
+	if ((error = vault__meta_get(&val, txn, v, "genesis")) < 0 || val.mv_size != 20) {
 		error = vault_error_set(VAULT_ECORRUPT, "the vault has no valid genesis record");
 		goto done;
 	}
 	git_oid_fromraw(&genesis, val.mv_data);
 
-	if ((error = sig_pool_start(&w.pool, opts && opts->threads ? opts->threads : default_threads(),
-	    &w.fail)) < 0)
-		goto done;
-	error = walk_chain(&w, res, &head, anchor ? &anchor_id : NULL, &anchor_seen, opts, &head_tree);
-	sig_pool_finish(&w.pool);
+	if ((error = verifier_start(&vf, v, opts && opts->threads ? opts->threads : default_threads())) == 0)
+		error = walk_chain(&vf, &we, res, txn, &head, anchor ? &anchor_id : NULL, opts);
+	rc = verifier_finish(&vf, &version_events);
+	if (error == 0)
+		error = rc;
 	if (error < 0)
 		goto done;
-	if (w.fail.set) {
+	if (vf.fail.set) {
 		char hex[VAULT_OID_SIZE];
-		git_oid_tostr(hex, sizeof hex, &w.fail.id);
+		git_oid_tostr(hex, sizeof hex, &vf.fail.id);
 		memcpy(res->bad_commit, hex, sizeof hex);
-		res->bad_index = w.walked_to_genesis ? res->events - w.fail.depth : 0;
+		res->bad_index = we.reached_genesis ? res->events - vf.fail.depth : 0;
 		if (res->bad_index)
 			error = vault_error_set(VAULT_ECORRUPT, "event %llu (%s) does not verify: %s",
-				(unsigned long long)res->bad_index, hex, w.fail.msg);
+				(unsigned long long)res->bad_index, hex, vf.fail.msg);
 		else
-			error = vault_error_set(VAULT_ECORRUPT, "event %s does not verify: %s", hex, w.fail.msg);
+			error = vault_error_set(VAULT_ECORRUPT, "event %s does not verify: %s", hex, vf.fail.msg);
 		goto done;
 	}
-	if (!git_oid_equal(&w.oldest, &genesis)) {
-		git_oid_tostr(res->bad_commit, sizeof res->bad_commit, &w.oldest);
+	if (!git_oid_equal(&we.oldest, &genesis)) {
+		git_oid_tostr(res->bad_commit, sizeof res->bad_commit, &we.oldest);
 		res->bad_index = 1;
 		error = vault_error_set(VAULT_ECORRUPT, "the history does not start at the genesis event (it starts at %s)", res->bad_commit);
 		goto done;
 	}
-	if (anchor && !anchor_seen) {
+	if (anchor && !we.anchor_seen) {
 		error = vault_error_set(VAULT_ECORRUPT, "anchor %s is not in the history", anchor);
 		goto done;
 	}
 	progress(opts, 900);
-	if ((error = verify_state(v, w.txn, head_tree, &res->records)) < 0) {
-		memcpy(res->bad_commit, res->head, sizeof res->head);
+	memcpy(res->bad_commit, res->head, sizeof res->head);
+	if (git_commit_lookup(&hc, v->repo, &head) < 0 || git_commit_tree(&head_tree, hc) < 0) {
+		error = vault_error_set(VAULT_ECORRUPT, "the head event cannot be read");
 		goto done;
 	}
-	if ((rc = mdb_stat(w.txn, v->st->versions, &st)) != 0) {
+	if ((error = verify_state(v, txn, head_tree, &res->records)) < 0)
+		goto done;
+	if ((rc = mdb_stat(txn, v->st->versions, &st)) != 0) {
 		error = vault_store__error(rc, "verify");
 		goto done;
 	}
-	if (st.ms_entries != w.version_events) {
+	if (st.ms_entries != version_events) {
 		error = vault_error_set(VAULT_ECORRUPT,
 			"vault state does not match the history: %llu version records for %llu events that made a version",
-			(unsigned long long)st.ms_entries, (unsigned long long)w.version_events);
-		memcpy(res->bad_commit, res->head, sizeof res->head);
+			(unsigned long long)st.ms_entries, (unsigned long long)version_events);
 		goto done;
 	}
-	if ((error = verify_versions(res, v, w.txn, opts, st.ms_entries)) == 0)
+	res->bad_commit[0] = '\0';
+	if ((error = verify_versions(res, v, txn, opts, st.ms_entries)) == 0)
 		progress(opts, 1000);
+	else if (!res->bad_commit[0])
+		memcpy(res->bad_commit, res->head, sizeof res->head);
 done:
-	sig_pool_finish(&w.pool);
-	pthread_mutex_destroy(&w.fail.lock);
+	if (vf.checkers)
+		verifier_finish(&vf, &version_events);
+	pthread_mutex_destroy(&vf.fail.lock);
 	git_tree_free(head_tree);
+	git_commit_free(hc);
 	vault_store__cur = NULL;
-	vault_store__abort(v->st, w.txn);
+	vault_store__abort(v->st, txn);
 	return error;
 }

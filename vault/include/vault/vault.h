@@ -131,6 +131,36 @@ VAULT_EXTERN(int) vault_purpose_check(vault *v, const char *purpose);
 VAULT_EXTERN(int) vault_purpose_foreach(vault *v, int *required,
 	int (*cb)(const char *code, void *payload), void *payload);
 
+/* ---- vault settings (admins) --------------------------------------------
+ *
+ * Named values in the signed `policy/settings` of the history: the
+ * thresholds of the anomaly report (docs/audit.md). Each change is one
+ * signed `setting` event whose Target is the key.
+ */
+
+/** One setting, as vault_setting_foreach() gives it. */
+typedef struct {
+	const char *key;       /**< e.g. "bulk-read-count" */
+	const char *value;     /**< in its normal form ("3600", "mon,tue") */
+	int is_default;        /**< 1: not set; `value` is the default */
+	const char *help;      /**< one line: what it means */
+} vault_setting_info;
+
+/**
+ * Set `key` to `value` (NULL: back to the default), checked and stored in
+ * its normal form. Needs an unlocked admin.
+ * @return 0; VAULT_EUSAGE (an unknown key, a bad value: the message says
+ *         what is expected); VAULT_EACCES (not an admin); VAULT_EAUTH.
+ */
+VAULT_EXTERN(int) vault_setting_set(vault *v, const char *key, const char *value);
+
+/**
+ * Every known setting, in a fixed order, set or not. No user is needed.
+ * The strings are valid only during the call.
+ */
+VAULT_EXTERN(int) vault_setting_foreach(vault *v,
+	int (*cb)(const vault_setting_info *s, void *payload), void *payload);
+
 /* ---- documents: paths are "CODE/dir/name" -------------------------------- */
 
 /** Fill `buf`; return bytes read, 0 at the end, or -1 (errno set) on failure. */
@@ -303,6 +333,55 @@ typedef struct {
 /** List a folder ("CODE" or "CODE/dir"), sorted by name. */
 VAULT_EXTERN(int) vault_list(vault *v, const char *path,
 	int (*cb)(const vault_entry *e, void *payload), void *payload);
+
+/* ---- time travel: the state at a past moment ----------------------------- */
+
+typedef struct {
+	int64_t at;            /**< the moment, in seconds since 1970 (UTC) */
+	const char *purpose;   /**< for the read event, as vault_get */
+	const char *note;      /**< sealed to the audit key, as vault_get */
+} vault_at_options;
+
+/**
+ * List a folder ("CODE" or "CODE/dir") as it was at `opts->at`: the state
+ * the last event at or before that moment recorded, names read with the
+ * case keys the caller holds now. Files created after the moment are not
+ * there; files removed, renamed or moved since are, under their names and
+ * in their folders of then. Entries come sorted by name, as vault_list;
+ * `writable` is always 0 (the past is not written to).
+ *
+ * It is a read event (action `read`, the folder's node, the purpose),
+ * committed before `cb` sees any entry.
+ *
+ * @note The caller must be a member of the case now and hold its key;
+ *       membership at the moment itself is not required (members read a
+ *       case's older content, as `get --version` does).
+ * @return 0;
+ *         VAULT_EUSAGE (a moment in the future, a file, a purpose required
+ *         and not given);
+ *         VAULT_ENOTFOUND (before the vault's first event, a case or path
+ *         that did not exist then);
+ *         VAULT_EACCES (not a member now, or without the key yet);
+ *         VAULT_ECORRUPT (the history or a name fails its checks).
+ */
+VAULT_EXTERN(int) vault_list_at(vault *v, const char *path, const vault_at_options *opts,
+	int (*cb)(const vault_entry *e, void *payload), void *payload) VAULT_WARN_UNUSED;
+
+/**
+ * Stream a file's content as it was at `opts->at`: the version the last
+ * event at or before that moment names, even if the file was removed,
+ * renamed or overwritten since. A read event (the file's node and that
+ * version, the purpose) is committed before any byte goes to `fn`; the
+ * version's block list must match the content commitment of the signed
+ * manifest, and every block authenticate, or VAULT_ECORRUPT (nothing of
+ * that block or after it is written).
+ *
+ * @param[out] version_out  the version served (0: the file was empty and
+ *                          had none); may be NULL
+ * @return 0; the codes of vault_list_at(); VAULT_EUSAGE also for a folder.
+ */
+VAULT_EXTERN(int) vault_get_at(uint32_t *version_out, vault *v, const char *path,
+	const vault_at_options *opts, vault_write_fn fn, void *payload) VAULT_WARN_UNUSED;
 
 typedef struct {
 	uint32_t version;

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# audit verify on a tampered vault: exit 3, one error line naming the first
+# bad event (or record) and a hint; with --json, one object saying so.
+# The vault is edited with LMDB's own mdb_dump / mdb_load while it is closed
+# (the detailed cases are in tests/unit/test_tamper.c).
+. "$(dirname "$0")/lib.sh"
+
+command -v mdb_dump >/dev/null && command -v mdb_load >/dev/null ||
+	skip "needs mdb_dump and mdb_load (lmdb-utils)"
+
+mkpass dpo
+mkpass alice
+expect_exit 0 cv dpo init --admin dpo
+expect_exit 0 cv dpo user add alice --role caseworker --new-passphrase-file "$T/alice.pass"
+expect_exit 0 cv alice case create --label "Tamper test"
+code=${OUT%$'\n'}
+printf 'first\n' > "$T/doc"
+expect_exit 0 cv alice put "$code/doc.txt" "$T/doc"
+printf 'second\n' > "$T/doc"
+expect_exit 0 cv alice put "$code/doc.txt" "$T/doc"
+expect_exit 0 cvbare --vault "$VAULT" audit verify
+good_head=$(head_of)
+cv dpo audit log --json > "$T/.log" 2>/dev/null
+prev_head=$(jfield "$T/.log" 'o["commit"]' | tail -n 2 | head -n 1)
+check_match "the log has the events" '^[0-9a-f]{40}$' "$prev_head"
+
+has_json=0
+# --json is checked where this casevault has it.
+if cvbare --vault "$VAULT" audit verify --json > "$T/.json" 2>/dev/null; then
+	has_json=1
+	json_ok "$T/.json" 'o["ok"] is True'
+fi
+
+# Rewrite one record of sub-database DB: KEY_HEX's value through SED_EXPR
+# (on the hex dump of the value).
+edit_record() {
+	local dir=$1 db=$2 key=$3 expr=$4
+
+	mdb_dump -s "$db" "$dir" > "$T/.dump" || return 1
+	awk -v key=" $key" -v expr="$expr" '
+		BEGIN { split(expr, e, "/") }
+		hit { sub(e[1], e[2]); hit = 0 }
+		$0 == key { hit = 1 }
+		{ print }' "$T/.dump" > "$T/.dump2" || return 1
+	cmp -s "$T/.dump" "$T/.dump2" && return 1        # nothing changed
+	grep -v '^db_pagesize=' "$T/.dump2" > "$T/.dump"
+	mdb_load -s "$db" -f "$T/.dump" "$dir"
+}
+
+hexof() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+
+# Each tamper case on its own copy: exit 3, one line + hint.
+tampered() {   # DESC NAMES_WHAT
+	local desc=$1 want=$2
+
+	expect_exit 3 cvbare --vault "$T/copy" audit verify &&
+		pass "$desc: exit 3"
+	expect_err_hint "$want"
+	expect_no_stdout "$desc"
+	if [ "$has_json" = 1 ]; then
+		cvbare --vault "$T/copy" audit verify --json > "$T/.json" 2>/dev/null
+		check_eq "$desc: --json exits 3" 3 "$?"
+		json_ok "$T/.json" 'o["ok"] is False and o["error"] != ""'
+		[ -n "$want" ] && check_contains "$desc: --json names it" "$want" "$(cat "$T/.json")"
+	fi
+	rm -rf "$T/copy"
+}
+
+# 1. A user's role changed (caseworker -> admin): the record differs from the head.
+cp -a "$VAULT" "$T/copy"
+check "role edited" edit_record "$T/copy" users "$(hexof alice)" "^ 0102/ 0101"
+tampered "role changed" "alice"
+
+# 2. The head moved back one event (a rollback): the head is named.
+cp -a "$VAULT" "$T/copy"
+check "head edited" edit_record "$T/copy" meta "$(hexof head)" "^ 01.*/ 01$prev_head"
+tampered "head rolled back" "$prev_head"
+
+# 3. The whole vault rolled back (an old copy): only the anchor catches it.
+cp -a "$VAULT" "$T/old"
+printf 'third\n' > "$T/doc"
+expect_exit 0 cv alice put "$code/doc.txt" "$T/doc"
+new_head=$(head_of)
+cp -a "$T/old" "$T/copy"
+expect_exit 0 cvbare --vault "$T/copy" audit verify
+expect_exit 3 cvbare --vault "$T/copy" audit verify --anchor "$new_head"
+expect_err_hint "$new_head"
+rm -rf "$T/copy" "$T/old"
+
+# The vault itself still verifies.
+expect_exit 0 cvbare --vault "$VAULT" audit verify
+check "the good head was a real event" test -n "$good_head"
+finish

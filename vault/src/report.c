@@ -1,0 +1,1029 @@
+/*
+ * report — the auditor's and the DPO's views of the history: the log with
+ * every filter, one event in full, and the reports about a case, a user, a
+ * removed member and anomalies.
+ *
+ * Everything here only reads: no event is recorded. Notes of purpose are
+ * opened with the audit key, which only admins and auditors hold; the
+ * reports are about people, so they need such a user unlocked as well.
+ * The rules of the reports are written down in docs/audit.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "history.h"
+#include "sshsig.h"
+
+/* ---- who may look -------------------------------------------------------- */
+
+static int require_reader(vault *v, const char *what)
+{
+	if (!v->unlocked)
+		return vault_error_set(VAULT_EACCES, "%s are for admins and auditors: no user is unlocked", what);
+	if (v->role != VAULT_ROLE_ADMIN && v->role != VAULT_ROLE_AUDITOR)
+		return vault_error_set(VAULT_EACCES, "%s are for admins and auditors: user '%s' is a %s",
+			what, v->user, vault_role_name(v->role));
+	return 0;
+}
+
+/* ---- notes of purpose ----------------------------------------------------- */
+
+typedef struct {
+	unsigned char pk[32];
+	unsigned char *sk;           /* X25519 secret key, sodium_malloc'd */
+} audit_key;
+
+static int audit_key_open(audit_key *k, vault *v, MDB_txn *txn)
+{
+	MDB_val val;
+	char key[VAULT_NAME_MAX + 16];
+	int error;
+
+	k->sk = NULL;
+	if ((error = require_reader(v, "notes of purpose")) < 0)
+		return error;
+	if ((error = vault__meta_get(&val, txn, v, "audit-pk")) < 0 || val.mv_size != 32)
+		return error < 0 ? error : vault_error_set(VAULT_ECORRUPT, "audit key record is damaged");
+	memcpy(k->pk, val.mv_data, 32);
+	snprintf(key, sizeof key, "@audit/%s", v->user);
+	if ((error = vault_store__get(txn, v->st->sealed, key, strlen(key), &val)) < 0) {
+		if (error == VAULT_ENOTFOUND)
+			return vault_error_set(VAULT_EACCES, "user '%s' holds no audit key", v->user);
+		return error;
+	}
+	if ((error = vcrypto_secret_alloc(&k->sk, 32)) < 0)
+		return error;
+	if (val.mv_size != 1 + 32 + VCRYPTO_SEALBYTES || ((unsigned char *)val.mv_data)[0] != REC_FORMAT ||
+	    vcrypto_unseal(k->sk, (unsigned char *)val.mv_data + 1, val.mv_size - 1, v->pk, v->sk) < 0) {
+		vcrypto_key_free(k->sk);
+		k->sk = NULL;
+		return vault_error_set(VAULT_ECORRUPT, "sealed audit key of user '%s' is damaged", v->user);
+	}
+	return 0;
+}
+
+static void audit_key_close(audit_key *k)
+{
+	vcrypto_key_free(k->sk);     /* NULL-safe; wipes */
+	k->sk = NULL;
+}
+
+/* The base64 value of the message's Purpose-Note trailer, or NULL. */
+static const char *note_value(const char *msg, size_t *len)
+{
+	const char *body = strstr(msg, "\n\n"), *s;
+
+	for (s = body ? body + 2 : msg; s && *s; ) {
+		const char *e = strchr(s, '\n');
+
+		if (!strncmp(s, "Purpose-Note: ", 14)) {
+			*len = e ? (size_t)(e - s - 14) : strlen(s + 14);
+			return s + 14;
+		}
+		s = e ? e + 1 : NULL;
+	}
+	return NULL;
+}
+
+static void note_free(char *note)
+{
+	if (note) {
+		sodium_memzero(note, strlen(note));
+		free(note);
+	}
+}
+
+/* The note of an event, opened; *out NULL when it has none. */
+static int note_open(char **out, const audit_key *k, const char *msg, const char *commit)
+{
+	const char *b64;
+	unsigned char *sealed = NULL;
+	char *m = NULL;
+	size_t b64len, sealed_len, mlen;
+	int error = 0;
+
+	*out = NULL;
+	if ((b64 = note_value(msg, &b64len)) == NULL)
+		return 0;
+	if ((sealed = malloc(b64len + 1)) == NULL)
+		return vault_error_set_oom();
+	if (sodium_base642bin(sealed, b64len + 1, b64, b64len, NULL, &sealed_len, NULL,
+			sodium_base64_VARIANT_ORIGINAL) != 0 || sealed_len < VCRYPTO_SEALBYTES) {
+		error = vault_error_set(VAULT_ECORRUPT, "the note of event %s is damaged", commit);
+		goto done;
+	}
+	mlen = sealed_len - VCRYPTO_SEALBYTES;
+	if ((m = malloc(mlen + 1)) == NULL) {
+		error = vault_error_set_oom();
+		goto done;
+	}
+	if (crypto_box_seal_open((unsigned char *)m, sealed, sealed_len, k->pk, k->sk) != 0) {
+		error = vault_error_set(VAULT_ECORRUPT, "the note of event %s does not open with the audit key",
+			commit);
+		goto done;
+	}
+	m[mlen] = '\0';
+	*out = m;
+	m = NULL;
+done:
+	if (m) {
+		sodium_memzero(m, mlen + 1);
+		free(m);
+	}
+	free(sealed);
+	return error;
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+typedef struct {
+	git_oid id;
+	char hex[VAULT_OID_SIZE];
+	int64_t time;
+	vault_trailers t;
+	char subject[200];
+} rep_event;
+
+static int event_read(rep_event *e, git_commit **keep, vault *v, const git_oid *id)
+{
+	git_commit *c = NULL;
+	const char *summary;
+
+	if (keep)
+		*keep = NULL;
+	e->id = *id;
+	git_oid_tostr(e->hex, sizeof e->hex, id);
+	if (git_commit_lookup(&c, v->repo, id) < 0)
+		return vault_error_set(VAULT_ECORRUPT, "event %s is missing or damaged in the history", e->hex);
+	vault_history__trailers(&e->t, git_commit_message(c));
+	e->time = git_commit_time(c);
+	summary = git_commit_summary(c);
+	snprintf(e->subject, sizeof e->subject, "%s", summary ? summary : "");
+	if (keep)
+		*keep = c;
+	else
+		git_commit_free(c);
+	return 0;
+}
+
+static void event_info(vault_event_info *info, const rep_event *e)
+{
+	memset(info, 0, sizeof *info);
+	info->commit = e->hex;
+	info->time = e->time;
+	info->actor = e->t.actor;
+	info->action = e->t.action;
+	info->case_code = e->t.case_code;
+	info->node = e->t.node;
+	info->version = e->t.version;
+	info->purpose = e->t.purpose;
+	info->via = e->t.via;
+	info->subject = e->subject;
+	info->target = e->t.target;
+}
+
+/* The actions of docs/history.md, and `shred`. */
+static const char *const known_actions[] = {
+	"init", "user-add", "user-disable", "passwd", "case-create", "grant", "revoke",
+	"rekey", "purpose-add", "purpose-require", "setting", "write", "create", "touch",
+	"read", "mkdir", "move", "delete", "restore", "mount", "unmount", "unlock-failed",
+	"shred", NULL };
+
+static int in_list(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(s, *list))
+			return 1;
+	return 0;
+}
+
+static int check_node(const char *node)
+{
+	size_t n = strlen(node);
+
+	if (n == 0 || n > 16 || strspn(node, "0123456789abcdef") != n)
+		return vault_error_set(VAULT_EUSAGE, "node '%s' is not a node id (up to 16 hex digits)", node);
+	return 0;
+}
+
+static int node_matches(const char *want, const char *have)
+{
+	/* Ids are written with 16 digits; accept them without leading zeros too. */
+	size_t wl = strlen(want), hl = strlen(have);
+
+	if (wl > hl)
+		return 0;
+	for (size_t i = 0; i < hl - wl; i++)
+		if (have[i] != '0')
+			return 0;
+	return !strcmp(have + hl - wl, want);
+}
+
+static int query_matches(const vault_log_options *o, const rep_event *e)
+{
+	if (!o)
+		return 1;
+	if (o->case_code && strcmp(o->case_code, e->t.case_code))
+		return 0;
+	if (o->user && strcmp(o->user, e->t.actor))
+		return 0;
+	if (o->since && e->time < o->since)
+		return 0;
+	if (o->until && e->time > o->until)
+		return 0;
+	if (o->actions && !in_list(e->t.action, o->actions))
+		return 0;
+	if (o->node && !node_matches(o->node, e->t.node))
+		return 0;
+	return 1;
+}
+
+int vault_audit_query(vault *v, const vault_log_options *o, vault_event_cb cb, void *payload)
+{
+	MDB_txn *txn = NULL;
+	git_oid *ids = NULL;
+	audit_key key = { { 0 }, NULL };
+	size_t n = 0;
+	int error;
+
+	if (o && o->version != VAULT_LOG_OPTIONS_VERSION)
+		return vault_error_set(VAULT_EUSAGE, "log options of an unknown version");
+	if (o && o->node && (error = check_node(o->node)) < 0)
+		return error;
+	for (const char *const *a = o ? o->actions : NULL; a && *a; a++)
+		if (!in_list(*a, known_actions))
+			return vault_error_set(VAULT_EUSAGE, "'%s' is not an action of the history", *a);
+	if ((error = vault__begin(&txn, v, 0)) < 0)
+		return error;
+	vault_store__cur = txn;
+	if (o && o->notes && (error = audit_key_open(&key, v, txn)) < 0)
+		goto done;
+	if ((error = vault_history__chain(&ids, &n, NULL, v, txn)) < 0)
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		git_commit *c = NULL;
+		vault_event_info info;
+		rep_event e;
+		char *note = NULL;
+
+		if ((error = event_read(&e, &c, v, &ids[i])) < 0)
+			goto done;
+		if (!query_matches(o, &e)) {
+			git_commit_free(c);
+			continue;
+		}
+		if (key.sk && e.t.has_note)
+			error = note_open(&note, &key, git_commit_message(c), e.hex);
+		git_commit_free(c);
+		if (error < 0)
+			goto done;
+		event_info(&info, &e);
+		error = cb(&info, note, payload);
+		note_free(note);
+		if (error != 0)
+			goto done;
+	}
+done:
+	audit_key_close(&key);
+	free(ids);
+	vault_store__cur = NULL;
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
+/* ---- one event in full ---------------------------------------------------- */
+
+typedef struct {
+	vault_tree_change *items;
+	size_t n, cap;
+} change_list;
+
+static int change_add(change_list *l, const char *path, char change)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		void *p = realloc(l->items, cap * sizeof *l->items);
+
+		if (!p)
+			return vault_error_set_oom();
+		l->items = p;
+		l->cap = cap;
+	}
+	if ((l->items[l->n].path = strdup(path)) == NULL)
+		return vault_error_set_oom();
+	l->items[l->n++].change = change;
+	return 0;
+}
+
+static void change_list_dispose(change_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free((char *)l->items[i].path);
+	free(l->items);
+}
+
+static int change_cmp(const void *a, const void *b)
+{
+	return strcmp(((const vault_tree_change *)a)->path, ((const vault_tree_change *)b)->path);
+}
+
+static int change_seen(const char *path, const git_oid *before, const git_oid *after,
+	void *payload)
+{
+	return change_add(payload, path, !before ? 'A' : !after ? 'D' : 'M');
+}
+
+/* Who signed `c`, checked against the actor's key in `policy`. */
+static vault_sig_t signature_of(vault *v, git_commit *c, git_tree *policy, const char *actor)
+{
+	vault_buf sig = VAULT_BUF_INIT, data = VAULT_BUF_INIT;
+	vault_policy_user pu;
+	vault_sig_t st = VAULT_SIG_BAD;
+
+	if (vault_history__signature(&sig, &data, v, git_commit_id(c)) < 0)
+		goto done;
+	if (!sig.size) {
+		st = VAULT_SIG_UNSIGNED;
+		goto done;
+	}
+	if (vault_history__user(&pu, policy, actor, v) < 0 || !pu.found)
+		goto done;
+	if (vault_sshsig__verify(sig.ptr, sig.size, (const unsigned char *)data.ptr, data.size, pu.pk) == 0)
+		st = VAULT_SIG_GOOD;
+done:
+	vault_error_clear();
+	vault_buf_dispose(&sig);
+	vault_buf_dispose(&data);
+	return st;
+}
+
+static int is_hex(const char *s, size_t n)
+{
+	return strspn(s, "0123456789abcdefABCDEF") == n;
+}
+
+int vault_audit_show(vault *v, const char *id, int notes,
+	int (*cb)(const vault_event_detail *, void *), void *payload)
+{
+	MDB_txn *txn = NULL;
+	git_oid *ids = NULL;
+	git_commit *c = NULL, *parent = NULL;
+	git_tree *tree = NULL, *ptree = NULL;
+	audit_key key = { { 0 }, NULL };
+	change_list changes = { NULL, 0, 0 };
+	vault_event_detail d;
+	vault_event_info info;
+	rep_event e;
+	char want[VAULT_OID_SIZE], parent_hex[VAULT_OID_SIZE] = "", tree_hex[VAULT_OID_SIZE];
+	char *note = NULL;
+	size_t n = 0, len = strlen(id), found = SIZE_MAX, matches = 0;
+	int error;
+
+	if (len < 7 || len > 40 || !is_hex(id, len))
+		return vault_error_set(VAULT_EUSAGE, "'%s' is not an event id (7 to 40 hex digits)", id);
+	for (size_t i = 0; i <= len; i++)
+		want[i] = (char)(id[i] >= 'A' && id[i] <= 'F' ? id[i] - 'A' + 'a' : id[i]);
+	if ((error = vault__begin(&txn, v, 0)) < 0)
+		return error;
+	vault_store__cur = txn;
+	if (notes && (error = audit_key_open(&key, v, txn)) < 0)
+		goto done;
+	if ((error = vault_history__chain(&ids, &n, NULL, v, txn)) < 0)
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		char hex[VAULT_OID_SIZE];
+
+		git_oid_tostr(hex, sizeof hex, &ids[i]);
+		if (!strncmp(hex, want, len)) {
+			found = i;
+			matches++;
+		}
+	}
+	if (matches == 0) {
+		error = vault_error_set(VAULT_ENOTFOUND, "no event '%s' in the history", id);
+		goto done;
+	}
+	if (matches > 1) {
+		error = vault_error_set(VAULT_ENOTFOUND, "event id '%s' is ambiguous: %zu events start with it",
+			id, matches);
+		goto done;
+	}
+	if ((error = event_read(&e, &c, v, &ids[found])) < 0)
+		goto done;
+	if (git_commit_tree(&tree, c) < 0 ||
+	    (found > 0 && (git_commit_parent(&parent, c, 0) < 0 || git_commit_tree(&ptree, parent) < 0))) {
+		error = vault_error_set(VAULT_ECORRUPT, "event %s or its parent cannot be read", e.hex);
+		goto done;
+	}
+	if (parent)
+		git_oid_tostr(parent_hex, sizeof parent_hex, git_commit_id(parent));
+	git_oid_tostr(tree_hex, sizeof tree_hex, git_tree_id(tree));
+	if ((error = vault_history__diff(v, ptree, tree, change_seen, &changes)) < 0)
+		goto done;
+	qsort(changes.items, changes.n, sizeof *changes.items, change_cmp);
+	if (key.sk && e.t.has_note && (error = note_open(&note, &key, git_commit_message(c), e.hex)) < 0)
+		goto done;
+
+	event_info(&info, &e);
+	memset(&d, 0, sizeof d);
+	d.info = &info;
+	d.index = found + 1;
+	d.parent = parent_hex;
+	d.tree = tree_hex;
+	/* The genesis is checked against its own policy, as verify does. */
+	d.signature = signature_of(v, c, ptree ? ptree : tree, e.t.actor);
+	d.signer = d.signature == VAULT_SIG_UNSIGNED ? "" : e.t.actor;
+	d.has_note = e.t.has_note;
+	d.note = note;
+	d.nchanges = changes.n;
+	d.changes = changes.items;
+	error = cb(&d, payload);
+done:
+	note_free(note);
+	change_list_dispose(&changes);
+	git_tree_free(tree);
+	git_tree_free(ptree);
+	git_commit_free(parent);
+	git_commit_free(c);
+	audit_key_close(&key);
+	free(ids);
+	vault_store__cur = NULL;
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
+/* ---- reports ------------------------------------------------------------- */
+
+typedef struct {
+	vault *v;
+	MDB_txn *txn;
+	const vault_report_options *o;
+	rep_event *ev;               /* the whole chain, oldest first */
+	size_t n;
+	audit_key key;
+	int (*cb)(const vault_report_line *, void *);
+	void *payload;
+} report;
+
+static const char *const doc_actions[] = {
+	"read", "write", "create", "touch", "mkdir", "move", "delete", "restore", "shred", NULL };
+
+static int in_range(const report *r, const rep_event *e)
+{
+	return (!r->o->since || e->time >= r->o->since) && (!r->o->until || e->time <= r->o->until);
+}
+
+static int load_events(report *r)
+{
+	git_oid *ids = NULL;
+	size_t n = 0;
+	int error;
+
+	if ((error = vault_history__chain(&ids, &n, NULL, r->v, r->txn)) < 0)
+		return error;
+	if ((r->ev = calloc(n ? n : 1, sizeof *r->ev)) == NULL) {
+		free(ids);
+		return vault_error_set_oom();
+	}
+	for (size_t i = 0; i < n && !error; i++)
+		error = event_read(&r->ev[i], NULL, r->v, &ids[i]);
+	r->n = n;
+	free(ids);
+	return error;
+}
+
+/* Tell one event as a line, with its note when asked. */
+static int emit_event(report *r, const rep_event *e, const char *relation)
+{
+	vault_report_line line;
+	vault_event_info info;
+	char *note = NULL;
+	int error;
+
+	if (r->key.sk && e->t.has_note) {
+		git_commit *c = NULL;
+
+		if (git_commit_lookup(&c, r->v->repo, &e->id) < 0)
+			return vault_error_set(VAULT_ECORRUPT, "event %s cannot be read", e->hex);
+		error = note_open(&note, &r->key, git_commit_message(c), e->hex);
+		git_commit_free(c);
+		if (error < 0)
+			return error;
+	}
+	event_info(&info, e);
+	memset(&line, 0, sizeof line);
+	line.kind = VAULT_LINE_EVENT;
+	line.event = &info;
+	line.note = note;
+	line.relation = relation;
+	line.user = e->t.actor;
+	line.case_code = e->t.case_code;
+	error = r->cb(&line, r->payload);
+	note_free(note);
+	return error;
+}
+
+static int tree_of(git_tree **out, vault *v, const rep_event *e)
+{
+	git_commit *c = NULL;
+	int rc;
+
+	*out = NULL;
+	if (git_commit_lookup(&c, v->repo, &e->id) < 0)
+		return vault_error_set(VAULT_ECORRUPT, "event %s cannot be read", e->hex);
+	rc = git_commit_tree(out, c);
+	git_commit_free(c);
+	return rc < 0 ? vault_error_set(VAULT_ECORRUPT, "the tree of event %s cannot be read", e->hex) : 0;
+}
+
+/* Does the head tree, or any event, know this case or user? */
+static int known_case(report *r, const char *code)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->ev[i].t.case_code, code))
+			return 1;
+	return 0;
+}
+
+static int known_user(report *r, const char *name)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->ev[i].t.actor, name) || !strcmp(r->ev[i].t.target, name))
+			return 1;
+	return 0;
+}
+
+static int report_case(report *r)
+{
+	int error = 0;
+
+	for (size_t i = 0; i < r->n && !error; i++) {
+		const rep_event *e = &r->ev[i];
+
+		if (strcmp(e->t.case_code, r->o->case_code) || !e->t.node[0] ||
+		    !in_list(e->t.action, doc_actions) || !in_range(r, e))
+			continue;
+		error = emit_event(r, e, strcmp(e->t.action, "read") ? "write" : "read");
+	}
+	return error;
+}
+
+static int report_user(report *r)
+{
+	const char *name = r->o->user;
+	int error = 0;
+
+	for (size_t i = 0; i < r->n && !error; i++) {
+		const rep_event *e = &r->ev[i];
+
+		if (!in_range(r, e))
+			continue;
+		if (!strcmp(e->t.actor, name))
+			error = emit_event(r, e, "by");
+		else if (!strcmp(e->t.target, name))
+			error = emit_event(r, e, "about");
+	}
+	return error;
+}
+
+/* What policy/cases/CODE of one tree says: the epoch, and `user`'s access. */
+static int case_state(uint32_t *epoch, int *member, git_tree *tree, const char *code,
+	const char *user, vault *v)
+{
+	vault_buf b = VAULT_BUF_INIT;
+	char path[64];
+	const char *s;
+	size_t len;
+	int error;
+
+	*epoch = 0;
+	*member = 0;
+	snprintf(path, sizeof path, "policy/cases/%s", code);
+	error = vault_history__blob(&b, tree, path, v);
+	if (error == VAULT_ENOTFOUND)
+		return 0;
+	if (error < 0)
+		return error;
+	if ((s = vault_history__field(b.ptr, "epoch", &len)) != NULL)
+		*epoch = (uint32_t)strtoul(s, NULL, 10);
+	vault_buf_dispose(&b);
+	return vault_history__membership(member, tree, code, user, v);
+}
+
+#define MAX_SPANS 64
+
+static int report_revoked(report *r)
+{
+	const char *code = r->o->case_code, *name = r->o->user;
+	struct { int64_t from, to; int access; uint32_t epoch; } spans[MAX_SPANS];
+	uint32_t *epochs = NULL, epoch = 0, held = 0;
+	git_oid last = { { 0 } };
+	size_t nspans = 0;
+	int member = 0, error = 0;
+
+	/* Replay the case's policy file event by event: who was a member, at which epoch. */
+	if ((epochs = calloc(r->n ? r->n : 1, sizeof *epochs)) == NULL)
+		return vault_error_set_oom();
+	for (size_t i = 0; i < r->n; i++) {
+		git_tree *tree = NULL;
+		git_tree_entry *te = NULL;
+		char path[64];
+		int now = member;
+
+		if ((error = tree_of(&tree, r->v, &r->ev[i])) < 0)
+			goto done;
+		snprintf(path, sizeof path, "policy/cases/%s", code);
+		if (git_tree_entry_bypath(&te, tree, path) == 0 && !git_oid_equal(&last, git_tree_entry_id(te))) {
+			last = *git_tree_entry_id(te);
+			error = case_state(&epoch, &now, tree, code, name, r->v);
+		}
+		git_tree_entry_free(te);
+		git_tree_free(tree);
+		if (error < 0)
+			goto done;
+		if (now && !member) {
+			if (nspans == MAX_SPANS) {
+				error = vault_error_set(VAULT_ERROR, "user '%s' joined case '%s' more than %d times",
+					name, code, MAX_SPANS);
+				goto done;
+			}
+			spans[nspans].from = r->ev[i].time;
+			spans[nspans].to = 0;
+			spans[nspans].epoch = 0;
+			nspans++;
+		} else if (!now && member) {
+			spans[nspans - 1].to = r->ev[i].time;
+		}
+		if (now) {
+			spans[nspans - 1].access = now;
+			if (epoch > spans[nspans - 1].epoch)
+				spans[nspans - 1].epoch = epoch;
+			if (epoch > held)
+				held = epoch;
+		}
+		member = now;
+		epochs[i] = epoch;
+	}
+	if (nspans == 0) {
+		error = vault_error_set(VAULT_ENOTFOUND, "user '%s' was never a member of case '%s'", name, code);
+		goto done;
+	}
+
+	for (size_t k = 0; k < nspans && !error; k++) {
+		vault_report_line line;
+
+		memset(&line, 0, sizeof line);
+		line.kind = VAULT_LINE_MEMBERSHIP;
+		line.user = name;
+		line.case_code = code;
+		line.access = spans[k].access == 2 ? "rw" : "ro";
+		line.from = spans[k].from;
+		line.to = spans[k].to;
+		line.epoch = spans[k].epoch;
+		error = r->cb(&line, r->payload);
+	}
+	for (size_t i = 0; i < r->n && !error; i++) {
+		const rep_event *e = &r->ev[i];
+
+		if (!strcmp(e->t.action, "read") && !strcmp(e->t.actor, name) &&
+		    !strcmp(e->t.case_code, code) && in_range(r, e))
+			error = emit_event(r, e, "read");
+	}
+	/*
+	 * A version is under the epoch its case had when it was written (a
+	 * write settles a retired epoch first). Holding an epoch's key opens
+	 * every earlier one through the key chain.
+	 */
+	for (size_t i = 0; i < r->n && !error; i++) {
+		const rep_event *e = &r->ev[i];
+		vault_report_line line;
+		vault_event_info info;
+
+		if (strcmp(e->t.case_code, code) || !e->t.node[0] || !e->t.version ||
+		    (strcmp(e->t.action, "write") && strcmp(e->t.action, "restore")) ||
+		    epochs[i] == 0 || epochs[i] > held || !in_range(r, e))
+			continue;
+		event_info(&info, e);
+		memset(&line, 0, sizeof line);
+		line.kind = VAULT_LINE_EXPOSED;
+		line.event = &info;
+		line.user = name;
+		line.case_code = code;
+		line.epoch = epochs[i];
+		error = r->cb(&line, r->payload);
+	}
+done:
+	free(epochs);
+	return error;
+}
+
+/* ---- anomalies ------------------------------------------------------------ */
+
+typedef struct {
+	const char *rule;
+	char user[VAULT_NAME_MAX + 1];
+	char case_code[VAULT_CODE_SIZE];
+	int64_t from, to, window;
+	uint64_t count, limit;
+	char detail[160];
+} flag;
+
+typedef struct {
+	flag *items;
+	size_t n, cap;
+} flag_list;
+
+static int flag_add(flag_list *l, const flag *f)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		void *p = realloc(l->items, cap * sizeof *l->items);
+
+		if (!p)
+			return vault_error_set_oom();
+		l->items = p;
+		l->cap = cap;
+	}
+	l->items[l->n++] = *f;
+	return 0;
+}
+
+static int flag_cmp(const void *a, const void *b)
+{
+	const flag *x = a, *y = b;
+	int c;
+
+	if (x->from != y->from)
+		return x->from < y->from ? -1 : 1;
+	if ((c = strcmp(x->rule, y->rule)) != 0)
+		return c;
+	return strcmp(x->user, y->user);
+}
+
+/* Events picked for a rule, sorted by who, then when. */
+typedef struct {
+	const char *who;
+	int64_t time;
+	size_t index;
+} pick;
+
+static int pick_cmp(const void *a, const void *b)
+{
+	const pick *x = a, *y = b;
+	int c = strcmp(x->who, y->who);
+
+	if (c)
+		return c;
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * More than `limit` events of one user within `window` seconds. Each burst
+ * is told once: from its first event, as far as the window reaches; the
+ * next burst starts after it.
+ */
+static int bursts(flag_list *out, const pick *p, size_t n, const char *rule, uint64_t limit,
+	int64_t window)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j = i;
+
+		while (j + 1 < n && !strcmp(p[j + 1].who, p[i].who) && p[j + 1].time - p[i].time <= window)
+			j++;
+		if (j - i + 1 > limit) {
+			flag f;
+			int error;
+
+			memset(&f, 0, sizeof f);
+			f.rule = rule;
+			snprintf(f.user, sizeof f.user, "%s", p[i].who);
+			f.from = p[i].time;
+			f.to = p[j].time;
+			f.window = window;
+			f.count = j - i + 1;
+			f.limit = limit;
+			if ((error = flag_add(out, &f)) < 0)
+				return error;
+			i = j + 1;
+		} else {
+			i++;
+		}
+	}
+	return 0;
+}
+
+static int off_hours(const vault_anomaly_settings *s, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	int minute;
+
+	if (gmtime_r(&tt, &tm) == NULL)
+		return 0;
+	minute = tm.tm_hour * 60 + tm.tm_min;
+	return !(s->work_days & (1u << tm.tm_wday)) || minute < s->work_start || minute >= s->work_end;
+}
+
+static int64_t utc_day(int64_t t)
+{
+	return t >= 0 ? t / 86400 : (t - 86399) / 86400;
+}
+
+static int report_anomalies(report *r)
+{
+	vault_anomaly_settings s;
+	flag_list flags = { NULL, 0, 0 };
+	pick *reads = NULL, *fails = NULL;
+	size_t nreads = 0, nfails = 0;
+	int error;
+
+	if ((error = vault_settings__anomaly(&s, r->txn, r->v)) < 0)
+		return error;
+	reads = calloc(r->n ? r->n : 1, sizeof *reads);
+	fails = calloc(r->n ? r->n : 1, sizeof *fails);
+	if (!reads || !fails) {
+		error = vault_error_set_oom();
+		goto done;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		const rep_event *e = &r->ev[i];
+
+		if (!in_range(r, e))
+			continue;
+		if (!strcmp(e->t.action, "read"))
+			reads[nreads++] = (pick){ e->t.actor, e->time, i };
+		else if (!strcmp(e->t.action, "unlock-failed"))
+			fails[nfails++] = (pick){ e->t.target[0] ? e->t.target : e->t.actor, e->time, i };
+	}
+	qsort(reads, nreads, sizeof *reads, pick_cmp);
+	qsort(fails, nfails, sizeof *fails, pick_cmp);
+
+	/* (a) bulk reads, (d) bursts of failed unlocks */
+	if ((error = bursts(&flags, reads, nreads, "bulk-reads", s.bulk_count, s.bulk_window)) < 0 ||
+	    (error = bursts(&flags, fails, nfails, "failed-unlocks", s.unlock_count, s.unlock_window)) < 0)
+		goto done;
+
+	/* (b) reads outside working hours: one flag per user and UTC day */
+	for (size_t i = 0; i < nreads; ) {
+		size_t j = i;
+		flag f;
+
+		if (!off_hours(&s, reads[i].time)) {
+			i++;
+			continue;
+		}
+		memset(&f, 0, sizeof f);
+		f.rule = "off-hours";
+		snprintf(f.user, sizeof f.user, "%s", reads[i].who);
+		snprintf(f.detail, sizeof f.detail, "outside %s UTC", s.work_text);
+		f.from = f.to = reads[i].time;
+		f.window = 86400;
+		for (; j < nreads && !strcmp(reads[j].who, reads[i].who) &&
+		       utc_day(reads[j].time) == utc_day(reads[i].time); j++) {
+			if (off_hours(&s, reads[j].time)) {
+				f.count++;
+				f.to = reads[j].time;
+			}
+		}
+		if ((error = flag_add(&flags, &f)) < 0)
+			goto done;
+		i = j;
+	}
+
+	/* (c) reads of a case soon after a grant or revoke in it: per change and reader */
+	for (size_t g = 0; g < r->n; g++) {
+		const rep_event *ge = &r->ev[g];
+
+		if ((strcmp(ge->t.action, "grant") && strcmp(ge->t.action, "revoke")) || !ge->t.case_code[0])
+			continue;
+		for (size_t i = 0; i < nreads; ) {
+			const rep_event *e = &r->ev[reads[i].index];
+			size_t j = i;
+			flag f;
+
+			memset(&f, 0, sizeof f);
+			for (; j < nreads && !strcmp(reads[j].who, reads[i].who); j++) {
+				const rep_event *x = &r->ev[reads[j].index];
+
+				if (strcmp(x->t.case_code, ge->t.case_code) || x->time < ge->time ||
+				    x->time - ge->time > s.membership_window || reads[j].index < g)
+					continue;
+				if (!f.count)
+					f.from = x->time;
+				f.to = x->time;
+				f.count++;
+			}
+			if (f.count) {
+				f.rule = "after-membership-change";
+				snprintf(f.user, sizeof f.user, "%s", e->t.actor);
+				snprintf(f.case_code, sizeof f.case_code, "%s", ge->t.case_code);
+				snprintf(f.detail, sizeof f.detail, "%s of %s by %s at event %.12s", ge->t.action,
+					ge->t.target, ge->t.actor, ge->hex);
+				f.window = s.membership_window;
+				if ((error = flag_add(&flags, &f)) < 0)
+					goto done;
+			}
+			i = j;
+		}
+	}
+
+	qsort(flags.items, flags.n, sizeof *flags.items, flag_cmp);
+	for (size_t i = 0; i < flags.n && !error; i++) {
+		const flag *f = &flags.items[i];
+		vault_report_line line;
+
+		memset(&line, 0, sizeof line);
+		line.kind = VAULT_LINE_FLAG;
+		line.rule = f->rule;
+		line.user = f->user;
+		line.case_code = f->case_code;
+		line.from = f->from;
+		line.to = f->to;
+		line.count = f->count;
+		line.limit = f->limit;
+		line.window = f->window;
+		line.detail = f->detail;
+		error = r->cb(&line, r->payload);
+	}
+done:
+	free(flags.items);
+	free(reads);
+	free(fails);
+	return error;
+}
+
+int vault_audit_report(vault *v, const vault_report_options *o,
+	int (*cb)(const vault_report_line *, void *), void *payload)
+{
+	report r;
+	int error;
+
+	memset(&r, 0, sizeof r);
+	if (!o || o->version != VAULT_REPORT_OPTIONS_VERSION)
+		return vault_error_set(VAULT_EUSAGE, "report options of an unknown version");
+	if ((error = require_reader(v, "reports")) < 0)
+		return error;
+	switch (o->report) {
+	case VAULT_REPORT_CASE:
+		if (!o->case_code)
+			return vault_error_set(VAULT_EUSAGE, "the case report needs a case");
+		break;
+	case VAULT_REPORT_USER:
+		if (!o->user)
+			return vault_error_set(VAULT_EUSAGE, "the user report needs a user");
+		break;
+	case VAULT_REPORT_REVOKED:
+		if (!o->user || !o->case_code)
+			return vault_error_set(VAULT_EUSAGE, "the revoked-member report needs a user and a case");
+		break;
+	case VAULT_REPORT_ANOMALIES:
+		break;
+	default:
+		return vault_error_set(VAULT_EUSAGE, "unknown report");
+	}
+	r.v = v;
+	r.o = o;
+	r.cb = cb;
+	r.payload = payload;
+	if ((error = vault__begin(&r.txn, v, 0)) < 0)
+		return error;
+	vault_store__cur = r.txn;
+	if (o->notes && (error = audit_key_open(&r.key, v, r.txn)) < 0)
+		goto done;
+	if ((error = load_events(&r)) < 0)
+		goto done;
+	if (o->case_code && !known_case(&r, o->case_code)) {
+		error = vault_error_set(VAULT_ENOTFOUND, "case '%s' is not in the history", o->case_code);
+		goto done;
+	}
+	if (o->user && !known_user(&r, o->user)) {
+		error = vault_error_set(VAULT_ENOTFOUND, "user '%s' is not in the history", o->user);
+		goto done;
+	}
+	switch (o->report) {
+	case VAULT_REPORT_CASE:
+		error = report_case(&r);
+		break;
+	case VAULT_REPORT_USER:
+		error = report_user(&r);
+		break;
+	case VAULT_REPORT_REVOKED:
+		error = report_revoked(&r);
+		break;
+	default:
+		error = report_anomalies(&r);
+		break;
+	}
+done:
+	audit_key_close(&r.key);
+	free(r.ev);
+	vault_store__cur = NULL;
+	vault_store__abort(v->st, r.txn);
+	return error;
+}
