@@ -65,7 +65,7 @@ echo "grep found none of them in $(ls "$vault" | tr '\n' ' ')"
 say "The caseworker mounts the vault: her cases as plain folders"
 mnt="$work/mnt"
 mkdir "$mnt"
-trap 'fusermount3 -u -z "$mnt" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'fusermount3 -u -z "$mnt" 2>/dev/null || true; rm -rf "$work"' EXIT
 as noy mount "$mnt" --purpose intake
 casedir=$(ls -d "$mnt"/C-*)
 echo "\$ ls -l '$mnt'"; ls -l "$mnt"
@@ -83,6 +83,9 @@ as noy umount "$mnt"
 say "The auditor reads and verifies the signed history (no case key needed)"
 as aud audit log
 as aud audit verify
+say "The DPO answers: who saw this victim's file, when, and why"
+as dpo audit report --case "$code" --notes
+as aud audit report --anomalies
 as aud audit export "$work/witness.git"
 echo "\$ git -C witness.git log --show-signature -1 audit"
 git -C "$work/witness.git" log --show-signature -1 audit
