@@ -616,6 +616,56 @@ static int ins_rekey(vault *v, MDB_txn *txn, vault_event *ev)
 	return error < 0 ? error : vault_event__touch_case(ev, v, txn, c1);
 }
 
+/* A rekey (by a ro member) that also makes bob a rw member. */
+static int ins_rekey_adds_member(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	case_rec c;
+	int error;
+
+	if ((error = vault_case__get(&c, txn, v, c1)) < 0)
+		return error;
+	snprintf(c.members[c.nmembers].user, sizeof c.members[0].user, "bob");
+	c.members[c.nmembers++].read_only = 0;
+	error = vault_case__put(txn, v, &c);
+	vault_case__dispose(&c);
+	event_on(ev, c1, 0);
+	return error < 0 ? error : vault_event__touch_case(ev, v, txn, c1);
+}
+
+/* A grant of bob that also makes carol (ro) a rw member. */
+static int ins_grant_two(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	case_rec c;
+	int error;
+
+	if ((error = vault_case__get(&c, txn, v, c1)) < 0)
+		return error;
+	for (size_t i = 0; i < c.nmembers; i++)
+		c.members[i].read_only = 0;
+	snprintf(c.members[c.nmembers].user, sizeof c.members[0].user, "bob");
+	c.members[c.nmembers++].read_only = 0;
+	error = vault_case__put(txn, v, &c);
+	vault_case__dispose(&c);
+	event_on(ev, c1, 0);
+	snprintf(ev->target, sizeof ev->target, "bob");
+	return error < 0 ? error : vault_event__touch_case(ev, v, txn, c1);
+}
+
+/* A touch of f.txt that also changes its parent folder. */
+static int ins_touch_reparents(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	node_rec n;
+	int error;
+
+	if ((error = vault_node__get(&n, txn, v, fnode)) < 0)
+		return error;
+	n.parent ^= 1;
+	if ((error = vault_node__put(txn, v, &n)) < 0)
+		return error;
+	event_on(ev, c1, fnode);
+	return vault_event__touch_node(ev, v, txn, fnode);
+}
+
 /* A delete of f.txt: its state set to deleted. */
 static int ins_delete_f(vault *v, MDB_txn *txn, vault_event *ev)
 {
@@ -1040,6 +1090,9 @@ static void test_insiders(void)
 		{ "insider: a delete by a ro member", "carol", "delete", ins_delete_f, NULL },
 		{ "insider: a write by a ro member", "carol", "write", ins_touch_f, NULL },
 		{ "insider: a write whose Case trailer is another case", "bob", "write", ins_write_wrong_case, NULL },
+		{ "insider: a rekey by a ro member that adds a member", "carol", "rekey", ins_rekey_adds_member, "member" },
+		{ "insider: a grant that also changes another member", "dpo", "grant", ins_grant_two, "member" },
+		{ "insider: a touch that moves the file", "alice", "touch", ins_touch_reparents, "parent" },
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

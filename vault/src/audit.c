@@ -141,6 +141,16 @@ int vault_event__seal_note(vault_event *ev, vault *v, MDB_txn *txn, const char *
 		return vault_error_set(VAULT_EUSAGE, "purpose note is longer than 1024 bytes");
 	if ((error = vault__meta_get(&pk, txn, v, "audit-pk")) < 0 || pk.mv_size != 32)
 		return error < 0 ? error : vault_error_set(VAULT_ECORRUPT, "audit key record is damaged");
+	/* Seal only to the audit key the signed history names: the settings
+	 * record (which holds it) must be the head event's. */
+	{
+		vault_buf b = VAULT_BUF_INIT;
+		if ((error = vault_blob__settings(&b, v, txn)) == 0)
+			error = vault_audit__matches_head(v, txn, "policy/settings", &b);
+		vault_buf_dispose(&b);
+		if (error < 0)
+			return error;
+	}
 	if ((sealed = malloc(len + VCRYPTO_SEALBYTES)) == NULL)
 		return vault_error_set_oom();
 	crypto_box_seal(sealed, (const unsigned char *)note, len, pk.mv_data);

@@ -357,6 +357,36 @@ static int bad_object(const unsigned char *id, const char *what)
 	return vault_error_set(VAULT_ECORRUPT, "history object %s is not a well-formed %s", hex, what);
 }
 
+/*
+ * The content stored under `id` must be what the id says: stock git does
+ * not hash a pack's objects again when it reads them, and a walk over
+ * forged links could otherwise go round in circles.
+ */
+static int object_matches(const unsigned char *id, int type, const unsigned char *data, size_t len)
+{
+	static const char *const names[] = { "", "commit", "tree", "blob", "tag" };
+	unsigned char sum[20];
+	char head[32];
+	sha1_ctx c;
+	int hlen;
+
+	if (type < GIT_OBJECT_COMMIT || type > GIT_OBJECT_TAG)
+		return bad_object(id, "object");
+	hlen = snprintf(head, sizeof head, "%s %zu", names[type], len);
+	sha1_init(&c);
+	sha1_update(&c, head, (size_t)hlen + 1);
+	sha1_update(&c, data, len);
+	sha1_final(sum, &c);
+	if (memcmp(sum, id, 20) != 0) {
+		git_oid oid;
+		char hex[VAULT_OID_SIZE];
+		git_oid_fromraw(&oid, id);
+		git_oid_tostr(hex, sizeof hex, &oid);
+		return vault_error_set(VAULT_ECORRUPT, "history object %s does not match its id", hex);
+	}
+	return 0;
+}
+
 static int hex_id(unsigned char out[20], const unsigned char *p, const unsigned char *end)
 {
 	git_oid oid;
@@ -375,7 +405,8 @@ static int commit_links(unsigned char tree[20], unsigned char parent[20], int *h
 	size_t len;
 	int type, error;
 
-	if ((error = raw_object(&p, &len, &type, x, id)) < 0)
+	if ((error = raw_object(&p, &len, &type, x, id)) < 0 ||
+	    (error = object_matches(id, type, p, len)) < 0)
 		return error;
 	*raw = p;
 	*rawlen = len;
@@ -626,6 +657,8 @@ static int pack_object(writer *w, z_stream *zs, pack_entry *e, exporter *x)
 	}
 	if (type < GIT_OBJECT_COMMIT || type > GIT_OBJECT_TAG)
 		return bad_object(e->id, "object");
+	if ((error = object_matches(e->id, type, data, len)) < 0)
+		return error;
 	e->off = w->off;
 	size = len;
 	hdr[n++] = (unsigned char)((type << 4) | (size & 0x0f) | (size > 0x0f ? 0x80 : 0));

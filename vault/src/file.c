@@ -787,9 +787,12 @@ typedef struct {
 } open_args;
 
 /*
- * The block list about to be served is the one vouched for: the current
- * version's by the node record (which verify checks against the head), an
- * older one's by the manifest its own event signed.
+ * The version about to be served is the one the history vouches for: the
+ * manifest of its node in a signed tree (the head's for the current
+ * version, its own event's for an older one) names this version, its size
+ * and the commitment to its block list. A reader does not verify the chain
+ * (`audit verify` does); this keeps an edit of the vault's records from
+ * serving other content than the history holds.
  */
 static int version_vouched(vault_file *f, MDB_txn *txn)
 {
@@ -797,6 +800,8 @@ static int version_vouched(vault_file *f, MDB_txn *txn)
 	vault_buf b = VAULT_BUF_INIT;
 	git_commit *c = NULL;
 	git_tree *tree = NULL;
+	MDB_txn *outer = vault_store__cur;
+	MDB_val val;
 	git_oid oid;
 	char path[64];
 	const char *s;
@@ -805,21 +810,24 @@ static int version_vouched(vault_file *f, MDB_txn *txn)
 
 	vault_version__commitment(got, &f->base);
 	if (f->version == f->node.version) {
-		memcpy(want, f->node.commitment, sizeof want);
+		if (vault__meta_get(&val, txn, f->v, "head") < 0 || val.mv_size != GIT_OID_RAWSZ)
+			return vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
+		git_oid_fromraw(&oid, val.mv_data);
 	} else {
-		MDB_txn *outer = vault_store__cur;
 		git_oid_fromraw(&oid, f->base.commit);
-		vault_node_path(path, f->node.id);
-		vault_store__cur = txn;
-		if (git_commit_lookup(&c, f->v->repo, &oid) < 0 || git_commit_tree(&tree, c) < 0 ||
-		    vault_history__blob(&b, tree, path, f->v) < 0 ||
-		    (s = vault_history__field(b.ptr, "commitment", &len)) == NULL || len != 64 ||
-		    sodium_hex2bin(want, sizeof want, s, len, NULL, NULL, NULL) != 0)
-			error = vault_error_set(VAULT_ECORRUPT, "the event of '%s' version %u cannot be read",
-				f->path, f->version);
-		vault_store__cur = outer;
 	}
-	if (error == 0 && sodium_memcmp(got, want, sizeof got) != 0)
+	vault_node_path(path, f->node.id);
+	vault_store__cur = txn;
+	if (git_commit_lookup(&c, f->v->repo, &oid) < 0 || git_commit_tree(&tree, c) < 0 ||
+	    vault_history__blob(&b, tree, path, f->v) < 0 ||
+	    (s = vault_history__field(b.ptr, "commitment", &len)) == NULL || len != 64 ||
+	    sodium_hex2bin(want, sizeof want, s, len, NULL, NULL, NULL) != 0)
+		error = vault_error_set(VAULT_ECORRUPT, "the event of '%s' version %u cannot be read",
+			f->path, f->version);
+	vault_store__cur = outer;
+	if (error == 0 && (sodium_memcmp(got, want, sizeof got) != 0 ||
+	    !(s = vault_history__field(b.ptr, "version", &len)) || strtoul(s, NULL, 10) != f->version ||
+	    !(s = vault_history__field(b.ptr, "size", &len)) || strtoull(s, NULL, 10) != f->base.size))
 		error = vault_error_set(VAULT_ECORRUPT,
 			"version %u of '%s' does not match the signed history (node %016llx)",
 			f->version, f->path, (unsigned long long)f->node.id);

@@ -212,7 +212,7 @@ int vault_history__membership(int *out, git_tree *tree, const char *code, const 
 		for (const char *s = b.ptr; s && *s; ) {
 			const char *e = strchr(s, '\n');
 			if (!strncmp(s, "member ", 7) && !strncmp(s + 7, user, ulen) && s[7 + ulen] == ' ')
-				*out = !strncmp(s + 8 + ulen, "rw", 2) ? 2 : 1;
+				*out = !strncmp(s + 8 + ulen, "rw", 2) && (s[10 + ulen] == '\n' || !s[10 + ulen]) ? 2 : 1;
 			s = e ? e + 1 : NULL;
 		}
 	}

@@ -65,7 +65,7 @@ static int odb_read(void **data_out, size_t *len_out, git_object_t *type_out,
 	/* Long walks (verify, export, reports) read objects all over the
 	 * file; drop the mapped pages now and then, so the process does not
 	 * keep the whole history mapped. */
-	if ((++reads & 32767) == 0)
+	if ((++reads & 4095) == 0)
 		vault_store__trim(b->st, txn, val.mv_data);
 done:
 	if (own)

@@ -124,6 +124,10 @@ static int note_open(char **out, const audit_key *k, const char *msg, const char
 			commit);
 		goto done;
 	}
+	if (memchr(m, '\0', mlen) != NULL) {    /* note_free() wipes up to the first NUL */
+		error = vault_error_set(VAULT_ECORRUPT, "the note of event %s is damaged", commit);
+		goto done;
+	}
 	m[mlen] = '\0';
 	*out = m;
 	m = NULL;
