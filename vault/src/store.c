@@ -295,29 +295,40 @@ void vault_store__forget(const void *data, size_t len)
 		madvise((void *)start, end - start, MADV_DONTNEED);
 }
 
-void vault_store__trim(vault_store *st, MDB_txn *txn, const void *inmap)
+/*
+ * Where the map lies, found from `inmap`, a value read in `txn`. Only in a
+ * read-only transaction: a write transaction's values may lie in pages it
+ * copied to the heap, not in the map (its id is the next one to commit; a
+ * reader's is one already committed). Every page starts with a 16-byte
+ * header holding its number, and a value lies after it: on a leaf page, or
+ * at the start of the data of its first overflow page. Either way, the
+ * value's page is found by stepping back over the header.
+ */
+static int map_bounds(uintptr_t *base, uintptr_t *end, vault_store *st, MDB_txn *txn,
+	const void *inmap)
 {
 	MDB_envinfo info;
 	MDB_stat stat;
 	uint64_t pgno;
-	uintptr_t base, page, pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t page, pg = (uintptr_t)sysconf(_SC_PAGESIZE);
 
 	if (!inmap || !txn || mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &stat) != 0 ||
-	    stat.ms_psize != pg)
-		return;
-	/* Only in a read-only transaction: a write transaction's values may
-	 * lie in pages it copied to the heap, not in the map. Its id is the
-	 * next one to commit; a reader's is one already committed. */
-	if (mdb_txn_id(txn) > info.me_last_txnid)
-		return;
-	/* Every page starts with a 16-byte header holding its number, and a
-	 * value lies after it: on a leaf page, or at the start of the data of
-	 * its first overflow page. Either way, the value's page is found by
-	 * stepping back over the header. */
+	    stat.ms_psize != pg || mdb_txn_id(txn) > info.me_last_txnid)
+		return -1;
 	page = ((uintptr_t)inmap - 16) & ~(pg - 1);
 	memcpy(&pgno, (const void *)page, sizeof pgno);
 	if (pgno == 0 || pgno > info.me_last_pgno || page < (uintptr_t)pgno * pg)
-		return;
-	base = page - (uintptr_t)pgno * pg;
-	madvise((void *)base, (size_t)(info.me_last_pgno + 1) * pg, MADV_DONTNEED);
+		return -1;
+	*base = page - (uintptr_t)pgno * pg;
+	*end = *base + (uintptr_t)(info.me_last_pgno + 1) * pg;
+	return 0;
 }
+
+void vault_store__trim(vault_store *st, MDB_txn *txn, const void *inmap)
+{
+	uintptr_t base, end;
+
+	if (map_bounds(&base, &end, st, txn, inmap) == 0)
+		madvise((void *)base, end - base, MADV_DONTNEED);
+}
+
