@@ -6,8 +6,8 @@
  *
  * The chain is walked from the head back to the genesis, so memory stays
  * flat however long the history is: an event needs only its own tree and
- * its parent's. Signatures, most of the work, are checked by a pool of
- * threads while the walk goes on. A failure does not stop the walk: the
+ * its parent's. The walk only follows parents; checker threads check the
+ * events, in runs, while it goes on. A failure does not stop the walk: the
  * report names the oldest failing event, the first one in the chain.
  */
 #include <pthread.h>
@@ -30,7 +30,8 @@ static int is_any(const char *a, const char *const *list)
 	return 0;
 }
 
-/* Actions that change nothing, by who may record them. */
+/* The actions of admins, of document editors (rw members), and those that
+ * change nothing. */
 static const char *const admin_actions[] = {
 	"user-add", "user-disable", "grant", "revoke", "purpose-add", "purpose-require",
 	"setting", NULL };
