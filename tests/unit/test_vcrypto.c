@@ -271,6 +271,31 @@ static void test_secret_memory(void)
 		CHECK(p[999] == 0x5A);
 	}
 	vcrypto_key_free(p);
+	/* Small secrets share one locked region: each is distinct, and a
+	 * freed one is wiped at once, its place used again. More at once
+	 * than the region holds still succeed. */
+	{
+		enum { N = 300 };
+		unsigned char *k[N];
+		int distinct = 1;
+
+		for (int i = 0; i < N; i++) {
+			CHECK_RC(vcrypto_secret_alloc(&k[i], 32), 0);
+			if (k[i])
+				memset(k[i], i & 0xff, 32);
+		}
+		for (int i = 1; i < N; i++)
+			if (k[i] == k[i - 1] || (k[i] && k[i][0] != (i & 0xff)))
+				distinct = 0;
+		CHECK(distinct);
+		p = k[7];
+		vcrypto_key_free(k[7]);
+		CHECK(p[0] == 0 && p[31] == 0);       /* the region stays mapped */
+		CHECK_RC(vcrypto_secret_alloc(&k[7], 32), 0);
+		CHECK(k[7] == p);
+		for (int i = 0; i < N; i++)
+			vcrypto_key_free(k[i]);
+	}
 	/* Box secret key from an Ed25519 one: deterministic. */
 	{
 		unsigned char pk[32], *sk = NULL, *x1 = NULL, *x2 = NULL, xpk[32], xpk2[32];

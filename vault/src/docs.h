@@ -68,8 +68,10 @@ typedef int (*doc_fn)(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, voi
 /* Runs after the event's commit is built, in the same transaction. */
 typedef int (*doc_post_fn)(vault *v, MDB_txn *txn, const git_oid *commit, void *payload);
 
-/* One write transaction: load the case, run fn, append the event, run post.
- * If fn returns > 0, nothing is written and that value is returned. */
+/* One event: load the case, run fn, append the event, run post, in one
+ * write transaction that events of other threads may share (group commit:
+ * see docs.c); returns once it is committed. If fn returns > 0, nothing is
+ * written and that value is returned. */
 int docs_event(vault *v, const char *action, const char *code, int need_rw,
 	doc_fn fn, doc_post_fn post, void *payload);
 /* Start a new epoch first if a revocation retired the current one. */

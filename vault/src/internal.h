@@ -50,6 +50,12 @@ struct vault {
 	unsigned char *sk;           /* Ed25519 secret key, sodium_malloc'd */
 	case_key *keys;              /* case keys unsealed so far */
 	pthread_mutex_t key_lock;    /* guards `keys` (the mount is threaded) */
+
+	/* Group commit of this process's events (docs.c). */
+	pthread_mutex_t gc_lock;
+	pthread_cond_t gc_cond;
+	struct docs_job *gc_head, *gc_tail;
+	int gc_leading;
 };
 
 /* ---- records ------------------------------------------------------------ */

@@ -227,6 +227,17 @@ int vault_store__begin(MDB_txn **out, vault_store *st, int write)
 	return 0;
 }
 
+int vault_store__begin_nested(MDB_txn **out, vault_store *st, MDB_txn *parent)
+{
+	int rc = mdb_txn_begin(st->env, parent, 0, out);
+
+	if (rc != 0) {
+		*out = NULL;
+		return vault_store__error(rc, "begin nested transaction");
+	}
+	return 0;
+}
+
 int vault_store__commit(vault_store *st, MDB_txn *txn)
 {
 	int rc;

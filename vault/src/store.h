@@ -40,6 +40,9 @@ int vault_store__open(vault_store **out, const char *dir, int create, uint64_t m
 void vault_store__close(vault_store *st);
 
 int vault_store__begin(MDB_txn **out, vault_store *st, int write);
+/* A write transaction inside `parent` (same thread): its changes join the
+ * parent when it commits, and vanish alone when it aborts. */
+int vault_store__begin_nested(MDB_txn **out, vault_store *st, MDB_txn *parent);
 /* Commit `txn`; on failure it is aborted. Clears vault_store__cur if it was txn. */
 int vault_store__commit(vault_store *st, MDB_txn *txn);
 /* NULL-safe. Clears vault_store__cur if it was txn. */

@@ -133,6 +133,8 @@ static int vault_alloc(vault **out, const char *dir)
 	}
 	strcpy(v->dir, dir);
 	pthread_mutex_init(&v->key_lock, NULL);
+	pthread_mutex_init(&v->gc_lock, NULL);
+	pthread_cond_init(&v->gc_cond, NULL);
 	*out = v;
 	return 0;
 }
@@ -470,6 +472,8 @@ void vault_close(vault *v)
 	git_odb_free(v->odb);
 	vault_store__close(v->st);
 	pthread_mutex_destroy(&v->key_lock);
+	pthread_mutex_destroy(&v->gc_lock);
+	pthread_cond_destroy(&v->gc_cond);
 	sodium_memzero(v, sizeof *v);
 	free(v);
 }

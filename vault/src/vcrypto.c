@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -5,12 +6,62 @@
 #include "store.h"
 #include "util/errors.h"
 
+/*
+ * Secrets of up to SLOT bytes come from one sodium_malloc'd region. Each
+ * sodium_malloc maps, locks and guards pages of its own, and each
+ * sodium_free unmaps them, which interrupts every core running the process
+ * (the mount's threads): several times per event otherwise. The region is
+ * locked and guarded once; a slot is wiped when it is given back. Larger
+ * secrets, or more than the region holds at once, get their own.
+ */
+#define SLOT  64
+#define SLOTS 256
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char *pool;             /* SLOTS * SLOT bytes, never freed */
+static uint64_t pool_used[SLOTS / 64];
+
+static unsigned char *pool_take(void)
+{
+	unsigned char *k = NULL;
+
+	pthread_mutex_lock(&pool_lock);
+	if (!pool)
+		pool = sodium_malloc(SLOTS * SLOT);
+	for (size_t i = 0; pool && i < SLOTS / 64 && !k; i++) {
+		if (pool_used[i] == UINT64_MAX)
+			continue;
+		for (unsigned b = 0; b < 64; b++)
+			if (!(pool_used[i] & (UINT64_C(1) << b))) {
+				pool_used[i] |= UINT64_C(1) << b;
+				k = pool + (i * 64 + b) * SLOT;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&pool_lock);
+	return k;
+}
+
+static int pool_give(unsigned char *k)
+{
+	size_t i;
+
+	if (!pool || k < pool || k >= pool + SLOTS * SLOT)
+		return 0;
+	i = (size_t)(k - pool) / SLOT;
+	sodium_memzero(k, SLOT);
+	pthread_mutex_lock(&pool_lock);
+	pool_used[i / 64] &= ~(UINT64_C(1) << (i % 64));
+	pthread_mutex_unlock(&pool_lock);
+	return 1;
+}
+
 int vcrypto_secret_alloc(unsigned char **out, size_t len)
 {
-	unsigned char *k = sodium_malloc(len);
+	unsigned char *k = len <= SLOT ? pool_take() : NULL;
 
 	*out = NULL;
-	if (k == NULL)
+	if (k == NULL && (k = sodium_malloc(len)) == NULL)
 		return vault_error_set_oom();
 	*out = k;
 	return 0;
@@ -36,7 +87,7 @@ int vcrypto_key_dup(unsigned char **out, const unsigned char *key)
 
 void vcrypto_key_free(unsigned char *k)
 {
-	if (k)
+	if (k && !pool_give(k))
 		sodium_free(k);
 }
 

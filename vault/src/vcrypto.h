@@ -21,13 +21,14 @@
 #define VCRYPTO_SIGN_PKBYTES 32
 #define VCRYPTO_SIGN_SKBYTES 64
 
-/* Allocate `len` bytes of guarded secret memory (uninitialised). */
+/* Allocate `len` bytes of locked secret memory (uninitialised); free it
+ * with vcrypto_key_free, never sodium_free. */
 int vcrypto_secret_alloc(unsigned char **out, size_t len);
 /* A fresh random 32-byte key in secret memory. */
 int vcrypto_key_new(unsigned char **out);
 /* A copy of a 32-byte key in secret memory. */
 int vcrypto_key_dup(unsigned char **out, const unsigned char *key);
-/* NULL-safe; wipes. */
+/* Wipe and free secret memory of vcrypto_secret_alloc. NULL-safe. */
 void vcrypto_key_free(unsigned char *k);
 
 /* out (mlen + VCRYPTO_OVERHEAD bytes) = nonce ‖ AEAD(m, ad, key). */
