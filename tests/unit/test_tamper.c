@@ -773,6 +773,13 @@ static void edit_message(vault_buf *obj) { replace_in(obj, "Via: cli", "Via: clj
 static void edit_author(vault_buf *obj)  { replace_in(obj, "author alice", "author alicf"); }
 static void edit_actor_bob(vault_buf *obj) { replace_in(obj, "author alice", "author bob  "); }
 
+static void edit_hidden_tail(vault_buf *obj)
+{
+	/* Bytes after a NUL: a parser that stops there never sees them, and
+	 * the signature, made over the bytes it sees, would still hold. */
+	vault_buf_put(obj, "\0Hidden: yes\n", 13);
+}
+
 static void edit_tree(vault_buf *obj)
 {
 	/* Point the tree at the genesis commit's tree id: any other tree. */
@@ -956,6 +963,16 @@ static void test_altered(void)
 		relink(dir, order, nev, (long)w, edits[i].edit, newid);
 		snprintf(name, sizeof name, "altered and re-linked: %s", edits[i].name);
 		expect_verify(name, dir, NULL, newid[w], NULL);
+		drop_copy(dir);
+	}
+	/* A read (no version record names it): only its bytes can tell. */
+	{
+		size_t r = ev_find("read", 0);
+		const char *dir = copy_of(NULL);
+
+		relink(dir, order, nev, (long)r, edit_hidden_tail, newid);
+		expect_verify("altered and re-linked: bytes hidden after a NUL", dir, NULL, newid[r],
+			"not a well-formed commit");
 		drop_copy(dir);
 	}
 }

@@ -163,37 +163,54 @@ const char *vault_history__field(const char *text, const char *key, size_t *len)
 	return NULL;
 }
 
+int vault_history__user_parse(vault_policy_user *out, const char *text, const char *name)
+{
+	const char *s;
+	size_t len;
+
+	out->found = 1;
+	if ((s = vault_history__field(text, "role", &len)) != NULL) {
+		char role[16];
+		vault_history__copy(role, sizeof role, s, len);
+		vault_role_parse(&out->role, role);
+	}
+	s = vault_history__field(text, "status", &len);
+	out->active = s && len == 6 && !memcmp(s, "active", 6);
+	if ((s = vault_history__field(text, "key", &len)) == NULL ||
+	    vault_sshsig__parse_publine(out->pk, s, len) < 0)
+		return vault_error_set(VAULT_ECORRUPT, "policy of user '%s' holds no valid key", name);
+	return 0;
+}
+
 int vault_history__user(vault_policy_user *out, git_tree *tree, const char *name, vault *v)
 {
 	vault_buf b = VAULT_BUF_INIT;
 	char path[64];
-	const char *s;
-	size_t len;
 	int error;
 
 	memset(out, 0, sizeof *out);
 	snprintf(path, sizeof path, "policy/users/%s", name);
 	error = vault_history__blob(&b, tree, path, v);
-	if (error == VAULT_ENOTFOUND) {
+	if (error == VAULT_ENOTFOUND)
 		error = 0;
-		goto done;
-	}
-	if (error < 0)
-		goto done;
-	out->found = 1;
-	if ((s = vault_history__field(b.ptr, "role", &len)) != NULL) {
-		char role[16];
-		vault_history__copy(role, sizeof role, s, len);
-		vault_role_parse(&out->role, role);
-	}
-	s = vault_history__field(b.ptr, "status", &len);
-	out->active = s && len == 6 && !memcmp(s, "active", 6);
-	if ((s = vault_history__field(b.ptr, "key", &len)) == NULL ||
-	    vault_sshsig__parse_publine(out->pk, s, len) < 0)
-		error = vault_error_set(VAULT_ECORRUPT, "policy of user '%s' holds no valid key", name);
-done:
+	else if (error == 0)
+		error = vault_history__user_parse(out, b.ptr, name);
 	vault_buf_dispose(&b);
 	return error;
+}
+
+int vault_history__member_parse(const char *text, const char *user)
+{
+	size_t ulen = strlen(user);
+	int member = 0;
+
+	for (const char *s = text; s && *s; ) {
+		const char *e = strchr(s, '\n');
+		if (!strncmp(s, "member ", 7) && !strncmp(s + 7, user, ulen) && s[7 + ulen] == ' ')
+			member = !strncmp(s + 8 + ulen, "rw", 2) && (s[10 + ulen] == '\n' || !s[10 + ulen]) ? 2 : 1;
+		s = e ? e + 1 : NULL;
+	}
+	return member;
 }
 
 int vault_history__membership(int *out, git_tree *tree, const char *code, const char *user, vault *v)
@@ -207,46 +224,32 @@ int vault_history__membership(int *out, git_tree *tree, const char *code, const 
 	error = vault_history__blob(&b, tree, path, v);
 	if (error == VAULT_ENOTFOUND)
 		error = 0;
-	else if (error == 0) {
-		size_t ulen = strlen(user);
-		for (const char *s = b.ptr; s && *s; ) {
-			const char *e = strchr(s, '\n');
-			if (!strncmp(s, "member ", 7) && !strncmp(s + 7, user, ulen) && s[7 + ulen] == ' ')
-				*out = !strncmp(s + 8 + ulen, "rw", 2) && (s[10 + ulen] == '\n' || !s[10 + ulen]) ? 2 : 1;
-			s = e ? e + 1 : NULL;
-		}
-	}
+	else if (error == 0)
+		*out = vault_history__member_parse(b.ptr, user);
 	vault_buf_dispose(&b);
 	return error;
 }
 
-int vault_history__signature(vault_buf *sig, vault_buf *data, vault *v, const git_oid *id)
+int vault_history__signature(vault_buf *sig, vault_buf *data, vault *v, const git_commit *c)
 {
-	git_odb_object *obj = NULL;
-	const char *s, *end, *hdr_end;
-	int error = 0;
+	/* The commit as parsed (its id checked when it was read): its header
+	 * lines, each ending in a newline, then a blank line, then the message.
+	 * Parsing stops at a NUL; the object must not hold more than that. */
+	const char *s = git_commit_raw_header(c), *msg = git_commit_message_raw(c);
+	const char *end = s ? s + strlen(s) : NULL;
+	git_object_t type;
+	size_t len;
 
-	if (git_odb_read(&obj, v->odb, id) < 0)
-		return vault_error_set(VAULT_ECORRUPT, "it cannot be read");
-	s = git_odb_object_data(obj);
-	end = s + git_odb_object_size(obj);
-	hdr_end = NULL;
-	for (const char *p = s; p + 1 < end; p++)
-		if (p[0] == '\n' && p[1] == '\n') {
-			hdr_end = p + 1;
-			break;
-		}
-	if (!hdr_end) {
-		error = vault_error_set(VAULT_ECORRUPT, "it is not a well-formed commit");
-		goto done;
-	}
+	if (!s || !msg || git_odb_read_header(&len, &type, v->odb, git_commit_id(c)) < 0 ||
+	    len != strlen(s) + 1 + strlen(msg))
+		return vault_error_set(VAULT_ECORRUPT, "it is not a well-formed commit");
 	while (s < end) {
 		const char *eol = memchr(s, '\n', (size_t)(end - s));
 		const char *next = eol ? eol + 1 : end;
 
-		if (s < hdr_end && (size_t)(hdr_end - s) > 7 && !memcmp(s, "gpgsig ", 7) && !sig->size) {
+		if ((size_t)(end - s) > 7 && !memcmp(s, "gpgsig ", 7) && !sig->size) {
 			vault_buf_put(sig, s + 7, (size_t)(next - s - 7));
-			while (next < hdr_end && *next == ' ') {
+			while (next < end && *next == ' ') {
 				const char *e2 = memchr(next, '\n', (size_t)(end - next));
 				const char *n2 = e2 ? e2 + 1 : end;
 				vault_buf_put(sig, next + 1, (size_t)(n2 - next - 1));
@@ -257,24 +260,57 @@ int vault_history__signature(vault_buf *sig, vault_buf *data, vault *v, const gi
 		}
 		s = next;
 	}
+	vault_buf_put(data, "\n", 1);
+	vault_buf_put(data, msg, strlen(msg));
 	if (sig->oom || data->oom)
-		error = vault_error_set_oom();
-done:
-	git_odb_object_free(obj);
-	return error;
+		return vault_error_set_oom();
+	return 0;
 }
 
-static int diff_walk(vault *v, git_tree *a, git_tree *b, char *path, size_t plen,
-	vault_history__diff_cb cb, void *payload);
+void vault_history__memo_dispose(vault_history__memo *m)
+{
+	for (size_t i = 0; m && i < VAULT_HISTORY_MEMO; i++) {
+		git_tree_free(m->tree[i]);
+		m->tree[i] = NULL;
+	}
+}
+
+/* Folder `id`, from the memo if it holds it; kept there for the next diff. */
+static int memo_tree(git_tree **out, vault *v, vault_history__memo *m, const git_oid *id)
+{
+	*out = NULL;
+	for (size_t i = 0; m && i < VAULT_HISTORY_MEMO; i++)
+		if (m->tree[i] && git_oid_equal(git_tree_id(m->tree[i]), id))
+			return git_tree_dup(out, m->tree[i]);
+	if (git_tree_lookup(out, v->repo, id) < 0)
+		return -1;
+	if (m) {
+		git_tree_free(m->tree[m->next]);
+		if (git_tree_dup(&m->tree[m->next], *out) < 0)
+			m->tree[m->next] = NULL;
+		m->next = (m->next + 1) % VAULT_HISTORY_MEMO;
+	}
+	return 0;
+}
+
+typedef struct {
+	vault *v;
+	vault_history__memo *memo;
+	vault_history__diff_cb cb;
+	void *payload;
+	char path[VAULT_HISTORY_PATH_MAX];
+} diff_ctx;
+
+static int diff_walk(diff_ctx *d, git_tree *a, git_tree *b, size_t plen);
 
 /* One entry on one side or both (then with different ids), at `path`. */
-static int diff_entry(vault *v, const git_tree_entry *a, const git_tree_entry *b,
-	char *path, size_t plen, vault_history__diff_cb cb, void *payload)
+static int diff_entry(diff_ctx *d, const git_tree_entry *a, const git_tree_entry *b, size_t plen)
 {
 	const git_tree_entry *e = a ? a : b;
 	int a_tree = a && git_tree_entry_type(a) == GIT_OBJECT_TREE;
 	int b_tree = b && git_tree_entry_type(b) == GIT_OBJECT_TREE;
 	git_tree *ta = NULL, *tb = NULL;
+	char *path = d->path;
 	size_t len;
 	int error;
 
@@ -285,24 +321,23 @@ static int diff_entry(vault *v, const git_tree_entry *a, const git_tree_entry *b
 	len += plen;
 	if (a && b && a_tree != b_tree) {
 		/* A file became a folder or the other way round: both sides. */
-		if ((error = diff_entry(v, a, NULL, path, plen, cb, payload)) != 0)
+		if ((error = diff_entry(d, a, NULL, plen)) != 0)
 			return error;
-		return diff_entry(v, NULL, b, path, plen, cb, payload);
+		return diff_entry(d, NULL, b, plen);
 	}
 	if (!a_tree && !b_tree)
-		return cb(path, a ? git_tree_entry_id(a) : NULL, b ? git_tree_entry_id(b) : NULL, payload);
-	if ((a && git_tree_lookup(&ta, v->repo, git_tree_entry_id(a)) < 0) ||
-	    (b && git_tree_lookup(&tb, v->repo, git_tree_entry_id(b)) < 0))
+		return d->cb(path, a ? git_tree_entry_id(a) : NULL, b ? git_tree_entry_id(b) : NULL, d->payload);
+	if ((a && memo_tree(&ta, d->v, d->memo, git_tree_entry_id(a)) < 0) ||
+	    (b && memo_tree(&tb, d->v, d->memo, git_tree_entry_id(b)) < 0))
 		error = vault_error_set(VAULT_ECORRUPT, "history folder '%s' cannot be read", path);
 	else
-		error = diff_walk(v, ta, tb, path, len, cb, payload);
+		error = diff_walk(d, ta, tb, len);
 	git_tree_free(ta);
 	git_tree_free(tb);
 	return error;
 }
 
-static int diff_walk(vault *v, git_tree *a, git_tree *b, char *path, size_t plen,
-	vault_history__diff_cb cb, void *payload)
+static int diff_walk(diff_ctx *d, git_tree *a, git_tree *b, size_t plen)
 {
 	size_t na = a ? git_tree_entrycount(a) : 0, nb = b ? git_tree_entrycount(b) : 0;
 	size_t i = 0, j = 0;
@@ -315,27 +350,33 @@ static int diff_walk(vault *v, git_tree *a, git_tree *b, char *path, size_t plen
 		int cmp = !ea ? 1 : !eb ? -1 : git_tree_entry_cmp(ea, eb);
 
 		if (cmp < 0) {
-			error = diff_entry(v, ea, NULL, path, plen, cb, payload);
+			error = diff_entry(d, ea, NULL, plen);
 			i++;
 		} else if (cmp > 0) {
-			error = diff_entry(v, NULL, eb, path, plen, cb, payload);
+			error = diff_entry(d, NULL, eb, plen);
 			j++;
 		} else {
 			if (!git_oid_equal(git_tree_entry_id(ea), git_tree_entry_id(eb)))
-				error = diff_entry(v, ea, eb, path, plen, cb, payload);
+				error = diff_entry(d, ea, eb, plen);
 			i++;
 			j++;
 		}
-		path[plen] = '\0';
+		d->path[plen] = '\0';
 	}
 	return error;
 }
 
-int vault_history__diff(vault *v, git_tree *a, git_tree *b, vault_history__diff_cb cb, void *payload)
+int vault_history__diff(vault *v, git_tree *a, git_tree *b, vault_history__memo *memo,
+	vault_history__diff_cb cb, void *payload)
 {
-	char path[VAULT_HISTORY_PATH_MAX] = "";
+	diff_ctx d;
 
 	if (a && b && git_oid_equal(git_tree_id(a), git_tree_id(b)))
 		return 0;
-	return diff_walk(v, a, b, path, 0, cb, payload);
+	d.v = v;
+	d.memo = memo;
+	d.cb = cb;
+	d.payload = payload;
+	d.path[0] = '\0';
+	return diff_walk(&d, a, b, 0);
 }

@@ -42,16 +42,21 @@ typedef struct {
 } vault_policy_user;
 
 int vault_history__user(vault_policy_user *out, git_tree *tree, const char *name, vault *v);
+/* The same from the text of a `policy/users/NAME` file. */
+int vault_history__user_parse(vault_policy_user *out, const char *text, const char *name);
 
 /* 2: rw member, 1: ro member, 0: not a member of the case in that tree. */
 int vault_history__membership(int *out, git_tree *tree, const char *code, const char *user, vault *v);
+/* The same from the text of a `policy/cases/CODE` file. */
+int vault_history__member_parse(const char *text, const char *user);
 
 /*
- * Split commit `id` into its `gpgsig` signature (continuation lines joined,
- * the leading space removed) and the signed data (the commit without that
- * header). An unsigned commit gives an empty signature.
+ * Split commit `c` (as read, so its id is checked) into its `gpgsig`
+ * signature (continuation lines joined, the leading space removed) and the
+ * signed data (the commit without that header). An unsigned commit gives an
+ * empty signature.
  */
-int vault_history__signature(vault_buf *sig, vault_buf *data, vault *v, const git_oid *id);
+int vault_history__signature(vault_buf *sig, vault_buf *data, vault *v, const git_commit *c);
 
 /*
  * The files that differ between trees `a` (before) and `b` (after); either
@@ -62,6 +67,20 @@ int vault_history__signature(vault_buf *sig, vault_buf *data, vault *v, const gi
 #define VAULT_HISTORY_PATH_MAX 256
 typedef int (*vault_history__diff_cb)(const char *path, const git_oid *before,
 	const git_oid *after, void *payload);
-int vault_history__diff(vault *v, git_tree *a, git_tree *b, vault_history__diff_cb cb, void *payload);
+
+/*
+ * Folders a diff read, kept for the next one (or NULL): replaying events
+ * newest first, what an event's diff reads of the state before it is the
+ * state after the event before, which the next diff reads again.
+ */
+#define VAULT_HISTORY_MEMO 16
+typedef struct {
+	git_tree *tree[VAULT_HISTORY_MEMO];
+	size_t next;
+} vault_history__memo;
+void vault_history__memo_dispose(vault_history__memo *m);
+
+int vault_history__diff(vault *v, git_tree *a, git_tree *b, vault_history__memo *memo,
+	vault_history__diff_cb cb, void *payload);
 
 #endif

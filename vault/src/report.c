@@ -346,7 +346,7 @@ static vault_sig_t signature_of(vault *v, git_commit *c, git_tree *policy, const
 	vault_policy_user pu;
 	vault_sig_t st = VAULT_SIG_BAD;
 
-	if (vault_history__signature(&sig, &data, v, git_commit_id(c)) < 0)
+	if (vault_history__signature(&sig, &data, v, c) < 0)
 		goto done;
 	if (!sig.size) {
 		st = VAULT_SIG_UNSIGNED;
@@ -424,7 +424,7 @@ int vault_audit_show(vault *v, const char *id, int notes,
 	if (parent)
 		git_oid_tostr(parent_hex, sizeof parent_hex, git_commit_id(parent));
 	git_oid_tostr(tree_hex, sizeof tree_hex, git_tree_id(tree));
-	if ((error = vault_history__diff(v, ptree, tree, change_seen, &changes)) < 0)
+	if ((error = vault_history__diff(v, ptree, tree, NULL, change_seen, &changes)) < 0)
 		goto done;
 	qsort(changes.items, changes.n, sizeof *changes.items, change_cmp);
 	if (key.sk && e.t.has_note && (error = note_open(&note, &key, git_commit_message(c), e.hex)) < 0)

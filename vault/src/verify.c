@@ -85,7 +85,7 @@ typedef struct {
 } event_job;
 
 #define RING 64
-#define CACHE_SLOTS 64
+#define CACHE_SLOTS 512
 
 /* The policy seen by a checker: cached per `policy` subtree, which changes
  * only with policy events, so runs of reads and writes look it up once. */
@@ -105,6 +105,8 @@ typedef struct {
 	                                    checker's own repository */
 	MDB_txn *txn;
 	git_oid policy_id;
+	git_tree *users, *cases;         /* policy/users and policy/cases of it */
+	vault_history__memo memo;        /* folders the last diff read */
 	cache_slot slot[CACHE_SLOTS];
 	uint64_t version_events;         /* events that made a version */
 	int error;                       /* an error that is not a finding */
@@ -161,6 +163,9 @@ static void *checker_main(void *arg)
 
 static void checker_dispose(checker *ck)
 {
+	git_tree_free(ck->users);
+	git_tree_free(ck->cases);
+	vault_history__memo_dispose(&ck->memo);
 	git_repository_free(ck->view.repo);
 	git_odb_free(ck->view.odb);
 	vault_store__abort(ck->view.st, ck->txn);
@@ -267,18 +272,70 @@ static unsigned int slot_of(const char *actor, const char *code)
 	return h % CACHE_SLOTS;
 }
 
-/* The actor's record and membership in `code` ("" for none) per `policy`. */
+/* The file `name` of folder `dir` (NULL: none), NUL-terminated;
+ * VAULT_ENOTFOUND if absent. */
+static int folder_file(vault_buf *out, vault *v, git_tree *dir, const char *name)
+{
+	const git_tree_entry *e = dir ? git_tree_entry_byname(dir, name) : NULL;
+	git_blob *blob = NULL;
+	int error;
+
+	vault_buf_clear(out);
+	if (e == NULL)
+		return VAULT_ENOTFOUND;
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB || git_blob_lookup(&blob, v->repo, git_tree_entry_id(e)) < 0)
+		return vault_error_set(VAULT_ECORRUPT, "policy file '%s' cannot be read", name);
+	vault_buf_put(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+	vault_buf_put(out, "", 0);
+	error = out->oom ? vault_error_set_oom() : 0;
+	git_blob_free(blob);
+	return error;
+}
+
+/* A subfolder of `dir` (NULL if it has none). */
+static int subfolder(git_tree **out, vault *v, git_tree *dir, const char *name)
+{
+	const git_tree_entry *e = git_tree_entry_byname(dir, name);
+
+	*out = NULL;
+	if (e == NULL)
+		return 0;
+	if (git_tree_entry_type(e) != GIT_OBJECT_TREE || git_tree_lookup(out, v->repo, git_tree_entry_id(e)) < 0)
+		return vault_error_set(VAULT_ECORRUPT, "policy folder '%s' cannot be read", name);
+	return 0;
+}
+
+/*
+ * The actor's record and membership in `code` ("" for none) per `policy`.
+ * The policy's folders are read once per policy (they change only with
+ * policy events), and each answer is kept until then.
+ */
 static int policy_lookup(cache_slot **out, checker *w, git_tree *policy, const char *actor,
 	const char *code)
 {
 	const git_tree_entry *e = git_tree_entry_byname(policy, "policy");
+	vault_buf b = VAULT_BUF_INIT;
 	cache_slot *s;
 	int error;
 
 	if (e == NULL)
 		return vault_error_set(VAULT_ECORRUPT, "its policy is missing");
 	if (!git_oid_equal(git_tree_entry_id(e), &w->policy_id)) {
+		git_tree *p = NULL;
+
 		memset(w->slot, 0, sizeof w->slot);
+		memset(&w->policy_id, 0, sizeof w->policy_id);
+		git_tree_free(w->users);
+		git_tree_free(w->cases);
+		w->users = w->cases = NULL;
+		if (git_tree_entry_type(e) != GIT_OBJECT_TREE || git_tree_lookup(&p, w->view.repo, git_tree_entry_id(e)) < 0)
+			return vault_error_set(VAULT_ECORRUPT, "its policy cannot be read");
+		error = subfolder(&w->users, &w->view, p, "users");
+		if (error == 0)
+			error = subfolder(&w->cases, &w->view, p, "cases");
+		git_tree_free(p);
+		if (error < 0)
+			return error;
 		w->policy_id = *git_tree_entry_id(e);
 	}
 	s = &w->slot[slot_of(actor, code)];
@@ -287,8 +344,18 @@ static int policy_lookup(cache_slot **out, checker *w, git_tree *policy, const c
 		return 0;
 	}
 	memset(s, 0, sizeof *s);
-	if ((error = vault_history__user(&s->pu, policy, actor, &w->view)) < 0 ||
-	    (code[0] && (error = vault_history__membership(&s->member, policy, code, actor, &w->view)) < 0))
+	if ((error = folder_file(&b, &w->view, w->users, actor)) == 0)
+		error = vault_history__user_parse(&s->pu, b.ptr, actor);
+	if (error == VAULT_ENOTFOUND)
+		error = 0;
+	if (error == 0 && code[0]) {
+		if ((error = folder_file(&b, &w->view, w->cases, code)) == 0)
+			s->member = vault_history__member_parse(b.ptr, actor);
+		if (error == VAULT_ENOTFOUND)
+			error = 0;
+	}
+	vault_buf_dispose(&b);
+	if (error < 0)
 		return error;
 	snprintf(s->actor, sizeof s->actor, "%s", actor);
 	snprintf(s->case_code, sizeof s->case_code, "%s", code);
@@ -536,6 +603,59 @@ done:
 #define FAIL(...) do { error = vault_error_set(VAULT_ECORRUPT, __VA_ARGS__); goto done; } while (0)
 
 /*
+ * The vault's record of the version an event made: it names this event,
+ * and its size, time, generation and the commitment to its block list are
+ * those of the manifest the event signed. (Checked here, as the events are
+ * replayed on every core, rather than by reading each event's tree again.)
+ */
+static int version_matches(checker *w, const vault_trailers *t, uint64_t node,
+	const git_oid *manifest, const git_oid *commit)
+{
+	vault_buf b = VAULT_BUF_INIT;
+	unsigned char want[32];
+	char hex[65];
+	git_blob *blob = NULL;
+	version_rec r;
+	const char *s;
+	size_t len;
+	int error;
+
+	if ((error = vault_version__get(&r, w->txn, &w->view, node, t->version)) == VAULT_ENOTFOUND)
+		return vault_error_set(VAULT_ECORRUPT, "version %u of node %s is missing from the vault",
+			t->version, t->node);
+	if (error < 0)
+		return error;
+	if (memcmp(r.commit, commit->id, GIT_OID_RAWSZ)) {
+		error = vault_error_set(VAULT_ECORRUPT, "the record of version %u of node %s names another event",
+			t->version, t->node);
+		goto done;
+	}
+	if (git_blob_lookup(&blob, w->view.repo, manifest) < 0) {
+		error = vault_error_set(VAULT_ECORRUPT, "a history file cannot be read");
+		goto done;
+	}
+	vault_buf_put(&b, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+	vault_buf_put(&b, "", 0);
+	if (b.oom) {
+		error = vault_error_set_oom();
+		goto done;
+	}
+	vault_version__commitment(want, &r);
+	sodium_bin2hex(hex, sizeof hex, want, 32);
+	if (!(s = vault_history__field(b.ptr, "commitment", &len)) || len != 64 || memcmp(s, hex, 64) ||
+	    !(s = vault_history__field(b.ptr, "size", &len)) || strtoull(s, NULL, 10) != r.size ||
+	    !(s = vault_history__field(b.ptr, "mtime", &len)) || strtoll(s, NULL, 10) != r.mtime ||
+	    !(s = vault_history__field(b.ptr, "generation", &len)) || strtoul(s, NULL, 10) != r.generation)
+		error = vault_error_set(VAULT_ECORRUPT,
+			"version %u of node %s does not match the manifest its event signed", t->version, t->node);
+done:
+	git_blob_free(blob);
+	vault_buf_dispose(&b);
+	vault_version__dispose(&r);
+	return error;
+}
+
+/*
  * The tree change of a document event: exactly its node's manifest, in its
  * case; a new version only by `write` and `restore`, and then the version
  * the event names, whose record points back at this event.
@@ -582,18 +702,11 @@ static int check_content_change(checker *w, const vault_trailers *t, const chang
 		snprintf(old_ver, sizeof old_ver, "0");
 	}
 	if (new_version) {
-		version_rec r;
 		if (strtoul(ver, NULL, 10) != t->version || t->version != strtoul(old_ver, NULL, 10) + 1)
 			FAIL("'%s' of node %s made version %s after %s, and names version %u",
 				t->action, t->node, ver, old_ver, t->version);
-		if ((error = vault_version__get(&r, w->txn, &w->view, node, t->version)) == VAULT_ENOTFOUND)
-			FAIL("version %u of node %s is missing from the vault", t->version, t->node);
-		if (error < 0)
+		if ((error = version_matches(w, t, node, &c->after, commit)) < 0)
 			goto done;
-		error = memcmp(r.commit, commit->id, GIT_OID_RAWSZ) ? VAULT_ECORRUPT : 0;
-		vault_version__dispose(&r);
-		if (error)
-			FAIL("the record of version %u of node %s names another event", t->version, t->node);
 		w->version_events++;
 	} else if (strcmp(ver, old_ver)) {
 		FAIL("'%s' of node %s changed its version from %s to %s", t->action, t->node, old_ver, ver);
@@ -732,7 +845,7 @@ static int check_event(checker *w, git_commit *c, git_tree *tree, git_tree *pare
 		FAIL("its author '%s' is not of this vault (%s)", author->email ? author->email : "", v->id);
 	if (is_genesis != !strcmp(t.action, "init"))
 		FAIL("'init' must be the first event and only the first");
-	if (!is_genesis && (error = vault_history__diff(v, parent_tree, tree, change_collect, &ch)) < 0)
+	if (!is_genesis && (error = vault_history__diff(v, parent_tree, tree, &w->memo, change_collect, &ch)) < 0)
 		goto done;
 	error = 0;
 
@@ -783,7 +896,7 @@ static int check_event(checker *w, git_commit *c, git_tree *tree, git_tree *pare
 		FAIL("unknown action '%s'", t.action);
 	}
 
-	if ((error = vault_history__signature(&sig, &data, v, git_commit_id(c))) < 0)
+	if ((error = vault_history__signature(&sig, &data, v, c)) < 0)
 		goto done;
 	if (!sig.size)
 		FAIL("it is not signed");
@@ -1178,7 +1291,6 @@ static int next_block_above(vault *v, MDB_txn *txn, uint64_t node, uint64_t used
 static int verify_versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 	const vault_verify_options *opts, uint64_t total)
 {
-	vault_buf b = VAULT_BUF_INIT;
 	uint64_t last_node = 0, max_block = 0;
 	MDB_cursor *cur = NULL;
 	MDB_val k, d;
@@ -1191,17 +1303,9 @@ static int verify_versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 			error = next_block_above(v, txn, last_node, max_block);
 			break;
 		}
-		uint64_t node, size;
-		int64_t mtime;
+		uint64_t node;
 		uint32_t ver, gen;
 		version_rec r;
-		unsigned char want[32];
-		git_commit *c = NULL;
-		git_tree *tree = NULL;
-		git_oid oid;
-		char path[64], hex[65];
-		const char *s;
-		size_t len;
 
 		if (k.mv_size != 12) {
 			error = vault_error_set(VAULT_ECORRUPT, "a version record has a bad key");
@@ -1241,40 +1345,12 @@ static int verify_versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 				vault_store__forget((unsigned char *)bv.mv_data + bv.mv_size - VCRYPTO_TAGBYTES,
 					VCRYPTO_TAGBYTES);
 		}
-		vault_version__commitment(want, &r);
-		git_oid_fromraw(&oid, r.commit);
-		size = r.size;
-		mtime = r.mtime;
 		gen = r.generation;
 		vault_version__dispose(&r);
 		if (error == 0)
 			error = nodekey_present(v, txn, node, gen);
-		if (error)
-			break;
-		/* Its manifest, as its event signed it, commits to this record. */
-		git_oid_tostr(res->bad_commit, sizeof res->bad_commit, &oid);
-		if (git_commit_lookup(&c, v->repo, &oid) < 0 || git_commit_tree(&tree, c) < 0) {
-			error = vault_error_set(VAULT_ECORRUPT, "version %u of node %016llx names an event that is not in the history",
-				ver, (unsigned long long)node);
-		} else {
-			vault_node_path(path, node);
-			if ((error = vault_history__blob(&b, tree, path, v)) == VAULT_ENOTFOUND)
-				error = vault_error_set(VAULT_ECORRUPT, "the event of version %u of node %016llx has no manifest", ver, (unsigned long long)node);
-			if (error == 0) {
-				sodium_bin2hex(hex, sizeof hex, want, 32);
-				s = vault_history__field(b.ptr, "commitment", &len);
-				if (!s || len != 64 || memcmp(s, hex, 64) ||
-				    !(s = vault_history__field(b.ptr, "version", &len)) || strtoul(s, NULL, 10) != ver ||
-				    !(s = vault_history__field(b.ptr, "size", &len)) || strtoull(s, NULL, 10) != size ||
-				    !(s = vault_history__field(b.ptr, "mtime", &len)) || strtoll(s, NULL, 10) != mtime ||
-				    !(s = vault_history__field(b.ptr, "generation", &len)) || strtoul(s, NULL, 10) != gen)
-					error = vault_error_set(VAULT_ECORRUPT,
-						"version %u of node %016llx does not match the manifest its event signed",
-						ver, (unsigned long long)node);
-			}
-		}
-		git_tree_free(tree);
-		git_commit_free(c);
+		/* Its size, time, generation and commitment were checked against
+		 * the manifest its event signed as the events were replayed. */
 		if (error == 0) {
 			res->versions++;
 			res->bad_commit[0] = '\0';
@@ -1283,7 +1359,6 @@ static int verify_versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 		}
 	}
 	mdb_cursor_close(cur);
-	vault_buf_dispose(&b);
 	return error;
 }
 
