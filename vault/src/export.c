@@ -251,24 +251,23 @@ typedef struct {
 	int check_target;            /* the target holds a history already */
 	oidset set;
 	uint64_t wanted;             /* objects for the pack */
-	uint64_t since_trim;         /* reads since the last trim, weighted */
-	size_t psize;                /* LMDB's page size; 0: no trim */
+	unsigned int reads;          /* values read, for vault_store__bound */
 } exporter;
 
 /* Only for a read transaction: a write transaction's new pages are not in the map. */
 static void exporter_init(exporter *x, vault *v, MDB_txn *txn)
 {
-	MDB_stat st;
-
 	memset(x, 0, sizeof *x);
 	x->v = v;
 	x->txn = txn;
-	if (mdb_env_stat(v->st->env, &st) == 0 && st.ms_psize >= 4096 &&
-	    !(st.ms_psize & (st.ms_psize - 1)))
-		x->psize = st.ms_psize;
 }
 
-static void map_touch(exporter *x, const void *data, size_t weight);
+/* A value was read from the map: keep the resident part of it bounded. */
+static void map_touch(exporter *x, const void *data)
+{
+	if ((++x->reads & 15) == 0)
+		vault_store__bound(x->v->st, x->txn, data);
+}
 
 /* One raw object of the history, straight from the map. */
 static int raw_object(const unsigned char **data, size_t *len, int *type,
@@ -290,26 +289,8 @@ static int raw_object(const unsigned char **data, size_t *len, int *type,
 	*type = ((const unsigned char *)val.mv_data)[0];
 	*data = (const unsigned char *)val.mv_data + 1;
 	*len = val.mv_size - 1;
-	/* A lookup faults in the path down the B-tree too. */
-	map_touch(x, val.mv_data, val.mv_size + 3 * 65536);
+	map_touch(x, val.mv_data);
 	return 0;
-}
-
-static void map_touch(exporter *x, const void *data, size_t weight)
-{
-	/*
-	 * Keep the resident set flat: the map pages read so far go now and
-	 * then. A small read maps more than itself (the kernel maps pages
-	 * around each fault), hence the weight. The trim finds the map from
-	 * a page header: in a read transaction every value lies in a page of
-	 * the map, just after its header (overflow pages) or within the page.
-	 */
-	if ((x->since_trim += weight + 65536) > (32u << 20) && x->psize) {
-		uintptr_t page = (uintptr_t)data & ~(uintptr_t)(x->psize - 1);
-
-		vault_store__trim(x->v->st, x->txn, (const unsigned char *)page + 16);
-		x->since_trim = 0;
-	}
 }
 
 static int target_has(exporter *x, const unsigned char *id)
@@ -648,7 +629,7 @@ static int pack_object(writer *w, z_stream *zs, pack_entry *e, exporter *x)
 	if (e->off) {
 		const unsigned char *val = (const unsigned char *)(uintptr_t)e->off;
 
-		map_touch(x, val, e->crc);
+		map_touch(x, val);
 		type = val[0];
 		data = val + 1;
 		len = e->crc - 1;
@@ -680,6 +661,16 @@ static int pack_object(writer *w, z_stream *zs, pack_entry *e, exporter *x)
 static int entry_cmp(const void *a, const void *b)
 {
 	return memcmp(((const pack_entry *)a)->id, ((const pack_entry *)b)->id, 20);
+}
+
+/* By where the walk found them in the map; those it did not read last. */
+static int entry_where_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const pack_entry *)a)->off, y = ((const pack_entry *)b)->off;
+
+	x = x ? x : UINT64_MAX - 1;
+	y = y ? y : UINT64_MAX - 1;
+	return x < y ? -1 : x > y;
 }
 
 static int write_index(unsigned char sum[20], writer *w, pack_entry *e, size_t n,
@@ -783,6 +774,14 @@ static int write_pack(exporter *x, const char *gitdir)
 	be32_put(hdr + 8, (uint32_t)x->wanted);
 	if ((error = writer_put(w, hdr, sizeof hdr)) < 0)
 		goto done;
+	/* Packed in the order they lie in the map, so that reading them goes
+	 * through the file once, front to back, rather than all over it (git
+	 * takes objects in any order; the index sorts them by id). The set's
+	 * lookup is done with. */
+	free(x->set.slot);
+	x->set.slot = NULL;
+	x->set.nslots = 0;
+	qsort(x->set.e, x->set.n, sizeof *x->set.e, entry_where_cmp);
 	for (size_t i = 0; i < x->set.n; i++)
 		if (x->set.e[i].off != OFF_THERE &&
 		    (error = pack_object(w, &zs, &x->set.e[i], x)) < 0)
@@ -790,10 +789,7 @@ static int write_pack(exporter *x, const char *gitdir)
 	if ((error = writer_finish(packsum, w)) < 0 || (error = close_temp(w)) < 0)
 		goto done;
 
-	/* The index: the packed entries sorted by id. The set is done with. */
-	free(x->set.slot);
-	x->set.slot = NULL;
-	x->set.nslots = 0;
+	/* The index: the packed entries sorted by id. */
 	for (size_t i = 0; i < x->set.n; i++)
 		if (x->set.e[i].off != OFF_THERE)
 			x->set.e[n++] = x->set.e[i];
@@ -951,12 +947,14 @@ int vault_audit_export(vault_export_result *res, vault *v, const char *dir)
 	exporter x;
 	git_oid head_id, there;
 	char abs[4096], signers_path[4200];
+	uint64_t saved_max = v->st->mapped_max;
 	int error, changed = 0, found, has_there = 0;
 
 	memset(res, 0, sizeof *res);
 	memset(&x, 0, sizeof x);
 	if ((error = vault__begin(&txn, v, 0)) < 0)
 		return error;
+	v->st->mapped_max = VAULT_WALK_MAPPED_MAX;
 	vault_store__cur = txn;
 	exporter_init(&x, v, txn);
 	if ((error = vault__meta_get(&val, txn, v, "head")) < 0 || val.mv_size != 20) {
@@ -1052,6 +1050,7 @@ done:
 	git_repository_free(repo);
 	vault_store__cur = NULL;
 	vault_store__abort(v->st, txn);
+	v->st->mapped_max = saved_max;
 	return error;
 }
 

@@ -293,6 +293,46 @@ static int memo_tree(git_tree **out, vault *v, vault_history__memo *m, const git
 	return 0;
 }
 
+int vault_history__entry(git_tree_entry **out, vault *v, git_tree *root, const char *path,
+	vault_history__memo *memo)
+{
+	git_tree *t = NULL, *next = NULL;
+	const git_tree_entry *e = NULL;
+	char name[VAULT_HISTORY_PATH_MAX];
+	int error = VAULT_ENOTFOUND;
+
+	*out = NULL;
+	if (git_tree_dup(&t, root) < 0)
+		return vault__git_error("read history");
+	for (const char *s = path;;) {
+		const char *slash = strchr(s, '/');
+		size_t len = slash ? (size_t)(slash - s) : strlen(s);
+
+		if (len == 0 || len >= sizeof name)
+			break;
+		memcpy(name, s, len);
+		name[len] = '\0';
+		if ((e = git_tree_entry_byname(t, name)) == NULL)
+			break;
+		if (!slash) {
+			error = git_tree_entry_dup(out, e) < 0 ? vault__git_error("read history") : 0;
+			break;
+		}
+		if (git_tree_entry_type(e) != GIT_OBJECT_TREE)
+			break;
+		if (memo_tree(&next, v, memo, git_tree_entry_id(e)) < 0) {
+			error = vault_error_set(VAULT_ECORRUPT, "history folder '%.*s' cannot be read",
+				(int)(slash - path), path);
+			break;
+		}
+		git_tree_free(t);
+		t = next;
+		s = slash + 1;
+	}
+	git_tree_free(t);
+	return error;
+}
+
 typedef struct {
 	vault *v;
 	vault_history__memo *memo;

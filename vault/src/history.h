@@ -80,6 +80,13 @@ typedef struct {
 } vault_history__memo;
 void vault_history__memo_dispose(vault_history__memo *m);
 
+/*
+ * The entry at `path` of `root` (free it with git_tree_entry_free), its
+ * folders read through `memo` (or NULL). VAULT_ENOTFOUND if absent.
+ */
+int vault_history__entry(git_tree_entry **out, vault *v, git_tree *root, const char *path,
+	vault_history__memo *memo);
+
 int vault_history__diff(vault *v, git_tree *a, git_tree *b, vault_history__memo *memo,
 	vault_history__diff_cb cb, void *payload);
 

@@ -63,11 +63,9 @@ static int odb_read(void **data_out, size_t *len_out, git_object_t *type_out,
 	*len_out = val.mv_size - 1;
 	*data_out = data;
 	/* Long walks (verify, export, reports) read objects all over the
-	 * file; drop the mapped pages now and then (one call for the whole
-	 * map: each call interrupts every core running this process), so the
-	 * process does not keep the whole history mapped. */
-	if ((++reads & 4095) == 0)
-		vault_store__trim(b->st, txn, val.mv_data);
+	 * file: keep the process from holding the whole history mapped. */
+	if ((++reads & 15) == 0)
+		vault_store__bound(b->st, txn, val.mv_data);
 done:
 	if (own)
 		mdb_txn_abort(txn);

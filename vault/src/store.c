@@ -138,6 +138,8 @@ int vault_store__open(vault_store **out, const char *dir, int create, uint64_t m
 		return error;
 	if ((st = calloc(1, sizeof *st)) == NULL)
 		return vault_error_set_oom();
+	st->statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	st->mapped_max = VAULT_MAPPED_MAX;
 
 	if ((rc = mdb_env_create(&st->env)) != 0) {
 		error = vault_store__error(rc, "open vault");
@@ -208,6 +210,8 @@ void vault_store__close(vault_store *st)
 		return;
 	if (st->env)
 		mdb_env_close(st->env);
+	if (st->statm >= 0)
+		close(st->statm);
 	free(st);
 }
 
@@ -343,3 +347,20 @@ void vault_store__trim(vault_store *st, MDB_txn *txn, const void *inmap)
 		madvise((void *)base, end - base, MADV_DONTNEED);
 }
 
+
+void vault_store__bound(vault_store *st, MDB_txn *txn, const void *inmap)
+{
+	unsigned long long size, resident, mapped;
+	char buf[128];
+	ssize_t n;
+
+	/* statm: sizes in pages; the third is the resident pages of files
+	 * (and shared memory), the vault's map among them. */
+	if (st->statm >= 0 && (n = pread(st->statm, buf, sizeof buf - 1, 0)) > 0) {
+		buf[n] = '\0';
+		if (sscanf(buf, "%llu %llu %llu", &size, &resident, &mapped) == 3 &&
+		    mapped * (unsigned long long)sysconf(_SC_PAGESIZE) < st->mapped_max)
+			return;
+	}
+	vault_store__trim(st, txn, inmap);
+}

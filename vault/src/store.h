@@ -17,6 +17,8 @@ typedef struct vault_store {
 	MDB_env *env;
 	MDB_dbi meta, users, cases, sealed, nodes, dirents, nodekeys,
 		versions, blocks, git;
+	int statm;                       /* /proc/self/statm, or -1 */
+	uint64_t mapped_max;             /* for vault_store__bound */
 } vault_store;
 
 /*
@@ -75,6 +77,20 @@ void vault_store__forget(const void *data, size_t len);
  * not reach.
  */
 void vault_store__trim(vault_store *st, MDB_txn *txn, const void *inmap);
+
+/*
+ * Keep the pages of files this process has mapped (the vault's map, in
+ * effect) under st->mapped_max: drop them all (vault_store__trim) once
+ * there are more. For long walks over the history (verify, export,
+ * reports), every few reads: a fixed number of reads between drops bounds
+ * nothing, as around each fault the kernel maps whatever neighbouring
+ * pages the page cache holds (up to whole large folios), more the warmer
+ * it is. VAULT_MAPPED_MAX by default; verify and export allow more for
+ * their walks (each drop costs them the faults of what they read next).
+ */
+#define VAULT_MAPPED_MAX      (64ULL << 20)
+#define VAULT_WALK_MAPPED_MAX (256ULL << 20)
+void vault_store__bound(vault_store *st, MDB_txn *txn, const void *inmap);
 
 /* Big-endian integer encoding for keys and records. */
 static inline void be64_put(unsigned char *p, uint64_t v)

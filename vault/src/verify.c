@@ -1039,7 +1039,8 @@ static int walk_chain(verifier *vf, walk_end *we, vault_verify_result *res, MDB_
 #undef FAIL
 
 /* Compare one record's expected tree file with the head tree. */
-static int state_entry(vault *v, git_tree *head, const char *path, vault_buf *blob, size_t *count)
+static int state_entry(vault *v, git_tree *head, vault_history__memo *memo, const char *path,
+	vault_buf *blob, size_t *count)
 {
 	git_odb_object *obj = NULL;
 	git_tree_entry *e = NULL;
@@ -1050,7 +1051,7 @@ static int state_entry(vault *v, git_tree *head, const char *path, vault_buf *bl
 		return vault_error_set_oom();
 	if (git_odb_hash(&want, blob->ptr ? blob->ptr : "", blob->size, GIT_OBJECT_BLOB) < 0)
 		return vault__git_error("verify");
-	if (git_tree_entry_bypath(&e, head, path) < 0)
+	if (vault_history__entry(&e, v, head, path, memo) < 0)
 		return vault_error_set(VAULT_ECORRUPT, "vault state does not match the history: '%s' is not in the head event", path);
 	same = git_oid_equal(&want, git_tree_entry_id(e));
 	git_tree_entry_free(e);
@@ -1169,8 +1170,12 @@ static int verify_dirents(vault *v, MDB_txn *txn, uint64_t live)
 	return error;
 }
 
+/* How often the state checks bound the map's resident pages. */
+#define BOUND_EVERY 64
+
 static int verify_state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *records)
 {
+	vault_history__memo memo = { { NULL }, 0 };
 	vault_buf b = VAULT_BUF_INIT;
 	uint64_t live = 0;
 	MDB_cursor *cur = NULL;
@@ -1195,7 +1200,7 @@ static int verify_state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 		    (error = vault_blob__user(&b, name, &u)) < 0)
 			break;
 		snprintf(path, sizeof path, "policy/users/%s", name);
-		error = state_entry(v, head, path, &b, &have);
+		error = state_entry(v, head, &memo, path, &b, &have);
 	}
 	mdb_cursor_close(cur);
 	cur = NULL;
@@ -1213,7 +1218,7 @@ static int verify_state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 		vault_case__dispose(&c);
 		snprintf(path, sizeof path, "policy/cases/%s", code);
 		if (error == 0)
-			error = state_entry(v, head, path, &b, &have);
+			error = state_entry(v, head, &memo, path, &b, &have);
 	}
 	mdb_cursor_close(cur);
 	cur = NULL;
@@ -1222,8 +1227,8 @@ static int verify_state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 		error = vault_store__error(rc, "verify");
 	while (error == 0 && mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
 		node_rec n;
-		if ((have & 15) == 0)
-			vault_store__trim(v->st, txn, d.mv_data);
+		if ((have & (BOUND_EVERY - 1)) == 0)
+			vault_store__bound(v->st, txn, d.mv_data);
 		if (k.mv_size != 8) {
 			error = vault_error_set(VAULT_ECORRUPT, "vault state holds a node record with a bad id");
 			break;
@@ -1233,7 +1238,7 @@ static int verify_state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 		    (error = vault_blob__node(&b, &n)) < 0)
 			break;
 		vault_node_path(path, n.id);
-		if ((error = state_entry(v, head, path, &b, &have)) == 0 && n.type == NODE_FILE)
+		if ((error = state_entry(v, head, &memo, path, &b, &have)) == 0 && n.type == NODE_FILE)
 			error = versions_complete(v, txn, &n);
 		if (error == 0 && (error = nodekey_present(v, txn, n.id, n.generation)) == 0)
 			error = nodekey_present(v, txn, n.id, n.name_gen);
@@ -1247,7 +1252,7 @@ static int verify_state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 	if (error == 0) {
 		vault_buf_clear(&b);
 		if ((error = vault_blob__settings(&b, v, txn)) == 0)
-			error = state_entry(v, head, "policy/settings", &b, &have);
+			error = state_entry(v, head, &memo, "policy/settings", &b, &have);
 	}
 	if (error == 0) {
 		git_tree_walk(head, GIT_TREEWALK_PRE, count_blobs_cb, &want);
@@ -1257,14 +1262,11 @@ static int verify_state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 				want, have);
 	}
 	*records = have;
+	vault_history__memo_dispose(&memo);
 	vault_buf_dispose(&b);
 	return error;
 }
 
-
-/* Every version's blocks against its record, and its record against the
- * manifest its event signed. That each record names an event of the chain
- * was checked by the walk (one record per version-making event). */
 /* New blocks of a node get ids from its record's counter: it must be past
  * every id its versions use, or a write would replace an old version's block. */
 static int next_block_above(vault *v, MDB_txn *txn, uint64_t node, uint64_t used)
@@ -1288,6 +1290,9 @@ static int next_block_above(vault *v, MDB_txn *txn, uint64_t node, uint64_t used
 	return 0;
 }
 
+/* Every version's blocks against its record. Each record was matched
+ * against the manifest its event signed during the replay, and there is one
+ * record per version-making event (counted by the caller). */
 static int verify_versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 	const vault_verify_options *opts, uint64_t total)
 {
@@ -1319,8 +1324,8 @@ static int verify_versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 			last_node = node;
 			max_block = 0;
 		}
-		if ((res->versions & 15) == 0)
-			vault_store__trim(v->st, txn, d.mv_data);
+		if ((res->versions & (BOUND_EVERY - 1)) == 0)
+			vault_store__bound(v->st, txn, d.mv_data);
 		if ((error = vault_version__get(&r, txn, v, node, ver)) < 0)
 			break;
 		/* Every block is there, of this node, with the listed tag. */
@@ -1385,7 +1390,7 @@ int vault_audit_verify_with(vault_verify_result *res, vault *v, const vault_veri
 	git_oid head, genesis, anchor_id;
 	git_commit *hc = NULL;
 	git_tree *head_tree = NULL;
-	uint64_t version_events = 0;
+	uint64_t version_events = 0, saved_max;
 	MDB_stat st;
 	MDB_val val;
 	int error, rc;
@@ -1394,6 +1399,8 @@ int vault_audit_verify_with(vault_verify_result *res, vault *v, const vault_veri
 	memset(&vf, 0, sizeof vf);
 	memset(&we, 0, sizeof we);
 	pthread_mutex_init(&vf.fail.lock, NULL);
+	saved_max = v->st->mapped_max;
+	v->st->mapped_max = VAULT_WALK_MAPPED_MAX;
 	if (anchor && (strlen(anchor) != GIT_OID_HEXSZ || git_oid_fromstr(&anchor_id, anchor) < 0)) {
 		error = vault_error_set(VAULT_EUSAGE, "'%s' is not a commit id", anchor);
 		goto done;
@@ -1474,5 +1481,6 @@ done:
 	git_commit_free(hc);
 	vault_store__cur = NULL;
 	vault_store__abort(v->st, txn);
+	v->st->mapped_max = saved_max;
 	return error;
 }
