@@ -908,6 +908,11 @@ static int open_file(const char *path, struct fuse_file_info *fi, int create, mo
 
 	if ((error = vfs_path_parse(&p, path)) < 0)
 		return error;
+	/* A descriptor that cannot read gains nothing from the page cache:
+	 * its writes come straight from the writer's memory, without a copy
+	 * into pages that no one reads (and that need fresh memory). */
+	fi->direct_io = acc == O_WRONLY;
+	fi->keep_cache = 0;
 	memset(&o, 0, sizeof o);
 	o.purpose = fs->o->purpose;
 	if (p.type == P_HIST) {
@@ -970,8 +975,6 @@ static int open_file(const char *path, struct fuse_file_info *fi, int create, mo
 	memcpy(h->node, vault_file_node(h->file), sizeof h->node);
 	handle_register(h);
 	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->direct_io = 0;
-	fi->keep_cache = 0;
 	return 0;
 }
 

@@ -7,13 +7,16 @@
  * A hole (a gap never written) is a block id with no record: zeros.
  *
  * A writable handle keeps up to DIRTY_MAX changed blocks in memory; older
- * ones go to a stage of up to CHUNK_BLOCKS blocks, which is sealed and
- * stored in a transaction of its own when full, or with the version: ids are
- * taken from the node record in the transaction that stores the blocks.
- * Blocks stored ahead of their version are unreachable until its event
- * commits, so a crash leaves only garbage that no version names. Memory
- * stays flat whatever the file size, and LMDB's write lock is free between
- * chunks.
+ * ones, and whole blocks written at once, go to a stage of up to
+ * CHUNK_BLOCKS blocks, which is sealed and stored in a transaction of its
+ * own when full, or with the version: ids are taken from the node record in
+ * the transaction that stores the blocks. A full stage is stored on a
+ * thread of its own while the next one fills, so that sealing, LMDB's
+ * write and its fsync overlap the writes still arriving; the version waits
+ * for it. Blocks stored ahead of their version are unreachable until its
+ * event commits, so a crash leaves only garbage that no version names.
+ * Memory stays flat whatever the file size, and LMDB's write lock is free
+ * between chunks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +30,7 @@
 #define BS            VAULT_BLOCK_SIZE
 #define CHUNK_BLOCKS  128                /* 8 MiB of plaintext per transaction */
 #define DIRTY_MAX     32                 /* 2 MiB of changed plaintext */
-#define BLOCK_REC_MAX (1 + 4 + VCRYPTO_OVERHEAD + BS)
+#define REC_MAX       (5 + VCRYPTO_OVERHEAD + BS)   /* a sealed block record */
 #define BLOCK_PENDING (UINT64_MAX - 1)   /* in the stage, sealed at the next flush */
 #define STAGE_DEAD    SIZE_MAX           /* a stage slot no longer in use */
 /* Internal: read access without a read event (a rename copies content the
@@ -39,6 +42,32 @@ typedef struct {
 	uint64_t used;                   /* last touched (LRU) */
 	unsigned char *buf;              /* BS bytes; beyond the block's length: zeros */
 } dirty_block;
+
+/*
+ * Changed blocks sealed and stored together. A handle has two: one fills
+ * while the other may be stored by a thread of its own. That thread reads
+ * only the slots and what stage_prepare copied from the handle, and writes
+ * only `rec`, `ref`, `first`, `next` and its result; the handle's owner
+ * applies them once it has joined it (stage_wait).
+ */
+typedef struct {
+	unsigned char *buf;              /* plaintext of the slots, BS each */
+	unsigned char *rec;              /* their sealed records, REC_MAX each */
+	size_t cap, n;
+	size_t index[CHUNK_BLOCKS];      /* the block each slot holds, or STAGE_DEAD */
+	block_ref ref[CHUNK_BLOCKS];     /* the id and tag each slot is sealed under */
+	uint64_t size;                   /* the file's size when it was prepared */
+	uint64_t first, next;            /* ids from `first` on, up to `next` */
+	uint64_t ahead;                  /* `next` as first sealed: the guess for the next stage */
+	int sealed;                      /* rec holds the slots sealed from `first` */
+	int exists, put_key;             /* update the node record; store the key */
+
+	vault_file *f;
+	pthread_t thread;
+	int busy;                        /* a thread stores it: join before use */
+	int error;                       /* that thread's result, and its message */
+	char msg[512];
+} stage;
 
 struct vault_file {
 	vault *v;
@@ -72,10 +101,8 @@ struct vault_file {
 	dirty_block dirty[DIRTY_MAX];
 	uint64_t tick;
 
-	unsigned char *stage;            /* plaintext of staged blocks, BS each */
-	size_t stage_cap, nstage;
-	size_t stage_index[CHUNK_BLOCKS];/* the block each slot holds, or STAGE_DEAD */
-	unsigned char *rec;              /* one sealed block record */
+	stage stage[2];
+	int cur;                         /* the stage that fills; the other is older */
 
 	char node_hex[17];               /* for vault_file_node(), once it exists */
 
@@ -196,12 +223,35 @@ static dirty_block *dirty_find(vault_file *f, uint64_t index)
 	return NULL;
 }
 
-static long stage_find(vault_file *f, size_t index)
+static stage *stage_cur(vault_file *f)
 {
-	for (size_t i = 0; i < f->nstage; i++)
-		if (f->stage_index[i] == index)
+	return &f->stage[f->cur];
+}
+
+static stage *stage_old(vault_file *f)
+{
+	return &f->stage[!f->cur];
+}
+
+static long stage_find(const stage *s, size_t index)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->index[i] == index)
 			return (long)i;
 	return -1;
+}
+
+/* The staged copy of block `index`: the filling stage's is the newer. */
+static const unsigned char *staged_block(vault_file *f, size_t index)
+{
+	stage *s = stage_cur(f);
+	long slot = stage_find(s, index);
+
+	if (slot < 0) {
+		s = stage_old(f);
+		slot = stage_find(s, index);
+	}
+	return slot < 0 ? NULL : s->buf + (size_t)slot * BS;
 }
 
 /* The current plaintext of block `index` (len bytes) into out. */
@@ -209,7 +259,7 @@ static int content_block(vault_file *f, MDB_txn **txn, size_t index, unsigned ch
 {
 	size_t len = block_len(f->size, index);
 	dirty_block *d = dirty_find(f, index);
-	long slot;
+	const unsigned char *staged;
 	int error;
 
 	if (d) {
@@ -217,9 +267,9 @@ static int content_block(vault_file *f, MDB_txn **txn, size_t index, unsigned ch
 		return 0;
 	}
 	if (f->blocks[index].id == BLOCK_PENDING) {
-		if ((slot = stage_find(f, index)) < 0)
+		if ((staged = staged_block(f, index)) == NULL)
 			return vault_error_set(VAULT_ERROR, "block %zu of '%s' left the stage", index, f->path);
-		memcpy(out, f->stage + (size_t)slot * BS, len);
+		memcpy(out, staged, len);
 		return 0;
 	}
 	if (!*txn && (error = vault__begin(txn, f->v, 0)) < 0)
@@ -276,116 +326,262 @@ int vault_file_read(size_t *nread, vault_file *f, void *buf, size_t len, uint64_
 
 /* ---- staging sealed blocks ---------------------------------------------- */
 
-/* Staged blocks not stored after all: back to the stage. */
-static void stage_unassign(vault_file *f)
+/*
+ * What a flush needs of the handle, copied now: a thread storing the stage
+ * must not read what the handle's owner goes on changing. Slots whose
+ * block was since shared, truncated away or stored are dropped. The ids
+ * start at `first`, or later if the node record says so.
+ */
+static void stage_prepare(vault_file *f, stage *s, uint64_t first)
 {
-	for (size_t i = 0; i < f->nstage; i++)
-		if (f->stage_index[i] != STAGE_DEAD && f->stage_index[i] < f->nblocks)
-			f->blocks[f->stage_index[i]].id = BLOCK_PENDING;
+	for (size_t i = 0; i < s->n; i++) {
+		size_t index = s->index[i];
+		if (index != STAGE_DEAD && (index >= f->nblocks || f->blocks[index].id != BLOCK_PENDING))
+			s->index[i] = STAGE_DEAD;
+	}
+	s->size = f->size;
+	s->first = s->next = first;
+	s->sealed = 0;
+	s->exists = f->exists;
+	s->put_key = s->n && f->fresh_gen && !f->gen_stored;   /* an empty one stores nothing */
 }
 
-/* Forget the stage once its blocks are stored for good. */
-static void stage_clear(vault_file *f)
+/* Seal the live slots under ids from s->first on. */
+static void stage_seal(vault_file *f, stage *s)
 {
-	if (f->stage)
-		sodium_memzero(f->stage, f->nstage * BS);
-	f->nstage = 0;
+	unsigned char ad[20];
+	uint64_t id = s->first;
+
+	for (size_t i = 0; i < s->n; i++) {
+		size_t len = block_len(s->size, s->index[i]);
+		unsigned char *rec = s->rec + i * REC_MAX;
+		block_ref *ref = &s->ref[i];
+
+		if (s->index[i] == STAGE_DEAD)
+			continue;
+		ref->id = id++;
+		rec[0] = REC_FORMAT;
+		be32_put(rec + 1, f->node.generation);
+		block_ad(ad, f->node.id, ref->id, f->node.generation);
+		vcrypto_seal(rec + 5, s->buf + i * BS, len, ad, sizeof ad, f->wkey);
+		memcpy(ref->tag, rec + 5 + VCRYPTO_NONCEBYTES + len, VCRYPTO_TAGBYTES);
+	}
+	s->next = id;
+	s->sealed = 1;
+}
+
+/* The stored blocks become the content, unless `newer` holds a later copy. */
+static void stage_apply(vault_file *f, const stage *s, const stage *newer)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		size_t index = s->index[i];
+		if (index == STAGE_DEAD || index >= f->nblocks || f->blocks[index].id != BLOCK_PENDING ||
+		    (newer && stage_find(newer, index) >= 0))
+			continue;
+		f->blocks[index] = s->ref[i];
+	}
+	if (s->next > f->node.next_block)
+		f->node.next_block = s->next;
+	if (s->put_key)
+		f->gen_stored = 1;
+}
+
+/* Blocks applied from `s` whose transaction failed: back to the stage. */
+static void stage_unassign(vault_file *f, const stage *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		size_t index = s->index[i];
+		if (index != STAGE_DEAD && index < f->nblocks && f->blocks[index].id == s->ref[i].id)
+			f->blocks[index].id = BLOCK_PENDING;
+	}
+}
+
+/* Forget a stage once its blocks are stored for good. */
+static void stage_clear(stage *s)
+{
+	if (s->buf)
+		sodium_memzero(s->buf, s->n * BS);
+	s->n = 0;
 }
 
 /*
  * Drop this process's mapping of the vault file every few megabytes that a
  * large write stores, as reads do: the resident set stays flat whatever
- * LMDB touched through the map meanwhile. `block` is one just stored.
+ * LMDB touched through the map meanwhile. And drop the cached pages of the
+ * chunk just stored, blocks `first` to `last`, which lie mostly together:
+ * see vault_store__uncache.
  */
-static void trim_map(vault_file *f, uint64_t block)
+static void trim_map(vault_file *f, uint64_t first, uint64_t last)
 {
 	MDB_txn *txn = NULL;
 	unsigned char k[16];
-	MDB_val val;
+	MDB_val a, b;
 
 	if (vault__begin(&txn, f->v, 0) < 0)
 		return;
 	be64_put(k, f->node.id);
-	be64_put(k + 8, block);
-	if (vault_store__get(txn, f->v->st->blocks, k, 16, &val) == 0 && val.mv_size >= 4096)
-		vault_store__trim(f->v->st, txn, val.mv_data);
+	be64_put(k + 8, first);
+	if (vault_store__get(txn, f->v->st->blocks, k, 16, &a) < 0)
+		goto done;
+	be64_put(k + 8, last);
+	if (vault_store__get(txn, f->v->st->blocks, k, 16, &b) < 0 || b.mv_size < 4096)
+		goto done;
+	if ((char *)a.mv_data < (char *)b.mv_data)
+		vault_store__uncache(f->v->st, txn, b.mv_data, (char *)a.mv_data - (char *)b.mv_data,
+			(ptrdiff_t)b.mv_size);
+	else
+		vault_store__trim(f->v->st, txn, b.mv_data);
+done:
 	vault_store__abort(f->v->st, txn);
 }
 
 /*
- * Seal and store the staged blocks, in a transaction of their own unless
- * `txn_in` (the version's). Block ids come from the node record in that
- * transaction, so two writers of one file (a CLI beside a mount) never use
- * the same ids. In the caller's transaction the stage stays until it
- * commits (vault_file_commit clears or restores it).
+ * Store a prepared stage, in a transaction of its own unless `txn_in` (the
+ * version's). Block ids come from the node record in that transaction, so
+ * two writers of one file (a CLI beside a mount) never use the same ids: a
+ * stage sealed ahead under ids another writer took since is sealed again.
+ * Where each block went is left in the stage, for stage_apply: this may run
+ * on a thread of its own, and reads of the handle only its node id,
+ * generation, keys and case, which no write changes.
  */
-static int stage_flush(vault_file *f, MDB_txn *txn_in)
+static int stage_flush(vault_file *f, stage *s, MDB_txn *txn_in)
 {
 	MDB_txn *txn = txn_in;
 	node_rec n;
-	unsigned char k[16], ad[20];
-	uint64_t next;
+	unsigned char k[16];
 	int error = 0;
 
-	if (f->nstage == 0)
+	if (s->n == 0)
 		return 0;
-	if (!f->rec && (f->rec = malloc(BLOCK_REC_MAX)) == NULL)
-		return vault_error_set_oom();
 	if (!txn && (error = vault__begin(&txn, f->v, 1)) < 0)
 		return error;
-	next = f->node.next_block;
-	if (f->exists) {
+	if (s->exists) {
 		if ((error = vault_node__get(&n, txn, f->v, f->node.id)) < 0)
 			goto done;
-		if (n.next_block > next)
-			next = n.next_block;
+		if (n.next_block > s->first) {
+			s->first = n.next_block;
+			s->sealed = 0;
+		}
 	}
-	if (f->fresh_gen && !f->gen_stored) {
-		/* The key of a new generation goes in with its first blocks. */
-		if ((error = docs_nodekey_put(txn, f->v, &f->c, f->node.id, f->node.generation, f->wkey)) < 0)
-			goto done;
-		f->gen_stored = 1;
-	}
-	for (size_t i = 0; i < f->nstage; i++) {
-		size_t index = f->stage_index[i], len;
-		block_ref *ref;
-
-		if (index == STAGE_DEAD || index >= f->nblocks || f->blocks[index].id != BLOCK_PENDING)
+	if (!s->sealed)
+		stage_seal(f, s);
+	/* The key of a new generation goes in with its first blocks. */
+	if (s->put_key &&
+	    (error = docs_nodekey_put(txn, f->v, &f->c, f->node.id, f->node.generation, f->wkey)) < 0)
+		goto done;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->index[i] == STAGE_DEAD)
 			continue;
-		ref = &f->blocks[index];
-		len = block_len(f->size, index);
-		ref->id = next++;
-		f->rec[0] = REC_FORMAT;
-		be32_put(f->rec + 1, f->node.generation);
-		block_ad(ad, f->node.id, ref->id, f->node.generation);
-		vcrypto_seal(f->rec + 5, f->stage + i * BS, len, ad, sizeof ad, f->wkey);
-		memcpy(ref->tag, f->rec + 5 + VCRYPTO_NONCEBYTES + len, VCRYPTO_TAGBYTES);
 		be64_put(k, f->node.id);
-		be64_put(k + 8, ref->id);
-		if ((error = vault_store__put(txn, f->v->st->blocks, k, 16, f->rec,
-				5 + VCRYPTO_OVERHEAD + len, 0)) < 0)
+		be64_put(k + 8, s->ref[i].id);
+		if ((error = vault_store__put(txn, f->v->st->blocks, k, 16, s->rec + i * REC_MAX,
+				5 + VCRYPTO_OVERHEAD + block_len(s->size, s->index[i]), 0)) < 0)
 			goto done;
 	}
-	f->node.next_block = next;
-	if (f->exists) {
-		n.next_block = next;
+	if (s->exists) {
+		n.next_block = s->next;
 		if ((error = vault_node__put(txn, f->v, &n)) < 0)
 			goto done;
 	}
 	if (!txn_in) {
 		error = vault_store__commit(f->v->st, txn);
 		txn = NULL;
-		if (error == 0) {
-			stage_clear(f);
-			trim_map(f, next - 1);
-		}
+		if (error == 0 && s->next > s->first)
+			trim_map(f, s->first, s->next - 1);
 	}
 done:
-	if (error < 0)
-		stage_unassign(f);
 	if (!txn_in)
 		vault_store__abort(f->v->st, txn);
 	return error;
+}
+
+static void *stage_main(void *payload)
+{
+	stage *s = payload;
+
+	/* Errors are per thread: the message goes back with the code. */
+	if ((s->error = stage_flush(s->f, s, NULL)) < 0)
+		snprintf(s->msg, sizeof s->msg, "%s", vault_error_last()->message);
+	return NULL;
+}
+
+/* The older stage's flush, if one runs: joined, its result applied or reported. */
+static int stage_wait(vault_file *f)
+{
+	stage *s = stage_old(f);
+	int error;
+
+	if (!s->busy)
+		return 0;
+	pthread_join(s->thread, NULL);
+	s->busy = 0;
+	if ((error = s->error) < 0) {
+		/* Its blocks stay staged: the next flush or the version retries. */
+		s->error = 0;
+		return vault_error_set(error, "%s", s->msg);
+	}
+	stage_apply(f, s, stage_cur(f));
+	stage_clear(s);
+	return 0;
+}
+
+/* Store stage `s` on this thread, in a transaction of its own. */
+static int stage_store(vault_file *f, stage *s)
+{
+	int error;
+
+	stage_prepare(f, s, f->node.next_block);
+	if ((error = stage_flush(f, s, NULL)) < 0)
+		return error;
+	stage_apply(f, s, s == stage_old(f) ? stage_cur(f) : NULL);
+	stage_clear(s);
+	return 0;
+}
+
+/*
+ * The filling stage is full: it goes to a thread of its own and the other
+ * one fills. It is sealed first, here, while the older stage is still being
+ * stored, under the ids that one leaves free if no other writer takes
+ * any (stage_flush checks). One flush at a time, in order, so ids follow
+ * the content and memory stays at two stages.
+ */
+static int stage_rotate(vault_file *f)
+{
+	stage *old = stage_old(f), *s = stage_cur(f);
+	int error;
+
+	stage_prepare(f, s, old->busy || old->n ? old->ahead : f->node.next_block);
+	stage_seal(f, s);
+	s->ahead = s->next;
+	if ((error = stage_wait(f)) < 0)
+		return error;
+	if (old->n && (error = stage_store(f, old)) < 0)
+		return error;
+	/* The older stage may have stored the generation's key meanwhile. */
+	s->put_key = f->fresh_gen && !f->gen_stored;
+	f->cur = !f->cur;
+	s->f = f;
+	if (pthread_create(&s->thread, NULL, stage_main, s) != 0)
+		return stage_store(f, s);
+	s->busy = 1;
+	return 0;
+}
+
+/* Within the version's transaction: whatever is still staged. */
+static int stage_flush_all(vault_file *f, MDB_txn *txn)
+{
+	stage *old = stage_old(f), *s = stage_cur(f);
+	int error;
+
+	stage_prepare(f, old, f->node.next_block);
+	if ((error = stage_flush(f, old, txn)) < 0)
+		return error;
+	stage_apply(f, old, s);
+	stage_prepare(f, s, f->node.next_block);
+	if ((error = stage_flush(f, s, txn)) < 0)
+		return error;
+	stage_apply(f, s, NULL);
+	return 0;
 }
 
 /* Is `data` equal to block `index` of the last committed content? */
@@ -414,42 +610,58 @@ static int same_as_base(int *same, block_ref *ref, vault_file *f, size_t index,
 }
 
 /* A changed block: shared with the committed one if equal, else staged. */
-static int dirty_flush(vault_file *f, dirty_block *d)
+static int stage_put(vault_file *f, size_t index, const unsigned char *data, size_t len)
 {
-	size_t index = (size_t)d->index, len = block_len(f->size, index);
+	stage *s = stage_cur(f);
 	block_ref ref;
 	long slot;
 	int same, error;
 
-	if (index < f->nblocks) {
-		if ((error = same_as_base(&same, &ref, f, index, d->buf, len)) < 0)
-			return error;
-		slot = stage_find(f, index);
-		if (same) {
-			f->blocks[index] = ref;
-			if (slot >= 0)
-				f->stage_index[slot] = STAGE_DEAD;
-		} else {
-			if (slot < 0) {
-				if (f->nstage == CHUNK_BLOCKS && (error = stage_flush(f, NULL)) < 0)
-					return error;
-				if (f->nstage == f->stage_cap) {
-					size_t cap = f->stage_cap ? f->stage_cap * 4 : 1;
-					void *p;
-					if (cap > CHUNK_BLOCKS)
-						cap = CHUNK_BLOCKS;
-					if ((p = realloc(f->stage, cap * BS)) == NULL)
-						return vault_error_set_oom();
-					f->stage = p;
-					f->stage_cap = cap;
-				}
-				slot = (long)f->nstage++;
-			}
-			memcpy(f->stage + (size_t)slot * BS, d->buf, len);
-			f->stage_index[slot] = index;
-			f->blocks[index].id = BLOCK_PENDING;
-		}
+	if (index >= f->nblocks)
+		return 0;
+	if ((error = same_as_base(&same, &ref, f, index, data, len)) < 0)
+		return error;
+	slot = stage_find(s, index);
+	if (same) {
+		f->blocks[index] = ref;
+		if (slot >= 0)
+			s->index[slot] = STAGE_DEAD;
+		return 0;
 	}
+	if (slot < 0) {
+		if (s->n == CHUNK_BLOCKS) {
+			if ((error = stage_rotate(f)) < 0)
+				return error;
+			s = stage_cur(f);
+		}
+		if (s->n == s->cap) {
+			size_t cap = s->cap ? s->cap * 4 : 1;
+			void *p;
+			if (cap > CHUNK_BLOCKS)
+				cap = CHUNK_BLOCKS;
+			if ((p = realloc(s->buf, cap * BS)) == NULL)
+				return vault_error_set_oom();
+			s->buf = p;
+			if ((p = realloc(s->rec, cap * REC_MAX)) == NULL)
+				return vault_error_set_oom();
+			s->rec = p;
+			s->cap = cap;
+		}
+		slot = (long)s->n++;
+	}
+	memcpy(s->buf + (size_t)slot * BS, data, len);
+	s->index[slot] = index;
+	s->ref[slot].id = BLOCK_PENDING;
+	f->blocks[index].id = BLOCK_PENDING;
+	return 0;
+}
+
+static int dirty_flush(vault_file *f, dirty_block *d)
+{
+	int error;
+
+	if ((error = stage_put(f, (size_t)d->index, d->buf, block_len(f->size, (size_t)d->index))) < 0)
+		return error;
 	wipe_free(d->buf);
 	d->buf = NULL;
 	return 0;
@@ -599,9 +811,20 @@ int vault_file_write(vault_file *f, const void *buf, size_t len, uint64_t off)
 
 		if (n > len - done)
 			n = len - done;
-		if ((error = dirty_get(&d, f, index, !(skip == 0 && n == blen))) < 0)
-			return error;
-		memcpy(d->buf + skip, in + done, n);
+		if (skip == 0 && n == blen) {
+			/* A whole block: straight to the stage, no copy on the way;
+			 * an older changed copy goes once this one is staged. */
+			if ((error = stage_put(f, index, in + done, n)) < 0)
+				return error;
+			if ((d = dirty_find(f, index)) != NULL) {
+				wipe_free(d->buf);
+				d->buf = NULL;
+			}
+		} else {
+			if ((error = dirty_get(&d, f, index, 1)) < 0)
+				return error;
+			memcpy(d->buf + skip, in + done, n);
+		}
 		done += n;
 	}
 	f->modified = 1;
@@ -636,7 +859,7 @@ static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 
 	if (cc->c.epoch != f->start_epoch || cc->c.retired)
 		return vault_error_set(VAULT_EBUSY, "the keys of case '%s' changed during the write", f->p.code);
-	if ((error = stage_flush(f, txn)) < 0)
+	if ((error = stage_flush_all(f, txn)) < 0)
 		return error;
 	if (f->exists) {
 		if ((error = vault_node__get(&cur, txn, v, f->node.id)) < 0)
@@ -753,7 +976,7 @@ int vault_file_commit(uint32_t *version_out, vault_file *f)
 	}
 	if (!f->modified)
 		return 0;
-	if ((error = flush_all_dirty(f)) < 0)
+	if ((error = flush_all_dirty(f)) < 0 || (error = stage_wait(f)) < 0)
 		return error;
 	saved = f->node;
 	gen_stored = f->gen_stored;
@@ -762,10 +985,12 @@ int vault_file_commit(uint32_t *version_out, vault_file *f)
 		/* Nothing of it was recorded: the handle is as before. */
 		f->node = saved;
 		f->gen_stored = gen_stored;
-		stage_unassign(f);
+		stage_unassign(f, stage_old(f));
+		stage_unassign(f, stage_cur(f));
 		return error;
 	}
-	stage_clear(f);
+	stage_clear(stage_old(f));
+	stage_clear(stage_cur(f));
 	f->exists = 1;
 	snprintf(f->node_hex, sizeof f->node_hex, "%016llx", (unsigned long long)f->node.id);
 	f->lazy_create = 0;
@@ -1001,7 +1226,8 @@ int vault_file_create(vault_file *f)
 
 	if (f->exists)
 		return 0;
-	if ((error = docs_event(f->v, "create", f->p.code, 1, create_event_fn, NULL, f)) < 0)
+	if ((error = stage_wait(f)) < 0 ||
+	    (error = docs_event(f->v, "create", f->p.code, 1, create_event_fn, NULL, f)) < 0)
 		return error;
 	f->exists = 1;
 	f->lazy_create = 0;
@@ -1115,11 +1341,17 @@ void vault_file_close(vault_file *f)
 	vault_version__dispose(&f->base);
 	vault_case__dispose(&f->c);
 	free(f->blocks);
-	if (f->stage) {
-		sodium_memzero(f->stage, f->stage_cap * BS);
-		free(f->stage);
+	for (int i = 0; i < 2; i++) {
+		stage *s = &f->stage[i];
+		/* A flush still running stores only garbage now: no version names it. */
+		if (s->busy)
+			pthread_join(s->thread, NULL);
+		if (s->buf) {
+			sodium_memzero(s->buf, s->cap * BS);
+			free(s->buf);
+		}
+		free(s->rec);
 	}
-	free(f->rec);
 	sodium_memzero(f, sizeof *f);
 	free(f);
 }

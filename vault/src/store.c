@@ -347,7 +347,6 @@ void vault_store__trim(vault_store *st, MDB_txn *txn, const void *inmap)
 		madvise((void *)base, end - base, MADV_DONTNEED);
 }
 
-
 void vault_store__bound(vault_store *st, MDB_txn *txn, const void *inmap)
 {
 	unsigned long long size, resident, mapped;
@@ -363,4 +362,29 @@ void vault_store__bound(vault_store *st, MDB_txn *txn, const void *inmap)
 			return;
 	}
 	vault_store__trim(st, txn, inmap);
+}
+
+#define UNCACHE_SLACK ((uintptr_t)4 << 20)   /* beyond the largest folio */
+
+void vault_store__uncache(vault_store *st, MDB_txn *txn, const void *inmap, ptrdiff_t from,
+	ptrdiff_t to)
+{
+	uintptr_t base, end, start, stop, pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	int fd;
+
+	if (map_bounds(&base, &end, st, txn, inmap) != 0 || mdb_env_get_fd(st->env, &fd) != 0 ||
+	    to <= from)
+		return;
+	/* Unmapped first: the page cache keeps pages that are mapped. */
+	madvise((void *)base, end - base, MADV_DONTNEED);
+	/* Whole pages: a value starts after its page's header. A large folio
+	 * across the start, partly another chunk's, would be kept: start that
+	 * far earlier. */
+	start = ((uintptr_t)inmap + (uintptr_t)from) & ~(pg - 1);
+	start = start > base + UNCACHE_SLACK ? start - UNCACHE_SLACK : base;
+	stop = ((uintptr_t)inmap + (uintptr_t)to + pg - 1) & ~(pg - 1);
+	if (stop > end)
+		stop = end;
+	if (stop > start)
+		posix_fadvise(fd, (off_t)(start - base), (off_t)(stop - start), POSIX_FADV_DONTNEED);
 }

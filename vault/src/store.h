@@ -7,6 +7,7 @@
 #ifndef VAULT_STORE_H
 #define VAULT_STORE_H
 
+#include <stddef.h>
 #include <lmdb.h>
 #include <stdint.h>
 
@@ -91,6 +92,18 @@ void vault_store__trim(vault_store *st, MDB_txn *txn, const void *inmap);
 #define VAULT_MAPPED_MAX      (64ULL << 20)
 #define VAULT_WALK_MAPPED_MAX (256ULL << 20)
 void vault_store__bound(vault_store *st, MDB_txn *txn, const void *inmap);
+
+/*
+ * vault_store__trim, and also drop the vault file's cached pages from
+ * `from` to `to` bytes after `inmap` (a value read in `txn`, a live
+ * read-only transaction; negative offsets lie before it), clean pages of
+ * values committed before `txn`. Streamed content is not read back soon;
+ * its pages, dropped, are reused for the next chunk instead of fresh
+ * memory, which the kernel must clear first (and a virtual machine's host
+ * must back: several times the cost of a copy).
+ */
+void vault_store__uncache(vault_store *st, MDB_txn *txn, const void *inmap, ptrdiff_t from,
+	ptrdiff_t to);
 
 /* Big-endian integer encoding for keys and records. */
 static inline void be64_put(unsigned char *p, uint64_t v)
