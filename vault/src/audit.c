@@ -246,8 +246,13 @@ int vault_event__commit(git_oid *out, vault_event *ev, vault *v, MDB_txn *txn, i
 		goto done;
 	}
 	if (ev->nupdates) {
-		if (git_tree_create_updated(&tree_oid, v->repo, base, ev->nupdates, ev->updates) < 0 ||
-		    git_tree_lookup(&tree, v->repo, &tree_oid) < 0) {
+		if ((error = vault_trees__update(&tree_oid, v, git_tree_id(base), ev->updates,
+				ev->nupdates)) < 0) {
+			if (vault_store__last_rc)
+				error = git_fail(v, "write history");
+			goto done;
+		}
+		if (git_tree_lookup(&tree, v->repo, &tree_oid) < 0) {
 			error = git_fail(v, "write history");
 			goto done;
 		}
@@ -287,33 +292,25 @@ done:
 
 int vault_audit__matches_head(vault *v, MDB_txn *txn, const char *path, const vault_buf *blob)
 {
-	git_commit *head = NULL;
-	git_tree *tree = NULL;
-	git_tree_entry *e = NULL;
-	git_oid want, id;
+	git_oid head, tree, want, have;
+	unsigned int mode;
 	MDB_val val;
 	int error;
 
 	vault_store__cur = txn;
 	if ((error = vault__meta_get(&val, txn, v, "head")) < 0 || val.mv_size != 20)
 		return vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
-	git_oid_fromraw(&id, val.mv_data);
 	if (blob->oom)
 		return vault_error_set_oom();
-	if (git_odb_hash(&want, blob->ptr ? blob->ptr : "", blob->size, GIT_OBJECT_BLOB) < 0 ||
-	    git_commit_lookup(&head, v->repo, &id) < 0 || git_commit_tree(&tree, head) < 0) {
-		error = vault_error_set(VAULT_ECORRUPT, "the head event of the history cannot be read");
-		goto done;
-	}
-	if (git_tree_entry_bypath(&e, tree, path) < 0 || !git_oid_equal(&want, git_tree_entry_id(e)))
+	git_oid_fromraw(&head, val.mv_data);
+	if (git_odb_hash(&want, blob->ptr ? blob->ptr : "", blob->size, GIT_OBJECT_BLOB) < 0)
+		return vault__git_error("hash a history file");
+	if ((error = vault_trees__commit_tree(&tree, v, &head)) < 0)
+		return error;
+	error = vault_trees__entry(&have, &mode, v, &tree, path);
+	if (error == VAULT_ENOTFOUND || (error == 0 && !git_oid_equal(&want, &have)))
 		error = vault_error_set(VAULT_ECORRUPT,
 			"record '%s' does not match the signed history (run 'casevault audit verify')", path);
-	else
-		error = 0;
-done:
-	git_tree_entry_free(e);
-	git_tree_free(tree);
-	git_commit_free(head);
 	return error;
 }
 

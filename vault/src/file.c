@@ -1023,8 +1023,6 @@ static int version_vouched(vault_file *f, MDB_txn *txn)
 {
 	unsigned char got[32], want[32];
 	vault_buf b = VAULT_BUF_INIT;
-	git_commit *c = NULL;
-	git_tree *tree = NULL;
 	MDB_txn *outer = vault_store__cur;
 	MDB_val val;
 	git_oid oid;
@@ -1043,8 +1041,7 @@ static int version_vouched(vault_file *f, MDB_txn *txn)
 	}
 	vault_node_path(path, f->node.id);
 	vault_store__cur = txn;
-	if (git_commit_lookup(&c, f->v->repo, &oid) < 0 || git_commit_tree(&tree, c) < 0 ||
-	    vault_history__blob(&b, tree, path, f->v) < 0 ||
+	if (vault_trees__blob(&b, f->v, &oid, path) < 0 ||
 	    (s = vault_history__field(b.ptr, "commitment", &len)) == NULL || len != 64 ||
 	    sodium_hex2bin(want, sizeof want, s, len, NULL, NULL, NULL) != 0)
 		error = vault_error_set(VAULT_ECORRUPT, "the event of '%s' version %u cannot be read",
@@ -1057,8 +1054,6 @@ static int version_vouched(vault_file *f, MDB_txn *txn)
 			"version %u of '%s' does not match the signed history (node %016llx)",
 			f->version, f->path, (unsigned long long)f->node.id);
 	vault_buf_dispose(&b);
-	git_tree_free(tree);
-	git_commit_free(c);
 	return error;
 }
 

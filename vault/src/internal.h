@@ -34,6 +34,14 @@ typedef struct case_key {
 	unsigned char *lookup;       /* epoch 1 only: the folder lookup key, or NULL */
 } case_key;
 
+/* A tree of the history whose content is known to match its id (trees.c). */
+#define VAULT_TREE_MEMO 64
+typedef struct {
+	git_oid id;
+	unsigned char *data;         /* malloc'd, NULL: empty slot */
+	size_t len;
+} vault_tree_memo;
+
 struct vault {
 	vault_store *st;
 	git_repository *repo;
@@ -56,6 +64,10 @@ struct vault {
 	pthread_cond_t gc_cond;
 	struct docs_job *gc_head, *gc_tail;
 	int gc_leading;
+
+	/* Trees read or written lately, by id (trees.c). */
+	pthread_mutex_t memo_lock;
+	vault_tree_memo memo[VAULT_TREE_MEMO];
 };
 
 /* ---- records ------------------------------------------------------------ */
@@ -194,6 +206,20 @@ int vault_blob__case(vault_buf *out, const case_rec *c);
 int vault_blob__node(vault_buf *out, const node_rec *n);
 int vault_blob__settings(vault_buf *out, vault *v, MDB_txn *txn);
 void vault_node_path(char out[64], uint64_t id);
+
+/* trees.c: folders of the history tree, through the memo of trees. */
+void vault_trees__init(vault *v);
+void vault_trees__dispose(vault *v);
+/* Tree `base` with the files of `u` set (upserts only); `out` gets its id. */
+int vault_trees__update(git_oid *out, vault *v, const git_oid *base,
+	const git_tree_update *u, size_t n);
+/* The id and mode of `path` in tree `tree`; VAULT_ENOTFOUND if absent. */
+int vault_trees__entry(git_oid *out, unsigned int *mode, vault *v, const git_oid *tree,
+	const char *path);
+/* The tree of event `commit`. */
+int vault_trees__commit_tree(git_oid *out, vault *v, const git_oid *commit);
+/* The file at `path` in event `commit`'s tree, NUL-terminated. */
+int vault_trees__blob(vault_buf *out, vault *v, const git_oid *commit, const char *path);
 
 /* vault.c */
 int vault__begin(MDB_txn **out, vault *v, int write);

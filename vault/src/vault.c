@@ -135,6 +135,7 @@ static int vault_alloc(vault **out, const char *dir)
 	pthread_mutex_init(&v->key_lock, NULL);
 	pthread_mutex_init(&v->gc_lock, NULL);
 	pthread_cond_init(&v->gc_cond, NULL);
+	vault_trees__init(v);
 	*out = v;
 	return 0;
 }
@@ -474,6 +475,7 @@ void vault_close(vault *v)
 	pthread_mutex_destroy(&v->key_lock);
 	pthread_mutex_destroy(&v->gc_lock);
 	pthread_cond_destroy(&v->gc_cond);
+	vault_trees__dispose(v);
 	sodium_memzero(v, sizeof *v);
 	free(v);
 }
