@@ -26,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <syslog.h>
 #include <time.h>
@@ -40,6 +42,7 @@
 #define XATTR_VERSION "user.casevault.version"
 #define XATTR_NODE    "user.casevault.node"
 #define BLKSIZE       65536             /* the vault's block: a good I/O size */
+#define READAHEAD_KB  "2048"            /* the mount's readahead, see tune_readahead() */
 
 /*
  * An open file, shared by every open of it on the mount (refs), so that all
@@ -1293,9 +1296,9 @@ static void *vfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	 * separate truncate before it. */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-	/* Large writes: fewer round trips for each 64 KiB block stored. (Reads
-	 * stay at the kernel's size: several in flight decrypt on several
-	 * threads.) */
+	/* Large writes: fewer round trips for each 64 KiB block stored. It
+	 * also sets the largest request (max_pages): reads ahead come as large
+	 * as the readahead window, see tune_readahead(). */
 	conn->max_write = 1 << 20;
 	if (vault_mount_event(fs->v, 1, fs->o->purpose) < 0)
 		syslog(LOG_WARNING, "casevault: mount event: %s", vault_error_last()->message);
@@ -1340,14 +1343,44 @@ static const struct fuse_operations vfs_ops = {
 	.mknod       = vfs_mknod,
 };
 
+/*
+ * The kernel reads ahead 128 KiB on a FUSE mount: a request or two in
+ * flight, one core decrypting while the other waits. A larger window keeps
+ * several requests in flight, decrypted on several threads. It is the
+ * mount's bdi setting, lowered to the kernel's default by the handshake:
+ * set here once the mount answers (the stat waits for the handshake, and is
+ * served by the loop). Only root may; else the default stays, silently.
+ */
+static void *tune_readahead(void *payload)
+{
+	char *mountpoint = payload, path[64];
+	struct stat st;
+	int fd;
+
+	if (stat(mountpoint, &st) == 0) {
+		snprintf(path, sizeof path, "/sys/class/bdi/%u:%u/read_ahead_kb",
+			major(st.st_dev), minor(st.st_dev));
+		/* A tuning: the mount works without it. */
+		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
+			ssize_t n = write(fd, READAHEAD_KB, strlen(READAHEAD_KB));
+			(void)n;
+			close(fd);
+		}
+	}
+	free(mountpoint);
+	return NULL;
+}
+
 int vfs_mount(const vfs_options *o)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse *fuse = NULL;
 	vfs_options abs = *o;
 	vfs fs;
+	pthread_t tuner;
+	pthread_attr_t attr;
 	int mounted = 0, rc = -1;
-	char opts[256], dir[PATH_MAX];
+	char opts[256], dir[PATH_MAX], mnt[PATH_MAX], *tune;
 
 	/* A daemon works from "/": the vault's path must not be relative. */
 	if (realpath(o->vault_dir, dir) == NULL) {
@@ -1356,6 +1389,9 @@ int vfs_mount(const vfs_options *o)
 	}
 	abs.vault_dir = dir;
 	o = &abs;
+	/* Found now: once mounted, resolving it would wait for the loop. */
+	if (realpath(o->mountpoint, mnt) == NULL)
+		mnt[0] = '\0';
 	/* Threads share one malloc arena kept at its size: per-thread arenas
 	 * growing and shrinking cost mprotect calls on every request. */
 	mallopt(M_ARENA_MAX, 2);
@@ -1393,6 +1429,13 @@ int vfs_mount(const vfs_options *o)
 	vault_set_via(fs.v, VAULT_VIA_FUSE);
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) < 0)
 		goto done;
+	if (mnt[0] && (tune = strdup(mnt)) != NULL) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&tuner, &attr, tune_readahead, tune) != 0)
+			free(tune);
+		pthread_attr_destroy(&attr);
+	}
 	/* Ended by a signal (SIGTERM, SIGINT) is a clean end too. */
 	rc = fuse_loop_mt(fuse, 0) < 0 ? -1 : 0;
 	fuse_remove_signal_handlers(fuse_get_session(fuse));

@@ -718,6 +718,16 @@ try:
 except OSError as e:
     ok("statvfs works", False, ename(e.errno))
 
+# the mount's readahead, raised by the daemon when it runs as root
+if os.geteuid() == 0:
+    dev = os.stat(M).st_dev
+    try:
+        with open("/sys/class/bdi/%d:%d/read_ahead_kb" % (os.major(dev), os.minor(dev))) as f:
+            ra = f.read().strip()
+    except OSError as e:
+        ra = ename(e.errno)
+    eq("the mount reads ahead 2 MiB (root)", "2048", ra)
+
 # fsync makes a version, a close with nothing more written none
 p = D + "/sync.txt"
 wr(p, b"version one\n")
