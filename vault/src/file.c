@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include <pthread.h>
+#include <sys/uio.h>
 
 #include "docs.h"
 #include "history.h"
@@ -176,8 +177,9 @@ done:
 static int block_read(vault_file *f, MDB_txn *txn, const block_ref *ref, size_t index,
 	size_t len, unsigned char *out)
 {
-	unsigned char k[16], ad[20];
-	const unsigned char *p, *key = NULL;
+	unsigned char k[16], ad[20], head[5 + VCRYPTO_NONCEBYTES], tag[VCRYPTO_TAGBYTES];
+	struct iovec iov[3] = { { head, sizeof head }, { out, len }, { tag, sizeof tag } };
+	const unsigned char *key = NULL;
 	MDB_val val;
 	uint32_t gen;
 	int error, trim;
@@ -191,15 +193,23 @@ static int block_read(vault_file *f, MDB_txn *txn, const block_ref *ref, size_t 
 	if ((error = vault_store__get(txn, f->v->st->blocks, k, 16, &val)) < 0)
 		return vault_error_set(VAULT_ECORRUPT, "block %zu of '%s' is missing (node %016llx)",
 			index, f->path, (unsigned long long)f->node.id);
-	p = val.mv_data;
-	if (val.mv_size != 5 + VCRYPTO_OVERHEAD + len || p[0] != REC_FORMAT ||
-	    sodium_memcmp(p + val.mv_size - VCRYPTO_TAGBYTES, ref->tag, VCRYPTO_TAGBYTES) != 0)
+	if (val.mv_size != sizeof head + len + sizeof tag)
 		goto bad;
-	gen = be32_get(p + 1);
+	/* The record is format ‖ generation ‖ nonce ‖ ciphertext ‖ tag: the
+	 * ciphertext goes straight into `out` and is decrypted there. */
+	if (vault_store__readv(f->v->st, txn, &val, iov, 3) < 0) {
+		const unsigned char *p = val.mv_data;
+		memcpy(head, p, sizeof head);
+		memcpy(out, p + sizeof head, len);
+		memcpy(tag, p + sizeof head + len, sizeof tag);
+	}
+	if (head[0] != REC_FORMAT || sodium_memcmp(tag, ref->tag, VCRYPTO_TAGBYTES) != 0)
+		goto bad;
+	gen = be32_get(head + 1);
 	if ((error = gen_key(&key, f, txn, gen)) < 0)
-		return error;
+		goto fail;
 	block_ad(ad, f->node.id, ref->id, gen);
-	if (vcrypto_open(out, p + 5, val.mv_size - 5, ad, sizeof ad, key) < 0)
+	if (vcrypto_open_inplace(out, len, head + 5, tag, ad, sizeof ad, key) < 0)
 		goto bad;
 	/* Streaming a large file must not grow the resident set: the map's
 	 * pages are dropped every few megabytes (one TLB flush, not one a
@@ -211,8 +221,12 @@ static int block_read(vault_file *f, MDB_txn *txn, const block_ref *ref, size_t 
 		vault_store__trim(f->v->st, txn, val.mv_data);
 	return 0;
 bad:
-	return vault_error_set(VAULT_ECORRUPT, "block %zu of '%s' fails authentication (node %016llx)",
+	error = vault_error_set(VAULT_ECORRUPT, "block %zu of '%s' fails authentication (node %016llx)",
 		index, f->path, (unsigned long long)f->node.id);
+fail:
+	/* No ciphertext left where the caller expects plaintext. */
+	sodium_memzero(out, len);
+	return error;
 }
 
 static dirty_block *dirty_find(vault_file *f, uint64_t index)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <dirent.h>
 #include <unistd.h>
 
@@ -223,6 +224,7 @@ int vault_store__begin(MDB_txn **out, vault_store *st, int write)
 	rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, out);
 	if (rc == MDB_MAP_RESIZED) {
 		/* Another process grew the map: adopt its size and retry. */
+		__atomic_store_n(&st->map_base, 0, __ATOMIC_RELAXED);
 		mdb_env_set_mapsize(st->env, 0);
 		rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, out);
 	}
@@ -387,4 +389,27 @@ void vault_store__uncache(vault_store *st, MDB_txn *txn, const void *inmap, ptrd
 		stop = end;
 	if (stop > start)
 		posix_fadvise(fd, (off_t)(start - base), (off_t)(stop - start), POSIX_FADV_DONTNEED);
+}
+
+int vault_store__readv(vault_store *st, MDB_txn *txn, const MDB_val *val,
+	const struct iovec *iov, int n)
+{
+	uintptr_t base = __atomic_load_n(&st->map_base, __ATOMIC_RELAXED), end;
+	size_t total = 0;
+	off_t off;
+	int fd;
+
+	if (!base) {
+		if (map_bounds(&base, &end, st, txn, val->mv_data) != 0)
+			return -1;
+		__atomic_store_n(&st->map_base, base, __ATOMIC_RELAXED);
+	}
+	for (int i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	if (total != val->mv_size || (uintptr_t)val->mv_data < base ||
+	    mdb_env_get_fd(st->env, &fd) != 0)
+		return -1;
+	off = (off_t)((uintptr_t)val->mv_data - base);
+	/* A short read (past the end of the file) is refused whole. */
+	return preadv(fd, iov, n, off) == (ssize_t)total ? 0 : -1;
 }

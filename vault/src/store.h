@@ -20,6 +20,7 @@ typedef struct vault_store {
 		versions, blocks, git;
 	int statm;                       /* /proc/self/statm, or -1 */
 	uint64_t mapped_max;             /* for vault_store__bound */
+	uintptr_t map_base;              /* where the map starts, once known; 0 not yet */
 } vault_store;
 
 /*
@@ -92,6 +93,18 @@ void vault_store__trim(vault_store *st, MDB_txn *txn, const void *inmap);
 #define VAULT_MAPPED_MAX      (64ULL << 20)
 #define VAULT_WALK_MAPPED_MAX (256ULL << 20)
 void vault_store__bound(vault_store *st, MDB_txn *txn, const void *inmap);
+
+/*
+ * Read value `val` (found in `txn`) from the file into the buffers of
+ * `iov`, which together hold exactly its size, without touching the map:
+ * one copy from the page cache, with the kernel's readahead on the file,
+ * instead of page faults, page tables and TLB misses on freshly read pages
+ * of the map. The pages stay valid while `txn` lives (LMDB reuses no page a
+ * reader may see). Returns 0, or -1 if the caller must read the map.
+ */
+struct iovec;
+int vault_store__readv(vault_store *st, MDB_txn *txn, const MDB_val *val,
+	const struct iovec *iov, int n);
 
 /*
  * vault_store__trim, and also drop the vault file's cached pages from

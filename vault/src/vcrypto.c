@@ -111,6 +111,15 @@ int vcrypto_open(unsigned char *m, const unsigned char *c, size_t clen,
 	return 0;
 }
 
+int vcrypto_open_inplace(unsigned char *buf, size_t len, const unsigned char *nonce,
+	const unsigned char *tag, const unsigned char *ad, size_t adlen, const unsigned char *key)
+{
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(buf, NULL, buf, len, tag,
+			ad, adlen, nonce, key) != 0)
+		return VAULT_ECORRUPT;
+	return 0;
+}
+
 void vcrypto_kdf_new(vcrypto_kdf *p)
 {
 	const char *profile = getenv("CASEVAULT_KDF");

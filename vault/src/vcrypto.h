@@ -38,6 +38,10 @@ void vcrypto_seal(unsigned char *out, const unsigned char *m, size_t mlen,
  * it does not authenticate (no error message is set: the caller names the object). */
 int vcrypto_open(unsigned char *m, const unsigned char *c, size_t clen,
 	const unsigned char *ad, size_t adlen, const unsigned char *key) VAULT_WARN_UNUSED;
+/* The same in place: `buf` holds the ciphertext (len bytes) and gets the
+ * plaintext; the nonce and tag are apart. */
+int vcrypto_open_inplace(unsigned char *buf, size_t len, const unsigned char *nonce,
+	const unsigned char *tag, const unsigned char *ad, size_t adlen, const unsigned char *key);
 
 /* Argon2id parameters stored with each wrapped user key. */
 typedef struct {
