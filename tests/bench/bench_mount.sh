@@ -6,7 +6,10 @@
 #   50 folders; cold ls -lR of them; cold read of all 5,000; deleting them.
 # Each as a rate and as a ratio to gocryptfs and to plain.
 #
-#   bash tests/bench/bench_mount.sh [BIG_MIB] [FILES] [DIR]
+#   bash tests/bench/bench_mount.sh [BIG_MIB] [FILES] [DIR] [ROUNDS]
+#
+# Figures are medians over ROUNDS rounds (default 3); the disk and memory
+# of a shared virtual machine swing by a factor of two from run to run.
 #
 # Needs root (to drop the page cache), /dev/fuse, gocryptfs.
 set -euo pipefail
@@ -14,6 +17,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 big=${1:-512}
 files=${2:-5000}
 base=${3:-/var/tmp}
+rounds=${4:-3}
 cv="$top/build/casevault"
 [ -x "$cv" ] || { echo "build first: cmake -S . -B build && cmake --build build" >&2; exit 2; }
 command -v gocryptfs >/dev/null || { echo "needs gocryptfs (apt-get install gocryptfs)" >&2; exit 2; }
@@ -29,11 +33,25 @@ cleanup() {
 trap cleanup EXIT
 printf 'benchmark passphrase\n' > "$work/pass"
 export CASEVAULT_DIR="$work/vault" CASEVAULT_USER=bench CASEVAULT_PASSPHRASE_FILE="$work/pass"
-mkdir -p "$work/cv" "$work/gc" "$work/gc.cipher" "$work/plain"
 
-"$cv" init --admin bench >/dev/null 2>&1
-code=$("$cv" case create 2>/dev/null)
-gocryptfs -q -init -passfile "$work/pass" "$work/gc.cipher" >/dev/null
+# Every round starts from a fresh vault, a fresh gocryptfs and an empty
+# plain folder: a vault keeps every version and every deleted file, so a
+# reused one would grow from round to round.
+fresh() {
+	rm -rf "$work/vault" "$work/gc.cipher" "$work/plain"
+	mkdir -p "$work/cv" "$work/gc" "$work/gc.cipher" "$work/plain"
+	"$cv" init --admin bench >/dev/null 2>&1
+	code=$("$cv" case create 2>/dev/null)
+	gocryptfs -q -init -passfile "$work/pass" "$work/gc.cipher" >/dev/null
+	mount_cv
+	mount_gc
+}
+# The round's vault must verify; then both unmount.
+done_round() {
+	"$cv" audit verify >/dev/null 2>&1 || { echo "audit verify failed after round $1" >&2; exit 1; }
+	"$cv" umount "$work/cv"
+	fusermount3 -u "$work/gc"
+}
 
 mount_cv() { "$cv" mount "$work/cv" 2>/dev/null; }
 mount_gc() { gocryptfs -q -passfile "$work/pass" "$work/gc.cipher" "$work/gc"; }
@@ -63,46 +81,60 @@ done
 tar -cf "$work/tree.tar" -C "$work/tree" .
 rm -rf "$work/tree"
 
-mount_cv
-mount_gc
+# Each round runs every step on each of the three, the order turning from
+# round to round so that none always goes first (the first writer of a run
+# meets a colder machine). Figures are medians over the rounds.
 declare -A T
-for fs in cv gc plain; do
-	dir=$(target "$fs")
-	cold; t0=$(now)
-	dd if="$work/big.src" of="$dir/big.bin" bs=1M conv=fsync status=none
-	T[$fs.write]=$(echo "$(now) - $t0" | bc)
+order=(cv gc plain)
+for ((r = 0; r < rounds; r++)); do
+	fresh
+	for ((k = 0; k < 3; k++)); do
+		fs=${order[$(((r + k) % 3))]}
+		dir=$(target "$fs")
+		cold; t0=$(now)
+		dd if="$work/big.src" of="$dir/big.bin" bs=1M conv=fsync status=none
+		T[$fs.write.$r]=$(echo "$(now) - $t0" | bc)
 
-	remount "$fs"; cold; t0=$(now)
-	cat "$dir/big.bin" > /dev/null
-	T[$fs.read]=$(echo "$(now) - $t0" | bc)
-	rm -f "$dir/big.bin"
+		remount "$fs"; cold; t0=$(now)
+		cat "$dir/big.bin" > /dev/null
+		T[$fs.read.$r]=$(echo "$(now) - $t0" | bc)
+		rm -f "$dir/big.bin"
 
-	mkdir "$dir/tree"
-	cold; t0=$(now)
-	tar -xf "$work/tree.tar" -C "$dir/tree"
-	sync
-	T[$fs.untar]=$(echo "$(now) - $t0" | bc)
+		mkdir "$dir/tree"
+		cold; t0=$(now)
+		tar -xf "$work/tree.tar" -C "$dir/tree"
+		sync
+		T[$fs.untar.$r]=$(echo "$(now) - $t0" | bc)
 
-	remount "$fs"; cold; t0=$(now)
-	ls -lR "$dir/tree" > /dev/null
-	T[$fs.ls]=$(echo "$(now) - $t0" | bc)
+		remount "$fs"; cold; t0=$(now)
+		ls -lR "$dir/tree" > /dev/null
+		T[$fs.ls.$r]=$(echo "$(now) - $t0" | bc)
 
-	remount "$fs"; cold; t0=$(now)
-	find "$dir/tree" -type f -exec cat {} + > /dev/null
-	T[$fs.readall]=$(echo "$(now) - $t0" | bc)
+		remount "$fs"; cold; t0=$(now)
+		find "$dir/tree" -type f -exec cat {} + > /dev/null
+		T[$fs.readall.$r]=$(echo "$(now) - $t0" | bc)
 
-	t0=$(now)
-	rm -rf "$dir/tree"
-	sync
-	T[$fs.rm]=$(echo "$(now) - $t0" | bc)
+		t0=$(now)
+		rm -rf "$dir/tree"
+		sync
+		T[$fs.rm.$r]=$(echo "$(now) - $t0" | bc)
+	done
+	done_round "$r"
 done
-"$cv" audit verify >/dev/null 2>&1 || { echo "audit verify failed after the benchmark" >&2; exit 1; }
 
+# The median of one figure's seconds over the rounds.
+median() {
+	local fs=$1 key=$2
+	for ((r = 0; r < rounds; r++)); do echo "${T[$fs.$key.$r]}"; done |
+		sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 mib=$big
+echo "medians of $rounds rounds"
 printf '%-28s %12s %12s %12s %10s %10s\n' figure casevault gocryptfs plain "x gocrypt" "x plain"
 row() {
 	local name=$1 key=$2 unit=$3 amount=$4
-	local c=${T[cv.$key]} g=${T[gc.$key]} p=${T[plain.$key]}
+	local c g p
+	c=$(median cv "$key"); g=$(median gc "$key"); p=$(median plain "$key")
 	printf '%-28s %12.1f %12.1f %12.1f %10.2f %10.2f\n' "$name ($unit)" \
 		"$(echo "$amount / $c" | bc -l)" "$(echo "$amount / $g" | bc -l)" "$(echo "$amount / $p" | bc -l)" \
 		"$(echo "$g / $c" | bc -l)" "$(echo "$p / $c" | bc -l)"
@@ -113,3 +145,12 @@ row "untar $files x 4 KiB" untar files/s "$files"
 row "cold ls -lR" ls files/s "$files"
 row "cold read all" readall files/s "$files"
 row "delete all" rm files/s "$files"
+echo
+echo "x gocryptfs in each round"
+for key in write read untar ls readall rm; do
+	printf '%-10s' "$key"
+	for ((r = 0; r < rounds; r++)); do
+		printf ' %6.2f' "$(echo "${T[gc.$key.$r]} / ${T[cv.$key.$r]}" | bc -l)"
+	done
+	echo
+done
