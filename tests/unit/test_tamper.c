@@ -287,6 +287,38 @@ static void expect_read_fails(const char *name, const char *dir, const char *use
 	vault_close(v);
 }
 
+/* A failed read through a file handle leaves in the caller's buffer
+ * neither ciphertext nor plaintext: each byte is zero or as it was. */
+static void expect_read_zeroed(const char *name, const char *dir, const char *user,
+	const char *path)
+{
+	vault_file_options o = { VAULT_FILE_READ, 0, NULL, NULL, 0, 0 };
+	size_t len = 4u << 20, n = 0, other = 0;
+	unsigned char *buf = malloc(len);
+	char detail[600], rname[200];
+	vault_file *f = NULL;
+	vault *v;
+	int rc;
+
+	snprintf(rname, sizeof rname, "%s [buffer]", name);
+	if (!buf || (v = open_as(dir, user, pass_of(user))) == NULL) {
+		free(buf);
+		return;
+	}
+	memset(buf, 0xa5, len);
+	if ((rc = vault_file_open(&f, v, path, &o)) == 0) {
+		rc = vault_file_read(&n, f, buf, len, 0);
+		vault_file_close(f);
+	}
+	for (size_t i = 0; i < len; i++)
+		other += buf[i] != 0 && buf[i] != 0xa5;
+	snprintf(detail, sizeof detail, "read of %s returned %d, %zu bytes, %zu bytes neither 0 nor as before",
+		path, rc, n, other);
+	outcome(rname, rc < 0 && n == 0 && other == 0, detail);
+	free(buf);
+	vault_close(v);
+}
+
 /* ---- the base vault ------------------------------------------------------ */
 
 static int log_cb(const vault_event_info *e, void *payload)
@@ -1194,6 +1226,7 @@ static void test_blocks(void)
 			CHECK(rawdb_flip(dir, "blocks", k, 16, at[i].off, 0x01) == 0);
 			expect_verify(at[i].name, dir, NULL, NULL, "block");
 			expect_read_fails(at[i].name, dir, "alice", fpath, 2);
+			expect_read_zeroed(at[i].name, dir, "alice", fpath);
 			expect_read_safe(at[i].name, dir, "alice", fpath, 1, F1, FLEN);
 			drop_copy(dir);
 		}

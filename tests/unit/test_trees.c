@@ -2,7 +2,8 @@
  * Event trees (trees.c): patching a history tree in place must give the
  * very tree, byte for byte, that libgit2's own tree update gives, for
  * random sets of changed files, names that sort around git's folder rule
- * included; lookups must find what was set; a damaged tree fails cleanly.
+ * included; lookups must find what was set; a damaged tree fails cleanly,
+ * and so does one the memo holds but LMDB no longer does.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,36 @@ int main(void)
 	}
 
 	vault_store__abort(v->st, txn);
+
+	/* A tree the memo holds, removed from LMDB behind the process's back,
+	 * is missing for the checks against the head, as without the memo. */
+	{
+		vault_buf b = VAULT_BUF_INIT;
+		git_oid head, root;
+		MDB_val val, key;
+
+		CHECK_RC(vault_store__begin(&txn, v->st, 0), 0);
+		vault_store__cur = txn;
+		CHECK_RC(vault_blob__settings(&b, v, txn), 0);
+		CHECK_RC(vault_audit__matches_head(v, txn, "policy/settings", &b), 0);
+		CHECK_RC(vault__meta_get(&val, txn, v, "head"), 0);
+		git_oid_fromraw(&head, val.mv_data);
+		CHECK_RC(vault_trees__commit_tree(&root, v, &head), 0);
+		vault_store__abort(v->st, txn);
+
+		CHECK_RC(vault_store__begin(&txn, v->st, 1), 0);
+		key.mv_size = GIT_OID_RAWSZ;
+		key.mv_data = root.id;
+		CHECK(mdb_del(txn, v->st->git, &key, NULL) == 0);
+		CHECK_RC(vault_store__commit(v->st, txn), 0);
+
+		CHECK_RC(vault_store__begin(&txn, v->st, 0), 0);
+		vault_store__cur = txn;
+		CHECK_RC(vault_audit__matches_head(v, txn, "policy/settings", &b), VAULT_ECORRUPT);
+		CHECK(strstr(vault_error_last()->message, "missing or damaged") != NULL);
+		vault_store__abort(v->st, txn);
+		vault_buf_dispose(&b);
+	}
 	vault_close(v);
 	return harness_done("test_trees");
 }

@@ -223,9 +223,10 @@ int vault_store__begin(MDB_txn **out, vault_store *st, int write)
 	*out = NULL;
 	rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, out);
 	if (rc == MDB_MAP_RESIZED) {
-		/* Another process grew the map: adopt its size and retry. */
-		__atomic_store_n(&st->map_base, 0, __ATOMIC_RELAXED);
+		/* Another process grew the map: adopt its size and retry. The
+		 * map may move: its start is found again. */
 		mdb_env_set_mapsize(st->env, 0);
+		__atomic_store_n(&st->map_base, 0, __ATOMIC_RELAXED);
 		rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, out);
 	}
 	if (rc != 0)
@@ -395,10 +396,15 @@ int vault_store__readv(vault_store *st, MDB_txn *txn, const MDB_val *val,
 	const struct iovec *iov, int n)
 {
 	uintptr_t base = __atomic_load_n(&st->map_base, __ATOMIC_RELAXED), end;
+	MDB_envinfo info;
 	size_t total = 0;
-	off_t off;
 	int fd;
 
+	/* Only committed pages lie in the file: a write transaction's own
+	 * pages are on the heap until it commits. */
+	if (mdb_env_info(st->env, &info) != 0 || mdb_txn_id(txn) > info.me_last_txnid ||
+	    mdb_env_get_fd(st->env, &fd) != 0)
+		return -1;
 	if (!base) {
 		if (map_bounds(&base, &end, st, txn, val->mv_data) != 0)
 			return -1;
@@ -407,9 +413,8 @@ int vault_store__readv(vault_store *st, MDB_txn *txn, const MDB_val *val,
 	for (int i = 0; i < n; i++)
 		total += iov[i].iov_len;
 	if (total != val->mv_size || (uintptr_t)val->mv_data < base ||
-	    mdb_env_get_fd(st->env, &fd) != 0)
+	    (uintptr_t)val->mv_data - base + total > info.me_mapsize)
 		return -1;
-	off = (off_t)((uintptr_t)val->mv_data - base);
 	/* A short read (past the end of the file) is refused whole. */
-	return preadv(fd, iov, n, off) == (ssize_t)total ? 0 : -1;
+	return preadv(fd, iov, n, (off_t)((uintptr_t)val->mv_data - base)) == (ssize_t)total ? 0 : -1;
 }

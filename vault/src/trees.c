@@ -12,10 +12,11 @@
  * The memo holds trees by id. An entry is either read through the object
  * database (whose strict hash check proves the content has that id) or
  * hashed by the write that made it, so its content is the id's content
- * whatever happened to the transaction that wrote it: an aborted event
- * leaves trees in the memo that LMDB no longer has, but nothing reaches
- * them except through an id that a committed tree names. Writes always go
- * to the object database, never only to the memo.
+ * whatever happened to the transaction that wrote it. It is used only
+ * while LMDB still holds that very content (compared, not hashed): a tree
+ * of an aborted event, or a record removed or changed behind the process's
+ * back, is read through the object database again and fails there as it
+ * would without the memo. Writes always go to the object database.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -74,27 +75,52 @@ static void memo_put(vault *v, const git_oid *id, const void *data, size_t len)
 	pthread_mutex_unlock(&v->memo_lock);
 }
 
+/*
+ * Is tree `id` stored in LMDB (in this thread's transaction, or a read of
+ * its own) with exactly this content? A memo entry stands only as long as
+ * the record does: one removed or changed since it was read fails as it
+ * would without the memo. A compare is far cheaper than a hash.
+ */
+static int still_stored(vault *v, const git_oid *id, const unsigned char *data, size_t len)
+{
+	MDB_txn *txn = vault_store__cur, *own = NULL;
+	MDB_val key = { GIT_OID_RAWSZ, (void *)id->id }, val;
+	int same;
+
+	if (!txn) {
+		if (mdb_txn_begin(v->st->env, NULL, MDB_RDONLY, &own) != 0)
+			return 0;
+		txn = own;
+	}
+	same = mdb_get(txn, v->st->git, &key, &val) == 0 && val.mv_size == len + 1 &&
+		((const unsigned char *)val.mv_data)[0] == GIT_OBJECT_TREE &&
+		memcmp((const unsigned char *)val.mv_data + 1, data, len) == 0;
+	if (own)
+		mdb_txn_abort(own);
+	return same;
+}
+
 /* A copy of tree `id` (malloc'd), from the memo or read with its hash checked. */
 static int tree_read(unsigned char **out, size_t *len, vault *v, const git_oid *id)
 {
 	vault_tree_memo *m;
 	git_odb_object *obj = NULL;
-	unsigned char *copy;
+	unsigned char *copy = NULL;
 
 	pthread_mutex_lock(&v->memo_lock);
 	m = &v->memo[slot_of(id)];
-	if (m->data && git_oid_equal(&m->id, id)) {
-		if ((copy = malloc(m->len ? m->len : 1)) != NULL) {
-			memcpy(copy, m->data, m->len);
-			*len = m->len;
-		}
-		pthread_mutex_unlock(&v->memo_lock);
-		if (!copy)
-			return vault_error_set_oom();
-		*out = copy;
-		return 0;
+	if (m->data && git_oid_equal(&m->id, id) && (copy = malloc(m->len ? m->len : 1)) != NULL) {
+		memcpy(copy, m->data, m->len);
+		*len = m->len;
 	}
 	pthread_mutex_unlock(&v->memo_lock);
+	if (copy) {
+		if (still_stored(v, id, copy, *len)) {
+			*out = copy;
+			return 0;
+		}
+		free(copy);
+	}
 
 	if (git_odb_read(&obj, v->odb, id) < 0 || git_odb_object_type(obj) != GIT_OBJECT_TREE) {
 		char hex[GIT_OID_HEXSZ + 1];
@@ -148,11 +174,17 @@ static int tree_parse(tree_list *l, const unsigned char *raw, size_t len, const 
 		if (!sp || sp == p || !(nul = memchr(sp + 1, '\0', (size_t)(end - sp - 1))) ||
 		    nul == sp + 1 || (size_t)(end - nul - 1) < GIT_OID_RAWSZ)
 			return tree_corrupt(id);
+		if (sp - p > 6)
+			return tree_corrupt(id);
 		for (const unsigned char *d = p; d < sp; d++) {
 			if (*d < '0' || *d > '7')
 				return tree_corrupt(id);
 			mode = mode << 3 | (unsigned int)(*d - '0');
 		}
+		/* The modes git writes: folder, file, executable, link, submodule. */
+		if (mode != MODE_TREE && mode != 0100644 && mode != 0100755 &&
+		    mode != 0120000 && mode != 0160000)
+			return tree_corrupt(id);
 		if (l->n == l->cap && list_grow(l) < 0)
 			return vault_error_set_oom();
 		e = &l->e[l->n++];
