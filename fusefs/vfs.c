@@ -180,13 +180,40 @@ static void version_name(char *out, size_t size, const char *file, const vault_v
 		dot && dot != file ? dot : "");
 }
 
+/*
+ * A listing in progress. Entries carry offsets (their position + 1), so a
+ * listing larger than the kernel's buffer goes on where it stopped, and
+ * so that libfuse passes a readdirplus entry's node and attributes on:
+ * entries filled at offset 0 reach the kernel with no node, and it then
+ * looks every name up again (one more round trip per file for `ls -l`).
+ */
+typedef struct {
+	void *buf;
+	fuse_fill_dir_t fill;
+	int plus;                        /* readdirplus: attributes with the names */
+	off_t skip;                      /* entries an earlier call sent */
+	off_t next;                      /* the last entry's offset */
+	int full;                        /* the kernel's buffer is full */
+} fill_ctx;
+
+/* The next entry; 1 once the buffer is full (the listing stops there). */
+static int put(fill_ctx *fc, const char *name, const struct stat *st)
+{
+	if (fc->full)
+		return 1;
+	if (++fc->next <= fc->skip)
+		return 0;
+	if (fc->fill(fc->buf, name, st, fc->next, st && fc->plus ? FUSE_FILL_DIR_PLUS : 0))
+		fc->full = 1;
+	return fc->full;
+}
+
 typedef struct {
 	const char *file;                /* the file's own name */
 	const char *want;                /* a name to find, or NULL to list */
 	uint32_t found;
 	vault_version_info info;
-	void *buf;
-	fuse_fill_dir_t fill;
+	fill_ctx *fc;
 } version_walk;
 
 static int version_cb(const vault_version_info *info, void *payload)
@@ -203,7 +230,7 @@ static int version_cb(const vault_version_info *info, void *payload)
 		}
 		return 0;
 	}
-	return w->fill(w->buf, name, NULL, 0, 0);
+	return put(w->fc, name, NULL);
 }
 
 /* Split "CODE/a/file/NAME" into the file's vpath and NAME. */
@@ -442,12 +469,6 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 
 /* ---- folders ------------------------------------------------------------ */
 
-typedef struct {
-	void *buf;
-	fuse_fill_dir_t fill;
-	int plus;                        /* readdirplus: attributes with the names */
-} fill_ctx;
-
 static int case_cb(const vault_case_info *c, void *payload)
 {
 	fill_ctx *fc = payload;
@@ -463,13 +484,13 @@ static int case_cb(const vault_case_info *c, void *payload)
 		return 0;
 
 	if (!c->label || !*c->label)
-		return fc->fill(fc->buf, c->code, NULL, 0, 0);
+		return put(fc, c->code, NULL);
 	n = (size_t)snprintf(name, sizeof name, "%s %s", c->code, c->label);
 	/* A label is free text: keep it a single, valid name. */
 	for (i = VAULT_CODE_SIZE; i < n && i < sizeof name; i++)
 		if (name[i] == '/' || (unsigned char)name[i] < 0x20)
 			name[i] = '_';
-	return fc->fill(fc->buf, name, NULL, 0, 0);
+	return put(fc, name, NULL);
 }
 
 static int entry_cb(const vault_entry *e, void *payload)
@@ -480,13 +501,13 @@ static int entry_cb(const vault_entry *e, void *payload)
 	int64_t mtime = e->mtime;
 	uint32_t mode = e->mode;
 
-	if (!fc->plus)
-		return fc->fill(fc->buf, e->name, NULL, 0, 0);
+	if (!fc->plus || fc->next + 1 <= fc->skip)
+		return put(fc, e->name, NULL);
 	/* The attributes too: `ls -l` then needs no lookup per entry. */
 	if (!e->is_dir)
 		open_attrs(e->node, &size, &mtime, &mode);
 	fill_stat(&st, e->is_dir, e->writable && !vfs_get()->o->read_only, mode, size, mtime);
-	return fc->fill(fc->buf, e->name, &st, 0, FUSE_FILL_DIR_PLUS);
+	return put(fc, e->name, &st);
 }
 
 /* Files created here and not yet in the vault are listed too. */
@@ -498,8 +519,9 @@ static void pending_fill(const char *dir, fill_ctx *fc)
 	pthread_mutex_lock(&fs->lock);
 	for (vfs_handle *h = fs->open; h; h = h->next)
 		if (!h->discard && vault_file_is_new(h->file) && !strncmp(h->vpath, dir, n) &&
-		    h->vpath[n] == '/' && !strchr(h->vpath + n + 1, '/'))
-			fc->fill(fc->buf, h->vpath + n + 1, NULL, 0, 0);
+		    h->vpath[n] == '/' && !strchr(h->vpath + n + 1, '/') &&
+		    put(fc, h->vpath + n + 1, NULL))
+			break;
 	pthread_mutex_unlock(&fs->lock);
 }
 
@@ -507,20 +529,22 @@ static int vfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t 
 	struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	vfs *fs = vfs_get();
-	fill_ctx fc = { buf, fill, 0 };
+	fill_ctx fc = { buf, fill, 0, off, 0, 0 };
 	vault_stat_info si;
 	vault_version_info info;
 	uint32_t version;
 	vfs_path p;
 	int error;
 
+	(void)fi;
 	if ((error = vfs_path_parse(&p, path)) < 0)
 		return error;
-	fill(buf, ".", NULL, 0, 0);
-	fill(buf, "..", NULL, 0, 0);
+	if (put(&fc, ".", NULL) || put(&fc, "..", NULL))
+		return 0;
 	switch (p.type) {
 	case P_ROOT:
-		fill(buf, HISTORY, NULL, 0, 0);
+		if (put(&fc, HISTORY, NULL))
+			return 0;
 		/* fall through */
 	case P_HISTROOT:
 		if (vault_case_foreach(fs->v, case_cb, &fc) < 0)
@@ -546,8 +570,7 @@ static int vfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t 
 			version_walk w;
 			memset(&w, 0, sizeof w);
 			w.file = strrchr(p.vpath, '/') ? strrchr(p.vpath, '/') + 1 : p.vpath;
-			w.buf = buf;
-			w.fill = fill;
+			w.fc = &fc;
 			if (vault_history(fs->v, p.vpath, version_cb, &w) < 0)
 				return vfs_err("readdir", p.vpath);
 		}

@@ -142,7 +142,7 @@ trap _mount_cleanup EXIT
 # nev(action, **fields) counts audit events, versions() reads `history --json`.
 export CV_BIN=$CASEVAULT_BIN CV_VAULT=$VAULT CV_T=$T
 cat > "$T/.prelude.py" <<'EOF'
-import os, sys, errno, json, subprocess, time, stat, re
+import os, sys, errno, json, subprocess, time, stat, re, shutil
 BIN, VAULT, TD = os.environ["CV_BIN"], os.environ["CV_VAULT"], os.environ["CV_T"]
 
 def short(x):
@@ -709,6 +709,24 @@ eq("cp -p pattern: mtime and mode kept", (1500000000, 0o640), (int(os.stat(p2).s
 one_creation("cp -p pattern: one event for the new file (no separate touch)", p2)
 eq("cp -p pattern: ls shows the mtime", "2017-07-14T02:40:00Z", ls("noy", A + "/sem").get("copied.txt", {}).get("mtime"))
 os.unlink(p2)
+
+# a folder listed in several rounds (more than one kernel buffer): each
+# name once, with its attributes (readdirplus)
+big = D + "/big"
+os.mkdir(big)
+names = set()
+for i in range(1200):
+    n = "entry-%04d-%s.txt" % (i, "n" * 200)
+    with open(os.path.join(big, n), "w") as f:
+        f.write("x" * (i % 7))
+    names.add(n)
+listed = os.listdir(big)
+eq("a large folder lists each name once", (1200, 1200, True),
+   (len(listed), len(set(listed)), set(listed) == names))
+sizes = {e.name: e.stat().st_size for e in os.scandir(big)}
+eq("a large folder's entries carry their sizes", True,
+   all(sizes[n] == int(n[6:10]) % 7 for n in names))
+shutil.rmtree(big)
 
 # statfs
 try:
