@@ -1,7 +1,8 @@
 /*
  * Tests for opening and creating vaults (vault/src/store.c, vault.c):
  * what is not a vault, foreign and newer-format files, permissions,
- * init over something, and a full LMDB map.
+ * init over something, a full LMDB map, and the room a large write keeps
+ * allocated past the end of the data file.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -337,6 +338,51 @@ out:
 	free(data);
 }
 
+/*
+ * A large write keeps the data file allocated ahead of its last page (its
+ * commits then land in blocks the file has); the file stays a valid vault.
+ */
+static void test_grow(void)
+{
+	vault *v = NULL;
+	char path[512], file[600], code[VAULT_CODE_SIZE], fpath[64];
+	size_t big = 9u << 20;
+	unsigned char *data = malloc(big);
+	vault_verify_result res;
+	mem_sink sink = { 0 };
+	struct stat sb;
+	uint32_t ver;
+	mem_src src;
+
+	make_vault(path, sizeof path, 0);
+	join(file, sizeof file, path, "data.mdb");
+	CHECK_RC(vault_open(&v, path), 0);
+	if (!v || !data)
+		goto out;
+	CHECK_RC(vault_unlock(v, "dpo", ADMIN_PASS, strlen(ADMIN_PASS)), 0);
+	CHECK_RC(vault_case_create(code, v, NULL), 0);
+	snprintf(fpath, sizeof fpath, "%s/big.bin", code);
+	fill_pattern(data, big, 3);
+	src = (mem_src){ data, big, 0 };
+	CHECK_RC(vault_put(&ver, v, fpath, mem_src_read, &src), 0);
+	/* 9 MiB written; the file holds 64 MiB more than its pages then. */
+	CHECK(stat(file, &sb) == 0 && sb.st_size >= (64 << 20));
+	vault_close(v);
+	v = NULL;
+
+	CHECK_RC(vault_open(&v, path), 0);
+	if (!v)
+		goto out;
+	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+	CHECK_RC(vault_unlock(v, "dpo", ADMIN_PASS, strlen(ADMIN_PASS)), 0);
+	CHECK_RC(vault_get(v, fpath, NULL, mem_sink_write, &sink), 0);
+	CHECK(sink.len == big && !memcmp(sink.data, data, big));
+	mem_sink_free(&sink);
+out:
+	vault_close(v);
+	free(data);
+}
+
 int main(void)
 {
 	umask(022);
@@ -345,5 +391,6 @@ int main(void)
 	test_permissions_and_init();
 	test_format();
 	test_map_full();
+	test_grow();
 	return harness_done("test_store");
 }

@@ -498,6 +498,7 @@ static int stage_flush(vault_file *f, stage *s, MDB_txn *txn_in)
 			goto done;
 	}
 	if (!txn_in) {
+		vault_store__grow(f->v->st, txn);
 		error = vault_store__commit(f->v->st, txn);
 		txn = NULL;
 		if (error == 0 && s->next > s->first)

@@ -418,3 +418,28 @@ int vault_store__readv(vault_store *st, MDB_txn *txn, const MDB_val *val,
 	/* A short read (past the end of the file) is refused whole. */
 	return preadv(fd, iov, n, (off_t)((uintptr_t)val->mv_data - base)) == (ssize_t)total ? 0 : -1;
 }
+
+#define GROW_LOW  (16ULL << 20)
+#define GROW_STEP (64ULL << 20)
+
+void vault_store__grow(vault_store *st, MDB_txn *txn)
+{
+	MDB_envinfo info;
+	MDB_stat stat;
+	struct stat sb;
+	uint64_t used, want;
+	int fd;
+
+	(void)txn;
+	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &stat) != 0 ||
+	    mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) != 0)
+		return;
+	used = ((uint64_t)info.me_last_pgno + 1) * stat.ms_psize;
+	if ((uint64_t)sb.st_size >= used + GROW_LOW)
+		return;
+	want = used + GROW_STEP;
+	if (want > info.me_mapsize)
+		want = info.me_mapsize;
+	if (want > (uint64_t)sb.st_size)
+		(void)posix_fallocate(fd, sb.st_size, (off_t)(want - (uint64_t)sb.st_size));
+}
