@@ -162,6 +162,39 @@ int main(int argc, char **argv)
 	f = open_rw(v, path, 0);
 	CHECK(same_content(f, model, size));
 	vault_file_close(f);
+
+	/*
+	 * What changes nothing records nothing: an editor's fchmod to the mode
+	 * the file has after its fsync (vim does it), a time set to the time it
+	 * has, a truncate to its size, a commit with no change; the same through
+	 * paths, and an admin's setting set to the value it has.
+	 */
+	{
+		char before[VAULT_OID_SIZE], after[VAULT_OID_SIZE];
+		vault_file_options wo = { VAULT_FILE_WRITE, 0, NULL, NULL, 0, 0 };
+		vault_stat_info st;
+
+		CHECK_RC(vault_stat(&st, v, path), 0);
+		CHECK_RC(vault_head(before, v), 0);
+		CHECK_RC(vault_file_open(&f, v, path, &wo), 0);    /* no read: no read event */
+		CHECK_RC(vault_file_set_mode(f, st.mode), 0);
+		CHECK_RC(vault_file_commit(NULL, f), 0);
+		CHECK_RC(vault_file_set_mtime(f, st.mtime), 0);
+		CHECK_RC(vault_file_commit(NULL, f), 0);
+		CHECK_RC(vault_file_truncate(f, st.size), 0);
+		CHECK_RC(vault_file_commit(NULL, f), 0);
+		vault_file_close(f);
+		CHECK_RC(vault_chmod(v, path, st.mode), 0);
+		CHECK_RC(vault_touch(v, path, st.mtime), 0);
+		CHECK_RC(vault_purpose_require(v, 0), 0);
+		CHECK_RC(vault_head(after, v), 0);
+		CHECK(strcmp(before, after) == 0);
+		CHECK_RC(vault_setting_set(v, "bulk-read-count", "31"), 0);
+		CHECK_RC(vault_head(before, v), 0);
+		CHECK_RC(vault_setting_set(v, "bulk-read-count", "31"), 0);
+		CHECK_RC(vault_head(after, v), 0);
+		CHECK(strcmp(before, after) == 0);
+	}
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
 	printf("test_file: %u versions, final size %zu, %llu events verified\n",
 		versions, size, (unsigned long long)res.events);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "action.h"
 #include "internal.h"
 #include "sshsig.h"
 
@@ -212,7 +213,47 @@ static int empty_tree(git_tree **out, vault *v)
 	return error;
 }
 
-int vault_event__commit(git_oid *out, vault_event *ev, vault *v, MDB_txn *txn, int64_t when)
+/*
+ * The writer's half of the action table (action.h): the event's updates
+ * against the state before it. *changed says whether any record changes;
+ * a change the action may not make is refused here, before anything is
+ * signed, so the writer never records an event that verify rejects.
+ */
+static int check_updates(int *changed, vault *v, const vault_action *a, const vault_event *ev,
+	const git_oid *base)
+{
+	git_oid have;
+	unsigned int mode;
+	int error;
+
+	*changed = 0;
+	for (size_t i = 0; i < ev->nupdates; i++) {
+		const git_tree_update *u = &ev->updates[i];
+		error = vault_trees__entry(&have, &mode, v, base, u->path);
+		if (error == VAULT_ENOTFOUND) {
+			*changed = 1;
+			if (a->creates)
+				continue;
+			return vault_error_set(VAULT_ERROR, "event '%s' would create %s, which it may not",
+				a->name, u->path);
+		}
+		if (error < 0)
+			return error;
+		if (git_oid_equal(&have, &u->id))
+			continue;
+		*changed = 1;
+		if (vault_action__check_record(v, a, &have, &u->id, ev->target, u->path) < 0) {
+			char why[300];
+			snprintf(why, sizeof why, "%s", vault_error_last()->message);
+			return vault_error_set(VAULT_ERROR, "event not recorded: %s", why);
+		}
+	}
+	if (*changed && a->kind == VAULT_ACTION_STILL)
+		return vault_error_set(VAULT_ERROR, "event '%s' may change nothing, and would", a->name);
+	return 0;
+}
+
+int vault_event__append(git_oid *out, vault_event *ev, vault *v, MDB_txn *txn, int64_t when)
 {
 	git_commit *parent = NULL;
 	git_tree *base = NULL, *tree = NULL;
@@ -288,6 +329,31 @@ done:
 	git_tree_free(base);
 	git_commit_free(parent);
 	return error;
+}
+
+int vault_event__commit(git_oid *out, vault_event *ev, vault *v, MDB_txn *txn, int64_t when)
+{
+	const vault_action *act = vault_action__find(ev->action);
+	git_oid head, base;
+	MDB_val val;
+	int error, changed;
+
+	if (act == NULL)
+		return vault_error_set(VAULT_ERROR, "event '%s' is not in the action table", ev->action);
+	vault_store__cur = txn;
+	error = vault__meta_get(&val, txn, v, "head");
+	if (error == 0 && val.mv_size == 20) {
+		git_oid_fromraw(&head, val.mv_data);
+		if ((error = vault_trees__commit_tree(&base, v, &head)) < 0)
+			return error;
+		if ((error = check_updates(&changed, v, act, ev, &base)) < 0)
+			return error;
+		if (!changed && act->must_change)
+			return 1;        /* it changes nothing: no event */
+	} else if (error != VAULT_ENOTFOUND) {
+		return error < 0 ? error : vault_error_set(VAULT_ECORRUPT, "the head record is damaged");
+	}
+	return vault_event__append(out, ev, v, txn, when);
 }
 
 int vault_audit__matches_head(vault *v, MDB_txn *txn, const char *path, const vault_buf *blob)

@@ -93,8 +93,11 @@ static int run_event(vault *v, const char *action, event_fn fn, void *payload)
 		goto done;
 	if ((error = fn(&ev, v, txn, payload)) < 0)
 		goto done;
-	if ((error = vault_event__commit(&oid, &ev, v, txn, vault__now())) < 0)
+	/* > 0: the event would change nothing, so nothing is recorded. */
+	if ((error = vault_event__commit(&oid, &ev, v, txn, vault__now())) != 0) {
+		error = error > 0 ? 0 : error;
 		goto done;
+	}
 	error = vault_store__commit(v->st, txn);
 	txn = NULL;
 done:

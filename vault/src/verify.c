@@ -18,27 +18,10 @@
 
 #include <git2/sys/odb_backend.h>
 
+#include "action.h"
 #include "history.h"
 #include "odb_lmdb.h"
 #include "sshsig.h"
-
-static int is_any(const char *a, const char *const *list)
-{
-	for (; *list; list++)
-		if (!strcmp(a, *list))
-			return 1;
-	return 0;
-}
-
-/* The actions of admins, of document editors (rw members), and those that
- * change nothing. */
-static const char *const admin_actions[] = {
-	"user-add", "user-disable", "grant", "revoke", "purpose-add", "purpose-require",
-	"setting", NULL };
-static const char *const content_actions[] = {
-	"write", "create", "mkdir", "move", "delete", "restore", "touch", NULL };
-static const char *const still_actions[] = {
-	"read", "passwd", "mount", "unmount", "unlock-failed", NULL };
 
 /* ---- the oldest failure ------------------------------------------------- */
 
@@ -444,162 +427,6 @@ static int blob_member(int *out, vault *v, const git_oid *id, const char *user)
 	return 0;
 }
 
-/*
- * The lines of tree file `id`, each with its key: the first word, or for
- * a `member NAME ...` line the first two (each member is a field).
- */
-typedef struct {
-	char *text;
-	const char *line[64];
-	size_t len[64], klen[64], n;
-} record_lines;
-
-static int record_read(record_lines *r, vault *v, const git_oid *id)
-{
-	git_blob *blob = NULL;
-	size_t size;
-	char *s, *end;
-
-	memset(r, 0, sizeof *r);
-	if (git_blob_lookup(&blob, v->repo, id) < 0)
-		return vault_error_set(VAULT_ECORRUPT, "a history file cannot be read");
-	size = (size_t)git_blob_rawsize(blob);
-	if ((r->text = malloc(size + 1)) == NULL) {
-		git_blob_free(blob);
-		return vault_error_set_oom();
-	}
-	memcpy(r->text, git_blob_rawcontent(blob), size);
-	r->text[size] = '\0';
-	git_blob_free(blob);
-	for (s = r->text, end = s + size; s < end; ) {
-		char *eol = memchr(s, '\n', (size_t)(end - s));
-		size_t len = eol ? (size_t)(eol - s) : (size_t)(end - s);
-		char *sp = memchr(s, ' ', len);
-		size_t klen = sp ? (size_t)(sp - s) : len;
-
-		if (r->n == sizeof r->line / sizeof r->line[0])
-			return vault_error_set(VAULT_ECORRUPT, "a history file has too many lines");
-		if (klen == 6 && !memcmp(s, "member", 6) && sp) {
-			char *sp2 = memchr(sp + 1, ' ', len - klen - 1);
-			klen = sp2 ? (size_t)(sp2 - s) : len;
-		}
-		r->line[r->n] = s;
-		r->len[r->n] = len;
-		r->klen[r->n++] = klen;
-		s = eol ? eol + 1 : end;
-	}
-	return 0;
-}
-
-static int key_is(const record_lines *r, size_t i, const char *key)
-{
-	return strlen(key) == r->klen[i] && !memcmp(r->line[i], key, r->klen[i]);
-}
-
-static int key_in(const record_lines *r, size_t i, const char *const *keys)
-{
-	for (; *keys; keys++)
-		if (key_is(r, i, *keys))
-			return 1;
-	return 0;
-}
-
-/* Does `r` hold line i of `o` (same key, same value)? */
-static int has_line(const record_lines *r, const record_lines *o, size_t i)
-{
-	for (size_t k = 0; k < r->n; k++)
-		if (r->len[k] == o->len[i] && !memcmp(r->line[k], o->line[i], o->len[i]))
-			return 1;
-	return 0;
-}
-
-/*
- * Between two versions of a record, only the fields named in `may` (NULL-
- * terminated) change; the name of the first other field that changed goes
- * to `field`. 1 if so, 0 if not.
- */
-static int only_fields(char *field, size_t fsize, const record_lines *a, const record_lines *b,
-	const char *const *may)
-{
-	for (int side = 0; side < 2; side++) {
-		const record_lines *x = side ? b : a, *y = side ? a : b;
-		for (size_t i = 0; i < x->n; i++)
-			if (!key_in(x, i, may) && !has_line(y, x, i)) {
-				vault_history__copy(field, fsize, x->line[i], x->klen[i]);
-				return 0;
-			}
-	}
-	return 1;
-}
-
-/* The value of field `key` in `r`, as a string ("" if absent). */
-static void record_value(char *out, size_t n, const record_lines *r, const char *key)
-{
-	out[0] = '\0';
-	for (size_t i = 0; i < r->n; i++)
-		if (key_is(r, i, key) && r->len[i] > r->klen[i])
-			vault_history__copy(out, n, r->line[i] + r->klen[i] + 1, r->len[i] - r->klen[i] - 1);
-}
-
-/* What each action may change in the record it is about. */
-static const struct {
-	const char *action;
-	const char *may[8];
-} change_rules[] = {
-	{ "user-disable", { "status", NULL } },
-	{ "grant",        { NULL } },          /* plus the target's member line */
-	{ "revoke",       { "retired", NULL } },
-	{ "rekey",        { "epoch", "retired", "label", NULL } },
-	{ "touch",        { "mtime", "mode", NULL } },
-	{ "move",         { "parent", "name", "generation", "mtime", NULL } },
-	{ "delete",       { "state", "mtime", NULL } },
-	{ "write",        { "version", "size", "mtime", "mode", "generation", "name", "commitment", NULL } },
-	{ "restore",      { "version", "size", "mtime", "generation", "name", "commitment", NULL } },
-	{ "purpose-add",  { "purpose", NULL } },
-	{ "purpose-require", { "purpose-required", NULL } },
-	{ "setting",      { "setting", NULL } },
-};
-
-/*
- * A changed record (`before` → `after`) may change only the fields its
- * action changes; `target` is the member line a grant or revoke may add or
- * drop ("member NAME"), or NULL.
- */
-static int check_fields(vault *v, const char *action, const git_oid *before,
-	const git_oid *after, const char *target, const char *what)
-{
-	record_lines a, b;
-	const char *may[10];
-	char field[80], value[32];
-	size_t k = 0, r;
-	int error;
-
-	for (r = 0; r < sizeof change_rules / sizeof change_rules[0]; r++)
-		if (!strcmp(change_rules[r].action, action))
-			break;
-	if (r == sizeof change_rules / sizeof change_rules[0])
-		return 0;
-	for (; change_rules[r].may[k]; k++)
-		may[k] = change_rules[r].may[k];
-	may[k++] = target;
-	may[k] = NULL;
-	a.text = b.text = NULL;
-	if ((error = record_read(&a, v, before)) < 0 || (error = record_read(&b, v, after)) < 0)
-		goto done;
-	if (!only_fields(field, sizeof field, &a, &b, may)) {
-		error = vault_error_set(VAULT_ECORRUPT, "'%s' changed the field '%s' of %s", action, field, what);
-		goto done;
-	}
-	record_value(value, sizeof value, &b, !strcmp(action, "delete") ? "state" : "status");
-	if ((!strcmp(action, "delete") && strcmp(value, "deleted")) ||
-	    (!strcmp(action, "user-disable") && strcmp(value, "disabled")))
-		error = vault_error_set(VAULT_ECORRUPT, "'%s' left %s %s", action, what, value);
-done:
-	free(a.text);
-	free(b.text);
-	return error;
-}
-
 #define FAIL(...) do { error = vault_error_set(VAULT_ECORRUPT, __VA_ARGS__); goto done; } while (0)
 
 /*
@@ -696,7 +523,8 @@ static int check_content_change(checker *w, const vault_trailers *t, const chang
 			goto done;
 		if (strcmp(old_case, node_case))
 			FAIL("node %s moved from case %s to case %s", t->node, old_case, node_case);
-		if ((error = check_fields(&w->view, t->action, &c->before, &c->after, NULL, path)) < 0)
+		if ((error = vault_action__check_record(&w->view, vault_action__find(t->action),
+		    &c->before, &c->after, NULL, path)) < 0)
 			goto done;
 	} else {
 		snprintf(old_ver, sizeof old_ver, "0");
@@ -751,14 +579,9 @@ static int check_policy_change(checker *w, const vault_trailers *t, const change
 		if ((error = blob_field(akey, sizeof akey, &w->view, &c->after, "audit-key")) < 0)
 			goto done;
 	}
-	if (c->had) {
-		char target[VAULT_NAME_MAX + 8];
-		int about_member = !strcmp(t->action, "grant") || !strcmp(t->action, "revoke");
-		snprintf(target, sizeof target, "member %s", t->target);
-		if ((error = check_fields(&w->view, t->action, &c->before, &c->after,
-		    about_member ? target : NULL, want)) < 0)
-			goto done;
-	}
+	if (c->had && (error = vault_action__check_record(&w->view, vault_action__find(t->action),
+	    &c->before, &c->after, t->target, want)) < 0)
+		goto done;
 	if (!strcmp(t->action, "grant") || !strcmp(t->action, "revoke")) {
 		if ((error = blob_member(&member, &w->view, &c->after, t->target)) < 0)
 			goto done;
@@ -828,6 +651,7 @@ static int check_event(checker *w, git_commit *c, git_tree *tree, git_tree *pare
 	git_tree *policy = is_genesis ? tree : parent_tree;
 	vault_buf sig = VAULT_BUF_INIT, data = VAULT_BUF_INIT;
 	cache_slot *pol = NULL;
+	const vault_action *act;
 	vault_trailers t;
 	changes ch;
 	int error = 0;
@@ -849,12 +673,14 @@ static int check_event(checker *w, git_commit *c, git_tree *tree, git_tree *pare
 		goto done;
 	error = 0;
 
-	if (!strcmp(t.action, "unlock-failed")) {
-		/* The one unsigned event: it may change nothing. */
-		if (ch.n)
-			FAIL("a failed unlock changed the state");
-		goto done;
-	}
+	if ((act = vault_action__find(t.action)) == NULL)
+		FAIL("unknown action '%s'", t.action);
+	if (act->kind == VAULT_ACTION_STILL && ch.n && !strcmp(t.action, "unlock-failed"))
+		FAIL("a failed unlock changed the state");
+	if (act->kind == VAULT_ACTION_STILL && ch.n)
+		FAIL("a '%s' event changed the state", t.action);
+	if (!strcmp(t.action, "unlock-failed"))
+		goto done;       /* the one unsigned event: it may change nothing */
 	if ((error = policy_lookup(&pol, w, policy, t.actor, t.case_code)) < 0)
 		goto done;
 	if (!pol->pu.found)
@@ -862,38 +688,41 @@ static int check_event(checker *w, git_commit *c, git_tree *tree, git_tree *pare
 	if (!pol->pu.active)
 		FAIL("actor '%s' is disabled at that point", t.actor);
 
-	if (is_genesis) {
+	switch (act->kind) {
+	case VAULT_ACTION_GENESIS:
 		if (pol->pu.role != VAULT_ROLE_ADMIN)
 			FAIL("the first event is not signed by an admin");
 		if (git_tree_walk(tree, GIT_TREEWALK_PRE, read_blob_cb, v) != 0)
 			FAIL("a file of its state is missing or damaged");
-	} else if (is_any(t.action, admin_actions)) {
+		break;
+	case VAULT_ACTION_ADMIN:
 		if (pol->pu.role != VAULT_ROLE_ADMIN)
 			FAIL("'%s' is not an admin but recorded '%s'", t.actor, t.action);
 		if ((error = check_policy_change(w, &t, &ch, t.actor)) < 0)
 			goto done;
-	} else if (is_any(t.action, content_actions)) {
+		break;
+	case VAULT_ACTION_CONTENT:
 		if (pol->member != 2)
 			FAIL("'%s' is not a read-write member of case '%s'", t.actor, t.case_code);
 		if ((error = check_content_change(w, &t, &ch, git_commit_id(c))) < 0)
 			goto done;
-	} else if (!strcmp(t.action, "rekey")) {
+		break;
+	case VAULT_ACTION_MEMBER:
 		if (pol->member == 0)
 			FAIL("'%s' is not a member of case '%s'", t.actor, t.case_code);
 		if ((error = check_policy_change(w, &t, &ch, t.actor)) < 0)
 			goto done;
-	} else if (!strcmp(t.action, "case-create")) {
+		break;
+	case VAULT_ACTION_CASE:
 		if (pol->pu.role == VAULT_ROLE_AUDITOR)
 			FAIL("auditor '%s' created a case", t.actor);
 		if ((error = check_case_create(w, &t, &ch)) < 0)
 			goto done;
-	} else if (is_any(t.action, still_actions)) {
+		break;
+	case VAULT_ACTION_STILL:
 		if (!strcmp(t.action, "read") && pol->member == 0)
 			FAIL("'%s' is not a member of case '%s'", t.actor, t.case_code);
-		if (ch.n)
-			FAIL("a '%s' event changed the state", t.action);
-	} else {
-		FAIL("unknown action '%s'", t.action);
+		break;
 	}
 
 	if ((error = vault_history__signature(&sig, &data, v, c)) < 0)

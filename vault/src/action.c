@@ -1,0 +1,182 @@
+/*
+ * action — the table of event actions, shared by the writer and verify.
+ *
+ * Each action says who may record it (its kind), whether it must change
+ * the state, and which fields of an existing record it may change. The
+ * writer checks every event against it before signing (audit.c), verify
+ * replays every event against it (verify.c): the two cannot disagree on
+ * what an honest event is.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "action.h"
+#include "history.h"
+
+static const vault_action actions[] = {
+	{ "init",            VAULT_ACTION_GENESIS, 1, 1, { NULL } },
+	{ "user-add",        VAULT_ACTION_ADMIN,   1, 1, { NULL } },
+	{ "user-disable",    VAULT_ACTION_ADMIN,   1, 0, { "status", NULL } },
+	/* plus the target's `member` line, see vault_action__check_record() */
+	{ "grant",           VAULT_ACTION_ADMIN,   1, 0, { NULL } },
+	{ "revoke",          VAULT_ACTION_ADMIN,   1, 0, { "retired", NULL } },
+	{ "purpose-add",     VAULT_ACTION_ADMIN,   1, 0, { "purpose", NULL } },
+	{ "purpose-require", VAULT_ACTION_ADMIN,   1, 0, { "purpose-required", NULL } },
+	{ "setting",         VAULT_ACTION_ADMIN,   1, 0, { "setting", NULL } },
+	{ "case-create",     VAULT_ACTION_CASE,    1, 1, { NULL } },
+	/* keys sealed to a new member change no record */
+	{ "rekey",           VAULT_ACTION_MEMBER,  0, 0, { "epoch", "retired", "label", NULL } },
+	{ "write",           VAULT_ACTION_CONTENT, 1, 1, { "version", "size", "mtime", "mode",
+	                                                   "generation", "name", "commitment", NULL } },
+	{ "restore",         VAULT_ACTION_CONTENT, 1, 0, { "version", "size", "mtime", "generation",
+	                                                   "name", "commitment", NULL } },
+	{ "create",          VAULT_ACTION_CONTENT, 1, 1, { NULL } },
+	{ "mkdir",           VAULT_ACTION_CONTENT, 1, 1, { NULL } },
+	{ "touch",           VAULT_ACTION_CONTENT, 1, 0, { "mtime", "mode", NULL } },
+	{ "move",            VAULT_ACTION_CONTENT, 1, 0, { "parent", "name", "generation", "mtime", NULL } },
+	{ "delete",          VAULT_ACTION_CONTENT, 1, 0, { "state", "mtime", NULL } },
+	{ "read",            VAULT_ACTION_STILL,   0, 0, { NULL } },
+	{ "passwd",          VAULT_ACTION_STILL,   0, 0, { NULL } },
+	{ "mount",           VAULT_ACTION_STILL,   0, 0, { NULL } },
+	{ "unmount",         VAULT_ACTION_STILL,   0, 0, { NULL } },
+	{ "unlock-failed",   VAULT_ACTION_STILL,   0, 0, { NULL } },
+};
+
+const vault_action *vault_action__find(const char *name)
+{
+	for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+		if (!strcmp(actions[i].name, name))
+			return &actions[i];
+	return NULL;
+}
+
+/*
+ * The lines of tree file `id`, each with its key: the first word, or for
+ * a `member NAME ...` line the first two (each member is a field).
+ */
+typedef struct {
+	char *text;
+	const char *line[64];
+	size_t len[64], klen[64], n;
+} record_lines;
+
+static int record_read(record_lines *r, vault *v, const git_oid *id)
+{
+	git_blob *blob = NULL;
+	size_t size;
+	char *s, *end;
+
+	memset(r, 0, sizeof *r);
+	if (git_blob_lookup(&blob, v->repo, id) < 0)
+		return vault_error_set(VAULT_ECORRUPT, "a history file cannot be read");
+	size = (size_t)git_blob_rawsize(blob);
+	if ((r->text = malloc(size + 1)) == NULL) {
+		git_blob_free(blob);
+		return vault_error_set_oom();
+	}
+	memcpy(r->text, git_blob_rawcontent(blob), size);
+	r->text[size] = '\0';
+	git_blob_free(blob);
+	for (s = r->text, end = s + size; s < end; ) {
+		char *eol = memchr(s, '\n', (size_t)(end - s));
+		size_t len = eol ? (size_t)(eol - s) : (size_t)(end - s);
+		char *sp = memchr(s, ' ', len);
+		size_t klen = sp ? (size_t)(sp - s) : len;
+
+		if (r->n == sizeof r->line / sizeof r->line[0])
+			return vault_error_set(VAULT_ECORRUPT, "a history file has too many lines");
+		if (klen == 6 && !memcmp(s, "member", 6) && sp) {
+			char *sp2 = memchr(sp + 1, ' ', len - klen - 1);
+			klen = sp2 ? (size_t)(sp2 - s) : len;
+		}
+		r->line[r->n] = s;
+		r->len[r->n] = len;
+		r->klen[r->n++] = klen;
+		s = eol ? eol + 1 : end;
+	}
+	return 0;
+}
+
+static int key_is(const record_lines *r, size_t i, const char *key)
+{
+	return strlen(key) == r->klen[i] && !memcmp(r->line[i], key, r->klen[i]);
+}
+
+static int key_in(const record_lines *r, size_t i, const char *const *keys)
+{
+	for (; *keys; keys++)
+		if (key_is(r, i, *keys))
+			return 1;
+	return 0;
+}
+
+/* Does `r` hold line i of `o` (same key, same value)? */
+static int has_line(const record_lines *r, const record_lines *o, size_t i)
+{
+	for (size_t k = 0; k < r->n; k++)
+		if (r->len[k] == o->len[i] && !memcmp(r->line[k], o->line[i], o->len[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * Between two versions of a record, only the fields named in `may` (NULL-
+ * terminated) change; the name of the first other field that changed goes
+ * to `field`. 1 if so, 0 if not.
+ */
+static int only_fields(char *field, size_t fsize, const record_lines *a, const record_lines *b,
+	const char *const *may)
+{
+	for (int side = 0; side < 2; side++) {
+		const record_lines *x = side ? b : a, *y = side ? a : b;
+		for (size_t i = 0; i < x->n; i++)
+			if (!key_in(x, i, may) && !has_line(y, x, i)) {
+				vault_history__copy(field, fsize, x->line[i], x->klen[i]);
+				return 0;
+			}
+	}
+	return 1;
+}
+
+/* The value of field `key` in `r`, as a string ("" if absent). */
+static void record_value(char *out, size_t n, const record_lines *r, const char *key)
+{
+	out[0] = '\0';
+	for (size_t i = 0; i < r->n; i++)
+		if (key_is(r, i, key) && r->len[i] > r->klen[i])
+			vault_history__copy(out, n, r->line[i] + r->klen[i] + 1, r->len[i] - r->klen[i] - 1);
+}
+
+int vault_action__check_record(vault *v, const vault_action *a, const git_oid *before,
+	const git_oid *after, const char *target, const char *what)
+{
+	record_lines r0, r1;
+	const char *may[12];
+	char field[80], member[VAULT_NAME_MAX + 8], value[32];
+	size_t k = 0;
+	int error;
+
+	for (; a->may[k]; k++)
+		may[k] = a->may[k];
+	if (target && (!strcmp(a->name, "grant") || !strcmp(a->name, "revoke"))) {
+		snprintf(member, sizeof member, "member %s", target);
+		may[k++] = member;
+	}
+	may[k] = NULL;
+	r0.text = r1.text = NULL;
+	if ((error = record_read(&r0, v, before)) < 0 || (error = record_read(&r1, v, after)) < 0)
+		goto done;
+	if (!only_fields(field, sizeof field, &r0, &r1, may)) {
+		error = vault_error_set(VAULT_ECORRUPT, "'%s' changed the field '%s' of %s", a->name, field, what);
+		goto done;
+	}
+	record_value(value, sizeof value, &r1, !strcmp(a->name, "delete") ? "state" : "status");
+	if ((!strcmp(a->name, "delete") && strcmp(value, "deleted")) ||
+	    (!strcmp(a->name, "user-disable") && strcmp(value, "disabled")))
+		error = vault_error_set(VAULT_ECORRUPT, "'%s' left %s %s", a->name, what, value);
+done:
+	free(r0.text);
+	free(r1.text);
+	return error;
+}

@@ -1,0 +1,50 @@
+/*
+ * action — what each event action is, and what it may change.
+ *
+ * One table, read by the writer (vault_event__commit refuses to record an
+ * event that this table would reject, and records nothing for an event
+ * that changes nothing where its action must change something) and by
+ * `audit verify` (which replays every event against the same table). So
+ * an honest event is one verify accepts, by construction.
+ */
+#ifndef VAULT_ACTION_H
+#define VAULT_ACTION_H
+
+#include "internal.h"
+
+typedef enum {
+	VAULT_ACTION_GENESIS,        /* init: the first event only */
+	VAULT_ACTION_ADMIN,          /* an admin's change of policy */
+	VAULT_ACTION_CONTENT,        /* a read-write member's document change */
+	VAULT_ACTION_MEMBER,         /* a member's key work on a case (rekey) */
+	VAULT_ACTION_CASE,           /* case-create: not by auditors */
+	VAULT_ACTION_STILL,          /* changes no state (read, mount, ...) */
+} vault_action_kind;
+
+typedef struct {
+	const char *name;
+	vault_action_kind kind;
+	/* 1: an event that changes no record is not recorded at all (the
+	 * writer drops it; verify rejects it). 0: it may change nothing. */
+	int must_change;
+	/* 1: it may create the record it is about (a write only as the
+	 * file's first version; verify checks that). */
+	int creates;
+	/* The fields it may change in an existing record, NULL-ended. */
+	const char *may[10];
+} vault_action;
+
+/* The table entry of `name`, or NULL for an action no one records. */
+const vault_action *vault_action__find(const char *name);
+
+/*
+ * The change of one record (tree file `before` to `after`, both ids in the
+ * history) is one that `action` may make; `target` names the user of a
+ * grant or revoke (the one `member` line it may add or drop), or NULL.
+ * `what` names the record in the error. VAULT_ECORRUPT with the first
+ * field changed that may not be.
+ */
+int vault_action__check_record(vault *v, const vault_action *a, const git_oid *before,
+	const git_oid *after, const char *target, const char *what);
+
+#endif
