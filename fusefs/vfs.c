@@ -64,19 +64,35 @@ typedef struct vfs_handle {
 	struct vfs_handle *next;         /* in vfs.open */
 } vfs_handle;
 
+/*
+ * A file hidden while open (see hide()), whose removal from the vault waits
+ * for what libfuse does next on the same thread: a rename over its name
+ * (the file is replaced, and keeps its history) or nothing (it was
+ * unlinked; the next operation on the mount removes it).
+ */
+typedef struct vfs_hiding {
+	char node[17];
+	char vpath[VPATH_MAX];           /* the name it had */
+	pthread_t thread;                /* the thread that hid it */
+	struct vfs_hiding *next;
+} vfs_hiding;
+
 typedef struct {
 	const vfs_options *o;
 	vault *v;
 	uid_t uid;
 	gid_t gid;
-	pthread_mutex_t lock;            /* guards `open` */
+	pthread_mutex_t lock;            /* guards `open` and `hiding` */
 	vfs_handle *open;
+	vfs_hiding *hiding;
 } vfs;
 
 static vfs *vfs_get(void)
 {
 	return fuse_get_context()->private_data;
 }
+
+static void settle(vfs *fs);     /* files hidden by an unlink leave the vault */
 
 /* A library error as an errno; messages go to syslog (never content). */
 static int vfs_err(const char *op, const char *path)
@@ -115,6 +131,10 @@ static int case_component(char code[VAULT_CODE_SIZE], const char *s, size_t len)
 	if (len < VAULT_CODE_SIZE - 1 || s[0] != 'C' || s[1] != '-' ||
 	    (len > VAULT_CODE_SIZE - 1 && s[VAULT_CODE_SIZE - 1] != ' '))
 		return -ENOENT;
+	/* Anything but a code's letters and digits names no case. */
+	for (size_t i = 2; i < VAULT_CODE_SIZE - 1; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
+			return -ENOENT;
 	memcpy(code, s, VAULT_CODE_SIZE - 1);
 	code[VAULT_CODE_SIZE - 1] = '\0';
 	return 0;
@@ -426,6 +446,8 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 	uint64_t size;
 	int error;
 
+	settle(vfs_get());
+
 	if (path == NULL) {
 		/* A node libfuse no longer has a path for: its open handle knows. */
 		if (!fi)
@@ -536,6 +558,8 @@ static int vfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t 
 	vfs_path p;
 	int error;
 
+	settle(vfs_get());
+
 	(void)fi;
 	if ((error = vfs_path_parse(&p, path)) < 0)
 		return error;
@@ -578,17 +602,26 @@ static int vfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t 
 	}
 }
 
-/* Changes are allowed only on case content, and not on a read-only mount. */
+/*
+ * Changes are allowed only on case content, and not on a read-only mount.
+ * `.history` is read-only at every depth (EROFS); the top level holds the
+ * user's cases, which are made and named with the CLI, not here (EACCES,
+ * as for a folder without write permission).
+ */
 static int node_path(vfs_path *p, const char *path, int need_name)
 {
+	const char *s = path + 1;
+	size_t n = sizeof HISTORY - 1;
 	int error;
 
+	if (!strncmp(s, HISTORY, n) && (s[n] == '\0' || s[n] == '/'))
+		return -EROFS;
+	if (need_name && !strchr(s, '/'))
+		return -EACCES;
 	if ((error = vfs_path_parse(p, path)) < 0)
 		return error;
-	if (p->type != P_NODE)
-		return p->type == P_ROOT || p->type == P_HISTROOT ? -EPERM : -EROFS;
-	if (need_name && !strchr(p->vpath, '/'))
-		return -EPERM;       /* a case folder itself */
+	if (p->type == P_ROOT)
+		return -EACCES;
 	return vfs_get()->o->read_only ? -EROFS : 0;
 }
 
@@ -597,6 +630,8 @@ static int vfs_mkdir(const char *path, mode_t mode)
 	vfs *fs = vfs_get();
 	vfs_path p;
 	int error;
+
+	settle(vfs_get());
 
 	if ((error = node_path(&p, path, 1)) < 0)
 		return error;
@@ -614,6 +649,8 @@ static int remove_node(const char *path, int want_dir)
 	vault_stat_info si;
 	vfs_path p;
 	int error;
+
+	settle(vfs_get());
 
 	if ((error = node_path(&p, path, 1)) < 0)
 		return error;
@@ -679,33 +716,96 @@ static int materialize_under(const char *dir)
 }
 
 /*
- * A file unlinked while it is open: libfuse renames it to a hidden name and
- * removes that at the last release. casevault removes it now (a `delete`
- * event, history kept); the open handles keep reading and writing what they
- * have, and answer for the hidden name until libfuse lets go of it.
+ * A file unlinked, or replaced by a rename, while it is open: libfuse first
+ * renames it to a hidden name (and removes that at its last release), and
+ * the open handles answer for that name meanwhile. An unlink ends there; a
+ * rename over the file comes right after, on the same thread, while
+ * libfuse holds both names. So the file stays in the vault for now: the
+ * rename then replaces it (a new version, its history kept), and for an
+ * unlink the next operation on the mount removes it (a `delete` event),
+ * before it looks at anything (settle()).
  */
 static int hide(vfs_path *p, vfs_path *q)
 {
 	vfs *fs = vfs_get();
 	vault_stat_info si;
+	vfs_hiding *e = NULL;
 	int in_vault = vault_stat(&si, fs->v, p->vpath) == 0, hidden = 0;
 
 	if (in_vault && si.is_dir)
 		return -EISDIR;
-	if (in_vault && vault_remove(fs->v, p->vpath) < 0)
-		return vfs_err("remove", p->vpath);
+	if (in_vault) {
+		if ((e = calloc(1, sizeof *e)) == NULL)
+			return -ENOMEM;
+		memcpy(e->node, si.node, sizeof e->node);
+		snprintf(e->vpath, sizeof e->vpath, "%s", p->vpath);
+		e->thread = pthread_self();
+	}
 	pthread_mutex_lock(&fs->lock);
 	for (vfs_handle *h = fs->open; h; h = h->next) {
 		int same = in_vault ? !strcmp(h->node, si.node) :
 			(vault_file_is_new(h->file) && !strcmp(h->vpath, p->vpath));
 		if (same && !h->discard) {
-			h->discard = 1;
+			/* Not yet in the vault: it never will be. */
+			h->discard = !in_vault;
 			snprintf(h->hidden, sizeof h->hidden, "%s", q->vpath);
 			hidden = 1;
 		}
 	}
+	if (e) {
+		e->next = fs->hiding;
+		fs->hiding = e;
+	}
 	pthread_mutex_unlock(&fs->lock);
 	return in_vault || hidden ? 0 : -ENOENT;
+}
+
+/* This thread's hidden file of name `vpath`, which a rename now replaces. */
+static int hiding_take(const char *vpath)
+{
+	vfs *fs = vfs_get();
+	vfs_hiding **pp, *e = NULL;
+
+	pthread_mutex_lock(&fs->lock);
+	for (pp = &fs->hiding; *pp; pp = &(*pp)->next)
+		if (pthread_equal((*pp)->thread, pthread_self()) && !strcmp((*pp)->vpath, vpath)) {
+			e = *pp;
+			*pp = e->next;
+			break;
+		}
+	pthread_mutex_unlock(&fs->lock);
+	free(e);
+	return e != NULL;
+}
+
+/*
+ * Remove the files hidden by an unlink from the vault (`delete` events);
+ * their handles write nothing more. Every operation but reads and writes
+ * starts here, so none sees such a file.
+ */
+static void settle(vfs *fs)
+{
+	vault_stat_info si;
+	vfs_hiding *e;
+
+	for (;;) {
+		pthread_mutex_lock(&fs->lock);
+		if ((e = fs->hiding) != NULL)
+			fs->hiding = e->next;
+		pthread_mutex_unlock(&fs->lock);
+		if (e == NULL)
+			return;
+		/* Only if it is still there, as it was (the CLI may have been first). */
+		if (vault_stat(&si, fs->v, e->vpath) == 0 && !strcmp(si.node, e->node) &&
+		    vault_remove(fs->v, e->vpath) < 0)
+			syslog(LOG_WARNING, "casevault: remove: %s", vault_error_last()->message);
+		pthread_mutex_lock(&fs->lock);
+		for (vfs_handle *h = fs->open; h; h = h->next)
+			if (!strcmp(h->node, e->node) && h->hidden[0])
+				h->discard = 1;
+		pthread_mutex_unlock(&fs->lock);
+		free(e);
+	}
 }
 
 /*
@@ -791,6 +891,10 @@ static int vfs_rename(const char *from, const char *to, unsigned int flags)
 		return -EINVAL;
 	if ((error = node_path(&p, from, 1)) < 0 || (error = node_path(&q, to, 1)) < 0)
 		return error;
+	/* Over a file this thread just hid: a replacement, not a removal. */
+	if (strncmp(strrchr(q.vpath, '/') + 1, ".fuse_hidden", 12))
+		hiding_take(q.vpath);
+	settle(vfs_get());
 	/* Between cases (the codes differ): tools copy, then remove. */
 	if (memcmp(p.vpath, q.vpath, VAULT_CODE_SIZE - 1))
 		return -EXDEV;
@@ -979,7 +1083,7 @@ static int open_file(const char *path, struct fuse_file_info *fi, int create, mo
 	if (trunc)
 		o.flags |= VAULT_FILE_TRUNC;
 	if (create) {
-		o.flags |= VAULT_FILE_CREATE;
+		o.flags |= VAULT_FILE_CREATE | VAULT_FILE_MODE;
 		if (fi->flags & O_EXCL)
 			o.flags |= VAULT_FILE_EXCL;
 		o.mode = create_mode & 07777;
@@ -1011,6 +1115,7 @@ static vfs_handle *handle_of(struct fuse_file_info *fi)
 
 static int vfs_open(const char *path, struct fuse_file_info *fi)
 {
+	settle(vfs_get());
 	return open_file(path, fi, 0, 0);
 }
 
@@ -1018,6 +1123,8 @@ static int vfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	vfs_path p;
 	int error;
+
+	settle(vfs_get());
 
 	if ((error = node_path(&p, path, 1)) < 0)
 		return error;
@@ -1078,18 +1185,23 @@ static int commit(vfs_handle *h, const char *path)
 
 static int vfs_flush(const char *path, struct fuse_file_info *fi)
 {
+	settle(vfs_get());
 	return commit(handle_of(fi), path);
 }
 
 static int vfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
+	settle(vfs_get());
 	return commit(handle_of(fi), path);
 }
 
 static int vfs_release(const char *path, struct fuse_file_info *fi)
 {
 	vfs_handle *h = handle_of(fi);
-	int error = commit(h, path);
+	int error;
+
+	settle(vfs_get());
+	error = commit(h, path);
 
 	handle_put(h);
 	return error;
@@ -1102,6 +1214,8 @@ static int vfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	vault_file *f = NULL;
 	vfs_path p;
 	int error;
+
+	settle(vfs_get());
 
 	if (size < 0)
 		return -EINVAL;
@@ -1150,6 +1264,8 @@ static int vfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	vfs_path p;
 	int error;
 
+	settle(vfs_get());
+
 	if (!fi && vfs_path_parse(&p, path) == 0 && p.type == P_NODE) {
 		vfs_handle *h = open_writer(p.vpath);
 		if (h) {
@@ -1191,6 +1307,8 @@ static int vfs_utimens(const char *path, const struct timespec tv[2], struct fus
 	int64_t mtime;
 	int error;
 
+	settle(vfs_get());
+
 	if (tv == NULL || tv[1].tv_nsec == UTIME_NOW)
 		mtime = (int64_t)time(NULL);
 	else if (tv[1].tv_nsec == UTIME_OMIT)
@@ -1229,6 +1347,8 @@ static int vfs_getxattr(const char *path, const char *name, char *value, size_t 
 	char text[32];
 	const char *s;
 	int error;
+
+	settle(vfs_get());
 
 	/* `ls -l` asks every file for its ACL and security label: answer
 	 * names that are not ours before looking anything up. */
@@ -1274,31 +1394,44 @@ static int vfs_listxattr(const char *path, char *list, size_t size)
 	return (int)sizeof names;
 }
 
+/*
+ * No attribute is stored, and the casevault ones are read-only: ENOTSUP,
+ * which cp -a, mv and rsync -X take as "not supported here" and go on
+ * (EPERM would fail them).
+ */
 static int vfs_setxattr(const char *path, const char *name, const char *value, size_t size, int flags)
 {
-	/* The casevault attributes are read-only; no others are stored. */
-	return !strncmp(name, "user.casevault.", 15) ? -EPERM : -ENOTSUP;
+	return -ENOTSUP;
 }
 
 static int vfs_removexattr(const char *path, const char *name)
 {
-	return !strncmp(name, "user.casevault.", 15) ? -EPERM : -ENOTSUP;
+	return -ENOTSUP;
 }
 
-/* Links and special files have no place in a case file. */
+/* Links and special files have no place in a case folder (EPERM); where
+ * nothing can be made at all, the same answer as for anything else. */
+static int refuse_special(const char *path)
+{
+	vfs_path p;
+	int error = node_path(&p, path, 1);
+
+	return error < 0 ? error : -EPERM;
+}
+
 static int vfs_symlink(const char *target, const char *path)
 {
-	return -EPERM;
+	return refuse_special(path);
 }
 
 static int vfs_link(const char *from, const char *to)
 {
-	return -EPERM;
+	return refuse_special(to);
 }
 
 static int vfs_mknod(const char *path, mode_t mode, dev_t dev)
 {
-	return -EPERM;
+	return refuse_special(path);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -1331,6 +1464,8 @@ static void *vfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 static void vfs_destroy(void *private_data)
 {
 	vfs *fs = private_data;
+
+	settle(fs);
 
 	if (vault_mount_event(fs->v, 0, NULL) < 0)
 		syslog(LOG_WARNING, "casevault: unmount event: %s", vault_error_last()->message);
@@ -1433,7 +1568,9 @@ int vfs_mount(const vfs_options *o)
 		fprintf(stderr, "casevault: cannot start the mount\n");
 		goto done;
 	}
-	if (fuse_mount(fuse, o->mountpoint) < 0) {
+	/* The absolute path: the daemon works from "/", and unmounts by this
+	 * name when a signal ends it. */
+	if (fuse_mount(fuse, mnt[0] ? mnt : o->mountpoint) < 0) {
 		fprintf(stderr, "casevault: cannot mount on '%s'\nhint: check that /dev/fuse exists and that fuse3 is installed\n",
 			o->mountpoint);
 		goto done;

@@ -1137,7 +1137,7 @@ static int open_load(vault_file *f, MDB_txn *txn, case_ctx *cc, const vault_file
 		randombytes_buf(&f->node.id, sizeof f->node.id);
 		f->node.type = NODE_FILE;
 		f->node.state = NODE_LIVE;
-		f->node.mode = o->mode ? o->mode & 07777 : NODE_FILE_MODE;
+		f->node.mode = o->mode || (o->flags & VAULT_FILE_MODE) ? o->mode & 07777 : NODE_FILE_MODE;
 		f->node.parent = parent.id;
 		snprintf(f->node.code, sizeof f->node.code, "%s", cc->c.code);
 		f->lazy_create = 1;

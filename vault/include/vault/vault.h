@@ -201,6 +201,7 @@ typedef struct vault_file vault_file;
 #define VAULT_FILE_CREATE  0x04  /**< create the file if it does not exist */
 #define VAULT_FILE_EXCL    0x08  /**< with CREATE: fail if it exists */
 #define VAULT_FILE_TRUNC   0x10  /**< start from empty content */
+#define VAULT_FILE_MODE    0x20  /**< with CREATE: `mode` holds the bits, even 0 */
 
 typedef struct {
 	unsigned int flags;    /**< VAULT_FILE_* */
@@ -210,7 +211,8 @@ typedef struct {
 	int create_now;        /**< with CREATE: record the new, empty file as a
 	                            `create` event at open (the mount), rather
 	                            than with its first version (put) */
-	uint32_t mode;         /**< with CREATE: permission bits; 0 means 0600 */
+	uint32_t mode;         /**< with CREATE: permission bits; 0 means 0600
+	                            unless VAULT_FILE_MODE */
 } vault_file_options;
 
 /**
