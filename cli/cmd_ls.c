@@ -31,14 +31,14 @@ static int print_entry(const vault_entry *e, void *payload)
 		cli_json_str(&j, "name", e->name);
 		cli_json_str(&j, "type", e->is_dir ? "dir" : "file");
 		cli_json_uint(&j, "size", e->size);
-		cli_json_time(&j, "mtime", e->mtime);
+		cli_json_time(&j, "mtime", e->mtime.sec);
 		cli_json_uint(&j, "version", e->version);
 		cli_json_str(&j, "node", e->node);
 		cli_json_end(&j);
 		return 0;
 	}
 	printf("%c %10" PRIu64 " %s v%" PRIu32 " ", e->is_dir ? 'd' : '-', e->size,
-		cli_time_short(t, e->mtime), e->version);
+		cli_time_short(t, e->mtime.sec), e->version);
 	cli_print_text(stdout, e->name);
 	fputs(e->is_dir ? "/\n" : "\n", stdout);
 	return 0;

@@ -301,7 +301,13 @@ static int hist_resolve(vfs_path *p, vault_stat_info *st, uint32_t *version,
 
 /* ---- attributes --------------------------------------------------------- */
 
-static void fill_stat(struct stat *st, int is_dir, int writable, uint32_t mode, uint64_t size, int64_t mtime);
+/* A node's three times, as the vault holds them. */
+typedef struct {
+	vault_time m, c, a;
+} vfs_times;
+
+static void fill_stat(struct stat *st, int is_dir, int writable, uint32_t mode, uint64_t size,
+	const vfs_times *t);
 static vfs_handle *handle_of(struct fuse_file_info *fi);   /* below */
 
 /* A file created on the mount and not yet in the vault, by its vpath. */
@@ -351,12 +357,11 @@ static int materialize(vfs_handle *h)
 /* Attributes straight from an open handle. */
 static void handle_stat(struct stat *st, vfs_handle *h)
 {
-	int64_t mtime;
+	vfs_times t;
 
 	pthread_rwlock_rdlock(&h->lock);
-	mtime = vault_file_mtime(h->file);
-	fill_stat(st, 0, h->writable, vault_file_mode(h->file), vault_file_size(h->file),
-		mtime ? mtime : time(NULL));
+	vault_file_times(h->file, &t.m, &t.c, &t.a);
+	fill_stat(st, 0, h->writable, vault_file_mode(h->file), vault_file_size(h->file), &t);
 	pthread_rwlock_unlock(&h->lock);
 }
 
@@ -377,7 +382,7 @@ static vfs_handle *hidden_find(const char *vpath)
 }
 
 /* What an open file with changes not yet committed will record. */
-static void open_attrs(const char *node, uint64_t *size, int64_t *mtime, uint32_t *mode)
+static void open_attrs(const char *node, uint64_t *size, vfs_times *t, uint32_t *mode)
 {
 	vfs *fs = vfs_get();
 
@@ -386,7 +391,7 @@ static void open_attrs(const char *node, uint64_t *size, int64_t *mtime, uint32_
 		if (h->writable && !strcmp(h->node, node) && vault_file_dirty(h->file)) {
 			pthread_rwlock_rdlock(&h->lock);
 			*size = vault_file_size(h->file);
-			*mtime = vault_file_mtime(h->file);
+			vault_file_times(h->file, &t->m, &t->c, &t->a);
 			*mode = vault_file_mode(h->file);
 			pthread_rwlock_unlock(&h->lock);
 			break;
@@ -403,23 +408,50 @@ static vfs_handle *open_writer(const char *vpath)
 {
 	vfs *fs = vfs_get();
 	vault_stat_info si;
-	vfs_handle *found = pending_find(vpath);
+	vfs_handle *found = NULL;
+	int in_vault = vault_stat(&si, fs->v, vpath) == 0;
 
-	if (found)
-		return found;
-	if (vault_stat(&si, fs->v, vpath) < 0 || si.is_dir)
+	if (in_vault && si.is_dir)
 		return NULL;
+	/* With a reference (handle_put() it): a close on another thread may
+	 * drop the last other one meanwhile. */
 	pthread_mutex_lock(&fs->lock);
-	for (vfs_handle *h = fs->open; h; h = h->next)
-		if (h->writable && !strcmp(h->node, si.node)) {
+	for (vfs_handle *h = fs->open; h && !found; h = h->next)
+		if (in_vault ? h->writable && !strcmp(h->node, si.node) :
+		    !h->discard && vault_file_is_new(h->file) && !strcmp(h->vpath, vpath))
 			found = h;
-			break;
-		}
+	if (found)
+		found->refs++;
 	pthread_mutex_unlock(&fs->lock);
 	return found;
 }
 
-static void fill_stat(struct stat *st, int is_dir, int writable, uint32_t mode, uint64_t size, int64_t mtime)
+/* The times of what the vault does not keep (the top, .history): now. */
+static void times_now(vfs_times *t)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	t->m.sec = ts.tv_sec;
+	t->m.nsec = (uint32_t)ts.tv_nsec;
+	t->c = t->a = t->m;
+}
+
+static void times_of(vfs_times *t, const vault_time *m, const vault_time *c, const vault_time *a)
+{
+	t->m = *m;
+	t->c = *c;
+	t->a = *a;
+}
+
+static void set_time(struct timespec *ts, const vault_time *t)
+{
+	ts->tv_sec = (time_t)t->sec;
+	ts->tv_nsec = (long)t->nsec;
+}
+
+static void fill_stat(struct stat *st, int is_dir, int writable, uint32_t mode, uint64_t size,
+	const vfs_times *t)
 {
 	vfs *fs = vfs_get();
 
@@ -433,7 +465,9 @@ static void fill_stat(struct stat *st, int is_dir, int writable, uint32_t mode, 
 	st->st_size = (off_t)size;
 	st->st_blksize = BLKSIZE;
 	st->st_blocks = (blkcnt_t)((size + 511) / 512);
-	st->st_mtim.tv_sec = st->st_ctim.tv_sec = st->st_atim.tv_sec = (time_t)mtime;
+	set_time(&st->st_mtim, &t->m);
+	set_time(&st->st_ctim, &t->c);
+	set_time(&st->st_atim, &t->a);
 }
 
 static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -442,6 +476,7 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 	vault_stat_info si;
 	vault_version_info info;
 	vfs_path p;
+	vfs_times t;
 	uint32_t version;
 	uint64_t size;
 	int error;
@@ -460,7 +495,8 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 	switch (p.type) {
 	case P_ROOT:
 	case P_HISTROOT:
-		fill_stat(st, 1, 0, 0500, 0, time(NULL));
+		times_now(&t);
+		fill_stat(st, 1, 0, 0500, 0, &t);
 		return 0;
 	case P_NODE:
 		if (vault_stat(&si, fs->v, p.vpath) < 0) {
@@ -474,17 +510,23 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 			return 0;
 		}
 		size = si.size;
+		times_of(&t, &si.mtime, &si.ctime, &si.atime);
 		if (!si.is_dir)
-			open_attrs(si.node, &size, &si.mtime, &si.mode);
-		fill_stat(st, si.is_dir, si.writable && !fs->o->read_only, si.mode, size, si.mtime);
+			open_attrs(si.node, &size, &t, &si.mode);
+		fill_stat(st, si.is_dir, si.writable && !fs->o->read_only, si.mode, size, &t);
 		return 0;
 	default:
 		if ((error = hist_resolve(&p, &si, &version, &info)) < 0)
 			return error;
-		if (version)
-			fill_stat(st, 0, 0, 0400, info.size, info.time);
-		else
-			fill_stat(st, 1, 0, 0500, 0, si.mtime);
+		if (version) {
+			t.m.sec = info.time;
+			t.m.nsec = 0;
+			t.c = t.a = t.m;
+			fill_stat(st, 0, 0, 0400, info.size, &t);
+		} else {
+			times_of(&t, &si.mtime, &si.ctime, &si.atime);
+			fill_stat(st, 1, 0, 0500, 0, &t);
+		}
 		return 0;
 	}
 }
@@ -520,15 +562,16 @@ static int entry_cb(const vault_entry *e, void *payload)
 	fill_ctx *fc = payload;
 	struct stat st;
 	uint64_t size = e->size;
-	int64_t mtime = e->mtime;
+	vfs_times t;
 	uint32_t mode = e->mode;
 
 	if (!fc->plus || fc->next + 1 <= fc->skip)
 		return put(fc, e->name, NULL);
 	/* The attributes too: `ls -l` then needs no lookup per entry. */
+	times_of(&t, &e->mtime, &e->ctime, &e->atime);
 	if (!e->is_dir)
-		open_attrs(e->node, &size, &mtime, &mode);
-	fill_stat(&st, e->is_dir, e->writable && !vfs_get()->o->read_only, mode, size, mtime);
+		open_attrs(e->node, &size, &t, &mode);
+	fill_stat(&st, e->is_dir, e->writable && !vfs_get()->o->read_only, mode, size, &t);
 	return put(fc, e->name, &st);
 }
 
@@ -1241,7 +1284,9 @@ static int vfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 			if (error == 0)
 				h->wrote = 1;
 			pthread_rwlock_unlock(&h->lock);
-			return error < 0 ? vfs_err("truncate", p.vpath) : 0;
+			error = error < 0 ? vfs_err("truncate", p.vpath) : 0;
+			handle_put(h);
+			return error;
 		}
 	}
 	if (vault_file_open(&f, fs->v, p.vpath, &o) < 0)
@@ -1272,7 +1317,9 @@ static int vfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 			pthread_rwlock_wrlock(&h->lock);
 			error = vault_file_set_mode(h->file, mode & 07777);
 			pthread_rwlock_unlock(&h->lock);
-			return error < 0 ? vfs_err("chmod", path) : 0;
+			error = error < 0 ? vfs_err("chmod", path) : 0;
+			handle_put(h);
+			return error;
 		}
 	}
 	if (fi) {
@@ -1300,35 +1347,56 @@ static int vfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_in
 	return 0;
 }
 
+/* One time of utimensat: *out set, or NULL for UTIME_OMIT. */
+static const vault_time *utime_arg(vault_time *out, const struct timespec *ts)
+{
+	struct timespec now;
+
+	if (ts && ts->tv_nsec == UTIME_OMIT)
+		return NULL;
+	if (!ts || ts->tv_nsec == UTIME_NOW) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		ts = &now;
+	}
+	out->sec = (int64_t)ts->tv_sec;
+	out->nsec = (uint32_t)ts->tv_nsec;
+	return out;
+}
+
+/* Access and modification times, to the nanosecond (a `touch` event, or
+ * with the version of a file open for writing). */
 static int vfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
 	vfs_handle *fi_handle = NULL;
+	vault_time at, mt;
+	const vault_time *a, *m;
 	vfs_path p;
-	int64_t mtime;
 	int error;
 
 	settle(vfs_get());
-
-	if (tv == NULL || tv[1].tv_nsec == UTIME_NOW)
-		mtime = (int64_t)time(NULL);
-	else if (tv[1].tv_nsec == UTIME_OMIT)
+	a = utime_arg(&at, tv ? &tv[0] : NULL);
+	m = utime_arg(&mt, tv ? &tv[1] : NULL);
+	if (!a && !m)
 		return 0;
-	else
-		mtime = (int64_t)tv[1].tv_sec;
 	if (!fi && vfs_path_parse(&p, path) == 0 && p.type == P_NODE)
 		fi_handle = open_writer(p.vpath);
 	if (fi || fi_handle) {
 		vfs_handle *h = fi ? handle_of(fi) : fi_handle;
-		if (h->history)
-			return -EROFS;
-		pthread_rwlock_wrlock(&h->lock);
-		error = vault_file_set_mtime(h->file, mtime);
-		pthread_rwlock_unlock(&h->lock);
-		return error < 0 ? vfs_err("utimens", path) : 0;
+		if (h->history) {
+			error = -EROFS;
+		} else {
+			pthread_rwlock_wrlock(&h->lock);
+			error = vault_file_set_times(h->file, a, m);
+			pthread_rwlock_unlock(&h->lock);
+			error = error < 0 ? vfs_err("utimens", path) : 0;
+		}
+		if (fi_handle)
+			handle_put(fi_handle);
+		return error;
 	}
 	if ((error = node_path(&p, path, 0)) < 0)
 		return error;
-	return vault_touch(vfs_get()->v, p.vpath, mtime) < 0 ? vfs_err("utimens", p.vpath) : 0;
+	return vault_set_times(vfs_get()->v, p.vpath, a, m) < 0 ? vfs_err("utimens", p.vpath) : 0;
 }
 
 static int vfs_statfs(const char *path, struct statvfs *st)

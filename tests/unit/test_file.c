@@ -179,13 +179,13 @@ int main(int argc, char **argv)
 		CHECK_RC(vault_file_open(&f, v, path, &wo), 0);    /* no read: no read event */
 		CHECK_RC(vault_file_set_mode(f, st.mode), 0);
 		CHECK_RC(vault_file_commit(NULL, f), 0);
-		CHECK_RC(vault_file_set_mtime(f, st.mtime), 0);
+		CHECK_RC(vault_file_set_times(f, &st.atime, &st.mtime), 0);
 		CHECK_RC(vault_file_commit(NULL, f), 0);
 		CHECK_RC(vault_file_truncate(f, st.size), 0);
 		CHECK_RC(vault_file_commit(NULL, f), 0);
 		vault_file_close(f);
 		CHECK_RC(vault_chmod(v, path, st.mode), 0);
-		CHECK_RC(vault_touch(v, path, st.mtime), 0);
+		CHECK_RC(vault_set_times(v, path, &st.atime, &st.mtime), 0);
 		CHECK_RC(vault_purpose_require(v, 0), 0);
 		CHECK_RC(vault_head(after, v), 0);
 		CHECK(strcmp(before, after) == 0);

@@ -1326,10 +1326,12 @@ static long node_off(const char *what)
 	if (!strcmp(what, "version")) return base + 8 + 3;
 	if (!strcmp(what, "size"))    return base + 12 + 6;
 	if (!strcmp(what, "mtime"))   return base + 20 + 7;
-	if (!strcmp(what, "gen"))     return base + 28 + 3;
-	if (!strcmp(what, "next"))    return base + 32 + 7;
-	if (!strcmp(what, "namegen")) return base + 40 + 3;
-	if (!strcmp(what, "name"))    return base + 46 + 5;
+	if (!strcmp(what, "ctime"))   return base + 28 + 7;
+	if (!strcmp(what, "atime"))   return base + 36 + 7;
+	if (!strcmp(what, "gen"))     return base + 44 + 3;
+	if (!strcmp(what, "next"))    return base + 48 + 7;
+	if (!strcmp(what, "namegen")) return base + 56 + 3;
+	if (!strcmp(what, "name"))    return base + 62 + 5;
 	if (!strcmp(what, "commit"))  return -3;
 	if (!strcmp(what, "mode"))    return -1;
 	return 0;
@@ -1344,6 +1346,8 @@ static void test_nodes(void)
 		{ "node: state", "state", 0x03 },
 		{ "node: name bytes", "name", 0x01 },
 		{ "node: mtime", "mtime", 0x01 },
+		{ "node: ctime", "ctime", 0x01 },
+		{ "node: atime", "atime", 0x01 },
 		{ "node: generation", "gen", 0x01 },
 		{ "node: name generation", "namegen", 0x01 },
 		{ "node: content commitment", "commit", 0x01 },

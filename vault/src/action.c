@@ -15,32 +15,32 @@
 #include "history.h"
 
 static const vault_action actions[] = {
-	{ "init",            VAULT_ACTION_GENESIS, 1, 1, { NULL } },
-	{ "user-add",        VAULT_ACTION_ADMIN,   1, 1, { NULL } },
-	{ "user-disable",    VAULT_ACTION_ADMIN,   1, 0, { "status", NULL } },
+	{ "init",            VAULT_ACTION_GENESIS, 1, 1, 0, { NULL } },
+	{ "user-add",        VAULT_ACTION_ADMIN,   1, 1, 0, { NULL } },
+	{ "user-disable",    VAULT_ACTION_ADMIN,   1, 0, 0, { "status", NULL } },
 	/* plus the target's `member` line, see vault_action__check_record() */
-	{ "grant",           VAULT_ACTION_ADMIN,   1, 0, { NULL } },
-	{ "revoke",          VAULT_ACTION_ADMIN,   1, 0, { "retired", NULL } },
-	{ "purpose-add",     VAULT_ACTION_ADMIN,   1, 0, { "purpose", NULL } },
-	{ "purpose-require", VAULT_ACTION_ADMIN,   1, 0, { "purpose-required", NULL } },
-	{ "setting",         VAULT_ACTION_ADMIN,   1, 0, { "setting", NULL } },
-	{ "case-create",     VAULT_ACTION_CASE,    1, 1, { NULL } },
+	{ "grant",           VAULT_ACTION_ADMIN,   1, 0, 0, { NULL } },
+	{ "revoke",          VAULT_ACTION_ADMIN,   1, 0, 0, { "retired", NULL } },
+	{ "purpose-add",     VAULT_ACTION_ADMIN,   1, 0, 0, { "purpose", NULL } },
+	{ "purpose-require", VAULT_ACTION_ADMIN,   1, 0, 0, { "purpose-required", NULL } },
+	{ "setting",         VAULT_ACTION_ADMIN,   1, 0, 0, { "setting", NULL } },
+	{ "case-create",     VAULT_ACTION_CASE,    1, 1, 0, { NULL } },
 	/* keys sealed to a new member change no record */
-	{ "rekey",           VAULT_ACTION_MEMBER,  0, 0, { "epoch", "retired", "label", NULL } },
-	{ "write",           VAULT_ACTION_CONTENT, 1, 1, { "version", "size", "mtime", "mode",
-	                                                   "generation", "name", "commitment", NULL } },
-	{ "restore",         VAULT_ACTION_CONTENT, 1, 0, { "version", "size", "mtime", "generation",
-	                                                   "name", "commitment", NULL } },
-	{ "create",          VAULT_ACTION_CONTENT, 1, 1, { NULL } },
-	{ "mkdir",           VAULT_ACTION_CONTENT, 1, 1, { NULL } },
-	{ "touch",           VAULT_ACTION_CONTENT, 1, 0, { "mtime", "mode", NULL } },
-	{ "move",            VAULT_ACTION_CONTENT, 1, 0, { "parent", "name", "generation", "mtime", NULL } },
-	{ "delete",          VAULT_ACTION_CONTENT, 1, 0, { "state", "mtime", NULL } },
-	{ "read",            VAULT_ACTION_STILL,   0, 0, { NULL } },
-	{ "passwd",          VAULT_ACTION_STILL,   0, 0, { NULL } },
-	{ "mount",           VAULT_ACTION_STILL,   0, 0, { NULL } },
-	{ "unmount",         VAULT_ACTION_STILL,   0, 0, { NULL } },
-	{ "unlock-failed",   VAULT_ACTION_STILL,   0, 0, { NULL } },
+	{ "rekey",           VAULT_ACTION_MEMBER,  0, 0, 0, { "epoch", "retired", "label", NULL } },
+	{ "write",           VAULT_ACTION_CONTENT, 1, 1, 1, { "version", "size", "mtime", "ctime", "atime",
+	                                                      "mode", "generation", "name", "commitment", NULL } },
+	{ "restore",         VAULT_ACTION_CONTENT, 1, 0, 0, { "version", "size", "mtime", "ctime",
+	                                                      "generation", "name", "commitment", NULL } },
+	{ "create",          VAULT_ACTION_CONTENT, 1, 1, 1, { NULL } },
+	{ "mkdir",           VAULT_ACTION_CONTENT, 1, 1, 1, { NULL } },
+	{ "touch",           VAULT_ACTION_CONTENT, 1, 0, 0, { "mtime", "ctime", "atime", "mode", NULL } },
+	{ "move",            VAULT_ACTION_CONTENT, 1, 0, 1, { "parent", "name", "generation", "ctime", NULL } },
+	{ "delete",          VAULT_ACTION_CONTENT, 1, 0, 1, { "state", "ctime", NULL } },
+	{ "read",            VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
+	{ "passwd",          VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
+	{ "mount",           VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
+	{ "unmount",         VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
+	{ "unlock-failed",   VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 };
 
 const vault_action *vault_action__find(const char *name)
@@ -148,12 +148,44 @@ static void record_value(char *out, size_t n, const record_lines *r, const char 
 			vault_history__copy(out, n, r->line[i] + r->klen[i] + 1, r->len[i] - r->klen[i] - 1);
 }
 
+/* Only `may` changed between the two versions of a record. */
+static int check_fields(vault *v, const char *action, const git_oid *before, const git_oid *after,
+	const char *const *may, const char *what, record_lines *r1)
+{
+	record_lines r0;
+	char field[80];
+	int error = 0;
+
+	r0.text = r1->text = NULL;
+	if ((error = record_read(&r0, v, before)) < 0 || (error = record_read(r1, v, after)) < 0)
+		goto done;
+	if (!only_fields(field, sizeof field, &r0, r1, may))
+		error = vault_error_set(VAULT_ECORRUPT, "'%s' changed the field '%s' of %s", action, field, what);
+done:
+	free(r0.text);
+	return error;
+}
+
+int vault_action__check_folder(vault *v, const vault_action *a, const git_oid *before,
+	const git_oid *after, const char *what)
+{
+	static const char *const may[] = { "mtime", "ctime", NULL };
+	record_lines r1;
+	int error;
+
+	if (!a->entries)
+		return vault_error_set(VAULT_ECORRUPT, "'%s' changed folder %s, which it may not", a->name, what);
+	error = check_fields(v, a->name, before, after, may, what, &r1);
+	free(r1.text);
+	return error;
+}
+
 int vault_action__check_record(vault *v, const vault_action *a, const git_oid *before,
 	const git_oid *after, const char *target, const char *what)
 {
-	record_lines r0, r1;
-	const char *may[12];
-	char field[80], member[VAULT_NAME_MAX + 8], value[32];
+	record_lines r1;
+	const char *may[14];
+	char member[VAULT_NAME_MAX + 8], value[32];
 	size_t k = 0;
 	int error;
 
@@ -164,19 +196,13 @@ int vault_action__check_record(vault *v, const vault_action *a, const git_oid *b
 		may[k++] = member;
 	}
 	may[k] = NULL;
-	r0.text = r1.text = NULL;
-	if ((error = record_read(&r0, v, before)) < 0 || (error = record_read(&r1, v, after)) < 0)
+	if ((error = check_fields(v, a->name, before, after, may, what, &r1)) < 0)
 		goto done;
-	if (!only_fields(field, sizeof field, &r0, &r1, may)) {
-		error = vault_error_set(VAULT_ECORRUPT, "'%s' changed the field '%s' of %s", a->name, field, what);
-		goto done;
-	}
 	record_value(value, sizeof value, &r1, !strcmp(a->name, "delete") ? "state" : "status");
 	if ((!strcmp(a->name, "delete") && strcmp(value, "deleted")) ||
 	    (!strcmp(a->name, "user-disable") && strcmp(value, "disabled")))
 		error = vault_error_set(VAULT_ECORRUPT, "'%s' left %s %s", a->name, what, value);
 done:
-	free(r0.text);
 	free(r1.text);
 	return error;
 }

@@ -30,8 +30,12 @@ typedef struct {
 	/* 1: it may create the record it is about (a write only as the
 	 * file's first version; verify checks that). */
 	int creates;
+	/* 1: it adds, removes or moves a folder entry, so it may also change
+	 * the mtime and ctime of the folder (or both folders) the entry is
+	 * in; a write only as the file's first version. */
+	int entries;
 	/* The fields it may change in an existing record, NULL-ended. */
-	const char *may[10];
+	const char *may[12];
 } vault_action;
 
 /* The table entry of `name`, or NULL for an action no one records. */
@@ -46,5 +50,8 @@ const vault_action *vault_action__find(const char *name);
  */
 int vault_action__check_record(vault *v, const vault_action *a, const git_oid *before,
 	const git_oid *after, const char *target, const char *what);
+/* The same for the manifest of a folder whose entries the action changed. */
+int vault_action__check_folder(vault *v, const vault_action *a, const git_oid *before,
+	const git_oid *after, const char *what);
 
 #endif

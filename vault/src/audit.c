@@ -224,9 +224,12 @@ static int check_updates(int *changed, vault *v, const vault_action *a, const va
 {
 	git_oid have;
 	unsigned int mode;
+	char own[64] = "";
 	int error;
 
 	*changed = 0;
+	if (a->kind == VAULT_ACTION_CONTENT && ev->node)
+		vault_node_path(own, ev->node);
 	for (size_t i = 0; i < ev->nupdates; i++) {
 		const git_tree_update *u = &ev->updates[i];
 		error = vault_trees__entry(&have, &mode, v, base, u->path);
@@ -242,7 +245,10 @@ static int check_updates(int *changed, vault *v, const vault_action *a, const va
 		if (git_oid_equal(&have, &u->id))
 			continue;
 		*changed = 1;
-		if (vault_action__check_record(v, a, &have, &u->id, ev->target, u->path) < 0) {
+		/* A document event's other records are the folders it changed. */
+		if ((own[0] && strcmp(u->path, own) ?
+		     vault_action__check_folder(v, a, &have, &u->id, u->path) :
+		     vault_action__check_record(v, a, &have, &u->id, ev->target, u->path)) < 0) {
 			char why[300];
 			snprintf(why, sizeof why, "%s", vault_error_last()->message);
 			return vault_error_set(VAULT_ERROR, "event not recorded: %s", why);

@@ -38,13 +38,15 @@ int vault_node__get(node_rec *out, MDB_txn *txn, vault *v, uint64_t id)
 	out->state = p[2];
 	clen = p[3];
 	p += 4;
-	if (clen != VAULT_CODE_SIZE - 1 || (size_t)(end - p) < clen + 8 + 4 + 8 + 8 + 4 + 8 + 4 + 2)
+	if (clen != VAULT_CODE_SIZE - 1 || (size_t)(end - p) < clen + 8 + 4 + 8 + 24 + 4 + 8 + 4 + 2)
 		goto bad;
 	memcpy(out->code, p, clen); p += clen;
 	out->parent = be64_get(p); p += 8;
 	out->version = be32_get(p); p += 4;
 	out->size = be64_get(p); p += 8;
 	out->mtime = (int64_t)be64_get(p); p += 8;
+	out->ctime = (int64_t)be64_get(p); p += 8;
+	out->atime = (int64_t)be64_get(p); p += 8;
 	out->generation = be32_get(p); p += 4;
 	out->next_block = be64_get(p); p += 8;
 	out->name_gen = be32_get(p); p += 4;
@@ -66,7 +68,7 @@ bad:
 
 int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n)
 {
-	unsigned char buf[4 + VAULT_CODE_SIZE + 46 + sizeof n->name + 32 + 2], *p = buf, k[8];
+	unsigned char buf[4 + VAULT_CODE_SIZE + 62 + sizeof n->name + 32 + 2], *p = buf, k[8];
 	size_t clen = strlen(n->code);
 
 	*p++ = REC_FORMAT;
@@ -78,6 +80,8 @@ int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n)
 	be32_put(p, n->version); p += 4;
 	be64_put(p, n->size); p += 8;
 	be64_put(p, (uint64_t)n->mtime); p += 8;
+	be64_put(p, (uint64_t)n->ctime); p += 8;
+	be64_put(p, (uint64_t)n->atime); p += 8;
 	be32_put(p, n->generation); p += 4;
 	be64_put(p, n->next_block); p += 8;
 	be32_put(p, n->name_gen); p += 4;
@@ -181,16 +185,32 @@ void vault_version__commitment(unsigned char out[32], const version_rec *r)
 	crypto_generichash_final(&st, out, 32);
 }
 
+/* "mtime SECONDS.NANOSECONDS": whole seconds first, so a reader that
+ * wants seconds stops at the dot. */
+static void blob_time(vault_buf *out, const char *key, int64_t ns)
+{
+	int64_t s = ns / VAULT_NS, r = ns % VAULT_NS;
+
+	if (r < 0) {
+		s--;
+		r += VAULT_NS;
+	}
+	vault_buf_printf(out, "%s %lld.%09lld\n", key, (long long)s, (long long)r);
+}
+
 int vault_blob__node(vault_buf *out, const node_rec *n)
 {
 	static const char *const states[] = { "", "live", "deleted", "shredded" };
 	char b64[sodium_base64_ENCODED_LEN(sizeof n->name, sodium_base64_VARIANT_ORIGINAL)];
 	char hex[65];
 
-	vault_buf_printf(out, "case %s\nparent %016llx\ntype %s\nstate %s\nversion %u\nsize %llu\nmtime %lld\nmode %04o\ngeneration %u\n",
+	vault_buf_printf(out, "case %s\nparent %016llx\ntype %s\nstate %s\nversion %u\nsize %llu\n",
 		n->code, (unsigned long long)n->parent, n->type == NODE_DIR ? "dir" : "file",
-		states[n->state], n->version, (unsigned long long)n->size, (long long)n->mtime,
-		(unsigned)n->mode, n->generation);
+		states[n->state], n->version, (unsigned long long)n->size);
+	blob_time(out, "mtime", n->mtime);
+	blob_time(out, "ctime", n->ctime);
+	blob_time(out, "atime", n->atime);
+	vault_buf_printf(out, "mode %04o\ngeneration %u\n", (unsigned)n->mode, n->generation);
 	if (n->name_len) {
 		sodium_bin2base64(b64, sizeof b64, n->name, n->name_len, sodium_base64_VARIANT_ORIGINAL);
 		vault_buf_printf(out, "name %u %s\n", n->name_gen, b64);
@@ -493,6 +513,19 @@ int docs_child_lookup(uint64_t *out, MDB_txn *txn, vault *v, case_ctx *cc,
 	return 0;
 }
 
+int docs_folder_changed(vault_event *ev, vault *v, MDB_txn *txn, uint64_t folder)
+{
+	node_rec n;
+	int error;
+
+	if ((error = vault_node__get(&n, txn, v, folder)) < 0)
+		return error;
+	n.mtime = n.ctime = vault__now_ns();
+	if ((error = vault_node__put(txn, v, &n)) < 0)
+		return error;
+	return vault_event__touch_node(ev, v, txn, folder);
+}
+
 int docs_dirent_put(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
 	const char *name, size_t len, uint64_t node)
 {
@@ -719,9 +752,9 @@ typedef struct {
 	vpath p, q;
 	const char *path, *path2;
 	uint32_t version;
-	int64_t mtime;
+	int64_t mtime, atime;        /* nanoseconds */
 	uint32_t mode;
-	int has_mtime, has_mode;
+	int has_mtime, has_atime, has_mode;
 } op_ctx;
 
 static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
@@ -749,7 +782,7 @@ static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 	n.state = NODE_LIVE;
 	n.mode = NODE_DIR_MODE;
 	n.parent = parent.id;
-	n.mtime = vault__now();
+	n.mtime = n.ctime = n.atime = vault__now_ns();
 	snprintf(n.code, sizeof n.code, "%s", cc->c.code);
 	if ((error = docs_node_key_for_write(&key, &fresh, txn, v, &cc->c, &n)) < 0)
 		return error;
@@ -757,7 +790,8 @@ static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 	error = docs_nodekey_put(txn, v, &cc->c, n.id, n.generation, key);
 	vcrypto_key_free(key);
 	if (error < 0 || (error = vault_node__put(txn, v, &n)) < 0 ||
-	    (error = docs_dirent_put(txn, v, cc, parent.id, name, nlen, n.id)) < 0)
+	    (error = docs_dirent_put(txn, v, cc, parent.id, name, nlen, n.id)) < 0 ||
+	    (error = docs_folder_changed(ev, v, txn, parent.id)) < 0)
 		return error;
 	ev->node = n.id;
 	return vault_event__touch_node(ev, v, txn, n.id);
@@ -828,9 +862,13 @@ static int move_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *
 		return error;
 	}
 	vcrypto_key_free(key);
+	if ((error = docs_folder_changed(ev, v, txn, n.parent)) < 0)
+		return error;
 	n.parent = to_parent.id;
+	n.ctime = vault__now_ns();
 	if ((error = vault_node__put(txn, v, &n)) < 0 ||
-	    (error = docs_dirent_put(txn, v, cc, to_parent.id, name, nlen, n.id)) < 0)
+	    (error = docs_dirent_put(txn, v, cc, to_parent.id, name, nlen, n.id)) < 0 ||
+	    (error = docs_folder_changed(ev, v, txn, to_parent.id)) < 0)
 		return error;
 	ev->node = n.id;
 	ev->version = n.version;
@@ -885,7 +923,9 @@ static int remove_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 	if ((error = docs_dirent_del(txn, v, cc, n.parent, oc->p.name[oc->p.n - 1], oc->p.len[oc->p.n - 1])) < 0)
 		return error;
 	n.state = NODE_DELETED;
-	if ((error = vault_node__put(txn, v, &n)) < 0)
+	n.ctime = vault__now_ns();
+	if ((error = vault_node__put(txn, v, &n)) < 0 ||
+	    (error = docs_folder_changed(ev, v, txn, n.parent)) < 0)
 		return error;
 	ev->node = n.id;
 	ev->version = n.version;
@@ -910,12 +950,16 @@ static int touch_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 
 	if ((error = docs_resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
 		return error;
-	if ((!oc->has_mtime || n.mtime == oc->mtime) && (!oc->has_mode || n.mode == oc->mode))
+	if ((!oc->has_mtime || n.mtime == oc->mtime) && (!oc->has_atime || n.atime == oc->atime) &&
+	    (!oc->has_mode || n.mode == oc->mode))
 		return 1;        /* nothing changes: no event */
 	if (oc->has_mtime)
 		n.mtime = oc->mtime;
+	if (oc->has_atime)
+		n.atime = oc->atime;
 	if (oc->has_mode)
 		n.mode = oc->mode;
+	n.ctime = vault__now_ns();
 	if ((error = vault_node__put(txn, v, &n)) < 0)
 		return error;
 	ev->node = n.id;
@@ -923,7 +967,8 @@ static int touch_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 }
 
 /* A change of time or mode: a `touch` event, none if nothing changes. */
-static int set_attr(vault *v, const char *path, const int64_t *mtime, const uint32_t *mode)
+static int set_attr(vault *v, const char *path, const vault_time *atime, const vault_time *mtime,
+	const uint32_t *mode)
 {
 	op_ctx oc;
 	int error;
@@ -933,21 +978,25 @@ static int set_attr(vault *v, const char *path, const int64_t *mtime, const uint
 	if ((error = op_start(&oc, v, path, 0)) < 0)
 		return error;
 	if ((oc.has_mtime = mtime != NULL))
-		oc.mtime = *mtime;
+		oc.mtime = mtime->sec * VAULT_NS + mtime->nsec;
+	if ((oc.has_atime = atime != NULL))
+		oc.atime = atime->sec * VAULT_NS + atime->nsec;
 	if ((oc.has_mode = mode != NULL))
 		oc.mode = *mode;
 	error = docs_event(v, "touch", oc.p.code, 1, touch_fn, NULL, &oc);
 	return error > 0 ? 0 : error;
 }
 
-int vault_touch(vault *v, const char *path, int64_t mtime)
+int vault_set_times(vault *v, const char *path, const vault_time *atime, const vault_time *mtime)
 {
-	return set_attr(v, path, &mtime, NULL);
+	if ((atime && atime->nsec >= VAULT_NS) || (mtime && mtime->nsec >= VAULT_NS))
+		return vault_error_set(VAULT_EUSAGE, "a time of '%s' has more than a second of nanoseconds", path);
+	return set_attr(v, path, atime, mtime, NULL);
 }
 
 int vault_chmod(vault *v, const char *path, uint32_t mode)
 {
-	return set_attr(v, path, NULL, &mode);
+	return set_attr(v, path, NULL, NULL, &mode);
 }
 
 int vault_stat(vault_stat_info *out, vault *v, const char *path)
@@ -969,7 +1018,9 @@ int vault_stat(vault_stat_info *out, vault *v, const char *path)
 		if ((error = docs_resolve(&n, txn, v, &cc, &p, p.n, path)) == 0) {
 			out->is_dir = n.type == NODE_DIR;
 			out->size = n.size;
-			out->mtime = n.mtime;
+			vault_time__from_ns(&out->mtime, n.mtime);
+			vault_time__from_ns(&out->ctime, n.ctime);
+			vault_time__from_ns(&out->atime, n.atime);
 			out->version = n.version;
 			out->writable = cc.access == 2;
 			out->mode = n.mode;
@@ -1004,8 +1055,8 @@ static int restore_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, voi
 	/* The new version shares every block of the old one. */
 	rc->n.version++;
 	rc->n.size = rc->r.size;
-	rc->n.mtime = vault__now();
-	rc->r.mtime = rc->n.mtime;
+	rc->n.mtime = rc->n.ctime = vault__now_ns();
+	rc->r.mtime = rc->n.mtime / VAULT_NS;
 	vault_version__commitment(rc->n.commitment, &rc->r);
 	if ((error = vault_node__put(txn, v, &rc->n)) < 0)
 		return error;
@@ -1048,7 +1099,9 @@ void docs_entry_of(vault_entry *e, char hex[17], const node_rec *n, const char *
 	e->name = name;
 	e->is_dir = n->type == NODE_DIR;
 	e->size = n->size;
-	e->mtime = n->mtime;
+	vault_time__from_ns(&e->mtime, n->mtime);
+	vault_time__from_ns(&e->ctime, n->ctime);
+	vault_time__from_ns(&e->atime, n->atime);
 	e->version = n->version;
 	e->node = hex;
 	e->mode = n->mode;

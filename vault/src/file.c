@@ -88,7 +88,8 @@ struct vault_file {
 	int fresh_gen, gen_stored;
 	int modified;                    /* content changed since the last commit */
 	int meta_modified;               /* time or mode set since then */
-	int64_t set_mtime;               /* < 0: the commit's time */
+	int has_mtime, has_atime;        /* times to record, set since then */
+	int64_t set_mtime, set_atime;    /* nanoseconds; a write sets mtime */
 	uint32_t set_mode;
 	version_rec base;                /* last committed content: shared blocks */
 	uint64_t base_size;
@@ -804,6 +805,15 @@ static int check_writable(vault_file *f)
 	return 0;
 }
 
+/* Changed content: a new version at the next commit, with the time of
+ * this change as its mtime (unless one is set later), as on a disk. */
+static void mark_written(vault_file *f)
+{
+	f->modified = 1;
+	f->set_mtime = vault__now_ns();
+	f->has_mtime = 1;
+}
+
 int vault_file_write(vault_file *f, const void *buf, size_t len, uint64_t off)
 {
 	const unsigned char *in = buf;
@@ -842,7 +852,7 @@ int vault_file_write(vault_file *f, const void *buf, size_t len, uint64_t off)
 		}
 		done += n;
 	}
-	f->modified = 1;
+	mark_written(f);
 	return 0;
 }
 
@@ -856,7 +866,7 @@ int vault_file_truncate(vault_file *f, uint64_t size)
 		return 0;
 	if ((error = set_size(f, size)) < 0)
 		return error;
-	f->modified = 1;
+	mark_written(f);
 	return 0;
 }
 
@@ -870,6 +880,7 @@ static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 	uint64_t id;
 	const char *name = f->p.name[f->p.n - 1];
 	size_t nlen = f->p.len[f->p.n - 1];
+	int64_t now;
 	int error;
 
 	if (cc->c.epoch != f->start_epoch || cc->c.retired)
@@ -898,7 +909,8 @@ static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 		if (error != VAULT_ENOTFOUND)
 			return error;
 		docs_name_seal(&f->node, name, nlen, f->wkey);
-		if ((error = docs_dirent_put(txn, v, cc, f->parent, name, nlen, f->node.id)) < 0)
+		if ((error = docs_dirent_put(txn, v, cc, f->parent, name, nlen, f->node.id)) < 0 ||
+		    (error = docs_folder_changed(ev, v, txn, f->parent)) < 0)
 			return error;
 	}
 	if (f->fresh_gen && !f->gen_stored) {
@@ -911,7 +923,13 @@ static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 	r.blocks = f->blocks;
 	f->node.version++;
 	f->node.size = f->size;
-	f->node.mtime = f->set_mtime >= 0 ? f->set_mtime : vault__now();
+	now = vault__now_ns();
+	f->node.mtime = f->has_mtime ? f->set_mtime : now;
+	f->node.ctime = now;
+	if (f->has_atime)
+		f->node.atime = f->set_atime;
+	else if (!f->exists)
+		f->node.atime = now;
 	f->node.mode = f->set_mode;
 	vault_version__commitment(f->node.commitment, &r);
 	if ((error = vault_node__put(txn, v, &f->node)) < 0)
@@ -929,7 +947,7 @@ static int commit_post(vault *v, MDB_txn *txn, const git_oid *commit, void *payl
 
 	memset(&r, 0, sizeof r);
 	r.size = f->size;
-	r.mtime = f->node.mtime;
+	r.mtime = f->node.mtime / VAULT_NS;
 	r.generation = f->node.generation;
 	memcpy(r.commit, commit->id, 20);
 	r.nblocks = f->nblocks;
@@ -964,9 +982,15 @@ static int touch_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 		return error;
 	if (cur.state != NODE_LIVE)
 		return vault_error_set(VAULT_ENOTFOUND, "'%s' was removed meanwhile", f->path);
-	if (f->set_mtime >= 0)
+	if ((!f->has_mtime || cur.mtime == f->set_mtime) &&
+	    (!f->has_atime || cur.atime == f->set_atime) && cur.mode == f->set_mode)
+		return 1;        /* nothing changes: no event */
+	if (f->has_mtime)
 		cur.mtime = f->set_mtime;
+	if (f->has_atime)
+		cur.atime = f->set_atime;
 	cur.mode = f->set_mode;
+	cur.ctime = vault__now_ns();
 	if ((error = vault_node__put(txn, v, &cur)) < 0)
 		return error;
 	ev->node = cur.id;
@@ -986,7 +1010,7 @@ int vault_file_commit(uint32_t *version_out, vault_file *f)
 		if ((error = docs_event(f->v, "touch", f->p.code, 1, touch_fn, NULL, f)) < 0)
 			return error;
 		f->meta_modified = 0;
-		f->set_mtime = -1;
+		f->has_mtime = f->has_atime = 0;
 		return 0;
 	}
 	if (!f->modified)
@@ -1012,7 +1036,7 @@ int vault_file_commit(uint32_t *version_out, vault_file *f)
 	f->fresh_gen = 0;        /* the generation is now the node's own */
 	f->modified = 0;
 	f->meta_modified = 0;
-	f->set_mtime = -1;
+	f->has_mtime = f->has_atime = 0;
 	f->version = f->node.version;
 	if (version_out)
 		*version_out = f->version;
@@ -1184,14 +1208,17 @@ static int create_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc
 	if (error != VAULT_ENOTFOUND)
 		return error;
 	docs_name_seal(&f->node, name, nlen, f->wkey);
-	f->node.mtime = vault__now();
+	f->node.mtime = f->has_mtime ? f->set_mtime : vault__now_ns();
+	f->node.ctime = vault__now_ns();
+	f->node.atime = f->has_atime ? f->set_atime : f->node.ctime;
 	memset(&r, 0, sizeof r);
 	vault_version__commitment(f->node.commitment, &r);
 	if ((error = docs_nodekey_put(txn, v, &cc->c, f->node.id, f->node.generation, f->wkey)) < 0)
 		return error;
 	f->gen_stored = 1;
 	if ((error = vault_node__put(txn, v, &f->node)) < 0 ||
-	    (error = docs_dirent_put(txn, v, cc, f->parent, name, nlen, f->node.id)) < 0)
+	    (error = docs_dirent_put(txn, v, cc, f->parent, name, nlen, f->node.id)) < 0 ||
+	    (error = docs_folder_changed(ev, v, txn, f->parent)) < 0)
 		return error;
 	ev->node = f->node.id;
 	return vault_event__touch_node(ev, v, txn, f->node.id);
@@ -1325,7 +1352,7 @@ int vault_file_open(vault_file **out, vault *v, const char *path, const vault_fi
 	} else if (f->lazy_create) {
 		f->modified = 1;   /* put of a new file: even an empty one is a version */
 	}
-	f->set_mtime = -1;
+	f->has_mtime = f->has_atime = 0;
 	f->set_mode = f->node.mode;
 	if (f->exists)
 		snprintf(f->node_hex, sizeof f->node_hex, "%016llx", (unsigned long long)f->node.id);
@@ -1366,16 +1393,23 @@ void vault_file_close(vault_file *f)
 	free(f);
 }
 
-int vault_file_set_mtime(vault_file *f, int64_t mtime)
+int vault_file_set_times(vault_file *f, const vault_time *atime, const vault_time *mtime)
 {
 	int error;
 
 	if ((error = check_writable(f)) < 0)
 		return error;
-	if (mtime < 0)
-		return vault_error_set(VAULT_EUSAGE, "'%s': a time before 1970", f->path);
-	f->set_mtime = mtime;
-	f->meta_modified = 1;
+	if ((atime && atime->nsec >= VAULT_NS) || (mtime && mtime->nsec >= VAULT_NS))
+		return vault_error_set(VAULT_EUSAGE, "'%s': a time with more than a second of nanoseconds", f->path);
+	if (mtime) {
+		f->set_mtime = mtime->sec * VAULT_NS + mtime->nsec;
+		f->has_mtime = 1;
+	}
+	if (atime) {
+		f->set_atime = atime->sec * VAULT_NS + atime->nsec;
+		f->has_atime = 1;
+	}
+	f->meta_modified |= atime || mtime;
 	return 0;
 }
 
@@ -1397,9 +1431,13 @@ uint64_t vault_file_size(const vault_file *f)
 	return f->size;
 }
 
-int64_t vault_file_mtime(const vault_file *f)
+void vault_file_times(const vault_file *f, vault_time *mtime, vault_time *ctime, vault_time *atime)
 {
-	return f->set_mtime >= 0 ? f->set_mtime : f->node.mtime;
+	int64_t now = f->exists && !f->modified && !f->meta_modified ? f->node.ctime : vault__now_ns();
+
+	vault_time__from_ns(mtime, f->has_mtime ? f->set_mtime : f->exists ? f->node.mtime : now);
+	vault_time__from_ns(ctime, f->exists ? (f->modified || f->meta_modified ? now : f->node.ctime) : now);
+	vault_time__from_ns(atime, f->has_atime ? f->set_atime : f->exists ? f->node.atime : now);
 }
 
 uint32_t vault_file_mode(const vault_file *f)
@@ -1607,6 +1645,15 @@ static int copy_over(vault *v, const char *from, const char *to)
 		off += n;
 	}
 	dst->modified = 1;       /* even the same content is the next version */
+	/* As a rename on a disk: the target now has the source's mode and times. */
+	{
+		vault_time m, a;
+		vault_time__from_ns(&m, src->node.mtime);
+		vault_time__from_ns(&a, src->node.atime);
+		if ((error = vault_file_set_mode(dst, src->node.mode)) < 0 ||
+		    (error = vault_file_set_times(dst, &a, &m)) < 0)
+			goto done;
+	}
 	if ((error = vault_file_commit(NULL, dst)) < 0)
 		goto done;
 	error = vault_remove(v, from);

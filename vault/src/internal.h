@@ -108,7 +108,7 @@ typedef struct {
 	uint64_t parent;
 	uint32_t version;
 	uint64_t size;
-	int64_t mtime;               /* seconds */
+	int64_t mtime, ctime, atime; /* nanoseconds since 1970 (UTC) */
 	uint32_t generation;         /* current node key generation */
 	uint64_t next_block;
 	uint32_t name_gen;           /* generation the name is sealed under */
@@ -235,6 +235,10 @@ int vault__meta_get(MDB_val *out, MDB_txn *txn, vault *v, const char *key);
 int vault__meta_put(MDB_txn *txn, vault *v, const char *key, const void *val, size_t len);
 int vault__git_error(const char *what);
 int64_t vault__now(void);
+/* The time now, in nanoseconds since 1970 (file times). */
+#define VAULT_NS 1000000000LL
+int64_t vault__now_ns(void);
+void vault_time__from_ns(vault_time *out, int64_t ns);
 void vault_random_code(char *out, size_t n);
 int vault_user__create(user_rec *u, unsigned char **sk_out, const char *name,
 	vault_role_t role, const char *pass, size_t passlen);

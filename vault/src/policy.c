@@ -827,7 +827,7 @@ static int case_create_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload
 	root.type = NODE_DIR;
 	root.state = NODE_LIVE;
 	root.mode = NODE_DIR_MODE;
-	root.mtime = vault__now();
+	root.mtime = root.ctime = root.atime = vault__now_ns();
 	snprintf(root.code, sizeof root.code, "%s", c.code);
 	c.root = root.id;
 	if ((error = vault_node__put(txn, v, &root)) < 0)

@@ -219,15 +219,20 @@ static int manifest_load(at_ctx *a, const git_tree_entry *e)
 	    u[3] > 07777 || u[4] > UINT32_MAX)
 		goto bad;
 	/* A time may be negative (set by touch). */
-	if ((s = vault_history__field(text, "mtime", &len)) == NULL || len == 0 || len > 20)
+	if ((s = vault_history__field(text, "mtime", &len)) == NULL || len == 0 || len > 30)
 		goto bad;
 	{
-		char t[24];
+		char t[32];
 		memcpy(t, s, len);
 		t[len] = '\0';
 		errno = 0;
-		n->mtime = (int64_t)strtoll(t, &end, 10);
-		if (*end != '\0' || errno || !(t[0] == '-' || (t[0] >= '0' && t[0] <= '9')))
+		n->mtime = (int64_t)strtoll(t, &end, 10) * VAULT_NS;
+		if (errno || !(t[0] == '-' || (t[0] >= '0' && t[0] <= '9')))
+			goto bad;
+		/* SECONDS.NANOSECONDS, nine digits */
+		if (*end == '.' && strlen(end + 1) == 9 && strspn(end + 1, "0123456789") == 9)
+			n->mtime += strtoll(end + 1, &end, 10);
+		if (*end != '\0')
 			goto bad;
 	}
 	if (field_is(text, "type", "dir"))

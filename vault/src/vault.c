@@ -46,6 +46,22 @@ int64_t vault__now(void)
 	return (int64_t)time(NULL);
 }
 
+int64_t vault__now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * VAULT_NS + ts.tv_nsec;
+}
+
+void vault_time__from_ns(vault_time *out, int64_t ns)
+{
+	out->sec = ns / VAULT_NS;
+	out->nsec = (uint32_t)(ns % VAULT_NS >= 0 ? ns % VAULT_NS : ns % VAULT_NS + VAULT_NS);
+	if (ns % VAULT_NS < 0)
+		out->sec--;
+}
+
 int vault__git_error(const char *what)
 {
 	const git_error *e = git_error_last();
@@ -163,6 +179,12 @@ static int check_format(vault *v)
 	fmt = be32_get(val.mv_data);
 	if (fmt == 0) {
 		error = vault_error_set(VAULT_ECORRUPT, "vault '%s' has a damaged format record (format 0)", v->dir);
+		goto done;
+	}
+	if (fmt < VAULT_FORMAT_VERSION) {
+		error = vault_error_set(VAULT_EVERSION,
+			"vault '%s' was written by an older casevault (format %u; this one reads format %u only)",
+			v->dir, fmt, VAULT_FORMAT_VERSION);
 		goto done;
 	}
 	if (fmt > VAULT_FORMAT_VERSION) {

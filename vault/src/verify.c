@@ -483,6 +483,46 @@ done:
 }
 
 /*
+ * The other records a document event changed: the folders that hold its
+ * node's entry, before and after it (a move may change both), and only
+ * their times; a write only when it makes the file.
+ */
+static int check_folders(checker *w, const vault_trailers *t, const vault_action *act,
+	const changes *ch, const change *c)
+{
+	char parent[2][20], want[2][64], fcase[VAULT_CODE_SIZE];
+	int error = 0;
+
+	if (!strcmp(t->action, "write") && c->had)
+		FAIL("'write' of node %s changed more than its node", t->node);
+	memset(parent, 0, sizeof parent);
+	memset(want, 0, sizeof want);
+	if ((c->had && (error = blob_field(parent[0], sizeof parent[0], &w->view, &c->before, "parent")) < 0) ||
+	    (error = blob_field(parent[1], sizeof parent[1], &w->view, &c->after, "parent")) < 0)
+		goto done;
+	for (int k = 0; k < 2; k++)
+		if (parent[k][0])
+			vault_node_path(want[k], strtoull(parent[k], NULL, 16));
+	for (size_t i = 0; i < ch->n && i < MAX_CHANGES; i++) {
+		const change *f = &ch->c[i];
+		if (f == c)
+			continue;
+		if (strcmp(f->path, want[0]) && strcmp(f->path, want[1]))
+			FAIL("'%s' of node %s changed %s, which is not its folder", t->action, t->node, f->path);
+		if (!f->had || !f->has)
+			FAIL("'%s' of node %s created or removed its folder %s", t->action, t->node, f->path);
+		if ((error = blob_field(fcase, sizeof fcase, &w->view, &f->after, "case")) < 0)
+			goto done;
+		if (strcmp(fcase, t->case_code))
+			FAIL("'%s' in case %s changed folder %s of case %s", t->action, t->case_code, f->path, fcase);
+		if ((error = vault_action__check_folder(&w->view, act, &f->before, &f->after, f->path)) < 0)
+			goto done;
+	}
+done:
+	return error;
+}
+
+/*
  * The tree change of a document event: exactly its node's manifest, in its
  * case; a new version only by `write` and `restore`, and then the version
  * the event names, whose record points back at this event.
@@ -490,7 +530,8 @@ done:
 static int check_content_change(checker *w, const vault_trailers *t, const changes *ch,
 	const git_oid *commit)
 {
-	const change *c = &ch->c[0];
+	const vault_action *act = vault_action__find(t->action);
+	const change *c = NULL;
 	char path[64], node_case[VAULT_CODE_SIZE], ver[16], old_ver[16];
 	int makes = !strcmp(t->action, "mkdir") || !strcmp(t->action, "create");
 	int new_version = !strcmp(t->action, "write") || !strcmp(t->action, "restore");
@@ -501,9 +542,16 @@ static int check_content_change(checker *w, const vault_trailers *t, const chang
 		FAIL("'%s' names no node", t->action);
 	node = strtoull(t->node, NULL, 16);
 	vault_node_path(path, node);
-	if (ch->n != 1 || strcmp(c->path, path))
+	for (size_t i = 0; i < ch->n && i < MAX_CHANGES; i++)
+		if (!strcmp(ch->c[i].path, path))
+			c = &ch->c[i];
+	if (!c)
 		FAIL("'%s' of node %s changed %s", t->action, t->node,
-			ch->n == 0 ? "nothing" : ch->n == 1 ? c->path : "more than its node");
+			ch->n == 0 ? "nothing" : "other records, not its node");
+	if (ch->n > 3)
+		FAIL("'%s' of node %s changed more than its node and its folders", t->action, t->node);
+	if (ch->n > 1 && (error = check_folders(w, t, act, ch, c)) < 0)
+		goto done;
 	if (!c->has)
 		FAIL("'%s' removed the manifest of node %s", t->action, t->node);
 	if (makes && c->had)

@@ -194,6 +194,13 @@ VAULT_EXTERN(int) vault_get(vault *v, const char *path, const vault_get_options 
 
 /* ---- file handles: random access, for the mount ------------------------- */
 
+/** A file time: seconds since 1970 (UTC) and nanoseconds, 0 to 999999999. */
+typedef struct {
+	int64_t sec;
+	uint32_t nsec;
+} vault_time;
+
+
 typedef struct vault_file vault_file;
 
 #define VAULT_FILE_READ    0x01  /**< serve content: a read event at open */
@@ -246,7 +253,8 @@ VAULT_EXTERN(int) vault_file_commit(uint32_t *version_out, vault_file *f);
  * Set the time or mode the next commit records (with a new version if the
  * content changed too, else as a `touch` event).
  */
-VAULT_EXTERN(int) vault_file_set_mtime(vault_file *f, int64_t mtime);
+VAULT_EXTERN(int) vault_file_set_times(vault_file *f, const vault_time *atime,
+	const vault_time *mtime);
 VAULT_EXTERN(int) vault_file_set_mode(vault_file *f, uint32_t mode);
 /**
  * Record a read event for this handle's file (with a purpose, as
@@ -266,7 +274,8 @@ VAULT_EXTERN(void) vault_file_close(vault_file *f);
 
 VAULT_EXTERN(uint64_t) vault_file_size(const vault_file *f);
 /** Time and mode as the next commit will record them. */
-VAULT_EXTERN(int64_t) vault_file_mtime(const vault_file *f);
+VAULT_EXTERN(void) vault_file_times(const vault_file *f, vault_time *mtime, vault_time *ctime,
+	vault_time *atime);
 VAULT_EXTERN(uint32_t) vault_file_mode(const vault_file *f);
 /** The version the content is at: the opened or last committed one. */
 VAULT_EXTERN(uint32_t) vault_file_version(const vault_file *f);
@@ -285,7 +294,9 @@ VAULT_EXTERN(const char *) vault_file_node(const vault_file *f);
 typedef struct {
 	int is_dir;
 	uint64_t size;
-	int64_t mtime;
+	vault_time mtime;      /**< content (or, for a folder, entries) changed */
+	vault_time ctime;      /**< the record changed: content, mode, name, times */
+	vault_time atime;      /**< set at creation and by vault_set_times(), never by reads */
 	uint32_t version;
 	int writable;          /**< the caller is a rw member */
 	uint32_t mode;         /**< permission bits as stored (chmod) */
@@ -294,8 +305,10 @@ typedef struct {
 
 /** What a path is (no event: no content is served). */
 VAULT_EXTERN(int) vault_stat(vault_stat_info *out, vault *v, const char *path);
-/** Set a file's or folder's time (a `touch` event; none if unchanged). */
-VAULT_EXTERN(int) vault_touch(vault *v, const char *path, int64_t mtime);
+/** Set a file's or folder's access and modification times, each NULL to
+ *  leave it (a `touch` event; none if unchanged). */
+VAULT_EXTERN(int) vault_set_times(vault *v, const char *path, const vault_time *atime,
+	const vault_time *mtime);
 /** Set its permission bits, 0 to 07777 (a `touch` event; none if unchanged). */
 VAULT_EXTERN(int) vault_chmod(vault *v, const char *path, uint32_t mode);
 
@@ -325,7 +338,7 @@ typedef struct {
 	const char *name;
 	int is_dir;
 	uint64_t size;
-	int64_t mtime;        /**< seconds since the epoch */
+	vault_time mtime, ctime, atime;   /**< as vault_stat_info */
 	uint32_t version;
 	const char *node;     /**< node id, hex */
 	uint32_t mode;        /**< permission bits as stored */
