@@ -123,6 +123,14 @@ int cli_usage_error(const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
+/* Does the library's message begin so? It says which object it is about. */
+static int message_starts(const char *prefix)
+{
+	const char *m = vault_error_last()->message;
+
+	return m != NULL && strncmp(m, prefix, strlen(prefix)) == 0;
+}
+
 /* "run 'casevault ls C-7KQ2M9XD'": the case code is the path up to its first '/'. */
 static const char *path_hint(char *buf, size_t size)
 {
@@ -131,7 +139,8 @@ static const char *path_hint(char *buf, size_t size)
 
 	if (slash == NULL || slash == path)
 		return "run 'casevault ls' to see your cases";
-	snprintf(buf, size, "run 'casevault ls %.*s' to see what is there",
+	snprintf(buf, size, "%srun 'casevault ls %.*s' to see what is there",
+		message_starts("folder '") ? "create the folder first (casevault mkdir), or " : "",
 		(int) (slash - path), path);
 	return buf;
 }

@@ -121,6 +121,12 @@ fails_cleanly 1 "nothere.txt" cv noy get "$code/nothere.txt"
 fails_cleanly 1 "nothere.txt" cv noy history "$code/nothere.txt"
 fails_cleanly 1 "nothere.txt" cv noy rm "$code/nothere.txt"
 fails_cleanly 1 "nodir" cv noy put "$code/nodir/new.txt" "$T/doc.txt"
+# The error names the folder that is missing, not the path asked for.
+fails_cleanly 1 "folder '$code/medical' does not exist" cv noy put "$code/medical/report.pdf" "$T/doc.txt"
+check_not_contains "put: the file is not called missing" "'$code/medical/report.pdf' does not exist" "$ERR"
+fails_cleanly 1 "folder '$code/a' does not exist" cv noy mkdir "$code/a/b/c"
+fails_cleanly 1 "folder '$code/sub/b' does not exist" cv noy mkdir "$code/sub/b/c"
+check_not_contains "mkdir: the new folder is not called missing" "'$code/sub/b/c' does not exist" "$ERR"
 fails_cleanly 1 "/nonexistent" cv noy put "$code/new.txt" "$T/nonexistent"
 fails_cleanly 1 "sub" cv noy mkdir "$code/sub"
 fails_cleanly 1 "99" cv noy get "$code/doc.txt" --version 99
