@@ -256,6 +256,33 @@ fails_cleanly 1 "" cv noy get "$code/doc.txt" -o "$T/no-such-dir/x.txt"
 fails_cleanly 1 "99" cv noy get "$code/doc.txt" -o "$T/x.txt" --version 99
 check "a failed get -o leaves no file" [ ! -e "$T/x.txt" ]
 
+# --- get -o onto what is there already --------------------------------------------
+# A device or a FIFO is written to; a folder is named as such; a file is
+# kept unless --force, which replaces it whole or not at all.
+expect_exit 0 cv noy get "$code/doc.txt" -o /dev/null
+expect_no_stdout "get -o /dev/null"
+mkfifo "$T/.fifo"
+timeout 20 cat "$T/.fifo" > "$T/.fifo.out" &
+reader=$!
+expect_exit 0 cv noy get "$code/doc.txt" -o "$T/.fifo"
+wait "$reader"
+check "get -o FIFO: the reader gets the document" cmp -s "$T/.fifo.out" "$T/doc.txt"
+mkdir "$T/outdir"
+fails_cleanly 1 "'$T/outdir': it is a folder" cv noy get "$code/doc.txt" -o "$T/outdir"
+check_not_contains "the hint for a folder is not to remove it" "remove it" "$ERR"
+printf 'keep me\n' > "$T/existing.txt"
+fails_cleanly 1 "already exists" cv noy get "$code/doc.txt" -o "$T/existing.txt"
+check_contains "the hint names --force" "--force" "$ERR"
+fails_cleanly 1 "99" cv noy get "$code/doc.txt" -o "$T/existing.txt" --force --version 99
+check_eq "a failed get --force leaves the file as it was" "keep me" "$(cat "$T/existing.txt")"
+check_eq "a failed get --force leaves no temporary file" "" "$(ls -A "$T" | grep casevault-get)"
+fails_cleanly 2 "--force" cv noy get "$code/doc.txt" --force
+chmod 644 "$T/existing.txt"
+expect_exit 0 cv noy get "$code/doc.txt" -o "$T/existing.txt" --force
+check "get --force replaces the file" cmp -s "$T/existing.txt" "$T/doc.txt"
+check_eq "the new file is readable by its owner only" 600 "$(stat -c %a "$T/existing.txt")"
+check_eq "get --force leaves no temporary file" "" "$(ls -A "$T" | grep casevault-get)"
+
 # --- the history still verifies -------------------------------------------------
 expect_exit 0 cvbare --vault "$VAULT" audit verify
 expect_exit 0 cv noy get "$code/doc.txt"
