@@ -174,6 +174,55 @@ fails_cleanly 4 "" cv noy case grant "$code" out
 fails_cleanly 4 "" cv aud case create --label "by an auditor"
 fails_cleanly 4 "" cv noy purpose add snooping
 
+# --- errors true for the case at hand ----------------------------------------
+# Admins and auditors hold no case keys by design: their hints say so, and
+# do not send them to ask an admin.
+fails_cleanly 4 "$code" cv dpo get "$code/doc.txt"
+check_contains "admin: admins hold no key" "admins hold no key of a case" "$ERR"
+check_contains "admin: an admin may grant a caseworker" "casevault case grant $code USER" "$ERR"
+check_not_contains "admin: not told to ask an admin" "ask an admin" "$ERR"
+fails_cleanly 4 "$code" cv aud get "$code/doc.txt"
+check_contains "auditor: auditors hold no case keys" "auditors hold no case keys" "$ERR"
+check_not_contains "auditor: not told to ask an admin" "ask an admin" "$ERR"
+fails_cleanly 4 "$code" cv aud ls "$code"
+check_contains "auditor, ls: auditors hold no case keys" "auditors hold no case keys" "$ERR"
+fails_cleanly 4 "$code" cv out get "$code/doc.txt"
+check_contains "a caseworker who is no member asks for access" "ask an admin (DPO) to grant you access to case $code" "$ERR"
+fails_cleanly 4 "read-only" cv som put "$code/doc.txt" "$T/doc.txt"
+check_contains "a read-only member asks for read-write access" "read-write access" "$ERR"
+fails_cleanly 4 "auditor" cv aud case create --label "by an auditor"
+check_not_contains "auditor: case create not sent to an admin" "ask an admin" "$ERR"
+
+# An unknown case: the hint shows one's cases, not that case.
+fails_cleanly 1 "case 'C-ZZZZZZZZ' does not exist" cv noy get "C-ZZZZZZZZ/doc.txt"
+check_not_contains "unknown case: not sent to list it" "ls C-ZZZZZZZZ" "$ERR"
+check_contains "unknown case: sent to the list of cases" "'casevault ls'" "$ERR"
+fails_cleanly 1 "case 'C-ZZZZZZZZ' does not exist" cv dpo get "C-ZZZZZZZZ/doc.txt"
+check_contains "unknown case, admin: sent to case list" "'casevault case list'" "$ERR"
+
+# A message says what failed once.
+fails_cleanly 4 "not an admin" cv noy user add newbie --role caseworker --new-passphrase-file "$T/noy.pass"
+check_not_contains "user add: said once" "add user:" "$ERR"
+fails_cleanly 4 "not an admin" cv noy case grant "$code" out
+check_not_contains "case grant: said once" "grant access:" "$ERR"
+fails_cleanly 4 "auditor" cv aud case create --label "by an auditor"
+check_not_contains "case create: said once" "create case:" "$ERR"
+
+# A caseworker's user add is refused before any new passphrase is read:
+# a passphrase file that does not exist is never opened.
+fails_cleanly 4 "not an admin" cv noy user add newbie --role caseworker --new-passphrase-file "$T/no-such.pass"
+
+# Disabling a disabled user: nothing to do, and no new name to choose.
+fails_cleanly 1 "already disabled" cv dpo user disable gone
+check_not_contains "disable: not told to choose another name" "choose another name" "$ERR"
+
+# The vault's rules refuse to leave a case with no member or the vault with
+# no active admin: an error (1), not a usage error, and the hint says how.
+fails_cleanly 1 "last member" cv dpo case revoke "$other" out
+check_contains "revoke: grant another member first" "casevault case grant $other USER" "$ERR"
+fails_cleanly 1 "last active admin" cv dpo user disable dpo
+check_contains "disable: add another admin first" "--role admin" "$ERR"
+
 # --- bad names (2) ---------------------------------------------------------
 long=$(head -c 300 /dev/zero | tr '\0' n)
 for name in '..' '.' 'x/../doc.txt' '../x' './doc.txt' 'a//b' "$long" $'ctl\001name' $'tab\tname' $'del\177name' 'new.txt/'; do
