@@ -1057,9 +1057,13 @@ int vault_case_foreach(vault *v, int (*cb)(const vault_case_info *, void *), voi
 		info.nmembers = c.nmembers;
 		info.members = members;
 		for (size_t i = 0; i < c.nmembers; i++) {
+			user_rec u;
+
 			members[i].user = c.members[i].user;
 			members[i].read_only = c.members[i].read_only;
 			members[i].has_key = has_sealed(txn, v, code, c.epoch, c.members[i].user);
+			members[i].disabled = vault_user__get(&u, txn, v, c.members[i].user) == 0 &&
+				u.status == USER_DISABLED;
 		}
 		if (c.label_epoch && vault_case__member(&c, v->user) &&
 		    vault_case__key(&key, txn, v, &c, c.label_epoch) == 0) {
