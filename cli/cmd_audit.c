@@ -22,13 +22,16 @@ static const char usage[] =
 static const char log_usage[] =
 	"usage: " AUDIT_LOG_SYNOPSIS "\n"
 	"\n"
-	"Print the events, oldest first: TIME ACTOR ACTION CASE NODE vN PURPOSE\n"
-	"('-' where empty). With --json, one object per line: commit, time,\n"
-	"actor, action, case, node, version, purpose, via, subject, target\n"
-	"(and note, with --notes).\n"
+	"Print the events, oldest first: COMMIT TIME ACTOR ACTION CASE NODE vN\n"
+	"PURPOSE ('-' where empty), then the TARGET of an event about a user or\n"
+	"key, and for a grant or revoke the access (ro or rw). COMMIT is the first\n"
+	"12 hex digits of the event's id ('audit show' takes it). With --json, one\n"
+	"object per line: commit, time, actor, action, case, node, version,\n"
+	"purpose, via, subject, target, access (and note, with --notes).\n"
 	"\n"
 	"  --case CODE   events of this case only\n"
 	"  --user NAME   events by this user only\n"
+	"                (a case or user the history never names is an error)\n"
 	"  --action A    events of these actions only (read, write, grant, ...);\n"
 	"                repeat it or give a comma list: --action grant,revoke\n"
 	"  --node NODE   events of this file or folder (node id) only\n"
@@ -41,8 +44,10 @@ static const char log_usage[] =
 static const char show_usage[] =
 	"usage: " AUDIT_SHOW_SYNOPSIS "\n"
 	"\n"
-	"Show one event: EVENT is its commit id, or a unique prefix of at least 7\n"
-	"hex digits. Prints its fields, its subject, who signed it, and the paths\n"
+	"Show one event: EVENT is its commit id, a unique prefix of at least 7\n"
+	"hex digits, or #N, its number in the chain (1 is the genesis; 'audit\n"
+	"verify' names a failing event 'event N'; quote it in a shell: '#N').\n"
+	"Prints its fields, its subject, who signed it, and the paths\n"
 	"of the history tree it added (A), changed (M) or removed (D). --notes\n"
 	"opens its note of purpose (admins and auditors).\n";
 
@@ -85,22 +90,32 @@ static void json_event_fields(cli_json *j, const vault_event_info *ev)
 	cli_json_str_or_null(j, "via", ev->via);
 	cli_json_str(j, "subject", ev->subject);
 	cli_json_str_or_null(j, "target", ev->target);
+	cli_json_str_or_null(j, "access", ev->access);
 }
 
-/* TIME ACTOR ACTION CASE NODE vN PURPOSE [TARGET], without the newline. */
+/* Commit ids in text are shortened to this many hex digits ('audit show' takes them). */
+#define SHORT_ID 12
+
+/*
+ * COMMIT TIME ACTOR ACTION CASE NODE vN PURPOSE [TARGET [ro|rw]], without
+ * the newline. The target is printed whenever the event has one, also when
+ * it is the actor (an admin who grants themselves).
+ */
 static void print_event_text(const vault_event_info *ev)
 {
 	char t[CLI_TIME_SIZE];
 
-	printf("%s %s %s %s %s ", cli_time_rfc3339(t, ev->time), dash(ev->actor),
-		dash(ev->action), dash(ev->case_code), dash(ev->node));
+	printf("%.*s %s %s %s %s %s ", SHORT_ID, ev->commit, cli_time_rfc3339(t, ev->time),
+		dash(ev->actor), dash(ev->action), dash(ev->case_code), dash(ev->node));
 	if (ev->version != 0)
 		printf("v%" PRIu32, ev->version);
 	else
 		putchar('-');
 	printf(" %s", dash(ev->purpose));
-	if (ev->target && *ev->target && strcmp(ev->target, ev->actor))
+	if (ev->target && *ev->target)
 		printf(" %s", ev->target);
+	if (ev->access && *ev->access)
+		printf(" %s", ev->access);
 }
 
 /* A note is text a reader typed: one line, control characters as '?'. */
@@ -183,6 +198,23 @@ static int fail_view(const char *what, const char *object)
 	return cli_fail_vault("%s%s%s%s", what, q, object, q);
 }
 
+/*
+ * A filter the library refused: a name the history never had (the hint
+ * says where the names are), or a bad value.
+ */
+static const char *filter_hint(const char *command)
+{
+	static char hint[128];
+	const char *m = vault_error_last()->message;
+
+	if (strstr(m, "is not in the history") && !strncmp(m, "user '", 6))
+		return "check the name: 'casevault user list' shows the users";
+	if (strstr(m, "is not in the history"))
+		return "check the code: 'casevault case list' shows the cases";
+	snprintf(hint, sizeof hint, "run 'casevault %s --help' for usage", command);
+	return hint;
+}
+
 #define MAX_ACTIONS 32
 
 /*
@@ -256,7 +288,7 @@ static int audit_log(cli_ctx *ctx, int argc, char **argv)
 	cli_error_on(CLI_ON_NONE, NULL);
 	if (vault_audit_query(ctx->v, &q, print_event, &o) < 0) {
 		if (vault_error_last()->code == VAULT_EUSAGE)
-			return cli_error(CLI_EXIT_USAGE, "run 'casevault audit log --help' for usage",
+			return cli_error(CLI_EXIT_USAGE, filter_hint("audit log"),
 				"audit log: %s", vault_error_last()->message);
 		return fail_view("cannot read the audit log", "");
 	}
@@ -376,7 +408,8 @@ static int audit_show(cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_OK;
 	err = vault_error_last();
 	if (err->code == VAULT_EUSAGE)
-		return cli_error(CLI_EXIT_USAGE, "give a commit id from 'casevault audit log --json'",
+		return cli_error(CLI_EXIT_USAGE, "give a commit id (or 7 or more of its first hex digits) "
+				"from 'casevault audit log', or an event number as '#N'",
 			"audit show: %s", err->message);
 	if (err->code == VAULT_ENOTFOUND)
 		return cli_error(CLI_EXIT_ERROR, strstr(err->message, "ambiguous") ?
@@ -534,15 +567,12 @@ static int audit_report(cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (vault_audit_report(ctx->v, &r, print_line, &o) == 0)
 		return CLI_EXIT_OK;
+	if (vault_error_last()->code == VAULT_EUSAGE)
+		return cli_error(CLI_EXIT_USAGE, filter_hint("audit report"),
+			"cannot report on '%s': %s", what, vault_error_last()->message);
 	if (vault_error_last()->code == VAULT_ENOTFOUND)
 		return cli_error(CLI_EXIT_ERROR,
-			r.report == VAULT_REPORT_USER || (r.report == VAULT_REPORT_REVOKED &&
-				strstr(vault_error_last()->message, "user '") == vault_error_last()->message &&
-				!strstr(vault_error_last()->message, "never")) ?
-				"check the name: 'casevault user list' shows the users" :
-			strstr(vault_error_last()->message, "never a member") ?
-				"check the case: 'casevault audit log --action grant,revoke --case CODE' shows its members" :
-				"check the code: 'casevault case list' shows the cases",
+			"check the case: 'casevault audit log --action grant,revoke --case CODE' shows its members",
 			"cannot report on '%s': %s", what, vault_error_last()->message);
 	return fail_view("cannot report on ", what);
 }

@@ -31,8 +31,10 @@ static const char list_usage[] =
 	"usage: " LIST_SYNOPSIS "\n"
 	"\n"
 	"List the cases you may see: CODE  LABEL (\"-\" when you cannot read it),\n"
-	"then one line per member: USER rw|ro. With --json, one object per line:\n"
-	"{\"code\", \"label\", \"epoch\", \"retired\", \"members\": [{\"user\", \"access\", \"key\"}]}\n";
+	"then one line per member: USER rw|ro, \"(disabled)\" for a disabled user,\n"
+	"\"(key pending)\" for one the case key has not reached yet. With --json,\n"
+	"one object per line: {\"code\", \"label\", \"epoch\", \"retired\",\n"
+	"\"members\": [{\"user\", \"access\", \"key\", \"status\": \"active\"|\"disabled\"}]}\n";
 
 static const char grant_usage[] =
 	"usage: " GRANT_SYNOPSIS "\n"
@@ -76,7 +78,7 @@ static void print_case_text(const vault_case_info *c)
 		const vault_member *m = &c->members[i];
 
 		printf("  %s %s%s\n", m->user, m->read_only ? "ro" : "rw",
-			m->has_key ? "" : " (key pending)");
+			m->disabled ? " (disabled)" : m->has_key ? "" : " (key pending)");
 	}
 }
 
@@ -98,6 +100,7 @@ static void print_case_json(const vault_case_info *c)
 		cli_json_str(&j, "user", m->user);
 		cli_json_str(&j, "access", m->read_only ? "ro" : "rw");
 		cli_json_bool(&j, "key", m->has_key);
+		cli_json_str(&j, "status", m->disabled ? "disabled" : "active");
 		cli_json_object_end(&j);
 	}
 	cli_json_array_end(&j);

@@ -4,6 +4,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,9 +18,10 @@
 static const char mount_usage[] =
 	"usage: casevault mount DIR [--read-only] [--purpose P] [-f]\n"
 	"\n"
-	"Show your cases as folders under DIR (an empty directory): one folder per\n"
-	"case (its code and label), the case's folders and files below, and\n"
-	".history/CASE/PATH/ with every version of each file, read-only.\n"
+	"Show your cases as folders under DIR (an empty directory that is not a\n"
+	"mount point already): one folder per case (its code and label), the\n"
+	"case's folders and files below, and .history/CASE/PATH/ with every\n"
+	"version of each file, read-only.\n"
 	"Every open of a file is a read event with the purpose P; every file\n"
 	"written and closed is a new version. Unmount with 'casevault umount DIR'.\n"
 	"\n"
@@ -29,7 +33,111 @@ static const char umount_usage[] =
 	"usage: casevault umount DIR\n"
 	"\n"
 	"Unmount a casevault mount: the keys are wiped and an unmount event is\n"
-	"recorded.\n";
+	"recorded. A mount still in use (a file open, a shell's working folder)\n"
+	"is not unmounted: the error names the processes that use it.\n";
+
+#define CASEVAULT_FSTYPE "fuse.casevault"   /* the mount's type in /proc/self/mountinfo */
+
+/*
+ * The absolute path of `dir`. A mount whose daemon is gone cannot be
+ * stat'ed (ENOTCONN), so then its parent is resolved and the last name
+ * added: unmounting such a mount is what the user wants to do.
+ */
+static int resolve(char out[PATH_MAX], const char *dir)
+{
+	char copy[PATH_MAX], parent[PATH_MAX];
+	const char *slash, *base;
+
+	if (realpath(dir, out) != NULL)
+		return 0;
+	if (snprintf(copy, sizeof copy, "%s", dir) >= (int) sizeof copy)
+		return -1;
+	cli_path(copy);
+	slash = strrchr(copy, '/');
+	base = slash ? slash + 1 : copy;
+	if (!strcmp(base, ".") || !strcmp(base, "..") || *base == '\0')
+		return -1;
+	if (slash == copy)
+		strcpy(parent, "/");
+	else if (slash == NULL)
+		strcpy(parent, ".");
+	else
+		snprintf(parent, sizeof parent, "%.*s", (int) (slash - copy), copy);
+	if (realpath(parent, out) == NULL)
+		return -1;
+	if (strlen(out) + 1 + strlen(base) >= PATH_MAX)
+		return -1;
+	if (strcmp(out, "/") != 0)
+		strcat(out, "/");
+	strcat(out, base);
+	return 0;
+}
+
+/* A field of mountinfo: "\040" and the like stand for space, tab, newline, '\'. */
+static void unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char) ((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+/*
+ * Is a file system mounted on `path` (absolute, resolved)? Its type goes to
+ * `type` ("fuse.casevault" for ours). The last entry wins: it is the one on
+ * top. @return 1, 0 if none, -1 if the table cannot be read.
+ */
+static int mount_type(char *type, size_t size, const char *path)
+{
+	char *line = NULL, *point, *dash, *save;
+	size_t cap = 0;
+	int found = 0;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		/* ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - TYPE SOURCE ... */
+		if (strtok_r(line, " ", &save) == NULL || strtok_r(NULL, " ", &save) == NULL ||
+		    strtok_r(NULL, " ", &save) == NULL || strtok_r(NULL, " ", &save) == NULL ||
+		    (point = strtok_r(NULL, " ", &save)) == NULL)
+			continue;
+		while ((dash = strtok_r(NULL, " ", &save)) != NULL && strcmp(dash, "-") != 0)
+			;
+		if (dash == NULL || (dash = strtok_r(NULL, " ", &save)) == NULL)
+			continue;
+		unescape(point);
+		if (strcmp(point, path) == 0) {
+			snprintf(type, size, "%s", dash);
+			found = 1;
+		}
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* A directory that is a mount point already: say what is mounted there. */
+static int refuse_mounted(const char *dir)
+{
+	char path[PATH_MAX], type[64];
+
+	if (resolve(path, dir) < 0 || mount_type(type, sizeof type, path) != 1)
+		return 0;
+	if (strcmp(type, CASEVAULT_FSTYPE) == 0)
+		return cli_error(CLI_EXIT_ERROR, "unmount it first ('casevault umount DIR'), or choose another directory",
+			"cannot mount on '%s': it is a casevault mount already", dir);
+	return cli_error(CLI_EXIT_ERROR, "choose an empty directory that is not a mount point",
+		"cannot mount on '%s': it is a mount point already (%s)", dir, type);
+}
 
 /* An existing, empty directory: mounting hides what a directory holds. */
 static int check_mountpoint(const char *dir)
@@ -37,7 +145,10 @@ static int check_mountpoint(const char *dir)
 	struct stat st;
 	struct dirent *e;
 	DIR *d;
+	int rc;
 
+	if ((rc = refuse_mounted(dir)) != 0)
+		return rc;
 	if (stat(dir, &st) < 0)
 		return cli_error_os("create the directory first (mkdir)", "cannot mount on '%s'", dir);
 	if (!S_ISDIR(st.st_mode))
@@ -98,32 +209,156 @@ int cmd_mount(cli_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* Is `path` the mount point `mnt`, or below it? */
+static int is_under(const char *path, const char *mnt)
+{
+	size_t len = strlen(mnt);
+
+	return strncmp(path, mnt, len) == 0 && (path[len] == '\0' || path[len] == '/');
+}
+
+/* Does /proc/PID/NAME (a link: cwd, root, fd/N) lead under `mnt`? */
+static int link_under(const char *pid, const char *name, const char *mnt)
+{
+	char link[PATH_MAX], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof link, "/proc/%s/%s", pid, name);
+	if ((n = readlink(link, target, sizeof target - 1)) < 0)
+		return 0;
+	target[n] = '\0';
+	return is_under(target, mnt);
+}
+
+static int holds_mount(const char *pid, const char *mnt)
+{
+	char fddir[300], name[300];
+	struct dirent *e;
+	DIR *d;
+	int found = 0;
+
+	if (link_under(pid, "cwd", mnt) || link_under(pid, "root", mnt))
+		return 1;
+	snprintf(fddir, sizeof fddir, "/proc/%s/fd", pid);
+	if ((d = opendir(fddir)) == NULL)
+		return 0;   /* another user's process: not ours to see */
+	while (!found && (e = readdir(d)) != NULL) {
+		snprintf(name, sizeof name, "fd/%s", e->d_name);
+		found = e->d_name[0] != '.' && link_under(pid, name, mnt);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * Why a mount is busy: the processes (that we may see) with a file open,
+ * their working directory or their root under `mnt`, as
+ * "1234 (bash), 1240 (less)". @return how many.
+ */
+static size_t busy_holders(char *out, size_t size, const char *mnt)
+{
+	char comm[64], path[300];
+	struct dirent *e;
+	size_t n = 0, used = 0;
+	DIR *d;
+	FILE *f;
+
+	out[0] = '\0';
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9' || !holds_mount(e->d_name, mnt))
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/comm", e->d_name);
+		comm[0] = '\0';
+		if ((f = fopen(path, "re")) != NULL) {
+			if (fgets(comm, sizeof comm, f) == NULL)
+				comm[0] = '\0';
+			comm[strcspn(comm, "\n")] = '\0';
+			fclose(f);
+		}
+		if (used < size)
+			used += (size_t) snprintf(out + used, size - used, "%s%s (%s)",
+				n ? ", " : "", e->d_name, comm[0] ? comm : "?");
+		n++;
+	}
+	closedir(d);
+	if (used >= size && size > 4)
+		strcpy(out + size - 4, "...");
+	return n;
+}
+
+/*
+ * Run `fusermount3 -u DIR`; its message (the reason after its last ": ")
+ * goes to `msg`, for ours is the one line the user sees.
+ * @return its exit status; 127 if it did not run; -1 if we could not start it.
+ */
+static int fusermount_u(char *msg, size_t size, const char *dir)
+{
+	int fds[2], status;
+	ssize_t n, got = 0;
+	char *colon;
+	pid_t pid;
+
+	msg[0] = '\0';
+	if (pipe(fds) < 0 || (pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		close(fds[0]);
+		dup2(fds[1], STDERR_FILENO);
+		execlp("fusermount3", "fusermount3", "-u", "--", dir, (char *) NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], msg + got, size - 1 - (size_t) got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (got += n) == (ssize_t) size - 1)
+			break;
+	}
+	close(fds[0]);
+	msg[got] = '\0';
+	msg[strcspn(msg, "\n")] = '\0';
+	if ((colon = strrchr(msg, ':')) != NULL && colon[1] == ' ')
+		memmove(msg, colon + 2, strlen(colon + 2) + 1);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 127;
+}
+
 int cmd_umount(cli_ctx *ctx, int argc, char **argv)
 {
 	const cli_syntax syn = { "umount", umount_usage, NULL, 1, 1 };
-	char *args[1];
-	pid_t pid;
-	int rc, status;
+	char *args[1], path[PATH_MAX], type[64], msg[512], holders[512];
+	int rc, found = -1;
 
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
 		return rc;
-	if ((pid = fork()) < 0)
+	if (resolve(path, args[0]) == 0)
+		found = mount_type(type, sizeof type, path);
+	if (found == 0)
+		return cli_error(CLI_EXIT_ERROR, "'grep casevault /proc/mounts' lists the casevault mounts",
+			"cannot unmount '%s': it is not a mount point", args[0]);
+	if (found == 1 && strcmp(type, CASEVAULT_FSTYPE) != 0)
+		return cli_error(CLI_EXIT_ERROR, "unmount other file systems with umount(8)",
+			"cannot unmount '%s': it is a %s mount, not a casevault one", args[0], type);
+
+	switch ((rc = fusermount_u(msg, sizeof msg, args[0]))) {
+	case 0:
+		return CLI_EXIT_OK;
+	case -1:
 		return cli_error_os("try again", "cannot unmount '%s'", args[0]);
-	if (pid == 0) {
-		/* Its own message would be a third line: ours says it. */
-		int null = open("/dev/null", O_WRONLY);
-		if (null >= 0)
-			dup2(null, STDERR_FILENO);
-		execlp("fusermount3", "fusermount3", "-u", "--", args[0], (char *) NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) == 127)
+	case 127:
 		return cli_error(CLI_EXIT_ERROR, "install fuse3 (fusermount3)",
 			"cannot unmount '%s': fusermount3 did not run", args[0]);
-	if (WEXITSTATUS(status) != 0)
-		return cli_error(CLI_EXIT_ERROR, "check that DIR is a casevault mount ('mount | grep casevault')",
-			"cannot unmount '%s'", args[0]);
-	return 0;
+	}
+	if (found == 1 && busy_holders(holders, sizeof holders, path) > 0)
+		return cli_error(CLI_EXIT_ERROR, "close those files and leave the folder (cd elsewhere), then try again",
+			"cannot unmount '%s': it is busy: in use by %s", args[0], holders);
+	if (strstr(msg, "busy") != NULL)
+		return cli_error(CLI_EXIT_ERROR, "a process has a file or folder open under it "
+			"('fuser -vm DIR' shows which); close it, then try again",
+			"cannot unmount '%s': it is busy", args[0]);
+	return cli_error(CLI_EXIT_ERROR, "check that it is your casevault mount ('grep casevault /proc/mounts')",
+		"cannot unmount '%s': %s", args[0], msg[0] ? msg : "fusermount3 failed");
 }

@@ -29,7 +29,7 @@ static const char list_usage[] =
 	"usage: " LIST_SYNOPSIS "\n"
 	"\n"
 	"Print the purposes, one per line, then \"required: yes|no\". With --json,\n"
-	"first {\"required\": BOOL}, then {\"code\": CODE} per line.\n";
+	"one object: {\"required\": BOOL, \"purposes\": [CODE, ...]}.\n";
 
 static const char require_usage[] =
 	"usage: " REQUIRE_SYNOPSIS "\n"
@@ -81,27 +81,25 @@ static int collect(const char *code, void *payload)
 	return 0;
 }
 
+/* JSON: one object, so that every line of the output is of one kind. */
 static void print_purposes(const purpose_list *l, int required, int json)
 {
 	cli_json j;
 	size_t i;
 
-	if (json) {
-		cli_json_begin(&j, stdout);
-		cli_json_bool(&j, "required", required);
-		cli_json_end(&j);
-	}
-	for (i = 0; i < l->n; i++) {
-		if (!json) {
+	if (!json) {
+		for (i = 0; i < l->n; i++)
 			printf("%s\n", l->codes[i]);
-			continue;
-		}
-		cli_json_begin(&j, stdout);
-		cli_json_str(&j, "code", l->codes[i]);
-		cli_json_end(&j);
-	}
-	if (!json)
 		printf("required: %s\n", required ? "yes" : "no");
+		return;
+	}
+	cli_json_begin(&j, stdout);
+	cli_json_bool(&j, "required", required);
+	cli_json_array_begin(&j, "purposes");
+	for (i = 0; i < l->n; i++)
+		cli_json_str(&j, NULL, l->codes[i]);
+	cli_json_array_end(&j);
+	cli_json_end(&j);
 }
 
 static int purpose_list_cmd(cli_ctx *ctx, int argc, char **argv)

@@ -64,6 +64,13 @@ static int user_add(cli_ctx *ctx, int argc, char **argv)
 	if (vault_role_parse(&role, role_name) < 0)
 		return cli_error(CLI_EXIT_USAGE, "use admin, caseworker or auditor",
 			"unknown role '%s'", role_name);
+	/* The library checks it too, but only after the new passphrase was
+	 * asked for, twice: refuse first. */
+	if (vault_role(ctx->v) != VAULT_ROLE_ADMIN)
+		return cli_error(CLI_EXIT_ACCESS, "only admins add users; ask an admin (DPO)",
+			"cannot add user '%s': user '%s' is %s %s, not an admin", args[0], ctx->user,
+			vault_role(ctx->v) == VAULT_ROLE_AUDITOR ? "an" : "a",
+			vault_role_name(vault_role(ctx->v)));
 	if ((rc = cli_passphrase_new(&pass, passfile, args[0], CLI_HINT_NEWPASSFILE)) != 0)
 		return rc;
 

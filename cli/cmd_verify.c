@@ -19,7 +19,8 @@ static const char verify_usage[] =
 	"and every version against its manifest.\n"
 	"\n"
 	"  --anchor OID    the history must contain OID (the genesis printed at\n"
-	"                  init, or a head you kept elsewhere)\n"
+	"                  init, or a head you kept elsewhere); a unique prefix of\n"
+	"                  7 or more hex digits names an event of this history\n"
 	"  --against WHERE a witness (a git URL or a repository directory, see\n"
 	"                  'audit push'): the commit its branch 'audit' names\n"
 	"                  must be an event of this history\n"
@@ -73,6 +74,37 @@ static void print_json(const vault_verify_result *res, int ok, const char *error
 	cli_json_end(&j);
 }
 
+static int take_commit(const vault_event_detail *d, void *payload)
+{
+	memcpy(payload, d->info->commit, VAULT_OID_SIZE);
+	return 0;
+}
+
+/*
+ * --anchor: a full commit id goes to verify as it is, for a history that
+ * lacks it is what verify is there to report (exit 3). A shorter one is a
+ * prefix, as 'audit show' takes: it must name one event of the history,
+ * and a prefix that names none or several is a mistake of the caller.
+ */
+static int resolve_anchor(char out[VAULT_OID_SIZE], vault *v, const char *anchor)
+{
+	const vault_error *err;
+
+	if (strlen(anchor) == VAULT_OID_SIZE - 1) {
+		memcpy(out, anchor, VAULT_OID_SIZE);
+		return 0;
+	}
+	if (vault_audit_show(v, anchor, 0, take_commit, out) == 0)
+		return 0;
+	err = vault_error_last();
+	if (err->code == VAULT_EUSAGE || err->code == VAULT_ENOTFOUND)
+		return cli_error(CLI_EXIT_USAGE, strstr(err->message, "ambiguous") ?
+				"give more hex digits of the commit id" :
+				"give the commit id you kept (the genesis printed at init, or a head), or 7 or more of its first hex digits",
+			"audit verify: --anchor: %s", err->message);
+	return cli_fail_vault("audit verify: cannot look up the anchor '%s'", anchor);
+}
+
 int cmd_audit_verify(cli_ctx *ctx, int argc, char **argv)
 {
 	const char *anchor = NULL, *threads = NULL, *against = NULL;
@@ -89,6 +121,7 @@ int cmd_audit_verify(cli_ctx *ctx, int argc, char **argv)
 	vault_verify_result res;
 	vault_witness_result wr;
 	const char *message;
+	char anchor_id[VAULT_OID_SIZE];
 	int rc, error, witness_stage = 0;
 
 	if ((rc = cli_parse(&syn, argc, argv, NULL)) != CLI_PARSED)
@@ -100,13 +133,15 @@ int cmd_audit_verify(cli_ctx *ctx, int argc, char **argv)
 			return cli_usage_error("option '--threads' needs a number from 1 to 64, not '%s'", threads);
 		vo.threads = (unsigned int)n;
 	}
-	vo.anchor = anchor;
+	cli_error_on(CLI_ON_AUDIT, anchor);
+	if (anchor != NULL && (rc = resolve_anchor(anchor_id, ctx->v, anchor)) != 0)
+		return rc;
+	vo.anchor = anchor != NULL ? anchor_id : NULL;
 	if (!json && isatty(STDERR_FILENO))
 		vo.progress = bar;
 
 	memset(&res, 0, sizeof res);
 	memset(&wr, 0, sizeof wr);
-	cli_error_on(CLI_ON_AUDIT, anchor);
 	error = vault_audit_verify_with(&res, ctx->v, &vo);
 	if (vo.progress)
 		bar_clear();
@@ -128,6 +163,9 @@ int cmd_audit_verify(cli_ctx *ctx, int argc, char **argv)
 			print_json(&res, 0, vault_error_last()->message, anchor, against, &wr);
 		return cli_fail_vault("the history verifies, but not against witness '%s'", against);
 	}
+	if (error < 0 && vault_error_last()->code == VAULT_EUSAGE)
+		return cli_error(CLI_EXIT_USAGE, "give the full commit id, or a prefix of 7 or more hex digits",
+			"audit verify: --anchor: %s", vault_error_last()->message);
 	if (error < 0) {
 		message = vault_error_last()->message;
 		res.bad_commit[VAULT_OID_SIZE - 1] = '\0';

@@ -18,11 +18,17 @@ static struct {
 	const char *command;
 	cli_on_t on;
 	const char *object;
+	vault_role_t role;   /* of the unlocked user; 0 before an unlock */
 } errctx;
 
 void cli_error_command(const char *name)
 {
 	errctx.command = name;
+}
+
+void cli_error_role(vault_role_t role)
+{
+	errctx.role = role;
 }
 
 void cli_error_on(cli_on_t on, const char *object)
@@ -123,15 +129,40 @@ int cli_usage_error(const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
+/* Does the library's message begin so? It says which object it is about. */
+static int message_starts(const char *prefix)
+{
+	const char *m = vault_error_last()->message;
+
+	return m != NULL && strncmp(m, prefix, strlen(prefix)) == 0;
+}
+
+/* The case code that starts the path being worked on: its length. */
+static int object_code_len(void)
+{
+	const char *path = errctx.object ? errctx.object : "";
+
+	return (int) strcspn(path, "/");
+}
+
+/* Admins and auditors see every case with 'case list'; caseworkers their own with 'ls'. */
+static const char *cases_hint(void)
+{
+	if (errctx.role == VAULT_ROLE_ADMIN || errctx.role == VAULT_ROLE_AUDITOR)
+		return "run 'casevault case list' to see the cases";
+	return "run 'casevault ls' (or 'casevault case list') to see your cases";
+}
+
 /* "run 'casevault ls C-7KQ2M9XD'": the case code is the path up to its first '/'. */
 static const char *path_hint(char *buf, size_t size)
 {
 	const char *path = errctx.object ? errctx.object : "";
 	const char *slash = strchr(path, '/');
 
-	if (slash == NULL || slash == path)
-		return "run 'casevault ls' to see your cases";
-	snprintf(buf, size, "run 'casevault ls %.*s' to see what is there",
+	if (slash == NULL || slash == path || message_starts("case '"))
+		return cases_hint();
+	snprintf(buf, size, "%srun 'casevault ls %.*s' to see what is there",
+		message_starts("folder '") ? "create the folder first (casevault mkdir), or " : "",
 		(int) (slash - path), path);
 	return buf;
 }
@@ -146,7 +177,9 @@ static const char *notfound_hint(char *buf, size_t size)
 	case CLI_ON_USER:
 		return "run 'casevault user list' to see the users";
 	case CLI_ON_CASE:
-		return "run 'casevault case list' to see the cases and users";
+		if (message_starts("user '"))
+			return "run 'casevault user list' to see the users";
+		return "run 'casevault case list' to see the cases";
 	case CLI_ON_PURPOSE:
 		return "run 'casevault purpose list' to see the purposes";
 	case CLI_ON_PATH:
@@ -176,12 +209,43 @@ static const char *exists_hint(void)
 		return "choose another name, or remove the existing one first";
 	case CLI_ON_CASE:
 		return "nothing to do: it is already so";
+	case CLI_ON_USER:
+		if (strstr(vault_error_last()->message, "already disabled"))
+			return "nothing to do: 'casevault user list' shows each user's status";
+		return "choose another name";
 	default:
 		return "choose another name";
 	}
 }
 
-static const char *access_hint(void)
+/*
+ * Refused in a case. Admins and auditors hold no case key by design (an
+ * admin only of the cases they are a member of); a caseworker may be
+ * granted access, or have it and wait for the key.
+ */
+static const char *case_access_hint(char *buf, size_t size)
+{
+	const char *path = errctx.object ? errctx.object : "CODE";
+	int clen = object_code_len();
+
+	if (strstr(vault_error_last()->message, "not received the key"))
+		return "a member of the case who holds its key must open the vault once (any command) to pass it to you";
+	if (errctx.role == VAULT_ROLE_AUDITOR) {
+		snprintf(buf, size, "auditors hold no case keys by design: "
+			"'casevault audit log --case %.*s' shows what happened in it", clen, path);
+	} else if (errctx.role == VAULT_ROLE_ADMIN) {
+		snprintf(buf, size, "admins hold no key of a case they are not a member of; "
+			"to give a caseworker access: 'casevault case grant %.*s USER'", clen, path);
+	} else if (strstr(vault_error_last()->message, "read-only")) {
+		snprintf(buf, size, "you may read case %.*s, not change it: ask an admin (DPO) for read-write access",
+			clen, path);
+	} else {
+		snprintf(buf, size, "ask an admin (DPO) to grant you access to case %.*s", clen, path);
+	}
+	return buf;
+}
+
+static const char *access_hint(char *buf, size_t size)
 {
 	switch (errctx.on) {
 	case CLI_ON_VAULT:
@@ -190,11 +254,24 @@ static const char *access_hint(void)
 	case CLI_ON_PATH:
 	case CLI_ON_VERSION:
 	case CLI_ON_READ:
-		return "ask an admin (DPO) for access; if it was granted just now, "
-			"a member of the case must open the vault once to pass you the key";
+		return case_access_hint(buf, size);
 	default:
+		if (errctx.role == VAULT_ROLE_AUDITOR)
+			return "auditors read and verify the history only: an admin or a caseworker does this";
 		return "your role does not allow this; ask an admin (DPO)";
 	}
+}
+
+/* The vault's state forbids it: say what would make it possible. */
+static const char *refused_hint(char *buf, size_t size)
+{
+	if (errctx.on == CLI_ON_CASE) {
+		snprintf(buf, size, "a case keeps at least one member: grant someone else access first "
+			"('casevault case grant %.*s USER'), then revoke", object_code_len(),
+			errctx.object ? errctx.object : "CODE");
+		return buf;
+	}
+	return "a vault keeps at least one active admin: add another first ('casevault user add NAME --role admin')";
 }
 
 static const char *vault_hint(int code, char *buf, size_t size)
@@ -215,7 +292,9 @@ static const char *vault_hint(int code, char *buf, size_t size)
 			return "check --user (or CASEVAULT_USER); 'casevault user list' shows the users";
 		return "check the passphrase (a lost passphrase cannot be recovered: an admin adds a new user)";
 	case VAULT_EACCES:
-		return access_hint();
+		return access_hint(buf, size);
+	case VAULT_EREFUSED:
+		return refused_hint(buf, size);
 	case VAULT_ECORRUPT:
 		if (errctx.on == CLI_ON_VAULT && strstr(vault_error_last()->message, "is not a"))
 			return "check --vault DIR (or CASEVAULT_DIR): it must be a directory made by 'casevault init'";

@@ -18,7 +18,8 @@
 
 /* Exit codes: scripts and auditors branch on them. */
 #define CLI_EXIT_OK        0   /* success */
-#define CLI_EXIT_ERROR     1   /* anything else that failed */
+#define CLI_EXIT_ERROR     1   /* anything else that failed, and actions the vault's
+                                  state refuses (the last member, an existing name) */
 #define CLI_EXIT_USAGE     2   /* unknown command or option, missing argument, bad value */
 #define CLI_EXIT_INTEGRITY 3   /* tampering detected, audit verify failed */
 #define CLI_EXIT_ACCESS    4   /* role or membership forbids it */
@@ -41,6 +42,9 @@ typedef enum {
 
 /** The command being run ("put", "user add"), for usage hints. */
 void cli_error_command(const char *name);
+
+/** The role of the unlocked user: hints about access depend on it. */
+void cli_error_role(vault_role_t role);
 
 /**
  * What the next library call is about. `object` is the name the user

@@ -171,6 +171,8 @@ static int unlock(cli_ctx *ctx, cli_secret *pass)
 		return rc;
 	if (vault_unlock(ctx->v, ctx->user, pass->buf, pass->len) < 0)
 		rc = cli_fail_vault("cannot unlock vault '%s' as '%s'", ctx->dir, ctx->user);
+	else
+		cli_error_role(vault_role(ctx->v));
 	return rc;
 }
 

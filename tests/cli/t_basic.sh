@@ -268,6 +268,14 @@ expect_exit 4 cv som get "$code/after-revoke.txt"
 expect_exit 0 cv dpo purpose add intake
 expect_exit 0 cv dpo purpose add legal-aid
 expect_exit 0 cv dpo purpose require on
+expect_exit 0 cv noy purpose list --json
+check "purpose list --json: every line is one kind of object" json_ok "$OUTF" \
+	'set(o) == {"required", "purposes"}'
+check_eq "purpose list --json: the rule and the purposes" "True intake,legal-aid" \
+	"$(jfield "$OUTF" 'str(o["required"]) + " " + ",".join(o["purposes"])')"
+expect_exit 0 cv noy purpose list
+check_eq "purpose list: the purposes, then the rule" "intake legal-aid required: yes" \
+	"$(paste -sd' ' "$OUTF")"
 SNAP_USER=noy SNAP_LS="$code $code/legal"
 snapshot
 expect_exit '!0' cv noy get "$code/intake.txt"
@@ -352,5 +360,20 @@ check_match "audit verify counts every event" "^ok: $nevents events" "$OUT"
 expect_exit 0 cvbare --vault "$VAULT" audit verify --anchor "$genesis"
 expect_exit 4 cv aud get "$code/intake.txt"
 expect_err_hint
+
+# --- a disabled member -------------------------------------------------------
+# Listed as disabled, not as waiting for a key that will never come.
+mkpass leaver
+expect_exit 0 cv dpo user add leaver --role caseworker --new-passphrase-file "$T/leaver.pass"
+expect_exit 0 cv dpo case grant "$code" leaver --read-only
+expect_exit 0 cv dpo user disable leaver
+expect_exit 0 cv noy case list
+check_contains "case list: the disabled member is disabled" "  leaver ro (disabled)" "$OUT"
+check_not_contains "case list: no key is pending for a disabled member" "leaver ro (key pending)" "$OUT"
+expect_exit 0 cv noy case list --json
+check_eq "case list --json: the member's status" "disabled" \
+	"$(jfield "$OUTF" '[m["status"] for m in o["members"] if m["user"] == "leaver"][0] if o["code"] == "'"$code"'" else ""' | grep -v '^$')"
+check "case list --json: the others are active" json_ok "$OUTF" \
+	'all(m["status"] == "active" for m in o["members"] if m["user"] != "leaver")'
 
 finish

@@ -121,6 +121,12 @@ fails_cleanly 1 "nothere.txt" cv noy get "$code/nothere.txt"
 fails_cleanly 1 "nothere.txt" cv noy history "$code/nothere.txt"
 fails_cleanly 1 "nothere.txt" cv noy rm "$code/nothere.txt"
 fails_cleanly 1 "nodir" cv noy put "$code/nodir/new.txt" "$T/doc.txt"
+# The error names the folder that is missing, not the path asked for.
+fails_cleanly 1 "folder '$code/medical' does not exist" cv noy put "$code/medical/report.pdf" "$T/doc.txt"
+check_not_contains "put: the file is not called missing" "'$code/medical/report.pdf' does not exist" "$ERR"
+fails_cleanly 1 "folder '$code/a' does not exist" cv noy mkdir "$code/a/b/c"
+fails_cleanly 1 "folder '$code/sub/b' does not exist" cv noy mkdir "$code/sub/b/c"
+check_not_contains "mkdir: the new folder is not called missing" "'$code/sub/b/c' does not exist" "$ERR"
 fails_cleanly 1 "/nonexistent" cv noy put "$code/new.txt" "$T/nonexistent"
 fails_cleanly 1 "sub" cv noy mkdir "$code/sub"
 fails_cleanly 1 "99" cv noy get "$code/doc.txt" --version 99
@@ -167,6 +173,55 @@ fails_cleanly 4 "" cv noy user disable som
 fails_cleanly 4 "" cv noy case grant "$code" out
 fails_cleanly 4 "" cv aud case create --label "by an auditor"
 fails_cleanly 4 "" cv noy purpose add snooping
+
+# --- errors true for the case at hand ----------------------------------------
+# Admins and auditors hold no case keys by design: their hints say so, and
+# do not send them to ask an admin.
+fails_cleanly 4 "$code" cv dpo get "$code/doc.txt"
+check_contains "admin: admins hold no key" "admins hold no key of a case" "$ERR"
+check_contains "admin: an admin may grant a caseworker" "casevault case grant $code USER" "$ERR"
+check_not_contains "admin: not told to ask an admin" "ask an admin" "$ERR"
+fails_cleanly 4 "$code" cv aud get "$code/doc.txt"
+check_contains "auditor: auditors hold no case keys" "auditors hold no case keys" "$ERR"
+check_not_contains "auditor: not told to ask an admin" "ask an admin" "$ERR"
+fails_cleanly 4 "$code" cv aud ls "$code"
+check_contains "auditor, ls: auditors hold no case keys" "auditors hold no case keys" "$ERR"
+fails_cleanly 4 "$code" cv out get "$code/doc.txt"
+check_contains "a caseworker who is no member asks for access" "ask an admin (DPO) to grant you access to case $code" "$ERR"
+fails_cleanly 4 "read-only" cv som put "$code/doc.txt" "$T/doc.txt"
+check_contains "a read-only member asks for read-write access" "read-write access" "$ERR"
+fails_cleanly 4 "auditor" cv aud case create --label "by an auditor"
+check_not_contains "auditor: case create not sent to an admin" "ask an admin" "$ERR"
+
+# An unknown case: the hint shows one's cases, not that case.
+fails_cleanly 1 "case 'C-ZZZZZZZZ' does not exist" cv noy get "C-ZZZZZZZZ/doc.txt"
+check_not_contains "unknown case: not sent to list it" "ls C-ZZZZZZZZ" "$ERR"
+check_contains "unknown case: sent to the list of cases" "'casevault ls'" "$ERR"
+fails_cleanly 1 "case 'C-ZZZZZZZZ' does not exist" cv dpo get "C-ZZZZZZZZ/doc.txt"
+check_contains "unknown case, admin: sent to case list" "'casevault case list'" "$ERR"
+
+# A message says what failed once.
+fails_cleanly 4 "not an admin" cv noy user add newbie --role caseworker --new-passphrase-file "$T/noy.pass"
+check_not_contains "user add: said once" "add user:" "$ERR"
+fails_cleanly 4 "not an admin" cv noy case grant "$code" out
+check_not_contains "case grant: said once" "grant access:" "$ERR"
+fails_cleanly 4 "auditor" cv aud case create --label "by an auditor"
+check_not_contains "case create: said once" "create case:" "$ERR"
+
+# A caseworker's user add is refused before any new passphrase is read:
+# a passphrase file that does not exist is never opened.
+fails_cleanly 4 "not an admin" cv noy user add newbie --role caseworker --new-passphrase-file "$T/no-such.pass"
+
+# Disabling a disabled user: nothing to do, and no new name to choose.
+fails_cleanly 1 "already disabled" cv dpo user disable gone
+check_not_contains "disable: not told to choose another name" "choose another name" "$ERR"
+
+# The vault's rules refuse to leave a case with no member or the vault with
+# no active admin: an error (1), not a usage error, and the hint says how.
+fails_cleanly 1 "last member" cv dpo case revoke "$other" out
+check_contains "revoke: grant another member first" "casevault case grant $other USER" "$ERR"
+fails_cleanly 1 "last active admin" cv dpo user disable dpo
+check_contains "disable: add another admin first" "--role admin" "$ERR"
 
 # --- bad names (2) ---------------------------------------------------------
 long=$(head -c 300 /dev/zero | tr '\0' n)
@@ -249,6 +304,33 @@ expect_exit 0 cv noy ls
 fails_cleanly 1 "" cv noy get "$code/doc.txt" -o "$T/no-such-dir/x.txt"
 fails_cleanly 1 "99" cv noy get "$code/doc.txt" -o "$T/x.txt" --version 99
 check "a failed get -o leaves no file" [ ! -e "$T/x.txt" ]
+
+# --- get -o onto what is there already --------------------------------------------
+# A device or a FIFO is written to; a folder is named as such; a file is
+# kept unless --force, which replaces it whole or not at all.
+expect_exit 0 cv noy get "$code/doc.txt" -o /dev/null
+expect_no_stdout "get -o /dev/null"
+mkfifo "$T/.fifo"
+timeout 20 cat "$T/.fifo" > "$T/.fifo.out" &
+reader=$!
+expect_exit 0 cv noy get "$code/doc.txt" -o "$T/.fifo"
+wait "$reader"
+check "get -o FIFO: the reader gets the document" cmp -s "$T/.fifo.out" "$T/doc.txt"
+mkdir "$T/outdir"
+fails_cleanly 1 "'$T/outdir': it is a folder" cv noy get "$code/doc.txt" -o "$T/outdir"
+check_not_contains "the hint for a folder is not to remove it" "remove it" "$ERR"
+printf 'keep me\n' > "$T/existing.txt"
+fails_cleanly 1 "already exists" cv noy get "$code/doc.txt" -o "$T/existing.txt"
+check_contains "the hint names --force" "--force" "$ERR"
+fails_cleanly 1 "99" cv noy get "$code/doc.txt" -o "$T/existing.txt" --force --version 99
+check_eq "a failed get --force leaves the file as it was" "keep me" "$(cat "$T/existing.txt")"
+check_eq "a failed get --force leaves no temporary file" "" "$(ls -A "$T" | grep casevault-get)"
+fails_cleanly 2 "--force" cv noy get "$code/doc.txt" --force
+chmod 644 "$T/existing.txt"
+expect_exit 0 cv noy get "$code/doc.txt" -o "$T/existing.txt" --force
+check "get --force replaces the file" cmp -s "$T/existing.txt" "$T/doc.txt"
+check_eq "the new file is readable by its owner only" 600 "$(stat -c %a "$T/existing.txt")"
+check_eq "get --force leaves no temporary file" "" "$(ls -A "$T" | grep casevault-get)"
 
 # --- the history still verifies -------------------------------------------------
 expect_exit 0 cvbare --vault "$VAULT" audit verify

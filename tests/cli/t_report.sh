@@ -86,6 +86,39 @@ expect_err_hint "no user given"
 expect_exit 5 "$CASEVAULT_BIN" --vault "$VAULT" --user aud --passphrase-file "$T/bad.pass" audit log --notes
 expect_err_hint
 
+# The text log: short commit ids, the target of every grant and revoke
+# (also when it is the actor) and the access it gave or took.
+expect_exit 0 cv dpo case grant "$c2" dpo
+expect_exit 0 cvbare --vault "$VAULT" audit log --json --action grant,revoke
+grants=$(jfield "$OUTF" 'o["commit"][:12] + " " + o["actor"] + " " + o["action"] + " " + o["case"] + " " + o["target"] + " " + o["access"]')
+check_eq "log --json: grants and revokes carry their access" \
+	"dpo grant $c1 som ro|dpo revoke $c1 som ro|dpo grant $c2 dpo rw" \
+	"$(printf '%s\n' "$grants" | cut -d' ' -f2- | paste -sd'|' -)"
+expect_exit 0 cvbare --vault "$VAULT" audit log --action grant,revoke
+check_eq "log, text: COMMIT TIME ACTOR ACTION CASE - - - TARGET ACCESS" \
+	"$(printf '%s\n' "$grants" | awk '{ print $1, $2, $3, $4, "- - -", $5, $6 }')" \
+	"$(awk '{ $2 = ""; $0 = $0; print }' "$OUTF" | tr -s ' ')"
+check "log, text: every line starts with a short commit id" \
+	bash -c '! grep -vqE "^[0-9a-f]{12} [0-9]{4}-" "$1"' _ "$OUTF"
+first=$(head -c 12 "$OUTF")
+expect_exit 0 cvbare --vault "$VAULT" audit show "$first"
+check_contains "show takes the short id of the log" "action    grant" "$OUT"
+
+# A case or user the history never names: an error (2), not an empty log.
+for args in "--case C-ZZZZZZZZ" "--user nobody" "--user nobody --case $c1" "--case C-ZZZZZZZZ --since 2000-01-01"; do
+	# shellcheck disable=SC2086
+	expect_exit 2 cvbare --vault "$VAULT" audit log $args
+	expect_err_hint "is not in the history"
+	expect_no_stdout "log $args"
+done
+# A name the history had counts, whenever it was.
+expect_exit 0 cvbare --vault "$VAULT" audit log --user som --since 2100-01-01
+expect_no_stdout "a known user with no events in the time asked"
+mkpass idle
+expect_exit 0 cv dpo user add idle --role caseworker --new-passphrase-file "$T/idle.pass"
+expect_exit 0 cvbare --vault "$VAULT" audit log --user idle
+expect_no_stdout "a user who was added and never acted"
+
 # bad input
 expect_exit 2 cvbare --vault "$VAULT" audit log --action raed
 expect_err_hint "raed"
@@ -98,7 +131,7 @@ expect_err_hint "since"
 
 # --- audit show ---------------------------------------------------------------
 expect_exit 0 cvbare --vault "$VAULT" audit log --json --action grant
-grant=$(jfield "$OUTF" 'o["commit"]')
+grant=$(jfield "$OUTF" 'o["commit"]' | head -1)
 expect_exit 0 cvbare --vault "$VAULT" audit log --json --action read --user noy
 read1=$(jfield "$OUTF" 'o["commit"]' | head -1)
 expect_exit 0 cvbare --vault "$VAULT" audit log --json --action unlock-failed
@@ -130,6 +163,20 @@ expect_exit 0 cvbare --vault "$VAULT" audit show "$w1" --json
 # A first write adds its node, and its folder's times change with the new entry.
 check "show: a first write adds its node and changes its folder" json_ok "$OUTF" \
 	"sorted(c['change'] for c in o['changes']) == ['added', 'changed'] and all(c['path'].startswith('nodes/') for c in o['changes'])"
+
+# #N: the event number verify and show print ("event N").
+expect_exit 0 cvbare --vault "$VAULT" audit show "$grant"
+nth=$(sed -n 's/^event .* (event \([0-9]*\) of the chain)$/\1/p' "$OUTF")
+expect_exit 0 cvbare --vault "$VAULT" audit show "#$nth" --json
+check "show '#N' shows the N-th event" json_ok "$OUTF" "o['commit'] == '$grant' and o['index'] == $nth"
+expect_exit 0 cvbare --vault "$VAULT" audit show '#1'
+check_contains "show '#1' is the genesis" "parent    none (the genesis)" "$OUT"
+expect_exit 1 cvbare --vault "$VAULT" audit show '#100000'
+expect_err_hint "no event #100000"
+for bad in '#0' '#' '#x' '#-1'; do
+	expect_exit 2 cvbare --vault "$VAULT" audit show "$bad"
+	expect_err_hint "event number"
+done
 
 expect_exit 4 cv noy audit show "$read1" --notes
 expect_err_hint "admins and auditors"
@@ -180,8 +227,9 @@ expect_exit 0 cv dpo audit report --case "$c1" --notes
 check_contains "case report --notes" "read  " "$OUT"
 check_contains "case report --notes: the note" "note: second opinion" "$OUT"
 check_not_contains "case report: nothing of the other case" "$c2" "$OUT"
-expect_exit 1 cv aud audit report --case C-NOTACASE
+expect_exit 2 cv aud audit report --case C-NOTACASE
 expect_err_hint "C-NOTACASE"
+expect_no_stdout "report on an unknown case"
 
 # --- report --user ------------------------------------------------------------
 expect_exit 0 cv aud audit report --user som --json
@@ -191,8 +239,9 @@ check_eq "user report: the events" "about user-add,about grant,by read,by read,a
 	"$(jfield "$OUTF" 'o["kind"] + " " + o["action"]' | paste -sd, -)"
 expect_exit 0 cv aud audit report --user cw2
 check_eq "user report: failed unlocks are the user's" 3 "$(grep -c 'unlock-failed' "$OUTF")"
-expect_exit 1 cv aud audit report --user nobody
+expect_exit 2 cv aud audit report --user nobody
 expect_err_hint "nobody"
+expect_no_stdout "report on an unknown user"
 
 # --- report --revoked ---------------------------------------------------------
 expect_exit 0 cv aud audit report --revoked som --case "$c1" --json
@@ -209,9 +258,9 @@ check_match "revoked report, text: exposed" "(^|"$'\n'")exposed $c1 $s1node v1 e
 check_not_contains "revoked report: the amended version is not exposed" "$s1node v2" "$OUT"
 expect_exit 1 cv aud audit report --revoked cw2 --case "$c1"
 expect_err_hint "never a member"
-expect_exit 1 cv aud audit report --revoked som --case C-NOTACASE
+expect_exit 2 cv aud audit report --revoked som --case C-NOTACASE
 expect_err_hint "C-NOTACASE"
-expect_exit 1 cv aud audit report --revoked nobody --case "$c1"
+expect_exit 2 cv aud audit report --revoked nobody --case "$c1"
 expect_err_hint "nobody"
 
 # --- settings -----------------------------------------------------------------

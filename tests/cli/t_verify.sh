@@ -35,8 +35,20 @@ done
 expect_exit 0 cvbare --vault "$VAULT" audit verify --anchor "$genesis"
 expect_exit 3 cvbare --vault "$VAULT" audit verify --anchor 0123456789abcdef0123456789abcdef01234567
 expect_err_hint "not in the history"
-expect_exit 2 cvbare --vault "$VAULT" audit verify --anchor "${genesis:0:12}"
+# A prefix names an event, as in 'audit show'; one that names none, or is
+# not 7 to 40 hex digits, is the caller's mistake (2), not a failed verify.
+expect_exit 0 cvbare --vault "$VAULT" audit verify --anchor "${genesis:0:12}"
+check_contains "an anchor given by a prefix verifies" "ok: 5 events" "$OUT"
+expect_exit 0 cvbare --vault "$VAULT" audit verify --anchor "${head:0:7}"
+expect_exit 2 cvbare --vault "$VAULT" audit verify --anchor 0000000
+expect_err_hint "no event '0000000'"
+check_not_contains "an unknown prefix is not called a failed verify" "verify failed" "$ERR"
+expect_exit 2 cvbare --vault "$VAULT" audit verify --anchor abc
+expect_err_hint "7 to 40 hex digits"
+check_not_contains "a short anchor is not called a failed verify" "verify failed" "$ERR"
+expect_exit 2 cvbare --vault "$VAULT" audit verify --anchor "xyz${genesis:3}"
 expect_err_hint "not a commit id"
+check_not_contains "a bad anchor is not called a failed verify" "verify failed" "$ERR"
 
 # --against a witness: up to date, then behind.
 git init -q --bare "$T/witness.git"

@@ -193,7 +193,7 @@ int main(void)
 	CHECK_RC(vault_user_add(v, "audra", VAULT_ROLE_AUDITOR, PASS("audra-pass")), 0);
 	CHECK_RC(vault_user_add(v, "bob", VAULT_ROLE_CASEWORKER, PASS("bob-pass-2")), VAULT_EEXISTS);
 	CHECK_RC(vault_user_add(v, "Bad/Name", VAULT_ROLE_CASEWORKER, PASS("bob-pass-2")), VAULT_EUSAGE);
-	CHECK_RC(vault_user_disable(v, "dpo"), VAULT_EUSAGE);   /* the last admin */
+	CHECK_RC(vault_user_disable(v, "dpo"), VAULT_EREFUSED);   /* the last admin */
 	vault_close(v);
 
 	/* Roles: only admins manage users; auditors create no cases. */

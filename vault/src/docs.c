@@ -562,6 +562,9 @@ int docs_resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vpat
 			return vault_error_set(VAULT_ENOTFOUND, "'%s': '%.*s' is a file, not a folder",
 				path, (int)p->len[i - 1], p->name[i - 1]);
 		error = docs_child_lookup(&id, txn, v, cc, id, p->name[i], p->len[i]);
+		if (error == VAULT_ENOTFOUND && i + 1 < p->n)   /* name the folder that is missing */
+			return vault_error_set(VAULT_ENOTFOUND, "folder '%s/%.*s' does not exist", p->code,
+				(int)(p->name[i] + p->len[i] - p->name[0]), p->name[0]);
 		if (error == VAULT_ENOTFOUND)
 			return vault_error_set(VAULT_ENOTFOUND, "'%s' does not exist", path);
 		if (error < 0)

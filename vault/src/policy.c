@@ -66,14 +66,15 @@ int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u)
 	return vault_store__put(txn, v->st->users, name, strlen(name), buf, sizeof buf, 0);
 }
 
-static int require_role(vault *v, vault_role_t role, const char *what)
+/* The message names the user and the roles; the caller says what it was doing. */
+static int require_role(vault *v, vault_role_t role)
 {
 	int error;
 
 	if ((error = vault__require_unlocked(v)) < 0)
 		return error;
 	if (v->role != role)
-		return vault_error_set(VAULT_EACCES, "%s: user '%s' is %s %s, not an %s", what, v->user,
+		return vault_error_set(VAULT_EACCES, "user '%s' is %s %s, not an %s", v->user,
 			v->role == VAULT_ROLE_ADMIN ? "an" : "a", vault_role_name(v->role), vault_role_name(role));
 	return 0;
 }
@@ -167,7 +168,7 @@ int vault_user_add(vault *v, const char *name, vault_role_t role, const char *pa
 	user_add_args a = { name, role, pass, passlen };
 	int error;
 
-	if ((error = require_role(v, VAULT_ROLE_ADMIN, "add user")) < 0)
+	if ((error = require_role(v, VAULT_ROLE_ADMIN)) < 0)
 		return error;
 	if ((error = vault_user__check_name(name, "user")) < 0)
 		return error;
@@ -212,7 +213,7 @@ static int user_disable_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payloa
 		if ((error = count_active_admins(&admins, txn, v)) < 0)
 			return error;
 		if (admins <= 1)
-			return vault_error_set(VAULT_EUSAGE, "user '%s' is the last active admin", name);
+			return vault_error_set(VAULT_EREFUSED, "user '%s' is the last active admin", name);
 	}
 	u.status = USER_DISABLED;
 	if ((error = vault_user__put(txn, v, name, &u)) < 0)
@@ -225,7 +226,7 @@ int vault_user_disable(vault *v, const char *name)
 {
 	int error;
 
-	if ((error = require_role(v, VAULT_ROLE_ADMIN, "disable user")) < 0)
+	if ((error = require_role(v, VAULT_ROLE_ADMIN)) < 0)
 		return error;
 	if ((error = vault_user__check_name(name, "user")) < 0)
 		return error;
@@ -853,7 +854,7 @@ int vault_case_create(char code[VAULT_CODE_SIZE], vault *v, const char *label)
 	if ((error = vault__require_unlocked(v)) < 0)
 		return error;
 	if (v->role == VAULT_ROLE_AUDITOR)
-		return vault_error_set(VAULT_EACCES, "create case: user '%s' is an auditor", v->user);
+		return vault_error_set(VAULT_EACCES, "user '%s' is an auditor", v->user);
 	if (label && strlen(label) > 256 - 1)
 		return vault_error_set(VAULT_EUSAGE, "case label is longer than 255 bytes");
 	if (label && memchr(label, '\n', strlen(label)))
@@ -932,7 +933,7 @@ int vault_case_grant(vault *v, const char *code, const char *user, int read_only
 	grant_args a = { code, user, read_only ? 1 : 0 };
 	int error;
 
-	if ((error = require_role(v, VAULT_ROLE_ADMIN, "grant access")) < 0)
+	if ((error = require_role(v, VAULT_ROLE_ADMIN)) < 0)
 		return error;
 	if ((error = check_code(code)) < 0 || (error = vault_user__check_name(user, "user")) < 0)
 		return error;
@@ -987,7 +988,7 @@ static int revoke_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		goto done;
 	}
 	if (c.nmembers == 1) {
-		error = vault_error_set(VAULT_EUSAGE, "user '%s' is the last member of case '%s'", a->user, a->code);
+		error = vault_error_set(VAULT_EREFUSED, "user '%s' is the last member of case '%s'", a->user, a->code);
 		goto done;
 	}
 	memmove(m, m + 1, (size_t)(&c.members[c.nmembers] - (m + 1)) * sizeof *m);
@@ -1012,7 +1013,7 @@ int vault_case_revoke(vault *v, const char *code, const char *user)
 	grant_args a = { code, user, 0 };
 	int error;
 
-	if ((error = require_role(v, VAULT_ROLE_ADMIN, "revoke access")) < 0)
+	if ((error = require_role(v, VAULT_ROLE_ADMIN)) < 0)
 		return error;
 	if ((error = check_code(code)) < 0 || (error = vault_user__check_name(user, "user")) < 0)
 		return error;
@@ -1059,9 +1060,13 @@ int vault_case_foreach(vault *v, int (*cb)(const vault_case_info *, void *), voi
 		info.nmembers = c.nmembers;
 		info.members = members;
 		for (size_t i = 0; i < c.nmembers; i++) {
+			user_rec u;
+
 			members[i].user = c.members[i].user;
 			members[i].read_only = c.members[i].read_only;
 			members[i].has_key = has_sealed(txn, v, code, c.epoch, c.members[i].user);
+			members[i].disabled = vault_user__get(&u, txn, v, c.members[i].user) == 0 &&
+				u.status == USER_DISABLED;
 		}
 		if (c.label_epoch && vault_case__member(&c, v->user) &&
 		    vault_case__key(&key, txn, v, &c, c.label_epoch) == 0) {
@@ -1205,7 +1210,7 @@ int vault_purpose_add(vault *v, const char *code)
 {
 	int error;
 
-	if ((error = require_role(v, VAULT_ROLE_ADMIN, "add purpose")) < 0)
+	if ((error = require_role(v, VAULT_ROLE_ADMIN)) < 0)
 		return error;
 	if ((error = check_purpose(code)) < 0)
 		return error;
@@ -1226,7 +1231,7 @@ int vault_purpose_require(vault *v, int on)
 {
 	int error;
 
-	if ((error = require_role(v, VAULT_ROLE_ADMIN, "require purposes")) < 0)
+	if ((error = require_role(v, VAULT_ROLE_ADMIN)) < 0)
 		return error;
 	return run_event(v, "purpose-require", purpose_require_fn, &on);
 }
@@ -1512,7 +1517,7 @@ int vault_setting_set(vault *v, const char *key, const char *value)
 	setting_args a;
 	int error;
 
-	if ((error = require_role(v, VAULT_ROLE_ADMIN, "change settings")) < 0)
+	if ((error = require_role(v, VAULT_ROLE_ADMIN)) < 0)
 		return error;
 	if ((a.sp = setting_find(key)) == NULL)
 		return vault_error_set(VAULT_EUSAGE, "'%s' is not a setting of casevault", key);

@@ -148,7 +148,34 @@ typedef struct {
 	int64_t time;
 	vault_trailers t;
 	char subject[200];
+	char access[3];          /* grant: "ro"/"rw" given; revoke: what was taken; else "" */
 } rep_event;
+
+/*
+ * The access a grant gave its target (in the event's tree), or a revoke
+ * took away (in its parent's): the event itself names only the user.
+ */
+static int event_access(rep_event *e, vault *v, git_commit *c)
+{
+	int revoke = !strcmp(e->t.action, "revoke"), member = 0, error;
+	git_commit *parent = NULL;
+	git_tree *tree = NULL;
+
+	e->access[0] = '\0';
+	if ((!revoke && strcmp(e->t.action, "grant")) || !e->t.case_code[0] || !e->t.target[0])
+		return 0;
+	if ((revoke ? git_commit_parent(&parent, c, 0) : 0) < 0 ||
+	    git_commit_tree(&tree, revoke ? parent : c) < 0) {
+		git_commit_free(parent);
+		return vault_error_set(VAULT_ECORRUPT, "the tree of event %s cannot be read", e->hex);
+	}
+	error = vault_history__membership(&member, tree, e->t.case_code, e->t.target, v);
+	if (error == 0 && member)
+		memcpy(e->access, member == 2 ? "rw" : "ro", 3);
+	git_tree_free(tree);
+	git_commit_free(parent);
+	return error;
+}
 
 static int event_read(rep_event *e, git_commit **keep, vault *v, const git_oid *id)
 {
@@ -165,6 +192,10 @@ static int event_read(rep_event *e, git_commit **keep, vault *v, const git_oid *
 	e->time = git_commit_time(c);
 	summary = git_commit_summary(c);
 	snprintf(e->subject, sizeof e->subject, "%s", summary ? summary : "");
+	if (event_access(e, v, c) < 0) {
+		git_commit_free(c);
+		return vault_error_last()->code;
+	}
 	if (keep)
 		*keep = c;
 	else
@@ -186,6 +217,7 @@ static void event_info(vault_event_info *info, const rep_event *e)
 	info->via = e->t.via;
 	info->subject = e->subject;
 	info->target = e->t.target;
+	info->access = e->access;
 }
 
 /* The actions of docs/history.md, and `shred`. */
@@ -225,6 +257,33 @@ static int node_matches(const char *want, const char *have)
 	return !strcmp(have + hl - wl, want);
 }
 
+/*
+ * A filter on a case or a user the history never names is a mistake of the
+ * caller (a typo), not an empty answer: it is refused. A name the history
+ * had at any time counts, whatever --since and --until say.
+ */
+typedef struct {
+	const char *code, *user;
+	int code_seen, user_seen;
+} known_names;
+
+static void known_see(known_names *k, const rep_event *e)
+{
+	if (k->code && !strcmp(e->t.case_code, k->code))
+		k->code_seen = 1;
+	if (k->user && (!strcmp(e->t.actor, k->user) || !strcmp(e->t.target, k->user)))
+		k->user_seen = 1;
+}
+
+static int known_check(const known_names *k)
+{
+	if (k->code && !k->code_seen)
+		return vault_error_set(VAULT_EUSAGE, "case '%s' is not in the history", k->code);
+	if (k->user && !k->user_seen)
+		return vault_error_set(VAULT_EUSAGE, "user '%s' is not in the history", k->user);
+	return 0;
+}
+
 static int query_matches(const vault_log_options *o, const rep_event *e)
 {
 	if (!o)
@@ -249,6 +308,7 @@ int vault_audit_query(vault *v, const vault_log_options *o, vault_event_cb cb, v
 	MDB_txn *txn = NULL;
 	git_oid *ids = NULL;
 	audit_key key = { { 0 }, NULL };
+	known_names known = { o ? o->case_code : NULL, o ? o->user : NULL, 0, 0 };
 	size_t n = 0;
 	int error;
 
@@ -274,6 +334,7 @@ int vault_audit_query(vault *v, const vault_log_options *o, vault_event_cb cb, v
 
 		if ((error = event_read(&e, &c, v, &ids[i])) < 0)
 			goto done;
+		known_see(&known, &e);
 		if (!query_matches(o, &e)) {
 			git_commit_free(c);
 			continue;
@@ -289,6 +350,8 @@ int vault_audit_query(vault *v, const vault_log_options *o, vault_event_cb cb, v
 		if (error != 0)
 			goto done;
 	}
+	/* An unknown name matched no event: nothing was shown before this. */
+	error = known_check(&known);
 done:
 	audit_key_close(&key);
 	free(ids);
@@ -383,10 +446,17 @@ int vault_audit_show(vault *v, const char *id, int notes,
 	char want[VAULT_OID_SIZE], parent_hex[VAULT_OID_SIZE] = "", tree_hex[VAULT_OID_SIZE];
 	char *note = NULL;
 	size_t n = 0, len = strlen(id), found = SIZE_MAX, matches = 0;
+	uint64_t number = 0;
 	int error;
 
-	if (len < 7 || len > 40 || !is_hex(id, len))
-		return vault_error_set(VAULT_EUSAGE, "'%s' is not an event id (7 to 40 hex digits)", id);
+	/* "#N": the N-th event of the chain, as verify and show number them. */
+	if (id[0] == '#') {
+		if (len < 2 || len > 20 || strspn(id + 1, "0123456789") != len - 1 ||
+		    (number = strtoull(id + 1, NULL, 10)) == 0)
+			return vault_error_set(VAULT_EUSAGE, "'%s' is not an event number (#1, #2, ...)", id);
+	} else if (len < 7 || len > 40 || !is_hex(id, len)) {
+		return vault_error_set(VAULT_EUSAGE, "'%s' is not an event id (7 to 40 hex digits, or #N)", id);
+	}
 	for (size_t i = 0; i <= len; i++)
 		want[i] = (char)(id[i] >= 'A' && id[i] <= 'F' ? id[i] - 'A' + 'a' : id[i]);
 	if ((error = vault__begin(&txn, v, 0)) < 0)
@@ -396,7 +466,7 @@ int vault_audit_show(vault *v, const char *id, int notes,
 		goto done;
 	if ((error = vault_history__chain(&ids, &n, NULL, v, txn)) < 0)
 		goto done;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !number; i++) {
 		char hex[VAULT_OID_SIZE];
 
 		git_oid_tostr(hex, sizeof hex, &ids[i]);
@@ -405,8 +475,14 @@ int vault_audit_show(vault *v, const char *id, int notes,
 			matches++;
 		}
 	}
+	if (number && number <= n) {
+		found = (size_t)number - 1;
+		matches = 1;
+	}
 	if (matches == 0) {
-		error = vault_error_set(VAULT_ENOTFOUND, "no event '%s' in the history", id);
+		error = number ?
+			vault_error_set(VAULT_ENOTFOUND, "no event %s in the history: it has %zu", id, n) :
+			vault_error_set(VAULT_ENOTFOUND, "no event '%s' in the history", id);
 		goto done;
 	}
 	if (matches > 1) {
@@ -542,21 +618,14 @@ static int tree_of(git_tree **out, vault *v, const rep_event *e)
 	return rc < 0 ? vault_error_set(VAULT_ECORRUPT, "the tree of event %s cannot be read", e->hex) : 0;
 }
 
-/* Does the head tree, or any event, know this case or user? */
-static int known_case(report *r, const char *code)
+/* Does any event name the report's case and user? */
+static int report_known(report *r)
 {
-	for (size_t i = 0; i < r->n; i++)
-		if (!strcmp(r->ev[i].t.case_code, code))
-			return 1;
-	return 0;
-}
+	known_names known = { r->o->case_code, r->o->user, 0, 0 };
 
-static int known_user(report *r, const char *name)
-{
 	for (size_t i = 0; i < r->n; i++)
-		if (!strcmp(r->ev[i].t.actor, name) || !strcmp(r->ev[i].t.target, name))
-			return 1;
-	return 0;
+		known_see(&known, &r->ev[i]);
+	return known_check(&known);
 }
 
 static int report_case(report *r)
@@ -1002,14 +1071,8 @@ int vault_audit_report(vault *v, const vault_report_options *o,
 		goto done;
 	if ((error = load_events(&r)) < 0)
 		goto done;
-	if (o->case_code && !known_case(&r, o->case_code)) {
-		error = vault_error_set(VAULT_ENOTFOUND, "case '%s' is not in the history", o->case_code);
+	if ((error = report_known(&r)) < 0)
 		goto done;
-	}
-	if (o->user && !known_user(&r, o->user)) {
-		error = vault_error_set(VAULT_ENOTFOUND, "user '%s' is not in the history", o->user);
-		goto done;
-	}
 	switch (o->report) {
 	case VAULT_REPORT_CASE:
 		error = report_case(&r);

@@ -20,6 +20,8 @@ typedef struct {
 	const char *via;
 	const char *subject;
 	const char *target;      /**< user a policy event is about, "" when none */
+	const char *access;      /**< grant: "ro" or "rw" given to the target; revoke:
+	                              what it had; "" otherwise */
 } vault_event_info;
 
 typedef struct {
@@ -149,7 +151,9 @@ typedef int (*vault_event_cb)(const vault_event_info *ev, const char *note, void
  * WARNING: a note is free text a reader typed about a victim's file. Show
  * it to the person who asked; never write it to a log.
  *
- * @return 0; VAULT_EACCES when `notes` is asked and no admin or auditor is
+ * @return 0; VAULT_EUSAGE for a case or user (actor) that no event of the
+ *         history names (a typo must not look like "no events");
+ *         VAULT_EACCES when `notes` is asked and no admin or auditor is
  *         unlocked (vault_unlock()); VAULT_ECORRUPT when the chain or a
  *         note cannot be read; or what the callback returned.
  */
@@ -184,11 +188,12 @@ typedef struct {
 } vault_event_detail;
 
 /**
- * Show one event: `id` is its full commit id or a unique prefix of at
- * least 7 hex digits. `cb` is called once; what it gets is valid only
- * during the call.
+ * Show one event: `id` is its full commit id, a unique prefix of at
+ * least 7 hex digits, or "#N", the N-th event of the chain (1 is the
+ * genesis; verify names a failing event so). `cb` is called once; what it
+ * gets is valid only during the call.
  *
- * @return 0; VAULT_EUSAGE (not 7 to 40 hex digits); VAULT_ENOTFOUND (no
+ * @return 0; VAULT_EUSAGE (not 7 to 40 hex digits nor #N); VAULT_ENOTFOUND (no
  *         event of the chain has that id, or more than one has that prefix:
  *         the message says which); VAULT_EACCES (notes without an unlocked
  *         admin or auditor); VAULT_ECORRUPT.
@@ -251,8 +256,9 @@ typedef struct {
  * memberships, then the reads, then the versions exposed).
  *
  * @return 0; VAULT_EACCES unless an admin or auditor is unlocked;
- *         VAULT_ENOTFOUND for a case or user the history never had (or a
- *         user who was never a member of the case, REVOKED); VAULT_EUSAGE;
+ *         VAULT_EUSAGE for a case or user the history never had;
+ *         VAULT_ENOTFOUND for a user who was never a member of the case
+ *         (REVOKED);
  *         VAULT_ECORRUPT; or what the callback returned.
  */
 VAULT_EXTERN(int) vault_audit_report(vault *v, const vault_report_options *opts,

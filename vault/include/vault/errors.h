@@ -23,6 +23,8 @@ typedef enum {
 	VAULT_ENOSPC    = -9,  /**< disk or LMDB map full */
 	VAULT_EBUSY     = -10, /**< another process holds what is needed */
 	VAULT_ENOTEMPTY = -11, /**< a folder to remove or replace is not empty */
+	VAULT_EREFUSED  = -12, /**< the vault's state forbids it: it would leave no
+	                            active admin, or a case with no member */
 } vault_error_code;
 
 typedef struct {

@@ -103,6 +103,7 @@ typedef struct {
 	const char *user;
 	int read_only;
 	int has_key;   /**< 0 until a member's session delivers the case key */
+	int disabled;  /**< the user is disabled: no session will ever take the key */
 } vault_member;
 
 typedef struct {

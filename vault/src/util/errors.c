@@ -54,6 +54,7 @@ int vault_error_to_errno(int code)
 	case VAULT_ENOSPC:    return ENOSPC;
 	case VAULT_EBUSY:     return EBUSY;
 	case VAULT_ENOTEMPTY: return ENOTEMPTY;
+	case VAULT_EREFUSED:  return EPERM;
 	default:              return EIO;
 	}
 }

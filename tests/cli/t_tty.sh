@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Commands run at a terminal (a pseudo-terminal driven by pty_run.py):
+# `put` from a terminal says how to end the input and ends at one Ctrl-D at
+# the start of a line; a caseworker's `user add` is refused before any new
+# passphrase is asked for.
+. "$(dirname "$0")/lib.sh"
+
+if ! python3 -c 'import pty, os; os.waitstatus_to_exitcode' 2> /dev/null; then
+	skip "python3 with pty and os.waitstatus_to_exitcode (3.9) is needed"
+fi
+PTY_RUN=$TESTS_DIR/cli/pty_run.py
+
+for u in dpo noy; do
+	mkpass "$u"
+done
+expect_exit 0 cv dpo init --admin dpo || finish
+expect_exit 0 cv dpo user add noy --role caseworker --new-passphrase-file "$T/noy.pass"
+expect_exit 0 cv noy case create --label "typed at a terminal"
+code=${OUT%$'\n'}
+
+# at_tty [--wait-for TEXT --send TEXT] USER ARGS...: casevault as USER on a pty.
+at_tty() {
+	local -a pty_opts=()
+
+	while [ "${1:-}" = --wait-for ] || [ "${1:-}" = --send ]; do
+		pty_opts+=("$1" "$2")
+		shift 2
+	done
+	local user=$1
+	shift
+	python3 "$PTY_RUN" "${pty_opts[@]}" --timeout 10 -- "$CASEVAULT_BIN" --vault "$VAULT" \
+		--user "$user" --passphrase-file "$T/$user.pass" "$@"
+}
+
+# --- put from a terminal ---------------------------------------------------------
+expect_exit 0 at_tty --wait-for "Ctrl-D" --send 'first line\nsecond line\n\x04' noy put "$code/typed.txt"
+check_contains "put says how to end the input" \
+	"Reading '$code/typed.txt' from standard input: end with Ctrl-D at the start of a line." "$OUT"
+expect_exit 0 cv noy get "$code/typed.txt"
+check_eq "what was typed is stored" $'first line\nsecond line\n' "$OUT"
+
+# Typed ahead, before put reads: one Ctrl-D still ends it.
+expect_exit 0 at_tty --send 'typed ahead\n\x04' noy put "$code/ahead.txt"
+expect_exit 0 cv noy get "$code/ahead.txt"
+check_eq "what was typed ahead is stored" $'typed ahead\n' "$OUT"
+
+# An empty file: Ctrl-D at once.
+expect_exit 0 at_tty --wait-for "Ctrl-D" --send '\x04' noy put "$code/empty.txt"
+expect_exit 0 cv noy get "$code/empty.txt"
+expect_no_stdout "the empty input is stored empty"
+
+# Not a terminal: no such line.
+expect_exit 0 cv noy put "$code/piped.txt" < /dev/null
+check_not_contains "put from a file says nothing" "Ctrl-D" "$ERR"
+
+# --- user add by a caseworker ----------------------------------------------------
+# No passphrase file: at a terminal it would be asked for, twice. Refused first.
+expect_exit 4 at_tty noy user add newbie --role caseworker
+check_contains "user add: refused for the role" "user 'noy' is a caseworker, not an admin" "$OUT"
+check_not_contains "user add: no passphrase asked for" "assphrase for" "$OUT"
+
+finish
