@@ -37,14 +37,8 @@ to_json() {
 UMOUNT_CMD=$(to_json "$CASEVAULT_BIN" umount "$MNT")
 
 # new_vault: a fresh vault ($T/vault, $T/vault2, ...), mounted.
-nvaults=0
 new_vault() {
-	if is_mounted; then
-		MOUNT_PID=$(daemon_pid)
-		umount_vault
-	fi
-	nvaults=$((nvaults + 1))
-	[ "$nvaults" -gt 1 ] && VAULT=$T/vault$nvaults
+	[ -n "$CODE" ] && next_vault
 	mount_setup noy "Model test"
 	mount_vault noy || finish
 	MOUNT_CMD=$(to_json "$CASEVAULT_BIN" --vault "$VAULT" --user noy --passphrase-file "$T/noy.pass" mount "$MNT")
@@ -56,21 +50,6 @@ new_vault
 model() {
 	python3 "$MODEL" --mount "$CASEDIR" --ref "$REF" --mountpoint "$MNT" \
 		--mount-cmd "$MOUNT_CMD" --umount-cmd "$UMOUNT_CMD" "$@"
-}
-
-# verify_ok DESC: `audit verify` of the vault passes (a check); on a failure
-# its message is shown.
-verify_ok() {
-	local out rc
-
-	out=$("$CASEVAULT_BIN" --vault "$VAULT" audit verify 2>&1)
-	rc=$?
-	if [ "$rc" -eq 0 ]; then
-		pass "$1: audit verify passes"
-		return 0
-	fi
-	fail "$1: audit verify exits $rc: $(printf '%s' "$out" | grep -v '^hint:' | head -n 3 | tr '\n' ' ')"
-	return 1
 }
 
 # A daemon that died is reported, then the vault is mounted again.
@@ -130,5 +109,5 @@ fi
 
 umount_vault
 verify_ok "after the model and the unmount"
-echo "vaults used: $nvaults (a fresh one after each history that did not verify)"
+echo "vaults used: $NVAULTS (a fresh one after each history that did not verify)"
 finish
