@@ -1402,25 +1402,33 @@ SCENARIOS = {
 _CMD_RUNNER = r"""
 import base64, json, subprocess, sys
 for line in sys.stdin:
-    argv = json.loads(line)
-    r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    sys.stdout.write(json.dumps({"rc": r.returncode, "out": base64.b64encode(r.stdout).decode()}) + "\n")
+    req = json.loads(line)
+    inp = base64.b64decode(req["input"]) if req["input"] is not None else None
+    r = subprocess.run(req["argv"], input=inp, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sys.stdout.write(json.dumps({"rc": r.returncode, "out": base64.b64encode(r.stdout).decode(),
+                                 "err": base64.b64encode(r.stderr).decode()}) + "\n")
     sys.stdout.flush()
 """
 
 
 class CmdRunner:
+    """Runs commands through that process, one at a time (thread-safe)."""
+
     def __init__(self):
         self.proc = subprocess.Popen([sys.executable, "-c", _CMD_RUNNER], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
+        self.lock = threading.Lock()
 
-    def run(self, argv):
-        """(exit code, stdout and stderr as text)"""
+    def run(self, argv, data=None):
+        """(exit code, stdout, stderr), the outputs as bytes; data: stdin"""
         import base64
-        self.proc.stdin.write(json.dumps(argv) + "\n")
-        self.proc.stdin.flush()
-        d = json.loads(self.proc.stdout.readline())
-        return d["rc"], base64.b64decode(d["out"]).decode(errors="replace")
+        with self.lock:
+            self.proc.stdin.write(json.dumps({"argv": argv, "input": None if data is None else
+                                              base64.b64encode(data).decode()}) + "\n")
+            self.proc.stdin.flush()
+            d = json.loads(self.proc.stdout.readline())
+        return d["rc"], base64.b64decode(d["out"]), base64.b64decode(d["err"])
+
 
 class Runner:
     def __init__(self, args):
@@ -1438,7 +1446,8 @@ class Runner:
         """None if `audit verify` passes, else its exit code and output."""
         if not self.verify_cmd:
             return None
-        rc, out = self.cmds.run(self.verify_cmd)
+        rc, out, err = self.cmds.run(self.verify_cmd)
+        out = (out + err).decode(errors="replace")
         if rc == 0:
             self.verifies += 1
             return None
@@ -1454,9 +1463,9 @@ class Runner:
         if not m:
             return []
         log = self.verify_cmd[:-2] + ["audit", "log", "--json"]
-        rc, out = self.cmds.run(log)
+        rc, out, err = self.cmds.run(log)
         ev = prev = None
-        for line in out.splitlines():
+        for line in out.decode(errors="replace").splitlines():
             try:
                 e = json.loads(line)
             except ValueError:

@@ -5,8 +5,9 @@
 # driven through tmux with its defaults), nano (through tmux), sqlite3
 # (rollback journal and WAL), git, rsync -a and -aX (and an update), tar x
 # and c, cp -a, mv between two cases, python's NamedTemporaryFile +
-# os.replace over a file (also with a descriptor held open on it), and
-# perl -pi.
+# os.replace over a file (also with a descriptor held open on it),
+# perl -pi; and rsync's pattern alone: times and modes set by path while
+# another process closes the files.
 #
 # Each tool works in a folder of its own; a history that does not verify
 # stays so, so after a verify failure the next tool starts on a fresh vault
@@ -387,7 +388,46 @@ t_perl() {
 	after "perl -pi"
 }
 
-ALL="vim vim_tmux nano sqlite git rsync tar cp mv replace perl"
+# What rsync does from two processes: one writes and closes new files,
+# the other sets their times and modes by path as they close (utimens and
+# chmod by path look for a writer's open handle).
+cat > "$T/.race.py" <<'EOF'
+import os, sys, threading, time
+d, stop = sys.argv[1], time.time() + float(sys.argv[2])
+errs = []
+def writer():
+    i = 0
+    while time.time() < stop:
+        fd = os.open("%s/f%d" % (d, i % 50), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, b"x" * (i % 3000))
+        os.close(fd)
+        i += 1
+def setter():
+    i = 0
+    while time.time() < stop:
+        p = "%s/f%d" % (d, i % 50)
+        try:
+            os.utime(p, (1600000000 + i, 1600000000 + i))
+            os.chmod(p, 0o600 | (i & 0o44))
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            errs.append("%s: %s" % (p, e))
+            return
+        i += 1
+ts = [threading.Thread(target=writer), threading.Thread(target=setter), threading.Thread(target=setter)]
+for t in ts: t.start()
+for t in ts: t.join()
+if errs:
+    print(errs[0]); sys.exit(1)
+EOF
+t_race() {
+	mkdir -p "$CASEDIR/race"
+	run_ok "utimens and chmod by path while files close" python3 "$T/.race.py" "$CASEDIR/race" 4
+	after "utimens and chmod by path while files close"
+}
+
+ALL="vim vim_tmux nano sqlite git rsync tar cp mv replace perl race"
 list=${TOOLS:-$ALL}
 for t in ${list//,/ }; do
 	start=$SECONDS
