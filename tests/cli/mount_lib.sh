@@ -20,6 +20,12 @@
 #   alive PID                 PID runs (and is not a zombie)
 #   is_mounted                $MNT is a mount point
 #   not CMD...                CMD fails (for check)
+#   verify_ok DESC            `audit verify` of $VAULT passes (a check, "DESC:
+#                             audit verify passes"; verify's message if not)
+#   next_vault                unmount $MNT if mounted, then point $VAULT at a
+#                             new path ($T/vault2, $T/vault3, ...) for
+#                             mount_setup: a history that does not verify stays
+#                             so, and the checks after it need one that does
 #
 # An EXIT trap (chained before lib.sh's) unmounts $MNT (fusermount3 -u -z)
 # and stops the daemon this test started if it does not exit by itself.
@@ -78,6 +84,31 @@ not() {
 
 is_mounted() {
 	awk -v m="$MNT" '$2 == m { f = 1 } END { exit !f }' /proc/mounts
+}
+
+verify_ok() {
+	local out rc
+
+	out=$("$CASEVAULT_BIN" --vault "$VAULT" audit verify 2>&1)
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		pass "$1: audit verify passes"
+		return 0
+	fi
+	fail "$1: audit verify exits $rc: $(printf '%s' "$out" | grep -v '^hint:' | head -n 3 | tr '\n' ' ')"
+	return 1
+}
+
+NVAULTS=1
+next_vault() {
+	MOUNT_PID=$(daemon_pid)
+	if [ -z "$MOUNT_PID" ]; then
+		fusermount3 -u -z "$MNT" 2> /dev/null    # a daemon that died
+	elif is_mounted; then
+		umount_vault
+	fi
+	NVAULTS=$((NVAULTS + 1))
+	VAULT=$T/vault$NVAULTS
 }
 
 mount_setup() {

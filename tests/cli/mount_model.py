@@ -11,6 +11,7 @@ errno.
 
     mount_model.py --mount DIR --ref DIR [--steps N] [--seed N]
                    [--mount-cmd JSON --umount-cmd JSON --mountpoint DIR]
+                   [--verify-cmd JSON [--verify-every N]]
                    [--avoid CLASSES] [--failed-scenarios NAMES] [--strict]
                    [--replay FILE] [--shrink-secs S]
     mount_model.py --mount DIR --ref DIR --scenario NAME
@@ -23,8 +24,16 @@ same way (--shrink-secs, replayed in fresh sub-folders of MOUNT and REF) and
 prints it, and as JSON lines that --replay FILE runs again. Exit 0 if all
 steps agree, 1 on a mismatch.
 
+The trees compare permission bits too (the mount stores modes), not times.
+--verify-cmd (an argv, `casevault --vault DIR audit verify`) runs every
+--verify-every steps (250) and after the last: the history must verify
+after any honest use. A failure there ends the run, with the step, the
+seed, verify's output and the operations since the last verify that passed.
+
 Not generated, as the mount differs on purpose: symlinks, hard links,
-special files (EPERM), xattrs, chmod, rename between cases.
+special files (EPERM), rename between cases. Extended attributes are set,
+but compared only as "refused": the mount answers ENOTSUP (EPERM for the
+read-only user.casevault.* ones, docs/decisions.md), or both sides fail.
 
 SCENARIOS are short fixed sequences, run one by one (--scenario). Those that
 fail name a class of operations (see known_divergence) that the random run
@@ -64,6 +73,18 @@ CLASSES = {
     "trunc": "an O_TRUNC opening of an existing file followed by writes",
     "helddir": "a rename of a folder that holds a file open on a long-lived descriptor, or over one",
     "longname": "a name longer than 255 bytes (ENAMETOOLONG)",
+    "chmod": "chmod or fchmod to a new mode",
+    "samemode": "chmod or fchmod to the mode the file or folder already has",
+    "utime": "utime or futimens to new times",
+    "sametime": "utime or futimens to the times the file or folder already has",
+    "utimenow": "utime or futimens to the current time",
+    "xattr": "setting an extended attribute",
+    "otrunc": "an O_TRUNC opening of an existing non-empty file, nothing written",
+    "otruncempty": "an O_TRUNC opening of an existing empty file",
+    "truncsame": "truncate or ftruncate to the size the file already has",
+    "fsyncnop": "an fsync of a descriptor through which nothing changed",
+    "selfrename": "a rename of a file or folder onto itself",
+    "renamemode": "a rename over an existing file of another mode",
 }
 
 
@@ -237,6 +258,77 @@ def run_op(side, o):
             os.close(fd)
             fd = None
             return ["ok", None]
+        # metadata: modes, times, extended attributes
+        if op == "chmod":
+            path = side.p(o["path"])
+            mode = o["mode"]
+            if mode == "same":                   # this side's own mode
+                stage = "stat"
+                mode = stat.S_IMODE(os.stat(path).st_mode)
+            stage = "chmod"
+            os.chmod(path, mode)
+            stage = "stat"
+            return ["ok", oct(stat.S_IMODE(os.stat(path).st_mode))]
+        if op in ("fchmod", "futimens", "fsyncnop"):
+            # open, [write], [fsync], fchmod / futimens / nothing, close:
+            # vim writes, fsyncs, then fchmods with the mode the file has
+            fd = _open(side, o["path"], os.O_RDWR if o.get("rdwr") else os.O_WRONLY)
+            out = []
+            if o.get("data"):
+                stage = "write"
+                out.append(os.pwrite(fd, data_of(o["data"]), o.get("off", 0)))
+            if o.get("fsync") or op == "fsyncnop":
+                stage = "fsync"
+                os.fsync(fd)
+            if op == "fchmod":
+                mode = o["mode"]
+                if mode == "same":
+                    stage = "fstat"
+                    mode = stat.S_IMODE(os.fstat(fd).st_mode)
+                stage = "fchmod"
+                os.fchmod(fd, mode)
+                stage = "fstat"
+                out.append(oct(stat.S_IMODE(os.fstat(fd).st_mode)))
+            elif op == "futimens":
+                stage = "fstat"
+                ns = o["ns"]
+                if ns == "same":
+                    st = os.fstat(fd)
+                    ns = [st.st_atime_ns, st.st_mtime_ns]
+                stage = "futimens"
+                if ns is None:
+                    os.utime(fd)
+                else:
+                    os.utime(fd, ns=tuple(ns))
+            stage = "close"
+            os.close(fd)
+            fd = None
+            if op == "fchmod":
+                stage = "stat"
+                out.append(oct(stat.S_IMODE(os.stat(side.p(o["path"])).st_mode)))
+            return ["ok", out]
+        if op == "utime":
+            path = side.p(o["path"])
+            ns = o["ns"]
+            if ns == "same":                     # this side's own times
+                stage = "stat"
+                st = os.stat(path)
+                ns = [st.st_atime_ns, st.st_mtime_ns]
+            stage = "utime"
+            if ns is None:
+                os.utime(path)
+            else:
+                os.utime(path, ns=tuple(ns))
+            return ["ok", None]
+        if op == "mtime":
+            # scenarios only: times are not compared in general
+            stage = "stat"
+            t = os.stat(side.p(o["path"])).st_mtime_ns
+            return ["ok", t // 10 ** 9 if o["part"] == "s" else t % 10 ** 9]
+        if op == "setxattr":
+            stage = "setxattr"
+            os.setxattr(side.p(o["path"]), o["name"], b"1")
+            return ["ok", None]
         # long-lived descriptors
         if op == "lopen":
             if o["slot"] in side.fds:
@@ -302,6 +394,8 @@ def describe(o):
             v = "%s...(%d bytes)" % (v[:12], len(v.encode()))
         elif k == "steps":
             v = ",".join(describe_step(x) for x in v)
+        elif k == "mode" and isinstance(v, int):
+            v = oct(v)
         parts.append("%s=%s" % (k, v))
     return " ".join(parts)
 
@@ -312,6 +406,31 @@ def show_result(r):
     if r[0] == "ok" and isinstance(r[1], list):
         return "ok [" + ", ".join(short(x) if isinstance(x, bytes) else str(x) for x in r[1]) + "]"
     return " ".join(str(x) for x in r)
+
+
+def op_class(o):
+    """The class (CLASSES) of a metadata operation or of one that changes
+    nothing, or None. "same" marks a truncate to the size the file had, an
+    O_TRUNC opening of an empty file; "diffmode" a rename over a file of
+    another mode (both as generated)."""
+    op = o["op"]
+    if op in ("chmod", "fchmod"):
+        return "samemode" if o["mode"] == "same" else "chmod"
+    if op in ("utime", "futimens"):
+        return "sametime" if o["ns"] == "same" else "utimenow" if o["ns"] is None else "utime"
+    if op == "setxattr":
+        return "xattr"
+    if op == "fsyncnop":
+        return "fsyncnop"
+    if op in ("truncate", "ftruncate") and o.get("same"):
+        return "truncsame"
+    if op == "otrunc":
+        return "otruncempty" if o.get("same") else "otrunc"
+    if op == "rename" and o["src"] == o["dst"]:
+        return "selfrename"
+    if op == "rename" and o.get("diffmode"):
+        return "renamemode"
+    return None
 
 
 def known_divergence(o, held, files, avoid):
@@ -326,6 +445,8 @@ def known_divergence(o, held, files, avoid):
              open: the mount lets it go, and that descriptor's fstat
              then fails (docs/decisions.md); never generated"""
     op = o["op"]
+    if op_class(o) in avoid:
+        return True
     if "longname" in avoid and any(len(c.encode()) > 255 for k in ("path", "src", "dst")
                                    for c in o.get(k, "").split("/")):
         return True
@@ -339,7 +460,8 @@ def known_divergence(o, held, files, avoid):
     if "held" not in avoid:
         return False
     if op in ("create", "write", "append", "truncate", "otrunc", "ftruncate", "read",
-              "seq", "openw", "lopen", "unlink"):
+              "seq", "openw", "lopen", "unlink", "chmod", "fchmod", "utime", "futimens",
+              "fsyncnop", "setxattr"):
         return o["path"] in held
     if op == "rename":
         return o["dst"] in held or (o["src"] in held and o["dst"] in files)
@@ -391,7 +513,8 @@ def read_all_fd(fd):
 
 
 def snapshot(side, via_fd):
-    """{relpath: ("dir",) | ("file", size, bytes) | ("error", what)}"""
+    """{relpath: ("dir", mode) | ("file", size, bytes, mode) | ("error", what)}
+    (mode: the permission bits, in octal)"""
     tree = {}
 
     def walk(rel):
@@ -407,8 +530,9 @@ def snapshot(side, via_fd):
             except OSError as e:
                 tree[r] = ("error", "lstat " + ename(e.errno))
                 continue
+            mode = oct(stat.S_IMODE(st.st_mode))
             if stat.S_ISDIR(st.st_mode):
-                tree[r] = ("dir",)
+                tree[r] = ("dir", mode)
                 walk(r)
             elif stat.S_ISREG(st.st_mode):
                 try:
@@ -417,7 +541,7 @@ def snapshot(side, via_fd):
                     else:
                         with open(side.p(r), "rb") as f:
                             content = f.read()
-                    tree[r] = ("file", st.st_size, content)
+                    tree[r] = ("file", st.st_size, content, mode)
                 except OSError as e:
                     tree[r] = ("error", "read " + ename(e.errno))
             else:
@@ -443,6 +567,8 @@ def diff_trees(m, r):
             what = []
             if a[1] != b[1]:
                 what.append("st_size mount %d, reference %d" % (a[1], b[1]))
+            if a[3] != b[3]:
+                what.append("mode mount %s, reference %s" % (a[3], b[3]))
             ca, cb = a[2], b[2]
             if ca != cb:
                 if len(ca) != len(cb):
@@ -467,16 +593,19 @@ class Gen:
         self.avoid = avoid
 
     def scan(self):
-        files, dirs = {}, [""]
+        files, dirs, modes = {}, [""], {}
         for dirpath, dirnames, filenames in os.walk(self.ref.root):
             rel = os.path.relpath(dirpath, self.ref.root)
             rel = "" if rel == "." else rel
             for d in dirnames:
                 dirs.append(os.path.join(rel, d) if rel else d)
+                modes[dirs[-1]] = stat.S_IMODE(os.lstat(os.path.join(dirpath, d)).st_mode)
             for f in filenames:
                 p = os.path.join(rel, f) if rel else f
-                files[p] = os.lstat(os.path.join(dirpath, f)).st_size
-        self.files, self.dirs = files, dirs
+                st = os.lstat(os.path.join(dirpath, f))
+                files[p] = st.st_size
+                modes[p] = stat.S_IMODE(st.st_mode)
+        self.files, self.dirs, self.modes = files, dirs, modes
         self.held = slot_paths(self.ref)           # path -> slot
         self.free_slots = [s for s in range(SLOTS) if s not in self.ref.fds]
         self.used_slots = sorted(self.ref.fds)
@@ -578,6 +707,12 @@ class Gen:
             "lfsync": 2 if self.used_slots else 0,
             "lftrunc": 2 if self.used_slots else 0,
             "lclose": 3 if self.used_slots else 0,
+            "chmod": 3,
+            "fchmod": 2 if nfiles else 0,
+            "utime": 2,
+            "futimens": 1 if nfiles else 0,
+            "setxattr": 1,
+            "fsyncnop": 1 if nfiles else 0,
         }
         big = sorted(p for p in self.files if self.files[p] > MAX_SIZE and p not in self.held)
         if big and r.random() < 0.3:
@@ -624,6 +759,8 @@ class Gen:
     def new_size(self, size):
         r = self.rng
         k = r.random()
+        if k < 0.08:
+            return size                                      # the same size
         if k < 0.45:
             return r.randint(0, size)                        # shrink
         if k < 0.55:
@@ -634,15 +771,25 @@ class Gen:
         p = self.pick_file() if self.rng.random() < 0.9 else self.any_path()
         if p is None:
             return None
-        return {"op": "truncate", "path": p, "size": self.new_size(self.files.get(p, 0))}
+        return self.same_size({"op": "truncate", "path": p, "size": self.new_size(self.files.get(p, 0))})
+
+    def same_size(self, o):
+        if o["path"] in self.files and o["size"] == self.files[o["path"]]:
+            o["same"] = 1
+        return o
 
     def g_otrunc(self):
         p = self.pick_file()
-        return p and {"op": "otrunc", "path": p}
+        if p is None:
+            return None
+        o = {"op": "otrunc", "path": p}
+        if self.files[p] == 0:
+            o["same"] = 1
+        return o
 
     def g_ftruncate(self):
         p = self.pick_file()
-        return p and {"op": "ftruncate", "path": p, "size": self.new_size(self.files[p])}
+        return p and self.same_size({"op": "ftruncate", "path": p, "size": self.new_size(self.files[p])})
 
     def g_read(self):
         p = self.pick_file() if self.rng.random() < 0.9 else self.any_path()
@@ -688,9 +835,14 @@ class Gen:
             dst = r.choice(sorted(self.files))               # over an existing file
         elif k < 0.45:
             dst = self.pick_dir() or "d0"                    # onto a folder: EISDIR
+        elif k < 0.5:
+            dst = src                                        # onto itself
         else:
             dst = self.new_name()
-        return {"op": "rename", "src": src, "dst": dst}
+        o = {"op": "rename", "src": src, "dst": dst}
+        if src != dst and src in self.files and dst in self.files and self.modes[src] != self.modes[dst]:
+            o["diffmode"] = 1
+        return o
 
     def g_renamedir(self):
         r = self.rng
@@ -705,6 +857,8 @@ class Gen:
             dst = r.choice(sorted(self.files))               # over a file: ENOTDIR
         elif k < 0.4:
             dst = os.path.join(src, r.choice(DIR_NAMES))     # into itself: EINVAL
+        elif k < 0.45:
+            dst = src                                        # onto itself
         else:
             parent = self.pick_dir()
             dst = os.path.join(parent, r.choice(DIR_NAMES)) if parent else r.choice(DIR_NAMES)
@@ -744,6 +898,82 @@ class Gen:
         r = self.rng
         k = r.choice(["stat", "listdir", "openw"])
         return {"op": k, "path": self.any_path()}
+
+    FILE_MODES = [0o600, 0o644, 0o640, 0o400, 0o444, 0o664, 0o700, 0o755]
+    DIR_MODES = [0o700, 0o750, 0o755]
+
+    def meta_target(self):
+        """A path for chmod or utime: a file, a folder (not the top), or
+        now and then any path (missing, under a file)."""
+        r = self.rng
+        k = r.random()
+        dirs = [d for d in self.dirs if d]
+        if k < 0.7 and self.files:
+            return self.pick_file()
+        if k < 0.92 and dirs:
+            return r.choice(sorted(dirs))
+        return self.any_path() or "d0"
+
+    def mode_for(self, p):
+        """A new mode for p, or "same" (its mode now) a third of the time."""
+        r = self.rng
+        mode = r.choice(self.DIR_MODES if p in self.dirs else self.FILE_MODES)
+        if r.random() < 0.33 or self.modes.get(p) == mode:
+            return "same"
+        return mode
+
+    def times(self):
+        """New times with nanoseconds, "same" or None (now)."""
+        r = self.rng
+        k = r.random()
+        if k < 0.3:
+            return "same"
+        if k < 0.42:
+            return None
+        return [r.randint(1_500_000_000, 1_900_000_000) * 10 ** 9 + r.randint(0, 10 ** 9 - 1)
+                for _ in range(2)]
+
+    def g_chmod(self):
+        p = self.meta_target()
+        return p and {"op": "chmod", "path": p, "mode": self.mode_for(p)}
+
+    def fd_op(self, op):
+        p = self.pick_file()
+        if p is None:
+            return None
+        r = self.rng
+        o = {"op": op, "path": p, "rdwr": int(r.random() < 0.5)}
+        if op != "fsyncnop" and r.random() < 0.5:
+            d = self.data()
+            o["data"] = d
+            o["off"] = self.offset(self.files[p], d[1])
+            o["fsync"] = int(r.random() < 0.6)
+        return o
+
+    def g_fchmod(self):
+        o = self.fd_op("fchmod")
+        if o:
+            o["mode"] = self.mode_for(o["path"])
+        return o
+
+    def g_utime(self):
+        p = self.meta_target()
+        return p and {"op": "utime", "path": p, "ns": self.times()}
+
+    def g_futimens(self):
+        o = self.fd_op("futimens")
+        if o:
+            o["ns"] = self.times()
+        return o
+
+    def g_fsyncnop(self):
+        return self.fd_op("fsyncnop")
+
+    def g_setxattr(self):
+        r = self.rng
+        p = self.meta_target()
+        return p and {"op": "setxattr", "path": p,
+                      "name": r.choice(["user.foo", "user.foo", "user.casevault.version", "user.casevault.node"])}
 
     def g_lopen(self):
         r = self.rng
@@ -789,6 +1019,11 @@ class Gen:
 
 def _d(n, seed=7):
     return [seed, n]
+
+
+def _mk(path, n, seed=7):
+    """A new file of n bytes (O_EXCL)."""
+    return {"op": "create", "path": path, "excl": 1, "trunc": 0, "data": _d(n, seed) if n else [0, 0]}
 
 
 SCENARIOS = {
@@ -930,6 +1165,223 @@ SCENARIOS = {
         {"op": "append", "path": "f", "datas": [_d(5), _d(65536)]},
         {"op": "read", "path": "f", "off": 65536, "len": 65536},
     ]),
+    # ---- metadata, and operations that change nothing. t_mount_model.sh
+    # runs `audit verify` after each scenario: a `touch` that changes
+    # nothing, or an empty version, is an event verify rejects.
+    "chmod-new-mode": ("chmod", [
+        _mk("f", 100),
+        {"op": "chmod", "path": "f", "mode": 0o644},
+        {"op": "chmod", "path": "f", "mode": 0o400},
+        {"op": "read", "path": "f", "off": 0, "len": 200},
+        {"op": "mkdir", "path": "d"},
+        {"op": "chmod", "path": "d", "mode": 0o755},
+    ]),
+    "chmod-same-mode": ("samemode", [
+        _mk("f", 100),
+        {"op": "chmod", "path": "f", "mode": "same"},
+    ]),
+    "chmod-same-mode-folder": ("samemode", [
+        {"op": "mkdir", "path": "d"},
+        {"op": "chmod", "path": "d", "mode": "same"},
+    ]),
+    "chmod-twice": ("samemode", [
+        _mk("f", 100),
+        {"op": "chmod", "path": "f", "mode": 0o644},
+        {"op": "chmod", "path": "f", "mode": 0o644},
+    ]),
+    "fchmod-new-mode": ("chmod", [
+        _mk("f", 100),
+        {"op": "fchmod", "path": "f", "rdwr": 0, "data": _d(10, 2), "off": 0, "fsync": 1, "mode": 0o640},
+        {"op": "fchmod", "path": "f", "rdwr": 1, "mode": 0o644},
+    ]),
+    # vim's save: open O_WRONLY, write, fsync, fchmod to the mode the file
+    # already has, close.
+    "fchmod-same-mode-vim": ("samemode", [
+        _mk("f", 100),
+        {"op": "chmod", "path": "f", "mode": 0o644},
+        {"op": "fchmod", "path": "f", "rdwr": 0, "data": _d(10, 2), "off": 0, "fsync": 1, "mode": "same"},
+    ]),
+    "fchmod-same-mode-nofsync": ("samemode", [
+        _mk("f", 100),
+        {"op": "fchmod", "path": "f", "rdwr": 0, "data": _d(10, 2), "off": 0, "fsync": 0, "mode": "same"},
+    ]),
+    "fchmod-same-mode-nowrite": ("samemode", [
+        _mk("f", 100),
+        {"op": "fchmod", "path": "f", "rdwr": 1, "mode": "same"},
+    ]),
+    "utime-new-times": ("utime", [
+        _mk("f", 100),
+        {"op": "utime", "path": "f", "ns": [1_700_000_000_123_456_789, 1_600_000_000_987_654_321]},
+        {"op": "mkdir", "path": "d"},
+        {"op": "utime", "path": "d", "ns": [1_700_000_000_000_000_001, 1_650_000_000_500_000_000]},
+    ]),
+    "utime-same-times": ("sametime", [
+        _mk("f", 100),
+        {"op": "utime", "path": "f", "ns": "same"},
+    ]),
+    "utime-same-times-folder": ("sametime", [
+        {"op": "mkdir", "path": "d"},
+        {"op": "utime", "path": "d", "ns": "same"},
+    ]),
+    "utime-twice": ("sametime", [
+        _mk("f", 100),
+        {"op": "utime", "path": "f", "ns": [1_700_000_000_123_456_789, 1_600_000_000_987_654_321]},
+        {"op": "utime", "path": "f", "ns": [1_700_000_000_123_456_789, 1_600_000_000_987_654_321]},
+    ]),
+    # `touch f` twice within a second
+    "utime-now-twice": ("utimenow", [
+        _mk("f", 100),
+        {"op": "utime", "path": "f", "ns": None},
+        {"op": "utime", "path": "f", "ns": None},
+    ]),
+    # `touch` through a descriptor, right after a write (the same second)
+    "futimens-now": ("utimenow", [
+        _mk("f", 100),
+        {"op": "futimens", "path": "f", "rdwr": 1, "ns": None},
+    ]),
+    "futimens-now-after-write": ("utimenow", [
+        _mk("f", 100),
+        {"op": "futimens", "path": "f", "rdwr": 0, "data": _d(10, 2), "off": 0, "fsync": 1, "ns": None},
+    ]),
+    # The mtime set is the mtime shown (times are compared here only).
+    "utime-mtime-seconds": (None, [
+        _mk("f", 100),
+        {"op": "utime", "path": "f", "ns": [1_700_000_000_123_456_789, 1_600_000_000_987_654_321]},
+        {"op": "mtime", "path": "f", "part": "s"},
+    ]),
+    "utime-mtime-nanoseconds": (None, [
+        _mk("f", 100),
+        {"op": "utime", "path": "f", "ns": [1_700_000_000_123_456_789, 1_600_000_000_987_654_321]},
+        {"op": "mtime", "path": "f", "part": "ns"},
+    ]),
+    # tar and cp -p: write, futimens, close; the time goes with the version.
+    "futimens-after-write-mtime": (None, [
+        _mk("f", 100),
+        {"op": "futimens", "path": "f", "rdwr": 0, "data": _d(10, 2), "off": 0,
+         "ns": [1_700_000_000_123_456_789, 1_600_000_000_987_654_321]},
+        {"op": "mtime", "path": "f", "part": "s"},
+    ]),
+    "futimens-same-times": ("sametime", [
+        _mk("f", 100),
+        {"op": "futimens", "path": "f", "rdwr": 1, "ns": "same"},
+    ]),
+    "futimens-same-times-after-write": ("sametime", [
+        _mk("f", 100),
+        {"op": "futimens", "path": "f", "rdwr": 0, "data": _d(10, 2), "off": 0, "fsync": 1, "ns": "same"},
+    ]),
+    "xattr-user-foo": ("xattr", [
+        _mk("f", 100),
+        {"op": "setxattr", "path": "f", "name": "user.foo"},
+        {"op": "mkdir", "path": "d"},
+        {"op": "setxattr", "path": "d", "name": "user.foo"},
+        {"op": "setxattr", "path": "missing", "name": "user.foo"},
+    ]),
+    "xattr-casevault-version": ("xattr", [
+        _mk("f", 100),
+        {"op": "setxattr", "path": "f", "name": "user.casevault.version"},
+        {"op": "setxattr", "path": "f", "name": "user.casevault.node"},
+    ]),
+    # O_TRUNC openings with nothing written after them.
+    "otrunc-existing": ("otrunc", [
+        _mk("f", 5000),
+        {"op": "otrunc", "path": "f"},
+        {"op": "stat", "path": "f"},
+    ]),
+    "otrunc-empty": ("otruncempty", [
+        _mk("f", 0),
+        {"op": "otrunc", "path": "f", "same": 1},
+        {"op": "create", "path": "f", "excl": 0, "trunc": 1, "data": [0, 0]},
+    ]),
+    "otrunc-emptied": ("otruncempty", [
+        _mk("f", 5000),
+        {"op": "truncate", "path": "f", "size": 0},
+        {"op": "otrunc", "path": "f", "same": 1},
+    ]),
+    "truncate-same-size": ("truncsame", [
+        _mk("f", 3000),
+        {"op": "truncate", "path": "f", "size": 3000, "same": 1},
+        {"op": "ftruncate", "path": "f", "size": 3000, "same": 1},
+    ]),
+    "truncate-empty-to-zero": ("truncsame", [
+        _mk("f", 0),
+        {"op": "truncate", "path": "f", "size": 0, "same": 1},
+    ]),
+    "fsync-unchanged": ("fsyncnop", [
+        _mk("f", 100),
+        {"op": "fsyncnop", "path": "f", "rdwr": 1},
+        {"op": "fsyncnop", "path": "f", "rdwr": 0},
+    ]),
+    "fsync-unchanged-held": ("fsyncnop", [
+        _mk("f", 100),
+        {"op": "lopen", "slot": 0, "path": "f", "create": 0},
+        {"op": "lfsync", "slot": 0},
+        {"op": "lfsync", "slot": 0},
+        {"op": "lclose", "slot": 0},
+    ]),
+    "fsync-twice-after-write": ("fsyncnop", [
+        {"op": "lopen", "slot": 0, "path": "f", "create": 1},
+        {"op": "lwrite", "slot": 0, "off": 0, "data": _d(100)},
+        {"op": "lfsync", "slot": 0},
+        {"op": "lfsync", "slot": 0},
+        {"op": "lclose", "slot": 0},
+    ]),
+    "rename-over-existing": (None, [
+        _mk("a", 100),
+        _mk("b", 200, 2),
+        {"op": "rename", "src": "a", "dst": "b"},
+        {"op": "read", "path": "b", "off": 0, "len": 1000},
+        {"op": "create", "path": "c", "excl": 1, "trunc": 0, "data": [0, 0]},
+        {"op": "rename", "src": "b", "dst": "c"},
+    ]),
+    # The target of a rename takes the source's mode, as the inode it is.
+    "rename-over-existing-mode": ("renamemode", [
+        _mk("a", 100),
+        {"op": "chmod", "path": "a", "mode": 0o644},
+        _mk("b", 200, 2),
+        {"op": "rename", "src": "a", "dst": "b", "diffmode": 1},
+    ]),
+    "rename-onto-itself": ("selfrename", [
+        _mk("a", 100),
+        {"op": "rename", "src": "a", "dst": "a"},
+        {"op": "mkdir", "path": "d"},
+        {"op": "rename", "src": "d", "dst": "d"},
+        {"op": "rename", "src": "missing", "dst": "missing"},
+    ]),
+    # A descriptor held on the target of a rename holds the file replaced:
+    # what it writes then does not show at the name (decisions.md: renames
+    # follow open files; unlinked files keep their descriptor).
+    "rename-over-held-then-write": ("held", [
+        _mk("a", 600),
+        {"op": "lopen", "slot": 0, "path": "a", "create": 0},
+        _mk("b", 300, 3),
+        {"op": "rename", "src": "b", "dst": "a"},
+        {"op": "lwrite", "slot": 0, "off": 0, "data": _d(50, 4), "nocheck": 1},
+        {"op": "lclose", "slot": 0},
+        {"op": "read", "path": "a", "off": 0, "len": 1000},
+    ]),
+    "unlink-while-open-then-close": ("held", [
+        _mk("a", 600),
+        {"op": "lopen", "slot": 0, "path": "a", "create": 0},
+        {"op": "unlink", "path": "a"},
+        {"op": "lwrite", "slot": 0, "off": 0, "data": _d(50, 4), "nocheck": 1},
+        {"op": "lfsync", "slot": 0},
+        {"op": "lclose", "slot": 0},
+    ]),
+    "chmod-while-open": ("held", [
+        {"op": "lopen", "slot": 0, "path": "f", "create": 1},
+        {"op": "lwrite", "slot": 0, "off": 0, "data": _d(50)},
+        {"op": "chmod", "path": "f", "mode": 0o644},
+        {"op": "lclose", "slot": 0},
+        {"op": "stat", "path": "f"},
+    ]),
+    "remount-keeps-modes": ("chmod", [
+        _mk("f", 100),
+        {"op": "chmod", "path": "f", "mode": 0o640},
+        {"op": "mkdir", "path": "d"},
+        {"op": "chmod", "path": "d", "mode": 0o750},
+        {"op": "remount"},
+        {"op": "stat", "path": "f"},
+    ]),
     "remount-keeps-everything": (None, [
         {"op": "mkdir", "path": "d"},
         {"op": "create", "path": "d/f", "excl": 1, "trunc": 0, "data": _d(100000)},
@@ -943,14 +1395,97 @@ SCENARIOS = {
 
 # ---- running --------------------------------------------------------------
 
+# Commands run mid-run (audit verify) go through a process started before
+# any file of the mount is open: a fork+exec here while a descriptor is
+# open would close its copy in the child, and every close is a FUSE flush,
+# which commits a version.
+_CMD_RUNNER = r"""
+import base64, json, subprocess, sys
+for line in sys.stdin:
+    req = json.loads(line)
+    inp = base64.b64decode(req["input"]) if req["input"] is not None else None
+    r = subprocess.run(req["argv"], input=inp, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sys.stdout.write(json.dumps({"rc": r.returncode, "out": base64.b64encode(r.stdout).decode(),
+                                 "err": base64.b64encode(r.stderr).decode()}) + "\n")
+    sys.stdout.flush()
+"""
+
+
+class CmdRunner:
+    """Runs commands through that process, one at a time (thread-safe)."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, "-c", _CMD_RUNNER], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self.lock = threading.Lock()
+
+    def run(self, argv, data=None):
+        """(exit code, stdout, stderr), the outputs as bytes; data: stdin"""
+        import base64
+        with self.lock:
+            self.proc.stdin.write(json.dumps({"argv": argv, "input": None if data is None else
+                                              base64.b64encode(data).decode()}) + "\n")
+            self.proc.stdin.flush()
+            d = json.loads(self.proc.stdout.readline())
+        return d["rc"], base64.b64decode(d["out"]), base64.b64decode(d["err"])
+
+
 class Runner:
     def __init__(self, args):
         self.args = args
         self.mount_cmd = json.loads(args.mount_cmd) if args.mount_cmd else None
         self.umount_cmd = json.loads(args.umount_cmd) if args.umount_cmd else None
+        self.verify_cmd = json.loads(args.verify_cmd) if args.verify_cmd else None
+        self.cmds = CmdRunner() if self.verify_cmd else None
+        self.verifies = 0
         self.current = None          # (step, op) for the watchdog
         self.last_result = None      # the reference's outcome of the last op
         self.remounts = 0
+
+    def verify(self):
+        """None if `audit verify` passes, else its exit code and output."""
+        if not self.verify_cmd:
+            return None
+        rc, out, err = self.cmds.run(self.verify_cmd)
+        out = (out + err).decode(errors="replace")
+        if rc == 0:
+            self.verifies += 1
+            return None
+        lines = out.strip().splitlines()
+        return ["audit verify exited %d:" % rc] + ["  " + x for x in lines[:20]]
+
+    def blame(self, v, step_times, ops):
+        """Lines naming the event verify rejects (from `audit log --json`)
+        and the steps run in its second (event times are whole seconds)."""
+        import calendar
+        m = [w for line in v for w in line.replace("(", " ").replace(")", " ").split()
+             if len(w) == 40 and all(c in "0123456789abcdef" for c in w)]
+        if not m:
+            return []
+        log = self.verify_cmd[:-2] + ["audit", "log", "--json"]
+        rc, out, err = self.cmds.run(log)
+        ev = prev = None
+        for line in out.decode(errors="replace").splitlines():
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            if e.get("commit") == m[0]:
+                ev = e
+                break
+            prev = e
+        if ev is None:
+            return ["(event %s not found in audit log --json)" % m[0]]
+        out = ["the event verify rejects: %s" % ev.get("subject"),
+               "  the event before it: %s" % (prev.get("subject") if prev else None)]
+        t = calendar.timegm(time.strptime(ev["time"], "%Y-%m-%dT%H:%M:%SZ"))
+        near = [i for i, (a, b) in enumerate(step_times) if a < t + 1 and b >= t]
+        sus = [i for i in near if op_class(ops[i])]
+        out.append("the steps that ran in its second (%s): %d, of which of a class (CLASSES):" % (ev["time"], len(near)))
+        for i in sus[:40]:
+            out.append("  step %d: [%s] %s" % (i + 1, op_class(ops[i]), describe(ops[i])))
+        out.append("(MODEL_VERIFY_EVERY=1 with the same seed verifies after every step)")
+        return out
 
     def daemon_pid(self):
         """The mount daemon: a process whose command line ends in 'mount MOUNTPOINT'."""
@@ -1003,7 +1538,15 @@ class Runner:
                 return ["ok", None], ["ok", None]
             why = self.remount()
             return (["err", "remount", why] if why else ["ok", None]), ["ok", None]
-        return run_op(mnt, o), run_op(ref, o)
+        a, b = run_op(mnt, o), run_op(ref, o)
+        if o["op"] == "setxattr":
+            # Compared only as refused: the mount answers as documented
+            # (docs/decisions.md), or both sides fail.
+            want = "EPERM" if o["name"].startswith("user.casevault.") else ename(errno.ENOTSUP)
+            if (a[0] == "err" and a[2] == want) or (a[0] == "err" and b[0] == "err"):
+                return ["ok", "refused"], ["ok", "refused"]
+            return a, ["%s from the mount (or both fail); reference:" % want] + b
+        return a, b
 
     def check(self, mnt, ref, step, o, full=True):
         """None if both sides agree after o, else a list of lines."""
@@ -1113,6 +1656,10 @@ def main():
     ap.add_argument("--mount-cmd", default=None, help="JSON argv that mounts again")
     ap.add_argument("--umount-cmd", default=None, help="JSON argv that unmounts")
     ap.add_argument("--remount-every", type=int, default=400, help="about every N steps")
+    ap.add_argument("--verify-cmd", default=None,
+                    help="JSON argv of `casevault --vault DIR audit verify` (it must end in 'audit verify')")
+    ap.add_argument("--verify-every", type=int, default=int(os.environ.get("MODEL_VERIFY_EVERY", "250")),
+                    help="run --verify-cmd every N steps (and at the end)")
     ap.add_argument("--scenario", choices=sorted(SCENARIOS), default=None,
                     help="run one fixed scenario (nothing avoided) instead")
     ap.add_argument("--list-scenarios", action="store_true")
@@ -1188,6 +1735,13 @@ def main():
             ops = [json.loads(line) for line in f if line.strip()]
         i, why = runner.run_ops(mnt, ref, ops)
         if i is None:
+            mnt.close_all()
+            ref.close_all()
+            v = runner.verify()
+            if v:
+                print("VERIFY FAILED after the replay of %d operations:" % len(ops))
+                print("\n".join("  " + x for x in v))
+                return 1
             print("replay: %d operations, no mismatch" % len(ops))
             return 0
         print("MISMATCH at operation %d: %s" % (i, describe(ops[i])))
@@ -1201,6 +1755,13 @@ def main():
     t0 = time.time()
     counts = {}
     next_remount = rng.randint(args.remount_every // 2, args.remount_every * 3 // 2)
+    last_verified = 0
+    step_times = []                  # (start, end) of each step, for blame()
+    v = runner.verify()
+    if v:
+        print("VERIFY FAILED before the first step (an earlier test broke this vault's history):")
+        print("\n".join("  " + x for x in v))
+        return 1
     for step in range(1, args.steps + 1):
         if runner.mount_cmd and (step == next_remount or step == args.steps):
             o = {"op": "remount"}
@@ -1210,8 +1771,28 @@ def main():
         ops.append(o)
         runner.current = (step, o)
         counts[o["op"]] = counts.get(o["op"], 0) + 1
+        t_step = time.time()
         why = runner.check(mnt, ref, step, o)
+        step_times.append((t_step, time.time()))
         results.append(runner.last_result)
+        if not why and (step % args.verify_every == 0 or step == args.steps):
+            if step == args.steps:
+                mnt.close_all()          # the last versions are committed first
+                ref.close_all()
+            v = runner.verify()
+            if v:
+                print("VERIFY FAILED at step %d (seed %d), after: %s" % (step, seed, describe(o)))
+                print("\n".join("  " + x for x in v))
+                print("it passed at step %d; the operations since (the last 40):" % last_verified)
+                for k in range(max(last_verified, len(ops) - 40), len(ops)):
+                    print("  step %d: %s" % (k + 1, describe(ops[k])))
+                print("classes of operations since: %s" % ", ".join(sorted(set(
+                    str(op_class(x)) for x in ops[last_verified:] if op_class(x)))))
+                for line in runner.blame(v, step_times, ops):
+                    print(line)
+                print("seed %d" % seed)
+                return 1
+            last_verified = step
         if why:
             print("MISMATCH at step %d (seed %d): %s" % (step, seed, describe(o)))
             print("\n".join(why))
@@ -1245,8 +1826,9 @@ def main():
     mnt.close_all()
     ref.close_all()
     runner.current = None
-    print("model: %d steps agree (%s), %d remounts, %.1f s"
-          % (args.steps, ", ".join("%s %d" % kv for kv in sorted(counts.items())), runner.remounts, time.time() - t0))
+    print("model: %d steps agree (%s), %d remounts, %d verifies passed, %.1f s"
+          % (args.steps, ", ".join("%s %d" % kv for kv in sorted(counts.items())), runner.remounts,
+             runner.verifies, time.time() - t0))
     return 0
 
 
