@@ -1444,22 +1444,14 @@ static int vfs_getxattr(const char *path, const char *name, char *value, size_t 
 	return (int)strlen(s);
 }
 
+/*
+ * The two casevault attributes are read by name only: listed, rsync -aX
+ * and cp -a would try to remove them from a copy made here (the source
+ * lacks them) and fail, or copy them out onto other disks.
+ */
 static int vfs_listxattr(const char *path, char *list, size_t size)
 {
-	static const char names[] = XATTR_VERSION "\0" XATTR_NODE;   /* each NUL-ended */
-	vfs_path p;
-	int error;
-
-	if ((error = vfs_path_parse(&p, path)) < 0)
-		return error;
-	if (p.type != P_NODE)
-		return 0;
-	if (size == 0)
-		return (int)sizeof names;
-	if (size < sizeof names)
-		return -ERANGE;
-	memcpy(list, names, sizeof names);
-	return (int)sizeof names;
+	return 0;
 }
 
 /*
