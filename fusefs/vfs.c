@@ -304,6 +304,7 @@ static int hist_resolve(vfs_path *p, vault_stat_info *st, uint32_t *version,
 /* A node's three times, as the vault holds them. */
 typedef struct {
 	vault_time m, c, a;
+	uint32_t folders;                /* a folder's subfolders: st_nlink - 2 */
 } vfs_times;
 
 static void fill_stat(struct stat *st, int is_dir, int writable, uint32_t mode, uint64_t size,
@@ -357,7 +358,7 @@ static int materialize(vfs_handle *h)
 /* Attributes straight from an open handle. */
 static void handle_stat(struct stat *st, vfs_handle *h)
 {
-	vfs_times t;
+	vfs_times t = { .folders = 0 };
 
 	pthread_rwlock_rdlock(&h->lock);
 	vault_file_times(h->file, &t.m, &t.c, &t.a);
@@ -435,10 +436,12 @@ static void times_now(vfs_times *t)
 	t->m.sec = ts.tv_sec;
 	t->m.nsec = (uint32_t)ts.tv_nsec;
 	t->c = t->a = t->m;
+	t->folders = 0;
 }
 
 static void times_of(vfs_times *t, const vault_time *m, const vault_time *c, const vault_time *a)
 {
+	t->folders = 0;
 	t->m = *m;
 	t->c = *c;
 	t->a = *a;
@@ -458,7 +461,7 @@ static void fill_stat(struct stat *st, int is_dir, int writable, uint32_t mode, 
 	memset(st, 0, sizeof *st);
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
-	st->st_nlink = is_dir ? 2 : 1;
+	st->st_nlink = is_dir ? 2 + t->folders : 1;
 	if (!writable)
 		mode &= ~0222u;
 	st->st_mode = (is_dir ? S_IFDIR : S_IFREG) | (mode & 07777);
@@ -511,6 +514,7 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 		}
 		size = si.size;
 		times_of(&t, &si.mtime, &si.ctime, &si.atime);
+		t.folders = si.folders;
 		if (!si.is_dir)
 			open_attrs(si.node, &size, &t, &si.mode);
 		fill_stat(st, si.is_dir, si.writable && !fs->o->read_only, si.mode, size, &t);
@@ -522,9 +526,11 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 			t.m.sec = info.time;
 			t.m.nsec = 0;
 			t.c = t.a = t.m;
+			t.folders = 0;
 			fill_stat(st, 0, 0, 0400, info.size, &t);
 		} else {
 			times_of(&t, &si.mtime, &si.ctime, &si.atime);
+			t.folders = si.folders;
 			fill_stat(st, 1, 0, 0500, 0, &t);
 		}
 		return 0;
@@ -569,6 +575,7 @@ static int entry_cb(const vault_entry *e, void *payload)
 		return put(fc, e->name, NULL);
 	/* The attributes too: `ls -l` then needs no lookup per entry. */
 	times_of(&t, &e->mtime, &e->ctime, &e->atime);
+	t.folders = e->folders;
 	if (!e->is_dir)
 		open_attrs(e->node, &size, &t, &mode);
 	fill_stat(&st, e->is_dir, e->writable && !vfs_get()->o->read_only, mode, size, &t);

@@ -734,6 +734,28 @@ static int ins_delete_f(vault *v, MDB_txn *txn, vault_event *ev)
 	return vault_event__touch_node(ev, v, txn, fnode);
 }
 
+/* A "move" of f.txt onto its own name that makes its folder count one
+ * more subfolder: each change is one a move may make; the count is not
+ * true, which only the state at the head shows. */
+static int ins_move_f_miscounts(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	node_rec n, parent;
+	int error;
+
+	if ((error = vault_node__get(&n, txn, v, fnode)) < 0 ||
+	    (error = vault_node__get(&parent, txn, v, n.parent)) < 0)
+		return error;
+	n.ctime = parent.mtime = parent.ctime = vault__now_ns();
+	parent.folders++;
+	if ((error = vault_node__put(txn, v, &n)) < 0 ||
+	    (error = vault_node__put(txn, v, &parent)) < 0)
+		return error;
+	event_on(ev, c1, fnode);
+	if ((error = vault_event__touch_node(ev, v, txn, fnode)) < 0)
+		return error;
+	return vault_event__touch_node(ev, v, txn, parent.id);
+}
+
 /* bob writes "in his case C2" but changes f.txt of C1. */
 static int ins_write_wrong_case(vault *v, MDB_txn *txn, vault_event *ev)
 {
@@ -1164,6 +1186,8 @@ static void test_insiders(void)
 		{ "insider: a rekey by a ro member that adds a member", "carol", "rekey", ins_rekey_adds_member, "member", 1 },
 		{ "insider: a grant that also changes another member", "dpo", "grant", ins_grant_two, "member", 1 },
 		{ "insider: a touch that moves the file", "alice", "touch", ins_touch_reparents, "parent", 1 },
+		{ "insider: a move whose folder miscounts its subfolders", "alice", "move",
+		  ins_move_f_miscounts, "subfolders", 0 },
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -1332,8 +1356,8 @@ static long node_off(const char *what)
 	if (!strcmp(what, "next"))    return base + 48 + 7;
 	if (!strcmp(what, "namegen")) return base + 56 + 3;
 	if (!strcmp(what, "name"))    return base + 62 + 5;
-	if (!strcmp(what, "commit"))  return -3;
-	if (!strcmp(what, "mode"))    return -1;
+	if (!strcmp(what, "commit"))  return -7;
+	if (!strcmp(what, "mode"))    return -5;
 	return 0;
 }
 

@@ -169,7 +169,7 @@ done:
 int vault_action__check_folder(vault *v, const vault_action *a, const git_oid *before,
 	const git_oid *after, const char *what)
 {
-	static const char *const may[] = { "mtime", "ctime", NULL };
+	static const char *const may[] = { "mtime", "ctime", "folders", NULL };
 	record_lines r1;
 	int error;
 

@@ -51,12 +51,14 @@ int vault_node__get(node_rec *out, MDB_txn *txn, vault *v, uint64_t id)
 	out->next_block = be64_get(p); p += 8;
 	out->name_gen = be32_get(p); p += 4;
 	out->name_len = ((size_t)p[0] << 8) | p[1]; p += 2;
-	if (out->name_len > sizeof out->name || (size_t)(end - p) != out->name_len + 32 + 2)
+	if (out->name_len > sizeof out->name || (size_t)(end - p) != out->name_len + 32 + 2 + 4)
 		goto bad;
 	memcpy(out->name, p, out->name_len); p += out->name_len;
 	memcpy(out->commitment, p, 32); p += 32;
 	out->mode = ((uint32_t)p[0] << 8) | p[1];
-	if (out->mode > 07777)
+	p += 2;
+	out->folders = be32_get(p);
+	if (out->mode > 07777 || (out->type != NODE_DIR && out->folders))
 		goto bad;
 	if ((out->type != NODE_DIR && out->type != NODE_FILE) ||
 	    out->state < NODE_LIVE || out->state > NODE_SHREDDED)
@@ -68,7 +70,7 @@ bad:
 
 int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n)
 {
-	unsigned char buf[4 + VAULT_CODE_SIZE + 62 + sizeof n->name + 32 + 2], *p = buf, k[8];
+	unsigned char buf[4 + VAULT_CODE_SIZE + 62 + sizeof n->name + 32 + 2 + 4], *p = buf, k[8];
 	size_t clen = strlen(n->code);
 
 	*p++ = REC_FORMAT;
@@ -91,6 +93,7 @@ int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n)
 	memcpy(p, n->commitment, 32); p += 32;
 	*p++ = (unsigned char)(n->mode >> 8);
 	*p++ = (unsigned char)n->mode;
+	be32_put(p, n->folders); p += 4;
 	be64_put(k, n->id);
 	return vault_store__put(txn, v->st->nodes, k, 8, buf, (size_t)(p - buf), 0);
 }
@@ -211,6 +214,8 @@ int vault_blob__node(vault_buf *out, const node_rec *n)
 	blob_time(out, "ctime", n->ctime);
 	blob_time(out, "atime", n->atime);
 	vault_buf_printf(out, "mode %04o\ngeneration %u\n", (unsigned)n->mode, n->generation);
+	if (n->type == NODE_DIR)
+		vault_buf_printf(out, "folders %u\n", n->folders);
 	if (n->name_len) {
 		sodium_bin2base64(b64, sizeof b64, n->name, n->name_len, sodium_base64_VARIANT_ORIGINAL);
 		vault_buf_printf(out, "name %u %s\n", n->name_gen, b64);
@@ -513,13 +518,17 @@ int docs_child_lookup(uint64_t *out, MDB_txn *txn, vault *v, case_ctx *cc,
 	return 0;
 }
 
-int docs_folder_changed(vault_event *ev, vault *v, MDB_txn *txn, uint64_t folder)
+int docs_folder_changed(vault_event *ev, vault *v, MDB_txn *txn, uint64_t folder, int folders)
 {
 	node_rec n;
 	int error;
 
 	if ((error = vault_node__get(&n, txn, v, folder)) < 0)
 		return error;
+	if ((folders < 0 && n.folders == 0) || (folders > 0 && n.folders == UINT32_MAX))
+		return vault_error_set(VAULT_ECORRUPT, "record of node %016llx counts its folders wrong",
+			(unsigned long long)folder);
+	n.folders = (uint32_t)((int64_t)n.folders + folders);
 	n.mtime = n.ctime = vault__now_ns();
 	if ((error = vault_node__put(txn, v, &n)) < 0)
 		return error;
@@ -794,7 +803,7 @@ static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 	vcrypto_key_free(key);
 	if (error < 0 || (error = vault_node__put(txn, v, &n)) < 0 ||
 	    (error = docs_dirent_put(txn, v, cc, parent.id, name, nlen, n.id)) < 0 ||
-	    (error = docs_folder_changed(ev, v, txn, parent.id)) < 0)
+	    (error = docs_folder_changed(ev, v, txn, parent.id, 1)) < 0)
 		return error;
 	ev->node = n.id;
 	return vault_event__touch_node(ev, v, txn, n.id);
@@ -865,13 +874,13 @@ static int move_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *
 		return error;
 	}
 	vcrypto_key_free(key);
-	if ((error = docs_folder_changed(ev, v, txn, n.parent)) < 0)
+	if ((error = docs_folder_changed(ev, v, txn, n.parent, n.type == NODE_DIR ? -1 : 0)) < 0)
 		return error;
 	n.parent = to_parent.id;
 	n.ctime = vault__now_ns();
 	if ((error = vault_node__put(txn, v, &n)) < 0 ||
 	    (error = docs_dirent_put(txn, v, cc, to_parent.id, name, nlen, n.id)) < 0 ||
-	    (error = docs_folder_changed(ev, v, txn, to_parent.id)) < 0)
+	    (error = docs_folder_changed(ev, v, txn, to_parent.id, n.type == NODE_DIR)) < 0)
 		return error;
 	ev->node = n.id;
 	ev->version = n.version;
@@ -928,7 +937,7 @@ static int remove_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 	n.state = NODE_DELETED;
 	n.ctime = vault__now_ns();
 	if ((error = vault_node__put(txn, v, &n)) < 0 ||
-	    (error = docs_folder_changed(ev, v, txn, n.parent)) < 0)
+	    (error = docs_folder_changed(ev, v, txn, n.parent, n.type == NODE_DIR ? -1 : 0)) < 0)
 		return error;
 	ev->node = n.id;
 	ev->version = n.version;
@@ -1024,6 +1033,7 @@ int vault_stat(vault_stat_info *out, vault *v, const char *path)
 			vault_time__from_ns(&out->mtime, n.mtime);
 			vault_time__from_ns(&out->ctime, n.ctime);
 			vault_time__from_ns(&out->atime, n.atime);
+			out->folders = n.folders;
 			out->version = n.version;
 			out->writable = cc.access == 2;
 			out->mode = n.mode;
@@ -1105,6 +1115,7 @@ void docs_entry_of(vault_entry *e, char hex[17], const node_rec *n, const char *
 	vault_time__from_ns(&e->mtime, n->mtime);
 	vault_time__from_ns(&e->ctime, n->ctime);
 	vault_time__from_ns(&e->atime, n->atime);
+	e->folders = n->folders;
 	e->version = n->version;
 	e->node = hex;
 	e->mode = n->mode;

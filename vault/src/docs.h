@@ -36,9 +36,10 @@ int docs_resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vpat
 /* Child `name` of `parent`; VAULT_ENOTFOUND (no message) if absent. */
 int docs_child_lookup(uint64_t *out, MDB_txn *txn, vault *v, case_ctx *cc,
 	uint64_t parent, const char *name, size_t len);
-/* A folder gained or lost an entry: its mtime and ctime are now, and the
- * event records its manifest too. */
-int docs_folder_changed(vault_event *ev, vault *v, MDB_txn *txn, uint64_t folder);
+/* A folder gained or lost an entry: its mtime and ctime are now, its count
+ * of subfolders changes by `folders` (-1, 0, 1), and the event records its
+ * manifest too. */
+int docs_folder_changed(vault_event *ev, vault *v, MDB_txn *txn, uint64_t folder, int folders);
 int docs_dirent_put(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
 	const char *name, size_t len, uint64_t node);
 int docs_dirent_del(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,

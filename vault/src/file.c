@@ -910,7 +910,7 @@ static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 			return error;
 		docs_name_seal(&f->node, name, nlen, f->wkey);
 		if ((error = docs_dirent_put(txn, v, cc, f->parent, name, nlen, f->node.id)) < 0 ||
-		    (error = docs_folder_changed(ev, v, txn, f->parent)) < 0)
+		    (error = docs_folder_changed(ev, v, txn, f->parent, 0)) < 0)
 			return error;
 	}
 	if (f->fresh_gen && !f->gen_stored) {
@@ -1218,7 +1218,7 @@ static int create_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc
 	f->gen_stored = 1;
 	if ((error = vault_node__put(txn, v, &f->node)) < 0 ||
 	    (error = docs_dirent_put(txn, v, cc, f->parent, name, nlen, f->node.id)) < 0 ||
-	    (error = docs_folder_changed(ev, v, txn, f->parent)) < 0)
+	    (error = docs_folder_changed(ev, v, txn, f->parent, 0)) < 0)
 		return error;
 	ev->node = f->node.id;
 	return vault_event__touch_node(ev, v, txn, f->node.id);

@@ -116,6 +116,7 @@ typedef struct {
 	unsigned char name[VCRYPTO_OVERHEAD + VAULT_FILENAME_MAX];
 	unsigned char commitment[32];/* of the current version */
 	uint32_t mode;               /* permission bits (07777) */
+	uint32_t folders;            /* a folder's live subfolders (st_nlink - 2) */
 } node_rec;
 
 typedef struct {

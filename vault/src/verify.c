@@ -994,11 +994,29 @@ static int id_cmp(const void *a, const void *b)
  * Folder entries: each names a live node of the same case whose parent is
  * the entry's folder, and every live node but a case root has exactly one.
  */
-static int verify_dirents(vault *v, MDB_txn *txn, uint64_t live)
+/* A folder's count of subfolders is what its entries hold. */
+static int folders_match(uint64_t pid, uint32_t want, uint32_t have)
+{
+	if (want == have)
+		return 0;
+	return vault_error_set(VAULT_ECORRUPT,
+		"vault state does not match the history: folder %016llx counts %u subfolders and holds %u",
+		(unsigned long long)pid, want, have);
+}
+
+/*
+ * Folder entries: each names a live node of the same case whose parent is
+ * the entry's folder, and every live node but a case root has exactly one.
+ * Each folder that holds entries counts its subfolders right; with the
+ * counts of all folders adding up to the live folders below a root
+ * (`dirs`, `counted`), those that hold none count zero.
+ */
+static int verify_dirents(vault *v, MDB_txn *txn, uint64_t live, uint64_t dirs, uint64_t counted)
 {
 	MDB_cursor *cur = NULL;
 	MDB_val k, d;
-	uint64_t *ids = NULL;
+	uint64_t *ids = NULL, pid_at = 0;
+	uint32_t want = 0, have = 0;
 	size_t n = 0, cap = 0;
 	int rc, error = 0;
 
@@ -1025,12 +1043,29 @@ static int verify_dirents(vault *v, MDB_txn *txn, uint64_t live)
 		if (vault_node__get(&child, txn, v, ids[n - 1]) < 0 ||
 		    vault_node__get(&parent, txn, v, pid) < 0 ||
 		    child.state != NODE_LIVE || child.parent != pid || parent.type != NODE_DIR ||
-		    strcmp(child.code, parent.code))
+		    strcmp(child.code, parent.code)) {
 			error = vault_error_set(VAULT_ECORRUPT,
 				"vault state does not match the history: a folder entry of node %016llx points to node %016llx, which is not a live child of it",
 				(unsigned long long)pid, (unsigned long long)ids[n - 1]);
+			break;
+		}
+		/* Entries are keyed by folder first: one run per folder. */
+		if (n == 1 || pid != pid_at) {
+			if (n > 1 && (error = folders_match(pid_at, want, have)) < 0)
+				break;
+			pid_at = pid;
+			want = parent.folders;
+			have = 0;
+		}
+		have += child.type == NODE_DIR;
 	}
 	mdb_cursor_close(cur);
+	if (error == 0 && n > 0)
+		error = folders_match(pid_at, want, have);
+	if (error == 0 && dirs != counted)
+		error = vault_error_set(VAULT_ECORRUPT,
+			"vault state does not match the history: folders count %llu subfolders, and %llu are live",
+			(unsigned long long)counted, (unsigned long long)dirs);
 	if (error == 0 && n != live)
 		error = vault_error_set(VAULT_ECORRUPT,
 			"vault state does not match the history: %zu folder entries for %llu live files and folders",
@@ -1054,7 +1089,7 @@ static int verify_state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 {
 	vault_history__memo memo = { { NULL }, 0 };
 	vault_buf b = VAULT_BUF_INIT;
-	uint64_t live = 0;
+	uint64_t live = 0, dirs = 0, counted = 0;
 	MDB_cursor *cur = NULL;
 	MDB_val k, d;
 	size_t have = 0, want = 0;
@@ -1119,12 +1154,15 @@ static int verify_state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 			error = versions_complete(v, txn, &n);
 		if (error == 0 && (error = nodekey_present(v, txn, n.id, n.generation)) == 0)
 			error = nodekey_present(v, txn, n.id, n.name_gen);
-		if (n.state == NODE_LIVE && n.parent != 0)
+		if (n.state == NODE_LIVE && n.parent != 0) {
 			live++;
+			dirs += n.type == NODE_DIR;
+		}
+		counted += n.folders;
 	}
 	mdb_cursor_close(cur);
 	if (error == 0)
-		error = verify_dirents(v, txn, live);
+		error = verify_dirents(v, txn, live, dirs, counted);
 	/* settings */
 	if (error == 0) {
 		vault_buf_clear(&b);

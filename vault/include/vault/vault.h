@@ -298,6 +298,7 @@ typedef struct {
 	vault_time mtime;      /**< content (or, for a folder, entries) changed */
 	vault_time ctime;      /**< the record changed: content, mode, name, times */
 	vault_time atime;      /**< set at creation and by vault_set_times(), never by reads */
+	uint32_t folders;      /**< a folder's subfolders */
 	uint32_t version;
 	int writable;          /**< the caller is a rw member */
 	uint32_t mode;         /**< permission bits as stored (chmod) */
@@ -340,6 +341,7 @@ typedef struct {
 	int is_dir;
 	uint64_t size;
 	vault_time mtime, ctime, atime;   /**< as vault_stat_info */
+	uint32_t folders;     /**< a folder's subfolders */
 	uint32_t version;
 	const char *node;     /**< node id, hex */
 	uint32_t mode;        /**< permission bits as stored */
