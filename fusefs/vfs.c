@@ -810,8 +810,9 @@ static int hide(vfs_path *p, vfs_path *q)
 	return in_vault || hidden ? 0 : -ENOENT;
 }
 
-/* This thread's hidden file of name `vpath`, which a rename now replaces. */
-static int hiding_take(const char *vpath)
+/* This thread's hidden file of name `vpath`, which a rename now replaces:
+ * it stays in the vault. */
+static void hiding_take(const char *vpath)
 {
 	vfs *fs = vfs_get();
 	vfs_hiding **pp, *e = NULL;
@@ -825,7 +826,6 @@ static int hiding_take(const char *vpath)
 		}
 	pthread_mutex_unlock(&fs->lock);
 	free(e);
-	return e != NULL;
 }
 
 /*
