@@ -85,6 +85,10 @@ typedef struct {
 	pthread_mutex_t lock;            /* guards `open` and `hiding` */
 	vfs_handle *open;
 	vfs_hiding *hiding;
+	/* Held by settle() while it removes a hidden file, and by
+	 * hiding_take(): a rename that finds its hidden target gone has to
+	 * find it gone from the vault too, not being removed meanwhile. */
+	pthread_mutex_t settling;
 } vfs;
 
 static vfs *vfs_get(void)
@@ -817,6 +821,7 @@ static void hiding_take(const char *vpath)
 	vfs *fs = vfs_get();
 	vfs_hiding **pp, *e = NULL;
 
+	pthread_mutex_lock(&fs->settling);
 	pthread_mutex_lock(&fs->lock);
 	for (pp = &fs->hiding; *pp; pp = &(*pp)->next)
 		if (pthread_equal((*pp)->thread, pthread_self()) && !strcmp((*pp)->vpath, vpath)) {
@@ -825,6 +830,7 @@ static void hiding_take(const char *vpath)
 			break;
 		}
 	pthread_mutex_unlock(&fs->lock);
+	pthread_mutex_unlock(&fs->settling);
 	free(e);
 }
 
@@ -838,13 +844,26 @@ static void settle(vfs *fs)
 	vault_stat_info si;
 	vfs_hiding *e;
 
+	pthread_mutex_lock(&fs->lock);
+	e = fs->hiding;
+	pthread_mutex_unlock(&fs->lock);
+	if (e == NULL)
+		return;          /* the common case: nothing hidden */
+	/*
+	 * Another thread's entry may be one its rename is about to take (the
+	 * hide and the rename over the file are two calls): removing it while
+	 * that rename replaces the file would remove the replacement too. So
+	 * an entry is taken and removed under `settling`, which hiding_take()
+	 * waits for.
+	 */
+	pthread_mutex_lock(&fs->settling);
 	for (;;) {
 		pthread_mutex_lock(&fs->lock);
 		if ((e = fs->hiding) != NULL)
 			fs->hiding = e->next;
 		pthread_mutex_unlock(&fs->lock);
 		if (e == NULL)
-			return;
+			break;
 		/* Only if it is still there, as it was (the CLI may have been first). */
 		if (vault_stat(&si, fs->v, e->vpath) == 0 && !strcmp(si.node, e->node) &&
 		    vault_remove(fs->v, e->vpath) < 0)
@@ -856,6 +875,7 @@ static void settle(vfs *fs)
 		pthread_mutex_unlock(&fs->lock);
 		free(e);
 	}
+	pthread_mutex_unlock(&fs->settling);
 }
 
 /*
@@ -1626,6 +1646,7 @@ int vfs_mount(const vfs_options *o)
 	fs.uid = getuid();
 	fs.gid = getgid();
 	pthread_mutex_init(&fs.lock, NULL);
+	pthread_mutex_init(&fs.settling, NULL);
 	snprintf(opts, sizeof opts, "fsname=casevault,subtype=casevault,default_permissions%s%s",
 		o->read_only ? ",ro" : "", o->allow_other ? ",allow_other" : "");
 	if (fuse_opt_add_arg(&args, "casevault") < 0 || fuse_opt_add_arg(&args, "-o") < 0 ||
@@ -1674,5 +1695,6 @@ done:
 	fuse_opt_free_args(&args);
 	vault_close(fs.v);       /* wipes the keys */
 	pthread_mutex_destroy(&fs.lock);
+	pthread_mutex_destroy(&fs.settling);
 	return rc;
 }

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "harness.h"
@@ -174,6 +176,63 @@ static int count_cases(const vault_case_info *c, void *p)
 	return 0;
 }
 
+/*
+ * Two sessions of the same member unlock at once after a grant: both find
+ * the new member's key to deliver (a `rekey`); the second finds it done
+ * meanwhile. That must record nothing, not an empty rekey that names no
+ * case (which verify rejects: "not a member of case ''").
+ */
+static void test_rekey_race(const char *dir)
+{
+	char vdir[512], code[VAULT_CODE_SIZE], user[16];
+	vault_verify_result res;
+	vault *v = NULL;
+
+	snprintf(vdir, sizeof vdir, "%s/race", dir);
+	CHECK_RC(vault_init(&v, vdir, "dpo", PASS("dpo-pass-1"), 0), 0);
+	if (!v)
+		return;
+	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, PASS("alice-pass")), 0);
+	CHECK_RC(vault_unlock(v, "alice", PASS("alice-pass")), 0);
+	CHECK_RC(vault_case_create(code, v, "race"), 0);
+	vault_close(v);
+	for (int round = 0; round < 12; round++) {
+		int gate[2];
+		pid_t kid[2];
+
+		CHECK_RC(vault_open(&v, vdir), 0);
+		CHECK_RC(vault_unlock(v, "dpo", PASS("dpo-pass-1")), 0);
+		snprintf(user, sizeof user, "u%d", round);
+		CHECK_RC(vault_user_add(v, user, VAULT_ROLE_CASEWORKER, PASS("user-pass")), 0);
+		CHECK_RC(vault_case_grant(v, code, user, 0), 0);
+		vault_close(v);
+		if (pipe(gate) < 0)
+			return;
+		for (int k = 0; k < 2; k++) {
+			if ((kid[k] = fork()) == 0) {
+				char c;
+				vault *w = NULL;
+				close(gate[1]);
+				if (vault_open(&w, vdir) < 0 || read(gate[0], &c, 1) != 1)
+					_exit(2);
+				_exit(vault_unlock(w, "alice", PASS("alice-pass")) < 0);
+			}
+		}
+		close(gate[0]);
+		if (write(gate[1], "gg", 2) != 2)
+			CHECK(!"gate");
+		close(gate[1]);
+		for (int k = 0; k < 2; k++) {
+			int st = 0;
+			waitpid(kid[k], &st, 0);
+			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		}
+	}
+	CHECK_RC(vault_open(&v, vdir), 0);
+	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+	vault_close(v);
+}
+
 int main(void)
 {
 	const char *dir = harness_tmpdir();
@@ -337,5 +396,6 @@ int main(void)
 		vault_close(v);
 	}
 
+	test_rekey_race(dir);
 	return harness_done("test_policy");
 }

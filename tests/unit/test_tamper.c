@@ -66,7 +66,7 @@ static int ncopies;
 
 static char c1[VAULT_CODE_SIZE], c2[VAULT_CODE_SIZE];
 static uint64_t fnode, gnode, hnode;
-static uint64_t c1root;
+static uint64_t c1root, c2root;
 
 /* The history of the base vault, oldest first. */
 static size_t nev;
@@ -379,6 +379,7 @@ static void build_base(void)
 	snprintf(p, sizeof p, "%s/h.txt", c2);
 	CHECK_RC(put_mem(v, p, H, strlen(H)), 0);
 	hnode = node_of(v, p);
+	c2root = node_of(v, c2);
 
 	CHECK_RC(vault_unlock(v, "dpo", "dpo-pass", 8), 0);
 	CHECK_RC(vault_case_grant(v, c1, "carol", 1), 0);
@@ -761,6 +762,114 @@ static int ins_write_wrong_case(vault *v, MDB_txn *txn, vault_event *ev)
 {
 	event_on(ev, c2, fnode);
 	return bump_node(v, txn, ev, fnode);
+}
+
+/*
+ * The folder allowance of format 2: a document event that adds, removes or
+ * moves an entry may change the mtime and ctime of the folder holding it.
+ * Each forger below makes a `mkdir` of a folder already deleted (so the
+ * state has no entry to match) under `forged_parent`, and changes that
+ * "folder" as the allowance would: only a live folder of the same case
+ * may be one.
+ */
+#define FORGED_NODE 0x0123456789abcdefULL
+static uint64_t forged_parent;
+static int forged_folder_mode;
+
+static int ins_mkdir_under(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	node_rec n, p;
+	int error;
+
+	memset(&n, 0, sizeof n);
+	n.id = FORGED_NODE;
+	n.type = NODE_DIR;
+	n.state = NODE_DELETED;
+	n.mode = 0700;
+	n.parent = forged_parent;
+	n.mtime = n.ctime = n.atime = vault__now_ns();
+	snprintf(n.code, sizeof n.code, "%s", c1);
+	if ((error = vault_node__put(txn, v, &n)) < 0 ||
+	    (error = vault_node__get(&p, txn, v, forged_parent)) < 0)
+		return error;
+	p.mtime += 1000;
+	p.ctime += 1000;
+	if (forged_folder_mode)
+		p.mode ^= 0077;
+	if ((error = vault_node__put(txn, v, &p)) < 0 ||
+	    (error = vault_event__touch_node(ev, v, txn, forged_parent)) < 0)
+		return error;
+	event_on(ev, c1, n.id);
+	return vault_event__touch_node(ev, v, txn, n.id);
+}
+
+/* A touch of f.txt that also changes the times of its folder. */
+static int ins_touch_and_folder(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	node_rec p;
+	int error = ins_touch_f(v, txn, ev);
+
+	if (error < 0 || (error = vault_node__get(&p, txn, v, c1root)) < 0)
+		return error;
+	p.mtime += 1000;
+	if ((error = vault_node__put(txn, v, &p)) < 0)
+		return error;
+	return vault_event__touch_node(ev, v, txn, c1root);
+}
+
+static void test_insider_folders(void)
+{
+	static const struct {
+		const char *name;
+		int parent;          /* 0: the case root of C1, 1: f.txt, 2: a deleted
+		                        folder of C1, 3: the case root of C2 */
+		int mode;            /* the "folder"'s mode changes too */
+		int refused;
+		const char *msg;
+	} cases[] = {
+		{ "insider: a mkdir that changes a file as its folder", 1, 0, 1, "not a live folder" },
+		{ "insider: a mkdir that changes a deleted folder", 2, 0, 1, "not a live folder" },
+		{ "insider: a mkdir that changes a folder of another case", 3, 0, 0, "of case" },
+		{ "insider: a mkdir that changes its folder's mode", 0, 1, 1, "field 'mode'" },
+	};
+	char bad[VAULT_OID_SIZE], p[96];
+	vault_verify_result res;
+	const char *dir;
+	vault *v;
+
+	/* The forgery itself is well made: under the case root it verifies. */
+	dir = copy_of(NULL);
+	forged_parent = c1root;
+	forged_folder_mode = 0;
+	insider(bad, dir, "alice", "mkdir", ins_mkdir_under, 0);
+	if ((v = open_as(dir, NULL, NULL)) != NULL) {
+		CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+		vault_close(v);
+	}
+	drop_copy(dir);
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		dir = copy_of(NULL);
+		forged_parent = cases[i].parent == 1 ? fnode : cases[i].parent == 3 ? c2root : c1root;
+		forged_folder_mode = cases[i].mode;
+		if (cases[i].parent == 2 && (v = open_as(dir, "alice", "alice-pass")) != NULL) {
+			snprintf(p, sizeof p, "%s/gone", c1);
+			CHECK_RC(vault_mkdir(v, p), 0);
+			forged_parent = node_of(v, p);
+			CHECK_RC(vault_remove(v, p), 0);
+			vault_close(v);
+		}
+		insider(bad, dir, "alice", "mkdir", ins_mkdir_under, cases[i].refused);
+		if (bad[0])
+			expect_verify(cases[i].name, dir, NULL, bad, cases[i].msg);
+		drop_copy(dir);
+	}
+
+	dir = copy_of(NULL);
+	insider(bad, dir, "alice", "touch", ins_touch_and_folder, 1);
+	if (bad[0])
+		expect_verify("insider: a touch that changes its folder", dir, NULL, bad, "folder");
+	drop_copy(dir);
 }
 
 /* ---- rewriting the chain without any key ---------------------------------- */
@@ -1942,6 +2051,7 @@ int main(void)
 	test_reordered_dropped();
 	test_rollback();
 	test_insiders();
+	test_insider_folders();
 	test_blocks();
 	test_nodes();
 	test_versions();

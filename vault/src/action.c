@@ -171,11 +171,21 @@ int vault_action__check_folder(vault *v, const vault_action *a, const git_oid *b
 {
 	static const char *const may[] = { "mtime", "ctime", "folders", NULL };
 	record_lines r1;
+	char type[8], state[16];
 	int error;
 
 	if (!a->entries)
 		return vault_error_set(VAULT_ECORRUPT, "'%s' changed folder %s, which it may not", a->name, what);
-	error = check_fields(v, a->name, before, after, may, what, &r1);
+	if ((error = check_fields(v, a->name, before, after, may, what, &r1)) < 0)
+		goto done;
+	/* Entries are only in live folders: not a file, not a deleted folder
+	 * (neither changes, so `before` says the same). */
+	record_value(type, sizeof type, &r1, "type");
+	record_value(state, sizeof state, &r1, "state");
+	if (strcmp(type, "dir") || strcmp(state, "live"))
+		error = vault_error_set(VAULT_ECORRUPT, "'%s' changed %s as a folder, and it is not a live folder (%s, %s)",
+			a->name, what, type, state);
+done:
 	free(r1.text);
 	return error;
 }

@@ -990,9 +990,9 @@ static int set_attr(vault *v, const char *path, const vault_time *atime, const v
 	if ((error = op_start(&oc, v, path, 0)) < 0)
 		return error;
 	if ((oc.has_mtime = mtime != NULL))
-		oc.mtime = mtime->sec * VAULT_NS + mtime->nsec;
+		vault_time__to_ns(&oc.mtime, mtime);     /* checked by the caller */
 	if ((oc.has_atime = atime != NULL))
-		oc.atime = atime->sec * VAULT_NS + atime->nsec;
+		vault_time__to_ns(&oc.atime, atime);
 	if ((oc.has_mode = mode != NULL))
 		oc.mode = *mode;
 	error = docs_event(v, "touch", oc.p.code, 1, touch_fn, NULL, &oc);
@@ -1001,8 +1001,12 @@ static int set_attr(vault *v, const char *path, const vault_time *atime, const v
 
 int vault_set_times(vault *v, const char *path, const vault_time *atime, const vault_time *mtime)
 {
-	if ((atime && atime->nsec >= VAULT_NS) || (mtime && mtime->nsec >= VAULT_NS))
-		return vault_error_set(VAULT_EUSAGE, "a time of '%s' has more than a second of nanoseconds", path);
+	int64_t ns;
+
+	if ((atime && vault_time__to_ns(&ns, atime) < 0) || (mtime && vault_time__to_ns(&ns, mtime) < 0))
+		return vault_error_set(VAULT_EUSAGE,
+			"a time of '%s' has more than a second of nanoseconds, or is more than %lld seconds from 1970",
+			path, VAULT_TIME_SEC_MAX);
 	return set_attr(v, path, atime, mtime, NULL);
 }
 
@@ -1069,7 +1073,7 @@ static int restore_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, voi
 	rc->n.version++;
 	rc->n.size = rc->r.size;
 	rc->n.mtime = rc->n.ctime = vault__now_ns();
-	rc->r.mtime = rc->n.mtime / VAULT_NS;
+	rc->r.mtime = vault_time__sec(rc->n.mtime);
 	vault_version__commitment(rc->n.commitment, &rc->r);
 	if ((error = vault_node__put(txn, v, &rc->n)) < 0)
 		return error;

@@ -947,7 +947,7 @@ static int commit_post(vault *v, MDB_txn *txn, const git_oid *commit, void *payl
 
 	memset(&r, 0, sizeof r);
 	r.size = f->size;
-	r.mtime = f->node.mtime / VAULT_NS;
+	r.mtime = vault_time__sec(f->node.mtime);   /* as the manifest's seconds */
 	r.generation = f->node.generation;
 	memcpy(r.commit, commit->id, 20);
 	r.nblocks = f->nblocks;
@@ -1395,18 +1395,21 @@ void vault_file_close(vault_file *f)
 
 int vault_file_set_times(vault_file *f, const vault_time *atime, const vault_time *mtime)
 {
+	int64_t a = 0, m = 0;
 	int error;
 
 	if ((error = check_writable(f)) < 0)
 		return error;
-	if ((atime && atime->nsec >= VAULT_NS) || (mtime && mtime->nsec >= VAULT_NS))
-		return vault_error_set(VAULT_EUSAGE, "'%s': a time with more than a second of nanoseconds", f->path);
+	if ((atime && vault_time__to_ns(&a, atime) < 0) || (mtime && vault_time__to_ns(&m, mtime) < 0))
+		return vault_error_set(VAULT_EUSAGE,
+			"'%s': a time with more than a second of nanoseconds, or more than %lld seconds from 1970",
+			f->path, VAULT_TIME_SEC_MAX);
 	if (mtime) {
-		f->set_mtime = mtime->sec * VAULT_NS + mtime->nsec;
+		f->set_mtime = m;
 		f->has_mtime = 1;
 	}
 	if (atime) {
-		f->set_atime = atime->sec * VAULT_NS + atime->nsec;
+		f->set_atime = a;
 		f->has_atime = 1;
 	}
 	f->meta_modified |= atime || mtime;

@@ -240,6 +240,14 @@ int64_t vault__now(void);
 #define VAULT_NS 1000000000LL
 int64_t vault__now_ns(void);
 void vault_time__from_ns(vault_time *out, int64_t ns);
+/* Whole seconds of a time in nanoseconds, rounded down (as the manifest's
+ * 'mtime SECONDS.NANOSECONDS' says them, also before 1970). */
+int64_t vault_time__sec(int64_t ns);
+/* The largest |seconds| a time in nanoseconds since 1970 can hold. */
+#define VAULT_TIME_SEC_MAX 9223372035LL
+/* A time the vault can keep: 0 and *ns set; -1 if its nanoseconds or its
+ * seconds are out of range. */
+int vault_time__to_ns(int64_t *ns, const vault_time *t);
 void vault_random_code(char *out, size_t n);
 int vault_user__create(user_rec *u, unsigned char **sk_out, const char *name,
 	vault_role_t role, const char *pass, size_t passlen);

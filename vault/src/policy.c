@@ -92,8 +92,12 @@ static int run_event(vault *v, const char *action, event_fn fn, void *payload)
 	vault_event__init(&ev, action);
 	if ((error = vault__begin(&txn, v, 1)) < 0)
 		goto done;
-	if ((error = fn(&ev, v, txn, payload)) < 0)
+	/* fn > 0: nothing to do (a rekey another session did meanwhile): no
+	 * event, like one that would change nothing. */
+	if ((error = fn(&ev, v, txn, payload)) != 0) {
+		error = error > 0 ? 0 : error;
 		goto done;
+	}
 	/* > 0: the event would change nothing, so nothing is recorded. */
 	if ((error = vault_event__commit(&oid, &ev, v, txn, vault__now())) != 0) {
 		error = error > 0 ? 0 : error;

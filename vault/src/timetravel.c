@@ -226,9 +226,12 @@ static int manifest_load(at_ctx *a, const git_tree_entry *e)
 		memcpy(t, s, len);
 		t[len] = '\0';
 		errno = 0;
-		n->mtime = (int64_t)strtoll(t, &end, 10) * VAULT_NS;
-		if (errno || !(t[0] == '-' || (t[0] >= '0' && t[0] <= '9')))
+		long long sec = strtoll(t, &end, 10);
+		/* Seconds that nanoseconds since 1970 cannot hold are damage. */
+		if (errno || !(t[0] == '-' || (t[0] >= '0' && t[0] <= '9')) ||
+		    sec > VAULT_TIME_SEC_MAX || sec < -VAULT_TIME_SEC_MAX)
 			goto bad;
+		n->mtime = (int64_t)sec * VAULT_NS;
 		/* SECONDS.NANOSECONDS, nine digits */
 		if (*end == '.' && strlen(end + 1) == 9 && strspn(end + 1, "0123456789") == 9)
 			n->mtime += strtoll(end + 1, &end, 10);

@@ -54,6 +54,19 @@ int64_t vault__now_ns(void)
 	return (int64_t)ts.tv_sec * VAULT_NS + ts.tv_nsec;
 }
 
+int64_t vault_time__sec(int64_t ns)
+{
+	return ns / VAULT_NS - (ns % VAULT_NS < 0);
+}
+
+int vault_time__to_ns(int64_t *ns, const vault_time *t)
+{
+	if (t->nsec >= VAULT_NS || t->sec > VAULT_TIME_SEC_MAX || t->sec < -VAULT_TIME_SEC_MAX)
+		return -1;
+	*ns = t->sec * VAULT_NS + t->nsec;
+	return 0;
+}
+
 void vault_time__from_ns(vault_time *out, int64_t ns)
 {
 	out->sec = ns / VAULT_NS;
