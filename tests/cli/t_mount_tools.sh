@@ -152,7 +152,8 @@ t_vim() {
 }
 
 # tmux_edit NAME FILE CMD KEYS...: run CMD on FILE in a tmux session of our
-# own (a terminal), send the keys one by one, wait for it to end; its exit
+# own (a terminal), send the keys one by one (wait:TEXT waits for the screen
+# to show TEXT), wait for it to end; its exit
 # code is a check.
 TMUX_SOCK=cvtest$$
 tmux_edit() {
@@ -165,10 +166,22 @@ tmux_edit() {
 		fail "$name: tmux starts"
 		return 1
 	fi
-	sleep 1.5
+	sleep 0.5
 	for k in "$@"; do
-		tmux -L "$TMUX_SOCK" send-keys "$k"
-		sleep 0.3
+		case $k in
+		wait:*)
+			# Up to 20 s for the screen to show the text: a busy machine
+			# starts the editor late, and a key sent too soon goes astray.
+			for i in $(seq 100); do
+				tmux -L "$TMUX_SOCK" capture-pane -p 2> /dev/null | grep -qF -- "${k#wait:}" && break
+				sleep 0.2
+			done
+			;;
+		*)
+			tmux -L "$TMUX_SOCK" send-keys "$k"
+			sleep 0.3
+			;;
+		esac
 	done
 	for i in $(seq 100); do
 		[ -s "$T/.tmux.rc" ] && break
@@ -192,7 +205,7 @@ t_vim_tmux() {
 	printf 'line1\n' > "$f"
 	printf 'line1\nhello\n' > "$T/.want"
 	# vim with its defaults (no vimrc: defaults.vim), a swap file in the folder
-	tmux_edit vim-tmux "$f" vim G o hello Escape :wq Enter
+	tmux_edit vim-tmux "$f" vim wait:notes.txt G o hello Escape :wq Enter
 	same_file vim-tmux "$T/.want" "$f"
 	check_eq "vim-tmux: no swap file is left" "" "$(find "$d" -name '.*.sw?' 2>&1)"
 	check_eq "vim-tmux: the file has two versions" "1 2" "$(versions "$CODE/vim-tmux/notes.txt")"
@@ -207,7 +220,8 @@ t_nano() {
 	f=$d/notes.txt
 	printf 'line1\n' > "$f"
 	printf 'hello\nline1\n' > "$T/.want"
-	tmux_edit nano "$f" "nano --ignorercfiles" h e l l o Enter C-o Enter C-x
+	tmux_edit nano "$f" "nano --ignorercfiles" wait:notes.txt h e l l o Enter \
+		C-o "wait:File Name to Write" Enter wait:Wrote C-x
 	same_file nano "$T/.want" "$f"
 	check_eq "nano: the file has two versions" "1 2" "$(versions "$CODE/nano/notes.txt")"
 	after nano

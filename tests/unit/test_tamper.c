@@ -757,6 +757,24 @@ static int ins_move_f_miscounts(vault *v, MDB_txn *txn, vault_event *ev)
 	return vault_event__touch_node(ev, v, txn, parent.id);
 }
 
+/* A write of f.txt, which exists, that also changes its folder's times:
+ * only a write that makes its file adds an entry to a folder. */
+static int ins_write_f_touches_folder(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	node_rec n, parent;
+	int error;
+
+	if ((error = vault_node__get(&n, txn, v, fnode)) < 0 ||
+	    (error = vault_node__get(&parent, txn, v, n.parent)) < 0)
+		return error;
+	parent.mtime = parent.ctime = vault__now_ns();
+	if ((error = vault_node__put(txn, v, &parent)) < 0 ||
+	    (error = bump_node(v, txn, ev, fnode)) < 0)
+		return error;
+	event_on(ev, c1, fnode);
+	return vault_event__touch_node(ev, v, txn, parent.id);
+}
+
 /* bob writes "in his case C2" but changes f.txt of C1. */
 static int ins_write_wrong_case(vault *v, MDB_txn *txn, vault_event *ev)
 {
@@ -1295,6 +1313,8 @@ static void test_insiders(void)
 		{ "insider: a rekey by a ro member that adds a member", "carol", "rekey", ins_rekey_adds_member, "member", 1 },
 		{ "insider: a grant that also changes another member", "dpo", "grant", ins_grant_two, "member", 1 },
 		{ "insider: a touch that moves the file", "alice", "touch", ins_touch_reparents, "parent", 1 },
+		{ "insider: a write of an existing file that changes its folder", "alice", "write",
+		  ins_write_f_touches_folder, "may not", 1 },
 		{ "insider: a move whose folder miscounts its subfolders", "alice", "move",
 		  ins_move_f_miscounts, "subfolders", 0 },
 	};

@@ -27,15 +27,15 @@ static const vault_action actions[] = {
 	{ "case-create",     VAULT_ACTION_CASE,    1, 1, 0, { NULL } },
 	/* keys sealed to a new member change no record */
 	{ "rekey",           VAULT_ACTION_MEMBER,  0, 0, 0, { "epoch", "retired", "label", NULL } },
-	{ "write",           VAULT_ACTION_CONTENT, 1, 1, 1, { "version", "size", "mtime", "ctime", "atime",
+	{ "write",           VAULT_ACTION_CONTENT, 1, 1, VAULT_ENTRIES_NEW, { "version", "size", "mtime", "ctime", "atime",
 	                                                      "mode", "generation", "name", "commitment", NULL } },
 	{ "restore",         VAULT_ACTION_CONTENT, 1, 0, 0, { "version", "size", "mtime", "ctime",
 	                                                      "generation", "name", "commitment", NULL } },
-	{ "create",          VAULT_ACTION_CONTENT, 1, 1, 1, { NULL } },
-	{ "mkdir",           VAULT_ACTION_CONTENT, 1, 1, 1, { NULL } },
+	{ "create",          VAULT_ACTION_CONTENT, 1, 1, VAULT_ENTRIES_ALWAYS, { NULL } },
+	{ "mkdir",           VAULT_ACTION_CONTENT, 1, 1, VAULT_ENTRIES_ALWAYS, { NULL } },
 	{ "touch",           VAULT_ACTION_CONTENT, 1, 0, 0, { "mtime", "ctime", "atime", "mode", NULL } },
-	{ "move",            VAULT_ACTION_CONTENT, 1, 0, 1, { "parent", "name", "generation", "ctime", NULL } },
-	{ "delete",          VAULT_ACTION_CONTENT, 1, 0, 1, { "state", "ctime", NULL } },
+	{ "move",            VAULT_ACTION_CONTENT, 1, 0, VAULT_ENTRIES_ALWAYS, { "parent", "name", "generation", "ctime", NULL } },
+	{ "delete",          VAULT_ACTION_CONTENT, 1, 0, VAULT_ENTRIES_ALWAYS, { "state", "ctime", NULL } },
 	{ "read",            VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	{ "passwd",          VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	{ "mount",           VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
@@ -167,14 +167,14 @@ done:
 }
 
 int vault_action__check_folder(vault *v, const vault_action *a, const git_oid *before,
-	const git_oid *after, const char *what)
+	const git_oid *after, int node_new, const char *what)
 {
 	static const char *const may[] = { "mtime", "ctime", "folders", NULL };
 	record_lines r1;
 	char type[8], state[16];
 	int error;
 
-	if (!a->entries)
+	if (!a->entries || (a->entries == VAULT_ENTRIES_NEW && !node_new))
 		return vault_error_set(VAULT_ECORRUPT, "'%s' changed folder %s, which it may not", a->name, what);
 	if ((error = check_fields(v, a->name, before, after, may, what, &r1)) < 0)
 		goto done;

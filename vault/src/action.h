@@ -21,6 +21,9 @@ typedef enum {
 	VAULT_ACTION_STILL,          /* changes no state (read, mount, ...) */
 } vault_action_kind;
 
+#define VAULT_ENTRIES_ALWAYS 1
+#define VAULT_ENTRIES_NEW    2
+
 typedef struct {
 	const char *name;
 	vault_action_kind kind;
@@ -30,9 +33,10 @@ typedef struct {
 	/* 1: it may create the record it is about (a write only as the
 	 * file's first version; verify checks that). */
 	int creates;
-	/* 1: it adds, removes or moves a folder entry, so it may also change
-	 * the mtime and ctime of the folder (or both folders) the entry is
-	 * in; a write only as the file's first version. */
+	/* It adds, removes or moves a folder entry, so it may also change the
+	 * times and subfolder count of the folder (or both folders) the entry
+	 * is in: VAULT_ENTRIES_ALWAYS, or VAULT_ENTRIES_NEW only when it
+	 * creates its node (a write of a file's first version); 0 never. */
 	int entries;
 	/* The fields it may change in an existing record, NULL-ended. */
 	const char *may[12];
@@ -50,8 +54,9 @@ const vault_action *vault_action__find(const char *name);
  */
 int vault_action__check_record(vault *v, const vault_action *a, const git_oid *before,
 	const git_oid *after, const char *target, const char *what);
-/* The same for the manifest of a folder whose entries the action changed. */
+/* The same for the manifest of a folder whose entries the action changed;
+ * `node_new`: the event creates its node. */
 int vault_action__check_folder(vault *v, const vault_action *a, const git_oid *before,
-	const git_oid *after, const char *what);
+	const git_oid *after, int node_new, const char *what);
 
 #endif
