@@ -74,6 +74,9 @@ echo "\$ cat '$casedir/intake.txt'"; cat "$casedir/intake.txt"
 # An editor's save: a temporary file, then renamed over the original.
 printf 'Arrived: 2026-11-02\nNeeds: legal aid, medical check\nHearing: 2026-12-10\n' > "$casedir/.intake.txt.swp"
 mv "$casedir/.intake.txt.swp" "$casedir/intake.txt"
+# vim's own save: it writes, syncs and sets the mode the file already has.
+echo "\$ vim -es -c 'normal GoFollow-up call: 2026-12-12' -c wq intake.txt"
+vim -Nu NONE -n -es -c 'normal GoFollow-up call: 2026-12-12' -c wq "$casedir/intake.txt"
 hist="$mnt/.history/$(basename "$casedir")/intake.txt"
 echo "\$ ls -l '$hist'"; ls -l "$hist"
 first=$(ls "$hist" | head -1)
