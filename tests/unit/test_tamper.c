@@ -25,6 +25,7 @@
 #include "history.h"
 #include "sshsig.h"
 #include "harness.h"
+#include "docs.h"
 #include "rawdb.h"
 
 /*
@@ -1330,6 +1331,69 @@ static void test_insiders(void)
 	}
 }
 
+/*
+ * A loop of folders: alice makes A and A/B honestly, then signs a "move" of
+ * A into B with every record consistent (entries moved, subfolder counts
+ * kept right), so only the walk up from each folder shows that A and B
+ * hold each other and no longer reach the case root.
+ */
+static uint64_t loop_a, loop_b;
+
+static int ins_move_a_into_b(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	node_rec a, b, root;
+	case_ctx cc;
+	int error;
+
+	if ((error = docs_case_load(&cc, txn, v, c1, 1)) < 0)
+		return error;
+	if ((error = vault_node__get(&a, txn, v, loop_a)) < 0 ||
+	    (error = vault_node__get(&b, txn, v, loop_b)) < 0 ||
+	    (error = vault_node__get(&root, txn, v, a.parent)) < 0 ||
+	    (error = docs_dirent_del(txn, v, &cc, root.id, "A", 1)) < 0 ||
+	    (error = docs_dirent_put(txn, v, &cc, b.id, "A", 1, a.id)) < 0)
+		goto done;
+	a.parent = b.id;
+	root.folders--;
+	b.folders++;
+	if ((error = vault_node__put(txn, v, &a)) < 0 || (error = vault_node__put(txn, v, &b)) < 0 ||
+	    (error = vault_node__put(txn, v, &root)) < 0)
+		goto done;
+	event_on(ev, c1, a.id);
+	if ((error = vault_event__touch_node(ev, v, txn, a.id)) == 0 &&
+	    (error = vault_event__touch_node(ev, v, txn, b.id)) == 0)
+		error = vault_event__touch_node(ev, v, txn, root.id);
+done:
+	docs_case_dispose(&cc);
+	return error;
+}
+
+static void test_folder_loop(void)
+{
+	const char *dir = copy_of(NULL);
+	vault *v = open_as(dir, "alice", "alice-pass");
+	char p[96], bad[VAULT_OID_SIZE];
+
+	if (!v) {
+		CHECK(!"cannot open the copy as alice");
+		drop_copy(dir);
+		return;
+	}
+	snprintf(p, sizeof p, "%s/A", c1);
+	CHECK_RC(vault_mkdir(v, p), 0);
+	loop_a = node_of(v, p);
+	snprintf(p, sizeof p, "%s/A/B", c1);
+	CHECK_RC(vault_mkdir(v, p), 0);
+	loop_b = node_of(v, p);
+	vault_close(v);
+	/* The writer's own move refuses a folder into itself, so a forger's
+	 * build signs it. */
+	insider(bad, dir, "alice", "move", ins_move_a_into_b, 0);
+	if (bad[0])
+		expect_verify("insider: a move that makes folders hold each other", dir, NULL, bad, "loop");
+	drop_copy(dir);
+}
+
 /* ---- LMDB records --------------------------------------------------------- */
 
 static void node_key(unsigned char k[8], uint64_t id) { be64_put(k, id); }
@@ -2071,6 +2135,7 @@ int main(void)
 	test_reordered_dropped();
 	test_rollback();
 	test_insiders();
+	test_folder_loop();
 	test_insider_folders();
 	test_blocks();
 	test_nodes();

@@ -855,12 +855,16 @@ static int move_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *
 		return vault_error_set(VAULT_EEXISTS, "'%s' already exists", oc->path2);
 	if (error != VAULT_ENOTFOUND)
 		return error;
-	/* A folder cannot move into itself. */
-	for (up = to_parent; ; ) {
+	/* A folder cannot move into itself. Folders nest PATH_MAX_DEPTH deep at
+	 * most: a longer way up is a loop that edited records made. */
+	up = to_parent;
+	for (int depth = 0; ; depth++) {
 		if (up.id == n.id)
 			return vault_error_set(VAULT_EUSAGE, "'%s' cannot move into itself", oc->path);
 		if (!up.parent)
 			break;
+		if (depth > PATH_MAX_DEPTH)
+			return vault_error_set(VAULT_ECORRUPT, "the folders above '%s' form a loop", oc->path2);
 		if ((error = vault_node__get(&up, txn, v, up.parent)) < 0)
 			return error;
 	}

@@ -19,6 +19,7 @@
 #include <git2/sys/odb_backend.h>
 
 #include "action.h"
+#include "docs.h"
 #include "history.h"
 #include "odb_lmdb.h"
 #include "sshsig.h"
@@ -992,6 +993,60 @@ static int id_cmp(const void *a, const void *b)
  * Folder entries: each names a live node of the same case whose parent is
  * the entry's folder, and every live node but a case root has exactly one.
  */
+/*
+ * Every live node below a case root reaches it, going up its parents, in
+ * at most PATH_MAX_DEPTH steps: no folders that hold each other (edited
+ * records could make such a loop, which the entries alone do not show).
+ * `ids` (sorted) are the live nodes below a root; each is walked up until
+ * it meets a root or a node already known to reach one.
+ */
+static int verify_rooted(vault *v, MDB_txn *txn, const uint64_t *ids, size_t n)
+{
+	unsigned char *good = calloc(n ? n : 1, 1);
+	size_t path[PATH_MAX_DEPTH + 2];
+	int error = 0;
+
+	if (!good)
+		return vault_error_set_oom();
+	for (size_t i = 0; i < n && error == 0; i++) {
+		uint64_t id = ids[i];
+		size_t depth = 0, j = i;
+		int ok = 0;
+
+		while (!ok && error == 0) {
+			const uint64_t *at;
+			node_rec nd;
+
+			if (good[j]) {
+				ok = 1;
+				break;
+			}
+			if (depth == PATH_MAX_DEPTH + 2) {
+				error = vault_error_set(VAULT_ECORRUPT,
+					"vault state does not match the history: the folders above node %016llx form a loop",
+					(unsigned long long)id);
+				break;
+			}
+			path[depth++] = j;
+			if ((error = vault_node__get(&nd, txn, v, ids[j])) < 0)
+				break;
+			/* A live node with no entry is a root (the entries are
+			 * checked: each live node below a root has one). */
+			at = nd.parent ? bsearch(&nd.parent, ids, n, sizeof *ids, id_cmp) : NULL;
+			if (at == NULL) {
+				ok = 1;
+				break;
+			}
+			j = (size_t)(at - ids);
+		}
+		if (ok)
+			for (size_t k = 0; k < depth; k++)
+				good[path[k]] = 1;
+	}
+	free(good);
+	return error;
+}
+
 /* A folder's count of subfolders is what its entries hold. */
 static int folders_match(uint64_t pid, uint32_t want, uint32_t have)
 {
@@ -1041,7 +1096,7 @@ static int verify_dirents(vault *v, MDB_txn *txn, uint64_t live, uint64_t dirs, 
 		if (vault_node__get(&child, txn, v, ids[n - 1]) < 0 ||
 		    vault_node__get(&parent, txn, v, pid) < 0 ||
 		    child.state != NODE_LIVE || child.parent != pid || parent.type != NODE_DIR ||
-		    strcmp(child.code, parent.code)) {
+		    parent.state != NODE_LIVE || strcmp(child.code, parent.code)) {
 			error = vault_error_set(VAULT_ECORRUPT,
 				"vault state does not match the history: a folder entry of node %016llx points to node %016llx, which is not a live child of it",
 				(unsigned long long)pid, (unsigned long long)ids[n - 1]);
@@ -1076,6 +1131,8 @@ static int verify_dirents(vault *v, MDB_txn *txn, uint64_t live, uint64_t dirs, 
 					"vault state does not match the history: node %016llx has two folder entries",
 					(unsigned long long)ids[i]);
 	}
+	if (error == 0)
+		error = verify_rooted(v, txn, ids, n);
 	free(ids);
 	return error;
 }
