@@ -2,10 +2,11 @@
  * action — the table of event actions, shared by the writer and verify.
  *
  * Each action says who may record it (its kind), whether it must change
- * the state, and which fields of an existing record it may change. The
- * writer checks every event against it before signing (audit.c), verify
- * replays every event against it (verify.c): the two cannot disagree on
- * what an honest event is.
+ * the state, whether it may create its record, whether it changes folder
+ * entries (and so the folders' times), and which fields of an existing
+ * record it may change. The writer checks every event against it before
+ * signing (audit.c), verify replays every event against it (verify.c):
+ * the two cannot disagree on what an honest event is.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,14 +28,15 @@ static const vault_action actions[] = {
 	{ "case-create",     VAULT_ACTION_CASE,    1, 1, 0, { NULL } },
 	/* keys sealed to a new member change no record */
 	{ "rekey",           VAULT_ACTION_MEMBER,  0, 0, 0, { "epoch", "retired", "label", NULL } },
-	{ "write",           VAULT_ACTION_CONTENT, 1, 1, VAULT_ENTRIES_NEW, { "version", "size", "mtime", "ctime", "atime",
-	                                                      "mode", "generation", "name", "commitment", NULL } },
-	{ "restore",         VAULT_ACTION_CONTENT, 1, 0, 0, { "version", "size", "mtime", "ctime",
-	                                                      "generation", "name", "commitment", NULL } },
+	{ "write",           VAULT_ACTION_CONTENT, 1, 1, VAULT_ENTRIES_NEW,
+	  { "version", "size", "mtime", "ctime", "atime", "mode", "generation", "name", "commitment", NULL } },
+	{ "restore",         VAULT_ACTION_CONTENT, 1, 0, 0,
+	  { "version", "size", "mtime", "ctime", "generation", "name", "commitment", NULL } },
 	{ "create",          VAULT_ACTION_CONTENT, 1, 1, VAULT_ENTRIES_ALWAYS, { NULL } },
 	{ "mkdir",           VAULT_ACTION_CONTENT, 1, 1, VAULT_ENTRIES_ALWAYS, { NULL } },
 	{ "touch",           VAULT_ACTION_CONTENT, 1, 0, 0, { "mtime", "ctime", "atime", "mode", NULL } },
-	{ "move",            VAULT_ACTION_CONTENT, 1, 0, VAULT_ENTRIES_ALWAYS, { "parent", "name", "generation", "ctime", NULL } },
+	{ "move",            VAULT_ACTION_CONTENT, 1, 0, VAULT_ENTRIES_ALWAYS,
+	  { "parent", "name", "generation", "ctime", NULL } },
 	{ "delete",          VAULT_ACTION_CONTENT, 1, 0, VAULT_ENTRIES_ALWAYS, { "state", "ctime", NULL } },
 	{ "read",            VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	{ "passwd",          VAULT_ACTION_STILL,   0, 0, 0, { NULL } },

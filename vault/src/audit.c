@@ -225,15 +225,11 @@ static int check_updates(int *changed, vault *v, const vault_action *a, const va
 	git_oid have;
 	unsigned int mode;
 	char own[64] = "";
-	int error, own_new = 0;
+	int error, folder, own_new = -1;   /* does it create its node? looked up if asked */
 
 	*changed = 0;
-	if (a->kind == VAULT_ACTION_CONTENT && ev->node) {
+	if (a->kind == VAULT_ACTION_CONTENT && ev->node)
 		vault_node_path(own, ev->node);
-		if ((error = vault_trees__entry(&have, &mode, v, base, own)) < 0 && error != VAULT_ENOTFOUND)
-			return error;
-		own_new = error == VAULT_ENOTFOUND;
-	}
 	for (size_t i = 0; i < ev->nupdates; i++) {
 		const git_tree_update *u = &ev->updates[i];
 		error = vault_trees__entry(&have, &mode, v, base, u->path);
@@ -250,8 +246,14 @@ static int check_updates(int *changed, vault *v, const vault_action *a, const va
 			continue;
 		*changed = 1;
 		/* A document event's other records are the folders it changed. */
-		if ((own[0] && strcmp(u->path, own) ?
-		     vault_action__check_folder(v, a, &have, &u->id, own_new, u->path) :
+		folder = own[0] && strcmp(u->path, own);
+		if (folder && own_new < 0) {
+			git_oid o;
+			if ((error = vault_trees__entry(&o, &mode, v, base, own)) < 0 && error != VAULT_ENOTFOUND)
+				return error;
+			own_new = error == VAULT_ENOTFOUND;
+		}
+		if ((folder ? vault_action__check_folder(v, a, &have, &u->id, own_new, u->path) :
 		     vault_action__check_record(v, a, &have, &u->id, ev->target, u->path)) < 0) {
 			char why[300];
 			snprintf(why, sizeof why, "%s", vault_error_last()->message);
