@@ -14,3 +14,18 @@ cmake -S "$top" -B "$top/build-asan" -DCMAKE_BUILD_TYPE=Debug -DCASEVAULT_SANITI
 cmake --build "$top/build-asan" -j "$jobs" >/dev/null
 (cd "$top/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	ctest --output-on-failure -j "$jobs" -L unit)
+
+# The mount under the sanitizers too: its daemon runs detached, so each
+# process writes what a sanitizer finds to a log of its own, and any such
+# report fails the run.
+logs="$top/build-asan/sanitizer-logs"
+rm -rf "$logs"
+mkdir -p "$logs"
+(cd "$top/build-asan" && ASAN_OPTIONS=detect_leaks=0:log_path="$logs/asan" \
+	UBSAN_OPTIONS=print_stacktrace=1:log_path="$logs/ubsan" \
+	ctest --output-on-failure -j "$jobs" -R 'cli/t_mount')
+if grep -l -e "ERROR: AddressSanitizer" -e "runtime error" "$logs"/* 2> /dev/null; then
+	echo "sanitizer reports from the mount tests:"
+	cat "$logs"/*
+	exit 1
+fi
