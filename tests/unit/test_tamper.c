@@ -21,7 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "event.h"
 #include "history.h"
 #include "sshsig.h"
 #include "harness.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "event.h"
 #include "harness.h"
 
 #define ROUNDS 400

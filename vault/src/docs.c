@@ -588,156 +588,43 @@ int docs_resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vpat
 
 /* ---- events on documents ------------------------------------------------ */
 
-/*
- * Group commit. The threads of one process (the mount's) queue their
- * events; the first thread that finds no batch running leads: it takes
- * every queued event, runs each in a nested transaction of its own (one
- * that fails is undone alone, the others stand), commits them together
- * with one fsync, and wakes their threads. No caller returns before its
- * event is committed. Events that arrive while a batch commits form the
- * next batch: the busier the mount, the more events share an fsync.
- */
-#define BATCH_MAX 64
-
-struct docs_job {
-	struct docs_job *next;
-	const char *action, *code;
+/* A document event: its case loaded (read-write if asked), then its function. */
+typedef struct {
+	const char *code;
 	int need_rw;
 	doc_fn fn;
 	doc_post_fn post;
 	void *payload;
-	int done, error;
-	char message[512];
-};
+} doc_job;
 
-/* Load the case, run fn, append the event, run post; all in `txn`. */
-static int job_run(struct docs_job *j, vault *v, MDB_txn *txn)
+static int doc_event_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 {
-	vault_event ev;
+	doc_job *j = payload;
 	case_ctx cc;
-	git_oid oid;
 	int error;
 
-	vault_event__init(&ev, j->action);
-	vault_store__cur = txn;
 	if ((error = docs_case_load(&cc, txn, v, j->code, j->need_rw)) < 0)
-		goto done;
-	snprintf(ev.case_code, sizeof ev.case_code, "%s", j->code);
-	/* fn may return > 0: nothing to record, no event. */
-	if ((error = j->fn(&ev, v, txn, &cc, j->payload)) == 0 &&
-	    (error = vault_event__commit(&oid, &ev, v, txn, vault__now())) == 0 && j->post)
-		error = j->post(v, txn, &oid, j->payload);
+		return error;
+	snprintf(ev->case_code, sizeof ev->case_code, "%s", j->code);
+	error = j->fn(ev, v, txn, &cc, j->payload);
 	docs_case_dispose(&cc);
-done:
-	if (vault_store__cur == txn)
-		vault_store__cur = NULL;
-	vault_event__dispose(&ev);
 	return error;
 }
 
-/* The outcome of a job, with its message for the thread that waits. */
-static void job_end(struct docs_job *j, int error)
+static int doc_post(vault *v, MDB_txn *txn, const git_oid *commit, void *payload)
 {
-	j->error = error;
-	if (error < 0)
-		snprintf(j->message, sizeof j->message, "%s", vault_error_last()->message);
-}
+	doc_job *j = payload;
 
-static void batch_run(vault *v, struct docs_job *batch)
-{
-	struct docs_job *j;
-	MDB_txn *txn = NULL, *child;
-	int error, stored = 0;
-
-	if ((error = vault__begin(&txn, v, 1)) < 0) {
-		for (j = batch; j; j = j->next)
-			job_end(j, error);
-		return;
-	}
-	if (!batch->next) {
-		/* Alone: no nested transaction needed. */
-		job_end(batch, job_run(batch, v, txn));
-		stored = batch->error == 0;
-	} else {
-		for (j = batch; j; j = j->next) {
-			if ((error = vault_store__begin_nested(&child, v->st, txn)) == 0) {
-				if ((error = job_run(j, v, child)) == 0)
-					error = vault_store__commit(v->st, child);
-				else
-					vault_store__abort(v->st, child);
-			}
-			job_end(j, error);
-			stored |= error == 0;
-		}
-	}
-	if (!stored) {
-		vault_store__abort(v->st, txn);
-		return;
-	}
-	if ((error = vault_store__commit(v->st, txn)) < 0)
-		for (j = batch; j; j = j->next)
-			if (j->error == 0)
-				job_end(j, error);
-}
-
-/* Run one batch as its leader; called and returns with gc_lock held. */
-static void lead(vault *v)
-{
-	struct docs_job *batch, *last, *j, *next;
-	int n = 1;
-
-	v->gc_leading = 1;
-	batch = last = v->gc_head;
-	while (last->next && n < BATCH_MAX) {
-		last = last->next;
-		n++;
-	}
-	v->gc_head = last->next;
-	if (!v->gc_head)
-		v->gc_tail = NULL;
-	last->next = NULL;
-	pthread_mutex_unlock(&v->gc_lock);
-
-	batch_run(v, batch);
-
-	pthread_mutex_lock(&v->gc_lock);
-	for (j = batch; j; j = next) {
-		next = j->next;
-		j->done = 1;
-	}
-	v->gc_leading = 0;
-	pthread_cond_broadcast(&v->gc_cond);
+	return j->post(v, txn, commit, j->payload);
 }
 
 int docs_event(vault *v, const char *action, const char *code, int need_rw,
 	doc_fn fn, doc_post_fn post, void *payload)
 {
-	struct docs_job j;
+	doc_job j = { code, need_rw, fn, post, payload };
 
-	memset(&j, 0, sizeof j);
-	j.action = action;
-	j.code = code;
-	j.need_rw = need_rw;
-	j.fn = fn;
-	j.post = post;
-	j.payload = payload;
-
-	pthread_mutex_lock(&v->gc_lock);
-	if (v->gc_tail)
-		v->gc_tail->next = &j;
-	else
-		v->gc_head = &j;
-	v->gc_tail = &j;
-	while (!j.done) {
-		if (!v->gc_leading)
-			lead(v);
-		else
-			pthread_cond_wait(&v->gc_cond, &v->gc_lock);
-	}
-	pthread_mutex_unlock(&v->gc_lock);
-	if (j.error < 0)
-		return vault_error_set(j.error, "%s", j.message);
-	return j.error;
+	/* The mount's threads share fsyncs: documents go by group commit. */
+	return vault_event__run(v, action, doc_event_fn, post ? doc_post : NULL, &j, VAULT_EVENT_GROUP);
 }
 
 /* Start a new epoch first if a revocation retired the current one. */
@@ -1244,9 +1131,8 @@ int vault_history(vault *v, const char *path, int (*cb)(const vault_version_info
 		return error;
 	if (p.n == 0)
 		return vault_error_set(VAULT_EUSAGE, "'%s' names a case, not a file", path);
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault__begin_walk(&txn, v)) < 0)
 		return error;
-	vault_store__cur = txn;
 	if ((error = docs_case_load(&cc, txn, v, p.code, 0)) < 0)
 		goto done;
 	loaded = 1;
@@ -1283,7 +1169,6 @@ int vault_history(vault *v, const char *path, int (*cb)(const vault_version_info
 done:
 	if (loaded)
 		docs_case_dispose(&cc);
-	vault_store__cur = NULL;
 	vault_store__abort(v->st, txn);
 	return error;
 }

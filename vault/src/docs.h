@@ -4,7 +4,7 @@
 #ifndef VAULT_DOCS_H
 #define VAULT_DOCS_H
 
-#include "internal.h"
+#include "event.h"
 
 #define PATH_MAX_DEPTH 64
 

@@ -952,10 +952,9 @@ int vault_audit_export(vault_export_result *res, vault *v, const char *dir)
 
 	memset(res, 0, sizeof *res);
 	memset(&x, 0, sizeof x);
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault__begin_walk(&txn, v)) < 0)
 		return error;
 	v->st->mapped_max = VAULT_WALK_MAPPED_MAX;
-	vault_store__cur = txn;
 	exporter_init(&x, v, txn);
 	if ((error = vault__meta_get(&val, txn, v, "head")) < 0 || val.mv_size != 20) {
 		if (error == 0 || error == VAULT_ENOTFOUND)
@@ -1048,7 +1047,6 @@ done:
 	git_reference_free(ref);
 	git_odb_free(x.to);
 	git_repository_free(repo);
-	vault_store__cur = NULL;
 	vault_store__abort(v->st, txn);
 	v->st->mapped_max = saved_max;
 	return error;

@@ -59,10 +59,10 @@ struct vault {
 	case_key *keys;              /* case keys unsealed so far */
 	pthread_mutex_t key_lock;    /* guards `keys` (the mount is threaded) */
 
-	/* Group commit of this process's events (docs.c). */
+	/* Group commit of this process's events (event.c). */
 	pthread_mutex_t gc_lock;
 	pthread_cond_t gc_cond;
-	struct docs_job *gc_head, *gc_tail;
+	struct vault_event_job *gc_head, *gc_tail;
 	int gc_leading;
 
 	/* Trees read or written lately, by id (trees.c). */
@@ -171,42 +171,6 @@ int vault_version__get(version_rec *out, MDB_txn *txn, vault *v, uint64_t node, 
 void vault_version__dispose(version_rec *r);
 void vault_version__commitment(unsigned char out[32], const version_rec *r);
 
-/* audit.c: building one event */
-#define EVENT_MAX_UPDATES 16
-typedef struct {
-	const char *action;
-	char case_code[VAULT_CODE_SIZE];
-	uint64_t node;
-	uint32_t version;
-	const char *purpose;
-	char *note;                  /* base64 of the sealed note, malloc'd */
-	const char *at;              /* a read of a past state: its moment, RFC 3339 */
-	char target[VAULT_NAME_MAX + 1];
-	char subject[160];
-	size_t nupdates;
-	git_tree_update updates[EVENT_MAX_UPDATES];
-	char paths[EVENT_MAX_UPDATES][64];
-} vault_event;
-
-void vault_event__init(vault_event *ev, const char *action);
-void vault_event__dispose(vault_event *ev);
-int vault_event__touch_user(vault_event *ev, vault *v, MDB_txn *txn, const char *name);
-int vault_event__touch_case(vault_event *ev, vault *v, MDB_txn *txn, const char *code);
-int vault_event__touch_node(vault_event *ev, vault *v, MDB_txn *txn, uint64_t node);
-int vault_event__touch_settings(vault_event *ev, vault *v, MDB_txn *txn);
-int vault_event__seal_note(vault_event *ev, vault *v, MDB_txn *txn, const char *note);
-/* Does a record's tree file equal the one in the head event? VAULT_ECORRUPT. */
-int vault_audit__matches_head(vault *v, MDB_txn *txn, const char *path, const vault_buf *blob);
-/*
- * Append the signed commit to the history and move the head (same txn).
- * 1, and nothing appended, when the event changes no record although its
- * action must change one (a chmod to the mode a file has): no event.
- */
-int vault_event__commit(git_oid *out, vault_event *ev, vault *v, MDB_txn *txn, int64_t when);
-/* The same without the action table's check: what a forger's own build
- * would do. Only tests call it, to forge events that verify must catch. */
-int vault_event__append(git_oid *out, vault_event *ev, vault *v, MDB_txn *txn, int64_t when);
-
 /* Text of the tree files, generated from records; used to build events and
  * to check the state against the head tree. */
 int vault_blob__user(vault_buf *out, const char *name, const user_rec *u);
@@ -231,6 +195,12 @@ int vault_trees__blob(vault_buf *out, vault *v, const git_oid *commit, const cha
 
 /* vault.c */
 int vault__begin(MDB_txn **out, vault *v, int write);
+/*
+ * A read transaction that the history's object database reads through
+ * too (its current transaction), until it ends: for walks of the history
+ * outside an event. Events get theirs from vault_event__run().
+ */
+int vault__begin_walk(MDB_txn **out, vault *v);
 int vault__require_unlocked(vault *v);
 int vault__meta_get(MDB_val *out, MDB_txn *txn, vault *v, const char *key);
 int vault__meta_put(MDB_txn *txn, vault *v, const char *key, const void *val, size_t len);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "event.h"
 #include "sshsig.h"
 
 /* ---- users -------------------------------------------------------------- */
@@ -79,36 +79,13 @@ static int require_role(vault *v, vault_role_t role)
 	return 0;
 }
 
-/* Run `fn` in one write transaction that ends with the event's commit. */
-typedef int (*event_fn)(vault_event *ev, vault *v, MDB_txn *txn, void *payload);
-
-static int run_event(vault *v, const char *action, event_fn fn, void *payload)
+/* A policy event has a transaction of its own. Nothing to record (a rekey
+ * another session did meanwhile, a setting to the value it has) is done. */
+static int run_event(vault *v, const char *action, vault_event_fn fn, void *payload)
 {
-	MDB_txn *txn = NULL;
-	vault_event ev;
-	git_oid oid;
-	int error;
+	int error = vault_event__run(v, action, fn, NULL, payload, 0);
 
-	vault_event__init(&ev, action);
-	if ((error = vault__begin(&txn, v, 1)) < 0)
-		goto done;
-	/* fn > 0: nothing to do (a rekey another session did meanwhile): no
-	 * event, like one that would change nothing. */
-	if ((error = fn(&ev, v, txn, payload)) != 0) {
-		error = error > 0 ? 0 : error;
-		goto done;
-	}
-	/* > 0: the event would change nothing, so nothing is recorded. */
-	if ((error = vault_event__commit(&oid, &ev, v, txn, vault__now())) != 0) {
-		error = error > 0 ? 0 : error;
-		goto done;
-	}
-	error = vault_store__commit(v->st, txn);
-	txn = NULL;
-done:
-	vault_store__abort(v->st, txn);
-	vault_event__dispose(&ev);
-	return error;
+	return error > 0 ? 0 : error;
 }
 
 /* The audit key's secret half, sealed to admins and auditors. */

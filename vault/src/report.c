@@ -319,9 +319,8 @@ int vault_audit_query(vault *v, const vault_log_options *o, vault_event_cb cb, v
 	for (const char *const *a = o ? o->actions : NULL; a && *a; a++)
 		if (!in_list(*a, known_actions))
 			return vault_error_set(VAULT_EUSAGE, "'%s' is not an action of the history", *a);
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault__begin_walk(&txn, v)) < 0)
 		return error;
-	vault_store__cur = txn;
 	if (o && o->notes && (error = audit_key_open(&key, v, txn)) < 0)
 		goto done;
 	if ((error = vault_history__chain(&ids, &n, NULL, v, txn)) < 0)
@@ -355,7 +354,6 @@ int vault_audit_query(vault *v, const vault_log_options *o, vault_event_cb cb, v
 done:
 	audit_key_close(&key);
 	free(ids);
-	vault_store__cur = NULL;
 	vault_store__abort(v->st, txn);
 	return error;
 }
@@ -459,9 +457,8 @@ int vault_audit_show(vault *v, const char *id, int notes,
 	}
 	for (size_t i = 0; i <= len; i++)
 		want[i] = (char)(id[i] >= 'A' && id[i] <= 'F' ? id[i] - 'A' + 'a' : id[i]);
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault__begin_walk(&txn, v)) < 0)
 		return error;
-	vault_store__cur = txn;
 	if (notes && (error = audit_key_open(&key, v, txn)) < 0)
 		goto done;
 	if ((error = vault_history__chain(&ids, &n, NULL, v, txn)) < 0)
@@ -529,7 +526,6 @@ done:
 	git_commit_free(c);
 	audit_key_close(&key);
 	free(ids);
-	vault_store__cur = NULL;
 	vault_store__abort(v->st, txn);
 	return error;
 }
@@ -1064,9 +1060,8 @@ int vault_audit_report(vault *v, const vault_report_options *o,
 	r.o = o;
 	r.cb = cb;
 	r.payload = payload;
-	if ((error = vault__begin(&r.txn, v, 0)) < 0)
+	if ((error = vault__begin_walk(&r.txn, v)) < 0)
 		return error;
-	vault_store__cur = r.txn;
 	if (o->notes && (error = audit_key_open(&r.key, v, r.txn)) < 0)
 		goto done;
 	if ((error = load_events(&r)) < 0)
@@ -1090,7 +1085,6 @@ int vault_audit_report(vault *v, const vault_report_options *o,
 done:
 	audit_key_close(&r.key);
 	free(r.ev);
-	vault_store__cur = NULL;
 	vault_store__abort(v->st, r.txn);
 	return error;
 }

@@ -430,7 +430,6 @@ static int at_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, vo
 	a->v = v;
 	a->txn = txn;
 	a->c = &cc->c;
-	vault_store__cur = txn;
 	if ((error = commit_at(&c, a)) < 0)
 		goto done;
 	if (git_commit_tree(&tree, c) < 0) {

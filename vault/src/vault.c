@@ -7,7 +7,7 @@
 #include <git2/sys/repository.h>
 #include <git2/sys/odb_backend.h>
 
-#include "internal.h"
+#include "event.h"
 #include "odb_lmdb.h"
 #include "sshsig.h"
 
@@ -87,6 +87,15 @@ int vault__begin(MDB_txn **out, vault *v, int write)
 	return vault_store__begin(out, v->st, write);
 }
 
+int vault__begin_walk(MDB_txn **out, vault *v)
+{
+	int error = vault_store__begin(out, v->st, 0);
+
+	if (error == 0)
+		vault_store__cur = *out;
+	return error;
+}
+
 int vault__require_unlocked(vault *v)
 {
 	if (!v->unlocked)
@@ -162,8 +171,7 @@ static int vault_alloc(vault **out, const char *dir)
 	}
 	strcpy(v->dir, dir);
 	pthread_mutex_init(&v->key_lock, NULL);
-	pthread_mutex_init(&v->gc_lock, NULL);
-	pthread_cond_init(&v->gc_cond, NULL);
+	vault_event__group_init(v);
 	vault_trees__init(v);
 	*out = v;
 	return 0;
@@ -350,20 +358,66 @@ static void init_undo(const char *dir, int made_dir)
 		rmdir(dir);
 }
 
+typedef struct {
+	const char *admin, *pass;
+	size_t passlen;
+} init_args;
+
+/* The genesis: the format and id records, the first admin, the audit key. */
+static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
+{
+	init_args *a = payload;
+	user_rec u;
+	unsigned char *sk = NULL, fmt[4], audit_pk[32], audit_sk[32], sealed[32 + VCRYPTO_SEALBYTES + 1];
+	char key[VAULT_NAME_MAX + 16];
+	int error;
+
+	be32_put(fmt, VAULT_FORMAT_VERSION);
+	if ((error = vault__meta_put(txn, v, "format", fmt, 4)) < 0 ||
+	    (error = vault__meta_put(txn, v, "vault-id", v->id, VAULT_ID_SIZE - 1)) < 0)
+		return error;
+	if ((error = vault_user__create(&u, &sk, a->admin, VAULT_ROLE_ADMIN, a->pass, a->passlen)) < 0)
+		return error;
+	if ((error = vault_user__put(txn, v, a->admin, &u)) < 0) {
+		vcrypto_key_free(sk);
+		return error;
+	}
+	set_session(v, a->admin, &u, sk);      /* the handle owns sk now */
+
+	/* The audit key: notes on purposes are sealed to it; admins and
+	 * auditors hold its secret half, sealed to each of them. */
+	crypto_box_keypair(audit_pk, audit_sk);
+	sealed[0] = REC_FORMAT;
+	error = vcrypto_seal_to(sealed + 1, audit_sk, 32, v->pk);
+	sodium_memzero(audit_sk, sizeof audit_sk);
+	if (error < 0)
+		return error;
+	if ((error = vault__meta_put(txn, v, "audit-pk", audit_pk, 32)) < 0)
+		return error;
+	snprintf(key, sizeof key, "@audit/%s", a->admin);
+	if ((error = vault_store__put(txn, v->st->sealed, key, strlen(key), sealed, sizeof sealed, 0)) < 0)
+		return error;
+	snprintf(ev->target, sizeof ev->target, "%s", a->admin);
+	if ((error = vault_event__touch_user(ev, v, txn, a->admin)) < 0)
+		return error;
+	return vault_event__touch_settings(ev, v, txn);
+}
+
+/* The genesis event is the trust anchor. */
+static int init_post(vault *v, MDB_txn *txn, const git_oid *genesis, void *payload)
+{
+	(void)payload;
+	return vault__meta_put(txn, v, "genesis", genesis->id, 20);
+}
+
 int vault_init(vault **out, const char *dir, const char *admin,
 	const char *pass, size_t passlen, uint64_t mapsize)
 {
+	init_args a = { admin, pass, passlen };
 	vault *v = NULL;
-	MDB_txn *txn = NULL;
-	user_rec u;
-	unsigned char *sk = NULL, fmt[4], audit_pk[32], audit_sk[32], sealed[32 + VCRYPTO_SEALBYTES + 1];
-	vault_event ev;
-	git_oid genesis;
 	int error, made_dir = access(dir, F_OK) != 0;
-	char key[VAULT_NAME_MAX + 16];
 
 	*out = NULL;
-	vault_event__init(&ev, "init");
 	if ((error = vault_global_init()) < 0)
 		return error;
 	if ((error = vault_user__check_name(admin, "admin")) < 0)
@@ -379,53 +433,11 @@ int vault_init(vault **out, const char *dir, const char *admin,
 	if ((error = repo_open(v)) < 0)
 		goto done;
 	vault_random_code(v->id, VAULT_ID_SIZE - 1);
-
-	if ((error = vault__begin(&txn, v, 1)) < 0)
-		goto done;
-	be32_put(fmt, VAULT_FORMAT_VERSION);
-	if ((error = vault__meta_put(txn, v, "format", fmt, 4)) < 0 ||
-	    (error = vault__meta_put(txn, v, "vault-id", v->id, VAULT_ID_SIZE - 1)) < 0)
-		goto done;
-
-	if ((error = vault_user__create(&u, &sk, admin, VAULT_ROLE_ADMIN, pass, passlen)) < 0)
-		goto done;
-	if ((error = vault_user__put(txn, v, admin, &u)) < 0)
-		goto done;
-	set_session(v, admin, &u, sk);
-	sk = NULL;
-
-	/* The audit key: notes on purposes are sealed to it; admins and
-	 * auditors hold its secret half, sealed to each of them. */
-	crypto_box_keypair(audit_pk, audit_sk);
-	sealed[0] = REC_FORMAT;
-	error = vcrypto_seal_to(sealed + 1, audit_sk, 32, v->pk);
-	sodium_memzero(audit_sk, sizeof audit_sk);
-	if (error < 0)
-		goto done;
-	if ((error = vault__meta_put(txn, v, "audit-pk", audit_pk, 32)) < 0)
-		goto done;
-	snprintf(key, sizeof key, "@audit/%s", admin);
-	if ((error = vault_store__put(txn, v->st->sealed, key, strlen(key), sealed, sizeof sealed, 0)) < 0)
-		goto done;
-
-	ev.target[0] = '\0';
-	snprintf(ev.target, sizeof ev.target, "%s", admin);
-	if ((error = vault_event__touch_user(&ev, v, txn, admin)) < 0 ||
-	    (error = vault_event__touch_settings(&ev, v, txn)) < 0 ||
-	    (error = vault_event__commit(&genesis, &ev, v, txn, vault__now())) < 0)
-		goto done;
-	if ((error = vault__meta_put(txn, v, "genesis", genesis.id, 20)) < 0)
-		goto done;
-	error = vault_store__commit(v->st, txn);
-	txn = NULL;
-	if (error < 0)
+	if ((error = vault_event__run(v, "init", init_fn, init_post, &a, 0)) < 0)
 		goto done;
 	*out = v;
 	v = NULL;
 done:
-	vault_event__dispose(&ev);
-	vault_store__abort(v ? v->st : NULL, txn);
-	vcrypto_key_free(sk);
 	if (v) {
 		vault_close(v);
 		if (made_dir >= 0)
@@ -434,25 +446,16 @@ done:
 	return error;
 }
 
+/* The one unsigned event: who failed (no key signs it). */
+static int failed_unlock_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
+{
+	snprintf(ev->target, sizeof ev->target, "%s", (const char *)payload);
+	return 0;
+}
+
 static int record_failed_unlock(vault *v, const char *name)
 {
-	MDB_txn *txn = NULL;
-	vault_event ev;
-	git_oid oid;
-	int error;
-
-	vault_event__init(&ev, "unlock-failed");
-	snprintf(ev.target, sizeof ev.target, "%s", name);
-	if ((error = vault__begin(&txn, v, 1)) < 0)
-		goto done;
-	if ((error = vault_event__commit(&oid, &ev, v, txn, vault__now())) < 0)
-		goto done;
-	error = vault_store__commit(v->st, txn);
-	txn = NULL;
-done:
-	vault_store__abort(v->st, txn);
-	vault_event__dispose(&ev);
-	return error;
+	return vault_event__run(v, "unlock-failed", failed_unlock_fn, NULL, (void *)name, 0);
 }
 
 int vault_unlock(vault *v, const char *name, const char *pass, size_t passlen)
@@ -508,8 +511,7 @@ void vault_close(vault *v)
 	git_odb_free(v->odb);
 	vault_store__close(v->st);
 	pthread_mutex_destroy(&v->key_lock);
-	pthread_mutex_destroy(&v->gc_lock);
-	pthread_cond_destroy(&v->gc_cond);
+	vault_event__group_dispose(v);
 	vault_trees__dispose(v);
 	sodium_memzero(v, sizeof *v);
 	free(v);

@@ -1375,9 +1375,8 @@ int vault_audit_verify_with(vault_verify_result *res, vault *v, const vault_veri
 		error = vault_error_set(VAULT_EUSAGE, "'%s' is not a commit id", anchor);
 		goto done;
 	}
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault__begin_walk(&txn, v)) < 0)
 		goto done;
-	vault_store__cur = txn;
 	if ((error = vault__meta_get(&val, txn, v, "head")) < 0 || val.mv_size != 20) {
 		error = error < 0 && error != VAULT_ENOTFOUND ? error :
 			vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
@@ -1449,7 +1448,6 @@ done:
 	pthread_mutex_destroy(&vf.fail.lock);
 	git_tree_free(head_tree);
 	git_commit_free(hc);
-	vault_store__cur = NULL;
 	vault_store__abort(v->st, txn);
 	v->st->mapped_max = saved_max;
 	return error;

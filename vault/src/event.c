@@ -1,5 +1,6 @@
 /*
- * audit — events as signed git commits on the LMDB object database.
+ * event — events as signed git commits on the LMDB object database, and
+ * the runner every event goes through (see event.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -8,7 +9,7 @@
 #include <string.h>
 
 #include "action.h"
-#include "internal.h"
+#include "event.h"
 #include "sshsig.h"
 
 /* ---- building one event ------------------------------------------------- */
@@ -50,7 +51,6 @@ static int add_update(vault_event *ev, vault *v, MDB_txn *txn, const char *path,
 
 	if (blob->oom)
 		return vault_error_set_oom();
-	vault_store__cur = txn;
 	if (git_odb_write(&oid, v->odb, blob->ptr ? blob->ptr : "", blob->size, GIT_OBJECT_BLOB) < 0)
 		return git_fail(v, "write history");
 	for (i = 0; i < ev->nupdates; i++)
@@ -278,7 +278,6 @@ int vault_event__append(git_oid *out, vault_event *ev, vault *v, MDB_txn *txn, i
 	MDB_val val;
 	int error, signed_event = strcmp(ev->action, "unlock-failed") != 0;
 
-	vault_store__cur = txn;
 	if (signed_event && !v->unlocked)
 		return vault_error_set(VAULT_EAUTH, "no user is unlocked to sign event '%s'", ev->action);
 	actor = signed_event ? v->user : ev->target;
@@ -352,7 +351,6 @@ int vault_event__commit(git_oid *out, vault_event *ev, vault *v, MDB_txn *txn, i
 
 	if (act == NULL)
 		return vault_error_set(VAULT_ERROR, "event '%s' is not in the action table", ev->action);
-	vault_store__cur = txn;
 	error = vault__meta_get(&val, txn, v, "head");
 	if (error == 0 && val.mv_size == 20) {
 		git_oid_fromraw(&head, val.mv_data);
@@ -392,3 +390,158 @@ int vault_audit__matches_head(vault *v, MDB_txn *txn, const char *path, const va
 	return error;
 }
 
+
+/* ---- the runner ---------------------------------------------------------- */
+
+#define BATCH_MAX 64
+
+/* One queued event, on the stack of the thread that waits for it. */
+struct vault_event_job {
+	struct vault_event_job *next;
+	const char *action;
+	vault_event_fn fn;
+	vault_event_post_fn post;
+	void *payload;
+	int done, error;
+	char message[512];
+};
+
+void vault_event__group_init(vault *v)
+{
+	pthread_mutex_init(&v->gc_lock, NULL);
+	pthread_cond_init(&v->gc_cond, NULL);
+	v->gc_head = v->gc_tail = NULL;
+	v->gc_leading = 0;
+}
+
+void vault_event__group_dispose(vault *v)
+{
+	pthread_mutex_destroy(&v->gc_lock);
+	pthread_cond_destroy(&v->gc_cond);
+}
+
+/* The event's function, its signed commit and its post step, in `txn`,
+ * which is the current transaction meanwhile (and only meanwhile). */
+static int job_run(struct vault_event_job *j, vault *v, MDB_txn *txn)
+{
+	vault_event ev;
+	git_oid oid;
+	int error;
+
+	vault_event__init(&ev, j->action);
+	vault_store__cur = txn;
+	if ((error = j->fn(&ev, v, txn, j->payload)) == 0 &&
+	    (error = vault_event__commit(&oid, &ev, v, txn, vault__now())) == 0 && j->post)
+		error = j->post(v, txn, &oid, j->payload);
+	if (vault_store__cur == txn)
+		vault_store__cur = NULL;
+	vault_event__dispose(&ev);
+	return error;
+}
+
+/* The outcome of a job, with its message for the thread that waits. */
+static void job_end(struct vault_event_job *j, int error)
+{
+	j->error = error;
+	if (error < 0)
+		snprintf(j->message, sizeof j->message, "%s", vault_error_last()->message);
+}
+
+/* A batch of one or more jobs in one transaction: one fsync for all. */
+static void batch_run(vault *v, struct vault_event_job *batch)
+{
+	struct vault_event_job *j;
+	MDB_txn *txn = NULL, *child;
+	int error, stored = 0;
+
+	if ((error = vault__begin(&txn, v, 1)) < 0) {
+		for (j = batch; j; j = j->next)
+			job_end(j, error);
+		return;
+	}
+	if (!batch->next) {
+		/* Alone: no nested transaction needed. */
+		job_end(batch, job_run(batch, v, txn));
+		stored = batch->error == 0;
+	} else {
+		for (j = batch; j; j = j->next) {
+			if ((error = vault_store__begin_nested(&child, v->st, txn)) == 0) {
+				if ((error = job_run(j, v, child)) == 0)
+					error = vault_store__commit(v->st, child);
+				else
+					vault_store__abort(v->st, child);
+			}
+			job_end(j, error);
+			stored |= error == 0;
+		}
+	}
+	if (!stored) {
+		vault_store__abort(v->st, txn);
+		return;
+	}
+	if ((error = vault_store__commit(v->st, txn)) < 0)
+		for (j = batch; j; j = j->next)
+			if (j->error == 0)
+				job_end(j, error);
+}
+
+/* Run one batch as its leader; called and returns with gc_lock held. */
+static void lead(vault *v)
+{
+	struct vault_event_job *batch, *last, *j, *next;
+	int n = 1;
+
+	v->gc_leading = 1;
+	batch = last = v->gc_head;
+	while (last->next && n < BATCH_MAX) {
+		last = last->next;
+		n++;
+	}
+	v->gc_head = last->next;
+	if (!v->gc_head)
+		v->gc_tail = NULL;
+	last->next = NULL;
+	pthread_mutex_unlock(&v->gc_lock);
+
+	batch_run(v, batch);
+
+	pthread_mutex_lock(&v->gc_lock);
+	for (j = batch; j; j = next) {
+		next = j->next;
+		j->done = 1;
+	}
+	v->gc_leading = 0;
+	pthread_cond_broadcast(&v->gc_cond);
+}
+
+int vault_event__run(vault *v, const char *action, vault_event_fn fn, vault_event_post_fn post,
+	void *payload, unsigned int flags)
+{
+	struct vault_event_job j;
+
+	memset(&j, 0, sizeof j);
+	j.action = action;
+	j.fn = fn;
+	j.post = post;
+	j.payload = payload;
+	if (!(flags & VAULT_EVENT_GROUP)) {
+		batch_run(v, &j);
+		return j.error < 0 ? vault_error_set(j.error, "%s", j.message) : j.error;
+	}
+	pthread_mutex_lock(&v->gc_lock);
+	if (v->gc_tail)
+		v->gc_tail->next = &j;
+	else
+		v->gc_head = &j;
+	v->gc_tail = &j;
+	while (!j.done) {
+		if (!v->gc_leading)
+			lead(v);
+		else
+			pthread_cond_wait(&v->gc_cond, &v->gc_lock);
+	}
+	pthread_mutex_unlock(&v->gc_lock);
+	if (j.error < 0)
+		return vault_error_set(j.error, "%s", j.message);
+	return j.error;
+}
