@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "action.h"
 #include "history.h"
 #include "sshsig.h"
 
@@ -220,13 +221,6 @@ static void event_info(vault_event_info *info, const rep_event *e)
 	info->access = e->access;
 }
 
-/* The actions of docs/history.md, and `shred`. */
-static const char *const known_actions[] = {
-	"init", "user-add", "user-disable", "passwd", "case-create", "grant", "revoke",
-	"rekey", "purpose-add", "purpose-require", "setting", "write", "create", "touch",
-	"read", "mkdir", "move", "delete", "restore", "mount", "unmount", "unlock-failed",
-	"shred", NULL };
-
 static int in_list(const char *s, const char *const *list)
 {
 	for (; *list; list++)
@@ -317,7 +311,7 @@ int vault_audit_query(vault *v, const vault_log_options *o, vault_event_cb cb, v
 	if (o && o->node && (error = check_node(o->node)) < 0)
 		return error;
 	for (const char *const *a = o ? o->actions : NULL; a && *a; a++)
-		if (!in_list(*a, known_actions))
+		if (vault_action__find(*a) == NULL)
 			return vault_error_set(VAULT_EUSAGE, "'%s' is not an action of the history", *a);
 	if ((error = vault__begin_walk(&txn, v)) < 0)
 		return error;
@@ -543,8 +537,13 @@ typedef struct {
 	void *payload;
 } report;
 
-static const char *const doc_actions[] = {
-	"read", "write", "create", "touch", "mkdir", "move", "delete", "restore", "shred", NULL };
+/* A document event: a change by a read-write member, or a read. */
+static int doc_action(const char *name)
+{
+	const vault_action *a = vault_action__find(name);
+
+	return a && (a->kind == VAULT_ACTION_CONTENT || !strcmp(name, "read"));
+}
 
 static int in_range(const report *r, const rep_event *e)
 {
@@ -632,7 +631,7 @@ static int report_case(report *r)
 		const rep_event *e = &r->ev[i];
 
 		if (strcmp(e->t.case_code, r->o->case_code) || !e->t.node[0] ||
-		    !in_list(e->t.action, doc_actions) || !in_range(r, e))
+		    !doc_action(e->t.action) || !in_range(r, e))
 			continue;
 		error = emit_event(r, e, strcmp(e->t.action, "read") ? "write" : "read");
 	}
