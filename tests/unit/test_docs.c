@@ -8,12 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "docs.h"
 #include "harness.h"
 #include "rawdb.h"
 
 /* Defined in docs.c, not declared in internal.h. */
-int vault_name__check(const char *name, size_t len);
 
 #define BS VAULT_BLOCK_SIZE
 

@@ -56,11 +56,14 @@ int docs_nodekey_put(MDB_txn *txn, vault *v, case_rec *c, uint64_t node, uint32_
 int docs_node_key_for_write(unsigned char **out, int *fresh, MDB_txn *txn, vault *v,
 	case_rec *c, node_rec *n);
 void docs_name_seal(node_rec *n, const char *name, size_t len, const unsigned char *key);
+/* A file or folder name: 1 to VAULT_FILENAME_MAX bytes, no '/', NUL or
+ * control character, not "." or "..". VAULT_EUSAGE naming what is wrong. */
+int vault_name__check(const char *name, size_t len);
+/* Does the node's sealed name open under `key` (its name generation's key) to `name`? */
+int docs_name_is(const node_rec *n, const unsigned char *key, const char *name, size_t len);
 /* Decrypt the name of `n` (its name generation, sealed name) into `out`
  * (VAULT_FILENAME_MAX + 1); `key` is VCRYPTO_KEYBYTES of secret memory
  * used for the node key, wiped before return. VAULT_ECORRUPT. */
-/* Does the node's sealed name open under `key` (its name generation's key) to `name`? */
-int docs_name_is(const node_rec *n, const unsigned char *key, const char *name, size_t len);
 int docs_name_open(char *out, unsigned char *key, MDB_txn *txn, vault *v, case_rec *c,
 	const node_rec *n);
 /* The listing entry of `n` named `name`; `hex` (17 bytes) holds its id. */

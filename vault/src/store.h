@@ -95,14 +95,6 @@ void vault_store__trim(vault_store *st, MDB_txn *txn, const void *inmap);
 void vault_store__bound(vault_store *st, MDB_txn *txn, const void *inmap);
 
 /*
- * Read value `val` (found in `txn`) from the file into the buffers of
- * `iov`, which together hold exactly its size, without touching the map:
- * one copy from the page cache, with the kernel's readahead on the file,
- * instead of page faults, page tables and TLB misses on freshly read pages
- * of the map. The pages stay valid while `txn` lives (LMDB reuses no page a
- * reader may see). Returns 0, or -1 if the caller must read the map.
- */
-/*
  * Before committing a large write transaction (`txn`, holding LMDB's
  * writer lock): keep the data file allocated ahead of its end, so that the
  * commit's pages land in blocks the file already has. A file that grows by
@@ -116,6 +108,14 @@ void vault_store__bound(vault_store *st, MDB_txn *txn, const void *inmap);
 void vault_store__grow(vault_store *st, MDB_txn *txn);
 
 struct iovec;
+/*
+ * Read value `val` (found in `txn`) from the file into the buffers of
+ * `iov`, which together hold exactly its size, without touching the map:
+ * one copy from the page cache, with the kernel's readahead on the file,
+ * instead of page faults, page tables and TLB misses on freshly read pages
+ * of the map. The pages stay valid while `txn` lives (LMDB reuses no page a
+ * reader may see). Returns 0, or -1 if the caller must read the map.
+ */
 int vault_store__readv(vault_store *st, MDB_txn *txn, const MDB_val *val,
 	const struct iovec *iov, int n);
 

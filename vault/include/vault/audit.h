@@ -87,13 +87,6 @@ typedef struct {
 	char witness[VAULT_OID_SIZE];    /**< what the witness held, or "" */
 } vault_push_result;
 
-/**
- * Push the history to a witness: any git remote (a path, file://, ssh://),
- * on its branch `audit`, through the local export `cache` (see
- * vault_audit_export). The witness must hold a beginning of this history.
- * @return 0; VAULT_ECORRUPT when it does not (a rollback or a rewrite on
- *         either side), naming what it holds.
- */
 typedef struct {
 	int found;                       /**< the witness holds an `audit` branch */
 	char witness[VAULT_OID_SIZE];    /**< the commit it holds, or "" */
@@ -110,6 +103,13 @@ typedef struct {
  */
 VAULT_EXTERN(int) vault_audit_witness(vault_witness_result *res, vault *v, const char *url);
 
+/**
+ * Push the history to a witness: any git remote (a path, file://, ssh://),
+ * on its branch `audit`, through the local export `cache` (see
+ * vault_audit_export). The witness must hold a beginning of this history.
+ * @return 0; VAULT_ECORRUPT when it does not (a rollback or a rewrite on
+ *         either side), naming what it holds.
+ */
 VAULT_EXTERN(int) vault_audit_push(vault_push_result *res, vault *v, const char *cache,
 	const char *url);
 

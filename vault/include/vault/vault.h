@@ -1,9 +1,22 @@
 /*
  * casevault — the vault: open, unlock, users, cases, documents.
  *
- * A `vault` handle is used by one thread at a time. Every function that
- * changes state or reads content records one signed event in the history,
- * in the same LMDB transaction as the change.
+ * Every function that changes state or reads content records one signed
+ * event in the history, in the same LMDB transaction as the change.
+ *
+ * Threads. After vault_unlock(), the functions on documents, folders and
+ * file handles (vault_put, vault_get, vault_history, vault_stat,
+ * vault_list, vault_mkdir, vault_move, vault_rename, vault_remove,
+ * vault_restore, vault_set_times, vault_chmod, vault_file_*) and
+ * vault_case_foreach may run on several threads at once on one `vault`
+ * handle, as the mount does: their events share transactions and fsyncs
+ * (the group commit), and the keys they unseal are shared under a lock.
+ * A `vault_file` handle is used by one thread at a time, but for
+ * vault_file_read (below). vault_open, vault_unlock, vault_close and the
+ * other functions on users, cases, purposes, settings and the audit
+ * history are called with no other call running on the handle. Different
+ * handles (of one process or of several) are independent: LMDB orders
+ * their transactions.
  */
 #ifndef VAULT_VAULT_H
 #define VAULT_VAULT_H
