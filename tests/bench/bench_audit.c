@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "vault.h"
+#include "support.h"
 
 #define NCASES 300
 #define NFILES 10                 /* per case */
@@ -98,25 +99,6 @@ static void reset_peak(void)
 	}
 }
 
-typedef struct { const unsigned char *data; size_t len, off; } src;
-
-static ssize_t src_read(void *p, void *buf, size_t len)
-{
-	src *s = p;
-	size_t n = s->len - s->off < len ? s->len - s->off : len;
-
-	memcpy(buf, s->data + s->off, n);
-	s->off += n;
-	return (ssize_t)n;
-}
-
-static int discard(void *p, const void *buf, size_t len)
-{
-	(void)buf;
-	*(size_t *)p += len;
-	return 0;
-}
-
 static void file_path(char *out, size_t n, size_t c, size_t f)
 {
 	snprintf(out, n, "%.10s/%sf%02zu.txt", codes[c], f % 2 ? "docs/" : "", f);
@@ -138,8 +120,8 @@ static void put_small(vault *v, const char *path)
 
 	for (size_t i = 0; i < len; i++)
 		data[i] = (unsigned char)('a' + rnd() % 26);
-	src s = { data, len, 0 };
-	if (vault_put(&ver, v, path, src_read, &s) < 0)
+	mem_src s = { data, len, 0 };
+	if (vault_put(&ver, v, path, mem_src_read, &s) < 0)
 		die(path);
 }
 
@@ -278,7 +260,7 @@ static void grow(vault *v, uint64_t n)
 
 			file_path(path, sizeof path, c, f);
 			if (r < BLOCK_READS) {
-				if (vault_get(v, path, NULL, discard, &got) < 0)
+				if (vault_get(v, path, NULL, count_sink_write, &got) < 0)
 					die(path);
 			} else if (r % 3) {
 				put_small(v, path);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "vault.h"
+#include "support.h"
 
 static double now(void)
 {
@@ -20,24 +21,6 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-typedef struct { const unsigned char *data; size_t len, off; } src;
-
-static ssize_t src_read(void *p, void *buf, size_t len)
-{
-	src *s = p;
-	size_t n = s->len - s->off < len ? s->len - s->off : len;
-
-	memcpy(buf, s->data + s->off, n);
-	s->off += n;
-	return (ssize_t)n;
-}
-
-static int discard(void *p, const void *buf, size_t len)
-{
-	*(size_t *)p += len;
-	return 0;
 }
 
 static void die(const char *what)
@@ -73,10 +56,10 @@ int main(int argc, char **argv)
 
 	t0 = now();
 	for (long i = 0; i < writes; i++) {
-		src s = { data, sizeof data, 0 };
+		mem_src s = { data, sizeof data, 0 };
 		uint32_t ver;
 		snprintf(path, sizeof path, "%s/f%05ld.txt", code, i % 1000);
-		if (vault_put(&ver, v, path, src_read, &s) < 0)
+		if (vault_put(&ver, v, path, mem_src_read, &s) < 0)
 			die("put");
 	}
 	t = now() - t0;
@@ -86,7 +69,7 @@ int main(int argc, char **argv)
 	t0 = now();
 	for (long i = 0; i < reads; i++) {
 		snprintf(path, sizeof path, "%s/f%05ld.txt", code, i % (writes < 1000 ? writes : 1000));
-		if (vault_get(v, path, NULL, discard, &got) < 0)
+		if (vault_get(v, path, NULL, count_sink_write, &got) < 0)
 			die("get");
 	}
 	t = now() - t0;
@@ -96,7 +79,7 @@ int main(int argc, char **argv)
 	/* Grow the history to HISTORY events with reads, then verify it. */
 	for (long i = writes + reads; i < history; i++) {
 		snprintf(path, sizeof path, "%s/f%05ld.txt", code, i % (writes < 1000 ? writes : 1000));
-		if (vault_get(v, path, NULL, discard, &got) < 0)
+		if (vault_get(v, path, NULL, count_sink_write, &got) < 0)
 			die("get");
 	}
 	t0 = now();

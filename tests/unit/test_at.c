@@ -29,19 +29,6 @@ static size_t x_len = 3 * BS + 123;
 static const unsigned char a1[] = "first words\n";
 static const unsigned char a2[] = "second, longer words\n";
 
-static vault *open_as(const char *dir, const char *user, const char *pass)
-{
-	vault *v = NULL;
-
-	CHECK_RC(vault_open(&v, dir), 0);
-	if (v && vault_unlock(v, user, pass, strlen(pass)) != 0) {
-		CHECK(!"unlock failed");
-		vault_close(v);
-		v = NULL;
-	}
-	return v;
-}
-
 /* Note the moment just passed, and wait until the clock has left it. */
 static int64_t moment(void)
 {
@@ -51,14 +38,6 @@ static int64_t moment(void)
 	while ((int64_t)time(NULL) == t)
 		nanosleep(&ts, NULL);
 	return t;
-}
-
-static int put_bytes(vault *v, const char *path, const unsigned char *data, size_t len)
-{
-	mem_src s = { data, len, 0 };
-	uint32_t ver;
-
-	return vault_put(&ver, v, path, mem_src_read, &s);
 }
 
 static const char *P(const char *rest)
@@ -184,17 +163,17 @@ static void setup(void)
 	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
 	CHECK_RC(vault_user_add(v, "bob", VAULT_ROLE_CASEWORKER, "bob-pass", 8), 0);
 	vault_close(v);
-	if ((v = open_as(vdir, "alice", "alice-pass")) == NULL)
+	if ((v = support_open_as(vdir, "alice", "alice-pass")) == NULL)
 		return;
 	CHECK_RC(vault_case_create(code, v, NULL), 0);
 	at[0] = moment();                                   /* empty */
 
-	CHECK_RC(put_bytes(v, P("a.txt"), a1, sizeof a1 - 1), 0);
+	CHECK_RC(support_put(v, P("a.txt"), a1, sizeof a1 - 1, NULL), 0);
 	CHECK_RC(vault_mkdir(v, P("docs")), 0);
-	CHECK_RC(put_bytes(v, P("docs/x.bin"), x_data, x_len), 0);
+	CHECK_RC(support_put(v, P("docs/x.bin"), x_data, x_len, NULL), 0);
 	at[1] = moment();
 
-	CHECK_RC(put_bytes(v, P("a.txt"), a2, sizeof a2 - 1), 0);   /* v2 */
+	CHECK_RC(support_put(v, P("a.txt"), a2, sizeof a2 - 1, NULL), 0);   /* v2 */
 	CHECK_RC(vault_move(v, P("docs/x.bin"), P("docs/y.bin")), 0);
 	at[2] = moment();
 
@@ -205,7 +184,7 @@ static void setup(void)
 
 	CHECK_RC(vault_restore(&ver, v, P("other/a.txt"), 1), 0);  /* v3 = v1 */
 	CHECK(ver == 3);
-	CHECK_RC(put_bytes(v, P("docs/x.bin"), a2, sizeof a2 - 1), 0); /* a new x.bin */
+	CHECK_RC(support_put(v, P("docs/x.bin"), a2, sizeof a2 - 1, NULL), 0); /* a new x.bin */
 	at[4] = moment();
 	vault_close(v);
 }
@@ -214,7 +193,7 @@ static void setup(void)
 
 static void test_listings(void)
 {
-	vault *v = open_as(vdir, "alice", "alice-pass");
+	vault *v = support_open_as(vdir, "alice", "alice-pass");
 	listing l;
 
 	if (!v)
@@ -256,7 +235,7 @@ static void test_listings(void)
 
 static void test_content(void)
 {
-	vault *v = open_as(vdir, "alice", "alice-pass");
+	vault *v = support_open_as(vdir, "alice", "alice-pass");
 	mem_sink s = { 0 };
 	uint32_t ver = 99;
 
@@ -291,7 +270,7 @@ static void test_content(void)
 
 static void test_events(void)
 {
-	vault *v = open_as(vdir, "alice", "alice-pass");
+	vault *v = support_open_as(vdir, "alice", "alice-pass");
 	char before[VAULT_OID_SIZE], after[VAULT_OID_SIZE], node[17 + 256], docs[17 + 256];
 	vault_at_options o = { 0, "review", "a note" };
 	mem_sink s = { 0 };
@@ -321,12 +300,12 @@ static void test_events(void)
 
 	/* With a purpose, as get has it. */
 	vault_close(v);
-	if ((v = open_as(vdir, "dpo", "dpo-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "dpo", "dpo-pass")) != NULL) {
 		CHECK_RC(vault_purpose_add(v, "review"), 0);
 		CHECK_RC(vault_purpose_require(v, 1), 0);
 		vault_close(v);
 	}
-	if ((v = open_as(vdir, "alice", "alice-pass")) == NULL)
+	if ((v = support_open_as(vdir, "alice", "alice-pass")) == NULL)
 		return;
 	head(before, v);
 	CHECK_RC(get_at(&s, NULL, v, P("a.txt"), at[1]), VAULT_EUSAGE);
@@ -342,7 +321,7 @@ static void test_events(void)
 	CHECK(!strcmp(e.action, "read") && !strcmp(e.purpose, "review"));
 	mem_sink_free(&s);
 	vault_close(v);
-	if ((v = open_as(vdir, "dpo", "dpo-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "dpo", "dpo-pass")) != NULL) {
 		CHECK_RC(vault_purpose_require(v, 0), 0);
 		vault_close(v);
 	}
@@ -352,7 +331,7 @@ static void test_events(void)
 
 static void test_refused(void)
 {
-	vault *v = open_as(vdir, "alice", "alice-pass");
+	vault *v = support_open_as(vdir, "alice", "alice-pass");
 	char before[VAULT_OID_SIZE], after[VAULT_OID_SIZE];
 	mem_sink s = { 0 };
 	listing l;
@@ -386,7 +365,7 @@ static void test_refused(void)
 	vault_close(v);
 
 	/* A case created later did not exist then. */
-	if ((v = open_as(vdir, "alice", "alice-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "alice", "alice-pass")) != NULL) {
 		CHECK_RC(vault_case_create(code2, v, NULL), 0);
 		CHECK_RC(list_at(&l, v, code2, at[1]), VAULT_ENOTFOUND);
 		CHECK(strstr(vault_error_last()->message, "did not exist") != NULL);
@@ -396,7 +375,7 @@ static void test_refused(void)
 	}
 
 	/* Not a member: neither now nor then. */
-	if ((v = open_as(vdir, "bob", "bob-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "bob", "bob-pass")) != NULL) {
 		head(before, v);
 		CHECK_RC(list_at(&l, v, P(""), at[1]), VAULT_EACCES);
 		CHECK_RC(get_at(&s, NULL, v, P("a.txt"), at[1]), VAULT_EACCES);
@@ -404,7 +383,7 @@ static void test_refused(void)
 		CHECK(!strcmp(before, after) && s.len == 0 && l.n == 0);
 		vault_close(v);
 	}
-	if ((v = open_as(vdir, "dpo", "dpo-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "dpo", "dpo-pass")) != NULL) {
 		CHECK_RC(get_at(&s, NULL, v, P("a.txt"), at[1]), VAULT_EACCES);
 		vault_close(v);
 	}
@@ -418,32 +397,32 @@ static void test_membership(void)
 	mem_sink s = { 0 };
 	listing l;
 
-	if ((v = open_as(vdir, "dpo", "dpo-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "dpo", "dpo-pass")) != NULL) {
 		CHECK_RC(vault_case_grant(v, code, "bob", 1), 0);
 		vault_close(v);
 	}
 	/* alice's session passes the key on. */
-	if ((v = open_as(vdir, "alice", "alice-pass")) != NULL)
+	if ((v = support_open_as(vdir, "alice", "alice-pass")) != NULL)
 		vault_close(v);
-	if ((v = open_as(vdir, "bob", "bob-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "bob", "bob-pass")) != NULL) {
 		CHECK_RC(list_at(&l, v, P(""), at[1]), 0);
 		CHECK(!strcmp(l.names, "a.txt docs/"));
 		CHECK_RC(get_at(&s, NULL, v, P("docs/y.bin"), at[2]), 0);
 		CHECK(sink_is(&s, x_data, x_len));
 		vault_close(v);
 	}
-	if ((v = open_as(vdir, "dpo", "dpo-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "dpo", "dpo-pass")) != NULL) {
 		CHECK_RC(vault_case_revoke(v, code, "bob"), 0);
 		vault_close(v);
 	}
-	if ((v = open_as(vdir, "bob", "bob-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "bob", "bob-pass")) != NULL) {
 		CHECK_RC(list_at(&l, v, P(""), at[1]), VAULT_EACCES);
 		CHECK_RC(get_at(&s, NULL, v, P("a.txt"), at[1]), VAULT_EACCES);
 		vault_close(v);
 	}
 	/* Content written under the new epoch reads at its moment too. */
-	if ((v = open_as(vdir, "alice", "alice-pass")) != NULL) {
-		CHECK_RC(put_bytes(v, P("late.txt"), a1, sizeof a1 - 1), 0);
+	if ((v = support_open_as(vdir, "alice", "alice-pass")) != NULL) {
+		CHECK_RC(support_put(v, P("late.txt"), a1, sizeof a1 - 1, NULL), 0);
 		CHECK_RC(get_at(&s, NULL, v, P("late.txt"), (int64_t)time(NULL)), 0);
 		CHECK(sink_is(&s, a1, sizeof a1 - 1));
 		CHECK_RC(get_at(&s, NULL, v, P("a.txt"), at[1]), 0);
@@ -464,7 +443,7 @@ static void copy_vault(char *out, size_t n)
 static uint64_t node_id(const char *dir, const char *name)
 {
 	char buf[17 + 256];
-	vault *v = open_as(vdir, "alice", "alice-pass");
+	vault *v = support_open_as(vdir, "alice", "alice-pass");
 
 	if (!v)
 		return 0;
@@ -489,7 +468,7 @@ static void test_tamper(void)
 	be64_put(k, a);
 	be32_put(k + 8, 2);
 	CHECK(rawdb_flip(dir, "versions", k, 12, 45 + 8 + 3, 0x01) == 0);
-	if ((v = open_as(dir, "alice", "alice-pass")) != NULL) {
+	if ((v = support_open_as(dir, "alice", "alice-pass")) != NULL) {
 		head(before, v);
 		CHECK_RC(get_at(&s, NULL, v, P("a.txt"), at[2]), VAULT_ECORRUPT);
 		CHECK(s.len == 0);
@@ -509,7 +488,7 @@ static void test_tamper(void)
 		be32_put(k + 8, gen);
 		rawdb_remove(dir, "nodekeys", k, 12);
 	}
-	if ((v = open_as(dir, "alice", "alice-pass")) != NULL) {
+	if ((v = support_open_as(dir, "alice", "alice-pass")) != NULL) {
 		CHECK_RC(list_at(&l, v, P(""), at[1]), 0);
 		CHECK(!strcmp(l.names, "docs/"));
 		CHECK_RC(get_at(&s, NULL, v, P("a.txt"), at[1]), VAULT_ENOTFOUND);
@@ -523,13 +502,13 @@ static void test_tamper(void)
 		be32_put(k + 8, gen);
 		rawdb_remove(dir, "nodekeys", k, 12);
 	}
-	if ((v = open_as(dir, "alice", "alice-pass")) != NULL) {
+	if ((v = support_open_as(dir, "alice", "alice-pass")) != NULL) {
 		CHECK_RC(list_at(&l, v, P(""), at[1]), VAULT_ECORRUPT);
 		vault_close(v);
 	}
 
 	/* The original verifies after all the looks. */
-	if ((v = open_as(vdir, "alice", "alice-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "alice", "alice-pass")) != NULL) {
 		CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
 		vault_close(v);
 	}

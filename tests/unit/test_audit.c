@@ -60,19 +60,6 @@ static int read_log(evlog *l, vault *v)
 	return vault_audit_log(v, NULL, log_cb, l);
 }
 
-static vault *open_as(const char *dir, const char *user, const char *pass)
-{
-	vault *v = NULL;
-
-	CHECK_RC(vault_open(&v, dir), 0);
-	if (v && user && vault_unlock(v, user, pass, strlen(pass)) != 0) {
-		CHECK(!"unlock failed");
-		vault_close(v);
-		v = NULL;
-	}
-	return v;
-}
-
 static int put_str(vault *v, const char *path, const char *s)
 {
 	mem_src src = { (const unsigned char *)s, strlen(s), 0 };
@@ -188,7 +175,7 @@ static void copy_vault(char *out, size_t n)
 /* Verify a tampered copy: ECORRUPT, naming an event when `names_event`. */
 static void expect_corrupt(const char *dir, const char *what, int names_event)
 {
-	vault *v = open_as(dir, NULL, NULL);
+	vault *v = support_open_as(dir, NULL, NULL);
 	vault_verify_result res;
 	int rc;
 
@@ -248,7 +235,7 @@ static void tamper_commit(void)
 	 * (the id whose lookup failed) and should be named in res.bad_commit.
 	 */
 	expect_corrupt(dir, "flipped commit", 1);
-	if ((v = open_as(dir, NULL, NULL)) != NULL) {
+	if ((v = support_open_as(dir, NULL, NULL)) != NULL) {
 		if (vault_audit_verify(&res, v, NULL) == VAULT_ECORRUPT && res.bad_commit[0])
 			CHECK(!strcmp(res.bad_commit, ids[3]));
 		vault_close(v);
@@ -327,7 +314,7 @@ static void tamper_rollback(void)
 	 * elsewhere) is what detects it.
 	 */
 	copy_vault(dir, sizeof dir);
-	if ((v = open_as(dir, "alice", "alice-pass")) != NULL) {
+	if ((v = support_open_as(dir, "alice", "alice-pass")) != NULL) {
 		vault_get_options o = { 0, NULL, NULL };
 		CHECK_RC(vault_get(v, fpath, &o, mem_sink_write, &sink), 0);
 		CHECK_RC(vault_head(newhead, v), 0);
@@ -337,7 +324,7 @@ static void tamper_rollback(void)
 	}
 	mem_sink_free(&sink);
 	set_head(dir, ids[nids - 1]);
-	if ((v = open_as(dir, NULL, NULL)) != NULL) {
+	if ((v = support_open_as(dir, NULL, NULL)) != NULL) {
 		CHECK_RC(vault_audit_verify(&res, v, newhead), VAULT_ECORRUPT);
 		/* Without the anchor the shortened chain is self-consistent. */
 		rc = vault_audit_verify(&res, v, NULL);
@@ -412,7 +399,7 @@ static void tamper_missing_commit(void)
 /* (f) Anchors. */
 static void test_anchor(void)
 {
-	vault *v = open_as(vdir, NULL, NULL);
+	vault *v = support_open_as(vdir, NULL, NULL);
 	vault_verify_result res;
 	char g[VAULT_OID_SIZE];
 
@@ -453,7 +440,7 @@ static void test_failed_unlock(void)
 	size_t before;
 
 	copy_vault(dir, sizeof dir);
-	if ((v = open_as(dir, NULL, NULL)) == NULL)
+	if ((v = support_open_as(dir, NULL, NULL)) == NULL)
 		return;
 	CHECK_RC(read_log(&l, v), 0);
 	before = l.n;

@@ -20,27 +20,6 @@ static const char *vdir;
 static char code_a[VAULT_CODE_SIZE];   /* alice's case */
 static char code_b[VAULT_CODE_SIZE];   /* bob's case */
 
-static vault *open_as(const char *dir, const char *user, const char *pass)
-{
-	vault *v = NULL;
-
-	CHECK_RC(vault_open(&v, dir), 0);
-	if (v && vault_unlock(v, user, pass, strlen(pass)) != 0) {
-		CHECK(!"unlock failed");
-		vault_close(v);
-		v = NULL;
-	}
-	return v;
-}
-
-static int put_bytes(vault *v, const char *path, const unsigned char *data, size_t len, uint32_t *ver)
-{
-	mem_src s = { data, len, 0 };
-	uint32_t dummy;
-
-	return vault_put(ver ? ver : &dummy, v, path, mem_src_read, &s);
-}
-
 static int get_bytes(vault *v, const char *path, uint32_t version, mem_sink *sink)
 {
 	vault_get_options o = { version, NULL, NULL };
@@ -192,13 +171,13 @@ static void setup(void)
 	CHECK_RC(vault_user_add(v, "bob", VAULT_ROLE_CASEWORKER, "bob-pass", 8), 0);
 	vault_close(v);
 
-	if ((v = open_as(vdir, "bob", "bob-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "bob", "bob-pass")) != NULL) {
 		CHECK_RC(vault_case_create(code_b, v, "bob's"), 0);
 		snprintf(p, sizeof p, "%s/secret.txt", code_b);
-		CHECK_RC(put_bytes(v, p, secret, sizeof secret, NULL), 0);
+		CHECK_RC(support_put(v, p, secret, sizeof secret, NULL), 0);
 		vault_close(v);
 	}
-	if ((v = open_as(vdir, "alice", "alice-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "alice", "alice-pass")) != NULL) {
 		CHECK_RC(vault_case_create(code_a, v, "alice's"), 0);
 		vault_close(v);
 	}
@@ -208,7 +187,7 @@ static void setup(void)
 
 static void test_names(void)
 {
-	vault *v = open_as(vdir, "alice", "alice-pass");
+	vault *v = support_open_as(vdir, "alice", "alice-pass");
 	char before[VAULT_OID_SIZE], after[VAULT_OID_SIZE], p[600], name[300];
 	static const unsigned char data[] = "x";
 	const char *bad[16];
@@ -239,7 +218,7 @@ static void test_names(void)
 
 	head(before, v);
 	for (size_t i = 0; i < nbad; i++) {
-		int rc = put_bytes(v, bad[i], data, 1, NULL);
+		int rc = support_put(v, bad[i], data, 1, NULL);
 		if (rc != VAULT_EUSAGE)
 			fprintf(stderr, "put '%s' returned %d, want VAULT_EUSAGE\n", bad[i], rc);
 		CHECK(rc == VAULT_EUSAGE);
@@ -255,11 +234,11 @@ static void test_names(void)
 	memset(name, 'n', 255);
 	name[255] = '\0';
 	snprintf(p, sizeof p, "%s/%s", code_a, name);
-	CHECK_RC(put_bytes(v, p, data, 1, NULL), 0);
+	CHECK_RC(support_put(v, p, data, 1, NULL), 0);
 	CHECK(node_of(v, code_a, name) != 0);
 	/* Bytes above 0x7f (UTF-8) and spaces are fine. */
 	snprintf(p, sizeof p, "%s/r\xc3\xa9sum\xc3\xa9 final.pdf", code_a);
-	CHECK_RC(put_bytes(v, p, data, 1, NULL), 0);
+	CHECK_RC(support_put(v, p, data, 1, NULL), 0);
 	/* The good ones moved the head: the bad ones were refused, not ignored. */
 	head(after, v);
 	CHECK(strcmp(before, after) != 0);
@@ -289,7 +268,7 @@ static void test_names(void)
 /* A path into a case the user is not a member of yields no content. */
 static void test_other_case(void)
 {
-	vault *v = open_as(vdir, "alice", "alice-pass");
+	vault *v = support_open_as(vdir, "alice", "alice-pass");
 	char p[64], q[64], before[VAULT_OID_SIZE], after[VAULT_OID_SIZE];
 	mem_sink sink = { 0 };
 	listing l;
@@ -306,9 +285,9 @@ static void test_other_case(void)
 	rc = get_bytes(v, p, 1, &sink);
 	CHECK(rc == VAULT_EACCES || rc == VAULT_ENOTFOUND);
 	CHECK(sink.len == 0);
-	CHECK_RC(put_bytes(v, p, (const unsigned char *)"overwrite", 9, NULL), VAULT_EACCES);
+	CHECK_RC(support_put(v, p, (const unsigned char *)"overwrite", 9, NULL), VAULT_EACCES);
 	snprintf(q, sizeof q, "%s/new.txt", code_b);
-	CHECK_RC(put_bytes(v, q, (const unsigned char *)"new", 3, NULL), VAULT_EACCES);
+	CHECK_RC(support_put(v, q, (const unsigned char *)"new", 3, NULL), VAULT_EACCES);
 	CHECK_RC(list(&l, v, code_b), VAULT_EACCES);
 	CHECK(l.n == 0);
 	CHECK_RC(history(&h, v, p), VAULT_EACCES);
@@ -327,7 +306,7 @@ static void test_other_case(void)
 	vault_close(v);
 
 	/* An admin holds no case keys and reads no case. */
-	if ((v = open_as(vdir, "dpo", "dpo-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "dpo", "dpo-pass")) != NULL) {
 		rc = get_bytes(v, p, 0, &sink);
 		CHECK(rc == VAULT_EACCES);
 		CHECK(sink.len == 0);
@@ -335,7 +314,7 @@ static void test_other_case(void)
 		vault_close(v);
 	}
 	/* bob still reads it (the refusals were about alice). */
-	if ((v = open_as(vdir, "bob", "bob-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "bob", "bob-pass")) != NULL) {
 		CHECK_RC(get_bytes(v, p, 0, &sink), 0);
 		CHECK(sink_is(&sink, (const unsigned char *)"bob's case content", 19));
 		vault_close(v);
@@ -347,7 +326,7 @@ static void test_other_case(void)
 
 static void test_versions(void)
 {
-	vault *v = open_as(vdir, "alice", "alice-pass");
+	vault *v = support_open_as(vdir, "alice", "alice-pass");
 	const size_t len = 200 * 1024;   /* 3 full blocks + 8 KiB */
 	unsigned char *d1 = malloc(len), *d2 = malloc(len);
 	char p[64], q[64];
@@ -367,9 +346,9 @@ static void test_versions(void)
 	d2[BS + 1000] ^= 0xFF;          /* one byte of the second block */
 
 	snprintf(p, sizeof p, "%s/f.bin", code_a);
-	CHECK_RC(put_bytes(v, p, d1, len, &ver), 0);
+	CHECK_RC(support_put(v, p, d1, len, &ver), 0);
 	CHECK(ver == 1);
-	CHECK_RC(put_bytes(v, p, d2, len, &ver), 0);
+	CHECK_RC(support_put(v, p, d2, len, &ver), 0);
 	CHECK(ver == 2);
 	node = node_of(v, code_a, "f.bin");
 	CHECK(node != 0);
@@ -423,7 +402,7 @@ static void test_versions(void)
 	CHECK_RC(vault_restore(&ver, v, code_a, 1), VAULT_EUSAGE);
 
 	/* The same content again stores no new block. */
-	CHECK_RC(put_bytes(v, p, d1, len, &ver), 0);
+	CHECK_RC(support_put(v, p, d1, len, &ver), 0);
 	CHECK(ver == 4);
 	CHECK(count_blocks(v, node) == 5);
 
@@ -437,14 +416,14 @@ static void test_versions(void)
 
 	/* An empty file: one version, no block, reads back empty. */
 	snprintf(q, sizeof q, "%s/empty", code_a);
-	CHECK_RC(put_bytes(v, q, d1, 0, &ver), 0);
+	CHECK_RC(support_put(v, q, d1, 0, &ver), 0);
 	CHECK(ver == 1);
 	CHECK_RC(get_bytes(v, q, 0, &sink), 0);
 	CHECK(sink.len == 0);
 	CHECK(count_blocks(v, node_of(v, code_a, "empty")) == 0);
 	/* Exactly one block's worth. */
 	snprintf(q, sizeof q, "%s/one", code_a);
-	CHECK_RC(put_bytes(v, q, d2, BS, &ver), 0);
+	CHECK_RC(support_put(v, q, d2, BS, &ver), 0);
 	CHECK_RC(get_bytes(v, q, 0, &sink), 0);
 	CHECK(sink_is(&sink, d2, BS));
 	CHECK(count_blocks(v, node_of(v, code_a, "one")) == 1);
@@ -464,7 +443,7 @@ out:
 
 static void test_tree(void)
 {
-	vault *v = open_as(vdir, "alice", "alice-pass");
+	vault *v = support_open_as(vdir, "alice", "alice-pass");
 	char p[128], q[128], before[VAULT_OID_SIZE], after[VAULT_OID_SIZE];
 	unsigned char data[3000];
 	mem_sink sink = { 0 };
@@ -483,12 +462,12 @@ static void test_tree(void)
 	P(p, "%s/nope/x");
 	CHECK_RC(vault_mkdir(v, p), VAULT_ENOTFOUND);
 	P(p, "%s/g.bin");
-	CHECK_RC(put_bytes(v, p, data, sizeof data, NULL), 0);
-	CHECK_RC(put_bytes(v, p, data, 100, NULL), 0);
+	CHECK_RC(support_put(v, p, data, sizeof data, NULL), 0);
+	CHECK_RC(support_put(v, p, data, 100, NULL), 0);
 	P(p, "%s/g.bin/x");
 	CHECK_RC(vault_mkdir(v, p), VAULT_ENOTFOUND);
 	P(p, "%s/docs");
-	CHECK_RC(put_bytes(v, p, data, 10, NULL), VAULT_EUSAGE);   /* a folder */
+	CHECK_RC(support_put(v, p, data, 10, NULL), VAULT_EUSAGE);   /* a folder */
 	CHECK_RC(get_bytes(v, p, 0, &sink), VAULT_EUSAGE);
 
 	/* Move a file: renamed, history kept. */
@@ -579,9 +558,9 @@ static void test_tree(void)
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
 	CHECK(res.versions >= 2);
 	/* A new file at the removed path is a new file. */
-	CHECK_RC(put_bytes(v, p, data, 5, &ver), VAULT_ENOTFOUND);  /* its folder is gone */
+	CHECK_RC(support_put(v, p, data, 5, &ver), VAULT_ENOTFOUND);  /* its folder is gone */
 	P(p, "%s/other/h.bin");
-	CHECK_RC(put_bytes(v, p, data, 5, &ver), 0);
+	CHECK_RC(support_put(v, p, data, 5, &ver), 0);
 	CHECK(ver == 1);
 
 	/* The list is sorted by name (byte order). */
@@ -592,7 +571,7 @@ static void test_tree(void)
 		static const char *const put_order[] = { "b", "aa", "C", "a", "a b" };
 		for (size_t i = 0; i < 5; i++) {
 			snprintf(p, sizeof p, "%s/sorted/%s", code_a, put_order[i]);
-			CHECK_RC(put_bytes(v, p, data, i + 1, NULL), 0);
+			CHECK_RC(support_put(v, p, data, i + 1, NULL), 0);
 		}
 		snprintf(p, sizeof p, "%s/sorted/d", code_a);
 		CHECK_RC(vault_mkdir(v, p), 0);
@@ -643,7 +622,7 @@ static void copy_vault(char *out, size_t n)
 static void test_tamper(void)
 {
 	tamper_ctx t;
-	vault *v = open_as(vdir, "alice", "alice-pass");
+	vault *v = support_open_as(vdir, "alice", "alice-pass");
 	char dir[512];
 	mem_sink sink = { 0 };
 	vault_verify_result res;
@@ -664,8 +643,8 @@ static void test_tamper(void)
 	fill_pattern(t.d2, t.len2, 12);
 	snprintf(t.p1, sizeof t.p1, "%s/t1.bin", code_a);
 	snprintf(t.p2, sizeof t.p2, "%s/t2.bin", code_a);
-	CHECK_RC(put_bytes(v, t.p1, t.d1, t.len1, NULL), 0);
-	CHECK_RC(put_bytes(v, t.p2, t.d2, t.len2, NULL), 0);
+	CHECK_RC(support_put(v, t.p1, t.d1, t.len1, NULL), 0);
+	CHECK_RC(support_put(v, t.p2, t.d2, t.len2, NULL), 0);
 	t.node1 = node_of(v, code_a, "t1.bin");
 	t.node2 = node_of(v, code_a, "t2.bin");
 	CHECK_RC(get_version(&t.r1, v, t.node1, 1), 0);
@@ -694,7 +673,7 @@ static void test_tamper(void)
 		CHECK(!"block record not found");
 		rawdb_close(&db, 0);
 	}
-	if ((v = open_as(dir, "alice", "alice-pass")) != NULL) {
+	if ((v = support_open_as(dir, "alice", "alice-pass")) != NULL) {
 		CHECK_RC(get_bytes(v, t.p1, 0, &sink), VAULT_ECORRUPT);
 		/* Block 0 came out; nothing of block 1. */
 		CHECK(sink.len == BS);
@@ -727,7 +706,7 @@ static void test_tamper(void)
 		CHECK(!"block record not found");
 		rawdb_close(&db, 0);
 	}
-	if ((v = open_as(dir, "alice", "alice-pass")) != NULL) {
+	if ((v = support_open_as(dir, "alice", "alice-pass")) != NULL) {
 		CHECK_RC(get_bytes(v, t.p1, 0, &sink), VAULT_ECORRUPT);
 		CHECK(sink.len == 0);
 		CHECK_RC(get_bytes(v, t.p2, 0, &sink), VAULT_ECORRUPT);
@@ -751,7 +730,7 @@ static void test_tamper(void)
 		CHECK(!"block record not found");
 		rawdb_close(&db, 0);
 	}
-	if ((v = open_as(dir, "alice", "alice-pass")) != NULL) {
+	if ((v = support_open_as(dir, "alice", "alice-pass")) != NULL) {
 		CHECK_RC(get_bytes(v, t.p1, 0, &sink), VAULT_ECORRUPT);
 		CHECK(sink.len == 2 * BS);
 		CHECK(sink_prefix_of(&sink, t.d1, t.len1));
@@ -775,7 +754,7 @@ static void test_tamper(void)
 	} else {
 		rawdb_close(&db, 0);
 	}
-	if ((v = open_as(dir, "alice", "alice-pass")) != NULL) {
+	if ((v = support_open_as(dir, "alice", "alice-pass")) != NULL) {
 		CHECK_RC(get_bytes(v, t.p1, 0, &sink), VAULT_ECORRUPT);
 		CHECK(sink.len == 0);
 		CHECK_RC(vault_audit_verify(&res, v, NULL), VAULT_ECORRUPT);
@@ -783,7 +762,7 @@ static void test_tamper(void)
 	}
 
 	/* The original is untouched by all of this. */
-	if ((v = open_as(vdir, "alice", "alice-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "alice", "alice-pass")) != NULL) {
 		CHECK_RC(get_bytes(v, t.p1, 0, &sink), 0);
 		CHECK(sink_is(&sink, t.d1, t.len1));
 		CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
@@ -831,7 +810,7 @@ static void test_key_delivery(void)
 	snprintf(p, sizeof p, "%s/one", code_a);
 	/* alice reads on this handle (her case key is now in its cache),
 	 * then the admin grants bob on the same handle. */
-	if ((v = open_as(vdir, "alice", "alice-pass")) == NULL)
+	if ((v = support_open_as(vdir, "alice", "alice-pass")) == NULL)
 		return;
 	CHECK_RC(get_bytes(v, p, 0, &sink), 0);
 	CHECK(sink.len == BS);
@@ -857,19 +836,19 @@ static void test_key_delivery(void)
 	vault_close(v);
 
 	/* A fresh handle: bob holds no key yet. */
-	if ((v = open_as(vdir, "bob", "bob-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "bob", "bob-pass")) != NULL) {
 		CHECK_RC(get_bytes(v, p, 0, &sink), VAULT_EACCES);
 		CHECK(sink.len == 0);
 		vault_close(v);
 	}
 	/* alice's next session delivers it (a rekey event); then bob reads. */
-	if ((v = open_as(vdir, "alice", "alice-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "alice", "alice-pass")) != NULL) {
 		q.found = q.has_key = 0;
 		CHECK_RC(vault_case_foreach(v, member_cb, &q), 0);
 		CHECK(q.found && q.has_key);
 		vault_close(v);
 	}
-	if ((v = open_as(vdir, "bob", "bob-pass")) != NULL) {
+	if ((v = support_open_as(vdir, "bob", "bob-pass")) != NULL) {
 		CHECK_RC(get_bytes(v, p, 0, &sink), 0);
 		CHECK(sink.len == BS);
 		CHECK_RC(vault_audit_verify(&res, v, NULL), 0);

@@ -12,28 +12,11 @@
 
 #include "internal.h"
 #include "harness.h"
+#include "support.h"
 
 static const char *base;
 static vault *v;
 static char code[VAULT_CODE_SIZE];
-
-typedef struct { const char *s; size_t off; } src;
-
-static ssize_t src_read(void *p, void *buf, size_t len)
-{
-	src *s = p;
-	size_t n = strlen(s->s) - s->off < len ? strlen(s->s) - s->off : len;
-
-	memcpy(buf, s->s + s->off, n);
-	s->off += n;
-	return (ssize_t)n;
-}
-
-static int discard(void *p, const void *buf, size_t len)
-{
-	(void)p; (void)buf; (void)len;
-	return 0;
-}
 
 static int count_cb(const vault_event_info *e, void *p)
 {
@@ -53,9 +36,10 @@ static size_t events(void)
 static void read_event(void)
 {
 	char path[64];
+	size_t got = 0;
 
 	snprintf(path, sizeof path, "%s/a.txt", code);
-	CHECK_RC(vault_get(v, path, NULL, discard, NULL), 0);
+	CHECK_RC(vault_get(v, path, NULL, count_sink_write, &got), 0);
 }
 
 /* Files in `dir` whose name starts with `prefix` and ends with `suffix`. */
@@ -106,7 +90,7 @@ static void setup(void)
 {
 	char path[64];
 	uint32_t ver;
-	src s = { "first\n", 0 };
+	mem_src s = { (const unsigned char *)"first\n", 6, 0 };
 
 	base = harness_tmpdir();
 	snprintf(path, sizeof path, "%s/vault", base);
@@ -115,7 +99,7 @@ static void setup(void)
 	CHECK_RC(vault_unlock(v, "noy", "pass-noy", 8), 0);
 	CHECK_RC(vault_case_create(code, v, "export"), 0);
 	snprintf(path, sizeof path, "%s/a.txt", code);
-	CHECK_RC(vault_put(&ver, v, path, src_read, &s), 0);
+	CHECK_RC(vault_put(&ver, v, path, mem_src_read, &s), 0);
 	read_event();
 }
 

@@ -10,46 +10,19 @@
 
 #include "internal.h"
 #include "harness.h"
+#include "support.h"
 
 #define PASS(s) s, strlen(s)
 
-typedef struct { const char *data; size_t len, off; } src;
-
-static ssize_t src_read(void *p, void *buf, size_t len)
-{
-	src *s = p;
-	size_t n = s->len - s->off < len ? s->len - s->off : len;
-
-	memcpy(buf, s->data + s->off, n);
-	s->off += n;
-	return (ssize_t)n;
-}
-
 static int put_str(vault *v, const char *path, const char *text)
 {
-	src s = { text, strlen(text), 0 };
-	uint32_t ver;
-
-	return vault_put(&ver, v, path, src_read, &s);
+	return support_put(v, path, text, strlen(text), NULL);
 }
 
-typedef struct { char buf[4096]; size_t len; } sink;
-
-static int sink_write(void *p, const void *data, size_t len)
+static int get_str(vault *v, const char *path, mem_sink *s)
 {
-	sink *s = p;
-
-	if (s->len + len > sizeof s->buf)
-		return -1;
-	memcpy(s->buf + s->len, data, len);
-	s->len += len;
-	return 0;
-}
-
-static int get_str(vault *v, const char *path, sink *s)
-{
-	memset(s, 0, sizeof *s);
-	return vault_get(v, path, NULL, sink_write, s);
+	mem_sink_free(s);
+	return vault_get(v, path, NULL, mem_sink_write, s);
 }
 
 static vault *as(const char *dir, const char *user, const char *pass)
@@ -238,7 +211,7 @@ int main(void)
 	const char *dir = harness_tmpdir();
 	char vdir[512], code[VAULT_CODE_SIZE], f[128], g[128], before[VAULT_OID_SIZE], after[VAULT_OID_SIZE];
 	vault *v;
-	sink s;
+	mem_sink s = { 0 };
 	keyring bob_cases = { .n = 0 }, bob_nodes = { .n = 0 };
 	vault_verify_result res;
 	int n;
@@ -302,7 +275,7 @@ int main(void)
 	vault_close(v);
 	v = as(vdir, "bob", "bob-pass-1");
 	CHECK_RC(get_str(v, f, &s), 0);
-	CHECK(s.len == 12 && !memcmp(s.buf, "first intake", 12));
+	CHECK(s.len == 12 && !memcmp(s.data, "first intake", 12));
 	keyring_take(&bob_cases, v, code);
 	CHECK(bob_cases.n == 1);
 	vault_close(v);
@@ -345,7 +318,7 @@ int main(void)
 	/* carol (ro) got the new epoch and reads the new content. */
 	v = as(vdir, "carol", "carol-pass");
 	CHECK_RC(get_str(v, g, &s), 0);
-	CHECK(s.len == 25 && !memcmp(s.buf, "a new file after bob left", 25));
+	CHECK(s.len == 25 && !memcmp(s.data, "a new file after bob left", 25));
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
 	vault_close(v);
 
@@ -396,6 +369,7 @@ int main(void)
 		vault_close(v);
 	}
 
+	mem_sink_free(&s);
 	test_rekey_race(dir);
 	return harness_done("test_policy");
 }

@@ -141,14 +141,6 @@ static const char *pass_of(const char *user)
 	return buf;
 }
 
-static int put_mem(vault *v, const char *path, const void *data, size_t len)
-{
-	mem_src src = { data, len, 0 };
-	uint32_t ver;
-
-	return vault_put(&ver, v, path, mem_src_read, &src);
-}
-
 /* A fresh copy of the base vault (or of `from`). */
 static const char *copy_of(const char *from)
 {
@@ -367,18 +359,18 @@ static void build_base(void)
 	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
 	CHECK_RC(vault_case_create(c1, v, "intake"), 0);
 	snprintf(p, sizeof p, "%s/f.txt", c1);
-	CHECK_RC(put_mem(v, p, F1, FLEN), 0);
-	CHECK_RC(put_mem(v, p, F2, FLEN), 0);
+	CHECK_RC(support_put(v, p, F1, FLEN, NULL), 0);
+	CHECK_RC(support_put(v, p, F2, FLEN, NULL), 0);
 	fnode = node_of(v, p);
 	snprintf(p, sizeof p, "%s/g.txt", c1);
-	CHECK_RC(put_mem(v, p, G, strlen(G)), 0);
+	CHECK_RC(support_put(v, p, G, strlen(G), NULL), 0);
 	gnode = node_of(v, p);
 	c1root = node_of(v, c1);
 
 	CHECK_RC(vault_unlock(v, "bob", "bob-pass", 8), 0);
 	CHECK_RC(vault_case_create(c2, v, "other"), 0);
 	snprintf(p, sizeof p, "%s/h.txt", c2);
-	CHECK_RC(put_mem(v, p, H, strlen(H)), 0);
+	CHECK_RC(support_put(v, p, H, strlen(H), NULL), 0);
 	hnode = node_of(v, p);
 	c2root = node_of(v, c2);
 

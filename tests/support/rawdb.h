@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "support.h"
+
 typedef struct {
 	MDB_env *env;
 	MDB_txn *txn;        /* one write transaction over everything */
@@ -45,27 +47,6 @@ int rawdb_copy_dir(const char *from, const char *to);
 /* The whole file, malloc'd (NULL on failure). */
 unsigned char *rawdb_read_file(const char *path, size_t *len);
 int rawdb_write_file(const char *path, const void *data, size_t len, unsigned mode);
-
-/* ---- in-memory streams for vault_put / vault_get --------------------------- */
-
-typedef struct {
-	const unsigned char *data;
-	size_t len, off;
-} mem_src;
-/* A vault_read_fn; reads from `data` (mem_src *). */
-ssize_t mem_src_read(void *payload, void *buf, size_t len);
-
-typedef struct {
-	unsigned char *data;     /* malloc'd; free with mem_sink_free */
-	size_t len;
-	size_t calls;            /* number of writes received */
-} mem_sink;
-/* A vault_write_fn; appends to a mem_sink. */
-int mem_sink_write(void *payload, const void *buf, size_t len);
-void mem_sink_free(mem_sink *s);
-
-/* Deterministic pseudo-random bytes. */
-void fill_pattern(unsigned char *p, size_t len, uint32_t seed);
 
 /* ---- one-shot edits of a closed vault directory (open, change, commit) ---- */
 

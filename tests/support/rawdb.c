@@ -153,50 +153,6 @@ int rawdb_write_file(const char *path, const void *data, size_t len, unsigned mo
 	return chmod(path, mode);
 }
 
-ssize_t mem_src_read(void *payload, void *buf, size_t len)
-{
-	mem_src *s = payload;
-	size_t n = s->len - s->off < len ? s->len - s->off : len;
-
-	if (n)
-		memcpy(buf, s->data + s->off, n);
-	s->off += n;
-	return (ssize_t)n;
-}
-
-int mem_sink_write(void *payload, const void *buf, size_t len)
-{
-	mem_sink *s = payload;
-	unsigned char *p = realloc(s->data, s->len + len + 1);
-
-	if (!p) {
-		errno = ENOMEM;
-		return -1;
-	}
-	s->data = p;
-	memcpy(s->data + s->len, buf, len);
-	s->len += len;
-	s->calls++;
-	return 0;
-}
-
-void mem_sink_free(mem_sink *s)
-{
-	free(s->data);
-	memset(s, 0, sizeof *s);
-}
-
-void fill_pattern(unsigned char *p, size_t len, uint32_t seed)
-{
-	uint32_t x = seed * 2654435761u + 1;
-
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (unsigned char)(x >> 7);
-	}
-}
 
 int rawdb_flip(const char *dir, const char *dbname, const void *key, size_t klen,
 	long off, unsigned char mask)
