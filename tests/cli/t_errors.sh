@@ -46,7 +46,7 @@ fails_cleanly() {
 }
 
 # An authentication failure may append one unsigned `unlock-failed` event
-# (DESIGN: "the only unsigned event allowed is a failed unlock"), nothing
+# (docs/history.md: "the only unsigned event is `unlock-failed`"), nothing
 # else.
 fails_auth() {
 	local user=$1 before

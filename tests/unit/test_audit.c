@@ -1,8 +1,8 @@
 /*
- * Tests for vault/src/audit.c: the event log, replay verification, and
- * its detection of tampering done with raw LMDB on copies of a vault
- * (flipped commit, changed role, rollback, deleted records, anchors), and
- * the unsigned event of a failed unlock.
+ * Tests for the event log (history.c, report.c), replay verification
+ * (verify.c), and its detection of tampering done with raw LMDB on copies
+ * of a vault (flipped commit, changed role, rollback, deleted records,
+ * anchors), and the unsigned event of a failed unlock.
  */
 #define _GNU_SOURCE   /* memmem */
 #include <stdio.h>

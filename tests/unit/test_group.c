@@ -1,5 +1,5 @@
 /*
- * Group commit (docs.c): threads of one process sharing a vault handle, as
+ * Group commit (event.c): threads of one process sharing a vault handle, as
  * the mount's do, have their events committed together. Each event must
  * still stand or fall alone, report its own error to its own thread, and
  * the history must verify, event by event, afterwards.

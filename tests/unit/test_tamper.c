@@ -404,7 +404,7 @@ static void build_base(void)
 
 /* ---- forging commits ----------------------------------------------------- */
 
-/* The message of an event, as audit.c writes it. */
+/* The message of an event, as event.c writes it. */
 static void event_text(vault_buf *m, const char *action, const char *actor,
 	const char *code, uint64_t node, uint32_t ver)
 {
