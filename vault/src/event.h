@@ -7,8 +7,11 @@
  * group commit), makes it the current transaction of the object database,
  * runs the event's function, checks the result against the action table
  * and signs it (vault_event__commit), runs the post step, commits, and
- * clears the current transaction. The trust check that must precede every
- * key decision belongs here, before the event's function runs.
+ * clears the current transaction. Today the checks that a record matches
+ * the signed history before a key decision are made by the event
+ * functions (policy.c's grant, revoke and rekey, vault_event__seal_note);
+ * the runner, before the event's function, is the place meant for one
+ * check of the whole chain that every key decision will rest on.
  */
 #ifndef VAULT_EVENT_H
 #define VAULT_EVENT_H
