@@ -232,3 +232,38 @@ unsigned char *rawdb_fetch(const char *dir, const char *dbname, const void *key,
 	rawdb_close(&db, 0);
 	return copy;
 }
+
+int rawdb_swap(const char *dir, const char *dbname, const void *k1, size_t l1,
+	const void *k2, size_t l2)
+{
+	size_t alen, blen;
+	unsigned char *a = rawdb_fetch(dir, dbname, k1, l1, &alen);
+	unsigned char *b = rawdb_fetch(dir, dbname, k2, l2, &blen);
+	int rc = -1;
+
+	if (a && b && rawdb_set(dir, dbname, k1, l1, b, blen) == 0 &&
+	    rawdb_set(dir, dbname, k2, l2, a, alen) == 0)
+		rc = 0;
+	free(a);
+	free(b);
+	return rc;
+}
+
+int rawdb_splice(const char *dir, const char *dbname, const void *from, size_t flen,
+	const void *to, size_t tlen, size_t off, size_t n)
+{
+	size_t alen, blen;
+	unsigned char *a = rawdb_fetch(dir, dbname, from, flen, &alen);
+	unsigned char *b = rawdb_fetch(dir, dbname, to, tlen, &blen);
+	int rc = -1;
+
+	if (a && b && n == 0 && alen == blen && off <= alen)
+		n = alen - off;
+	if (a && b && n && off + n <= alen && off + n <= blen) {
+		memcpy(b + off, a + off, n);
+		rc = rawdb_set(dir, dbname, to, tlen, b, blen);
+	}
+	free(a);
+	free(b);
+	return rc;
+}

@@ -61,5 +61,12 @@ int rawdb_remove(const char *dir, const char *dbname, const void *key, size_t kl
 /* A malloc'd copy of record `key` (NULL if absent or on failure). */
 unsigned char *rawdb_fetch(const char *dir, const char *dbname, const void *key, size_t klen,
 	size_t *vlen);
+/* Swap the values of two keys of one table. */
+int rawdb_swap(const char *dir, const char *dbname, const void *k1, size_t l1,
+	const void *k2, size_t l2);
+/* Copy `n` bytes at `off` of the value of `from` over the same bytes of the
+ * value of `to` (n 0: to the end; then both values have the same size). */
+int rawdb_splice(const char *dir, const char *dbname, const void *from, size_t flen,
+	const void *to, size_t tlen, size_t off, size_t n);
 
 #endif

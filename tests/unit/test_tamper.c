@@ -1435,8 +1435,8 @@ static void test_blocks(void)
 {
 	uint64_t f1b0 = block_of(fnode, 1, 0, NULL), f2b0 = block_of(fnode, 2, 0, NULL);
 	uint64_t fb1 = block_of(fnode, 2, 1, NULL), gb0 = block_of(gnode, 1, 0, NULL);
-	unsigned char k[16], k2[16], *a, *b;
-	size_t alen, blen;
+	unsigned char k[16], k2[16], *a;
+	size_t alen;
 	const char *dir;
 	char head[VAULT_OID_SIZE];
 
@@ -1478,15 +1478,7 @@ static void test_blocks(void)
 	dir = copy_of(NULL);
 	block_key(k, fnode, f2b0);
 	block_key(k2, gnode, gb0);
-	a = rawdb_fetch(dir, "blocks", k, 16, &alen);
-	b = rawdb_fetch(dir, "blocks", k2, 16, &blen);
-	CHECK(a && b);
-	if (a && b) {
-		CHECK(rawdb_set(dir, "blocks", k, 16, b, blen) == 0);
-		CHECK(rawdb_set(dir, "blocks", k2, 16, a, alen) == 0);
-	}
-	free(a);
-	free(b);
+	CHECK(rawdb_swap(dir, "blocks", k, 16, k2, 16) == 0);
 	expect_verify("block: swapped with another node's block", dir, NULL, NULL, "block");
 	expect_read_fails("block: swapped with another node's block", dir, "alice", gpath, 0);
 	expect_read_fails("block: swapped with another node's block", dir, "alice", fpath, 2);
@@ -1496,15 +1488,7 @@ static void test_blocks(void)
 	dir = copy_of(NULL);
 	block_key(k, fnode, f1b0);
 	block_key(k2, fnode, f2b0);
-	a = rawdb_fetch(dir, "blocks", k, 16, &alen);
-	b = rawdb_fetch(dir, "blocks", k2, 16, &blen);
-	CHECK(a && b);
-	if (a && b) {
-		CHECK(rawdb_set(dir, "blocks", k, 16, b, blen) == 0);
-		CHECK(rawdb_set(dir, "blocks", k2, 16, a, alen) == 0);
-	}
-	free(a);
-	free(b);
+	CHECK(rawdb_swap(dir, "blocks", k, 16, k2, 16) == 0);
 	expect_verify("block: swapped with another version's block", dir, NULL, NULL, "block");
 	expect_read_fails("block: swapped with another version's block", dir, "alice", fpath, 1);
 	expect_read_fails("block: swapped with another version's block", dir, "alice", fpath, 2);
@@ -1633,18 +1617,7 @@ static void test_versions(void)
 	 * of the content under the newer version. */
 	dir = copy_of(NULL);
 	version_key(k2, fnode, 1);
-	{
-		unsigned char *r1 = rawdb_fetch(dir, "versions", k2, 12, &len);
-		size_t l2;
-		rec = rawdb_fetch(dir, "versions", k, 12, &l2);
-		CHECK(r1 && rec && len == l2);
-		if (r1 && rec && len == l2) {
-			memcpy(rec + 45, r1 + 45, len - 45);
-			CHECK(rawdb_set(dir, "versions", k, 12, rec, l2) == 0);
-		}
-		free(r1);
-		free(rec);
-	}
+	CHECK(rawdb_splice(dir, "versions", k2, 12, k, 12, 45, 0) == 0);
 	expect_verify("version: block list of another version", dir, NULL, NULL, NULL);
 	expect_read_safe("version: block list of another version", dir, "alice", fpath, 2, F2, FLEN);
 	drop_copy(dir);
@@ -1673,18 +1646,8 @@ static void test_versions(void)
 	drop_copy(dir);
 
 	dir = copy_of(NULL);
-	{
-		/* v2 names v1's event. */
-		unsigned char *r1 = rawdb_fetch(dir, "versions", k2, 12, &len);
-		size_t l2;
-		rec = rawdb_fetch(dir, "versions", k, 12, &l2);
-		if (r1 && rec) {
-			memcpy(rec + 21, r1 + 21, 20);
-			CHECK(rawdb_set(dir, "versions", k, 12, rec, l2) == 0);
-		}
-		free(r1);
-		free(rec);
-	}
+	/* v2 names v1's event. */
+	CHECK(rawdb_splice(dir, "versions", k2, 12, k, 12, 21, 20) == 0);
 	expect_verify("version: commit id of another version's event", dir, NULL, NULL, NULL);
 	drop_copy(dir);
 
@@ -1863,18 +1826,7 @@ static void test_policy_records(void)
 	}
 	/* The public key swapped for another user's. */
 	dir = copy_of(NULL);
-	{
-		unsigned char *a, *b;
-		size_t al, bl;
-		a = rawdb_fetch(dir, "users", "alice", 5, &al);
-		b = rawdb_fetch(dir, "users", "bob", 3, &bl);
-		if (a && b) {
-			memcpy(b + 3, a + 3, 32);
-			CHECK(rawdb_set(dir, "users", "bob", 3, b, bl) == 0);
-		}
-		free(a);
-		free(b);
-	}
+	CHECK(rawdb_splice(dir, "users", "alice", 5, "bob", 3, 3, 32) == 0);
 	expect_verify("user: public key swapped", dir, NULL, head, "policy/users/bob");
 	drop_copy(dir);
 
