@@ -821,7 +821,7 @@ static void test_key_delivery(void)
 	/* bob unlocks on the same handle.
 	 * BUG: vault_unlock() (vault.c set_session) replaces the user but keeps
 	 * the previous user's unsealed case keys in v->keys, and
-	 * vault_case__key() (policy.c key_cached) looks them up by case and
+	 * vault_case__key() (keys.c, key_cached) looks them up by case and
 	 * epoch only, not by user. So bob, who holds no key of the case
 	 * (has_key 0), reads its content with alice's cached key: access is
 	 * then enforced by the membership check alone, not by cryptography.

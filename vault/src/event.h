@@ -9,7 +9,8 @@
  * and signs it (vault_event__commit), runs the post step, commits, and
  * clears the current transaction. Today the checks that a record matches
  * the signed history before a key decision are made by the event
- * functions (policy.c's grant, revoke and rekey, vault_event__seal_note);
+ * functions (keys.c's trust checks under grant, revoke and rekey, and
+ * vault_event__seal_note);
  * the runner, before the event's function, is the place meant for one
  * check of the whole chain that every key decision will rest on.
  */

@@ -133,7 +133,7 @@ typedef struct {
 	block_ref *blocks;           /* malloc'd */
 } version_rec;
 
-/* policy.c */
+/* users.c, cases.c, keys.c, purposes.c */
 int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name);
 int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u);
 int vault_user__check_name(const char *name, const char *what);
@@ -151,7 +151,7 @@ int vault_case__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed);
 int vault_policy__maintain(vault *v);
 int vault_policy__purpose_check(MDB_txn *txn, vault *v, const char *purpose);
 
-/* policy.c: the anomaly thresholds of the settings, defaults filled in. */
+/* settings.c: the anomaly thresholds of the settings, defaults filled in. */
 typedef struct {
 	uint64_t bulk_count;         /* more than this many reads ... */
 	int64_t bulk_window;         /* ... within this many seconds */
@@ -202,6 +202,8 @@ int vault__begin(MDB_txn **out, vault *v, int write);
  */
 int vault__begin_walk(MDB_txn **out, vault *v);
 int vault__require_unlocked(vault *v);
+/* The text of a `meta` record, NUL-ended; empty when absent. */
+int vault__meta_text(vault_buf *out, MDB_txn *txn, vault *v, const char *key);
 int vault__meta_get(MDB_val *out, MDB_txn *txn, vault *v, const char *key);
 int vault__meta_put(MDB_txn *txn, vault *v, const char *key, const void *val, size_t len);
 int vault__git_error(const char *what);

@@ -96,6 +96,19 @@ int vault__begin_walk(MDB_txn **out, vault *v)
 	return error;
 }
 
+int vault__meta_text(vault_buf *out, MDB_txn *txn, vault *v, const char *key)
+{
+	MDB_val val;
+	int error = vault__meta_get(&val, txn, v, key);
+
+	if (error == 0)
+		vault_buf_put(out, val.mv_data, val.mv_size);
+	else if (error != VAULT_ENOTFOUND)
+		return error;
+	vault_buf_put(out, "", 0);
+	return out->oom ? vault_error_set_oom() : 0;
+}
+
 int vault__require_unlocked(vault *v)
 {
 	if (!v->unlocked)

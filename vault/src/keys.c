@@ -1,0 +1,360 @@
+/*
+ * keys — case keys: the keys a session holds, sealing them to members,
+ * the epochs a revocation retires, and the key work a session settles.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "policy.h"
+
+/* ---- case keys ---------------------------------------------------------- */
+
+void vault_keys__sealed_name(char *out, size_t n, const char *code, uint32_t epoch, const char *user)
+{
+	snprintf(out, n, "%s/%08x/%s", code, epoch, user);
+}
+
+/* The session's key cache; threads of the mount share it. */
+static case_key *key_cached(vault *v, const char *code, uint32_t epoch)
+{
+	case_key *found = NULL;
+
+	pthread_mutex_lock(&v->key_lock);
+	for (case_key *k = v->keys; k; k = k->next)
+		if (k->epoch == epoch && !strcmp(k->code, code)) {
+			found = k;
+			break;
+		}
+	pthread_mutex_unlock(&v->key_lock);
+	return found;
+}
+
+int vault_keys__cache(case_key **out, vault *v, const char *code, uint32_t epoch, unsigned char *key)
+{
+	case_key *k = calloc(1, sizeof *k);
+
+	if (!k) {
+		vcrypto_key_free(key);
+		return vault_error_set_oom();
+	}
+	snprintf(k->code, sizeof k->code, "%s", code);
+	k->epoch = epoch;
+	k->key = key;
+	pthread_mutex_lock(&v->key_lock);
+	k->next = v->keys;
+	v->keys = k;
+	pthread_mutex_unlock(&v->key_lock);
+	*out = k;
+	return 0;
+}
+
+static void chain_ad(unsigned char ad[32], size_t *len, const char *code, uint32_t epoch)
+{
+	*len = (size_t)snprintf((char *)ad, 32, "cv-chain:%s:%u", code, epoch);
+}
+
+/* Unseal this user's key for `epoch` from the sealed table; ENOTFOUND. */
+static int key_unseal(unsigned char **out, MDB_txn *txn, vault *v, const char *code, uint32_t epoch)
+{
+	char skey[64];
+	MDB_val val;
+	unsigned char *key = NULL;
+	int error;
+
+	*out = NULL;
+	vault_keys__sealed_name(skey, sizeof skey, code, epoch, v->user);
+	if ((error = vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val)) < 0)
+		return error;
+	if ((error = vcrypto_secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
+		return error;
+	if (val.mv_size != 1 + VCRYPTO_KEYBYTES + VCRYPTO_SEALBYTES ||
+	    ((unsigned char *)val.mv_data)[0] != REC_FORMAT ||
+	    vcrypto_unseal(key, (unsigned char *)val.mv_data + 1, val.mv_size - 1, v->pk, v->sk) < 0) {
+		vcrypto_key_free(key);
+		return vault_error_set(VAULT_ECORRUPT, "sealed key of case '%s' epoch %u for '%s' is damaged",
+			code, epoch, v->user);
+	}
+	*out = key;
+	return 0;
+}
+
+int vault_case__key(const unsigned char **out, MDB_txn *txn, vault *v, case_rec *c, uint32_t epoch)
+{
+	case_key *k = NULL;
+	unsigned char *key = NULL, ad[32];
+	uint32_t e;
+	size_t adlen;
+	int error;
+
+	*out = NULL;
+	if ((error = vault__require_unlocked(v)) < 0)
+		return error;
+	if (epoch == 0 || epoch > c->epoch)
+		return vault_error_set(VAULT_ECORRUPT, "case '%s' has no key epoch %u", c->code, epoch);
+	if ((k = key_cached(v, c->code, epoch)) != NULL) {
+		*out = k->key;
+		return 0;
+	}
+	/* Find the newest epoch at or above `epoch` sealed to this user... */
+	for (e = c->epoch; e >= epoch; e--) {
+		if ((k = key_cached(v, c->code, e)) != NULL)
+			break;
+		error = key_unseal(&key, txn, v, c->code, e);
+		if (error == 0) {
+			if ((error = vault_keys__cache(&k, v, c->code, e, key)) < 0)
+				return error;
+			break;
+		}
+		if (error != VAULT_ENOTFOUND)
+			return error;
+		if (e == 1)
+			break;
+	}
+	if (!k)
+		return vault_error_set(VAULT_EACCES, "user '%s' holds no key of case '%s'", v->user, c->code);
+	/* ... then walk the chain down: key e unwraps key e-1. */
+	while (e > epoch) {
+		case_key *prev;
+		if ((error = vcrypto_secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
+			return error;
+		chain_ad(ad, &adlen, c->code, e);
+		if (vcrypto_open(key, c->chain[e - 2], CHAIN_SIZE, ad, adlen, k->key) < 0) {
+			vcrypto_key_free(key);
+			return vault_error_set(VAULT_ECORRUPT, "key chain of case '%s' is damaged at epoch %u", c->code, e);
+		}
+		e--;
+		if ((prev = key_cached(v, c->code, e)) != NULL) {
+			vcrypto_key_free(key);
+			k = prev;
+		} else if ((error = vault_keys__cache(&k, v, c->code, e, key)) < 0) {
+			return error;
+		}
+	}
+	*out = k->key;
+	return 0;
+}
+
+int vault_case__lookup_key(const unsigned char **out, MDB_txn *txn, vault *v, case_rec *c)
+{
+	const unsigned char *k1;
+	unsigned char *lookup = NULL;
+	case_key *k;
+	int error;
+
+	*out = NULL;
+	if ((error = vault_case__key(&k1, txn, v, c, 1)) < 0)
+		return error;
+	/* Derived once per session, kept beside the epoch-1 key. */
+	if ((k = key_cached(v, c->code, 1)) == NULL)
+		return vault_error_set(VAULT_ERROR, "key of case '%s' left the cache", c->code);
+	pthread_mutex_lock(&v->key_lock);
+	if (k->lookup == NULL) {
+		pthread_mutex_unlock(&v->key_lock);
+		if ((error = vcrypto_subkey(&lookup, k1, 1, "cv-names")) < 0)
+			return error;
+		pthread_mutex_lock(&v->key_lock);
+		if (k->lookup == NULL) {
+			k->lookup = lookup;
+			lookup = NULL;
+		}
+	}
+	*out = k->lookup;
+	pthread_mutex_unlock(&v->key_lock);
+	vcrypto_key_free(lookup);
+	return 0;
+}
+
+int vault_keys__seal(MDB_txn *txn, vault *v, const char *code, uint32_t epoch,
+	const char *user, const unsigned char *key)
+{
+	unsigned char buf[1 + VCRYPTO_KEYBYTES + VCRYPTO_SEALBYTES];
+	char skey[64];
+	user_rec u;
+	int error;
+
+	if ((error = vault_user__get(&u, txn, v, user)) < 0)
+		return error;
+	buf[0] = REC_FORMAT;
+	if ((error = vcrypto_seal_to(buf + 1, key, VCRYPTO_KEYBYTES, u.pk)) < 0)
+		return error;
+	vault_keys__sealed_name(skey, sizeof skey, code, epoch, user);
+	return vault_store__put(txn, v->st->sealed, skey, strlen(skey), buf, sizeof buf, 0);
+}
+
+int vault_keys__has_sealed(MDB_txn *txn, vault *v, const char *code, uint32_t epoch, const char *user)
+{
+	char skey[64];
+	MDB_val val;
+
+	vault_keys__sealed_name(skey, sizeof skey, code, epoch, user);
+	return vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val) == 0;
+}
+
+int vault_case__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed)
+{
+	const unsigned char *cur;
+	unsigned char *next = NULL, ad[32];
+	case_key *k = NULL;
+	size_t adlen;
+	int error;
+
+	*changed = 0;
+	if ((error = vault_case__key(&cur, txn, v, c, c->epoch)) < 0)
+		return error;
+	if (c->retired) {
+		/* A revocation retired the epoch: start the next one, sealed to
+		 * the remaining members only, with the old key chained under it. */
+		void *chain = realloc(c->chain, (c->nchain + 1) * CHAIN_SIZE);
+		if (!chain)
+			return vault_error_set_oom();
+		c->chain = chain;
+		if ((error = vcrypto_key_new(&next)) < 0)
+			return error;
+		c->epoch++;
+		chain_ad(ad, &adlen, c->code, c->epoch);
+		vcrypto_seal(c->chain[c->nchain], cur, VCRYPTO_KEYBYTES, ad, adlen, next);
+		c->nchain++;
+		c->retired = 0;
+		if ((error = vault_keys__cache(&k, v, c->code, c->epoch, next)) < 0)
+			return error;
+		cur = k->key;
+		*changed = 1;
+	}
+	for (size_t i = 0; i < c->nmembers; i++) {
+		if (vault_keys__has_sealed(txn, v, c->code, c->epoch, c->members[i].user))
+			continue;
+		if ((error = vault_keys__seal(txn, v, c->code, c->epoch, c->members[i].user, cur)) < 0)
+			return error;
+		*changed = 1;
+	}
+	if (*changed)
+		error = vault_case__put(txn, v, c);
+	return error;
+}
+
+int vault_keys__user_trusted(MDB_txn *txn, vault *v, const char *name)
+{
+	vault_buf b = VAULT_BUF_INIT;
+	char path[64];
+	user_rec u;
+	int error;
+
+	if ((error = vault_user__get(&u, txn, v, name)) == 0 &&
+	    (error = vault_blob__user(&b, name, &u)) == 0) {
+		snprintf(path, sizeof path, "policy/users/%s", name);
+		error = vault_audit__matches_head(v, txn, path, &b);
+	}
+	vault_buf_dispose(&b);
+	return error;
+}
+
+/*
+ * Keys are sealed only to members and keys that the signed history vouches
+ * for: an edit of the LMDB records alone (a member added, a public key
+ * swapped) does not get a case key sealed to anyone.
+ */
+int vault_keys__case_trusted(MDB_txn *txn, vault *v, const case_rec *c)
+{
+	vault_buf b = VAULT_BUF_INIT;
+	char path[64];
+	int error;
+
+	if ((error = vault_blob__case(&b, c)) == 0) {
+		snprintf(path, sizeof path, "policy/cases/%s", c->code);
+		error = vault_audit__matches_head(v, txn, path, &b);
+	}
+	vault_buf_dispose(&b);
+	for (size_t i = 0; i < c->nmembers && error == 0; i++)
+		error = vault_keys__user_trusted(txn, v, c->members[i].user);
+	return error;
+}
+
+static int needs_settling(MDB_txn *txn, vault *v, case_rec *c)
+{
+	if (!vault_case__member(c, v->user) || !vault_keys__has_sealed(txn, v, c->code, c->epoch, v->user))
+		return 0;
+	if (c->retired)
+		return 1;
+	for (size_t i = 0; i < c->nmembers; i++)
+		if (!vault_keys__has_sealed(txn, v, c->code, c->epoch, c->members[i].user))
+			return 1;
+	return 0;
+}
+
+static int rekey_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
+{
+	const char *code = payload;
+	case_rec c;
+	int changed, error;
+
+	if ((error = vault_case__get(&c, txn, v, code)) < 0)
+		return error;
+	if (!needs_settling(txn, v, &c)) {
+		vault_case__dispose(&c);
+		return 1;     /* another session did it meanwhile */
+	}
+	if ((error = vault_keys__case_trusted(txn, v, &c)) == 0)
+		error = vault_case__settle(txn, v, &c, &changed);
+	snprintf(ev->case_code, sizeof ev->case_code, "%s", code);
+	vault_case__dispose(&c);
+	if (error < 0)
+		return error;
+	return vault_event__touch_case(ev, v, txn, code);
+}
+
+int vault_policy__maintain(vault *v)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, d;
+	char (*todo)[VAULT_CODE_SIZE] = NULL;
+	size_t ntodo = 0;
+	int rc, error;
+
+	if ((error = vault__begin(&txn, v, 0)) < 0)
+		return error;
+	if ((rc = mdb_cursor_open(txn, v->st->cases, &cur)) != 0) {
+		error = vault_store__error(rc, "list cases");
+		goto done;
+	}
+	while ((rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0) {
+		char code[VAULT_CODE_SIZE];
+		case_rec c;
+
+		if (k.mv_size != VAULT_CODE_SIZE - 1)
+			continue;
+		memcpy(code, k.mv_data, k.mv_size);
+		code[k.mv_size] = '\0';
+		if ((error = vault_case__get(&c, txn, v, code)) < 0)
+			goto done;
+		if (needs_settling(txn, v, &c)) {
+			void *t = realloc(todo, (ntodo + 1) * sizeof *todo);
+			if (!t) {
+				vault_case__dispose(&c);
+				error = vault_error_set_oom();
+				goto done;
+			}
+			todo = t;
+			memcpy(todo[ntodo++], code, VAULT_CODE_SIZE);
+		}
+		vault_case__dispose(&c);
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+	vault_store__abort(v->st, txn);
+	txn = NULL;
+	error = 0;
+	for (size_t i = 0; i < ntodo && error >= 0; i++) {
+		error = vault_policy__run(v, "rekey", rekey_fn, todo[i]);
+		if (error == 1)
+			error = 0;
+	}
+done:
+	free(todo);
+	if (cur)
+		mdb_cursor_close(cur);
+	vault_store__abort(v->st, txn);
+	return error < 0 ? error : 0;
+}
