@@ -1,6 +1,5 @@
 /*
- * export — the history as a stock git repository, and the push to a
- * witness.
+ * export — the history as a stock git repository (witness.c pushes it).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -12,7 +11,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "export.h"
 #include "history.h"
+#include "sha1.h"
 
 /*
  * The export writes what the target lacks as ONE pack (and its v2 index)
@@ -36,115 +37,6 @@
  * all; the map pages read are dropped as the walk goes. Nothing else grows
  * with the history.
  */
-
-/* ---- SHA-1, for the pack and index checksums ----------------------------- */
-
-typedef struct {
-	uint32_t h[5];
-	uint64_t len;
-	unsigned char buf[64];
-	size_t fill;
-} sha1_ctx;
-
-static uint32_t rol32(uint32_t x, int n)
-{
-	return (x << n) | (x >> (32 - n));
-}
-
-/* 80 rounds over a 16-word ring, unrolled: the export hashes every byte. */
-#define SHA1_W(i) (w[(i) & 15] = rol32(w[((i) + 13) & 15] ^ w[((i) + 8) & 15] ^ \
-	w[((i) + 2) & 15] ^ w[(i) & 15], 1))
-#define SHA1_R(a, b, c, d, e, f, k, x) do { \
-	e += rol32(a, 5) + (f) + (k) + (x); \
-	b = rol32(b, 30); \
-} while (0)
-#define SHA1_F1(b, c, d) (d ^ (b & (c ^ d)))
-#define SHA1_F2(b, c, d) (b ^ c ^ d)
-#define SHA1_F3(b, c, d) ((b & c) | (d & (b | c)))
-#define SHA1_5(i, F, k, X) do { \
-	SHA1_R(a, b, c, d, e, F(b, c, d), k, X(i)); \
-	SHA1_R(e, a, b, c, d, F(a, b, c), k, X((i) + 1)); \
-	SHA1_R(d, e, a, b, c, F(e, a, b), k, X((i) + 2)); \
-	SHA1_R(c, d, e, a, b, F(d, e, a), k, X((i) + 3)); \
-	SHA1_R(b, c, d, e, a, F(c, d, e), k, X((i) + 4)); \
-} while (0)
-#define SHA1_IN(i) (w[i])
-
-static void sha1_block(sha1_ctx *ctx, const unsigned char *p)
-{
-	uint32_t w[16], a, b, c, d, e;
-
-	for (int i = 0; i < 16; i++)
-		w[i] = be32_get(p + 4 * i);
-	a = ctx->h[0]; b = ctx->h[1]; c = ctx->h[2]; d = ctx->h[3]; e = ctx->h[4];
-	SHA1_5(0, SHA1_F1, 0x5a827999, SHA1_IN);
-	SHA1_5(5, SHA1_F1, 0x5a827999, SHA1_IN);
-	SHA1_5(10, SHA1_F1, 0x5a827999, SHA1_IN);
-	SHA1_R(a, b, c, d, e, SHA1_F1(b, c, d), 0x5a827999, w[15]);
-	SHA1_R(e, a, b, c, d, SHA1_F1(a, b, c), 0x5a827999, SHA1_W(16));
-	SHA1_R(d, e, a, b, c, SHA1_F1(e, a, b), 0x5a827999, SHA1_W(17));
-	SHA1_R(c, d, e, a, b, SHA1_F1(d, e, a), 0x5a827999, SHA1_W(18));
-	SHA1_R(b, c, d, e, a, SHA1_F1(c, d, e), 0x5a827999, SHA1_W(19));
-	SHA1_5(20, SHA1_F2, 0x6ed9eba1, SHA1_W);
-	SHA1_5(25, SHA1_F2, 0x6ed9eba1, SHA1_W);
-	SHA1_5(30, SHA1_F2, 0x6ed9eba1, SHA1_W);
-	SHA1_5(35, SHA1_F2, 0x6ed9eba1, SHA1_W);
-	SHA1_5(40, SHA1_F3, 0x8f1bbcdc, SHA1_W);
-	SHA1_5(45, SHA1_F3, 0x8f1bbcdc, SHA1_W);
-	SHA1_5(50, SHA1_F3, 0x8f1bbcdc, SHA1_W);
-	SHA1_5(55, SHA1_F3, 0x8f1bbcdc, SHA1_W);
-	SHA1_5(60, SHA1_F2, 0xca62c1d6, SHA1_W);
-	SHA1_5(65, SHA1_F2, 0xca62c1d6, SHA1_W);
-	SHA1_5(70, SHA1_F2, 0xca62c1d6, SHA1_W);
-	SHA1_5(75, SHA1_F2, 0xca62c1d6, SHA1_W);
-	ctx->h[0] += a; ctx->h[1] += b; ctx->h[2] += c; ctx->h[3] += d; ctx->h[4] += e;
-}
-
-static void sha1_init(sha1_ctx *c)
-{
-	static const uint32_t iv[5] = {
-		0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0
-	};
-
-	memcpy(c->h, iv, sizeof iv);
-	c->len = 0;
-	c->fill = 0;
-}
-
-static void sha1_update(sha1_ctx *c, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-
-	c->len += n;
-	if (c->fill) {
-		size_t take = 64 - c->fill < n ? 64 - c->fill : n;
-		memcpy(c->buf + c->fill, p, take);
-		c->fill += take;
-		p += take;
-		n -= take;
-		if (c->fill < 64)
-			return;
-		sha1_block(c, c->buf);
-		c->fill = 0;
-	}
-	for (; n >= 64; p += 64, n -= 64)
-		sha1_block(c, p);
-	memcpy(c->buf, p, n);
-	c->fill = n;
-}
-
-static void sha1_final(unsigned char out[20], sha1_ctx *c)
-{
-	uint64_t bits = c->len * 8;
-	unsigned char pad[72] = { 0x80 };
-	size_t padlen = (c->fill < 56 ? 56 : 120) - c->fill;
-
-	for (int i = 0; i < 8; i++)
-		pad[padlen + i] = (unsigned char)(bits >> (56 - 8 * i));
-	sha1_update(c, pad, padlen + 8);
-	for (int i = 0; i < 5; i++)
-		be32_put(out + 4 * i, c->h[i]);
-}
 
 /* ---- the set of objects to export --------------------------------------- */
 
@@ -348,16 +240,16 @@ static int object_matches(const unsigned char *id, int type, const unsigned char
 	static const char *const names[] = { "", "commit", "tree", "blob", "tag" };
 	unsigned char sum[20];
 	char head[32];
-	sha1_ctx c;
+	vault_sha1_ctx c;
 	int hlen;
 
 	if (type < GIT_OBJECT_COMMIT || type > GIT_OBJECT_TAG)
 		return bad_object(id, "object");
 	hlen = snprintf(head, sizeof head, "%s %zu", names[type], len);
-	sha1_init(&c);
-	sha1_update(&c, head, (size_t)hlen + 1);
-	sha1_update(&c, data, len);
-	sha1_final(sum, &c);
+	vault_sha1__init(&c);
+	vault_sha1__update(&c, head, (size_t)hlen + 1);
+	vault_sha1__update(&c, data, len);
+	vault_sha1__final(sum, &c);
 	if (memcmp(sum, id, 20) != 0) {
 		git_oid oid;
 		char hex[VAULT_OID_SIZE];
@@ -480,7 +372,7 @@ static int walk_history(uint64_t *commits, int *found, exporter *x,
 typedef struct {
 	int fd;
 	const char *path;
-	sha1_ctx sha;
+	vault_sha1_ctx sha;
 	uint64_t off;                /* bytes written so far */
 	size_t fill;
 	unsigned char buf[1 << 20];
@@ -490,7 +382,7 @@ static int writer_flush(writer *w)
 {
 	size_t done = 0;
 
-	sha1_update(&w->sha, w->buf, w->fill);
+	vault_sha1__update(&w->sha, w->buf, w->fill);
 	while (done < w->fill) {
 		ssize_t n = write(w->fd, w->buf + done, w->fill - done);
 		if (n < 0 && errno == EINTR)
@@ -534,7 +426,7 @@ static int writer_finish(unsigned char sum[20], writer *w)
 {
 	if (writer_flush(w) < 0)
 		return VAULT_ERROR;
-	sha1_final(sum, &w->sha);
+	vault_sha1__final(sum, &w->sha);
 	memcpy(w->buf, sum, 20);
 	w->fill = 20;
 	w->off += 20;
@@ -710,7 +602,7 @@ static int open_temp(writer *w, char *path)
 	w->path = path;
 	w->off = 0;
 	w->fill = 0;
-	sha1_init(&w->sha);
+	vault_sha1__init(&w->sha);
 	if (w->fd < 0)
 		return vault_error_set(VAULT_ERROR, "cannot create '%s': %s", path, strerror(errno));
 	return 0;
@@ -1052,64 +944,11 @@ done:
 	return error;
 }
 
-/* ---- push to a witness -------------------------------------------------- */
-
-/*
- * The witness's `audit` must be a commit of this chain. Its id and whether
- * it is there (0 when the witness has no `audit` yet).
- */
-static int witness_head(git_oid *out, int *found, git_remote *remote, const char *url)
-{
-	const git_remote_head **heads;
-	size_t n;
-
-	*found = 0;
-	if (git_remote_ls(&heads, &n, remote) < 0)
-		return vault_error_set(VAULT_ERROR, "cannot list the branches of the witness '%s': %s",
-			url, git_error_last() ? git_error_last()->message : "unknown error");
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(heads[i]->name, "refs/heads/audit")) {
-			*out = heads[i]->oid;
-			*found = 1;
-		}
-	return 0;
-}
-
-/* Connect to `url` (any remote git understands, or a directory) and read its `audit`. */
-static int witness_read(git_oid *out, int *found, const char *url)
-{
-	git_remote *remote = NULL;
-	git_remote_callbacks cbs;
-	int error;
-
-	git_remote_init_callbacks(&cbs, GIT_REMOTE_CALLBACKS_VERSION);
-	if (!url || !*url)
-		return vault_error_set(VAULT_EUSAGE, "no witness given");
-	/* A local path that is not there: say so, not what libgit2 guesses. */
-	if (!strstr(url, "://") && (url[0] == '/' || url[0] == '.' || !strchr(url, ':')) &&
-	    access(url, F_OK) != 0)
-		return vault_error_set(VAULT_ENOTFOUND, "the witness '%s' does not exist: %s",
-			url, strerror(errno));
-	if (git_remote_create_detached(&remote, url) < 0)
-		return vault_error_set(VAULT_ERROR, "'%s' is not a git remote: %s", url,
-			git_error_last() ? git_error_last()->message : "unknown error");
-	if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &cbs, NULL, NULL) < 0) {
-		error = vault_error_set(VAULT_ERROR, "cannot reach the witness '%s': %s", url,
-			git_error_last() ? git_error_last()->message : "unknown error");
-		goto done;
-	}
-	error = witness_head(out, found, remote, url);
-	git_remote_disconnect(remote);
-done:
-	git_remote_free(remote);
-	return error;
-}
-
 /*
  * How many events of ours come after `there`: 0 when it is our head.
  * VAULT_ECORRUPT naming it when it is not in the chain at all.
  */
-static int chain_behind(uint64_t *behind, vault *v, const git_oid *there, const char *url)
+int vault_export__behind(uint64_t *behind, vault *v, const git_oid *there, const char *url)
 {
 	MDB_txn *txn = NULL;
 	MDB_val val;
@@ -1145,63 +984,5 @@ static int chain_behind(uint64_t *behind, vault *v, const git_oid *there, const 
 		"one of them was rolled back or rewritten", url, git_oid_tostr_s(there));
 done:
 	vault_store__abort(v->st, txn);
-	return error;
-}
-
-int vault_audit_witness(vault_witness_result *res, vault *v, const char *url)
-{
-	git_oid there;
-	int error;
-
-	memset(res, 0, sizeof *res);
-	if ((error = witness_read(&there, &res->found, url)) < 0 || !res->found)
-		return error;
-	git_oid_tostr(res->witness, sizeof res->witness, &there);
-	return chain_behind(&res->behind, v, &there, url);
-}
-
-int vault_audit_push(vault_push_result *res, vault *v, const char *cache, const char *url)
-{
-	vault_export_result ex;
-	git_repository *repo = NULL;
-	git_remote *remote = NULL;
-	git_push_options popts;
-	char *spec = "refs/heads/audit:refs/heads/audit";
-	git_strarray specs = { &spec, 1 };
-	git_oid there, head;
-	uint64_t behind;
-	int error, found;
-
-	memset(res, 0, sizeof *res);
-	git_push_options_init(&popts, GIT_PUSH_OPTIONS_VERSION);
-	/* What the witness holds must be ours, before anything is written. */
-	if ((error = witness_read(&there, &found, url)) < 0)
-		return error;
-	if (found) {
-		git_oid_tostr(res->witness, sizeof res->witness, &there);
-		if ((error = chain_behind(&behind, v, &there, url)) < 0)
-			return error;
-	}
-	/* The history goes out through a local export of it. */
-	if ((error = vault_audit_export(&ex, v, cache)) < 0)
-		return error;
-	git_oid_fromstr(&head, ex.head);
-	snprintf(res->head, sizeof res->head, "%s", ex.head);
-	if (found && git_oid_equal(&there, &head))
-		return 0;        /* up to date */
-	if (git_repository_open_bare(&repo, cache) < 0 ||
-	    git_remote_create_anonymous(&remote, repo, url) < 0) {
-		error = vault__git_error("push");
-		goto done;
-	}
-	if (git_remote_push(remote, &specs, &popts) < 0) {
-		error = vault_error_set(VAULT_ERROR, "pushing to the witness '%s' failed: %s", url,
-			git_error_last() ? git_error_last()->message : "unknown error");
-		goto done;
-	}
-	res->pushed = 1;
-done:
-	git_remote_free(remote);
-	git_repository_free(repo);
 	return error;
 }

@@ -1,0 +1,121 @@
+/*
+ * witness — the push of the history to a witness, and the check of what a
+ * witness holds against this chain.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "export.h"
+#include "history.h"
+
+/*
+ * The witness's `audit` must be a commit of this chain. Its id and whether
+ * it is there (0 when the witness has no `audit` yet).
+ */
+static int witness_head(git_oid *out, int *found, git_remote *remote, const char *url)
+{
+	const git_remote_head **heads;
+	size_t n;
+
+	*found = 0;
+	if (git_remote_ls(&heads, &n, remote) < 0)
+		return vault_error_set(VAULT_ERROR, "cannot list the branches of the witness '%s': %s",
+			url, git_error_last() ? git_error_last()->message : "unknown error");
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(heads[i]->name, "refs/heads/audit")) {
+			*out = heads[i]->oid;
+			*found = 1;
+		}
+	return 0;
+}
+
+/* Connect to `url` (any remote git understands, or a directory) and read its `audit`. */
+static int witness_read(git_oid *out, int *found, const char *url)
+{
+	git_remote *remote = NULL;
+	git_remote_callbacks cbs;
+	int error;
+
+	git_remote_init_callbacks(&cbs, GIT_REMOTE_CALLBACKS_VERSION);
+	if (!url || !*url)
+		return vault_error_set(VAULT_EUSAGE, "no witness given");
+	/* A local path that is not there: say so, not what libgit2 guesses. */
+	if (!strstr(url, "://") && (url[0] == '/' || url[0] == '.' || !strchr(url, ':')) &&
+	    access(url, F_OK) != 0)
+		return vault_error_set(VAULT_ENOTFOUND, "the witness '%s' does not exist: %s",
+			url, strerror(errno));
+	if (git_remote_create_detached(&remote, url) < 0)
+		return vault_error_set(VAULT_ERROR, "'%s' is not a git remote: %s", url,
+			git_error_last() ? git_error_last()->message : "unknown error");
+	if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &cbs, NULL, NULL) < 0) {
+		error = vault_error_set(VAULT_ERROR, "cannot reach the witness '%s': %s", url,
+			git_error_last() ? git_error_last()->message : "unknown error");
+		goto done;
+	}
+	error = witness_head(out, found, remote, url);
+	git_remote_disconnect(remote);
+done:
+	git_remote_free(remote);
+	return error;
+}
+
+int vault_audit_witness(vault_witness_result *res, vault *v, const char *url)
+{
+	git_oid there;
+	int error;
+
+	memset(res, 0, sizeof *res);
+	if ((error = witness_read(&there, &res->found, url)) < 0 || !res->found)
+		return error;
+	git_oid_tostr(res->witness, sizeof res->witness, &there);
+	return vault_export__behind(&res->behind, v, &there, url);
+}
+
+int vault_audit_push(vault_push_result *res, vault *v, const char *cache, const char *url)
+{
+	vault_export_result ex;
+	git_repository *repo = NULL;
+	git_remote *remote = NULL;
+	git_push_options popts;
+	char *spec = "refs/heads/audit:refs/heads/audit";
+	git_strarray specs = { &spec, 1 };
+	git_oid there, head;
+	uint64_t behind;
+	int error, found;
+
+	memset(res, 0, sizeof *res);
+	git_push_options_init(&popts, GIT_PUSH_OPTIONS_VERSION);
+	/* What the witness holds must be ours, before anything is written. */
+	if ((error = witness_read(&there, &found, url)) < 0)
+		return error;
+	if (found) {
+		git_oid_tostr(res->witness, sizeof res->witness, &there);
+		if ((error = vault_export__behind(&behind, v, &there, url)) < 0)
+			return error;
+	}
+	/* The history goes out through a local export of it. */
+	if ((error = vault_audit_export(&ex, v, cache)) < 0)
+		return error;
+	git_oid_fromstr(&head, ex.head);
+	snprintf(res->head, sizeof res->head, "%s", ex.head);
+	if (found && git_oid_equal(&there, &head))
+		return 0;        /* up to date */
+	if (git_repository_open_bare(&repo, cache) < 0 ||
+	    git_remote_create_anonymous(&remote, repo, url) < 0) {
+		error = vault__git_error("push");
+		goto done;
+	}
+	if (git_remote_push(remote, &specs, &popts) < 0) {
+		error = vault_error_set(VAULT_ERROR, "pushing to the witness '%s' failed: %s", url,
+			git_error_last() ? git_error_last()->message : "unknown error");
+		goto done;
+	}
+	res->pushed = 1;
+done:
+	git_remote_free(remote);
+	git_repository_free(repo);
+	return error;
+}
