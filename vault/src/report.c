@@ -1,7 +1,7 @@
 /*
  * report — the auditor's and the DPO's views of the history: the log with
- * every filter, one event in full, and the reports about a case, a user, a
- * removed member and anomalies.
+ * every filter, and the reports about a case, a user and a removed member
+ * (one event in full is show.c; the anomaly rules are anomalies.c).
  *
  * Everything here only reads: no event is recorded. Notes of purpose are
  * opened with the audit key, which only admins and auditors hold; the
@@ -15,7 +15,7 @@
 
 #include "action.h"
 #include "history.h"
-#include "sshsig.h"
+#include "report.h"
 
 /* ---- who may look -------------------------------------------------------- */
 
@@ -31,12 +31,8 @@ static int require_reader(vault *v, const char *what)
 
 /* ---- notes of purpose ----------------------------------------------------- */
 
-typedef struct {
-	unsigned char pk[32];
-	unsigned char *sk;           /* X25519 secret key, sodium_malloc'd */
-} audit_key;
 
-static int audit_key_open(audit_key *k, vault *v, MDB_txn *txn)
+int vault_report__key_open(audit_key *k, vault *v, MDB_txn *txn)
 {
 	MDB_val val;
 	char key[VAULT_NAME_MAX + 16];
@@ -65,7 +61,7 @@ static int audit_key_open(audit_key *k, vault *v, MDB_txn *txn)
 	return 0;
 }
 
-static void audit_key_close(audit_key *k)
+void vault_report__key_close(audit_key *k)
 {
 	vcrypto_key_free(k->sk);     /* NULL-safe; wipes */
 	k->sk = NULL;
@@ -88,7 +84,7 @@ static const char *note_value(const char *msg, size_t *len)
 	return NULL;
 }
 
-static void note_free(char *note)
+void vault_report__note_free(char *note)
 {
 	if (note) {
 		sodium_memzero(note, strlen(note));
@@ -97,7 +93,7 @@ static void note_free(char *note)
 }
 
 /* The note of an event, opened; *out NULL when it has none. */
-static int note_open(char **out, const audit_key *k, const char *msg, const char *commit)
+int vault_report__note_open(char **out, const audit_key *k, const char *msg, const char *commit)
 {
 	const char *b64;
 	unsigned char *sealed = NULL;
@@ -125,7 +121,7 @@ static int note_open(char **out, const audit_key *k, const char *msg, const char
 			commit);
 		goto done;
 	}
-	if (memchr(m, '\0', mlen) != NULL) {    /* note_free() wipes up to the first NUL */
+	if (memchr(m, '\0', mlen) != NULL) {    /* vault_report__note_free() wipes up to the first NUL */
 		error = vault_error_set(VAULT_ECORRUPT, "the note of event %s is damaged", commit);
 		goto done;
 	}
@@ -143,14 +139,6 @@ done:
 
 /* ---- events --------------------------------------------------------------- */
 
-typedef struct {
-	git_oid id;
-	char hex[VAULT_OID_SIZE];
-	int64_t time;
-	vault_trailers t;
-	char subject[200];
-	char access[3];          /* grant: "ro"/"rw" given; revoke: what was taken; else "" */
-} rep_event;
 
 /*
  * The access a grant gave its target (in the event's tree), or a revoke
@@ -178,7 +166,7 @@ static int event_access(rep_event *e, vault *v, git_commit *c)
 	return error;
 }
 
-static int event_read(rep_event *e, git_commit **keep, vault *v, const git_oid *id)
+int vault_report__event_read(rep_event *e, git_commit **keep, vault *v, const git_oid *id)
 {
 	git_commit *c = NULL;
 	const char *summary;
@@ -204,7 +192,7 @@ static int event_read(rep_event *e, git_commit **keep, vault *v, const git_oid *
 	return 0;
 }
 
-static void event_info(vault_event_info *info, const rep_event *e)
+void vault_report__event_info(vault_event_info *info, const rep_event *e)
 {
 	memset(info, 0, sizeof *info);
 	info->commit = e->hex;
@@ -315,7 +303,7 @@ int vault_audit_query(vault *v, const vault_log_options *o, vault_event_cb cb, v
 			return vault_error_set(VAULT_EUSAGE, "'%s' is not an action of the history", *a);
 	if ((error = vault__begin_walk(&txn, v)) < 0)
 		return error;
-	if (o && o->notes && (error = audit_key_open(&key, v, txn)) < 0)
+	if (o && o->notes && (error = vault_report__key_open(&key, v, txn)) < 0)
 		goto done;
 	if ((error = vault_history__chain(&ids, &n, NULL, v, txn)) < 0)
 		goto done;
@@ -325,7 +313,7 @@ int vault_audit_query(vault *v, const vault_log_options *o, vault_event_cb cb, v
 		rep_event e;
 		char *note = NULL;
 
-		if ((error = event_read(&e, &c, v, &ids[i])) < 0)
+		if ((error = vault_report__event_read(&e, &c, v, &ids[i])) < 0)
 			goto done;
 		known_see(&known, &e);
 		if (!query_matches(o, &e)) {
@@ -333,192 +321,20 @@ int vault_audit_query(vault *v, const vault_log_options *o, vault_event_cb cb, v
 			continue;
 		}
 		if (key.sk && e.t.has_note)
-			error = note_open(&note, &key, git_commit_message(c), e.hex);
+			error = vault_report__note_open(&note, &key, git_commit_message(c), e.hex);
 		git_commit_free(c);
 		if (error < 0)
 			goto done;
-		event_info(&info, &e);
+		vault_report__event_info(&info, &e);
 		error = cb(&info, note, payload);
-		note_free(note);
+		vault_report__note_free(note);
 		if (error != 0)
 			goto done;
 	}
 	/* An unknown name matched no event: nothing was shown before this. */
 	error = known_check(&known);
 done:
-	audit_key_close(&key);
-	free(ids);
-	vault_store__abort(v->st, txn);
-	return error;
-}
-
-/* ---- one event in full ---------------------------------------------------- */
-
-typedef struct {
-	vault_tree_change *items;
-	size_t n, cap;
-} change_list;
-
-static int change_add(change_list *l, const char *path, char change)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		void *p = realloc(l->items, cap * sizeof *l->items);
-
-		if (!p)
-			return vault_error_set_oom();
-		l->items = p;
-		l->cap = cap;
-	}
-	if ((l->items[l->n].path = strdup(path)) == NULL)
-		return vault_error_set_oom();
-	l->items[l->n++].change = change;
-	return 0;
-}
-
-static void change_list_dispose(change_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free((char *)l->items[i].path);
-	free(l->items);
-}
-
-static int change_cmp(const void *a, const void *b)
-{
-	return strcmp(((const vault_tree_change *)a)->path, ((const vault_tree_change *)b)->path);
-}
-
-static int change_seen(const char *path, const git_oid *before, const git_oid *after,
-	void *payload)
-{
-	return change_add(payload, path, !before ? 'A' : !after ? 'D' : 'M');
-}
-
-/* Who signed `c`, checked against the actor's key in `policy`. */
-static vault_sig_t signature_of(vault *v, git_commit *c, git_tree *policy, const char *actor)
-{
-	vault_buf sig = VAULT_BUF_INIT, data = VAULT_BUF_INIT;
-	vault_policy_user pu;
-	vault_sig_t st = VAULT_SIG_BAD;
-
-	if (vault_history__signature(&sig, &data, v, c) < 0)
-		goto done;
-	if (!sig.size) {
-		st = VAULT_SIG_UNSIGNED;
-		goto done;
-	}
-	if (vault_history__user(&pu, policy, actor, v) < 0 || !pu.found)
-		goto done;
-	if (vault_sshsig__verify(sig.ptr, sig.size, (const unsigned char *)data.ptr, data.size, pu.pk) == 0)
-		st = VAULT_SIG_GOOD;
-done:
-	vault_error_clear();
-	vault_buf_dispose(&sig);
-	vault_buf_dispose(&data);
-	return st;
-}
-
-static int is_hex(const char *s, size_t n)
-{
-	return strspn(s, "0123456789abcdefABCDEF") == n;
-}
-
-int vault_audit_show(vault *v, const char *id, int notes,
-	int (*cb)(const vault_event_detail *, void *), void *payload)
-{
-	MDB_txn *txn = NULL;
-	git_oid *ids = NULL;
-	git_commit *c = NULL, *parent = NULL;
-	git_tree *tree = NULL, *ptree = NULL;
-	audit_key key = { { 0 }, NULL };
-	change_list changes = { NULL, 0, 0 };
-	vault_event_detail d;
-	vault_event_info info;
-	rep_event e;
-	char want[VAULT_OID_SIZE], parent_hex[VAULT_OID_SIZE] = "", tree_hex[VAULT_OID_SIZE];
-	char *note = NULL;
-	size_t n = 0, len = strlen(id), found = SIZE_MAX, matches = 0;
-	uint64_t number = 0;
-	int error;
-
-	/* "#N": the N-th event of the chain, as verify and show number them. */
-	if (id[0] == '#') {
-		if (len < 2 || len > 20 || strspn(id + 1, "0123456789") != len - 1 ||
-		    (number = strtoull(id + 1, NULL, 10)) == 0)
-			return vault_error_set(VAULT_EUSAGE, "'%s' is not an event number (#1, #2, ...)", id);
-	} else if (len < 7 || len > 40 || !is_hex(id, len)) {
-		return vault_error_set(VAULT_EUSAGE, "'%s' is not an event id (7 to 40 hex digits, or #N)", id);
-	}
-	for (size_t i = 0; i <= len; i++)
-		want[i] = (char)(id[i] >= 'A' && id[i] <= 'F' ? id[i] - 'A' + 'a' : id[i]);
-	if ((error = vault__begin_walk(&txn, v)) < 0)
-		return error;
-	if (notes && (error = audit_key_open(&key, v, txn)) < 0)
-		goto done;
-	if ((error = vault_history__chain(&ids, &n, NULL, v, txn)) < 0)
-		goto done;
-	for (size_t i = 0; i < n && !number; i++) {
-		char hex[VAULT_OID_SIZE];
-
-		git_oid_tostr(hex, sizeof hex, &ids[i]);
-		if (!strncmp(hex, want, len)) {
-			found = i;
-			matches++;
-		}
-	}
-	if (number && number <= n) {
-		found = (size_t)number - 1;
-		matches = 1;
-	}
-	if (matches == 0) {
-		error = number ?
-			vault_error_set(VAULT_ENOTFOUND, "no event %s in the history: it has %zu", id, n) :
-			vault_error_set(VAULT_ENOTFOUND, "no event '%s' in the history", id);
-		goto done;
-	}
-	if (matches > 1) {
-		error = vault_error_set(VAULT_ENOTFOUND, "event id '%s' is ambiguous: %zu events start with it",
-			id, matches);
-		goto done;
-	}
-	if ((error = event_read(&e, &c, v, &ids[found])) < 0)
-		goto done;
-	if (git_commit_tree(&tree, c) < 0 ||
-	    (found > 0 && (git_commit_parent(&parent, c, 0) < 0 || git_commit_tree(&ptree, parent) < 0))) {
-		error = vault_error_set(VAULT_ECORRUPT, "event %s or its parent cannot be read", e.hex);
-		goto done;
-	}
-	if (parent)
-		git_oid_tostr(parent_hex, sizeof parent_hex, git_commit_id(parent));
-	git_oid_tostr(tree_hex, sizeof tree_hex, git_tree_id(tree));
-	if ((error = vault_history__diff(v, ptree, tree, NULL, change_seen, &changes)) < 0)
-		goto done;
-	qsort(changes.items, changes.n, sizeof *changes.items, change_cmp);
-	if (key.sk && e.t.has_note && (error = note_open(&note, &key, git_commit_message(c), e.hex)) < 0)
-		goto done;
-
-	event_info(&info, &e);
-	memset(&d, 0, sizeof d);
-	d.info = &info;
-	d.index = found + 1;
-	d.parent = parent_hex;
-	d.tree = tree_hex;
-	/* The genesis is checked against its own policy, as verify does. */
-	d.signature = signature_of(v, c, ptree ? ptree : tree, e.t.actor);
-	d.signer = d.signature == VAULT_SIG_UNSIGNED ? "" : e.t.actor;
-	d.has_note = e.t.has_note;
-	d.note = note;
-	d.nchanges = changes.n;
-	d.changes = changes.items;
-	error = cb(&d, payload);
-done:
-	note_free(note);
-	change_list_dispose(&changes);
-	git_tree_free(tree);
-	git_tree_free(ptree);
-	git_commit_free(parent);
-	git_commit_free(c);
-	audit_key_close(&key);
+	vault_report__key_close(&key);
 	free(ids);
 	vault_store__abort(v->st, txn);
 	return error;
@@ -526,16 +342,6 @@ done:
 
 /* ---- reports ------------------------------------------------------------- */
 
-typedef struct {
-	vault *v;
-	MDB_txn *txn;
-	const vault_report_options *o;
-	rep_event *ev;               /* the whole chain, oldest first */
-	size_t n;
-	audit_key key;
-	int (*cb)(const vault_report_line *, void *);
-	void *payload;
-} report;
 
 /* A document event: a change by a read-write member, or a read. */
 static int doc_action(const char *name)
@@ -545,7 +351,7 @@ static int doc_action(const char *name)
 	return a && (a->kind == VAULT_ACTION_CONTENT || !strcmp(name, "read"));
 }
 
-static int in_range(const report *r, const rep_event *e)
+int vault_report__in_range(const report *r, const rep_event *e)
 {
 	return (!r->o->since || e->time >= r->o->since) && (!r->o->until || e->time <= r->o->until);
 }
@@ -563,7 +369,7 @@ static int load_events(report *r)
 		return vault_error_set_oom();
 	}
 	for (size_t i = 0; i < n && !error; i++)
-		error = event_read(&r->ev[i], NULL, r->v, &ids[i]);
+		error = vault_report__event_read(&r->ev[i], NULL, r->v, &ids[i]);
 	r->n = n;
 	free(ids);
 	return error;
@@ -582,12 +388,12 @@ static int emit_event(report *r, const rep_event *e, const char *relation)
 
 		if (git_commit_lookup(&c, r->v->repo, &e->id) < 0)
 			return vault_error_set(VAULT_ECORRUPT, "event %s cannot be read", e->hex);
-		error = note_open(&note, &r->key, git_commit_message(c), e->hex);
+		error = vault_report__note_open(&note, &r->key, git_commit_message(c), e->hex);
 		git_commit_free(c);
 		if (error < 0)
 			return error;
 	}
-	event_info(&info, e);
+	vault_report__event_info(&info, e);
 	memset(&line, 0, sizeof line);
 	line.kind = VAULT_LINE_EVENT;
 	line.event = &info;
@@ -596,7 +402,7 @@ static int emit_event(report *r, const rep_event *e, const char *relation)
 	line.user = e->t.actor;
 	line.case_code = e->t.case_code;
 	error = r->cb(&line, r->payload);
-	note_free(note);
+	vault_report__note_free(note);
 	return error;
 }
 
@@ -631,7 +437,7 @@ static int report_case(report *r)
 		const rep_event *e = &r->ev[i];
 
 		if (strcmp(e->t.case_code, r->o->case_code) || !e->t.node[0] ||
-		    !doc_action(e->t.action) || !in_range(r, e))
+		    !doc_action(e->t.action) || !vault_report__in_range(r, e))
 			continue;
 		error = emit_event(r, e, strcmp(e->t.action, "read") ? "write" : "read");
 	}
@@ -646,7 +452,7 @@ static int report_user(report *r)
 	for (size_t i = 0; i < r->n && !error; i++) {
 		const rep_event *e = &r->ev[i];
 
-		if (!in_range(r, e))
+		if (!vault_report__in_range(r, e))
 			continue;
 		if (!strcmp(e->t.actor, name))
 			error = emit_event(r, e, "by");
@@ -756,7 +562,7 @@ static int report_revoked(report *r)
 		const rep_event *e = &r->ev[i];
 
 		if (!strcmp(e->t.action, "read") && !strcmp(e->t.actor, name) &&
-		    !strcmp(e->t.case_code, code) && in_range(r, e))
+		    !strcmp(e->t.case_code, code) && vault_report__in_range(r, e))
 			error = emit_event(r, e, "read");
 	}
 	/*
@@ -771,9 +577,9 @@ static int report_revoked(report *r)
 
 		if (strcmp(e->t.case_code, code) || !e->t.node[0] || !e->t.version ||
 		    (strcmp(e->t.action, "write") && strcmp(e->t.action, "restore")) ||
-		    epochs[i] == 0 || epochs[i] > held || !in_range(r, e))
+		    epochs[i] == 0 || epochs[i] > held || !vault_report__in_range(r, e))
 			continue;
-		event_info(&info, e);
+		vault_report__event_info(&info, e);
 		memset(&line, 0, sizeof line);
 		line.kind = VAULT_LINE_EXPOSED;
 		line.event = &info;
@@ -784,245 +590,6 @@ static int report_revoked(report *r)
 	}
 done:
 	free(epochs);
-	return error;
-}
-
-/* ---- anomalies ------------------------------------------------------------ */
-
-typedef struct {
-	const char *rule;
-	char user[VAULT_NAME_MAX + 1];
-	char case_code[VAULT_CODE_SIZE];
-	int64_t from, to, window;
-	uint64_t count, limit;
-	char detail[160];
-} flag;
-
-typedef struct {
-	flag *items;
-	size_t n, cap;
-} flag_list;
-
-static int flag_add(flag_list *l, const flag *f)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		void *p = realloc(l->items, cap * sizeof *l->items);
-
-		if (!p)
-			return vault_error_set_oom();
-		l->items = p;
-		l->cap = cap;
-	}
-	l->items[l->n++] = *f;
-	return 0;
-}
-
-static int flag_cmp(const void *a, const void *b)
-{
-	const flag *x = a, *y = b;
-	int c;
-
-	if (x->from != y->from)
-		return x->from < y->from ? -1 : 1;
-	if ((c = strcmp(x->rule, y->rule)) != 0)
-		return c;
-	return strcmp(x->user, y->user);
-}
-
-/* Events picked for a rule, sorted by who, then when. */
-typedef struct {
-	const char *who;
-	int64_t time;
-	size_t index;
-} pick;
-
-static int pick_cmp(const void *a, const void *b)
-{
-	const pick *x = a, *y = b;
-	int c = strcmp(x->who, y->who);
-
-	if (c)
-		return c;
-	if (x->time != y->time)
-		return x->time < y->time ? -1 : 1;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/*
- * More than `limit` events of one user within `window` seconds. Each burst
- * is told once: from its first event, as far as the window reaches; the
- * next burst starts after it.
- */
-static int bursts(flag_list *out, const pick *p, size_t n, const char *rule, uint64_t limit,
-	int64_t window)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		size_t j = i;
-
-		while (j + 1 < n && !strcmp(p[j + 1].who, p[i].who) && p[j + 1].time - p[i].time <= window)
-			j++;
-		if (j - i + 1 > limit) {
-			flag f;
-			int error;
-
-			memset(&f, 0, sizeof f);
-			f.rule = rule;
-			snprintf(f.user, sizeof f.user, "%s", p[i].who);
-			f.from = p[i].time;
-			f.to = p[j].time;
-			f.window = window;
-			f.count = j - i + 1;
-			f.limit = limit;
-			if ((error = flag_add(out, &f)) < 0)
-				return error;
-			i = j + 1;
-		} else {
-			i++;
-		}
-	}
-	return 0;
-}
-
-static int off_hours(const vault_anomaly_settings *s, int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	int minute;
-
-	if (gmtime_r(&tt, &tm) == NULL)
-		return 0;
-	minute = tm.tm_hour * 60 + tm.tm_min;
-	return !(s->work_days & (1u << tm.tm_wday)) || minute < s->work_start || minute >= s->work_end;
-}
-
-static int64_t utc_day(int64_t t)
-{
-	return t >= 0 ? t / 86400 : (t - 86399) / 86400;
-}
-
-static int report_anomalies(report *r)
-{
-	vault_anomaly_settings s;
-	flag_list flags = { NULL, 0, 0 };
-	pick *reads = NULL, *fails = NULL;
-	size_t nreads = 0, nfails = 0;
-	int error;
-
-	if ((error = vault_settings__anomaly(&s, r->txn, r->v)) < 0)
-		return error;
-	reads = calloc(r->n ? r->n : 1, sizeof *reads);
-	fails = calloc(r->n ? r->n : 1, sizeof *fails);
-	if (!reads || !fails) {
-		error = vault_error_set_oom();
-		goto done;
-	}
-	for (size_t i = 0; i < r->n; i++) {
-		const rep_event *e = &r->ev[i];
-
-		if (!in_range(r, e))
-			continue;
-		if (!strcmp(e->t.action, "read"))
-			reads[nreads++] = (pick){ e->t.actor, e->time, i };
-		else if (!strcmp(e->t.action, "unlock-failed"))
-			fails[nfails++] = (pick){ e->t.target[0] ? e->t.target : e->t.actor, e->time, i };
-	}
-	qsort(reads, nreads, sizeof *reads, pick_cmp);
-	qsort(fails, nfails, sizeof *fails, pick_cmp);
-
-	/* (a) bulk reads, (d) bursts of failed unlocks */
-	if ((error = bursts(&flags, reads, nreads, "bulk-reads", s.bulk_count, s.bulk_window)) < 0 ||
-	    (error = bursts(&flags, fails, nfails, "failed-unlocks", s.unlock_count, s.unlock_window)) < 0)
-		goto done;
-
-	/* (b) reads outside working hours: one flag per user and UTC day */
-	for (size_t i = 0; i < nreads; ) {
-		size_t j = i;
-		flag f;
-
-		if (!off_hours(&s, reads[i].time)) {
-			i++;
-			continue;
-		}
-		memset(&f, 0, sizeof f);
-		f.rule = "off-hours";
-		snprintf(f.user, sizeof f.user, "%s", reads[i].who);
-		snprintf(f.detail, sizeof f.detail, "outside %s UTC", s.work_text);
-		f.from = f.to = reads[i].time;
-		f.window = 86400;
-		for (; j < nreads && !strcmp(reads[j].who, reads[i].who) &&
-		       utc_day(reads[j].time) == utc_day(reads[i].time); j++) {
-			if (off_hours(&s, reads[j].time)) {
-				f.count++;
-				f.to = reads[j].time;
-			}
-		}
-		if ((error = flag_add(&flags, &f)) < 0)
-			goto done;
-		i = j;
-	}
-
-	/* (c) reads of a case soon after a grant or revoke in it: per change and reader */
-	for (size_t g = 0; g < r->n; g++) {
-		const rep_event *ge = &r->ev[g];
-
-		if ((strcmp(ge->t.action, "grant") && strcmp(ge->t.action, "revoke")) || !ge->t.case_code[0])
-			continue;
-		for (size_t i = 0; i < nreads; ) {
-			const rep_event *e = &r->ev[reads[i].index];
-			size_t j = i;
-			flag f;
-
-			memset(&f, 0, sizeof f);
-			for (; j < nreads && !strcmp(reads[j].who, reads[i].who); j++) {
-				const rep_event *x = &r->ev[reads[j].index];
-
-				if (strcmp(x->t.case_code, ge->t.case_code) || x->time < ge->time ||
-				    x->time - ge->time > s.membership_window || reads[j].index < g)
-					continue;
-				if (!f.count)
-					f.from = x->time;
-				f.to = x->time;
-				f.count++;
-			}
-			if (f.count) {
-				f.rule = "after-membership-change";
-				snprintf(f.user, sizeof f.user, "%s", e->t.actor);
-				snprintf(f.case_code, sizeof f.case_code, "%s", ge->t.case_code);
-				snprintf(f.detail, sizeof f.detail, "%s of %s by %s at event %.12s", ge->t.action,
-					ge->t.target, ge->t.actor, ge->hex);
-				f.window = s.membership_window;
-				if ((error = flag_add(&flags, &f)) < 0)
-					goto done;
-			}
-			i = j;
-		}
-	}
-
-	qsort(flags.items, flags.n, sizeof *flags.items, flag_cmp);
-	for (size_t i = 0; i < flags.n && !error; i++) {
-		const flag *f = &flags.items[i];
-		vault_report_line line;
-
-		memset(&line, 0, sizeof line);
-		line.kind = VAULT_LINE_FLAG;
-		line.rule = f->rule;
-		line.user = f->user;
-		line.case_code = f->case_code;
-		line.from = f->from;
-		line.to = f->to;
-		line.count = f->count;
-		line.limit = f->limit;
-		line.window = f->window;
-		line.detail = f->detail;
-		error = r->cb(&line, r->payload);
-	}
-done:
-	free(flags.items);
-	free(reads);
-	free(fails);
 	return error;
 }
 
@@ -1061,7 +628,7 @@ int vault_audit_report(vault *v, const vault_report_options *o,
 	r.payload = payload;
 	if ((error = vault__begin_walk(&r.txn, v)) < 0)
 		return error;
-	if (o->notes && (error = audit_key_open(&r.key, v, r.txn)) < 0)
+	if (o->notes && (error = vault_report__key_open(&r.key, v, r.txn)) < 0)
 		goto done;
 	if ((error = load_events(&r)) < 0)
 		goto done;
@@ -1078,11 +645,11 @@ int vault_audit_report(vault *v, const vault_report_options *o,
 		error = report_revoked(&r);
 		break;
 	default:
-		error = report_anomalies(&r);
+		error = vault_report__anomalies(&r);
 		break;
 	}
 done:
-	audit_key_close(&r.key);
+	vault_report__key_close(&r.key);
 	free(r.ev);
 	vault_store__abort(v->st, r.txn);
 	return error;
