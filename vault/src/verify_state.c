@@ -1,0 +1,438 @@
+/*
+ * verify_state — the second half of `audit verify`: the vault's state
+ * against the head event's tree (every user, case, node and the settings
+ * generate exactly the files the head holds), the folder entries, and
+ * every version's blocks against its record. The first half, the replay
+ * of the chain, is verify.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "docs.h"
+#include "history.h"
+#include "verify.h"
+
+/* Compare one record's expected tree file with the head tree. */
+static int state_entry(vault *v, git_tree *head, vault_history__memo *memo, const char *path,
+	vault_buf *blob, size_t *count)
+{
+	git_odb_object *obj = NULL;
+	git_tree_entry *e = NULL;
+	git_oid want;
+	int same;
+
+	if (blob->oom)
+		return vault_error_set_oom();
+	if (git_odb_hash(&want, blob->ptr ? blob->ptr : "", blob->size, GIT_OBJECT_BLOB) < 0)
+		return vault__git_error("verify");
+	if (vault_history__entry(&e, v, head, path, memo) < 0)
+		return vault_error_set(VAULT_ECORRUPT, "vault state does not match the history: '%s' is not in the head event", path);
+	same = git_oid_equal(&want, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	if (!same)
+		return vault_error_set(VAULT_ECORRUPT, "vault state does not match the history: record '%s' differs from the head event", path);
+	/* The object itself must be there and whole (reading checks its id). */
+	if (git_odb_read(&obj, v->odb, &want) < 0)
+		return vault_error_set(VAULT_ECORRUPT, "history object '%s' of the head event is missing or damaged", path);
+	git_odb_object_free(obj);
+	(*count)++;
+	return 0;
+}
+
+static int count_blobs_cb(const char *root, const git_tree_entry *e, void *payload)
+{
+	if (git_tree_entry_type(e) == GIT_OBJECT_BLOB)
+		(*(size_t *)payload)++;
+	return 0;
+}
+
+/* A file has a record for each of its versions 1..N. */
+static int versions_complete(vault *v, MDB_txn *txn, const node_rec *n)
+{
+	unsigned char k[12];
+	MDB_val val;
+
+	be64_put(k, n->id);
+	for (uint32_t ver = 1; ver <= n->version; ver++) {
+		be32_put(k + 8, ver);
+		if (vault_store__get(txn, v->st->versions, k, 12, &val) != 0)
+			return vault_error_set(VAULT_ECORRUPT,
+				"vault state does not match the history: version %u of node %016llx is missing",
+				ver, (unsigned long long)n->id);
+	}
+	return 0;
+}
+
+/* The key of a node's generation is stored (it opens the content and name). */
+static int nodekey_present(vault *v, MDB_txn *txn, uint64_t node, uint32_t gen)
+{
+	unsigned char k[12];
+	MDB_val val;
+
+	if (gen == 0)
+		return 0;
+	be64_put(k, node);
+	be32_put(k + 8, gen);
+	if (vault_store__get(txn, v->st->nodekeys, k, 12, &val) != 0)
+		return vault_error_set(VAULT_ECORRUPT,
+			"vault state does not match the history: the key of node %016llx generation %u is missing",
+			(unsigned long long)node, gen);
+	return 0;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Folder entries: each names a live node of the same case whose parent is
+ * the entry's folder, and every live node but a case root has exactly one.
+ */
+/*
+ * Every live node below a case root reaches it, going up its parents, in
+ * at most PATH_MAX_DEPTH steps: no folders that hold each other (edited
+ * records could make such a loop, which the entries alone do not show).
+ * `ids` (sorted) are the live nodes below a root; each is walked up until
+ * it meets a root or a node already known to reach one.
+ */
+static int verify_rooted(vault *v, MDB_txn *txn, const uint64_t *ids, size_t n)
+{
+	unsigned char *good = calloc(n ? n : 1, 1);
+	size_t path[PATH_MAX_DEPTH + 2];
+	int error = 0;
+
+	if (!good)
+		return vault_error_set_oom();
+	for (size_t i = 0; i < n && error == 0; i++) {
+		uint64_t id = ids[i];
+		size_t depth = 0, j = i;
+		int ok = 0;
+
+		while (!ok && error == 0) {
+			const uint64_t *at;
+			node_rec nd;
+
+			if (good[j]) {
+				ok = 1;
+				break;
+			}
+			if (depth == PATH_MAX_DEPTH + 2) {
+				error = vault_error_set(VAULT_ECORRUPT,
+					"vault state does not match the history: the folders above node %016llx form a loop",
+					(unsigned long long)id);
+				break;
+			}
+			path[depth++] = j;
+			if ((error = vault_node__get(&nd, txn, v, ids[j])) < 0)
+				break;
+			/* A live node with no entry is a root (the entries are
+			 * checked: each live node below a root has one). */
+			at = nd.parent ? bsearch(&nd.parent, ids, n, sizeof *ids, id_cmp) : NULL;
+			if (at == NULL) {
+				ok = 1;
+				break;
+			}
+			j = (size_t)(at - ids);
+		}
+		if (ok)
+			for (size_t k = 0; k < depth; k++)
+				good[path[k]] = 1;
+	}
+	free(good);
+	return error;
+}
+
+/* A folder's count of subfolders is what its entries hold. */
+static int folders_match(uint64_t pid, uint32_t want, uint32_t have)
+{
+	if (want == have)
+		return 0;
+	return vault_error_set(VAULT_ECORRUPT,
+		"vault state does not match the history: folder %016llx counts %u subfolders and holds %u",
+		(unsigned long long)pid, want, have);
+}
+
+/*
+ * Folder entries: each names a live node of the same case whose parent is
+ * the entry's folder, and every live node but a case root has exactly one.
+ * Each folder that holds entries counts its subfolders right; with the
+ * counts of all folders adding up to the live folders below a root
+ * (`dirs`, `counted`), those that hold none count zero.
+ */
+static int verify_dirents(vault *v, MDB_txn *txn, uint64_t live, uint64_t dirs, uint64_t counted)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, d;
+	uint64_t *ids = NULL, pid_at = 0;
+	uint32_t want = 0, have = 0;
+	size_t n = 0, cap = 0;
+	int rc, error = 0;
+
+	if ((rc = mdb_cursor_open(txn, v->st->dirents, &cur)) != 0)
+		return vault_store__error(rc, "verify");
+	while (error == 0 && mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		node_rec child, parent;
+		uint64_t pid;
+
+		if (k.mv_size != 24 || d.mv_size != 9 || ((unsigned char *)d.mv_data)[0] != REC_FORMAT) {
+			error = vault_error_set(VAULT_ECORRUPT, "vault state holds a damaged folder entry");
+			break;
+		}
+		pid = be64_get(k.mv_data);
+		if (n == cap) {
+			void *p = realloc(ids, (cap = cap ? cap * 2 : 256) * sizeof *ids);
+			if (!p) {
+				error = vault_error_set_oom();
+				break;
+			}
+			ids = p;
+		}
+		ids[n++] = be64_get((unsigned char *)d.mv_data + 1);
+		if (vault_node__get(&child, txn, v, ids[n - 1]) < 0 ||
+		    vault_node__get(&parent, txn, v, pid) < 0 ||
+		    child.state != NODE_LIVE || child.parent != pid || parent.type != NODE_DIR ||
+		    parent.state != NODE_LIVE || strcmp(child.code, parent.code)) {
+			error = vault_error_set(VAULT_ECORRUPT,
+				"vault state does not match the history: a folder entry of node %016llx points to node %016llx, which is not a live child of it",
+				(unsigned long long)pid, (unsigned long long)ids[n - 1]);
+			break;
+		}
+		/* Entries are keyed by folder first: one run per folder. */
+		if (n == 1 || pid != pid_at) {
+			if (n > 1 && (error = folders_match(pid_at, want, have)) < 0)
+				break;
+			pid_at = pid;
+			want = parent.folders;
+			have = 0;
+		}
+		have += child.type == NODE_DIR;
+	}
+	mdb_cursor_close(cur);
+	if (error == 0 && n > 0)
+		error = folders_match(pid_at, want, have);
+	if (error == 0 && dirs != counted)
+		error = vault_error_set(VAULT_ECORRUPT,
+			"vault state does not match the history: folders count %llu subfolders, and %llu are live",
+			(unsigned long long)counted, (unsigned long long)dirs);
+	if (error == 0 && n != live)
+		error = vault_error_set(VAULT_ECORRUPT,
+			"vault state does not match the history: %zu folder entries for %llu live files and folders",
+			n, (unsigned long long)live);
+	if (error == 0 && n > 1) {
+		qsort(ids, n, sizeof *ids, id_cmp);
+		for (size_t i = 1; i < n && error == 0; i++)
+			if (ids[i] == ids[i - 1])
+				error = vault_error_set(VAULT_ECORRUPT,
+					"vault state does not match the history: node %016llx has two folder entries",
+					(unsigned long long)ids[i]);
+	}
+	if (error == 0)
+		error = verify_rooted(v, txn, ids, n);
+	free(ids);
+	return error;
+}
+
+/* How often the state checks bound the map's resident pages. */
+#define BOUND_EVERY 64
+
+int vault_verify__state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *records)
+{
+	vault_history__memo memo = { { NULL }, 0 };
+	vault_buf b = VAULT_BUF_INIT;
+	uint64_t live = 0, dirs = 0, counted = 0;
+	MDB_cursor *cur = NULL;
+	MDB_val k, d;
+	size_t have = 0, want = 0;
+	char path[80];
+	int rc, error = 0;
+
+	/* users */
+	if ((rc = mdb_cursor_open(txn, v->st->users, &cur)) != 0)
+		return vault_store__error(rc, "verify");
+	while (error == 0 && mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		char name[VAULT_NAME_MAX + 1];
+		user_rec u;
+		if (k.mv_size == 0 || k.mv_size > VAULT_NAME_MAX) {
+			error = vault_error_set(VAULT_ECORRUPT, "vault state holds a user record with a bad name");
+			break;
+		}
+		vault_history__copy(name, sizeof name, k.mv_data, k.mv_size);
+		vault_buf_clear(&b);
+		if ((error = vault_user__get(&u, txn, v, name)) < 0 ||
+		    (error = vault_blob__user(&b, name, &u)) < 0)
+			break;
+		snprintf(path, sizeof path, "policy/users/%s", name);
+		error = state_entry(v, head, &memo, path, &b, &have);
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+	/* cases */
+	if (error == 0 && (rc = mdb_cursor_open(txn, v->st->cases, &cur)) != 0)
+		error = vault_store__error(rc, "verify");
+	while (error == 0 && mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		char code[VAULT_CODE_SIZE];
+		case_rec c;
+		vault_history__copy(code, sizeof code, k.mv_data, k.mv_size);
+		vault_buf_clear(&b);
+		if ((error = vault_case__get(&c, txn, v, code)) < 0)
+			break;
+		error = vault_blob__case(&b, &c);
+		vault_case__dispose(&c);
+		snprintf(path, sizeof path, "policy/cases/%s", code);
+		if (error == 0)
+			error = state_entry(v, head, &memo, path, &b, &have);
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+	/* nodes */
+	if (error == 0 && (rc = mdb_cursor_open(txn, v->st->nodes, &cur)) != 0)
+		error = vault_store__error(rc, "verify");
+	while (error == 0 && mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
+		node_rec n;
+		if ((have & (BOUND_EVERY - 1)) == 0)
+			vault_store__bound(v->st, txn, d.mv_data);
+		if (k.mv_size != 8) {
+			error = vault_error_set(VAULT_ECORRUPT, "vault state holds a node record with a bad id");
+			break;
+		}
+		vault_buf_clear(&b);
+		if ((error = vault_node__get(&n, txn, v, be64_get(k.mv_data))) < 0 ||
+		    (error = vault_blob__node(&b, &n)) < 0)
+			break;
+		vault_node_path(path, n.id);
+		if ((error = state_entry(v, head, &memo, path, &b, &have)) == 0 && n.type == NODE_FILE)
+			error = versions_complete(v, txn, &n);
+		if (error == 0 && (error = nodekey_present(v, txn, n.id, n.generation)) == 0)
+			error = nodekey_present(v, txn, n.id, n.name_gen);
+		if (n.state == NODE_LIVE && n.parent != 0) {
+			live++;
+			dirs += n.type == NODE_DIR;
+		}
+		counted += n.folders;
+	}
+	mdb_cursor_close(cur);
+	if (error == 0)
+		error = verify_dirents(v, txn, live, dirs, counted);
+	/* settings */
+	if (error == 0) {
+		vault_buf_clear(&b);
+		if ((error = vault_blob__settings(&b, v, txn)) == 0)
+			error = state_entry(v, head, &memo, "policy/settings", &b, &have);
+	}
+	if (error == 0) {
+		git_tree_walk(head, GIT_TREEWALK_PRE, count_blobs_cb, &want);
+		if (want != have)
+			error = vault_error_set(VAULT_ECORRUPT,
+				"vault state does not match the history: the head event lists %zu objects, the vault holds %zu",
+				want, have);
+	}
+	*records = have;
+	vault_history__memo_dispose(&memo);
+	vault_buf_dispose(&b);
+	return error;
+}
+
+/* New blocks of a node get ids from its record's counter: it must be past
+ * every id its versions use, or a write would replace an old version's block. */
+static int next_block_above(vault *v, MDB_txn *txn, uint64_t node, uint64_t used)
+{
+	node_rec n;
+	int error;
+
+	if (used == 0)
+		return 0;
+	if ((error = vault_node__get(&n, txn, v, node)) < 0)
+		return error == VAULT_ENOTFOUND ? vault_error_set(VAULT_ECORRUPT,
+			"vault state does not match the history: node %016llx has versions but no record",
+			(unsigned long long)node) : error;
+	if (n.next_block < used) {
+		char path[64];
+		vault_node_path(path, node);
+		return vault_error_set(VAULT_ECORRUPT,
+			"vault state does not match the history: record '%s' would reuse block %llu of an older version",
+			path, (unsigned long long)n.next_block);
+	}
+	return 0;
+}
+
+/* Every version's blocks against its record. Each record was matched
+ * against the manifest its event signed during the replay, and there is one
+ * record per version-making event (counted by the caller). */
+int vault_verify__versions(vault_verify_result *res, vault *v, MDB_txn *txn,
+	const vault_verify_options *opts, uint64_t total)
+{
+	uint64_t last_node = 0, max_block = 0;
+	MDB_cursor *cur = NULL;
+	MDB_val k, d;
+	int rc, error = 0;
+
+	if ((rc = mdb_cursor_open(txn, v->st->versions, &cur)) != 0)
+		return vault_store__error(rc, "verify");
+	while (error == 0) {
+		if ((rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) != 0) {
+			error = next_block_above(v, txn, last_node, max_block);
+			break;
+		}
+		uint64_t node;
+		uint32_t ver, gen;
+		version_rec r;
+
+		if (k.mv_size != 12) {
+			error = vault_error_set(VAULT_ECORRUPT, "a version record has a bad key");
+			break;
+		}
+		node = be64_get(k.mv_data);
+		ver = be32_get((unsigned char *)k.mv_data + 8);
+		if (node != last_node) {
+			if ((error = next_block_above(v, txn, last_node, max_block)) < 0)
+				break;
+			last_node = node;
+			max_block = 0;
+		}
+		if ((res->versions & (BOUND_EVERY - 1)) == 0)
+			vault_store__bound(v->st, txn, d.mv_data);
+		if ((error = vault_version__get(&r, txn, v, node, ver)) < 0)
+			break;
+		/* Every block is there, of this node, with the listed tag. */
+		for (size_t i = 0; i < r.nblocks && error == 0; i++) {
+			unsigned char bk[16];
+			MDB_val bv;
+			if (r.blocks[i].id == BLOCK_HOLE)
+				continue;    /* zeros never written: no record */
+			if (r.blocks[i].id + 1 > max_block)
+				max_block = r.blocks[i].id + 1;
+			be64_put(bk, node);
+			be64_put(bk + 8, r.blocks[i].id);
+			if (vault_store__get(txn, v->st->blocks, bk, 16, &bv) < 0 ||
+			    bv.mv_size < 1 + 4 + VCRYPTO_OVERHEAD ||
+			    bv.mv_size > 1 + 4 + VCRYPTO_OVERHEAD + VAULT_BLOCK_SIZE ||
+			    sodium_memcmp((unsigned char *)bv.mv_data + bv.mv_size - VCRYPTO_TAGBYTES,
+				r.blocks[i].tag, VCRYPTO_TAGBYTES) != 0)
+				error = vault_error_set(VAULT_ECORRUPT,
+					"block %llu of node %016llx version %u is missing or does not match its version",
+					(unsigned long long)r.blocks[i].id, (unsigned long long)node, ver);
+			else
+				vault_store__forget((unsigned char *)bv.mv_data + bv.mv_size - VCRYPTO_TAGBYTES,
+					VCRYPTO_TAGBYTES);
+		}
+		gen = r.generation;
+		vault_version__dispose(&r);
+		if (error == 0)
+			error = nodekey_present(v, txn, node, gen);
+		/* Its size, time, generation and commitment were checked against
+		 * the manifest its event signed as the events were replayed. */
+		if (error == 0) {
+			res->versions++;
+			res->bad_commit[0] = '\0';
+			if ((res->versions & 1023) == 0 && total)
+				vault_verify__progress(opts, 900 + 100 * res->versions / total);
+		}
+	}
+	mdb_cursor_close(cur);
+	return error;
+}
+
