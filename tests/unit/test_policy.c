@@ -75,7 +75,7 @@ static size_t node_keys_opened(keyring *nk, vault *v, const keyring *kr)
 		memcpy(ad + 8, k.mv_data, 12);
 		memcpy(ad + 20, p + 1, 4);
 		for (size_t i = 0; i < kr->n; i++)
-			if (vcrypto_open(key, p + 5, d.mv_size - 5, ad, 24, kr->keys[i]) == 0) {
+			if (vault_vcrypto__open(key, p + 5, d.mv_size - 5, ad, 24, kr->keys[i]) == 0) {
 				if (nk && nk->n < 8)
 					memcpy(nk->keys[nk->n++], key, 32);
 				opened++;
@@ -105,7 +105,7 @@ static size_t blocks_opened(vault *v, uint64_t node, const keyring *nk)
 		memcpy(ad, k.mv_data, 16);
 		memcpy(ad + 16, p + 1, 4);
 		for (size_t i = 0; i < nk->n; i++)
-			if (vcrypto_open(plain, p + 5, d.mv_size - 5, ad, 20, nk->keys[i]) == 0)
+			if (vault_vcrypto__open(plain, p + 5, d.mv_size - 5, ad, 20, nk->keys[i]) == 0)
 				opened++;
 	}
 	mdb_cursor_close(cur);

@@ -1337,13 +1337,13 @@ static int ins_move_a_into_b(vault *v, MDB_txn *txn, vault_event *ev)
 	case_ctx cc;
 	int error;
 
-	if ((error = docs_case_load(&cc, txn, v, c1, 1)) < 0)
+	if ((error = vault_docs__case_load(&cc, txn, v, c1, 1)) < 0)
 		return error;
 	if ((error = vault_node__get(&a, txn, v, loop_a)) < 0 ||
 	    (error = vault_node__get(&b, txn, v, loop_b)) < 0 ||
 	    (error = vault_node__get(&root, txn, v, a.parent)) < 0 ||
-	    (error = docs_dirent_del(txn, v, &cc, root.id, "A", 1)) < 0 ||
-	    (error = docs_dirent_put(txn, v, &cc, b.id, "A", 1, a.id)) < 0)
+	    (error = vault_docs__dirent_del(txn, v, &cc, root.id, "A", 1)) < 0 ||
+	    (error = vault_docs__dirent_put(txn, v, &cc, b.id, "A", 1, a.id)) < 0)
 		goto done;
 	a.parent = b.id;
 	root.folders--;
@@ -1356,7 +1356,7 @@ static int ins_move_a_into_b(vault *v, MDB_txn *txn, vault_event *ev)
 	    (error = vault_event__touch_node(ev, v, txn, b.id)) == 0)
 		error = vault_event__touch_node(ev, v, txn, root.id);
 done:
-	docs_case_dispose(&cc);
+	vault_docs__case_dispose(&cc);
 	return error;
 }
 

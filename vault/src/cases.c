@@ -170,7 +170,7 @@ static int case_create_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload
 	c.epoch = 1;
 	c.nmembers = 1;
 	snprintf(c.members[0].user, sizeof c.members[0].user, "%s", v->user);
-	if ((error = vcrypto_key_new(&key)) < 0)
+	if ((error = vault_vcrypto__key_new(&key)) < 0)
 		return error;
 	if ((error = vault_keys__cache(&k, v, c.code, 1, key)) < 0)
 		return error;
@@ -178,7 +178,7 @@ static int case_create_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload
 		label_ad(ad, &adlen, c.code);
 		c.label_epoch = 1;
 		c.label_len = strlen(a->label) + VCRYPTO_OVERHEAD;
-		vcrypto_seal(c.label, (const unsigned char *)a->label, strlen(a->label), ad, adlen, k->key);
+		vault_vcrypto__seal(c.label, (const unsigned char *)a->label, strlen(a->label), ad, adlen, k->key);
 	}
 	memset(&root, 0, sizeof root);
 	randombytes_buf(&root.id, sizeof root.id);
@@ -431,7 +431,7 @@ int vault_case_foreach(vault *v, int (*cb)(const vault_case_info *, void *), voi
 			unsigned char ad[32];
 			size_t adlen;
 			label_ad(ad, &adlen, code);
-			if (vcrypto_open((unsigned char *)label, c.label, c.label_len, ad, adlen, key) == 0) {
+			if (vault_vcrypto__open((unsigned char *)label, c.label, c.label_len, ad, adlen, key) == 0) {
 				label[c.label_len - VCRYPTO_OVERHEAD] = '\0';
 				info.label = label;
 			} else {

@@ -142,7 +142,7 @@ bad:
 		version, (unsigned long long)node);
 }
 
-int docs_version_put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r)
+int vault_docs__version_put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r)
 {
 	unsigned char k[12], *buf, *p;
 	size_t len = 45 + r->nblocks * 24;
@@ -250,7 +250,7 @@ int vault_name__check(const char *name, size_t len)
 }
 
 /* "CODE/a/b" → code and components. The path string must outlive `p`. */
-int docs_path_parse(vpath *p, const char *path)
+int vault_docs__path_parse(vpath *p, const char *path)
 {
 	const char *s = path, *slash = strchr(path, '/');
 	size_t clen = slash ? (size_t)(slash - path) : strlen(path);
@@ -325,31 +325,31 @@ static int node_key_into(unsigned char *key, uint32_t *epoch_out, MDB_txn *txn, 
 	if ((error = vault_case__key(&ck, txn, v, c, epoch)) < 0)
 		return error;
 	nodekey_ad(ad, &adlen, node, gen, epoch);
-	if (vcrypto_open(key, p + 5, val.mv_size - 5, ad, adlen, ck) < 0)
+	if (vault_vcrypto__open(key, p + 5, val.mv_size - 5, ad, adlen, ck) < 0)
 		return vault_error_set(VAULT_ECORRUPT, "key of node %016llx fails authentication", (unsigned long long)node);
 	if (epoch_out)
 		*epoch_out = epoch;
 	return 0;
 }
 
-int docs_node_key(unsigned char **out, uint32_t *epoch_out, MDB_txn *txn, vault *v,
+int vault_docs__node_key(unsigned char **out, uint32_t *epoch_out, MDB_txn *txn, vault *v,
 	case_rec *c, uint64_t node, uint32_t gen)
 {
 	unsigned char *key = NULL;
 	int error;
 
 	*out = NULL;
-	if ((error = vcrypto_secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
+	if ((error = vault_vcrypto__secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
 		return error;
 	if ((error = node_key_into(key, epoch_out, txn, v, c, node, gen)) < 0) {
-		vcrypto_key_free(key);
+		vault_vcrypto__key_free(key);
 		return error;
 	}
 	*out = key;
 	return 0;
 }
 
-int docs_nodekey_put(MDB_txn *txn, vault *v, case_rec *c, uint64_t node, uint32_t gen,
+int vault_docs__nodekey_put(MDB_txn *txn, vault *v, case_rec *c, uint64_t node, uint32_t gen,
 	const unsigned char *key)
 {
 	unsigned char k[12], rec[NODEKEY_REC_SIZE], ad[32];
@@ -362,7 +362,7 @@ int docs_nodekey_put(MDB_txn *txn, vault *v, case_rec *c, uint64_t node, uint32_
 	rec[0] = REC_FORMAT;
 	be32_put(rec + 1, c->epoch);
 	nodekey_ad(ad, &adlen, node, gen, c->epoch);
-	vcrypto_seal(rec + 5, key, VCRYPTO_KEYBYTES, ad, adlen, ck);
+	vault_vcrypto__seal(rec + 5, key, VCRYPTO_KEYBYTES, ad, adlen, ck);
 	be64_put(k, node);
 	be32_put(k + 8, gen);
 	error = vault_store__put(txn, v->st->nodekeys, k, 12, rec, sizeof rec, MDB_NOOVERWRITE);
@@ -374,9 +374,9 @@ int docs_nodekey_put(MDB_txn *txn, vault *v, case_rec *c, uint64_t node, uint32_
 /*
  * The key to write new content or a new name of `n` under: the current
  * generation's, unless the case moved to a new epoch since, in which case a
- * new generation starts (its key is stored by the caller via docs_nodekey_put).
+ * new generation starts (its key is stored by the caller via vault_docs__nodekey_put).
  */
-int docs_node_key_for_write(unsigned char **out, int *fresh, MDB_txn *txn, vault *v,
+int vault_docs__node_key_for_write(unsigned char **out, int *fresh, MDB_txn *txn, vault *v,
 	case_rec *c, node_rec *n)
 {
 	uint32_t epoch = 0;
@@ -384,14 +384,14 @@ int docs_node_key_for_write(unsigned char **out, int *fresh, MDB_txn *txn, vault
 
 	*fresh = 0;
 	if (n->generation) {
-		if ((error = docs_node_key(out, &epoch, txn, v, c, n->id, n->generation)) < 0)
+		if ((error = vault_docs__node_key(out, &epoch, txn, v, c, n->id, n->generation)) < 0)
 			return error;
 		if (epoch == c->epoch)
 			return 0;
-		vcrypto_key_free(*out);
+		vault_vcrypto__key_free(*out);
 		*out = NULL;
 	}
-	if ((error = vcrypto_key_new(out)) < 0)
+	if ((error = vault_vcrypto__key_new(out)) < 0)
 		return error;
 	n->generation++;
 	*fresh = 1;
@@ -406,7 +406,7 @@ static void name_ad(unsigned char ad[32], size_t *len, uint64_t node, uint32_t g
 	*len = 20;
 }
 
-void docs_name_seal(node_rec *n, const char *name, size_t len, const unsigned char *key)
+void vault_docs__name_seal(node_rec *n, const char *name, size_t len, const unsigned char *key)
 {
 	unsigned char ad[32];
 	size_t adlen;
@@ -414,12 +414,12 @@ void docs_name_seal(node_rec *n, const char *name, size_t len, const unsigned ch
 	name_ad(ad, &adlen, n->id, n->generation);
 	n->name_gen = n->generation;
 	n->name_len = len + VCRYPTO_OVERHEAD;
-	vcrypto_seal(n->name, (const unsigned char *)name, len, ad, adlen, key);
+	vault_vcrypto__seal(n->name, (const unsigned char *)name, len, ad, adlen, key);
 }
 
 /* Decrypt a node's name into out (VAULT_FILENAME_MAX + 1), using `key`
  * (VCRYPTO_KEYBYTES of secret memory the caller provides) for its node key. */
-int docs_name_open(char *out, unsigned char *key, MDB_txn *txn, vault *v, case_rec *c,
+int vault_docs__name_open(char *out, unsigned char *key, MDB_txn *txn, vault *v, case_rec *c,
 	const node_rec *n)
 {
 	unsigned char ad[32];
@@ -432,7 +432,7 @@ int docs_name_open(char *out, unsigned char *key, MDB_txn *txn, vault *v, case_r
 	if ((error = node_key_into(key, NULL, txn, v, c, n->id, n->name_gen)) < 0)
 		return error;
 	name_ad(ad, &adlen, n->id, n->name_gen);
-	if (vcrypto_open((unsigned char *)out, n->name, n->name_len, ad, adlen, key) < 0)
+	if (vault_vcrypto__open((unsigned char *)out, n->name, n->name_len, ad, adlen, key) < 0)
 		error = vault_error_set(VAULT_ECORRUPT, "name of node %016llx fails authentication", (unsigned long long)n->id);
 	else
 		out[n->name_len - VCRYPTO_OVERHEAD] = '\0';
@@ -440,7 +440,7 @@ int docs_name_open(char *out, unsigned char *key, MDB_txn *txn, vault *v, case_r
 	return error;
 }
 
-int docs_name_is(const node_rec *n, const unsigned char *key, const char *name, size_t len)
+int vault_docs__name_is(const node_rec *n, const unsigned char *key, const char *name, size_t len)
 {
 	unsigned char ad[32], plain[VAULT_FILENAME_MAX];
 	size_t adlen;
@@ -449,7 +449,7 @@ int docs_name_is(const node_rec *n, const unsigned char *key, const char *name, 
 	if (n->name_len != len + VCRYPTO_OVERHEAD || len > sizeof plain)
 		return 0;
 	name_ad(ad, &adlen, n->id, n->name_gen);
-	same = vcrypto_open(plain, n->name, n->name_len, ad, adlen, key) == 0 &&
+	same = vault_vcrypto__open(plain, n->name, n->name_len, ad, adlen, key) == 0 &&
 		memcmp(plain, name, len) == 0;
 	sodium_memzero(plain, sizeof plain);
 	return same;
@@ -457,14 +457,14 @@ int docs_name_is(const node_rec *n, const unsigned char *key, const char *name, 
 
 /* ---- lookups ------------------------------------------------------------ */
 
-void docs_case_dispose(case_ctx *cc)
+void vault_docs__case_dispose(case_ctx *cc)
 {
 	vault_case__dispose(&cc->c);
 	cc->lookup = NULL;       /* borrowed from the session's key cache */
 }
 
 /* Load a case for the unlocked user, who must be a member holding the key. */
-int docs_case_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code, int need_rw)
+int vault_docs__case_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code, int need_rw)
 {
 	member_rec *m;
 	int error;
@@ -491,18 +491,18 @@ int docs_case_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code, int n
 	}
 	return 0;
 fail:
-	docs_case_dispose(cc);
+	vault_docs__case_dispose(cc);
 	return error;
 }
 
 static void dirent_key(unsigned char k[24], case_ctx *cc, uint64_t parent, const char *name, size_t len)
 {
 	be64_put(k, parent);
-	vcrypto_lookup_hash(k + 8, cc->lookup, parent, name, len);
+	vault_vcrypto__lookup_hash(k + 8, cc->lookup, parent, name, len);
 }
 
 /* Child `name` of `parent`; VAULT_ENOTFOUND (no message) if absent. */
-int docs_child_lookup(uint64_t *out, MDB_txn *txn, vault *v, case_ctx *cc,
+int vault_docs__child_lookup(uint64_t *out, MDB_txn *txn, vault *v, case_ctx *cc,
 	uint64_t parent, const char *name, size_t len)
 {
 	unsigned char k[24];
@@ -518,7 +518,7 @@ int docs_child_lookup(uint64_t *out, MDB_txn *txn, vault *v, case_ctx *cc,
 	return 0;
 }
 
-int docs_folder_changed(vault_event *ev, vault *v, MDB_txn *txn, uint64_t folder, int folders)
+int vault_docs__folder_changed(vault_event *ev, vault *v, MDB_txn *txn, uint64_t folder, int folders)
 {
 	node_rec n;
 	int error;
@@ -535,7 +535,7 @@ int docs_folder_changed(vault_event *ev, vault *v, MDB_txn *txn, uint64_t folder
 	return vault_event__touch_node(ev, v, txn, folder);
 }
 
-int docs_dirent_put(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
+int vault_docs__dirent_put(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
 	const char *name, size_t len, uint64_t node)
 {
 	unsigned char k[24], val[9];
@@ -546,7 +546,7 @@ int docs_dirent_put(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
 	return vault_store__put(txn, v->st->dirents, k, 24, val, 9, 0);
 }
 
-int docs_dirent_del(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent, const char *name, size_t len)
+int vault_docs__dirent_del(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent, const char *name, size_t len)
 {
 	unsigned char k[24];
 
@@ -558,7 +558,7 @@ int docs_dirent_del(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent, const
  * Walk `depth` components of `p` from the case root; the result must be a
  * live folder unless it is the last component.
  */
-int docs_resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vpath *p,
+int vault_docs__resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vpath *p,
 	size_t depth, const char *path)
 {
 	uint64_t id = cc->c.root;
@@ -570,7 +570,7 @@ int docs_resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vpat
 		if (out->type != NODE_DIR)
 			return vault_error_set(VAULT_ENOTFOUND, "'%s': '%.*s' is a file, not a folder",
 				path, (int)p->len[i - 1], p->name[i - 1]);
-		error = docs_child_lookup(&id, txn, v, cc, id, p->name[i], p->len[i]);
+		error = vault_docs__child_lookup(&id, txn, v, cc, id, p->name[i], p->len[i]);
 		if (error == VAULT_ENOTFOUND && i + 1 < p->n)   /* name the folder that is missing */
 			return vault_error_set(VAULT_ENOTFOUND, "folder '%s/%.*s' does not exist", p->code,
 				(int)(p->name[i] + p->len[i] - p->name[0]), p->name[0]);
@@ -603,11 +603,11 @@ static int doc_event_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	case_ctx cc;
 	int error;
 
-	if ((error = docs_case_load(&cc, txn, v, j->code, j->need_rw)) < 0)
+	if ((error = vault_docs__case_load(&cc, txn, v, j->code, j->need_rw)) < 0)
 		return error;
 	snprintf(ev->case_code, sizeof ev->case_code, "%s", j->code);
 	error = j->fn(ev, v, txn, &cc, j->payload);
-	docs_case_dispose(&cc);
+	vault_docs__case_dispose(&cc);
 	return error;
 }
 
@@ -618,7 +618,7 @@ static int doc_post(vault *v, MDB_txn *txn, const git_oid *commit, void *payload
 	return j->post(v, txn, commit, j->payload);
 }
 
-int docs_event(vault *v, const char *action, const char *code, int need_rw,
+int vault_docs__event(vault *v, const char *action, const char *code, int need_rw,
 	doc_fn fn, doc_post_fn post, void *payload)
 {
 	doc_job j = { code, need_rw, fn, post, payload };
@@ -628,7 +628,7 @@ int docs_event(vault *v, const char *action, const char *code, int need_rw,
 }
 
 /* Start a new epoch first if a revocation retired the current one. */
-int docs_settle_before_write(vault *v, const char *code)
+int vault_docs__settle_before_write(vault *v, const char *code)
 {
 	MDB_txn *txn = NULL;
 	case_rec c;
@@ -666,11 +666,11 @@ static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 	size_t nlen = oc->p.len[oc->p.n - 1];
 	int fresh, error;
 
-	if ((error = docs_resolve(&parent, txn, v, cc, &oc->p, oc->p.n - 1, oc->path)) < 0)
+	if ((error = vault_docs__resolve(&parent, txn, v, cc, &oc->p, oc->p.n - 1, oc->path)) < 0)
 		return error;
 	if (parent.type != NODE_DIR)
 		return vault_error_set(VAULT_ENOTFOUND, "'%s': its folder is a file", oc->path);
-	error = docs_child_lookup(&id, txn, v, cc, parent.id, name, nlen);
+	error = vault_docs__child_lookup(&id, txn, v, cc, parent.id, name, nlen);
 	if (error == 0)
 		return vault_error_set(VAULT_EEXISTS, "'%s' already exists", oc->path);
 	if (error != VAULT_ENOTFOUND)
@@ -683,14 +683,14 @@ static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 	n.parent = parent.id;
 	n.mtime = n.ctime = n.atime = vault__now_ns();
 	snprintf(n.code, sizeof n.code, "%s", cc->c.code);
-	if ((error = docs_node_key_for_write(&key, &fresh, txn, v, &cc->c, &n)) < 0)
+	if ((error = vault_docs__node_key_for_write(&key, &fresh, txn, v, &cc->c, &n)) < 0)
 		return error;
-	docs_name_seal(&n, name, nlen, key);
-	error = docs_nodekey_put(txn, v, &cc->c, n.id, n.generation, key);
-	vcrypto_key_free(key);
+	vault_docs__name_seal(&n, name, nlen, key);
+	error = vault_docs__nodekey_put(txn, v, &cc->c, n.id, n.generation, key);
+	vault_vcrypto__key_free(key);
 	if (error < 0 || (error = vault_node__put(txn, v, &n)) < 0 ||
-	    (error = docs_dirent_put(txn, v, cc, parent.id, name, nlen, n.id)) < 0 ||
-	    (error = docs_folder_changed(ev, v, txn, parent.id, 1)) < 0)
+	    (error = vault_docs__dirent_put(txn, v, cc, parent.id, name, nlen, n.id)) < 0 ||
+	    (error = vault_docs__folder_changed(ev, v, txn, parent.id, 1)) < 0)
 		return error;
 	ev->node = n.id;
 	return vault_event__touch_node(ev, v, txn, n.id);
@@ -704,11 +704,11 @@ static int op_start(op_ctx *oc, vault *v, const char *path, int need_name)
 	oc->path = path;
 	if ((error = vault__require_unlocked(v)) < 0)
 		return error;
-	if ((error = docs_path_parse(&oc->p, path)) < 0)
+	if ((error = vault_docs__path_parse(&oc->p, path)) < 0)
 		return error;
 	if (need_name && oc->p.n == 0)
 		return vault_error_set(VAULT_EUSAGE, "'%s' names a case folder, which cannot be changed", path);
-	return docs_settle_before_write(v, oc->p.code);
+	return vault_docs__settle_before_write(v, oc->p.code);
 }
 
 int vault_mkdir(vault *v, const char *path)
@@ -718,7 +718,7 @@ int vault_mkdir(vault *v, const char *path)
 
 	if ((error = op_start(&oc, v, path, 1)) < 0)
 		return error;
-	return docs_event(v, "mkdir", oc.p.code, 1, mkdir_fn, NULL, &oc);
+	return vault_docs__event(v, "mkdir", oc.p.code, 1, mkdir_fn, NULL, &oc);
 }
 
 static int move_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
@@ -731,13 +731,13 @@ static int move_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *
 	size_t nlen = oc->q.len[oc->q.n - 1];
 	int fresh, error;
 
-	if ((error = docs_resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
+	if ((error = vault_docs__resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
 		return error;
-	if ((error = docs_resolve(&to_parent, txn, v, cc, &oc->q, oc->q.n - 1, oc->path2)) < 0)
+	if ((error = vault_docs__resolve(&to_parent, txn, v, cc, &oc->q, oc->q.n - 1, oc->path2)) < 0)
 		return error;
 	if (to_parent.type != NODE_DIR)
 		return vault_error_set(VAULT_ENOTFOUND, "'%s': its folder is a file", oc->path2);
-	error = docs_child_lookup(&id, txn, v, cc, to_parent.id, name, nlen);
+	error = vault_docs__child_lookup(&id, txn, v, cc, to_parent.id, name, nlen);
 	if (error == 0)
 		return vault_error_set(VAULT_EEXISTS, "'%s' already exists", oc->path2);
 	if (error != VAULT_ENOTFOUND)
@@ -755,23 +755,24 @@ static int move_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *
 		if ((error = vault_node__get(&up, txn, v, up.parent)) < 0)
 			return error;
 	}
-	if ((error = docs_dirent_del(txn, v, cc, n.parent, oc->p.name[oc->p.n - 1], oc->p.len[oc->p.n - 1])) < 0)
+	if ((error = vault_docs__dirent_del(txn, v, cc, n.parent, oc->p.name[oc->p.n - 1],
+	    oc->p.len[oc->p.n - 1])) < 0)
 		return error;
-	if ((error = docs_node_key_for_write(&key, &fresh, txn, v, &cc->c, &n)) < 0)
+	if ((error = vault_docs__node_key_for_write(&key, &fresh, txn, v, &cc->c, &n)) < 0)
 		return error;
-	docs_name_seal(&n, name, nlen, key);
-	if (fresh && (error = docs_nodekey_put(txn, v, &cc->c, n.id, n.generation, key)) < 0) {
-		vcrypto_key_free(key);
+	vault_docs__name_seal(&n, name, nlen, key);
+	if (fresh && (error = vault_docs__nodekey_put(txn, v, &cc->c, n.id, n.generation, key)) < 0) {
+		vault_vcrypto__key_free(key);
 		return error;
 	}
-	vcrypto_key_free(key);
-	if ((error = docs_folder_changed(ev, v, txn, n.parent, n.type == NODE_DIR ? -1 : 0)) < 0)
+	vault_vcrypto__key_free(key);
+	if ((error = vault_docs__folder_changed(ev, v, txn, n.parent, n.type == NODE_DIR ? -1 : 0)) < 0)
 		return error;
 	n.parent = to_parent.id;
 	n.ctime = vault__now_ns();
 	if ((error = vault_node__put(txn, v, &n)) < 0 ||
-	    (error = docs_dirent_put(txn, v, cc, to_parent.id, name, nlen, n.id)) < 0 ||
-	    (error = docs_folder_changed(ev, v, txn, to_parent.id, n.type == NODE_DIR)) < 0)
+	    (error = vault_docs__dirent_put(txn, v, cc, to_parent.id, name, nlen, n.id)) < 0 ||
+	    (error = vault_docs__folder_changed(ev, v, txn, to_parent.id, n.type == NODE_DIR)) < 0)
 		return error;
 	ev->node = n.id;
 	ev->version = n.version;
@@ -786,13 +787,13 @@ int vault_move(vault *v, const char *from, const char *to)
 	if ((error = op_start(&oc, v, from, 1)) < 0)
 		return error;
 	oc.path2 = to;
-	if ((error = docs_path_parse(&oc.q, to)) < 0)
+	if ((error = vault_docs__path_parse(&oc.q, to)) < 0)
 		return error;
 	if (oc.q.n == 0)
 		return vault_error_set(VAULT_EUSAGE, "'%s' names a case folder", to);
 	if (strcmp(oc.p.code, oc.q.code))
 		return vault_error_set(VAULT_EUSAGE, "'%s' and '%s' are in different cases", from, to);
-	return docs_event(v, "move", oc.p.code, 1, move_fn, NULL, &oc);
+	return vault_docs__event(v, "move", oc.p.code, 1, move_fn, NULL, &oc);
 }
 
 static int has_children(MDB_txn *txn, vault *v, uint64_t id)
@@ -819,16 +820,17 @@ static int remove_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 	node_rec n;
 	int error;
 
-	if ((error = docs_resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
+	if ((error = vault_docs__resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
 		return error;
 	if (n.type == NODE_DIR && has_children(txn, v, n.id))
 		return vault_error_set(VAULT_ENOTEMPTY, "folder '%s' is not empty", oc->path);
-	if ((error = docs_dirent_del(txn, v, cc, n.parent, oc->p.name[oc->p.n - 1], oc->p.len[oc->p.n - 1])) < 0)
+	if ((error = vault_docs__dirent_del(txn, v, cc, n.parent, oc->p.name[oc->p.n - 1],
+	    oc->p.len[oc->p.n - 1])) < 0)
 		return error;
 	n.state = NODE_DELETED;
 	n.ctime = vault__now_ns();
 	if ((error = vault_node__put(txn, v, &n)) < 0 ||
-	    (error = docs_folder_changed(ev, v, txn, n.parent, n.type == NODE_DIR ? -1 : 0)) < 0)
+	    (error = vault_docs__folder_changed(ev, v, txn, n.parent, n.type == NODE_DIR ? -1 : 0)) < 0)
 		return error;
 	ev->node = n.id;
 	ev->version = n.version;
@@ -842,7 +844,7 @@ int vault_remove(vault *v, const char *path)
 
 	if ((error = op_start(&oc, v, path, 1)) < 0)
 		return error;
-	return docs_event(v, "delete", oc.p.code, 1, remove_fn, NULL, &oc);
+	return vault_docs__event(v, "delete", oc.p.code, 1, remove_fn, NULL, &oc);
 }
 
 static int touch_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
@@ -851,7 +853,7 @@ static int touch_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 	node_rec n;
 	int error;
 
-	if ((error = docs_resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
+	if ((error = vault_docs__resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
 		return error;
 	if ((!oc->has_mtime || n.mtime == oc->mtime) && (!oc->has_atime || n.atime == oc->atime) &&
 	    (!oc->has_mode || n.mode == oc->mode))
@@ -886,7 +888,7 @@ static int set_attr(vault *v, const char *path, const vault_time *atime, const v
 		vault_time__to_ns(&oc.atime, atime);
 	if ((oc.has_mode = mode != NULL))
 		oc.mode = *mode;
-	error = docs_event(v, "touch", oc.p.code, 1, touch_fn, NULL, &oc);
+	error = vault_docs__event(v, "touch", oc.p.code, 1, touch_fn, NULL, &oc);
 	return error > 0 ? 0 : error;
 }
 
@@ -917,12 +919,12 @@ int vault_stat(vault_stat_info *out, vault *v, const char *path)
 	memset(out, 0, sizeof *out);
 	if ((error = vault__require_unlocked(v)) < 0)
 		return error;
-	if ((error = docs_path_parse(&p, path)) < 0)
+	if ((error = vault_docs__path_parse(&p, path)) < 0)
 		return error;
 	if ((error = vault__begin(&txn, v, 0)) < 0)
 		return error;
-	if ((error = docs_case_load(&cc, txn, v, p.code, 0)) == 0) {
-		if ((error = docs_resolve(&n, txn, v, &cc, &p, p.n, path)) == 0) {
+	if ((error = vault_docs__case_load(&cc, txn, v, p.code, 0)) == 0) {
+		if ((error = vault_docs__resolve(&n, txn, v, &cc, &p, p.n, path)) == 0) {
 			out->is_dir = n.type == NODE_DIR;
 			out->size = n.size;
 			vault_time__from_ns(&out->mtime, n.mtime);
@@ -934,7 +936,7 @@ int vault_stat(vault_stat_info *out, vault *v, const char *path)
 			out->mode = n.mode;
 			snprintf(out->node, sizeof out->node, "%016llx", (unsigned long long)n.id);
 		}
-		docs_case_dispose(&cc);
+		vault_docs__case_dispose(&cc);
 	}
 	vault_store__abort(v->st, txn);
 	return error;
@@ -951,7 +953,7 @@ static int restore_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, voi
 	restore_ctx *rc = payload;
 	int error;
 
-	if ((error = docs_resolve(&rc->n, txn, v, cc, &rc->oc.p, rc->oc.p.n, rc->oc.path)) < 0)
+	if ((error = vault_docs__resolve(&rc->n, txn, v, cc, &rc->oc.p, rc->oc.p.n, rc->oc.path)) < 0)
 		return error;
 	if (rc->n.type != NODE_FILE)
 		return vault_error_set(VAULT_EUSAGE, "'%s' is a folder", rc->oc.path);
@@ -978,7 +980,7 @@ static int restore_post(vault *v, MDB_txn *txn, const git_oid *commit, void *pay
 	restore_ctx *rc = payload;
 
 	memcpy(rc->r.commit, commit->id, 20);
-	return docs_version_put(txn, v, rc->n.id, rc->n.version, &rc->r);
+	return vault_docs__version_put(txn, v, rc->n.id, rc->n.version, &rc->r);
 }
 
 int vault_restore(uint32_t *version_out, vault *v, const char *path, uint32_t version)
@@ -992,7 +994,7 @@ int vault_restore(uint32_t *version_out, vault *v, const char *path, uint32_t ve
 	if ((error = op_start(&rc.oc, v, path, 1)) < 0)
 		return error;
 	rc.oc.version = version;
-	error = docs_event(v, "restore", rc.oc.p.code, 1, restore_fn, restore_post, &rc);
+	error = vault_docs__event(v, "restore", rc.oc.p.code, 1, restore_fn, restore_post, &rc);
 	vault_version__dispose(&rc.r);
 	if (error == 0 && version_out)
 		*version_out = rc.n.version;
@@ -1001,7 +1003,7 @@ int vault_restore(uint32_t *version_out, vault *v, const char *path, uint32_t ve
 
 /* ---- list and history --------------------------------------------------- */
 
-void docs_entry_of(vault_entry *e, char hex[17], const node_rec *n, const char *name, int writable)
+void vault_docs__entry_of(vault_entry *e, char hex[17], const node_rec *n, const char *name, int writable)
 {
 	snprintf(hex, 17, "%016llx", (unsigned long long)n->id);
 	e->name = name;
@@ -1042,21 +1044,21 @@ int vault_list(vault *v, const char *path, int (*cb)(const vault_entry *, void *
 
 	if ((error = vault__require_unlocked(v)) < 0)
 		return error;
-	if ((error = docs_path_parse(&p, path)) < 0)
+	if ((error = vault_docs__path_parse(&p, path)) < 0)
 		return error;
 	if ((error = vault__begin(&txn, v, 0)) < 0)
 		return error;
-	if ((error = docs_case_load(&cc, txn, v, p.code, 0)) < 0)
+	if ((error = vault_docs__case_load(&cc, txn, v, p.code, 0)) < 0)
 		goto done;
 	loaded = 1;
-	if ((error = docs_resolve(&dir, txn, v, &cc, &p, p.n, path)) < 0)
+	if ((error = vault_docs__resolve(&dir, txn, v, &cc, &p, p.n, path)) < 0)
 		goto done;
 	if (dir.type != NODE_DIR) {
 		error = vault_error_set(VAULT_EUSAGE, "'%s' is a file; use 'history' or 'get'", path);
 		goto done;
 	}
 	/* One piece of secret memory for every entry's node key. */
-	if ((error = vcrypto_secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
+	if ((error = vault_vcrypto__secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
 		goto done;
 	be64_put(prefix, dir.id);
 	if ((rc = mdb_cursor_open(txn, v->st->dirents, &cur)) != 0) {
@@ -1082,7 +1084,7 @@ int vault_list(vault *v, const char *path, int (*cb)(const vault_entry *, void *
 			items = t;
 		}
 		if ((error = vault_node__get(&items[n].n, txn, v, be64_get((unsigned char *)d.mv_data + 1))) < 0 ||
-		    (error = docs_name_open(items[n].name, key, txn, v, &cc.c, &items[n].n)) < 0)
+		    (error = vault_docs__name_open(items[n].name, key, txn, v, &cc.c, &items[n].n)) < 0)
 			goto done;
 		if (items[n].n.parent != dir.id || strcmp(items[n].n.code, cc.c.code)) {
 			error = vault_error_set(VAULT_ECORRUPT, "a folder entry of '%s' points to a foreign node", path);
@@ -1099,7 +1101,7 @@ int vault_list(vault *v, const char *path, int (*cb)(const vault_entry *, void *
 	for (size_t i = 0; i < n; i++) {
 		vault_entry e;
 		char hex[17];
-		docs_entry_of(&e, hex, &items[i].n, items[i].name, cc.access == 2);
+		vault_docs__entry_of(&e, hex, &items[i].n, items[i].name, cc.access == 2);
 		if ((error = cb(&e, payload)) != 0)
 			goto done;
 	}
@@ -1112,7 +1114,7 @@ done:
 	if (cur)
 		mdb_cursor_close(cur);
 	if (loaded)
-		docs_case_dispose(&cc);
+		vault_docs__case_dispose(&cc);
 	vault_store__abort(v->st, txn);
 	return error;
 }
@@ -1127,16 +1129,16 @@ int vault_history(vault *v, const char *path, int (*cb)(const vault_version_info
 
 	if ((error = vault__require_unlocked(v)) < 0)
 		return error;
-	if ((error = docs_path_parse(&p, path)) < 0)
+	if ((error = vault_docs__path_parse(&p, path)) < 0)
 		return error;
 	if (p.n == 0)
 		return vault_error_set(VAULT_EUSAGE, "'%s' names a case, not a file", path);
 	if ((error = vault__begin_walk(&txn, v)) < 0)
 		return error;
-	if ((error = docs_case_load(&cc, txn, v, p.code, 0)) < 0)
+	if ((error = vault_docs__case_load(&cc, txn, v, p.code, 0)) < 0)
 		goto done;
 	loaded = 1;
-	if ((error = docs_resolve(&n, txn, v, &cc, &p, p.n, path)) < 0)
+	if ((error = vault_docs__resolve(&n, txn, v, &cc, &p, p.n, path)) < 0)
 		goto done;
 	if (n.type != NODE_FILE) {
 		error = vault_error_set(VAULT_EUSAGE, "'%s' is a folder", path);
@@ -1168,7 +1170,7 @@ int vault_history(vault *v, const char *path, int (*cb)(const vault_version_info
 	}
 done:
 	if (loaded)
-		docs_case_dispose(&cc);
+		vault_docs__case_dispose(&cc);
 	vault_store__abort(v->st, txn);
 	return error;
 }

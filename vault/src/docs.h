@@ -23,53 +23,53 @@ typedef struct {
 	const unsigned char *lookup;     /* per-case lookup key (borrowed) */
 } case_ctx;
 
-int docs_path_parse(vpath *p, const char *path);
+int vault_docs__path_parse(vpath *p, const char *path);
 
 /* Load a case for the unlocked user, who must be a member holding the key;
  * VAULT_EACCES otherwise (and for ro members when need_rw). */
-int docs_case_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code, int need_rw);
-void docs_case_dispose(case_ctx *cc);
+int vault_docs__case_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code, int need_rw);
+void vault_docs__case_dispose(case_ctx *cc);
 
 /* Walk `depth` components of `p` from the case root. */
-int docs_resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vpath *p,
+int vault_docs__resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vpath *p,
 	size_t depth, const char *path);
 /* Child `name` of `parent`; VAULT_ENOTFOUND (no message) if absent. */
-int docs_child_lookup(uint64_t *out, MDB_txn *txn, vault *v, case_ctx *cc,
+int vault_docs__child_lookup(uint64_t *out, MDB_txn *txn, vault *v, case_ctx *cc,
 	uint64_t parent, const char *name, size_t len);
 /* A folder gained or lost an entry: its mtime and ctime are now, its count
  * of subfolders changes by `folders` (-1, 0, 1), and the event records its
  * manifest too. */
-int docs_folder_changed(vault_event *ev, vault *v, MDB_txn *txn, uint64_t folder, int folders);
-int docs_dirent_put(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
+int vault_docs__folder_changed(vault_event *ev, vault *v, MDB_txn *txn, uint64_t folder, int folders);
+int vault_docs__dirent_put(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
 	const char *name, size_t len, uint64_t node);
-int docs_dirent_del(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
+int vault_docs__dirent_del(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
 	const char *name, size_t len);
 
 /* Node key of one generation (secret memory, caller frees). */
-int docs_node_key(unsigned char **out, uint32_t *epoch_out, MDB_txn *txn, vault *v,
+int vault_docs__node_key(unsigned char **out, uint32_t *epoch_out, MDB_txn *txn, vault *v,
 	case_rec *c, uint64_t node, uint32_t gen);
 /* Store the key of a new generation under the case's current epoch. */
-int docs_nodekey_put(MDB_txn *txn, vault *v, case_rec *c, uint64_t node, uint32_t gen,
+int vault_docs__nodekey_put(MDB_txn *txn, vault *v, case_rec *c, uint64_t node, uint32_t gen,
 	const unsigned char *key);
 /* The key for new content or a new name of `n`; a new generation (and
  * *fresh = 1) if the case moved to a new epoch since its current one. */
-int docs_node_key_for_write(unsigned char **out, int *fresh, MDB_txn *txn, vault *v,
+int vault_docs__node_key_for_write(unsigned char **out, int *fresh, MDB_txn *txn, vault *v,
 	case_rec *c, node_rec *n);
-void docs_name_seal(node_rec *n, const char *name, size_t len, const unsigned char *key);
+void vault_docs__name_seal(node_rec *n, const char *name, size_t len, const unsigned char *key);
 /* A file or folder name: 1 to VAULT_FILENAME_MAX bytes, no '/', NUL or
  * control character, not "." or "..". VAULT_EUSAGE naming what is wrong. */
 int vault_name__check(const char *name, size_t len);
 /* Does the node's sealed name open under `key` (its name generation's key) to `name`? */
-int docs_name_is(const node_rec *n, const unsigned char *key, const char *name, size_t len);
+int vault_docs__name_is(const node_rec *n, const unsigned char *key, const char *name, size_t len);
 /* Decrypt the name of `n` (its name generation, sealed name) into `out`
  * (VAULT_FILENAME_MAX + 1); `key` is VCRYPTO_KEYBYTES of secret memory
  * used for the node key, wiped before return. VAULT_ECORRUPT. */
-int docs_name_open(char *out, unsigned char *key, MDB_txn *txn, vault *v, case_rec *c,
+int vault_docs__name_open(char *out, unsigned char *key, MDB_txn *txn, vault *v, case_rec *c,
 	const node_rec *n);
 /* The listing entry of `n` named `name`; `hex` (17 bytes) holds its id. */
-void docs_entry_of(vault_entry *e, char hex[17], const node_rec *n, const char *name, int writable);
+void vault_docs__entry_of(vault_entry *e, char hex[17], const node_rec *n, const char *name, int writable);
 
-int docs_version_put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r);
+int vault_docs__version_put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r);
 
 typedef int (*doc_fn)(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload);
 /* Runs after the event's commit is built, in the same transaction. */
@@ -79,19 +79,19 @@ typedef int (*doc_post_fn)(vault *v, MDB_txn *txn, const git_oid *commit, void *
  * write transaction that events of other threads may share (group commit:
  * see docs.c); returns once it is committed. If fn returns > 0, nothing is
  * written and that value is returned. */
-int docs_event(vault *v, const char *action, const char *code, int need_rw,
+int vault_docs__event(vault *v, const char *action, const char *code, int need_rw,
 	doc_fn fn, doc_post_fn post, void *payload);
 /* Start a new epoch first if a revocation retired the current one. */
-int docs_settle_before_write(vault *v, const char *code);
+int vault_docs__settle_before_write(vault *v, const char *code);
 
 /* file.c: a read view of version `version` of node `node` of case `code`,
  * whatever the node's state now, for a read event the caller has already
  * recorded. The version's block list must have the content commitment
  * `commitment` (the one a signed manifest holds), else VAULT_ECORRUPT.
  * `path` names the file in messages. */
-int docs_file_open_version(vault_file **out, vault *v, const char *path, const char *code,
+int vault_docs__file_open_version(vault_file **out, vault *v, const char *path, const char *code,
 	uint64_t node, uint32_t version, const unsigned char commitment[32]);
 /* Write the whole content of a readable handle to `fn`, block by block. */
-int docs_file_stream(vault_file *f, vault_write_fn fn, void *payload);
+int vault_docs__file_stream(vault_file *f, vault_write_fn fn, void *payload);
 
 #endif

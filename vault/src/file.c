@@ -159,10 +159,10 @@ static int gen_key(const unsigned char **out, vault_file *f, MDB_txn *txn, uint3
 			*out = f->rkeys[i].key;
 			goto done;
 		}
-	if ((error = docs_node_key(&key, NULL, txn, f->v, &f->c, f->node.id, gen)) < 0)
+	if ((error = vault_docs__node_key(&key, NULL, txn, f->v, &f->c, f->node.id, gen)) < 0)
 		goto done;
 	if ((grown = realloc(f->rkeys, (f->nrkeys + 1) * sizeof *f->rkeys)) == NULL) {
-		vcrypto_key_free(key);
+		vault_vcrypto__key_free(key);
 		error = vault_error_set_oom();
 		goto done;
 	}
@@ -210,7 +210,7 @@ static int block_read(vault_file *f, MDB_txn *txn, const block_ref *ref, size_t 
 	if ((error = gen_key(&key, f, txn, gen)) < 0)
 		goto fail;
 	block_ad(ad, f->node.id, ref->id, gen);
-	if (vcrypto_open_inplace(out, len, head + 5, tag, ad, sizeof ad, key) < 0)
+	if (vault_vcrypto__open_inplace(out, len, head + 5, tag, ad, sizeof ad, key) < 0)
 		goto bad;
 	/* Streaming a large file must not grow the resident set: the map's
 	 * pages are dropped every few megabytes (one TLB flush, not one a
@@ -378,7 +378,7 @@ static void stage_seal(vault_file *f, stage *s)
 		rec[0] = REC_FORMAT;
 		be32_put(rec + 1, f->node.generation);
 		block_ad(ad, f->node.id, ref->id, f->node.generation);
-		vcrypto_seal(rec + 5, s->buf + i * BS, len, ad, sizeof ad, f->wkey);
+		vault_vcrypto__seal(rec + 5, s->buf + i * BS, len, ad, sizeof ad, f->wkey);
 		memcpy(ref->tag, rec + 5 + VCRYPTO_NONCEBYTES + len, VCRYPTO_TAGBYTES);
 	}
 	s->next = id;
@@ -482,7 +482,7 @@ static int stage_flush(vault_file *f, stage *s, MDB_txn *txn_in)
 		stage_seal(f, s);
 	/* The key of a new generation goes in with its first blocks. */
 	if (s->put_key &&
-	    (error = docs_nodekey_put(txn, f->v, &f->c, f->node.id, f->node.generation, f->wkey)) < 0)
+	    (error = vault_docs__nodekey_put(txn, f->v, &f->c, f->node.id, f->node.generation, f->wkey)) < 0)
 		goto done;
 	for (size_t i = 0; i < s->n; i++) {
 		if (s->index[i] == STAGE_DEAD)
@@ -903,18 +903,18 @@ static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 		if (cur.next_block > f->node.next_block)
 			f->node.next_block = cur.next_block;
 	} else {
-		error = docs_child_lookup(&id, txn, v, cc, f->parent, name, nlen);
+		error = vault_docs__child_lookup(&id, txn, v, cc, f->parent, name, nlen);
 		if (error == 0)
 			return vault_error_set(VAULT_EEXISTS, "'%s' was created by someone else meanwhile", f->path);
 		if (error != VAULT_ENOTFOUND)
 			return error;
-		docs_name_seal(&f->node, name, nlen, f->wkey);
-		if ((error = docs_dirent_put(txn, v, cc, f->parent, name, nlen, f->node.id)) < 0 ||
-		    (error = docs_folder_changed(ev, v, txn, f->parent, 0)) < 0)
+		vault_docs__name_seal(&f->node, name, nlen, f->wkey);
+		if ((error = vault_docs__dirent_put(txn, v, cc, f->parent, name, nlen, f->node.id)) < 0 ||
+		    (error = vault_docs__folder_changed(ev, v, txn, f->parent, 0)) < 0)
 			return error;
 	}
 	if (f->fresh_gen && !f->gen_stored) {
-		if ((error = docs_nodekey_put(txn, v, &cc->c, f->node.id, f->node.generation, f->wkey)) < 0)
+		if ((error = vault_docs__nodekey_put(txn, v, &cc->c, f->node.id, f->node.generation, f->wkey)) < 0)
 			return error;
 		f->gen_stored = 1;
 	}
@@ -952,7 +952,7 @@ static int commit_post(vault *v, MDB_txn *txn, const git_oid *commit, void *payl
 	memcpy(r.commit, commit->id, 20);
 	r.nblocks = f->nblocks;
 	r.blocks = f->blocks;
-	return docs_version_put(txn, v, f->node.id, f->node.version, &r);
+	return vault_docs__version_put(txn, v, f->node.id, f->node.version, &r);
 }
 
 /* The committed content becomes the base that later changes share. */
@@ -1007,7 +1007,7 @@ int vault_file_commit(uint32_t *version_out, vault_file *f)
 	if (!(f->flags & VAULT_FILE_WRITE))
 		return 0;
 	if (!f->modified && f->meta_modified && f->exists) {
-		if ((error = docs_event(f->v, "touch", f->p.code, 1, touch_fn, NULL, f)) < 0)
+		if ((error = vault_docs__event(f->v, "touch", f->p.code, 1, touch_fn, NULL, f)) < 0)
 			return error;
 		f->meta_modified = 0;
 		f->has_mtime = f->has_atime = 0;
@@ -1019,7 +1019,7 @@ int vault_file_commit(uint32_t *version_out, vault_file *f)
 		return error;
 	saved = f->node;
 	gen_stored = f->gen_stored;
-	error = docs_event(f->v, "write", f->p.code, 1, commit_fn, commit_post, f);
+	error = vault_docs__event(f->v, "write", f->p.code, 1, commit_fn, commit_post, f);
 	if (error < 0) {
 		/* Nothing of it was recorded: the handle is as before. */
 		f->node = saved;
@@ -1107,7 +1107,7 @@ static int entry_is_node(vault_file *f, MDB_txn *txn, const node_rec *parent)
 		return vault_error_set(VAULT_ECORRUPT, "the folder entry of '%s' points to a node that is not there", f->path);
 	if ((error = gen_key(&key, f, txn, f->node.name_gen)) < 0)
 		return error;
-	if (!docs_name_is(&f->node, key, f->p.name[f->p.n - 1], f->p.len[f->p.n - 1]))
+	if (!vault_docs__name_is(&f->node, key, f->p.name[f->p.n - 1], f->p.len[f->p.n - 1]))
 		return vault_error_set(VAULT_ECORRUPT, "the folder entry of '%s' points to another file", f->path);
 	return 0;
 }
@@ -1123,12 +1123,12 @@ static int open_load(vault_file *f, MDB_txn *txn, case_ctx *cc, const vault_file
 	if ((error = vault_case__get(&f->c, txn, f->v, f->p.code)) < 0)
 		return error;
 	f->start_epoch = cc->c.epoch;
-	if ((error = docs_resolve(&parent, txn, f->v, cc, &f->p, f->p.n - 1, f->path)) < 0)
+	if ((error = vault_docs__resolve(&parent, txn, f->v, cc, &f->p, f->p.n - 1, f->path)) < 0)
 		return error;
 	if (parent.type != NODE_DIR)
 		return vault_error_set(VAULT_ENOTFOUND, "'%s': its folder is a file", f->path);
 	f->parent = parent.id;
-	error = docs_child_lookup(&id, txn, f->v, cc, parent.id, f->p.name[f->p.n - 1], f->p.len[f->p.n - 1]);
+	error = vault_docs__child_lookup(&id, txn, f->v, cc, parent.id, f->p.name[f->p.n - 1], f->p.len[f->p.n - 1]);
 	if (error == 0) {
 		if ((o->flags & VAULT_FILE_CREATE) && (o->flags & VAULT_FILE_EXCL))
 			return vault_error_set(VAULT_EEXISTS, "'%s' already exists", f->path);
@@ -1169,7 +1169,7 @@ static int open_load(vault_file *f, MDB_txn *txn, case_ctx *cc, const vault_file
 		return error;
 	}
 	if (o->flags & VAULT_FILE_WRITE)
-		return docs_node_key_for_write(&f->wkey, &f->fresh_gen, txn, f->v, &cc->c, &f->node);
+		return vault_docs__node_key_for_write(&f->wkey, &f->fresh_gen, txn, f->v, &cc->c, &f->node);
 	return 0;
 }
 
@@ -1202,23 +1202,23 @@ static int create_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc
 	version_rec r;
 	int error;
 
-	error = docs_child_lookup(&id, txn, v, cc, f->parent, name, nlen);
+	error = vault_docs__child_lookup(&id, txn, v, cc, f->parent, name, nlen);
 	if (error == 0)
 		return vault_error_set(VAULT_EEXISTS, "'%s' already exists", f->path);
 	if (error != VAULT_ENOTFOUND)
 		return error;
-	docs_name_seal(&f->node, name, nlen, f->wkey);
+	vault_docs__name_seal(&f->node, name, nlen, f->wkey);
 	f->node.mtime = f->has_mtime ? f->set_mtime : vault__now_ns();
 	f->node.ctime = vault__now_ns();
 	f->node.atime = f->has_atime ? f->set_atime : f->node.ctime;
 	memset(&r, 0, sizeof r);
 	vault_version__commitment(f->node.commitment, &r);
-	if ((error = docs_nodekey_put(txn, v, &cc->c, f->node.id, f->node.generation, f->wkey)) < 0)
+	if ((error = vault_docs__nodekey_put(txn, v, &cc->c, f->node.id, f->node.generation, f->wkey)) < 0)
 		return error;
 	f->gen_stored = 1;
 	if ((error = vault_node__put(txn, v, &f->node)) < 0 ||
-	    (error = docs_dirent_put(txn, v, cc, f->parent, name, nlen, f->node.id)) < 0 ||
-	    (error = docs_folder_changed(ev, v, txn, f->parent, 0)) < 0)
+	    (error = vault_docs__dirent_put(txn, v, cc, f->parent, name, nlen, f->node.id)) < 0 ||
+	    (error = vault_docs__folder_changed(ev, v, txn, f->parent, 0)) < 0)
 		return error;
 	ev->node = f->node.id;
 	return vault_event__touch_node(ev, v, txn, f->node.id);
@@ -1251,7 +1251,7 @@ int vault_file_allow_read(vault_file *f, const char *purpose, const char *note)
 
 	/* A file not yet in the vault holds only what this handle wrote. */
 	if (f->exists &&
-	    (error = docs_event(f->v, "read", f->p.code, 0, allow_read_fn, NULL, &a)) < 0)
+	    (error = vault_docs__event(f->v, "read", f->p.code, 0, allow_read_fn, NULL, &a)) < 0)
 		return error;
 	f->flags |= VAULT_FILE_READ;
 	return 0;
@@ -1264,7 +1264,7 @@ int vault_file_create(vault_file *f)
 	if (f->exists)
 		return 0;
 	if ((error = stage_wait(f)) < 0 ||
-	    (error = docs_event(f->v, "create", f->p.code, 1, create_event_fn, NULL, f)) < 0)
+	    (error = vault_docs__event(f->v, "create", f->p.code, 1, create_event_fn, NULL, f)) < 0)
 		return error;
 	f->exists = 1;
 	f->lazy_create = 0;
@@ -1299,7 +1299,7 @@ int vault_file_open(vault_file **out, vault *v, const char *path, const vault_fi
 		goto done;
 	}
 	strcpy(f->path, path);
-	if ((error = docs_path_parse(&f->p, f->path)) < 0)
+	if ((error = vault_docs__path_parse(&f->p, f->path)) < 0)
 		goto done;
 	if (f->p.n == 0) {
 		error = vault_error_set(VAULT_EUSAGE, "'%s' names a case, not a file", path);
@@ -1310,22 +1310,22 @@ int vault_file_open(vault_file **out, vault *v, const char *path, const vault_fi
 		goto done;
 	}
 	need_rw = (o->flags & VAULT_FILE_WRITE) != 0;
-	if (need_rw && (error = docs_settle_before_write(v, f->p.code)) < 0)
+	if (need_rw && (error = vault_docs__settle_before_write(v, f->p.code)) < 0)
 		goto done;
 
 	if ((o->flags & VAULT_FILE_READ) && !(o->flags & FILE_QUIET)) {
 		/* The read event commits before any content is served. */
 		a.f = f;
 		a.o = o;
-		error = docs_event(v, "read", f->p.code, need_rw, read_event_fn, NULL, &a);
+		error = vault_docs__event(v, "read", f->p.code, need_rw, read_event_fn, NULL, &a);
 		if (error == 1)
 			error = 0;
 	} else {
 		if ((error = vault__begin(&txn, v, 0)) < 0)
 			goto done;
-		if ((error = docs_case_load(&cc, txn, v, f->p.code, need_rw)) == 0) {
+		if ((error = vault_docs__case_load(&cc, txn, v, f->p.code, need_rw)) == 0) {
 			error = open_load(f, txn, &cc, o);
-			docs_case_dispose(&cc);
+			vault_docs__case_dispose(&cc);
 		}
 		vault_store__abort(v->st, txn);
 	}
@@ -1370,9 +1370,9 @@ void vault_file_close(vault_file *f)
 	for (size_t i = 0; i < DIRTY_MAX; i++)
 		wipe_free(f->dirty[i].buf);
 	wipe_free(f->plain);
-	vcrypto_key_free(f->wkey);
+	vault_vcrypto__key_free(f->wkey);
 	for (size_t i = 0; i < f->nrkeys; i++)
-		vcrypto_key_free(f->rkeys[i].key);
+		vault_vcrypto__key_free(f->rkeys[i].key);
 	free(f->rkeys);
 	pthread_mutex_destroy(&f->rlock);
 	vault_version__dispose(&f->base);
@@ -1530,12 +1530,12 @@ int vault_get(vault *v, const char *path, const vault_get_options *opts,
 	}
 	if ((error = vault_file_open(&f, v, path, &o)) < 0)
 		return error;
-	error = docs_file_stream(f, fn, payload);
+	error = vault_docs__file_stream(f, fn, payload);
 	vault_file_close(f);
 	return error;
 }
 
-int docs_file_stream(vault_file *f, vault_write_fn fn, void *payload)
+int vault_docs__file_stream(vault_file *f, vault_write_fn fn, void *payload)
 {
 	unsigned char *buf = NULL;
 	uint64_t off = 0;
@@ -1557,7 +1557,7 @@ int docs_file_stream(vault_file *f, vault_write_fn fn, void *payload)
 	return error;
 }
 
-int docs_file_open_version(vault_file **out, vault *v, const char *path, const char *code,
+int vault_docs__file_open_version(vault_file **out, vault *v, const char *path, const char *code,
 	uint64_t node, uint32_t version, const unsigned char commitment[32])
 {
 	vault_file *f;

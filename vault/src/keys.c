@@ -36,7 +36,7 @@ int vault_keys__cache(case_key **out, vault *v, const char *code, uint32_t epoch
 	case_key *k = calloc(1, sizeof *k);
 
 	if (!k) {
-		vcrypto_key_free(key);
+		vault_vcrypto__key_free(key);
 		return vault_error_set_oom();
 	}
 	snprintf(k->code, sizeof k->code, "%s", code);
@@ -67,12 +67,12 @@ static int key_unseal(unsigned char **out, MDB_txn *txn, vault *v, const char *c
 	vault_keys__sealed_name(skey, sizeof skey, code, epoch, v->user);
 	if ((error = vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val)) < 0)
 		return error;
-	if ((error = vcrypto_secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
+	if ((error = vault_vcrypto__secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
 		return error;
 	if (val.mv_size != 1 + VCRYPTO_KEYBYTES + VCRYPTO_SEALBYTES ||
 	    ((unsigned char *)val.mv_data)[0] != REC_FORMAT ||
-	    vcrypto_unseal(key, (unsigned char *)val.mv_data + 1, val.mv_size - 1, v->pk, v->sk) < 0) {
-		vcrypto_key_free(key);
+	    vault_vcrypto__unseal(key, (unsigned char *)val.mv_data + 1, val.mv_size - 1, v->pk, v->sk) < 0) {
+		vault_vcrypto__key_free(key);
 		return vault_error_set(VAULT_ECORRUPT, "sealed key of case '%s' epoch %u for '%s' is damaged",
 			code, epoch, v->user);
 	}
@@ -117,16 +117,16 @@ int vault_case__key(const unsigned char **out, MDB_txn *txn, vault *v, case_rec 
 	/* ... then walk the chain down: key e unwraps key e-1. */
 	while (e > epoch) {
 		case_key *prev;
-		if ((error = vcrypto_secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
+		if ((error = vault_vcrypto__secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
 			return error;
 		chain_ad(ad, &adlen, c->code, e);
-		if (vcrypto_open(key, c->chain[e - 2], CHAIN_SIZE, ad, adlen, k->key) < 0) {
-			vcrypto_key_free(key);
+		if (vault_vcrypto__open(key, c->chain[e - 2], CHAIN_SIZE, ad, adlen, k->key) < 0) {
+			vault_vcrypto__key_free(key);
 			return vault_error_set(VAULT_ECORRUPT, "key chain of case '%s' is damaged at epoch %u", c->code, e);
 		}
 		e--;
 		if ((prev = key_cached(v, c->code, e)) != NULL) {
-			vcrypto_key_free(key);
+			vault_vcrypto__key_free(key);
 			k = prev;
 		} else if ((error = vault_keys__cache(&k, v, c->code, e, key)) < 0) {
 			return error;
@@ -152,7 +152,7 @@ int vault_case__lookup_key(const unsigned char **out, MDB_txn *txn, vault *v, ca
 	pthread_mutex_lock(&v->key_lock);
 	if (k->lookup == NULL) {
 		pthread_mutex_unlock(&v->key_lock);
-		if ((error = vcrypto_subkey(&lookup, k1, 1, "cv-names")) < 0)
+		if ((error = vault_vcrypto__subkey(&lookup, k1, 1, "cv-names")) < 0)
 			return error;
 		pthread_mutex_lock(&v->key_lock);
 		if (k->lookup == NULL) {
@@ -162,7 +162,7 @@ int vault_case__lookup_key(const unsigned char **out, MDB_txn *txn, vault *v, ca
 	}
 	*out = k->lookup;
 	pthread_mutex_unlock(&v->key_lock);
-	vcrypto_key_free(lookup);
+	vault_vcrypto__key_free(lookup);
 	return 0;
 }
 
@@ -177,7 +177,7 @@ int vault_keys__seal(MDB_txn *txn, vault *v, const char *code, uint32_t epoch,
 	if ((error = vault_user__get(&u, txn, v, user)) < 0)
 		return error;
 	buf[0] = REC_FORMAT;
-	if ((error = vcrypto_seal_to(buf + 1, key, VCRYPTO_KEYBYTES, u.pk)) < 0)
+	if ((error = vault_vcrypto__seal_to(buf + 1, key, VCRYPTO_KEYBYTES, u.pk)) < 0)
 		return error;
 	vault_keys__sealed_name(skey, sizeof skey, code, epoch, user);
 	return vault_store__put(txn, v->st->sealed, skey, strlen(skey), buf, sizeof buf, 0);
@@ -210,11 +210,11 @@ int vault_case__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed)
 		if (!chain)
 			return vault_error_set_oom();
 		c->chain = chain;
-		if ((error = vcrypto_key_new(&next)) < 0)
+		if ((error = vault_vcrypto__key_new(&next)) < 0)
 			return error;
 		c->epoch++;
 		chain_ad(ad, &adlen, c->code, c->epoch);
-		vcrypto_seal(c->chain[c->nchain], cur, VCRYPTO_KEYBYTES, ad, adlen, next);
+		vault_vcrypto__seal(c->chain[c->nchain], cur, VCRYPTO_KEYBYTES, ad, adlen, next);
 		c->nchain++;
 		c->retired = 0;
 		if ((error = vault_keys__cache(&k, v, c->code, c->epoch, next)) < 0)

@@ -50,11 +50,11 @@ int vault_report__key_open(audit_key *k, vault *v, MDB_txn *txn)
 			return vault_error_set(VAULT_EACCES, "user '%s' holds no audit key", v->user);
 		return error;
 	}
-	if ((error = vcrypto_secret_alloc(&k->sk, 32)) < 0)
+	if ((error = vault_vcrypto__secret_alloc(&k->sk, 32)) < 0)
 		return error;
 	if (val.mv_size != 1 + 32 + VCRYPTO_SEALBYTES || ((unsigned char *)val.mv_data)[0] != REC_FORMAT ||
-	    vcrypto_unseal(k->sk, (unsigned char *)val.mv_data + 1, val.mv_size - 1, v->pk, v->sk) < 0) {
-		vcrypto_key_free(k->sk);
+	    vault_vcrypto__unseal(k->sk, (unsigned char *)val.mv_data + 1, val.mv_size - 1, v->pk, v->sk) < 0) {
+		vault_vcrypto__key_free(k->sk);
 		k->sk = NULL;
 		return vault_error_set(VAULT_ECORRUPT, "sealed audit key of user '%s' is damaged", v->user);
 	}
@@ -63,7 +63,7 @@ int vault_report__key_open(audit_key *k, vault *v, MDB_txn *txn)
 
 void vault_report__key_close(audit_key *k)
 {
-	vcrypto_key_free(k->sk);     /* NULL-safe; wipes */
+	vault_vcrypto__key_free(k->sk);     /* NULL-safe; wipes */
 	k->sk = NULL;
 }
 

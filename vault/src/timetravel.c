@@ -72,7 +72,7 @@ static void at_dispose(at_ctx *a)
 		free(a->nodes);
 	}
 	free(a->kids);
-	vcrypto_key_free(a->key);
+	vault_vcrypto__key_free(a->key);
 	a->nodes = NULL;
 	a->kids = NULL;
 	a->key = NULL;
@@ -313,7 +313,7 @@ static int node_name(at_ctx *a, at_node *an)
 		an->named = -1;
 		return 0;
 	}
-	if ((error = docs_name_open(an->name, a->key, a->txn, a->v, a->c, &an->n)) < 0)
+	if ((error = vault_docs__name_open(an->name, a->key, a->txn, a->v, a->c, &an->n)) < 0)
 		return error;
 	an->named = 1;
 	return 0;
@@ -450,7 +450,7 @@ static int at_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, vo
 		goto done;
 	}
 	if ((error = load_nodes(a, tree)) < 0 ||
-	    (error = vcrypto_secret_alloc(&a->key, VCRYPTO_KEYBYTES)) < 0 ||
+	    (error = vault_vcrypto__secret_alloc(&a->key, VCRYPTO_KEYBYTES)) < 0 ||
 	    (error = resolve(a, root)) < 0)
 		goto done;
 	t = &a->nodes[a->target].n;
@@ -487,7 +487,7 @@ static int at_start(at_ctx *a, vault *v, const char *path, const vault_at_option
 	a->want_dir = want_dir;
 	if ((error = vault__require_unlocked(v)) < 0)
 		return error;
-	if ((error = docs_path_parse(&a->p, path)) < 0)
+	if ((error = vault_docs__path_parse(&a->p, path)) < 0)
 		return error;
 	if (!want_dir && a->p.n == 0)
 		return vault_error_set(VAULT_EUSAGE, "'%s' names a case, not a file", path);
@@ -495,7 +495,7 @@ static int at_start(at_ctx *a, vault *v, const char *path, const vault_at_option
 	/* What the vault will hold then is not known yet. */
 	if (o->at > vault__now())
 		return vault_error_set(VAULT_EUSAGE, "%s is in the future", a->when);
-	return docs_event(v, "read", a->p.code, 0, at_event_fn, NULL, a);
+	return vault_docs__event(v, "read", a->p.code, 0, at_event_fn, NULL, a);
 }
 
 int vault_list_at(vault *v, const char *path, const vault_at_options *o,
@@ -509,7 +509,7 @@ int vault_list_at(vault *v, const char *path, const vault_at_options *o,
 	for (size_t i = 0; i < a.nkids; i++) {
 		vault_entry e;
 		char hex[17];
-		docs_entry_of(&e, hex, &a.kids[i]->n, a.kids[i]->name, 0);
+		vault_docs__entry_of(&e, hex, &a.kids[i]->n, a.kids[i]->name, 0);
 		if ((error = cb(&e, payload)) != 0)
 			goto done;
 	}
@@ -540,8 +540,8 @@ int vault_get_at(uint32_t *version_out, vault *v, const char *path, const vault_
 		*version_out = t.version;
 	if (t.version == 0)
 		return 0;        /* created empty, never written */
-	if ((error = docs_file_open_version(&f, v, path, t.code, t.id, t.version, t.commitment)) == 0)
-		error = docs_file_stream(f, fn, payload);
+	if ((error = vault_docs__file_open_version(&f, v, path, t.code, t.id, t.version, t.commitment)) == 0)
+		error = vault_docs__file_stream(f, fn, payload);
 	vault_file_close(f);
 	sodium_memzero(&t, sizeof t);
 	return error;

@@ -82,10 +82,10 @@ static int seal_audit_key(MDB_txn *txn, vault *v, const char *to, const unsigned
 		return error;
 	}
 	if (val.mv_size != sizeof sealed || ((unsigned char *)val.mv_data)[0] != REC_FORMAT ||
-	    vcrypto_unseal(sk, (unsigned char *)val.mv_data + 1, val.mv_size - 1, v->pk, v->sk) < 0)
+	    vault_vcrypto__unseal(sk, (unsigned char *)val.mv_data + 1, val.mv_size - 1, v->pk, v->sk) < 0)
 		return vault_error_set(VAULT_ECORRUPT, "sealed audit key of user '%s' is damaged", v->user);
 	sealed[0] = REC_FORMAT;
-	error = vcrypto_seal_to(sealed + 1, sk, 32, to_pk);
+	error = vault_vcrypto__seal_to(sealed + 1, sk, 32, to_pk);
 	sodium_memzero(sk, sizeof sk);
 	if (error < 0)
 		return error;
@@ -114,7 +114,7 @@ static int user_add_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		return error;
 	if ((error = vault_user__create(&u, &sk, a->name, a->role, a->pass, a->passlen)) < 0)
 		return error;
-	vcrypto_key_free(sk);   /* the new user unlocks it with their passphrase */
+	vault_vcrypto__key_free(sk);   /* the new user unlocks it with their passphrase */
 	if ((error = vault_user__put(txn, v, a->name, &u)) < 0)
 		return error;
 	if (a->role != VAULT_ROLE_CASEWORKER && (error = seal_audit_key(txn, v, a->name, u.pk)) < 0)

@@ -37,8 +37,8 @@ int vault_kdf_is_test_profile(void)
 {
 	vcrypto_kdf p;
 
-	vcrypto_kdf_new(&p);
-	return vcrypto_kdf_is_weak(&p);
+	vault_vcrypto__kdf_new(&p);
+	return vault_vcrypto__kdf_is_weak(&p);
 }
 
 int64_t vault__now(void)
@@ -269,13 +269,13 @@ static int wrap_user_key(user_rec *u, const char *name, const unsigned char *sk,
 	size_t adlen;
 	int error;
 
-	vcrypto_kdf_new(&u->kdf);
-	if ((error = vcrypto_kdf_derive(&kek, pass, passlen, &u->kdf)) < 0)
+	vault_vcrypto__kdf_new(&u->kdf);
+	if ((error = vault_vcrypto__kdf_derive(&kek, pass, passlen, &u->kdf)) < 0)
 		return error;
 	adlen = (size_t)snprintf((char *)ad, sizeof ad, "cv-user:%s:", name);
 	memcpy(ad + adlen, u->pk, 32);
-	vcrypto_seal(u->wrapped, sk, VCRYPTO_SIGN_SKBYTES, ad, adlen + 32, kek);
-	vcrypto_key_free(kek);
+	vault_vcrypto__seal(u->wrapped, sk, VCRYPTO_SIGN_SKBYTES, ad, adlen + 32, kek);
+	vault_vcrypto__key_free(kek);
 	return 0;
 }
 
@@ -287,13 +287,13 @@ static int unwrap_user_key(unsigned char **sk_out, const user_rec *u, const char
 	int error;
 
 	*sk_out = NULL;
-	if ((error = vcrypto_kdf_derive(&kek, pass, passlen, &u->kdf)) < 0)
+	if ((error = vault_vcrypto__kdf_derive(&kek, pass, passlen, &u->kdf)) < 0)
 		return error;
-	if ((error = vcrypto_secret_alloc(&sk, VCRYPTO_SIGN_SKBYTES)) < 0)
+	if ((error = vault_vcrypto__secret_alloc(&sk, VCRYPTO_SIGN_SKBYTES)) < 0)
 		goto done;
 	adlen = (size_t)snprintf((char *)ad, sizeof ad, "cv-user:%s:", name);
 	memcpy(ad + adlen, u->pk, 32);
-	if (vcrypto_open(sk, u->wrapped, sizeof u->wrapped, ad, adlen + 32, kek) < 0 ||
+	if (vault_vcrypto__open(sk, u->wrapped, sizeof u->wrapped, ad, adlen + 32, kek) < 0 ||
 	    sodium_memcmp(sk + 32, u->pk, 32) != 0) {
 		error = vault_error_set(VAULT_EAUTH, "wrong passphrase for user '%s'", name);
 		goto done;
@@ -301,8 +301,8 @@ static int unwrap_user_key(unsigned char **sk_out, const user_rec *u, const char
 	*sk_out = sk;
 	sk = NULL;
 done:
-	vcrypto_key_free(kek);
-	vcrypto_key_free(sk);
+	vault_vcrypto__key_free(kek);
+	vault_vcrypto__key_free(sk);
 	return error;
 }
 
@@ -316,10 +316,10 @@ int vault_user__create(user_rec *u, unsigned char **sk_out, const char *name,
 	memset(u, 0, sizeof *u);
 	u->role = role;
 	u->status = USER_ACTIVE;
-	if ((error = vcrypto_sign_keypair(u->pk, &sk)) < 0)
+	if ((error = vault_vcrypto__sign_keypair(u->pk, &sk)) < 0)
 		return error;
 	if ((error = wrap_user_key(u, name, sk, pass, passlen)) < 0) {
-		vcrypto_key_free(sk);
+		vault_vcrypto__key_free(sk);
 		return error;
 	}
 	*sk_out = sk;
@@ -338,8 +338,8 @@ static void drop_keys(vault *v)
 
 	for (k = v->keys; k; k = next) {
 		next = k->next;
-		vcrypto_key_free(k->key);
-		vcrypto_key_free(k->lookup);
+		vault_vcrypto__key_free(k->key);
+		vault_vcrypto__key_free(k->lookup);
 		free(k);
 	}
 	v->keys = NULL;
@@ -349,7 +349,7 @@ static void drop_keys(vault *v)
 static int set_session(vault *v, const char *name, const user_rec *u, unsigned char *sk)
 {
 	drop_keys(v);
-	vcrypto_key_free(v->sk);
+	vault_vcrypto__key_free(v->sk);
 	v->sk = sk;
 	memcpy(v->pk, u->pk, 32);
 	snprintf(v->user, sizeof v->user, "%s", name);
@@ -392,7 +392,7 @@ static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	if ((error = vault_user__create(&u, &sk, a->admin, VAULT_ROLE_ADMIN, a->pass, a->passlen)) < 0)
 		return error;
 	if ((error = vault_user__put(txn, v, a->admin, &u)) < 0) {
-		vcrypto_key_free(sk);
+		vault_vcrypto__key_free(sk);
 		return error;
 	}
 	set_session(v, a->admin, &u, sk);      /* the handle owns sk now */
@@ -401,7 +401,7 @@ static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	 * auditors hold its secret half, sealed to each of them. */
 	crypto_box_keypair(audit_pk, audit_sk);
 	sealed[0] = REC_FORMAT;
-	error = vcrypto_seal_to(sealed + 1, audit_sk, 32, v->pk);
+	error = vault_vcrypto__seal_to(sealed + 1, audit_sk, 32, v->pk);
 	sodium_memzero(audit_sk, sizeof audit_sk);
 	if (error < 0)
 		return error;
@@ -480,7 +480,7 @@ int vault_unlock(vault *v, const char *name, const char *pass, size_t passlen)
 
 	/* Whatever happens, the previous session (if any) ends here. */
 	drop_keys(v);
-	vcrypto_key_free(v->sk);
+	vault_vcrypto__key_free(v->sk);
 	v->sk = NULL;
 	v->unlocked = 0;
 	if (vault_user__check_name(name, "user") < 0)
@@ -519,7 +519,7 @@ void vault_close(vault *v)
 	if (!v)
 		return;
 	drop_keys(v);
-	vcrypto_key_free(v->sk);
+	vault_vcrypto__key_free(v->sk);
 	git_repository_free(v->repo);
 	git_odb_free(v->odb);
 	vault_store__close(v->st);

@@ -56,7 +56,7 @@ static int pool_give(unsigned char *k)
 	return 1;
 }
 
-int vcrypto_secret_alloc(unsigned char **out, size_t len)
+int vault_vcrypto__secret_alloc(unsigned char **out, size_t len)
 {
 	unsigned char *k = len <= SLOT ? pool_take() : NULL;
 
@@ -67,31 +67,31 @@ int vcrypto_secret_alloc(unsigned char **out, size_t len)
 	return 0;
 }
 
-int vcrypto_key_new(unsigned char **out)
+int vault_vcrypto__key_new(unsigned char **out)
 {
-	int error = vcrypto_secret_alloc(out, VCRYPTO_KEYBYTES);
+	int error = vault_vcrypto__secret_alloc(out, VCRYPTO_KEYBYTES);
 
 	if (error == 0)
 		randombytes_buf(*out, VCRYPTO_KEYBYTES);
 	return error;
 }
 
-int vcrypto_key_dup(unsigned char **out, const unsigned char *key)
+int vault_vcrypto__key_dup(unsigned char **out, const unsigned char *key)
 {
-	int error = vcrypto_secret_alloc(out, VCRYPTO_KEYBYTES);
+	int error = vault_vcrypto__secret_alloc(out, VCRYPTO_KEYBYTES);
 
 	if (error == 0)
 		memcpy(*out, key, VCRYPTO_KEYBYTES);
 	return error;
 }
 
-void vcrypto_key_free(unsigned char *k)
+void vault_vcrypto__key_free(unsigned char *k)
 {
 	if (k && !pool_give(k))
 		sodium_free(k);
 }
 
-void vcrypto_seal(unsigned char *out, const unsigned char *m, size_t mlen,
+void vault_vcrypto__seal(unsigned char *out, const unsigned char *m, size_t mlen,
 	const unsigned char *ad, size_t adlen, const unsigned char *key)
 {
 	randombytes_buf(out, VCRYPTO_NONCEBYTES);
@@ -99,7 +99,7 @@ void vcrypto_seal(unsigned char *out, const unsigned char *m, size_t mlen,
 		m, mlen, ad, adlen, NULL, out, key);
 }
 
-int vcrypto_open(unsigned char *m, const unsigned char *c, size_t clen,
+int vault_vcrypto__open(unsigned char *m, const unsigned char *c, size_t clen,
 	const unsigned char *ad, size_t adlen, const unsigned char *key)
 {
 	if (clen < VCRYPTO_OVERHEAD)
@@ -111,7 +111,7 @@ int vcrypto_open(unsigned char *m, const unsigned char *c, size_t clen,
 	return 0;
 }
 
-int vcrypto_open_inplace(unsigned char *buf, size_t len, const unsigned char *nonce,
+int vault_vcrypto__open_inplace(unsigned char *buf, size_t len, const unsigned char *nonce,
 	const unsigned char *tag, const unsigned char *ad, size_t adlen, const unsigned char *key)
 {
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(buf, NULL, buf, len, tag,
@@ -120,7 +120,7 @@ int vcrypto_open_inplace(unsigned char *buf, size_t len, const unsigned char *no
 	return 0;
 }
 
-void vcrypto_kdf_new(vcrypto_kdf *p)
+void vault_vcrypto__kdf_new(vcrypto_kdf *p)
 {
 	const char *profile = getenv("CASEVAULT_KDF");
 
@@ -134,12 +134,12 @@ void vcrypto_kdf_new(vcrypto_kdf *p)
 	randombytes_buf(p->salt, sizeof p->salt);
 }
 
-int vcrypto_kdf_is_weak(const vcrypto_kdf *p)
+int vault_vcrypto__kdf_is_weak(const vcrypto_kdf *p)
 {
 	return p->opslimit < 3 || p->memlimit < (32ULL << 20);
 }
 
-int vcrypto_kdf_derive(unsigned char **key_out, const char *pass, size_t passlen,
+int vault_vcrypto__kdf_derive(unsigned char **key_out, const char *pass, size_t passlen,
 	const vcrypto_kdf *p)
 {
 	unsigned char *k = NULL;
@@ -149,56 +149,56 @@ int vcrypto_kdf_derive(unsigned char **key_out, const char *pass, size_t passlen
 	if (p->opslimit < crypto_pwhash_OPSLIMIT_MIN || p->opslimit > crypto_pwhash_OPSLIMIT_MAX ||
 	    p->memlimit < crypto_pwhash_MEMLIMIT_MIN || p->memlimit > (4ULL << 30))
 		return vault_error_set(VAULT_ECORRUPT, "passphrase parameters are out of range");
-	if ((error = vcrypto_secret_alloc(&k, VCRYPTO_KEYBYTES)) < 0)
+	if ((error = vault_vcrypto__secret_alloc(&k, VCRYPTO_KEYBYTES)) < 0)
 		return error;
 	if (crypto_pwhash(k, VCRYPTO_KEYBYTES, pass, passlen, p->salt,
 			p->opslimit, (size_t)p->memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0) {
-		vcrypto_key_free(k);
+		vault_vcrypto__key_free(k);
 		return vault_error_set(VAULT_ERROR, "passphrase key derivation ran out of memory");
 	}
 	*key_out = k;
 	return 0;
 }
 
-int vcrypto_sign_keypair(unsigned char pk[32], unsigned char **sk_out)
+int vault_vcrypto__sign_keypair(unsigned char pk[32], unsigned char **sk_out)
 {
-	int error = vcrypto_secret_alloc(sk_out, VCRYPTO_SIGN_SKBYTES);
+	int error = vault_vcrypto__secret_alloc(sk_out, VCRYPTO_SIGN_SKBYTES);
 
 	if (error == 0)
 		crypto_sign_keypair(pk, *sk_out);
 	return error;
 }
 
-int vcrypto_box_pk(unsigned char out[32], const unsigned char ed_pk[32])
+int vault_vcrypto__box_pk(unsigned char out[32], const unsigned char ed_pk[32])
 {
 	if (crypto_sign_ed25519_pk_to_curve25519(out, ed_pk) != 0)
 		return vault_error_set(VAULT_ECORRUPT, "public key is not a valid Ed25519 key");
 	return 0;
 }
 
-int vcrypto_box_sk(unsigned char **out, const unsigned char *ed_sk)
+int vault_vcrypto__box_sk(unsigned char **out, const unsigned char *ed_sk)
 {
-	int error = vcrypto_secret_alloc(out, 32);
+	int error = vault_vcrypto__secret_alloc(out, 32);
 
 	if (error == 0)
 		crypto_sign_ed25519_sk_to_curve25519(*out, ed_sk);
 	return error;
 }
 
-int vcrypto_seal_to(unsigned char *out, const unsigned char *m, size_t len,
+int vault_vcrypto__seal_to(unsigned char *out, const unsigned char *m, size_t len,
 	const unsigned char ed_pk[32])
 {
 	unsigned char xpk[32];
 	int error;
 
-	if ((error = vcrypto_box_pk(xpk, ed_pk)) < 0)
+	if ((error = vault_vcrypto__box_pk(xpk, ed_pk)) < 0)
 		return error;
 	if (crypto_box_seal(out, m, len, xpk) != 0)
 		return vault_error_set(VAULT_ERROR, "sealing a key failed");
 	return 0;
 }
 
-int vcrypto_unseal(unsigned char *m, const unsigned char *c, size_t clen,
+int vault_vcrypto__unseal(unsigned char *m, const unsigned char *c, size_t clen,
 	const unsigned char ed_pk[32], const unsigned char *ed_sk)
 {
 	unsigned char xpk[32], *xsk = NULL;
@@ -206,16 +206,16 @@ int vcrypto_unseal(unsigned char *m, const unsigned char *c, size_t clen,
 
 	if (clen < VCRYPTO_SEALBYTES)
 		return VAULT_ECORRUPT;
-	if ((error = vcrypto_box_pk(xpk, ed_pk)) < 0)
+	if ((error = vault_vcrypto__box_pk(xpk, ed_pk)) < 0)
 		return error;
-	if ((error = vcrypto_box_sk(&xsk, ed_sk)) < 0)
+	if ((error = vault_vcrypto__box_sk(&xsk, ed_sk)) < 0)
 		return error;
 	error = crypto_box_seal_open(m, c, clen, xpk, xsk) == 0 ? 0 : VAULT_ECORRUPT;
-	vcrypto_key_free(xsk);
+	vault_vcrypto__key_free(xsk);
 	return error;
 }
 
-void vcrypto_lookup_hash(unsigned char out[16], const unsigned char *lookup_key,
+void vault_vcrypto__lookup_hash(unsigned char out[16], const unsigned char *lookup_key,
 	uint64_t parent, const char *name, size_t len)
 {
 	crypto_generichash_state st;
@@ -229,9 +229,9 @@ void vcrypto_lookup_hash(unsigned char out[16], const unsigned char *lookup_key,
 	sodium_memzero(&st, sizeof st);
 }
 
-int vcrypto_subkey(unsigned char **out, const unsigned char *key, uint64_t id, const char ctx[8])
+int vault_vcrypto__subkey(unsigned char **out, const unsigned char *key, uint64_t id, const char ctx[8])
 {
-	int error = vcrypto_secret_alloc(out, VCRYPTO_KEYBYTES);
+	int error = vault_vcrypto__secret_alloc(out, VCRYPTO_KEYBYTES);
 
 	if (error == 0)
 		crypto_kdf_derive_from_key(*out, VCRYPTO_KEYBYTES, id, ctx, key);

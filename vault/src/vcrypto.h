@@ -22,25 +22,25 @@
 #define VCRYPTO_SIGN_SKBYTES 64
 
 /* Allocate `len` bytes of locked secret memory (uninitialised); free it
- * with vcrypto_key_free, never sodium_free. */
-int vcrypto_secret_alloc(unsigned char **out, size_t len);
+ * with vault_vcrypto__key_free, never sodium_free. */
+int vault_vcrypto__secret_alloc(unsigned char **out, size_t len);
 /* A fresh random 32-byte key in secret memory. */
-int vcrypto_key_new(unsigned char **out);
+int vault_vcrypto__key_new(unsigned char **out);
 /* A copy of a 32-byte key in secret memory. */
-int vcrypto_key_dup(unsigned char **out, const unsigned char *key);
-/* Wipe and free secret memory of vcrypto_secret_alloc. NULL-safe. */
-void vcrypto_key_free(unsigned char *k);
+int vault_vcrypto__key_dup(unsigned char **out, const unsigned char *key);
+/* Wipe and free secret memory of vault_vcrypto__secret_alloc. NULL-safe. */
+void vault_vcrypto__key_free(unsigned char *k);
 
 /* out (mlen + VCRYPTO_OVERHEAD bytes) = nonce ‖ AEAD(m, ad, key). */
-void vcrypto_seal(unsigned char *out, const unsigned char *m, size_t mlen,
+void vault_vcrypto__seal(unsigned char *out, const unsigned char *m, size_t mlen,
 	const unsigned char *ad, size_t adlen, const unsigned char *key);
 /* m (clen - VCRYPTO_OVERHEAD bytes) from nonce ‖ ct ‖ tag; VAULT_ECORRUPT if
  * it does not authenticate (no error message is set: the caller names the object). */
-int vcrypto_open(unsigned char *m, const unsigned char *c, size_t clen,
+int vault_vcrypto__open(unsigned char *m, const unsigned char *c, size_t clen,
 	const unsigned char *ad, size_t adlen, const unsigned char *key) VAULT_WARN_UNUSED;
 /* The same in place: `buf` holds the ciphertext (len bytes) and gets the
  * plaintext; the nonce and tag are apart. */
-int vcrypto_open_inplace(unsigned char *buf, size_t len, const unsigned char *nonce,
+int vault_vcrypto__open_inplace(unsigned char *buf, size_t len, const unsigned char *nonce,
 	const unsigned char *tag, const unsigned char *ad, size_t adlen, const unsigned char *key);
 
 /* Argon2id parameters stored with each wrapped user key. */
@@ -53,30 +53,30 @@ typedef struct {
 /*
  * Parameters for a new passphrase with a fresh salt. The default profile is
  * Argon2id, 3 passes over 32 MiB. CASEVAULT_KDF=test selects a weak profile
- * for test suites only; vcrypto_kdf_is_weak() tells, so callers can warn.
+ * for test suites only; vault_vcrypto__kdf_is_weak() tells, so callers can warn.
  */
-void vcrypto_kdf_new(vcrypto_kdf *p);
-int vcrypto_kdf_is_weak(const vcrypto_kdf *p);
-int vcrypto_kdf_derive(unsigned char **key_out, const char *pass, size_t passlen,
+void vault_vcrypto__kdf_new(vcrypto_kdf *p);
+int vault_vcrypto__kdf_is_weak(const vcrypto_kdf *p);
+int vault_vcrypto__kdf_derive(unsigned char **key_out, const char *pass, size_t passlen,
 	const vcrypto_kdf *p) VAULT_WARN_UNUSED;
 
 /* Ed25519 key pair; sk in secret memory. */
-int vcrypto_sign_keypair(unsigned char pk[32], unsigned char **sk_out);
+int vault_vcrypto__sign_keypair(unsigned char pk[32], unsigned char **sk_out);
 /* X25519 (sealing) forms of an Ed25519 key. */
-int vcrypto_box_pk(unsigned char out[32], const unsigned char ed_pk[32]);
-int vcrypto_box_sk(unsigned char **out, const unsigned char *ed_sk);
+int vault_vcrypto__box_pk(unsigned char out[32], const unsigned char ed_pk[32]);
+int vault_vcrypto__box_sk(unsigned char **out, const unsigned char *ed_sk);
 
 /* out (len + VCRYPTO_SEALBYTES) = crypto_box_seal to an Ed25519 public key. */
-int vcrypto_seal_to(unsigned char *out, const unsigned char *m, size_t len,
+int vault_vcrypto__seal_to(unsigned char *out, const unsigned char *m, size_t len,
 	const unsigned char ed_pk[32]);
 /* Open a sealed box with the recipient's Ed25519 key pair; VAULT_ECORRUPT. */
-int vcrypto_unseal(unsigned char *m, const unsigned char *c, size_t clen,
+int vault_vcrypto__unseal(unsigned char *m, const unsigned char *c, size_t clen,
 	const unsigned char ed_pk[32], const unsigned char *ed_sk) VAULT_WARN_UNUSED;
 
 /* Keyed 16-byte hash for directory lookups. */
-void vcrypto_lookup_hash(unsigned char out[16], const unsigned char *lookup_key,
+void vault_vcrypto__lookup_hash(unsigned char out[16], const unsigned char *lookup_key,
 	uint64_t parent, const char *name, size_t len);
 /* Derive a 32-byte subkey into secret memory. */
-int vcrypto_subkey(unsigned char **out, const unsigned char *key, uint64_t id, const char ctx[8]);
+int vault_vcrypto__subkey(unsigned char **out, const unsigned char *key, uint64_t id, const char ctx[8]);
 
 #endif
