@@ -117,7 +117,7 @@ int cmd_audit_verify(cli_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, NULL }
 	};
 	const cli_syntax syn = { "audit verify", verify_usage, opts, 0, 0 };
-	vault_verify_options vo = { NULL, NULL, NULL, 0 };
+	vault_verify_options vo = VAULT_VERIFY_OPTIONS_INIT;
 	vault_verify_result res;
 	vault_witness_result wr;
 	const char *message;
@@ -142,7 +142,7 @@ int cmd_audit_verify(cli_ctx *ctx, int argc, char **argv)
 
 	memset(&res, 0, sizeof res);
 	memset(&wr, 0, sizeof wr);
-	error = vault_audit_verify_with(&res, ctx->v, &vo);
+	error = vault_audit_verify(&res, ctx->v, &vo);
 	if (vo.progress)
 		bar_clear();
 	/* Then the witness: its head must be one of our events. */

@@ -141,7 +141,7 @@ static void edit_small(vault *v, const char *path)
 	vault_file_close(f);
 }
 
-static int count_event(const vault_event_info *ev, void *p)
+static int count_event(const vault_event_info *ev, const char *note, void *p)
 {
 	(void)ev;
 	(*(uint64_t *)p)++;
@@ -160,7 +160,7 @@ static uint64_t history_size(vault *v)
 {
 	uint64_t n = 0;
 
-	if (vault_audit_log(v, NULL, count_event, &n) < 0)
+	if (vault_audit_query(v, NULL, count_event, &n) < 0)
 		die("audit log");
 	return n;
 }
@@ -308,7 +308,7 @@ static int add_size(const char *p, const struct stat *st, int flag, struct FTW *
  */
 static int step_main(int argc, char **argv)
 {
-	vault_verify_options vo = { NULL, NULL, NULL, 0 };
+	vault_verify_options vo = VAULT_VERIFY_OPTIONS_INIT;
 	vault_verify_result vr;
 	vault_export_result er;
 	unsigned long long count;
@@ -322,7 +322,7 @@ static int step_main(int argc, char **argv)
 	rss = status_mib("VmRSS:");
 	t0 = now();
 	if (!strcmp(argv[2], "verify")) {
-		if (vault_audit_verify_with(&vr, v, &vo) < 0)
+		if (vault_audit_verify(&vr, v, &vo) < 0)
 			die("verify");
 		count = vr.events;
 	} else {

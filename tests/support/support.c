@@ -86,3 +86,11 @@ int support_put(vault *v, const char *path, const void *data, size_t len, uint32
 
 	return vault_put(ver ? ver : &dummy, v, path, mem_src_read, &s);
 }
+
+int support_verify(vault_verify_result *res, vault *v, const char *anchor)
+{
+	vault_verify_options o = VAULT_VERIFY_OPTIONS_INIT;
+
+	o.anchor = anchor;
+	return vault_audit_verify(res, v, &o);
+}

@@ -43,6 +43,8 @@ int count_sink_write(void *payload, const void *buf, size_t len);
  * failure, said on stderr and counted as a test failure.
  */
 vault *support_open_as(const char *dir, const char *user, const char *pass);
+/* vault_audit_verify with `anchor` (or NULL) as its only option. */
+int support_verify(vault_verify_result *res, vault *v, const char *anchor);
 /* Store `len` bytes at `path` (vault_put); `ver` (or NULL) the version. */
 int support_put(vault *v, const char *path, const void *data, size_t len, uint32_t *ver);
 

@@ -104,7 +104,7 @@ typedef struct {
 	size_t n;
 } last_event;
 
-static int last_cb(const vault_event_info *e, void *payload)
+static int last_cb(const vault_event_info *e, const char *note, void *payload)
 {
 	last_event *l = payload;
 
@@ -120,7 +120,7 @@ static int last_cb(const vault_event_info *e, void *payload)
 static void last(last_event *l, vault *v)
 {
 	memset(l, 0, sizeof *l);
-	CHECK_RC(vault_audit_log(v, NULL, last_cb, l), 0);
+	CHECK_RC(vault_audit_query(v, NULL, last_cb, l), 0);
 }
 
 static void head(char out[VAULT_OID_SIZE], vault *v)

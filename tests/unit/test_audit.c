@@ -35,7 +35,7 @@ typedef struct {
 	int64_t time[MAXEV];
 } evlog;
 
-static int log_cb(const vault_event_info *e, void *payload)
+static int log_cb(const vault_event_info *e, const char *note, void *payload)
 {
 	evlog *l = payload;
 
@@ -57,7 +57,7 @@ static int log_cb(const vault_event_info *e, void *payload)
 static int read_log(evlog *l, vault *v)
 {
 	memset(l, 0, sizeof *l);
-	return vault_audit_log(v, NULL, log_cb, l);
+	return vault_audit_query(v, NULL, log_cb, l);
 }
 
 static int put_str(vault *v, const char *path, const char *s)
@@ -137,14 +137,16 @@ static void test_history(void)
 	/* Filters. */
 	{
 		evlog f;
-		vault_log_filter flt = { code, NULL, 0, 0 };
+		vault_log_options flt = VAULT_LOG_OPTIONS_INIT;
+
+		flt.case_code = code;
 		memset(&f, 0, sizeof f);
-		CHECK_RC(vault_audit_log(v, &flt, log_cb, &f), 0);
+		CHECK_RC(vault_audit_query(v, &flt, log_cb, &f), 0);
 		CHECK(f.n == 3);            /* case-create, write, read */
 		flt.case_code = NULL;
 		flt.user = "dpo";
 		memset(&f, 0, sizeof f);
-		CHECK_RC(vault_audit_log(v, &flt, log_cb, &f), 0);
+		CHECK_RC(vault_audit_query(v, &flt, log_cb, &f), 0);
 		CHECK(f.n == 2);
 	}
 
@@ -308,13 +310,13 @@ static void tamper_rollback(void)
 		CHECK_RC(vault_get(v, fpath, &o, mem_sink_write, &sink), 0);
 		CHECK_RC(vault_head(newhead, v), 0);
 		CHECK(strcmp(newhead, ids[nids - 1]) != 0);
-		CHECK_RC(vault_audit_verify(&res, v, newhead), 0);
+		CHECK_RC(support_verify(&res, v, newhead), 0);
 		vault_close(v);
 	}
 	mem_sink_free(&sink);
 	set_head(dir, ids[nids - 1]);
 	if ((v = support_open_as(dir, NULL, NULL)) != NULL) {
-		CHECK_RC(vault_audit_verify(&res, v, newhead), VAULT_ECORRUPT);
+		CHECK_RC(support_verify(&res, v, newhead), VAULT_ECORRUPT);
 		/* Without the anchor the shortened chain is self-consistent. */
 		rc = vault_audit_verify(&res, v, NULL);
 		if (rc == 0)
@@ -389,26 +391,32 @@ static void test_anchor(void)
 	if (!v)
 		return;
 	CHECK_RC(vault_genesis(g, v), 0);
-	CHECK_RC(vault_audit_verify(&res, v, g), 0);
+	CHECK_RC(support_verify(&res, v, g), 0);
 	CHECK(res.events == nids);
-	CHECK_RC(vault_audit_verify(&res, v, ids[nids - 1]), 0);
-	CHECK_RC(vault_audit_verify(&res, v, ids[2]), 0);
+	CHECK_RC(support_verify(&res, v, ids[nids - 1]), 0);
+	CHECK_RC(support_verify(&res, v, ids[2]), 0);
 	/* Not in the history. */
-	CHECK_RC(vault_audit_verify(&res, v, "0123456789abcdef0123456789abcdef01234567"), VAULT_ECORRUPT);
+	CHECK_RC(support_verify(&res, v, "0123456789abcdef0123456789abcdef01234567"), VAULT_ECORRUPT);
 	{
 		/* A real commit id with one digit changed. */
 		char other[VAULT_OID_SIZE];
 		memcpy(other, g, sizeof other);
 		other[39] = other[39] == '0' ? '1' : '0';
-		CHECK_RC(vault_audit_verify(&res, v, other), VAULT_ECORRUPT);
+		CHECK_RC(support_verify(&res, v, other), VAULT_ECORRUPT);
 	}
 	/* Not a commit id at all. */
-	CHECK_RC(vault_audit_verify(&res, v, "xyz"), VAULT_EUSAGE);
+	CHECK_RC(support_verify(&res, v, "xyz"), VAULT_EUSAGE);
 	{
 		char shortid[VAULT_OID_SIZE];
 		memcpy(shortid, g, sizeof shortid);
 		shortid[39] = '\0';
-		CHECK_RC(vault_audit_verify(&res, v, shortid), VAULT_EUSAGE);
+		CHECK_RC(support_verify(&res, v, shortid), VAULT_EUSAGE);
+	}
+	/* Options of a version this library does not know. */
+	{
+		vault_verify_options o = VAULT_VERIFY_OPTIONS_INIT;
+		o.version = VAULT_VERIFY_OPTIONS_VERSION + 1;
+		CHECK_RC(vault_audit_verify(&res, v, &o), VAULT_EUSAGE);
 	}
 	vault_close(v);
 }

@@ -18,7 +18,7 @@ static const char *base;
 static vault *v;
 static char code[VAULT_CODE_SIZE];
 
-static int count_cb(const vault_event_info *e, void *p)
+static int count_cb(const vault_event_info *e, const char *note, void *p)
 {
 	(void)e;
 	(*(size_t *)p)++;
@@ -29,7 +29,7 @@ static size_t events(void)
 {
 	size_t n = 0;
 
-	CHECK_RC(vault_audit_log(v, NULL, count_cb, &n), 0);
+	CHECK_RC(vault_audit_query(v, NULL, count_cb, &n), 0);
 	return n;
 }
 

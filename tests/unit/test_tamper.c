@@ -203,7 +203,7 @@ static void expect_verify(const char *name, const char *dir, const char *anchor,
 		outcome(name, rc == VAULT_ECORRUPT || rc == VAULT_EVERSION, detail);
 		return;
 	}
-	rc = vault_audit_verify(&res, v, anchor);
+	rc = support_verify(&res, v, anchor);
 	if (rc == 0 && in_list(AT_USE, name)) {
 		fprintf(stderr, "at use only (verify holds no key): %s\n", name);
 		vault_close(v);
@@ -314,7 +314,7 @@ static void expect_read_zeroed(const char *name, const char *dir, const char *us
 
 /* ---- the base vault ------------------------------------------------------ */
 
-static int log_cb(const vault_event_info *e, void *payload)
+static int log_cb(const vault_event_info *e, const char *note, void *payload)
 {
 	(void)payload;
 	if (nev < MAXEV) {
@@ -393,7 +393,7 @@ static void build_base(void)
 	CHECK(sink.len == FLEN && !memcmp(sink.data, F2, FLEN));
 	mem_sink_free(&sink);
 
-	CHECK_RC(vault_audit_log(v, NULL, log_cb, NULL), 0);
+	CHECK_RC(vault_audit_query(v, NULL, log_cb, NULL), 0);
 	CHECK(nev < MAXEV);
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
 	CHECK(res.events == nev);

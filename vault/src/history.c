@@ -96,36 +96,6 @@ int vault_history__chain(git_oid **out, size_t *n_out, char *bad, vault *v, MDB_
 	return 0;
 }
 
-/* The log is vault_audit_query() with the first filters: see report.c. */
-typedef struct {
-	int (*cb)(const vault_event_info *, void *);
-	void *payload;
-} log_shim;
-
-static int log_event(const vault_event_info *ev, const char *note, void *payload)
-{
-	log_shim *s = payload;
-
-	(void)note;
-	return s->cb(ev, s->payload);
-}
-
-int vault_audit_log(vault *v, const vault_log_filter *f,
-	int (*cb)(const vault_event_info *, void *), void *payload)
-{
-	vault_log_options o = VAULT_LOG_OPTIONS_INIT;
-	log_shim s = { cb, payload };
-
-	if (f) {
-		o.case_code = f->case_code;
-		o.user = f->user;
-		o.since = f->since;
-		o.until = f->until;
-	}
-	return vault_audit_query(v, &o, log_event, &s);
-}
-
-
 int vault_history__blob(vault_buf *out, git_tree *tree, const char *path, vault *v)
 {
 	git_tree_entry *e = NULL;

@@ -921,14 +921,7 @@ static unsigned int default_threads(void)
 	return n < 1 ? 1 : n > 16 ? 16 : (unsigned int)n;
 }
 
-int vault_audit_verify(vault_verify_result *res, vault *v, const char *anchor)
-{
-	vault_verify_options opts = { anchor, NULL, NULL, 0 };
-
-	return vault_audit_verify_with(res, v, &opts);
-}
-
-int vault_audit_verify_with(vault_verify_result *res, vault *v, const vault_verify_options *opts)
+int vault_audit_verify(vault_verify_result *res, vault *v, const vault_verify_options *opts)
 {
 	const char *anchor = opts ? opts->anchor : NULL;
 	verifier vf;
@@ -943,6 +936,8 @@ int vault_audit_verify_with(vault_verify_result *res, vault *v, const vault_veri
 	int error, rc;
 
 	memset(res, 0, sizeof *res);
+	if (opts && opts->version != VAULT_VERIFY_OPTIONS_VERSION)
+		return vault_error_set(VAULT_EUSAGE, "verify options of an unknown version");
 	memset(&vf, 0, sizeof vf);
 	memset(&we, 0, sizeof we);
 	pthread_mutex_init(&vf.fail.lock, NULL);

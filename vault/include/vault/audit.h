@@ -25,16 +25,6 @@ typedef struct {
 } vault_event_info;
 
 typedef struct {
-	const char *case_code;   /**< NULL: any */
-	const char *user;        /**< NULL: any actor */
-	int64_t since, until;    /**< 0: unbounded */
-} vault_log_filter;
-
-/** Events oldest first. */
-VAULT_EXTERN(int) vault_audit_log(vault *v, const vault_log_filter *filter,
-	int (*cb)(const vault_event_info *ev, void *payload), void *payload);
-
-typedef struct {
 	uint64_t events;                 /**< events checked */
 	uint64_t versions;               /**< versions checked against their manifests */
 	uint64_t records;                /**< state records checked against the head */
@@ -44,6 +34,7 @@ typedef struct {
 } vault_verify_result;
 
 typedef struct {
+	unsigned int version;            /**< VAULT_VERIFY_OPTIONS_VERSION */
 	const char *anchor;              /**< a commit the chain must contain, or NULL */
 	/** Called now and then from the calling thread, `done` of `total` steps. */
 	void (*progress)(uint64_t done, uint64_t total, void *payload);
@@ -51,16 +42,18 @@ typedef struct {
 	unsigned int threads;            /**< 0: one per core */
 } vault_verify_options;
 
+#define VAULT_VERIFY_OPTIONS_VERSION 1
+#define VAULT_VERIFY_OPTIONS_INIT { VAULT_VERIFY_OPTIONS_VERSION, NULL, NULL, NULL, 0 }
+
 /**
- * Replay the whole chain and check the state against it.
+ * Replay the whole chain and check the state against it; `opts` NULL for
+ * no anchor, no progress and one thread per core. Runs its own threads;
+ * call it with no other call running on the handle.
  * @return 0 when everything verifies; VAULT_ECORRUPT naming the first
- *         failing event (or record) in vault_error_last() and `res`.
+ *         failing event (or record) in vault_error_last() and `res`;
+ *         VAULT_EUSAGE for options of an unknown version or a bad anchor.
  */
 VAULT_EXTERN(int) vault_audit_verify(vault_verify_result *res, vault *v,
-	const char *anchor) VAULT_WARN_UNUSED;
-
-/** vault_audit_verify() with a progress callback and a thread count. */
-VAULT_EXTERN(int) vault_audit_verify_with(vault_verify_result *res, vault *v,
 	const vault_verify_options *opts) VAULT_WARN_UNUSED;
 
 typedef struct {
@@ -145,8 +138,8 @@ typedef struct {
 typedef int (*vault_event_cb)(const vault_event_info *ev, const char *note, void *payload);
 
 /**
- * Events oldest first, filtered by `opts` (NULL: all), as vault_audit_log()
- * with actions, a node, and the notes of purpose.
+ * The log: events oldest first, filtered by `opts` (NULL: all) by case,
+ * actor, time, actions and node, with the notes of purpose if asked.
  *
  * WARNING: a note is free text a reader typed about a victim's file. Show
  * it to the person who asked; never write it to a log.
