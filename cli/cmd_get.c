@@ -192,8 +192,8 @@ int cmd_get(cli_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, NULL }
 	};
 	const cli_syntax syn = { "get", usage, opts, 1, 1 };
-	vault_get_options gopts = { 0, NULL, NULL };
-	vault_at_options aopts = { 0, NULL, NULL };
+	vault_get_options gopts = { VAULT_GET_OPTIONS_VERSION, 0, NULL, NULL };
+	vault_at_options aopts = { VAULT_AT_OPTIONS_VERSION, 0, NULL, NULL };
 	get_sink sink = { STDOUT_FILENO, 0, OUT_STDOUT, NULL, NULL };
 	char *args[1], *path, *purpose = NULL;
 	int rc, failed;
@@ -210,7 +210,7 @@ int cmd_get(cli_ctx *ctx, int argc, char **argv)
 		rc = cli_usage_error("--force replaces the file of -o FILE: give -o FILE");
 		goto done;
 	}
-	if (version_arg != NULL && (rc = cli_parse_version(&gopts.version, "version", version_arg)) != 0)
+	if (version_arg != NULL && (rc = cli_parse_version(&gopts.doc_version, "version", version_arg)) != 0)
 		goto done;
 	if (at_arg != NULL && (rc = cli_parse_at(&aopts.at, at_arg)) != 0)
 		goto done;

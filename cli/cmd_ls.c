@@ -48,7 +48,7 @@ static int print_entry(const vault_entry *e, void *payload)
 static int list_at(cli_ctx *ctx, const char *path, const char *at_arg, const char *purpose_arg,
 	int *json)
 {
-	vault_at_options o = { 0, NULL, NULL };
+	vault_at_options o = { VAULT_AT_OPTIONS_VERSION, 0, NULL, NULL };
 	char *purpose = NULL;
 	int rc;
 

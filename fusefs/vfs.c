@@ -887,7 +887,7 @@ static void settle(vfs *fs)
 static int follow_rename(vfs_handle *src, vfs_handle *dst, const vfs_path *q, int replaced)
 {
 	vfs *fs = vfs_get();
-	vault_file_options o = { VAULT_FILE_WRITE, 0, NULL, NULL, 0, 0 };
+	vault_file_options o = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_WRITE, 0, NULL, NULL, 0, 0 };
 	vault_file *moved = NULL;
 	int error = 0;
 
@@ -1114,6 +1114,7 @@ static int open_file(const char *path, struct fuse_file_info *fi, int create, mo
 	fi->direct_io = acc == O_WRONLY;
 	fi->keep_cache = 0;
 	memset(&o, 0, sizeof o);
+	o.version = VAULT_FILE_OPTIONS_VERSION;
 	o.purpose = fs->o->purpose;
 	if (p.type == P_HIST) {
 		if ((error = hist_resolve(&p, &si, &version, &info)) < 0)
@@ -1158,7 +1159,7 @@ static int open_file(const char *path, struct fuse_file_info *fi, int create, mo
 			o.flags |= VAULT_FILE_EXCL;
 		o.mode = create_mode & 07777;
 	}
-	o.version = version;
+	o.doc_version = version;
 	if ((h = calloc(1, sizeof *h)) == NULL)
 		return -ENOMEM;
 	pthread_rwlock_init(&h->lock, NULL);
@@ -1280,7 +1281,7 @@ static int vfs_release(const char *path, struct fuse_file_info *fi)
 static int vfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	vfs *fs = vfs_get();
-	vault_file_options o = { VAULT_FILE_WRITE, 0, NULL, NULL, 0, 0 };
+	vault_file_options o = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_WRITE, 0, NULL, NULL, 0, 0 };
 	vault_file *f = NULL;
 	vfs_path p;
 	int error;

@@ -127,7 +127,7 @@ static void put_small(vault *v, const char *path)
 
 static void edit_small(vault *v, const char *path)
 {
-	vault_file_options o = { VAULT_FILE_WRITE, 0, NULL, NULL, 0, 0 };
+	vault_file_options o = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_WRITE, 0, NULL, NULL, 0, 0 };
 	vault_file *f;
 	char line[64];
 	uint32_t ver;

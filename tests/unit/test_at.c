@@ -78,7 +78,7 @@ static int list_cb(const vault_entry *e, void *payload)
 
 static int list_at(listing *l, vault *v, const char *path, int64_t t)
 {
-	vault_at_options o = { t, NULL, NULL };
+	vault_at_options o = { VAULT_AT_OPTIONS_VERSION, t, NULL, NULL };
 
 	memset(l, 0, sizeof *l);
 	return vault_list_at(v, path, &o, list_cb, l);
@@ -86,7 +86,7 @@ static int list_at(listing *l, vault *v, const char *path, int64_t t)
 
 static int get_at(mem_sink *s, uint32_t *ver, vault *v, const char *path, int64_t t)
 {
-	vault_at_options o = { t, NULL, NULL };
+	vault_at_options o = { VAULT_AT_OPTIONS_VERSION, t, NULL, NULL };
 
 	mem_sink_free(s);
 	return vault_get_at(ver, v, path, &o, mem_sink_write, s);
@@ -272,7 +272,7 @@ static void test_events(void)
 {
 	vault *v = support_open_as(vdir, "alice", "alice-pass");
 	char before[VAULT_OID_SIZE], after[VAULT_OID_SIZE], node[17 + 256], docs[17 + 256];
-	vault_at_options o = { 0, "review", "a note" };
+	vault_at_options o = { VAULT_AT_OPTIONS_VERSION, 0, "review", "a note" };
 	mem_sink s = { 0 };
 	last_event e;
 	listing l;

@@ -10,6 +10,7 @@
 
 #include "internal.h"
 #include "harness.h"
+#include "support.h"
 
 /* Large enough that changes pass through the stage (more than the 32
  * blocks a handle keeps in memory, more than 128 staged at once). */
@@ -52,9 +53,16 @@ static int same_content(vault_file *f, const unsigned char *model, size_t size)
 	return ok;
 }
 
+static int no_entry(const vault_entry *e, void *payload)
+{
+	(void)e;
+	(void)payload;
+	return 0;
+}
+
 static vault_file *open_rw(vault *v, const char *path, unsigned int extra)
 {
-	vault_file_options o = { VAULT_FILE_READ | VAULT_FILE_WRITE | extra, 0, NULL, NULL, 1, 0 };
+	vault_file_options o = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_READ | VAULT_FILE_WRITE | extra, 0, NULL, NULL, 1, 0 };
 	vault_file *f = NULL;
 
 	if (vault_file_open(&f, v, path, &o) < 0) {
@@ -148,7 +156,7 @@ int main(int argc, char **argv)
 
 	/* A read-only view of version 1 cannot be written. */
 	{
-		vault_file_options o = { VAULT_FILE_READ, 1, NULL, NULL, 0, 0 };
+		vault_file_options o = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_READ, 1, NULL, NULL, 0, 0 };
 		vault_file *old = NULL;
 		CHECK_RC(vault_file_open(&old, v, path, &o), 0);
 		CHECK_RC(vault_file_write(old, "x", 1, 0), VAULT_EACCES);
@@ -172,7 +180,7 @@ int main(int argc, char **argv)
 	 */
 	{
 		char before[VAULT_OID_SIZE], after[VAULT_OID_SIZE];
-		vault_file_options wo = { VAULT_FILE_WRITE, 0, NULL, NULL, 0, 0 };
+		vault_file_options wo = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_WRITE, 0, NULL, NULL, 0, 0 };
 		vault_stat_info st;
 
 		CHECK_RC(vault_stat(&st, v, path), 0);
@@ -203,7 +211,7 @@ int main(int argc, char **argv)
 	 * 1970 hold is refused, not wrapped to another time.
 	 */
 	{
-		vault_file_options wo = { VAULT_FILE_WRITE, 0, NULL, NULL, 0, 0 };
+		vault_file_options wo = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_WRITE, 0, NULL, NULL, 0, 0 };
 		vault_time old = { -2, 500000000 }, far = { INT64_MAX / 1000000000, 0 };
 		vault_time far_back = { INT64_MIN / 1000000000 - 1, 0 };
 		vault_stat_info st;
@@ -221,6 +229,24 @@ int main(int argc, char **argv)
 		CHECK_RC(vault_set_times(v, path, &far_back, NULL), VAULT_EUSAGE);
 		CHECK_RC(vault_stat(&st, v, path), 0);
 		CHECK(st.mtime.sec == -2 && st.mtime.nsec == 500000000);
+	}
+	/* Options of a version this library does not know are refused. */
+	{
+		vault_file_options fo = VAULT_FILE_OPTIONS_INIT;
+		vault_get_options go = VAULT_GET_OPTIONS_INIT;
+		vault_at_options ao = VAULT_AT_OPTIONS_INIT;
+		mem_sink sink = { 0 };
+		vault_file *g = NULL;
+
+		fo.version++;
+		fo.flags = VAULT_FILE_READ;
+		CHECK_RC(vault_file_open(&g, v, path, &fo), VAULT_EUSAGE);
+		go.version++;
+		CHECK_RC(vault_get(v, path, &go, mem_sink_write, &sink), VAULT_EUSAGE);
+		ao.version++;
+		CHECK_RC(vault_list_at(v, code, &ao, no_entry, NULL), VAULT_EUSAGE);
+		vault_file_close(g);
+		mem_sink_free(&sink);
 	}
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
 	printf("test_file: %u versions, final size %zu, %llu events verified\n",

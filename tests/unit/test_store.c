@@ -319,7 +319,7 @@ static void test_map_full(void)
 	CHECK(!strcmp(head, head2));
 	{
 		mem_sink sink = { 0 };
-		vault_get_options o = { 0, NULL, NULL };
+		vault_get_options o = { VAULT_GET_OPTIONS_VERSION, 0, NULL, NULL };
 		CHECK_RC(vault_get(v, fpath, &o, mem_sink_write, &sink), VAULT_ENOTFOUND);
 		CHECK(sink.len == 0);
 		mem_sink_free(&sink);

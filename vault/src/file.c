@@ -1139,7 +1139,7 @@ static int open_load(vault_file *f, MDB_txn *txn, case_ctx *cc, const vault_file
 		if ((error = entry_is_node(f, txn, &parent)) < 0)
 			return error;
 		f->exists = 1;
-		f->version = o->version ? o->version : f->node.version;
+		f->version = o->doc_version ? o->doc_version : f->node.version;
 		if (f->version > f->node.version)
 			return vault_error_set(VAULT_ENOTFOUND, "'%s' has no version %u (it has %u)",
 				f->path, f->version, f->node.version);
@@ -1283,9 +1283,11 @@ int vault_file_open(vault_file **out, vault *v, const char *path, const vault_fi
 	int error, need_rw;
 
 	*out = NULL;
+	if (!o || o->version != VAULT_FILE_OPTIONS_VERSION)
+		return vault_error_set(VAULT_EUSAGE, "'%s': file options of an unknown version", path);
 	if ((error = vault__require_unlocked(v)) < 0)
 		return error;
-	if ((o->flags & VAULT_FILE_WRITE) && o->version)
+	if ((o->flags & VAULT_FILE_WRITE) && o->doc_version)
 		return vault_error_set(VAULT_EUSAGE, "'%s': an old version cannot be written", path);
 	if ((o->flags & (VAULT_FILE_CREATE | VAULT_FILE_TRUNC)) && !(o->flags & VAULT_FILE_WRITE))
 		return vault_error_set(VAULT_EUSAGE, "'%s': creating or truncating needs write access", path);
@@ -1477,7 +1479,8 @@ int vault_file_dirty(const vault_file *f)
 
 int vault_put(uint32_t *version_out, vault *v, const char *path, vault_read_fn fn, void *payload)
 {
-	vault_file_options o = { VAULT_FILE_WRITE | VAULT_FILE_CREATE | VAULT_FILE_TRUNC, 0, NULL, NULL, 0, 0 };
+	vault_file_options o = { VAULT_FILE_OPTIONS_VERSION,
+		VAULT_FILE_WRITE | VAULT_FILE_CREATE | VAULT_FILE_TRUNC, 0, NULL, NULL, 0, 0 };
 	vault_file *f = NULL;
 	unsigned char *buf = NULL;
 	uint64_t off = 0;
@@ -1519,12 +1522,14 @@ done:
 int vault_get(vault *v, const char *path, const vault_get_options *opts,
 	vault_write_fn fn, void *payload)
 {
-	vault_file_options o = { VAULT_FILE_READ, 0, NULL, NULL, 0, 0 };
+	vault_file_options o = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_READ, 0, NULL, NULL, 0, 0 };
 	vault_file *f = NULL;
 	int error;
 
+	if (opts && opts->version != VAULT_GET_OPTIONS_VERSION)
+		return vault_error_set(VAULT_EUSAGE, "'%s': get options of an unknown version", path);
 	if (opts) {
-		o.version = opts->version;
+		o.doc_version = opts->doc_version;
 		o.purpose = opts->purpose;
 		o.note = opts->note;
 	}
@@ -1623,8 +1628,9 @@ done:
 /* The target gets the source's content as its next version. */
 static int copy_over(vault *v, const char *from, const char *to)
 {
-	vault_file_options ro = { VAULT_FILE_READ | VAULT_FILE_WRITE | FILE_QUIET, 0, NULL, NULL, 0, 0 };
-	vault_file_options wo = { VAULT_FILE_WRITE | VAULT_FILE_TRUNC, 0, NULL, NULL, 0, 0 };
+	vault_file_options ro = { VAULT_FILE_OPTIONS_VERSION,
+		VAULT_FILE_READ | VAULT_FILE_WRITE | FILE_QUIET, 0, NULL, NULL, 0, 0 };
+	vault_file_options wo = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_WRITE | VAULT_FILE_TRUNC, 0, NULL, NULL, 0, 0 };
 	vault_file *src = NULL, *dst = NULL;
 	unsigned char *buf = NULL;
 	uint64_t off = 0;

@@ -482,6 +482,8 @@ static int at_start(at_ctx *a, vault *v, const char *path, const vault_at_option
 	int error;
 
 	memset(a, 0, sizeof *a);
+	if (!o || o->version != VAULT_AT_OPTIONS_VERSION)
+		return vault_error_set(VAULT_EUSAGE, "'%s': time travel options of an unknown version", path);
 	a->path = path;
 	a->o = o;
 	a->want_dir = want_dir;

@@ -192,10 +192,14 @@ VAULT_EXTERN(int) vault_put(uint32_t *version_out, vault *v, const char *path,
 	vault_read_fn fn, void *payload);
 
 typedef struct {
-	uint32_t version;      /**< 0: the current version */
+	unsigned int version;  /**< VAULT_GET_OPTIONS_VERSION */
+	uint32_t doc_version;  /**< 0: the current version */
 	const char *purpose;   /**< a purpose code, or NULL */
 	const char *note;      /**< free text sealed to the audit key, or NULL */
 } vault_get_options;
+
+#define VAULT_GET_OPTIONS_VERSION 1
+#define VAULT_GET_OPTIONS_INIT { VAULT_GET_OPTIONS_VERSION, 0, NULL, NULL }
 
 /**
  * Record a read event, commit it, then stream the version's plaintext to
@@ -225,8 +229,9 @@ typedef struct vault_file vault_file;
 #define VAULT_FILE_MODE    0x20  /**< with CREATE: `mode` holds the bits, even 0 */
 
 typedef struct {
+	unsigned int version;  /**< VAULT_FILE_OPTIONS_VERSION */
 	unsigned int flags;    /**< VAULT_FILE_* */
-	uint32_t version;      /**< read views only: 0 the current version */
+	uint32_t doc_version;  /**< read views only: 0 the current version */
 	const char *purpose;   /**< for the read event, as vault_get */
 	const char *note;
 	int create_now;        /**< with CREATE: record the new, empty file as a
@@ -235,6 +240,9 @@ typedef struct {
 	uint32_t mode;         /**< with CREATE: permission bits; 0 means 0600
 	                            unless VAULT_FILE_MODE */
 } vault_file_options;
+
+#define VAULT_FILE_OPTIONS_VERSION 1
+#define VAULT_FILE_OPTIONS_INIT { VAULT_FILE_OPTIONS_VERSION, 0, 0, NULL, NULL, 0, 0 }
 
 /**
  * Open a file. A handle with VAULT_FILE_READ records a read event (with the
@@ -368,10 +376,14 @@ VAULT_EXTERN(int) vault_list(vault *v, const char *path,
 /* ---- time travel: the state at a past moment ----------------------------- */
 
 typedef struct {
+	unsigned int version;  /**< VAULT_AT_OPTIONS_VERSION */
 	int64_t at;            /**< the moment, in seconds since 1970 (UTC) */
 	const char *purpose;   /**< for the read event, as vault_get */
 	const char *note;      /**< sealed to the audit key, as vault_get */
 } vault_at_options;
+
+#define VAULT_AT_OPTIONS_VERSION 1
+#define VAULT_AT_OPTIONS_INIT { VAULT_AT_OPTIONS_VERSION, 0, NULL, NULL }
 
 /**
  * List a folder ("CODE" or "CODE/dir") as it was at `opts->at`: the state
