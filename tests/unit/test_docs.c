@@ -95,7 +95,7 @@ static int get_version(version_rec *r, vault *v, uint64_t node, uint32_t ver)
 	int error;
 
 	memset(r, 0, sizeof *r);
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		return error;
 	error = vault_version__get(r, txn, v, node, ver);
 	vault_store__abort(v->st, txn);
@@ -111,7 +111,7 @@ static size_t count_blocks(vault *v, uint64_t node)
 	unsigned char prefix[8];
 	size_t n = 0;
 
-	if (vault__begin(&txn, v, 0) < 0)
+	if (vault_store__begin(&txn, v->st, 0) < 0)
 		return (size_t)-1;
 	be64_put(prefix, node);
 	if (mdb_cursor_open(txn, v->st->blocks, &cur) == 0) {
@@ -821,7 +821,7 @@ static void test_key_delivery(void)
 	/* bob unlocks on the same handle.
 	 * BUG: vault_unlock() (vault.c set_session) replaces the user but keeps
 	 * the previous user's unsealed case keys in v->keys, and
-	 * vault_case__key() (keys.c, key_cached) looks them up by case and
+	 * vault_keys__case_key() (keys.c, key_cached) looks them up by case and
 	 * epoch only, not by user. So bob, who holds no key of the case
 	 * (has_key 0), reads its content with alice's cached key: access is
 	 * then enforced by the membership check alone, not by cryptography.

@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "policy.h"
 #include "harness.h"
 #include "support.h"
 
@@ -47,11 +47,11 @@ static void keyring_take(keyring *kr, vault *v, const char *code)
 	MDB_txn *txn;
 	case_rec c;
 
-	if (vault__begin(&txn, v, 0) < 0 || vault_case__get(&c, txn, v, code) < 0)
+	if (vault_store__begin(&txn, v->st, 0) < 0 || vault_case__get(&c, txn, v, code) < 0)
 		abort();
 	for (uint32_t e = 1; e <= c.epoch; e++) {
 		const unsigned char *k;
-		if (vault_case__key(&k, txn, v, &c, e) == 0)
+		if (vault_keys__case_key(&k, txn, v, &c, e) == 0)
 			memcpy(kr->keys[kr->n++], k, 32);
 	}
 	vault_case__dispose(&c);
@@ -66,7 +66,7 @@ static size_t node_keys_opened(keyring *nk, vault *v, const keyring *kr)
 	MDB_val k, d;
 	size_t opened = 0;
 
-	if (vault__begin(&txn, v, 0) < 0 || mdb_cursor_open(txn, v->st->nodekeys, &cur) != 0)
+	if (vault_store__begin(&txn, v->st, 0) < 0 || mdb_cursor_open(txn, v->st->nodekeys, &cur) != 0)
 		abort();
 	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
 		const unsigned char *p = d.mv_data;
@@ -95,7 +95,7 @@ static size_t blocks_opened(vault *v, uint64_t node, const keyring *nk)
 	size_t opened = 0;
 	unsigned char *plain = malloc(VAULT_BLOCK_SIZE);
 
-	if (vault__begin(&txn, v, 0) < 0 || mdb_cursor_open(txn, v->st->blocks, &cur) != 0)
+	if (vault_store__begin(&txn, v->st, 0) < 0 || mdb_cursor_open(txn, v->st->blocks, &cur) != 0)
 		abort();
 	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
 		const unsigned char *p = d.mv_data;
@@ -349,7 +349,7 @@ int main(void)
 		char skey[64];
 		MDB_val val;
 
-		CHECK_RC(vault__begin(&txn, v, 1), 0);
+		CHECK_RC(vault_store__begin(&txn, v->st, 1), 0);
 		CHECK_RC(vault_case__get(&c, txn, v, code), 0);
 		snprintf(c.members[c.nmembers].user, sizeof c.members[0].user, "eve");
 		c.members[c.nmembers++].read_only = 0;
@@ -360,7 +360,7 @@ int main(void)
 		CHECK_RC(vault_open(&v, vdir), 0);
 		CHECK_RC(vault_unlock(v, "alice", PASS("alice-pass")), VAULT_ECORRUPT);
 		CHECK(strstr(vault_error_last()->message, "does not match the signed history") != NULL);
-		CHECK_RC(vault__begin(&txn, v, 0), 0);
+		CHECK_RC(vault_store__begin(&txn, v->st, 0), 0);
 		snprintf(skey, sizeof skey, "%s/%08x/eve", code, c.epoch);
 		CHECK(vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val) == VAULT_ENOTFOUND);
 		vault_store__abort(v->st, txn);

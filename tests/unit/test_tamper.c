@@ -452,15 +452,15 @@ static void append_commit(char out[VAULT_OID_SIZE], const char *dir, const char 
 	int ok = 0;
 
 	out[0] = '\0';
-	if (!v || vault__begin(&txn, v, 1) < 0)
+	if (!v || vault_store__begin(&txn, v->st, 1) < 0)
 		goto done;
 	vault_store__cur = txn;
-	if (vault__meta_get(&val, txn, v, "head") < 0 || val.mv_size != 20)
+	if (vault_meta__get(&val, txn, v, "head") < 0 || val.mv_size != 20)
 		goto done;
 	git_oid_fromraw(&head, val.mv_data);
 	snprintf(email, sizeof email, "%s@%s", actor, vault_id(v));
 	if (git_commit_lookup(&parent, v->repo, &head) < 0 || git_commit_tree(&tree, parent) < 0 ||
-	    git_signature_new(&sig, actor, email, (git_time_t)vault__now(), 0) < 0 ||
+	    git_signature_new(&sig, actor, email, (git_time_t)vault_time__now(), 0) < 0 ||
 	    git_commit_create_buffer(&raw, v->repo, sig, sig, NULL, msg, tree, 1,
 		(const git_commit **)&parent) < 0)
 		goto done;
@@ -472,7 +472,7 @@ static void append_commit(char out[VAULT_OID_SIZE], const char *dir, const char 
 			/* The same event one second later: a valid signature by the
 			 * real key, over bytes that are not this commit. */
 			git_signature *s2 = NULL;
-			if (git_signature_new(&s2, actor, email, (git_time_t)vault__now() + 1, 0) < 0 ||
+			if (git_signature_new(&s2, actor, email, (git_time_t)vault_time__now() + 1, 0) < 0 ||
 			    git_commit_create_buffer(&other, v->repo, s2, s2, NULL, msg, tree, 1,
 				(const git_commit **)&parent) < 0) {
 				git_signature_free(s2);
@@ -487,7 +487,7 @@ static void append_commit(char out[VAULT_OID_SIZE], const char *dir, const char 
 		if (git_commit_create_with_signature(&id, v->repo, raw.ptr, armor, NULL) < 0)
 			goto done;
 	}
-	if (vault__meta_put(txn, v, "head", id.id, 20) < 0)
+	if (vault_meta__put(txn, v, "head", id.id, 20) < 0)
 		goto done;
 	ok = vault_store__commit(v->st, txn) == 0;
 	txn = NULL;
@@ -525,13 +525,13 @@ static int insider_try(git_oid *id, vault *v, const char *action, insider_fn fn,
 	int error;
 
 	vault_event__init(&ev, action);
-	if ((error = vault__begin(&txn, v, 1)) < 0)
+	if ((error = vault_store__begin(&txn, v->st, 1)) < 0)
 		goto done;
 	vault_store__cur = txn;
 	if ((error = fn(v, txn, &ev)) < 0)
 		goto done;
-	error = honest ? vault_event__commit(id, &ev, v, txn, vault__now()) :
-		vault_event__append(id, &ev, v, txn, vault__now());
+	error = honest ? vault_event__commit(id, &ev, v, txn, vault_time__now()) :
+		vault_event__append(id, &ev, v, txn, vault_time__now());
 	if (error != 0)
 		goto done;
 	error = vault_store__commit(v->st, txn);
@@ -739,7 +739,7 @@ static int ins_move_f_miscounts(vault *v, MDB_txn *txn, vault_event *ev)
 	if ((error = vault_node__get(&n, txn, v, fnode)) < 0 ||
 	    (error = vault_node__get(&parent, txn, v, n.parent)) < 0)
 		return error;
-	n.ctime = parent.mtime = parent.ctime = vault__now_ns();
+	n.ctime = parent.mtime = parent.ctime = vault_time__now_ns();
 	parent.folders++;
 	if ((error = vault_node__put(txn, v, &n)) < 0 ||
 	    (error = vault_node__put(txn, v, &parent)) < 0)
@@ -760,7 +760,7 @@ static int ins_write_f_touches_folder(vault *v, MDB_txn *txn, vault_event *ev)
 	if ((error = vault_node__get(&n, txn, v, fnode)) < 0 ||
 	    (error = vault_node__get(&parent, txn, v, n.parent)) < 0)
 		return error;
-	parent.mtime = parent.ctime = vault__now_ns();
+	parent.mtime = parent.ctime = vault_time__now_ns();
 	if ((error = vault_node__put(txn, v, &parent)) < 0 ||
 	    (error = bump_node(v, txn, ev, fnode)) < 0)
 		return error;
@@ -798,7 +798,7 @@ static int ins_mkdir_under(vault *v, MDB_txn *txn, vault_event *ev)
 	n.state = NODE_DELETED;
 	n.mode = 0700;
 	n.parent = forged_parent;
-	n.mtime = n.ctime = n.atime = vault__now_ns();
+	n.mtime = n.ctime = n.atime = vault_time__now_ns();
 	snprintf(n.code, sizeof n.code, "%s", c1);
 	if ((error = vault_node__put(txn, v, &n)) < 0 ||
 	    (error = vault_node__get(&p, txn, v, forged_parent)) < 0)
@@ -1096,7 +1096,7 @@ static void test_forged(void)
 		snprintf(cdir, sizeof cdir, "%s", dir);
 		event_text(&um, "unlock-failed", "alice", NULL, 0, 0);
 		vault_buf_dispose(&um);
-		if ((v = open_as(cdir, NULL, NULL)) != NULL && vault__begin(&txn, v, 1) == 0) {
+		if ((v = open_as(cdir, NULL, NULL)) != NULL && vault_store__begin(&txn, v->st, 1) == 0) {
 			vault_store__cur = txn;
 			vault_event__init(&ev, "unlock-failed");
 			snprintf(ev.target, sizeof ev.target, "alice");
@@ -1104,7 +1104,7 @@ static void test_forged(void)
 				u.role = VAULT_ROLE_ADMIN;
 				if (vault_user__put(txn, v, "alice", &u) == 0 &&
 				    vault_event__touch_user(&ev, v, txn, "alice") == 0 &&
-				    vault_event__append(&id, &ev, v, txn, vault__now()) == 0 &&
+				    vault_event__append(&id, &ev, v, txn, vault_time__now()) == 0 &&
 				    vault_store__commit(v->st, txn) == 0)
 					error = 0;
 				txn = NULL;
@@ -1427,7 +1427,7 @@ static const char *npath(uint64_t id)
 {
 	static char p[64];
 
-	vault_node_path(p, id);
+	vault_node__path(p, id);
 	return p;
 }
 
@@ -1952,7 +1952,7 @@ static int objects_of(tree_obj *out, const char *path, size_t i)
 	snprintf(out->path, sizeof out->path, "%s", path);
 	snprintf(dirpath, sizeof dirpath, "%s", path);
 	*strrchr(dirpath, '/') = '\0';
-	if (!v || vault__begin(&txn, v, 0) < 0)
+	if (!v || vault_store__begin(&txn, v->st, 0) < 0)
 		goto done;
 	vault_store__cur = txn;
 	git_oid_fromstr(&id, ev_id[i]);
@@ -2042,7 +2042,7 @@ static void test_git_objects(void)
 		git_commit *c = NULL;
 		git_oid id;
 		char hex[VAULT_OID_SIZE] = "";
-		if (v && vault__begin(&txn, v, 0) == 0) {
+		if (v && vault_store__begin(&txn, v->st, 0) == 0) {
 			vault_store__cur = txn;
 			git_oid_fromstr(&id, ev_id[w]);
 			if (git_commit_lookup(&c, v->repo, &id) == 0)

@@ -126,8 +126,8 @@ int main(void)
 		CHECK_RC(vault_store__begin(&txn, v->st, 0), 0);
 		vault_store__cur = txn;
 		CHECK_RC(vault_blob__settings(&b, v, txn), 0);
-		CHECK_RC(vault_audit__matches_head(v, txn, "policy/settings", &b), 0);
-		CHECK_RC(vault__meta_get(&val, txn, v, "head"), 0);
+		CHECK_RC(vault_event__matches_head(v, txn, "policy/settings", &b), 0);
+		CHECK_RC(vault_meta__get(&val, txn, v, "head"), 0);
 		git_oid_fromraw(&head, val.mv_data);
 		CHECK_RC(vault_trees__commit_tree(&root, v, &head), 0);
 		vault_store__abort(v->st, txn);
@@ -140,7 +140,7 @@ int main(void)
 
 		CHECK_RC(vault_store__begin(&txn, v->st, 0), 0);
 		vault_store__cur = txn;
-		CHECK_RC(vault_audit__matches_head(v, txn, "policy/settings", &b), VAULT_ECORRUPT);
+		CHECK_RC(vault_event__matches_head(v, txn, "policy/settings", &b), VAULT_ECORRUPT);
 		CHECK(strstr(vault_error_last()->message, "missing or damaged") != NULL);
 		vault_store__abort(v->st, txn);
 		vault_buf_dispose(&b);

@@ -9,6 +9,7 @@
 
 #include "history.h"
 #include "report.h"
+#include "settings.h"
 
 /* ---- anomalies ------------------------------------------------------------ */
 

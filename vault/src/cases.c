@@ -1,5 +1,5 @@
 /*
- * cases — case records, creating, granting, revoking, listing.
+ * cases — creating, granting, revoking, listing (the records are records.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,134 +9,6 @@
 #include "policy.h"
 
 /* ---- cases -------------------------------------------------------------- */
-
-static int check_code(const char *code)
-{
-	size_t n = strlen(code);
-
-	if (n != VAULT_CODE_SIZE - 1 || code[0] != 'C' || code[1] != '-')
-		return vault_error_set(VAULT_EUSAGE, "'%s' is not a case code (C- and 8 characters)", code);
-	for (size_t i = 2; i < n; i++)
-		if (!strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ", code[i]))
-			return vault_error_set(VAULT_EUSAGE, "'%s' is not a case code (C- and 8 characters)", code);
-	return 0;
-}
-
-void vault_case__dispose(case_rec *c)
-{
-	free(c->chain);
-	c->chain = NULL;
-	c->nchain = 0;
-}
-
-int vault_case__get(case_rec *out, MDB_txn *txn, vault *v, const char *code)
-{
-	MDB_val val;
-	const unsigned char *p, *end;
-	int error;
-
-	memset(out, 0, sizeof *out);
-	if ((error = check_code(code)) < 0)
-		return error;
-	if ((error = vault_store__get(txn, v->st->cases, code, strlen(code), &val)) < 0) {
-		if (error == VAULT_ENOTFOUND)
-			return vault_error_set(VAULT_ENOTFOUND, "case '%s' does not exist", code);
-		return error;
-	}
-	p = val.mv_data;
-	end = p + val.mv_size;
-	snprintf(out->code, sizeof out->code, "%s", code);
-#define NEED(n) do { if ((size_t)(end - p) < (size_t)(n)) goto bad; } while (0)
-	NEED(1 + 4 + 1 + 8 + 4 + 2);
-	if (*p++ != REC_FORMAT)
-		goto bad;
-	out->epoch = be32_get(p); p += 4;
-	out->retired = *p++;
-	out->root = be64_get(p); p += 8;
-	out->label_epoch = be32_get(p); p += 4;
-	out->label_len = ((size_t)p[0] << 8) | p[1]; p += 2;
-	if (out->label_len > sizeof out->label || out->epoch == 0)
-		goto bad;
-	NEED(out->label_len + 1);
-	memcpy(out->label, p, out->label_len); p += out->label_len;
-	out->nmembers = *p++;
-	if (out->nmembers > CASE_MAX_MEMBERS)
-		goto bad;
-	for (size_t i = 0; i < out->nmembers; i++) {
-		size_t n;
-		NEED(1);
-		n = *p++;
-		if (n == 0 || n > VAULT_NAME_MAX)
-			goto bad;
-		NEED(n + 1);
-		memcpy(out->members[i].user, p, n);
-		out->members[i].user[n] = '\0';
-		p += n;
-		out->members[i].read_only = *p++;
-	}
-	NEED(2);
-	out->nchain = ((size_t)p[0] << 8) | p[1]; p += 2;
-	if (out->nchain != out->epoch - 1)
-		goto bad;
-	NEED(out->nchain * CHAIN_SIZE);
-	if (out->nchain) {
-		if ((out->chain = malloc(out->nchain * CHAIN_SIZE)) == NULL)
-			return vault_error_set_oom();
-		memcpy(out->chain, p, out->nchain * CHAIN_SIZE);
-		p += out->nchain * CHAIN_SIZE;
-	}
-	if (p != end)
-		goto bad;
-#undef NEED
-	return 0;
-bad:
-	vault_case__dispose(out);
-	return vault_error_set(VAULT_ECORRUPT, "record of case '%s' is damaged", code);
-}
-
-int vault_case__put(MDB_txn *txn, vault *v, const case_rec *c)
-{
-	vault_buf b = VAULT_BUF_INIT;
-	unsigned char hdr[1 + 4 + 1 + 8 + 4 + 2], *p = hdr, n;
-	int error;
-
-	*p++ = REC_FORMAT;
-	be32_put(p, c->epoch); p += 4;
-	*p++ = (unsigned char)c->retired;
-	be64_put(p, c->root); p += 8;
-	be32_put(p, c->label_epoch); p += 4;
-	*p++ = (unsigned char)(c->label_len >> 8);
-	*p++ = (unsigned char)c->label_len;
-	vault_buf_put(&b, hdr, sizeof hdr);
-	vault_buf_put(&b, c->label, c->label_len);
-	n = (unsigned char)c->nmembers;
-	vault_buf_put(&b, &n, 1);
-	for (size_t i = 0; i < c->nmembers; i++) {
-		unsigned char len = (unsigned char)strlen(c->members[i].user);
-		unsigned char ro = (unsigned char)c->members[i].read_only;
-		vault_buf_put(&b, &len, 1);
-		vault_buf_put(&b, c->members[i].user, len);
-		vault_buf_put(&b, &ro, 1);
-	}
-	hdr[0] = (unsigned char)(c->nchain >> 8);
-	hdr[1] = (unsigned char)c->nchain;
-	vault_buf_put(&b, hdr, 2);
-	vault_buf_put(&b, c->chain, c->nchain * CHAIN_SIZE);
-	if (b.oom)
-		error = vault_error_set_oom();
-	else
-		error = vault_store__put(txn, v->st->cases, c->code, strlen(c->code), b.ptr, b.size, 0);
-	vault_buf_dispose(&b);
-	return error;
-}
-
-member_rec *vault_case__member(case_rec *c, const char *user)
-{
-	for (size_t i = 0; i < c->nmembers; i++)
-		if (!strcmp(c->members[i].user, user))
-			return &c->members[i];
-	return NULL;
-}
 
 static void label_ad(unsigned char ad[32], size_t *len, const char *code)
 {
@@ -162,7 +34,7 @@ static int case_create_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload
 	memset(&c, 0, sizeof c);
 	do {
 		memcpy(c.code, "C-", 2);
-		vault_random_code(c.code + 2, 8);
+		vault_vcrypto__random_code(c.code + 2, 8);
 		error = vault_store__get(txn, v->st->cases, c.code, strlen(c.code), &val);
 	} while (error == 0 && ++tries < 16);
 	if (error != VAULT_ENOTFOUND)
@@ -185,7 +57,7 @@ static int case_create_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload
 	root.type = NODE_DIR;
 	root.state = NODE_LIVE;
 	root.mode = NODE_DIR_MODE;
-	root.mtime = root.ctime = root.atime = vault__now_ns();
+	root.mtime = root.ctime = root.atime = vault_time__now_ns();
 	snprintf(root.code, sizeof root.code, "%s", c.code);
 	c.root = root.id;
 	if ((error = vault_node__put(txn, v, &root)) < 0)
@@ -208,7 +80,7 @@ int vault_case_create(char code[VAULT_CODE_SIZE], vault *v, const char *label)
 	int error;
 
 	code[0] = '\0';
-	if ((error = vault__require_unlocked(v)) < 0)
+	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
 	if (v->role == VAULT_ROLE_AUDITOR)
 		return vault_error_set(VAULT_EACCES, "user '%s' is an auditor", v->user);
@@ -234,7 +106,7 @@ static int settle_if_holder(MDB_txn *txn, vault *v, case_rec *c)
 
 	if (!vault_case__member(c, v->user) || !vault_keys__has_sealed(txn, v, c->code, c->epoch, v->user))
 		return 0;
-	return vault_case__settle(txn, v, c, &changed);
+	return vault_keys__settle(txn, v, c, &changed);
 }
 
 /* A grant or a revoke: the case record, the key work this session can do
@@ -299,7 +171,7 @@ int vault_case_grant(vault *v, const char *code, const char *user, int read_only
 
 	if ((error = vault_policy__require_role(v, VAULT_ROLE_ADMIN)) < 0)
 		return error;
-	if ((error = check_code(code)) < 0 || (error = vault_user__check_name(user, "user")) < 0)
+	if ((error = vault_case__check_code(code)) < 0 || (error = vault_user__check_name(user, "user")) < 0)
 		return error;
 	return vault_policy__run(v, "grant", grant_fn, &a);
 }
@@ -373,7 +245,7 @@ int vault_case_revoke(vault *v, const char *code, const char *user)
 
 	if ((error = vault_policy__require_role(v, VAULT_ROLE_ADMIN)) < 0)
 		return error;
-	if ((error = check_code(code)) < 0 || (error = vault_user__check_name(user, "user")) < 0)
+	if ((error = vault_case__check_code(code)) < 0 || (error = vault_user__check_name(user, "user")) < 0)
 		return error;
 	return vault_policy__run(v, "revoke", revoke_fn, &a);
 }
@@ -387,9 +259,9 @@ int vault_case_foreach(vault *v, int (*cb)(const vault_case_info *, void *), voi
 	char label[256];
 	int rc, error;
 
-	if ((error = vault__require_unlocked(v)) < 0)
+	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		return error;
 	if ((rc = mdb_cursor_open(txn, v->st->cases, &cur)) != 0) {
 		error = vault_store__error(rc, "list cases");
@@ -427,7 +299,7 @@ int vault_case_foreach(vault *v, int (*cb)(const vault_case_info *, void *), voi
 				u.status == USER_DISABLED;
 		}
 		if (c.label_epoch && vault_case__member(&c, v->user) &&
-		    vault_case__key(&key, txn, v, &c, c.label_epoch) == 0) {
+		    vault_keys__case_key(&key, txn, v, &c, c.label_epoch) == 0) {
 			unsigned char ad[32];
 			size_t adlen;
 			label_ad(ad, &adlen, code);
@@ -453,19 +325,4 @@ done:
 		mdb_cursor_close(cur);
 	vault_store__abort(v->st, txn);
 	return error;
-}
-
-int vault_blob__case(vault_buf *out, const case_rec *c)
-{
-	char b64[sodium_base64_ENCODED_LEN(sizeof c->label, sodium_base64_VARIANT_ORIGINAL)];
-
-	vault_buf_printf(out, "case %s\nepoch %u\nretired %s\nroot %016llx\n", c->code, c->epoch,
-		c->retired ? "yes" : "no", (unsigned long long)c->root);
-	if (c->label_epoch) {
-		sodium_bin2base64(b64, sizeof b64, c->label, c->label_len, sodium_base64_VARIANT_ORIGINAL);
-		vault_buf_printf(out, "label %u %s\n", c->label_epoch, b64);
-	}
-	for (size_t i = 0; i < c->nmembers; i++)
-		vault_buf_printf(out, "member %s %s\n", c->members[i].user, c->members[i].read_only ? "ro" : "rw");
-	return out->oom ? vault_error_set_oom() : 0;
 }

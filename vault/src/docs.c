@@ -1,7 +1,8 @@
 /*
- * docs — nodes (files and folders), encrypted names, node keys, folder
- * entries, versions, and the events on them. Content itself is read and
- * written through file handles (file.c).
+ * docs — files and folders as a caseworker sees them: paths, encrypted
+ * names, node keys, folder entries, and the events on them (the records
+ * are records.c). Content itself is read and written through file handles
+ * (file.c).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -13,219 +14,6 @@
 #define NODEKEY_REC_SIZE (1 + 4 + VCRYPTO_OVERHEAD + VCRYPTO_KEYBYTES)
 
 /* ---- records ------------------------------------------------------------ */
-
-int vault_node__get(node_rec *out, MDB_txn *txn, vault *v, uint64_t id)
-{
-	unsigned char k[8];
-	const unsigned char *p, *end;
-	MDB_val val;
-	size_t clen;
-	int error;
-
-	memset(out, 0, sizeof *out);
-	be64_put(k, id);
-	if ((error = vault_store__get(txn, v->st->nodes, k, 8, &val)) < 0) {
-		if (error == VAULT_ENOTFOUND)
-			return vault_error_set(VAULT_ENOTFOUND, "node %016llx does not exist", (unsigned long long)id);
-		return error;
-	}
-	p = val.mv_data;
-	end = p + val.mv_size;
-	out->id = id;
-	if (val.mv_size < 4 || p[0] != REC_FORMAT)
-		goto bad;
-	out->type = p[1];
-	out->state = p[2];
-	clen = p[3];
-	p += 4;
-	if (clen != VAULT_CODE_SIZE - 1 || (size_t)(end - p) < clen + 8 + 4 + 8 + 24 + 4 + 8 + 4 + 2)
-		goto bad;
-	memcpy(out->code, p, clen); p += clen;
-	out->parent = be64_get(p); p += 8;
-	out->version = be32_get(p); p += 4;
-	out->size = be64_get(p); p += 8;
-	out->mtime = (int64_t)be64_get(p); p += 8;
-	out->ctime = (int64_t)be64_get(p); p += 8;
-	out->atime = (int64_t)be64_get(p); p += 8;
-	out->generation = be32_get(p); p += 4;
-	out->next_block = be64_get(p); p += 8;
-	out->name_gen = be32_get(p); p += 4;
-	out->name_len = ((size_t)p[0] << 8) | p[1]; p += 2;
-	if (out->name_len > sizeof out->name || (size_t)(end - p) != out->name_len + 32 + 2 + 4)
-		goto bad;
-	memcpy(out->name, p, out->name_len); p += out->name_len;
-	memcpy(out->commitment, p, 32); p += 32;
-	out->mode = ((uint32_t)p[0] << 8) | p[1];
-	p += 2;
-	out->folders = be32_get(p);
-	if (out->mode > 07777 || (out->type != NODE_DIR && out->folders))
-		goto bad;
-	if ((out->type != NODE_DIR && out->type != NODE_FILE) ||
-	    out->state < NODE_LIVE || out->state > NODE_SHREDDED)
-		goto bad;
-	return 0;
-bad:
-	return vault_error_set(VAULT_ECORRUPT, "record of node %016llx is damaged", (unsigned long long)id);
-}
-
-int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n)
-{
-	unsigned char buf[4 + VAULT_CODE_SIZE + 62 + sizeof n->name + 32 + 2 + 4], *p = buf, k[8];
-	size_t clen = strlen(n->code);
-
-	*p++ = REC_FORMAT;
-	*p++ = (unsigned char)n->type;
-	*p++ = (unsigned char)n->state;
-	*p++ = (unsigned char)clen;
-	memcpy(p, n->code, clen); p += clen;
-	be64_put(p, n->parent); p += 8;
-	be32_put(p, n->version); p += 4;
-	be64_put(p, n->size); p += 8;
-	be64_put(p, (uint64_t)n->mtime); p += 8;
-	be64_put(p, (uint64_t)n->ctime); p += 8;
-	be64_put(p, (uint64_t)n->atime); p += 8;
-	be32_put(p, n->generation); p += 4;
-	be64_put(p, n->next_block); p += 8;
-	be32_put(p, n->name_gen); p += 4;
-	*p++ = (unsigned char)(n->name_len >> 8);
-	*p++ = (unsigned char)n->name_len;
-	memcpy(p, n->name, n->name_len); p += n->name_len;
-	memcpy(p, n->commitment, 32); p += 32;
-	*p++ = (unsigned char)(n->mode >> 8);
-	*p++ = (unsigned char)n->mode;
-	be32_put(p, n->folders); p += 4;
-	be64_put(k, n->id);
-	return vault_store__put(txn, v->st->nodes, k, 8, buf, (size_t)(p - buf), 0);
-}
-
-static void version_key(unsigned char k[12], uint64_t node, uint32_t version)
-{
-	be64_put(k, node);
-	be32_put(k + 8, version);
-}
-
-int vault_version__get(version_rec *out, MDB_txn *txn, vault *v, uint64_t node, uint32_t version)
-{
-	unsigned char k[12];
-	const unsigned char *p;
-	MDB_val val;
-	int error;
-
-	memset(out, 0, sizeof *out);
-	version_key(k, node, version);
-	if ((error = vault_store__get(txn, v->st->versions, k, 12, &val)) < 0) {
-		if (error == VAULT_ENOTFOUND)
-			return vault_error_set(VAULT_ENOTFOUND, "version %u does not exist", version);
-		return error;
-	}
-	p = val.mv_data;
-	if (val.mv_size < 1 + 8 + 8 + 4 + 20 + 4 || p[0] != REC_FORMAT)
-		goto bad;
-	p++;
-	out->size = be64_get(p); p += 8;
-	out->mtime = (int64_t)be64_get(p); p += 8;
-	out->generation = be32_get(p); p += 4;
-	memcpy(out->commit, p, 20); p += 20;
-	out->nblocks = be32_get(p); p += 4;
-	if (val.mv_size != 45 + out->nblocks * 24 ||
-	    out->nblocks != (out->size + VAULT_BLOCK_SIZE - 1) / VAULT_BLOCK_SIZE)
-		goto bad;
-	if (out->nblocks && (out->blocks = malloc(out->nblocks * sizeof *out->blocks)) == NULL)
-		return vault_error_set_oom();
-	for (size_t i = 0; i < out->nblocks; i++) {
-		out->blocks[i].id = be64_get(p); p += 8;
-		memcpy(out->blocks[i].tag, p, 16); p += 16;
-	}
-	return 0;
-bad:
-	return vault_error_set(VAULT_ECORRUPT, "record of version %u of node %016llx is damaged",
-		version, (unsigned long long)node);
-}
-
-int vault_docs__version_put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r)
-{
-	unsigned char k[12], *buf, *p;
-	size_t len = 45 + r->nblocks * 24;
-	int error;
-
-	if ((buf = malloc(len)) == NULL)
-		return vault_error_set_oom();
-	p = buf;
-	*p++ = REC_FORMAT;
-	be64_put(p, r->size); p += 8;
-	be64_put(p, (uint64_t)r->mtime); p += 8;
-	be32_put(p, r->generation); p += 4;
-	memcpy(p, r->commit, 20); p += 20;
-	be32_put(p, (uint32_t)r->nblocks); p += 4;
-	for (size_t i = 0; i < r->nblocks; i++) {
-		be64_put(p, r->blocks[i].id); p += 8;
-		memcpy(p, r->blocks[i].tag, 16); p += 16;
-	}
-	version_key(k, node, version);
-	error = vault_store__put(txn, v->st->versions, k, 12, buf, len, 0);
-	free(buf);
-	return error;
-}
-
-void vault_version__dispose(version_rec *r)
-{
-	free(r->blocks);
-	r->blocks = NULL;
-	r->nblocks = 0;
-}
-
-void vault_version__commitment(unsigned char out[32], const version_rec *r)
-{
-	crypto_generichash_state st;
-	unsigned char id[8];
-
-	crypto_generichash_init(&st, NULL, 0, 32);
-	for (size_t i = 0; i < r->nblocks; i++) {
-		be64_put(id, r->blocks[i].id);
-		crypto_generichash_update(&st, id, 8);
-		crypto_generichash_update(&st, r->blocks[i].tag, 16);
-	}
-	crypto_generichash_final(&st, out, 32);
-}
-
-/* "mtime SECONDS.NANOSECONDS": whole seconds first, so a reader that
- * wants seconds stops at the dot. */
-static void blob_time(vault_buf *out, const char *key, int64_t ns)
-{
-	int64_t s = ns / VAULT_NS, r = ns % VAULT_NS;
-
-	if (r < 0) {
-		s--;
-		r += VAULT_NS;
-	}
-	vault_buf_printf(out, "%s %lld.%09lld\n", key, (long long)s, (long long)r);
-}
-
-int vault_blob__node(vault_buf *out, const node_rec *n)
-{
-	static const char *const states[] = { "", "live", "deleted", "shredded" };
-	char b64[sodium_base64_ENCODED_LEN(sizeof n->name, sodium_base64_VARIANT_ORIGINAL)];
-	char hex[65];
-
-	vault_buf_printf(out, "case %s\nparent %016llx\ntype %s\nstate %s\nversion %u\nsize %llu\n",
-		n->code, (unsigned long long)n->parent, n->type == NODE_DIR ? "dir" : "file",
-		states[n->state], n->version, (unsigned long long)n->size);
-	blob_time(out, "mtime", n->mtime);
-	blob_time(out, "ctime", n->ctime);
-	blob_time(out, "atime", n->atime);
-	vault_buf_printf(out, "mode %04o\ngeneration %u\n", (unsigned)n->mode, n->generation);
-	if (n->type == NODE_DIR)
-		vault_buf_printf(out, "folders %u\n", n->folders);
-	if (n->name_len) {
-		sodium_bin2base64(b64, sizeof b64, n->name, n->name_len, sodium_base64_VARIANT_ORIGINAL);
-		vault_buf_printf(out, "name %u %s\n", n->name_gen, b64);
-	}
-	if (n->type == NODE_FILE) {
-		sodium_bin2hex(hex, sizeof hex, n->commitment, 32);
-		vault_buf_printf(out, "commitment %s\n", hex);
-	}
-	return out->oom ? vault_error_set_oom() : 0;
-}
 
 /* ---- paths and names ---------------------------------------------------- */
 
@@ -322,7 +110,7 @@ static int node_key_into(unsigned char *key, uint32_t *epoch_out, MDB_txn *txn, 
 	if (val.mv_size != NODEKEY_REC_SIZE || p[0] != REC_FORMAT)
 		return vault_error_set(VAULT_ECORRUPT, "key of node %016llx is damaged", (unsigned long long)node);
 	epoch = be32_get(p + 1);
-	if ((error = vault_case__key(&ck, txn, v, c, epoch)) < 0)
+	if ((error = vault_keys__case_key(&ck, txn, v, c, epoch)) < 0)
 		return error;
 	nodekey_ad(ad, &adlen, node, gen, epoch);
 	if (vault_vcrypto__open(key, p + 5, val.mv_size - 5, ad, adlen, ck) < 0)
@@ -357,7 +145,7 @@ int vault_docs__nodekey_put(MDB_txn *txn, vault *v, case_rec *c, uint64_t node, 
 	size_t adlen;
 	int error;
 
-	if ((error = vault_case__key(&ck, txn, v, c, c->epoch)) < 0)
+	if ((error = vault_keys__case_key(&ck, txn, v, c, c->epoch)) < 0)
 		return error;
 	rec[0] = REC_FORMAT;
 	be32_put(rec + 1, c->epoch);
@@ -470,7 +258,7 @@ int vault_docs__case_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code
 	int error;
 
 	memset(cc, 0, sizeof *cc);
-	if ((error = vault__require_unlocked(v)) < 0)
+	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
 	if ((error = vault_case__get(&cc->c, txn, v, code)) < 0)
 		return error;
@@ -483,7 +271,7 @@ int vault_docs__case_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code
 		goto fail;
 	}
 	cc->access = m->read_only ? 1 : 2;
-	if ((error = vault_case__lookup_key(&cc->lookup, txn, v, &cc->c)) < 0) {
+	if ((error = vault_keys__lookup_key(&cc->lookup, txn, v, &cc->c)) < 0) {
 		if (error == VAULT_EACCES)
 			error = vault_error_set(VAULT_EACCES,
 				"user '%s' has not received the key of case '%s' yet", v->user, code);
@@ -529,7 +317,7 @@ int vault_docs__folder_changed(vault_event *ev, vault *v, MDB_txn *txn, uint64_t
 		return vault_error_set(VAULT_ECORRUPT, "record of node %016llx counts its folders wrong",
 			(unsigned long long)folder);
 	n.folders = (uint32_t)((int64_t)n.folders + folders);
-	n.mtime = n.ctime = vault__now_ns();
+	n.mtime = n.ctime = vault_time__now_ns();
 	if ((error = vault_node__put(txn, v, &n)) < 0)
 		return error;
 	return vault_event__touch_node(ev, v, txn, folder);
@@ -634,7 +422,7 @@ int vault_docs__settle_before_write(vault *v, const char *code)
 	case_rec c;
 	int error, retired;
 
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		return error;
 	error = vault_case__get(&c, txn, v, code);
 	vault_store__abort(v->st, txn);
@@ -642,7 +430,7 @@ int vault_docs__settle_before_write(vault *v, const char *code)
 		return error;
 	retired = c.retired;
 	vault_case__dispose(&c);
-	return retired ? vault_policy__maintain(v) : 0;
+	return retired ? vault_keys__maintain(v) : 0;
 }
 
 /* ---- mkdir, move, remove, restore --------------------------------------- */
@@ -681,7 +469,7 @@ static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 	n.state = NODE_LIVE;
 	n.mode = NODE_DIR_MODE;
 	n.parent = parent.id;
-	n.mtime = n.ctime = n.atime = vault__now_ns();
+	n.mtime = n.ctime = n.atime = vault_time__now_ns();
 	snprintf(n.code, sizeof n.code, "%s", cc->c.code);
 	if ((error = vault_docs__node_key_for_write(&key, &fresh, txn, v, &cc->c, &n)) < 0)
 		return error;
@@ -702,7 +490,7 @@ static int op_start(op_ctx *oc, vault *v, const char *path, int need_name)
 
 	memset(oc, 0, sizeof *oc);
 	oc->path = path;
-	if ((error = vault__require_unlocked(v)) < 0)
+	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
 	if ((error = vault_docs__path_parse(&oc->p, path)) < 0)
 		return error;
@@ -769,7 +557,7 @@ static int move_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *
 	if ((error = vault_docs__folder_changed(ev, v, txn, n.parent, n.type == NODE_DIR ? -1 : 0)) < 0)
 		return error;
 	n.parent = to_parent.id;
-	n.ctime = vault__now_ns();
+	n.ctime = vault_time__now_ns();
 	if ((error = vault_node__put(txn, v, &n)) < 0 ||
 	    (error = vault_docs__dirent_put(txn, v, cc, to_parent.id, name, nlen, n.id)) < 0 ||
 	    (error = vault_docs__folder_changed(ev, v, txn, to_parent.id, n.type == NODE_DIR)) < 0)
@@ -828,7 +616,7 @@ static int remove_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 	    oc->p.len[oc->p.n - 1])) < 0)
 		return error;
 	n.state = NODE_DELETED;
-	n.ctime = vault__now_ns();
+	n.ctime = vault_time__now_ns();
 	if ((error = vault_node__put(txn, v, &n)) < 0 ||
 	    (error = vault_docs__folder_changed(ev, v, txn, n.parent, n.type == NODE_DIR ? -1 : 0)) < 0)
 		return error;
@@ -864,7 +652,7 @@ static int touch_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 		n.atime = oc->atime;
 	if (oc->has_mode)
 		n.mode = oc->mode;
-	n.ctime = vault__now_ns();
+	n.ctime = vault_time__now_ns();
 	if ((error = vault_node__put(txn, v, &n)) < 0)
 		return error;
 	ev->node = n.id;
@@ -917,11 +705,11 @@ int vault_stat(vault_stat_info *out, vault *v, const char *path)
 	int error;
 
 	memset(out, 0, sizeof *out);
-	if ((error = vault__require_unlocked(v)) < 0)
+	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
 	if ((error = vault_docs__path_parse(&p, path)) < 0)
 		return error;
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		return error;
 	if ((error = vault_docs__case_load(&cc, txn, v, p.code, 0)) == 0) {
 		if ((error = vault_docs__resolve(&n, txn, v, &cc, &p, p.n, path)) == 0) {
@@ -965,7 +753,7 @@ static int restore_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, voi
 	/* The new version shares every block of the old one. */
 	rc->n.version++;
 	rc->n.size = rc->r.size;
-	rc->n.mtime = rc->n.ctime = vault__now_ns();
+	rc->n.mtime = rc->n.ctime = vault_time__now_ns();
 	rc->r.mtime = vault_time__sec(rc->n.mtime);
 	vault_version__commitment(rc->n.commitment, &rc->r);
 	if ((error = vault_node__put(txn, v, &rc->n)) < 0)
@@ -980,7 +768,7 @@ static int restore_post(vault *v, MDB_txn *txn, const git_oid *commit, void *pay
 	restore_ctx *rc = payload;
 
 	memcpy(rc->r.commit, commit->id, 20);
-	return vault_docs__version_put(txn, v, rc->n.id, rc->n.version, &rc->r);
+	return vault_version__put(txn, v, rc->n.id, rc->n.version, &rc->r);
 }
 
 int vault_restore(uint32_t *version_out, vault *v, const char *path, uint32_t version)
@@ -1042,11 +830,11 @@ int vault_list(vault *v, const char *path, int (*cb)(const vault_entry *, void *
 	unsigned char prefix[8], *key = NULL;
 	int error, loaded = 0, rc;
 
-	if ((error = vault__require_unlocked(v)) < 0)
+	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
 	if ((error = vault_docs__path_parse(&p, path)) < 0)
 		return error;
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		return error;
 	if ((error = vault_docs__case_load(&cc, txn, v, p.code, 0)) < 0)
 		goto done;
@@ -1127,13 +915,13 @@ int vault_history(vault *v, const char *path, int (*cb)(const vault_version_info
 	node_rec n;
 	int error, loaded = 0;
 
-	if ((error = vault__require_unlocked(v)) < 0)
+	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
 	if ((error = vault_docs__path_parse(&p, path)) < 0)
 		return error;
 	if (p.n == 0)
 		return vault_error_set(VAULT_EUSAGE, "'%s' names a case, not a file", path);
-	if ((error = vault__begin_walk(&txn, v)) < 0)
+	if ((error = vault_event__begin_walk(&txn, v)) < 0)
 		return error;
 	if ((error = vault_docs__case_load(&cc, txn, v, p.code, 0)) < 0)
 		goto done;

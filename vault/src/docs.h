@@ -4,9 +4,8 @@
 #ifndef VAULT_DOCS_H
 #define VAULT_DOCS_H
 
-#include "event.h"
+#include "policy.h"
 
-#define PATH_MAX_DEPTH 64
 
 /* "CODE/a/b" split; the components point into the parsed string. */
 typedef struct {
@@ -69,7 +68,7 @@ int vault_docs__name_open(char *out, unsigned char *key, MDB_txn *txn, vault *v,
 /* The listing entry of `n` named `name`; `hex` (17 bytes) holds its id. */
 void vault_docs__entry_of(vault_entry *e, char hex[17], const node_rec *n, const char *name, int writable);
 
-int vault_docs__version_put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r);
+int vault_version__put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r);
 
 typedef int (*doc_fn)(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload);
 /* Runs after the event's commit is built, in the same transaction. */

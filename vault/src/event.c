@@ -26,14 +26,6 @@ void vault_event__dispose(vault_event *ev)
 	ev->note = NULL;
 }
 
-void vault_node_path(char out[64], uint64_t id)
-{
-	char hex[17];
-
-	snprintf(hex, sizeof hex, "%016llx", (unsigned long long)id);
-	snprintf(out, 64, "nodes/%.2s/%.2s/%s", hex, hex + 2, hex);
-}
-
 static int git_fail(vault *v, const char *what)
 {
 	if (vault_store__last_rc) {
@@ -41,7 +33,7 @@ static int git_fail(vault *v, const char *what)
 		vault_store__last_rc = 0;
 		return vault_store__error(rc, what);
 	}
-	return vault__git_error(what);
+	return vault_error_git(what);
 }
 
 static int add_update(vault_event *ev, vault *v, MDB_txn *txn, const char *path, vault_buf *blob)
@@ -113,7 +105,7 @@ int vault_event__touch_node(vault_event *ev, vault *v, MDB_txn *txn, uint64_t id
 	if ((error = vault_node__get(&n, txn, v, id)) < 0)
 		return error;
 	if ((error = vault_blob__node(&b, &n)) == 0) {
-		vault_node_path(path, id);
+		vault_node__path(path, id);
 		error = add_update(ev, v, txn, path, &b);
 	}
 	vault_buf_dispose(&b);
@@ -140,14 +132,14 @@ int vault_event__seal_note(vault_event *ev, vault *v, MDB_txn *txn, const char *
 
 	if (len > 1024)
 		return vault_error_set(VAULT_EUSAGE, "purpose note is longer than 1024 bytes");
-	if ((error = vault__meta_get(&pk, txn, v, "audit-pk")) < 0 || pk.mv_size != 32)
+	if ((error = vault_meta__get(&pk, txn, v, "audit-pk")) < 0 || pk.mv_size != 32)
 		return error < 0 ? error : vault_error_set(VAULT_ECORRUPT, "audit key record is damaged");
 	/* Seal only to the audit key the signed history names: the settings
 	 * record (which holds it) must be the head event's. */
 	{
 		vault_buf b = VAULT_BUF_INIT;
 		if ((error = vault_blob__settings(&b, v, txn)) == 0)
-			error = vault_audit__matches_head(v, txn, "policy/settings", &b);
+			error = vault_event__matches_head(v, txn, "policy/settings", &b);
 		vault_buf_dispose(&b);
 		if (error < 0)
 			return error;
@@ -229,7 +221,7 @@ static int check_updates(int *changed, vault *v, const vault_action *a, const va
 
 	*changed = 0;
 	if (a->kind == VAULT_ACTION_CONTENT && ev->node)
-		vault_node_path(own, ev->node);
+		vault_node__path(own, ev->node);
 	for (size_t i = 0; i < ev->nupdates; i++) {
 		const git_tree_update *u = &ev->updates[i];
 		error = vault_trees__entry(&have, &mode, v, base, u->path);
@@ -282,7 +274,7 @@ int vault_event__append(git_oid *out, vault_event *ev, vault *v, MDB_txn *txn, i
 		return vault_error_set(VAULT_EAUTH, "no user is unlocked to sign event '%s'", ev->action);
 	actor = signed_event ? v->user : ev->target;
 
-	error = vault__meta_get(&val, txn, v, "head");
+	error = vault_meta__get(&val, txn, v, "head");
 	if (error == 0 && val.mv_size == 20) {
 		git_oid_fromraw(&head, val.mv_data);
 		if (git_commit_lookup(&parent, v->repo, &head) < 0 ||
@@ -331,7 +323,7 @@ int vault_event__append(git_oid *out, vault_event *ev, vault *v, MDB_txn *txn, i
 		error = git_fail(v, "write history");
 		goto done;
 	}
-	error = vault__meta_put(txn, v, "head", out->id, 20);
+	error = vault_meta__put(txn, v, "head", out->id, 20);
 done:
 	git_buf_dispose(&raw);
 	vault_buf_dispose(&msg);
@@ -351,7 +343,7 @@ int vault_event__commit(git_oid *out, vault_event *ev, vault *v, MDB_txn *txn, i
 
 	if (act == NULL)
 		return vault_error_set(VAULT_ERROR, "event '%s' is not in the action table", ev->action);
-	error = vault__meta_get(&val, txn, v, "head");
+	error = vault_meta__get(&val, txn, v, "head");
 	if (error == 0 && val.mv_size == 20) {
 		git_oid_fromraw(&head, val.mv_data);
 		if ((error = vault_trees__commit_tree(&base, v, &head)) < 0)
@@ -366,7 +358,7 @@ int vault_event__commit(git_oid *out, vault_event *ev, vault *v, MDB_txn *txn, i
 	return vault_event__append(out, ev, v, txn, when);
 }
 
-int vault_audit__matches_head(vault *v, MDB_txn *txn, const char *path, const vault_buf *blob)
+int vault_event__matches_head(vault *v, MDB_txn *txn, const char *path, const vault_buf *blob)
 {
 	git_oid head, tree, want, have;
 	unsigned int mode;
@@ -374,13 +366,13 @@ int vault_audit__matches_head(vault *v, MDB_txn *txn, const char *path, const va
 	int error;
 
 	vault_store__cur = txn;
-	if ((error = vault__meta_get(&val, txn, v, "head")) < 0 || val.mv_size != 20)
+	if ((error = vault_meta__get(&val, txn, v, "head")) < 0 || val.mv_size != 20)
 		return vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
 	if (blob->oom)
 		return vault_error_set_oom();
 	git_oid_fromraw(&head, val.mv_data);
 	if (git_odb_hash(&want, blob->ptr ? blob->ptr : "", blob->size, GIT_OBJECT_BLOB) < 0)
-		return vault__git_error("hash a history file");
+		return vault_error_git("hash a history file");
 	if ((error = vault_trees__commit_tree(&tree, v, &head)) < 0)
 		return error;
 	error = vault_trees__entry(&have, &mode, v, &tree, path);
@@ -431,7 +423,7 @@ static int job_run(struct vault_event_job *j, vault *v, MDB_txn *txn)
 	vault_event__init(&ev, j->action);
 	vault_store__cur = txn;
 	if ((error = j->fn(&ev, v, txn, j->payload)) == 0 &&
-	    (error = vault_event__commit(&oid, &ev, v, txn, vault__now())) == 0 && j->post)
+	    (error = vault_event__commit(&oid, &ev, v, txn, vault_time__now())) == 0 && j->post)
 		error = j->post(v, txn, &oid, j->payload);
 	if (vault_store__cur == txn)
 		vault_store__cur = NULL;
@@ -454,7 +446,7 @@ static void batch_run(vault *v, struct vault_event_job *batch)
 	MDB_txn *txn = NULL, *child;
 	int error, stored = 0;
 
-	if ((error = vault__begin(&txn, v, 1)) < 0) {
+	if ((error = vault_store__begin(&txn, v->st, 1)) < 0) {
 		for (j = batch; j; j = j->next)
 			job_end(j, error);
 		return;
@@ -544,4 +536,15 @@ int vault_event__run(vault *v, const char *action, vault_event_fn fn, vault_even
 	if (j.error < 0)
 		return vault_error_set(j.error, "%s", j.message);
 	return j.error;
+}
+
+/* ---- walks of the history outside an event -------------------------------- */
+
+int vault_event__begin_walk(MDB_txn **out, vault *v)
+{
+	int error = vault_store__begin(out, v->st, 0);
+
+	if (error == 0)
+		vault_store__cur = *out;
+	return error;
 }

@@ -44,7 +44,7 @@ int vault_event__touch_node(vault_event *ev, vault *v, MDB_txn *txn, uint64_t no
 int vault_event__touch_settings(vault_event *ev, vault *v, MDB_txn *txn);
 int vault_event__seal_note(vault_event *ev, vault *v, MDB_txn *txn, const char *note);
 /* Does a record's tree file equal the one in the head event? VAULT_ECORRUPT. */
-int vault_audit__matches_head(vault *v, MDB_txn *txn, const char *path, const vault_buf *blob);
+int vault_event__matches_head(vault *v, MDB_txn *txn, const char *path, const vault_buf *blob);
 /*
  * Append the signed commit to the history and move the head (same txn).
  * 1, and nothing appended, when the event changes no record although its
@@ -83,5 +83,13 @@ int vault_event__run(vault *v, const char *action, vault_event_fn fn, vault_even
 /* The group commit's state in a handle (vault_open, vault_close). */
 void vault_event__group_init(vault *v);
 void vault_event__group_dispose(vault *v);
+
+/*
+ * A read transaction that the history's object database reads through
+ * too (its current transaction), until it ends: for walks of the history
+ * outside an event (the log, reports, verify, export), so that every object
+ * comes from one snapshot. Events get theirs from vault_event__run().
+ */
+int vault_event__begin_walk(MDB_txn **out, vault *v);
 
 #endif

@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "export.h"
+#include "event.h"
 #include "history.h"
 #include "sha1.h"
 
@@ -844,11 +845,11 @@ int vault_audit_export(vault_export_result *res, vault *v, const char *dir)
 
 	memset(res, 0, sizeof *res);
 	memset(&x, 0, sizeof x);
-	if ((error = vault__begin_walk(&txn, v)) < 0)
+	if ((error = vault_event__begin_walk(&txn, v)) < 0)
 		return error;
 	v->st->mapped_max = VAULT_WALK_MAPPED_MAX;
 	exporter_init(&x, v, txn);
-	if ((error = vault__meta_get(&val, txn, v, "head")) < 0 || val.mv_size != 20) {
+	if ((error = vault_meta__get(&val, txn, v, "head")) < 0 || val.mv_size != 20) {
 		if (error == 0 || error == VAULT_ENOTFOUND)
 			error = vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
 		goto done;
@@ -874,7 +875,7 @@ int vault_audit_export(vault_export_result *res, vault *v, const char *dir)
 		goto done;
 	}
 	if (git_repository_odb(&x.to, repo) < 0) {
-		error = vault__git_error("export");
+		error = vault_error_git("export");
 		goto done;
 	}
 	if (git_reference_lookup(&ref, repo, "refs/heads/audit") == 0) {
@@ -907,7 +908,7 @@ int vault_audit_export(vault_export_result *res, vault *v, const char *dir)
 		if (git_reference_create(&out_ref, repo, "refs/heads/audit", &head_id, 1,
 				"casevault audit export") < 0 ||
 		    git_repository_set_head(repo, "refs/heads/audit") < 0) {
-			error = vault__git_error("export");
+			error = vault_error_git("export");
 			goto done;
 		}
 		changed = 1;
@@ -924,7 +925,7 @@ int vault_audit_export(vault_export_result *res, vault *v, const char *dir)
 	if (git_repository_config(&cfg, repo) < 0 ||
 	    config_ensure(cfg, "gpg.format", "ssh", &changed) < 0 ||
 	    config_ensure(cfg, "gpg.ssh.allowedSignersFile", signers_path, &changed) < 0) {
-		error = vault__git_error("export");
+		error = vault_error_git("export");
 		goto done;
 	}
 	res->changed = changed || res->objects;
@@ -959,10 +960,10 @@ int vault_export__behind(uint64_t *behind, vault *v, const git_oid *there, const
 	int has_parent = 1, error;
 
 	*behind = 0;
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		return error;
 	exporter_init(&x, v, txn);
-	if ((error = vault__meta_get(&val, txn, v, "head")) < 0 || val.mv_size != 20) {
+	if ((error = vault_meta__get(&val, txn, v, "head")) < 0 || val.mv_size != 20) {
 		if (error == 0 || error == VAULT_ENOTFOUND)
 			error = vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
 		goto done;

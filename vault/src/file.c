@@ -287,7 +287,7 @@ static int content_block(vault_file *f, MDB_txn **txn, size_t index, unsigned ch
 		memcpy(out, staged, len);
 		return 0;
 	}
-	if (!*txn && (error = vault__begin(txn, f->v, 0)) < 0)
+	if (!*txn && (error = vault_store__begin(txn, f->v->st, 0)) < 0)
 		return error;
 	return block_read(f, *txn, &f->blocks[index], index, len, out);
 }
@@ -432,7 +432,7 @@ static void trim_map(vault_file *f, uint64_t first, uint64_t last)
 	unsigned char k[16];
 	MDB_val a, b;
 
-	if (vault__begin(&txn, f->v, 0) < 0)
+	if (vault_store__begin(&txn, f->v->st, 0) < 0)
 		return;
 	be64_put(k, f->node.id);
 	be64_put(k + 8, first);
@@ -468,7 +468,7 @@ static int stage_flush(vault_file *f, stage *s, MDB_txn *txn_in)
 
 	if (s->n == 0)
 		return 0;
-	if (!txn && (error = vault__begin(&txn, f->v, 1)) < 0)
+	if (!txn && (error = vault_store__begin(&txn, f->v->st, 1)) < 0)
 		return error;
 	if (s->exists) {
 		if ((error = vault_node__get(&n, txn, f->v, f->node.id)) < 0)
@@ -611,7 +611,7 @@ static int same_as_base(int *same, block_ref *ref, vault_file *f, size_t index,
 	if (index >= f->base.nblocks || block_len(f->base_size, index) != len ||
 	    f->base.blocks[index].id == BLOCK_HOLE)
 		return 0;
-	if ((error = vault__begin(&txn, f->v, 0)) < 0)
+	if ((error = vault_store__begin(&txn, f->v->st, 0)) < 0)
 		return error;
 	error = block_read(f, txn, &f->base.blocks[index], index, len, f->plain);
 	vault_store__abort(f->v->st, txn);
@@ -810,7 +810,7 @@ static int check_writable(vault_file *f)
 static void mark_written(vault_file *f)
 {
 	f->modified = 1;
-	f->set_mtime = vault__now_ns();
+	f->set_mtime = vault_time__now_ns();
 	f->has_mtime = 1;
 }
 
@@ -923,7 +923,7 @@ static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 	r.blocks = f->blocks;
 	f->node.version++;
 	f->node.size = f->size;
-	now = vault__now_ns();
+	now = vault_time__now_ns();
 	f->node.mtime = f->has_mtime ? f->set_mtime : now;
 	f->node.ctime = now;
 	if (f->has_atime)
@@ -952,7 +952,7 @@ static int commit_post(vault *v, MDB_txn *txn, const git_oid *commit, void *payl
 	memcpy(r.commit, commit->id, 20);
 	r.nblocks = f->nblocks;
 	r.blocks = f->blocks;
-	return vault_docs__version_put(txn, v, f->node.id, f->node.version, &r);
+	return vault_version__put(txn, v, f->node.id, f->node.version, &r);
 }
 
 /* The committed content becomes the base that later changes share. */
@@ -990,7 +990,7 @@ static int touch_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 	if (f->has_atime)
 		cur.atime = f->set_atime;
 	cur.mode = f->set_mode;
-	cur.ctime = vault__now_ns();
+	cur.ctime = vault_time__now_ns();
 	if ((error = vault_node__put(txn, v, &cur)) < 0)
 		return error;
 	ev->node = cur.id;
@@ -1072,13 +1072,13 @@ static int version_vouched(vault_file *f, MDB_txn *txn)
 
 	vault_version__commitment(got, &f->base);
 	if (f->version == f->node.version) {
-		if (vault__meta_get(&val, txn, f->v, "head") < 0 || val.mv_size != GIT_OID_RAWSZ)
+		if (vault_meta__get(&val, txn, f->v, "head") < 0 || val.mv_size != GIT_OID_RAWSZ)
 			return vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
 		git_oid_fromraw(&oid, val.mv_data);
 	} else {
 		git_oid_fromraw(&oid, f->base.commit);
 	}
-	vault_node_path(path, f->node.id);
+	vault_node__path(path, f->node.id);
 	vault_store__cur = txn;
 	if (vault_trees__blob(&b, f->v, &oid, path) < 0 ||
 	    (s = vault_history__field(b.ptr, "commitment", &len)) == NULL || len != 64 ||
@@ -1178,7 +1178,7 @@ static int read_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, 
 	open_args *a = payload;
 	int error;
 
-	if ((error = vault_policy__purpose_check(txn, v, a->o->purpose)) < 0)
+	if ((error = vault_purposes__check(txn, v, a->o->purpose)) < 0)
 		return error;
 	if ((error = open_load(a->f, txn, cc, a->o)) < 0)
 		return error;
@@ -1208,8 +1208,8 @@ static int create_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc
 	if (error != VAULT_ENOTFOUND)
 		return error;
 	vault_docs__name_seal(&f->node, name, nlen, f->wkey);
-	f->node.mtime = f->has_mtime ? f->set_mtime : vault__now_ns();
-	f->node.ctime = vault__now_ns();
+	f->node.mtime = f->has_mtime ? f->set_mtime : vault_time__now_ns();
+	f->node.ctime = vault_time__now_ns();
 	f->node.atime = f->has_atime ? f->set_atime : f->node.ctime;
 	memset(&r, 0, sizeof r);
 	vault_version__commitment(f->node.commitment, &r);
@@ -1234,7 +1234,7 @@ static int allow_read_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, 
 	allow_args *a = payload;
 	int error;
 
-	if ((error = vault_policy__purpose_check(txn, v, a->purpose)) < 0)
+	if ((error = vault_purposes__check(txn, v, a->purpose)) < 0)
 		return error;
 	ev->node = a->f->node.id;
 	ev->version = a->f->version;
@@ -1285,7 +1285,7 @@ int vault_file_open(vault_file **out, vault *v, const char *path, const vault_fi
 	*out = NULL;
 	if (!o || o->version != VAULT_FILE_OPTIONS_VERSION)
 		return vault_error_set(VAULT_EUSAGE, "'%s': file options of an unknown version", path);
-	if ((error = vault__require_unlocked(v)) < 0)
+	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
 	if ((o->flags & VAULT_FILE_WRITE) && o->doc_version)
 		return vault_error_set(VAULT_EUSAGE, "'%s': an old version cannot be written", path);
@@ -1323,7 +1323,7 @@ int vault_file_open(vault_file **out, vault *v, const char *path, const vault_fi
 		if (error == 1)
 			error = 0;
 	} else {
-		if ((error = vault__begin(&txn, v, 0)) < 0)
+		if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 			goto done;
 		if ((error = vault_docs__case_load(&cc, txn, v, f->p.code, need_rw)) == 0) {
 			error = open_load(f, txn, &cc, o);
@@ -1438,7 +1438,7 @@ uint64_t vault_file_size(const vault_file *f)
 
 void vault_file_times(const vault_file *f, vault_time *mtime, vault_time *ctime, vault_time *atime)
 {
-	int64_t now = f->exists && !f->modified && !f->meta_modified ? f->node.ctime : vault__now_ns();
+	int64_t now = f->exists && !f->modified && !f->meta_modified ? f->node.ctime : vault_time__now_ns();
 
 	vault_time__from_ns(mtime, f->has_mtime ? f->set_mtime : f->exists ? f->node.mtime : now);
 	vault_time__from_ns(ctime, f->exists ? (f->modified || f->meta_modified ? now : f->node.ctime) : now);
@@ -1577,7 +1577,7 @@ int vault_docs__file_open_version(vault_file **out, vault *v, const char *path, 
 	f->flags = VAULT_FILE_READ;
 	pthread_mutex_init(&f->rlock, NULL);
 	snprintf(f->path, sizeof f->path, "%s", path);
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		goto done;
 	if ((error = vault_case__get(&f->c, txn, v, code)) < 0 ||
 	    (error = vault_node__get(&f->node, txn, v, node)) < 0)

@@ -56,7 +56,7 @@ int vault_history__chain(git_oid **out, size_t *n_out, char *bad, vault *v, MDB_
 
 	*out = NULL;
 	*n_out = 0;
-	if ((error = vault__meta_get(&val, txn, v, "head")) < 0 || val.mv_size != 20)
+	if ((error = vault_meta__get(&val, txn, v, "head")) < 0 || val.mv_size != 20)
 		return error < 0 && error != VAULT_ENOTFOUND ? error :
 			vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
 	git_oid_fromraw(&cur, val.mv_data);
@@ -273,7 +273,7 @@ int vault_history__entry(git_tree_entry **out, vault *v, git_tree *root, const c
 
 	*out = NULL;
 	if (git_tree_dup(&t, root) < 0)
-		return vault__git_error("read history");
+		return vault_error_git("read history");
 	for (const char *s = path;;) {
 		const char *slash = strchr(s, '/');
 		size_t len = slash ? (size_t)(slash - s) : strlen(s);
@@ -285,7 +285,7 @@ int vault_history__entry(git_tree_entry **out, vault *v, git_tree *root, const c
 		if ((e = git_tree_entry_byname(t, name)) == NULL)
 			break;
 		if (!slash) {
-			error = git_tree_entry_dup(out, e) < 0 ? vault__git_error("read history") : 0;
+			error = git_tree_entry_dup(out, e) < 0 ? vault_error_git("read history") : 0;
 			break;
 		}
 		if (git_tree_entry_type(e) != GIT_OBJECT_TREE)

@@ -80,7 +80,7 @@ static int key_unseal(unsigned char **out, MDB_txn *txn, vault *v, const char *c
 	return 0;
 }
 
-int vault_case__key(const unsigned char **out, MDB_txn *txn, vault *v, case_rec *c, uint32_t epoch)
+int vault_keys__case_key(const unsigned char **out, MDB_txn *txn, vault *v, case_rec *c, uint32_t epoch)
 {
 	case_key *k = NULL;
 	unsigned char *key = NULL, ad[32];
@@ -89,7 +89,7 @@ int vault_case__key(const unsigned char **out, MDB_txn *txn, vault *v, case_rec 
 	int error;
 
 	*out = NULL;
-	if ((error = vault__require_unlocked(v)) < 0)
+	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
 	if (epoch == 0 || epoch > c->epoch)
 		return vault_error_set(VAULT_ECORRUPT, "case '%s' has no key epoch %u", c->code, epoch);
@@ -136,7 +136,7 @@ int vault_case__key(const unsigned char **out, MDB_txn *txn, vault *v, case_rec 
 	return 0;
 }
 
-int vault_case__lookup_key(const unsigned char **out, MDB_txn *txn, vault *v, case_rec *c)
+int vault_keys__lookup_key(const unsigned char **out, MDB_txn *txn, vault *v, case_rec *c)
 {
 	const unsigned char *k1;
 	unsigned char *lookup = NULL;
@@ -144,7 +144,7 @@ int vault_case__lookup_key(const unsigned char **out, MDB_txn *txn, vault *v, ca
 	int error;
 
 	*out = NULL;
-	if ((error = vault_case__key(&k1, txn, v, c, 1)) < 0)
+	if ((error = vault_keys__case_key(&k1, txn, v, c, 1)) < 0)
 		return error;
 	/* Derived once per session, kept beside the epoch-1 key. */
 	if ((k = key_cached(v, c->code, 1)) == NULL)
@@ -192,7 +192,7 @@ int vault_keys__has_sealed(MDB_txn *txn, vault *v, const char *code, uint32_t ep
 	return vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val) == 0;
 }
 
-int vault_case__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed)
+int vault_keys__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed)
 {
 	const unsigned char *cur;
 	unsigned char *next = NULL, ad[32];
@@ -201,7 +201,7 @@ int vault_case__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed)
 	int error;
 
 	*changed = 0;
-	if ((error = vault_case__key(&cur, txn, v, c, c->epoch)) < 0)
+	if ((error = vault_keys__case_key(&cur, txn, v, c, c->epoch)) < 0)
 		return error;
 	if (c->retired) {
 		/* A revocation retired the epoch: start the next one, sealed to
@@ -244,7 +244,7 @@ int vault_keys__user_trusted(MDB_txn *txn, vault *v, const char *name)
 	if ((error = vault_user__get(&u, txn, v, name)) == 0 &&
 	    (error = vault_blob__user(&b, name, &u)) == 0) {
 		snprintf(path, sizeof path, "policy/users/%s", name);
-		error = vault_audit__matches_head(v, txn, path, &b);
+		error = vault_event__matches_head(v, txn, path, &b);
 	}
 	vault_buf_dispose(&b);
 	return error;
@@ -263,7 +263,7 @@ int vault_keys__case_trusted(MDB_txn *txn, vault *v, const case_rec *c)
 
 	if ((error = vault_blob__case(&b, c)) == 0) {
 		snprintf(path, sizeof path, "policy/cases/%s", c->code);
-		error = vault_audit__matches_head(v, txn, path, &b);
+		error = vault_event__matches_head(v, txn, path, &b);
 	}
 	vault_buf_dispose(&b);
 	for (size_t i = 0; i < c->nmembers && error == 0; i++)
@@ -296,7 +296,7 @@ static int rekey_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		return 1;     /* another session did it meanwhile */
 	}
 	if ((error = vault_keys__case_trusted(txn, v, &c)) == 0)
-		error = vault_case__settle(txn, v, &c, &changed);
+		error = vault_keys__settle(txn, v, &c, &changed);
 	snprintf(ev->case_code, sizeof ev->case_code, "%s", code);
 	vault_case__dispose(&c);
 	if (error < 0)
@@ -304,7 +304,7 @@ static int rekey_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	return vault_event__touch_case(ev, v, txn, code);
 }
 
-int vault_policy__maintain(vault *v)
+int vault_keys__maintain(vault *v)
 {
 	MDB_txn *txn = NULL;
 	MDB_cursor *cur = NULL;
@@ -313,7 +313,7 @@ int vault_policy__maintain(vault *v)
 	size_t ntodo = 0;
 	int rc, error;
 
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		return error;
 	if ((rc = mdb_cursor_open(txn, v->st->cases, &cur)) != 0) {
 		error = vault_store__error(rc, "list cases");

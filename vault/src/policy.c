@@ -1,7 +1,7 @@
 /*
  * policy — what the modules of users, cases, keys, purposes and settings
- * share: the role check and the transaction of a policy event; and the
- * mount's session events.
+ * share: who is unlocked, the role check, and the transaction of a policy
+ * event.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,12 +10,19 @@
 #include "event.h"
 #include "policy.h"
 
+int vault_policy__require_unlocked(vault *v)
+{
+	if (!v->unlocked)
+		return vault_error_set(VAULT_EAUTH, "no user is unlocked");
+	return 0;
+}
+
 /* The message names the user and the roles; the caller says what it was doing. */
 int vault_policy__require_role(vault *v, vault_role_t role)
 {
 	int error;
 
-	if ((error = vault__require_unlocked(v)) < 0)
+	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
 	if (v->role != role)
 		return vault_error_set(VAULT_EACCES, "user '%s' is %s %s, not an %s", v->user,
@@ -30,24 +37,4 @@ int vault_policy__run(vault *v, const char *action, vault_event_fn fn, void *pay
 	int error = vault_event__run(v, action, fn, NULL, payload, 0);
 
 	return error > 0 ? 0 : error;
-}
-
-/* ---- sessions ----------------------------------------------------------- */
-
-static int mount_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
-{
-	ev->purpose = payload;
-	/* Every open on the mount is a read with this purpose: check it once. */
-	if (!strcmp(ev->action, "mount"))
-		return vault_policy__purpose_check(txn, v, payload);
-	return 0;
-}
-
-int vault_mount_event(vault *v, int mounted, const char *purpose)
-{
-	int error;
-
-	if ((error = vault__require_unlocked(v)) < 0)
-		return error;
-	return vault_policy__run(v, mounted ? "mount" : "unmount", mount_fn, (void *)purpose);
 }

@@ -1,15 +1,14 @@
 /*
  * policy.h — what users.c, cases.c, keys.c, purposes.c and settings.c
- * share (the records themselves are declared in internal.h).
+ * share (the records themselves are records.h).
  */
 #ifndef VAULT_POLICY_H
 #define VAULT_POLICY_H
 
 #include "event.h"
 
-/* A chain entry of a case record: the key of the epoch before, sealed. */
-#define CHAIN_SIZE (VCRYPTO_OVERHEAD + VCRYPTO_KEYBYTES)
-
+/* VAULT_EAUTH unless a user is unlocked. */
+int vault_policy__require_unlocked(vault *v);
 /* The caller is unlocked and has `role`; VAULT_EACCES naming both roles. */
 int vault_policy__require_role(vault *v, vault_role_t role);
 /* A policy event in a transaction of its own; nothing to record is 0. */
@@ -31,7 +30,29 @@ void vault_keys__sealed_name(char *out, size_t n, const char *code, uint32_t epo
 int vault_keys__user_trusted(MDB_txn *txn, vault *v, const char *name);
 int vault_keys__case_trusted(MDB_txn *txn, vault *v, const case_rec *c);
 
-/* purposes.c: the purpose codes, newline-separated, and whether one is required. */
-int vault_purposes__get(vault_buf *out, int *required, MDB_txn *txn, vault *v);
+/* The case key of `epoch` for the unlocked user (cached); VAULT_EACCES. */
+int vault_keys__case_key(const unsigned char **out, MDB_txn *txn, vault *v,
+	case_rec *c, uint32_t epoch);
+/* The per-case key for folder lookups, borrowed from the session's cache. */
+int vault_keys__lookup_key(const unsigned char **out, MDB_txn *txn, vault *v, case_rec *c);
+/* Start a new epoch if retired, seal the key to members who lack it. */
+int vault_keys__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed);
+int vault_keys__maintain(vault *v);
+
+
+/* users.c: a user's key pair, sealed under their passphrase. */
+/* A new user record with a fresh key pair (user add, and init's admin). */
+int vault_users__create(user_rec *u, unsigned char **sk_out, const char *name,
+	vault_role_t role, const char *pass, size_t passlen);
+/* Seal the same secret key under a new passphrase. */
+int vault_users__rewrap(user_rec *u, const char *name, const unsigned char *sk,
+	const char *pass, size_t passlen);
+/* The user's secret key, if `pass` opens it; VAULT_EAUTH if not. */
+int vault_users__unwrap(unsigned char **sk_out, const user_rec *u, const char *name,
+	const char *pass, size_t passlen);
+
+/* purposes.c: VAULT_EUSAGE unless `purpose` may be given (listed, or
+ * none when none is required). */
+int vault_purposes__check(MDB_txn *txn, vault *v, const char *purpose);
 
 #endif

@@ -22,20 +22,6 @@ static int check_purpose(const char *p)
 	return 0;
 }
 
-int vault_purposes__get(vault_buf *out, int *required, MDB_txn *txn, vault *v)
-{
-	MDB_val val;
-	int error;
-
-	*required = 0;
-	error = vault__meta_get(&val, txn, v, "purpose-required");
-	if (error == 0 && val.mv_size == 1)
-		*required = ((unsigned char *)val.mv_data)[0] != 0;
-	else if (error != VAULT_ENOTFOUND && error < 0)
-		return error;
-	return vault__meta_text(out, txn, v, "purposes");
-}
-
 static int purpose_listed(const char *list, const char *p)
 {
 	size_t n = strlen(p);
@@ -50,12 +36,12 @@ static int purpose_listed(const char *list, const char *p)
 	return 0;
 }
 
-int vault_policy__purpose_check(MDB_txn *txn, vault *v, const char *purpose)
+int vault_purposes__check(MDB_txn *txn, vault *v, const char *purpose)
 {
 	vault_buf list = VAULT_BUF_INIT;
 	int required, error;
 
-	if ((error = vault_purposes__get(&list, &required, txn, v)) < 0)
+	if ((error = vault_meta__purposes(&list, &required, txn, v)) < 0)
 		goto done;
 	if (!purpose || !*purpose) {
 		if (required)
@@ -76,9 +62,9 @@ int vault_purpose_check(vault *v, const char *purpose)
 	MDB_txn *txn = NULL;
 	int error;
 
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		return error;
-	error = vault_policy__purpose_check(txn, v, purpose);
+	error = vault_purposes__check(txn, v, purpose);
 	vault_store__abort(v->st, txn);
 	return error;
 }
@@ -89,7 +75,7 @@ static int purpose_add_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload
 	vault_buf list = VAULT_BUF_INIT;
 	int required, error;
 
-	if ((error = vault_purposes__get(&list, &required, txn, v)) < 0)
+	if ((error = vault_meta__purposes(&list, &required, txn, v)) < 0)
 		goto done;
 	if (purpose_listed(list.ptr, code)) {
 		error = vault_error_set(VAULT_EEXISTS, "purpose '%s' is already in the list", code);
@@ -102,7 +88,7 @@ static int purpose_add_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload
 		error = vault_error_set(VAULT_EUSAGE, "the purpose list is full");
 		goto done;
 	}
-	if ((error = vault__meta_put(txn, v, "purposes", list.ptr, list.size)) < 0)
+	if ((error = vault_meta__put(txn, v, "purposes", list.ptr, list.size)) < 0)
 		goto done;
 	snprintf(ev->target, sizeof ev->target, "%s", code);
 	error = vault_event__touch_settings(ev, v, txn);
@@ -127,7 +113,7 @@ static int purpose_require_fn(vault_event *ev, vault *v, MDB_txn *txn, void *pay
 	unsigned char on = *(int *)payload ? 1 : 0;
 	int error;
 
-	if ((error = vault__meta_put(txn, v, "purpose-required", &on, 1)) < 0)
+	if ((error = vault_meta__put(txn, v, "purpose-required", &on, 1)) < 0)
 		return error;
 	return vault_event__touch_settings(ev, v, txn);
 }
@@ -147,9 +133,9 @@ int vault_purpose_foreach(vault *v, int *required, int (*cb)(const char *, void 
 	vault_buf list = VAULT_BUF_INIT;
 	int error;
 
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		return error;
-	if ((error = vault_purposes__get(&list, required, txn, v)) < 0)
+	if ((error = vault_meta__purposes(&list, required, txn, v)) < 0)
 		goto done;
 	for (char *s = list.size ? list.ptr : NULL; s; ) {
 		char *e = strchr(s, '\n');

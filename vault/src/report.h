@@ -1,5 +1,5 @@
 /*
- * report.h — what report.c (the log's filters and the reports), show.c
+ * report.h — what report.c (the events, notes, the log), reports.c, show.c
  * and anomalies.c share.
  */
 #ifndef VAULT_REPORT_H
@@ -7,6 +7,9 @@
 
 #include "internal.h"
 #include "history.h"
+
+/* VAULT_EACCES unless an admin or an auditor is unlocked; `what` names what was asked for. */
+int vault_report__require_reader(vault *v, const char *what);
 
 /* The audit key, to open notes of purpose (admins and auditors). */
 typedef struct {
@@ -31,6 +34,18 @@ typedef struct {
 } rep_event;
 int vault_report__event_read(rep_event *e, git_commit **keep, vault *v, const git_oid *id);
 void vault_report__event_info(vault_event_info *info, const rep_event *e);
+
+/*
+ * A filter on a case or a user the history never names is a mistake of the
+ * caller (a typo), not an empty answer: it is refused. A name the history
+ * had at any time counts, whatever --since and --until say.
+ */
+typedef struct {
+	const char *code, *user;
+	int code_seen, user_seen;
+} known_names;
+void vault_report__known_see(known_names *k, const rep_event *e);
+int vault_report__known_check(const known_names *k);
 
 /* A report in the making: the whole chain, oldest first. */
 typedef struct {

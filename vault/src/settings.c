@@ -8,6 +8,7 @@
 
 #include "event.h"
 #include "policy.h"
+#include "settings.h"
 
 /* ---- settings ----------------------------------------------------------- */
 
@@ -177,7 +178,7 @@ static int setting_normalize(char out[SETTING_VALUE_MAX], const setting_spec *sp
 /* The stored lines; "" when none was ever set. */
 static int settings_get(vault_buf *out, MDB_txn *txn, vault *v)
 {
-	return vault__meta_text(out, txn, v, "settings");
+	return vault_meta__text(out, txn, v, "settings");
 }
 
 /* The stored value of `key`, or its default; a stored value is checked again. */
@@ -242,7 +243,7 @@ static int setting_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		error = vault_error_set_oom();
 		goto done;
 	}
-	if ((error = vault__meta_put(txn, v, "settings", list.size ? list.ptr : "", list.size)) < 0)
+	if ((error = vault_meta__put(txn, v, "settings", list.size ? list.ptr : "", list.size)) < 0)
 		goto done;
 	snprintf(ev->target, sizeof ev->target, "%s", a->sp->key);
 	error = vault_event__touch_settings(ev, v, txn);
@@ -276,7 +277,7 @@ int vault_setting_foreach(vault *v, int (*cb)(const vault_setting_info *, void *
 	vault_setting_info info;
 	int error;
 
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		return error;
 	if ((error = settings_get(&list, txn, v)) < 0)
 		goto done;
@@ -325,39 +326,4 @@ int vault_settings__anomaly(vault_anomaly_settings *out, MDB_txn *txn, vault *v)
 done:
 	vault_buf_dispose(&list);
 	return error;
-}
-
-/* Text of policy/settings in the history tree. */
-int vault_blob__settings(vault_buf *out, vault *v, MDB_txn *txn)
-{
-	vault_buf list = VAULT_BUF_INIT;
-	MDB_val val;
-	int required, error;
-
-	if ((error = vault_purposes__get(&list, &required, txn, v)) < 0)
-		return error;
-	vault_buf_printf(out, "purpose-required %s\n", required ? "yes" : "no");
-	for (char *s = list.size ? list.ptr : NULL; s; ) {
-		char *e = strchr(s, '\n');
-		vault_buf_printf(out, "purpose %.*s\n", (int)(e ? e - s : (long)strlen(s)), s);
-		s = e ? e + 1 : NULL;
-	}
-	vault_buf_dispose(&list);
-	if ((error = vault__meta_get(&val, txn, v, "audit-pk")) < 0 || val.mv_size != 32)
-		return error < 0 ? error : vault_error_set(VAULT_ECORRUPT, "audit key record is damaged");
-	vault_buf_printf(out, "audit-key ");
-	for (size_t i = 0; i < 32; i++)
-		vault_buf_printf(out, "%02x", ((unsigned char *)val.mv_data)[i]);
-	vault_buf_printf(out, "\n");
-	/* Only the settings that were set: a vault that never set one keeps
-	 * the text it had before settings existed. */
-	if ((error = settings_get(&list, txn, v)) < 0)
-		return error;
-	for (char *s = list.size ? list.ptr : NULL; s && *s; ) {
-		char *e = strchr(s, '\n');
-		vault_buf_printf(out, "setting %.*s\n", (int)(e ? e - s : (long)strlen(s)), s);
-		s = e ? e + 1 : NULL;
-	}
-	vault_buf_dispose(&list);
-	return out->oom ? vault_error_set_oom() : 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "event.h"
 #include "history.h"
 #include "report.h"
 #include "sshsig.h"
@@ -110,7 +111,7 @@ int vault_audit_show(vault *v, const char *id, int notes,
 	}
 	for (size_t i = 0; i <= len; i++)
 		want[i] = (char)(id[i] >= 'A' && id[i] <= 'F' ? id[i] - 'A' + 'a' : id[i]);
-	if ((error = vault__begin_walk(&txn, v)) < 0)
+	if ((error = vault_event__begin_walk(&txn, v)) < 0)
 		return error;
 	if (notes && (error = vault_report__key_open(&key, v, txn)) < 0)
 		goto done;

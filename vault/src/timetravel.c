@@ -90,7 +90,7 @@ static int commit_at(git_commit **out, at_ctx *a)
 	int error;
 
 	*out = NULL;
-	if ((error = vault__meta_get(&val, a->txn, a->v, "head")) < 0 || val.mv_size != 20)
+	if ((error = vault_meta__get(&val, a->txn, a->v, "head")) < 0 || val.mv_size != 20)
 		return error < 0 && error != VAULT_ENOTFOUND ? error :
 			vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
 	git_oid_fromraw(&id, val.mv_data);
@@ -425,7 +425,7 @@ static int at_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, vo
 	const node_rec *t;
 	int error;
 
-	if ((error = vault_policy__purpose_check(txn, v, a->o->purpose)) < 0)
+	if ((error = vault_purposes__check(txn, v, a->o->purpose)) < 0)
 		return error;
 	a->v = v;
 	a->txn = txn;
@@ -487,7 +487,7 @@ static int at_start(at_ctx *a, vault *v, const char *path, const vault_at_option
 	a->path = path;
 	a->o = o;
 	a->want_dir = want_dir;
-	if ((error = vault__require_unlocked(v)) < 0)
+	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
 	if ((error = vault_docs__path_parse(&a->p, path)) < 0)
 		return error;
@@ -495,7 +495,7 @@ static int at_start(at_ctx *a, vault *v, const char *path, const vault_at_option
 		return vault_error_set(VAULT_EUSAGE, "'%s' names a case, not a file", path);
 	fmt_time(a->when, o->at);
 	/* What the vault will hold then is not known yet. */
-	if (o->at > vault__now())
+	if (o->at > vault_time__now())
 		return vault_error_set(VAULT_EUSAGE, "%s is in the future", a->when);
 	return vault_docs__event(v, "read", a->p.code, 0, at_event_fn, NULL, a);
 }

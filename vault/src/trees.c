@@ -284,7 +284,7 @@ static int tree_write(git_oid *out, vault *v, const tree_list *l)
 	if (b.oom)
 		error = vault_error_set_oom();
 	else if (git_odb_write(out, v->odb, b.ptr ? b.ptr : "", b.size, GIT_OBJECT_TREE) < 0)
-		error = vault__git_error("write history");
+		error = vault_error_git("write history");
 	else
 		memo_put(v, out, b.ptr ? b.ptr : "", b.size);
 	vault_buf_dispose(&b);
@@ -410,7 +410,7 @@ int vault_trees__update(git_oid *out, vault *v, const git_oid *base,
 	if (error == 0 && empty) {
 		/* Every file removed: the empty tree. */
 		if (git_odb_write(out, v->odb, "", 0, GIT_OBJECT_TREE) < 0)
-			error = vault__git_error("write history");
+			error = vault_error_git("write history");
 	}
 	return error;
 }

@@ -1,5 +1,6 @@
 /*
- * users — user records, adding, disabling, passphrase changes, listing.
+ * users — adding, disabling, passphrase changes, listing; each user's key
+ * pair sealed under their passphrase (the records are records.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,61 +12,6 @@
 
 /* ---- users -------------------------------------------------------------- */
 
-#define USER_REC_SIZE (3 + 32 + 8 + 8 + VCRYPTO_SALTBYTES + VCRYPTO_OVERHEAD + VCRYPTO_SIGN_SKBYTES)
-
-int vault_user__check_name(const char *name, const char *what)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || n > VAULT_NAME_MAX)
-		return vault_error_set(VAULT_EUSAGE, "%s name '%s' must be 1 to %d characters", what, name, VAULT_NAME_MAX);
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			(i > 0 && (c == '.' || c == '_' || c == '-'));
-		if (!ok)
-			return vault_error_set(VAULT_EUSAGE,
-				"%s name '%s' may hold only a-z, 0-9 and . _ - (not first)", what, name);
-	}
-	return 0;
-}
-
-int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name)
-{
-	MDB_val val;
-	const unsigned char *p;
-	int error;
-
-	if ((error = vault_store__get(txn, v->st->users, name, strlen(name), &val)) < 0)
-		return error;
-	p = val.mv_data;
-	if (val.mv_size != USER_REC_SIZE + 1 || p[0] != REC_FORMAT || p[1] < 1 || p[1] > 3 || p[2] > 1)
-		return vault_error_set(VAULT_ECORRUPT, "record of user '%s' is damaged", name);
-	out->role = p[1];
-	out->status = p[2];
-	p += 3;
-	memcpy(out->pk, p, 32); p += 32;
-	out->kdf.opslimit = be64_get(p); p += 8;
-	out->kdf.memlimit = be64_get(p); p += 8;
-	memcpy(out->kdf.salt, p, VCRYPTO_SALTBYTES); p += VCRYPTO_SALTBYTES;
-	memcpy(out->wrapped, p, sizeof out->wrapped);
-	return 0;
-}
-
-int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u)
-{
-	unsigned char buf[USER_REC_SIZE + 1], *p = buf;
-
-	*p++ = REC_FORMAT;
-	*p++ = (unsigned char)u->role;
-	*p++ = (unsigned char)u->status;
-	memcpy(p, u->pk, 32); p += 32;
-	be64_put(p, u->kdf.opslimit); p += 8;
-	be64_put(p, u->kdf.memlimit); p += 8;
-	memcpy(p, u->kdf.salt, VCRYPTO_SALTBYTES); p += VCRYPTO_SALTBYTES;
-	memcpy(p, u->wrapped, sizeof u->wrapped);
-	return vault_store__put(txn, v->st->users, name, strlen(name), buf, sizeof buf, 0);
-}
 
 /* The audit key's secret half, sealed to admins and auditors. */
 static int seal_audit_key(MDB_txn *txn, vault *v, const char *to, const unsigned char to_pk[32])
@@ -112,7 +58,7 @@ static int user_add_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		return vault_error_set(VAULT_EEXISTS, "user '%s' already exists", a->name);
 	if (error != VAULT_ENOTFOUND)
 		return error;
-	if ((error = vault_user__create(&u, &sk, a->name, a->role, a->pass, a->passlen)) < 0)
+	if ((error = vault_users__create(&u, &sk, a->name, a->role, a->pass, a->passlen)) < 0)
 		return error;
 	vault_vcrypto__key_free(sk);   /* the new user unlocks it with their passphrase */
 	if ((error = vault_user__put(txn, v, a->name, &u)) < 0)
@@ -203,7 +149,7 @@ static int passwd_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 
 	if ((error = vault_user__get(&u, txn, v, v->user)) < 0)
 		return error;
-	if ((error = vault_user__rewrap(&u, v->user, v->sk, a->pass, a->passlen)) < 0)
+	if ((error = vault_users__rewrap(&u, v->user, v->sk, a->pass, a->passlen)) < 0)
 		return error;
 	if ((error = vault_user__put(txn, v, v->user, &u)) < 0)
 		return error;
@@ -216,7 +162,7 @@ int vault_user_passwd(vault *v, const char *pass, size_t passlen)
 	passwd_args a = { pass, passlen };
 	int error;
 
-	if ((error = vault__require_unlocked(v)) < 0)
+	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
 	return vault_policy__run(v, "passwd", passwd_fn, &a);
 }
@@ -230,7 +176,7 @@ int vault_user_foreach(vault *v, int (*cb)(const vault_user_info *, void *), voi
 	user_rec u;
 	int rc, error;
 
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		return error;
 	if ((rc = mdb_cursor_open(txn, v->st->users, &cur)) != 0) {
 		error = vault_store__error(rc, "list users");
@@ -261,13 +207,76 @@ done:
 	return error;
 }
 
-int vault_blob__user(vault_buf *out, const char *name, const user_rec *u)
-{
-	char publine[VAULT_SSHSIG_PUBLINE_MAX];
+/* ---- user key pairs ------------------------------------------------------ */
 
-	if (vault_sshsig__publine(publine, sizeof publine, u->pk) < 0)
-		return VAULT_ERROR;
-	vault_buf_printf(out, "name %s\nrole %s\nstatus %s\nkey %s\n", name, vault_role_name(u->role),
-		u->status == USER_DISABLED ? "disabled" : "active", publine);
-	return out->oom ? vault_error_set_oom() : 0;
+/* Seal a user's Ed25519 secret key under their passphrase. */
+static int wrap_user_key(user_rec *u, const char *name, const unsigned char *sk,
+	const char *pass, size_t passlen)
+{
+	unsigned char *kek = NULL, ad[64 + VAULT_NAME_MAX];
+	size_t adlen;
+	int error;
+
+	vault_vcrypto__kdf_new(&u->kdf);
+	if ((error = vault_vcrypto__kdf_derive(&kek, pass, passlen, &u->kdf)) < 0)
+		return error;
+	adlen = (size_t)snprintf((char *)ad, sizeof ad, "cv-user:%s:", name);
+	memcpy(ad + adlen, u->pk, 32);
+	vault_vcrypto__seal(u->wrapped, sk, VCRYPTO_SIGN_SKBYTES, ad, adlen + 32, kek);
+	vault_vcrypto__key_free(kek);
+	return 0;
+}
+
+/* Shared by user add and init: a new user record with a fresh key pair. */
+int vault_users__create(user_rec *u, unsigned char **sk_out, const char *name,
+	vault_role_t role, const char *pass, size_t passlen)
+{
+	unsigned char *sk = NULL;
+	int error;
+
+	memset(u, 0, sizeof *u);
+	u->role = role;
+	u->status = USER_ACTIVE;
+	if ((error = vault_vcrypto__sign_keypair(u->pk, &sk)) < 0)
+		return error;
+	if ((error = wrap_user_key(u, name, sk, pass, passlen)) < 0) {
+		vault_vcrypto__key_free(sk);
+		return error;
+	}
+	*sk_out = sk;
+	return 0;
+}
+
+int vault_users__rewrap(user_rec *u, const char *name, const unsigned char *sk,
+	const char *pass, size_t passlen)
+{
+	return wrap_user_key(u, name, sk, pass, passlen);
+}
+
+/* The user's secret key, if `pass` opens it; VAULT_EAUTH if not. */
+int vault_users__unwrap(unsigned char **sk_out, const user_rec *u, const char *name,
+	const char *pass, size_t passlen)
+{
+	unsigned char *kek = NULL, *sk = NULL, ad[64 + VAULT_NAME_MAX];
+	size_t adlen;
+	int error;
+
+	*sk_out = NULL;
+	if ((error = vault_vcrypto__kdf_derive(&kek, pass, passlen, &u->kdf)) < 0)
+		return error;
+	if ((error = vault_vcrypto__secret_alloc(&sk, VCRYPTO_SIGN_SKBYTES)) < 0)
+		goto done;
+	adlen = (size_t)snprintf((char *)ad, sizeof ad, "cv-user:%s:", name);
+	memcpy(ad + adlen, u->pk, 32);
+	if (vault_vcrypto__open(sk, u->wrapped, sizeof u->wrapped, ad, adlen + 32, kek) < 0 ||
+	    sodium_memcmp(sk + 32, u->pk, 32) != 0) {
+		error = vault_error_set(VAULT_EAUTH, "wrong passphrase for user '%s'", name);
+		goto done;
+	}
+	*sk_out = sk;
+	sk = NULL;
+done:
+	vault_vcrypto__key_free(kek);
+	vault_vcrypto__key_free(sk);
+	return error;
 }

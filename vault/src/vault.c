@@ -1,3 +1,9 @@
+/*
+ * vault — the handle: the library's global init, vault_open, vault_init
+ * (the genesis event), vault_unlock (and the failed-unlock event), the
+ * mount's session events, vault_close. The top of the library: nothing in
+ * vault/src calls it.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,11 +13,9 @@
 #include <git2/sys/repository.h>
 #include <git2/sys/odb_backend.h>
 
-#include "event.h"
+#include "policy.h"
 #include "odb_lmdb.h"
 #include "sshsig.h"
-
-static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 int vault_global_init(void)
 {
@@ -41,133 +45,22 @@ int vault_kdf_is_test_profile(void)
 	return vault_vcrypto__kdf_is_weak(&p);
 }
 
-int64_t vault__now(void)
-{
-	return (int64_t)time(NULL);
-}
-
-int64_t vault__now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * VAULT_NS + ts.tv_nsec;
-}
-
-int64_t vault_time__sec(int64_t ns)
-{
-	return ns / VAULT_NS - (ns % VAULT_NS < 0);
-}
-
-int vault_time__to_ns(int64_t *ns, const vault_time *t)
-{
-	if (t->nsec >= VAULT_NS || t->sec > VAULT_TIME_SEC_MAX || t->sec < -VAULT_TIME_SEC_MAX)
-		return -1;
-	*ns = t->sec * VAULT_NS + t->nsec;
-	return 0;
-}
-
-void vault_time__from_ns(vault_time *out, int64_t ns)
-{
-	out->sec = ns / VAULT_NS;
-	out->nsec = (uint32_t)(ns % VAULT_NS >= 0 ? ns % VAULT_NS : ns % VAULT_NS + VAULT_NS);
-	if (ns % VAULT_NS < 0)
-		out->sec--;
-}
-
-int vault__git_error(const char *what)
-{
-	const git_error *e = git_error_last();
-
-	return vault_error_set(VAULT_ERROR, "%s: %s", what, e && e->message ? e->message : "history error");
-}
-
-int vault__begin(MDB_txn **out, vault *v, int write)
-{
-	return vault_store__begin(out, v->st, write);
-}
-
-int vault__begin_walk(MDB_txn **out, vault *v)
-{
-	int error = vault_store__begin(out, v->st, 0);
-
-	if (error == 0)
-		vault_store__cur = *out;
-	return error;
-}
-
-int vault__meta_text(vault_buf *out, MDB_txn *txn, vault *v, const char *key)
-{
-	MDB_val val;
-	int error = vault__meta_get(&val, txn, v, key);
-
-	if (error == 0)
-		vault_buf_put(out, val.mv_data, val.mv_size);
-	else if (error != VAULT_ENOTFOUND)
-		return error;
-	vault_buf_put(out, "", 0);
-	return out->oom ? vault_error_set_oom() : 0;
-}
-
-int vault__require_unlocked(vault *v)
-{
-	if (!v->unlocked)
-		return vault_error_set(VAULT_EAUTH, "no user is unlocked");
-	return 0;
-}
-
-int vault__meta_get(MDB_val *out, MDB_txn *txn, vault *v, const char *key)
-{
-	int error = vault_store__get(txn, v->st->meta, key, strlen(key), out);
-
-	if (error == VAULT_ENOTFOUND)
-		return error;
-	if (error < 0)
-		return error;
-	if (out->mv_size < 1 || ((unsigned char *)out->mv_data)[0] != REC_FORMAT)
-		return vault_error_set(VAULT_ECORRUPT, "vault setting '%s' is damaged", key);
-	out->mv_data = (unsigned char *)out->mv_data + 1;
-	out->mv_size--;
-	return 0;
-}
-
-int vault__meta_put(MDB_txn *txn, vault *v, const char *key, const void *val, size_t len)
-{
-	unsigned char buf[1024];
-
-	if (len + 1 > sizeof buf)
-		return vault_error_set(VAULT_ERROR, "vault setting '%s' is too long", key);
-	buf[0] = REC_FORMAT;
-	memcpy(buf + 1, val, len);
-	return vault_store__put(txn, v->st->meta, key, strlen(key), buf, len + 1, 0);
-}
-
-void vault_random_code(char *out, size_t n)
-{
-	unsigned char r[32];
-
-	randombytes_buf(r, n);
-	for (size_t i = 0; i < n; i++)
-		out[i] = b32[r[i] & 31];
-	out[n] = '\0';
-}
-
 static int repo_open(vault *v)
 {
 	git_odb_backend *backend = NULL;
 
 	if (git_odb_new(&v->odb) < 0)
-		return vault__git_error("open history");
+		return vault_error_git("open history");
 	if (vault_odb_lmdb__new(&backend, v->st) < 0)
 		return vault_error_set_oom();
 	if (git_odb_add_backend(v->odb, backend, 1) < 0) {
 		backend->free(backend);
-		return vault__git_error("open history");
+		return vault_error_git("open history");
 	}
 	if (git_repository_new(&v->repo) < 0)
-		return vault__git_error("open history");
+		return vault_error_git("open history");
 	if (git_repository_set_odb(v->repo, v->odb) < 0)
-		return vault__git_error("open history");
+		return vault_error_git("open history");
 	return 0;
 }
 
@@ -197,9 +90,9 @@ static int check_format(vault *v)
 	uint32_t fmt;
 	int error;
 
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		return error;
-	error = vault__meta_get(&val, txn, v, "format");
+	error = vault_meta__get(&val, txn, v, "format");
 	if (error == VAULT_ENOTFOUND) {
 		error = vault_error_set(VAULT_ECORRUPT, "'%s' is not a casevault vault: it has no format record", v->dir);
 		goto done;
@@ -227,7 +120,7 @@ static int check_format(vault *v)
 			v->dir, fmt, VAULT_FORMAT_VERSION);
 		goto done;
 	}
-	if ((error = vault__meta_get(&val, txn, v, "vault-id")) < 0 || val.mv_size != VAULT_ID_SIZE - 1) {
+	if ((error = vault_meta__get(&val, txn, v, "vault-id")) < 0 || val.mv_size != VAULT_ID_SIZE - 1) {
 		error = vault_error_set(VAULT_ECORRUPT, "vault '%s' has a damaged id record", v->dir);
 		goto done;
 	}
@@ -259,77 +152,6 @@ int vault_open(vault **out, const char *dir)
 done:
 	vault_close(v);
 	return error;
-}
-
-/* Seal a user's Ed25519 secret key under their passphrase. */
-static int wrap_user_key(user_rec *u, const char *name, const unsigned char *sk,
-	const char *pass, size_t passlen)
-{
-	unsigned char *kek = NULL, ad[64 + VAULT_NAME_MAX];
-	size_t adlen;
-	int error;
-
-	vault_vcrypto__kdf_new(&u->kdf);
-	if ((error = vault_vcrypto__kdf_derive(&kek, pass, passlen, &u->kdf)) < 0)
-		return error;
-	adlen = (size_t)snprintf((char *)ad, sizeof ad, "cv-user:%s:", name);
-	memcpy(ad + adlen, u->pk, 32);
-	vault_vcrypto__seal(u->wrapped, sk, VCRYPTO_SIGN_SKBYTES, ad, adlen + 32, kek);
-	vault_vcrypto__key_free(kek);
-	return 0;
-}
-
-static int unwrap_user_key(unsigned char **sk_out, const user_rec *u, const char *name,
-	const char *pass, size_t passlen)
-{
-	unsigned char *kek = NULL, *sk = NULL, ad[64 + VAULT_NAME_MAX];
-	size_t adlen;
-	int error;
-
-	*sk_out = NULL;
-	if ((error = vault_vcrypto__kdf_derive(&kek, pass, passlen, &u->kdf)) < 0)
-		return error;
-	if ((error = vault_vcrypto__secret_alloc(&sk, VCRYPTO_SIGN_SKBYTES)) < 0)
-		goto done;
-	adlen = (size_t)snprintf((char *)ad, sizeof ad, "cv-user:%s:", name);
-	memcpy(ad + adlen, u->pk, 32);
-	if (vault_vcrypto__open(sk, u->wrapped, sizeof u->wrapped, ad, adlen + 32, kek) < 0 ||
-	    sodium_memcmp(sk + 32, u->pk, 32) != 0) {
-		error = vault_error_set(VAULT_EAUTH, "wrong passphrase for user '%s'", name);
-		goto done;
-	}
-	*sk_out = sk;
-	sk = NULL;
-done:
-	vault_vcrypto__key_free(kek);
-	vault_vcrypto__key_free(sk);
-	return error;
-}
-
-/* Shared by user add and init: a new user record with a fresh key pair. */
-int vault_user__create(user_rec *u, unsigned char **sk_out, const char *name,
-	vault_role_t role, const char *pass, size_t passlen)
-{
-	unsigned char *sk = NULL;
-	int error;
-
-	memset(u, 0, sizeof *u);
-	u->role = role;
-	u->status = USER_ACTIVE;
-	if ((error = vault_vcrypto__sign_keypair(u->pk, &sk)) < 0)
-		return error;
-	if ((error = wrap_user_key(u, name, sk, pass, passlen)) < 0) {
-		vault_vcrypto__key_free(sk);
-		return error;
-	}
-	*sk_out = sk;
-	return 0;
-}
-
-int vault_user__rewrap(user_rec *u, const char *name, const unsigned char *sk,
-	const char *pass, size_t passlen)
-{
-	return wrap_user_key(u, name, sk, pass, passlen);
 }
 
 static void drop_keys(vault *v)
@@ -386,10 +208,10 @@ static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	int error;
 
 	be32_put(fmt, VAULT_FORMAT_VERSION);
-	if ((error = vault__meta_put(txn, v, "format", fmt, 4)) < 0 ||
-	    (error = vault__meta_put(txn, v, "vault-id", v->id, VAULT_ID_SIZE - 1)) < 0)
+	if ((error = vault_meta__put(txn, v, "format", fmt, 4)) < 0 ||
+	    (error = vault_meta__put(txn, v, "vault-id", v->id, VAULT_ID_SIZE - 1)) < 0)
 		return error;
-	if ((error = vault_user__create(&u, &sk, a->admin, VAULT_ROLE_ADMIN, a->pass, a->passlen)) < 0)
+	if ((error = vault_users__create(&u, &sk, a->admin, VAULT_ROLE_ADMIN, a->pass, a->passlen)) < 0)
 		return error;
 	if ((error = vault_user__put(txn, v, a->admin, &u)) < 0) {
 		vault_vcrypto__key_free(sk);
@@ -405,7 +227,7 @@ static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	sodium_memzero(audit_sk, sizeof audit_sk);
 	if (error < 0)
 		return error;
-	if ((error = vault__meta_put(txn, v, "audit-pk", audit_pk, 32)) < 0)
+	if ((error = vault_meta__put(txn, v, "audit-pk", audit_pk, 32)) < 0)
 		return error;
 	snprintf(key, sizeof key, "@audit/%s", a->admin);
 	if ((error = vault_store__put(txn, v->st->sealed, key, strlen(key), sealed, sizeof sealed, 0)) < 0)
@@ -420,7 +242,7 @@ static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 static int init_post(vault *v, MDB_txn *txn, const git_oid *genesis, void *payload)
 {
 	(void)payload;
-	return vault__meta_put(txn, v, "genesis", genesis->id, 20);
+	return vault_meta__put(txn, v, "genesis", genesis->id, 20);
 }
 
 int vault_init(vault **out, const char *dir, const char *admin,
@@ -445,7 +267,7 @@ int vault_init(vault **out, const char *dir, const char *admin,
 	}
 	if ((error = repo_open(v)) < 0)
 		goto done;
-	vault_random_code(v->id, VAULT_ID_SIZE - 1);
+	vault_vcrypto__random_code(v->id, VAULT_ID_SIZE - 1);
 	if ((error = vault_event__run(v, "init", init_fn, init_post, &a, 0)) < 0)
 		goto done;
 	*out = v;
@@ -485,7 +307,7 @@ int vault_unlock(vault *v, const char *name, const char *pass, size_t passlen)
 	v->unlocked = 0;
 	if (vault_user__check_name(name, "user") < 0)
 		return vault_error_set(VAULT_EAUTH, "user '%s' does not exist", name);
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		return error;
 	error = vault_user__get(&u, txn, v, name);
 	vault_store__abort(v->st, txn);
@@ -495,7 +317,7 @@ int vault_unlock(vault *v, const char *name, const char *pass, size_t passlen)
 		return error;
 	if (u.status == USER_DISABLED)
 		return vault_error_set(VAULT_EAUTH, "user '%s' is disabled", name);
-	error = unwrap_user_key(&sk, &u, name, pass, passlen);
+	error = vault_users__unwrap(&sk, &u, name, pass, passlen);
 	if (error == VAULT_EAUTH) {
 		char msg[256];
 
@@ -506,7 +328,26 @@ int vault_unlock(vault *v, const char *name, const char *pass, size_t passlen)
 	if (error < 0)
 		return error;
 	set_session(v, name, &u, sk);
-	return vault_policy__maintain(v);
+	return vault_keys__maintain(v);
+}
+
+/* The mount's session: mounted with a purpose, then unmounted. */
+static int mount_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
+{
+	ev->purpose = payload;
+	/* Every open on the mount is a read with this purpose: check it once. */
+	if (!strcmp(ev->action, "mount"))
+		return vault_purposes__check(txn, v, payload);
+	return 0;
+}
+
+int vault_mount_event(vault *v, int mounted, const char *purpose)
+{
+	int error;
+
+	if ((error = vault_policy__require_unlocked(v)) < 0)
+		return error;
+	return vault_policy__run(v, mounted ? "mount" : "unmount", mount_fn, (void *)purpose);
 }
 
 void vault_set_via(vault *v, vault_via_t via)
@@ -553,9 +394,9 @@ static int meta_oid(char out[VAULT_OID_SIZE], vault *v, const char *key)
 	int error;
 
 	out[0] = '\0';
-	if ((error = vault__begin(&txn, v, 0)) < 0)
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		return error;
-	if ((error = vault__meta_get(&val, txn, v, key)) == 0) {
+	if ((error = vault_meta__get(&val, txn, v, key)) == 0) {
 		if (val.mv_size != 20) {
 			error = vault_error_set(VAULT_ECORRUPT, "vault record '%s' is damaged", key);
 		} else {
@@ -577,27 +418,4 @@ int vault_genesis(char out[VAULT_OID_SIZE], vault *v)
 int vault_head(char out[VAULT_OID_SIZE], vault *v)
 {
 	return meta_oid(out, v, "head");
-}
-
-const char *vault_role_name(vault_role_t role)
-{
-	switch (role) {
-	case VAULT_ROLE_ADMIN:      return "admin";
-	case VAULT_ROLE_CASEWORKER: return "caseworker";
-	case VAULT_ROLE_AUDITOR:    return "auditor";
-	default:                    return "unknown";
-	}
-}
-
-int vault_role_parse(vault_role_t *out, const char *s)
-{
-	if (!strcmp(s, "admin"))
-		*out = VAULT_ROLE_ADMIN;
-	else if (!strcmp(s, "caseworker"))
-		*out = VAULT_ROLE_CASEWORKER;
-	else if (!strcmp(s, "auditor"))
-		*out = VAULT_ROLE_AUDITOR;
-	else
-		return vault_error_set(VAULT_EUSAGE, "unknown role '%s'", s);
-	return 0;
 }

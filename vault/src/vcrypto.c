@@ -237,3 +237,15 @@ int vault_vcrypto__subkey(unsigned char **out, const unsigned char *key, uint64_
 		crypto_kdf_derive_from_key(*out, VCRYPTO_KEYBYTES, id, ctx, key);
 	return error;
 }
+
+static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+void vault_vcrypto__random_code(char *out, size_t n)
+{
+	unsigned char r[32];
+
+	randombytes_buf(r, n);
+	for (size_t i = 0; i < n; i++)
+		out[i] = b32[r[i] & 31];
+	out[n] = '\0';
+}

@@ -79,4 +79,8 @@ void vault_vcrypto__lookup_hash(unsigned char out[16], const unsigned char *look
 /* Derive a 32-byte subkey into secret memory. */
 int vault_vcrypto__subkey(unsigned char **out, const unsigned char *key, uint64_t id, const char ctx[8]);
 
+/* `n` (at most 32) random characters of Crockford's base 32, NUL-ended
+ * (case codes, vault ids). */
+void vault_vcrypto__random_code(char *out, size_t n);
+
 #endif

@@ -19,6 +19,7 @@
 #include <git2/sys/odb_backend.h>
 
 #include "action.h"
+#include "event.h"
 #include "history.h"
 #include "odb_lmdb.h"
 #include "sshsig.h"
@@ -166,14 +167,14 @@ static int checker_init(checker *ck, verifier *vf)
 	memcpy(ck->view.dir, v->dir, sizeof ck->view.dir);
 	memcpy(ck->view.id, v->id, sizeof ck->view.id);
 	if (git_odb_new(&ck->view.odb) < 0 || vault_odb_lmdb__new(&b, v->st) < 0)
-		return vault__git_error("verify");
+		return vault_error_git("verify");
 	if (git_odb_add_backend(ck->view.odb, b, 1) < 0) {
 		b->free(b);
-		return vault__git_error("verify");
+		return vault_error_git("verify");
 	}
 	if (git_repository_wrap_odb(&ck->view.repo, ck->view.odb) < 0)
-		return vault__git_error("verify");
-	return vault__begin(&ck->txn, &ck->view, 0);
+		return vault_error_git("verify");
+	return vault_store__begin(&ck->txn, ck->view.st, 0);
 }
 
 static int verifier_start(verifier *vf, vault *v, unsigned int n)
@@ -501,7 +502,7 @@ static int check_folders(checker *w, const vault_trailers *t, const vault_action
 		goto done;
 	for (int k = 0; k < 2; k++)
 		if (parent[k][0])
-			vault_node_path(want[k], strtoull(parent[k], NULL, 16));
+			vault_node__path(want[k], strtoull(parent[k], NULL, 16));
 	for (size_t i = 0; i < ch->n && i < MAX_CHANGES; i++) {
 		const change *f = &ch->c[i];
 		if (f == c)
@@ -540,7 +541,7 @@ static int check_content_change(checker *w, const vault_trailers *t, const chang
 	if (strlen(t->node) != 16)
 		FAIL("'%s' names no node", t->action);
 	node = strtoull(t->node, NULL, 16);
-	vault_node_path(path, node);
+	vault_node__path(path, node);
 	for (size_t i = 0; i < ch->n && i < MAX_CHANGES; i++)
 		if (!strcmp(ch->c[i].path, path))
 			c = &ch->c[i];
@@ -649,7 +650,7 @@ static int check_case_create(checker *w, const vault_trailers *t, const changes 
 	int member, error = 0;
 
 	snprintf(want_case, sizeof want_case, "policy/cases/%s", t->case_code);
-	vault_node_path(want_node, strtoull(t->node, NULL, 16));
+	vault_node__path(want_node, strtoull(t->node, NULL, 16));
 	for (size_t i = 0; i < ch->n && i < MAX_CHANGES; i++) {
 		if (!strcmp(ch->c[i].path, want_case))
 			cc = &ch->c[i];
@@ -833,12 +834,6 @@ static int check_run(checker *ck, const event_job *j)
 	return error;
 }
 
-void vault_verify__progress(const vault_verify_options *o, uint64_t done)
-{
-	if (o && o->progress)
-		o->progress(done, 1000, o->payload);
-}
-
 /* What the walk found, besides the checkers' findings. */
 typedef struct {
 	git_oid oldest;                  /* the last event walked */
@@ -860,7 +855,7 @@ static int walk_chain(verifier *vf, walk_end *we, vault_verify_result *res, MDB_
 	uint64_t depth = 0;
 	MDB_val val;
 
-	if (vault__meta_get(&val, txn, v, "genesis") == 0 && val.mv_size == 20) {
+	if (vault_meta__get(&val, txn, v, "genesis") == 0 && val.mv_size == 20) {
 		git_oid g;
 		git_commit *gc = NULL;
 		git_oid_fromraw(&g, val.mv_data);
@@ -947,16 +942,16 @@ int vault_audit_verify(vault_verify_result *res, vault *v, const vault_verify_op
 		error = vault_error_set(VAULT_EUSAGE, "'%s' is not a commit id", anchor);
 		goto done;
 	}
-	if ((error = vault__begin_walk(&txn, v)) < 0)
+	if ((error = vault_event__begin_walk(&txn, v)) < 0)
 		goto done;
-	if ((error = vault__meta_get(&val, txn, v, "head")) < 0 || val.mv_size != 20) {
+	if ((error = vault_meta__get(&val, txn, v, "head")) < 0 || val.mv_size != 20) {
 		error = error < 0 && error != VAULT_ENOTFOUND ? error :
 			vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
 		goto done;
 	}
 	git_oid_fromraw(&head, val.mv_data);
 	git_oid_tostr(res->head, sizeof res->head, &head);
-	if ((error = vault__meta_get(&val, txn, v, "genesis")) < 0 || val.mv_size != 20) {
+	if ((error = vault_meta__get(&val, txn, v, "genesis")) < 0 || val.mv_size != 20) {
 		error = vault_error_set(VAULT_ECORRUPT, "the vault has no valid genesis record");
 		goto done;
 	}

@@ -9,9 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "docs.h"
 #include "history.h"
 #include "verify.h"
+
+/* The progress callback, if any: `done` of 1000. */
+void vault_verify__progress(const vault_verify_options *o, uint64_t done)
+{
+	if (o && o->progress)
+		o->progress(done, 1000, o->payload);
+}
 
 /* Compare one record's expected tree file with the head tree. */
 static int state_entry(vault *v, git_tree *head, vault_history__memo *memo, const char *path,
@@ -25,7 +31,7 @@ static int state_entry(vault *v, git_tree *head, vault_history__memo *memo, cons
 	if (blob->oom)
 		return vault_error_set_oom();
 	if (git_odb_hash(&want, blob->ptr ? blob->ptr : "", blob->size, GIT_OBJECT_BLOB) < 0)
-		return vault__git_error("verify");
+		return vault_error_git("verify");
 	if (vault_history__entry(&e, v, head, path, memo) < 0)
 		return vault_error_set(VAULT_ECORRUPT, "vault state does not match the history: '%s' is not in the head event", path);
 	same = git_oid_equal(&want, git_tree_entry_id(e));
@@ -303,7 +309,7 @@ int vault_verify__state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 		if ((error = vault_node__get(&n, txn, v, be64_get(k.mv_data))) < 0 ||
 		    (error = vault_blob__node(&b, &n)) < 0)
 			break;
-		vault_node_path(path, n.id);
+		vault_node__path(path, n.id);
 		if ((error = state_entry(v, head, &memo, path, &b, &have)) == 0 && n.type == NODE_FILE)
 			error = versions_complete(v, txn, &n);
 		if (error == 0 && (error = nodekey_present(v, txn, n.id, n.generation)) == 0)
@@ -351,7 +357,7 @@ static int next_block_above(vault *v, MDB_txn *txn, uint64_t node, uint64_t used
 			(unsigned long long)node) : error;
 	if (n.next_block < used) {
 		char path[64];
-		vault_node_path(path, node);
+		vault_node__path(path, node);
 		return vault_error_set(VAULT_ECORRUPT,
 			"vault state does not match the history: record '%s' would reuse block %llu of an older version",
 			path, (unsigned long long)n.next_block);

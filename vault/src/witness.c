@@ -105,7 +105,7 @@ int vault_audit_push(vault_push_result *res, vault *v, const char *cache, const 
 		return 0;        /* up to date */
 	if (git_repository_open_bare(&repo, cache) < 0 ||
 	    git_remote_create_anonymous(&remote, repo, url) < 0) {
-		error = vault__git_error("push");
+		error = vault_error_git("push");
 		goto done;
 	}
 	if (git_remote_push(remote, &specs, &popts) < 0) {

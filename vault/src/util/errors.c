@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <git2/errors.h>
 
 #include "errors.h"
 
@@ -57,4 +58,11 @@ int vault_error_to_errno(int code)
 	case VAULT_EREFUSED:  return EPERM;
 	default:              return EIO;
 	}
+}
+
+int vault_error_git(const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return vault_error_set(VAULT_ERROR, "%s: %s", what, e && e->message ? e->message : "history error");
 }

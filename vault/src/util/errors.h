@@ -14,4 +14,7 @@ int vault_error_set(int code, const char *fmt, ...) VAULT_PRINTF(2, 3);
 /* Out of memory; never allocates. Returns VAULT_ERROR. */
 int vault_error_set_oom(void);
 
+/* libgit2's last error, after `what`: "what: message". Returns VAULT_ERROR. */
+int vault_error_git(const char *what);
+
 #endif

@@ -1,0 +1,570 @@
+/*
+ * records — the vault's stored records and the text of their tree files:
+ * `meta` values, users, cases, nodes and versions. Each is read and
+ * written here only, checked as it is read; the text of a record's file in
+ * the history tree is made from the record here too, so that the writer
+ * (event.c) and verify build it with the same function.
+ *
+ * Nothing here decides who may do what, and nothing here decrypts: that
+ * is policy (users.c, cases.c, keys.c) and documents (docs.c, file.c),
+ * which sit above.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "sshsig.h"
+
+#define USER_REC_SIZE (3 + 32 + 8 + 8 + VCRYPTO_SALTBYTES + VCRYPTO_OVERHEAD + VCRYPTO_SIGN_SKBYTES)
+
+/* ---- meta --------------------------------------------------------------- */
+
+int vault_meta__get(MDB_val *out, MDB_txn *txn, vault *v, const char *key)
+{
+	int error = vault_store__get(txn, v->st->meta, key, strlen(key), out);
+
+	if (error == VAULT_ENOTFOUND)
+		return error;
+	if (error < 0)
+		return error;
+	if (out->mv_size < 1 || ((unsigned char *)out->mv_data)[0] != REC_FORMAT)
+		return vault_error_set(VAULT_ECORRUPT, "vault setting '%s' is damaged", key);
+	out->mv_data = (unsigned char *)out->mv_data + 1;
+	out->mv_size--;
+	return 0;
+}
+
+int vault_meta__put(MDB_txn *txn, vault *v, const char *key, const void *val, size_t len)
+{
+	unsigned char buf[1024];
+
+	if (len + 1 > sizeof buf)
+		return vault_error_set(VAULT_ERROR, "vault setting '%s' is too long", key);
+	buf[0] = REC_FORMAT;
+	memcpy(buf + 1, val, len);
+	return vault_store__put(txn, v->st->meta, key, strlen(key), buf, len + 1, 0);
+}
+
+int vault_meta__text(vault_buf *out, MDB_txn *txn, vault *v, const char *key)
+{
+	MDB_val val;
+	int error = vault_meta__get(&val, txn, v, key);
+
+	if (error == 0)
+		vault_buf_put(out, val.mv_data, val.mv_size);
+	else if (error != VAULT_ENOTFOUND)
+		return error;
+	vault_buf_put(out, "", 0);
+	return out->oom ? vault_error_set_oom() : 0;
+}
+
+int vault_meta__purposes(vault_buf *out, int *required, MDB_txn *txn, vault *v)
+{
+	MDB_val val;
+	int error;
+
+	*required = 0;
+	error = vault_meta__get(&val, txn, v, "purpose-required");
+	if (error == 0 && val.mv_size == 1)
+		*required = ((unsigned char *)val.mv_data)[0] != 0;
+	else if (error != VAULT_ENOTFOUND && error < 0)
+		return error;
+	return vault_meta__text(out, txn, v, "purposes");
+}
+
+/* ---- users -------------------------------------------------------------- */
+
+const char *vault_role_name(vault_role_t role)
+{
+	switch (role) {
+	case VAULT_ROLE_ADMIN:      return "admin";
+	case VAULT_ROLE_CASEWORKER: return "caseworker";
+	case VAULT_ROLE_AUDITOR:    return "auditor";
+	default:                    return "unknown";
+	}
+}
+
+int vault_role_parse(vault_role_t *out, const char *s)
+{
+	if (!strcmp(s, "admin"))
+		*out = VAULT_ROLE_ADMIN;
+	else if (!strcmp(s, "caseworker"))
+		*out = VAULT_ROLE_CASEWORKER;
+	else if (!strcmp(s, "auditor"))
+		*out = VAULT_ROLE_AUDITOR;
+	else
+		return vault_error_set(VAULT_EUSAGE, "unknown role '%s'", s);
+	return 0;
+}
+
+int vault_user__check_name(const char *name, const char *what)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > VAULT_NAME_MAX)
+		return vault_error_set(VAULT_EUSAGE, "%s name '%s' must be 1 to %d characters", what, name, VAULT_NAME_MAX);
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			(i > 0 && (c == '.' || c == '_' || c == '-'));
+		if (!ok)
+			return vault_error_set(VAULT_EUSAGE,
+				"%s name '%s' may hold only a-z, 0-9 and . _ - (not first)", what, name);
+	}
+	return 0;
+}
+
+int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name)
+{
+	MDB_val val;
+	const unsigned char *p;
+	int error;
+
+	if ((error = vault_store__get(txn, v->st->users, name, strlen(name), &val)) < 0)
+		return error;
+	p = val.mv_data;
+	if (val.mv_size != USER_REC_SIZE + 1 || p[0] != REC_FORMAT || p[1] < 1 || p[1] > 3 || p[2] > 1)
+		return vault_error_set(VAULT_ECORRUPT, "record of user '%s' is damaged", name);
+	out->role = p[1];
+	out->status = p[2];
+	p += 3;
+	memcpy(out->pk, p, 32); p += 32;
+	out->kdf.opslimit = be64_get(p); p += 8;
+	out->kdf.memlimit = be64_get(p); p += 8;
+	memcpy(out->kdf.salt, p, VCRYPTO_SALTBYTES); p += VCRYPTO_SALTBYTES;
+	memcpy(out->wrapped, p, sizeof out->wrapped);
+	return 0;
+}
+
+int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u)
+{
+	unsigned char buf[USER_REC_SIZE + 1], *p = buf;
+
+	*p++ = REC_FORMAT;
+	*p++ = (unsigned char)u->role;
+	*p++ = (unsigned char)u->status;
+	memcpy(p, u->pk, 32); p += 32;
+	be64_put(p, u->kdf.opslimit); p += 8;
+	be64_put(p, u->kdf.memlimit); p += 8;
+	memcpy(p, u->kdf.salt, VCRYPTO_SALTBYTES); p += VCRYPTO_SALTBYTES;
+	memcpy(p, u->wrapped, sizeof u->wrapped);
+	return vault_store__put(txn, v->st->users, name, strlen(name), buf, sizeof buf, 0);
+}
+
+int vault_blob__user(vault_buf *out, const char *name, const user_rec *u)
+{
+	char publine[VAULT_SSHSIG_PUBLINE_MAX];
+
+	if (vault_sshsig__publine(publine, sizeof publine, u->pk) < 0)
+		return VAULT_ERROR;
+	vault_buf_printf(out, "name %s\nrole %s\nstatus %s\nkey %s\n", name, vault_role_name(u->role),
+		u->status == USER_DISABLED ? "disabled" : "active", publine);
+	return out->oom ? vault_error_set_oom() : 0;
+}
+
+/* ---- cases -------------------------------------------------------------- */
+
+int vault_case__check_code(const char *code)
+{
+	size_t n = strlen(code);
+
+	if (n != VAULT_CODE_SIZE - 1 || code[0] != 'C' || code[1] != '-')
+		return vault_error_set(VAULT_EUSAGE, "'%s' is not a case code (C- and 8 characters)", code);
+	for (size_t i = 2; i < n; i++)
+		if (!strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ", code[i]))
+			return vault_error_set(VAULT_EUSAGE, "'%s' is not a case code (C- and 8 characters)", code);
+	return 0;
+}
+
+void vault_case__dispose(case_rec *c)
+{
+	free(c->chain);
+	c->chain = NULL;
+	c->nchain = 0;
+}
+
+int vault_case__get(case_rec *out, MDB_txn *txn, vault *v, const char *code)
+{
+	MDB_val val;
+	const unsigned char *p, *end;
+	int error;
+
+	memset(out, 0, sizeof *out);
+	if ((error = vault_case__check_code(code)) < 0)
+		return error;
+	if ((error = vault_store__get(txn, v->st->cases, code, strlen(code), &val)) < 0) {
+		if (error == VAULT_ENOTFOUND)
+			return vault_error_set(VAULT_ENOTFOUND, "case '%s' does not exist", code);
+		return error;
+	}
+	p = val.mv_data;
+	end = p + val.mv_size;
+	snprintf(out->code, sizeof out->code, "%s", code);
+#define NEED(n) do { if ((size_t)(end - p) < (size_t)(n)) goto bad; } while (0)
+	NEED(1 + 4 + 1 + 8 + 4 + 2);
+	if (*p++ != REC_FORMAT)
+		goto bad;
+	out->epoch = be32_get(p); p += 4;
+	out->retired = *p++;
+	out->root = be64_get(p); p += 8;
+	out->label_epoch = be32_get(p); p += 4;
+	out->label_len = ((size_t)p[0] << 8) | p[1]; p += 2;
+	if (out->label_len > sizeof out->label || out->epoch == 0)
+		goto bad;
+	NEED(out->label_len + 1);
+	memcpy(out->label, p, out->label_len); p += out->label_len;
+	out->nmembers = *p++;
+	if (out->nmembers > CASE_MAX_MEMBERS)
+		goto bad;
+	for (size_t i = 0; i < out->nmembers; i++) {
+		size_t n;
+		NEED(1);
+		n = *p++;
+		if (n == 0 || n > VAULT_NAME_MAX)
+			goto bad;
+		NEED(n + 1);
+		memcpy(out->members[i].user, p, n);
+		out->members[i].user[n] = '\0';
+		p += n;
+		out->members[i].read_only = *p++;
+	}
+	NEED(2);
+	out->nchain = ((size_t)p[0] << 8) | p[1]; p += 2;
+	if (out->nchain != out->epoch - 1)
+		goto bad;
+	NEED(out->nchain * CHAIN_SIZE);
+	if (out->nchain) {
+		if ((out->chain = malloc(out->nchain * CHAIN_SIZE)) == NULL)
+			return vault_error_set_oom();
+		memcpy(out->chain, p, out->nchain * CHAIN_SIZE);
+		p += out->nchain * CHAIN_SIZE;
+	}
+	if (p != end)
+		goto bad;
+#undef NEED
+	return 0;
+bad:
+	vault_case__dispose(out);
+	return vault_error_set(VAULT_ECORRUPT, "record of case '%s' is damaged", code);
+}
+
+int vault_case__put(MDB_txn *txn, vault *v, const case_rec *c)
+{
+	vault_buf b = VAULT_BUF_INIT;
+	unsigned char hdr[1 + 4 + 1 + 8 + 4 + 2], *p = hdr, n;
+	int error;
+
+	*p++ = REC_FORMAT;
+	be32_put(p, c->epoch); p += 4;
+	*p++ = (unsigned char)c->retired;
+	be64_put(p, c->root); p += 8;
+	be32_put(p, c->label_epoch); p += 4;
+	*p++ = (unsigned char)(c->label_len >> 8);
+	*p++ = (unsigned char)c->label_len;
+	vault_buf_put(&b, hdr, sizeof hdr);
+	vault_buf_put(&b, c->label, c->label_len);
+	n = (unsigned char)c->nmembers;
+	vault_buf_put(&b, &n, 1);
+	for (size_t i = 0; i < c->nmembers; i++) {
+		unsigned char len = (unsigned char)strlen(c->members[i].user);
+		unsigned char ro = (unsigned char)c->members[i].read_only;
+		vault_buf_put(&b, &len, 1);
+		vault_buf_put(&b, c->members[i].user, len);
+		vault_buf_put(&b, &ro, 1);
+	}
+	hdr[0] = (unsigned char)(c->nchain >> 8);
+	hdr[1] = (unsigned char)c->nchain;
+	vault_buf_put(&b, hdr, 2);
+	vault_buf_put(&b, c->chain, c->nchain * CHAIN_SIZE);
+	if (b.oom)
+		error = vault_error_set_oom();
+	else
+		error = vault_store__put(txn, v->st->cases, c->code, strlen(c->code), b.ptr, b.size, 0);
+	vault_buf_dispose(&b);
+	return error;
+}
+
+member_rec *vault_case__member(case_rec *c, const char *user)
+{
+	for (size_t i = 0; i < c->nmembers; i++)
+		if (!strcmp(c->members[i].user, user))
+			return &c->members[i];
+	return NULL;
+}
+
+int vault_blob__case(vault_buf *out, const case_rec *c)
+{
+	char b64[sodium_base64_ENCODED_LEN(sizeof c->label, sodium_base64_VARIANT_ORIGINAL)];
+
+	vault_buf_printf(out, "case %s\nepoch %u\nretired %s\nroot %016llx\n", c->code, c->epoch,
+		c->retired ? "yes" : "no", (unsigned long long)c->root);
+	if (c->label_epoch) {
+		sodium_bin2base64(b64, sizeof b64, c->label, c->label_len, sodium_base64_VARIANT_ORIGINAL);
+		vault_buf_printf(out, "label %u %s\n", c->label_epoch, b64);
+	}
+	for (size_t i = 0; i < c->nmembers; i++)
+		vault_buf_printf(out, "member %s %s\n", c->members[i].user, c->members[i].read_only ? "ro" : "rw");
+	return out->oom ? vault_error_set_oom() : 0;
+}
+
+/* ---- nodes and versions ------------------------------------------------- */
+
+void vault_node__path(char out[64], uint64_t id)
+{
+	char hex[17];
+
+	snprintf(hex, sizeof hex, "%016llx", (unsigned long long)id);
+	snprintf(out, 64, "nodes/%.2s/%.2s/%s", hex, hex + 2, hex);
+}
+
+int vault_node__get(node_rec *out, MDB_txn *txn, vault *v, uint64_t id)
+{
+	unsigned char k[8];
+	const unsigned char *p, *end;
+	MDB_val val;
+	size_t clen;
+	int error;
+
+	memset(out, 0, sizeof *out);
+	be64_put(k, id);
+	if ((error = vault_store__get(txn, v->st->nodes, k, 8, &val)) < 0) {
+		if (error == VAULT_ENOTFOUND)
+			return vault_error_set(VAULT_ENOTFOUND, "node %016llx does not exist", (unsigned long long)id);
+		return error;
+	}
+	p = val.mv_data;
+	end = p + val.mv_size;
+	out->id = id;
+	if (val.mv_size < 4 || p[0] != REC_FORMAT)
+		goto bad;
+	out->type = p[1];
+	out->state = p[2];
+	clen = p[3];
+	p += 4;
+	if (clen != VAULT_CODE_SIZE - 1 || (size_t)(end - p) < clen + 8 + 4 + 8 + 24 + 4 + 8 + 4 + 2)
+		goto bad;
+	memcpy(out->code, p, clen); p += clen;
+	out->parent = be64_get(p); p += 8;
+	out->version = be32_get(p); p += 4;
+	out->size = be64_get(p); p += 8;
+	out->mtime = (int64_t)be64_get(p); p += 8;
+	out->ctime = (int64_t)be64_get(p); p += 8;
+	out->atime = (int64_t)be64_get(p); p += 8;
+	out->generation = be32_get(p); p += 4;
+	out->next_block = be64_get(p); p += 8;
+	out->name_gen = be32_get(p); p += 4;
+	out->name_len = ((size_t)p[0] << 8) | p[1]; p += 2;
+	if (out->name_len > sizeof out->name || (size_t)(end - p) != out->name_len + 32 + 2 + 4)
+		goto bad;
+	memcpy(out->name, p, out->name_len); p += out->name_len;
+	memcpy(out->commitment, p, 32); p += 32;
+	out->mode = ((uint32_t)p[0] << 8) | p[1];
+	p += 2;
+	out->folders = be32_get(p);
+	if (out->mode > 07777 || (out->type != NODE_DIR && out->folders))
+		goto bad;
+	if ((out->type != NODE_DIR && out->type != NODE_FILE) ||
+	    out->state < NODE_LIVE || out->state > NODE_SHREDDED)
+		goto bad;
+	return 0;
+bad:
+	return vault_error_set(VAULT_ECORRUPT, "record of node %016llx is damaged", (unsigned long long)id);
+}
+
+int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n)
+{
+	unsigned char buf[4 + VAULT_CODE_SIZE + 62 + sizeof n->name + 32 + 2 + 4], *p = buf, k[8];
+	size_t clen = strlen(n->code);
+
+	*p++ = REC_FORMAT;
+	*p++ = (unsigned char)n->type;
+	*p++ = (unsigned char)n->state;
+	*p++ = (unsigned char)clen;
+	memcpy(p, n->code, clen); p += clen;
+	be64_put(p, n->parent); p += 8;
+	be32_put(p, n->version); p += 4;
+	be64_put(p, n->size); p += 8;
+	be64_put(p, (uint64_t)n->mtime); p += 8;
+	be64_put(p, (uint64_t)n->ctime); p += 8;
+	be64_put(p, (uint64_t)n->atime); p += 8;
+	be32_put(p, n->generation); p += 4;
+	be64_put(p, n->next_block); p += 8;
+	be32_put(p, n->name_gen); p += 4;
+	*p++ = (unsigned char)(n->name_len >> 8);
+	*p++ = (unsigned char)n->name_len;
+	memcpy(p, n->name, n->name_len); p += n->name_len;
+	memcpy(p, n->commitment, 32); p += 32;
+	*p++ = (unsigned char)(n->mode >> 8);
+	*p++ = (unsigned char)n->mode;
+	be32_put(p, n->folders); p += 4;
+	be64_put(k, n->id);
+	return vault_store__put(txn, v->st->nodes, k, 8, buf, (size_t)(p - buf), 0);
+}
+
+static void version_key(unsigned char k[12], uint64_t node, uint32_t version)
+{
+	be64_put(k, node);
+	be32_put(k + 8, version);
+}
+
+int vault_version__get(version_rec *out, MDB_txn *txn, vault *v, uint64_t node, uint32_t version)
+{
+	unsigned char k[12];
+	const unsigned char *p;
+	MDB_val val;
+	int error;
+
+	memset(out, 0, sizeof *out);
+	version_key(k, node, version);
+	if ((error = vault_store__get(txn, v->st->versions, k, 12, &val)) < 0) {
+		if (error == VAULT_ENOTFOUND)
+			return vault_error_set(VAULT_ENOTFOUND, "version %u does not exist", version);
+		return error;
+	}
+	p = val.mv_data;
+	if (val.mv_size < 1 + 8 + 8 + 4 + 20 + 4 || p[0] != REC_FORMAT)
+		goto bad;
+	p++;
+	out->size = be64_get(p); p += 8;
+	out->mtime = (int64_t)be64_get(p); p += 8;
+	out->generation = be32_get(p); p += 4;
+	memcpy(out->commit, p, 20); p += 20;
+	out->nblocks = be32_get(p); p += 4;
+	if (val.mv_size != 45 + out->nblocks * 24 ||
+	    out->nblocks != (out->size + VAULT_BLOCK_SIZE - 1) / VAULT_BLOCK_SIZE)
+		goto bad;
+	if (out->nblocks && (out->blocks = malloc(out->nblocks * sizeof *out->blocks)) == NULL)
+		return vault_error_set_oom();
+	for (size_t i = 0; i < out->nblocks; i++) {
+		out->blocks[i].id = be64_get(p); p += 8;
+		memcpy(out->blocks[i].tag, p, 16); p += 16;
+	}
+	return 0;
+bad:
+	return vault_error_set(VAULT_ECORRUPT, "record of version %u of node %016llx is damaged",
+		version, (unsigned long long)node);
+}
+
+int vault_version__put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r)
+{
+	unsigned char k[12], *buf, *p;
+	size_t len = 45 + r->nblocks * 24;
+	int error;
+
+	if ((buf = malloc(len)) == NULL)
+		return vault_error_set_oom();
+	p = buf;
+	*p++ = REC_FORMAT;
+	be64_put(p, r->size); p += 8;
+	be64_put(p, (uint64_t)r->mtime); p += 8;
+	be32_put(p, r->generation); p += 4;
+	memcpy(p, r->commit, 20); p += 20;
+	be32_put(p, (uint32_t)r->nblocks); p += 4;
+	for (size_t i = 0; i < r->nblocks; i++) {
+		be64_put(p, r->blocks[i].id); p += 8;
+		memcpy(p, r->blocks[i].tag, 16); p += 16;
+	}
+	version_key(k, node, version);
+	error = vault_store__put(txn, v->st->versions, k, 12, buf, len, 0);
+	free(buf);
+	return error;
+}
+
+void vault_version__dispose(version_rec *r)
+{
+	free(r->blocks);
+	r->blocks = NULL;
+	r->nblocks = 0;
+}
+
+void vault_version__commitment(unsigned char out[32], const version_rec *r)
+{
+	crypto_generichash_state st;
+	unsigned char id[8];
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	for (size_t i = 0; i < r->nblocks; i++) {
+		be64_put(id, r->blocks[i].id);
+		crypto_generichash_update(&st, id, 8);
+		crypto_generichash_update(&st, r->blocks[i].tag, 16);
+	}
+	crypto_generichash_final(&st, out, 32);
+}
+
+/* "mtime SECONDS.NANOSECONDS": whole seconds first, so a reader that
+ * wants seconds stops at the dot. */
+static void blob_time(vault_buf *out, const char *key, int64_t ns)
+{
+	int64_t s = ns / VAULT_NS, r = ns % VAULT_NS;
+
+	if (r < 0) {
+		s--;
+		r += VAULT_NS;
+	}
+	vault_buf_printf(out, "%s %lld.%09lld\n", key, (long long)s, (long long)r);
+}
+
+int vault_blob__node(vault_buf *out, const node_rec *n)
+{
+	static const char *const states[] = { "", "live", "deleted", "shredded" };
+	char b64[sodium_base64_ENCODED_LEN(sizeof n->name, sodium_base64_VARIANT_ORIGINAL)];
+	char hex[65];
+
+	vault_buf_printf(out, "case %s\nparent %016llx\ntype %s\nstate %s\nversion %u\nsize %llu\n",
+		n->code, (unsigned long long)n->parent, n->type == NODE_DIR ? "dir" : "file",
+		states[n->state], n->version, (unsigned long long)n->size);
+	blob_time(out, "mtime", n->mtime);
+	blob_time(out, "ctime", n->ctime);
+	blob_time(out, "atime", n->atime);
+	vault_buf_printf(out, "mode %04o\ngeneration %u\n", (unsigned)n->mode, n->generation);
+	if (n->type == NODE_DIR)
+		vault_buf_printf(out, "folders %u\n", n->folders);
+	if (n->name_len) {
+		sodium_bin2base64(b64, sizeof b64, n->name, n->name_len, sodium_base64_VARIANT_ORIGINAL);
+		vault_buf_printf(out, "name %u %s\n", n->name_gen, b64);
+	}
+	if (n->type == NODE_FILE) {
+		sodium_bin2hex(hex, sizeof hex, n->commitment, 32);
+		vault_buf_printf(out, "commitment %s\n", hex);
+	}
+	return out->oom ? vault_error_set_oom() : 0;
+}
+
+/* ---- policy/settings ---------------------------------------------------- */
+
+/* Text of policy/settings in the history tree. */
+int vault_blob__settings(vault_buf *out, vault *v, MDB_txn *txn)
+{
+	vault_buf list = VAULT_BUF_INIT;
+	MDB_val val;
+	int required, error;
+
+	if ((error = vault_meta__purposes(&list, &required, txn, v)) < 0)
+		return error;
+	vault_buf_printf(out, "purpose-required %s\n", required ? "yes" : "no");
+	for (char *s = list.size ? list.ptr : NULL; s; ) {
+		char *e = strchr(s, '\n');
+		vault_buf_printf(out, "purpose %.*s\n", (int)(e ? e - s : (long)strlen(s)), s);
+		s = e ? e + 1 : NULL;
+	}
+	vault_buf_dispose(&list);
+	if ((error = vault_meta__get(&val, txn, v, "audit-pk")) < 0 || val.mv_size != 32)
+		return error < 0 ? error : vault_error_set(VAULT_ECORRUPT, "audit key record is damaged");
+	vault_buf_printf(out, "audit-key ");
+	for (size_t i = 0; i < 32; i++)
+		vault_buf_printf(out, "%02x", ((unsigned char *)val.mv_data)[i]);
+	vault_buf_printf(out, "\n");
+	/* Only the settings that were set: a vault that never set one keeps
+	 * the text it had before settings existed. */
+	if ((error = vault_meta__text(&list, txn, v, "settings")) < 0)
+		return error;
+	for (char *s = list.size ? list.ptr : NULL; s && *s; ) {
+		char *e = strchr(s, '\n');
+		vault_buf_printf(out, "setting %.*s\n", (int)(e ? e - s : (long)strlen(s)), s);
+		s = e ? e + 1 : NULL;
+	}
+	vault_buf_dispose(&list);
+	return out->oom ? vault_error_set_oom() : 0;
+}
+

@@ -1,0 +1,143 @@
+/*
+ * records.h — the vault's stored records, read and written in one place
+ * (records.c), and the text of their files in the history tree.
+ *
+ * Records are LMDB values whose first byte is REC_FORMAT. Every getter
+ * checks what it reads and fails with VAULT_ECORRUPT naming the record;
+ * none of them decides who may read it or decrypts anything.
+ */
+#ifndef VAULT_RECORDS_H
+#define VAULT_RECORDS_H
+
+#include "vault/vault.h"
+#include "store.h"
+#include "vcrypto.h"
+#include "util/buf.h"
+#include "util/errors.h"
+
+#define VAULT_BLOCK_SIZE 65536
+#define REC_FORMAT      1         /* first byte of every stored record */
+#define BLOCK_HOLE      UINT64_MAX /* a block id for zeros never written: no record */
+
+/* Node types and states, as stored. */
+enum { NODE_DIR = 1, NODE_FILE = 2 };
+enum { NODE_LIVE = 1, NODE_DELETED = 2, NODE_SHREDDED = 3 };
+enum { USER_ACTIVE = 0, USER_DISABLED = 1 };
+#define NODE_FILE_MODE 0600      /* permission bits of a new file ... */
+#define NODE_DIR_MODE  0700      /* ... and folder */
+#define PATH_MAX_DEPTH 64        /* folders in a path, below the case */
+
+/* A chain entry of a case record: the key of the epoch before, sealed. */
+#define CHAIN_SIZE (VCRYPTO_OVERHEAD + VCRYPTO_KEYBYTES)
+
+typedef struct {
+	vault_role_t role;
+	int status;
+	unsigned char pk[32];
+	vcrypto_kdf kdf;
+	unsigned char wrapped[VCRYPTO_OVERHEAD + VCRYPTO_SIGN_SKBYTES];
+} user_rec;
+
+#define CASE_MAX_MEMBERS 64
+typedef struct {
+	char user[VAULT_NAME_MAX + 1];
+	int read_only;
+} member_rec;
+
+typedef struct {
+	char code[VAULT_CODE_SIZE];
+	uint32_t epoch;
+	int retired;
+	uint64_t root;               /* root folder node */
+	uint32_t label_epoch;        /* 0: no label */
+	size_t label_len;            /* sealed length */
+	unsigned char label[VCRYPTO_OVERHEAD + 256];
+	size_t nmembers;
+	member_rec members[CASE_MAX_MEMBERS];
+	/* chain[e] (e >= 2): key of epoch e-1 sealed under key of epoch e */
+	size_t nchain;
+	unsigned char (*chain)[VCRYPTO_OVERHEAD + VCRYPTO_KEYBYTES];
+} case_rec;
+
+typedef struct {
+	uint64_t id;
+	int type, state;
+	char code[VAULT_CODE_SIZE];
+	uint64_t parent;
+	uint32_t version;
+	uint64_t size;
+	int64_t mtime, ctime, atime; /* nanoseconds since 1970 (UTC) */
+	uint32_t generation;         /* current node key generation */
+	uint64_t next_block;
+	uint32_t name_gen;           /* generation the name is sealed under */
+	size_t name_len;             /* sealed length, 0 for a case root */
+	unsigned char name[VCRYPTO_OVERHEAD + VAULT_FILENAME_MAX];
+	unsigned char commitment[32];/* of the current version */
+	uint32_t mode;               /* permission bits (07777) */
+	uint32_t folders;            /* a folder's live subfolders (st_nlink - 2) */
+} node_rec;
+
+typedef struct {
+	uint64_t id;
+	unsigned char tag[VCRYPTO_TAGBYTES];
+} block_ref;
+
+typedef struct {
+	uint64_t size;
+	int64_t mtime;
+	uint32_t generation;
+	unsigned char commit[20];
+	size_t nblocks;
+	block_ref *blocks;           /* malloc'd */
+} version_rec;
+
+/* ---- meta: the vault's own values (format, head, audit key, settings) --- */
+
+/* The value of `key`, its format byte checked and skipped; VAULT_ENOTFOUND. */
+int vault_meta__get(MDB_val *out, MDB_txn *txn, vault *v, const char *key);
+int vault_meta__put(MDB_txn *txn, vault *v, const char *key, const void *val, size_t len);
+/* The text of a `meta` record, NUL-ended; empty when absent. */
+int vault_meta__text(vault_buf *out, MDB_txn *txn, vault *v, const char *key);
+/* The purpose codes, newline-separated, and whether one is required. */
+int vault_meta__purposes(vault_buf *out, int *required, MDB_txn *txn, vault *v);
+
+/* ---- users and cases ----------------------------------------------------- */
+
+/* VAULT_EUSAGE unless `name` is a user name; `what` names it in the error. */
+int vault_user__check_name(const char *name, const char *what);
+int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name);
+int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u);
+
+/* VAULT_EUSAGE unless `code` is a case code (C- and 8 characters). */
+int vault_case__check_code(const char *code);
+/* A case record; its chain is malloc'd: vault_case__dispose() it. */
+int vault_case__get(case_rec *out, MDB_txn *txn, vault *v, const char *code);
+int vault_case__put(MDB_txn *txn, vault *v, const case_rec *c);
+void vault_case__dispose(case_rec *c);
+/* The member entry of `user` in `c`, or NULL. */
+member_rec *vault_case__member(case_rec *c, const char *user);
+
+/* ---- nodes and versions --------------------------------------------------- */
+
+/* "nodes/xx/xxxxxxxxxxxxxxxx": where node `id`'s file is in the history tree. */
+void vault_node__path(char out[64], uint64_t id);
+int vault_node__get(node_rec *out, MDB_txn *txn, vault *v, uint64_t id);
+int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n);
+
+/* A version record; its blocks are malloc'd: vault_version__dispose() it. */
+int vault_version__get(version_rec *out, MDB_txn *txn, vault *v, uint64_t node, uint32_t version);
+int vault_version__put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r);
+void vault_version__dispose(version_rec *r);
+/* What a version's manifest commits to: its blocks' ids and tags. */
+void vault_version__commitment(unsigned char out[32], const version_rec *r);
+
+/* ---- the files of the history tree, made from records -------------------
+ * Used to build events (event.c) and to check the state against the head
+ * tree (verify_state.c): one function for both. */
+int vault_blob__user(vault_buf *out, const char *name, const user_rec *u);
+int vault_blob__case(vault_buf *out, const case_rec *c);
+int vault_blob__node(vault_buf *out, const node_rec *n);
+/* policy/settings: purposes, the audit key, the settings that were set. */
+int vault_blob__settings(vault_buf *out, vault *v, MDB_txn *txn);
+
+#endif

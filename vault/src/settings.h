@@ -1,0 +1,23 @@
+/*
+ * settings.h — the admin's settings as the anomaly report reads them.
+ * settings.c also runs `settings set`, through policy.h.
+ */
+#ifndef VAULT_SETTINGS_H
+#define VAULT_SETTINGS_H
+
+#include "internal.h"
+
+/* The anomaly thresholds of the settings, defaults filled in. */
+typedef struct {
+	uint64_t bulk_count;         /* more than this many reads ... */
+	int64_t bulk_window;         /* ... within this many seconds */
+	int work_start, work_end;    /* minutes of the UTC day: [start, end) */
+	unsigned int work_days;      /* bit n: tm_wday n (0 Sunday) is a working day */
+	int64_t membership_window;   /* reads of a case this soon after a grant or revoke */
+	uint64_t unlock_count;       /* more than this many failed unlocks ... */
+	int64_t unlock_window;       /* ... within this many seconds */
+	char work_text[112];         /* "mon,tue,wed,thu,fri 07:00-19:00" */
+} vault_anomaly_settings;
+int vault_settings__anomaly(vault_anomaly_settings *out, MDB_txn *txn, vault *v);
+
+#endif
