@@ -250,79 +250,78 @@ int vault_case_revoke(vault *v, const char *code, const char *user)
 	return vault_policy__run(v, "revoke", revoke_fn, &a);
 }
 
+typedef struct {
+	MDB_txn *txn;
+	vault *v;
+	int (*cb)(const vault_case_info *, void *);
+	void *payload;
+} foreach_args;
+
+/* The label of `c`, if the session holds the key it is sealed under (1). */
+#define LABEL_OPEN_MAX (sizeof ((case_rec *)0)->label - VCRYPTO_OVERHEAD + 1)
+static int label_open(char out[LABEL_OPEN_MAX], MDB_txn *txn, vault *v, case_rec *c)
+{
+	const unsigned char *key;
+	unsigned char ad[32];
+	size_t adlen;
+
+	if (!c->label_epoch || !vault_case__member(c, v->user) ||
+	    vault_keys__case_key(&key, txn, v, c, c->label_epoch) < 0)
+		return 0;
+	label_ad(ad, &adlen, c->code);
+	if (vault_vcrypto__open((unsigned char *)out, c->label, c->label_len, ad, adlen, key) < 0)
+		return vault_error_set(VAULT_ECORRUPT, "label of case '%s' fails authentication", c->code);
+	out[c->label_len - VCRYPTO_OVERHEAD] = '\0';
+	return 1;
+}
+
+static int case_info(case_rec *c, void *payload)
+{
+	foreach_args *a = payload;
+	vault_member members[CASE_MAX_MEMBERS];
+	vault_case_info info;
+	char label[LABEL_OPEN_MAX];
+	int error;
+
+	if (a->v->role == VAULT_ROLE_CASEWORKER && !vault_case__member(c, a->v->user))
+		return 0;
+	memset(&info, 0, sizeof info);
+	info.code = c->code;
+	info.epoch = c->epoch;
+	info.retired = c->retired;
+	info.nmembers = c->nmembers;
+	info.members = members;
+	for (size_t i = 0; i < c->nmembers; i++) {
+		user_rec u;
+
+		members[i].user = c->members[i].user;
+		members[i].read_only = c->members[i].read_only;
+		members[i].has_key = vault_keys__has_sealed(a->txn, a->v, c->code, c->epoch, c->members[i].user);
+		members[i].disabled = vault_user__get(&u, a->txn, a->v, c->members[i].user) == 0 &&
+			u.status == USER_DISABLED;
+	}
+	if ((error = label_open(label, a->txn, a->v, c)) < 0)
+		return error;
+	if (error > 0)
+		info.label = label;
+	error = a->cb(&info, a->payload);
+	sodium_memzero(label, sizeof label);
+	return error;
+}
+
 int vault_case_foreach(vault *v, int (*cb)(const vault_case_info *, void *), void *payload)
 {
-	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val k, d;
-	vault_member members[CASE_MAX_MEMBERS];
-	char label[256];
-	int rc, error;
+	foreach_args a = { NULL, v, cb, payload };
+	int error;
 
 	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
-	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
+	if ((error = vault_store__begin(&a.txn, v->st, 0)) < 0)
 		return error;
-	if ((rc = mdb_cursor_open(txn, v->st->cases, &cur)) != 0) {
-		error = vault_store__error(rc, "list cases");
-		goto done;
-	}
-	while ((rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0) {
-		char code[VAULT_CODE_SIZE];
-		vault_case_info info;
-		const unsigned char *key;
-		case_rec c;
-
-		if (k.mv_size != VAULT_CODE_SIZE - 1)
-			continue;
-		memcpy(code, k.mv_data, k.mv_size);
-		code[k.mv_size] = '\0';
-		if ((error = vault_case__get(&c, txn, v, code)) < 0)
-			goto done;
-		if (v->role == VAULT_ROLE_CASEWORKER && !vault_case__member(&c, v->user)) {
-			vault_case__dispose(&c);
-			continue;
-		}
-		memset(&info, 0, sizeof info);
-		info.code = code;
-		info.epoch = c.epoch;
-		info.retired = c.retired;
-		info.nmembers = c.nmembers;
-		info.members = members;
-		for (size_t i = 0; i < c.nmembers; i++) {
-			user_rec u;
-
-			members[i].user = c.members[i].user;
-			members[i].read_only = c.members[i].read_only;
-			members[i].has_key = vault_keys__has_sealed(txn, v, code, c.epoch, c.members[i].user);
-			members[i].disabled = vault_user__get(&u, txn, v, c.members[i].user) == 0 &&
-				u.status == USER_DISABLED;
-		}
-		if (c.label_epoch && vault_case__member(&c, v->user) &&
-		    vault_keys__case_key(&key, txn, v, &c, c.label_epoch) == 0) {
-			unsigned char ad[32];
-			size_t adlen;
-			label_ad(ad, &adlen, code);
-			if (vault_vcrypto__open((unsigned char *)label, c.label, c.label_len, ad, adlen, key) == 0) {
-				label[c.label_len - VCRYPTO_OVERHEAD] = '\0';
-				info.label = label;
-			} else {
-				vault_case__dispose(&c);
-				error = vault_error_set(VAULT_ECORRUPT, "label of case '%s' fails authentication", code);
-				goto done;
-			}
-		}
-		error = cb(&info, payload);
-		sodium_memzero(label, sizeof label);
-		vault_case__dispose(&c);
-		if (error != 0)
-			goto done;
-	}
-	error = 0;
-done:
-	vault_error_clear();
-	if (cur)
-		mdb_cursor_close(cur);
-	vault_store__abort(v->st, txn);
+	error = vault_case__each(a.txn, v, case_info, &a);
+	/* A label the session holds no key for is no error. */
+	if (error == 0)
+		vault_error_clear();
+	vault_store__abort(v->st, a.txn);
 	return error;
 }

@@ -304,57 +304,41 @@ static int rekey_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	return vault_event__touch_case(ev, v, txn, code);
 }
 
+typedef struct {
+	MDB_txn *txn;
+	vault *v;
+	char (*todo)[VAULT_CODE_SIZE];
+	size_t ntodo;
+} maintain_args;
+
+static int note_unsettled(case_rec *c, void *payload)
+{
+	maintain_args *a = payload;
+	void *t;
+
+	if (!needs_settling(a->txn, a->v, c))
+		return 0;
+	if ((t = realloc(a->todo, (a->ntodo + 1) * sizeof *a->todo)) == NULL)
+		return vault_error_set_oom();
+	a->todo = t;
+	memcpy(a->todo[a->ntodo++], c->code, VAULT_CODE_SIZE);
+	return 0;
+}
+
 int vault_keys__maintain(vault *v)
 {
-	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val k, d;
-	char (*todo)[VAULT_CODE_SIZE] = NULL;
-	size_t ntodo = 0;
-	int rc, error;
+	maintain_args a = { NULL, v, NULL, 0 };
+	int error;
 
-	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
+	if ((error = vault_store__begin(&a.txn, v->st, 0)) < 0)
 		return error;
-	if ((rc = mdb_cursor_open(txn, v->st->cases, &cur)) != 0) {
-		error = vault_store__error(rc, "list cases");
-		goto done;
-	}
-	while ((rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0) {
-		char code[VAULT_CODE_SIZE];
-		case_rec c;
-
-		if (k.mv_size != VAULT_CODE_SIZE - 1)
-			continue;
-		memcpy(code, k.mv_data, k.mv_size);
-		code[k.mv_size] = '\0';
-		if ((error = vault_case__get(&c, txn, v, code)) < 0)
-			goto done;
-		if (needs_settling(txn, v, &c)) {
-			void *t = realloc(todo, (ntodo + 1) * sizeof *todo);
-			if (!t) {
-				vault_case__dispose(&c);
-				error = vault_error_set_oom();
-				goto done;
-			}
-			todo = t;
-			memcpy(todo[ntodo++], code, VAULT_CODE_SIZE);
-		}
-		vault_case__dispose(&c);
-	}
-	mdb_cursor_close(cur);
-	cur = NULL;
-	vault_store__abort(v->st, txn);
-	txn = NULL;
-	error = 0;
-	for (size_t i = 0; i < ntodo && error >= 0; i++) {
-		error = vault_policy__run(v, "rekey", rekey_fn, todo[i]);
+	error = vault_case__each(a.txn, v, note_unsettled, &a);
+	vault_store__abort(v->st, a.txn);
+	for (size_t i = 0; i < a.ntodo && error >= 0; i++) {
+		error = vault_policy__run(v, "rekey", rekey_fn, a.todo[i]);
 		if (error == 1)
 			error = 0;
 	}
-done:
-	free(todo);
-	if (cur)
-		mdb_cursor_close(cur);
-	vault_store__abort(v->st, txn);
+	free(a.todo);
 	return error < 0 ? error : 0;
 }

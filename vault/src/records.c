@@ -73,6 +73,64 @@ int vault_meta__purposes(vault_buf *out, int *required, MDB_txn *txn, vault *v)
 	return vault_meta__text(out, txn, v, "purposes");
 }
 
+/* ---- walks -------------------------------------------------------------- */
+
+/*
+ * The records of `dbi` whose keys are between `min` and `max` bytes long,
+ * in key order: `fn` gets each key as a string; the walk stops at the first
+ * non-zero return of `fn`, which it returns.
+ */
+static int each_key(MDB_txn *txn, MDB_dbi dbi, const char *what, size_t min, size_t max,
+	int (*fn)(const char *key, void *ctx), void *ctx)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	char key[VAULT_NAME_MAX + 1];
+	int rc, error = 0;
+
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+		return vault_store__error(rc, what);
+	while (error == 0 && (rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0) {
+		if (k.mv_size < min || k.mv_size > max || k.mv_size >= sizeof key)
+			continue;
+		memcpy(key, k.mv_data, k.mv_size);
+		key[k.mv_size] = '\0';
+		error = fn(key, ctx);
+	}
+	mdb_cursor_close(cur);
+	if (error == 0 && rc != MDB_NOTFOUND)
+		error = vault_store__error(rc, what);
+	return error;
+}
+
+typedef struct {
+	MDB_txn *txn;
+	vault *v;
+	int (*user_cb)(const char *, const user_rec *, void *);
+	int (*case_cb)(case_rec *, void *);
+	void *payload;
+} each_ctx;
+
+/* One user or case record of a walk, to its callback. */
+static int record_one(const char *key, void *ctx)
+{
+	each_ctx *e = ctx;
+	user_rec u;
+	case_rec c;
+	int error;
+
+	if (e->user_cb) {
+		if ((error = vault_user__get(&u, e->txn, e->v, key)) < 0)
+			return error;
+		return e->user_cb(key, &u, e->payload);
+	}
+	if ((error = vault_case__get(&c, e->txn, e->v, key)) < 0)
+		return error;
+	error = e->case_cb(&c, e->payload);
+	vault_case__dispose(&c);
+	return error;
+}
+
 /* ---- users -------------------------------------------------------------- */
 
 const char *vault_role_name(vault_role_t role)
@@ -150,6 +208,14 @@ int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u)
 	memcpy(p, u->kdf.salt, VCRYPTO_SALTBYTES); p += VCRYPTO_SALTBYTES;
 	memcpy(p, u->wrapped, sizeof u->wrapped);
 	return vault_store__put(txn, v->st->users, name, strlen(name), buf, sizeof buf, 0);
+}
+
+int vault_user__each(MDB_txn *txn, vault *v,
+	int (*cb)(const char *name, const user_rec *u, void *payload), void *payload)
+{
+	each_ctx e = { txn, v, cb, NULL, payload };
+
+	return each_key(txn, v->st->users, "list users", 1, VAULT_NAME_MAX, record_one, &e);
 }
 
 int vault_blob__user(vault_buf *out, const char *name, const user_rec *u)
@@ -291,6 +357,14 @@ member_rec *vault_case__member(case_rec *c, const char *user)
 		if (!strcmp(c->members[i].user, user))
 			return &c->members[i];
 	return NULL;
+}
+
+int vault_case__each(MDB_txn *txn, vault *v, int (*cb)(case_rec *c, void *payload), void *payload)
+{
+	each_ctx e = { txn, v, NULL, cb, payload };
+
+	return each_key(txn, v->st->cases, "list cases", VAULT_CODE_SIZE - 1, VAULT_CODE_SIZE - 1,
+		record_one, &e);
 }
 
 int vault_blob__case(vault_buf *out, const case_rec *c)

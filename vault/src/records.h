@@ -108,6 +108,15 @@ int vault_user__check_name(const char *name, const char *what);
 int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name);
 int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u);
 
+/*
+ * Each user, or each case, in key order; the walk stops at the first
+ * non-zero return of `cb`, which it returns. A case's chain is disposed
+ * after `cb` returns.
+ */
+int vault_user__each(MDB_txn *txn, vault *v,
+	int (*cb)(const char *name, const user_rec *u, void *payload), void *payload);
+int vault_case__each(MDB_txn *txn, vault *v, int (*cb)(case_rec *c, void *payload), void *payload);
+
 /* VAULT_EUSAGE unless `code` is a case code (C- and 8 characters). */
 int vault_case__check_code(const char *code);
 /* A case record; its chain is malloc'd: vault_case__dispose() it. */

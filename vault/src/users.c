@@ -83,22 +83,18 @@ int vault_user_add(vault *v, const char *name, vault_role_t role, const char *pa
 	return vault_policy__run(v, "user-add", user_add_fn, &a);
 }
 
+static int count_admin(const char *name, const user_rec *u, void *payload)
+{
+	(void)name;
+	if (u->role == VAULT_ROLE_ADMIN && u->status == USER_ACTIVE)
+		(*(size_t *)payload)++;
+	return 0;
+}
+
 static int count_active_admins(size_t *out, MDB_txn *txn, vault *v)
 {
-	MDB_cursor *cur;
-	MDB_val k, d;
-	int rc;
-
 	*out = 0;
-	if ((rc = mdb_cursor_open(txn, v->st->users, &cur)) != 0)
-		return vault_store__error(rc, "list users");
-	while ((rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0) {
-		const unsigned char *p = d.mv_data;
-		if (d.mv_size > 3 && p[1] == VAULT_ROLE_ADMIN && p[2] == USER_ACTIVE)
-			(*out)++;
-	}
-	mdb_cursor_close(cur);
-	return 0;
+	return vault_user__each(txn, v, count_admin, out);
 }
 
 static int user_disable_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
@@ -167,42 +163,34 @@ int vault_user_passwd(vault *v, const char *pass, size_t passlen)
 	return vault_policy__run(v, "passwd", passwd_fn, &a);
 }
 
+typedef struct {
+	int (*cb)(const vault_user_info *, void *);
+	void *payload;
+} foreach_args;
+
+static int user_info(const char *name, const user_rec *u, void *payload)
+{
+	foreach_args *a = payload;
+	char publine[VAULT_SSHSIG_PUBLINE_MAX];
+	vault_user_info info;
+
+	vault_sshsig__publine(publine, sizeof publine, u->pk);
+	info.name = name;
+	info.role = u->role;
+	info.disabled = u->status == USER_DISABLED;
+	info.publine = publine;
+	return a->cb(&info, a->payload);
+}
+
 int vault_user_foreach(vault *v, int (*cb)(const vault_user_info *, void *), void *payload)
 {
+	foreach_args a = { cb, payload };
 	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val k, d;
-	char name[VAULT_NAME_MAX + 1], publine[VAULT_SSHSIG_PUBLINE_MAX];
-	user_rec u;
-	int rc, error;
+	int error;
 
 	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		return error;
-	if ((rc = mdb_cursor_open(txn, v->st->users, &cur)) != 0) {
-		error = vault_store__error(rc, "list users");
-		goto done;
-	}
-	while ((rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0) {
-		vault_user_info info;
-
-		if (k.mv_size > VAULT_NAME_MAX)
-			continue;
-		memcpy(name, k.mv_data, k.mv_size);
-		name[k.mv_size] = '\0';
-		if ((error = vault_user__get(&u, txn, v, name)) < 0)
-			goto done;
-		vault_sshsig__publine(publine, sizeof publine, u.pk);
-		info.name = name;
-		info.role = u.role;
-		info.disabled = u.status == USER_DISABLED;
-		info.publine = publine;
-		if ((error = cb(&info, payload)) != 0)
-			goto done;
-	}
-	error = 0;
-done:
-	if (cur)
-		mdb_cursor_close(cur);
+	error = vault_user__each(txn, v, user_info, &a);
 	vault_store__abort(v->st, txn);
 	return error;
 }
