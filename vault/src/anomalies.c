@@ -29,15 +29,10 @@ typedef struct {
 
 static int flag_add(flag_list *l, const flag *f)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		void *p = realloc(l->items, cap * sizeof *l->items);
+	int error;
 
-		if (!p)
-			return vault_error_set_oom();
-		l->items = p;
-		l->cap = cap;
-	}
+	if ((error = vault_array_grow(&l->items, &l->cap, l->n, sizeof *l->items, 32)) < 0)
+		return error;
 	l->items[l->n++] = *f;
 	return 0;
 }

@@ -164,16 +164,24 @@ done:
 	return error;
 }
 
-int vault_case_grant(vault *v, const char *code, const char *user, int read_only)
+/* A grant or a revoke: an admin's event about one member of one case. */
+static int membership_run(vault *v, const char *action, vault_event_fn fn, grant_args *a)
 {
-	grant_args a = { code, user, read_only ? 1 : 0 };
 	int error;
 
 	if ((error = vault_policy__require_role(v, VAULT_ROLE_ADMIN)) < 0)
 		return error;
-	if ((error = vault_case__check_code(code)) < 0 || (error = vault_user__check_name(user, "user")) < 0)
+	if ((error = vault_case__check_code(a->code)) < 0 ||
+	    (error = vault_user__check_name(a->user, "user")) < 0)
 		return error;
-	return vault_policy__run(v, "grant", grant_fn, &a);
+	return vault_policy__run(v, action, fn, a);
+}
+
+int vault_case_grant(vault *v, const char *code, const char *user, int read_only)
+{
+	grant_args a = { code, user, read_only ? 1 : 0 };
+
+	return membership_run(v, "grant", grant_fn, &a);
 }
 
 static int drop_sealed(MDB_txn *txn, vault *v, const char *code, const char *user)
@@ -241,13 +249,8 @@ done:
 int vault_case_revoke(vault *v, const char *code, const char *user)
 {
 	grant_args a = { code, user, 0 };
-	int error;
 
-	if ((error = vault_policy__require_role(v, VAULT_ROLE_ADMIN)) < 0)
-		return error;
-	if ((error = vault_case__check_code(code)) < 0 || (error = vault_user__check_name(user, "user")) < 0)
-		return error;
-	return vault_policy__run(v, "revoke", revoke_fn, &a);
+	return membership_run(v, "revoke", revoke_fn, &a);
 }
 
 typedef struct {

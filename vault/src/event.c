@@ -60,6 +60,15 @@ static int add_update(vault_event *ev, vault *v, MDB_txn *txn, const char *path,
 	return 0;
 }
 
+/* Record `path`'s new file `b` in the event, unless making it failed. */
+static int touch(vault_event *ev, vault *v, MDB_txn *txn, const char *path, vault_buf *b, int error)
+{
+	if (error == 0)
+		error = add_update(ev, v, txn, path, b);
+	vault_buf_dispose(b);
+	return error;
+}
+
 int vault_event__touch_user(vault_event *ev, vault *v, MDB_txn *txn, const char *name)
 {
 	vault_buf b = VAULT_BUF_INIT;
@@ -69,12 +78,8 @@ int vault_event__touch_user(vault_event *ev, vault *v, MDB_txn *txn, const char 
 
 	if ((error = vault_user__get(&u, txn, v, name)) < 0)
 		return error;
-	if ((error = vault_blob__user(&b, name, &u)) == 0) {
-		snprintf(path, sizeof path, "policy/users/%s", name);
-		error = add_update(ev, v, txn, path, &b);
-	}
-	vault_buf_dispose(&b);
-	return error;
+	vault_user__path(path, name);
+	return touch(ev, v, txn, path, &b, vault_blob__user(&b, name, &u));
 }
 
 int vault_event__touch_case(vault_event *ev, vault *v, MDB_txn *txn, const char *code)
@@ -86,13 +91,10 @@ int vault_event__touch_case(vault_event *ev, vault *v, MDB_txn *txn, const char 
 
 	if ((error = vault_case__get(&c, txn, v, code)) < 0)
 		return error;
-	if ((error = vault_blob__case(&b, &c)) == 0) {
-		snprintf(path, sizeof path, "policy/cases/%s", code);
-		error = add_update(ev, v, txn, path, &b);
-	}
+	vault_case__path(path, code);
+	error = vault_blob__case(&b, &c);
 	vault_case__dispose(&c);
-	vault_buf_dispose(&b);
-	return error;
+	return touch(ev, v, txn, path, &b, error);
 }
 
 int vault_event__touch_node(vault_event *ev, vault *v, MDB_txn *txn, uint64_t id)
@@ -104,23 +106,15 @@ int vault_event__touch_node(vault_event *ev, vault *v, MDB_txn *txn, uint64_t id
 
 	if ((error = vault_node__get(&n, txn, v, id)) < 0)
 		return error;
-	if ((error = vault_blob__node(&b, &n)) == 0) {
-		vault_node__path(path, id);
-		error = add_update(ev, v, txn, path, &b);
-	}
-	vault_buf_dispose(&b);
-	return error;
+	vault_node__path(path, id);
+	return touch(ev, v, txn, path, &b, vault_blob__node(&b, &n));
 }
 
 int vault_event__touch_settings(vault_event *ev, vault *v, MDB_txn *txn)
 {
 	vault_buf b = VAULT_BUF_INIT;
-	int error;
 
-	if ((error = vault_blob__settings(&b, v, txn)) == 0)
-		error = add_update(ev, v, txn, "policy/settings", &b);
-	vault_buf_dispose(&b);
-	return error;
+	return touch(ev, v, txn, VAULT_SETTINGS_PATH, &b, vault_blob__settings(&b, v, txn));
 }
 
 int vault_event__seal_note(vault_event *ev, vault *v, MDB_txn *txn, const char *note)
@@ -139,7 +133,7 @@ int vault_event__seal_note(vault_event *ev, vault *v, MDB_txn *txn, const char *
 	{
 		vault_buf b = VAULT_BUF_INIT;
 		if ((error = vault_blob__settings(&b, v, txn)) == 0)
-			error = vault_event__matches_head(v, txn, "policy/settings", &b);
+			error = vault_event__matches_head(v, txn, VAULT_SETTINGS_PATH, &b);
 		vault_buf_dispose(&b);
 		if (error < 0)
 			return error;

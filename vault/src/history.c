@@ -62,13 +62,9 @@ int vault_history__chain(git_oid **out, size_t *n_out, char *bad, vault *v, MDB_
 	git_oid_fromraw(&cur, val.mv_data);
 	for (;;) {
 		git_commit *c = NULL;
-		if (n == cap) {
-			void *p = realloc(ids, (cap = cap ? cap * 2 : 1024) * sizeof *ids);
-			if (!p) {
-				free(ids);
-				return vault_error_set_oom();
-			}
-			ids = p;
+		if ((error = vault_array_grow(&ids, &cap, n, sizeof *ids, 1024)) < 0) {
+			free(ids);
+			return error;
 		}
 		ids[n++] = cur;
 		if (git_commit_lookup(&c, v->repo, &cur) < 0) {
@@ -159,7 +155,7 @@ int vault_history__user(vault_policy_user *out, git_tree *tree, const char *name
 	int error;
 
 	memset(out, 0, sizeof *out);
-	snprintf(path, sizeof path, "policy/users/%s", name);
+	vault_user__path(path, name);
 	error = vault_history__blob(&b, tree, path, v);
 	if (error == VAULT_ENOTFOUND)
 		error = 0;
@@ -190,7 +186,7 @@ int vault_history__membership(int *out, git_tree *tree, const char *code, const 
 	int error;
 
 	*out = 0;
-	snprintf(path, sizeof path, "policy/cases/%s", code);
+	vault_case__path(path, code);
 	error = vault_history__blob(&b, tree, path, v);
 	if (error == VAULT_ENOTFOUND)
 		error = 0;

@@ -243,7 +243,7 @@ int vault_keys__user_trusted(MDB_txn *txn, vault *v, const char *name)
 
 	if ((error = vault_user__get(&u, txn, v, name)) == 0 &&
 	    (error = vault_blob__user(&b, name, &u)) == 0) {
-		snprintf(path, sizeof path, "policy/users/%s", name);
+		vault_user__path(path, name);
 		error = vault_event__matches_head(v, txn, path, &b);
 	}
 	vault_buf_dispose(&b);
@@ -262,7 +262,7 @@ int vault_keys__case_trusted(MDB_txn *txn, vault *v, const case_rec *c)
 	int error;
 
 	if ((error = vault_blob__case(&b, c)) == 0) {
-		snprintf(path, sizeof path, "policy/cases/%s", c->code);
+		vault_case__path(path, c->code);
 		error = vault_event__matches_head(v, txn, path, &b);
 	}
 	vault_buf_dispose(&b);

@@ -76,14 +76,20 @@ static int op_start(op_ctx *oc, vault *v, const char *path, int need_name)
 	return vault_docs__settle_before_write(v, oc->p.code);
 }
 
-int vault_mkdir(vault *v, const char *path)
+/* An operation on one path that is not a case folder, as event `action`. */
+static int op_run(vault *v, const char *path, const char *action, doc_fn fn)
 {
 	op_ctx oc;
 	int error;
 
 	if ((error = op_start(&oc, v, path, 1)) < 0)
 		return error;
-	return vault_docs__event(v, "mkdir", oc.p.code, 1, mkdir_fn, NULL, &oc);
+	return vault_docs__event(v, action, oc.p.code, 1, fn, NULL, &oc);
+}
+
+int vault_mkdir(vault *v, const char *path)
+{
+	return op_run(v, path, "mkdir", mkdir_fn);
 }
 
 static int move_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
@@ -204,12 +210,7 @@ static int remove_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 
 int vault_remove(vault *v, const char *path)
 {
-	op_ctx oc;
-	int error;
-
-	if ((error = op_start(&oc, v, path, 1)) < 0)
-		return error;
-	return vault_docs__event(v, "delete", oc.p.code, 1, remove_fn, NULL, &oc);
+	return op_run(v, path, "delete", remove_fn);
 }
 
 static int touch_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
@@ -440,14 +441,8 @@ int vault_list(vault *v, const char *path, int (*cb)(const vault_entry *, void *
 			error = vault_error_set(VAULT_ECORRUPT, "a folder entry of '%s' is damaged", path);
 			goto done;
 		}
-		if (n == cap) {
-			void *t = realloc(items, (cap = cap ? cap * 2 : 32) * sizeof *items);
-			if (!t) {
-				error = vault_error_set_oom();
-				goto done;
-			}
-			items = t;
-		}
+		if ((error = vault_array_grow(&items, &cap, n, sizeof *items, 32)) < 0)
+			goto done;
 		if ((error = vault_node__get(&items[n].n, txn, v, be64_get((unsigned char *)d.mv_data + 1))) < 0 ||
 		    (error = vault_docs__name_open(items[n].name, key, txn, v, &cc.c, &items[n].n)) < 0)
 			goto done;

@@ -76,11 +76,12 @@ int vault_meta__purposes(vault_buf *out, int *required, MDB_txn *txn, vault *v)
 /* ---- walks -------------------------------------------------------------- */
 
 /*
- * The records of `dbi` whose keys are between `min` and `max` bytes long,
- * in key order: `fn` gets each key as a string; the walk stops at the first
- * non-zero return of `fn`, which it returns.
+ * The records of `dbi` in key order: `fn` gets each key as a string; the
+ * walk stops at the first non-zero return of `fn`, which it returns. Keys
+ * are `min` to `max` bytes long; any other is damage (VAULT_ECORRUPT,
+ * "vault state holds a `bad`").
  */
-static int each_key(MDB_txn *txn, MDB_dbi dbi, const char *what, size_t min, size_t max,
+static int each_key(MDB_txn *txn, MDB_dbi dbi, size_t min, size_t max, const char *bad,
 	int (*fn)(const char *key, void *ctx), void *ctx)
 {
 	MDB_cursor *cur;
@@ -89,17 +90,19 @@ static int each_key(MDB_txn *txn, MDB_dbi dbi, const char *what, size_t min, siz
 	int rc, error = 0;
 
 	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
-		return vault_store__error(rc, what);
+		return vault_store__error(rc, "walk records");
 	while (error == 0 && (rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0) {
-		if (k.mv_size < min || k.mv_size > max || k.mv_size >= sizeof key)
-			continue;
+		if (k.mv_size < min || k.mv_size > max || k.mv_size >= sizeof key) {
+			error = vault_error_set(VAULT_ECORRUPT, "vault state holds a %s", bad);
+			break;
+		}
 		memcpy(key, k.mv_data, k.mv_size);
 		key[k.mv_size] = '\0';
 		error = fn(key, ctx);
 	}
 	mdb_cursor_close(cur);
 	if (error == 0 && rc != MDB_NOTFOUND)
-		error = vault_store__error(rc, what);
+		error = vault_store__error(rc, "walk records");
 	return error;
 }
 
@@ -215,7 +218,12 @@ int vault_user__each(MDB_txn *txn, vault *v,
 {
 	each_ctx e = { txn, v, cb, NULL, payload };
 
-	return each_key(txn, v->st->users, "list users", 1, VAULT_NAME_MAX, record_one, &e);
+	return each_key(txn, v->st->users, 1, VAULT_NAME_MAX, "user record with a bad name", record_one, &e);
+}
+
+void vault_user__path(char out[64], const char *name)
+{
+	snprintf(out, 64, "policy/users/%s", name);
 }
 
 int vault_blob__user(vault_buf *out, const char *name, const user_rec *u)
@@ -363,8 +371,13 @@ int vault_case__each(MDB_txn *txn, vault *v, int (*cb)(case_rec *c, void *payloa
 {
 	each_ctx e = { txn, v, NULL, cb, payload };
 
-	return each_key(txn, v->st->cases, "list cases", VAULT_CODE_SIZE - 1, VAULT_CODE_SIZE - 1,
-		record_one, &e);
+	return each_key(txn, v->st->cases, VAULT_CODE_SIZE - 1, VAULT_CODE_SIZE - 1,
+		"case record with a bad code", record_one, &e);
+}
+
+void vault_case__path(char out[64], const char *code)
+{
+	snprintf(out, 64, "policy/cases/%s", code);
 }
 
 int vault_blob__case(vault_buf *out, const case_rec *c)

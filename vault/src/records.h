@@ -111,7 +111,7 @@ int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u)
 /*
  * Each user, or each case, in key order; the walk stops at the first
  * non-zero return of `cb`, which it returns. A case's chain is disposed
- * after `cb` returns.
+ * after `cb` returns. A record that does not read is VAULT_ECORRUPT.
  */
 int vault_user__each(MDB_txn *txn, vault *v,
 	int (*cb)(const char *name, const user_rec *u, void *payload), void *payload);
@@ -143,6 +143,10 @@ void vault_version__commitment(unsigned char out[32], const version_rec *r);
 /* ---- the files of the history tree, made from records -------------------
  * Used to build events (event.c) and to check the state against the head
  * tree (verify_state.c): one function for both. */
+/* Where each record's file is in the history tree. */
+void vault_user__path(char out[64], const char *name);
+void vault_case__path(char out[64], const char *code);
+#define VAULT_SETTINGS_PATH "policy/settings"
 int vault_blob__user(vault_buf *out, const char *name, const user_rec *u);
 int vault_blob__case(vault_buf *out, const case_rec *c);
 int vault_blob__node(vault_buf *out, const node_rec *n);

@@ -147,7 +147,7 @@ static int case_state(uint32_t *epoch, int *member, git_tree *tree, const char *
 
 	*epoch = 0;
 	*member = 0;
-	snprintf(path, sizeof path, "policy/cases/%s", code);
+	vault_case__path(path, code);
 	error = vault_history__blob(&b, tree, path, v);
 	if (error == VAULT_ENOTFOUND)
 		return 0;
@@ -181,7 +181,7 @@ static int report_revoked(report *r)
 
 		if ((error = tree_of(&tree, r->v, &r->ev[i])) < 0)
 			goto done;
-		snprintf(path, sizeof path, "policy/cases/%s", code);
+		vault_case__path(path, code);
 		if (git_tree_entry_bypath(&te, tree, path) == 0 && !git_oid_equal(&last, git_tree_entry_id(te))) {
 			last = *git_tree_entry_id(te);
 			error = case_state(&epoch, &now, tree, code, name, r->v);

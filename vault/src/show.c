@@ -21,15 +21,10 @@ typedef struct {
 
 static int change_add(change_list *l, const char *path, char change)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		void *p = realloc(l->items, cap * sizeof *l->items);
+	int error;
 
-		if (!p)
-			return vault_error_set_oom();
-		l->items = p;
-		l->cap = cap;
-	}
+	if ((error = vault_array_grow(&l->items, &l->cap, l->n, sizeof *l->items, 16)) < 0)
+		return error;
 	if ((l->items[l->n].path = strdup(path)) == NULL)
 		return vault_error_set_oom();
 	l->items[l->n++].change = change;

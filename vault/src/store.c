@@ -266,41 +266,38 @@ void vault_store__abort(vault_store *st, MDB_txn *txn)
 	mdb_txn_abort(txn);
 }
 
+/* An MDB result of a record's read, write or delete, as a vault code. */
+static int record_result(int rc, const char *what)
+{
+	if (rc == MDB_NOTFOUND)
+		return VAULT_ENOTFOUND;
+	if (rc == MDB_KEYEXIST)
+		return VAULT_EEXISTS;
+	if (rc != 0)
+		return vault_store__error(rc, what);
+	return 0;
+}
+
 int vault_store__get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, MDB_val *out)
 {
 	MDB_val key = { klen, (void *)k };
-	int rc = mdb_get(txn, dbi, &key, out);
 
-	if (rc == MDB_NOTFOUND)
-		return VAULT_ENOTFOUND;
-	if (rc != 0)
-		return vault_store__error(rc, "read record");
-	return 0;
+	return record_result(mdb_get(txn, dbi, &key, out), "read record");
 }
 
 int vault_store__put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
 	const void *v, size_t vlen, unsigned int flags)
 {
 	MDB_val key = { klen, (void *)k }, val = { vlen, (void *)v };
-	int rc = mdb_put(txn, dbi, &key, &val, flags);
 
-	if (rc == MDB_KEYEXIST)
-		return VAULT_EEXISTS;
-	if (rc != 0)
-		return vault_store__error(rc, "write record");
-	return 0;
+	return record_result(mdb_put(txn, dbi, &key, &val, flags), "write record");
 }
 
 int vault_store__del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
 {
 	MDB_val key = { klen, (void *)k };
-	int rc = mdb_del(txn, dbi, &key, NULL);
 
-	if (rc == MDB_NOTFOUND)
-		return VAULT_ENOTFOUND;
-	if (rc != 0)
-		return vault_store__error(rc, "delete record");
-	return 0;
+	return record_result(mdb_del(txn, dbi, &key, NULL), "delete record");
 }
 
 void vault_store__forget(const void *data, size_t len)

@@ -436,7 +436,7 @@ static int at_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, vo
 		error = vault_error_set(VAULT_ECORRUPT, "the tree of the event at %s cannot be read", a->when);
 		goto done;
 	}
-	snprintf(ppath, sizeof ppath, "policy/cases/%s", cc->c.code);
+	vault_case__path(ppath, cc->c.code);
 	error = vault_history__blob(&pol, tree, ppath, v);
 	if (error == VAULT_ENOTFOUND) {
 		error = vault_error_set(VAULT_ENOTFOUND, "case '%s' did not exist at %s", cc->c.code, a->when);

@@ -189,14 +189,8 @@ static int verify_dirents(vault *v, MDB_txn *txn, uint64_t live, uint64_t dirs, 
 			break;
 		}
 		pid = be64_get(k.mv_data);
-		if (n == cap) {
-			void *p = realloc(ids, (cap = cap ? cap * 2 : 256) * sizeof *ids);
-			if (!p) {
-				error = vault_error_set_oom();
-				break;
-			}
-			ids = p;
-		}
+		if ((error = vault_array_grow(&ids, &cap, n, sizeof *ids, 256)) < 0)
+			break;
 		ids[n++] = be64_get((unsigned char *)d.mv_data + 1);
 		if (vault_node__get(&child, txn, v, ids[n - 1]) < 0 ||
 		    vault_node__get(&parent, txn, v, pid) < 0 ||
@@ -242,6 +236,41 @@ static int verify_dirents(vault *v, MDB_txn *txn, uint64_t live, uint64_t dirs, 
 	return error;
 }
 
+/* A user's or a case's file, made from its record, against the head tree. */
+typedef struct {
+	vault *v;
+	git_tree *head;
+	vault_history__memo *memo;
+	vault_buf *b;
+	size_t *have;
+} state_walk;
+
+static int state_user(const char *name, const user_rec *u, void *payload)
+{
+	state_walk *w = payload;
+	char path[64];
+	int error;
+
+	vault_buf_clear(w->b);
+	if ((error = vault_blob__user(w->b, name, u)) < 0)
+		return error;
+	vault_user__path(path, name);
+	return state_entry(w->v, w->head, w->memo, path, w->b, w->have);
+}
+
+static int state_case(case_rec *c, void *payload)
+{
+	state_walk *w = payload;
+	char path[64];
+	int error;
+
+	vault_buf_clear(w->b);
+	if ((error = vault_blob__case(w->b, c)) < 0)
+		return error;
+	vault_case__path(path, c->code);
+	return state_entry(w->v, w->head, w->memo, path, w->b, w->have);
+}
+
 /* How often the state checks bound the map's resident pages. */
 #define BOUND_EVERY 64
 
@@ -254,46 +283,12 @@ int vault_verify__state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 	MDB_val k, d;
 	size_t have = 0, want = 0;
 	char path[80];
-	int rc, error = 0;
+	state_walk st = { v, head, &memo, &b, &have };
+	int rc, error;
 
-	/* users */
-	if ((rc = mdb_cursor_open(txn, v->st->users, &cur)) != 0)
-		return vault_store__error(rc, "verify");
-	while (error == 0 && mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
-		char name[VAULT_NAME_MAX + 1];
-		user_rec u;
-		if (k.mv_size == 0 || k.mv_size > VAULT_NAME_MAX) {
-			error = vault_error_set(VAULT_ECORRUPT, "vault state holds a user record with a bad name");
-			break;
-		}
-		vault_history__copy(name, sizeof name, k.mv_data, k.mv_size);
-		vault_buf_clear(&b);
-		if ((error = vault_user__get(&u, txn, v, name)) < 0 ||
-		    (error = vault_blob__user(&b, name, &u)) < 0)
-			break;
-		snprintf(path, sizeof path, "policy/users/%s", name);
-		error = state_entry(v, head, &memo, path, &b, &have);
-	}
-	mdb_cursor_close(cur);
-	cur = NULL;
-	/* cases */
-	if (error == 0 && (rc = mdb_cursor_open(txn, v->st->cases, &cur)) != 0)
-		error = vault_store__error(rc, "verify");
-	while (error == 0 && mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0) {
-		char code[VAULT_CODE_SIZE];
-		case_rec c;
-		vault_history__copy(code, sizeof code, k.mv_data, k.mv_size);
-		vault_buf_clear(&b);
-		if ((error = vault_case__get(&c, txn, v, code)) < 0)
-			break;
-		error = vault_blob__case(&b, &c);
-		vault_case__dispose(&c);
-		snprintf(path, sizeof path, "policy/cases/%s", code);
-		if (error == 0)
-			error = state_entry(v, head, &memo, path, &b, &have);
-	}
-	mdb_cursor_close(cur);
-	cur = NULL;
+	/* users and cases */
+	if ((error = vault_user__each(txn, v, state_user, &st)) == 0)
+		error = vault_case__each(txn, v, state_case, &st);
 	/* nodes */
 	if (error == 0 && (rc = mdb_cursor_open(txn, v->st->nodes, &cur)) != 0)
 		error = vault_store__error(rc, "verify");
@@ -327,7 +322,7 @@ int vault_verify__state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 	if (error == 0) {
 		vault_buf_clear(&b);
 		if ((error = vault_blob__settings(&b, v, txn)) == 0)
-			error = state_entry(v, head, &memo, "policy/settings", &b, &have);
+			error = state_entry(v, head, &memo, VAULT_SETTINGS_PATH, &b, &have);
 	}
 	if (error == 0) {
 		git_tree_walk(head, GIT_TREEWALK_PRE, count_blobs_cb, &want);

@@ -1,10 +1,12 @@
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 
 #include "buf.h"
+#include "errors.h"
 
 static int grow(vault_buf *b, size_t need)
 {
@@ -69,4 +71,23 @@ void vault_buf_dispose(vault_buf *b)
 	b->ptr = NULL;
 	b->size = b->asize = 0;
 	b->oom = 0;
+}
+
+int vault_array_grow(void *items, size_t *cap, size_t n, size_t size, size_t first)
+{
+	void **p = items, *grown;
+	size_t want = *cap ? *cap : first;
+
+	if (n < *cap)
+		return 0;
+	while (want <= n) {
+		if (want > SIZE_MAX / 2 / size)
+			return vault_error_set_oom();
+		want *= 2;
+	}
+	if ((grown = realloc(*p, want * size)) == NULL)
+		return vault_error_set_oom();
+	*p = grown;
+	*cap = want;
+	return 0;
 }

@@ -22,4 +22,11 @@ void vault_buf_clear(vault_buf *b);
 /* Frees the content (wiped first: buffers may hold names in transit). */
 void vault_buf_dispose(vault_buf *b);
 
+/*
+ * Room in the array `*items` (`*cap` elements of `size` bytes allocated)
+ * for element `n`: the allocation doubles, from `first` elements. 0, or
+ * VAULT_ERROR when out of memory (the array is kept as it was).
+ */
+int vault_array_grow(void *items, size_t *cap, size_t n, size_t size, size_t first);
+
 #endif
