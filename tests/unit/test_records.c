@@ -12,9 +12,6 @@
  * - the exact text of the tree files (docs/history.md), the same text the
  *   history holds for the records the vault wrote itself, and node paths;
  * - the content commitment of a version.
- *
- * Checks marked BUG show faults of records.c not fixed yet; they fail until
- * it is.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -400,13 +397,7 @@ static void test_layout(void)
 	CHECK(be64_get(p + 35) == users[0].kdf.opslimit && be64_get(p + 43) == users[0].kdf.memlimit);
 	CHECK(!memcmp(p + 51, users[0].kdf.salt, 16));
 	CHECK(!memcmp(p + 67, users[0].wrapped, 24 + 64 + 16));
-	/*
-	 * BUG: a user record is 172 bytes, one more than docs/formats.md's 171
-	 * (1 + 1 + 1 + 32 + 8 + 8 + 16 + 24 + 80), and that last byte is never
-	 * written: vault_user__put stores buf[USER_REC_SIZE + 1] but fills
-	 * USER_REC_SIZE bytes (USER_REC_SIZE already counts the format byte), so
-	 * a byte of the stack goes to the file; vault_user__get asks for 172.
-	 */
+	/* 171 bytes: 1 + 1 + 1 + 32 + 8 + 8 + 16 + 24 + 80; nothing after. */
 	CHECK(val.mv_size == 171);
 
 	/* cases: epoch, retired, root, label epoch, label length, label,
@@ -459,7 +450,6 @@ typedef struct {
 	size_t at, n;
 	uint64_t to;
 	int ok;          /* still a good record (the value as written) */
-	int bug;         /* refused by the format, not yet by records.c */
 } damage;
 
 /* A record to damage: where it is, how it is read, what the error names. */
@@ -561,8 +551,8 @@ static void damage_rows(MDB_txn *txn, const target *t, const unsigned char *good
 		vault_error_clear();
 		error = t->read(txn);
 		if (d[i].ok ? error != 0 : error != VAULT_ECORRUPT || !says(t->names)) {
-			fprintf(stderr, "%s%s record, %s: read gives %d (%s), want %s naming \"%s\"\n",
-				d[i].bug ? "BUG: " : "", t->kind, d[i].what, error,
+			fprintf(stderr, "%s record, %s: read gives %d (%s), want %s naming \"%s\"\n",
+				t->kind, d[i].what, error,
 				vault_error_last()->message, d[i].ok ? "0" : "VAULT_ECORRUPT", t->names);
 			harness_failures++;
 		}
@@ -642,12 +632,8 @@ static const damage case_damage[] = {
 	{ "member name length 32, into the chain", .at = M + 8, .n = 1, .to = VAULT_NAME_MAX },
 	{ "chain length one more", .at = M + 14, .n = 1, .to = 3 },
 	{ "chain length one fewer", .at = M + 14, .n = 1, .to = 1 },
-	/*
-	 * BUG: a member name holding a NUL byte ("al\0ce") is read as "al", a
-	 * name nobody was granted: vault_case__get copies the name's bytes
-	 * without checking them as vault_user__check_name would.
-	 */
-	{ "NUL inside a member name", .at = M + 4, .n = 1, .to = 0, .bug = 1 },
+	/* A name holding a NUL byte ("al\0ce") is no user name. */
+	{ "NUL inside a member name", .at = M + 4, .n = 1, .to = 0 },
 };
 
 static const damage too_many_members[] = {
@@ -702,22 +688,14 @@ static const damage empty_version_damage[] = {
 	{ "size 1, no block", .at = 8, .n = 1, .to = 1 },
 	{ "size 2^56 - 1, no block", .at = 1, .n = 8, .to = (1ULL << 56) - 1 },
 	{ "size 2^64 - 2^16, no block", .at = 1, .n = 8, .to = UINT64_MAX - BS + 1 },
-	/*
-	 * BUG: size 2^64 - 1 with no block is read as a good version:
-	 * vault_version__get's (size + VAULT_BLOCK_SIZE - 1) / VAULT_BLOCK_SIZE
-	 * wraps for a size within 64 KiB of 2^64, to 0 blocks.
-	 */
-	{ "size 2^64 - 1, no block", .at = 1, .n = 8, .to = UINT64_MAX, .bug = 1 },
+	/* The block count of a size near 2^64 must not wrap to 0. */
+	{ "size 2^64 - 1, no block", .at = 1, .n = 8, .to = UINT64_MAX },
 };
 
 static const damage purpose_required_damage[] = {
-	/*
-	 * BUG: a purpose-required flag of 0 or 2 bytes reads as "no purpose
-	 * required" (vault_meta__purposes checks only a 1-byte value), so
-	 * damage turns the requirement off without a word.
-	 */
-	{ "no flag byte", .cut = 1, .bug = 1 },
-	{ "two flag bytes", .grow = 1, .at = 2, .n = 1, .to = 1, .bug = 1 },
+	/* The flag is one byte: any other length is damage, not "no". */
+	{ "no flag byte", .cut = 1 },
+	{ "two flag bytes", .grow = 1, .at = 2, .n = 1, .to = 1 },
 };
 
 static void test_damage(void)

@@ -66,9 +66,11 @@ int vault_meta__purposes(vault_buf *out, int *required, MDB_txn *txn, vault *v)
 
 	*required = 0;
 	error = vault_meta__get(&val, txn, v, "purpose-required");
-	if (error == 0 && val.mv_size == 1)
+	if (error == 0 && val.mv_size != 1)
+		return vault_error_set(VAULT_ECORRUPT, "vault setting 'purpose-required' is damaged");
+	if (error == 0)
 		*required = ((unsigned char *)val.mv_data)[0] != 0;
-	else if (error != VAULT_ENOTFOUND && error < 0)
+	else if (error != VAULT_ENOTFOUND)
 		return error;
 	return vault_meta__text(out, txn, v, "purposes");
 }
@@ -185,7 +187,7 @@ int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name)
 	if ((error = vault_store__get(txn, v->st->users, name, strlen(name), &val)) < 0)
 		return error;
 	p = val.mv_data;
-	if (val.mv_size != USER_REC_SIZE + 1 || p[0] != REC_FORMAT || p[1] < 1 || p[1] > 3 || p[2] > 1)
+	if (val.mv_size != USER_REC_SIZE || p[0] != REC_FORMAT || p[1] < 1 || p[1] > 3 || p[2] > 1)
 		return vault_error_set(VAULT_ECORRUPT, "record of user '%s' is damaged", name);
 	out->role = p[1];
 	out->status = p[2];
@@ -200,7 +202,7 @@ int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name)
 
 int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u)
 {
-	unsigned char buf[USER_REC_SIZE + 1], *p = buf;
+	unsigned char buf[USER_REC_SIZE], *p = buf;
 
 	*p++ = REC_FORMAT;
 	*p++ = (unsigned char)u->role;
@@ -300,6 +302,9 @@ int vault_case__get(case_rec *out, MDB_txn *txn, vault *v, const char *code)
 		NEED(n + 1);
 		memcpy(out->members[i].user, p, n);
 		out->members[i].user[n] = '\0';
+		/* A member is a user: a name the user records could hold. */
+		if (strlen(out->members[i].user) != n || vault_user__check_name(out->members[i].user, "member") < 0)
+			goto bad;
 		p += n;
 		out->members[i].read_only = *p++;
 	}
@@ -519,7 +524,7 @@ int vault_version__get(version_rec *out, MDB_txn *txn, vault *v, uint64_t node, 
 	memcpy(out->commit, p, 20); p += 20;
 	out->nblocks = be32_get(p); p += 4;
 	if (val.mv_size != 45 + out->nblocks * 24 ||
-	    out->nblocks != (out->size + VAULT_BLOCK_SIZE - 1) / VAULT_BLOCK_SIZE)
+	    out->nblocks != out->size / VAULT_BLOCK_SIZE + (out->size % VAULT_BLOCK_SIZE != 0))
 		goto bad;
 	if (out->nblocks && (out->blocks = malloc(out->nblocks * sizeof *out->blocks)) == NULL)
 		return vault_error_set_oom();
@@ -636,8 +641,11 @@ int vault_blob__settings(vault_buf *out, vault *v, MDB_txn *txn)
 		s = e ? e + 1 : NULL;
 	}
 	vault_buf_dispose(&list);
-	if ((error = vault_meta__get(&val, txn, v, "audit-pk")) < 0 || val.mv_size != 32)
-		return error < 0 ? error : vault_error_set(VAULT_ECORRUPT, "audit key record is damaged");
+	error = vault_meta__get(&val, txn, v, "audit-pk");
+	if (error == VAULT_ENOTFOUND || (error == 0 && val.mv_size != 32))
+		return vault_error_set(VAULT_ECORRUPT, "audit key record is missing or damaged");
+	if (error < 0)
+		return error;
 	vault_buf_printf(out, "audit-key ");
 	for (size_t i = 0; i < 32; i++)
 		vault_buf_printf(out, "%02x", ((unsigned char *)val.mv_data)[i]);

@@ -128,7 +128,8 @@ member_rec *vault_case__member(case_rec *c, const char *user);
 
 /* ---- nodes and versions --------------------------------------------------- */
 
-/* "nodes/xx/xxxxxxxxxxxxxxxx": where node `id`'s file is in the history tree. */
+/* "nodes/AB/CD/ABCD...": where node `id`'s file is in the history tree
+ * (its 16 hex digits, under folders of the first two pairs). */
 void vault_node__path(char out[64], uint64_t id);
 int vault_node__get(node_rec *out, MDB_txn *txn, vault *v, uint64_t id);
 int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n);
