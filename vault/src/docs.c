@@ -2,7 +2,7 @@
  * docs — files and folders as a caseworker sees them: paths, encrypted
  * names, node keys, folder entries, and the events on them (the records
  * are records.c). Content itself is read and written through file handles
- * (file.c).
+ * (file.c, blocks.c).
  */
 #include <pthread.h>
 #include <stdio.h>
