@@ -3,7 +3,7 @@
  * encrypted names, a case loaded for an event, folder entries and path
  * lookups, and the document event (vault_docs__event) with its group
  * commit. The operations are namespace.c (folders, moves, attributes,
- * listings) and file.c (content); the records are records.c.
+ * listings) and file.c, blocks.c and stream.c (content); the records are records.c.
  */
 #include <pthread.h>
 #include <stdio.h>

@@ -1,5 +1,6 @@
 /*
- * docs — what the node module shares with file handles (file.c).
+ * docs — what the node module shares with file handles (file.c, blocks.c,
+ * stream.c).
  */
 #ifndef VAULT_DOCS_H
 #define VAULT_DOCS_H
@@ -82,15 +83,5 @@ int vault_docs__event(vault *v, const char *action, const char *code, int need_r
 	doc_fn fn, doc_post_fn post, void *payload);
 /* Start a new epoch first if a revocation retired the current one. */
 int vault_docs__settle_before_write(vault *v, const char *code);
-
-/* file.c: a read view of version `version` of node `node` of case `code`,
- * whatever the node's state now, for a read event the caller has already
- * recorded. The version's block list must have the content commitment
- * `commitment` (the one a signed manifest holds), else VAULT_ECORRUPT.
- * `path` names the file in messages. */
-int vault_docs__file_open_version(vault_file **out, vault *v, const char *path, const char *code,
-	uint64_t node, uint32_t version, const unsigned char commitment[32]);
-/* Write the whole content of a readable handle to `fn`, block by block. */
-int vault_docs__file_stream(vault_file *f, vault_write_fn fn, void *payload);
 
 #endif

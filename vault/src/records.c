@@ -6,8 +6,8 @@
  * (event.c) and verify build it with the same function.
  *
  * Nothing here decides who may do what, and nothing here decrypts: that
- * is policy (users.c, cases.c, keys.c) and documents (docs.c, file.c),
- * which sit above.
+ * is policy (users.c, cases.c, keys.c) and documents (docs.c, file.c,
+ * blocks.c), which sit above.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "docs.h"
+#include "file.h"
 #include "history.h"
 
 #define MANIFEST_MAX 2048        /* a manifest is a few hundred bytes */
@@ -542,8 +542,8 @@ int vault_get_at(uint32_t *version_out, vault *v, const char *path, const vault_
 		*version_out = t.version;
 	if (t.version == 0)
 		return 0;        /* created empty, never written */
-	if ((error = vault_docs__file_open_version(&f, v, path, t.code, t.id, t.version, t.commitment)) == 0)
-		error = vault_docs__file_stream(f, fn, payload);
+	if ((error = vault_stream__open_version(&f, v, path, t.code, t.id, t.version, t.commitment)) == 0)
+		error = vault_stream__get(f, fn, payload);
 	vault_file_close(f);
 	sodium_memzero(&t, sizeof t);
 	return error;
