@@ -1,27 +1,20 @@
 /*
- * fusefs — the operations table of the mount.
+ * vfs — the FUSE operations of the mount, and their table.
  *
- *   /                          the user's cases
- *   /C-7KQ2M9XD Label/...      a case: its folders and files
- *   /.history/C-7KQ2M9XD Label/PATH/
- *                              one read-only file per version of PATH,
- *                              "intake v2 2026-11-28 10-15 alice.pdf"
- *
- * Every operation translates a path into the vault's "CODE/PATH", calls the
- * public API, and maps the result to an errno. Open files are vault_file
- * handles: a read-opening is a read event (committed before any data), and
- * a written file becomes one new version when it is flushed (close), fsynced
- * or released. A file created here enters the vault with its first version:
- * until then it is "pending", and the mount answers for it from its handle.
+ * Every operation translates a path into the vault's "CODE/PATH" (paths.c),
+ * calls the public API, and maps the result to an errno. Open files are
+ * vault_file handles: a read-opening is a read event (committed before any
+ * data), and a written file becomes one new version when it is flushed
+ * (close), fsynced or released. A file created here enters the vault with
+ * its first version: until then it is "pending", and the mount answers for
+ * it from its handle.
  */
-#define FUSE_USE_VERSION 31
 #define _GNU_SOURCE       /* RENAME_NOREPLACE, RENAME_EXCHANGE */
 
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
 #include <fcntl.h>
-#include <fuse.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,11 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vault.h"
-#include "vfs.h"
+#include "vfs_int.h"
 
-#define HISTORY       ".history"
-#define VPATH_MAX     4200
 #define XATTR_VERSION "user.casevault.version"
 #define XATTR_NODE    "user.casevault.node"
 #define BLKSIZE       65536             /* the vault's block: a good I/O size */
@@ -77,132 +67,12 @@ typedef struct vfs_hiding {
 	struct vfs_hiding *next;
 } vfs_hiding;
 
-typedef struct {
-	const vfs_options *o;
-	vault *v;
-	uid_t uid;
-	gid_t gid;
-	pthread_mutex_t lock;            /* guards `open` and `hiding` */
-	vfs_handle *open;
-	vfs_hiding *hiding;
-	/* Held by settle() while it removes a hidden file, and by
-	 * hiding_take(): a rename that finds its hidden target gone has to
-	 * find it gone from the vault too, not being removed meanwhile. */
-	pthread_mutex_t settling;
-} vfs;
-
 static vfs *vfs_get(void)
 {
 	return fuse_get_context()->private_data;
 }
 
 static void settle(vfs *fs);     /* files hidden by an unlink leave the vault */
-
-/* A library error as an errno; messages go to syslog (never content). */
-static int vfs_err(const char *op, const char *path)
-{
-	const vault_error *e = vault_error_last();
-
-	if (e->code == VAULT_ECORRUPT || e->code == VAULT_ERROR || e->code == VAULT_ENOSPC)
-		syslog(LOG_WARNING, "casevault: %s: %s", op, e->message);
-	(void)path;
-	return -vault_error_to_errno(e->code);
-}
-
-/* ---- paths -------------------------------------------------------------- */
-
-typedef enum {
-	P_ROOT,          /* "/" */
-	P_HISTROOT,      /* "/.history" */
-	P_NODE,          /* a case folder or anything in it: vpath */
-	P_HIST,          /* .history/CASE/PATH: a folder, or a file's versions */
-	P_VERSION,       /* .history/CASE/PATH/NAME: one version of PATH */
-} ptype;
-
-typedef struct {
-	ptype type;
-	char vpath[VPATH_MAX];           /* "CODE" or "CODE/a/b" */
-	const char *last;                /* P_VERSION: the version's name */
-} vfs_path;
-
-/*
- * A case folder's name: the code, then the label if there is one. The code
- * alone finds the case too. Checked against the vault: the user must be a
- * member (vault_stat says so).
- */
-static int case_component(char code[VAULT_CODE_SIZE], const char *s, size_t len)
-{
-	if (len < VAULT_CODE_SIZE - 1 || s[0] != 'C' || s[1] != '-' ||
-	    (len > VAULT_CODE_SIZE - 1 && s[VAULT_CODE_SIZE - 1] != ' '))
-		return -ENOENT;
-	/* Anything but a code's letters and digits names no case. */
-	for (size_t i = 2; i < VAULT_CODE_SIZE - 1; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
-			return -ENOENT;
-	memcpy(code, s, VAULT_CODE_SIZE - 1);
-	code[VAULT_CODE_SIZE - 1] = '\0';
-	return 0;
-}
-
-static int vfs_path_parse(vfs_path *out, const char *path)
-{
-	char code[VAULT_CODE_SIZE];
-	const char *s = path + 1, *slash;
-	int history = 0, error;
-	size_t len;
-
-	memset(out, 0, sizeof *out);
-	if (!strcmp(path, "/")) {
-		out->type = P_ROOT;
-		return 0;
-	}
-	if (!strncmp(s, HISTORY, sizeof HISTORY - 1) &&
-	    (s[sizeof HISTORY - 1] == '\0' || s[sizeof HISTORY - 1] == '/')) {
-		s += sizeof HISTORY - 1;
-		if (*s == '\0') {
-			out->type = P_HISTROOT;
-			return 0;
-		}
-		s++;
-		history = 1;
-	}
-	slash = strchr(s, '/');
-	len = slash ? (size_t)(slash - s) : strlen(s);
-	if ((error = case_component(code, s, len)) < 0)
-		return error;
-	len = slash ? strlen(slash) : 0;
-	if (strlen(code) + len >= sizeof out->vpath)
-		return -ENAMETOOLONG;
-	memcpy(out->vpath, code, VAULT_CODE_SIZE - 1);
-	memcpy(out->vpath + VAULT_CODE_SIZE - 1, slash ? slash : "", len + 1);
-	out->type = history ? P_HIST : P_NODE;
-	/* Each name at most VAULT_FILENAME_MAX bytes, as POSIX tools expect. */
-	for (const char *c = slash; c && *c; ) {
-		const char *e = strchr(c + 1, '/');
-		size_t part = e ? (size_t)(e - c - 1) : strlen(c + 1);
-		if (part > VAULT_FILENAME_MAX)
-			return -ENAMETOOLONG;
-		c = e;
-	}
-	return 0;
-}
-
-/* ---- history names ------------------------------------------------------ */
-
-/* "intake v2 2026-11-28 10-15 alice.pdf" for version 2 of "intake.pdf". */
-static void version_name(char *out, size_t size, const char *file, const vault_version_info *info)
-{
-	const char *dot = strrchr(file, '.');
-	char when[32];
-	struct tm tm;
-	time_t t = (time_t)info->time;
-	int stem = dot && dot != file ? (int)(dot - file) : (int)strlen(file);
-
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof when, "%Y-%m-%d %H-%M", &tm);
-	snprintf(out, size, "%.*s v%u %s %s%s", stem, file, info->version, when, info->actor,
-		dot && dot != file ? dot : "");
-}
 
 /*
  * A listing in progress. Entries carry offsets (their position + 1), so a
@@ -232,75 +102,19 @@ static int put(fill_ctx *fc, const char *name, const struct stat *st)
 	return fc->full;
 }
 
+/* A file's versions, listed as a folder under .history. */
 typedef struct {
-	const char *file;                /* the file's own name */
-	const char *want;                /* a name to find, or NULL to list */
-	uint32_t found;
-	vault_version_info info;
+	const char *vpath;               /* the file */
 	fill_ctx *fc;
-} version_walk;
+} version_list;
 
 static int version_cb(const vault_version_info *info, void *payload)
 {
-	version_walk *w = payload;
+	version_list *w = payload;
 	char name[512];
 
-	version_name(name, sizeof name, w->file, info);
-	if (w->want) {
-		if (!strcmp(name, w->want)) {
-			w->found = info->version;
-			w->info = *info;
-			return 1;
-		}
-		return 0;
-	}
+	vfs_paths__version_name(name, sizeof name, w->vpath, info);
 	return put(w->fc, name, NULL);
-}
-
-/* Split "CODE/a/file/NAME" into the file's vpath and NAME. */
-static const char *split_last(char *vpath)
-{
-	char *slash = strrchr(vpath, '/');
-
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	return slash + 1;
-}
-
-/*
- * Resolve a .history path: a folder, a file (a folder of versions), or a
- * version. For a version, *version gets its number and `info` its details.
- */
-static int hist_resolve(vfs_path *p, vault_stat_info *st, uint32_t *version,
-	vault_version_info *info)
-{
-	vfs *fs = vfs_get();
-	version_walk w;
-	const char *name;
-	char file[VPATH_MAX];
-
-	*version = 0;
-	if (vault_stat(st, fs->v, p->vpath) == 0)
-		return 0;
-	if (vault_error_last()->code != VAULT_ENOTFOUND)
-		return vfs_err("history", p->vpath);
-	/* Not a folder or file: perhaps a version of the file above it. */
-	snprintf(file, sizeof file, "%s", p->vpath);
-	if ((name = split_last(file)) == NULL || vault_stat(st, fs->v, file) < 0 || st->is_dir)
-		return -ENOENT;
-	memset(&w, 0, sizeof w);
-	w.file = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-	w.want = name;
-	if (vault_history(fs->v, file, version_cb, &w) < 0 && !w.found)
-		return vfs_err("history", file);
-	if (!w.found)
-		return -ENOENT;
-	snprintf(p->vpath, sizeof p->vpath, "%s", file);
-	p->type = P_VERSION;
-	*version = w.found;
-	*info = w.info;
-	return 0;
 }
 
 /* ---- attributes --------------------------------------------------------- */
@@ -356,7 +170,7 @@ static int materialize(vfs_handle *h)
 	if (error == 0)
 		memcpy(h->node, vault_file_node(h->file), sizeof h->node);
 	pthread_rwlock_unlock(&h->lock);
-	return error < 0 ? vfs_err("create", h->vpath) : 0;
+	return error < 0 ? vfs_paths__errno("create") : 0;
 }
 
 /* Attributes straight from an open handle. */
@@ -497,7 +311,7 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 		handle_stat(st, handle_of(fi));
 		return 0;
 	}
-	if ((error = vfs_path_parse(&p, path)) < 0)
+	if ((error = vfs_paths__parse(&p, path)) < 0)
 		return error;
 	switch (p.type) {
 	case P_ROOT:
@@ -512,7 +326,7 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 			    (h = pending_find(p.vpath)) == NULL)
 				h = hidden_find(p.vpath);
 			if (!h)
-				return vfs_err("getattr", p.vpath);
+				return vfs_paths__errno("getattr");
 			handle_stat(st, h);
 			return 0;
 		}
@@ -524,7 +338,7 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 		fill_stat(st, si.is_dir, si.writable && !fs->o->read_only, si.mode, size, &t);
 		return 0;
 	default:
-		if ((error = hist_resolve(&p, &si, &version, &info)) < 0)
+		if ((error = vfs_paths__history(fs, &p, &si, &version, &info)) < 0)
 			return error;
 		if (version) {
 			t.m.sec = info.time;
@@ -548,7 +362,7 @@ static int case_cb(const vault_case_info *c, void *payload)
 	fill_ctx *fc = payload;
 	const char *me = vault_user(vfs_get()->v);
 	char name[VAULT_CODE_SIZE + 256];
-	size_t n, i;
+	size_t i;
 
 	/* Admins and auditors see every case in `case list`; a mount shows
 	 * only the cases whose content the user can open. */
@@ -557,13 +371,7 @@ static int case_cb(const vault_case_info *c, void *payload)
 	if (i == c->nmembers)
 		return 0;
 
-	if (!c->label || !*c->label)
-		return put(fc, c->code, NULL);
-	n = (size_t)snprintf(name, sizeof name, "%s %s", c->code, c->label);
-	/* A label is free text: keep it a single, valid name. */
-	for (i = VAULT_CODE_SIZE; i < n && i < sizeof name; i++)
-		if (name[i] == '/' || (unsigned char)name[i] < 0x20)
-			name[i] = '_';
+	vfs_paths__case_name(name, sizeof name, c->code, c->label);
 	return put(fc, name, NULL);
 }
 
@@ -615,7 +423,7 @@ static int vfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t 
 	settle(vfs_get());
 
 	(void)fi;
-	if ((error = vfs_path_parse(&p, path)) < 0)
+	if ((error = vfs_paths__parse(&p, path)) < 0)
 		return error;
 	if (put(&fc, ".", NULL) || put(&fc, "..", NULL))
 		return 0;
@@ -626,57 +434,31 @@ static int vfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t 
 		/* fall through */
 	case P_HISTROOT:
 		if (vault_case_foreach(fs->v, case_cb, &fc) < 0)
-			return vfs_err("readdir", "/");
+			return vfs_paths__errno("readdir");
 		return 0;
 	case P_NODE:
 		fc.plus = (flags & FUSE_READDIR_PLUS) != 0;
 		if (vault_list(fs->v, p.vpath, entry_cb, &fc) < 0)
-			return vfs_err("readdir", p.vpath);
+			return vfs_paths__errno("readdir");
 		fc.plus = 0;
 		pending_fill(p.vpath, &fc);
 		return 0;
 	default:
-		if ((error = hist_resolve(&p, &si, &version, &info)) < 0)
+		if ((error = vfs_paths__history(fs, &p, &si, &version, &info)) < 0)
 			return error;
 		if (version)
 			return -ENOTDIR;
 		if (si.is_dir) {
 			/* Folders as they are; each file is a folder of versions. */
 			if (vault_list(fs->v, p.vpath, entry_cb, &fc) < 0)
-				return vfs_err("readdir", p.vpath);
+				return vfs_paths__errno("readdir");
 		} else {
-			version_walk w;
-			memset(&w, 0, sizeof w);
-			w.file = strrchr(p.vpath, '/') ? strrchr(p.vpath, '/') + 1 : p.vpath;
-			w.fc = &fc;
+			version_list w = { p.vpath, &fc };
 			if (vault_history(fs->v, p.vpath, version_cb, &w) < 0)
-				return vfs_err("readdir", p.vpath);
+				return vfs_paths__errno("readdir");
 		}
 		return 0;
 	}
-}
-
-/*
- * Changes are allowed only on case content, and not on a read-only mount.
- * `.history` is read-only at every depth (EROFS); the top level holds the
- * user's cases, which are made and named with the CLI, not here (EACCES,
- * as for a folder without write permission).
- */
-static int node_path(vfs_path *p, const char *path, int need_name)
-{
-	const char *s = path + 1;
-	size_t n = sizeof HISTORY - 1;
-	int error;
-
-	if (!strncmp(s, HISTORY, n) && (s[n] == '\0' || s[n] == '/'))
-		return -EROFS;
-	if (need_name && !strchr(s, '/'))
-		return -EACCES;
-	if ((error = vfs_path_parse(p, path)) < 0)
-		return error;
-	if (p->type == P_ROOT)
-		return -EACCES;
-	return vfs_get()->o->read_only ? -EROFS : 0;
 }
 
 static int vfs_mkdir(const char *path, mode_t mode)
@@ -687,13 +469,13 @@ static int vfs_mkdir(const char *path, mode_t mode)
 
 	settle(vfs_get());
 
-	if ((error = node_path(&p, path, 1)) < 0)
+	if ((error = vfs_paths__node(vfs_get(), &p, path, 1)) < 0)
 		return error;
 	if (vault_mkdir(fs->v, p.vpath) < 0)
-		return vfs_err("mkdir", p.vpath);
+		return vfs_paths__errno("mkdir");
 	/* Folders start as 0700; another mode is a second (touch) event. */
 	if ((mode & 07777) != 0700 && vault_chmod(fs->v, p.vpath, mode & 07777) < 0)
-		return vfs_err("mkdir", p.vpath);
+		return vfs_paths__errno("mkdir");
 	return 0;
 }
 
@@ -706,7 +488,7 @@ static int remove_node(const char *path, int want_dir)
 
 	settle(vfs_get());
 
-	if ((error = node_path(&p, path, 1)) < 0)
+	if ((error = vfs_paths__node(vfs_get(), &p, path, 1)) < 0)
 		return error;
 	if (vault_stat(&si, fs->v, p.vpath) < 0) {
 		vfs_handle *h = NULL;
@@ -719,7 +501,7 @@ static int remove_node(const char *path, int want_dir)
 			h = pending_find(p.vpath);
 		}
 		if (!h)
-			return vfs_err("remove", p.vpath);
+			return vfs_paths__errno("remove");
 		/* Never in the vault: it leaves no trace; its handle writes nothing. */
 		h->discard = 1;
 		return 0;
@@ -730,7 +512,7 @@ static int remove_node(const char *path, int want_dir)
 		return -EISDIR;
 	if (want_dir && pending_in(p.vpath))
 		return -ENOTEMPTY;
-	return vault_remove(fs->v, p.vpath) < 0 ? vfs_err("remove", p.vpath) : 0;
+	return vault_remove(fs->v, p.vpath) < 0 ? vfs_paths__errno("remove") : 0;
 }
 
 static int vfs_unlink(const char *path)
@@ -909,7 +691,7 @@ static int follow_rename(vfs_handle *src, vfs_handle *dst, const vfs_path *q, in
 			o.purpose = fs->o->purpose;
 		}
 		if (vault_file_open(&moved, fs->v, q->vpath, &o) < 0) {
-			error = vfs_err("rename", q->vpath);
+			error = vfs_paths__errno("rename");
 		} else {
 			vault_file_close(src->file);
 			src->file = moved;
@@ -954,27 +736,25 @@ static int vfs_rename(const char *from, const char *to, unsigned int flags)
 	vault_stat_info si, ti;
 	vfs_handle *h, *src = NULL, *dst = NULL;
 	vfs_path p, q;
-	const char *base;
 	int error, replaced;
 
 	if (flags & RENAME_EXCHANGE)
 		return -EINVAL;
-	if ((error = node_path(&p, from, 1)) < 0 || (error = node_path(&q, to, 1)) < 0)
+	if ((error = vfs_paths__node(vfs_get(), &p, from, 1)) < 0 || (error = vfs_paths__node(vfs_get(), &q, to, 1)) < 0)
 		return error;
 	/* Over a file this thread just hid: a replacement, not a removal. */
-	if (strncmp(strrchr(q.vpath, '/') + 1, ".fuse_hidden", 12))
+	if (!vfs_paths__is_hidden(q.vpath))
 		hiding_take(q.vpath);
 	settle(vfs_get());
 	/* Between cases (the codes differ): tools copy, then remove. */
 	if (memcmp(p.vpath, q.vpath, VAULT_CODE_SIZE - 1))
 		return -EXDEV;
-	base = strrchr(q.vpath, '/') + 1;
-	if (!strncmp(base, ".fuse_hidden", 12))
+	if (vfs_paths__is_hidden(q.vpath))
 		return hide(&p, &q);
 	if ((h = pending_find(p.vpath)) != NULL && (error = materialize(h)) < 0)
 		return error;
 	if (vault_stat(&si, fs->v, p.vpath) < 0)
-		return vfs_err("rename", p.vpath);
+		return vfs_paths__errno("rename");
 	if (si.is_dir) {
 		/* Files created below and not yet in the vault go with it. */
 		if ((error = materialize_under(p.vpath)) < 0)
@@ -995,7 +775,7 @@ static int vfs_rename(const char *from, const char *to, unsigned int flags)
 		dst = handle_get(ti.node, q.vpath);
 	if (vault_rename(fs->v, p.vpath, q.vpath,
 			(flags & RENAME_NOREPLACE) ? VAULT_RENAME_NOREPLACE : 0) < 0) {
-		error = vfs_err("rename", p.vpath);
+		error = vfs_paths__errno("rename");
 		goto done;
 	}
 	if (si.is_dir)
@@ -1080,7 +860,7 @@ static int open_shared(vfs_handle *h, const vfs_path *p, struct fuse_file_info *
 		error = vault_file_allow_read(h->file, fs->o->purpose, NULL);
 		pthread_rwlock_unlock(&h->lock);
 		if (error < 0)
-			return vfs_err("open", p->vpath);
+			return vfs_paths__errno("open");
 	}
 	if ((fi->flags & O_TRUNC) && acc != O_RDONLY) {
 		pthread_rwlock_wrlock(&h->lock);
@@ -1089,7 +869,7 @@ static int open_shared(vfs_handle *h, const vfs_path *p, struct fuse_file_info *
 			h->wrote = 1;
 		pthread_rwlock_unlock(&h->lock);
 		if (error < 0)
-			return vfs_err("open", p->vpath);
+			return vfs_paths__errno("open");
 	}
 	return 0;
 }
@@ -1106,7 +886,7 @@ static int open_file(const char *path, struct fuse_file_info *fi, int create, mo
 	int acc = fi->flags & O_ACCMODE, trunc = (fi->flags & O_TRUNC) && acc != O_RDONLY;
 	int error, exists = 0;
 
-	if ((error = vfs_path_parse(&p, path)) < 0)
+	if ((error = vfs_paths__parse(&p, path)) < 0)
 		return error;
 	/* A descriptor that cannot read gains nothing from the page cache:
 	 * its writes come straight from the writer's memory, without a copy
@@ -1117,7 +897,7 @@ static int open_file(const char *path, struct fuse_file_info *fi, int create, mo
 	o.version = VAULT_FILE_OPTIONS_VERSION;
 	o.purpose = fs->o->purpose;
 	if (p.type == P_HIST) {
-		if ((error = hist_resolve(&p, &si, &version, &info)) < 0)
+		if ((error = vfs_paths__history(fs, &p, &si, &version, &info)) < 0)
 			return error;
 		if (!version)
 			return -EISDIR;
@@ -1168,7 +948,7 @@ static int open_file(const char *path, struct fuse_file_info *fi, int create, mo
 	h->wrote = trunc && exists;
 	snprintf(h->vpath, sizeof h->vpath, "%s", p.vpath);
 	if (vault_file_open(&h->file, fs->v, p.vpath, &o) < 0) {
-		error = vfs_err("open", p.vpath);
+		error = vfs_paths__errno("open");
 		pthread_rwlock_destroy(&h->lock);
 		free(h);
 		return error;
@@ -1197,7 +977,7 @@ static int vfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 
 	settle(vfs_get());
 
-	if ((error = node_path(&p, path, 1)) < 0)
+	if ((error = vfs_paths__node(vfs_get(), &p, path, 1)) < 0)
 		return error;
 	return open_file(path, fi, 1, mode);
 }
@@ -1213,7 +993,7 @@ static int vfs_read(const char *path, char *buf, size_t size, off_t off, struct 
 	error = vault_file_read(&n, h->file, buf, size, (uint64_t)off);
 	pthread_rwlock_unlock(&h->lock);
 	if (error < 0)
-		return vfs_err("read", path);
+		return vfs_paths__errno("read");
 	return (int)n;
 }
 
@@ -1229,7 +1009,7 @@ static int vfs_write(const char *path, const char *buf, size_t size, off_t off,
 		h->wrote = 1;
 	pthread_rwlock_unlock(&h->lock);
 	if (error < 0)
-		return vfs_err("write", path);
+		return vfs_paths__errno("write");
 	return (int)size;
 }
 
@@ -1251,7 +1031,7 @@ static int commit(vfs_handle *h, const char *path)
 			memcpy(h->node, vault_file_node(h->file), sizeof h->node);
 	}
 	pthread_rwlock_unlock(&h->lock);
-	return error < 0 ? vfs_err("commit", path) : 0;
+	return error < 0 ? vfs_paths__errno("commit") : 0;
 }
 
 static int vfs_flush(const char *path, struct fuse_file_info *fi)
@@ -1299,9 +1079,9 @@ static int vfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		if (error == 0)
 			h->wrote = 1;
 		pthread_rwlock_unlock(&h->lock);
-		return error < 0 ? vfs_err("truncate", path) : 0;
+		return error < 0 ? vfs_paths__errno("truncate") : 0;
 	}
-	if ((error = node_path(&p, path, 1)) < 0)
+	if ((error = vfs_paths__node(vfs_get(), &p, path, 1)) < 0)
 		return error;
 	{
 		/* A file open for writing takes the change into its version. */
@@ -1312,15 +1092,15 @@ static int vfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 			if (error == 0)
 				h->wrote = 1;
 			pthread_rwlock_unlock(&h->lock);
-			error = error < 0 ? vfs_err("truncate", p.vpath) : 0;
+			error = error < 0 ? vfs_paths__errno("truncate") : 0;
 			handle_put(h);
 			return error;
 		}
 	}
 	if (vault_file_open(&f, fs->v, p.vpath, &o) < 0)
-		return vfs_err("truncate", p.vpath);
+		return vfs_paths__errno("truncate");
 	if (vault_file_truncate(f, (uint64_t)size) < 0 || vault_file_commit(NULL, f) < 0)
-		error = vfs_err("truncate", p.vpath);
+		error = vfs_paths__errno("truncate");
 	vault_file_close(f);
 	return error;
 }
@@ -1339,13 +1119,13 @@ static int vfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 
 	settle(vfs_get());
 
-	if (!fi && vfs_path_parse(&p, path) == 0 && p.type == P_NODE) {
+	if (!fi && vfs_paths__parse(&p, path) == 0 && p.type == P_NODE) {
 		vfs_handle *h = open_writer(p.vpath);
 		if (h) {
 			pthread_rwlock_wrlock(&h->lock);
 			error = vault_file_set_mode(h->file, mode & 07777);
 			pthread_rwlock_unlock(&h->lock);
-			error = error < 0 ? vfs_err("chmod", path) : 0;
+			error = error < 0 ? vfs_paths__errno("chmod") : 0;
 			handle_put(h);
 			return error;
 		}
@@ -1357,13 +1137,13 @@ static int vfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 		pthread_rwlock_wrlock(&h->lock);
 		error = vault_file_set_mode(h->file, mode & 07777);
 		pthread_rwlock_unlock(&h->lock);
-		return error < 0 ? vfs_err("chmod", path) : 0;
+		return error < 0 ? vfs_paths__errno("chmod") : 0;
 	}
-	if ((error = node_path(&p, path, 0)) < 0)
+	if ((error = vfs_paths__node(vfs_get(), &p, path, 0)) < 0)
 		return error;
 	if (!strchr(p.vpath, '/'))
 		return -EPERM;       /* a case folder */
-	return vault_chmod(vfs_get()->v, p.vpath, mode & 07777) < 0 ? vfs_err("chmod", p.vpath) : 0;
+	return vault_chmod(vfs_get()->v, p.vpath, mode & 07777) < 0 ? vfs_paths__errno("chmod") : 0;
 }
 
 static int vfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
@@ -1406,7 +1186,7 @@ static int vfs_utimens(const char *path, const struct timespec tv[2], struct fus
 	m = utime_arg(&mt, tv ? &tv[1] : NULL);
 	if (!a && !m)
 		return 0;
-	if (!fi && vfs_path_parse(&p, path) == 0 && p.type == P_NODE)
+	if (!fi && vfs_paths__parse(&p, path) == 0 && p.type == P_NODE)
 		fi_handle = open_writer(p.vpath);
 	if (fi || fi_handle) {
 		vfs_handle *h = fi ? handle_of(fi) : fi_handle;
@@ -1416,15 +1196,15 @@ static int vfs_utimens(const char *path, const struct timespec tv[2], struct fus
 			pthread_rwlock_wrlock(&h->lock);
 			error = vault_file_set_times(h->file, a, m);
 			pthread_rwlock_unlock(&h->lock);
-			error = error < 0 ? vfs_err("utimens", path) : 0;
+			error = error < 0 ? vfs_paths__errno("utimens") : 0;
 		}
 		if (fi_handle)
 			handle_put(fi_handle);
 		return error;
 	}
-	if ((error = node_path(&p, path, 0)) < 0)
+	if ((error = vfs_paths__node(vfs_get(), &p, path, 0)) < 0)
 		return error;
-	return vault_set_times(vfs_get()->v, p.vpath, a, m) < 0 ? vfs_err("utimens", p.vpath) : 0;
+	return vault_set_times(vfs_get()->v, p.vpath, a, m) < 0 ? vfs_paths__errno("utimens") : 0;
 }
 
 static int vfs_statfs(const char *path, struct statvfs *st)
@@ -1450,12 +1230,12 @@ static int vfs_getxattr(const char *path, const char *name, char *value, size_t 
 	 * names that are not ours before looking anything up. */
 	if (strcmp(name, XATTR_VERSION) && strcmp(name, XATTR_NODE))
 		return -ENODATA;
-	if ((error = vfs_path_parse(&p, path)) < 0)
+	if ((error = vfs_paths__parse(&p, path)) < 0)
 		return error;
 	if (p.type != P_NODE)
 		return -ENODATA;
 	if (vault_stat(&si, fs->v, p.vpath) < 0)
-		return vfs_err("getxattr", p.vpath);
+		return vfs_paths__errno("getxattr");
 	if (!strcmp(name, XATTR_VERSION) && !si.is_dir) {
 		snprintf(text, sizeof text, "%u", si.version);
 		s = text;
@@ -1502,7 +1282,7 @@ static int vfs_removexattr(const char *path, const char *name)
 static int refuse_special(const char *path)
 {
 	vfs_path p;
-	int error = node_path(&p, path, 1);
+	int error = vfs_paths__node(vfs_get(), &p, path, 1);
 
 	return error < 0 ? error : -EPERM;
 }
