@@ -31,8 +31,6 @@
 
 #define XATTR_VERSION "user.casevault.version"
 #define XATTR_NODE    "user.casevault.node"
-#define BLKSIZE       65536             /* the vault's block: a good I/O size */
-#define READAHEAD_KB  "2048"            /* the mount's readahead, see tune_readahead() */
 
 /*
  * An open file, shared by every open of it on the mount (refs), so that all
@@ -119,14 +117,6 @@ static int version_cb(const vault_version_info *info, void *payload)
 
 /* ---- attributes --------------------------------------------------------- */
 
-/* A node's three times, as the vault holds them. */
-typedef struct {
-	vault_time m, c, a;
-	uint32_t folders;                /* a folder's subfolders: st_nlink - 2 */
-} vfs_times;
-
-static void fill_stat(struct stat *st, int is_dir, int writable, uint32_t mode, uint64_t size,
-	const vfs_times *t);
 static vfs_handle *handle_of(struct fuse_file_info *fi);   /* below */
 
 /* A file created on the mount and not yet in the vault, by its vpath. */
@@ -180,7 +170,8 @@ static void handle_stat(struct stat *st, vfs_handle *h)
 
 	pthread_rwlock_rdlock(&h->lock);
 	vault_file_times(h->file, &t.m, &t.c, &t.a);
-	fill_stat(st, 0, h->writable, vault_file_mode(h->file), vault_file_size(h->file), &t);
+	vfs_attrs__fill(vfs_get(), st, 0, h->writable, vault_file_mode(h->file),
+		vault_file_size(h->file), &t);
 	pthread_rwlock_unlock(&h->lock);
 }
 
@@ -245,52 +236,6 @@ static vfs_handle *open_writer(const char *vpath)
 	return found;
 }
 
-/* The times of what the vault does not keep (the top, .history): now. */
-static void times_now(vfs_times *t)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	t->m.sec = ts.tv_sec;
-	t->m.nsec = (uint32_t)ts.tv_nsec;
-	t->c = t->a = t->m;
-	t->folders = 0;
-}
-
-static void times_of(vfs_times *t, const vault_time *m, const vault_time *c, const vault_time *a)
-{
-	t->folders = 0;
-	t->m = *m;
-	t->c = *c;
-	t->a = *a;
-}
-
-static void set_time(struct timespec *ts, const vault_time *t)
-{
-	ts->tv_sec = (time_t)t->sec;
-	ts->tv_nsec = (long)t->nsec;
-}
-
-static void fill_stat(struct stat *st, int is_dir, int writable, uint32_t mode, uint64_t size,
-	const vfs_times *t)
-{
-	vfs *fs = vfs_get();
-
-	memset(st, 0, sizeof *st);
-	st->st_uid = fs->uid;
-	st->st_gid = fs->gid;
-	st->st_nlink = is_dir ? 2 + t->folders : 1;
-	if (!writable)
-		mode &= ~0222u;
-	st->st_mode = (is_dir ? S_IFDIR : S_IFREG) | (mode & 07777);
-	st->st_size = (off_t)size;
-	st->st_blksize = BLKSIZE;
-	st->st_blocks = (blkcnt_t)((size + 511) / 512);
-	set_time(&st->st_mtim, &t->m);
-	set_time(&st->st_ctim, &t->c);
-	set_time(&st->st_atim, &t->a);
-}
-
 static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	vfs *fs = vfs_get();
@@ -316,8 +261,8 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 	switch (p.type) {
 	case P_ROOT:
 	case P_HISTROOT:
-		times_now(&t);
-		fill_stat(st, 1, 0, 0500, 0, &t);
+		vfs_attrs__now(&t);
+		vfs_attrs__fill(fs, st, 1, 0, 0500, 0, &t);
 		return 0;
 	case P_NODE:
 		if (vault_stat(&si, fs->v, p.vpath) < 0) {
@@ -331,11 +276,10 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 			return 0;
 		}
 		size = si.size;
-		times_of(&t, &si.mtime, &si.ctime, &si.atime);
-		t.folders = si.folders;
+		vfs_attrs__times(&t, &si.mtime, &si.ctime, &si.atime, si.folders);
 		if (!si.is_dir)
 			open_attrs(si.node, &size, &t, &si.mode);
-		fill_stat(st, si.is_dir, si.writable && !fs->o->read_only, si.mode, size, &t);
+		vfs_attrs__fill(fs, st, si.is_dir, si.writable && !fs->o->read_only, si.mode, size, &t);
 		return 0;
 	default:
 		if ((error = vfs_paths__history(fs, &p, &si, &version, &info)) < 0)
@@ -345,11 +289,10 @@ static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 			t.m.nsec = 0;
 			t.c = t.a = t.m;
 			t.folders = 0;
-			fill_stat(st, 0, 0, 0400, info.size, &t);
+			vfs_attrs__fill(fs, st, 0, 0, 0400, info.size, &t);
 		} else {
-			times_of(&t, &si.mtime, &si.ctime, &si.atime);
-			t.folders = si.folders;
-			fill_stat(st, 1, 0, 0500, 0, &t);
+			vfs_attrs__times(&t, &si.mtime, &si.ctime, &si.atime, si.folders);
+			vfs_attrs__fill(fs, st, 1, 0, 0500, 0, &t);
 		}
 		return 0;
 	}
@@ -378,6 +321,7 @@ static int case_cb(const vault_case_info *c, void *payload)
 static int entry_cb(const vault_entry *e, void *payload)
 {
 	fill_ctx *fc = payload;
+	vfs *fs = vfs_get();
 	struct stat st;
 	uint64_t size = e->size;
 	vfs_times t;
@@ -386,11 +330,10 @@ static int entry_cb(const vault_entry *e, void *payload)
 	if (!fc->plus || fc->next + 1 <= fc->skip)
 		return put(fc, e->name, NULL);
 	/* The attributes too: `ls -l` then needs no lookup per entry. */
-	times_of(&t, &e->mtime, &e->ctime, &e->atime);
-	t.folders = e->folders;
+	vfs_attrs__times(&t, &e->mtime, &e->ctime, &e->atime, e->folders);
 	if (!e->is_dir)
 		open_attrs(e->node, &size, &t, &mode);
-	fill_stat(&st, e->is_dir, e->writable && !vfs_get()->o->read_only, mode, size, &t);
+	vfs_attrs__fill(fs, &st, e->is_dir, e->writable && !fs->o->read_only, mode, size, &t);
 	return put(fc, e->name, &st);
 }
 
@@ -1155,22 +1098,6 @@ static int vfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_in
 	return 0;
 }
 
-/* One time of utimensat: *out set, or NULL for UTIME_OMIT. */
-static const vault_time *utime_arg(vault_time *out, const struct timespec *ts)
-{
-	struct timespec now;
-
-	if (ts && ts->tv_nsec == UTIME_OMIT)
-		return NULL;
-	if (!ts || ts->tv_nsec == UTIME_NOW) {
-		clock_gettime(CLOCK_REALTIME, &now);
-		ts = &now;
-	}
-	out->sec = (int64_t)ts->tv_sec;
-	out->nsec = (uint32_t)ts->tv_nsec;
-	return out;
-}
-
 /* Access and modification times, to the nanosecond (a `touch` event, or
  * with the version of a file open for writing). */
 static int vfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
@@ -1182,8 +1109,8 @@ static int vfs_utimens(const char *path, const struct timespec tv[2], struct fus
 	int error;
 
 	settle(vfs_get());
-	a = utime_arg(&at, tv ? &tv[0] : NULL);
-	m = utime_arg(&mt, tv ? &tv[1] : NULL);
+	a = vfs_attrs__utime(&at, tv ? &tv[0] : NULL);
+	m = vfs_attrs__utime(&mt, tv ? &tv[1] : NULL);
 	if (!a && !m)
 		return 0;
 	if (!fi && vfs_paths__parse(&p, path) == 0 && p.type == P_NODE)
@@ -1322,7 +1249,7 @@ static void *vfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	/* Large writes: fewer round trips for each 64 KiB block stored. It
 	 * also sets the largest request (max_pages): reads ahead come as large
-	 * as the readahead window, see tune_readahead(). */
+	 * as the readahead window, see tune_readahead() in mount.c. */
 	conn->max_write = 1 << 20;
 	if (vault_mount_event(fs->v, 1, fs->o->purpose) < 0)
 		syslog(LOG_WARNING, "casevault: mount event: %s", vault_error_last()->message);
@@ -1339,7 +1266,7 @@ static void vfs_destroy(void *private_data)
 		syslog(LOG_WARNING, "casevault: unmount event: %s", vault_error_last()->message);
 }
 
-static const struct fuse_operations vfs_ops = {
+const struct fuse_operations vfs_vfs__ops = {
 	.init        = vfs_init,
 	.destroy     = vfs_destroy,
 	.getattr     = vfs_getattr,
@@ -1368,114 +1295,3 @@ static const struct fuse_operations vfs_ops = {
 	.link        = vfs_link,
 	.mknod       = vfs_mknod,
 };
-
-/*
- * The kernel reads ahead 128 KiB on a FUSE mount: a request or two in
- * flight, one core decrypting while the other waits. A larger window keeps
- * several requests in flight, decrypted on several threads. It is the
- * mount's bdi setting, lowered to the kernel's default by the handshake:
- * set here once the mount answers (the stat waits for the handshake, and is
- * served by the loop). Only root may; else the default stays, silently.
- */
-static void *tune_readahead(void *payload)
-{
-	char *mountpoint = payload, path[64];
-	struct stat st;
-	int fd;
-
-	if (stat(mountpoint, &st) == 0) {
-		snprintf(path, sizeof path, "/sys/class/bdi/%u:%u/read_ahead_kb",
-			major(st.st_dev), minor(st.st_dev));
-		/* A tuning: the mount works without it. */
-		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
-			ssize_t n = write(fd, READAHEAD_KB, strlen(READAHEAD_KB));
-			(void)n;
-			close(fd);
-		}
-	}
-	free(mountpoint);
-	return NULL;
-}
-
-int vfs_mount(const vfs_options *o)
-{
-	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct fuse *fuse = NULL;
-	vfs_options abs = *o;
-	vfs fs;
-	pthread_t tuner;
-	pthread_attr_t attr;
-	int mounted = 0, rc = -1;
-	char opts[256], dir[PATH_MAX], mnt[PATH_MAX], *tune;
-
-	/* A daemon works from "/": the vault's path must not be relative. */
-	if (realpath(o->vault_dir, dir) == NULL) {
-		fprintf(stderr, "casevault: cannot find the vault '%s'\n", o->vault_dir);
-		return -1;
-	}
-	abs.vault_dir = dir;
-	o = &abs;
-	/* Found now: once mounted, resolving it would wait for the loop. */
-	if (realpath(o->mountpoint, mnt) == NULL)
-		mnt[0] = '\0';
-	/* Threads share one malloc arena kept at its size: per-thread arenas
-	 * growing and shrinking cost mprotect calls on every request. */
-	mallopt(M_ARENA_MAX, 2);
-	mallopt(M_TRIM_THRESHOLD, 16 << 20);
-	memset(&fs, 0, sizeof fs);
-	fs.o = o;
-	fs.uid = getuid();
-	fs.gid = getgid();
-	pthread_mutex_init(&fs.lock, NULL);
-	pthread_mutex_init(&fs.settling, NULL);
-	snprintf(opts, sizeof opts, "fsname=casevault,subtype=casevault,default_permissions%s%s",
-		o->read_only ? ",ro" : "", o->allow_other ? ",allow_other" : "");
-	if (fuse_opt_add_arg(&args, "casevault") < 0 || fuse_opt_add_arg(&args, "-o") < 0 ||
-	    fuse_opt_add_arg(&args, opts) < 0)
-		goto done;
-	if ((fuse = fuse_new(&args, &vfs_ops, sizeof vfs_ops, &fs)) == NULL) {
-		fprintf(stderr, "casevault: cannot start the mount\n");
-		goto done;
-	}
-	/* The absolute path: the daemon works from "/", and unmounts by this
-	 * name when a signal ends it. */
-	if (fuse_mount(fuse, mnt[0] ? mnt : o->mountpoint) < 0) {
-		fprintf(stderr, "casevault: cannot mount on '%s'\nhint: check that /dev/fuse exists and that fuse3 is installed\n",
-			o->mountpoint);
-		goto done;
-	}
-	mounted = 1;
-	openlog("casevault", LOG_PID, LOG_USER);
-	if (fuse_daemonize(o->foreground) < 0)
-		goto done;
-	/* Detached now: open the vault afresh in this process. */
-	if (vault_open(&fs.v, o->vault_dir) < 0 ||
-	    vault_unlock(fs.v, o->user, o->pass, o->passlen) < 0) {
-		syslog(LOG_ERR, "casevault: cannot open the vault: %s", vault_error_last()->message);
-		fprintf(stderr, "casevault: cannot open the vault: %s\n", vault_error_last()->message);
-		goto done;
-	}
-	vault_set_via(fs.v, VAULT_VIA_FUSE);
-	if (fuse_set_signal_handlers(fuse_get_session(fuse)) < 0)
-		goto done;
-	if (mnt[0] && (tune = strdup(mnt)) != NULL) {
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&tuner, &attr, tune_readahead, tune) != 0)
-			free(tune);
-		pthread_attr_destroy(&attr);
-	}
-	/* Ended by a signal (SIGTERM, SIGINT) is a clean end too. */
-	rc = fuse_loop_mt(fuse, 0) < 0 ? -1 : 0;
-	fuse_remove_signal_handlers(fuse_get_session(fuse));
-done:
-	if (mounted)
-		fuse_unmount(fuse);
-	if (fuse)
-		fuse_destroy(fuse);
-	fuse_opt_free_args(&args);
-	vault_close(fs.v);       /* wipes the keys */
-	pthread_mutex_destroy(&fs.lock);
-	pthread_mutex_destroy(&fs.settling);
-	return rc;
-}

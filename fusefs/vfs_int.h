@@ -15,7 +15,9 @@
 #include <fuse.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "vault.h"
 #include "vfs.h"
@@ -37,6 +39,10 @@ typedef struct {
 	 * find it gone from the vault too, not being removed meanwhile. */
 	pthread_mutex_t settling;
 } vfs;
+
+/* ---- vfs.c: the operations ----------------------------------------------- */
+
+extern const struct fuse_operations vfs_vfs__ops;
 
 /* ---- paths.c: what a name on the mount means ----------------------------- */
 
@@ -84,5 +90,22 @@ void vfs_paths__version_name(char *out, size_t size, const char *vpath,
  */
 int vfs_paths__history(vfs *fs, vfs_path *p, vault_stat_info *st, uint32_t *version,
 	vault_version_info *info);
+
+/* ---- attrs.c: a node's attributes as the mount shows them ---------------- */
+
+/* A node's three times, as the vault holds them. */
+typedef struct {
+	vault_time m, c, a;
+	uint32_t folders;                /* a folder's subfolders: st_nlink - 2 */
+} vfs_times;
+
+void vfs_attrs__now(vfs_times *t);
+void vfs_attrs__times(vfs_times *t, const vault_time *m, const vault_time *c,
+	const vault_time *a, uint32_t folders);
+void vfs_attrs__fill(vfs *fs, struct stat *st, int is_dir, int writable, uint32_t mode,
+	uint64_t size, const vfs_times *t);
+
+/* One time of utimensat: *out set, or NULL for UTIME_OMIT. */
+const vault_time *vfs_attrs__utime(vault_time *out, const struct timespec *ts);
 
 #endif
