@@ -75,8 +75,7 @@ int vfs_mount(const vfs_options *o)
 	fs.o = o;
 	fs.uid = getuid();
 	fs.gid = getgid();
-	pthread_mutex_init(&fs.lock, NULL);
-	pthread_mutex_init(&fs.settling, NULL);
+	vfs_handles__init(&fs.table);
 	snprintf(opts, sizeof opts, "fsname=casevault,subtype=casevault,default_permissions%s%s",
 		o->read_only ? ",ro" : "", o->allow_other ? ",allow_other" : "");
 	if (fuse_opt_add_arg(&args, "casevault") < 0 || fuse_opt_add_arg(&args, "-o") < 0 ||
@@ -124,7 +123,6 @@ done:
 		fuse_destroy(fuse);
 	fuse_opt_free_args(&args);
 	vault_close(fs.v);       /* wipes the keys */
-	pthread_mutex_destroy(&fs.lock);
-	pthread_mutex_destroy(&fs.settling);
+	vfs_handles__dispose(&fs.table);
 	return rc;
 }

@@ -118,6 +118,27 @@ int vfs_paths__node(vfs *fs, vfs_path *p, const char *path, int need_name)
 	return fs->o->read_only ? -EROFS : 0;
 }
 
+int vfs_paths__file(vfs *fs, vfs_path *p, int write, uint32_t *version)
+{
+	vfs_hist h;
+	int error;
+
+	*version = 0;
+	if (p->type == P_HIST) {
+		if ((error = vfs_paths__history(fs, p, &h)) < 0)
+			return error;
+		if ((*version = h.version) == 0)
+			return -EISDIR;
+	} else if (p->type != P_NODE) {
+		return -EISDIR;
+	}
+	if (write && (p->type != P_NODE || *version))
+		return -EROFS;
+	if (write && fs->o->read_only)
+		return -EROFS;
+	return 0;
+}
+
 /* `vpath` has a last name: vfs_paths__node with need_name made sure. */
 int vfs_paths__is_hidden(const char *vpath)
 {
@@ -192,21 +213,21 @@ static const char *split_last(char *vpath)
 	return slash + 1;
 }
 
-int vfs_paths__history(vfs *fs, vfs_path *p, vault_stat_info *st, uint32_t *version,
-	vault_version_info *info)
+int vfs_paths__history(vfs *fs, vfs_path *p, vfs_hist *out)
 {
 	version_find w;
 	const char *name;
 	char file[VPATH_MAX];
 
-	*version = 0;
-	if (vault_stat(st, fs->v, p->vpath) == 0)
+	out->version = 0;
+	if (vault_stat(&out->st, fs->v, p->vpath) == 0)
 		return 0;
 	if (vault_error_last()->code != VAULT_ENOTFOUND)
 		return vfs_paths__errno("history");
 	/* Not a folder or file: perhaps a version of the file above it. */
 	snprintf(file, sizeof file, "%s", p->vpath);
-	if ((name = split_last(file)) == NULL || vault_stat(st, fs->v, file) < 0 || st->is_dir)
+	if ((name = split_last(file)) == NULL || vault_stat(&out->st, fs->v, file) < 0 ||
+	    out->st.is_dir)
 		return -ENOENT;
 	memset(&w, 0, sizeof w);
 	w.vpath = file;
@@ -217,7 +238,7 @@ int vfs_paths__history(vfs *fs, vfs_path *p, vault_stat_info *st, uint32_t *vers
 		return -ENOENT;
 	snprintf(p->vpath, sizeof p->vpath, "%s", file);
 	p->type = P_VERSION;
-	*version = w.found;
-	*info = w.info;
+	out->version = w.found;
+	out->info = w.info;
 	return 0;
 }
