@@ -46,16 +46,72 @@ static void *tune_readahead(void *payload)
 	return NULL;
 }
 
+/* The readahead is tuned on a thread of its own, once the loop runs. */
+static void start_tuner(const char *mnt)
+{
+	pthread_t tuner;
+	pthread_attr_t attr;
+	char *tune;
+
+	if (!mnt[0] || (tune = strdup(mnt)) == NULL)
+		return;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&tuner, &attr, tune_readahead, tune) != 0)
+		free(tune);
+	pthread_attr_destroy(&attr);
+}
+
+static struct fuse *new_fuse(struct fuse_args *args, vfs *fs)
+{
+	const vfs_options *o = fs->o;
+	struct fuse *fuse;
+	char opts[256];
+
+	snprintf(opts, sizeof opts, "fsname=casevault,subtype=casevault,default_permissions%s%s",
+		o->read_only ? ",ro" : "", o->allow_other ? ",allow_other" : "");
+	if (fuse_opt_add_arg(args, "casevault") < 0 || fuse_opt_add_arg(args, "-o") < 0 ||
+	    fuse_opt_add_arg(args, opts) < 0)
+		return NULL;
+	if ((fuse = fuse_new(args, &vfs_vfs__ops, sizeof vfs_vfs__ops, fs)) == NULL)
+		fprintf(stderr, "casevault: cannot start the mount\n");
+	return fuse;
+}
+
+/* Mounted: serve until unmounted, from a daemon that opens the vault. */
+static int serve(struct fuse *fuse, vfs *fs, const char *mnt)
+{
+	const vfs_options *o = fs->o;
+	int rc;
+
+	openlog("casevault", LOG_PID, LOG_USER);
+	if (fuse_daemonize(o->foreground) < 0)
+		return -1;
+	/* Detached now: open the vault afresh in this process. */
+	if (vault_open(&fs->v, o->vault_dir) < 0 ||
+	    vault_unlock(fs->v, o->user, o->pass, o->passlen) < 0) {
+		syslog(LOG_ERR, "casevault: cannot open the vault: %s", vault_error_last()->message);
+		fprintf(stderr, "casevault: cannot open the vault: %s\n", vault_error_last()->message);
+		return -1;
+	}
+	vault_set_via(fs->v, VAULT_VIA_FUSE);
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)) < 0)
+		return -1;
+	start_tuner(mnt);
+	/* Ended by a signal (SIGTERM, SIGINT) is a clean end too. */
+	rc = fuse_loop_mt(fuse, 0) < 0 ? -1 : 0;
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+	return rc;
+}
+
 int vfs_mount(const vfs_options *o)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse *fuse = NULL;
 	vfs_options abs = *o;
 	vfs fs;
-	pthread_t tuner;
-	pthread_attr_t attr;
 	int mounted = 0, rc = -1;
-	char opts[256], dir[PATH_MAX], mnt[PATH_MAX], *tune;
+	char dir[PATH_MAX], mnt[PATH_MAX];
 
 	/* A daemon works from "/": the vault's path must not be relative. */
 	if (realpath(o->vault_dir, dir) == NULL) {
@@ -76,15 +132,8 @@ int vfs_mount(const vfs_options *o)
 	fs.uid = getuid();
 	fs.gid = getgid();
 	vfs_handles__init(&fs.table);
-	snprintf(opts, sizeof opts, "fsname=casevault,subtype=casevault,default_permissions%s%s",
-		o->read_only ? ",ro" : "", o->allow_other ? ",allow_other" : "");
-	if (fuse_opt_add_arg(&args, "casevault") < 0 || fuse_opt_add_arg(&args, "-o") < 0 ||
-	    fuse_opt_add_arg(&args, opts) < 0)
+	if ((fuse = new_fuse(&args, &fs)) == NULL)
 		goto done;
-	if ((fuse = fuse_new(&args, &vfs_vfs__ops, sizeof vfs_vfs__ops, &fs)) == NULL) {
-		fprintf(stderr, "casevault: cannot start the mount\n");
-		goto done;
-	}
 	/* The absolute path: the daemon works from "/", and unmounts by this
 	 * name when a signal ends it. */
 	if (fuse_mount(fuse, mnt[0] ? mnt : o->mountpoint) < 0) {
@@ -93,29 +142,7 @@ int vfs_mount(const vfs_options *o)
 		goto done;
 	}
 	mounted = 1;
-	openlog("casevault", LOG_PID, LOG_USER);
-	if (fuse_daemonize(o->foreground) < 0)
-		goto done;
-	/* Detached now: open the vault afresh in this process. */
-	if (vault_open(&fs.v, o->vault_dir) < 0 ||
-	    vault_unlock(fs.v, o->user, o->pass, o->passlen) < 0) {
-		syslog(LOG_ERR, "casevault: cannot open the vault: %s", vault_error_last()->message);
-		fprintf(stderr, "casevault: cannot open the vault: %s\n", vault_error_last()->message);
-		goto done;
-	}
-	vault_set_via(fs.v, VAULT_VIA_FUSE);
-	if (fuse_set_signal_handlers(fuse_get_session(fuse)) < 0)
-		goto done;
-	if (mnt[0] && (tune = strdup(mnt)) != NULL) {
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&tuner, &attr, tune_readahead, tune) != 0)
-			free(tune);
-		pthread_attr_destroy(&attr);
-	}
-	/* Ended by a signal (SIGTERM, SIGINT) is a clean end too. */
-	rc = fuse_loop_mt(fuse, 0) < 0 ? -1 : 0;
-	fuse_remove_signal_handlers(fuse_get_session(fuse));
+	rc = serve(fuse, &fs, mnt);
 done:
 	if (mounted)
 		fuse_unmount(fuse);
