@@ -1,208 +1,121 @@
 /*
- * fusefs — the operations table of the mount.
+ * vfs — the FUSE operations of the mount, and their table.
  *
- *   /                          the user's cases
- *   /C-7KQ2M9XD Label/...      a case: its folders and files
- *   /.history/C-7KQ2M9XD Label/PATH/
- *                              one read-only file per version of PATH,
- *                              "intake v2 2026-11-28 10-15 alice.pdf"
+ * Every operation translates a path into the vault's "CODE/PATH" (paths.c),
+ * calls the public API, and maps the result to an errno. Open files are
+ * vault_file handles, kept in the open-file table (handles.c): a
+ * read-opening is a read event (committed before any data), and a written
+ * file becomes one new version when it is flushed (close), fsynced or
+ * released. A file created here enters the vault with its first version:
+ * until then it is pending, and the table answers for it.
  *
- * Every operation translates a path into the vault's "CODE/PATH", calls the
- * public API, and maps the result to an errno. Open files are vault_file
- * handles: a read-opening is a read event (committed before any data), and
- * a written file becomes one new version when it is flushed (close), fsynced
- * or released. A file created here enters the vault with its first version:
- * until then it is "pending", and the mount answers for it from its handle.
+ * The operations that look at the vault, all but reads and writes, first
+ * settle the files hidden by an unlink (vfs_handles__settle), so that none
+ * sees such a file.
  */
-#define FUSE_USE_VERSION 31
 #define _GNU_SOURCE       /* RENAME_NOREPLACE, RENAME_EXCHANGE */
 
 #include <errno.h>
-#include <limits.h>
-#include <malloc.h>
 #include <fcntl.h>
-#include <fuse.h>
-#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <syslog.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "vault.h"
-#include "vfs.h"
+#include "vfs_int.h"
 
-#define HISTORY       ".history"
-#define VPATH_MAX     4200
 #define XATTR_VERSION "user.casevault.version"
 #define XATTR_NODE    "user.casevault.node"
-#define BLKSIZE       65536             /* the vault's block: a good I/O size */
-#define READAHEAD_KB  "2048"            /* the mount's readahead, see tune_readahead() */
-
-/*
- * An open file, shared by every open of it on the mount (refs), so that all
- * descriptors of one file see one content, as on a local disk. A .history
- * version is never shared. FUSE may call in on several threads at once.
- */
-typedef struct vfs_handle {
-	pthread_rwlock_t lock;           /* reads share it, anything else is alone */
-	int refs;                        /* opens using it (guarded by vfs.lock) */
-	vault_file *file;
-	char node[17];
-	int history;                     /* a version under .history: read-only */
-	int writable;
-	int discard;                     /* unlinked before its first version */
-	int wrote;                       /* written or truncated through the mount */
-	char hidden[VPATH_MAX];          /* the name libfuse gave it when it was
-	                                    unlinked while open, or "" */
-	char vpath[VPATH_MAX];           /* where it was opened */
-	struct vfs_handle *next;         /* in vfs.open */
-} vfs_handle;
-
-/*
- * A file hidden while open (see hide()), whose removal from the vault waits
- * for what libfuse does next on the same thread: a rename over its name
- * (the file is replaced, and keeps its history) or nothing (it was
- * unlinked; the next operation on the mount removes it).
- */
-typedef struct vfs_hiding {
-	char node[17];
-	char vpath[VPATH_MAX];           /* the name it had */
-	pthread_t thread;                /* the thread that hid it */
-	struct vfs_hiding *next;
-} vfs_hiding;
-
-typedef struct {
-	const vfs_options *o;
-	vault *v;
-	uid_t uid;
-	gid_t gid;
-	pthread_mutex_t lock;            /* guards `open` and `hiding` */
-	vfs_handle *open;
-	vfs_hiding *hiding;
-	/* Held by settle() while it removes a hidden file, and by
-	 * hiding_take(): a rename that finds its hidden target gone has to
-	 * find it gone from the vault too, not being removed meanwhile. */
-	pthread_mutex_t settling;
-} vfs;
 
 static vfs *vfs_get(void)
 {
 	return fuse_get_context()->private_data;
 }
 
-static void settle(vfs *fs);     /* files hidden by an unlink leave the vault */
-
-/* A library error as an errno; messages go to syslog (never content). */
-static int vfs_err(const char *op, const char *path)
+static vfs_handle *handle_of(struct fuse_file_info *fi)
 {
-	const vault_error *e = vault_error_last();
-
-	if (e->code == VAULT_ECORRUPT || e->code == VAULT_ERROR || e->code == VAULT_ENOSPC)
-		syslog(LOG_WARNING, "casevault: %s: %s", op, e->message);
-	(void)path;
-	return -vault_error_to_errno(e->code);
+	return (vfs_handle *)(uintptr_t)fi->fh;
 }
 
-/* ---- paths -------------------------------------------------------------- */
+/* ---- attributes --------------------------------------------------------- */
 
-typedef enum {
-	P_ROOT,          /* "/" */
-	P_HISTROOT,      /* "/.history" */
-	P_NODE,          /* a case folder or anything in it: vpath */
-	P_HIST,          /* .history/CASE/PATH: a folder, or a file's versions */
-	P_VERSION,       /* .history/CASE/PATH/NAME: one version of PATH */
-} ptype;
-
-typedef struct {
-	ptype type;
-	char vpath[VPATH_MAX];           /* "CODE" or "CODE/a/b" */
-	const char *last;                /* P_VERSION: the version's name */
-} vfs_path;
-
-/*
- * A case folder's name: the code, then the label if there is one. The code
- * alone finds the case too. Checked against the vault: the user must be a
- * member (vault_stat says so).
- */
-static int case_component(char code[VAULT_CODE_SIZE], const char *s, size_t len)
+/* A file or folder of a case: what the vault holds, and for a file open
+ * for writing, what its next version will record. */
+static int node_stat(vfs *fs, struct stat *st, const char *vpath)
 {
-	if (len < VAULT_CODE_SIZE - 1 || s[0] != 'C' || s[1] != '-' ||
-	    (len > VAULT_CODE_SIZE - 1 && s[VAULT_CODE_SIZE - 1] != ' '))
-		return -ENOENT;
-	/* Anything but a code's letters and digits names no case. */
-	for (size_t i = 2; i < VAULT_CODE_SIZE - 1; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
-			return -ENOENT;
-	memcpy(code, s, VAULT_CODE_SIZE - 1);
-	code[VAULT_CODE_SIZE - 1] = '\0';
-	return 0;
-}
+	vault_stat_info si;
+	vfs_times t;
+	uint64_t size;
 
-static int vfs_path_parse(vfs_path *out, const char *path)
-{
-	char code[VAULT_CODE_SIZE];
-	const char *s = path + 1, *slash;
-	int history = 0, error;
-	size_t len;
-
-	memset(out, 0, sizeof *out);
-	if (!strcmp(path, "/")) {
-		out->type = P_ROOT;
+	if (vault_stat(&si, fs->v, vpath) < 0) {
+		if (vault_error_last()->code != VAULT_ENOTFOUND ||
+		    vfs_handles__stat_name(fs, st, vpath) < 0)
+			return vfs_paths__errno("getattr");
 		return 0;
 	}
-	if (!strncmp(s, HISTORY, sizeof HISTORY - 1) &&
-	    (s[sizeof HISTORY - 1] == '\0' || s[sizeof HISTORY - 1] == '/')) {
-		s += sizeof HISTORY - 1;
-		if (*s == '\0') {
-			out->type = P_HISTROOT;
-			return 0;
-		}
-		s++;
-		history = 1;
-	}
-	slash = strchr(s, '/');
-	len = slash ? (size_t)(slash - s) : strlen(s);
-	if ((error = case_component(code, s, len)) < 0)
+	size = si.size;
+	vfs_attrs__times(&t, &si.mtime, &si.ctime, &si.atime, si.folders);
+	if (!si.is_dir)
+		vfs_handles__dirty_attrs(fs, si.node, &size, &t, &si.mode);
+	vfs_attrs__fill(fs, st, si.is_dir, si.writable && !fs->o->read_only, si.mode, size, &t);
+	return 0;
+}
+
+/* Under .history: folders, files as folders of versions, and versions. */
+static int history_stat(vfs *fs, struct stat *st, vfs_path *p)
+{
+	vfs_hist h;
+	vault_time when;
+	vfs_times t;
+	int error;
+
+	if ((error = vfs_paths__history(fs, p, &h)) < 0)
 		return error;
-	len = slash ? strlen(slash) : 0;
-	if (strlen(code) + len >= sizeof out->vpath)
-		return -ENAMETOOLONG;
-	memcpy(out->vpath, code, VAULT_CODE_SIZE - 1);
-	memcpy(out->vpath + VAULT_CODE_SIZE - 1, slash ? slash : "", len + 1);
-	out->type = history ? P_HIST : P_NODE;
-	/* Each name at most VAULT_FILENAME_MAX bytes, as POSIX tools expect. */
-	for (const char *c = slash; c && *c; ) {
-		const char *e = strchr(c + 1, '/');
-		size_t part = e ? (size_t)(e - c - 1) : strlen(c + 1);
-		if (part > VAULT_FILENAME_MAX)
-			return -ENAMETOOLONG;
-		c = e;
+	if (h.version) {
+		when.sec = h.info.time;
+		when.nsec = 0;
+		vfs_attrs__times(&t, &when, &when, &when, 0);
+		vfs_attrs__fill(fs, st, 0, 0, 0400, h.info.size, &t);
+	} else {
+		vfs_attrs__times(&t, &h.st.mtime, &h.st.ctime, &h.st.atime, h.st.folders);
+		vfs_attrs__fill(fs, st, 1, 0, 0500, 0, &t);
 	}
 	return 0;
 }
 
-/* ---- history names ------------------------------------------------------ */
-
-/* "intake v2 2026-11-28 10-15 alice.pdf" for version 2 of "intake.pdf". */
-static void version_name(char *out, size_t size, const char *file, const vault_version_info *info)
+static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
-	const char *dot = strrchr(file, '.');
-	char when[32];
-	struct tm tm;
-	time_t t = (time_t)info->time;
-	int stem = dot && dot != file ? (int)(dot - file) : (int)strlen(file);
+	vfs *fs = vfs_get();
+	vfs_path p;
+	vfs_times t;
+	int error;
 
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof when, "%Y-%m-%d %H-%M", &tm);
-	snprintf(out, size, "%.*s v%u %s %s%s", stem, file, info->version, when, info->actor,
-		dot && dot != file ? dot : "");
+	vfs_handles__settle(fs);
+
+	if (path == NULL) {
+		/* A node libfuse no longer has a path for: its open handle knows. */
+		if (!fi)
+			return -ESTALE;
+		vfs_handles__stat(fs, st, handle_of(fi));
+		return 0;
+	}
+	if ((error = vfs_paths__parse(&p, path)) < 0)
+		return error;
+	switch (p.type) {
+	case P_ROOT:
+	case P_HISTROOT:
+		vfs_attrs__now(&t);
+		vfs_attrs__fill(fs, st, 1, 0, 0500, 0, &t);
+		return 0;
+	case P_NODE:
+		return node_stat(fs, st, p.vpath);
+	default:
+		return history_stat(fs, st, &p);
+	}
 }
+
+/* ---- folders ------------------------------------------------------------ */
 
 /*
  * A listing in progress. Entries carry offsets (their position + 1), so a
@@ -212,12 +125,14 @@ static void version_name(char *out, size_t size, const char *file, const vault_v
  * looks every name up again (one more round trip per file for `ls -l`).
  */
 typedef struct {
+	vfs *fs;
 	void *buf;
 	fuse_fill_dir_t fill;
 	int plus;                        /* readdirplus: attributes with the names */
 	off_t skip;                      /* entries an earlier call sent */
 	off_t next;                      /* the last entry's offset */
 	int full;                        /* the kernel's buffer is full */
+	const char *vpath;               /* a file whose versions are listed */
 } fill_ctx;
 
 /* The next entry; 1 once the buffer is full (the listing stops there). */
@@ -232,323 +147,17 @@ static int put(fill_ctx *fc, const char *name, const struct stat *st)
 	return fc->full;
 }
 
-typedef struct {
-	const char *file;                /* the file's own name */
-	const char *want;                /* a name to find, or NULL to list */
-	uint32_t found;
-	vault_version_info info;
-	fill_ctx *fc;
-} version_walk;
-
-static int version_cb(const vault_version_info *info, void *payload)
+static int name_cb(const char *name, void *payload)
 {
-	version_walk *w = payload;
-	char name[512];
-
-	version_name(name, sizeof name, w->file, info);
-	if (w->want) {
-		if (!strcmp(name, w->want)) {
-			w->found = info->version;
-			w->info = *info;
-			return 1;
-		}
-		return 0;
-	}
-	return put(w->fc, name, NULL);
+	return put(payload, name, NULL);
 }
-
-/* Split "CODE/a/file/NAME" into the file's vpath and NAME. */
-static const char *split_last(char *vpath)
-{
-	char *slash = strrchr(vpath, '/');
-
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	return slash + 1;
-}
-
-/*
- * Resolve a .history path: a folder, a file (a folder of versions), or a
- * version. For a version, *version gets its number and `info` its details.
- */
-static int hist_resolve(vfs_path *p, vault_stat_info *st, uint32_t *version,
-	vault_version_info *info)
-{
-	vfs *fs = vfs_get();
-	version_walk w;
-	const char *name;
-	char file[VPATH_MAX];
-
-	*version = 0;
-	if (vault_stat(st, fs->v, p->vpath) == 0)
-		return 0;
-	if (vault_error_last()->code != VAULT_ENOTFOUND)
-		return vfs_err("history", p->vpath);
-	/* Not a folder or file: perhaps a version of the file above it. */
-	snprintf(file, sizeof file, "%s", p->vpath);
-	if ((name = split_last(file)) == NULL || vault_stat(st, fs->v, file) < 0 || st->is_dir)
-		return -ENOENT;
-	memset(&w, 0, sizeof w);
-	w.file = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-	w.want = name;
-	if (vault_history(fs->v, file, version_cb, &w) < 0 && !w.found)
-		return vfs_err("history", file);
-	if (!w.found)
-		return -ENOENT;
-	snprintf(p->vpath, sizeof p->vpath, "%s", file);
-	p->type = P_VERSION;
-	*version = w.found;
-	*info = w.info;
-	return 0;
-}
-
-/* ---- attributes --------------------------------------------------------- */
-
-/* A node's three times, as the vault holds them. */
-typedef struct {
-	vault_time m, c, a;
-	uint32_t folders;                /* a folder's subfolders: st_nlink - 2 */
-} vfs_times;
-
-static void fill_stat(struct stat *st, int is_dir, int writable, uint32_t mode, uint64_t size,
-	const vfs_times *t);
-static vfs_handle *handle_of(struct fuse_file_info *fi);   /* below */
-
-/* A file created on the mount and not yet in the vault, by its vpath. */
-static vfs_handle *pending_find(const char *vpath)
-{
-	vfs *fs = vfs_get();
-	vfs_handle *found = NULL;
-
-	pthread_mutex_lock(&fs->lock);
-	for (vfs_handle *h = fs->open; h; h = h->next)
-		if (!h->discard && vault_file_is_new(h->file) && !strcmp(h->vpath, vpath)) {
-			found = h;
-			break;
-		}
-	pthread_mutex_unlock(&fs->lock);
-	return found;
-}
-
-/* Do pending files live in this folder? (rmdir must not remove it) */
-static int pending_in(const char *dir)
-{
-	vfs *fs = vfs_get();
-	size_t n = strlen(dir);
-	int found = 0;
-
-	pthread_mutex_lock(&fs->lock);
-	for (vfs_handle *h = fs->open; h && !found; h = h->next)
-		found = !h->discard && vault_file_is_new(h->file) &&
-			!strncmp(h->vpath, dir, n) && h->vpath[n] == '/';
-	pthread_mutex_unlock(&fs->lock);
-	return found;
-}
-
-/* A pending file enters the vault now (its first version). */
-static int materialize(vfs_handle *h)
-{
-	int error;
-
-	pthread_rwlock_wrlock(&h->lock);
-	error = vault_file_commit(NULL, h->file);
-	if (error == 0)
-		memcpy(h->node, vault_file_node(h->file), sizeof h->node);
-	pthread_rwlock_unlock(&h->lock);
-	return error < 0 ? vfs_err("create", h->vpath) : 0;
-}
-
-/* Attributes straight from an open handle. */
-static void handle_stat(struct stat *st, vfs_handle *h)
-{
-	vfs_times t = { .folders = 0 };
-
-	pthread_rwlock_rdlock(&h->lock);
-	vault_file_times(h->file, &t.m, &t.c, &t.a);
-	fill_stat(st, 0, h->writable, vault_file_mode(h->file), vault_file_size(h->file), &t);
-	pthread_rwlock_unlock(&h->lock);
-}
-
-/* A file unlinked while open, by the hidden name libfuse gave it. */
-static vfs_handle *hidden_find(const char *vpath)
-{
-	vfs *fs = vfs_get();
-	vfs_handle *found = NULL;
-
-	pthread_mutex_lock(&fs->lock);
-	for (vfs_handle *h = fs->open; h; h = h->next)
-		if (h->hidden[0] && !strcmp(h->hidden, vpath)) {
-			found = h;
-			break;
-		}
-	pthread_mutex_unlock(&fs->lock);
-	return found;
-}
-
-/* What an open file with changes not yet committed will record. */
-static void open_attrs(const char *node, uint64_t *size, vfs_times *t, uint32_t *mode)
-{
-	vfs *fs = vfs_get();
-
-	pthread_mutex_lock(&fs->lock);
-	for (vfs_handle *h = fs->open; h; h = h->next)
-		if (h->writable && !strcmp(h->node, node) && vault_file_dirty(h->file)) {
-			pthread_rwlock_rdlock(&h->lock);
-			*size = vault_file_size(h->file);
-			vault_file_times(h->file, &t->m, &t->c, &t->a);
-			*mode = vault_file_mode(h->file);
-			pthread_rwlock_unlock(&h->lock);
-			break;
-		}
-	pthread_mutex_unlock(&fs->lock);
-}
-
-/*
- * An open, writable handle on the file at `vpath`. The kernel sends a time
- * or mode change without its file handle (futimens, fchmod), but it belongs
- * with the version being written: tar and cp -p set both before close.
- */
-static vfs_handle *open_writer(const char *vpath)
-{
-	vfs *fs = vfs_get();
-	vault_stat_info si;
-	vfs_handle *found = NULL;
-	int in_vault = vault_stat(&si, fs->v, vpath) == 0;
-
-	if (in_vault && si.is_dir)
-		return NULL;
-	/* With a reference (handle_put() it): a close on another thread may
-	 * drop the last other one meanwhile. */
-	pthread_mutex_lock(&fs->lock);
-	for (vfs_handle *h = fs->open; h && !found; h = h->next)
-		if (in_vault ? h->writable && !strcmp(h->node, si.node) :
-		    !h->discard && vault_file_is_new(h->file) && !strcmp(h->vpath, vpath))
-			found = h;
-	if (found)
-		found->refs++;
-	pthread_mutex_unlock(&fs->lock);
-	return found;
-}
-
-/* The times of what the vault does not keep (the top, .history): now. */
-static void times_now(vfs_times *t)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	t->m.sec = ts.tv_sec;
-	t->m.nsec = (uint32_t)ts.tv_nsec;
-	t->c = t->a = t->m;
-	t->folders = 0;
-}
-
-static void times_of(vfs_times *t, const vault_time *m, const vault_time *c, const vault_time *a)
-{
-	t->folders = 0;
-	t->m = *m;
-	t->c = *c;
-	t->a = *a;
-}
-
-static void set_time(struct timespec *ts, const vault_time *t)
-{
-	ts->tv_sec = (time_t)t->sec;
-	ts->tv_nsec = (long)t->nsec;
-}
-
-static void fill_stat(struct stat *st, int is_dir, int writable, uint32_t mode, uint64_t size,
-	const vfs_times *t)
-{
-	vfs *fs = vfs_get();
-
-	memset(st, 0, sizeof *st);
-	st->st_uid = fs->uid;
-	st->st_gid = fs->gid;
-	st->st_nlink = is_dir ? 2 + t->folders : 1;
-	if (!writable)
-		mode &= ~0222u;
-	st->st_mode = (is_dir ? S_IFDIR : S_IFREG) | (mode & 07777);
-	st->st_size = (off_t)size;
-	st->st_blksize = BLKSIZE;
-	st->st_blocks = (blkcnt_t)((size + 511) / 512);
-	set_time(&st->st_mtim, &t->m);
-	set_time(&st->st_ctim, &t->c);
-	set_time(&st->st_atim, &t->a);
-}
-
-static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
-{
-	vfs *fs = vfs_get();
-	vault_stat_info si;
-	vault_version_info info;
-	vfs_path p;
-	vfs_times t;
-	uint32_t version;
-	uint64_t size;
-	int error;
-
-	settle(vfs_get());
-
-	if (path == NULL) {
-		/* A node libfuse no longer has a path for: its open handle knows. */
-		if (!fi)
-			return -ESTALE;
-		handle_stat(st, handle_of(fi));
-		return 0;
-	}
-	if ((error = vfs_path_parse(&p, path)) < 0)
-		return error;
-	switch (p.type) {
-	case P_ROOT:
-	case P_HISTROOT:
-		times_now(&t);
-		fill_stat(st, 1, 0, 0500, 0, &t);
-		return 0;
-	case P_NODE:
-		if (vault_stat(&si, fs->v, p.vpath) < 0) {
-			vfs_handle *h = NULL;
-			if (vault_error_last()->code == VAULT_ENOTFOUND &&
-			    (h = pending_find(p.vpath)) == NULL)
-				h = hidden_find(p.vpath);
-			if (!h)
-				return vfs_err("getattr", p.vpath);
-			handle_stat(st, h);
-			return 0;
-		}
-		size = si.size;
-		times_of(&t, &si.mtime, &si.ctime, &si.atime);
-		t.folders = si.folders;
-		if (!si.is_dir)
-			open_attrs(si.node, &size, &t, &si.mode);
-		fill_stat(st, si.is_dir, si.writable && !fs->o->read_only, si.mode, size, &t);
-		return 0;
-	default:
-		if ((error = hist_resolve(&p, &si, &version, &info)) < 0)
-			return error;
-		if (version) {
-			t.m.sec = info.time;
-			t.m.nsec = 0;
-			t.c = t.a = t.m;
-			t.folders = 0;
-			fill_stat(st, 0, 0, 0400, info.size, &t);
-		} else {
-			times_of(&t, &si.mtime, &si.ctime, &si.atime);
-			t.folders = si.folders;
-			fill_stat(st, 1, 0, 0500, 0, &t);
-		}
-		return 0;
-	}
-}
-
-/* ---- folders ------------------------------------------------------------ */
 
 static int case_cb(const vault_case_info *c, void *payload)
 {
 	fill_ctx *fc = payload;
-	const char *me = vault_user(vfs_get()->v);
+	const char *me = vault_user(fc->fs->v);
 	char name[VAULT_CODE_SIZE + 256];
-	size_t n, i;
+	size_t i;
 
 	/* Admins and auditors see every case in `case list`; a mount shows
 	 * only the cases whose content the user can open. */
@@ -557,19 +166,14 @@ static int case_cb(const vault_case_info *c, void *payload)
 	if (i == c->nmembers)
 		return 0;
 
-	if (!c->label || !*c->label)
-		return put(fc, c->code, NULL);
-	n = (size_t)snprintf(name, sizeof name, "%s %s", c->code, c->label);
-	/* A label is free text: keep it a single, valid name. */
-	for (i = VAULT_CODE_SIZE; i < n && i < sizeof name; i++)
-		if (name[i] == '/' || (unsigned char)name[i] < 0x20)
-			name[i] = '_';
+	vfs_paths__case_name(name, sizeof name, c->code, c->label);
 	return put(fc, name, NULL);
 }
 
 static int entry_cb(const vault_entry *e, void *payload)
 {
 	fill_ctx *fc = payload;
+	vfs *fs = fc->fs;
 	struct stat st;
 	uint64_t size = e->size;
 	vfs_times t;
@@ -578,44 +182,55 @@ static int entry_cb(const vault_entry *e, void *payload)
 	if (!fc->plus || fc->next + 1 <= fc->skip)
 		return put(fc, e->name, NULL);
 	/* The attributes too: `ls -l` then needs no lookup per entry. */
-	times_of(&t, &e->mtime, &e->ctime, &e->atime);
-	t.folders = e->folders;
+	vfs_attrs__times(&t, &e->mtime, &e->ctime, &e->atime, e->folders);
 	if (!e->is_dir)
-		open_attrs(e->node, &size, &t, &mode);
-	fill_stat(&st, e->is_dir, e->writable && !vfs_get()->o->read_only, mode, size, &t);
+		vfs_handles__dirty_attrs(fs, e->node, &size, &t, &mode);
+	vfs_attrs__fill(fs, &st, e->is_dir, e->writable && !fs->o->read_only, mode, size, &t);
 	return put(fc, e->name, &st);
 }
 
-/* Files created here and not yet in the vault are listed too. */
-static void pending_fill(const char *dir, fill_ctx *fc)
+static int version_cb(const vault_version_info *info, void *payload)
 {
-	vfs *fs = vfs_get();
-	size_t n = strlen(dir);
+	fill_ctx *fc = payload;
+	char name[512];
 
-	pthread_mutex_lock(&fs->lock);
-	for (vfs_handle *h = fs->open; h; h = h->next)
-		if (!h->discard && vault_file_is_new(h->file) && !strncmp(h->vpath, dir, n) &&
-		    h->vpath[n] == '/' && !strchr(h->vpath + n + 1, '/') &&
-		    put(fc, h->vpath + n + 1, NULL))
-			break;
-	pthread_mutex_unlock(&fs->lock);
+	vfs_paths__version_name(name, sizeof name, fc->vpath, info);
+	return put(fc, name, NULL);
+}
+
+/* Under .history, folders as they are; each file is a folder of versions. */
+static int history_list(vfs *fs, vfs_path *p, fill_ctx *fc)
+{
+	vfs_hist h;
+	int error;
+
+	if ((error = vfs_paths__history(fs, p, &h)) < 0)
+		return error;
+	if (h.version)
+		return -ENOTDIR;
+	if (h.st.is_dir) {
+		if (vault_list(fs->v, p->vpath, entry_cb, fc) < 0)
+			return vfs_paths__errno("readdir");
+	} else {
+		fc->vpath = p->vpath;
+		if (vault_history(fs->v, p->vpath, version_cb, fc) < 0)
+			return vfs_paths__errno("readdir");
+	}
+	return 0;
 }
 
 static int vfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 	struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	vfs *fs = vfs_get();
-	fill_ctx fc = { buf, fill, 0, off, 0, 0 };
-	vault_stat_info si;
-	vault_version_info info;
-	uint32_t version;
+	fill_ctx fc = { fs, buf, fill, 0, off, 0, 0, NULL };
 	vfs_path p;
 	int error;
 
-	settle(vfs_get());
+	vfs_handles__settle(fs);
 
 	(void)fi;
-	if ((error = vfs_path_parse(&p, path)) < 0)
+	if ((error = vfs_paths__parse(&p, path)) < 0)
 		return error;
 	if (put(&fc, ".", NULL) || put(&fc, "..", NULL))
 		return 0;
@@ -626,57 +241,27 @@ static int vfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t 
 		/* fall through */
 	case P_HISTROOT:
 		if (vault_case_foreach(fs->v, case_cb, &fc) < 0)
-			return vfs_err("readdir", "/");
+			return vfs_paths__errno("readdir");
 		return 0;
 	case P_NODE:
 		fc.plus = (flags & FUSE_READDIR_PLUS) != 0;
 		if (vault_list(fs->v, p.vpath, entry_cb, &fc) < 0)
-			return vfs_err("readdir", p.vpath);
+			return vfs_paths__errno("readdir");
+		/* Files created here and not yet in the vault are listed too. */
 		fc.plus = 0;
-		pending_fill(p.vpath, &fc);
+		vfs_handles__list_pending(fs, p.vpath, name_cb, &fc);
 		return 0;
 	default:
-		if ((error = hist_resolve(&p, &si, &version, &info)) < 0)
-			return error;
-		if (version)
-			return -ENOTDIR;
-		if (si.is_dir) {
-			/* Folders as they are; each file is a folder of versions. */
-			if (vault_list(fs->v, p.vpath, entry_cb, &fc) < 0)
-				return vfs_err("readdir", p.vpath);
-		} else {
-			version_walk w;
-			memset(&w, 0, sizeof w);
-			w.file = strrchr(p.vpath, '/') ? strrchr(p.vpath, '/') + 1 : p.vpath;
-			w.fc = &fc;
-			if (vault_history(fs->v, p.vpath, version_cb, &w) < 0)
-				return vfs_err("readdir", p.vpath);
-		}
-		return 0;
+		return history_list(fs, &p, &fc);
 	}
 }
 
-/*
- * Changes are allowed only on case content, and not on a read-only mount.
- * `.history` is read-only at every depth (EROFS); the top level holds the
- * user's cases, which are made and named with the CLI, not here (EACCES,
- * as for a folder without write permission).
- */
-static int node_path(vfs_path *p, const char *path, int need_name)
+/* An operation that makes or removes a node at `path` starts here: files
+ * hidden by an unlink settled, the path resolved. */
+static int node_op(vfs *fs, vfs_path *p, const char *path)
 {
-	const char *s = path + 1;
-	size_t n = sizeof HISTORY - 1;
-	int error;
-
-	if (!strncmp(s, HISTORY, n) && (s[n] == '\0' || s[n] == '/'))
-		return -EROFS;
-	if (need_name && !strchr(s, '/'))
-		return -EACCES;
-	if ((error = vfs_path_parse(p, path)) < 0)
-		return error;
-	if (p->type == P_ROOT)
-		return -EACCES;
-	return vfs_get()->o->read_only ? -EROFS : 0;
+	vfs_handles__settle(fs);
+	return vfs_paths__node(fs, p, path, 1);
 }
 
 static int vfs_mkdir(const char *path, mode_t mode)
@@ -685,15 +270,13 @@ static int vfs_mkdir(const char *path, mode_t mode)
 	vfs_path p;
 	int error;
 
-	settle(vfs_get());
-
-	if ((error = node_path(&p, path, 1)) < 0)
+	if ((error = node_op(fs, &p, path)) < 0)
 		return error;
 	if (vault_mkdir(fs->v, p.vpath) < 0)
-		return vfs_err("mkdir", p.vpath);
+		return vfs_paths__errno("mkdir");
 	/* Folders start as 0700; another mode is a second (touch) event. */
 	if ((mode & 07777) != 0700 && vault_chmod(fs->v, p.vpath, mode & 07777) < 0)
-		return vfs_err("mkdir", p.vpath);
+		return vfs_paths__errno("mkdir");
 	return 0;
 }
 
@@ -704,33 +287,22 @@ static int remove_node(const char *path, int want_dir)
 	vfs_path p;
 	int error;
 
-	settle(vfs_get());
-
-	if ((error = node_path(&p, path, 1)) < 0)
+	if ((error = node_op(fs, &p, path)) < 0)
 		return error;
 	if (vault_stat(&si, fs->v, p.vpath) < 0) {
-		vfs_handle *h = NULL;
-		if (!want_dir && vault_error_last()->code == VAULT_ENOTFOUND) {
-			if ((h = hidden_find(p.vpath)) != NULL) {
-				/* libfuse's last release of an unlinked file. */
-				h->hidden[0] = '\0';
-				return 0;
-			}
-			h = pending_find(p.vpath);
-		}
-		if (!h)
-			return vfs_err("remove", p.vpath);
-		/* Never in the vault: it leaves no trace; its handle writes nothing. */
-		h->discard = 1;
-		return 0;
+		/* Not in the vault: perhaps a name an open file answers for. */
+		if (!want_dir && vault_error_last()->code == VAULT_ENOTFOUND &&
+		    vfs_handles__unlink(fs, p.vpath) == 0)
+			return 0;
+		return vfs_paths__errno("remove");
 	}
 	if (want_dir && !si.is_dir)
 		return -ENOTDIR;
 	if (!want_dir && si.is_dir)
 		return -EISDIR;
-	if (want_dir && pending_in(p.vpath))
+	if (want_dir && vfs_handles__pending_under(fs, p.vpath))
 		return -ENOTEMPTY;
-	return vault_remove(fs->v, p.vpath) < 0 ? vfs_err("remove", p.vpath) : 0;
+	return vault_remove(fs->v, p.vpath) < 0 ? vfs_paths__errno("remove") : 0;
 }
 
 static int vfs_unlink(const char *path)
@@ -743,406 +315,117 @@ static int vfs_rmdir(const char *path)
 	return remove_node(path, 1);
 }
 
-/* Pending files under a folder enter the vault (before it moves). */
-static int commit(vfs_handle *h, const char *path);
-static void handle_put(vfs_handle *h);
-static vfs_handle *handle_get(const char *node, const char *vpath);
-
-static int materialize_under(const char *dir)
+/*
+ * What a rename moves must be in the vault first: a pending file, or the
+ * pending files below a folder. A pending file at the target is replaced
+ * before it ever enters the vault.
+ */
+static int rename_prepare(vfs *fs, const vfs_path *p, const vfs_path *q,
+	vault_stat_info *si, unsigned int flags)
 {
-	vfs *fs = vfs_get();
-	size_t n = strlen(dir);
 	int error;
 
-	for (;;) {
-		vfs_handle *found = NULL;
-		pthread_mutex_lock(&fs->lock);
-		for (vfs_handle *h = fs->open; h && !found; h = h->next)
-			if (!h->discard && vault_file_is_new(h->file) &&
-			    !strncmp(h->vpath, dir, n) && h->vpath[n] == '/')
-				found = h;
-		pthread_mutex_unlock(&fs->lock);
-		if (!found)
-			return 0;
-		if ((error = materialize(found)) < 0)
+	if ((error = vfs_handles__store(fs, p->vpath)) < 0)
+		return error;
+	if (vault_stat(si, fs->v, p->vpath) < 0)
+		return vfs_paths__errno("rename");
+	if (si->is_dir) {
+		if ((error = vfs_handles__store_under(fs, p->vpath)) < 0)
 			return error;
+		if (vfs_handles__pending_under(fs, q->vpath))
+			return -ENOTEMPTY;
 	}
-}
-
-/*
- * A file unlinked, or replaced by a rename, while it is open: libfuse first
- * renames it to a hidden name (and removes that at its last release), and
- * the open handles answer for that name meanwhile. An unlink ends there; a
- * rename over the file comes right after, on the same thread, while
- * libfuse holds both names. So the file stays in the vault for now: the
- * rename then replaces it (a new version, its history kept), and for an
- * unlink the next operation on the mount removes it (a `delete` event),
- * before it looks at anything (settle()).
- */
-static int hide(vfs_path *p, vfs_path *q)
-{
-	vfs *fs = vfs_get();
-	vault_stat_info si;
-	vfs_hiding *e = NULL;
-	int in_vault = vault_stat(&si, fs->v, p->vpath) == 0, hidden = 0;
-
-	if (in_vault && si.is_dir)
-		return -EISDIR;
-	if (in_vault) {
-		if ((e = calloc(1, sizeof *e)) == NULL)
-			return -ENOMEM;
-		memcpy(e->node, si.node, sizeof e->node);
-		snprintf(e->vpath, sizeof e->vpath, "%s", p->vpath);
-		e->thread = pthread_self();
-	}
-	pthread_mutex_lock(&fs->lock);
-	for (vfs_handle *h = fs->open; h; h = h->next) {
-		int same = in_vault ? !strcmp(h->node, si.node) :
-			(vault_file_is_new(h->file) && !strcmp(h->vpath, p->vpath));
-		if (same && !h->discard) {
-			/* Not yet in the vault: it never will be. */
-			h->discard = !in_vault;
-			snprintf(h->hidden, sizeof h->hidden, "%s", q->vpath);
-			hidden = 1;
-		}
-	}
-	if (e) {
-		e->next = fs->hiding;
-		fs->hiding = e;
-	}
-	pthread_mutex_unlock(&fs->lock);
-	return in_vault || hidden ? 0 : -ENOENT;
-}
-
-/* This thread's hidden file of name `vpath`, which a rename now replaces:
- * it stays in the vault. */
-static void hiding_take(const char *vpath)
-{
-	vfs *fs = vfs_get();
-	vfs_hiding **pp, *e = NULL;
-
-	pthread_mutex_lock(&fs->settling);
-	pthread_mutex_lock(&fs->lock);
-	for (pp = &fs->hiding; *pp; pp = &(*pp)->next)
-		if (pthread_equal((*pp)->thread, pthread_self()) && !strcmp((*pp)->vpath, vpath)) {
-			e = *pp;
-			*pp = e->next;
-			break;
-		}
-	pthread_mutex_unlock(&fs->lock);
-	pthread_mutex_unlock(&fs->settling);
-	free(e);
-}
-
-/*
- * Remove the files hidden by an unlink from the vault (`delete` events);
- * their handles write nothing more. Every operation but reads and writes
- * starts here, so none sees such a file.
- */
-static void settle(vfs *fs)
-{
-	vault_stat_info si;
-	vfs_hiding *e;
-
-	pthread_mutex_lock(&fs->lock);
-	e = fs->hiding;
-	pthread_mutex_unlock(&fs->lock);
-	if (e == NULL)
-		return;          /* the common case: nothing hidden */
-	/*
-	 * Another thread's entry may be one its rename is about to take (the
-	 * hide and the rename over the file are two calls): removing it while
-	 * that rename replaces the file would remove the replacement too. So
-	 * an entry is taken and removed under `settling`, which hiding_take()
-	 * waits for.
-	 */
-	pthread_mutex_lock(&fs->settling);
-	for (;;) {
-		pthread_mutex_lock(&fs->lock);
-		if ((e = fs->hiding) != NULL)
-			fs->hiding = e->next;
-		pthread_mutex_unlock(&fs->lock);
-		if (e == NULL)
-			break;
-		/* Only if it is still there, as it was (the CLI may have been first). */
-		if (vault_stat(&si, fs->v, e->vpath) == 0 && !strcmp(si.node, e->node) &&
-		    vault_remove(fs->v, e->vpath) < 0)
-			syslog(LOG_WARNING, "casevault: remove: %s", vault_error_last()->message);
-		pthread_mutex_lock(&fs->lock);
-		for (vfs_handle *h = fs->open; h; h = h->next)
-			if (!strcmp(h->node, e->node) && h->hidden[0])
-				h->discard = 1;
-		pthread_mutex_unlock(&fs->lock);
-		free(e);
-	}
-	pthread_mutex_unlock(&fs->settling);
-}
-
-/*
- * After a rename, open descriptors follow the file, as on a local disk: a
- * moved file keeps its node; a file renamed over another gives its content
- * to the target's node, so its handle moves there. A target that was open
- * is gone for its descriptors (reads still see what they had).
- */
-static int follow_rename(vfs_handle *src, vfs_handle *dst, const vfs_path *q, int replaced)
-{
-	vfs *fs = vfs_get();
-	vault_file_options o = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_WRITE, 0, NULL, NULL, 0, 0 };
-	vault_file *moved = NULL;
-	int error = 0;
-
-	if (dst) {
-		pthread_rwlock_wrlock(&dst->lock);
-		dst->discard = 1;
-		dst->node[0] = '\0';
-		pthread_rwlock_unlock(&dst->lock);
-	}
-	if (!src)
-		return 0;
-	pthread_rwlock_wrlock(&src->lock);
-	snprintf(src->vpath, sizeof src->vpath, "%s", q->vpath);
-	if (replaced && src->writable) {
-		/* Descriptors that could read keep reading: the target's new
-		 * version is a read event of theirs. */
-		if (vault_file_can_read(src->file)) {
-			o.flags |= VAULT_FILE_READ;
-			o.purpose = fs->o->purpose;
-		}
-		if (vault_file_open(&moved, fs->v, q->vpath, &o) < 0) {
-			error = vfs_err("rename", q->vpath);
-		} else {
-			vault_file_close(src->file);
-			src->file = moved;
-			memcpy(src->node, vault_file_node(moved), sizeof src->node);
-		}
-	} else if (replaced) {
-		src->discard = 1;
-		src->node[0] = '\0';
-	}
-	pthread_rwlock_unlock(&src->lock);
-	return error;
-}
-
-/* A folder moved: the names the open handles answer for move with it. */
-static void move_prefix(char *path, size_t size, const char *from, const char *to)
-{
-	size_t n = strlen(from);
-	char moved[VPATH_MAX];
-
-	if (strncmp(path, from, n) || path[n] != '/')
-		return;
-	if ((size_t)snprintf(moved, sizeof moved, "%s%s", to, path + n) < sizeof moved)
-		snprintf(path, size, "%s", moved);
-}
-
-static void follow_folder(const char *from, const char *to)
-{
-	vfs *fs = vfs_get();
-
-	pthread_mutex_lock(&fs->lock);
-	for (vfs_handle *h = fs->open; h; h = h->next) {
-		move_prefix(h->vpath, sizeof h->vpath, from, to);
-		if (h->hidden[0])
-			move_prefix(h->hidden, sizeof h->hidden, from, to);
-	}
-	pthread_mutex_unlock(&fs->lock);
+	return vfs_handles__replace_pending(fs, q->vpath, (flags & RENAME_NOREPLACE) != 0);
 }
 
 static int vfs_rename(const char *from, const char *to, unsigned int flags)
 {
 	vfs *fs = vfs_get();
 	vault_stat_info si, ti;
-	vfs_handle *h, *src = NULL, *dst = NULL;
+	vfs_handle *src = NULL, *dst = NULL;
 	vfs_path p, q;
-	const char *base;
 	int error, replaced;
 
 	if (flags & RENAME_EXCHANGE)
 		return -EINVAL;
-	if ((error = node_path(&p, from, 1)) < 0 || (error = node_path(&q, to, 1)) < 0)
+	if ((error = vfs_paths__node(fs, &p, from, 1)) < 0 ||
+	    (error = vfs_paths__node(fs, &q, to, 1)) < 0)
 		return error;
 	/* Over a file this thread just hid: a replacement, not a removal. */
-	if (strncmp(strrchr(q.vpath, '/') + 1, ".fuse_hidden", 12))
-		hiding_take(q.vpath);
-	settle(vfs_get());
+	if (!vfs_paths__is_hidden(q.vpath))
+		vfs_handles__take_hidden(fs, q.vpath);
+	vfs_handles__settle(fs);
 	/* Between cases (the codes differ): tools copy, then remove. */
 	if (memcmp(p.vpath, q.vpath, VAULT_CODE_SIZE - 1))
 		return -EXDEV;
-	base = strrchr(q.vpath, '/') + 1;
-	if (!strncmp(base, ".fuse_hidden", 12))
-		return hide(&p, &q);
-	if ((h = pending_find(p.vpath)) != NULL && (error = materialize(h)) < 0)
+	if (vfs_paths__is_hidden(q.vpath))
+		return vfs_handles__hide(fs, p.vpath, q.vpath);
+	if ((error = rename_prepare(fs, &p, &q, &si, flags)) < 0)
 		return error;
-	if (vault_stat(&si, fs->v, p.vpath) < 0)
-		return vfs_err("rename", p.vpath);
-	if (si.is_dir) {
-		/* Files created below and not yet in the vault go with it. */
-		if ((error = materialize_under(p.vpath)) < 0)
-			return error;
-		if (pending_in(q.vpath))
-			return -ENOTEMPTY;
-	}
-	if ((h = pending_find(q.vpath)) != NULL) {
-		if (flags & RENAME_NOREPLACE)
-			return -EEXIST;
-		h->discard = 1;       /* replaced before it ever entered the vault */
-	}
 	replaced = vault_stat(&ti, fs->v, q.vpath) == 0;
-	if (!si.is_dir && (src = handle_get(si.node, p.vpath)) != NULL &&
-	    (error = commit(src, p.vpath)) < 0)
+	if (!si.is_dir && (src = vfs_handles__get(fs, si.node, p.vpath)) != NULL &&
+	    (error = vfs_handles__commit(src)) < 0)
 		goto done;            /* what was written so far goes with it */
 	if (replaced && !ti.is_dir)
-		dst = handle_get(ti.node, q.vpath);
+		dst = vfs_handles__get(fs, ti.node, q.vpath);
 	if (vault_rename(fs->v, p.vpath, q.vpath,
 			(flags & RENAME_NOREPLACE) ? VAULT_RENAME_NOREPLACE : 0) < 0) {
-		error = vfs_err("rename", p.vpath);
+		error = vfs_paths__errno("rename");
 		goto done;
 	}
 	if (si.is_dir)
-		follow_folder(p.vpath, q.vpath);
-	error = follow_rename(src, dst, &q, replaced && !si.is_dir);
+		vfs_handles__follow_folder(fs, p.vpath, q.vpath);
+	error = vfs_handles__follow(fs, src, dst, q.vpath, replaced && !si.is_dir);
 done:
 	if (src)
-		handle_put(src);
+		vfs_handles__put(fs, src);
 	if (dst)
-		handle_put(dst);
+		vfs_handles__put(fs, dst);
 	return error;
 }
 
 /* ---- files -------------------------------------------------------------- */
 
-static void handle_register(vfs_handle *h)
+/* Join the handle of a file already open on the mount. */
+static int open_shared(vfs *fs, vfs_handle *h, struct fuse_file_info *fi, int create)
 {
-	vfs *fs = vfs_get();
+	int error = create && (fi->flags & O_EXCL) ? -EEXIST : vfs_handles__join(fs, h, fi->flags);
 
-	pthread_mutex_lock(&fs->lock);
-	h->refs = 1;
-	h->next = fs->open;
-	fs->open = h;
-	pthread_mutex_unlock(&fs->lock);
-}
-
-/* One open fewer; the last one frees the handle. */
-static void handle_put(vfs_handle *h)
-{
-	vfs *fs = vfs_get();
-	int last;
-
-	pthread_mutex_lock(&fs->lock);
-	if ((last = --h->refs == 0))
-		for (vfs_handle **pp = &fs->open; *pp; pp = &(*pp)->next)
-			if (*pp == h) {
-				*pp = h->next;
-				break;
-			}
-	pthread_mutex_unlock(&fs->lock);
-	if (!last)
-		return;
-	vault_file_close(h->file);
-	pthread_rwlock_destroy(&h->lock);
-	free(h);
-}
-
-/* The shared handle of a file already open on the mount, with a reference. */
-static vfs_handle *handle_get(const char *node, const char *vpath)
-{
-	vfs *fs = vfs_get();
-	vfs_handle *found = NULL;
-
-	pthread_mutex_lock(&fs->lock);
-	for (vfs_handle *h = fs->open; h && !found; h = h->next) {
-		if (h->history || h->discard)
-			continue;
-		if ((node && node[0] && !strcmp(h->node, node)) ||
-		    (!node && vault_file_is_new(h->file) && !strcmp(h->vpath, vpath)))
-			found = h;
+	if (error < 0) {
+		vfs_handles__put(fs, h);
+		return error;
 	}
-	if (found)
-		found->refs++;
-	pthread_mutex_unlock(&fs->lock);
-	return found;
-}
-
-/*
- * Join a file's shared handle: an open that reads is still a read event of
- * its own; O_TRUNC empties the shared content.
- */
-static int open_shared(vfs_handle *h, const vfs_path *p, struct fuse_file_info *fi)
-{
-	vfs *fs = vfs_get();
-	int acc = fi->flags & O_ACCMODE, error = 0;
-
-	if (acc != O_RDONLY && !h->writable)
-		return -EACCES;
-	if (acc != O_WRONLY) {
-		/* This open reads: its own read event. */
-		pthread_rwlock_wrlock(&h->lock);
-		error = vault_file_allow_read(h->file, fs->o->purpose, NULL);
-		pthread_rwlock_unlock(&h->lock);
-		if (error < 0)
-			return vfs_err("open", p->vpath);
-	}
-	if ((fi->flags & O_TRUNC) && acc != O_RDONLY) {
-		pthread_rwlock_wrlock(&h->lock);
-		error = vault_file_truncate(h->file, 0);
-		if (error == 0)
-			h->wrote = 1;
-		pthread_rwlock_unlock(&h->lock);
-		if (error < 0)
-			return vfs_err("open", p->vpath);
-	}
+	fi->fh = (uint64_t)(uintptr_t)h;
 	return 0;
 }
 
 static int open_file(const char *path, struct fuse_file_info *fi, int create, mode_t create_mode)
 {
 	vfs *fs = vfs_get();
-	vault_file_options o;
+	vault_file_options o = VAULT_FILE_OPTIONS_INIT;
 	vault_stat_info si;
-	vault_version_info info;
-	uint32_t version = 0;
+	uint32_t version;
 	vfs_handle *h;
 	vfs_path p;
 	int acc = fi->flags & O_ACCMODE, trunc = (fi->flags & O_TRUNC) && acc != O_RDONLY;
 	int error, exists = 0;
 
-	if ((error = vfs_path_parse(&p, path)) < 0)
+	if ((error = vfs_paths__parse(&p, path)) < 0)
 		return error;
 	/* A descriptor that cannot read gains nothing from the page cache:
 	 * its writes come straight from the writer's memory, without a copy
 	 * into pages that no one reads (and that need fresh memory). */
 	fi->direct_io = acc == O_WRONLY;
 	fi->keep_cache = 0;
-	memset(&o, 0, sizeof o);
-	o.version = VAULT_FILE_OPTIONS_VERSION;
-	o.purpose = fs->o->purpose;
-	if (p.type == P_HIST) {
-		if ((error = hist_resolve(&p, &si, &version, &info)) < 0)
-			return error;
-		if (!version)
-			return -EISDIR;
-	} else if (p.type != P_NODE) {
-		return -EISDIR;
-	}
-	if (acc != O_RDONLY && (p.type != P_NODE || version))
-		return -EROFS;
-	if (acc != O_RDONLY && fs->o->read_only)
-		return -EROFS;
-
+	if ((error = vfs_paths__file(fs, &p, acc != O_RDONLY, &version)) < 0)
+		return error;
 	if (!version) {
 		exists = vault_stat(&si, fs->v, p.vpath) == 0;
 		if (exists && si.is_dir)
 			return -EISDIR;
-		/* Already open on the mount: share it. */
-		if ((h = handle_get(exists ? si.node : NULL, p.vpath)) != NULL) {
-			error = create && (fi->flags & O_EXCL) ? -EEXIST : open_shared(h, &p, fi);
-			if (error < 0) {
-				handle_put(h);
-				return error;
-			}
-			fi->fh = (uint64_t)(uintptr_t)h;
-			return 0;
-		}
+		/* Already open on the mount (or pending there): share it. */
+		if ((h = vfs_handles__get(fs, exists ? si.node : NULL, p.vpath)) != NULL)
+			return open_shared(fs, h, fi, create);
 		/* A rw member's handle can write whatever this open asks, so a
 		 * writer opening later shares it. */
 		if (acc != O_RDONLY || create || (!fs->o->read_only && exists && si.writable))
@@ -1159,122 +442,63 @@ static int open_file(const char *path, struct fuse_file_info *fi, int create, mo
 			o.flags |= VAULT_FILE_EXCL;
 		o.mode = create_mode & 07777;
 	}
+	o.purpose = fs->o->purpose;
 	o.doc_version = version;
-	if ((h = calloc(1, sizeof *h)) == NULL)
-		return -ENOMEM;
-	pthread_rwlock_init(&h->lock, NULL);
-	h->history = version != 0;
-	h->writable = (o.flags & VAULT_FILE_WRITE) != 0;
-	h->wrote = trunc && exists;
-	snprintf(h->vpath, sizeof h->vpath, "%s", p.vpath);
-	if (vault_file_open(&h->file, fs->v, p.vpath, &o) < 0) {
-		error = vfs_err("open", p.vpath);
-		pthread_rwlock_destroy(&h->lock);
-		free(h);
+	if ((error = vfs_handles__open(fs, &h, p.vpath, &o, trunc && exists)) < 0)
 		return error;
-	}
-	memcpy(h->node, vault_file_node(h->file), sizeof h->node);
-	handle_register(h);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	return 0;
 }
 
-static vfs_handle *handle_of(struct fuse_file_info *fi)
-{
-	return (vfs_handle *)(uintptr_t)fi->fh;
-}
-
 static int vfs_open(const char *path, struct fuse_file_info *fi)
 {
-	settle(vfs_get());
+	vfs_handles__settle(vfs_get());
 	return open_file(path, fi, 0, 0);
 }
 
 static int vfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
+	vfs *fs = vfs_get();
 	vfs_path p;
 	int error;
 
-	settle(vfs_get());
-
-	if ((error = node_path(&p, path, 1)) < 0)
+	if ((error = node_op(fs, &p, path)) < 0)
 		return error;
 	return open_file(path, fi, 1, mode);
 }
 
 static int vfs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	vfs_handle *h = handle_of(fi);
-	size_t n;
-	int error;
-
-	/* Reads of one file run on several threads at once. */
-	pthread_rwlock_rdlock(&h->lock);
-	error = vault_file_read(&n, h->file, buf, size, (uint64_t)off);
-	pthread_rwlock_unlock(&h->lock);
-	if (error < 0)
-		return vfs_err("read", path);
-	return (int)n;
+	return vfs_handles__read(handle_of(fi), buf, size, off);
 }
 
 static int vfs_write(const char *path, const char *buf, size_t size, off_t off,
 	struct fuse_file_info *fi)
 {
-	vfs_handle *h = handle_of(fi);
-	int error;
-
-	pthread_rwlock_wrlock(&h->lock);
-	error = vault_file_write(h->file, buf, size, (uint64_t)off);
-	if (error == 0)
-		h->wrote = 1;
-	pthread_rwlock_unlock(&h->lock);
-	if (error < 0)
-		return vfs_err("write", path);
-	return (int)size;
-}
-
-/* A written file becomes one new version; nothing happens if unchanged. */
-static int commit(vfs_handle *h, const char *path)
-{
-	int error = 0;
-
-	pthread_rwlock_wrlock(&h->lock);
-	if (!h->discard) {
-		/* A new file closed before anything was written to it (a shell's
-		 * `> f` closes its first descriptor before writing through the
-		 * copy) enters the vault empty: a `create` event, no version. */
-		if (vault_file_is_new(h->file) && !h->wrote)
-			error = vault_file_create(h->file);
-		else
-			error = vault_file_commit(NULL, h->file);
-		if (error == 0)
-			memcpy(h->node, vault_file_node(h->file), sizeof h->node);
-	}
-	pthread_rwlock_unlock(&h->lock);
-	return error < 0 ? vfs_err("commit", path) : 0;
+	return vfs_handles__write(handle_of(fi), buf, size, off);
 }
 
 static int vfs_flush(const char *path, struct fuse_file_info *fi)
 {
-	settle(vfs_get());
-	return commit(handle_of(fi), path);
+	vfs_handles__settle(vfs_get());
+	return vfs_handles__commit(handle_of(fi));
 }
 
 static int vfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
-	settle(vfs_get());
-	return commit(handle_of(fi), path);
+	vfs_handles__settle(vfs_get());
+	return vfs_handles__commit(handle_of(fi));
 }
 
 static int vfs_release(const char *path, struct fuse_file_info *fi)
 {
+	vfs *fs = vfs_get();
 	vfs_handle *h = handle_of(fi);
 	int error;
 
-	settle(vfs_get());
-	error = commit(h, path);
-
-	handle_put(h);
+	vfs_handles__settle(fs);
+	error = vfs_handles__commit(h);
+	vfs_handles__put(fs, h);
 	return error;
 }
 
@@ -1283,49 +507,43 @@ static int vfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	vfs *fs = vfs_get();
 	vault_file_options o = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_WRITE, 0, NULL, NULL, 0, 0 };
 	vault_file *f = NULL;
+	vfs_handle *h;
 	vfs_path p;
 	int error;
 
-	settle(vfs_get());
+	vfs_handles__settle(fs);
 
 	if (size < 0)
 		return -EINVAL;
-	if (fi) {
-		vfs_handle *h = handle_of(fi);
-		if (h->history)
-			return -EROFS;
-		pthread_rwlock_wrlock(&h->lock);
-		error = vault_file_truncate(h->file, (uint64_t)size);
-		if (error == 0)
-			h->wrote = 1;
-		pthread_rwlock_unlock(&h->lock);
-		return error < 0 ? vfs_err("truncate", path) : 0;
-	}
-	if ((error = node_path(&p, path, 1)) < 0)
+	if (fi)
+		return vfs_handles__truncate(handle_of(fi), (uint64_t)size);
+	if ((error = vfs_paths__node(fs, &p, path, 1)) < 0)
 		return error;
-	{
-		/* A file open for writing takes the change into its version. */
-		vfs_handle *h = open_writer(p.vpath);
-		if (h) {
-			pthread_rwlock_wrlock(&h->lock);
-			error = vault_file_truncate(h->file, (uint64_t)size);
-			if (error == 0)
-				h->wrote = 1;
-			pthread_rwlock_unlock(&h->lock);
-			error = error < 0 ? vfs_err("truncate", p.vpath) : 0;
-			handle_put(h);
-			return error;
-		}
+	/* A file open for writing takes the change into its version. */
+	if ((h = vfs_handles__writer(fs, p.vpath)) != NULL) {
+		error = vfs_handles__truncate(h, (uint64_t)size);
+		vfs_handles__put(fs, h);
+		return error;
 	}
 	if (vault_file_open(&f, fs->v, p.vpath, &o) < 0)
-		return vfs_err("truncate", p.vpath);
+		return vfs_paths__errno("truncate");
 	if (vault_file_truncate(f, (uint64_t)size) < 0 || vault_file_commit(NULL, f) < 0)
-		error = vfs_err("truncate", p.vpath);
+		error = vfs_paths__errno("truncate");
 	vault_file_close(f);
 	return error;
 }
 
 /* ---- metadata ----------------------------------------------------------- */
+
+/* The file open for writing that a change by path belongs to, or NULL. */
+static vfs_handle *writer_at(vfs *fs, const char *path)
+{
+	vfs_path p;
+
+	if (vfs_paths__parse(&p, path) < 0 || p.type != P_NODE)
+		return NULL;
+	return vfs_handles__writer(fs, p.vpath);
+}
 
 /*
  * Modes are stored (permission bits, a `touch` event). Through an open
@@ -1334,36 +552,25 @@ static int vfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
  */
 static int vfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
+	vfs *fs = vfs_get();
+	vfs_handle *h;
 	vfs_path p;
 	int error;
 
-	settle(vfs_get());
+	vfs_handles__settle(fs);
 
-	if (!fi && vfs_path_parse(&p, path) == 0 && p.type == P_NODE) {
-		vfs_handle *h = open_writer(p.vpath);
-		if (h) {
-			pthread_rwlock_wrlock(&h->lock);
-			error = vault_file_set_mode(h->file, mode & 07777);
-			pthread_rwlock_unlock(&h->lock);
-			error = error < 0 ? vfs_err("chmod", path) : 0;
-			handle_put(h);
-			return error;
-		}
+	if (fi)
+		return vfs_handles__set_mode(handle_of(fi), mode & 07777);
+	if ((h = writer_at(fs, path)) != NULL) {
+		error = vfs_handles__set_mode(h, mode & 07777);
+		vfs_handles__put(fs, h);
+		return error;
 	}
-	if (fi) {
-		vfs_handle *h = handle_of(fi);
-		if (h->history)
-			return -EROFS;
-		pthread_rwlock_wrlock(&h->lock);
-		error = vault_file_set_mode(h->file, mode & 07777);
-		pthread_rwlock_unlock(&h->lock);
-		return error < 0 ? vfs_err("chmod", path) : 0;
-	}
-	if ((error = node_path(&p, path, 0)) < 0)
+	if ((error = vfs_paths__node(fs, &p, path, 0)) < 0)
 		return error;
 	if (!strchr(p.vpath, '/'))
 		return -EPERM;       /* a case folder */
-	return vault_chmod(vfs_get()->v, p.vpath, mode & 07777) < 0 ? vfs_err("chmod", p.vpath) : 0;
+	return vault_chmod(fs->v, p.vpath, mode & 07777) < 0 ? vfs_paths__errno("chmod") : 0;
 }
 
 static int vfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
@@ -1375,56 +582,32 @@ static int vfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_in
 	return 0;
 }
 
-/* One time of utimensat: *out set, or NULL for UTIME_OMIT. */
-static const vault_time *utime_arg(vault_time *out, const struct timespec *ts)
-{
-	struct timespec now;
-
-	if (ts && ts->tv_nsec == UTIME_OMIT)
-		return NULL;
-	if (!ts || ts->tv_nsec == UTIME_NOW) {
-		clock_gettime(CLOCK_REALTIME, &now);
-		ts = &now;
-	}
-	out->sec = (int64_t)ts->tv_sec;
-	out->nsec = (uint32_t)ts->tv_nsec;
-	return out;
-}
-
 /* Access and modification times, to the nanosecond (a `touch` event, or
  * with the version of a file open for writing). */
 static int vfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
-	vfs_handle *fi_handle = NULL;
+	vfs *fs = vfs_get();
 	vault_time at, mt;
 	const vault_time *a, *m;
+	vfs_handle *h;
 	vfs_path p;
 	int error;
 
-	settle(vfs_get());
-	a = utime_arg(&at, tv ? &tv[0] : NULL);
-	m = utime_arg(&mt, tv ? &tv[1] : NULL);
+	vfs_handles__settle(fs);
+	a = vfs_attrs__utime(&at, tv ? &tv[0] : NULL);
+	m = vfs_attrs__utime(&mt, tv ? &tv[1] : NULL);
 	if (!a && !m)
 		return 0;
-	if (!fi && vfs_path_parse(&p, path) == 0 && p.type == P_NODE)
-		fi_handle = open_writer(p.vpath);
-	if (fi || fi_handle) {
-		vfs_handle *h = fi ? handle_of(fi) : fi_handle;
-		if (h->history) {
-			error = -EROFS;
-		} else {
-			pthread_rwlock_wrlock(&h->lock);
-			error = vault_file_set_times(h->file, a, m);
-			pthread_rwlock_unlock(&h->lock);
-			error = error < 0 ? vfs_err("utimens", path) : 0;
-		}
-		if (fi_handle)
-			handle_put(fi_handle);
+	if (fi)
+		return vfs_handles__set_times(handle_of(fi), a, m);
+	if ((h = writer_at(fs, path)) != NULL) {
+		error = vfs_handles__set_times(h, a, m);
+		vfs_handles__put(fs, h);
 		return error;
 	}
-	if ((error = node_path(&p, path, 0)) < 0)
+	if ((error = vfs_paths__node(fs, &p, path, 0)) < 0)
 		return error;
-	return vault_set_times(vfs_get()->v, p.vpath, a, m) < 0 ? vfs_err("utimens", p.vpath) : 0;
+	return vault_set_times(fs->v, p.vpath, a, m) < 0 ? vfs_paths__errno("utimens") : 0;
 }
 
 static int vfs_statfs(const char *path, struct statvfs *st)
@@ -1444,18 +627,18 @@ static int vfs_getxattr(const char *path, const char *name, char *value, size_t 
 	const char *s;
 	int error;
 
-	settle(vfs_get());
+	vfs_handles__settle(fs);
 
 	/* `ls -l` asks every file for its ACL and security label: answer
 	 * names that are not ours before looking anything up. */
 	if (strcmp(name, XATTR_VERSION) && strcmp(name, XATTR_NODE))
 		return -ENODATA;
-	if ((error = vfs_path_parse(&p, path)) < 0)
+	if ((error = vfs_paths__parse(&p, path)) < 0)
 		return error;
 	if (p.type != P_NODE)
 		return -ENODATA;
 	if (vault_stat(&si, fs->v, p.vpath) < 0)
-		return vfs_err("getxattr", p.vpath);
+		return vfs_paths__errno("getxattr");
 	if (!strcmp(name, XATTR_VERSION) && !si.is_dir) {
 		snprintf(text, sizeof text, "%u", si.version);
 		s = text;
@@ -1502,7 +685,7 @@ static int vfs_removexattr(const char *path, const char *name)
 static int refuse_special(const char *path)
 {
 	vfs_path p;
-	int error = node_path(&p, path, 1);
+	int error = vfs_paths__node(vfs_get(), &p, path, 1);
 
 	return error < 0 ? error : -EPERM;
 }
@@ -1534,7 +717,7 @@ static void *vfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->negative_timeout = 0;
 	cfg->use_ino = 0;
 	/* An unlinked file that is still open keeps working (fstat, reads):
-	 * libfuse renames it to a hidden name, see hide(). */
+	 * libfuse renames it to a hidden name, see vfs_handles__hide(). */
 	cfg->hard_remove = 0;
 	/* O_TRUNC comes with the open (one handle, one version), not as a
 	 * separate truncate before it. */
@@ -1542,7 +725,7 @@ static void *vfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	/* Large writes: fewer round trips for each 64 KiB block stored. It
 	 * also sets the largest request (max_pages): reads ahead come as large
-	 * as the readahead window, see tune_readahead(). */
+	 * as the readahead window, see tune_readahead() in mount.c. */
 	conn->max_write = 1 << 20;
 	if (vault_mount_event(fs->v, 1, fs->o->purpose) < 0)
 		syslog(LOG_WARNING, "casevault: mount event: %s", vault_error_last()->message);
@@ -1553,13 +736,13 @@ static void vfs_destroy(void *private_data)
 {
 	vfs *fs = private_data;
 
-	settle(fs);
+	vfs_handles__settle(fs);
 
 	if (vault_mount_event(fs->v, 0, NULL) < 0)
 		syslog(LOG_WARNING, "casevault: unmount event: %s", vault_error_last()->message);
 }
 
-static const struct fuse_operations vfs_ops = {
+const struct fuse_operations vfs_vfs__ops = {
 	.init        = vfs_init,
 	.destroy     = vfs_destroy,
 	.getattr     = vfs_getattr,
@@ -1588,114 +771,3 @@ static const struct fuse_operations vfs_ops = {
 	.link        = vfs_link,
 	.mknod       = vfs_mknod,
 };
-
-/*
- * The kernel reads ahead 128 KiB on a FUSE mount: a request or two in
- * flight, one core decrypting while the other waits. A larger window keeps
- * several requests in flight, decrypted on several threads. It is the
- * mount's bdi setting, lowered to the kernel's default by the handshake:
- * set here once the mount answers (the stat waits for the handshake, and is
- * served by the loop). Only root may; else the default stays, silently.
- */
-static void *tune_readahead(void *payload)
-{
-	char *mountpoint = payload, path[64];
-	struct stat st;
-	int fd;
-
-	if (stat(mountpoint, &st) == 0) {
-		snprintf(path, sizeof path, "/sys/class/bdi/%u:%u/read_ahead_kb",
-			major(st.st_dev), minor(st.st_dev));
-		/* A tuning: the mount works without it. */
-		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
-			ssize_t n = write(fd, READAHEAD_KB, strlen(READAHEAD_KB));
-			(void)n;
-			close(fd);
-		}
-	}
-	free(mountpoint);
-	return NULL;
-}
-
-int vfs_mount(const vfs_options *o)
-{
-	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct fuse *fuse = NULL;
-	vfs_options abs = *o;
-	vfs fs;
-	pthread_t tuner;
-	pthread_attr_t attr;
-	int mounted = 0, rc = -1;
-	char opts[256], dir[PATH_MAX], mnt[PATH_MAX], *tune;
-
-	/* A daemon works from "/": the vault's path must not be relative. */
-	if (realpath(o->vault_dir, dir) == NULL) {
-		fprintf(stderr, "casevault: cannot find the vault '%s'\n", o->vault_dir);
-		return -1;
-	}
-	abs.vault_dir = dir;
-	o = &abs;
-	/* Found now: once mounted, resolving it would wait for the loop. */
-	if (realpath(o->mountpoint, mnt) == NULL)
-		mnt[0] = '\0';
-	/* Threads share one malloc arena kept at its size: per-thread arenas
-	 * growing and shrinking cost mprotect calls on every request. */
-	mallopt(M_ARENA_MAX, 2);
-	mallopt(M_TRIM_THRESHOLD, 16 << 20);
-	memset(&fs, 0, sizeof fs);
-	fs.o = o;
-	fs.uid = getuid();
-	fs.gid = getgid();
-	pthread_mutex_init(&fs.lock, NULL);
-	pthread_mutex_init(&fs.settling, NULL);
-	snprintf(opts, sizeof opts, "fsname=casevault,subtype=casevault,default_permissions%s%s",
-		o->read_only ? ",ro" : "", o->allow_other ? ",allow_other" : "");
-	if (fuse_opt_add_arg(&args, "casevault") < 0 || fuse_opt_add_arg(&args, "-o") < 0 ||
-	    fuse_opt_add_arg(&args, opts) < 0)
-		goto done;
-	if ((fuse = fuse_new(&args, &vfs_ops, sizeof vfs_ops, &fs)) == NULL) {
-		fprintf(stderr, "casevault: cannot start the mount\n");
-		goto done;
-	}
-	/* The absolute path: the daemon works from "/", and unmounts by this
-	 * name when a signal ends it. */
-	if (fuse_mount(fuse, mnt[0] ? mnt : o->mountpoint) < 0) {
-		fprintf(stderr, "casevault: cannot mount on '%s'\nhint: check that /dev/fuse exists and that fuse3 is installed\n",
-			o->mountpoint);
-		goto done;
-	}
-	mounted = 1;
-	openlog("casevault", LOG_PID, LOG_USER);
-	if (fuse_daemonize(o->foreground) < 0)
-		goto done;
-	/* Detached now: open the vault afresh in this process. */
-	if (vault_open(&fs.v, o->vault_dir) < 0 ||
-	    vault_unlock(fs.v, o->user, o->pass, o->passlen) < 0) {
-		syslog(LOG_ERR, "casevault: cannot open the vault: %s", vault_error_last()->message);
-		fprintf(stderr, "casevault: cannot open the vault: %s\n", vault_error_last()->message);
-		goto done;
-	}
-	vault_set_via(fs.v, VAULT_VIA_FUSE);
-	if (fuse_set_signal_handlers(fuse_get_session(fuse)) < 0)
-		goto done;
-	if (mnt[0] && (tune = strdup(mnt)) != NULL) {
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&tuner, &attr, tune_readahead, tune) != 0)
-			free(tune);
-		pthread_attr_destroy(&attr);
-	}
-	/* Ended by a signal (SIGTERM, SIGINT) is a clean end too. */
-	rc = fuse_loop_mt(fuse, 0) < 0 ? -1 : 0;
-	fuse_remove_signal_handlers(fuse_get_session(fuse));
-done:
-	if (mounted)
-		fuse_unmount(fuse);
-	if (fuse)
-		fuse_destroy(fuse);
-	fuse_opt_free_args(&args);
-	vault_close(fs.v);       /* wipes the keys */
-	pthread_mutex_destroy(&fs.lock);
-	pthread_mutex_destroy(&fs.settling);
-	return rc;
-}

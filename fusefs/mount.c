@@ -1,0 +1,155 @@
+/*
+ * mount — the life of a mount: the mount point, the daemon, the vault
+ * opened in it, and the FUSE loop that serves the operations (vfs.c) until
+ * the mount is unmounted.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "vfs_int.h"
+
+#define READAHEAD_KB  "2048"            /* the mount's readahead, see tune_readahead() */
+
+/*
+ * The kernel reads ahead 128 KiB on a FUSE mount: a request or two in
+ * flight, one core decrypting while the other waits. A larger window keeps
+ * several requests in flight, decrypted on several threads. It is the
+ * mount's bdi setting, lowered to the kernel's default by the handshake:
+ * set here once the mount answers (the stat waits for the handshake, and is
+ * served by the loop). Only root may; else the default stays, silently.
+ */
+static void *tune_readahead(void *payload)
+{
+	char *mountpoint = payload, path[64];
+	struct stat st;
+	int fd;
+
+	if (stat(mountpoint, &st) == 0) {
+		snprintf(path, sizeof path, "/sys/class/bdi/%u:%u/read_ahead_kb",
+			major(st.st_dev), minor(st.st_dev));
+		/* A tuning: the mount works without it. */
+		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
+			ssize_t n = write(fd, READAHEAD_KB, strlen(READAHEAD_KB));
+			(void)n;
+			close(fd);
+		}
+	}
+	free(mountpoint);
+	return NULL;
+}
+
+/* The readahead is tuned on a thread of its own, once the loop runs. */
+static void start_tuner(const char *mnt)
+{
+	pthread_t tuner;
+	pthread_attr_t attr;
+	char *tune;
+
+	if (!mnt[0] || (tune = strdup(mnt)) == NULL)
+		return;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&tuner, &attr, tune_readahead, tune) != 0)
+		free(tune);
+	pthread_attr_destroy(&attr);
+}
+
+static struct fuse *new_fuse(struct fuse_args *args, vfs *fs)
+{
+	const vfs_options *o = fs->o;
+	struct fuse *fuse;
+	char opts[256];
+
+	snprintf(opts, sizeof opts, "fsname=casevault,subtype=casevault,default_permissions%s%s",
+		o->read_only ? ",ro" : "", o->allow_other ? ",allow_other" : "");
+	if (fuse_opt_add_arg(args, "casevault") < 0 || fuse_opt_add_arg(args, "-o") < 0 ||
+	    fuse_opt_add_arg(args, opts) < 0)
+		return NULL;
+	if ((fuse = fuse_new(args, &vfs_vfs__ops, sizeof vfs_vfs__ops, fs)) == NULL)
+		fprintf(stderr, "casevault: cannot start the mount\n");
+	return fuse;
+}
+
+/* Mounted: serve until unmounted, from a daemon that opens the vault. */
+static int serve(struct fuse *fuse, vfs *fs, const char *mnt)
+{
+	const vfs_options *o = fs->o;
+	int rc;
+
+	openlog("casevault", LOG_PID, LOG_USER);
+	if (fuse_daemonize(o->foreground) < 0)
+		return -1;
+	/* Detached now: open the vault afresh in this process. */
+	if (vault_open(&fs->v, o->vault_dir) < 0 ||
+	    vault_unlock(fs->v, o->user, o->pass, o->passlen) < 0) {
+		syslog(LOG_ERR, "casevault: cannot open the vault: %s", vault_error_last()->message);
+		fprintf(stderr, "casevault: cannot open the vault: %s\n", vault_error_last()->message);
+		return -1;
+	}
+	vault_set_via(fs->v, VAULT_VIA_FUSE);
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)) < 0)
+		return -1;
+	start_tuner(mnt);
+	/* Ended by a signal (SIGTERM, SIGINT) is a clean end too. */
+	rc = fuse_loop_mt(fuse, 0) < 0 ? -1 : 0;
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+	return rc;
+}
+
+int vfs_mount(const vfs_options *o)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse *fuse = NULL;
+	vfs_options abs = *o;
+	vfs fs;
+	int mounted = 0, rc = -1;
+	char dir[PATH_MAX], mnt[PATH_MAX];
+
+	/* A daemon works from "/": the vault's path must not be relative. */
+	if (realpath(o->vault_dir, dir) == NULL) {
+		fprintf(stderr, "casevault: cannot find the vault '%s'\n", o->vault_dir);
+		return -1;
+	}
+	abs.vault_dir = dir;
+	o = &abs;
+	/* Found now: once mounted, resolving it would wait for the loop. */
+	if (realpath(o->mountpoint, mnt) == NULL)
+		mnt[0] = '\0';
+	/* Threads share one malloc arena kept at its size: per-thread arenas
+	 * growing and shrinking cost mprotect calls on every request. */
+	mallopt(M_ARENA_MAX, 2);
+	mallopt(M_TRIM_THRESHOLD, 16 << 20);
+	memset(&fs, 0, sizeof fs);
+	fs.o = o;
+	fs.uid = getuid();
+	fs.gid = getgid();
+	vfs_handles__init(&fs.table);
+	if ((fuse = new_fuse(&args, &fs)) == NULL)
+		goto done;
+	/* The absolute path: the daemon works from "/", and unmounts by this
+	 * name when a signal ends it. */
+	if (fuse_mount(fuse, mnt[0] ? mnt : o->mountpoint) < 0) {
+		fprintf(stderr, "casevault: cannot mount on '%s'\nhint: check that /dev/fuse exists and that fuse3 is installed\n",
+			o->mountpoint);
+		goto done;
+	}
+	mounted = 1;
+	rc = serve(fuse, &fs, mnt);
+done:
+	if (mounted)
+		fuse_unmount(fuse);
+	if (fuse)
+		fuse_destroy(fuse);
+	fuse_opt_free_args(&args);
+	vault_close(fs.v);       /* wipes the keys */
+	vfs_handles__dispose(&fs.table);
+	return rc;
+}
