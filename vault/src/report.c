@@ -249,11 +249,17 @@ typedef struct {
 	int code_seen, user_seen;
 } known_names;
 
+/* The user an event is about: its Target, but a setting's names a key. */
+static const char *target_user(const rep_event *e)
+{
+	return strcmp(e->t.action, "setting") ? e->t.target : "";
+}
+
 static void known_see(known_names *k, const rep_event *e)
 {
 	if (k->code && !strcmp(e->t.case_code, k->code))
 		k->code_seen = 1;
-	if (k->user && (!strcmp(e->t.actor, k->user) || !strcmp(e->t.target, k->user)))
+	if (k->user && (!strcmp(e->t.actor, k->user) || !strcmp(target_user(e), k->user)))
 		k->user_seen = 1;
 }
 
@@ -456,7 +462,7 @@ static int report_user(report *r)
 			continue;
 		if (!strcmp(e->t.actor, name))
 			error = emit_event(r, e, "by");
-		else if (!strcmp(e->t.target, name))
+		else if (!strcmp(target_user(e), name))
 			error = emit_event(r, e, "about");
 	}
 	return error;
@@ -509,7 +515,12 @@ static int report_revoked(report *r)
 		if ((error = tree_of(&tree, r->v, &r->ev[i])) < 0)
 			goto done;
 		snprintf(path, sizeof path, "policy/cases/%s", code);
-		if (git_tree_entry_bypath(&te, tree, path) == 0 && !git_oid_equal(&last, git_tree_entry_id(te))) {
+		/* A folder that cannot be read is an error, not a case file
+		 * that did not change. */
+		error = vault_history__entry(&te, r->v, tree, path, NULL);
+		if (error == VAULT_ENOTFOUND)
+			error = 0;
+		else if (error == 0 && !git_oid_equal(&last, git_tree_entry_id(te))) {
 			last = *git_tree_entry_id(te);
 			error = case_state(&epoch, &now, tree, code, name, r->v);
 		}
