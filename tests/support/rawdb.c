@@ -214,6 +214,30 @@ int rawdb_remove(const char *dir, const char *dbname, const void *key, size_t kl
 	return rawdb_close(&db, 1);
 }
 
+int rawdb_oid(unsigned char out[20], const char *hex)
+{
+	memset(out, 0, 20);
+	if (strlen(hex) != 40 || strspn(hex, "0123456789abcdefABCDEF") != 40)
+		return -1;
+	for (size_t i = 0; i < 20; i++) {
+		unsigned int b;
+
+		if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+			return -1;
+		out[i] = (unsigned char)b;
+	}
+	return 0;
+}
+
+int rawdb_remove_object(const char *dir, const char *hex)
+{
+	unsigned char k[20];
+
+	if (rawdb_oid(k, hex) < 0)
+		return EINVAL;
+	return rawdb_remove(dir, "git", k, 20);
+}
+
 unsigned char *rawdb_fetch(const char *dir, const char *dbname, const void *key, size_t klen,
 	size_t *vlen)
 {

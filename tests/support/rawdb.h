@@ -61,6 +61,10 @@ int rawdb_remove(const char *dir, const char *dbname, const void *key, size_t kl
 /* A malloc'd copy of record `key` (NULL if absent or on failure). */
 unsigned char *rawdb_fetch(const char *dir, const char *dbname, const void *key, size_t klen,
 	size_t *vlen);
+/* The 20 bytes of a history object's id from its 40 hex digits; -1 if not one. */
+int rawdb_oid(unsigned char out[20], const char *hex);
+/* Remove history object `hex` (its record in `git`). 0, MDB_NOTFOUND, or a code. */
+int rawdb_remove_object(const char *dir, const char *hex);
 /* Swap the values of two keys of one table. */
 int rawdb_swap(const char *dir, const char *dbname, const void *k1, size_t l1,
 	const void *k2, size_t l2);

@@ -79,6 +79,37 @@ vault *support_open_as(const char *dir, const char *user, const char *pass)
 	return v;
 }
 
+const char *support_pass(const char *user)
+{
+	static char buf[VAULT_NAME_MAX + 8];
+
+	snprintf(buf, sizeof buf, "%s-pass", user);
+	return buf;
+}
+
+vault *support_vault_with_users(const char *dir)
+{
+	static const char *const users[] = { "alice", "bob", "carol", "aud" };
+	static const vault_role_t roles[] = {
+		VAULT_ROLE_CASEWORKER, VAULT_ROLE_CASEWORKER, VAULT_ROLE_CASEWORKER, VAULT_ROLE_AUDITOR
+	};
+	vault *v = NULL;
+	int error;
+
+	if ((error = vault_init(&v, dir, "dpo", support_pass("dpo"), strlen(support_pass("dpo")), 0)) < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof users / sizeof users[0]; i++)
+		if ((error = vault_user_add(v, users[i], roles[i], support_pass(users[i]),
+				strlen(support_pass(users[i])))) < 0)
+			goto fail;
+	return v;
+fail:
+	fprintf(stderr, "cannot make the vault %s: %s\n", dir, vault_error_last()->message);
+	harness_failures++;
+	vault_close(v);
+	return NULL;
+}
+
 int support_put(vault *v, const char *path, const void *data, size_t len, uint32_t *ver)
 {
 	mem_src s = { data, len, 0 };
@@ -87,10 +118,87 @@ int support_put(vault *v, const char *path, const void *data, size_t len, uint32
 	return vault_put(ver ? ver : &dummy, v, path, mem_src_read, &s);
 }
 
+int support_get(vault *v, const char *path, const char *purpose, const char *note,
+	mem_sink *out)
+{
+	vault_get_options o = VAULT_GET_OPTIONS_INIT;
+
+	o.purpose = purpose;
+	o.note = note;
+	return vault_get(v, path, &o, mem_sink_write, out);
+}
+
 int support_verify(vault_verify_result *res, vault *v, const char *anchor)
 {
 	vault_verify_options o = VAULT_VERIFY_OPTIONS_INIT;
 
 	o.anchor = anchor;
 	return vault_audit_verify(res, v, &o);
+}
+
+void *support_grow(void *items, size_t *cap, size_t need, size_t size)
+{
+	size_t n = *cap ? *cap : 16;
+
+	if (need <= *cap && items)
+		return items;
+	while (n < need)
+		n *= 2;
+	if ((items = realloc(items, n * size)) != NULL)
+		*cap = n;
+	return items;
+}
+
+int support_log_add(support_log *l, const vault_event_info *e, const char *note)
+{
+	support_event *x;
+
+	if ((x = support_grow(l->ev, &l->cap, l->n + 1, sizeof *l->ev)) == NULL)
+		return -1;
+	l->ev = x;
+	x += l->n;
+	memset(x, 0, sizeof *x);
+	snprintf(x->commit, sizeof x->commit, "%s", e->commit);
+	x->time = e->time;
+	snprintf(x->actor, sizeof x->actor, "%s", e->actor);
+	snprintf(x->target, sizeof x->target, "%s", e->target);
+	snprintf(x->action, sizeof x->action, "%s", e->action);
+	snprintf(x->case_code, sizeof x->case_code, "%s", e->case_code);
+	snprintf(x->node, sizeof x->node, "%s", e->node);
+	snprintf(x->purpose, sizeof x->purpose, "%s", e->purpose);
+	snprintf(x->via, sizeof x->via, "%s", e->via);
+	snprintf(x->access, sizeof x->access, "%s", e->access);
+	snprintf(x->subject, sizeof x->subject, "%s", e->subject);
+	x->version = e->version;
+	if (note && (x->note = strdup(note)) == NULL)
+		return -1;
+	l->n++;
+	return 0;
+}
+
+int support_log_cb(const vault_event_info *e, const char *note, void *payload)
+{
+	return support_log_add(payload, e, note);
+}
+
+int support_log_read(support_log *l, vault *v, const vault_log_options *opts)
+{
+	memset(l, 0, sizeof *l);
+	return vault_audit_query(v, opts, support_log_cb, l);
+}
+
+long support_log_find(const support_log *l, const char *action, int nth)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->ev[i].action, action) && nth-- == 0)
+			return (long)i;
+	return -1;
+}
+
+void support_log_free(support_log *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->ev[i].note);
+	free(l->ev);
+	memset(l, 0, sizeof *l);
 }

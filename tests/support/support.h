@@ -1,7 +1,8 @@
 /*
  * tests/support — what the unit tests and the benchmarks share: in-memory
- * streams for vault_put and vault_get, opening a vault as a user, storing
- * bytes, deterministic test data.
+ * streams for vault_put and vault_get, opening a vault as a user, a vault
+ * with the usual users, storing and reading bytes, the log as a list,
+ * deterministic test data.
  */
 #ifndef TESTS_SUPPORT_H
 #define TESTS_SUPPORT_H
@@ -43,9 +44,54 @@ int count_sink_write(void *payload, const void *buf, size_t len);
  * failure, said on stderr and counted as a test failure.
  */
 vault *support_open_as(const char *dir, const char *user, const char *pass);
+/* The passphrase the tests give `user`: "USER-pass" (a static buffer). */
+const char *support_pass(const char *user);
+/*
+ * A new vault at `dir` whose admin is dpo, with the users alice, bob and
+ * carol (caseworkers) and aud (auditor), each with support_pass(): the
+ * handle, unlocked as dpo, or NULL (a test failure).
+ */
+vault *support_vault_with_users(const char *dir);
 /* vault_audit_verify with `anchor` (or NULL) as its only option. */
 int support_verify(vault_verify_result *res, vault *v, const char *anchor);
 /* Store `len` bytes at `path` (vault_put); `ver` (or NULL) the version. */
 int support_put(vault *v, const char *path, const void *data, size_t len, uint32_t *ver);
+/* Read `path` (vault_get) with a purpose and a note (each may be NULL). */
+int support_get(vault *v, const char *path, const char *purpose, const char *note,
+	mem_sink *out);
+
+/* Room for `need` items of `size` bytes in `items` (`*cap` of them now),
+ * doubling: the array (moved, perhaps), or NULL out of memory (`items`
+ * unchanged, still to be freed). */
+void *support_grow(void *items, size_t *cap, size_t need, size_t size);
+
+/* ---- the log ------------------------------------------------------------- */
+
+/* One event as the log and the reports give it (vault_event_info), copied. */
+typedef struct {
+	char commit[VAULT_OID_SIZE];
+	int64_t time;
+	char actor[VAULT_NAME_MAX + 1], target[VAULT_NAME_MAX + 1];
+	char action[32], case_code[VAULT_CODE_SIZE], node[17], purpose[40], via[8];
+	char access[3], subject[200];
+	uint32_t version;
+	char *note;              /* the note given with it, malloc'd, or NULL */
+} support_event;
+
+/* Events, oldest first (malloc'd; free with support_log_free). */
+typedef struct {
+	support_event *ev;
+	size_t n, cap;
+} support_log;
+
+/* Append one event (and its note, or NULL) to `l`. 0, or -1 out of memory. */
+int support_log_add(support_log *l, const vault_event_info *e, const char *note);
+/* A vault_event_cb for vault_audit_query that appends to a support_log. */
+int support_log_cb(const vault_event_info *e, const char *note, void *payload);
+/* The log through `opts` (NULL: all), in a fresh `l`. */
+int support_log_read(support_log *l, vault *v, const vault_log_options *opts);
+/* The index of the `nth` (from 0) event of `action`; -1 when there is none. */
+long support_log_find(const support_log *l, const char *action, int nth);
+void support_log_free(support_log *l);
 
 #endif

@@ -217,7 +217,8 @@ static int emit_flags(report *r, flag_list *flags)
 {
 	int error = 0;
 
-	qsort(flags->items, flags->n, sizeof *flags->items, flag_cmp);
+	if (flags->n)           /* no flag: no list to sort */
+		qsort(flags->items, flags->n, sizeof *flags->items, flag_cmp);
 	for (size_t i = 0; i < flags->n && !error; i++) {
 		const flag *f = &flags->items[i];
 		vault_report_line line;

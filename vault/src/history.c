@@ -40,7 +40,13 @@ void vault_history__trailers(vault_trailers *t, const char *msg)
 			else if (IS("Purpose")) vault_history__copy(t->purpose, sizeof t->purpose, val, vlen);
 			else if (IS("Purpose-Note")) t->has_note = 1;
 			else if (IS("Via"))     vault_history__copy(t->via, sizeof t->via, val, vlen);
-			else if (IS("Version")) t->version = (uint32_t)strtoul(val, NULL, 10);
+			else if (IS("Version")) {
+				/* The value ends with its line: strtoul alone would
+				 * skip the newline of an empty one. */
+				char num[16];
+				vault_history__copy(num, sizeof num, val, vlen);
+				t->version = (uint32_t)strtoul(num, NULL, 10);
+			}
 #undef IS
 		}
 		s = e ? e + 1 : s + len;
@@ -99,8 +105,10 @@ int vault_history__blob(vault_buf *out, git_tree *tree, const char *path, vault 
 	int error;
 
 	vault_buf_clear(out);
-	if (git_tree_entry_bypath(&e, tree, path) < 0)
-		return VAULT_ENOTFOUND;
+	/* Absent is VAULT_ENOTFOUND; a folder on the way that cannot be read
+	 * is damage, not absence. */
+	if ((error = vault_history__entry(&e, v, tree, path, NULL)) < 0)
+		return error;
 	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
 	    git_blob_lookup(&blob, v->repo, git_tree_entry_id(e)) < 0) {
 		git_tree_entry_free(e);

@@ -240,12 +240,18 @@ static int node_matches(const char *want, const char *have)
 	return !strcmp(have + hl - wl, want);
 }
 
+/* The user an event is about: its Target, but a setting's names a key. */
+const char *vault_report__target_user(const rep_event *e)
+{
+	return strcmp(e->t.action, "setting") ? e->t.target : "";
+}
+
 /* A filter on a name the history never had is refused (see report.h). */
 void vault_report__known_see(known_names *k, const rep_event *e)
 {
 	if (k->code && !strcmp(e->t.case_code, k->code))
 		k->code_seen = 1;
-	if (k->user && (!strcmp(e->t.actor, k->user) || !strcmp(e->t.target, k->user)))
+	if (k->user && (!strcmp(e->t.actor, k->user) || !strcmp(vault_report__target_user(e), k->user)))
 		k->user_seen = 1;
 }
 

@@ -44,6 +44,8 @@ typedef struct {
 	const char *code, *user;
 	int code_seen, user_seen;
 } known_names;
+/* The user an event is about: its Target, but a setting's Target is a key. */
+const char *vault_report__target_user(const rep_event *e);
 void vault_report__known_see(known_names *k, const rep_event *e);
 int vault_report__known_check(const known_names *k);
 

@@ -129,7 +129,7 @@ static int report_user(report *r)
 			continue;
 		if (!strcmp(e->t.actor, name))
 			error = emit_event(r, e, "by");
-		else if (!strcmp(e->t.target, name))
+		else if (!strcmp(vault_report__target_user(e), name))
 			error = emit_event(r, e, "about");
 	}
 	return error;
@@ -182,7 +182,12 @@ static int report_revoked(report *r)
 		if ((error = tree_of(&tree, r->v, &r->ev[i])) < 0)
 			goto done;
 		vault_case__path(path, code);
-		if (git_tree_entry_bypath(&te, tree, path) == 0 && !git_oid_equal(&last, git_tree_entry_id(te))) {
+		/* A folder that cannot be read is an error, not a case file
+		 * that did not change. */
+		error = vault_history__entry(&te, r->v, tree, path, NULL);
+		if (error == VAULT_ENOTFOUND)
+			error = 0;
+		else if (error == 0 && !git_oid_equal(&last, git_tree_entry_id(te))) {
 			last = *git_tree_entry_id(te);
 			error = case_state(&epoch, &now, tree, code, name, r->v);
 		}

@@ -148,7 +148,8 @@ int vault_audit_show(vault *v, const char *id, int notes,
 	git_oid_tostr(tree_hex, sizeof tree_hex, git_tree_id(tree));
 	if ((error = vault_history__diff(v, ptree, tree, NULL, change_seen, &changes)) < 0)
 		goto done;
-	qsort(changes.items, changes.n, sizeof *changes.items, change_cmp);
+	if (changes.n)          /* an event that changed nothing has no list */
+		qsort(changes.items, changes.n, sizeof *changes.items, change_cmp);
 	if (key.sk && e.t.has_note && (error = vault_report__note_open(&note, &key, git_commit_message(c), e.hex)) < 0)
 		goto done;
 
