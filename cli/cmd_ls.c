@@ -20,7 +20,7 @@ static const char usage[] =
 	"                      its first second, UTC) or seconds since 1970\n"
 	"  --purpose P[:NOTE]  with --at: why you look, as for 'casevault get'\n";
 
-static int print_entry(const vault_entry *e, void *payload)
+static int print_entry(const vault_stat_info *e, void *payload)
 {
 	const int *json = payload;
 	char t[CLI_TIME_SIZE];

@@ -170,7 +170,7 @@ static int case_cb(const vault_case_info *c, void *payload)
 	return put(fc, name, NULL);
 }
 
-static int entry_cb(const vault_entry *e, void *payload)
+static int entry_cb(const vault_stat_info *e, void *payload)
 {
 	fill_ctx *fc = payload;
 	vfs *fs = fc->fs;

@@ -60,7 +60,7 @@ typedef struct {
 	size_t n;
 } listing;
 
-static int list_cb(const vault_entry *e, void *payload)
+static int list_cb(const vault_stat_info *e, void *payload)
 {
 	listing *l = payload;
 	size_t len = strlen(l->names);
@@ -128,7 +128,7 @@ static void head(char out[VAULT_OID_SIZE], vault *v)
 	CHECK_RC(vault_head(out, v), 0);
 }
 
-static int node_cb(const vault_entry *e, void *payload)
+static int node_cb(const vault_stat_info *e, void *payload)
 {
 	char *out = payload;
 

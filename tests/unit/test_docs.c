@@ -55,7 +55,7 @@ typedef struct {
 	uint64_t node[16];
 } listing;
 
-static int list_cb(const vault_entry *e, void *payload)
+static int list_cb(const vault_stat_info *e, void *payload)
 {
 	listing *l = payload;
 

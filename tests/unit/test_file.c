@@ -53,7 +53,7 @@ static int same_content(vault_file *f, const unsigned char *model, size_t size)
 	return ok;
 }
 
-static int no_entry(const vault_entry *e, void *payload)
+static int no_entry(const vault_stat_info *e, void *payload)
 {
 	(void)e;
 	(void)payload;

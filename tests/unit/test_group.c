@@ -64,7 +64,7 @@ static void *work(void *arg)
 	return NULL;
 }
 
-static int count_entry(const vault_entry *e, void *payload)
+static int count_entry(const vault_stat_info *e, void *payload)
 {
 	(void)e;
 	(*(int *)payload)++;

@@ -116,7 +116,7 @@ static size_t blocks_opened(vault *v, uint64_t node, const keyring *nk)
 
 struct lookup { const char *name; uint64_t id; };
 
-static int lookup_cb(const vault_entry *e, void *p)
+static int lookup_cb(const vault_stat_info *e, void *p)
 {
 	struct lookup *w = p;
 

@@ -373,6 +373,71 @@ int vault_docs__resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, con
 	return 0;
 }
 
+int vault_docs__name_free(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
+	const char *name, size_t len)
+{
+	uint64_t id;
+	int error = vault_docs__child_lookup(&id, txn, v, cc, parent, name, len);
+
+	if (error == 0)
+		return VAULT_EEXISTS;
+	return error == VAULT_ENOTFOUND ? 0 : error;
+}
+
+int vault_docs__new_in(node_rec *parent, MDB_txn *txn, vault *v, case_ctx *cc, const vpath *p,
+	const char *path)
+{
+	int error;
+
+	if ((error = vault_docs__resolve(parent, txn, v, cc, p, p->n - 1, path)) < 0)
+		return error;
+	if (parent->type != NODE_DIR)
+		return vault_error_set(VAULT_ENOTFOUND, "'%s': its folder is a file", path);
+	error = vault_docs__name_free(txn, v, cc, parent->id, p->name[p->n - 1], p->len[p->n - 1]);
+	if (error == VAULT_EEXISTS)
+		return vault_error_set(VAULT_EEXISTS, "'%s' already exists", path);
+	return error;
+}
+
+int vault_docs__read_begin(node_rec *n, MDB_txn **txn, case_ctx *cc, vault *v, const char *path,
+	int need_name)
+{
+	vpath p;
+	int error;
+
+	*txn = NULL;
+	if ((error = vault_policy__require_unlocked(v)) < 0)
+		return error;
+	if ((error = vault_docs__path_parse(&p, path)) < 0)
+		return error;
+	if (need_name && p.n == 0)
+		return vault_error_set(VAULT_EUSAGE, "'%s' names a case, not a file", path);
+	if ((error = vault_event__begin_walk(txn, v)) < 0)
+		return error;
+	if ((error = vault_docs__case_load(cc, *txn, v, p.code, 0)) == 0) {
+		if ((error = vault_docs__resolve(n, *txn, v, cc, &p, p.n, path)) == 0)
+			return 0;
+		vault_docs__case_dispose(cc);
+	}
+	vault_store__abort(v->st, *txn);
+	*txn = NULL;
+	return error;
+}
+
+void vault_docs__read_end(MDB_txn *txn, case_ctx *cc, vault *v)
+{
+	vault_docs__case_dispose(cc);
+	vault_store__abort(v->st, txn);
+}
+
+int vault_docs__about(vault_event *ev, vault *v, MDB_txn *txn, const node_rec *n, int version)
+{
+	ev->node = n->id;
+	if (version)
+		ev->version = n->version;
+	return vault_event__touch_node(ev, v, txn, n->id);
+}
+
 /* ---- events on documents ------------------------------------------------ */
 
 /* A document event: its case loaded (read-write if asked), then its function. */

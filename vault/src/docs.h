@@ -33,6 +33,26 @@ void vault_docs__case_dispose(case_ctx *cc);
 /* Walk `depth` components of `p` from the case root. */
 int vault_docs__resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vpath *p,
 	size_t depth, const char *path);
+/* Is `name` free in folder `parent`? 0, VAULT_EEXISTS (no message: the
+ * caller says what exists), or an error. */
+int vault_docs__name_free(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
+	const char *name, size_t len);
+/* The folder in which `p`'s last name is to be made, a free name there
+ * (VAULT_EEXISTS naming `path` if not). */
+int vault_docs__new_in(node_rec *parent, MDB_txn *txn, vault *v, case_ctx *cc, const vpath *p,
+	const char *path);
+/*
+ * A read of `path` outside any event: its node `n`, in read transaction
+ * `*txn` (a walk: the history reads through it too), with its case loaded
+ * in `cc`. With `need_name`, a case folder itself is VAULT_EUSAGE. Ends
+ * with vault_docs__read_end(); on error there is nothing to end.
+ */
+int vault_docs__read_begin(node_rec *n, MDB_txn **txn, case_ctx *cc, vault *v, const char *path,
+	int need_name);
+void vault_docs__read_end(MDB_txn *txn, case_ctx *cc, vault *v);
+/* The event is about node `n` (and its version, if `version`): it says so
+ * in its trailers, and the node's file goes in its tree. */
+int vault_docs__about(vault_event *ev, vault *v, MDB_txn *txn, const node_rec *n, int version);
 /* Child `name` of `parent`; VAULT_ENOTFOUND (no message) if absent. */
 int vault_docs__child_lookup(uint64_t *out, MDB_txn *txn, vault *v, case_ctx *cc,
 	uint64_t parent, const char *name, size_t len);
@@ -67,7 +87,7 @@ int vault_docs__name_is(const node_rec *n, const unsigned char *key, const char 
 int vault_docs__name_open(char *out, unsigned char *key, MDB_txn *txn, vault *v, case_rec *c,
 	const node_rec *n);
 /* The listing entry of `n` named `name`; `hex` (17 bytes) holds its id. */
-void vault_docs__entry_of(vault_entry *e, char hex[17], const node_rec *n, const char *name, int writable);
+void vault_docs__entry_of(vault_stat_info *e, const node_rec *n, const char *name, int writable);
 
 int vault_version__put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r);
 

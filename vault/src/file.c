@@ -90,7 +90,6 @@ static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 	vault_file *f = payload;
 	version_rec r;
 	node_rec cur;
-	uint64_t id;
 	const char *name = f->p.name[f->p.n - 1];
 	size_t nlen = f->p.len[f->p.n - 1];
 	int64_t now;
@@ -116,10 +115,10 @@ static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 		if (cur.next_block > f->node.next_block)
 			f->node.next_block = cur.next_block;
 	} else {
-		error = vault_docs__child_lookup(&id, txn, v, cc, f->parent, name, nlen);
-		if (error == 0)
+		error = vault_docs__name_free(txn, v, cc, f->parent, name, nlen);
+		if (error == VAULT_EEXISTS)
 			return vault_error_set(VAULT_EEXISTS, "'%s' was created by someone else meanwhile", f->path);
-		if (error != VAULT_ENOTFOUND)
+		if (error < 0)
 			return error;
 		vault_docs__name_seal(&f->node, name, nlen, f->wkey);
 		if ((error = vault_docs__dirent_put(txn, v, cc, f->parent, name, nlen, f->node.id)) < 0 ||
@@ -147,9 +146,7 @@ static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 	vault_version__commitment(f->node.commitment, &r);
 	if ((error = vault_node__put(txn, v, &f->node)) < 0)
 		return error;
-	ev->node = f->node.id;
-	ev->version = f->node.version;
-	return vault_event__touch_node(ev, v, txn, f->node.id);
+	return vault_docs__about(ev, v, txn, &f->node, 1);
 }
 
 /* The version names the commit of its own event: written once it exists. */
@@ -206,8 +203,7 @@ static int touch_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 	cur.ctime = vault_time__now_ns();
 	if ((error = vault_node__put(txn, v, &cur)) < 0)
 		return error;
-	ev->node = cur.id;
-	return vault_event__touch_node(ev, v, txn, cur.id);
+	return vault_docs__about(ev, v, txn, &cur, 0);
 }
 
 int vault_file_commit(uint32_t *version_out, vault_file *f)
@@ -409,14 +405,13 @@ static int create_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc
 	vault_file *f = payload;
 	const char *name = f->p.name[f->p.n - 1];
 	size_t nlen = f->p.len[f->p.n - 1];
-	uint64_t id;
 	version_rec r;
 	int error;
 
-	error = vault_docs__child_lookup(&id, txn, v, cc, f->parent, name, nlen);
-	if (error == 0)
+	error = vault_docs__name_free(txn, v, cc, f->parent, name, nlen);
+	if (error == VAULT_EEXISTS)
 		return vault_error_set(VAULT_EEXISTS, "'%s' already exists", f->path);
-	if (error != VAULT_ENOTFOUND)
+	if (error < 0)
 		return error;
 	vault_docs__name_seal(&f->node, name, nlen, f->wkey);
 	f->node.mtime = f->has_mtime ? f->set_mtime : vault_time__now_ns();
@@ -431,8 +426,7 @@ static int create_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc
 	    (error = vault_docs__dirent_put(txn, v, cc, f->parent, name, nlen, f->node.id)) < 0 ||
 	    (error = vault_docs__folder_changed(ev, v, txn, f->parent, 0)) < 0)
 		return error;
-	ev->node = f->node.id;
-	return vault_event__touch_node(ev, v, txn, f->node.id);
+	return vault_docs__about(ev, v, txn, &f->node, 0);
 }
 
 typedef struct {
@@ -580,12 +574,13 @@ void vault_file_close(vault_file *f)
 {
 	if (!f)
 		return;
+	/* First: a chunk still being stored uses the write key and the case. */
+	vault_blocks__dispose(f);
 	vault_vcrypto__key_free(f->wkey);
 	pthread_mutex_destroy(&f->rlock);
 	vault_version__dispose(&f->base);
 	vault_case__dispose(&f->c);
 	free(f->blocks);
-	vault_blocks__dispose(f);
 	sodium_memzero(f, sizeof *f);
 	free(f);
 }

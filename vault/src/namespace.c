@@ -26,19 +26,11 @@ static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 	op_ctx *oc = payload;
 	node_rec parent, n;
 	unsigned char *key = NULL;
-	uint64_t id;
 	const char *name = oc->p.name[oc->p.n - 1];
 	size_t nlen = oc->p.len[oc->p.n - 1];
 	int fresh, error;
 
-	if ((error = vault_docs__resolve(&parent, txn, v, cc, &oc->p, oc->p.n - 1, oc->path)) < 0)
-		return error;
-	if (parent.type != NODE_DIR)
-		return vault_error_set(VAULT_ENOTFOUND, "'%s': its folder is a file", oc->path);
-	error = vault_docs__child_lookup(&id, txn, v, cc, parent.id, name, nlen);
-	if (error == 0)
-		return vault_error_set(VAULT_EEXISTS, "'%s' already exists", oc->path);
-	if (error != VAULT_ENOTFOUND)
+	if ((error = vault_docs__new_in(&parent, txn, v, cc, &oc->p, oc->path)) < 0)
 		return error;
 	memset(&n, 0, sizeof n);
 	randombytes_buf(&n.id, sizeof n.id);
@@ -57,8 +49,7 @@ static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 	    (error = vault_docs__dirent_put(txn, v, cc, parent.id, name, nlen, n.id)) < 0 ||
 	    (error = vault_docs__folder_changed(ev, v, txn, parent.id, 1)) < 0)
 		return error;
-	ev->node = n.id;
-	return vault_event__touch_node(ev, v, txn, n.id);
+	return vault_docs__about(ev, v, txn, &n, 0);
 }
 
 static int op_start(op_ctx *oc, vault *v, const char *path, int need_name)
@@ -97,21 +88,13 @@ static int move_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *
 	op_ctx *oc = payload;
 	node_rec n, to_parent, up;
 	unsigned char *key = NULL;
-	uint64_t id;
 	const char *name = oc->q.name[oc->q.n - 1];
 	size_t nlen = oc->q.len[oc->q.n - 1];
 	int fresh, error;
 
 	if ((error = vault_docs__resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
 		return error;
-	if ((error = vault_docs__resolve(&to_parent, txn, v, cc, &oc->q, oc->q.n - 1, oc->path2)) < 0)
-		return error;
-	if (to_parent.type != NODE_DIR)
-		return vault_error_set(VAULT_ENOTFOUND, "'%s': its folder is a file", oc->path2);
-	error = vault_docs__child_lookup(&id, txn, v, cc, to_parent.id, name, nlen);
-	if (error == 0)
-		return vault_error_set(VAULT_EEXISTS, "'%s' already exists", oc->path2);
-	if (error != VAULT_ENOTFOUND)
+	if ((error = vault_docs__new_in(&to_parent, txn, v, cc, &oc->q, oc->path2)) < 0)
 		return error;
 	/* A folder cannot move into itself. Folders nest PATH_MAX_DEPTH deep at
 	 * most: a longer way up is a loop that edited records made. */
@@ -145,9 +128,7 @@ static int move_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *
 	    (error = vault_docs__dirent_put(txn, v, cc, to_parent.id, name, nlen, n.id)) < 0 ||
 	    (error = vault_docs__folder_changed(ev, v, txn, to_parent.id, n.type == NODE_DIR)) < 0)
 		return error;
-	ev->node = n.id;
-	ev->version = n.version;
-	return vault_event__touch_node(ev, v, txn, n.id);
+	return vault_docs__about(ev, v, txn, &n, 1);
 }
 
 int vault_move(vault *v, const char *from, const char *to)
@@ -203,9 +184,7 @@ static int remove_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 	if ((error = vault_node__put(txn, v, &n)) < 0 ||
 	    (error = vault_docs__folder_changed(ev, v, txn, n.parent, n.type == NODE_DIR ? -1 : 0)) < 0)
 		return error;
-	ev->node = n.id;
-	ev->version = n.version;
-	return vault_event__touch_node(ev, v, txn, n.id);
+	return vault_docs__about(ev, v, txn, &n, 1);
 }
 
 int vault_remove(vault *v, const char *path)
@@ -233,8 +212,7 @@ static int touch_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 	n.ctime = vault_time__now_ns();
 	if ((error = vault_node__put(txn, v, &n)) < 0)
 		return error;
-	ev->node = n.id;
-	return vault_event__touch_node(ev, v, txn, n.id);
+	return vault_docs__about(ev, v, txn, &n, 0);
 }
 
 /* A change of time or mode: a `touch` event, none if nothing changes. */
@@ -278,34 +256,15 @@ int vault_stat(vault_stat_info *out, vault *v, const char *path)
 {
 	MDB_txn *txn = NULL;
 	case_ctx cc;
-	vpath p;
 	node_rec n;
 	int error;
 
 	memset(out, 0, sizeof *out);
-	if ((error = vault_policy__require_unlocked(v)) < 0)
+	if ((error = vault_docs__read_begin(&n, &txn, &cc, v, path, 0)) < 0)
 		return error;
-	if ((error = vault_docs__path_parse(&p, path)) < 0)
-		return error;
-	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
-		return error;
-	if ((error = vault_docs__case_load(&cc, txn, v, p.code, 0)) == 0) {
-		if ((error = vault_docs__resolve(&n, txn, v, &cc, &p, p.n, path)) == 0) {
-			out->is_dir = n.type == NODE_DIR;
-			out->size = n.size;
-			vault_time__from_ns(&out->mtime, n.mtime);
-			vault_time__from_ns(&out->ctime, n.ctime);
-			vault_time__from_ns(&out->atime, n.atime);
-			out->folders = n.folders;
-			out->version = n.version;
-			out->writable = cc.access == 2;
-			out->mode = n.mode;
-			snprintf(out->node, sizeof out->node, "%016llx", (unsigned long long)n.id);
-		}
-		vault_docs__case_dispose(&cc);
-	}
-	vault_store__abort(v->st, txn);
-	return error;
+	vault_docs__entry_of(out, &n, NULL, cc.access == 2);
+	vault_docs__read_end(txn, &cc, v);
+	return 0;
 }
 
 typedef struct {
@@ -336,9 +295,7 @@ static int restore_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, voi
 	vault_version__commitment(rc->n.commitment, &rc->r);
 	if ((error = vault_node__put(txn, v, &rc->n)) < 0)
 		return error;
-	ev->node = rc->n.id;
-	ev->version = rc->n.version;
-	return vault_event__touch_node(ev, v, txn, rc->n.id);
+	return vault_docs__about(ev, v, txn, &rc->n, 1);
 }
 
 static int restore_post(vault *v, MDB_txn *txn, const git_oid *commit, void *payload)
@@ -369,9 +326,8 @@ int vault_restore(uint32_t *version_out, vault *v, const char *path, uint32_t ve
 
 /* ---- list and history --------------------------------------------------- */
 
-void vault_docs__entry_of(vault_entry *e, char hex[17], const node_rec *n, const char *name, int writable)
+void vault_docs__entry_of(vault_stat_info *e, const node_rec *n, const char *name, int writable)
 {
-	snprintf(hex, 17, "%016llx", (unsigned long long)n->id);
 	e->name = name;
 	e->is_dir = n->type == NODE_DIR;
 	e->size = n->size;
@@ -380,7 +336,7 @@ void vault_docs__entry_of(vault_entry *e, char hex[17], const node_rec *n, const
 	vault_time__from_ns(&e->atime, n->atime);
 	e->folders = n->folders;
 	e->version = n->version;
-	e->node = hex;
+	snprintf(e->node, sizeof e->node, "%016llx", (unsigned long long)n->id);
 	e->mode = n->mode;
 	e->writable = writable;
 }
@@ -395,30 +351,20 @@ static int item_cmp(const void *a, const void *b)
 	return strcmp(((const list_item *)a)->name, ((const list_item *)b)->name);
 }
 
-int vault_list(vault *v, const char *path, int (*cb)(const vault_entry *, void *), void *payload)
+int vault_list(vault *v, const char *path, int (*cb)(const vault_stat_info *, void *), void *payload)
 {
 	MDB_txn *txn = NULL;
 	MDB_cursor *cur = NULL;
 	MDB_val k, d;
 	case_ctx cc;
-	vpath p;
 	node_rec dir;
 	list_item *items = NULL;
 	size_t n = 0, cap = 0;
 	unsigned char prefix[8], *key = NULL;
-	int error, loaded = 0, rc;
+	int error, rc;
 
-	if ((error = vault_policy__require_unlocked(v)) < 0)
+	if ((error = vault_docs__read_begin(&dir, &txn, &cc, v, path, 0)) < 0)
 		return error;
-	if ((error = vault_docs__path_parse(&p, path)) < 0)
-		return error;
-	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
-		return error;
-	if ((error = vault_docs__case_load(&cc, txn, v, p.code, 0)) < 0)
-		goto done;
-	loaded = 1;
-	if ((error = vault_docs__resolve(&dir, txn, v, &cc, &p, p.n, path)) < 0)
-		goto done;
 	if (dir.type != NODE_DIR) {
 		error = vault_error_set(VAULT_EUSAGE, "'%s' is a file; use 'history' or 'get'", path);
 		goto done;
@@ -459,9 +405,8 @@ int vault_list(vault *v, const char *path, int (*cb)(const vault_entry *, void *
 	if (n)
 		qsort(items, n, sizeof *items, item_cmp);
 	for (size_t i = 0; i < n; i++) {
-		vault_entry e;
-		char hex[17];
-		vault_docs__entry_of(&e, hex, &items[i].n, items[i].name, cc.access == 2);
+		vault_stat_info e;
+		vault_docs__entry_of(&e, &items[i].n, items[i].name, cc.access == 2);
 		if ((error = cb(&e, payload)) != 0)
 			goto done;
 	}
@@ -473,9 +418,7 @@ done:
 	}
 	if (cur)
 		mdb_cursor_close(cur);
-	if (loaded)
-		vault_docs__case_dispose(&cc);
-	vault_store__abort(v->st, txn);
+	vault_docs__read_end(txn, &cc, v);
 	return error;
 }
 
@@ -483,23 +426,11 @@ int vault_history(vault *v, const char *path, int (*cb)(const vault_version_info
 {
 	MDB_txn *txn = NULL;
 	case_ctx cc;
-	vpath p;
 	node_rec n;
-	int error, loaded = 0;
+	int error;
 
-	if ((error = vault_policy__require_unlocked(v)) < 0)
+	if ((error = vault_docs__read_begin(&n, &txn, &cc, v, path, 1)) < 0)
 		return error;
-	if ((error = vault_docs__path_parse(&p, path)) < 0)
-		return error;
-	if (p.n == 0)
-		return vault_error_set(VAULT_EUSAGE, "'%s' names a case, not a file", path);
-	if ((error = vault_event__begin_walk(&txn, v)) < 0)
-		return error;
-	if ((error = vault_docs__case_load(&cc, txn, v, p.code, 0)) < 0)
-		goto done;
-	loaded = 1;
-	if ((error = vault_docs__resolve(&n, txn, v, &cc, &p, p.n, path)) < 0)
-		goto done;
 	if (n.type != NODE_FILE) {
 		error = vault_error_set(VAULT_EUSAGE, "'%s' is a folder", path);
 		goto done;
@@ -529,8 +460,6 @@ int vault_history(vault *v, const char *path, int (*cb)(const vault_version_info
 			goto done;
 	}
 done:
-	if (loaded)
-		vault_docs__case_dispose(&cc);
-	vault_store__abort(v->st, txn);
+	vault_docs__read_end(txn, &cc, v);
 	return error;
 }

@@ -44,6 +44,10 @@ static uint32_t rol32(uint32_t x, int n)
 	SHA1_R(c, d, e, a, b, F(d, e, a), k, X((i) + 3)); \
 	SHA1_R(b, c, d, e, a, F(c, d, e), k, X((i) + 4)); \
 } while (0)
+#define SHA1_20(i, F, k) do { \
+	SHA1_5(i, F, k, SHA1_W); SHA1_5((i) + 5, F, k, SHA1_W); \
+	SHA1_5((i) + 10, F, k, SHA1_W); SHA1_5((i) + 15, F, k, SHA1_W); \
+} while (0)
 #define SHA1_IN(i) (w[i])
 
 static void sha1_block(vault_sha1_ctx *ctx, const unsigned char *p)
@@ -61,18 +65,9 @@ static void sha1_block(vault_sha1_ctx *ctx, const unsigned char *p)
 	SHA1_R(d, e, a, b, c, SHA1_F1(e, a, b), 0x5a827999, SHA1_W(17));
 	SHA1_R(c, d, e, a, b, SHA1_F1(d, e, a), 0x5a827999, SHA1_W(18));
 	SHA1_R(b, c, d, e, a, SHA1_F1(c, d, e), 0x5a827999, SHA1_W(19));
-	SHA1_5(20, SHA1_F2, 0x6ed9eba1, SHA1_W);
-	SHA1_5(25, SHA1_F2, 0x6ed9eba1, SHA1_W);
-	SHA1_5(30, SHA1_F2, 0x6ed9eba1, SHA1_W);
-	SHA1_5(35, SHA1_F2, 0x6ed9eba1, SHA1_W);
-	SHA1_5(40, SHA1_F3, 0x8f1bbcdc, SHA1_W);
-	SHA1_5(45, SHA1_F3, 0x8f1bbcdc, SHA1_W);
-	SHA1_5(50, SHA1_F3, 0x8f1bbcdc, SHA1_W);
-	SHA1_5(55, SHA1_F3, 0x8f1bbcdc, SHA1_W);
-	SHA1_5(60, SHA1_F2, 0xca62c1d6, SHA1_W);
-	SHA1_5(65, SHA1_F2, 0xca62c1d6, SHA1_W);
-	SHA1_5(70, SHA1_F2, 0xca62c1d6, SHA1_W);
-	SHA1_5(75, SHA1_F2, 0xca62c1d6, SHA1_W);
+	SHA1_20(20, SHA1_F2, 0x6ed9eba1);
+	SHA1_20(40, SHA1_F3, 0x8f1bbcdc);
+	SHA1_20(60, SHA1_F2, 0xca62c1d6);
 	ctx->h[0] += a; ctx->h[1] += b; ctx->h[2] += c; ctx->h[3] += d; ctx->h[4] += e;
 }
 

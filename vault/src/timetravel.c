@@ -501,7 +501,7 @@ static int at_start(at_ctx *a, vault *v, const char *path, const vault_at_option
 }
 
 int vault_list_at(vault *v, const char *path, const vault_at_options *o,
-	int (*cb)(const vault_entry *, void *), void *payload)
+	int (*cb)(const vault_stat_info *, void *), void *payload)
 {
 	at_ctx a;
 	int error;
@@ -509,9 +509,8 @@ int vault_list_at(vault *v, const char *path, const vault_at_options *o,
 	if ((error = at_start(&a, v, path, o, 1)) < 0)
 		goto done;
 	for (size_t i = 0; i < a.nkids; i++) {
-		vault_entry e;
-		char hex[17];
-		vault_docs__entry_of(&e, hex, &a.kids[i]->n, a.kids[i]->name, 0);
+		vault_stat_info e;
+		vault_docs__entry_of(&e, &a.kids[i]->n, a.kids[i]->name, 0);
 		if ((error = cb(&e, payload)) != 0)
 			goto done;
 	}

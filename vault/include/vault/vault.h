@@ -313,7 +313,9 @@ VAULT_EXTERN(const char *) vault_file_node(const vault_file *f);
 
 /* ---- folders and names -------------------------------------------------- */
 
+/** A file or folder: what vault_stat() answers, and each entry of vault_list(). */
 typedef struct {
+	const char *name;      /**< vault_list: the entry's name; vault_stat: NULL */
 	int is_dir;
 	uint64_t size;
 	vault_time mtime;      /**< content (or, for a folder, entries) changed */
@@ -323,7 +325,7 @@ typedef struct {
 	uint32_t version;
 	int writable;          /**< the caller is a rw member */
 	uint32_t mode;         /**< permission bits as stored (chmod) */
-	char node[17];
+	char node[17];         /**< node id, hex */
 } vault_stat_info;
 
 /** What a path is (no event: no content is served). */
@@ -357,21 +359,9 @@ VAULT_EXTERN(int) vault_remove(vault *v, const char *path);
 VAULT_EXTERN(int) vault_restore(uint32_t *version_out, vault *v, const char *path,
 	uint32_t version);
 
-typedef struct {
-	const char *name;
-	int is_dir;
-	uint64_t size;
-	vault_time mtime, ctime, atime;   /**< as vault_stat_info */
-	uint32_t folders;     /**< a folder's subfolders */
-	uint32_t version;
-	const char *node;     /**< node id, hex */
-	uint32_t mode;        /**< permission bits as stored */
-	int writable;         /**< the caller is a rw member */
-} vault_entry;
-
 /** List a folder ("CODE" or "CODE/dir"), sorted by name. */
 VAULT_EXTERN(int) vault_list(vault *v, const char *path,
-	int (*cb)(const vault_entry *e, void *payload), void *payload);
+	int (*cb)(const vault_stat_info *e, void *payload), void *payload);
 
 /* ---- time travel: the state at a past moment ----------------------------- */
 
@@ -408,7 +398,7 @@ typedef struct {
  *         VAULT_ECORRUPT (the history or a name fails its checks).
  */
 VAULT_EXTERN(int) vault_list_at(vault *v, const char *path, const vault_at_options *opts,
-	int (*cb)(const vault_entry *e, void *payload), void *payload) VAULT_WARN_UNUSED;
+	int (*cb)(const vault_stat_info *e, void *payload), void *payload) VAULT_WARN_UNUSED;
 
 /**
  * Stream a file's content as it was at `opts->at`: the version the last
