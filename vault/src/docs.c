@@ -374,13 +374,14 @@ int vault_docs__resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, con
 }
 
 int vault_docs__name_free(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
-	const char *name, size_t len)
+	const char *name, size_t len, const char *path, int meanwhile)
 {
 	uint64_t id;
 	int error = vault_docs__child_lookup(&id, txn, v, cc, parent, name, len);
 
 	if (error == 0)
-		return VAULT_EEXISTS;
+		return vault_error_set(VAULT_EEXISTS, meanwhile ? "'%s' was created by someone else meanwhile" :
+			"'%s' already exists", path);
 	return error == VAULT_ENOTFOUND ? 0 : error;
 }
 
@@ -393,10 +394,7 @@ int vault_docs__new_in(node_rec *parent, MDB_txn *txn, vault *v, case_ctx *cc, c
 		return error;
 	if (parent->type != NODE_DIR)
 		return vault_error_set(VAULT_ENOTFOUND, "'%s': its folder is a file", path);
-	error = vault_docs__name_free(txn, v, cc, parent->id, p->name[p->n - 1], p->len[p->n - 1]);
-	if (error == VAULT_EEXISTS)
-		return vault_error_set(VAULT_EEXISTS, "'%s' already exists", path);
-	return error;
+	return vault_docs__name_free(txn, v, cc, parent->id, p->name[p->n - 1], p->len[p->n - 1], path, 0);
 }
 
 int vault_docs__read_begin(node_rec *n, MDB_txn **txn, case_ctx *cc, vault *v, const char *path,

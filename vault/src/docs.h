@@ -33,10 +33,11 @@ void vault_docs__case_dispose(case_ctx *cc);
 /* Walk `depth` components of `p` from the case root. */
 int vault_docs__resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vpath *p,
 	size_t depth, const char *path);
-/* Is `name` free in folder `parent`? 0, VAULT_EEXISTS (no message: the
- * caller says what exists), or an error. */
+/* Is `name` free in folder `parent`? 0, or VAULT_EEXISTS naming `path`
+ * ("created by someone else meanwhile" if the caller checked before), or
+ * an error. */
 int vault_docs__name_free(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
-	const char *name, size_t len);
+	const char *name, size_t len, const char *path, int meanwhile);
 /* The folder in which `p`'s last name is to be made, a free name there
  * (VAULT_EEXISTS naming `path` if not). */
 int vault_docs__new_in(node_rec *parent, MDB_txn *txn, vault *v, case_ctx *cc, const vpath *p,

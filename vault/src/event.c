@@ -69,45 +69,30 @@ static int touch(vault_event *ev, vault *v, MDB_txn *txn, const char *path, vaul
 	return error;
 }
 
-int vault_event__touch_user(vault_event *ev, vault *v, MDB_txn *txn, const char *name)
+/* The stored record's file goes in the event's tree. */
+static int touch_stored(vault_event *ev, vault *v, MDB_txn *txn, int kind, const char *name,
+	uint64_t id)
 {
 	vault_buf b = VAULT_BUF_INIT;
 	char path[64];
-	user_rec u;
-	int error;
+	int error = vault_blob__stored(&b, path, txn, v, kind, name, id);
 
-	if ((error = vault_user__get(&u, txn, v, name)) < 0)
-		return error;
-	vault_user__path(path, name);
-	return touch(ev, v, txn, path, &b, vault_blob__user(&b, name, &u));
+	return touch(ev, v, txn, path, &b, error);
+}
+
+int vault_event__touch_user(vault_event *ev, vault *v, MDB_txn *txn, const char *name)
+{
+	return touch_stored(ev, v, txn, VAULT_REC_USER, name, 0);
 }
 
 int vault_event__touch_case(vault_event *ev, vault *v, MDB_txn *txn, const char *code)
 {
-	vault_buf b = VAULT_BUF_INIT;
-	char path[64];
-	case_rec c;
-	int error;
-
-	if ((error = vault_case__get(&c, txn, v, code)) < 0)
-		return error;
-	vault_case__path(path, code);
-	error = vault_blob__case(&b, &c);
-	vault_case__dispose(&c);
-	return touch(ev, v, txn, path, &b, error);
+	return touch_stored(ev, v, txn, VAULT_REC_CASE, code, 0);
 }
 
 int vault_event__touch_node(vault_event *ev, vault *v, MDB_txn *txn, uint64_t id)
 {
-	vault_buf b = VAULT_BUF_INIT;
-	char path[64];
-	node_rec n;
-	int error;
-
-	if ((error = vault_node__get(&n, txn, v, id)) < 0)
-		return error;
-	vault_node__path(path, id);
-	return touch(ev, v, txn, path, &b, vault_blob__node(&b, &n));
+	return touch_stored(ev, v, txn, VAULT_REC_NODE, NULL, id);
 }
 
 int vault_event__touch_settings(vault_event *ev, vault *v, MDB_txn *txn)

@@ -115,10 +115,7 @@ static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 		if (cur.next_block > f->node.next_block)
 			f->node.next_block = cur.next_block;
 	} else {
-		error = vault_docs__name_free(txn, v, cc, f->parent, name, nlen);
-		if (error == VAULT_EEXISTS)
-			return vault_error_set(VAULT_EEXISTS, "'%s' was created by someone else meanwhile", f->path);
-		if (error < 0)
+		if ((error = vault_docs__name_free(txn, v, cc, f->parent, name, nlen, f->path, 1)) < 0)
 			return error;
 		vault_docs__name_seal(&f->node, name, nlen, f->wkey);
 		if ((error = vault_docs__dirent_put(txn, v, cc, f->parent, name, nlen, f->node.id)) < 0 ||
@@ -408,10 +405,7 @@ static int create_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc
 	version_rec r;
 	int error;
 
-	error = vault_docs__name_free(txn, v, cc, f->parent, name, nlen);
-	if (error == VAULT_EEXISTS)
-		return vault_error_set(VAULT_EEXISTS, "'%s' already exists", f->path);
-	if (error < 0)
+	if ((error = vault_docs__name_free(txn, v, cc, f->parent, name, nlen, f->path, 0)) < 0)
 		return error;
 	vault_docs__name_seal(&f->node, name, nlen, f->wkey);
 	f->node.mtime = f->has_mtime ? f->set_mtime : vault_time__now_ns();

@@ -238,14 +238,10 @@ int vault_keys__user_trusted(MDB_txn *txn, vault *v, const char *name)
 {
 	vault_buf b = VAULT_BUF_INIT;
 	char path[64];
-	user_rec u;
-	int error;
+	int error = vault_blob__stored(&b, path, txn, v, VAULT_REC_USER, name, 0);
 
-	if ((error = vault_user__get(&u, txn, v, name)) == 0 &&
-	    (error = vault_blob__user(&b, name, &u)) == 0) {
-		vault_user__path(path, name);
+	if (error == 0)
 		error = vault_event__matches_head(v, txn, path, &b);
-	}
 	vault_buf_dispose(&b);
 	return error;
 }

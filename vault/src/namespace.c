@@ -12,14 +12,27 @@
 
 /* ---- mkdir, move, remove, restore --------------------------------------- */
 
-typedef struct {
+typedef struct op_ctx {
 	vpath p, q;
 	const char *path, *path2;
 	uint32_t version;
 	int64_t mtime, atime;        /* nanoseconds */
 	uint32_t mode;
 	int has_mtime, has_atime, has_mode;
+	node_rec n;                  /* the node at `p`, for on_node */
+	int (*on_node)(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, struct op_ctx *oc);
 } op_ctx;
+
+/* An operation on the node at `p`: found in the event's transaction. */
+static int node_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
+{
+	op_ctx *oc = payload;
+	int error;
+
+	if ((error = vault_docs__resolve(&oc->n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
+		return error;
+	return oc->on_node(ev, v, txn, cc, oc);
+}
 
 static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
 {
@@ -68,19 +81,21 @@ static int op_start(op_ctx *oc, vault *v, const char *path, int need_name)
 }
 
 /* An operation on one path that is not a case folder, as event `action`. */
-static int op_run(vault *v, const char *path, const char *action, doc_fn fn)
+static int op_run(vault *v, const char *path, const char *action, doc_fn fn,
+	int (*on_node)(vault_event *, vault *, MDB_txn *, case_ctx *, op_ctx *))
 {
 	op_ctx oc;
 	int error;
 
 	if ((error = op_start(&oc, v, path, 1)) < 0)
 		return error;
+	oc.on_node = on_node;
 	return vault_docs__event(v, action, oc.p.code, 1, fn, NULL, &oc);
 }
 
 int vault_mkdir(vault *v, const char *path)
 {
-	return op_run(v, path, "mkdir", mkdir_fn);
+	return op_run(v, path, "mkdir", mkdir_fn, NULL);
 }
 
 static int move_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
@@ -166,53 +181,47 @@ static int has_children(MDB_txn *txn, vault *v, uint64_t id)
 	return found;
 }
 
-static int remove_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
+static int remove_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, op_ctx *oc)
 {
-	op_ctx *oc = payload;
-	node_rec n;
+	node_rec *n = &oc->n;
 	int error;
 
-	if ((error = vault_docs__resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
-		return error;
-	if (n.type == NODE_DIR && has_children(txn, v, n.id))
+	if (n->type == NODE_DIR && has_children(txn, v, n->id))
 		return vault_error_set(VAULT_ENOTEMPTY, "folder '%s' is not empty", oc->path);
-	if ((error = vault_docs__dirent_del(txn, v, cc, n.parent, oc->p.name[oc->p.n - 1],
+	if ((error = vault_docs__dirent_del(txn, v, cc, n->parent, oc->p.name[oc->p.n - 1],
 	    oc->p.len[oc->p.n - 1])) < 0)
 		return error;
-	n.state = NODE_DELETED;
-	n.ctime = vault_time__now_ns();
-	if ((error = vault_node__put(txn, v, &n)) < 0 ||
-	    (error = vault_docs__folder_changed(ev, v, txn, n.parent, n.type == NODE_DIR ? -1 : 0)) < 0)
+	n->state = NODE_DELETED;
+	n->ctime = vault_time__now_ns();
+	if ((error = vault_node__put(txn, v, n)) < 0 ||
+	    (error = vault_docs__folder_changed(ev, v, txn, n->parent, n->type == NODE_DIR ? -1 : 0)) < 0)
 		return error;
-	return vault_docs__about(ev, v, txn, &n, 1);
+	return vault_docs__about(ev, v, txn, n, 1);
 }
 
 int vault_remove(vault *v, const char *path)
 {
-	return op_run(v, path, "delete", remove_fn);
+	return op_run(v, path, "delete", node_fn, remove_fn);
 }
 
-static int touch_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
+static int touch_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, op_ctx *oc)
 {
-	op_ctx *oc = payload;
-	node_rec n;
+	node_rec *n = &oc->n;
 	int error;
 
-	if ((error = vault_docs__resolve(&n, txn, v, cc, &oc->p, oc->p.n, oc->path)) < 0)
-		return error;
-	if ((!oc->has_mtime || n.mtime == oc->mtime) && (!oc->has_atime || n.atime == oc->atime) &&
-	    (!oc->has_mode || n.mode == oc->mode))
+	if ((!oc->has_mtime || n->mtime == oc->mtime) && (!oc->has_atime || n->atime == oc->atime) &&
+	    (!oc->has_mode || n->mode == oc->mode))
 		return 1;        /* nothing changes: no event */
 	if (oc->has_mtime)
-		n.mtime = oc->mtime;
+		n->mtime = oc->mtime;
 	if (oc->has_atime)
-		n.atime = oc->atime;
+		n->atime = oc->atime;
 	if (oc->has_mode)
-		n.mode = oc->mode;
-	n.ctime = vault_time__now_ns();
-	if ((error = vault_node__put(txn, v, &n)) < 0)
+		n->mode = oc->mode;
+	n->ctime = vault_time__now_ns();
+	if ((error = vault_node__put(txn, v, n)) < 0)
 		return error;
-	return vault_docs__about(ev, v, txn, &n, 0);
+	return vault_docs__about(ev, v, txn, n, 0);
 }
 
 /* A change of time or mode: a `touch` event, none if nothing changes. */
@@ -232,7 +241,8 @@ static int set_attr(vault *v, const char *path, const vault_time *atime, const v
 		vault_time__to_ns(&oc.atime, atime);
 	if ((oc.has_mode = mode != NULL))
 		oc.mode = *mode;
-	error = vault_docs__event(v, "touch", oc.p.code, 1, touch_fn, NULL, &oc);
+	oc.on_node = touch_fn;
+	error = vault_docs__event(v, "touch", oc.p.code, 1, node_fn, NULL, &oc);
 	return error > 0 ? 0 : error;
 }
 

@@ -623,6 +623,37 @@ int vault_blob__node(vault_buf *out, const node_rec *n)
 	return out->oom ? vault_error_set_oom() : 0;
 }
 
+/* ---- the file of a stored record ----------------------------------------- */
+
+int vault_blob__stored(vault_buf *out, char path[64], MDB_txn *txn, vault *v, int kind,
+	const char *name, uint64_t id)
+{
+	user_rec u;
+	case_rec c;
+	node_rec n;
+	int error;
+
+	switch (kind) {
+	case VAULT_REC_USER:
+		vault_user__path(path, name);
+		if ((error = vault_user__get(&u, txn, v, name)) == 0)
+			error = vault_blob__user(out, name, &u);
+		return error;
+	case VAULT_REC_CASE:
+		vault_case__path(path, name);
+		if ((error = vault_case__get(&c, txn, v, name)) == 0) {
+			error = vault_blob__case(out, &c);
+			vault_case__dispose(&c);
+		}
+		return error;
+	default:
+		vault_node__path(path, id);
+		if ((error = vault_node__get(&n, txn, v, id)) == 0)
+			error = vault_blob__node(out, &n);
+		return error;
+	}
+}
+
 /* ---- policy/settings ---------------------------------------------------- */
 
 /* Text of policy/settings in the history tree. */

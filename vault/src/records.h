@@ -151,6 +151,12 @@ void vault_case__path(char out[64], const char *code);
 int vault_blob__user(vault_buf *out, const char *name, const user_rec *u);
 int vault_blob__case(vault_buf *out, const case_rec *c);
 int vault_blob__node(vault_buf *out, const node_rec *n);
+/* The file of the stored record of user or case `name`, or of node `id`
+ * (`kind` VAULT_REC_USER, VAULT_REC_CASE or VAULT_REC_NODE), and where it
+ * goes in the tree (`path`, set even when reading the record fails). */
+enum { VAULT_REC_USER, VAULT_REC_CASE, VAULT_REC_NODE };
+int vault_blob__stored(vault_buf *out, char path[64], MDB_txn *txn, vault *v, int kind,
+	const char *name, uint64_t id);
 /* policy/settings: purposes, the audit key, the settings that were set. */
 int vault_blob__settings(vault_buf *out, vault *v, MDB_txn *txn);
 
