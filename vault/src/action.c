@@ -5,7 +5,7 @@
  * the state, whether it may create its record, whether it changes folder
  * entries (and so the folders' times), and which fields of an existing
  * record it may change. The writer checks every event against it before
- * signing (event.c), verify replays every event against it (verify.c):
+ * signing (event.c), verify replays every event against it (verify_event.c):
  * the two cannot disagree on what an honest event is.
  */
 #include <stdio.h>

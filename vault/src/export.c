@@ -1,19 +1,19 @@
 /*
- * export — the history as a stock git repository (witness.c pushes it).
+ * export — the history as a stock git repository (witness.c pushes it):
+ * the walk of what the target lacks, its pack (pack.c writes it), the
+ * branch, allowed_signers and the config.
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "export.h"
 #include "event.h"
 #include "history.h"
+#include "pack.h"
 #include "sha1.h"
 
 /*
@@ -26,12 +26,10 @@
  * tree and blob not yet seen. A tree the target already has is there whole
  * (it came in a complete pack), so the walk stops at it. Nothing is written
  * during the walk, so a target that holds something else is refused before
- * anything changes. Then the objects go out in the order they were found,
- * undeltified, straight from the LMDB map: commits and blobs deflated at
- * zlib's fastest level, trees stored as they are (they are mostly object
- * ids, which do not compress). The pack is renamed into place when it is
- * complete, its index after it (git sees a pack only through its index),
- * and only then does the branch move: a crash leaves the old state usable.
+ * anything changes. Then the objects go out in the order they lie in the
+ * LMDB map, straight from it, each checked against its id again. The pack
+ * is renamed into place when it is complete, its index after it, and only
+ * then does the branch move: a crash leaves the old state usable.
  *
  * Memory: one 32-byte entry per exported object (its id and what the index
  * needs of it) and a 4-byte hash slot or two, about 40 bytes an object in
@@ -41,21 +39,14 @@
 
 /* ---- the set of objects to export --------------------------------------- */
 
-#define OFF_THERE UINT64_MAX     /* the target has it: not in the pack */
-
 /*
- * Until the object is packed, `off` holds where the walk found it in the
- * map (0: not read yet) and `crc` its stored size, so that the pack need
- * not look it up again; the pointer stays valid in the read transaction.
+ * Until the object is packed, an entry's `off` holds where the walk found
+ * it in the map (0: not read yet) and its `crc` the stored size, so that
+ * the pack need not look it up again; the pointer stays valid in the read
+ * transaction. VAULT_PACK_SKIP: the target has it.
  */
 typedef struct {
-	unsigned char id[20];
-	uint32_t crc;
-	uint64_t off;                /* in the pack, or OFF_THERE */
-} pack_entry;
-
-typedef struct {
-	pack_entry *e;               /* in the order found: the pack's order */
+	vault_pack__entry *e;        /* in the order found: the pack's order */
 	size_t n, cap;
 	uint32_t *slot;              /* 1 + index into e, 0 empty */
 	size_t nslots;               /* a power of two; n fills at most 70 % */
@@ -70,7 +61,7 @@ static size_t oidset_hash(const unsigned char *id, size_t mask)
 }
 
 /* The entry for `id`, or NULL. */
-static pack_entry *oidset_get(oidset *s, const unsigned char *id)
+static vault_pack__entry *oidset_get(oidset *s, const unsigned char *id)
 {
 	size_t mask = s->nslots - 1;
 
@@ -101,7 +92,7 @@ static int oidset_grow(oidset *s)
 	return 0;
 }
 
-/* Add `id` (not yet in the set); `off` OFF_THERE if the target has it. */
+/* Add `id` (not yet in the set); `off` VAULT_PACK_SKIP if the target has it. */
 static int oidset_add(oidset *s, const unsigned char *id, uint64_t off)
 {
 	size_t i, mask;
@@ -204,7 +195,7 @@ static int want(exporter *x, const unsigned char *id)
 	if (oidset_get(&x->set, id))
 		return 0;
 	there = target_has(x, id);
-	if ((error = oidset_add(&x->set, id, there ? OFF_THERE : 0)) < 0)
+	if ((error = oidset_add(&x->set, id, there ? VAULT_PACK_SKIP : 0)) < 0)
 		return error;
 	if (there)
 		return 0;
@@ -368,359 +359,57 @@ static int walk_history(uint64_t *commits, int *found, exporter *x,
 	return 0;
 }
 
-/* ---- writing the pack and its index -------------------------------------- */
-
-typedef struct {
-	int fd;
-	const char *path;
-	vault_sha1_ctx sha;
-	uint64_t off;                /* bytes written so far */
-	size_t fill;
-	unsigned char buf[1 << 20];
-} writer;
-
-static int writer_flush(writer *w)
-{
-	size_t done = 0;
-
-	vault_sha1__update(&w->sha, w->buf, w->fill);
-	while (done < w->fill) {
-		ssize_t n = write(w->fd, w->buf + done, w->fill - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return vault_error_set(errno == ENOSPC ? VAULT_ENOSPC : VAULT_ERROR,
-				"cannot write '%s': %s", w->path, strerror(errno));
-		done += (size_t)n;
-	}
-	w->fill = 0;
-	return 0;
-}
-
-static int writer_put(writer *w, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-
-	while (n) {
-		size_t take = sizeof w->buf - w->fill < n ? sizeof w->buf - w->fill : n;
-		memcpy(w->buf + w->fill, p, take);
-		w->fill += take;
-		w->off += take;
-		p += take;
-		n -= take;
-		if (w->fill == sizeof w->buf && writer_flush(w) < 0)
-			return VAULT_ERROR;
-	}
-	return 0;
-}
-
-static int writer_be32(writer *w, uint32_t v)
-{
-	unsigned char b[4];
-
-	be32_put(b, v);
-	return writer_put(w, b, 4);
-}
-
-/* Flush, then the checksum of everything written (not itself hashed). */
-static int writer_finish(unsigned char sum[20], writer *w)
-{
-	if (writer_flush(w) < 0)
-		return VAULT_ERROR;
-	vault_sha1__final(sum, &w->sha);
-	memcpy(w->buf, sum, 20);
-	w->fill = 20;
-	w->off += 20;
-	if (writer_flush(w) < 0)
-		return VAULT_ERROR;
-	if (fsync(w->fd) != 0)
-		return vault_error_set(VAULT_ERROR, "cannot write '%s': %s", w->path, strerror(errno));
-	return 0;
-}
-
-/* Append to the writer, and to the object's crc32. */
-static int put_crc(uLong *crc, writer *w, const void *data, size_t n)
-{
-	*crc = crc32(*crc, data, (uInt)n);
-	return writer_put(w, data, n);
-}
+/* ---- the pack ----------------------------------------------------------- */
 
 /*
- * A zlib stream of stored (uncompressed) blocks. Trees are mostly object
- * ids, which do not compress; storing them costs a copy, not a search.
+ * An object for the pack, as the walk found it in the map or read now,
+ * its content checked against its id.
  */
-static int put_stored(uLong *crc, writer *w, const unsigned char *data, size_t len)
+static int pack_source(const unsigned char **data, size_t *len, int *type,
+	const vault_pack__entry *e, void *payload)
 {
-	static const unsigned char head[2] = { 0x78, 0x01 };
-	unsigned char b[5], sum[4];
-	uLong adler = adler32(adler32(0, NULL, 0), data, (uInt)len);
-	int error = put_crc(crc, w, head, 2);
-
-	do {
-		size_t n = len > 65535 ? 65535 : len;
-
-		b[0] = n == len;      /* the last block */
-		b[1] = (unsigned char)n;
-		b[2] = (unsigned char)(n >> 8);
-		b[3] = (unsigned char)~n;
-		b[4] = (unsigned char)(~n >> 8);
-		if (error == 0)
-			error = put_crc(crc, w, b, 5);
-		if (error == 0)
-			error = put_crc(crc, w, data, n);
-		data += n;
-		len -= n;
-	} while (len && error == 0);
-	be32_put(sum, (uint32_t)adler);
-	return error < 0 ? error : put_crc(crc, w, sum, 4);
-}
-
-/* Commits and blobs: text, deflated fast straight into the writer. */
-static int put_deflated(uLong *crc, writer *w, z_stream *zs, const unsigned char *data, size_t len)
-{
-	int zrc;
-
-	if (deflateReset(zs) != Z_OK)
-		return vault_error_set(VAULT_ERROR, "export: cannot compress an object");
-	zs->next_in = (Bytef *)data;
-	zs->avail_in = 0;
-	do {
-		unsigned char *out;
-		size_t chunk = len > (1u << 30) ? (1u << 30) : len, n;
-
-		if (zs->avail_in == 0 && chunk) {
-			zs->next_in = (Bytef *)data;
-			zs->avail_in = (uInt)chunk;
-			data += chunk;
-			len -= chunk;
-		}
-		if (w->fill == sizeof w->buf && writer_flush(w) < 0)
-			return VAULT_ERROR;
-		out = w->buf + w->fill;
-		zs->next_out = out;
-		zs->avail_out = (uInt)(sizeof w->buf - w->fill);
-		zrc = deflate(zs, len ? Z_NO_FLUSH : Z_FINISH);
-		if (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR)
-			return vault_error_set(VAULT_ERROR, "export: cannot compress an object");
-		n = (size_t)(zs->next_out - out);
-		*crc = crc32(*crc, out, (uInt)n);
-		w->fill += n;
-		w->off += n;
-	} while (zrc != Z_STREAM_END);
-	return 0;
-}
-
-/* One object: its type-and-size header, then its deflated data. */
-static int pack_object(writer *w, z_stream *zs, pack_entry *e, exporter *x)
-{
-	const unsigned char *data;
-	unsigned char hdr[16];
-	size_t len, n = 0, size;
-	uLong crc;
-	int type, error;
+	exporter *x = payload;
+	int error;
 
 	if (e->off) {
 		const unsigned char *val = (const unsigned char *)(uintptr_t)e->off;
 
 		map_touch(x, val);
-		type = val[0];
-		data = val + 1;
-		len = e->crc - 1;
-	} else if ((error = raw_object(&data, &len, &type, x, e->id)) < 0) {
+		*type = val[0];
+		*data = val + 1;
+		*len = e->crc - 1;
+	} else if ((error = raw_object(data, len, type, x, e->id)) < 0) {
 		return error;
 	}
-	if (type < GIT_OBJECT_COMMIT || type > GIT_OBJECT_TAG)
-		return bad_object(e->id, "object");
-	if ((error = object_matches(e->id, type, data, len)) < 0)
-		return error;
-	e->off = w->off;
-	size = len;
-	hdr[n++] = (unsigned char)((type << 4) | (size & 0x0f) | (size > 0x0f ? 0x80 : 0));
-	for (size >>= 4; size; size >>= 7)
-		hdr[n++] = (unsigned char)((size & 0x7f) | (size > 0x7f ? 0x80 : 0));
-	crc = crc32(0, hdr, (uInt)n);
-	if ((error = writer_put(w, hdr, n)) < 0)
-		return error;
-	if (type == GIT_OBJECT_TREE)
-		error = put_stored(&crc, w, data, len);
-	else
-		error = put_deflated(&crc, w, zs, data, len);
-	if (error < 0)
-		return error;
-	e->crc = (uint32_t)crc;
-	return 0;
-}
-
-static int entry_cmp(const void *a, const void *b)
-{
-	return memcmp(((const pack_entry *)a)->id, ((const pack_entry *)b)->id, 20);
+	return object_matches(e->id, *type, *data, *len);
 }
 
 /* By where the walk found them in the map; those it did not read last. */
 static int entry_where_cmp(const void *a, const void *b)
 {
-	uint64_t x = ((const pack_entry *)a)->off, y = ((const pack_entry *)b)->off;
+	uint64_t x = ((const vault_pack__entry *)a)->off, y = ((const vault_pack__entry *)b)->off;
 
 	x = x ? x : UINT64_MAX - 1;
 	y = y ? y : UINT64_MAX - 1;
 	return x < y ? -1 : x > y;
 }
 
-static int write_index(unsigned char sum[20], writer *w, pack_entry *e, size_t n,
-	const unsigned char packsum[20])
-{
-	static const unsigned char magic[8] = { 0xff, 't', 'O', 'c', 0, 0, 0, 2 };
-	uint32_t fan[256] = { 0 }, large = 0;
-	int error = writer_put(w, magic, sizeof magic);
-
-	for (size_t i = 0; i < n; i++)
-		fan[e[i].id[0]]++;
-	for (int i = 1; i < 256; i++)
-		fan[i] += fan[i - 1];
-	for (int i = 0; i < 256 && error == 0; i++)
-		error = writer_be32(w, fan[i]);
-	for (size_t i = 0; i < n && error == 0; i++)
-		error = writer_put(w, e[i].id, 20);
-	for (size_t i = 0; i < n && error == 0; i++)
-		error = writer_be32(w, e[i].crc);
-	for (size_t i = 0; i < n && error == 0; i++)
-		error = writer_be32(w, e[i].off < 0x80000000u ? (uint32_t)e[i].off :
-			0x80000000u | large++);
-	for (size_t i = 0; i < n && error == 0; i++)
-		if (e[i].off >= 0x80000000u) {
-			error = writer_be32(w, (uint32_t)(e[i].off >> 32));
-			if (error == 0)
-				error = writer_be32(w, (uint32_t)e[i].off);
-		}
-	if (error == 0)
-		error = writer_put(w, packsum, 20);
-	return error < 0 ? error : writer_finish(sum, w);
-}
-
-static int open_temp(writer *w, char *path)
-{
-	w->fd = mkstemp(path);
-	w->path = path;
-	w->off = 0;
-	w->fill = 0;
-	vault_sha1__init(&w->sha);
-	if (w->fd < 0)
-		return vault_error_set(VAULT_ERROR, "cannot create '%s': %s", path, strerror(errno));
-	return 0;
-}
-
-static int close_temp(writer *w)
-{
-	int rc = 0;
-
-	if (w->fd >= 0) {
-		if (fchmod(w->fd, 0444) != 0 || close(w->fd) != 0)
-			rc = vault_error_set(VAULT_ERROR, "cannot write '%s': %s", w->path, strerror(errno));
-		w->fd = -1;
-	}
-	return rc;
-}
-
-static int sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY), rc = 0;
-
-	if (fd < 0 || fsync(fd) != 0)
-		rc = vault_error_set(VAULT_ERROR, "cannot sync '%s': %s", dir, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
 /*
- * The objects found by the walk as one pack in `gitdir`/objects/pack, with
- * its index. Renamed into place only when complete, the index last (git
- * sees a pack only through its index).
+ * The objects found by the walk as one pack in `gitdir`, packed in the
+ * order they lie in the map, so that reading them goes through the file
+ * once, front to back, rather than all over it (git takes objects in any
+ * order; the index sorts them by id). The set's lookup is done with.
  */
 static int write_pack(exporter *x, const char *gitdir)
 {
-	writer *w = malloc(sizeof *w);
-	z_stream zs;
-	unsigned char hdr[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2 }, packsum[20], idxsum[20];
-	char packdir[4200], tmp_pack[4300], tmp_idx[4300], final[4400], hex[41];
-	size_t n = 0;
-	int error, zinit = 0;
-
-	tmp_pack[0] = tmp_idx[0] = '\0';
-	if (!w)
-		return vault_error_set_oom();
-	w->fd = -1;
-	memset(&zs, 0, sizeof zs);
-	if (deflateInit2(&zs, 1, Z_DEFLATED, 15, 4, Z_DEFAULT_STRATEGY) != Z_OK) {
-		error = vault_error_set(VAULT_ERROR, "export: cannot start compression");
-		goto done;
-	}
-	zinit = 1;
-	snprintf(packdir, sizeof packdir, "%s/objects/pack", gitdir);
-	if (mkdir(packdir, 0755) != 0 && errno != EEXIST) {
-		error = vault_error_set(VAULT_ERROR, "cannot create '%s': %s", packdir, strerror(errno));
-		goto done;
-	}
-	snprintf(tmp_pack, sizeof tmp_pack, "%s/tmp_pack_XXXXXX", packdir);
-	if ((error = open_temp(w, tmp_pack)) < 0)
-		goto done;
-	be32_put(hdr + 8, (uint32_t)x->wanted);
-	if ((error = writer_put(w, hdr, sizeof hdr)) < 0)
-		goto done;
-	/* Packed in the order they lie in the map, so that reading them goes
-	 * through the file once, front to back, rather than all over it (git
-	 * takes objects in any order; the index sorts them by id). The set's
-	 * lookup is done with. */
 	free(x->set.slot);
 	x->set.slot = NULL;
 	x->set.nslots = 0;
 	qsort(x->set.e, x->set.n, sizeof *x->set.e, entry_where_cmp);
-	for (size_t i = 0; i < x->set.n; i++)
-		if (x->set.e[i].off != OFF_THERE &&
-		    (error = pack_object(w, &zs, &x->set.e[i], x)) < 0)
-			goto done;
-	if ((error = writer_finish(packsum, w)) < 0 || (error = close_temp(w)) < 0)
-		goto done;
-
-	/* The index: the packed entries sorted by id. */
-	for (size_t i = 0; i < x->set.n; i++)
-		if (x->set.e[i].off != OFF_THERE)
-			x->set.e[n++] = x->set.e[i];
-	x->set.n = n;
-	qsort(x->set.e, n, sizeof *x->set.e, entry_cmp);
-	snprintf(tmp_idx, sizeof tmp_idx, "%s/tmp_idx_XXXXXX", packdir);
-	if ((error = open_temp(w, tmp_idx)) < 0 ||
-	    (error = write_index(idxsum, w, x->set.e, n, packsum)) < 0 ||
-	    (error = close_temp(w)) < 0)
-		goto done;
-
-	for (int i = 0; i < 20; i++)
-		snprintf(hex + 2 * i, 3, "%02x", packsum[i]);
-	snprintf(final, sizeof final, "%s/pack-%s.pack", packdir, hex);
-	if (rename(tmp_pack, final) != 0) {
-		error = vault_error_set(VAULT_ERROR, "cannot write '%s': %s", final, strerror(errno));
-		goto done;
-	}
-	tmp_pack[0] = '\0';
-	snprintf(final, sizeof final, "%s/pack-%s.idx", packdir, hex);
-	if (rename(tmp_idx, final) != 0) {
-		error = vault_error_set(VAULT_ERROR, "cannot write '%s': %s", final, strerror(errno));
-		goto done;
-	}
-	tmp_idx[0] = '\0';
-	error = sync_dir(packdir);
-done:
-	if (w->fd >= 0)
-		close(w->fd);
-	if (tmp_pack[0])
-		unlink(tmp_pack);
-	if (tmp_idx[0])
-		unlink(tmp_idx);
-	if (zinit)
-		deflateEnd(&zs);
-	free(w);
-	return error;
+	return vault_pack__write(gitdir, x->set.e, x->set.n, x->wanted, pack_source, x);
 }
+
+/* ---- the refs and the config -------------------------------------------- */
 
 /* allowed_signers for stock git: every user's key, as NAME@VAULT-ID. */
 static int signers_text(vault_buf *out, vault *v, git_tree *head)

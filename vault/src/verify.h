@@ -1,6 +1,7 @@
 /*
- * verify.h — what verify.c (the replay of the chain) and verify_state.c
- * (the state against the head) share.
+ * verify.h — what the three files of `audit verify` share: verify.c (the
+ * walk of the chain and its checker threads), verify_event.c (the replay
+ * of one event) and verify_state.c (the state against the head).
  */
 #ifndef VAULT_VERIFY_H
 #define VAULT_VERIFY_H
@@ -17,5 +18,46 @@ int vault_verify__state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
  * progress. */
 int vault_verify__versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 	const vault_verify_options *opts, uint64_t total);
+
+/* What the policy at some point says of an actor in a case. */
+typedef struct {
+	int valid;
+	char actor[VAULT_NAME_MAX + 1];
+	char case_code[VAULT_CODE_SIZE];
+	vault_policy_user pu;
+	int member;
+} vault_verify__actor;
+
+#define VAULT_VERIFY_SLOTS 512
+
+/*
+ * What one checker thread replays events with: its own read transaction
+ * and object database over the vault's store (libgit2 objects are not
+ * shared between threads), and its own cache of the policy, kept per
+ * `policy` subtree, which changes only with policy events, so runs of
+ * reads and writes look it up once. The thread reads `view`, `txn` and
+ * `version_events`; the rest is verify_event.c's.
+ */
+typedef struct {
+	struct vault view;               /* the vault's store and id, with a
+	                                    repository of its own */
+	MDB_txn *txn;
+	git_oid policy_id;
+	git_tree *users, *cases;         /* policy/users and policy/cases of it */
+	vault_history__memo memo;        /* folders the last diff read */
+	vault_verify__actor slot[VAULT_VERIFY_SLOTS];
+	uint64_t version_events;         /* events that made a version */
+} vault_verify__replay;
+
+/* A replay over `v`'s store; dispose of it even when this fails. */
+int vault_verify__replay_init(vault_verify__replay *r, vault *v);
+void vault_verify__replay_dispose(vault_verify__replay *r);
+/*
+ * Check one event against the state before it, `parent_tree` (NULL for
+ * the genesis, which is checked against its own policy). VAULT_ECORRUPT
+ * is a finding, its message saying what is wrong; any other error is not.
+ */
+int vault_verify__event(vault_verify__replay *r, git_commit *c, git_tree *tree,
+	git_tree *parent_tree);
 
 #endif
