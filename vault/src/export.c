@@ -430,7 +430,7 @@ static int signers_text(vault_buf *out, vault *v, git_tree *head)
 		const char *key;
 		size_t len;
 
-		snprintf(path, sizeof path, "policy/users/%s", name);
+		vault_user__path(path, name);
 		if ((error = vault_history__blob(&blob, head, path, v)) < 0)
 			break;
 		if ((key = vault_history__field(blob.ptr, "key", &len)) == NULL) {

@@ -286,6 +286,20 @@ static int armor_decode(unsigned char *blob, size_t blobsz, size_t *bloblen,
 #define CORRUPT(what) \
 	vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: %s", (what))
 
+/* get_typed() inside a signature, its failure said: "`type` type is not
+ * ssh-ed25519" or "malformed `body`". */
+static int get_typed_or_fail(const unsigned char **out, reader *r, size_t len, const char *type,
+	const char *body)
+{
+	int rc = get_typed(out, r, len);
+
+	if (rc == -2)
+		return vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: %s type is not ssh-ed25519", type);
+	if (rc < 0)
+		return vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: malformed %s", body);
+	return 0;
+}
+
 int vault_sshsig__verify(const char *armor, size_t armor_len,
 	const unsigned char *msg, size_t msglen, const unsigned char pk[32])
 {
@@ -296,7 +310,6 @@ int vault_sshsig__verify(const char *armor, size_t armor_len,
 	reader r, pub, ns, reserved, alg, sigblob;
 	size_t bloblen = 0, digestlen, tbslen;
 	uint32_t version;
-	int rc;
 
 	if (armor == NULL || pk == NULL || (msg == NULL && msglen > 0))
 		return CORRUPT("missing signature, message or key");
@@ -318,11 +331,8 @@ int vault_sshsig__verify(const char *armor, size_t armor_len,
 
 	if (get_string(&pub, &r) < 0)
 		return CORRUPT("truncated blob");
-	rc = get_typed(&key, &pub, crypto_sign_PUBLICKEYBYTES);
-	if (rc == -2)
-		return CORRUPT("key type is not ssh-ed25519");
-	if (rc < 0)
-		return CORRUPT("malformed public key");
+	if (get_typed_or_fail(&key, &pub, crypto_sign_PUBLICKEYBYTES, "key", "public key") < 0)
+		return VAULT_ECORRUPT;
 	if (sodium_memcmp(key, pk, crypto_sign_PUBLICKEYBYTES) != 0)
 		return CORRUPT("signing key does not match the expected key");
 
@@ -338,11 +348,8 @@ int vault_sshsig__verify(const char *armor, size_t armor_len,
 	if ((digestlen = hash_message(digest, &alg, msg, msglen)) == 0)
 		return CORRUPT("unsupported hash algorithm");
 
-	rc = get_typed(&sig, &sigblob, crypto_sign_BYTES);
-	if (rc == -2)
-		return CORRUPT("signature type is not ssh-ed25519");
-	if (rc < 0)
-		return CORRUPT("malformed signature");
+	if (get_typed_or_fail(&sig, &sigblob, crypto_sign_BYTES, "signature", "signature") < 0)
+		return VAULT_ECORRUPT;
 
 	tbslen = signed_data(tbs, &alg, digest, digestlen);
 	if (crypto_sign_verify_detached(sig, tbs, tbslen, pk) != 0)

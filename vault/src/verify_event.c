@@ -407,11 +407,11 @@ static int check_policy_change(vault_verify__replay *w, const vault_trailers *t,
 	int member, error = 0;
 
 	if (!strcmp(t->action, "user-add") || !strcmp(t->action, "user-disable"))
-		snprintf(want, sizeof want, "policy/users/%s", t->target);
+		vault_user__path(want, t->target);
 	else if (!strcmp(t->action, "grant") || !strcmp(t->action, "revoke") || !strcmp(t->action, "rekey"))
-		snprintf(want, sizeof want, "policy/cases/%s", t->case_code);
+		vault_case__path(want, t->case_code);
 	else
-		snprintf(want, sizeof want, "policy/settings");
+		snprintf(want, sizeof want, "%s", VAULT_SETTINGS_PATH);
 	if (ch->n == 0 && !strcmp(t->action, "rekey"))
 		return 0;                /* keys sealed to a new member: no record changed */
 	if (ch->n != 1 || strcmp(c->path, want))
@@ -429,7 +429,7 @@ static int check_policy_change(vault_verify__replay *w, const vault_trailers *t,
 			goto done;
 		if (vault_role_parse(&r, role) < 0 || strncmp(key, "ssh-ed25519 ", 12))
 			FAIL("'%s' wrote a damaged record for user '%s'", t->action, t->target);
-	} else if (!strcmp(want, "policy/settings")) {
+	} else if (!strcmp(want, VAULT_SETTINGS_PATH)) {
 		char akey[100];
 		if ((error = blob_field(akey, sizeof akey, &w->view, &c->after, "audit-key")) < 0)
 			goto done;
@@ -456,7 +456,7 @@ static int check_case_create(vault_verify__replay *w, const vault_trailers *t, c
 	const change *cc = NULL, *cn = NULL;
 	int member, error = 0;
 
-	snprintf(want_case, sizeof want_case, "policy/cases/%s", t->case_code);
+	vault_case__path(want_case, t->case_code);
 	vault_node__path(want_node, strtoull(t->node, NULL, 16));
 	for (size_t i = 0; i < ch->n && i < MAX_CHANGES; i++) {
 		if (!strcmp(ch->c[i].path, want_case))
