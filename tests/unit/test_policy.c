@@ -206,6 +206,59 @@ static void test_rekey_race(const char *dir)
 	vault_close(v);
 }
 
+static int take_label(const vault_case_info *c, void *payload)
+{
+	snprintf(payload, 300, "%s", c->label ? c->label : "(none)");
+	return 0;
+}
+
+/*
+ * A label as long as the record holds (256 bytes, one past what `case
+ * create` accepts), sealed by a member with the case key: the listing
+ * opens it whole, into a buffer that has room for it (ASan watches), and
+ * a label that fails authentication is an error naming the case, with its
+ * message kept.
+ */
+static void test_long_label(const char *dir)
+{
+	char vdir[512], code[VAULT_CODE_SIZE], got[300], want[257];
+	const unsigned char *key;
+	unsigned char ad[32];
+	MDB_txn *txn = NULL;
+	case_rec c;
+	vault *v = NULL;
+
+	snprintf(vdir, sizeof vdir, "%s/label", dir);
+	CHECK_RC(vault_init(&v, vdir, "dpo", PASS("dpo-pass-1"), 0), 0);
+	if (!v)
+		return;
+	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, PASS("alice-pass")), 0);
+	CHECK_RC(vault_unlock(v, "alice", PASS("alice-pass")), 0);
+	CHECK_RC(vault_case_create(code, v, "short"), 0);
+	memset(want, 'L', 256);
+	want[256] = '\0';
+	CHECK_RC(vault_store__begin(&txn, v->st, 1), 0);
+	CHECK_RC(vault_case__get(&c, txn, v, code), 0);
+	CHECK_RC(vault_keys__case_key(&key, txn, v, &c, c.label_epoch), 0);
+	snprintf((char *)ad, sizeof ad, "cv-label:%s", code);
+	vault_vcrypto__seal(c.label, (const unsigned char *)want, 256, ad, strlen((char *)ad), key);
+	c.label_len = VCRYPTO_OVERHEAD + 256;
+	CHECK_RC(vault_case__put(txn, v, &c), 0);
+	CHECK_RC(vault_store__commit(v->st, txn), 0);
+	CHECK_RC(vault_case_foreach(v, take_label, got), 0);
+	CHECK(!strcmp(got, want));
+
+	/* One byte of the sealed label changed. */
+	CHECK_RC(vault_store__begin(&txn, v->st, 1), 0);
+	c.label[VCRYPTO_NONCEBYTES] ^= 1;
+	CHECK_RC(vault_case__put(txn, v, &c), 0);
+	CHECK_RC(vault_store__commit(v->st, txn), 0);
+	CHECK_RC(vault_case_foreach(v, take_label, got), VAULT_ECORRUPT);
+	CHECK(strstr(vault_error_last()->message, code) != NULL);
+	vault_case__dispose(&c);
+	vault_close(v);
+}
+
 int main(void)
 {
 	const char *dir = harness_tmpdir();
@@ -371,5 +424,6 @@ int main(void)
 
 	mem_sink_free(&s);
 	test_rekey_race(dir);
+	test_long_label(dir);
 	return harness_done("test_policy");
 }

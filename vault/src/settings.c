@@ -125,7 +125,7 @@ static int parse_days(unsigned int *out, const char *s)
 static int setting_normalize(char out[SETTING_VALUE_MAX], const setting_spec *sp, const char *value)
 {
 	const char *end = NULL;
-	uint64_t n, mult = 1;
+	uint64_t n = 0, mult = 1;
 	int a, b;
 	unsigned int days;
 
@@ -147,7 +147,7 @@ static int setting_normalize(char out[SETTING_VALUE_MAX], const setting_spec *sp
 			else if (*end && strcmp(end, "s"))
 				end = NULL;
 		}
-		if (end == NULL || n < 1 || n * mult > 31536000)
+		if (end == NULL || n < 1 || n > 31536000 / mult)
 			return vault_error_set(VAULT_EUSAGE,
 				"setting '%s' needs seconds from 1 to 31536000 (or with m, h, d: 10m, 2h), not '%s'",
 				sp->key, value);
