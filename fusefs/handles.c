@@ -380,9 +380,14 @@ void vfs_handles__list_pending(vfs *fs, const char *dir, vfs_name_cb each, void 
 
 int vfs_handles__store(vfs *fs, const char *vpath)
 {
-	vfs_handle *h = find(fs, PENDING, vpath, 0);
+	vfs_handle *h = find(fs, PENDING, vpath, 1);
+	int error;
 
-	return h ? store(h) : 0;
+	if (!h)
+		return 0;
+	error = store(h);
+	vfs_handles__put(fs, h);
+	return error;
 }
 
 int vfs_handles__store_under(vfs *fs, const char *dir)
@@ -390,22 +395,25 @@ int vfs_handles__store_under(vfs *fs, const char *dir)
 	vfs_handle *h;
 	int error;
 
-	while ((h = find(fs, PENDING_BELOW, dir, 0)) != NULL)
-		if ((error = store(h)) < 0)
+	while ((h = find(fs, PENDING_BELOW, dir, 1)) != NULL) {
+		error = store(h);
+		vfs_handles__put(fs, h);
+		if (error < 0)
 			return error;
+	}
 	return 0;
 }
 
 int vfs_handles__replace_pending(vfs *fs, const char *vpath, int noreplace)
 {
-	vfs_handle *h = find(fs, PENDING, vpath, 0);
+	vfs_handle *h = find(fs, PENDING, vpath, 1);
 
 	if (!h)
 		return 0;
-	if (noreplace)
-		return -EEXIST;
-	h->discard = 1;       /* replaced before it ever entered the vault */
-	return 0;
+	if (!noreplace)
+		h->discard = 1;       /* replaced before it ever entered the vault */
+	vfs_handles__put(fs, h);
+	return noreplace ? -EEXIST : 0;
 }
 
 /* ---- names the vault does not have -------------------------------------- */
@@ -414,9 +422,11 @@ int vfs_handles__stat_name(vfs *fs, struct stat *st, const char *vpath)
 {
 	vfs_handle *h;
 
-	if ((h = find(fs, PENDING, vpath, 0)) == NULL && (h = find(fs, HIDDEN, vpath, 0)) == NULL)
+	/* A reference held: the last release may come meanwhile. */
+	if ((h = find(fs, PENDING, vpath, 1)) == NULL && (h = find(fs, HIDDEN, vpath, 1)) == NULL)
 		return -ENOENT;
 	vfs_handles__stat(fs, st, h);
+	vfs_handles__put(fs, h);
 	return 0;
 }
 
@@ -424,17 +434,17 @@ int vfs_handles__unlink(vfs *fs, const char *vpath)
 {
 	vfs_handle *h;
 
-	if ((h = find(fs, HIDDEN, vpath, 0)) != NULL) {
+	if ((h = find(fs, HIDDEN, vpath, 1)) != NULL) {
 		/* libfuse's last release of an unlinked file. */
 		h->hidden[0] = '\0';
-		return 0;
-	}
-	if ((h = find(fs, PENDING, vpath, 0)) != NULL) {
+	} else if ((h = find(fs, PENDING, vpath, 1)) != NULL) {
 		/* Never in the vault: it leaves no trace; its handle writes nothing. */
 		h->discard = 1;
-		return 0;
+	} else {
+		return -ENOENT;
 	}
-	return -ENOENT;
+	vfs_handles__put(fs, h);
+	return 0;
 }
 
 /* ---- files hidden while open -------------------------------------------- */
