@@ -344,7 +344,6 @@ int vault_event__matches_head(vault *v, MDB_txn *txn, const char *path, const va
 	MDB_val val;
 	int error;
 
-	vault_store__cur = txn;
 	if ((error = vault_meta__get(&val, txn, v, "head")) < 0 || val.mv_size != 20)
 		return vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
 	if (blob->oom)

@@ -43,7 +43,8 @@ int vault_event__touch_case(vault_event *ev, vault *v, MDB_txn *txn, const char 
 int vault_event__touch_node(vault_event *ev, vault *v, MDB_txn *txn, uint64_t node);
 int vault_event__touch_settings(vault_event *ev, vault *v, MDB_txn *txn);
 int vault_event__seal_note(vault_event *ev, vault *v, MDB_txn *txn, const char *note);
-/* Does a record's tree file equal the one in the head event? VAULT_ECORRUPT. */
+/* Does a record's tree file equal the one in the head event? VAULT_ECORRUPT.
+ * Called by an event's function: `txn` is the current transaction. */
 int vault_event__matches_head(vault *v, MDB_txn *txn, const char *path, const vault_buf *blob);
 /*
  * Append the signed commit to the history and move the head (same txn).

@@ -260,13 +260,13 @@ typedef struct {
  * version, its own event's for an older one) names this version, its size
  * and the commitment to its block list. A reader does not verify the chain
  * (`audit verify` does); this keeps an edit of the vault's records from
- * serving other content than the history holds.
+ * serving other content than the history holds. `txn` is the current
+ * transaction (an event's, or a walk's), which the history reads through.
  */
 static int version_vouched(vault_file *f, MDB_txn *txn)
 {
 	unsigned char got[32], want[32];
 	vault_buf b = VAULT_BUF_INIT;
-	MDB_txn *outer = vault_store__cur;
 	MDB_val val;
 	git_oid oid;
 	char path[64];
@@ -283,13 +283,11 @@ static int version_vouched(vault_file *f, MDB_txn *txn)
 		git_oid_fromraw(&oid, f->base.commit);
 	}
 	vault_node__path(path, f->node.id);
-	vault_store__cur = txn;
 	if (vault_trees__blob(&b, f->v, &oid, path) < 0 ||
 	    (s = vault_history__field(b.ptr, "commitment", &len)) == NULL || len != 64 ||
 	    sodium_hex2bin(want, sizeof want, s, len, NULL, NULL, NULL) != 0)
 		error = vault_error_set(VAULT_ECORRUPT, "the event of '%s' version %u cannot be read",
 			f->path, f->version);
-	vault_store__cur = outer;
 	if (error == 0 && (sodium_memcmp(got, want, sizeof got) != 0 ||
 	    !(s = vault_history__field(b.ptr, "version", &len)) || strtoul(s, NULL, 10) != f->version ||
 	    !(s = vault_history__field(b.ptr, "size", &len)) || strtoull(s, NULL, 10) != f->base.size))
@@ -522,7 +520,8 @@ int vault_file_open(vault_file **out, vault *v, const char *path, const vault_fi
 		if (error == 1)
 			error = 0;
 	} else {
-		if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
+		/* A walk: the check of the version reads the history through it. */
+		if ((error = vault_event__begin_walk(&txn, v)) < 0)
 			goto done;
 		if ((error = vault_docs__case_load(&cc, txn, v, f->p.code, need_rw)) == 0) {
 			error = open_load(f, txn, &cc, o);

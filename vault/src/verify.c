@@ -99,7 +99,8 @@ static void *checker_main(void *arg)
 	verifier *vf = ck->vf;
 	event_job j;
 
-	vault_store__cur = ck->replay.txn;
+	/* This thread's own snapshot, which its object reads go through. */
+	ck->error = vault_event__begin_walk(&ck->replay.txn, &ck->replay.view);
 	for (;;) {
 		pthread_mutex_lock(&vf->lock);
 		while (vf->count == 0 && !vf->closing) {
@@ -121,7 +122,8 @@ static void *checker_main(void *arg)
 		if (ck->error == 0)
 			ck->error = check_run(ck, &j);
 	}
-	vault_store__cur = NULL;
+	vault_store__abort(ck->replay.view.st, ck->replay.txn);
+	ck->replay.txn = NULL;
 	return NULL;
 }
 

@@ -36,7 +36,7 @@ int vault_verify__replay_init(vault_verify__replay *r, vault *v)
 	}
 	if (git_repository_wrap_odb(&r->view.repo, r->view.odb) < 0)
 		return vault_error_git("verify");
-	return vault_store__begin(&r->txn, r->view.st, 0);
+	return 0;
 }
 
 void vault_verify__replay_dispose(vault_verify__replay *r)
