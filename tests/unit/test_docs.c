@@ -251,16 +251,16 @@ static void test_names(void)
 	head(after, v);
 	CHECK(!strcmp(before, after));
 
-	CHECK_RC(vault_name__check("a\0b", 3), VAULT_EUSAGE);
-	CHECK_RC(vault_name__check("a/b", 3), VAULT_EUSAGE);
-	CHECK_RC(vault_name__check("", 0), VAULT_EUSAGE);
-	CHECK_RC(vault_name__check(".", 1), VAULT_EUSAGE);
-	CHECK_RC(vault_name__check("..", 2), VAULT_EUSAGE);
-	CHECK_RC(vault_name__check("a\nb", 3), VAULT_EUSAGE);
-	CHECK_RC(vault_name__check("...", 3), 0);
-	CHECK_RC(vault_name__check(".hidden", 7), 0);
-	CHECK_RC(vault_name__check("ab", 2), 0);
-	CHECK_RC(vault_name__check("a\0b", 1), 0);   /* only `len` bytes count */
+	CHECK_RC(vault_docs__name_check("a\0b", 3), VAULT_EUSAGE);
+	CHECK_RC(vault_docs__name_check("a/b", 3), VAULT_EUSAGE);
+	CHECK_RC(vault_docs__name_check("", 0), VAULT_EUSAGE);
+	CHECK_RC(vault_docs__name_check(".", 1), VAULT_EUSAGE);
+	CHECK_RC(vault_docs__name_check("..", 2), VAULT_EUSAGE);
+	CHECK_RC(vault_docs__name_check("a\nb", 3), VAULT_EUSAGE);
+	CHECK_RC(vault_docs__name_check("...", 3), 0);
+	CHECK_RC(vault_docs__name_check(".hidden", 7), 0);
+	CHECK_RC(vault_docs__name_check("ab", 2), 0);
+	CHECK_RC(vault_docs__name_check("a\0b", 1), 0);   /* only `len` bytes count */
 
 	vault_close(v);
 }

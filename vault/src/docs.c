@@ -16,7 +16,7 @@
 
 /* ---- paths and names ---------------------------------------------------- */
 
-int vault_name__check(const char *name, size_t len)
+int vault_docs__name_check(const char *name, size_t len)
 {
 	if (len == 0)
 		return vault_error_set(VAULT_EUSAGE, "a name is empty");
@@ -57,7 +57,7 @@ int vault_docs__path_parse(vpath *p, const char *path)
 		size_t len = e ? (size_t)(e - s) : strlen(s);
 		if (p->n == PATH_MAX_DEPTH)
 			return vault_error_set(VAULT_EUSAGE, "path '%s' is deeper than %d folders", path, PATH_MAX_DEPTH);
-		if ((error = vault_name__check(s, len)) < 0) {
+		if ((error = vault_docs__name_check(s, len)) < 0) {
 			char msg[300];
 			snprintf(msg, sizeof msg, "%s", vault_error_last()->message);
 			return vault_error_set(VAULT_EUSAGE, "path '%s': %s", path, msg);

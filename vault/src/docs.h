@@ -79,7 +79,7 @@ int vault_docs__node_key_for_write(unsigned char **out, int *fresh, MDB_txn *txn
 void vault_docs__name_seal(node_rec *n, const char *name, size_t len, const unsigned char *key);
 /* A file or folder name: 1 to VAULT_FILENAME_MAX bytes, no '/', NUL or
  * control character, not "." or "..". VAULT_EUSAGE naming what is wrong. */
-int vault_name__check(const char *name, size_t len);
+int vault_docs__name_check(const char *name, size_t len);
 /* Does the node's sealed name open under `key` (its name generation's key) to `name`? */
 int vault_docs__name_is(const node_rec *n, const unsigned char *key, const char *name, size_t len);
 /* Decrypt the name of `n` (its name generation, sealed name) into `out`
