@@ -516,19 +516,67 @@ static int config_ensure(git_config *cfg, const char *name, const char *value, i
 	return git_config_set_string(cfg, name, value);
 }
 
+/*
+ * The target: an existing repository, or a new bare one in a missing or
+ * empty directory (never in one that holds anything else); `abs` gets its
+ * resolved path.
+ */
+static int target_open(git_repository **repo, char abs[4096], int *changed, const char *dir)
+{
+	if (git_repository_open_bare(repo, dir) < 0) {
+		if (!dir_missing_or_empty(dir))
+			return vault_error_set(VAULT_EEXISTS,
+				"'%s' is not a git repository and is not empty", dir);
+		if (git_repository_init(repo, dir, 1) < 0)
+			return vault_error_set(VAULT_ERROR, "'%s' is not a git repository and cannot become one: %s",
+				dir, git_error_last() ? git_error_last()->message : "unknown error");
+		*changed = 1;
+	}
+	if (realpath(git_repository_path(*repo), abs) == NULL)
+		return vault_error_set(VAULT_ERROR, "cannot resolve '%s'", dir);
+	return 0;
+}
+
+/* allowed_signers beside the target, and the config that points stock git at it. */
+static int target_signers(git_repository *repo, const char *abs, int *changed, vault *v,
+	const git_oid *head_id)
+{
+	vault_buf signers = VAULT_BUF_INIT;
+	git_commit *head = NULL;
+	git_tree *head_tree = NULL;
+	git_config *cfg = NULL;
+	char path[4200];
+	int error;
+
+	if (git_commit_lookup(&head, v->repo, head_id) < 0 || git_commit_tree(&head_tree, head) < 0) {
+		error = vault_error_set(VAULT_ECORRUPT, "the head event cannot be read");
+		goto done;
+	}
+	if ((error = signers_text(&signers, v, head_tree)) < 0 ||
+	    (error = write_if_changed(abs, "allowed_signers", &signers, changed)) < 0)
+		goto done;
+	snprintf(path, sizeof path, "%s/allowed_signers", abs);
+	if (git_repository_config(&cfg, repo) < 0 ||
+	    config_ensure(cfg, "gpg.format", "ssh", changed) < 0 ||
+	    config_ensure(cfg, "gpg.ssh.allowedSignersFile", path, changed) < 0)
+		error = vault_error_git("export");
+done:
+	git_config_free(cfg);
+	vault_buf_dispose(&signers);
+	git_tree_free(head_tree);
+	git_commit_free(head);
+	return error;
+}
+
 int vault_audit_export(vault_export_result *res, vault *v, const char *dir)
 {
 	MDB_txn *txn = NULL;
 	MDB_val val;
 	git_repository *repo = NULL;
 	git_reference *ref = NULL, *out_ref = NULL;
-	git_config *cfg = NULL;
-	git_commit *head = NULL;
-	git_tree *head_tree = NULL;
-	vault_buf signers = VAULT_BUF_INIT;
 	exporter x;
 	git_oid head_id, there;
-	char abs[4096], signers_path[4200];
+	char abs[4096];
 	uint64_t saved_max = v->st->mapped_max;
 	int error, changed = 0, found, has_there = 0;
 
@@ -544,25 +592,8 @@ int vault_audit_export(vault_export_result *res, vault *v, const char *dir)
 		goto done;
 	}
 	git_oid_fromraw(&head_id, val.mv_data);
-	/* An existing repository, or a new bare one in a missing or empty
-	 * directory (never in one that holds anything else). */
-	if (git_repository_open_bare(&repo, dir) < 0) {
-		if (!dir_missing_or_empty(dir)) {
-			error = vault_error_set(VAULT_EEXISTS,
-				"'%s' is not a git repository and is not empty", dir);
-			goto done;
-		}
-		if (git_repository_init(&repo, dir, 1) < 0) {
-			error = vault_error_set(VAULT_ERROR, "'%s' is not a git repository and cannot become one: %s",
-				dir, git_error_last() ? git_error_last()->message : "unknown error");
-			goto done;
-		}
-		changed = 1;
-	}
-	if (realpath(git_repository_path(repo), abs) == NULL) {
-		error = vault_error_set(VAULT_ERROR, "cannot resolve '%s'", dir);
+	if ((error = target_open(&repo, abs, &changed, dir)) < 0)
 		goto done;
-	}
 	if (git_repository_odb(&x.to, repo) < 0) {
 		error = vault_error_git("export");
 		goto done;
@@ -602,29 +633,12 @@ int vault_audit_export(vault_export_result *res, vault *v, const char *dir)
 		}
 		changed = 1;
 	}
-	/* allowed_signers beside it, and the config that points stock git at it. */
-	if (git_commit_lookup(&head, v->repo, &head_id) < 0 || git_commit_tree(&head_tree, head) < 0) {
-		error = vault_error_set(VAULT_ECORRUPT, "the head event cannot be read");
+	if ((error = target_signers(repo, abs, &changed, v, &head_id)) < 0)
 		goto done;
-	}
-	if ((error = signers_text(&signers, v, head_tree)) < 0 ||
-	    (error = write_if_changed(abs, "allowed_signers", &signers, &changed)) < 0)
-		goto done;
-	snprintf(signers_path, sizeof signers_path, "%s/allowed_signers", abs);
-	if (git_repository_config(&cfg, repo) < 0 ||
-	    config_ensure(cfg, "gpg.format", "ssh", &changed) < 0 ||
-	    config_ensure(cfg, "gpg.ssh.allowedSignersFile", signers_path, &changed) < 0) {
-		error = vault_error_git("export");
-		goto done;
-	}
 	res->changed = changed || res->objects;
 	git_oid_tostr(res->head, sizeof res->head, &head_id);
 done:
 	oidset_free(&x.set);
-	git_config_free(cfg);
-	vault_buf_dispose(&signers);
-	git_tree_free(head_tree);
-	git_commit_free(head);
 	git_reference_free(out_ref);
 	git_reference_free(ref);
 	git_odb_free(x.to);
