@@ -17,9 +17,12 @@
  *             written (vfs_handles__writer).
  *
  * FUSE calls in on several threads at once. The table's lock guards the
- * list of handles, their refs and the hidden files; a handle's own lock
- * orders what goes through it. A handle's lock may be taken under the
- * table's, never the other way round.
+ * list of handles, their refs, the hidden files, and what a lookup in the
+ * table reads of a handle (its node, name, hidden name, and whether it is
+ * new or discarded): those are written only under it. A handle's own lock
+ * orders what goes through it (its file, content, times). The table's
+ * lock may be taken while a handle's is held, never the other way round;
+ * nothing in the table's scans touches a handle's file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,13 +35,15 @@
 
 struct vfs_handle {
 	pthread_rwlock_t lock;           /* reads share it, anything else is alone */
-	int refs;                        /* opens using it (guarded by the table's lock) */
-	vault_file *file;
+	vault_file *file;                /* guarded by `lock` */
+	int wrote;                       /* written or truncated through the mount (`lock`) */
+	int history;                     /* a version under .history: read-only (set at open) */
+	int writable;                    /* set at open */
+	/* Guarded by the table's lock: */
+	int refs;                        /* opens using it */
 	char node[17];
-	int history;                     /* a version under .history: read-only */
-	int writable;
+	int is_new;                      /* created here, not yet stored */
 	int discard;                     /* unlinked or replaced: it writes nothing */
-	int wrote;                       /* written or truncated through the mount */
 	char hidden[VPATH_MAX];          /* the name libfuse gave it when it was
 	                                    unlinked while open, or "" */
 	char vpath[VPATH_MAX];           /* where it was opened */
@@ -72,10 +77,28 @@ void vfs_handles__dispose(vfs_table *t)
 	pthread_mutex_destroy(&t->settling);
 }
 
-/* The one test of a pending file: created here, not stored, still to be. */
+/* The one test of a pending file: created here, not stored, still to be
+ * (under the table's lock). */
 static int pending(const vfs_handle *h)
 {
-	return !h->discard && vault_file_is_new(h->file);
+	return !h->discard && h->is_new;
+}
+
+/* The handle's file entered the vault as `node` (its lock held). */
+static void stored(vfs *fs, vfs_handle *h)
+{
+	pthread_mutex_lock(&fs->table.lock);
+	memcpy(h->node, vault_file_node(h->file), sizeof h->node);
+	h->is_new = vault_file_is_new(h->file);
+	pthread_mutex_unlock(&fs->table.lock);
+}
+
+/* Set a flag that the table's lookups read. */
+static void mark(vfs *fs, int *flag, int value)
+{
+	pthread_mutex_lock(&fs->table.lock);
+	*flag = value;
+	pthread_mutex_unlock(&fs->table.lock);
 }
 
 /* Is `vpath` below the folder `dir` (n its length)? */
@@ -154,6 +177,7 @@ int vfs_handles__open(vfs *fs, vfs_handle **out, const char *vpath,
 		return error;
 	}
 	memcpy(h->node, vault_file_node(h->file), sizeof h->node);
+	h->is_new = vault_file_is_new(h->file);
 	pthread_mutex_lock(&t->lock);
 	h->refs = 1;
 	h->next = t->open;
@@ -241,19 +265,18 @@ void vfs_handles__stat(vfs *fs, struct stat *st, vfs_handle *h)
 void vfs_handles__dirty_attrs(vfs *fs, const char *node, uint64_t *size, vfs_times *times,
 	uint32_t *mode)
 {
-	vfs_table *t = &fs->table;
+	vfs_handle *h = find(fs, WRITER, node, 1);
 
-	pthread_mutex_lock(&t->lock);
-	for (vfs_handle *h = t->open; h; h = h->next)
-		if (h->writable && !strcmp(h->node, node) && vault_file_dirty(h->file)) {
-			pthread_rwlock_rdlock(&h->lock);
-			*size = vault_file_size(h->file);
-			vault_file_times(h->file, &times->m, &times->c, &times->a);
-			*mode = vault_file_mode(h->file);
-			pthread_rwlock_unlock(&h->lock);
-			break;
-		}
-	pthread_mutex_unlock(&t->lock);
+	if (!h)
+		return;
+	pthread_rwlock_rdlock(&h->lock);
+	if (vault_file_dirty(h->file)) {
+		*size = vault_file_size(h->file);
+		vault_file_times(h->file, &times->m, &times->c, &times->a);
+		*mode = vault_file_mode(h->file);
+	}
+	pthread_rwlock_unlock(&h->lock);
+	vfs_handles__put(fs, h);
 }
 
 /* Reads of one file run on several threads at once. */
@@ -325,21 +348,25 @@ int vfs_handles__set_times(vfs_handle *h, const vault_time *a, const vault_time 
 	return change_end(h, vault_file_set_times(h->file, a, m), "utimens");
 }
 
-int vfs_handles__commit(vfs_handle *h)
+int vfs_handles__commit(vfs *fs, vfs_handle *h)
 {
-	int error = 0;
+	int error = 0, discard, is_new;
 
 	pthread_rwlock_wrlock(&h->lock);
-	if (!h->discard) {
+	pthread_mutex_lock(&fs->table.lock);
+	discard = h->discard;
+	is_new = h->is_new;
+	pthread_mutex_unlock(&fs->table.lock);
+	if (!discard) {
 		/* A new file closed before anything was written to it (a shell's
 		 * `> f` closes its first descriptor before writing through the
 		 * copy) enters the vault empty: a `create` event, no version. */
-		if (pending(h) && !h->wrote)
+		if (is_new && !h->wrote)
 			error = vault_file_create(h->file);
 		else
 			error = vault_file_commit(NULL, h->file);
 		if (error == 0)
-			memcpy(h->node, vault_file_node(h->file), sizeof h->node);
+			stored(fs, h);
 	}
 	pthread_rwlock_unlock(&h->lock);
 	return error < 0 ? vfs_paths__errno("commit") : 0;
@@ -348,14 +375,14 @@ int vfs_handles__commit(vfs_handle *h)
 /* ---- pending files ------------------------------------------------------ */
 
 /* A pending file enters the vault now (its first version). */
-static int store(vfs_handle *h)
+static int store(vfs *fs, vfs_handle *h)
 {
 	int error;
 
 	pthread_rwlock_wrlock(&h->lock);
 	error = vault_file_commit(NULL, h->file);
 	if (error == 0)
-		memcpy(h->node, vault_file_node(h->file), sizeof h->node);
+		stored(fs, h);
 	pthread_rwlock_unlock(&h->lock);
 	return error < 0 ? vfs_paths__errno("create") : 0;
 }
@@ -385,7 +412,7 @@ int vfs_handles__store(vfs *fs, const char *vpath)
 
 	if (!h)
 		return 0;
-	error = store(h);
+	error = store(fs, h);
 	vfs_handles__put(fs, h);
 	return error;
 }
@@ -396,7 +423,7 @@ int vfs_handles__store_under(vfs *fs, const char *dir)
 	int error;
 
 	while ((h = find(fs, PENDING_BELOW, dir, 1)) != NULL) {
-		error = store(h);
+		error = store(fs, h);
 		vfs_handles__put(fs, h);
 		if (error < 0)
 			return error;
@@ -411,7 +438,7 @@ int vfs_handles__replace_pending(vfs *fs, const char *vpath, int noreplace)
 	if (!h)
 		return 0;
 	if (!noreplace)
-		h->discard = 1;       /* replaced before it ever entered the vault */
+		mark(fs, &h->discard, 1);    /* replaced before it ever entered the vault */
 	vfs_handles__put(fs, h);
 	return noreplace ? -EEXIST : 0;
 }
@@ -436,10 +463,12 @@ int vfs_handles__unlink(vfs *fs, const char *vpath)
 
 	if ((h = find(fs, HIDDEN, vpath, 1)) != NULL) {
 		/* libfuse's last release of an unlinked file. */
+		pthread_mutex_lock(&fs->table.lock);
 		h->hidden[0] = '\0';
+		pthread_mutex_unlock(&fs->table.lock);
 	} else if ((h = find(fs, PENDING, vpath, 1)) != NULL) {
 		/* Never in the vault: it leaves no trace; its handle writes nothing. */
-		h->discard = 1;
+		mark(fs, &h->discard, 1);
 	} else {
 		return -ENOENT;
 	}
@@ -560,20 +589,20 @@ void vfs_handles__settle(vfs *fs)
  */
 int vfs_handles__follow(vfs *fs, vfs_handle *src, vfs_handle *dst, const char *to, int replaced)
 {
+	vfs_table *t = &fs->table;
 	vault_file_options o = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_WRITE, 0, NULL, NULL, 0, 0 };
-	vault_file *moved = NULL;
+	vault_file *moved = NULL, *old = NULL;
 	int error = 0;
 
 	if (dst) {
-		pthread_rwlock_wrlock(&dst->lock);
+		pthread_mutex_lock(&t->lock);
 		dst->discard = 1;
 		dst->node[0] = '\0';
-		pthread_rwlock_unlock(&dst->lock);
+		pthread_mutex_unlock(&t->lock);
 	}
 	if (!src)
 		return 0;
 	pthread_rwlock_wrlock(&src->lock);
-	snprintf(src->vpath, sizeof src->vpath, "%s", to);
 	if (replaced && src->writable) {
 		/* Descriptors that could read keep reading: the target's new
 		 * version is a read event of theirs. */
@@ -581,18 +610,23 @@ int vfs_handles__follow(vfs *fs, vfs_handle *src, vfs_handle *dst, const char *t
 			o.flags |= VAULT_FILE_READ;
 			o.purpose = fs->o->purpose;
 		}
-		if (vault_file_open(&moved, fs->v, to, &o) < 0) {
+		if (vault_file_open(&moved, fs->v, to, &o) < 0)
 			error = vfs_paths__errno("rename");
-		} else {
-			vault_file_close(src->file);
-			src->file = moved;
-			memcpy(src->node, vault_file_node(moved), sizeof src->node);
-		}
-	} else if (replaced) {
+	}
+	pthread_mutex_lock(&t->lock);
+	snprintf(src->vpath, sizeof src->vpath, "%s", to);
+	if (moved) {
+		old = src->file;
+		src->file = moved;
+		memcpy(src->node, vault_file_node(moved), sizeof src->node);
+		src->is_new = 0;
+	} else if (replaced && !src->writable) {
 		src->discard = 1;
 		src->node[0] = '\0';
 	}
+	pthread_mutex_unlock(&t->lock);
 	pthread_rwlock_unlock(&src->lock);
+	vault_file_close(old);
 	return error;
 }
 

@@ -364,7 +364,7 @@ static int vfs_rename(const char *from, const char *to, unsigned int flags)
 		return error;
 	replaced = vault_stat(&ti, fs->v, q.vpath) == 0;
 	if (!si.is_dir && (src = vfs_handles__get(fs, si.node, p.vpath)) != NULL &&
-	    (error = vfs_handles__commit(src)) < 0)
+	    (error = vfs_handles__commit(fs, src)) < 0)
 		goto done;            /* what was written so far goes with it */
 	if (replaced && !ti.is_dir)
 		dst = vfs_handles__get(fs, ti.node, q.vpath);
@@ -480,14 +480,18 @@ static int vfs_write(const char *path, const char *buf, size_t size, off_t off,
 
 static int vfs_flush(const char *path, struct fuse_file_info *fi)
 {
-	vfs_handles__settle(vfs_get());
-	return vfs_handles__commit(handle_of(fi));
+	vfs *fs = vfs_get();
+
+	vfs_handles__settle(fs);
+	return vfs_handles__commit(fs, handle_of(fi));
 }
 
 static int vfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
-	vfs_handles__settle(vfs_get());
-	return vfs_handles__commit(handle_of(fi));
+	vfs *fs = vfs_get();
+
+	vfs_handles__settle(fs);
+	return vfs_handles__commit(fs, handle_of(fi));
 }
 
 static int vfs_release(const char *path, struct fuse_file_info *fi)
@@ -497,7 +501,7 @@ static int vfs_release(const char *path, struct fuse_file_info *fi)
 	int error;
 
 	vfs_handles__settle(fs);
-	error = vfs_handles__commit(h);
+	error = vfs_handles__commit(fs, h);
 	vfs_handles__put(fs, h);
 	return error;
 }

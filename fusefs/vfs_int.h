@@ -181,7 +181,7 @@ int vfs_handles__set_times(vfs_handle *h, const vault_time *a, const vault_time 
 
 /* A written file becomes one new version (a pending one enters the vault);
  * nothing happens if unchanged, or once the handle was discarded. */
-int vfs_handles__commit(vfs_handle *h);
+int vfs_handles__commit(vfs *fs, vfs_handle *h);
 
 /*
  * Pending files: created on the mount, not yet stored in the vault. The

@@ -1124,6 +1124,77 @@ static int setup(void)
 	return real_case[0] ? 0 : -1;
 }
 
+static int count_user(const char *name, const user_rec *u, void *payload)
+{
+	(void)name;
+	(void)u;
+	(*(int *)payload)++;
+	return 0;
+}
+
+static int count_case(case_rec *c, void *payload)
+{
+	(void)c;
+	(*(int *)payload)++;
+	return 0;
+}
+
+/*
+ * The walks of every user and every case: each record once, and a key
+ * that is no user name or case code (a NUL inside, a character no name
+ * has, a length out of range) is damage, VAULT_ECORRUPT naming the kind of
+ * record, not a shorter name looked up or a usage error.
+ */
+static void test_walks(void)
+{
+	static const struct {
+		int users;               /* the users sub-database, or cases */
+		const char *key;
+		size_t len;
+	} bad[] = {
+		{ 1, "zz\0x", 4 },
+		{ 1, "Bad/Name", 8 },
+		{ 1, "a-name-longer-than-thirty-two-bytes", 35 },
+		{ 0, "C-\0\0\0\0\0\0\0\0", 10 },
+		{ 0, "C-abcdefgh", 10 },
+		{ 0, "C-ABCDEFG", 9 },
+	};
+	MDB_txn *txn = begin(0);
+	user_rec u;
+	case_rec c;
+	int n = 0, error;
+
+	CHECK_RC(vault_user__each(txn, v, count_user, &n), 0);
+	CHECK(n >= 1);                       /* dpo, and the users of the round trips */
+	n = 0;
+	CHECK_RC(vault_case__each(txn, v, count_case, &n), 0);
+	CHECK(n >= 1);
+	CHECK_RC(vault_user__get(&u, txn, v, "dpo"), 0);
+	CHECK_RC(vault_case__get(&c, txn, v, real_case), 0);
+	vault_store__abort(v->st, txn);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		MDB_dbi dbi = bad[i].users ? v->st->users : v->st->cases;
+		MDB_val val;
+
+		txn = begin(1);
+		/* A copy of a good record under the bad key. */
+		CHECK_RC(vault_store__get(txn, bad[i].users ? v->st->users : v->st->cases,
+			bad[i].users ? "dpo" : real_case, bad[i].users ? 3 : strlen(real_case), &val), 0);
+		CHECK_RC(vault_store__put(txn, dbi, bad[i].key, bad[i].len, val.mv_data, val.mv_size, 0), 0);
+		n = 0;
+		vault_error_clear();
+		error = bad[i].users ? vault_user__each(txn, v, count_user, &n) :
+			vault_case__each(txn, v, count_case, &n);
+		if (error != VAULT_ECORRUPT || !says(bad[i].users ? "user record" : "case record")) {
+			fprintf(stderr, "walk over key %zu: %d (%s)\n", i, error,
+				vault_error_last() ? vault_error_last()->message : "");
+			harness_failures++;
+		}
+		vault_store__abort(v->st, txn);
+	}
+	vault_case__dispose(&c);
+}
+
 int main(void)
 {
 	CHECK_RC(vault_global_init(), 0);
@@ -1137,6 +1208,7 @@ int main(void)
 			test_layout();
 			test_damage();
 			test_blobs();
+			test_walks();
 		}
 	}
 	vault_close(v);

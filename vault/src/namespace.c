@@ -428,6 +428,7 @@ done:
 	}
 	if (cur)
 		mdb_cursor_close(cur);
+	vault_vcrypto__key_free(key);
 	vault_docs__read_end(txn, &cc, v);
 	return error;
 }

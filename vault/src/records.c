@@ -100,6 +100,10 @@ static int each_key(MDB_txn *txn, MDB_dbi dbi, size_t min, size_t max, const cha
 		}
 		memcpy(key, k.mv_data, k.mv_size);
 		key[k.mv_size] = '\0';
+		if (strlen(key) != k.mv_size) {
+			error = vault_error_set(VAULT_ECORRUPT, "vault state holds a %s", bad);
+			break;
+		}
 		error = fn(key, ctx);
 	}
 	mdb_cursor_close(cur);
@@ -125,10 +129,14 @@ static int record_one(const char *key, void *ctx)
 	int error;
 
 	if (e->user_cb) {
+		if (vault_user__check_name(key, "user") < 0)
+			return vault_error_set(VAULT_ECORRUPT, "vault state holds a user record with a bad name");
 		if ((error = vault_user__get(&u, e->txn, e->v, key)) < 0)
 			return error;
 		return e->user_cb(key, &u, e->payload);
 	}
+	if (vault_case__check_code(key) < 0)
+		return vault_error_set(VAULT_ECORRUPT, "vault state holds a case record with a bad code");
 	if ((error = vault_case__get(&c, e->txn, e->v, key)) < 0)
 		return error;
 	error = e->case_cb(&c, e->payload);

@@ -19,6 +19,6 @@
 #define VAULT_WARN_UNUSED  __attribute__((warn_unused_result))
 #define VAULT_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
-#define VAULT_VERSION "0.1.0"
+#define VAULT_VERSION "0.2.0"
 
 #endif
