@@ -247,6 +247,9 @@ static const char *case_access_hint(char *buf, size_t size)
 
 static const char *access_hint(char *buf, size_t size)
 {
+	if (strstr(vault_error_last()->message, "cannot be a case member"))
+		return "admins and auditors hold no case keys, so they are never members: grant a caseworker "
+			"('casevault user list' shows each user's role)";
 	switch (errctx.on) {
 	case CLI_ON_VAULT:
 	case CLI_ON_NEW_VAULT:
@@ -265,6 +268,17 @@ static const char *access_hint(char *buf, size_t size)
 /* The vault's state forbids it: say what would make it possible. */
 static const char *refused_hint(char *buf, size_t size)
 {
+	const char *m = vault_error_last()->message, *last = strstr(m, "is the last member of case '");
+
+	if (last && errctx.on != CLI_ON_CASE) {
+		/* A user to disable who is a case's only member. */
+		last += strlen("is the last member of case '");
+		snprintf(buf, size, "grant someone else access first ('casevault case grant %.*s USER'), "
+			"then disable the user", (int)strcspn(last, "'"), last);
+		return buf;
+	}
+	if (strstr(m, "is disabled and cannot be a case member"))
+		return "a disabled user gets no access: grant an active caseworker ('casevault user list')";
 	if (errctx.on == CLI_ON_CASE) {
 		snprintf(buf, size, "a case keeps at least one member: grant someone else access first "
 			"('casevault case grant %.*s USER'), then revoke", object_code_len(),

@@ -362,18 +362,28 @@ expect_exit 4 cv aud get "$code/intake.txt"
 expect_err_hint
 
 # --- a disabled member -------------------------------------------------------
-# Listed as disabled, not as waiting for a key that will never come.
+# Disabling takes the user out of every case first (a revoke each, which
+# retires the case's key epoch), so nothing written afterwards is theirs.
 mkpass leaver
 expect_exit 0 cv dpo user add leaver --role caseworker --new-passphrase-file "$T/leaver.pass"
 expect_exit 0 cv dpo case grant "$code" leaver --read-only
 expect_exit 0 cv dpo user disable leaver
 expect_exit 0 cv noy case list
-check_contains "case list: the disabled member is disabled" "  leaver ro (disabled)" "$OUT"
-check_not_contains "case list: no key is pending for a disabled member" "leaver ro (key pending)" "$OUT"
+check_not_contains "case list: the disabled user is a member no more" "  leaver" "$OUT"
+expect_exit 0 cvbare --vault "$VAULT" audit log --json --action revoke,user-disable
+check_eq "log: a revoke, then the disabling" "revoke $code leaver|user-disable - leaver" \
+	"$(jfield "$OUTF" 'o["action"] + " " + (o["case"] or "-") + " " + o["target"]' | grep ' leaver$' | paste -sd'|' -)"
 expect_exit 0 cv noy case list --json
-check_eq "case list --json: the member's status" "disabled" \
-	"$(jfield "$OUTF" '[m["status"] for m in o["members"] if m["user"] == "leaver"][0] if o["code"] == "'"$code"'" else ""' | grep -v '^$')"
-check "case list --json: the others are active" json_ok "$OUTF" \
-	'all(m["status"] == "active" for m in o["members"] if m["user"] != "leaver")'
+check "case list --json: every member is active" json_ok "$OUTF" \
+	'all(m["status"] == "active" for m in o["members"])'
+# The only member of a case is not disabled: the case would be left to no one.
+mkpass sole
+expect_exit 0 cv dpo user add sole --role caseworker --new-passphrase-file "$T/sole.pass"
+expect_exit 0 cv sole case create --label "only sole"
+solecase=$OUT; solecase=${solecase%$'\n'}
+expect_exit 1 cv dpo user disable sole
+expect_err_hint "last member of case '$solecase'"
+check_contains "disable the last member: what to do" "casevault case grant $solecase USER" "$ERR"
+expect_exit 0 cvbare --vault "$VAULT" audit verify
 
 finish

@@ -184,6 +184,14 @@ check_not_contains "admin: not told to ask an admin" "ask an admin" "$ERR"
 fails_cleanly 4 "$code" cv aud get "$code/doc.txt"
 check_contains "auditor: auditors hold no case keys" "auditors hold no case keys" "$ERR"
 check_not_contains "auditor: not told to ask an admin" "ask an admin" "$ERR"
+# Admins and auditors are never case members (they hold no case keys),
+# disabled users get no access: each grant refused, with what to do.
+fails_cleanly 4 "an admin and cannot be a case member" cv dpo case grant "$code" dpo
+check_contains "grant to an admin: why, and what to do" "so they are never members: grant a caseworker" "$ERR"
+fails_cleanly 4 "an auditor and cannot be a case member" cv dpo case grant "$code" aud
+check_not_contains "grant to an auditor: not told to ask an admin" "ask an admin" "$ERR"
+fails_cleanly 1 "is disabled" cv dpo case grant "$code" gone
+check_contains "grant to a disabled user: what to do" "grant an active caseworker" "$ERR"
 fails_cleanly 4 "$code" cv aud ls "$code"
 check_contains "auditor, ls: auditors hold no case keys" "auditors hold no case keys" "$ERR"
 fails_cleanly 4 "$code" cv out get "$code/doc.txt"

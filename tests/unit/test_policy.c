@@ -11,6 +11,7 @@
 #include "policy.h"
 #include "harness.h"
 #include "support.h"
+#include "rawdb.h"
 
 #define PASS(s) s, strlen(s)
 
@@ -149,6 +150,23 @@ static int count_cases(const vault_case_info *c, void *p)
 	return 0;
 }
 
+/* A vault in DIR/NAME (its path in `vdir`): dpo, and alice, who made case
+ * `code` labelled `label`; alice's session, or NULL. */
+static vault *vault_with_case(char vdir[512], const char *dir, const char *name,
+	char code[VAULT_CODE_SIZE], const char *label)
+{
+	vault *v = NULL;
+
+	snprintf(vdir, 512, "%s/%s", dir, name);
+	CHECK_RC(vault_init(&v, vdir, "dpo", PASS("dpo-pass-1"), 0), 0);
+	if (!v)
+		return NULL;
+	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, PASS("alice-pass")), 0);
+	CHECK_RC(vault_unlock(v, "alice", PASS("alice-pass")), 0);
+	CHECK_RC(vault_case_create(code, v, label), 0);
+	return v;
+}
+
 /*
  * Two sessions of the same member unlock at once after a grant: both find
  * the new member's key to deliver (a `rekey`); the second finds it done
@@ -159,15 +177,10 @@ static void test_rekey_race(const char *dir)
 {
 	char vdir[512], code[VAULT_CODE_SIZE], user[16];
 	vault_verify_result res;
-	vault *v = NULL;
+	vault *v;
 
-	snprintf(vdir, sizeof vdir, "%s/race", dir);
-	CHECK_RC(vault_init(&v, vdir, "dpo", PASS("dpo-pass-1"), 0), 0);
-	if (!v)
+	if ((v = vault_with_case(vdir, dir, "race", code, "race")) == NULL)
 		return;
-	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, PASS("alice-pass")), 0);
-	CHECK_RC(vault_unlock(v, "alice", PASS("alice-pass")), 0);
-	CHECK_RC(vault_case_create(code, v, "race"), 0);
 	vault_close(v);
 	for (int round = 0; round < 12; round++) {
 		int gate[2];
@@ -226,15 +239,10 @@ static void test_long_label(const char *dir)
 	unsigned char ad[32];
 	MDB_txn *txn = NULL;
 	case_rec c;
-	vault *v = NULL;
+	vault *v;
 
-	snprintf(vdir, sizeof vdir, "%s/label", dir);
-	CHECK_RC(vault_init(&v, vdir, "dpo", PASS("dpo-pass-1"), 0), 0);
-	if (!v)
+	if ((v = vault_with_case(vdir, dir, "label", code, "short")) == NULL)
 		return;
-	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, PASS("alice-pass")), 0);
-	CHECK_RC(vault_unlock(v, "alice", PASS("alice-pass")), 0);
-	CHECK_RC(vault_case_create(code, v, "short"), 0);
 	memset(want, 'L', 256);
 	want[256] = '\0';
 	CHECK_RC(vault_store__begin(&txn, v->st, 1), 0);
@@ -257,6 +265,116 @@ static void test_long_label(const char *dir)
 	CHECK(strstr(vault_error_last()->message, code) != NULL);
 	vault_case__dispose(&c);
 	vault_close(v);
+}
+
+/* Sealed keys of user "bob" (keys end in "/bob"), and copies of them. */
+typedef struct {
+	size_t n;
+	char key[8][64];
+	unsigned char val[8][128];
+	size_t len[8];
+} bob_keys;
+
+static int take_bob(const MDB_val *k, const MDB_val *v, void *payload)
+{
+	bob_keys *b = payload;
+
+	if (k->mv_size > 4 && !memcmp((char *)k->mv_data + k->mv_size - 4, "/bob", 4) &&
+	    b->n < 8 && k->mv_size < 64 && v->mv_size <= 128) {
+		memcpy(b->key[b->n], k->mv_data, k->mv_size);
+		b->key[b->n][k->mv_size] = '\0';
+		memcpy(b->val[b->n], v->mv_data, v->mv_size);
+		b->len[b->n++] = v->mv_size;
+	}
+	return 0;
+}
+
+static size_t sealed_to_bob(const char *dir, bob_keys *b)
+{
+	rawdb db;
+
+	memset(b, 0, sizeof *b);
+	if (rawdb_open(&db, dir) != 0)
+		return (size_t)-1;
+	rawdb_foreach(&db, "sealed", take_bob, b);
+	rawdb_close(&db, 0);
+	return b->n;
+}
+
+/*
+ * Disable means out: bob, disabled, keeps a copy of his record and of the
+ * keys once sealed to him, and puts them back into the vault file. He
+ * reads nothing written after the disabling; and when he also writes
+ * himself back into the case, the next member's session refuses (the case
+ * record does not match the signed history) and seals him nothing.
+ */
+static void test_disabled_old_copy(const char *dir)
+{
+	char vdir[512], code[VAULT_CODE_SIZE], before_txt[128], after_txt[128];
+	unsigned char *old_user, *old_case;
+	size_t old_user_len, old_case_len;
+	bob_keys old, now;
+	vault_verify_result res;
+	mem_sink s = { 0 };
+	vault *v;
+
+	if ((v = vault_with_case(vdir, dir, "disable", code, "disable")) == NULL)
+		return;
+	snprintf(before_txt, sizeof before_txt, "%s/before.txt", code);
+	snprintf(after_txt, sizeof after_txt, "%s/after.txt", code);
+	CHECK_RC(put_str(v, before_txt, "written while bob was in"), 0);
+	vault_close(v);
+	v = as(vdir, "dpo", "dpo-pass-1");
+	CHECK_RC(vault_user_add(v, "bob", VAULT_ROLE_CASEWORKER, PASS("bob-pass-1")), 0);
+	CHECK_RC(vault_case_grant(v, code, "bob", 0), 0);
+	vault_close(v);
+	vault_close(as(vdir, "alice", "alice-pass"));      /* delivers bob's key */
+	v = as(vdir, "bob", "bob-pass-1");
+	CHECK_RC(get_str(v, before_txt, &s), 0);
+	vault_close(v);
+
+	/* What bob keeps: his record, his case's record, his sealed keys. */
+	old_user = rawdb_fetch(vdir, "users", "bob", 3, &old_user_len);
+	old_case = rawdb_fetch(vdir, "cases", code, strlen(code), &old_case_len);
+	CHECK(sealed_to_bob(vdir, &old) == 1);
+
+	v = as(vdir, "dpo", "dpo-pass-1");
+	CHECK_RC(vault_user_disable(v, "bob"), 0);
+	vault_close(v);
+	CHECK(sealed_to_bob(vdir, &now) == 0);
+	v = as(vdir, "alice", "alice-pass");
+	CHECK_RC(put_str(v, after_txt, "written after bob left"), 0);
+	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+	vault_close(v);
+
+	/* bob puts back his record (active again) and his keys. */
+	if (!old_user || !old_case)
+		return;
+	CHECK(rawdb_set(vdir, "users", "bob", 3, old_user, old_user_len) == 0);
+	for (size_t i = 0; i < old.n; i++)
+		CHECK(rawdb_set(vdir, "sealed", old.key[i], strlen(old.key[i]), old.val[i], old.len[i]) == 0);
+	v = as(vdir, "bob", "bob-pass-1");
+	CHECK_RC(get_str(v, after_txt, &s), VAULT_EACCES);
+	vault_close(v);
+	/* ... and writes himself back into the case. */
+	CHECK(rawdb_set(vdir, "cases", code, strlen(code), old_case, old_case_len) == 0);
+	/* The member's next write would be under the epoch bob holds: refused. */
+	v = as(vdir, "alice", "alice-pass");
+	{
+		char later[128];
+		snprintf(later, sizeof later, "%s/later.txt", code);
+		CHECK_RC(put_str(v, later, "written after the rollback"), VAULT_ECORRUPT);
+		CHECK(strstr(vault_error_last()->message, "does not match the signed history") != NULL);
+	}
+	vault_close(v);
+	CHECK(sealed_to_bob(vdir, &now) == old.n);           /* nothing new sealed */
+	v = as(vdir, "bob", "bob-pass-1");
+	CHECK_RC(get_str(v, after_txt, &s), VAULT_ECORRUPT);
+	CHECK(vault_audit_verify(&res, v, NULL) == VAULT_ECORRUPT);
+	vault_close(v);
+	free(old_user);
+	free(old_case);
+	mem_sink_free(&s);
 }
 
 int main(void)
@@ -317,7 +435,9 @@ int main(void)
 	/* The admin grants bob; the admin holds no key, so bob waits. */
 	CHECK_RC(vault_case_grant(v, code, "bob", 0), 0);
 	CHECK_RC(vault_case_grant(v, code, "carol", 1), 0);
-	CHECK_RC(vault_case_grant(v, code, "audra", 0), VAULT_EUSAGE);
+	/* Admins and auditors are never members: they hold no case keys. */
+	CHECK_RC(vault_case_grant(v, code, "audra", 0), VAULT_EACCES);
+	CHECK_RC(vault_case_grant(v, code, "dpo", 0), VAULT_EACCES);
 	CHECK_RC(vault_case_grant(v, code, "bob", 0), VAULT_EEXISTS);
 	vault_close(v);
 	v = as(vdir, "bob", "bob-pass-1");
@@ -425,5 +545,6 @@ int main(void)
 	mem_sink_free(&s);
 	test_rekey_race(dir);
 	test_long_label(dir);
+	test_disabled_old_copy(dir);
 	return harness_done("test_policy");
 }

@@ -587,21 +587,37 @@ static void event_on(vault_event *ev, const char *code, uint64_t node)
 	ev->node = node;
 }
 
-/* alice (caseworker) grants bob rw on C1: an admin action. */
-static int ins_grant(vault *v, MDB_txn *txn, vault_event *ev)
+/* A grant that makes `who` a rw member of C1, signed by whoever runs it. */
+static int grant_of(vault *v, MDB_txn *txn, vault_event *ev, const char *who)
 {
 	case_rec c;
 	int error;
 
 	if ((error = vault_case__get(&c, txn, v, c1)) < 0)
 		return error;
-	snprintf(c.members[c.nmembers].user, sizeof c.members[0].user, "bob");
+	snprintf(c.members[c.nmembers].user, sizeof c.members[0].user, "%s", who);
 	c.members[c.nmembers++].read_only = 0;
 	error = vault_case__put(txn, v, &c);
 	vault_case__dispose(&c);
 	event_on(ev, c1, 0);
-	snprintf(ev->target, sizeof ev->target, "bob");
+	snprintf(ev->target, sizeof ev->target, "%s", who);
 	return error < 0 ? error : vault_event__touch_case(ev, v, txn, c1);
+}
+
+/* alice (caseworker) grants bob rw on C1: an admin action. */
+static int ins_grant(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	return grant_of(v, txn, ev, "bob");
+}
+
+static int ins_grant_self(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	return grant_of(v, txn, ev, "dpo");
+}
+
+static int ins_grant_auditor(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	return grant_of(v, txn, ev, "aud");
 }
 
 /* A document event on f.txt of C1 that changes f.txt. */
@@ -1305,6 +1321,10 @@ static void test_insiders(void)
 		{ "insider: a write whose Case trailer is another case", "bob", "write", ins_write_wrong_case, NULL, 0 },
 		{ "insider: a rekey by a ro member that adds a member", "carol", "rekey", ins_rekey_adds_member, "member", 1 },
 		{ "insider: a grant that also changes another member", "dpo", "grant", ins_grant_two, "member", 1 },
+		{ "insider: an admin grants a case to themselves", "dpo", "grant", ins_grant_self,
+		  "admin 'dpo' a member", 0 },
+		{ "insider: an admin grants a case to an auditor", "dpo", "grant", ins_grant_auditor,
+		  "auditor 'aud' a member", 0 },
 		{ "insider: a touch that moves the file", "alice", "touch", ins_touch_reparents, "parent", 1 },
 		{ "insider: a write of an existing file that changes its folder", "alice", "write",
 		  ins_write_f_touches_folder, "may not", 1 },

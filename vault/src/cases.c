@@ -139,8 +139,15 @@ static int grant_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	}
 	if ((error = vault_keys__case_trusted(txn, v, &c)) < 0 || (error = vault_keys__user_trusted(txn, v, a->user)) < 0)
 		goto done;
-	if (u.role == VAULT_ROLE_AUDITOR) {
-		error = vault_error_set(VAULT_EUSAGE, "user '%s' is an auditor and cannot be a case member", a->user);
+	/* Admins and auditors hold no case keys: they are never members. */
+	if (u.role != VAULT_ROLE_CASEWORKER) {
+		error = vault_error_set(VAULT_EACCES, "user '%s' is %s %s and cannot be a case member",
+			a->user, "an", vault_role_name(u.role));
+		goto done;
+	}
+	if (u.status != USER_ACTIVE) {
+		error = vault_error_set(VAULT_EREFUSED, "user '%s' is disabled and cannot be a case member",
+			a->user);
 		goto done;
 	}
 	if ((m = vault_case__member(&c, a->user)) != NULL) {

@@ -269,6 +269,8 @@ int vault_docs__case_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code
 		error = vault_error_set(VAULT_EACCES, "user '%s' has read-only access to case '%s'", v->user, code);
 		goto fail;
 	}
+	if (need_rw && (error = vault_keys__epoch_trusted(txn, v, &cc->c)) < 0)
+		goto fail;
 	cc->access = m->read_only ? 1 : 2;
 	if ((error = vault_keys__lookup_key(&cc->lookup, txn, v, &cc->c)) < 0) {
 		if (error == VAULT_EACCES)

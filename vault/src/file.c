@@ -409,6 +409,7 @@ static int create_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc
 	f->node.mtime = f->has_mtime ? f->set_mtime : vault_time__now_ns();
 	f->node.ctime = vault_time__now_ns();
 	f->node.atime = f->has_atime ? f->set_atime : f->node.ctime;
+	f->node.mode = f->set_mode;          /* a chmod before the first write */
 	memset(&r, 0, sizeof r);
 	vault_version__commitment(f->node.commitment, &r);
 	if ((error = vault_docs__nodekey_put(txn, v, &cc->c, f->node.id, f->node.generation, f->wkey)) < 0)

@@ -176,6 +176,10 @@ int vault_keys__seal(MDB_txn *txn, vault *v, const char *code, uint32_t epoch,
 
 	if ((error = vault_user__get(&u, txn, v, user)) < 0)
 		return error;
+	/* Disabling takes a user out of every case first: a disabled member
+	 * is a record edited behind casevault's back. */
+	if (u.status != USER_ACTIVE)
+		return vault_error_set(VAULT_ECORRUPT, "case '%s' lists disabled user '%s' as a member", code, user);
 	buf[0] = REC_FORMAT;
 	if ((error = vault_vcrypto__seal_to(buf + 1, key, VCRYPTO_KEYBYTES, u.pk)) < 0)
 		return error;
@@ -251,7 +255,7 @@ int vault_keys__user_trusted(MDB_txn *txn, vault *v, const char *name)
  * for: an edit of the LMDB records alone (a member added, a public key
  * swapped) does not get a case key sealed to anyone.
  */
-int vault_keys__case_trusted(MDB_txn *txn, vault *v, const case_rec *c)
+int vault_keys__epoch_trusted(MDB_txn *txn, vault *v, const case_rec *c)
 {
 	vault_buf b = VAULT_BUF_INIT;
 	char path[64];
@@ -262,6 +266,13 @@ int vault_keys__case_trusted(MDB_txn *txn, vault *v, const case_rec *c)
 		error = vault_event__matches_head(v, txn, path, &b);
 	}
 	vault_buf_dispose(&b);
+	return error;
+}
+
+int vault_keys__case_trusted(MDB_txn *txn, vault *v, const case_rec *c)
+{
+	int error = vault_keys__epoch_trusted(txn, v, c);
+
 	for (size_t i = 0; i < c->nmembers && error == 0; i++)
 		error = vault_keys__user_trusted(txn, v, c->members[i].user);
 	return error;

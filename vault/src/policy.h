@@ -29,6 +29,10 @@ void vault_keys__sealed_name(char *out, size_t n, const char *code, uint32_t epo
  * sealed to anyone. */
 int vault_keys__user_trusted(MDB_txn *txn, vault *v, const char *name);
 int vault_keys__case_trusted(MDB_txn *txn, vault *v, const case_rec *c);
+/* The case's record alone is the head event's: before content is written
+ * under its epoch's key (an older copy of the record would hand new
+ * content to the members of an older epoch). */
+int vault_keys__epoch_trusted(MDB_txn *txn, vault *v, const case_rec *c);
 
 /* The case key of `epoch` for the unlocked user (cached); VAULT_EACCES. */
 int vault_keys__case_key(const unsigned char **out, MDB_txn *txn, vault *v,

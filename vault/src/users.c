@@ -124,13 +124,55 @@ static int user_disable_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payloa
 	return vault_event__touch_user(ev, v, txn, name);
 }
 
+typedef struct {
+	const char *name;
+	char (*codes)[VAULT_CODE_SIZE];  /* the cases `name` is a member of */
+	size_t n, cap;
+	char last[VAULT_CODE_SIZE];      /* one where `name` is the only member */
+} member_of;
+
+static int note_membership(case_rec *c, void *payload)
+{
+	member_of *m = payload;
+	int error;
+
+	if (!vault_case__member(c, m->name))
+		return 0;
+	if (c->nmembers == 1 && !m->last[0])
+		memcpy(m->last, c->code, VAULT_CODE_SIZE);
+	if ((error = vault_array_grow(&m->codes, &m->cap, m->n, sizeof *m->codes, 8)) < 0)
+		return error;
+	memcpy(m->codes[m->n++], c->code, VAULT_CODE_SIZE);
+	return 0;
+}
+
+/*
+ * Disabling takes the user out of every case first, each a `revoke` event
+ * that retires the case's key epoch, so nothing written afterwards is
+ * sealed to them; then the `user-disable` event. A user who is a case's
+ * only member is not disabled (the case would be left to no one).
+ */
 int vault_user_disable(vault *v, const char *name)
 {
+	member_of m = { name, NULL, 0, 0, "" };
+	MDB_txn *txn = NULL;
 	int error;
 
 	if ((error = vault_policy__require_role(v, VAULT_ROLE_ADMIN)) < 0)
 		return error;
 	if ((error = vault_user__check_name(name, "user")) < 0)
+		return error;
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
+		return error;
+	error = vault_case__each(txn, v, note_membership, &m);
+	vault_store__abort(v->st, txn);
+	if (error == 0 && m.last[0])
+		error = vault_error_set(VAULT_EREFUSED, "user '%s' is the last member of case '%s'",
+			name, m.last);
+	for (size_t i = 0; i < m.n && error == 0; i++)
+		error = vault_case_revoke(v, m.codes[i], name);
+	free(m.codes);
+	if (error < 0)
 		return error;
 	return vault_policy__run(v, "user-disable", user_disable_fn, (void *)name);
 }

@@ -497,6 +497,53 @@ static int read_blob_cb(const char *root, const git_tree_entry *e, void *payload
 }
 
 /*
+ * A user is disabled only once they are a member of no case (each removal
+ * a `revoke` before it), so that no key of a later epoch is theirs. The
+ * cases are those of the policy in force, which a `user-disable` leaves
+ * as they were.
+ */
+static int check_disabled_out(vault_verify__replay *w, const vault_trailers *t)
+{
+	vault_buf b = VAULT_BUF_INIT;
+	size_t n = w->cases ? git_tree_entrycount(w->cases) : 0;
+	int error = 0;
+
+	for (size_t i = 0; i < n && error == 0; i++) {
+		const char *code = git_tree_entry_name(git_tree_entry_byindex(w->cases, i));
+
+		if ((error = folder_file(&b, &w->view, w->cases, code)) == 0 &&
+		    vault_history__member_parse(b.ptr, t->target))
+			error = vault_error_set(VAULT_ECORRUPT,
+				"'user-disable' of '%s' left them a member of case %s", t->target, code);
+	}
+	vault_buf_dispose(&b);
+	return error;
+}
+
+/*
+ * A grant makes a member of an active caseworker only: admins and auditors
+ * hold no case keys, and a disabled user gets nothing new (as the policy
+ * in force before the event says).
+ */
+static int check_grantee(vault_verify__replay *w, git_tree *policy, const vault_trailers *t)
+{
+	vault_verify__actor *g = NULL;
+	int error;
+
+	if ((error = policy_lookup(&g, w, policy, t->target, "")) < 0)
+		return error;
+	if (!g->pu.found)
+		FAIL("'grant' made '%s', who is no user, a member of case %s", t->target, t->case_code);
+	if (g->pu.role != VAULT_ROLE_CASEWORKER)
+		FAIL("'grant' made %s '%s' a member of case %s", vault_role_name(g->pu.role), t->target,
+			t->case_code);
+	if (!g->pu.active)
+		FAIL("'grant' made disabled user '%s' a member of case %s", t->target, t->case_code);
+done:
+	return error;
+}
+
+/*
  * Check one event: `parent_tree` is the state before it (NULL for the
  * genesis, which is checked against its own policy).
  */
@@ -510,6 +557,7 @@ int vault_verify__event(vault_verify__replay *w, git_commit *c, git_tree *tree,
 	vault_buf sig = VAULT_BUF_INIT, data = VAULT_BUF_INIT;
 	vault_verify__actor *pol = NULL;
 	const vault_action *act;
+	unsigned char pk[32];
 	vault_trailers t;
 	changes ch;
 	int error = 0;
@@ -558,6 +606,15 @@ int vault_verify__event(vault_verify__replay *w, git_commit *c, git_tree *tree,
 			FAIL("'%s' is not an admin but recorded '%s'", t.actor, t.action);
 		if ((error = check_policy_change(w, &t, &ch, t.actor)) < 0)
 			goto done;
+		if (!strcmp(t.action, "user-disable") && (error = check_disabled_out(w, &t)) < 0)
+			goto done;
+		if (!strcmp(t.action, "grant")) {
+			/* The lookup may take the actor's slot: keep the key. */
+			memcpy(pk, pol->pu.pk, sizeof pk);
+			if ((error = check_grantee(w, policy, &t)) < 0)
+				goto done;
+			pol = NULL;
+		}
 		break;
 	case VAULT_ACTION_CONTENT:
 		if (pol->member != 2)
@@ -587,7 +644,8 @@ int vault_verify__event(vault_verify__replay *w, git_commit *c, git_tree *tree,
 		goto done;
 	if (!sig.size)
 		FAIL("it is not signed");
-	if (vault_sshsig__verify(sig.ptr, sig.size, (unsigned char *)data.ptr, data.size, pol->pu.pk) < 0)
+	if (vault_sshsig__verify(sig.ptr, sig.size, (unsigned char *)data.ptr, data.size,
+	    pol ? pol->pu.pk : pk) < 0)
 		FAIL("its signature does not verify against the key of '%s'", t.actor);
 done:
 	vault_buf_dispose(&sig);
