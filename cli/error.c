@@ -259,6 +259,9 @@ static const char *access_hint(char *buf, size_t size)
 	case CLI_ON_READ:
 		return case_access_hint(buf, size);
 	default:
+		if (errctx.role == VAULT_ROLE_ADMIN && strstr(vault_error_last()->message, "is an admin"))
+			return "admins hold no case keys, so they make no cases: a caseworker creates the case, "
+				"and an admin grants others access";
 		if (errctx.role == VAULT_ROLE_AUDITOR)
 			return "auditors read and verify the history only: an admin or a caseworker does this";
 		return "your role does not allow this; ask an admin (DPO)";

@@ -186,6 +186,9 @@ check_contains "auditor: auditors hold no case keys" "auditors hold no case keys
 check_not_contains "auditor: not told to ask an admin" "ask an admin" "$ERR"
 # Admins and auditors are never case members (they hold no case keys),
 # disabled users get no access: each grant refused, with what to do.
+fails_cleanly 4 "is an admin" cv dpo case create --label "by an admin"
+check_contains "case create by an admin: who does it" "a caseworker creates the case" "$ERR"
+check_not_contains "case create by an admin: not told to ask an admin" "ask an admin" "$ERR"
 fails_cleanly 4 "an admin and cannot be a case member" cv dpo case grant "$code" dpo
 check_contains "grant to an admin: why, and what to do" "so they are never members: grant a caseworker" "$ERR"
 fails_cleanly 4 "an auditor and cannot be a case member" cv dpo case grant "$code" aud

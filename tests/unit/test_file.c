@@ -89,7 +89,9 @@ int main(int argc, char **argv)
 	printf("test_file: seed %llu, %d steps\n", seed, steps);
 	rng_state = seed | 1;
 	snprintf(vdir, sizeof vdir, "%s/v", dir);
-	CHECK_RC(vault_init(&v, vdir, "alice", "alice-pass", 10, 0), 0);
+	CHECK_RC(vault_init(&v, vdir, "dpo", "dpo-pass", 8, 0), 0);
+	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
+	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
 	CHECK_RC(vault_case_create(code, v, NULL), 0);
 	snprintf(path, sizeof path, "%s/model.bin", code);
 
@@ -195,6 +197,7 @@ int main(int argc, char **argv)
 		vault_file_close(f);
 		CHECK_RC(vault_chmod(v, path, st.mode), 0);
 		CHECK_RC(vault_set_times(v, path, &st.atime, &st.mtime), 0);
+		CHECK_RC(vault_unlock(v, "dpo", "dpo-pass", 8), 0);    /* the admin's settings */
 		CHECK_RC(vault_purpose_require(v, 0), 0);
 		CHECK_RC(vault_head(after, v), 0);
 		CHECK(strcmp(before, after) == 0);
@@ -203,6 +206,7 @@ int main(int argc, char **argv)
 		CHECK_RC(vault_setting_set(v, "bulk-read-count", "31"), 0);
 		CHECK_RC(vault_head(after, v), 0);
 		CHECK(strcmp(before, after) == 0);
+		CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
 	}
 	/*
 	 * Times before 1970, to the nanosecond (utimensat may set them; a

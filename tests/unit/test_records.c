@@ -1023,7 +1023,7 @@ static void test_blobs_match_history(void)
 
 	CHECK_RC(vault_case__get(&c, txn, v, real_case), 0);
 	CHECK(c.epoch == 1 && c.nmembers == 1);
-	CHECK(!strcmp(c.members[0].user, "dpo") && !c.members[0].read_only);
+	CHECK(!strcmp(c.members[0].user, "cw") && !c.members[0].read_only);
 	CHECK_RC(vault_blob__case(&want, &c), 0);
 	snprintf(path, sizeof path, "policy/cases/%s", real_case);
 	CHECK_RC(vault_trees__blob(&got, v, &head, path), 0);
@@ -1113,13 +1113,15 @@ static void test_commitment(void)
 	CHECK(!memcmp(changed, want, 32));
 }
 
-/* A vault whose admin made one case: the history holds its files. */
+/* A vault where a caseworker made one case: the history holds its files. */
 static int setup(void)
 {
 	snprintf(vdir, sizeof vdir, "%s/v", harness_tmpdir());
 	CHECK_RC(vault_init(&v, vdir, "dpo", "dpo-pass", 8, 64ULL << 20), 0);
 	if (!v)
 		return -1;
+	CHECK_RC(vault_user_add(v, "cw", VAULT_ROLE_CASEWORKER, "cw-pass", 7), 0);
+	CHECK_RC(vault_unlock(v, "cw", "cw-pass", 7), 0);
 	CHECK_RC(vault_case_create(real_case, v, "records"), 0);
 	return real_case[0] ? 0 : -1;
 }

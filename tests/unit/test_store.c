@@ -366,6 +366,8 @@ static void test_grow(void)
 	if (!v || !data)
 		goto out;
 	CHECK_RC(vault_unlock(v, "dpo", ADMIN_PASS, strlen(ADMIN_PASS)), 0);
+	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
+	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
 	CHECK_RC(vault_case_create(code, v, NULL), 0);
 	snprintf(fpath, sizeof fpath, "%s/big.bin", code);
 	fill_pattern(data, big, 3);
@@ -380,7 +382,7 @@ static void test_grow(void)
 	if (!v)
 		goto out;
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
-	CHECK_RC(vault_unlock(v, "dpo", ADMIN_PASS, strlen(ADMIN_PASS)), 0);
+	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
 	CHECK_RC(vault_get(v, fpath, NULL, mem_sink_write, &sink), 0);
 	CHECK(sink.len == big && !memcmp(sink.data, data, big));
 	mem_sink_free(&sink);

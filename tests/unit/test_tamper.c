@@ -610,6 +610,28 @@ static int ins_grant(vault *v, MDB_txn *txn, vault_event *ev)
 	return grant_of(v, txn, ev, "bob");
 }
 
+/* The admin signs a case-create that makes them its first member. */
+static int ins_case_create(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	case_rec c;
+	node_rec root;
+	int error;
+
+	memset(&c, 0, sizeof c);
+	snprintf(c.code, sizeof c.code, "C-ADM1N000");
+	c.epoch = 1;
+	c.nmembers = 1;
+	snprintf(c.members[0].user, sizeof c.members[0].user, "dpo");
+	vault_node__init(&root, NODE_DIR, c.code, 0);
+	c.root = root.id;
+	if ((error = vault_node__put(txn, v, &root)) < 0 || (error = vault_case__put(txn, v, &c)) < 0)
+		return error;
+	event_on(ev, c.code, root.id);
+	if ((error = vault_event__touch_case(ev, v, txn, c.code)) < 0)
+		return error;
+	return vault_event__touch_node(ev, v, txn, root.id);
+}
+
 static int ins_grant_self(vault *v, MDB_txn *txn, vault_event *ev)
 {
 	return grant_of(v, txn, ev, "dpo");
@@ -1321,6 +1343,8 @@ static void test_insiders(void)
 		{ "insider: a write whose Case trailer is another case", "bob", "write", ins_write_wrong_case, NULL, 0 },
 		{ "insider: a rekey by a ro member that adds a member", "carol", "rekey", ins_rekey_adds_member, "member", 1 },
 		{ "insider: a grant that also changes another member", "dpo", "grant", ins_grant_two, "member", 1 },
+		{ "insider: an admin creates a case (and is its member)", "dpo", "case-create",
+		  ins_case_create, "admin 'dpo' created a case", 0 },
 		{ "insider: an admin grants a case to themselves", "dpo", "grant", ins_grant_self,
 		  "admin 'dpo' a member", 0 },
 		{ "insider: an admin grants a case to an auditor", "dpo", "grant", ins_grant_auditor,

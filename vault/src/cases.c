@@ -52,13 +52,7 @@ static int case_create_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload
 		c.label_len = strlen(a->label) + VCRYPTO_OVERHEAD;
 		vault_vcrypto__seal(c.label, (const unsigned char *)a->label, strlen(a->label), ad, adlen, k->key);
 	}
-	memset(&root, 0, sizeof root);
-	randombytes_buf(&root.id, sizeof root.id);
-	root.type = NODE_DIR;
-	root.state = NODE_LIVE;
-	root.mode = NODE_DIR_MODE;
-	root.mtime = root.ctime = root.atime = vault_time__now_ns();
-	snprintf(root.code, sizeof root.code, "%s", c.code);
+	vault_node__init(&root, NODE_DIR, c.code, 0);
 	c.root = root.id;
 	if ((error = vault_node__put(txn, v, &root)) < 0)
 		return error;
@@ -82,8 +76,11 @@ int vault_case_create(char code[VAULT_CODE_SIZE], vault *v, const char *label)
 	code[0] = '\0';
 	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
-	if (v->role == VAULT_ROLE_AUDITOR)
-		return vault_error_set(VAULT_EACCES, "user '%s' is an auditor", v->user);
+	/* Admins and auditors hold no case keys: only caseworkers make cases
+	 * (the creator is the case's first member). */
+	if (v->role != VAULT_ROLE_CASEWORKER)
+		return vault_error_set(VAULT_EACCES, "user '%s' is %s %s", v->user, "an",
+			vault_role_name(v->role));
 	if (label && strlen(label) > 256 - 1)
 		return vault_error_set(VAULT_EUSAGE, "case label is longer than 255 bytes");
 	if (label && memchr(label, '\n', strlen(label)))

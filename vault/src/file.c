@@ -359,13 +359,9 @@ static int open_load(vault_file *f, MDB_txn *txn, case_ctx *cc, const vault_file
 	} else if (error == VAULT_ENOTFOUND) {
 		if (!(o->flags & VAULT_FILE_CREATE))
 			return vault_error_set(VAULT_ENOTFOUND, "'%s' does not exist", f->path);
-		memset(&f->node, 0, sizeof f->node);
-		randombytes_buf(&f->node.id, sizeof f->node.id);
-		f->node.type = NODE_FILE;
-		f->node.state = NODE_LIVE;
-		f->node.mode = o->mode || (o->flags & VAULT_FILE_MODE) ? o->mode & 07777 : NODE_FILE_MODE;
-		f->node.parent = parent.id;
-		snprintf(f->node.code, sizeof f->node.code, "%s", cc->c.code);
+		vault_node__init(&f->node, NODE_FILE, cc->c.code, parent.id);
+		if (o->mode || (o->flags & VAULT_FILE_MODE))
+			f->node.mode = o->mode & 07777;
 		f->lazy_create = 1;
 	} else {
 		return error;

@@ -45,14 +45,7 @@ static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 
 	if ((error = vault_docs__new_in(&parent, txn, v, cc, &oc->p, oc->path)) < 0)
 		return error;
-	memset(&n, 0, sizeof n);
-	randombytes_buf(&n.id, sizeof n.id);
-	n.type = NODE_DIR;
-	n.state = NODE_LIVE;
-	n.mode = NODE_DIR_MODE;
-	n.parent = parent.id;
-	n.mtime = n.ctime = n.atime = vault_time__now_ns();
-	snprintf(n.code, sizeof n.code, "%s", cc->c.code);
+	vault_node__init(&n, NODE_DIR, cc->c.code, parent.id);
 	if ((error = vault_docs__node_key_for_write(&key, &fresh, txn, v, &cc->c, &n)) < 0)
 		return error;
 	vault_docs__name_seal(&n, name, nlen, key);

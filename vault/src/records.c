@@ -418,6 +418,18 @@ void vault_node__path(char out[64], uint64_t id)
 	snprintf(out, 64, "nodes/%.2s/%.2s/%s", hex, hex + 2, hex);
 }
 
+void vault_node__init(node_rec *n, int type, const char *code, uint64_t parent)
+{
+	memset(n, 0, sizeof *n);
+	randombytes_buf(&n->id, sizeof n->id);
+	n->type = type;
+	n->state = NODE_LIVE;
+	n->mode = type == NODE_DIR ? NODE_DIR_MODE : NODE_FILE_MODE;
+	n->parent = parent;
+	n->mtime = n->ctime = n->atime = vault_time__now_ns();
+	snprintf(n->code, sizeof n->code, "%s", code);
+}
+
 int vault_node__get(node_rec *out, MDB_txn *txn, vault *v, uint64_t id)
 {
 	unsigned char k[8];

@@ -131,6 +131,9 @@ member_rec *vault_case__member(case_rec *c, const char *user);
 /* "nodes/AB/CD/ABCD...": where node `id`'s file is in the history tree
  * (its 16 hex digits, under folders of the first two pairs). */
 void vault_node__path(char out[64], uint64_t id);
+/* A new live node of case `code` in folder `parent` (0 for a case root):
+ * a random id, the default mode, every time now; not stored. */
+void vault_node__init(node_rec *n, int type, const char *code, uint64_t parent);
 int vault_node__get(node_rec *out, MDB_txn *txn, vault *v, uint64_t id);
 int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n);
 

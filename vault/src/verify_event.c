@@ -629,8 +629,8 @@ int vault_verify__event(vault_verify__replay *w, git_commit *c, git_tree *tree,
 			goto done;
 		break;
 	case VAULT_ACTION_CASE:
-		if (pol->pu.role == VAULT_ROLE_AUDITOR)
-			FAIL("auditor '%s' created a case", t.actor);
+		if (pol->pu.role != VAULT_ROLE_CASEWORKER)
+			FAIL("%s '%s' created a case", vault_role_name(pol->pu.role), t.actor);
 		if ((error = check_case_create(w, &t, &ch)) < 0)
 			goto done;
 		break;
