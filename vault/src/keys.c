@@ -250,11 +250,6 @@ int vault_keys__user_trusted(MDB_txn *txn, vault *v, const char *name)
 	return error;
 }
 
-/*
- * Keys are sealed only to members and keys that the signed history vouches
- * for: an edit of the LMDB records alone (a member added, a public key
- * swapped) does not get a case key sealed to anyone.
- */
 int vault_keys__epoch_trusted(MDB_txn *txn, vault *v, const case_rec *c)
 {
 	vault_buf b = VAULT_BUF_INIT;
@@ -269,6 +264,11 @@ int vault_keys__epoch_trusted(MDB_txn *txn, vault *v, const case_rec *c)
 	return error;
 }
 
+/*
+ * Keys are sealed only to members and keys that the signed history vouches
+ * for: an edit of the LMDB records alone (a member added, a public key
+ * swapped) does not get a case key sealed to anyone.
+ */
 int vault_keys__case_trusted(MDB_txn *txn, vault *v, const case_rec *c)
 {
 	int error = vault_keys__epoch_trusted(txn, v, c);
