@@ -319,6 +319,8 @@ static const char *vault_hint(int code, char *buf, size_t size)
 			return "restore the vault from a backup, and keep this copy for investigation";
 		if (errctx.on == CLI_ON_WITNESS)
 			return "the witness holds events this vault lacks: this vault was rolled back or rewritten; keep both for investigation";
+		if (strstr(vault_error_last()->message, "was rolled back"))
+			return "an older copy of the vault was put back: find the newest copy; if an older backup was restored on purpose, run the command again with --restored (recorded as an event)";
 		return "run 'casevault audit verify' and restore the vault from a backup";
 	case VAULT_EVERSION:
 		return "a newer casevault wrote this vault; upgrade casevault";

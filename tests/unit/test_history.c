@@ -92,7 +92,7 @@ static int walk_begin(walk *w, const char *dir)
 	w->head = NULL;
 	if ((w->v = support_open_as(dir, NULL, NULL)) == NULL)
 		return -1;
-	if (vault_event__begin_walk(&w->txn, w->v) < 0 ||
+	if (vault_store__begin_walk(&w->txn, w->v->st) < 0 ||
 	    (w->head = tree_of(w, event_id("unlock-failed", 0))) == NULL) {
 		CHECK(!"cannot begin a read of the history");
 		vault_store__abort(w->v->st, w->txn);

@@ -582,7 +582,7 @@ int vault_audit_export(vault_export_result *res, vault *v, const char *dir)
 
 	memset(res, 0, sizeof *res);
 	memset(&x, 0, sizeof x);
-	if ((error = vault_event__begin_walk(&txn, v)) < 0)
+	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
 		return error;
 	v->st->mapped_max = VAULT_WALK_MAPPED_MAX;
 	exporter_init(&x, v, txn);
