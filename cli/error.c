@@ -321,8 +321,13 @@ static const char *vault_hint(int code, char *buf, size_t size)
 			return "the witness holds events this vault lacks: this vault was rolled back or rewritten; keep both for investigation";
 		if (strstr(vault_error_last()->message, "was rolled back"))
 			return "an older copy of the vault was put back: find the newest copy; if an older backup was restored on purpose, run the command again with --restored (recorded as an event)";
+		/* A sealed key is not in the history: verify may pass. */
+		if (strstr(vault_error_last()->message, "sealed key of case"))
+			return "the key was changed outside casevault and was not used: tell an admin (DPO), and restore the vault from a backup";
 		return "run 'casevault audit verify' and restore the vault from a backup";
 	case VAULT_EVERSION:
+		if (strstr(vault_error_last()->message, "older casevault"))
+			return "this casevault does not read vaults of older formats: make a new vault with 'casevault init'";
 		return "a newer casevault wrote this vault; upgrade casevault";
 	case VAULT_ENOSPC:
 		return "free disk space, or move the vault to a larger disk";

@@ -87,6 +87,21 @@ expect_exit 3 cvbare --vault "$T/copy" audit verify --anchor "$new_head"
 expect_err_hint "$new_head"
 rm -rf "$T/copy" "$T/old"
 
+# 4. A damaged key-check value (the last bytes of the case record): the
+#    member's key is refused before it decrypts anything; exit 3, one line
+#    naming the case, and a hint.
+flip_last() {
+	edit_record "$1" "$2" "$3" "0$/1" || edit_record "$1" "$2" "$3" "[1-9a-f]$/0"
+}
+cp -a "$VAULT" "$T/copy"
+check "key-check value edited" flip_last "$T/copy" cases "$(hexof "$code")"
+expect_exit 3 "$CASEVAULT_BIN" --vault "$T/copy" --user alice --passphrase-file "$T/alice.pass" \
+	get "$code/doc.txt"
+expect_err_hint "key-check value"
+expect_err_hint "$code"
+expect_no_stdout "damaged key-check value"
+tampered "damaged key-check value" "$code"
+
 # The vault itself still verifies.
 expect_exit 0 cvbare --vault "$VAULT" audit verify
 check "the good head was a real event" test -n "$good_head"

@@ -87,9 +87,11 @@ static void add_member(case_rec *c, const char *user, int read_only)
 }
 
 static unsigned char chains[3][CHAIN_SIZE];
+static unsigned char kcvs[4][KCV_SIZE];
 
-/* Case `code` at `epoch`, its chain (epoch - 1 entries) from `chains`, a
- * label of `label_len` bytes sealed under `label_epoch` (0: none). */
+/* Case `code` at `epoch`, its chain (epoch - 1 entries) from `chains` and
+ * its key-check values from `kcvs` (epoch N's: bytes 0xa0 + N), a label of
+ * `label_len` bytes sealed under `label_epoch` (0: none). */
 static void sample_case(case_rec *c, const char *code, uint32_t epoch, int retired, uint64_t root,
 	uint32_t label_epoch, size_t label_len)
 {
@@ -105,6 +107,9 @@ static void sample_case(case_rec *c, const char *code, uint32_t epoch, int retir
 		fill_pattern(chains[i], CHAIN_SIZE, (uint32_t)i + 200);
 	c->nchain = epoch - 1;
 	c->chain = c->nchain ? chains : NULL;
+	for (size_t i = 0; i < 4; i++)
+		memset(kcvs[i], 0xa1 + (int)i, KCV_SIZE);
+	c->kcv = kcvs;
 }
 
 static void check_case(const case_rec *got, const case_rec *want)
@@ -121,6 +126,7 @@ static void check_case(const case_rec *got, const case_rec *want)
 	SAME(nchain);
 	CHECK(got->nchain == 0 || (got->chain && got->chain != want->chain &&
 		!memcmp(got->chain, want->chain, want->nchain * CHAIN_SIZE)));
+	CHECK(got->kcv && got->kcv != want->kcv && !memcmp(got->kcv, want->kcv, want->epoch * KCV_SIZE));
 }
 
 static void sample_node(node_rec *n, uint64_t id, int type, int state, const char *code,
@@ -401,10 +407,13 @@ static void test_layout(void)
 	CHECK(val.mv_size == 171);
 
 	/* cases: epoch, retired, root, label epoch, label length, label,
-	 * member count, (length, name, read-only) each, chain length, chain. */
+	 * member count, (length, name, read-only) each, chain length, chain,
+	 * a key-check value per epoch. */
 	p = raw(&val, txn, v->st->cases, "C-0123ABCD", 10);
 	len = 20 + cases[0].label_len;
-	CHECK(val.mv_size == len + 1 + (1 + 5 + 1) + (1 + 3 + 1) + (1 + 7 + 1) + 2 + 3 * CHAIN_SIZE);
+	CHECK(val.mv_size == len + 1 + (1 + 5 + 1) + (1 + 3 + 1) + (1 + 7 + 1) + 2 + 3 * CHAIN_SIZE +
+		4 * KCV_SIZE);
+	CHECK(!memcmp(p + val.mv_size - 4 * KCV_SIZE, kcvs, 4 * KCV_SIZE));
 	CHECK(p[0] == REC_FORMAT && be32_get(p + 1) == 4 && p[5] == 1);
 	CHECK(be64_get(p + 6) == cases[0].root && be32_get(p + 14) == 3);
 	CHECK(p[18] == 0 && p[19] == cases[0].label_len);
@@ -608,16 +617,19 @@ static const damage user_damage[] = {
 };
 
 /* The damaged case: label of DL bytes; members alice (rw), bob (ro); two
- * chain entries. M: the member count's byte. */
+ * chain entries, three key-check values (K bytes). M: the member count's
+ * byte. */
 #define DL 45
 #define M (20 + DL)
+#define K (3 * KCV_SIZE)
 static const damage case_damage[] = {
-	{ "only the format byte", .cut = M + 15 + 2 * CHAIN_SIZE - 1 },
-	{ "cut inside the header", .cut = M + 15 + 2 * CHAIN_SIZE - 19 },
-	{ "cut inside the label", .cut = 15 + 2 * CHAIN_SIZE + 1 },
-	{ "cut inside a member", .cut = 2 * CHAIN_SIZE + 4 },
-	{ "a chain entry short", .cut = CHAIN_SIZE },
-	{ "a chain entry more", .grow = CHAIN_SIZE },
+	{ "only the format byte", .cut = M + 15 + 2 * CHAIN_SIZE + K - 1 },
+	{ "cut inside the header", .cut = M + 15 + 2 * CHAIN_SIZE + K - 19 },
+	{ "cut inside the label", .cut = 15 + 2 * CHAIN_SIZE + K + 1 },
+	{ "cut inside a member", .cut = 2 * CHAIN_SIZE + K + 4 },
+	{ "cut inside the chain", .cut = CHAIN_SIZE + K },
+	{ "a key-check value short", .cut = KCV_SIZE },
+	{ "a key-check value more", .grow = KCV_SIZE },
 	{ "epoch 0", .at = 1, .n = 4, .to = 0 },
 	{ "epoch past the chain", .at = 4, .n = 1, .to = 4 },
 	{ "label length past the value", .at = 18, .n = 2, .to = 257 },
@@ -725,7 +737,7 @@ static void test_damage(void)
 	CHECK_RC(vault_case__put(txn, v, &c), 0);
 	t = (target){ "case", &v->st->cases, DAMAGED_CASE, 10, read_case, "case '" DAMAGED_CASE "'" };
 	len = stored(good, sizeof good, txn, &t);
-	CHECK(len == M + 15 + 2 * CHAIN_SIZE);
+	CHECK(len == M + 15 + 2 * CHAIN_SIZE + K);
 	check_damage(txn, &t, good, len, 1, case_damage, N(case_damage));
 
 	/* 65 members, each whole: only the bound refuses them. */
@@ -737,9 +749,11 @@ static void test_damage(void)
 	}
 	CHECK_RC(vault_case__put(txn, v, &c), 0);
 	len = stored(good, sizeof good, txn, &t);
-	CHECK(len == 20 + 1 + CASE_MAX_MEMBERS * 5 + 2 && good[20] == CASE_MAX_MEMBERS);
+	CHECK(len == 20 + 1 + CASE_MAX_MEMBERS * 5 + 2 + KCV_SIZE && good[20] == CASE_MAX_MEMBERS);
 	good[20] = CASE_MAX_MEMBERS + 1;
-	memcpy(good + len - 2, "\3m64\0\0\0", 7);      /* a member more, then no chain */
+	/* a member more, then no chain, then the key-check value */
+	memmove(good + len - 2 - KCV_SIZE + 5, good + len - 2 - KCV_SIZE, 2 + KCV_SIZE);
+	memcpy(good + len - 2 - KCV_SIZE, "\3m64\0", 5);
 	damage_rows(txn, &t, good, len + 5, too_many_members, N(too_many_members));
 
 	sample_node(&n, DAMAGED_NODE, NODE_FILE, NODE_LIVE, "C-0123ABCD", DN, 0400, 0);
@@ -882,12 +896,16 @@ static void test_blobs(void)
 	add_member(&c, "bob", 1);
 	CHECK_RC(vault_blob__case(&b, &c), 0);
 	check_text(&b, "case C-0123ABCD\nepoch 3\nretired yes\nroot 000000000000002a\n"
-		"label 2 aGVsbG8=\nmember alice rw\nmember bob ro\n");
+		"label 2 aGVsbG8=\nmember alice rw\nmember bob ro\n"
+		"kcv 1 a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1\n"
+		"kcv 2 a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2\n"
+		"kcv 3 a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3\n");
 	vault_buf_dispose(&b);
 	/* No label, no member, not retired. */
 	sample_case(&c, "C-ZZZZZZZZ", 1, 0, 0xfedcba9876543210ULL, 0, 0);
 	CHECK_RC(vault_blob__case(&b, &c), 0);
-	check_text(&b, "case C-ZZZZZZZZ\nepoch 1\nretired no\nroot fedcba9876543210\n");
+	check_text(&b, "case C-ZZZZZZZZ\nepoch 1\nretired no\nroot fedcba9876543210\n"
+		"kcv 1 a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1\n");
 	vault_buf_dispose(&b);
 
 	/* nodes/AB/CD/NODEID: a file, before 1970. */

@@ -211,8 +211,8 @@ static void set_format(const char *dir, const unsigned char *val, size_t len)
 
 static void test_format(void)
 {
-	static const unsigned char fmt1[5] = { 1, 0, 0, 0, 3 }, fmt2[5] = { 1, 0, 0, 0, 4 },
-		fmt_old[5] = { 1, 0, 0, 0, 2 };
+	static const unsigned char fmt1[5] = { 1, 0, 0, 0, 4 }, fmt2[5] = { 1, 0, 0, 0, 5 },
+		fmt_old[5] = { 1, 0, 0, 0, 3 };
 	static const unsigned char badrec[5] = { 9, 0, 0, 0, 1 }, shortrec[3] = { 1, 0, 1 };
 	vault *v = NULL;
 	char path[512];
@@ -221,7 +221,7 @@ static void test_format(void)
 
 	make_vault(path, sizeof path, 0);
 
-	/* The record as written by init: format byte, then 2 big-endian. */
+	/* The record as written by init: format byte, then 4 big-endian. */
 	CHECK(rawdb_open(&db, path) == 0);
 	if (db.env) {
 		CHECK(rawdb_get(&db, "meta", "format", 6, &val) == 0);
@@ -233,7 +233,7 @@ static void test_format(void)
 	set_format(path, fmt2, sizeof fmt2);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);
-	/* An older one (format 2 wrote user records one byte longer). */
+	/* An older one (format 3 bound no key to the vault or its place). */
 	set_format(path, fmt_old, sizeof fmt_old);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);

@@ -615,6 +615,7 @@ static int ins_case_create(vault *v, MDB_txn *txn, vault_event *ev)
 {
 	case_rec c;
 	node_rec root;
+	unsigned char kcv[1][KCV_SIZE] = { { 0 } };
 	int error;
 
 	memset(&c, 0, sizeof c);
@@ -622,6 +623,7 @@ static int ins_case_create(vault *v, MDB_txn *txn, vault_event *ev)
 	c.epoch = 1;
 	c.nmembers = 1;
 	snprintf(c.members[0].user, sizeof c.members[0].user, "dpo");
+	c.kcv = kcv;
 	vault_node__init(&root, NODE_DIR, c.code, 0);
 	c.root = root.id;
 	if ((error = vault_node__put(txn, v, &root)) < 0 || (error = vault_case__put(txn, v, &c)) < 0)

@@ -57,7 +57,8 @@ const vault_action *vault_action__find(const char *name)
 
 /*
  * The lines of tree file `id`, each with its key: the first word, or for
- * a `member NAME ...` line the first two (each member is a field).
+ * a `member NAME ...` or `kcv EPOCH ...` line the first two (each member,
+ * each epoch's key-check value, is a field).
  */
 typedef struct {
 	char *text;
@@ -90,7 +91,7 @@ static int record_read(record_lines *r, vault *v, const git_oid *id)
 
 		if (r->n == sizeof r->line / sizeof r->line[0])
 			return vault_error_set(VAULT_ECORRUPT, "a history file has too many lines");
-		if (klen == 6 && !memcmp(s, "member", 6) && sp) {
+		if (((klen == 6 && !memcmp(s, "member", 6)) || (klen == 3 && !memcmp(s, "kcv", 3))) && sp) {
 			char *sp2 = memchr(sp + 1, ' ', len - klen - 1);
 			klen = sp2 ? (size_t)(sp2 - s) : len;
 		}
@@ -199,7 +200,7 @@ int vault_action__check_record(vault *v, const vault_action *a, const git_oid *b
 {
 	record_lines r1;
 	const char *may[14];
-	char member[VAULT_NAME_MAX + 8], value[32];
+	char member[VAULT_NAME_MAX + 8], value[32], kcv[40];
 	size_t k = 0;
 	int error;
 
@@ -208,6 +209,18 @@ int vault_action__check_record(vault *v, const vault_action *a, const git_oid *b
 	if (target && (!strcmp(a->name, "grant") || !strcmp(a->name, "revoke"))) {
 		snprintf(member, sizeof member, "member %s", target);
 		may[k++] = member;
+	}
+	/* A rekey adds the key-check value of the epoch it starts; those of
+	 * older epochs never change. */
+	if (!strcmp(a->name, "rekey")) {
+		if ((error = record_read(&r1, v, after)) < 0) {
+			free(r1.text);
+			return error;
+		}
+		record_value(value, sizeof value, &r1, "epoch");
+		free(r1.text);
+		snprintf(kcv, sizeof kcv, "kcv %s", value);
+		may[k++] = kcv;
 	}
 	may[k] = NULL;
 	if ((error = check_fields(v, a->name, before, after, may, what, &r1)) < 0)

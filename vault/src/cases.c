@@ -46,6 +46,9 @@ static int case_create_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload
 		return error;
 	if ((error = vault_keys__cache(&k, v, c.code, 1, key)) < 0)
 		return error;
+	if ((c.kcv = malloc(KCV_SIZE)) == NULL)
+		return vault_error_set_oom();
+	vault_keys__kcv(c.kcv[0], v, c.code, 1, k->key);
 	if (a->label && *a->label) {
 		label_ad(ad, &adlen, c.code);
 		c.label_epoch = 1;
@@ -54,12 +57,13 @@ static int case_create_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload
 	}
 	vault_node__init(&root, NODE_DIR, c.code, 0);
 	c.root = root.id;
-	if ((error = vault_node__put(txn, v, &root)) < 0)
+	if ((error = vault_node__put(txn, v, &root)) < 0 ||
+	    (error = vault_keys__seal(txn, v, &c, 1, v->user, k->key)) < 0 ||
+	    (error = vault_case__put(txn, v, &c)) < 0) {
+		vault_case__dispose(&c);
 		return error;
-	if ((error = vault_keys__seal(txn, v, c.code, 1, v->user, k->key)) < 0)
-		return error;
-	if ((error = vault_case__put(txn, v, &c)) < 0)
-		return error;
+	}
+	vault_case__dispose(&c);
 	memcpy(a->code, c.code, VAULT_CODE_SIZE);
 	snprintf(ev->case_code, sizeof ev->case_code, "%s", c.code);
 	ev->node = root.id;

@@ -47,6 +47,7 @@ struct vault {
 	git_odb *odb;
 	char dir[4096];
 	char id[VAULT_ID_SIZE];
+	unsigned char genesis[20];   /* the genesis event's id: wrapped user keys are bound to it */
 	vault_via_t via;
 
 	/* The unlocked user. */

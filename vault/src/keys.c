@@ -50,40 +50,110 @@ int vault_keys__cache(case_key **out, vault *v, const char *code, uint32_t epoch
 	return 0;
 }
 
-static void chain_ad(unsigned char ad[32], size_t *len, const char *code, uint32_t epoch)
+/*
+ * What binds a key to its place. A sealed box has no associated data, and
+ * whoever can write the vault file can seal any key to a member's public
+ * key or move a sealed entry to another name. So the sealed plaintext
+ * carries, after the key, a hash of where it belongs (vault, case, epoch,
+ * recipient); and every key unsealed or un-chained must match its epoch's
+ * key-check value, which is in the case's tree file and so vouched for by
+ * the signed history. A key that fails either is not used, cached or
+ * sealed to anyone.
+ */
+#define SEALED_PLAIN (VCRYPTO_KEYBYTES + 32)
+
+static void hash_str(crypto_generichash_state *st, const char *s)
 {
-	*len = (size_t)snprintf((char *)ad, 32, "cv-chain:%s:%u", code, epoch);
+	crypto_generichash_update(st, (const unsigned char *)s, strlen(s) + 1);
+}
+
+static void seal_binding(unsigned char out[32], const vault *v, const char *code, uint32_t epoch,
+	const char *user)
+{
+	crypto_generichash_state st;
+	unsigned char e[4];
+
+	be32_put(e, epoch);
+	crypto_generichash_init(&st, NULL, 0, 32);
+	hash_str(&st, "cv-sealed");
+	hash_str(&st, v->id);
+	hash_str(&st, code);
+	crypto_generichash_update(&st, e, 4);
+	hash_str(&st, user);
+	crypto_generichash_final(&st, out, 32);
+}
+
+void vault_keys__kcv(unsigned char out[KCV_SIZE], const vault *v, const char *code, uint32_t epoch,
+	const unsigned char *key)
+{
+	crypto_generichash_state st;
+	unsigned char e[4];
+
+	be32_put(e, epoch);
+	crypto_generichash_init(&st, key, VCRYPTO_KEYBYTES, KCV_SIZE);
+	hash_str(&st, "cv-kcv");
+	hash_str(&st, v->id);
+	hash_str(&st, code);
+	crypto_generichash_update(&st, e, 4);
+	crypto_generichash_final(&st, out, KCV_SIZE);
+}
+
+/* Is `key` the key of `c`'s `epoch`, as its key-check value says? */
+static int kcv_ok(const vault *v, const case_rec *c, uint32_t epoch, const unsigned char *key)
+{
+	unsigned char kcv[KCV_SIZE];
+
+	vault_keys__kcv(kcv, v, c->code, epoch, key);
+	return sodium_memcmp(kcv, c->kcv[epoch - 1], KCV_SIZE) == 0;
+}
+
+static void chain_ad(unsigned char ad[96], size_t *len, const vault *v, const char *code, uint32_t epoch)
+{
+	*len = (size_t)snprintf((char *)ad, 96, "cv-chain:%s:%s:%u", v->id, code, epoch);
 }
 
 /* Unseal this user's key for `epoch` from the sealed table; ENOTFOUND. */
-static int key_unseal(unsigned char **out, MDB_txn *txn, vault *v, const char *code, uint32_t epoch)
+static int key_unseal(unsigned char **out, MDB_txn *txn, vault *v, const case_rec *c, uint32_t epoch)
 {
 	char skey[64];
 	MDB_val val;
-	unsigned char *key = NULL;
+	unsigned char *plain = NULL, bind[32];
 	int error;
 
 	*out = NULL;
-	vault_keys__sealed_name(skey, sizeof skey, code, epoch, v->user);
+	vault_keys__sealed_name(skey, sizeof skey, c->code, epoch, v->user);
 	if ((error = vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val)) < 0)
 		return error;
-	if ((error = vault_vcrypto__secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
+	if ((error = vault_vcrypto__secret_alloc(&plain, SEALED_PLAIN)) < 0)
 		return error;
-	if (val.mv_size != 1 + VCRYPTO_KEYBYTES + VCRYPTO_SEALBYTES ||
+	seal_binding(bind, v, c->code, epoch, v->user);
+	if (val.mv_size != 1 + SEALED_PLAIN + VCRYPTO_SEALBYTES ||
 	    ((unsigned char *)val.mv_data)[0] != REC_FORMAT ||
-	    vault_vcrypto__unseal(key, (unsigned char *)val.mv_data + 1, val.mv_size - 1, v->pk, v->sk) < 0) {
-		vault_vcrypto__key_free(key);
-		return vault_error_set(VAULT_ECORRUPT, "sealed key of case '%s' epoch %u for '%s' is damaged",
-			code, epoch, v->user);
+	    vault_vcrypto__unseal(plain, (unsigned char *)val.mv_data + 1, val.mv_size - 1, v->pk, v->sk) < 0) {
+		error = vault_error_set(VAULT_ECORRUPT, "sealed key of case '%s' epoch %u for '%s' is damaged",
+			c->code, epoch, v->user);
+	} else if (sodium_memcmp(plain + VCRYPTO_KEYBYTES, bind, 32) != 0) {
+		error = vault_error_set(VAULT_ECORRUPT,
+			"sealed key of case '%s' epoch %u for '%s' was sealed for another case, epoch, user or vault",
+			c->code, epoch, v->user);
+	} else if (!kcv_ok(v, c, epoch, plain)) {
+		error = vault_error_set(VAULT_ECORRUPT,
+			"sealed key of case '%s' epoch %u for '%s' fails the case's key-check value",
+			c->code, epoch, v->user);
 	}
-	*out = key;
+	if (error < 0) {
+		vault_vcrypto__key_free(plain);
+		return error;
+	}
+	sodium_memzero(plain + VCRYPTO_KEYBYTES, 32);
+	*out = plain;
 	return 0;
 }
 
 int vault_keys__case_key(const unsigned char **out, MDB_txn *txn, vault *v, case_rec *c, uint32_t epoch)
 {
 	case_key *k = NULL;
-	unsigned char *key = NULL, ad[32];
+	unsigned char *key = NULL, ad[96];
 	uint32_t e;
 	size_t adlen;
 	int error;
@@ -101,7 +171,7 @@ int vault_keys__case_key(const unsigned char **out, MDB_txn *txn, vault *v, case
 	for (e = c->epoch; e >= epoch; e--) {
 		if ((k = key_cached(v, c->code, e)) != NULL)
 			break;
-		error = key_unseal(&key, txn, v, c->code, e);
+		error = key_unseal(&key, txn, v, c, e);
 		if (error == 0) {
 			if ((error = vault_keys__cache(&k, v, c->code, e, key)) < 0)
 				return error;
@@ -119,10 +189,16 @@ int vault_keys__case_key(const unsigned char **out, MDB_txn *txn, vault *v, case
 		case_key *prev;
 		if ((error = vault_vcrypto__secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
 			return error;
-		chain_ad(ad, &adlen, c->code, e);
+		chain_ad(ad, &adlen, v, c->code, e);
 		if (vault_vcrypto__open(key, c->chain[e - 2], CHAIN_SIZE, ad, adlen, k->key) < 0) {
 			vault_vcrypto__key_free(key);
 			return vault_error_set(VAULT_ECORRUPT, "key chain of case '%s' is damaged at epoch %u", c->code, e);
+		}
+		if (!kcv_ok(v, c, e - 1, key)) {
+			vault_vcrypto__key_free(key);
+			return vault_error_set(VAULT_ECORRUPT,
+				"key chain of case '%s' at epoch %u fails the key-check value of epoch %u",
+				c->code, e, e - 1);
 		}
 		e--;
 		if ((prev = key_cached(v, c->code, e)) != NULL) {
@@ -166,10 +242,10 @@ int vault_keys__lookup_key(const unsigned char **out, MDB_txn *txn, vault *v, ca
 	return 0;
 }
 
-int vault_keys__seal(MDB_txn *txn, vault *v, const char *code, uint32_t epoch,
+int vault_keys__seal(MDB_txn *txn, vault *v, const case_rec *c, uint32_t epoch,
 	const char *user, const unsigned char *key)
 {
-	unsigned char buf[1 + VCRYPTO_KEYBYTES + VCRYPTO_SEALBYTES];
+	unsigned char buf[1 + SEALED_PLAIN + VCRYPTO_SEALBYTES], *plain = NULL;
 	char skey[64];
 	user_rec u;
 	int error;
@@ -179,11 +255,21 @@ int vault_keys__seal(MDB_txn *txn, vault *v, const char *code, uint32_t epoch,
 	/* Disabling takes a user out of every case first: a disabled member
 	 * is a record edited behind casevault's back. */
 	if (u.status != USER_ACTIVE)
-		return vault_error_set(VAULT_ECORRUPT, "case '%s' lists disabled user '%s' as a member", code, user);
-	buf[0] = REC_FORMAT;
-	if ((error = vault_vcrypto__seal_to(buf + 1, key, VCRYPTO_KEYBYTES, u.pk)) < 0)
+		return vault_error_set(VAULT_ECORRUPT, "case '%s' lists disabled user '%s' as a member", c->code, user);
+	/* The last line before a key leaves this process. */
+	if (!kcv_ok(v, c, epoch, key))
+		return vault_error_set(VAULT_ECORRUPT, "key of case '%s' epoch %u fails its key-check value",
+			c->code, epoch);
+	if ((error = vault_vcrypto__secret_alloc(&plain, SEALED_PLAIN)) < 0)
 		return error;
-	vault_keys__sealed_name(skey, sizeof skey, code, epoch, user);
+	memcpy(plain, key, VCRYPTO_KEYBYTES);
+	seal_binding(plain + VCRYPTO_KEYBYTES, v, c->code, epoch, user);
+	buf[0] = REC_FORMAT;
+	error = vault_vcrypto__seal_to(buf + 1, plain, SEALED_PLAIN, u.pk);
+	vault_vcrypto__key_free(plain);
+	if (error < 0)
+		return error;
+	vault_keys__sealed_name(skey, sizeof skey, c->code, epoch, user);
 	return vault_store__put(txn, v->st->sealed, skey, strlen(skey), buf, sizeof buf, 0);
 }
 
@@ -199,7 +285,7 @@ int vault_keys__has_sealed(MDB_txn *txn, vault *v, const char *code, uint32_t ep
 int vault_keys__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed)
 {
 	const unsigned char *cur;
-	unsigned char *next = NULL, ad[32];
+	unsigned char *next = NULL, ad[96];
 	case_key *k = NULL;
 	size_t adlen;
 	int error;
@@ -210,14 +296,18 @@ int vault_keys__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed)
 	if (c->retired) {
 		/* A revocation retired the epoch: start the next one, sealed to
 		 * the remaining members only, with the old key chained under it. */
-		void *chain = realloc(c->chain, (c->nchain + 1) * CHAIN_SIZE);
+		void *chain = realloc(c->chain, (c->nchain + 1) * CHAIN_SIZE), *kcv;
 		if (!chain)
 			return vault_error_set_oom();
 		c->chain = chain;
+		if ((kcv = realloc(c->kcv, ((size_t)c->epoch + 1) * KCV_SIZE)) == NULL)
+			return vault_error_set_oom();
+		c->kcv = kcv;
 		if ((error = vault_vcrypto__key_new(&next)) < 0)
 			return error;
 		c->epoch++;
-		chain_ad(ad, &adlen, c->code, c->epoch);
+		vault_keys__kcv(c->kcv[c->epoch - 1], v, c->code, c->epoch, next);
+		chain_ad(ad, &adlen, v, c->code, c->epoch);
 		vault_vcrypto__seal(c->chain[c->nchain], cur, VCRYPTO_KEYBYTES, ad, adlen, next);
 		c->nchain++;
 		c->retired = 0;
@@ -229,7 +319,7 @@ int vault_keys__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed)
 	for (size_t i = 0; i < c->nmembers; i++) {
 		if (vault_keys__has_sealed(txn, v, c->code, c->epoch, c->members[i].user))
 			continue;
-		if ((error = vault_keys__seal(txn, v, c->code, c->epoch, c->members[i].user, cur)) < 0)
+		if ((error = vault_keys__seal(txn, v, c, c->epoch, c->members[i].user, cur)) < 0)
 			return error;
 		*changed = 1;
 	}

@@ -17,9 +17,13 @@ int vault_policy__run(vault *v, const char *action, vault_event_fn fn, void *pay
 /* keys.c */
 /* The key of `code`'s `epoch`, kept in the session's cache (takes `key`). */
 int vault_keys__cache(case_key **out, vault *v, const char *code, uint32_t epoch, unsigned char *key);
-/* Seal `key` of `code`'s `epoch` to `user`. */
-int vault_keys__seal(MDB_txn *txn, vault *v, const char *code, uint32_t epoch,
+/* Seal `key` of `c`'s `epoch` to `user`, bound to them (vault, case,
+ * epoch, user); VAULT_ECORRUPT if `key` fails the epoch's key-check value. */
+int vault_keys__seal(MDB_txn *txn, vault *v, const case_rec *c, uint32_t epoch,
 	const char *user, const unsigned char *key);
+/* The key-check value of `code`'s `epoch` whose key is `key`. */
+void vault_keys__kcv(unsigned char out[KCV_SIZE], const vault *v, const char *code, uint32_t epoch,
+	const unsigned char *key);
 /* Is a key of `code`'s `epoch` sealed to `user`? */
 int vault_keys__has_sealed(MDB_txn *txn, vault *v, const char *code, uint32_t epoch, const char *user);
 /* The `sealed` key of `code`'s `epoch` for `user`. */
@@ -44,15 +48,19 @@ int vault_keys__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed);
 int vault_keys__maintain(vault *v);
 
 
-/* users.c: a user's key pair, sealed under their passphrase. */
-/* A new user record with a fresh key pair (user add, and init's admin). */
-int vault_users__create(user_rec *u, unsigned char **sk_out, const char *name,
+/* users.c: a user's key pair, sealed under their passphrase, bound to the
+ * vault (its id and genesis event, v->genesis) and the user's name. */
+/* A fresh key pair and the key (Argon2id of `pass`, new parameters in `u`)
+ * that vault_users__wrap() seals it under; both in secret memory. */
+int vault_users__create(user_rec *u, unsigned char **sk_out, unsigned char **kek_out,
 	vault_role_t role, const char *pass, size_t passlen);
+void vault_users__wrap(user_rec *u, const vault *v, const char *name, const unsigned char *sk,
+	const unsigned char *kek);
 /* Seal the same secret key under a new passphrase. */
-int vault_users__rewrap(user_rec *u, const char *name, const unsigned char *sk,
+int vault_users__rewrap(user_rec *u, const vault *v, const char *name, const unsigned char *sk,
 	const char *pass, size_t passlen);
 /* The user's secret key, if `pass` opens it; VAULT_EAUTH if not. */
-int vault_users__unwrap(unsigned char **sk_out, const user_rec *u, const char *name,
+int vault_users__unwrap(unsigned char **sk_out, const user_rec *u, const vault *v, const char *name,
 	const char *pass, size_t passlen);
 
 /* purposes.c: VAULT_EUSAGE unless `purpose` may be given (listed, or

@@ -264,7 +264,9 @@ int vault_case__check_code(const char *code)
 void vault_case__dispose(case_rec *c)
 {
 	free(c->chain);
+	free(c->kcv);
 	c->chain = NULL;
+	c->kcv = NULL;
 	c->nchain = 0;
 }
 
@@ -327,6 +329,13 @@ int vault_case__get(case_rec *out, MDB_txn *txn, vault *v, const char *code)
 		memcpy(out->chain, p, out->nchain * CHAIN_SIZE);
 		p += out->nchain * CHAIN_SIZE;
 	}
+	NEED((size_t)out->epoch * KCV_SIZE);
+	if ((out->kcv = malloc((size_t)out->epoch * KCV_SIZE)) == NULL) {
+		vault_case__dispose(out);
+		return vault_error_set_oom();
+	}
+	memcpy(out->kcv, p, (size_t)out->epoch * KCV_SIZE);
+	p += (size_t)out->epoch * KCV_SIZE;
 	if (p != end)
 		goto bad;
 #undef NEED
@@ -342,6 +351,8 @@ int vault_case__put(MDB_txn *txn, vault *v, const case_rec *c)
 	unsigned char hdr[1 + 4 + 1 + 8 + 4 + 2], *p = hdr, n;
 	int error;
 
+	if (!c->kcv)
+		return vault_error_set(VAULT_ERROR, "case '%s' has no key-check values", c->code);
 	*p++ = REC_FORMAT;
 	be32_put(p, c->epoch); p += 4;
 	*p++ = (unsigned char)c->retired;
@@ -364,6 +375,7 @@ int vault_case__put(MDB_txn *txn, vault *v, const case_rec *c)
 	hdr[1] = (unsigned char)c->nchain;
 	vault_buf_put(&b, hdr, 2);
 	vault_buf_put(&b, c->chain, c->nchain * CHAIN_SIZE);
+	vault_buf_put(&b, c->kcv, (size_t)c->epoch * KCV_SIZE);
 	if (b.oom)
 		error = vault_error_set_oom();
 	else
@@ -396,6 +408,7 @@ void vault_case__path(char out[64], const char *code)
 int vault_blob__case(vault_buf *out, const case_rec *c)
 {
 	char b64[sodium_base64_ENCODED_LEN(sizeof c->label, sodium_base64_VARIANT_ORIGINAL)];
+	char hex[2 * KCV_SIZE + 1];
 
 	vault_buf_printf(out, "case %s\nepoch %u\nretired %s\nroot %016llx\n", c->code, c->epoch,
 		c->retired ? "yes" : "no", (unsigned long long)c->root);
@@ -405,6 +418,10 @@ int vault_blob__case(vault_buf *out, const case_rec *c)
 	}
 	for (size_t i = 0; i < c->nmembers; i++)
 		vault_buf_printf(out, "member %s %s\n", c->members[i].user, c->members[i].read_only ? "ro" : "rw");
+	for (uint32_t e = 1; c->kcv && e <= c->epoch; e++) {
+		sodium_bin2hex(hex, sizeof hex, c->kcv[e - 1], KCV_SIZE);
+		vault_buf_printf(out, "kcv %u %s\n", e, hex);
+	}
 	return out->oom ? vault_error_set_oom() : 0;
 }
 

@@ -29,6 +29,8 @@ enum { USER_ACTIVE = 0, USER_DISABLED = 1 };
 
 /* A chain entry of a case record: the key of the epoch before, sealed. */
 #define CHAIN_SIZE (VCRYPTO_OVERHEAD + VCRYPTO_KEYBYTES)
+/* A key-check value: what an epoch's key must hash to (keys.c). */
+#define KCV_SIZE 16
 
 typedef struct {
 	vault_role_t role;
@@ -57,6 +59,9 @@ typedef struct {
 	/* chain[e] (e >= 2): key of epoch e-1 sealed under key of epoch e */
 	size_t nchain;
 	unsigned char (*chain)[VCRYPTO_OVERHEAD + VCRYPTO_KEYBYTES];
+	/* kcv[e-1]: the key-check value of epoch e, one per epoch; in the
+	 * case's tree file, so the signed history vouches for every key */
+	unsigned char (*kcv)[KCV_SIZE];
 } case_rec;
 
 typedef struct {
@@ -119,7 +124,8 @@ int vault_case__each(MDB_txn *txn, vault *v, int (*cb)(case_rec *c, void *payloa
 
 /* VAULT_EUSAGE unless `code` is a case code (C- and 8 characters). */
 int vault_case__check_code(const char *code);
-/* A case record; its chain is malloc'd: vault_case__dispose() it. */
+/* A case record; its chain and key-check values are malloc'd:
+ * vault_case__dispose() it. */
 int vault_case__get(case_rec *out, MDB_txn *txn, vault *v, const char *code);
 int vault_case__put(MDB_txn *txn, vault *v, const case_rec *c);
 void vault_case__dispose(case_rec *c);

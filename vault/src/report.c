@@ -37,6 +37,7 @@ int vault_report__key_open(audit_key *k, vault *v, MDB_txn *txn)
 {
 	MDB_val val;
 	char key[VAULT_NAME_MAX + 16];
+	unsigned char pub[32];
 	int error;
 
 	k->sk = NULL;
@@ -58,6 +59,14 @@ int vault_report__key_open(audit_key *k, vault *v, MDB_txn *txn)
 		vault_vcrypto__key_free(k->sk);
 		k->sk = NULL;
 		return vault_error_set(VAULT_ECORRUPT, "sealed audit key of user '%s' is damaged", v->user);
+	}
+	/* Anyone can seal a key of their own to an admin: only the secret
+	 * half of the vault's audit key is used, or passed on. */
+	if (crypto_scalarmult_base(pub, k->sk) != 0 || sodium_memcmp(pub, k->pk, 32) != 0) {
+		vault_vcrypto__key_free(k->sk);
+		k->sk = NULL;
+		return vault_error_set(VAULT_ECORRUPT,
+			"sealed audit key of user '%s' is not the vault's audit key", v->user);
 	}
 	return 0;
 }

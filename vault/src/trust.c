@@ -238,17 +238,14 @@ static int verify_to(vault *v, MDB_txn *txn, const git_oid *head, int *rolled)
 	vault_trust_point t;
 	vault_verify_since r;
 	git_oid genesis;
-	MDB_val val;
 	int error;
 
 	*rolled = 0;
 	vault_trust__save(&t, v);
 	if (t.set && git_oid_equal(&t.head, head))
 		return 0;
-	if ((error = vault_meta__get(&val, txn, v, "genesis")) < 0 || val.mv_size != GIT_OID_RAWSZ)
-		return error < 0 && error != VAULT_ENOTFOUND ? error :
-			vault_error_set(VAULT_ECORRUPT, "the vault has no valid genesis record");
-	git_oid_fromraw(&genesis, val.mv_data);
+	/* The genesis the user's wrapped key is bound to, read at open. */
+	git_oid_fromraw(&genesis, v->genesis);
 	if ((error = vault_verify__since(&r, v, txn, head, t.set ? &t.head : NULL, &genesis)) < 0)
 		return error;
 	if (r.failed) {

@@ -8,31 +8,26 @@
 
 #include "event.h"
 #include "policy.h"
+#include "report.h"
 #include "sshsig.h"
 
 /* ---- users -------------------------------------------------------------- */
 
 
-/* The audit key's secret half, sealed to admins and auditors. */
+/* The audit key's secret half, sealed to admins and auditors: the
+ * caller's copy, checked against the vault's audit key, sealed to `to`. */
 static int seal_audit_key(MDB_txn *txn, vault *v, const char *to, const unsigned char to_pk[32])
 {
-	MDB_val val;
-	unsigned char sk[32], sealed[1 + 32 + VCRYPTO_SEALBYTES];
+	audit_key k;
+	unsigned char sealed[1 + 32 + VCRYPTO_SEALBYTES];
 	char key[VAULT_NAME_MAX + 16];
 	int error;
 
-	snprintf(key, sizeof key, "@audit/%s", v->user);
-	if ((error = vault_store__get(txn, v->st->sealed, key, strlen(key), &val)) < 0) {
-		if (error == VAULT_ENOTFOUND)
-			return vault_error_set(VAULT_EACCES, "user '%s' holds no audit key", v->user);
+	if ((error = vault_report__key_open(&k, v, txn)) < 0)
 		return error;
-	}
-	if (val.mv_size != sizeof sealed || ((unsigned char *)val.mv_data)[0] != REC_FORMAT ||
-	    vault_vcrypto__unseal(sk, (unsigned char *)val.mv_data + 1, val.mv_size - 1, v->pk, v->sk) < 0)
-		return vault_error_set(VAULT_ECORRUPT, "sealed audit key of user '%s' is damaged", v->user);
 	sealed[0] = REC_FORMAT;
-	error = vault_vcrypto__seal_to(sealed + 1, sk, 32, to_pk);
-	sodium_memzero(sk, sizeof sk);
+	error = vault_vcrypto__seal_to(sealed + 1, k.sk, 32, to_pk);
+	vault_report__key_close(&k);
 	if (error < 0)
 		return error;
 	snprintf(key, sizeof key, "@audit/%s", to);
@@ -50,7 +45,7 @@ static int user_add_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 {
 	user_add_args *a = payload;
 	user_rec u;
-	unsigned char *sk = NULL;
+	unsigned char *sk = NULL, *kek = NULL;
 	int error;
 
 	error = vault_user__get(&u, txn, v, a->name);
@@ -58,8 +53,10 @@ static int user_add_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		return vault_error_set(VAULT_EEXISTS, "user '%s' already exists", a->name);
 	if (error != VAULT_ENOTFOUND)
 		return error;
-	if ((error = vault_users__create(&u, &sk, a->name, a->role, a->pass, a->passlen)) < 0)
+	if ((error = vault_users__create(&u, &sk, &kek, a->role, a->pass, a->passlen)) < 0)
 		return error;
+	vault_users__wrap(&u, v, a->name, sk, kek);
+	vault_vcrypto__key_free(kek);
 	vault_vcrypto__key_free(sk);   /* the new user unlocks it with their passphrase */
 	if ((error = vault_user__put(txn, v, a->name, &u)) < 0)
 		return error;
@@ -187,7 +184,7 @@ static int passwd_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 
 	if ((error = vault_user__get(&u, txn, v, v->user)) < 0)
 		return error;
-	if ((error = vault_users__rewrap(&u, v->user, v->sk, a->pass, a->passlen)) < 0)
+	if ((error = vault_users__rewrap(&u, v, v->user, v->sk, a->pass, a->passlen)) < 0)
 		return error;
 	if ((error = vault_user__put(txn, v, v->user, &u)) < 0)
 		return error;
@@ -239,37 +236,40 @@ int vault_user_foreach(vault *v, int (*cb)(const vault_user_info *, void *), voi
 
 /* ---- user key pairs ------------------------------------------------------ */
 
-/* Seal a user's Ed25519 secret key under their passphrase. */
-static int wrap_user_key(user_rec *u, const char *name, const unsigned char *sk,
-	const char *pass, size_t passlen)
+/*
+ * The associated data of a wrapped secret key: the vault's id, its genesis
+ * event, the user's name and public key. A user record copied from another
+ * vault, or into a forged history with another genesis, or to another name,
+ * does not open, whatever passphrase its maker knows.
+ */
+static size_t wrap_ad(unsigned char ad[160 + VAULT_NAME_MAX], const vault *v, const char *name,
+	const unsigned char pk[32])
 {
-	unsigned char *kek = NULL, ad[64 + VAULT_NAME_MAX];
-	size_t adlen;
-	int error;
+	char genesis[41];
+	size_t n;
 
-	vault_vcrypto__kdf_new(&u->kdf);
-	if ((error = vault_vcrypto__kdf_derive(&kek, pass, passlen, &u->kdf)) < 0)
-		return error;
-	adlen = (size_t)snprintf((char *)ad, sizeof ad, "cv-user:%s:", name);
-	memcpy(ad + adlen, u->pk, 32);
-	vault_vcrypto__seal(u->wrapped, sk, VCRYPTO_SIGN_SKBYTES, ad, adlen + 32, kek);
-	vault_vcrypto__key_free(kek);
-	return 0;
+	sodium_bin2hex(genesis, sizeof genesis, v->genesis, 20);
+	n = (size_t)snprintf((char *)ad, 128 + VAULT_NAME_MAX, "cv-user:%s:%s:%s:", v->id, genesis, name);
+	memcpy(ad + n, pk, 32);
+	return n + 32;
 }
 
-/* Shared by user add and init: a new user record with a fresh key pair. */
-int vault_users__create(user_rec *u, unsigned char **sk_out, const char *name,
+/* A fresh key pair for a new record, and the key that will wrap it (from
+ * the passphrase, with new parameters): vault_users__wrap() seals it. */
+int vault_users__create(user_rec *u, unsigned char **sk_out, unsigned char **kek_out,
 	vault_role_t role, const char *pass, size_t passlen)
 {
 	unsigned char *sk = NULL;
 	int error;
 
+	*sk_out = *kek_out = NULL;
 	memset(u, 0, sizeof *u);
 	u->role = role;
 	u->status = USER_ACTIVE;
+	vault_vcrypto__kdf_new(&u->kdf);
 	if ((error = vault_vcrypto__sign_keypair(u->pk, &sk)) < 0)
 		return error;
-	if ((error = wrap_user_key(u, name, sk, pass, passlen)) < 0) {
+	if ((error = vault_vcrypto__kdf_derive(kek_out, pass, passlen, &u->kdf)) < 0) {
 		vault_vcrypto__key_free(sk);
 		return error;
 	}
@@ -277,17 +277,34 @@ int vault_users__create(user_rec *u, unsigned char **sk_out, const char *name,
 	return 0;
 }
 
-int vault_users__rewrap(user_rec *u, const char *name, const unsigned char *sk,
+void vault_users__wrap(user_rec *u, const vault *v, const char *name, const unsigned char *sk,
+	const unsigned char *kek)
+{
+	unsigned char ad[160 + VAULT_NAME_MAX];
+	size_t adlen = wrap_ad(ad, v, name, u->pk);
+
+	vault_vcrypto__seal(u->wrapped, sk, VCRYPTO_SIGN_SKBYTES, ad, adlen, kek);
+}
+
+int vault_users__rewrap(user_rec *u, const vault *v, const char *name, const unsigned char *sk,
 	const char *pass, size_t passlen)
 {
-	return wrap_user_key(u, name, sk, pass, passlen);
+	unsigned char *kek = NULL;
+	int error;
+
+	vault_vcrypto__kdf_new(&u->kdf);
+	if ((error = vault_vcrypto__kdf_derive(&kek, pass, passlen, &u->kdf)) < 0)
+		return error;
+	vault_users__wrap(u, v, name, sk, kek);
+	vault_vcrypto__key_free(kek);
+	return 0;
 }
 
 /* The user's secret key, if `pass` opens it; VAULT_EAUTH if not. */
-int vault_users__unwrap(unsigned char **sk_out, const user_rec *u, const char *name,
+int vault_users__unwrap(unsigned char **sk_out, const user_rec *u, const vault *v, const char *name,
 	const char *pass, size_t passlen)
 {
-	unsigned char *kek = NULL, *sk = NULL, ad[64 + VAULT_NAME_MAX];
+	unsigned char *kek = NULL, *sk = NULL, ad[160 + VAULT_NAME_MAX];
 	size_t adlen;
 	int error;
 
@@ -296,9 +313,8 @@ int vault_users__unwrap(unsigned char **sk_out, const user_rec *u, const char *n
 		return error;
 	if ((error = vault_vcrypto__secret_alloc(&sk, VCRYPTO_SIGN_SKBYTES)) < 0)
 		goto done;
-	adlen = (size_t)snprintf((char *)ad, sizeof ad, "cv-user:%s:", name);
-	memcpy(ad + adlen, u->pk, 32);
-	if (vault_vcrypto__open(sk, u->wrapped, sizeof u->wrapped, ad, adlen + 32, kek) < 0 ||
+	adlen = wrap_ad(ad, v, name, u->pk);
+	if (vault_vcrypto__open(sk, u->wrapped, sizeof u->wrapped, ad, adlen, kek) < 0 ||
 	    sodium_memcmp(sk + 32, u->pk, 32) != 0) {
 		error = vault_error_set(VAULT_EAUTH, "wrong passphrase for user '%s'", name);
 		goto done;

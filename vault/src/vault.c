@@ -129,6 +129,11 @@ static int check_format(vault *v)
 	}
 	memcpy(v->id, val.mv_data, VAULT_ID_SIZE - 1);
 	v->id[VAULT_ID_SIZE - 1] = '\0';
+	if ((error = vault_meta__get(&val, txn, v, "genesis")) < 0 || val.mv_size != 20) {
+		error = vault_error_set(VAULT_ECORRUPT, "vault '%s' has a damaged genesis record", v->dir);
+		goto done;
+	}
+	memcpy(v->genesis, val.mv_data, 20);
 done:
 	vault_store__abort(v->st, txn);
 	return error;
@@ -209,13 +214,14 @@ static void init_undo(const char *dir, int made_dir)
 typedef struct {
 	const char *admin, *pass;
 	size_t passlen;
+	user_rec u;
+	unsigned char *kek;          /* wraps the admin's key once the genesis id exists */
 } init_args;
 
 /* The genesis: the format and id records, the first admin, the audit key. */
 static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 {
 	init_args *a = payload;
-	user_rec u;
 	unsigned char *sk = NULL, fmt[4], audit_pk[32], audit_sk[32], sealed[32 + VCRYPTO_SEALBYTES + 1];
 	char key[VAULT_NAME_MAX + 16];
 	int error;
@@ -224,13 +230,15 @@ static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	if ((error = vault_meta__put(txn, v, "format", fmt, 4)) < 0 ||
 	    (error = vault_meta__put(txn, v, "vault-id", v->id, VAULT_ID_SIZE - 1)) < 0)
 		return error;
-	if ((error = vault_users__create(&u, &sk, a->admin, VAULT_ROLE_ADMIN, a->pass, a->passlen)) < 0)
+	/* The record is stored without its wrapped key (not in the tree):
+	 * init_post wraps it, bound to the genesis id the commit makes. */
+	if ((error = vault_users__create(&a->u, &sk, &a->kek, VAULT_ROLE_ADMIN, a->pass, a->passlen)) < 0)
 		return error;
-	if ((error = vault_user__put(txn, v, a->admin, &u)) < 0) {
+	if ((error = vault_user__put(txn, v, a->admin, &a->u)) < 0) {
 		vault_vcrypto__key_free(sk);
 		return error;
 	}
-	set_session(v, a->admin, &u, sk);      /* the handle owns sk now */
+	set_session(v, a->admin, &a->u, sk);   /* the handle owns sk now */
 	if ((error = vault_trust__begin(v)) < 0)   /* its first event is this one */
 		return error;
 
@@ -253,17 +261,24 @@ static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	return vault_event__touch_settings(ev, v, txn);
 }
 
-/* The genesis event is the trust anchor. */
+/* The genesis event is the trust anchor; the first admin's key is bound
+ * to it, in the same transaction. */
 static int init_post(vault *v, MDB_txn *txn, const git_oid *genesis, void *payload)
 {
-	(void)payload;
+	init_args *a = payload;
+	int error;
+
+	memcpy(v->genesis, genesis->id, 20);
+	vault_users__wrap(&a->u, v, a->admin, v->sk, a->kek);
+	if ((error = vault_user__put(txn, v, a->admin, &a->u)) < 0)
+		return error;
 	return vault_meta__put(txn, v, "genesis", genesis->id, 20);
 }
 
 int vault_init(vault **out, const char *dir, const char *admin,
 	const char *pass, size_t passlen, uint64_t mapsize)
 {
-	init_args a = { admin, pass, passlen };
+	init_args a = { admin, pass, passlen, { 0 }, NULL };
 	vault *v = NULL;
 	int error, made_dir = access(dir, F_OK) != 0;
 
@@ -283,7 +298,9 @@ int vault_init(vault **out, const char *dir, const char *admin,
 	if ((error = repo_open(v)) < 0)
 		goto done;
 	vault_vcrypto__random_code(v->id, VAULT_ID_SIZE - 1);
-	if ((error = vault_event__run(v, "init", init_fn, init_post, &a, 0)) < 0)
+	error = vault_event__run(v, "init", init_fn, init_post, &a, 0);
+	vault_vcrypto__key_free(a.kek);
+	if (error < 0)
 		goto done;
 	*out = v;
 	v = NULL;
@@ -337,7 +354,7 @@ static int unlock_as(vault *v, const char *name, const char *pass, size_t passle
 		return error;
 	if (u.status == USER_DISABLED)
 		return vault_error_set(VAULT_EAUTH, "user '%s' is disabled", name);
-	error = vault_users__unwrap(&sk, &u, name, pass, passlen);
+	error = vault_users__unwrap(&sk, &u, v, name, pass, passlen);
 	if (error == VAULT_EAUTH) {
 		char msg[256];
 

@@ -429,6 +429,17 @@ static int check_policy_change(vault_verify__replay *w, const vault_trailers *t,
 			goto done;
 		if (vault_role_parse(&r, role) < 0 || strncmp(key, "ssh-ed25519 ", 12))
 			FAIL("'%s' wrote a damaged record for user '%s'", t->action, t->target);
+	} else if (!strncmp(want, "policy/cases/", 13)) {
+		/* Every epoch a member can reach has its key-check value. */
+		char epoch[16], field[32], kcv[40];
+		if ((error = blob_field(epoch, sizeof epoch, &w->view, &c->after, "epoch")) < 0)
+			goto done;
+		snprintf(field, sizeof field, "kcv %s", epoch);
+		if ((error = blob_field(kcv, sizeof kcv, &w->view, &c->after, field)) < 0)
+			goto done;
+		if (strlen(kcv) != 2 * KCV_SIZE)
+			FAIL("'%s' left case %s without a key-check value of epoch %s", t->action,
+				t->case_code, epoch);
 	} else if (!strcmp(want, VAULT_SETTINGS_PATH)) {
 		char akey[100];
 		if ((error = blob_field(akey, sizeof akey, &w->view, &c->after, "audit-key")) < 0)
@@ -452,7 +463,7 @@ done:
 /* case-create: the new case record, with its creator as a rw member, and its root. */
 static int check_case_create(vault_verify__replay *w, const vault_trailers *t, const changes *ch)
 {
-	char want_case[80], want_node[64], root_case[VAULT_CODE_SIZE];
+	char want_case[80], want_node[64], root_case[VAULT_CODE_SIZE], kcv[40];
 	const change *cc = NULL, *cn = NULL;
 	int member, error = 0;
 
@@ -470,8 +481,11 @@ static int check_case_create(vault_verify__replay *w, const vault_trailers *t, c
 	if (cc->had || cn->had || !cc->has || !cn->has)
 		FAIL("'case-create' of %s did not create its records", t->case_code);
 	if ((error = blob_member(&member, &w->view, &cc->after, t->actor)) < 0 ||
-	    (error = blob_field(root_case, sizeof root_case, &w->view, &cn->after, "case")) < 0)
+	    (error = blob_field(root_case, sizeof root_case, &w->view, &cn->after, "case")) < 0 ||
+	    (error = blob_field(kcv, sizeof kcv, &w->view, &cc->after, "kcv 1")) < 0)
 		goto done;
+	if (strlen(kcv) != 2 * KCV_SIZE)
+		FAIL("new case %s has no key-check value of its first key", t->case_code);
 	if (member != 2)
 		FAIL("the creator '%s' is not a read-write member of new case %s", t->actor, t->case_code);
 	if (strcmp(root_case, t->case_code))

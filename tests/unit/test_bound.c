@@ -1,0 +1,303 @@
+/*
+ * Keys bound to their place, tried as someone who can write the vault file
+ * would: a sealed case key moved to another case, a user record brought
+ * from another vault (or another name), a damaged key-check value. Each
+ * edits the raw records of a closed vault (rawdb), then runs the honest
+ * member's next session, and counts what was sealed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+#include "harness.h"
+#include "support.h"
+#include "rawdb.h"
+
+#define PASS(s) s, strlen(s)
+#define UPASS(u) support_pass(u), strlen(support_pass(u))
+
+static int said(const char *a, const char *b)
+{
+	const char *m = vault_error_last()->message;
+	int ok = strstr(m, a) && (!b || strstr(m, b));
+
+	if (!ok)
+		fprintf(stderr, "  the error says: %s\n", m);
+	return ok;
+}
+
+static int put_str(vault *v, const char *path, const char *text)
+{
+	return support_put(v, path, text, strlen(text), NULL);
+}
+
+static int no_entry(const vault_stat_info *e, void *p)
+{
+	return 0;
+}
+
+static size_t sealed_count(const char *dir)
+{
+	rawdb db;
+	size_t n = (size_t)-1;
+
+	if (rawdb_open(&db, dir) == 0) {
+		n = rawdb_count(&db, "sealed");
+		rawdb_close(&db, 0);
+	}
+	return n;
+}
+
+static int has_sealed(const char *dir, const char *code, uint32_t epoch, const char *user)
+{
+	char name[64];
+	size_t len;
+	unsigned char *val;
+
+	vault_keys__sealed_name(name, sizeof name, code, epoch, user);
+	val = rawdb_fetch(dir, "sealed", name, strlen(name), &len);
+	free(val);
+	return val != NULL;
+}
+
+/* Copy record `from` of `db` in vault `src` over record `to` in `dst`. */
+static int copy_record(const char *src, const char *dst, const char *db, const char *from, const char *to)
+{
+	size_t len;
+	unsigned char *val = rawdb_fetch(src, db, from, strlen(from), &len);
+	int rc = val ? rawdb_set(dst, db, to, strlen(to), val, len) : -1;
+
+	free(val);
+	return rc;
+}
+
+static vault *reopen(const char *dir)
+{
+	vault *v = NULL;
+
+	CHECK_RC(vault_open(&v, dir), 0);
+	return v;
+}
+
+static void verify_ok(const char *dir)
+{
+	vault_verify_result res;
+	vault *v = reopen(dir);
+
+	if (v)
+		CHECK_RC(support_verify(&res, v, NULL), 0);
+	vault_close(v);
+}
+
+/* A vault in DIR/NAME (its path in `vdir`) with the usual users, where
+ * alice made case `a` holding a.txt: alice's session, or NULL. */
+static vault *vault_with_case(char vdir[512], const char *dir, const char *name,
+	char a[VAULT_CODE_SIZE])
+{
+	char path[64];
+	vault *v;
+
+	snprintf(vdir, 512, "%s/%s", dir, name);
+	if ((v = support_vault_with_users(vdir)) == NULL)
+		return NULL;
+	CHECK_RC(vault_unlock(v, "alice", UPASS("alice")), 0);
+	CHECK_RC(vault_case_create(a, v, "A"), 0);
+	snprintf(path, sizeof path, "%s/a.txt", a);
+	CHECK_RC(put_str(v, path, "in A"), 0);
+	return v;
+}
+
+/*
+ * (a) alice, a member of cases A and B, puts her sealed key of A where her
+ * key of B is. Her next command on B, and every session that would seal
+ * "B's key" onward (to a new member, or into a new epoch after a revoke),
+ * stops with VAULT_ECORRUPT naming the record; nothing is sealed, and A's
+ * key reaches no member of B.
+ */
+static void test_moved_sealed_key(const char *dir)
+{
+	char vdir[512], a[VAULT_CODE_SIZE], b[VAULT_CODE_SIZE], path[64], ka[64], kb[64], kbob[64];
+	unsigned char *bob_entry, *now;
+	size_t n, len, len2;
+	mem_sink s = { 0 };
+	vault *v;
+
+	if ((v = vault_with_case(vdir, dir, "moved", a)) == NULL)
+		return;
+	CHECK_RC(vault_case_create(b, v, "B"), 0);
+	snprintf(path, sizeof path, "%s/b.txt", b);
+	CHECK_RC(put_str(v, path, "in B"), 0);
+	CHECK_RC(vault_unlock(v, "dpo", UPASS("dpo")), 0);
+	CHECK_RC(vault_case_grant(v, b, "bob", 0), 0);
+	CHECK_RC(vault_unlock(v, "alice", UPASS("alice")), 0);   /* delivers B to bob */
+	vault_close(v);
+
+	vault_keys__sealed_name(ka, sizeof ka, a, 1, "alice");
+	vault_keys__sealed_name(kb, sizeof kb, b, 1, "alice");
+	vault_keys__sealed_name(kbob, sizeof kbob, b, 1, "bob");
+	CHECK((bob_entry = rawdb_fetch(vdir, "sealed", kbob, strlen(kbob), &len)) != NULL);
+	CHECK(copy_record(vdir, vdir, "sealed", ka, kb) == 0);
+	n = sealed_count(vdir);
+
+	/* Her next command on B: nothing of B opens under A's key. */
+	v = reopen(vdir);
+	CHECK_RC(vault_unlock(v, "alice", UPASS("alice")), 0);
+	CHECK_RC(vault_list(v, b, no_entry, NULL), VAULT_ECORRUPT);
+	CHECK(said(b, "for 'alice'"));
+	CHECK(said("epoch 1", NULL));
+	snprintf(path, sizeof path, "%s/b.txt", b);
+	CHECK_RC(support_get(v, path, NULL, NULL, &s), VAULT_ECORRUPT);
+	snprintf(path, sizeof path, "%s/new.txt", b);
+	CHECK_RC(put_str(v, path, "more"), VAULT_ECORRUPT);
+	snprintf(path, sizeof path, "%s/a.txt", a);
+	CHECK_RC(support_get(v, path, NULL, NULL, &s), 0);     /* A is untouched */
+	mem_sink_free(&s);
+
+	/* A new member of B: alice's session must not deliver A's key. */
+	CHECK_RC(vault_unlock(v, "dpo", UPASS("dpo")), 0);
+	CHECK_RC(vault_case_grant(v, b, "carol", 0), 0);
+	CHECK_RC(vault_unlock(v, "alice", UPASS("alice")), VAULT_ECORRUPT);
+	CHECK(said(b, "for 'alice'"));
+	vault_close(v);
+	CHECK(sealed_count(vdir) == n);
+	CHECK(!has_sealed(vdir, b, 1, "carol"));
+	CHECK((now = rawdb_fetch(vdir, "sealed", kbob, strlen(kbob), &len2)) != NULL);
+	CHECK(now && bob_entry && len2 == len && !memcmp(now, bob_entry, len));
+	free(now);
+	free(bob_entry);
+
+	/* A revoke retires B's epoch: no epoch 2 is started under A's key. */
+	v = reopen(vdir);
+	CHECK_RC(vault_unlock(v, "dpo", UPASS("dpo")), 0);
+	CHECK_RC(vault_case_revoke(v, b, "bob"), 0);
+	vault_close(v);
+	n = sealed_count(vdir);
+	v = reopen(vdir);
+	CHECK_RC(vault_unlock(v, "alice", UPASS("alice")), VAULT_ECORRUPT);
+	CHECK(said(b, "for 'alice'"));
+	vault_close(v);
+	CHECK(sealed_count(vdir) == n);
+	CHECK(!has_sealed(vdir, b, 2, "alice") && !has_sealed(vdir, b, 2, "carol"));
+
+	/* Only `sealed` was edited: the history itself is whole. */
+	verify_ok(vdir);
+}
+
+/*
+ * (b) eve's record made in a vault of her own (same name, a passphrase she
+ * knows), copied in with a forged membership of A: it does not unlock, and
+ * alice's session seals nothing to it. Nor does a record copied to another
+ * name open under that name.
+ */
+static void test_foreign_user(const char *dir)
+{
+	char home[512], other[512], a[VAULT_CODE_SIZE];
+	MDB_txn *txn = NULL;
+	case_rec c;
+	size_t n;
+	vault *v, *w = NULL;
+
+	snprintf(other, sizeof other, "%s/other", dir);
+	if ((v = vault_with_case(home, dir, "home", a)) == NULL)
+		return;
+	vault_close(v);
+	CHECK_RC(vault_init(&w, other, "eve", PASS("eve-pass-1"), 0), 0);
+	CHECK_RC(vault_user_add(w, "alice", VAULT_ROLE_CASEWORKER, PASS("eve-pass-2")), 0);
+	vault_close(w);
+
+	/* eve's admin record, and her "alice", copied in; eve made a member. */
+	CHECK(copy_record(other, home, "users", "eve", "eve") == 0);
+	v = reopen(home);
+	CHECK_RC(vault_store__begin(&txn, v->st, 1), 0);
+	CHECK_RC(vault_case__get(&c, txn, v, a), 0);
+	snprintf(c.members[c.nmembers++].user, sizeof c.members[0].user, "eve");
+	CHECK_RC(vault_case__put(txn, v, &c), 0);
+	vault_case__dispose(&c);
+	CHECK_RC(vault_store__commit(v->st, txn), 0);
+	vault_close(v);
+	n = sealed_count(home);
+
+	v = reopen(home);
+	CHECK_RC(vault_unlock(v, "eve", PASS("eve-pass-1")), VAULT_EAUTH);
+	/* alice's session would deliver A's key to eve, and must not. */
+	CHECK_RC(vault_unlock(v, "alice", UPASS("alice")), VAULT_ECORRUPT);
+	vault_close(v);
+	CHECK(sealed_count(home) == n + 0);
+	CHECK(!has_sealed(home, a, 1, "eve"));
+
+	/* The other vault's alice over this one's: her maker's passphrase
+	 * opens nothing here. */
+	CHECK(copy_record(other, home, "users", "alice", "alice") == 0);
+	v = reopen(home);
+	CHECK_RC(vault_unlock(v, "alice", PASS("eve-pass-2")), VAULT_EAUTH);
+	vault_close(v);
+	/* bob's record under another name does not open with bob's passphrase. */
+	CHECK(copy_record(home, home, "users", "bob", "bobby") == 0);
+	v = reopen(home);
+	CHECK_RC(vault_unlock(v, "bobby", UPASS("bob")), VAULT_EAUTH);
+	CHECK_RC(vault_unlock(v, "bob", UPASS("bob")), 0);
+	vault_close(v);
+	CHECK(sealed_count(home) == n + 0);
+	/* In its own vault the record opens (the test's control). */
+	w = reopen(other);
+	CHECK_RC(vault_unlock(w, "eve", PASS("eve-pass-1")), 0);
+	vault_close(w);
+}
+
+/*
+ * (c) A damaged key-check value: the key it checks is not used. Epoch 2's
+ * value stops the member's reads; epoch 1's stops un-chaining it from
+ * epoch 2's key. Verify finds the record differs from the head's.
+ */
+static void test_damaged_kcv(const char *dir)
+{
+	char vdir[512], a[VAULT_CODE_SIZE], path[64], copy[600];
+	mem_sink s = { 0 };
+	vault_verify_result res;
+	vault *v;
+
+	snprintf(copy, sizeof copy, "%s/kcv2", dir);
+	if ((v = vault_with_case(vdir, dir, "kcv", a)) == NULL)
+		return;
+	CHECK_RC(vault_unlock(v, "dpo", UPASS("dpo")), 0);
+	CHECK_RC(vault_case_grant(v, a, "bob", 0), 0);
+	CHECK_RC(vault_case_revoke(v, a, "bob"), 0);
+	CHECK_RC(vault_unlock(v, "alice", UPASS("alice")), 0);   /* epoch 2 */
+	snprintf(path, sizeof path, "%s/b.txt", a);
+	CHECK_RC(put_str(v, path, "epoch 2"), 0);
+	vault_close(v);
+	CHECK(rawdb_copy_dir(vdir, copy) == 0);
+
+	/* The last byte of the record: epoch 2's value. */
+	CHECK(rawdb_flip(vdir, "cases", a, strlen(a), -1, 0x01) == 0);
+	v = reopen(vdir);
+	CHECK_RC(vault_unlock(v, "alice", UPASS("alice")), 0);
+	snprintf(path, sizeof path, "%s/b.txt", a);
+	CHECK_RC(support_get(v, path, NULL, NULL, &s), VAULT_ECORRUPT);
+	CHECK(said(a, "key-check value"));
+	CHECK_RC(support_verify(&res, v, NULL), VAULT_ECORRUPT);
+	vault_close(v);
+
+	/* Epoch 1's value: its key comes down the chain, and is refused. */
+	CHECK(rawdb_flip(copy, "cases", a, strlen(a), -1 - KCV_SIZE, 0x01) == 0);
+	v = reopen(copy);
+	CHECK_RC(vault_unlock(v, "alice", UPASS("alice")), 0);
+	snprintf(path, sizeof path, "%s/a.txt", a);
+	CHECK_RC(support_get(v, path, NULL, NULL, &s), VAULT_ECORRUPT);
+	CHECK(said(a, "epoch 1"));
+	vault_close(v);
+	mem_sink_free(&s);
+}
+
+int main(void)
+{
+	const char *dir = harness_tmpdir();
+
+	if (vault_global_init() < 0)
+		return 1;
+	test_moved_sealed_key(dir);
+	test_foreign_user(dir);
+	test_damaged_kcv(dir);
+	return harness_done("test_bound");
+}
