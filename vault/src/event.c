@@ -432,8 +432,13 @@ static void batch_run(vault *v, struct vault_event_job *batch)
 	MDB_txn *txn = NULL, *child;
 	int error, stored = 0;
 
-	if ((error = vault_store__begin(&txn, v->st, 1)) < 0 ||
-	    (error = vault_trust__gate(v, txn)) < 0) {
+	if ((error = vault_store__begin(&txn, v->st, 1)) == 0) {
+		/* The gate reads the history through the batch's transaction. */
+		vault_store__cur = txn;
+		error = vault_trust__gate(v, txn);
+		vault_store__cur = NULL;
+	}
+	if (error < 0) {
 		for (j = batch; j; j = j->next)
 			job_end(j, error);
 		vault_store__abort(v->st, txn);
