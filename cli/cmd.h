@@ -230,6 +230,6 @@ void cli_secret_dispose(cli_secret *s);
 /* ---- shared listings ----------------------------------------------------- */
 
 /** The cases the user sees, as `case list` prints them (cmd_case.c). */
-int cli_print_cases(vault *v, int json);
+int cli_print_cases(vault *v, int json, const char *purpose_arg);
 
 #endif

@@ -502,10 +502,11 @@ static int print_line(const vault_report_line *l, void *payload)
 			printf(" case %s", l->case_code);
 		printf(" from %s to %s: %" PRIu64 " %s", cli_time_rfc3339(t1, l->from),
 			cli_time_rfc3339(t2, l->to), l->count,
-			!strcmp(l->rule, "failed-unlocks") ? "failed unlocks" : "reads");
+			!strcmp(l->rule, "failed-unlocks") ? "failed unlocks" :
+			!strcmp(l->rule, "grant-after-add") ? "grants" : "reads");
 		if (l->limit)
 			printf(" (more than %" PRIu64 " in %" PRId64 " s)", l->limit, l->window);
-		else if (!strcmp(l->rule, "after-membership-change"))
+		else if (!strcmp(l->rule, "after-membership-change") || !strcmp(l->rule, "grant-after-add"))
 			printf(" (within %" PRId64 " s)", l->window);
 		if (l->detail && *l->detail)
 			printf(": %s", l->detail);

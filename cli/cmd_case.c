@@ -9,7 +9,7 @@
 #include "cmd.h"
 
 #define CREATE_SYNOPSIS "casevault case create [--label TEXT]"
-#define LIST_SYNOPSIS   "casevault case list [--json]"
+#define LIST_SYNOPSIS   "casevault case list [--purpose P[:NOTE]] [--json]"
 #define GRANT_SYNOPSIS  "casevault case grant CODE USER [--read-only]"
 #define REVOKE_SYNOPSIS "casevault case revoke CODE USER"
 
@@ -34,7 +34,11 @@ static const char list_usage[] =
 	"then one line per member: USER rw|ro, \"(disabled)\" for a disabled user,\n"
 	"\"(key pending)\" for one the case key has not reached yet. With --json,\n"
 	"one object per line: {\"code\", \"label\", \"epoch\", \"retired\",\n"
-	"\"members\": [{\"user\", \"access\", \"key\", \"status\": \"active\"|\"disabled\"}]}\n";
+	"\"members\": [{\"user\", \"access\", \"key\", \"status\": \"active\"|\"disabled\"}]}\n"
+	"A label is personal data: each case whose label you see is a recorded\n"
+	"'list' event.\n"
+	"\n"
+	"  --purpose P[:NOTE]  why you look, as for 'casevault get'\n";
 
 static const char grant_usage[] =
 	"usage: " GRANT_SYNOPSIS "\n"
@@ -118,26 +122,37 @@ static int print_case(const vault_case_info *c, void *payload)
 	return 0;
 }
 
-int cli_print_cases(vault *v, int json)
+int cli_print_cases(vault *v, int json, const char *purpose_arg)
 {
+	vault_list_options o = VAULT_LIST_OPTIONS_INIT;
+	char *purpose = NULL;
+	int rc = CLI_EXIT_OK;
+
+	if (purpose_arg != NULL &&
+	    (rc = cli_purpose_split(&o.purpose, &o.note, &purpose, purpose_arg)) != 0)
+		goto done;
 	cli_error_on(CLI_ON_CASE, NULL);
-	if (vault_case_foreach(v, print_case, &json) < 0)
-		return cli_fail_vault("cannot list cases");
-	return CLI_EXIT_OK;
+	if (vault_case_foreach(v, &o, print_case, &json) < 0)
+		rc = cli_fail_vault("cannot list cases");
+done:
+	cli_purpose_free(purpose, purpose_arg);
+	return rc;
 }
 
 static int case_list(cli_ctx *ctx, int argc, char **argv)
 {
+	const char *purpose_arg = NULL;
 	int json = 0, rc;
 	const cli_opt opts[] = {
 		{ "json", 0, &json, NULL },
+		{ "purpose", 0, NULL, &purpose_arg },
 		{ NULL, 0, NULL, NULL }
 	};
 	const cli_syntax syn = { "case list", list_usage, opts, 0, 0 };
 
 	if ((rc = cli_parse(&syn, argc, argv, NULL)) != CLI_PARSED)
 		return rc;
-	return cli_print_cases(ctx->v, json);
+	return cli_print_cases(ctx->v, json, purpose_arg);
 }
 
 static int case_grant(cli_ctx *ctx, int argc, char **argv)

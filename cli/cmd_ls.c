@@ -7,18 +7,19 @@
 #include "cmd.h"
 
 static const char usage[] =
-	"usage: casevault ls [CODE[/PATH]] [--json]\n"
+	"usage: casevault ls [CODE[/PATH]] [--purpose P[:NOTE]] [--json]\n"
 	"       casevault ls CODE[/PATH] --at TIME [--purpose P[:NOTE]] [--json]\n"
 	"\n"
 	"Without an argument, list your cases as 'case list' does. Otherwise list\n"
 	"the folder: type (d or -), size, modified (UTC), version, name; folders\n"
-	"end with '/'. With --json, one object per line:\n"
+	"end with '/'. A listing is a recorded 'list' event. With --json, one\n"
+	"object per line:\n"
 	"{\"name\", \"type\": \"file\"|\"dir\", \"size\", \"mtime\", \"version\", \"node\"}\n"
 	"\n"
 	"  --at TIME           the folder as it was then (a recorded read):\n"
 	"                      RFC 3339 (2026-11-28T10:00:00Z), a date (2026-11-28,\n"
 	"                      its first second, UTC) or seconds since 1970\n"
-	"  --purpose P[:NOTE]  with --at: why you look, as for 'casevault get'\n";
+	"  --purpose P[:NOTE]  why you look, as for 'casevault get'\n";
 
 static int print_entry(const vault_stat_info *e, void *payload)
 {
@@ -78,22 +79,27 @@ int cmd_ls(cli_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, NULL }
 	};
 	const cli_syntax syn = { "ls", usage, opts, 0, 1 };
-	char *args[1], *path;
+	vault_list_options o = VAULT_LIST_OPTIONS_INIT;
+	char *args[1], *path, *purpose = NULL;
 
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
 		return rc;
-	if (purpose_arg != NULL && at_arg == NULL)
-		return cli_usage_error("--purpose goes with --at: a plain listing reads no content");
 	if (args[0] == NULL && at_arg != NULL)
 		return cli_usage_error("--at needs a case: casevault ls CODE[/PATH] --at TIME");
 	if (args[0] == NULL)
-		return cli_print_cases(ctx->v, json);
+		return cli_print_cases(ctx->v, json, purpose_arg);
 
 	path = cli_path(args[0]);
 	if (at_arg != NULL)
 		return list_at(ctx, path, at_arg, purpose_arg, &json);
+	rc = CLI_EXIT_OK;
+	if (purpose_arg != NULL &&
+	    (rc = cli_purpose_split(&o.purpose, &o.note, &purpose, purpose_arg)) != 0)
+		goto done;
 	cli_error_on(CLI_ON_PATH, path);
-	if (vault_list(ctx->v, path, print_entry, &json) < 0)
-		return cli_fail_vault("cannot list '%s'", path);
-	return CLI_EXIT_OK;
+	if (vault_list(ctx->v, path, &o, print_entry, &json) < 0)
+		rc = cli_fail_vault("cannot list '%s'", path);
+done:
+	cli_purpose_free(purpose, purpose_arg);
+	return rc;
 }

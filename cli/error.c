@@ -297,6 +297,9 @@ static const char *vault_hint(int code, char *buf, size_t size)
 	case VAULT_EUSAGE:
 		if (errctx.on == CLI_ON_READ)
 			return "give a reason with --purpose CODE[:NOTE] (see 'casevault purpose list'), and check the path";
+		/* A listing is recorded as a read is, with its purpose. */
+		if (errctx.on != CLI_ON_PURPOSE && strstr(vault_error_last()->message, "purpose"))
+			return "give a reason with --purpose CODE[:NOTE] (see 'casevault purpose list')";
 		return usage_hint(buf, size);
 	case VAULT_ENOTFOUND:
 		return notfound_hint(buf, size);

@@ -132,6 +132,7 @@ int vfs_mount(const vfs_options *o)
 	fs.uid = getuid();
 	fs.gid = getgid();
 	vfs_handles__init(&fs.table);
+	vfs_listed__init(&fs.listed);
 	if ((fuse = new_fuse(&args, &fs)) == NULL)
 		goto done;
 	/* The absolute path: the daemon works from "/", and unmounts by this
@@ -151,5 +152,6 @@ done:
 	fuse_opt_free_args(&args);
 	vault_close(fs.v);       /* wipes the keys */
 	vfs_handles__dispose(&fs.table);
+	vfs_listed__dispose(&fs.listed);
 	return rc;
 }

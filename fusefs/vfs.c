@@ -209,8 +209,8 @@ static int history_list(vfs *fs, vfs_path *p, fill_ctx *fc)
 	if (h.version)
 		return -ENOTDIR;
 	if (h.st.is_dir) {
-		if (vault_list(fs->v, p->vpath, entry_cb, fc) < 0)
-			return vfs_paths__errno("readdir");
+		if ((error = vfs_listed__list(fs, p->vpath, entry_cb, fc)) < 0)
+			return error;
 	} else {
 		fc->vpath = p->vpath;
 		if (vault_history(fs->v, p->vpath, version_cb, fc) < 0)
@@ -240,13 +240,11 @@ static int vfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t 
 			return 0;
 		/* fall through */
 	case P_HISTROOT:
-		if (vault_case_foreach(fs->v, case_cb, &fc) < 0)
-			return vfs_paths__errno("readdir");
-		return 0;
+		return vfs_listed__cases(fs, case_cb, &fc);
 	case P_NODE:
 		fc.plus = (flags & FUSE_READDIR_PLUS) != 0;
-		if (vault_list(fs->v, p.vpath, entry_cb, &fc) < 0)
-			return vfs_paths__errno("readdir");
+		if ((error = vfs_listed__list(fs, p.vpath, entry_cb, &fc)) < 0)
+			return error;
 		/* Files created here and not yet in the vault are listed too. */
 		fc.plus = 0;
 		vfs_handles__list_pending(fs, p.vpath, name_cb, &fc);

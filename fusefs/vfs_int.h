@@ -40,6 +40,13 @@ typedef struct {
 	pthread_mutex_t settling;
 } vfs_table;
 
+/* The cases whose `list` event this session recorded: listed.c's alone. */
+typedef struct {
+	pthread_mutex_t lock;            /* guards the set; see listed.c */
+	char (*codes)[VAULT_CODE_SIZE];
+	size_t n, cap;
+} vfs_listed;
+
 /* A mount: what every operation works with (FUSE's private data). */
 typedef struct {
 	const vfs_options *o;
@@ -47,6 +54,7 @@ typedef struct {
 	uid_t uid;
 	gid_t gid;
 	vfs_table table;
+	vfs_listed listed;
 } vfs;
 
 /* A listing's next name; nonzero stops it. */
@@ -133,6 +141,18 @@ void vfs_attrs__fill(vfs *fs, struct stat *st, int is_dir, int writable, uint32_
 
 /* One time of utimensat: *out set, or NULL for UTIME_OMIT. */
 const vault_time *vfs_attrs__utime(vault_time *out, const struct timespec *ts);
+
+/* ---- listed.c: listings, one `list` event per case per session ----------- */
+
+void vfs_listed__init(vfs_listed *l);
+void vfs_listed__dispose(vfs_listed *l);
+/* vault_list of `vpath`, recording the case's `list` event if it is the
+ * session's first listing of the case. 0 or a negative errno. */
+int vfs_listed__list(vfs *fs, const char *vpath,
+	int (*cb)(const vault_stat_info *, void *), void *payload);
+/* vault_case_foreach for the top: the cases whose labels it shows for the
+ * first time are recorded, one `list` event each. 0 or a negative errno. */
+int vfs_listed__cases(vfs *fs, int (*cb)(const vault_case_info *, void *), void *payload);
 
 /* ---- handles.c: the open-file table -------------------------------------- */
 

@@ -218,7 +218,7 @@ static vault *open_or_setup(const char *dir)
 		if (vault_open(&v, dir) < 0)
 			die("open");
 		as_user(v, "cw1");
-		if (vault_case_foreach(v, collect_case, NULL) < 0)
+		if (vault_case_foreach(v, &support_list, collect_case, NULL) < 0)
 			die("case list");
 		if (ncodes < NCASES) {
 			fprintf(stderr, "bench_audit: %s is not a vault this benchmark made\n", dir);

@@ -165,8 +165,6 @@ expect_exit 2 cv noy get "$code/a.txt" --at "$T1" --version 1
 expect_err_hint "--version"
 expect_exit 2 cv noy ls --at "$T1"
 expect_err_hint "--at"
-expect_exit 2 cv noy ls "$code" --purpose intake
-expect_err_hint "--purpose"
 expect_exit 2 cv noy ls "$code/docs/x.bin" --at "$T1"
 expect_err_hint "was a file"
 expect_exit 2 cv noy get "$code/docs" --at "$T1"

@@ -220,13 +220,17 @@ expect_err_hint "--case"
 
 # --- report --case ------------------------------------------------------------
 expect_exit 0 cv aud audit report --case "$c1" --json
-check "case report: reads and writes of its documents" json_ok "$OUTF" \
-	"o['kind'] in ('read', 'write') and o['case'] == '$c1' and o['node']"
+check "case report: reads, listings and writes of its documents" json_ok "$OUTF" \
+	"o['kind'] in ('read', 'write') and o['case'] == '$c1' and (o['node'] or o['action'] == 'list')"
 check_eq "case report: who did what" \
 	"write noy,write noy,read noy,read noy,read som,read som,write noy" \
-	"$(jfield "$OUTF" 'o["kind"] + " " + o["actor"]' | paste -sd, -)"
+	"$(jfield "$OUTF" 'o["kind"] + " " + o["actor"] if o["action"] != "list" else ""' | grep -v '^$' | paste -sd, -)"
 check_eq "case report: the purposes" "None,None,intake,legal-aid,intake,intake,None" \
-	"$(jfield "$OUTF" 'str(o["purpose"])' | sed 's/^null$/None/' | paste -sd, -)"
+	"$(jfield "$OUTF" 'str(o["purpose"]) if o["action"] != "list" else ""' | grep -v '^$' |
+		sed 's/^null$/None/' | paste -sd, -)"
+check "case report: noy's listings of the case are looks (read)" test \
+	"$(jfield "$OUTF" 'o["kind"] + " " + o["actor"] if o["action"] == "list" else ""' |
+		grep -c '^read noy$')" -ge 1
 expect_exit 0 cv dpo audit report --case "$c1" --notes
 check_contains "case report --notes" "read  " "$OUT"
 check_contains "case report --notes: the note" "note: second opinion" "$OUT"
@@ -270,7 +274,7 @@ expect_err_hint "nobody"
 # --- settings -----------------------------------------------------------------
 expect_exit 0 cv aud settings show --json
 check "settings show --json" json_ok "$OUTF" '{"key", "value", "default"} <= set(o) and o["default"]'
-check_eq "settings: the defaults" "20,3600,07:00-19:00,mon,tue,wed,thu,fri,3600,5,600" \
+check_eq "settings: the defaults" "20,3600,07:00-19:00,mon,tue,wed,thu,fri,3600,5,600,86400" \
 	"$(jfield "$OUTF" 'o["value"]' | paste -sd, -)"
 snapshot
 for kv in "bulk-read-count 0" "bulk-read-count many" "bulk-read-window 0" "bulk-read-window 5y" \
@@ -330,17 +334,20 @@ check_eq "anomalies: failed unlocks of cw2" "cw2 3 2 600" \
 expect_exit 0 cv dpo audit report --anomalies
 check_match "anomalies, text" "(^|"$'\n'")flag bulk-reads user noy from [^ ]+ to [^ ]+: 6 reads \(more than 3 in 3600 s\)" "$OUT"
 check_match "anomalies, text: failed unlocks" "flag failed-unlocks user cw2 .*: 3 failed unlocks \(more than 2 in 600 s\)" "$OUT"
+check_match "anomalies, text: dpo granted som, whom dpo had added" \
+	"flag grant-after-add user dpo case $c1 from [^ ]+ to [^ ]+: 1 grants \(within 86400 s\): granted som, whom they added at event [0-9a-f]{12}" "$OUT"
 
-# Back to wider thresholds: nothing fires but the membership rule.
+# Back to wider thresholds: nothing fires but the membership rules.
 expect_exit 0 cv dpo settings set work-days mon-sun
 expect_exit 0 cv dpo settings set work-hours 00:00-24:00
 expect_exit 0 cv dpo settings unset bulk-read-count
 expect_exit 0 cv dpo settings set failed-unlock-count 3
 expect_exit 0 cv dpo settings set membership-read-window 1
+expect_exit 0 cv dpo settings set grant-after-add-window 1
 expect_exit 0 cv aud audit report --anomalies --json
 if [ -s "$OUTF" ]; then
-	check "anomalies: only reads in the same second as a grant remain" json_ok "$OUTF" \
-		'o["rule"] == "after-membership-change"'
+	check "anomalies: only reads and grants in the same second as a grant or add remain" json_ok "$OUTF" \
+		'o["rule"] in ("after-membership-change", "grant-after-add")'
 else
 	pass "anomalies: none"
 fi

@@ -118,6 +118,10 @@ int support_put(vault *v, const char *path, const void *data, size_t len, uint32
 	return vault_put(ver ? ver : &dummy, v, path, mem_src_read, &s);
 }
 
+const vault_list_options support_list = { VAULT_LIST_OPTIONS_VERSION, "test", NULL, 0 };
+const vault_list_options support_list_quiet = { VAULT_LIST_OPTIONS_VERSION, NULL, NULL,
+	VAULT_LIST_NO_EVENT };
+
 int support_get(vault *v, const char *path, const char *purpose, const char *note,
 	mem_sink *out)
 {

@@ -56,6 +56,12 @@ vault *support_vault_with_users(const char *dir);
 int support_verify(vault_verify_result *res, vault *v, const char *anchor);
 /* Store `len` bytes at `path` (vault_put); `ver` (or NULL) the version. */
 int support_put(vault *v, const char *path, const void *data, size_t len, uint32_t *ver);
+/* The options of the tests' listings (vault_list, vault_case_foreach):
+ * a `list` event with the purpose "test" (any code, while the vault's
+ * list of purposes is empty). */
+extern const vault_list_options support_list;
+/* The same without an event, for helpers that look a name up. */
+extern const vault_list_options support_list_quiet;
 /* Read `path` (vault_get) with a purpose and a note (each may be NULL). */
 int support_get(vault *v, const char *path, const char *purpose, const char *note,
 	mem_sink *out);

@@ -142,7 +142,7 @@ static void node_of(char out[17 + 256], vault *v, const char *dir, const char *n
 {
 	out[0] = '\0';
 	snprintf(out + 17, 256, "%s", name);
-	CHECK_RC(vault_list(v, dir, node_cb, out), 0);
+	CHECK_RC(vault_list(v, dir, &support_list_quiet, node_cb, out), 0);
 }
 
 /* ---- setup: the moments ---- */

@@ -143,7 +143,7 @@ static void test_moved_sealed_key(const char *dir)
 	/* Her next command on B: nothing of B opens under A's key. */
 	v = reopen(vdir);
 	CHECK_RC(vault_unlock(v, "alice", UPASS("alice")), 0);
-	CHECK_RC(vault_list(v, b, no_entry, NULL), VAULT_ECORRUPT);
+	CHECK_RC(vault_list(v, b, &support_list, no_entry, NULL), VAULT_ECORRUPT);
 	CHECK(said(b, "for 'alice'"));
 	CHECK(said("epoch 1", NULL));
 	snprintf(path, sizeof path, "%s/b.txt", b);

@@ -73,7 +73,7 @@ static int list_cb(const vault_stat_info *e, void *payload)
 static int list(listing *l, vault *v, const char *path)
 {
 	memset(l, 0, sizeof *l);
-	return vault_list(v, path, list_cb, l);
+	return vault_list(v, path, &support_list, list_cb, l);
 }
 
 /* Node id of entry `name` in folder `dir`, 0 if absent. */
@@ -816,7 +816,7 @@ static void test_key_delivery(void)
 	CHECK(sink.len == BS);
 	CHECK_RC(vault_unlock(v, "dpo", "dpo-pass", 8), 0);
 	CHECK_RC(vault_case_grant(v, code_a, "bob", 0), 0);
-	CHECK_RC(vault_case_foreach(v, member_cb, &q), 0);
+	CHECK_RC(vault_case_foreach(v, &support_list, member_cb, &q), 0);
 	CHECK(q.found && !q.has_key);
 	/* bob unlocks on the same handle.
 	 * BUG: vault_unlock() (vault.c set_session) replaces the user but keeps
@@ -844,7 +844,7 @@ static void test_key_delivery(void)
 	/* alice's next session delivers it (a rekey event); then bob reads. */
 	if ((v = support_open_as(vdir, "alice", "alice-pass")) != NULL) {
 		q.found = q.has_key = 0;
-		CHECK_RC(vault_case_foreach(v, member_cb, &q), 0);
+		CHECK_RC(vault_case_foreach(v, &support_list, member_cb, &q), 0);
 		CHECK(q.found && q.has_key);
 		vault_close(v);
 	}
@@ -855,6 +855,100 @@ static void test_key_delivery(void)
 		vault_close(v);
 	}
 	mem_sink_free(&sink);
+}
+
+/* ---- listings are `list` events ---- */
+
+static int count_case(const vault_case_info *c, void *payload)
+{
+	(*(int *)payload) += c->label != NULL;
+	return 0;
+}
+
+/* The events after the first `from` of the log, as "ACTION CASE NODE PURPOSE". */
+static void events_since(char *out, size_t size, vault *v, size_t from)
+{
+	support_log l;
+
+	out[0] = '\0';
+	CHECK_RC(support_log_read(&l, v, NULL), 0);
+	for (size_t i = from; i < l.n; i++)
+		snprintf(out + strlen(out), size - strlen(out), "%s%s %s %s %s", i > from ? "," : "",
+			l.ev[i].action, l.ev[i].case_code, l.ev[i].node[0] ? l.ev[i].node : "-",
+			l.ev[i].purpose[0] ? l.ev[i].purpose : "-");
+	support_log_free(&l);
+}
+
+static size_t log_size(vault *v)
+{
+	support_log l;
+	size_t n;
+
+	CHECK_RC(support_log_read(&l, v, NULL), 0);
+	n = l.n;
+	support_log_free(&l);
+	return n;
+}
+
+static void test_list_events(void)
+{
+	vault_list_options o = VAULT_LIST_OPTIONS_INIT, quiet = VAULT_LIST_OPTIONS_INIT;
+	vault_list_options old = VAULT_LIST_OPTIONS_INIT;
+	char got[1024], want[1024], p[64], node[17];
+	vault_verify_result res;
+	listing l;
+	size_t n;
+	int labels = 0;
+	vault *v = support_open_as(vdir, "alice", "alice-pass");
+
+	if (!v)
+		return;
+	snprintf(p, sizeof p, "%s/sub", code_a);
+	CHECK_RC(vault_mkdir(v, p), 0);
+	CHECK_RC(list(&l, v, code_a), 0);
+	snprintf(node, sizeof node, "%016llx", (unsigned long long)node_of(v, code_a, "sub"));
+
+	/* ls of the root names the case; of a folder, its node too. */
+	n = log_size(v);
+	o.purpose = "intake";
+	CHECK_RC(vault_list(v, code_a, &o, list_cb, memset(&l, 0, sizeof l)), 0);
+	CHECK_RC(vault_list(v, p, &o, list_cb, memset(&l, 0, sizeof l)), 0);
+	events_since(got, sizeof got, v, n);
+	snprintf(want, sizeof want, "list %s - intake,list %s %s intake", code_a, code_a, node);
+	CHECK(!strcmp(got, want));
+
+	/* The case list: one per case whose label alice sees (her own). */
+	n = log_size(v);
+	CHECK_RC(vault_case_foreach(v, &o, count_case, &labels), 0);
+	CHECK(labels == 1);
+	events_since(got, sizeof got, v, n);
+	snprintf(want, sizeof want, "list %s - intake", code_a);
+	CHECK(!strcmp(got, want));
+
+	/* No event asked for: none; a path that is not there or is a file,
+	 * another's case, options of another version: refused, none. */
+	n = log_size(v);
+	quiet.flags = VAULT_LIST_NO_EVENT;
+	CHECK_RC(vault_list(v, code_a, &quiet, list_cb, memset(&l, 0, sizeof l)), 0);
+	CHECK(l.n >= 1);
+	snprintf(p, sizeof p, "%s/none", code_a);
+	CHECK_RC(vault_list(v, p, &o, list_cb, &l), VAULT_ENOTFOUND);
+	CHECK_RC(vault_list(v, code_b, &o, list_cb, &l), VAULT_EACCES);
+	old.version = 99;
+	CHECK_RC(vault_list(v, code_a, &old, list_cb, &l), VAULT_EUSAGE);
+	CHECK_RC(vault_case_foreach(v, &old, count_case, &labels), VAULT_EUSAGE);
+	CHECK(log_size(v) == n);
+	vault_close(v);
+
+	/* An admin sees no label, and records nothing. */
+	if ((v = support_open_as(vdir, "dpo", "dpo-pass")) == NULL)
+		return;
+	n = log_size(v);
+	labels = 0;
+	CHECK_RC(vault_case_foreach(v, &o, count_case, &labels), 0);
+	CHECK(labels == 0 && log_size(v) == n);
+	CHECK_RC(support_verify(&res, v, NULL), 0);
+	vault_close(v);
 }
 
 int main(void)
@@ -869,6 +963,7 @@ int main(void)
 		test_tree();
 		test_tamper();
 		test_key_delivery();
+		test_list_events();
 	}
 	return harness_done("test_docs");
 }

@@ -133,7 +133,7 @@ static uint64_t node_of(vault *v, const char *path)
 	struct lookup want = { slash + 1, 0 };
 
 	snprintf(parent, sizeof parent, "%.*s", (int)(slash - path), path);
-	if (vault_list(v, parent, lookup_cb, &want) < 0)
+	if (vault_list(v, parent, &support_list_quiet, lookup_cb, &want) < 0)
 		abort();
 	return want.id;
 }
@@ -253,7 +253,7 @@ static void test_long_label(const char *dir)
 	c.label_len = VCRYPTO_OVERHEAD + 256;
 	CHECK_RC(vault_case__put(txn, v, &c), 0);
 	CHECK_RC(vault_store__commit(v->st, txn), 0);
-	CHECK_RC(vault_case_foreach(v, take_label, got), 0);
+	CHECK_RC(vault_case_foreach(v, &support_list, take_label, got), 0);
 	CHECK(!strcmp(got, want));
 
 	/* One byte of the sealed label changed. */
@@ -261,7 +261,7 @@ static void test_long_label(const char *dir)
 	c.label[VCRYPTO_NONCEBYTES] ^= 1;
 	CHECK_RC(vault_case__put(txn, v, &c), 0);
 	CHECK_RC(vault_store__commit(v->st, txn), 0);
-	CHECK_RC(vault_case_foreach(v, take_label, got), VAULT_ECORRUPT);
+	CHECK_RC(vault_case_foreach(v, &support_list, take_label, got), VAULT_ECORRUPT);
 	CHECK(strstr(vault_error_last()->message, code) != NULL);
 	vault_case__dispose(&c);
 	vault_close(v);
@@ -417,11 +417,11 @@ int main(void)
 	vault_close(v);
 	v = as(vdir, "alice", "alice-pass");
 	n = 0;
-	CHECK_RC(vault_case_foreach(v, count_cases, &n), 0);
+	CHECK_RC(vault_case_foreach(v, &support_list, count_cases, &n), 0);
 	CHECK(n == 1);
 	{
 		char listed[VAULT_CODE_SIZE] = "";
-		vault_case_foreach(v, take_code, listed);
+		vault_case_foreach(v, &support_list, take_code, listed);
 		CHECK(!strcmp(listed, code));
 	}
 	vault_close(v);

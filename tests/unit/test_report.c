@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -239,6 +240,7 @@ static void build_base(void)
 
 /* The moments of the timed vault (all UTC; 2030-01-07 is a Monday). */
 static int64_t grant_time;               /* G: bob's grant to C1, a real event */
+static int64_t bob_added;                /* dpo's user-add of bob, moments before G */
 #define TUE utc(2030, 1, 8, 0, 0, 0)
 #define WED utc(2030, 1, 9, 0, 0, 0)
 #define THU utc(2030, 1, 10, 0, 0, 0)
@@ -298,6 +300,9 @@ static void build_timed(void)
 			grant_time = l.ev[g].time;
 			memcpy(grant_hex, l.ev[g].commit, sizeof grant_hex);
 		}
+		for (long i = 0; (g = support_log_find(&l, "user-add", (int)i)) >= 0; i++)
+			if (!strcmp(l.ev[g].target, "bob"))
+				bob_added = l.ev[g].time;
 		support_log_free(&l);
 		vault_close(v);
 	}
@@ -1429,9 +1434,17 @@ static void test_anomalies_membership(void)
 	const flag_want change[] = {
 		{ "after-membership-change", "bob", grant_time, grant_time + 600, 2, 0, 600 },
 	};
+	/* dpo added bob, then granted him C1 (by the default one-day window).
+	 * The add may fall in the grant's second: flags of one moment come
+	 * by rule. */
+	const flag_want added = { "grant-after-add", "dpo", bob_added, grant_time, 1, 0, 86400 };
+	int added_first = bob_added < grant_time;
+	const flag_want near[] = {
+		added_first ? added : change[0], added_first ? change[0] : added,
+	};
 	/* The whole history: every flag but the off-hours ones, by time. */
 	const flag_want all[] = {
-		change[0],
+		near[0], near[1],
 		{ "bulk-reads", "bob", TUE + HM(10, 0, 0), TUE + HM(11, 0, 0), 4, 3, 3600 },
 		{ "bulk-reads", "bob", TUE + HM(14, 0, 0), TUE + HM(14, 30, 0), 4, 3, 3600 },
 		{ "bulk-reads", "bob", SAT + HM(12, 0, 0), SAT + HM(12, 0, 3), 4, 3, 3600 },
@@ -1445,11 +1458,67 @@ static void test_anomalies_membership(void)
 		return;
 	CHECK_RC(vault_setting_set(v, "work-days", "mon-sun"), 0);
 	CHECK_RC(vault_setting_set(v, "work-hours", "00:00-24:00"), 0);
-	expect_flags(&r, v, grant_time - 5, grant_time + 700, change, 1);
+	expect_flags(&r, v, grant_time - 5, grant_time + 700, near, 2);
 	snprintf(detail, sizeof detail, "grant of bob by dpo at event %.12s", grant_hex);
-	CHECK(r.n < 1 || (!strcmp(r.l[0].case_code, tc1) && !strcmp(r.l[0].detail, detail)));
+	CHECK(r.n < 2 || (!strcmp(r.l[added_first].case_code, tc1) &&
+		!strcmp(r.l[added_first].detail, detail)));
 	rlines_free(&r);
-	expect_only_flags(v, 0, 0, all, 5);
+	expect_only_flags(v, 0, 0, all, 6);
+	vault_close(v);
+}
+
+/*
+ * grant-after-add: dpo adds dan and grants him at once (flagged); adds eve
+ * and grants her after the window (not); adds fay, whom a second admin
+ * grants (not: four eyes). Real events, so the window is two seconds.
+ */
+static void test_anomalies_grant_after_add(void)
+{
+	char dir[600], code[VAULT_CODE_SIZE], detail[160];
+	vault *v;
+	rlines r;
+	support_log l;
+	flag_want want = { "grant-after-add", "dpo", 0, 0, 1, 0, 2 };
+	long add;
+
+	snprintf(dir, sizeof dir, "%s/granted", harness_tmpdir());
+	if ((v = support_vault_with_users(dir)) == NULL)
+		return;
+	CHECK_RC(vault_setting_set(v, "grant-after-add-window", "2"), 0);
+	CHECK_RC(vault_user_add(v, "adm2", VAULT_ROLE_ADMIN, "adm2-pass", 9), 0);
+	vault_close(v);
+	if ((v = open_as(dir, "alice")) == NULL)
+		return;
+	CHECK_RC(vault_case_create(code, v, "granted"), 0);
+	vault_close(v);
+	if ((v = open_as(dir, "dpo")) == NULL)
+		return;
+	CHECK_RC(vault_user_add(v, "dan", VAULT_ROLE_CASEWORKER, "dan-pass", 8), 0);
+	CHECK_RC(vault_case_grant(v, code, "dan", 0), 0);
+	CHECK_RC(vault_user_add(v, "eve", VAULT_ROLE_CASEWORKER, "eve-pass", 8), 0);
+	CHECK_RC(vault_user_add(v, "fay", VAULT_ROLE_CASEWORKER, "fay-pass", 8), 0);
+	sleep(3);
+	CHECK_RC(vault_case_grant(v, code, "eve", 0), 0);
+	vault_close(v);
+	if ((v = support_open_as(dir, "adm2", "adm2-pass")) == NULL)
+		return;
+	CHECK_RC(vault_case_grant(v, code, "fay", 0), 0);
+	CHECK_RC(support_log_read(&l, v, NULL), 0);
+	add = support_log_find(&l, "user-add", 5);      /* dan's: after 4 users and adm2 */
+	CHECK(add >= 0 && !strcmp(l.ev[add].target, "dan") &&
+		!strcmp(l.ev[add + 1].action, "grant"));
+	if (add >= 0) {
+		want.from = l.ev[add].time;
+		want.to = l.ev[add + 1].time;
+		snprintf(detail, sizeof detail, "granted dan, whom they added at event %.12s",
+			l.ev[add].commit);
+	}
+	support_log_free(&l);
+	if (add >= 0 && want.to - want.from <= 2) {
+		expect_flags(&r, v, 0, 0, &want, 1);
+		CHECK(r.n < 1 || (!strcmp(r.l[0].case_code, code) && !strcmp(r.l[0].detail, detail)));
+		rlines_free(&r);
+	}
 	vault_close(v);
 }
 
@@ -1859,6 +1928,7 @@ int main(void)
 		test_report_range();
 		test_anomalies();
 		test_anomalies_membership();
+		test_anomalies_grant_after_add();
 		test_key();
 		test_key_damaged();
 		test_note_open();

@@ -651,6 +651,19 @@ static int ins_touch_f(vault *v, MDB_txn *txn, vault_event *ev)
 	return bump_node(v, txn, ev, fnode);
 }
 
+/* A listing of C1's root: honest only from a member. */
+static int ins_list_c1(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	event_on(ev, c1, 0);
+	return 0;
+}
+
+/* A listing that names no case: no member's. */
+static int ins_list_nothing(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	return 0;
+}
+
 /* A write on f.txt that also changes g.txt (same case). */
 static int ins_write_f_and_g(vault *v, MDB_txn *txn, vault_event *ev)
 {
@@ -1335,6 +1348,11 @@ static void test_insiders(void)
 		{ "insider: caseworker signs a grant", "alice", "grant", ins_grant, NULL, 0 },
 		{ "insider: non-member signs a write", "bob", "write", ins_touch_f, NULL, 0 },
 		{ "insider: a read that changes the tree", "alice", "read", ins_touch_f, NULL, 1 },
+		{ "insider: a listing by a non-member", "bob", "list", ins_list_c1, "is not a member", 0 },
+		{ "insider: a listing that names no case", "alice", "list", ins_list_nothing,
+		  "is not a member", 0 },
+		{ "insider: a listing that changes the tree", "alice", "list", ins_touch_f,
+		  "changed the state", 1 },
 		{ "insider: a write that changes another node too", "alice", "write", ins_write_f_and_g, NULL, 0 },
 		{ "insider: a write that changes only another node", "alice", "write", ins_write_f_changes_g, NULL, 0 },
 		{ "insider: a write that changes a node of another case", "alice", "write", ins_write_f_and_h, NULL, 0 },

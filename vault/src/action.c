@@ -39,6 +39,8 @@ static const vault_action actions[] = {
 	  { "parent", "name", "generation", "ctime", NULL } },
 	{ "delete",          VAULT_ACTION_CONTENT, 1, 0, VAULT_ENTRIES_ALWAYS, { "state", "ctime", NULL } },
 	{ "read",            VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
+	/* a case's label or a folder's entries seen: a member's, as a read */
+	{ "list",            VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	{ "passwd",          VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	{ "mount",           VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	{ "unmount",         VAULT_ACTION_STILL,   0, 0, 0, { NULL } },

@@ -212,6 +212,49 @@ static int rule_failed_unlocks(flag_list *flags, const pick *fails, size_t n,
 	return bursts(flags, fails, n, "failed-unlocks", s->unlock_count, s->unlock_window);
 }
 
+/*
+ * (e) a grant to a user whom the same admin added shortly before. Only
+ * admins add users and grant them cases, so one admin can make a user
+ * whose passphrase they chose and give it a case: the way around "admins
+ * hold no case keys". A grant by another admin is the four-eyes way, and
+ * is not flagged. The user-add may lie before the report's range.
+ */
+static int rule_grant_after_add(flag_list *flags, const report *r, const vault_anomaly_settings *s)
+{
+	int error;
+
+	for (size_t g = 0; g < r->n; g++) {
+		const rep_event *ge = &r->ev[g];
+
+		if (strcmp(ge->t.action, "grant") || !vault_report__in_range(r, ge))
+			continue;
+		/* The latest add of the grantee before the grant. */
+		for (size_t i = g; i-- > 0; ) {
+			const rep_event *ae = &r->ev[i];
+			flag f;
+
+			if (strcmp(ae->t.action, "user-add") || strcmp(ae->t.target, ge->t.target))
+				continue;
+			if (strcmp(ae->t.actor, ge->t.actor) || ge->time - ae->time > s->grant_add_window)
+				break;
+			memset(&f, 0, sizeof f);
+			f.rule = "grant-after-add";
+			snprintf(f.user, sizeof f.user, "%s", ge->t.actor);
+			snprintf(f.case_code, sizeof f.case_code, "%s", ge->t.case_code);
+			snprintf(f.detail, sizeof f.detail, "granted %s, whom they added at event %.12s",
+				ge->t.target, ae->hex);
+			f.from = ae->time;
+			f.to = ge->time;
+			f.count = 1;
+			f.window = s->grant_add_window;
+			if ((error = flag_add(flags, &f)) < 0)
+				return error;
+			break;
+		}
+	}
+	return 0;
+}
+
 /* The flags, oldest first, as report lines. */
 static int emit_flags(report *r, flag_list *flags)
 {
@@ -271,7 +314,8 @@ int vault_report__anomalies(report *r)
 	if ((error = rule_bulk_reads(&flags, reads, nreads, &s)) == 0 &&
 	    (error = rule_off_hours(&flags, reads, nreads, &s)) == 0 &&
 	    (error = rule_after_membership_change(&flags, r, reads, nreads, &s)) == 0 &&
-	    (error = rule_failed_unlocks(&flags, fails, nfails, &s)) == 0)
+	    (error = rule_failed_unlocks(&flags, fails, nfails, &s)) == 0 &&
+	    (error = rule_grant_after_add(&flags, r, &s)) == 0)
 		error = emit_flags(r, &flags);
 done:
 	free(flags.items);

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "docs.h"
 #include "event.h"
-#include "policy.h"
 
 /* ---- cases -------------------------------------------------------------- */
 
@@ -266,7 +266,22 @@ typedef struct {
 	vault *v;
 	int (*cb)(const vault_case_info *, void *);
 	void *payload;
+	/* The cases whose labels may be shown: their `list` events are
+	 * recorded (or the caller asked for none, and `all_seen`). */
+	char (*seen)[VAULT_CODE_SIZE];
+	size_t nseen, cap;
+	int all_seen;
 } foreach_args;
+
+static int was_seen(const foreach_args *a, const char *code)
+{
+	if (a->all_seen)
+		return 1;
+	for (size_t i = 0; i < a->nseen; i++)
+		if (!strcmp(a->seen[i], code))
+			return 1;
+	return 0;
+}
 
 /* The label of `c`, if the session holds the key it is sealed under (1). */
 #define LABEL_OPEN_MAX (sizeof ((case_rec *)0)->label - VCRYPTO_OVERHEAD + 1)
@@ -311,7 +326,9 @@ static int case_info(case_rec *c, void *payload)
 		members[i].disabled = vault_user__get(&u, a->txn, a->v, c->members[i].user) == 0 &&
 			u.status == USER_DISABLED;
 	}
-	if ((error = label_open(label, a->txn, a->v, c)) < 0)
+	/* A label whose `list` event is not recorded is not shown. */
+	error = was_seen(a, c->code) ? label_open(label, a->txn, a->v, c) : 0;
+	if (error < 0)
 		return error;
 	if (error > 0)
 		info.label = label;
@@ -320,19 +337,65 @@ static int case_info(case_rec *c, void *payload)
 	return error;
 }
 
-int vault_case_foreach(vault *v, int (*cb)(const vault_case_info *, void *), void *payload)
+/* A case whose label the caller would see: one to record. */
+static int seen_add(case_rec *c, void *payload)
 {
-	foreach_args a = { NULL, v, cb, payload };
+	foreach_args *a = payload;
+	char label[LABEL_OPEN_MAX];
 	int error;
 
+	if (a->v->role != VAULT_ROLE_CASEWORKER || (error = label_open(label, a->txn, a->v, c)) == 0)
+		return 0;
+	sodium_memzero(label, sizeof label);
+	if (error < 0)
+		return error;
+	if ((error = vault_array_grow(&a->seen, &a->cap, a->nseen, sizeof *a->seen, 16)) < 0)
+		return error;
+	memcpy(a->seen[a->nseen++], c->code, VAULT_CODE_SIZE);
+	return 0;
+}
+
+/*
+ * The labels a member sees are recorded first, one `list` event per case,
+ * each committed before any label is served (a `list` names one case, so
+ * that verify checks membership as it does for reads, and each case's
+ * report shows who saw its label).
+ */
+static int record_seen(foreach_args *a, const vault_list_options *o)
+{
+	int error;
+
+	if ((error = vault_store__begin(&a->txn, a->v->st, 0)) < 0)
+		return error;
+	error = vault_case__each(a->txn, a->v, seen_add, a);
+	vault_store__abort(a->v->st, a->txn);
+	a->txn = NULL;
+	for (size_t i = 0; i < a->nseen && error == 0; i++)
+		error = vault_docs__list_event(a->v, a->seen[i], NULL, NULL, o);
+	return error;
+}
+
+int vault_case_foreach(vault *v, const vault_list_options *o,
+	int (*cb)(const vault_case_info *, void *), void *payload)
+{
+	foreach_args a = { NULL, v, cb, payload, NULL, 0, 0, 0 };
+	int error;
+
+	if (!o || o->version != VAULT_LIST_OPTIONS_VERSION)
+		return vault_error_set(VAULT_EUSAGE, "case list options of an unknown version");
 	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
+	a.all_seen = (o->flags & VAULT_LIST_NO_EVENT) != 0;
+	if (!a.all_seen && (error = record_seen(&a, o)) < 0)
+		goto done;
 	if ((error = vault_store__begin(&a.txn, v->st, 0)) < 0)
-		return error;
+		goto done;
 	error = vault_case__each(a.txn, v, case_info, &a);
 	/* A label the session holds no key for is no error. */
 	if (error == 0)
 		vault_error_clear();
 	vault_store__abort(v->st, a.txn);
+done:
+	free(a.seen);
 	return error;
 }

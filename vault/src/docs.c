@@ -1,8 +1,8 @@
 /*
  * docs — what every operation on documents rests on: paths, node keys,
  * encrypted names, a case loaded for an event, folder entries and path
- * lookups, and the document event (vault_docs__event) with its group
- * commit. The operations are namespace.c (folders, moves, attributes,
+ * lookups, the document event (vault_docs__event) with its group commit,
+ * and the `list` event of a listing. The operations are namespace.c (folders, moves, attributes,
  * listings) and file.c, blocks.c and stream.c (content); the records are records.c.
  */
 #include <pthread.h>
@@ -495,4 +495,44 @@ int vault_docs__settle_before_write(vault *v, const char *code)
 	retired = c.retired;
 	vault_case__dispose(&c);
 	return retired ? vault_keys__maintain(v) : 0;
+}
+
+/* ---- listings ----------------------------------------------------------- */
+
+typedef struct {
+	const vpath *p;
+	const char *path;
+	const vault_list_options *o;
+} list_job;
+
+static int list_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
+{
+	list_job *j = payload;
+	node_rec dir;
+	int error;
+
+	if ((error = vault_purposes__check(txn, v, j->o->purpose)) < 0)
+		return error;
+	/* A folder that is not there, or a file, is no listing: no event. */
+	if (j->p && j->p->n) {
+		if ((error = vault_docs__resolve(&dir, txn, v, cc, j->p, j->p->n, j->path)) < 0)
+			return error;
+		if (dir.type != NODE_DIR)
+			return vault_error_set(VAULT_EUSAGE, "'%s' is a file; use 'history' or 'get'", j->path);
+		ev->node = dir.id;
+	}
+	ev->purpose = j->o->purpose;
+	if (j->o->note && *j->o->note)
+		return vault_event__seal_note(ev, v, txn, j->o->note);
+	return 0;
+}
+
+int vault_docs__list_event(vault *v, const char *code, const vpath *p, const char *path,
+	const vault_list_options *o)
+{
+	list_job j = { p, path, o };
+
+	if (o->flags & VAULT_LIST_NO_EVENT)
+		return 0;
+	return vault_docs__event(v, "list", code, 0, list_event_fn, NULL, &j);
 }

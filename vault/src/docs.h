@@ -102,6 +102,14 @@ typedef int (*doc_post_fn)(vault *v, MDB_txn *txn, const git_oid *commit, void *
  * written and that value is returned. */
 int vault_docs__event(vault *v, const char *action, const char *code, int need_rw,
 	doc_fn fn, doc_post_fn post, void *payload);
+/*
+ * A listing of case `code` (its folder `p`, whose text is `path`; NULL for
+ * only the case's label): a `list` event with the purpose and note of `o`,
+ * committed when this returns; nothing with VAULT_LIST_NO_EVENT. The caller
+ * checked o's version.
+ */
+int vault_docs__list_event(vault *v, const char *code, const vpath *p, const char *path,
+	const vault_list_options *o);
 /* Start a new epoch first if a revocation retired the current one. */
 int vault_docs__settle_before_write(vault *v, const char *code);
 

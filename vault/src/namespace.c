@@ -354,18 +354,28 @@ static int item_cmp(const void *a, const void *b)
 	return strcmp(((const list_item *)a)->name, ((const list_item *)b)->name);
 }
 
-int vault_list(vault *v, const char *path, int (*cb)(const vault_stat_info *, void *), void *payload)
+int vault_list(vault *v, const char *path, const vault_list_options *o,
+	int (*cb)(const vault_stat_info *, void *), void *payload)
 {
 	MDB_txn *txn = NULL;
 	MDB_cursor *cur = NULL;
 	MDB_val k, d;
 	case_ctx cc;
 	node_rec dir;
+	vpath p;
 	list_item *items = NULL;
 	size_t n = 0, cap = 0;
 	unsigned char prefix[8], *key = NULL;
 	int error, rc;
 
+	if (!o || o->version != VAULT_LIST_OPTIONS_VERSION)
+		return vault_error_set(VAULT_EUSAGE, "'%s': list options of an unknown version", path);
+	if ((error = vault_policy__require_unlocked(v)) < 0 ||
+	    (error = vault_docs__path_parse(&p, path)) < 0)
+		return error;
+	/* The event commits before any entry is served, as a read's does. */
+	if ((error = vault_docs__list_event(v, p.code, &p, path, o)) < 0)
+		return error;
 	if ((error = vault_docs__read_begin(&dir, &txn, &cc, v, path, 0)) < 0)
 		return error;
 	if (dir.type != NODE_DIR) {

@@ -13,12 +13,19 @@
 #include "history.h"
 #include "report.h"
 
-/* A document event: a change by a read-write member, or a read. */
+/* A look at a case's personal data: a read, or a listing of its label or
+ * of a folder's names. */
+static int look_action(const char *name)
+{
+	return !strcmp(name, "read") || !strcmp(name, "list");
+}
+
+/* A document event: a change by a read-write member, or a look. */
 static int doc_action(const char *name)
 {
 	const vault_action *a = vault_action__find(name);
 
-	return a && (a->kind == VAULT_ACTION_CONTENT || !strcmp(name, "read"));
+	return a && (a->kind == VAULT_ACTION_CONTENT || look_action(name));
 }
 
 static int load_events(report *r)
@@ -109,10 +116,12 @@ static int report_case(report *r)
 	for (size_t i = 0; i < r->n && !error; i++) {
 		const rep_event *e = &r->ev[i];
 
-		if (strcmp(e->t.case_code, r->o->case_code) || !e->t.node[0] ||
+		/* A listing of the case's root or label names no node. */
+		if (strcmp(e->t.case_code, r->o->case_code) ||
+		    (!e->t.node[0] && strcmp(e->t.action, "list")) ||
 		    !doc_action(e->t.action) || !vault_report__in_range(r, e))
 			continue;
-		error = emit_event(r, e, strcmp(e->t.action, "read") ? "write" : "read");
+		error = emit_event(r, e, look_action(e->t.action) ? "read" : "write");
 	}
 	return error;
 }
@@ -239,7 +248,7 @@ static int report_revoked(report *r)
 	for (size_t i = 0; i < r->n && !error; i++) {
 		const rep_event *e = &r->ev[i];
 
-		if (!strcmp(e->t.action, "read") && !strcmp(e->t.actor, name) &&
+		if (look_action(e->t.action) && !strcmp(e->t.actor, name) &&
 		    !strcmp(e->t.case_code, code) && vault_report__in_range(r, e))
 			error = emit_event(r, e, "read");
 	}

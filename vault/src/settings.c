@@ -41,6 +41,8 @@ static const setting_spec settings[] = {
 	  "failed unlocks: more than this many for one user ..." },
 	{ "failed-unlock-window", SET_SECONDS, "600",
 	  "... within this many seconds" },
+	{ "grant-after-add-window", SET_SECONDS, "86400",
+	  "a grant by the admin who added the user this many seconds before is flagged" },
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 #define SETTING_VALUE_MAX 48
@@ -322,6 +324,8 @@ int vault_settings__anomaly(vault_anomaly_settings *out, MDB_txn *txn, vault *v)
 	parse_uint(&out->unlock_count, val[5], &end);
 	parse_uint(&n, val[6], &end);
 	out->unlock_window = (int64_t)n;
+	parse_uint(&n, val[7], &end);
+	out->grant_add_window = (int64_t)n;
 	snprintf(out->work_text, sizeof out->work_text, "%s %s", val[3], val[2]);
 done:
 	vault_buf_dispose(&list);

@@ -16,6 +16,7 @@ typedef struct {
 	int64_t membership_window;   /* reads of a case this soon after a grant or revoke */
 	uint64_t unlock_count;       /* more than this many failed unlocks ... */
 	int64_t unlock_window;       /* ... within this many seconds */
+	int64_t grant_add_window;    /* a grant this soon after its admin added the grantee */
 	char work_text[112];         /* "mon,tue,wed,thu,fri 07:00-19:00" */
 } vault_anomaly_settings;
 int vault_settings__anomaly(vault_anomaly_settings *out, MDB_txn *txn, vault *v);

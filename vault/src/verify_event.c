@@ -649,7 +649,8 @@ int vault_verify__event(vault_verify__replay *w, git_commit *c, git_tree *tree,
 			goto done;
 		break;
 	case VAULT_ACTION_STILL:
-		if (!strcmp(t.action, "read") && pol->member == 0)
+		/* Reads and listings show personal data: only to members. */
+		if ((!strcmp(t.action, "read") || !strcmp(t.action, "list")) && pol->member == 0)
 			FAIL("'%s' is not a member of case '%s'", t.actor, t.case_code);
 		break;
 	}

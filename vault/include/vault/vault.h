@@ -147,12 +147,38 @@ typedef struct {
 	const vault_member *members;
 } vault_case_info;
 
+/**
+ * How a listing is recorded. Case labels and folder entries are personal
+ * data: a listing that shows them is a `list` event naming the case (and
+ * the folder, if not the case's root), with a purpose as a read has.
+ */
+typedef struct {
+	unsigned int version;  /**< VAULT_LIST_OPTIONS_VERSION */
+	const char *purpose;   /**< a purpose code, or NULL */
+	const char *note;      /**< free text sealed to the audit key, or NULL */
+	unsigned int flags;    /**< VAULT_LIST_NO_EVENT */
+} vault_list_options;
+
+#define VAULT_LIST_OPTIONS_VERSION 1
+#define VAULT_LIST_OPTIONS_INIT { VAULT_LIST_OPTIONS_VERSION, NULL, NULL, 0 }
+/* Record nothing: the caller has recorded a `list` event of this case in
+ * this session already (the mount: one per case folder per session). */
+#define VAULT_LIST_NO_EVENT 0x01
+
 /** Create a case; the caller becomes its first (rw) member. */
 VAULT_EXTERN(int) vault_case_create(char code[VAULT_CODE_SIZE], vault *v, const char *label);
 VAULT_EXTERN(int) vault_case_grant(vault *v, const char *code, const char *user, int read_only);
 VAULT_EXTERN(int) vault_case_revoke(vault *v, const char *code, const char *user);
-/** Cases the caller may see: members see theirs, admins and auditors all. */
-VAULT_EXTERN(int) vault_case_foreach(vault *v,
+/**
+ * Cases the caller may see: members see theirs, admins and auditors all.
+ * Each case whose label the caller sees (a member holding its key) is one
+ * `list` event, committed before `cb` sees any case; cases that appear
+ * meanwhile come without their label. Admins and auditors see no label,
+ * and record nothing.
+ * @return 0; VAULT_EUSAGE (options of an unknown version, a purpose
+ *         required and not given, or not in the vault's list).
+ */
+VAULT_EXTERN(int) vault_case_foreach(vault *v, const vault_list_options *opts,
 	int (*cb)(const vault_case_info *info, void *payload), void *payload);
 
 /* ---- purposes of access (admins) ---------------------------------------- */
@@ -378,8 +404,14 @@ VAULT_EXTERN(int) vault_remove(vault *v, const char *path);
 VAULT_EXTERN(int) vault_restore(uint32_t *version_out, vault *v, const char *path,
 	uint32_t version);
 
-/** List a folder ("CODE" or "CODE/dir"), sorted by name. */
-VAULT_EXTERN(int) vault_list(vault *v, const char *path,
+/**
+ * List a folder ("CODE" or "CODE/dir"), sorted by name: a `list` event
+ * (the case, the folder's node unless it is the case's root, the purpose),
+ * committed before `cb` sees any entry, unless VAULT_LIST_NO_EVENT.
+ * @return 0; VAULT_EUSAGE (a file, a purpose required and not given);
+ *         VAULT_ENOTFOUND; VAULT_EACCES (not a member, or without the key).
+ */
+VAULT_EXTERN(int) vault_list(vault *v, const char *path, const vault_list_options *opts,
 	int (*cb)(const vault_stat_info *e, void *payload), void *payload);
 
 /* ---- time travel: the state at a past moment ----------------------------- */
