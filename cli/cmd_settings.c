@@ -17,7 +17,8 @@ static const char usage[] =
 	"   or: " SET_SYNOPSIS "\n"
 	"   or: " UNSET_SYNOPSIS "\n"
 	"\n"
-	"The vault's settings: the thresholds of 'casevault audit report --anomalies'.\n"
+	"The vault's settings: the thresholds of 'casevault audit report --anomalies',\n"
+	"and the witness the history is pushed to by itself.\n"
 	"Each change is a signed event in the history (admins only).\n";
 
 static const char show_usage[] =
@@ -32,9 +33,13 @@ static const char set_usage[] =
 	"Set KEY to VALUE (admins). Values by key:\n"
 	"  bulk-read-count, failed-unlock-count      a whole number, 1 to 1000000\n"
 	"  bulk-read-window, failed-unlock-window,\n"
-	"  membership-read-window                    seconds, or 10m, 2h, 1d\n"
+	"  membership-read-window,\n"
+	"  grant-after-add-window                    seconds, or 10m, 2h, 1d\n"
 	"  work-hours                                UTC hours HH:MM-HH:MM (07:00-19:00)\n"
-	"  work-days                                 days: mon-fri, sat,sun, ...\n";
+	"  work-days                                 days: mon-fri, sat,sun, ...\n"
+	"  witness                                   a git URL or directory (a bare\n"
+	"                                            repository: 'git init --bare DIR')\n"
+	"  witness-every                             a whole number of events, 1 to 1000000\n";
 
 static const char unset_usage[] =
 	"usage: " UNSET_SYNOPSIS "\n"

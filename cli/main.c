@@ -210,6 +210,22 @@ static int prepare(cli_ctx *ctx, unsigned int flags, cli_secret *pass)
 	return 0;
 }
 
+/*
+ * After a command of an unlocked user: the vault's own push to its witness,
+ * when `witness-every` events went by. A failure is a warning (the event
+ * is recorded, nothing is lost), never the command's exit code.
+ */
+static void push_witness(cli_ctx *ctx)
+{
+	vault_push_result res;
+
+	if (ctx->v && vault_user(ctx->v) && vault_witness_auto(&res, ctx->v, 0) < 0)
+		fprintf(stderr, "casevault: warning: the push to the witness failed: %s\n"
+			"hint: it was recorded as a 'witness-failed' event and is tried again after "
+			"'witness-every' more events; 'casevault audit push URL' pushes now\n",
+			vault_error_last()->message);
+}
+
 static int run(cli_ctx *ctx, const cli_cmd_spec *cmd, int argc, char **argv)
 {
 	cli_secret pass = { NULL, 0 };
@@ -225,6 +241,8 @@ static int run(cli_ctx *ctx, const cli_cmd_spec *cmd, int argc, char **argv)
 		cli_secret_dispose(&pass);
 	cli_error_on(CLI_ON_NONE, NULL);
 	rc = cmd->fn(ctx, argc, argv);
+	if ((cmd->flags & CMD_UNLOCK) && !(cmd->flags & CMD_KEEPPASS))
+		push_witness(ctx);
 done:
 	vault_close(ctx->v);   /* wipes the keys */
 	ctx->v = NULL;

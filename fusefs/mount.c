@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vfs_int.h"
@@ -62,6 +63,66 @@ static void start_tuner(const char *mnt)
 	pthread_attr_destroy(&attr);
 }
 
+/*
+ * The witness (the setting `witness`) gets the history after every
+ * `witness-every` events: a thread looks every WITNESS_PERIOD seconds,
+ * so file operations never wait for the network. The unmount pushes too
+ * (vfs_destroy).
+ */
+#define WITNESS_PERIOD 30
+
+typedef struct {
+	vault *v;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int started, stop;
+} witness_pusher;
+
+static void *push_witness(void *payload)
+{
+	witness_pusher *w = payload;
+	vault_push_result res;
+	struct timespec until;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += WITNESS_PERIOD;
+		if (pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0 || w->stop)
+			continue;
+		pthread_mutex_unlock(&w->lock);
+		if (vault_witness_auto(&res, w->v, 0) < 0)
+			syslog(LOG_WARNING, "casevault: the push to the witness failed (recorded; tried again later): %s",
+				vault_error_last()->message);
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static void start_witness(witness_pusher *w, vault *v)
+{
+	memset(w, 0, sizeof *w);
+	w->v = v;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	w->started = pthread_create(&w->thread, NULL, push_witness, w) == 0;
+}
+
+static void stop_witness(witness_pusher *w)
+{
+	if (w->started) {
+		pthread_mutex_lock(&w->lock);
+		w->stop = 1;
+		pthread_cond_signal(&w->wake);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->thread, NULL);
+	}
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+}
+
 static struct fuse *new_fuse(struct fuse_args *args, vfs *fs)
 {
 	const vfs_options *o = fs->o;
@@ -82,6 +143,7 @@ static struct fuse *new_fuse(struct fuse_args *args, vfs *fs)
 static int serve(struct fuse *fuse, vfs *fs, const char *mnt)
 {
 	const vfs_options *o = fs->o;
+	witness_pusher witness;
 	int rc;
 
 	openlog("casevault", LOG_PID, LOG_USER);
@@ -98,8 +160,10 @@ static int serve(struct fuse *fuse, vfs *fs, const char *mnt)
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) < 0)
 		return -1;
 	start_tuner(mnt);
+	start_witness(&witness, fs->v);
 	/* Ended by a signal (SIGTERM, SIGINT) is a clean end too. */
 	rc = fuse_loop_mt(fuse, 0) < 0 ? -1 : 0;
+	stop_witness(&witness);
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 	return rc;
 }

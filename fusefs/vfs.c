@@ -737,11 +737,15 @@ static void *vfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 static void vfs_destroy(void *private_data)
 {
 	vfs *fs = private_data;
+	vault_push_result res;
 
 	vfs_handles__settle(fs);
 
 	if (vault_mount_event(fs->v, 0, NULL) < 0)
 		syslog(LOG_WARNING, "casevault: unmount event: %s", vault_error_last()->message);
+	else if (vault_witness_auto(&res, fs->v, 1) < 0)
+		syslog(LOG_WARNING, "casevault: the push to the witness failed (recorded): %s",
+			vault_error_last()->message);
 }
 
 const struct fuse_operations vfs_vfs__ops = {

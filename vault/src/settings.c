@@ -17,7 +17,7 @@
  * set, in their normal form; the history's policy/settings carries them as
  * "setting KEY VALUE" lines. Unset keys take the defaults below.
  */
-typedef enum { SET_COUNT, SET_SECONDS, SET_HOURS, SET_DAYS } setting_type;
+typedef enum { SET_COUNT, SET_SECONDS, SET_HOURS, SET_DAYS, SET_URL } setting_type;
 
 typedef struct {
 	const char *key;
@@ -43,9 +43,14 @@ static const setting_spec settings[] = {
 	  "... within this many seconds" },
 	{ "grant-after-add-window", SET_SECONDS, "86400",
 	  "a grant by the admin who added the user this many seconds before is flagged" },
+	{ "witness", SET_URL, "",
+	  "a git remote or directory the history is pushed to by itself ('' : none)" },
+	{ "witness-every", SET_COUNT, "100",
+	  "... after this many events, and at every unmount" },
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
-#define SETTING_VALUE_MAX 48
+#define SETTING_VALUE_MAX (VAULT_WITNESS_URL_MAX + 1)
+#define SET_WITNESS 8                /* the index of `witness` above */
 
 static const char *const day_names[7] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
 
@@ -172,6 +177,17 @@ static int setting_normalize(char out[SETTING_VALUE_MAX], const setting_spec *sp
 			if (days & (1u << (i % 7)))
 				snprintf(out + strlen(out), SETTING_VALUE_MAX - strlen(out), "%s%s",
 					out[0] ? "," : "", day_names[i % 7]);
+		return 0;
+	case SET_URL:
+		/* One word of printable ASCII: it goes into the history's text. */
+		for (const char *c = value; *c; c++)
+			if (*c <= ' ' || *c > '~')
+				end = c;
+		if (strlen(value) > VAULT_WITNESS_URL_MAX || end)
+			return vault_error_set(VAULT_EUSAGE,
+				"setting '%s' needs a git URL or a directory: up to %d printable characters, no spaces",
+				sp->key, VAULT_WITNESS_URL_MAX);
+		snprintf(out, SETTING_VALUE_MAX, "%s", value);
 		return 0;
 	}
 	return vault_error_set(VAULT_ERROR, "setting '%s' has an unknown type", sp->key);
@@ -326,8 +342,23 @@ int vault_settings__anomaly(vault_anomaly_settings *out, MDB_txn *txn, vault *v)
 	out->unlock_window = (int64_t)n;
 	parse_uint(&n, val[7], &end);
 	out->grant_add_window = (int64_t)n;
-	snprintf(out->work_text, sizeof out->work_text, "%s %s", val[3], val[2]);
+	snprintf(out->work_text, sizeof out->work_text, "%.64s %.16s", val[3], val[2]);
 done:
+	vault_buf_dispose(&list);
+	return error;
+}
+
+int vault_settings__witness(char url[VAULT_WITNESS_URL_MAX + 1], uint64_t *every, MDB_txn *txn, vault *v)
+{
+	vault_buf list = VAULT_BUF_INIT;
+	char val[SETTING_VALUE_MAX];
+	const char *end;
+	int error, dflt;
+
+	if ((error = settings_get(&list, txn, v)) == 0 &&
+	    (error = setting_value(url, &dflt, list.ptr, &settings[SET_WITNESS])) == 0 &&
+	    (error = setting_value(val, &dflt, list.ptr, &settings[SET_WITNESS + 1])) == 0)
+		parse_uint(every, val, &end);
 	vault_buf_dispose(&list);
 	return error;
 }

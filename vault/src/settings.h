@@ -1,5 +1,6 @@
 /*
- * settings.h — the admin's settings as the anomaly report reads them.
+ * settings.h — the admin's settings as the anomaly report and the
+ * witness's automatic push read them.
  * settings.c also runs `settings set`, through policy.h.
  */
 #ifndef VAULT_SETTINGS_H
@@ -20,5 +21,10 @@ typedef struct {
 	char work_text[112];         /* "mon,tue,wed,thu,fri 07:00-19:00" */
 } vault_anomaly_settings;
 int vault_settings__anomaly(vault_anomaly_settings *out, MDB_txn *txn, vault *v);
+
+/* The witness the history is pushed to by itself ("" for none), and after
+ * how many events. */
+#define VAULT_WITNESS_URL_MAX 256
+int vault_settings__witness(char url[VAULT_WITNESS_URL_MAX + 1], uint64_t *every, MDB_txn *txn, vault *v);
 
 #endif

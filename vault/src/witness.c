@@ -1,6 +1,7 @@
 /*
- * witness — the push of the history to a witness, and the check of what a
- * witness holds against this chain.
+ * witness — the push of the history to a witness, the check of what a
+ * witness holds against this chain, and the push the vault makes by
+ * itself when its settings name a witness.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +11,9 @@
 
 #include "export.h"
 #include "history.h"
+#include "policy.h"
+#include "settings.h"
+#include "trust.h"
 
 /*
  * The witness's `audit` must be a commit of this chain. Its id and whether
@@ -118,4 +122,71 @@ done:
 	git_remote_free(remote);
 	git_repository_free(repo);
 	return error;
+}
+
+/* ---- the automatic push ---------------------------------------------------- */
+
+/* Events of the chain at the last attempt: only what triggers the next. */
+static uint64_t last_attempt(vault *v, MDB_txn *txn)
+{
+	MDB_val val;
+
+	if (vault_meta__get(&val, txn, v, "witness-at") < 0 || val.mv_size != 8)
+		return 0;
+	return be64_get(val.mv_data);
+}
+
+static int note_attempt(vault *v, uint64_t events)
+{
+	unsigned char n[8];
+	MDB_txn *txn = NULL;
+	int error;
+
+	be64_put(n, events);
+	if ((error = vault_store__begin(&txn, v->st, 1)) < 0)
+		return error;
+	if ((error = vault_meta__put(txn, v, "witness-at", n, sizeof n)) < 0) {
+		vault_store__abort(v->st, txn);
+		return error;
+	}
+	return vault_store__commit(v->st, txn);
+}
+
+static int failed_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
+{
+	(void)ev, (void)v, (void)txn, (void)payload;
+	return 0;
+}
+
+int vault_witness_auto(vault_push_result *res, vault *v, int force)
+{
+	char url[VAULT_WITNESS_URL_MAX + 1], cache[sizeof v->dir + 16], why[400];
+	vault_trust_point t;
+	MDB_txn *txn = NULL;
+	uint64_t every = 0, at;
+	int error;
+
+	memset(res, 0, sizeof *res);
+	if ((error = vault_policy__require_unlocked(v)) < 0)
+		return error;
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
+		return error;
+	error = vault_settings__witness(url, &every, txn, v);
+	at = last_attempt(v, txn);
+	vault_store__abort(v->st, txn);
+	vault_trust__save(&t, v);
+	/* A count above the chain's was not written by an honest attempt. */
+	if (at > t.events)
+		at = 0;
+	if (error < 0 || !url[0] || !t.set || (!force && t.events < at + every))
+		return error;
+	snprintf(cache, sizeof cache, "%s/audit.git", v->dir);
+	if ((error = vault_audit_push(res, v, cache, url)) == 0)
+		return note_attempt(v, t.events);
+	/* A failed push loses nothing: it is said, recorded, and tried again
+	 * after as many events. */
+	snprintf(why, sizeof why, "%s", vault_error_last()->message);
+	note_attempt(v, t.events);
+	vault_policy__run(v, "witness-failed", failed_fn, NULL);
+	return vault_error_set(error, "%s", why);
 }

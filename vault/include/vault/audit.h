@@ -106,6 +106,18 @@ VAULT_EXTERN(int) vault_audit_witness(vault_witness_result *res, vault *v, const
 VAULT_EXTERN(int) vault_audit_push(vault_push_result *res, vault *v, const char *cache,
 	const char *url);
 
+/**
+ * The push the vault makes by itself: to the witness of the setting
+ * `witness`, when `force` (an unmount) or when `witness-every` events were
+ * appended since the last attempt, through the cache DIR/audit.git of the
+ * vault. Nothing when no witness is set. Needs an unlocked user. A failed
+ * push is recorded as a signed `witness-failed` event and returned (the
+ * caller warns: no event of the vault is lost), and tried again after
+ * `witness-every` more events.
+ * @return 0 (res->pushed says whether it pushed); the push's error.
+ */
+VAULT_EXTERN(int) vault_witness_auto(vault_push_result *res, vault *v, int force);
+
 /* ---- views for auditors and DPOs (report.c) ------------------------------
  *
  * The log with more filters, one event in full, and reports about cases and
