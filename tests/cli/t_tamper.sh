@@ -88,7 +88,8 @@ expect_err_hint "$new_head"
 rm -rf "$T/copy" "$T/old"
 
 # 4. A damaged key-check value (the last bytes of the case record): the
-#    member's key is refused before it decrypts anything; exit 3, one line
+#    case record no longer matches the signed history, so the member's
+#    read is refused before any key of it is unsealed; exit 3, one line
 #    naming the case, and a hint.
 flip_last() {
 	edit_record "$1" "$2" "$3" "0$/1" || edit_record "$1" "$2" "$3" "[1-9a-f]$/0"
@@ -97,7 +98,7 @@ cp -a "$VAULT" "$T/copy"
 check "key-check value edited" flip_last "$T/copy" cases "$(hexof "$code")"
 expect_exit 3 "$CASEVAULT_BIN" --vault "$T/copy" --user alice --passphrase-file "$T/alice.pass" \
 	get "$code/doc.txt"
-expect_err_hint "key-check value"
+expect_err_hint "does not match the signed history"
 expect_err_hint "$code"
 expect_no_stdout "damaged key-check value"
 tampered "damaged key-check value" "$code"

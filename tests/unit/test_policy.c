@@ -253,7 +253,8 @@ static void test_long_label(const char *dir)
 	c.label_len = VCRYPTO_OVERHEAD + 256;
 	CHECK_RC(vault_case__put(txn, v, &c), 0);
 	CHECK_RC(vault_store__commit(v->st, txn), 0);
-	CHECK_RC(vault_case_foreach(v, &support_list, take_label, got), 0);
+	/* The record was edited here, not by an event: read it without one. */
+	CHECK_RC(vault_case_foreach(v, &support_list_quiet, take_label, got), 0);
 	CHECK(!strcmp(got, want));
 
 	/* One byte of the sealed label changed. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "event.h"
+#include "policy.h"
 #include "harness.h"
 #include "support.h"
 #include "rawdb.h"
@@ -392,6 +393,80 @@ static void test_honest(const char *dir)
 	}
 }
 
+/*
+ * A key planted while a session runs: carol makes up a key K, writes its
+ * key-check value into A's record and seals K to alice (anyone can seal
+ * to a public key). alice's mount lists A outside any event and so takes
+ * K into its cache; carol then puts A's record back. alice's next write
+ * must not be under K, which carol holds.
+ */
+static int plant_key(const char *dir, int put_back, unsigned char *saved, size_t *saved_len)
+{
+	vault *v = session(dir, "carol", NULL, 0);
+	unsigned char *k = NULL;
+	MDB_txn *txn = NULL;
+	case_rec c;
+	int error;
+
+	if (!v)
+		return -1;
+	if ((error = vault_store__begin(&txn, v->st, 1)) == 0 &&
+	    (error = vault_case__get(&c, txn, v, code_a)) == 0) {
+		if (put_back) {
+			error = vault_store__put(txn, v->st->cases, code_a, strlen(code_a), saved, *saved_len, 0);
+		} else if ((error = vault_vcrypto__key_new(&k)) == 0) {
+			vault_keys__kcv(c.kcv[0], v, code_a, 1, k);
+			if ((error = vault_case__put(txn, v, &c)) == 0)
+				error = vault_keys__seal(txn, v, &c, 1, "alice", k);
+			vault_vcrypto__key_free(k);
+		}
+		vault_case__dispose(&c);
+	}
+	if (error == 0)
+		error = vault_store__commit(v->st, txn);
+	else
+		vault_store__abort(v->st, txn);
+	vault_close(v);
+	return error;
+}
+
+static int no_entry(const vault_stat_info *e, void *p)
+{
+	(void)e, (void)p;
+	return 0;
+}
+
+static void test_planted_key(const char *dir)
+{
+	const char *copy = copy_of(dir, "planted");
+	unsigned char *rec;
+	size_t len;
+	vault *v;
+	pid_t pid;
+	int status = -1;
+	uint32_t ver;
+	char path[128];
+
+	rec = rawdb_fetch(copy, "cases", code_a, strlen(code_a), &len);
+	if (!rec || (v = session(copy, "alice", NULL, 0)) == NULL) {
+		harness_failures++;
+		free(rec);
+		return;
+	}
+	for (int step = 0; step < 2; step++) {
+		if ((pid = fork()) == 0)
+			_exit(plant_key(copy, step, rec, &len) == 0 ? 0 : 1);
+		CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		if (step == 0)     /* the mount lists A: its names do not open under K */
+			CHECK(vault_list(v, code_a, &support_list_quiet, no_entry, NULL) < 0);
+	}
+	snprintf(path, sizeof path, "%s/later.txt", code_a);
+	CHECK_RC(support_put(v, path, "written after the plant", 23, &ver), VAULT_ECORRUPT);
+	CHECK(strstr(vault_error_last()->message, "key-check value") != NULL);
+	vault_close(v);
+	free(rec);
+}
+
 int main(void)
 {
 	const char *dir = harness_tmpdir();
@@ -405,5 +480,6 @@ int main(void)
 	test_vault_put_back(dir);
 	test_reads_erased(dir);
 	test_checkpoint_forged(dir);
+	test_planted_key(dir);
 	return harness_done("test_trust");
 }

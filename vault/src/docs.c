@@ -251,8 +251,9 @@ void vault_docs__case_dispose(case_ctx *cc)
 }
 
 /* Load a case for the unlocked user, who must be a member holding the key. */
-int vault_docs__case_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code, int need_rw)
+int vault_docs__case_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code, unsigned int flags)
 {
+	int need_rw = (flags & VAULT_CASE_RW) != 0;
 	member_rec *m;
 	int error;
 
@@ -269,7 +270,10 @@ int vault_docs__case_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code
 		error = vault_error_set(VAULT_EACCES, "user '%s' has read-only access to case '%s'", v->user, code);
 		goto fail;
 	}
-	if (need_rw && (error = vault_keys__epoch_trusted(txn, v, &cc->c)) < 0)
+	/* Before any key of the case is unsealed in an event (whose head the
+	 * trust gate verified), or used to write: the record is the head's. */
+	if ((flags & (VAULT_CASE_RW | VAULT_CASE_EVENT)) &&
+	    (error = vault_keys__epoch_trusted(txn, v, &cc->c)) < 0)
 		goto fail;
 	cc->access = m->read_only ? 1 : 2;
 	if ((error = vault_keys__lookup_key(&cc->lookup, txn, v, &cc->c)) < 0) {
@@ -455,7 +459,8 @@ static int doc_event_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	case_ctx cc;
 	int error;
 
-	if ((error = vault_docs__case_load(&cc, txn, v, j->code, j->need_rw)) < 0)
+	if ((error = vault_docs__case_load(&cc, txn, v, j->code,
+			VAULT_CASE_EVENT | (j->need_rw ? VAULT_CASE_RW : 0))) < 0)
 		return error;
 	snprintf(ev->case_code, sizeof ev->case_code, "%s", j->code);
 	error = j->fn(ev, v, txn, &cc, j->payload);

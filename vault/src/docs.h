@@ -26,8 +26,12 @@ typedef struct {
 int vault_docs__path_parse(vpath *p, const char *path);
 
 /* Load a case for the unlocked user, who must be a member holding the key;
- * VAULT_EACCES otherwise (and for ro members when need_rw). */
-int vault_docs__case_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code, int need_rw);
+ * VAULT_EACCES otherwise (and for ro members with VAULT_CASE_RW). With
+ * VAULT_CASE_RW or VAULT_CASE_EVENT (an event's function, after the trust
+ * gate), the case record must be the head event's (VAULT_ECORRUPT). */
+#define VAULT_CASE_RW    0x01
+#define VAULT_CASE_EVENT 0x02
+int vault_docs__case_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code, unsigned int flags);
 void vault_docs__case_dispose(case_ctx *cc);
 
 /* Walk `depth` components of `p` from the case root. */

@@ -529,7 +529,7 @@ int vault_file_open(vault_file **out, vault *v, const char *path, const vault_fi
 		/* A walk: the check of the version reads the history through it. */
 		if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
 			goto done;
-		if ((error = vault_docs__case_load(&cc, txn, v, f->p.code, need_rw)) == 0) {
+		if ((error = vault_docs__case_load(&cc, txn, v, f->p.code, need_rw ? VAULT_CASE_RW : 0)) == 0) {
 			error = open_load(f, txn, &cc, o);
 			vault_docs__case_dispose(&cc);
 		}

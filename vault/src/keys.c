@@ -150,6 +150,16 @@ static int key_unseal(unsigned char **out, MDB_txn *txn, vault *v, const case_re
 	return 0;
 }
 
+/* A key the session holds is used only if it is the key of this record. */
+static int held_ok(const vault *v, const case_rec *c, uint32_t epoch, const unsigned char *key)
+{
+	if (kcv_ok(v, c, epoch, key))
+		return 0;
+	return vault_error_set(VAULT_ECORRUPT,
+		"the key of case '%s' epoch %u this session holds fails the case record's key-check value",
+		c->code, epoch);
+}
+
 int vault_keys__case_key(const unsigned char **out, MDB_txn *txn, vault *v, case_rec *c, uint32_t epoch)
 {
 	case_key *k = NULL;
@@ -163,7 +173,11 @@ int vault_keys__case_key(const unsigned char **out, MDB_txn *txn, vault *v, case
 		return error;
 	if (epoch == 0 || epoch > c->epoch)
 		return vault_error_set(VAULT_ECORRUPT, "case '%s' has no key epoch %u", c->code, epoch);
+	/* A key cached earlier (perhaps outside an event, from a record that
+	 * was edited since) must be this record's key. */
 	if ((k = key_cached(v, c->code, epoch)) != NULL) {
+		if ((error = held_ok(v, c, epoch, k->key)) < 0)
+			return error;
 		*out = k->key;
 		return 0;
 	}
@@ -184,6 +198,8 @@ int vault_keys__case_key(const unsigned char **out, MDB_txn *txn, vault *v, case
 	}
 	if (!k)
 		return vault_error_set(VAULT_EACCES, "user '%s' holds no key of case '%s'", v->user, c->code);
+	if ((error = held_ok(v, c, e, k->key)) < 0)
+		return error;
 	/* ... then walk the chain down: key e unwraps key e-1. */
 	while (e > epoch) {
 		case_key *prev;
