@@ -382,9 +382,12 @@ static int stage_flush(vault_file *f, stage *s, MDB_txn *txn_in)
 	}
 	if (!s->sealed)
 		stage_seal(f, s);
-	/* The key of a new generation goes in with its first blocks. */
+	/* The key of a new generation goes in with its first blocks, sealed
+	 * under the case key of the record loaded at open: which must be the
+	 * verified head's still, or the key would go to whoever made it up. */
 	if (s->put_key &&
-	    (error = vault_docs__nodekey_put(txn, f->v, &f->c, f->node.id, f->node.generation, f->wkey)) < 0)
+	    ((error = vault_keys__writable(txn, f->v, &f->c)) < 0 ||
+	     (error = vault_docs__nodekey_put(txn, f->v, &f->c, f->node.id, f->node.generation, f->wkey)) < 0))
 		goto done;
 	for (size_t i = 0; i < s->n; i++) {
 		if (s->index[i] == STAGE_DEAD)

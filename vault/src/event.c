@@ -116,14 +116,8 @@ int vault_event__seal_note(vault_event *ev, vault *v, MDB_txn *txn, const char *
 		return error < 0 ? error : vault_error_set(VAULT_ECORRUPT, "audit key record is damaged");
 	/* Seal only to the audit key the signed history names: the settings
 	 * record (which holds it) must be the head event's. */
-	{
-		vault_buf b = VAULT_BUF_INIT;
-		if ((error = vault_blob__settings(&b, v, txn)) == 0)
-			error = vault_event__matches_head(v, txn, VAULT_SETTINGS_PATH, &b);
-		vault_buf_dispose(&b);
-		if (error < 0)
-			return error;
-	}
+	if ((error = vault_event__settings_trusted(v, txn)) < 0)
+		return error;
 	if ((sealed = malloc(len + VCRYPTO_SEALBYTES)) == NULL)
 		return vault_error_set_oom();
 	crypto_box_seal(sealed, (const unsigned char *)note, len, pk.mv_data);
@@ -338,6 +332,17 @@ int vault_event__commit(git_oid *out, vault_event *ev, vault *v, MDB_txn *txn, i
 	return vault_event__append(out, ev, v, txn, when);
 }
 
+int vault_event__settings_trusted(vault *v, MDB_txn *txn)
+{
+	vault_buf b = VAULT_BUF_INIT;
+	int error;
+
+	if ((error = vault_blob__settings(&b, v, txn)) == 0)
+		error = vault_event__matches_head(v, txn, VAULT_SETTINGS_PATH, &b);
+	vault_buf_dispose(&b);
+	return error;
+}
+
 int vault_event__matches_head(vault *v, MDB_txn *txn, const char *path, const vault_buf *blob)
 {
 	git_oid head, tree, want, have;
@@ -428,7 +433,7 @@ static void job_end(struct vault_event_job *j, int error)
 static void batch_run(vault *v, struct vault_event_job *batch)
 {
 	struct vault_event_job *j;
-	vault_trust_point base, before;
+	vault_trust_point base, before, done;
 	MDB_txn *txn = NULL, *child;
 	int error, stored = 0;
 
@@ -469,6 +474,7 @@ static void batch_run(vault *v, struct vault_event_job *batch)
 		vault_store__abort(v->st, txn);
 		return;
 	}
+	vault_trust__save(&done, v);     /* the writer lock is still ours */
 	if ((error = vault_store__commit(v->st, txn)) < 0) {
 		vault_trust__restore(v, &base);
 		for (j = batch; j; j = j->next)
@@ -476,7 +482,7 @@ static void batch_run(vault *v, struct vault_event_job *batch)
 				job_end(j, error);
 		return;
 	}
-	vault_trust__committed(v);
+	vault_trust__committed(v, &done);
 }
 
 /* Run one batch as its leader; called and returns with gc_lock held. */

@@ -46,6 +46,9 @@ int vault_event__seal_note(vault_event *ev, vault *v, MDB_txn *txn, const char *
 /* Does a record's tree file equal the one in the head event? VAULT_ECORRUPT.
  * Called by an event's function: `txn` is the current transaction. */
 int vault_event__matches_head(vault *v, MDB_txn *txn, const char *path, const vault_buf *blob);
+/* The settings (purposes, the audit key, the admin's settings) are the
+ * head event's: before any of them decides anything, or is changed. */
+int vault_event__settings_trusted(vault *v, MDB_txn *txn);
 /*
  * Append the signed commit to the history and move the head (same txn).
  * 1, and nothing appended, when the event changes no record although its

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "trust.h"
 #include "event.h"
 #include "history.h"
 #include "pack.h"
@@ -584,6 +585,11 @@ int vault_audit_export(vault_export_result *res, vault *v, const char *dir)
 	memset(&x, 0, sizeof x);
 	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
 		return error;
+	/* A session exports (and pushes to a witness) only a verified head. */
+	if ((error = vault_trust__gate(v, txn)) < 0) {
+		vault_store__abort(v->st, txn);
+		return error;
+	}
 	v->st->mapped_max = VAULT_WALK_MAPPED_MAX;
 	exporter_init(&x, v, txn);
 	if ((error = vault_meta__get(&val, txn, v, "head")) < 0 || val.mv_size != 20) {

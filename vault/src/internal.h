@@ -62,8 +62,10 @@ struct vault {
 	/* What this session verified of the history (trust.c). */
 	pthread_mutex_t trust_lock;  /* guards `trusted` */
 	vault_trust_point trusted;
+	vault_trust_point committed; /* the trusted point as last committed */
 	unsigned char *ckpt_key;     /* MAC key of the user's checkpoints, sodium_malloc'd */
 	uint64_t file_events;        /* the checkpoint file's, as last written */
+	int ckpt_reset;              /* a rollback was accepted: older points win */
 	char state_dir[4096];        /* the user's state directory; "" for none */
 
 	/* Group commit of this process's events (event.c). */

@@ -8,6 +8,7 @@
 
 #include "event.h"
 #include "policy.h"
+#include "trust.h"
 
 /* ---- case keys ---------------------------------------------------------- */
 
@@ -367,6 +368,20 @@ int vault_keys__epoch_trusted(MDB_txn *txn, vault *v, const case_rec *c)
 		error = vault_event__matches_head(v, txn, path, &b);
 	}
 	vault_buf_dispose(&b);
+	return error;
+}
+
+int vault_keys__writable(MDB_txn *txn, vault *v, const case_rec *c)
+{
+	MDB_txn *cur = vault_store__cur;
+	int error;
+
+	/* Outside an event (the staged blocks of a large write) this is the
+	 * transaction the history is read through meanwhile. */
+	vault_store__cur = txn;
+	if ((error = vault_trust__gate(v, txn)) == 0)
+		error = vault_keys__epoch_trusted(txn, v, c);
+	vault_store__cur = cur;
 	return error;
 }
 

@@ -37,6 +37,10 @@ int vault_keys__case_trusted(MDB_txn *txn, vault *v, const case_rec *c);
  * under its epoch's key (an older copy of the record would hand new
  * content to the members of an older epoch). */
 int vault_keys__epoch_trusted(MDB_txn *txn, vault *v, const case_rec *c);
+/* The same after the trust gate, in any write transaction (an event's, or
+ * one of staged blocks): before a node key is sealed under the case key of
+ * `c`, the record the writer loaded when the file was opened. */
+int vault_keys__writable(MDB_txn *txn, vault *v, const case_rec *c);
 
 /* The case key of `epoch` for the unlocked user (cached); VAULT_EACCES. */
 int vault_keys__case_key(const unsigned char **out, MDB_txn *txn, vault *v,

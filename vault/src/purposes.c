@@ -41,7 +41,10 @@ int vault_purposes__check(MDB_txn *txn, vault *v, const char *purpose)
 	vault_buf list = VAULT_BUF_INIT;
 	int required, error;
 
-	if ((error = vault_meta__purposes(&list, &required, txn, v)) < 0)
+	/* The list and the requirement as the signed history has them: an
+	 * edit of the raw records never turns the requirement off. */
+	if ((error = vault_event__settings_trusted(v, txn)) < 0 ||
+	    (error = vault_meta__purposes(&list, &required, txn, v)) < 0)
 		goto done;
 	if (!purpose || !*purpose) {
 		if (required)
@@ -62,7 +65,7 @@ int vault_purpose_check(vault *v, const char *purpose)
 	MDB_txn *txn = NULL;
 	int error;
 
-	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
+	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
 		return error;
 	error = vault_purposes__check(txn, v, purpose);
 	vault_store__abort(v->st, txn);
@@ -75,7 +78,10 @@ static int purpose_add_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload
 	vault_buf list = VAULT_BUF_INIT;
 	int required, error;
 
-	if ((error = vault_meta__purposes(&list, &required, txn, v)) < 0)
+	/* Changed only from what the signed history holds: an admin's event
+	 * never signs an edit made behind casevault's back. */
+	if ((error = vault_event__settings_trusted(v, txn)) < 0 ||
+	    (error = vault_meta__purposes(&list, &required, txn, v)) < 0)
 		goto done;
 	if (purpose_listed(list.ptr, code)) {
 		error = vault_error_set(VAULT_EEXISTS, "purpose '%s' is already in the list", code);
@@ -113,7 +119,8 @@ static int purpose_require_fn(vault_event *ev, vault *v, MDB_txn *txn, void *pay
 	unsigned char on = *(int *)payload ? 1 : 0;
 	int error;
 
-	if ((error = vault_meta__put(txn, v, "purpose-required", &on, 1)) < 0)
+	if ((error = vault_event__settings_trusted(v, txn)) < 0 ||
+	    (error = vault_meta__put(txn, v, "purpose-required", &on, 1)) < 0)
 		return error;
 	return vault_event__touch_settings(ev, v, txn);
 }

@@ -17,6 +17,7 @@
 #include "event.h"
 #include "history.h"
 #include "report.h"
+#include "trust.h"
 
 /* ---- who may look -------------------------------------------------------- */
 
@@ -32,6 +33,19 @@ int vault_report__require_reader(vault *v, const char *what)
 
 /* ---- notes of purpose ----------------------------------------------------- */
 
+
+int vault_report__begin(MDB_txn **out, vault *v)
+{
+	int error;
+
+	if ((error = vault_store__begin_walk(out, v->st)) < 0)
+		return error;
+	if ((error = vault_trust__gate(v, *out)) < 0) {
+		vault_store__abort(v->st, *out);
+		*out = NULL;
+	}
+	return error;
+}
 
 int vault_report__key_open(audit_key *k, vault *v, MDB_txn *txn)
 {
@@ -308,7 +322,7 @@ int vault_audit_query(vault *v, const vault_log_options *o, vault_event_cb cb, v
 	for (const char *const *a = o ? o->actions : NULL; a && *a; a++)
 		if (vault_action__find(*a) == NULL)
 			return vault_error_set(VAULT_EUSAGE, "'%s' is not an action of the history", *a);
-	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
+	if ((error = vault_report__begin(&txn, v)) < 0)
 		return error;
 	if (o && o->notes && (error = vault_report__key_open(&key, v, txn)) < 0)
 		goto done;

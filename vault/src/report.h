@@ -16,6 +16,15 @@ typedef struct {
 	unsigned char pk[32];
 	unsigned char *sk;           /* X25519 secret key, sodium_malloc'd */
 } audit_key;
+/*
+ * The read transaction of a view of the history (the log, the reports):
+ * with a user unlocked, what was appended since the session's trusted point
+ * is verified first (the trust gate), so a session never lists a forged
+ * event as one of the chain. Locked, the history is listed as the file
+ * holds it: `audit verify` says whether it verifies. (`audit show` of one
+ * event says whether its signature is good, and needs no gate.)
+ */
+int vault_report__begin(MDB_txn **out, vault *v);
 int vault_report__key_open(audit_key *k, vault *v, MDB_txn *txn);
 void vault_report__key_close(audit_key *k);
 /* The note of the event whose message is `msg`, opened: malloc'd, or NULL

@@ -241,7 +241,9 @@ static int setting_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	char value[SETTING_VALUE_MAX];
 	int error, dflt;
 
-	if ((error = settings_get(&old, txn, v)) < 0)
+	/* Changed only from what the signed history holds. */
+	if ((error = vault_event__settings_trusted(v, txn)) < 0 ||
+	    (error = settings_get(&old, txn, v)) < 0)
 		goto done;
 	/* Rewritten in the table's order, so the text depends only on the values. */
 	for (size_t i = 0; i < NSETTINGS; i++) {
@@ -323,7 +325,8 @@ int vault_settings__anomaly(vault_anomaly_settings *out, MDB_txn *txn, vault *v)
 	int error, dflt;
 
 	memset(out, 0, sizeof *out);
-	if ((error = settings_get(&list, txn, v)) < 0)
+	if ((error = vault_event__settings_trusted(v, txn)) < 0 ||
+	    (error = settings_get(&list, txn, v)) < 0)
 		goto done;
 	for (size_t i = 0; i < NSETTINGS; i++)
 		if ((error = setting_value(val[i], &dflt, list.ptr, &settings[i])) < 0)
@@ -355,7 +358,8 @@ int vault_settings__witness(char url[VAULT_WITNESS_URL_MAX + 1], uint64_t *every
 	const char *end;
 	int error, dflt;
 
-	if ((error = settings_get(&list, txn, v)) == 0 &&
+	if ((error = vault_event__settings_trusted(v, txn)) == 0 &&
+	    (error = settings_get(&list, txn, v)) == 0 &&
 	    (error = setting_value(url, &dflt, list.ptr, &settings[SET_WITNESS])) == 0 &&
 	    (error = setting_value(val, &dflt, list.ptr, &settings[SET_WITNESS + 1])) == 0)
 		parse_uint(every, val, &end);

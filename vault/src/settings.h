@@ -8,7 +8,8 @@
 
 #include "internal.h"
 
-/* The anomaly thresholds of the settings, defaults filled in. */
+/* The anomaly thresholds of the settings, defaults filled in; the settings
+ * must be the head event's (VAULT_ECORRUPT). `txn` is the current one. */
 typedef struct {
 	uint64_t bulk_count;         /* more than this many reads ... */
 	int64_t bulk_window;         /* ... within this many seconds */
@@ -23,7 +24,7 @@ typedef struct {
 int vault_settings__anomaly(vault_anomaly_settings *out, MDB_txn *txn, vault *v);
 
 /* The witness the history is pushed to by itself ("" for none), and after
- * how many events. */
+ * how many events; checked as above. */
 #define VAULT_WITNESS_URL_MAX 256
 int vault_settings__witness(char url[VAULT_WITNESS_URL_MAX + 1], uint64_t *every, MDB_txn *txn, vault *v);
 

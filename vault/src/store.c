@@ -234,6 +234,13 @@ int vault_store__begin(MDB_txn **out, vault_store *st, int write)
 	return 0;
 }
 
+int vault_store__sync(vault_store *st)
+{
+	int rc = mdb_env_sync(st->env, 1);
+
+	return rc ? vault_store__error(rc, "flush the vault to the disk") : 0;
+}
+
 int vault_store__begin_walk(MDB_txn **out, vault_store *st)
 {
 	int error = vault_store__begin(out, st, 0);

@@ -60,6 +60,10 @@ int vault_store__commit(vault_store *st, MDB_txn *txn);
 /* NULL-safe. Clears vault_store__cur if it was txn. */
 void vault_store__abort(vault_store *st, MDB_txn *txn);
 
+/* Flush what committed to the disk, the meta page included (the store runs
+ * with MDB_NOMETASYNC: a crash may lose the last transaction otherwise). */
+int vault_store__sync(vault_store *st);
+
 /* Translate an MDB_* code into a vault error with `what` as context. */
 int vault_store__error(int rc, const char *what);
 

@@ -166,9 +166,19 @@ void vault_trust__save_file(vault *v)
 	FILE *f;
 	int fd, ok;
 
-	vault_trust__save(&p, v);
+	vault_trust_point there;
+
+	pthread_mutex_lock(&v->trust_lock);
+	p = v->committed;
+	pthread_mutex_unlock(&v->trust_lock);
 	if (!p.set || !v->ckpt_key || p.events == v->file_events || file_dirs(v) < 0 ||
 	    file_path(path, sizeof path, v, 0) < 0)
+		return;
+	/* Another session of this user (a mount beside the CLI) may have
+	 * written a newer one; and the file must never be ahead of the disk,
+	 * or a crash would look like a rollback. */
+	file_load(&there, v);
+	if ((there.set && there.events > p.events && !v->ckpt_reset) || vault_store__sync(v->st) < 0)
 		return;
 	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
@@ -211,7 +221,9 @@ void vault_trust__end(vault *v)
 	vault_vcrypto__key_free(v->ckpt_key);
 	v->ckpt_key = NULL;
 	memset(&v->trusted, 0, sizeof v->trusted);
+	memset(&v->committed, 0, sizeof v->committed);
 	v->file_events = 0;
+	v->ckpt_reset = 0;
 }
 
 int vault_trust__begin(vault *v)
@@ -265,7 +277,11 @@ static int verify_to(vault *v, MDB_txn *txn, const git_oid *head, int *rolled)
 	t.set = 1;
 	t.head = *head;
 	t.events += r.events;
-	vault_trust__restore(v, &t);
+	/* Another thread may have verified or appended further meanwhile. */
+	pthread_mutex_lock(&v->trust_lock);
+	if (!v->trusted.set || v->trusted.events <= t.events)
+		v->trusted = t;
+	pthread_mutex_unlock(&v->trust_lock);
 	return 0;
 }
 
@@ -307,12 +323,16 @@ int vault_trust__advance(vault *v, MDB_txn *txn, const git_oid *head)
 	return ckpt_store_record(v, txn, &t);
 }
 
-void vault_trust__committed(vault *v)
+void vault_trust__committed(vault *v, const vault_trust_point *done)
 {
-	vault_trust_point t;
+	int due;
 
-	vault_trust__save(&t, v);
-	if (t.set && t.events >= v->file_events + FILE_EVERY)
+	pthread_mutex_lock(&v->trust_lock);
+	if (done->set && (!v->committed.set || v->committed.events < done->events))
+		v->committed = *done;
+	due = v->committed.set && v->committed.events >= v->file_events + FILE_EVERY;
+	pthread_mutex_unlock(&v->trust_lock);
+	if (due)
 		vault_trust__save_file(v);
 }
 
@@ -342,20 +362,25 @@ int vault_trust__start(vault *v, int accept, int *accepted)
 		 * verify from the genesis; the caller records the acceptance. */
 		vault_trust__restore(v, &none);
 		if ((error = verify_to(v, txn, &head, &rolled)) == 0)
-			*accepted = 1;
+			*accepted = v->ckpt_reset = 1;
 	}
 done:
 	vault_store__abort(v->st, txn);
 	if (error == 0 && (!rec.set || !git_oid_equal(&rec.head, &v->trusted.head))) {
-		/* Keep what was verified, so the next session starts here. */
+		/* Keep what was verified, so the next session starts here;
+		 * unless another session of this user stored a newer one since. */
 		if ((error = vault_store__begin(&txn, v->st, 1)) == 0 &&
+		    (error = ckpt_load_record(&rec, v, txn)) == 0 &&
+		    (!rec.set || rec.events < v->trusted.events) &&
 		    (error = ckpt_store_record(v, txn, &v->trusted)) == 0)
 			error = vault_store__commit(v->st, txn);
 		else
 			vault_store__abort(v->st, txn);
 	}
-	if (error == 0)
+	if (error == 0) {
+		v->committed = v->trusted;
 		vault_trust__save_file(v);
+	}
 	return error;
 }
 

@@ -39,9 +39,10 @@ int vault_trust__gate(vault *v, MDB_txn *txn);
 /* After this session appended `head` in `txn`: it is trusted, and the
  * vault's checkpoint says so (in the same transaction). */
 int vault_trust__advance(vault *v, MDB_txn *txn, const git_oid *head);
-/* After a transaction that appended events committed: the state file, if
- * enough events went by since it was written. */
-void vault_trust__committed(vault *v);
+/* After a transaction that appended events committed: `done`, the trusted
+ * point as that transaction left it, is on the disk; the state file is
+ * rewritten if enough events went by since it was. */
+void vault_trust__committed(vault *v, const vault_trust_point *done);
 /* The trusted point, to put back when a transaction that moved it aborts. */
 void vault_trust__save(vault_trust_point *out, vault *v);
 void vault_trust__restore(vault *v, const vault_trust_point *p);

@@ -169,9 +169,11 @@ int vault_witness_auto(vault_push_result *res, vault *v, int force)
 	memset(res, 0, sizeof *res);
 	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
-	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
+	/* The head this would push, and the settings, verified first. */
+	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
 		return error;
-	error = vault_settings__witness(url, &every, txn, v);
+	if ((error = vault_trust__gate(v, txn)) == 0)
+		error = vault_settings__witness(url, &every, txn, v);
 	at = last_attempt(v, txn);
 	vault_store__abort(v->st, txn);
 	vault_trust__save(&t, v);
