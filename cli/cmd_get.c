@@ -31,8 +31,9 @@ static const char usage[] =
 	"  --at TIME           the file as it was then, under the path it had then:\n"
 	"                      RFC 3339 (2026-11-28T10:00:00Z), a date (2026-11-28,\n"
 	"                      its first second, UTC) or seconds since 1970\n"
-	"  --purpose P[:NOTE]  why you read it: a code from 'casevault purpose list',\n"
-	"                      and a note only auditors and admins can read\n";
+	"  --purpose P[:NOTE]  why you read it, required unless 'casevault purpose list'\n"
+	"                      says \"required: no\": a code from that list, and a note\n"
+	"                      only auditors and admins can read\n";
 
 /* What -o names, and so what finishing or undoing the output means. */
 typedef enum {

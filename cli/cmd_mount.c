@@ -26,7 +26,8 @@ static const char mount_usage[] =
 	"written and closed is a new version. Unmount with 'casevault umount DIR'.\n"
 	"\n"
 	"  --read-only   refuse every change (EROFS)\n"
-	"  --purpose P   the purpose of the reads (see 'casevault purpose list')\n"
+	"  --purpose P   the purpose of the reads, required unless 'casevault\n"
+	"                purpose list' says \"required: no\"\n"
 	"  -f            stay in the foreground\n";
 
 static const char umount_usage[] =

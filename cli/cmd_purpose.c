@@ -18,7 +18,8 @@ static const char usage[] =
 	"   or: " LIST_SYNOPSIS "\n"
 	"   or: " REQUIRE_SYNOPSIS "\n"
 	"\n"
-	"Each read records a purpose of access from this list (get --purpose).\n";
+	"Each read and listing records a purpose of access from this list\n"
+	"(--purpose); a new vault requires one.\n";
 
 static const char add_usage[] =
 	"usage: " ADD_SYNOPSIS "\n"
@@ -34,7 +35,9 @@ static const char list_usage[] =
 static const char require_usage[] =
 	"usage: " REQUIRE_SYNOPSIS "\n"
 	"\n"
-	"Whether every read must give a purpose of access.\n";
+	"Whether every read and listing (get, ls, case list, the mount) must give\n"
+	"a purpose of access. A new vault requires one; each change is a recorded\n"
+	"'purpose-require' event.\n";
 
 static int purpose_add(cli_ctx *ctx, int argc, char **argv)
 {

@@ -291,10 +291,25 @@ static const char *refused_hint(char *buf, size_t size)
 	return "a vault keeps at least one active admin: add another first ('casevault user add NAME --role admin')";
 }
 
+/* A read, listing or mount without the purpose the vault requires: it
+ * was refused before anything was recorded or shown. */
+static const char *purpose_missing_hint(void)
+{
+	const char *cmd = errctx.command ? errctx.command : "";
+
+	if (!strcmp(cmd, "mount"))
+		return "nothing was mounted or recorded: mount with --purpose CODE (see 'casevault purpose list')";
+	if (!strcmp(cmd, "get"))
+		return "nothing was recorded or written: give --purpose CODE[:NOTE] (see 'casevault purpose list')";
+	return "nothing was recorded or listed: give --purpose CODE[:NOTE] (see 'casevault purpose list')";
+}
+
 static const char *vault_hint(int code, char *buf, size_t size)
 {
 	switch (code) {
 	case VAULT_EUSAGE:
+		if (strstr(vault_error_last()->message, "requires a purpose"))
+			return purpose_missing_hint();
 		if (errctx.on == CLI_ON_READ)
 			return "give a reason with --purpose CODE[:NOTE] (see 'casevault purpose list'), and check the path";
 		/* A listing is recorded as a read is, with its purpose. */

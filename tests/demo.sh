@@ -35,6 +35,7 @@ as dpo user add som --role caseworker --new-passphrase-file "$work/som.pass"
 as dpo user add aud --role auditor --new-passphrase-file "$work/aud.pass"
 as dpo purpose add intake
 as dpo purpose add legal-aid
+as dpo purpose list      # a new vault requires a purpose on every read and listing
 as dpo user list
 
 say "A caseworker opens a case and files documents"
@@ -46,14 +47,15 @@ as noy mkdir "$code/legal"
 head -c 300000 /dev/urandom > "$work/passport-scan.pdf"
 as noy put "$code/legal/passport-scan.pdf" "$work/passport-scan.pdf"
 printf 'Arrived: 2026-11-02\nNeeds: legal aid, medical check\n' | as noy put "$code/intake.txt" -
-as noy ls "$code"
+as noy ls "$code" --purpose intake
 as noy history "$code/intake.txt"
+as noy get "$code/intake.txt" || echo "(exit $?: a read needs a purpose; nothing was recorded)"
 as noy get "$code/intake.txt" --version 1 --purpose intake
 
 say "The DPO grants a colleague access; the admin holds no case key"
 as dpo case grant "$code" som --read-only
 as dpo get "$code/intake.txt" --purpose intake || echo "(exit $?: the DPO cannot read case content)"
-as noy case list     # noy's session delivers the key to som (a signed rekey)
+as noy case list --purpose intake   # noy's session delivers the key to som (a signed rekey)
 as som get "$code/intake.txt" --purpose "legal-aid:preparing the hearing"
 
 say "On disk there is no plaintext: no content, no name, no label"

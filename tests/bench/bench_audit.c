@@ -245,9 +245,11 @@ static void grow(vault *v, uint64_t n)
 {
 	uint64_t target = events + n, start = events;
 	double t0 = now(), last = t0;
+	vault_get_options o = VAULT_GET_OPTIONS_INIT;
 	size_t got = 0;
 	char path[128];
 
+	o.purpose = "bench";     /* a new vault requires one */
 	while (events < target) {
 		int w = (int)(rnd() % NWORKERS) + 1;
 		char name[16];
@@ -260,7 +262,7 @@ static void grow(vault *v, uint64_t n)
 
 			file_path(path, sizeof path, c, f);
 			if (r < BLOCK_READS) {
-				if (vault_get(v, path, NULL, count_sink_write, &got) < 0)
+				if (vault_get(v, path, &o, count_sink_write, &got) < 0)
 					die(path);
 			} else if (r % 3) {
 				put_small(v, path);

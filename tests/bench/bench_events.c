@@ -40,8 +40,10 @@ int main(int argc, char **argv)
 	vault *v;
 	vault_verify_result res;
 	double t0, t;
+	vault_get_options o = VAULT_GET_OPTIONS_INIT;
 	size_t got = 0;
 
+	o.purpose = "bench";     /* a new vault requires one */
 	if (!dir) {
 		fprintf(stderr, "usage: bench_events DIR [WRITES] [READS] [HISTORY]\n");
 		return 2;
@@ -72,7 +74,7 @@ int main(int argc, char **argv)
 	t0 = now();
 	for (long i = 0; i < reads; i++) {
 		snprintf(path, sizeof path, "%s/f%05ld.txt", code, i % (writes < 1000 ? writes : 1000));
-		if (vault_get(v, path, NULL, count_sink_write, &got) < 0)
+		if (vault_get(v, path, &o, count_sink_write, &got) < 0)
 			die("get");
 	}
 	t = now() - t0;
@@ -82,7 +84,7 @@ int main(int argc, char **argv)
 	/* Grow the history to HISTORY events with reads, then verify it. */
 	for (long i = writes + reads; i < history; i++) {
 		snprintf(path, sizeof path, "%s/f%05ld.txt", code, i % (writes < 1000 ? writes : 1000));
-		if (vault_get(v, path, NULL, count_sink_write, &got) < 0)
+		if (vault_get(v, path, &o, count_sink_write, &got) < 0)
 			die("get");
 	}
 	t0 = now();

@@ -32,7 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 printf 'benchmark passphrase\n' > "$work/pass"
-export CASEVAULT_DIR="$work/vault" CASEVAULT_USER=bench CASEVAULT_PASSPHRASE_FILE="$work/pass"
+export CASEVAULT_DIR="$work/vault" CASEVAULT_USER=cw CASEVAULT_PASSPHRASE_FILE="$work/pass"
 
 # Every round starts from a fresh vault, a fresh gocryptfs and an empty
 # plain folder: a vault keeps every version and every deleted file, so a
@@ -41,6 +41,8 @@ fresh() {
 	rm -rf "$work/vault" "$work/gc.cipher" "$work/plain"
 	mkdir -p "$work/cv" "$work/gc" "$work/gc.cipher" "$work/plain"
 	"$cv" init --admin bench >/dev/null 2>&1
+	# Admins hold no case key: the caseworker cw has the case and mounts it.
+	"$cv" --user bench user add cw --role caseworker --new-passphrase-file "$work/pass" >/dev/null 2>&1
 	code=$("$cv" case create 2>/dev/null)
 	gocryptfs -q -init -passfile "$work/pass" "$work/gc.cipher" >/dev/null
 	mount_cv
@@ -53,7 +55,7 @@ done_round() {
 	fusermount3 -u "$work/gc"
 }
 
-mount_cv() { "$cv" mount "$work/cv" 2>/dev/null; }
+mount_cv() { "$cv" mount "$work/cv" --purpose bench 2>/dev/null; }
 mount_gc() { gocryptfs -q -passfile "$work/pass" "$work/gc.cipher" "$work/gc"; }
 remount() {
 	case $1 in

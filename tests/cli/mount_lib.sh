@@ -11,7 +11,8 @@
 #   $MNT                      "$T/mnt", the mount point (absolute)
 #   mount_setup USER LABEL    a vault (admin dpo), a caseworker USER and one
 #                             case of USER labelled LABEL: sets $CODE
-#   mount_vault USER          `casevault mount $MNT` as USER (a check); sets
+#   mount_vault USER          `casevault mount --purpose test $MNT` as USER
+#                             (a check; a new vault requires a purpose); sets
 #                             $MOUNT_PID (the daemon) and $CASEDIR (the case
 #                             folder on the mount)
 #   umount_vault              `casevault umount $MNT` (a check), then waits
@@ -61,7 +62,7 @@ alive() {
 	[ "${st%% *}" != Z ]
 }
 
-# The process whose command line ends in "mount $MNT".
+# The process whose command line is "... mount [OPTIONS] $MNT".
 daemon_pid() {
 	local d n
 	local -a argv
@@ -70,7 +71,9 @@ daemon_pid() {
 		{ mapfile -d '' argv < "$d/cmdline"; } 2> /dev/null || continue
 		n=${#argv[@]}
 		[ "$n" -ge 2 ] || continue
-		if [ "${argv[n-2]}" = mount ] && [ "${argv[n-1]}" = "$MNT" ] && alive "${d#/proc/}"; then
+		[ "${argv[n-1]}" = "$MNT" ] || continue
+		# `mount [OPTIONS] DIR`: the options (a purpose) come before DIR.
+		if [[ " ${argv[*]:0:n-1} " == *" mount "* ]] && alive "${d#/proc/}"; then
 			echo "${d#/proc/}"
 			return 0
 		fi
@@ -126,7 +129,7 @@ mount_setup() {
 mount_vault() {
 	local user=$1
 
-	expect_exit 0 cv "$user" mount "$MNT" || return 1
+	expect_exit 0 cv "$user" mount --purpose test "$MNT" || return 1
 	for _ in $(seq 100); do
 		CASEDIR=$(find "$MNT" -mindepth 1 -maxdepth 1 -name "$CODE*" 2> /dev/null | head -n 1)
 		[ -n "$CASEDIR" ] && break

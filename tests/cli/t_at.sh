@@ -19,6 +19,8 @@ expect_exit 0 cv noy case create --label "time travel"
 code=$OUT
 code=${code%$'\n'}
 check_match "case create prints a code" '^C-[0-9A-Z]{8}$' "$code"
+# Looks without a purpose until the purposes part below requires one again.
+expect_exit 0 cv dpo purpose require off
 
 # The moment just passed: every event so far has a time at or before it,
 # every later event a time after it.

@@ -109,7 +109,7 @@ while [ "$kills" -lt "$kills_wanted" ]; do
 
 	# The vault reopens: the next command works.
 	if ! "$CASEVAULT_BIN" --vault "$VAULT" --user noy --passphrase-file "$T/noy.pass" \
-		ls "$code/d" > /dev/null 2> "$T/.ls.err"; then
+		ls "$code/d" --purpose check > /dev/null 2> "$T/.ls.err"; then
 		reopen_fail=$((reopen_fail + 1))
 		fail "after kill $kills (put $seq), ls fails: $(head -c 300 "$T/.ls.err")"
 	else
@@ -150,13 +150,13 @@ for n in $(cut -d' ' -f1 "$puts" | sort -u); do
 		continue
 	fi
 	while read -r v hsize; do
-		if cv noy get "$code/$n" --version "$v" > "$T/.got" 2> "$T/.get.err"; then
+		if cv noy get "$code/$n" --version "$v" --purpose check > "$T/.got" 2> "$T/.get.err"; then
 			echo "$n $v $(sha_of "$T/.got") $hsize" >> "$versions"
 		else
 			echo "$n $v get-failed-$(head -c 200 "$T/.get.err" | tr ' \n' '__') $hsize" >> "$versions"
 		fi
 	done < <(jfield "$T/.hist" 'str(o["version"]) + " " + str(o["size"])')
-	if cv noy get "$code/$n" > "$T/.got" 2> "$T/.get.err"; then
+	if cv noy get "$code/$n" --purpose check > "$T/.got" 2> "$T/.get.err"; then
 		echo "$n $(sha_of "$T/.got")" >> "$current"
 	else
 		echo "$n get-failed $(head -c 200 "$T/.get.err" | tr '\n' ' ')" >> "$current"

@@ -20,6 +20,8 @@ expect_exit 0 cv noy case create --label "errors case"
 code=${OUT%$'\n'}
 expect_exit 0 cv out case create --label "other case"
 other=${OUT%$'\n'}
+# Reads without a purpose: t_purpose.sh. Here reads give none.
+expect_exit 0 cv dpo purpose require off
 printf 'secret content %s\n' "$RANDOM$RANDOM" > "$T/doc.txt"
 expect_exit 0 cv noy put "$code/doc.txt" "$T/doc.txt"
 expect_exit 0 cv noy put "$code/doc.txt" "$T/doc.txt"     # version 2

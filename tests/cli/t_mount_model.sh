@@ -41,7 +41,7 @@ new_vault() {
 	[ -n "$CODE" ] && next_vault
 	mount_setup noy "Model test"
 	mount_vault noy || finish
-	MOUNT_CMD=$(to_json "$CASEVAULT_BIN" --vault "$VAULT" --user noy --passphrase-file "$T/noy.pass" mount "$MNT")
+	MOUNT_CMD=$(to_json "$CASEVAULT_BIN" --vault "$VAULT" --user noy --passphrase-file "$T/noy.pass" mount --purpose test "$MNT")
 	VERIFY_CMD=$(to_json "$CASEVAULT_BIN" --vault "$VAULT" audit verify)
 }
 new_vault
@@ -97,7 +97,7 @@ if [ -d "$REF/run" ]; then
 		rel=${f#"$REF/"}
 		n=$((n + 1))
 		rm -f "$T/.got"
-		if ! cv noy get "$CODE/$rel" -o "$T/.got" > /dev/null 2> "$ERRF" ||
+		if ! cv noy get "$CODE/$rel" --purpose test -o "$T/.got" > /dev/null 2> "$ERRF" ||
 		   ! cmp -s "$f" "$T/.got"; then
 			bad=$((bad + 1))
 			[ "$bad" -le 5 ] && echo "  differs through the CLI: $rel ($(head -c 200 "$ERRF" | tr '\n' ' '))"

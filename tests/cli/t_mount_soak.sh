@@ -119,7 +119,7 @@ check "and read back" cmp -s "$T/after.bin" "$CASEDIR/after.bin"
 check "a folder can be made and removed" bash -c 'mkdir "$1/after-dir" && rmdir "$1/after-dir"' _ "$CASEDIR"
 # shellcheck disable=SC2016
 check "the case folder lists" bash -c 'ls "$1" > /dev/null' _ "$CASEDIR"
-expect_exit 0 cv noy get "$CODE/after.bin" -o "$T/after-cli.bin"
+expect_exit 0 cv noy get "$CODE/after.bin" --purpose test -o "$T/after-cli.bin"
 check "the CLI reads what the mount wrote" cmp -s "$T/after.bin" "$T/after-cli.bin"
 
 MOUNT_PID=$(daemon_pid)

@@ -250,7 +250,7 @@ sqlite() {
 	if [ "$mode" = wal ]; then
 		run_ok "$name: checkpoint" sqlite3 "$db" "PRAGMA wal_checkpoint(TRUNCATE);"
 	fi
-	expect_exit 0 cv noy get "$CODE/$name/cases.db" -o "$T/.db"
+	expect_exit 0 cv noy get "$CODE/$name/cases.db" --purpose test -o "$T/.db"
 	check_eq "$name: the CLI's copy has the rows" "ok 667" \
 		"$(sqlite3 "$T/.db" 'PRAGMA integrity_check;' 'SELECT count(*) FROM t;' 2>&1 | tr '\n' ' ' | sed 's/ $//')"
 	rm -f "$T/.db"

@@ -16,6 +16,8 @@ mkpass som
 mount_setup noy "Two caseworkers"
 expect_exit 0 cv dpo user add som --role caseworker --new-passphrase-file "$T/som.pass" || finish
 expect_exit 0 cv dpo case grant "$CODE" som || finish
+# The CLI user's gets and listings (mount_two.py) give no purpose.
+expect_exit 0 cv dpo purpose require off
 expect_exit 0 cv noy ls "$CODE"        # noy's session seals the case key to som
 expect_exit 0 cv som ls "$CODE" || finish
 mount_vault noy || finish

@@ -36,12 +36,12 @@ expect_exit 0 cv noy put "$code/$folder/short-$r" - <<< "$content"
 expect_exit 0 cv noy mv "$code/$fname" "$code/$fname2"
 expect_exit 0 cv noy mkdir "$code/$folder/inner-$folder"
 # Reads too (a read is an event: it must not record a name either).
-expect_exit 0 cv noy get "$code/$folder/$fname" --version 1
+expect_exit 0 cv noy get "$code/$folder/$fname" --version 1 --purpose check
 check "the stored document reads back" cmp -s "$OUTF" "$T/.doc1"
-expect_exit 0 cv noy get "$code/$fname2"
-expect_exit 0 cv noy ls "$code/$folder"
+expect_exit 0 cv noy get "$code/$fname2" --purpose check
+expect_exit 0 cv noy ls "$code/$folder" --purpose check
 check_contains "ls shows the name (so it is stored)" "$fname" "$OUT"
-expect_exit 0 cv noy case list
+expect_exit 0 cv noy case list --purpose check
 check_contains "case list shows the label (so it is stored)" "$label" "$OUT"
 expect_exit 0 cvbare --vault "$VAULT" audit verify
 
@@ -183,7 +183,7 @@ else
 	exec 8>&-
 	wait "$npid"
 	check_eq "the put as nobody succeeds" 0 "$?"
-	expect_exit 0 as_nobody "$bin" --vault "$nd/vault" --user cw --passphrase-file "$nd/p.pass" get "$ncode/x.txt"
+	expect_exit 0 as_nobody "$bin" --vault "$nd/vault" --user cw --passphrase-file "$nd/p.pass" get "$ncode/x.txt" --purpose check
 	check_eq "and reads back" "as nobody" "${OUT%$'\n'}"
 fi
 

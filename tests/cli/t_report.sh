@@ -35,13 +35,13 @@ expect_exit 0 cv noy get "$c1/s2.txt" --purpose legal-aid -o "$T/.g2"
 # som is granted, receives the key (noy's session), reads, and is revoked;
 # noy then writes a new version under a new epoch that som never held.
 expect_exit 0 cv dpo case grant "$c1" som --read-only
-expect_exit 0 cv noy ls "$c1"
+expect_exit 0 cv noy ls "$c1" --purpose intake
 expect_exit 0 cv som get "$c1/s1.txt" --purpose "intake:second opinion" -o "$T/.g3"
 expect_exit 0 cv som get "$c1/s2.txt" --purpose intake -o "$T/.g4"
 expect_exit 0 cv dpo case revoke "$c1" som
 printf 'statement one, amended\n' > "$T/s1.txt"
 expect_exit 0 cv noy put "$c1/s1.txt" "$T/s1.txt"
-s1node=$(cv noy ls "$c1" --json | python3 -c 'import json,sys
+s1node=$(cv noy ls "$c1" --purpose intake --json | python3 -c 'import json,sys
 for l in sys.stdin:
     o = json.loads(l)
     if o["name"] == "s1.txt": print(o["node"])')

@@ -29,7 +29,7 @@ expect_exit 0 cv alice get "$code/doc.txt" --purpose care
 # The older copy put back: alice saw the newer head.
 rm -rf "$VAULT" && cp -a "$T/.old" "$VAULT"
 snapshot
-expect_exit 3 cv alice ls "$code"
+expect_exit 3 cv alice ls "$code" --purpose care
 expect_err_hint "the history was rolled back"
 check_contains "the hint names --restored" "--restored" "$ERR"
 expect_no_stdout "refused ls"
@@ -38,10 +38,10 @@ expect_unchanged "a refused session writes nothing"
 expect_exit 0 cv bob ls
 
 # Restored on purpose: one signed event, then sessions go on.
-expect_exit 0 cvbare --vault "$VAULT" --user alice --passphrase-file "$T/alice.pass" --restored ls "$code"
+expect_exit 0 cvbare --vault "$VAULT" --user alice --passphrase-file "$T/alice.pass" --restored ls "$code" --purpose care
 expect_exit 0 cvbare --vault "$VAULT" audit log
 check_contains "the acceptance is an event" "rollback-accepted" "$OUT"
-expect_exit 0 cv alice ls "$code"
+expect_exit 0 cv alice ls "$code" --purpose care
 expect_exit 0 cvbare --vault "$VAULT" audit verify
 
 finish

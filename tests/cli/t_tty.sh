@@ -36,17 +36,17 @@ at_tty() {
 expect_exit 0 at_tty --wait-for "Ctrl-D" --send 'first line\nsecond line\n\x04' noy put "$code/typed.txt"
 check_contains "put says how to end the input" \
 	"Reading '$code/typed.txt' from standard input: end with Ctrl-D at the start of a line." "$OUT"
-expect_exit 0 cv noy get "$code/typed.txt"
+expect_exit 0 cv noy get "$code/typed.txt" --purpose check
 check_eq "what was typed is stored" $'first line\nsecond line\n' "$OUT"
 
 # Typed ahead, before put reads: one Ctrl-D still ends it.
 expect_exit 0 at_tty --send 'typed ahead\n\x04' noy put "$code/ahead.txt"
-expect_exit 0 cv noy get "$code/ahead.txt"
+expect_exit 0 cv noy get "$code/ahead.txt" --purpose check
 check_eq "what was typed ahead is stored" $'typed ahead\n' "$OUT"
 
 # An empty file: Ctrl-D at once.
 expect_exit 0 at_tty --wait-for "Ctrl-D" --send '\x04' noy put "$code/empty.txt"
-expect_exit 0 cv noy get "$code/empty.txt"
+expect_exit 0 cv noy get "$code/empty.txt" --purpose check
 expect_no_stdout "the empty input is stored empty"
 
 # Not a terminal: no such line.

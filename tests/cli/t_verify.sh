@@ -12,7 +12,7 @@ expect_exit 0 cv alice case create --label "Verify test"
 code=${OUT%$'\n'}
 printf 'one\n' > "$T/doc"
 expect_exit 0 cv alice put "$code/doc.txt" "$T/doc"
-expect_exit 0 cv alice get "$code/doc.txt"
+expect_exit 0 cv alice get "$code/doc.txt" --purpose check
 head=$(head_of)
 
 # --json: one object with the counts and the head.
@@ -55,8 +55,8 @@ git init -q --bare "$T/witness.git"
 expect_exit 0 cvbare --vault "$VAULT" audit push "$T/witness.git"
 expect_exit 0 cvbare --vault "$VAULT" audit verify --against "$T/witness.git"
 check_contains "an up-to-date witness" "witness $T/witness.git holds $head, an event of this history (0 events behind)" "$OUT"
-expect_exit 0 cv alice get "$code/doc.txt"
-expect_exit 0 cv alice get "$code/doc.txt"
+expect_exit 0 cv alice get "$code/doc.txt" --purpose check
+expect_exit 0 cv alice get "$code/doc.txt" --purpose check
 expect_exit 0 cvbare --vault "$VAULT" audit verify --against "file://$T/witness.git" --json
 json_ok "$OUTF" 'o["ok"] is True and o["witness_behind"] == 2'
 check_eq "--json names what the witness holds" "$head" "$(jfield "$OUTF" 'o["witness_head"]')"
@@ -73,7 +73,7 @@ expect_unchanged "a foreign witness changes nothing"
 
 # A rolled-back vault: the witness holds events it lacks.
 cp -a "$VAULT" "$T/old"
-expect_exit 0 cv alice get "$code/doc.txt"
+expect_exit 0 cv alice get "$code/doc.txt" --purpose check
 expect_exit 0 cvbare --vault "$VAULT" audit push "$T/witness.git"
 expect_exit 3 cvbare --vault "$T/old" audit verify --against "$T/witness.git"
 expect_err_hint "not in"

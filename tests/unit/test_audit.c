@@ -100,7 +100,7 @@ static void test_history(void)
 	snprintf(fpath, sizeof fpath, "%s/intake.txt", code);
 	CHECK_RC(put_str(v, fpath, "first interview, version one"), 0);
 	{
-		vault_get_options o = { VAULT_GET_OPTIONS_VERSION, 0, NULL, NULL };
+		vault_get_options o = { VAULT_GET_OPTIONS_VERSION, 0, "test", NULL };
 		CHECK_RC(vault_get(v, fpath, &o, mem_sink_write, &sink), 0);
 		mem_sink_free(&sink);
 	}
@@ -306,7 +306,7 @@ static void tamper_rollback(void)
 	 */
 	copy_vault(dir, sizeof dir);
 	if ((v = support_open_as(dir, "alice", "alice-pass")) != NULL) {
-		vault_get_options o = { VAULT_GET_OPTIONS_VERSION, 0, NULL, NULL };
+		vault_get_options o = { VAULT_GET_OPTIONS_VERSION, 0, "test", NULL };
 		CHECK_RC(vault_get(v, fpath, &o, mem_sink_write, &sink), 0);
 		CHECK_RC(vault_head(newhead, v), 0);
 		CHECK(strcmp(newhead, ids[nids - 1]) != 0);

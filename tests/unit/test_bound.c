@@ -147,11 +147,11 @@ static void test_moved_sealed_key(const char *dir)
 	CHECK(said(b, "for 'alice'"));
 	CHECK(said("epoch 1", NULL));
 	snprintf(path, sizeof path, "%s/b.txt", b);
-	CHECK_RC(support_get(v, path, NULL, NULL, &s), VAULT_ECORRUPT);
+	CHECK_RC(support_get(v, path, "test", NULL, &s), VAULT_ECORRUPT);
 	snprintf(path, sizeof path, "%s/new.txt", b);
 	CHECK_RC(put_str(v, path, "more"), VAULT_ECORRUPT);
 	snprintf(path, sizeof path, "%s/a.txt", a);
-	CHECK_RC(support_get(v, path, NULL, NULL, &s), 0);     /* A is untouched */
+	CHECK_RC(support_get(v, path, "test", NULL, &s), 0);     /* A is untouched */
 	mem_sink_free(&s);
 
 	/* A new member of B: alice's session must not deliver A's key. */
@@ -278,7 +278,7 @@ static void test_damaged_kcv(const char *dir)
 	CHECK(said(a, "key-check value"));
 	/* ... an event finds the record is not the signed history's first. */
 	snprintf(path, sizeof path, "%s/b.txt", a);
-	CHECK_RC(support_get(v, path, NULL, NULL, &s), VAULT_ECORRUPT);
+	CHECK_RC(support_get(v, path, "test", NULL, &s), VAULT_ECORRUPT);
 	CHECK(said(a, "does not match the signed history"));
 	CHECK_RC(support_verify(&res, v, NULL), VAULT_ECORRUPT);
 	vault_close(v);
@@ -290,7 +290,7 @@ static void test_damaged_kcv(const char *dir)
 	CHECK_RC(vault_list(v, a, &support_list_quiet, no_entry, NULL), VAULT_ECORRUPT);
 	CHECK(said(a, "epoch 1"));
 	snprintf(path, sizeof path, "%s/a.txt", a);
-	CHECK_RC(support_get(v, path, NULL, NULL, &s), VAULT_ECORRUPT);
+	CHECK_RC(support_get(v, path, "test", NULL, &s), VAULT_ECORRUPT);
 	CHECK(said(a, "does not match the signed history"));
 	vault_close(v);
 	mem_sink_free(&s);

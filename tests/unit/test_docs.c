@@ -22,7 +22,7 @@ static char code_b[VAULT_CODE_SIZE];   /* bob's case */
 
 static int get_bytes(vault *v, const char *path, uint32_t version, mem_sink *sink)
 {
-	vault_get_options o = { VAULT_GET_OPTIONS_VERSION, version, NULL, NULL };
+	vault_get_options o = { VAULT_GET_OPTIONS_VERSION, version, "test", NULL };
 
 	mem_sink_free(sink);
 	return vault_get(v, path, &o, mem_sink_write, sink);

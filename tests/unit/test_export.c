@@ -36,10 +36,12 @@ static size_t events(void)
 static void read_event(void)
 {
 	char path[64];
+	vault_get_options o = VAULT_GET_OPTIONS_INIT;
 	size_t got = 0;
 
+	o.purpose = "test";
 	snprintf(path, sizeof path, "%s/a.txt", code);
-	CHECK_RC(vault_get(v, path, NULL, count_sink_write, &got), 0);
+	CHECK_RC(vault_get(v, path, &o, count_sink_write, &got), 0);
 }
 
 /* Files in `dir` whose name starts with `prefix` and ends with `suffix`. */

@@ -62,7 +62,7 @@ static int no_entry(const vault_stat_info *e, void *payload)
 
 static vault_file *open_rw(vault *v, const char *path, unsigned int extra)
 {
-	vault_file_options o = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_READ | VAULT_FILE_WRITE | extra, 0, NULL, NULL, 1, 0 };
+	vault_file_options o = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_READ | VAULT_FILE_WRITE | extra, 0, "test", NULL, 1, 0 };
 	vault_file *f = NULL;
 
 	if (vault_file_open(&f, v, path, &o) < 0) {
@@ -158,7 +158,7 @@ int main(int argc, char **argv)
 
 	/* A read-only view of version 1 cannot be written. */
 	{
-		vault_file_options o = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_READ, 1, NULL, NULL, 0, 0 };
+		vault_file_options o = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_READ, 1, "test", NULL, 0, 0 };
 		vault_file *old = NULL;
 		CHECK_RC(vault_file_open(&old, v, path, &o), 0);
 		CHECK_RC(vault_file_write(old, "x", 1, 0), VAULT_EACCES);
@@ -198,7 +198,7 @@ int main(int argc, char **argv)
 		CHECK_RC(vault_chmod(v, path, st.mode), 0);
 		CHECK_RC(vault_set_times(v, path, &st.atime, &st.mtime), 0);
 		CHECK_RC(vault_unlock(v, "dpo", "dpo-pass", 8), 0);    /* the admin's settings */
-		CHECK_RC(vault_purpose_require(v, 0), 0);
+		CHECK_RC(vault_purpose_require(v, 1), 0);    /* a new vault's */
 		CHECK_RC(vault_head(after, v), 0);
 		CHECK(strcmp(before, after) == 0);
 		CHECK_RC(vault_setting_set(v, "bulk-read-count", "31"), 0);

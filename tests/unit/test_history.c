@@ -533,7 +533,17 @@ static void test_blob(void)
 	CHECK_RC(vault_history__blob(&b, head, "policy/users/carol", w.v), 0);
 	CHECK(b.ptr && !strncmp(b.ptr, "name carol\nrole caseworker\nstatus disabled\n", 43));
 	CHECK_RC(vault_history__blob(&b, head, "policy/settings", w.v), 0);
-	CHECK(b.ptr && !strncmp(b.ptr, "purpose-required no\n", 20) && strstr(b.ptr, "\naudit-key "));
+	CHECK(b.ptr && !strncmp(b.ptr, "purpose-required yes\n", 21) && strstr(b.ptr, "\naudit-key "));
+	/* A new vault requires a purpose from its genesis on. */
+	{
+		git_tree *genesis = tree_of(&w, event_id("init", 0));
+
+		if (genesis) {
+			CHECK_RC(vault_history__blob(&b, genesis, "policy/settings", w.v), 0);
+			CHECK(b.ptr && !strncmp(b.ptr, "purpose-required yes\n", 21));
+		}
+		git_tree_free(genesis);
+	}
 
 	/* Absent: VAULT_ENOTFOUND, and the buffer emptied. */
 	CHECK_RC(vault_history__blob(&b, head, "policy/users/zed", w.v), VAULT_ENOTFOUND);

@@ -22,8 +22,11 @@ static int put_str(vault *v, const char *path, const char *text)
 
 static int get_str(vault *v, const char *path, mem_sink *s)
 {
+	vault_get_options o = VAULT_GET_OPTIONS_INIT;
+
+	o.purpose = "test";
 	mem_sink_free(s);
-	return vault_get(v, path, NULL, mem_sink_write, s);
+	return vault_get(v, path, &o, mem_sink_write, s);
 }
 
 static vault *as(const char *dir, const char *user, const char *pass)

@@ -352,10 +352,10 @@ static void test_round_trips(void)
 	check_text(&text, "");
 	vault_buf_dispose(&text);
 
-	/* A new vault has no purposes and requires none. */
+	/* A new vault has no purposes and requires one. */
 	required = -1;
 	CHECK_RC(vault_meta__purposes(&text, &required, txn, v), 0);
-	CHECK(required == 0);
+	CHECK(required == 1);
 	check_text(&text, "");
 	vault_buf_dispose(&text);
 	vault_store__abort(v->st, txn);
@@ -955,7 +955,8 @@ static void test_blobs(void)
 		vault_buf_dispose(&b);
 	}
 
-	/* policy/settings: nothing set but the audit key. */
+	/* policy/settings: nothing set but the audit key and the genesis's
+	 * purpose required. */
 	txn = begin(1);
 	{
 		unsigned char pk[32];
@@ -968,7 +969,7 @@ static void test_blobs(void)
 		CHECK(error == 0 || error == VAULT_ENOTFOUND);
 	}
 	CHECK_RC(vault_blob__settings(&b, v, txn), 0);
-	check_text(&b, "purpose-required no\n"
+	check_text(&b, "purpose-required yes\n"
 		"audit-key e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\n");
 	vault_buf_dispose(&b);
 	/* Purposes, required, and two settings. */

@@ -216,7 +216,7 @@ static void build_base(void)
 		vault_close(v);
 	if ((v = open_as(base, "bob")) != NULL) {
 		get_text(v, c1, "a.txt", "legal", "second opinion");
-		get_text(v, c1, "sub/b.txt", NULL, NULL);
+		get_text(v, c1, "sub/b.txt", "care", NULL);
 		vault_close(v);
 	}
 	if ((v = open_as(base, "dpo")) != NULL) {
@@ -377,7 +377,7 @@ static void test_query_all(void)
 	CHECK(!strcmp(hist.ev[13].access, "rw") && !strcmp(hist.ev[13].case_code, c2));
 	CHECK(!strcmp(hist.ev[16].actor, "bob") && !strcmp(hist.ev[16].purpose, "legal"));
 	CHECK(!strcmp(hist.ev[16].node, anode) && hist.ev[16].version == 2);
-	CHECK(hist.ev[17].purpose[0] == '\0' && !strcmp(hist.ev[17].node, bnode));
+	CHECK(!strcmp(hist.ev[17].purpose, "care") && !strcmp(hist.ev[17].node, bnode));
 	CHECK(!strcmp(hist.ev[18].access, "ro") && !strcmp(hist.ev[18].actor, "dpo"));
 	CHECK(!strcmp(hist.ev[20].node, anode) && hist.ev[20].version == 3);
 	CHECK(!strcmp(hist.ev[21].actor, "carol") && !strcmp(hist.ev[21].target, "carol"));

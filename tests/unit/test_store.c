@@ -17,6 +17,9 @@
 
 #define ADMIN_PASS "admin-passphrase"
 
+/* The tests' reads give a purpose, as a new vault requires. */
+static const vault_get_options read_opts = { VAULT_GET_OPTIONS_VERSION, 0, "test", NULL };
+
 static void join(char *out, size_t n, const char *a, const char *b)
 {
 	snprintf(out, n, "%s/%s", a, b);
@@ -319,8 +322,7 @@ static void test_map_full(void)
 	CHECK(!strcmp(head, head2));
 	{
 		mem_sink sink = { 0 };
-		vault_get_options o = { VAULT_GET_OPTIONS_VERSION, 0, NULL, NULL };
-		CHECK_RC(vault_get(v, fpath, &o, mem_sink_write, &sink), VAULT_ENOTFOUND);
+		CHECK_RC(vault_get(v, fpath, &read_opts, mem_sink_write, &sink), VAULT_ENOTFOUND);
 		CHECK(sink.len == 0);
 		mem_sink_free(&sink);
 	}
@@ -331,7 +333,7 @@ static void test_map_full(void)
 	if (rc == 0) {
 		mem_sink sink = { 0 };
 		CHECK(ver == 1);
-		CHECK_RC(vault_get(v, fpath, NULL, mem_sink_write, &sink), 0);
+		CHECK_RC(vault_get(v, fpath, &read_opts, mem_sink_write, &sink), 0);
 		CHECK(sink.len == small && !memcmp(sink.data, data, small));
 		mem_sink_free(&sink);
 	} else {
@@ -383,7 +385,7 @@ static void test_grow(void)
 		goto out;
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
 	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
-	CHECK_RC(vault_get(v, fpath, NULL, mem_sink_write, &sink), 0);
+	CHECK_RC(vault_get(v, fpath, &read_opts, mem_sink_write, &sink), 0);
 	CHECK(sink.len == big && !memcmp(sink.data, data, big));
 	mem_sink_free(&sink);
 out:

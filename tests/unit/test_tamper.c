@@ -232,7 +232,7 @@ static void expect_verify(const char *name, const char *dir, const char *anchor,
 static void expect_read_safe(const char *name, const char *dir, const char *user,
 	const char *path, uint32_t ver, const void *want, size_t wantlen)
 {
-	vault_get_options o = { VAULT_GET_OPTIONS_VERSION, ver, NULL, NULL };
+	vault_get_options o = { VAULT_GET_OPTIONS_VERSION, ver, "test", NULL };
 	mem_sink sink = { 0 };
 	char detail[600], rname[200];
 	vault *v;
@@ -262,7 +262,7 @@ static void expect_read_safe(const char *name, const char *dir, const char *user
 static void expect_read_fails(const char *name, const char *dir, const char *user,
 	const char *path, uint32_t ver)
 {
-	vault_get_options o = { VAULT_GET_OPTIONS_VERSION, ver, NULL, NULL };
+	vault_get_options o = { VAULT_GET_OPTIONS_VERSION, ver, "test", NULL };
 	mem_sink sink = { 0 };
 	char detail[600], rname[200];
 	vault *v;
@@ -285,7 +285,7 @@ static void expect_read_fails(const char *name, const char *dir, const char *use
 static void expect_read_zeroed(const char *name, const char *dir, const char *user,
 	const char *path)
 {
-	vault_file_options o = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_READ, 0, NULL, NULL, 0, 0 };
+	vault_file_options o = { VAULT_FILE_OPTIONS_VERSION, VAULT_FILE_READ, 0, "test", NULL, 0, 0 };
 	size_t len = 4u << 20, n = 0, other = 0;
 	unsigned char *buf = malloc(len);
 	char detail[600], rname[200];
@@ -340,7 +340,7 @@ static void build_base(void)
 	vault *v = NULL;
 	vault_verify_result res;
 	mem_sink sink = { 0 };
-	vault_get_options o = { VAULT_GET_OPTIONS_VERSION, 0, NULL, NULL };
+	vault_get_options o = { VAULT_GET_OPTIONS_VERSION, 0, "test", NULL };
 	char p[96];
 
 	fill_pattern(F1, FLEN, 1);
@@ -1961,10 +1961,10 @@ static void test_policy_records(void)
 	/* meta: settings */
 	dir = copy_of(NULL);
 	{
-		unsigned char on[2] = { REC_FORMAT, 1 };
-		CHECK(rawdb_set(dir, "meta", "purpose-required", 16, on, 2) == 0);
+		unsigned char off[2] = { REC_FORMAT, 0 };   /* a new vault's is on */
+		CHECK(rawdb_set(dir, "meta", "purpose-required", 16, off, 2) == 0);
 	}
-	expect_verify("meta: purpose-required set", dir, NULL, head, "policy/settings");
+	expect_verify("meta: purpose-required turned off", dir, NULL, head, "policy/settings");
 	drop_copy(dir);
 	dir = copy_of(NULL);
 	{

@@ -48,7 +48,7 @@ int vault_purposes__check(MDB_txn *txn, vault *v, const char *purpose)
 		goto done;
 	if (!purpose || !*purpose) {
 		if (required)
-			error = vault_error_set(VAULT_EUSAGE, "this vault requires a purpose for every read");
+			error = vault_error_set(VAULT_EUSAGE, "this vault requires a purpose for every read and listing");
 		goto done;
 	}
 	if ((error = check_purpose(purpose)) < 0)

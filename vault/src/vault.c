@@ -218,7 +218,8 @@ typedef struct {
 	unsigned char *kek;          /* wraps the admin's key once the genesis id exists */
 } init_args;
 
-/* The genesis: the format and id records, the first admin, the audit key. */
+/* The genesis: the format and id records, a purpose required, the first
+ * admin, the audit key. */
 static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 {
 	init_args *a = payload;
@@ -229,6 +230,10 @@ static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	be32_put(fmt, VAULT_FORMAT_VERSION);
 	if ((error = vault_meta__put(txn, v, "format", fmt, 4)) < 0 ||
 	    (error = vault_meta__put(txn, v, "vault-id", v->id, VAULT_ID_SIZE - 1)) < 0)
+		return error;
+	/* Every read and listing gives its purpose until an admin records
+	 * otherwise (`purpose require off`, an event of its own). */
+	if ((error = vault_meta__put(txn, v, "purpose-required", "\1", 1)) < 0)
 		return error;
 	/* The record is stored without its wrapped key (not in the tree):
 	 * init_post wraps it, bound to the genesis id the commit makes. */
