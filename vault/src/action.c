@@ -26,7 +26,8 @@ static const vault_action actions[] = {
 	{ "purpose-require", VAULT_ACTION_ADMIN,   1, 0, 0, { "purpose-required", NULL } },
 	{ "setting",         VAULT_ACTION_ADMIN,   1, 0, 0, { "setting", NULL } },
 	{ "case-create",     VAULT_ACTION_CASE,    1, 1, 0, { NULL } },
-	/* keys sealed to a new member change no record */
+	/* keys sealed to a new member change no record; these fields only
+	 * when it starts an epoch, see check_epochs() */
 	{ "rekey",           VAULT_ACTION_MEMBER,  0, 0, 0, { "epoch", "retired", "label", NULL } },
 	{ "write",           VAULT_ACTION_CONTENT, 1, 1, VAULT_ENTRIES_NEW,
 	  { "version", "size", "mtime", "ctime", "atime", "mode", "generation", "name", "commitment", NULL } },
@@ -199,41 +200,145 @@ done:
 	return error;
 }
 
+/* The value of `key` in `r` as an epoch (1 and up); 0 if absent or not one. */
+static uint32_t record_epoch(const record_lines *r, const char *key)
+{
+	char value[16];
+
+	record_value(value, sizeof value, r, key);
+	if (!value[0] || strspn(value, "0123456789") != strlen(value) || strlen(value) > 9)
+		return 0;
+	return (uint32_t)strtoul(value, NULL, 10);
+}
+
+/* Is field `key` of `r` "yes"? */
+static int record_yes(const record_lines *r, const char *key)
+{
+	char value[8];
+
+	record_value(value, sizeof value, r, key);
+	return !strcmp(value, "yes");
+}
+
+/* Does `r` hold a line of key `key` (with or without a value)? */
+static int record_has(const record_lines *r, const char *key)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (key_is(r, i, key))
+			return 1;
+	return 0;
+}
+
+/*
+ * The epochs of a case record. A revoke retires the epoch (`retired yes`)
+ * so that the next member's session starts the next one, sealed to the
+ * remaining members only (vault_keys__settle); only that start may take
+ * `retired` back, or whoever was revoked keeps reading what is written
+ * next. So an epoch never goes back nor skips one, and `retired` goes
+ * from yes to no only as the epoch goes up by one, by a rekey, with the
+ * key-check value of the new epoch; a revoke leaves its epoch retired.
+ * `*start` is the epoch a rekey starts, or 0.
+ */
+static int check_epochs(uint32_t *start, const vault_action *a, const record_lines *r0,
+	const record_lines *r1, const char *what)
+{
+	uint32_t e0 = record_epoch(r0, "epoch"), e1 = record_epoch(r1, "epoch");
+	int was = record_yes(r0, "retired"), is = record_yes(r1, "retired");
+	char key[24], value[2 * KCV_SIZE + 8], label[32];
+
+	*start = 0;
+	if (!e0 || !e1)
+		return vault_error_set(VAULT_ECORRUPT, "'%s' left %s with a damaged epoch", a->name, what);
+	if (e1 < e0)
+		return vault_error_set(VAULT_ECORRUPT, "'%s' lowered the epoch of %s from %u to %u",
+			a->name, what, e0, e1);
+	if (e1 > e0 + 1)
+		return vault_error_set(VAULT_ECORRUPT,
+			"'%s' raised the epoch of %s from %u to %u, past the next one", a->name, what, e0, e1);
+	if (was && !is && e1 == e0)
+		return vault_error_set(VAULT_ECORRUPT,
+			"'%s' took back the retirement of epoch %u of %s without starting the next epoch",
+			a->name, e0, what);
+	if (!strcmp(a->name, "revoke") && !is)
+		return vault_error_set(VAULT_ECORRUPT, "'revoke' left epoch %u of %s not retired", e1, what);
+	if (e1 == e0)
+		return 0;
+	/* A new epoch: only a rekey starts one, as vault_keys__settle does. */
+	if (strcmp(a->name, "rekey"))
+		return vault_error_set(VAULT_ECORRUPT,
+			"'%s' started epoch %u of %s, which only a rekey does", a->name, e1, what);
+	if (!was || is)
+		return vault_error_set(VAULT_ECORRUPT, "'rekey' started epoch %u of %s %s", e1, what,
+			!was ? "whose epoch no revoke retired" : "and left it retired");
+	snprintf(key, sizeof key, "kcv %u", e1);
+	record_value(value, sizeof value, r1, key);
+	if (record_has(r0, key) || strlen(value) != 2 * KCV_SIZE ||
+	    strspn(value, "0123456789abcdef") != 2 * KCV_SIZE)
+		return vault_error_set(VAULT_ECORRUPT,
+			"'rekey' started epoch %u of %s without a new key-check value for it", e1, what);
+	/* The label stays, or is sealed again under the new epoch. */
+	snprintf(label, sizeof label, "label %u ", e1);
+	if (record_has(r0, "label") && !record_has(r1, "label"))
+		return vault_error_set(VAULT_ECORRUPT, "'rekey' removed the label of %s", what);
+	for (size_t i = 0; i < r1->n; i++)
+		if (key_is(r1, i, "label") && !has_line(r0, r1, i) &&
+		    (r1->len[i] <= strlen(label) || memcmp(r1->line[i], label, strlen(label))))
+			return vault_error_set(VAULT_ECORRUPT,
+				"'rekey' sealed the label of %s again, but not under the epoch %u it started", what, e1);
+	*start = e1;
+	return 0;
+}
+
 int vault_action__check_record(vault *v, const vault_action *a, const git_oid *before,
 	const git_oid *after, const char *target, const char *what)
 {
-	record_lines r1;
+	record_lines r0, r1;
 	const char *may[14];
-	char member[VAULT_NAME_MAX + 8], value[32], kcv[40];
+	char member[VAULT_NAME_MAX + 8], value[32], kcv[40], field[80];
+	uint32_t start = 0;
 	size_t k = 0;
 	int error;
 
-	for (; a->may[k]; k++)
-		may[k] = a->may[k];
+	r0.text = r1.text = NULL;
+	if ((error = record_read(&r0, v, before)) < 0 || (error = record_read(&r1, v, after)) < 0)
+		goto done;
+	if (!strncmp(what, "policy/cases/", 13) && (error = check_epochs(&start, a, &r0, &r1, what)) < 0)
+		goto done;
+	/* A rekey that starts no epoch only seals keys to new members, which
+	 * changes no record. */
+	if (strcmp(a->name, "rekey") || start)
+		for (; a->may[k]; k++)
+			may[k] = a->may[k];
 	if (target && (!strcmp(a->name, "grant") || !strcmp(a->name, "revoke"))) {
 		snprintf(member, sizeof member, "member %s", target);
 		may[k++] = member;
 	}
-	/* A rekey adds the key-check value of the epoch it starts; those of
-	 * older epochs never change. */
-	if (!strcmp(a->name, "rekey")) {
-		if ((error = record_read(&r1, v, after)) < 0) {
-			free(r1.text);
-			return error;
-		}
-		record_value(value, sizeof value, &r1, "epoch");
-		free(r1.text);
-		snprintf(kcv, sizeof kcv, "kcv %s", value);
+	/* The key-check value of the epoch a rekey starts; older ones never
+	 * change. */
+	if (start) {
+		snprintf(kcv, sizeof kcv, "kcv %u", start);
 		may[k++] = kcv;
 	}
 	may[k] = NULL;
-	if ((error = check_fields(v, a->name, before, after, may, what, &r1)) < 0)
+	if (!only_fields(field, sizeof field, &r0, &r1, may)) {
+		error = vault_error_set(VAULT_ECORRUPT, "'%s' changed the field '%s' of %s%s", a->name,
+			field, what, !strcmp(a->name, "rekey") && !start ? " without starting an epoch" : "");
 		goto done;
+	}
+	if (!strcmp(a->name, "revoke") && target) {
+		snprintf(member, sizeof member, "member %s", target);
+		if (!record_has(&r0, member) || record_has(&r1, member)) {
+			error = vault_error_set(VAULT_ECORRUPT,
+				"'revoke' of '%s' did not remove its member line from %s", target, what);
+			goto done;
+		}
+	}
 	record_value(value, sizeof value, &r1, !strcmp(a->name, "delete") ? "state" : "status");
 	if ((!strcmp(a->name, "delete") && strcmp(value, "deleted")) ||
 	    (!strcmp(a->name, "user-disable") && strcmp(value, "disabled")))
 		error = vault_error_set(VAULT_ECORRUPT, "'%s' left %s %s", a->name, what, value);
 done:
+	free(r0.text);
 	free(r1.text);
 	return error;
 }
