@@ -247,6 +247,23 @@ int cli_passphrase_get(cli_secret *out, const char *file, const char *user)
 	return error;
 }
 
+int cli_code_get(cli_secret *out, const char *file, const char *user)
+{
+	int fd = -1, error;
+
+	if ((error = secret_alloc(out)) != 0)
+		return error;
+	if (file != NULL)
+		error = read_file(out, file);
+	else if ((error = tty_open(&fd, user, CLI_HINT_CODEFILE)) == 0)
+		error = tty_prompt(out, fd, "enrolment code for", user, CLI_HINT_CODEFILE);
+	if (fd >= 0)
+		close(fd);
+	if (error != 0)
+		cli_secret_dispose(out);
+	return error;
+}
+
 static int tty_new(cli_secret *out, int fd, const char *user, const char *hint)
 {
 	cli_secret again = { NULL, 0 };

@@ -94,7 +94,7 @@ static void test_history(void)
 	CHECK_RC(vault_init(&v, vdir, "dpo", "dpo-pass", 8, 0), 0);
 	if (!v)
 		return;
-	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
+	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
 	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
 	CHECK_RC(vault_case_create(code, v, "intake"), 0);
 	snprintf(fpath, sizeof fpath, "%s/intake.txt", code);

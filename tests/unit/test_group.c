@@ -92,7 +92,7 @@ int main(void)
 	CHECK_RC(vault_init(&v, dir, "dpo", "dpo-pass", 8, 0), 0);
 	if (!v)
 		return harness_done("test_group");
-	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
+	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
 	vault_close(v);
 	v = NULL;
 	CHECK_RC(vault_open(&v, dir), 0);

@@ -161,7 +161,7 @@ static vault *vault_with_case(char vdir[512], const char *dir, const char *name,
 	CHECK_RC(vault_init(&v, vdir, "dpo", PASS("dpo-pass-1"), 0), 0);
 	if (!v)
 		return NULL;
-	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, PASS("alice-pass")), 0);
+	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, PASS("alice-pass")), 0);
 	CHECK_RC(vault_unlock(v, "alice", PASS("alice-pass")), 0);
 	CHECK_RC(vault_case_create(code, v, label), 0);
 	return v;
@@ -189,7 +189,7 @@ static void test_rekey_race(const char *dir)
 		CHECK_RC(vault_open(&v, vdir), 0);
 		CHECK_RC(vault_unlock(v, "dpo", PASS("dpo-pass-1")), 0);
 		snprintf(user, sizeof user, "u%d", round);
-		CHECK_RC(vault_user_add(v, user, VAULT_ROLE_CASEWORKER, PASS("user-pass")), 0);
+		CHECK_RC(support_user_add(v, user, VAULT_ROLE_CASEWORKER, PASS("user-pass")), 0);
 		CHECK_RC(vault_case_grant(v, code, user, 0), 0);
 		vault_close(v);
 		if (pipe(gate) < 0)
@@ -325,7 +325,7 @@ static void test_disabled_old_copy(const char *dir)
 	CHECK_RC(put_str(v, before_txt, "written while bob was in"), 0);
 	vault_close(v);
 	v = as(vdir, "dpo", "dpo-pass-1");
-	CHECK_RC(vault_user_add(v, "bob", VAULT_ROLE_CASEWORKER, PASS("bob-pass-1")), 0);
+	CHECK_RC(support_user_add(v, "bob", VAULT_ROLE_CASEWORKER, PASS("bob-pass-1")), 0);
 	CHECK_RC(vault_case_grant(v, code, "bob", 0), 0);
 	vault_close(v);
 	vault_close(as(vdir, "alice", "alice-pass"));      /* delivers bob's key */
@@ -390,18 +390,18 @@ int main(void)
 	vault_global_init();
 	snprintf(vdir, sizeof vdir, "%s/v", dir);
 	CHECK_RC(vault_init(&v, vdir, "dpo", PASS("dpo-pass-1"), 0), 0);
-	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, PASS("alice-pass")), 0);
-	CHECK_RC(vault_user_add(v, "bob", VAULT_ROLE_CASEWORKER, PASS("bob-pass-1")), 0);
-	CHECK_RC(vault_user_add(v, "carol", VAULT_ROLE_CASEWORKER, PASS("carol-pass")), 0);
-	CHECK_RC(vault_user_add(v, "audra", VAULT_ROLE_AUDITOR, PASS("audra-pass")), 0);
-	CHECK_RC(vault_user_add(v, "bob", VAULT_ROLE_CASEWORKER, PASS("bob-pass-2")), VAULT_EEXISTS);
-	CHECK_RC(vault_user_add(v, "Bad/Name", VAULT_ROLE_CASEWORKER, PASS("bob-pass-2")), VAULT_EUSAGE);
+	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, PASS("alice-pass")), 0);
+	CHECK_RC(support_user_add(v, "bob", VAULT_ROLE_CASEWORKER, PASS("bob-pass-1")), 0);
+	CHECK_RC(support_user_add(v, "carol", VAULT_ROLE_CASEWORKER, PASS("carol-pass")), 0);
+	CHECK_RC(support_user_add(v, "audra", VAULT_ROLE_AUDITOR, PASS("audra-pass")), 0);
+	CHECK_RC(support_user_add(v, "bob", VAULT_ROLE_CASEWORKER, PASS("bob-pass-2")), VAULT_EEXISTS);
+	CHECK_RC(support_user_add(v, "Bad/Name", VAULT_ROLE_CASEWORKER, PASS("bob-pass-2")), VAULT_EUSAGE);
 	CHECK_RC(vault_user_disable(v, "dpo"), VAULT_EREFUSED);   /* the last admin */
 	vault_close(v);
 
 	/* Roles: only admins manage users; auditors create no cases. */
 	v = as(vdir, "alice", "alice-pass");
-	CHECK_RC(vault_user_add(v, "eve", VAULT_ROLE_ADMIN, PASS("eve-pass-1")), VAULT_EACCES);
+	CHECK_RC(support_user_add(v, "eve", VAULT_ROLE_ADMIN, PASS("eve-pass-1")), VAULT_EACCES);
 	CHECK_RC(vault_case_grant(v, "C-00000000", "bob", 0), VAULT_EACCES);
 	CHECK_RC(vault_case_create(code, v, "Family of N., Savannakhet"), 0);
 	snprintf(f, sizeof f, "%s/intake.txt", code);
@@ -515,7 +515,7 @@ int main(void)
 	 * member's unlock reports the mismatch instead.
 	 */
 	v = as(vdir, "dpo", "dpo-pass-2");
-	CHECK_RC(vault_user_add(v, "eve", VAULT_ROLE_CASEWORKER, PASS("eve-pass-1")), 0);
+	CHECK_RC(support_user_add(v, "eve", VAULT_ROLE_CASEWORKER, PASS("eve-pass-1")), 0);
 	{
 		MDB_txn *txn;
 		case_rec c;

@@ -1138,7 +1138,7 @@ static int setup(void)
 	CHECK_RC(vault_init(&v, vdir, "dpo", "dpo-pass", 8, 64ULL << 20), 0);
 	if (!v)
 		return -1;
-	CHECK_RC(vault_user_add(v, "cw", VAULT_ROLE_CASEWORKER, "cw-pass", 7), 0);
+	CHECK_RC(support_user_add(v, "cw", VAULT_ROLE_CASEWORKER, "cw-pass", 7), 0);
 	CHECK_RC(vault_unlock(v, "cw", "cw-pass", 7), 0);
 	CHECK_RC(vault_case_create(real_case, v, "records"), 0);
 	return real_case[0] ? 0 : -1;

@@ -1139,7 +1139,7 @@ static void test_report_user_named_like_setting(void)
 
 	if ((v = open_copy("dpo")) == NULL)
 		return;
-	CHECK_RC(vault_user_add(v, "bulk-read-count", VAULT_ROLE_CASEWORKER, "pw", 2), 0);
+	CHECK_RC(support_user_add(v, "bulk-read-count", VAULT_ROLE_CASEWORKER, "pw", 2), 0);
 	read_one_more(&l, v);
 	/* Only its user-add (the event after the base ones) is about it. */
 	CHECK_RC(run_report(&r, v, &a), 0);

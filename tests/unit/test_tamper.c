@@ -351,10 +351,10 @@ static void build_base(void)
 	CHECK_RC(vault_init(&v, base_dir, "dpo", "dpo-pass", 8, 0), 0);
 	if (!v)
 		return;
-	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
-	CHECK_RC(vault_user_add(v, "bob", VAULT_ROLE_CASEWORKER, "bob-pass", 8), 0);
-	CHECK_RC(vault_user_add(v, "carol", VAULT_ROLE_CASEWORKER, "carol-pass", 10), 0);
-	CHECK_RC(vault_user_add(v, "aud", VAULT_ROLE_AUDITOR, "aud-pass", 8), 0);
+	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
+	CHECK_RC(support_user_add(v, "bob", VAULT_ROLE_CASEWORKER, "bob-pass", 8), 0);
+	CHECK_RC(support_user_add(v, "carol", VAULT_ROLE_CASEWORKER, "carol-pass", 10), 0);
+	CHECK_RC(support_user_add(v, "aud", VAULT_ROLE_AUDITOR, "aud-pass", 8), 0);
 
 	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
 	CHECK_RC(vault_case_create(c1, v, "intake"), 0);

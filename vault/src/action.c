@@ -18,7 +18,11 @@
 static const vault_action actions[] = {
 	{ "init",            VAULT_ACTION_GENESIS, 1, 1, 0, { NULL } },
 	{ "user-add",        VAULT_ACTION_ADMIN,   1, 1, 0, { NULL } },
-	{ "user-disable",    VAULT_ACTION_ADMIN,   1, 0, 0, { "status", NULL } },
+	{ "user-disable",    VAULT_ACTION_ADMIN,   1, 0, 0, { "status", "enrol", NULL } },
+	/* a pending user's own first key, signed with it */
+	{ "enrol",           VAULT_ACTION_SELF,    1, 0, 0, { "status", "key", "enrol", NULL } },
+	/* a new key pair, and a new epoch of each of the user's cases (as rekey) */
+	{ "passwd",          VAULT_ACTION_SELF,    1, 0, 0, { "key", "epoch", "retired", NULL } },
 	/* plus the target's `member` line, see vault_action__check_record() */
 	{ "grant",           VAULT_ACTION_ADMIN,   1, 0, 0, { NULL } },
 	{ "revoke",          VAULT_ACTION_ADMIN,   1, 0, 0, { "retired", NULL } },
@@ -39,7 +43,8 @@ static const vault_action actions[] = {
 	  { "parent", "name", "generation", "ctime", NULL } },
 	{ "delete",          VAULT_ACTION_CONTENT, 1, 0, VAULT_ENTRIES_ALWAYS, { "state", "ctime", NULL } },
 	{ "read",            VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
-	{ "passwd",          VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
+	/* the audit key sealed to an admin or auditor who enrolled */
+	{ "audit-key",       VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	{ "mount",           VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	{ "unmount",         VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	{ "unlock-failed",   VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
@@ -210,7 +215,7 @@ int vault_action__check_record(vault *v, const vault_action *a, const git_oid *b
 	}
 	/* A rekey adds the key-check value of the epoch it starts; those of
 	 * older epochs never change. */
-	if (!strcmp(a->name, "rekey")) {
+	if (!strcmp(a->name, "rekey") || !strcmp(a->name, "passwd")) {
 		if ((error = record_read(&r1, v, after)) < 0) {
 			free(r1.text);
 			return error;

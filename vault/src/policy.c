@@ -17,6 +17,32 @@ int vault_policy__require_unlocked(vault *v)
 	return 0;
 }
 
+void vault_policy__end_session(vault *v)
+{
+	case_key *k, *next;
+
+	for (k = v->keys; k; k = next) {
+		next = k->next;
+		vault_vcrypto__key_free(k->key);
+		vault_vcrypto__key_free(k->lookup);
+		free(k);
+	}
+	v->keys = NULL;
+	vault_vcrypto__key_free(v->sk);
+	v->sk = NULL;
+	v->unlocked = 0;
+}
+
+void vault_policy__begin_session(vault *v, const char *name, const user_rec *u, unsigned char *sk)
+{
+	vault_policy__end_session(v);
+	v->sk = sk;
+	memcpy(v->pk, u->pk, 32);
+	snprintf(v->user, sizeof v->user, "%s", name);
+	v->role = u->role;
+	v->unlocked = 1;
+}
+
 /* The message names the user and the roles; the caller says what it was doing. */
 int vault_policy__require_role(vault *v, vault_role_t role)
 {

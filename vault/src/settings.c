@@ -41,6 +41,8 @@ static const setting_spec settings[] = {
 	  "failed unlocks: more than this many for one user ..." },
 	{ "failed-unlock-window", SET_SECONDS, "600",
 	  "... within this many seconds" },
+	{ "enrol-code-ttl", SET_SECONDS, "604800",
+	  "an enrolment code of 'user add' expires after this many seconds" },
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 #define SETTING_VALUE_MAX 48
@@ -325,5 +327,21 @@ int vault_settings__anomaly(vault_anomaly_settings *out, MDB_txn *txn, vault *v)
 	snprintf(out->work_text, sizeof out->work_text, "%s %s", val[3], val[2]);
 done:
 	vault_buf_dispose(&list);
+	return error;
+}
+
+int vault_settings__enrol_ttl(int64_t *out, MDB_txn *txn, vault *v)
+{
+	vault_buf list = VAULT_BUF_INIT;
+	char val[SETTING_VALUE_MAX];
+	const char *end;
+	uint64_t n = 0;
+	int error, dflt;
+
+	if ((error = settings_get(&list, txn, v)) == 0 &&
+	    (error = setting_value(val, &dflt, list.ptr, setting_find("enrol-code-ttl"))) == 0)
+		parse_uint(&n, val, &end);   /* a normal form: it parses */
+	vault_buf_dispose(&list);
+	*out = (int64_t)n;
 	return error;
 }

@@ -159,32 +159,6 @@ done:
 	return error;
 }
 
-static void drop_keys(vault *v)
-{
-	case_key *k, *next;
-
-	for (k = v->keys; k; k = next) {
-		next = k->next;
-		vault_vcrypto__key_free(k->key);
-		vault_vcrypto__key_free(k->lookup);
-		free(k);
-	}
-	v->keys = NULL;
-}
-
-/* A new session holds only its own user's keys. */
-static int set_session(vault *v, const char *name, const user_rec *u, unsigned char *sk)
-{
-	drop_keys(v);
-	vault_vcrypto__key_free(v->sk);
-	v->sk = sk;
-	memcpy(v->pk, u->pk, 32);
-	snprintf(v->user, sizeof v->user, "%s", name);
-	v->role = u->role;
-	v->unlocked = 1;
-	return 0;
-}
-
 /* Remove what a failed init created, so nothing half-written remains. */
 static void init_undo(const char *dir, int made_dir)
 {
@@ -225,7 +199,7 @@ static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		vault_vcrypto__key_free(sk);
 		return error;
 	}
-	set_session(v, a->admin, &a->u, sk);   /* the handle owns sk now */
+	vault_policy__begin_session(v, a->admin, &a->u, sk);   /* the handle owns sk now */
 
 	/* The audit key: notes on purposes are sealed to it; admins and
 	 * auditors hold its secret half, sealed to each of them. */
@@ -318,10 +292,7 @@ int vault_unlock(vault *v, const char *name, const char *pass, size_t passlen)
 	int error;
 
 	/* Whatever happens, the previous session (if any) ends here. */
-	drop_keys(v);
-	vault_vcrypto__key_free(v->sk);
-	v->sk = NULL;
-	v->unlocked = 0;
+	vault_policy__end_session(v);
 	if (vault_user__check_name(name, "user") < 0)
 		return vault_error_set(VAULT_EAUTH, "user '%s' does not exist", name);
 	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
@@ -334,6 +305,8 @@ int vault_unlock(vault *v, const char *name, const char *pass, size_t passlen)
 		return error;
 	if (u.status == USER_DISABLED)
 		return vault_error_set(VAULT_EAUTH, "user '%s' is disabled", name);
+	if (u.status == USER_PENDING)
+		return vault_error_set(VAULT_EAUTH, "user '%s' has not enrolled yet", name);
 	error = vault_users__unwrap(&sk, &u, v, name, pass, passlen);
 	if (error == VAULT_EAUTH) {
 		char msg[256];
@@ -344,7 +317,7 @@ int vault_unlock(vault *v, const char *name, const char *pass, size_t passlen)
 	}
 	if (error < 0)
 		return error;
-	set_session(v, name, &u, sk);
+	vault_policy__begin_session(v, name, &u, sk);
 	return vault_keys__maintain(v);
 }
 
@@ -376,8 +349,7 @@ void vault_close(vault *v)
 {
 	if (!v)
 		return;
-	drop_keys(v);
-	vault_vcrypto__key_free(v->sk);
+	vault_policy__end_session(v);
 	git_repository_free(v->repo);
 	git_odb_free(v->odb);
 	vault_store__close(v->st);
@@ -386,6 +358,11 @@ void vault_close(vault *v)
 	vault_trees__dispose(v);
 	sodium_memzero(v, sizeof *v);
 	free(v);
+}
+
+const char *vault_dir(const vault *v)
+{
+	return v->dir;
 }
 
 const char *vault_id(const vault *v)
