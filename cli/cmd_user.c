@@ -60,7 +60,7 @@ static int user_add(cli_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, NULL }
 	};
 	const cli_syntax syn = { "user add", add_usage, opts, 1, 1 };
-	char code[VAULT_ENROL_CODE_SIZE];
+	char *code = NULL;
 	vault_role_t role;
 	char *args[1];
 	int rc, fd = -1;
@@ -79,30 +79,41 @@ static int user_add(cli_ctx *ctx, int argc, char **argv)
 			"cannot add user '%s': user '%s' is %s %s, not an admin", args[0], ctx->user,
 			vault_role(ctx->v) == VAULT_ROLE_AUDITOR ? "an" : "a",
 			vault_role_name(vault_role(ctx->v)));
+	rc = CLI_EXIT_OK;
+	/* The code is a secret until it is used: in secret memory, and
+	 * written with write(2), past stdio's buffers. */
+	if ((code = sodium_malloc(VAULT_ENROL_CODE_SIZE)) == NULL)
+		return cli_error(CLI_EXIT_ERROR, "free some memory and try again",
+			"cannot add user '%s': out of secret memory", args[0]);
 	/* The file first: a user added whose code went nowhere is no use. */
-	if (codefile && (fd = open(codefile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
-		return cli_error(CLI_EXIT_ERROR, errno == EEXIST ?
+	if (codefile && (fd = open(codefile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		rc = cli_error(CLI_EXIT_ERROR, errno == EEXIST ?
 			"name a file that does not exist: a code is never written over another" :
 			"check the directory of FILE exists and is writable",
 			"cannot write the enrolment code of '%s' to '%s': %s", args[0], codefile,
 			strerror(errno));
+		goto done;
+	}
 
 	cli_error_on(CLI_ON_USER, args[0]);
 	if (vault_user_add(ctx->v, args[0], role, code) < 0) {
 		rc = cli_fail_vault("cannot add user '%s'", args[0]);
-	} else if (fd < 0) {
-		printf("%s\n", code);
-	} else if (dprintf(fd, "%s\n", code) < 0 || fsync(fd) < 0) {
-		rc = cli_error(CLI_EXIT_ERROR, "disable the user and add them again with another FILE",
-			"user '%s' was added, but its enrolment code could not be written to '%s'",
-			args[0], codefile);
+	} else {
+		code[VAULT_ENROL_CODE_LEN] = '\n';
+		if (write(fd < 0 ? STDOUT_FILENO : fd, code, VAULT_ENROL_CODE_LEN + 1) !=
+		    VAULT_ENROL_CODE_LEN + 1 || (fd >= 0 && fsync(fd) < 0))
+			rc = cli_error(CLI_EXIT_ERROR,
+				"disable the user and add them again under another name",
+				"user '%s' was added, but its enrolment code could not be written to '%s'",
+				args[0], fd < 0 ? "standard output" : codefile);
 	}
 	if (fd >= 0) {
 		close(fd);
-		if (rc != CLI_EXIT_OK && vault_user(ctx->v) && code[0] == '\0')
-			unlink(codefile);
+		if (rc != CLI_EXIT_OK)
+			unlink(codefile);   /* no code, or part of one */
 	}
-	sodium_memzero(code, sizeof code);
+done:
+	sodium_free(code);
 	return rc;
 }
 

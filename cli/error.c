@@ -291,6 +291,29 @@ static const char *refused_hint(char *buf, size_t size)
 	return "a vault keeps at least one active admin: add another first ('casevault user add NAME --role admin')";
 }
 
+/* Who failed to authenticate, and why: the message says which case. */
+static const char *auth_hint(void)
+{
+	static const struct { const char *says, *hint; } hints[] = {
+		{ "is disabled", "ask an admin (DPO): disabled users cannot unlock the vault" },
+		{ "does not exist", "check --user (or CASEVAULT_USER); 'casevault user list' shows the users" },
+		{ "has not enrolled yet",
+		  "enrol first: 'casevault --user NAME enrol' with the code an admin (DPO) gave you" },
+		{ "has enrolled already",
+		  "unlock with your passphrase; if you did not enrol, tell an admin (DPO) at once" },
+		{ "wrong enrolment code",
+		  "check the code as 'user add' gave it (26 characters); a code works for its own user only" },
+		{ "code of user",
+		  "ask an admin (DPO) for a new user name and code: a code expires (setting enrol-code-ttl)" },
+	};
+	const char *m = vault_error_last()->message;
+
+	for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
+		if (strstr(m, hints[i].says))
+			return hints[i].hint;
+	return "check the passphrase (a lost passphrase cannot be recovered: an admin adds a new user)";
+}
+
 static const char *vault_hint(int code, char *buf, size_t size)
 {
 	switch (code) {
@@ -303,11 +326,7 @@ static const char *vault_hint(int code, char *buf, size_t size)
 	case VAULT_EEXISTS:
 		return exists_hint();
 	case VAULT_EAUTH:
-		if (strstr(vault_error_last()->message, "is disabled"))
-			return "ask an admin (DPO): disabled users cannot unlock the vault";
-		if (strstr(vault_error_last()->message, "does not exist"))
-			return "check --user (or CASEVAULT_USER); 'casevault user list' shows the users";
-		return "check the passphrase (a lost passphrase cannot be recovered: an admin adds a new user)";
+		return auth_hint();
 	case VAULT_EACCES:
 		return access_hint(buf, size);
 	case VAULT_EREFUSED:
@@ -319,6 +338,8 @@ static const char *vault_hint(int code, char *buf, size_t size)
 			return "restore the vault from a backup, and keep this copy for investigation";
 		if (errctx.on == CLI_ON_WITNESS)
 			return "the witness holds events this vault lacks: this vault was rolled back or rewritten; keep both for investigation";
+		if (strstr(vault_error_last()->message, "was rolled back"))
+			return "an older copy of the vault was put back: find the newest copy; if an older backup was restored on purpose, run the command again with --restored (recorded as an event)";
 		/* A sealed key is not in the history: verify may pass. */
 		if (strstr(vault_error_last()->message, "sealed key of case"))
 			return "the key was changed outside casevault and was not used: tell an admin (DPO), and restore the vault from a backup";

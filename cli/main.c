@@ -46,7 +46,8 @@ static void usage(FILE *out)
 {
 	const cli_cmd_spec *c;
 
-	fputs("usage: casevault [--vault DIR] [--user NAME] [--passphrase-file FILE] COMMAND [ARGS]\n"
+	fputs("usage: casevault [--vault DIR] [--user NAME] [--passphrase-file FILE] [--restored]\n"
+		"                 COMMAND [ARGS]\n"
 		"\n"
 		"An encrypted, audit-logged records vault.\n"
 		"\n"
@@ -59,6 +60,9 @@ static void usage(FILE *out)
 		"  --user NAME             who you are (env CASEVAULT_USER)\n"
 		"  --passphrase-file FILE  read your passphrase from FILE instead of the\n"
 		"                          terminal (env CASEVAULT_PASSPHRASE_FILE)\n"
+		"  --restored              the vault was put back to an older copy on purpose\n"
+		"                          (a restore from a backup): accept its history if it\n"
+		"                          verifies, as a signed 'rollback-accepted' event\n"
 		"  --help, --version\n"
 		"\n"
 		"Exit codes: 0 ok, 1 error, 2 usage, 3 integrity failure, 4 access denied,\n"
@@ -144,6 +148,10 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv, int *cmd_index)
 			puts("casevault " VAULT_VERSION);
 			return CLI_EXIT_OK;
 		}
+		if (strcmp(arg, "--restored") == 0) {
+			ctx->restored = 1;
+			continue;
+		}
 		if ((n = global_value(&ctx->dir, "--vault", argc, argv, &i)) == 0 &&
 		    (n = global_value(&ctx->user, "--user", argc, argv, &i)) == 0 &&
 		    (n = global_value(&ctx->passphrase_file, "--passphrase-file", argc, argv, &i)) == 0)
@@ -170,7 +178,7 @@ static int unlock(cli_ctx *ctx, cli_secret *pass)
 
 	if ((rc = cli_passphrase_get(pass, ctx->passphrase_file, ctx->user)) != 0)
 		return rc;
-	if (vault_unlock(ctx->v, ctx->user, pass->buf, pass->len) < 0)
+	if ((ctx->restored ? vault_unlock_restored : vault_unlock)(ctx->v, ctx->user, pass->buf, pass->len) < 0)
 		rc = cli_fail_vault("cannot unlock vault '%s' as '%s'", ctx->dir, ctx->user);
 	else
 		cli_error_role(vault_role(ctx->v));
@@ -246,7 +254,7 @@ static int sanitise_stdfd(void)
 int main(int argc, char **argv)
 {
 	static const struct rlimit no_core = { 0, 0 };
-	cli_ctx ctx = { NULL, NULL, NULL, NULL, NULL, 0 };
+	cli_ctx ctx = { NULL, NULL, NULL, 0, NULL, NULL, 0 };
 	const cli_cmd_spec *cmd;
 	int rc, i = argc;
 

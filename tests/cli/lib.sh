@@ -15,6 +15,11 @@
 #   mkpass USER [PASSPHRASE]   write $T/USER.pass (mode 600)
 #   cv USER ARGS...            casevault --vault $VAULT --user USER
 #                                        --passphrase-file $T/USER.pass ARGS...
+#   add_user ADMIN USER ROLE   ADMIN adds USER, who enrols at once with the
+#                              code (through a file) and the passphrase of
+#                              $T/USER.pass (mkpass USER first): the
+#                              scripted provisioning. Two expect_exit
+#                              checks; returns non-zero if either fails
 #   cvbare ARGS...             casevault ARGS... (no options added)
 #   expect_exit CODE CMD...    run CMD, stdout to $OUTF (and $OUT), stderr to
 #                              $ERRF (and $ERR), exit code in $RC; check that
@@ -167,6 +172,18 @@ cv() {
 	local user=$1
 	shift
 	"$CASEVAULT_BIN" --vault "$VAULT" --user "$user" --passphrase-file "$T/$user.pass" "$@"
+}
+
+add_user() {
+	local admin=$1 user=$2 role=$3 code="$T/.$2.code" rc
+
+	rm -f "$code"
+	expect_exit 0 cv "$admin" user add "$user" --role "$role" --code-file "$code" &&
+		expect_exit 0 cvbare --vault "$VAULT" --user "$user" enrol \
+			--code-file "$code" --new-passphrase-file "$T/$user.pass"
+	rc=$?
+	rm -f "$code"
+	return "$rc"
 }
 
 # expect_exit CODE CMD...   (CODE: a number, or '!0' for any non-zero)

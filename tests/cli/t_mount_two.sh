@@ -14,7 +14,7 @@
 require_fuse
 mkpass som
 mount_setup noy "Two caseworkers"
-expect_exit 0 cv dpo user add som --role caseworker --new-passphrase-file "$T/som.pass" || finish
+add_user dpo som caseworker || finish
 expect_exit 0 cv dpo case grant "$CODE" som || finish
 expect_exit 0 cv noy ls "$CODE"        # noy's session seals the case key to som
 expect_exit 0 cv som ls "$CODE" || finish

@@ -16,6 +16,16 @@ const char *harness_tmpdir(void)
 
 	if (ntmp == 16)
 		abort();
+	/*
+	 * The tests copy vaults and use the copy and the original in turn,
+	 * which a user's checkpoint file outside the vault (keyed by the
+	 * vault's id) would rightly call a rollback. So handles keep no such
+	 * file here, unless a test sets a state directory (vault_set_state_dir).
+	 */
+	if (ntmp == 0) {
+		unsetenv("XDG_STATE_HOME");
+		unsetenv("HOME");
+	}
 	snprintf(tmpdirs[ntmp], sizeof tmpdirs[ntmp], "%s/cvtest.XXXXXX", base);
 	if ((d = mkdtemp(tmpdirs[ntmp])) == NULL)
 		abort();

@@ -124,9 +124,9 @@ int main(void)
 	CHECK_RC(vault_list(v, code, count_entry, &entries), 0);
 	CHECK(entries == THREADS * EACH);
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
-	/* init, user-add, case-create and every event of the threads; the
-	 * refused ones left nothing. */
-	CHECK(res.events == 3 + (uint64_t)(THREADS * EACH));
+	/* init, user-add, enrol, case-create and every event of the threads;
+	 * the refused ones left nothing. */
+	CHECK(res.events == 4 + (uint64_t)(THREADS * EACH));
 	vault_close(v);
 	return harness_done("test_group");
 }

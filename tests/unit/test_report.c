@@ -1581,7 +1581,7 @@ static void test_note_open(void)
 
 	if (!v)
 		return;
-	if (vault_event__begin_walk(&txn, v) < 0 || vault_report__key_open(&k, v, txn) < 0) {
+	if (vault_store__begin_walk(&txn, v->st) < 0 || vault_report__key_open(&k, v, txn) < 0) {
 		CHECK(!"cannot open the audit key");
 		goto done;
 	}
@@ -1638,7 +1638,7 @@ static void test_event_read(void)
 
 	if (!v)
 		return;
-	CHECK_RC(vault_event__begin_walk(&txn, v), 0);
+	CHECK_RC(vault_store__begin_walk(&txn, v->st), 0);
 	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
 		const support_event *h = &hist.ev[cases[k].i];
 		git_commit *c = NULL;
@@ -1732,7 +1732,7 @@ static void entry_of(char out[VAULT_OID_SIZE], size_t i, const char *path)
 	vault *v = open_as(base, NULL);
 
 	out[0] = '\0';
-	if (v && vault_event__begin_walk(&txn, v) == 0 && git_oid_fromstr(&id, hist.ev[i].commit) == 0 &&
+	if (v && vault_store__begin_walk(&txn, v->st) == 0 && git_oid_fromstr(&id, hist.ev[i].commit) == 0 &&
 	    git_commit_lookup(&c, v->repo, &id) == 0 && git_commit_tree(&t, c) == 0 &&
 	    git_tree_entry_bypath(&e, t, path) == 0)
 		git_oid_tostr(out, VAULT_OID_SIZE, git_tree_entry_id(e));

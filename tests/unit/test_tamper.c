@@ -1835,7 +1835,8 @@ static void test_keys(void)
 	 * that user cannot unlock. */
 	for (int i = 0; i < 2; i++) {
 		dir = copy_of(NULL);
-		CHECK(rawdb_flip(dir, "users", "alice", 5, i ? 3 + 32 + 16 + 2 : -5, 0x01) == 0);
+		/* -45: the sealed key's last bytes, before the code's hash and expiry. */
+		CHECK(rawdb_flip(dir, "users", "alice", 5, i ? 3 + 32 + 16 + 2 : -45, 0x01) == 0);
 		expect_verify(i ? "user: passphrase salt" : "user: wrapped secret key byte", dir, NULL, NULL, NULL);
 		vault *v = NULL;
 		int rc;

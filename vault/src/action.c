@@ -48,6 +48,8 @@ static const vault_action actions[] = {
 	{ "mount",           VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	{ "unmount",         VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	{ "unlock-failed",   VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
+	/* a user accepts a history put back to an older copy (trust.c) */
+	{ "rollback-accepted", VAULT_ACTION_STILL, 0, 0, 0, { NULL } },
 };
 
 const vault_action *vault_action__find(const char *name)

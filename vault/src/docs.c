@@ -412,7 +412,7 @@ int vault_docs__read_begin(node_rec *n, MDB_txn **txn, case_ctx *cc, vault *v, c
 		return error;
 	if (need_name && p.n == 0)
 		return vault_error_set(VAULT_EUSAGE, "'%s' names a case, not a file", path);
-	if ((error = vault_event__begin_walk(txn, v)) < 0)
+	if ((error = vault_store__begin_walk(txn, v->st)) < 0)
 		return error;
 	if ((error = vault_docs__case_load(cc, *txn, v, p.code, 0)) == 0) {
 		if ((error = vault_docs__resolve(n, *txn, v, cc, &p, p.n, path)) == 0)

@@ -11,6 +11,7 @@
 #include "action.h"
 #include "event.h"
 #include "sshsig.h"
+#include "trust.h"
 
 /* ---- building one event ------------------------------------------------- */
 
@@ -401,8 +402,9 @@ static int job_run(struct vault_event_job *j, vault *v, MDB_txn *txn)
 	vault_event__init(&ev, j->action);
 	vault_store__cur = txn;
 	if ((error = j->fn(&ev, v, txn, j->payload)) == 0 &&
-	    (error = vault_event__commit(&oid, &ev, v, txn, vault_time__now())) == 0 && j->post)
-		error = j->post(v, txn, &oid, j->payload);
+	    (error = vault_event__commit(&oid, &ev, v, txn, vault_time__now())) == 0 &&
+	    (!j->post || (error = j->post(v, txn, &oid, j->payload)) == 0))
+		error = vault_trust__advance(v, txn, &oid);
 	if (vault_store__cur == txn)
 		vault_store__cur = NULL;
 	vault_event__dispose(&ev);
@@ -417,42 +419,59 @@ static void job_end(struct vault_event_job *j, int error)
 		snprintf(j->message, sizeof j->message, "%s", vault_error_last()->message);
 }
 
-/* A batch of one or more jobs in one transaction: one fsync for all. */
+/*
+ * A batch of one or more jobs in one transaction: one fsync for all.
+ * Before any job runs, the trust gate verifies what other processes
+ * appended (trust.h); each job that commits moves the trusted point to its
+ * own event, and a job or batch undone puts it back.
+ */
 static void batch_run(vault *v, struct vault_event_job *batch)
 {
 	struct vault_event_job *j;
+	vault_trust_point base, before;
 	MDB_txn *txn = NULL, *child;
 	int error, stored = 0;
 
-	if ((error = vault_store__begin(&txn, v->st, 1)) < 0) {
+	if ((error = vault_store__begin(&txn, v->st, 1)) < 0 ||
+	    (error = vault_trust__gate(v, txn)) < 0) {
 		for (j = batch; j; j = j->next)
 			job_end(j, error);
+		vault_store__abort(v->st, txn);
 		return;
 	}
+	vault_trust__save(&base, v);
 	if (!batch->next) {
 		/* Alone: no nested transaction needed. */
 		job_end(batch, job_run(batch, v, txn));
 		stored = batch->error == 0;
 	} else {
 		for (j = batch; j; j = j->next) {
+			vault_trust__save(&before, v);
 			if ((error = vault_store__begin_nested(&child, v->st, txn)) == 0) {
 				if ((error = job_run(j, v, child)) == 0)
 					error = vault_store__commit(v->st, child);
 				else
 					vault_store__abort(v->st, child);
 			}
+			if (error != 0)
+				vault_trust__restore(v, &before);
 			job_end(j, error);
 			stored |= error == 0;
 		}
 	}
 	if (!stored) {
+		vault_trust__restore(v, &base);
 		vault_store__abort(v->st, txn);
 		return;
 	}
-	if ((error = vault_store__commit(v->st, txn)) < 0)
+	if ((error = vault_store__commit(v->st, txn)) < 0) {
+		vault_trust__restore(v, &base);
 		for (j = batch; j; j = j->next)
 			if (j->error == 0)
 				job_end(j, error);
+		return;
+	}
+	vault_trust__committed(v);
 }
 
 /* Run one batch as its leader; called and returns with gc_lock held. */
@@ -514,15 +533,4 @@ int vault_event__run(vault *v, const char *action, vault_event_fn fn, vault_even
 	if (j.error < 0)
 		return vault_error_set(j.error, "%s", j.message);
 	return j.error;
-}
-
-/* ---- walks of the history outside an event -------------------------------- */
-
-int vault_event__begin_walk(MDB_txn **out, vault *v)
-{
-	int error = vault_store__begin(out, v->st, 0);
-
-	if (error == 0)
-		vault_store__cur = *out;
-	return error;
 }

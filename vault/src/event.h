@@ -85,12 +85,4 @@ int vault_event__run(vault *v, const char *action, vault_event_fn fn, vault_even
 void vault_event__group_init(vault *v);
 void vault_event__group_dispose(vault *v);
 
-/*
- * A read transaction that the history's object database reads through
- * too (its current transaction), until it ends: for walks of the history
- * outside an event (the log, reports, verify, export), so that every object
- * comes from one snapshot. Events get theirs from vault_event__run().
- */
-int vault_event__begin_walk(MDB_txn **out, vault *v);
-
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "file.h"
+#include "trust.h"
 #include "history.h"
 
 /* ---- reading and changing content --------------------------------------- */
@@ -275,12 +276,20 @@ static int version_vouched(vault_file *f, MDB_txn *txn)
 	int error = 0;
 
 	vault_version__commitment(got, &f->base);
-	if (f->version == f->node.version) {
-		if (vault_meta__get(&val, txn, f->v, "head") < 0 || val.mv_size != GIT_OID_RAWSZ)
-			return vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
-		git_oid_fromraw(&oid, val.mv_data);
-	} else {
+	if (vault_meta__get(&val, txn, f->v, "head") < 0 || val.mv_size != GIT_OID_RAWSZ)
+		return vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
+	git_oid_fromraw(&oid, val.mv_data);
+	if (f->version != f->node.version) {
+		/* An older version: the event named in its record vouches for
+		 * it only if it is one of the chain this session verified. */
+		git_oid head = oid;
 		git_oid_fromraw(&oid, f->base.commit);
+		if ((error = vault_trust__holds(f->v, &head, &oid)) < 0)
+			return error;
+		if (error == 0)
+			return vault_error_set(VAULT_ECORRUPT,
+				"version %u of '%s' names an event that is not in the verified history (node %016llx)",
+				f->version, f->path, (unsigned long long)f->node.id);
 	}
 	vault_node__path(path, f->node.id);
 	if (vault_trees__blob(&b, f->v, &oid, path) < 0 ||
@@ -518,7 +527,7 @@ int vault_file_open(vault_file **out, vault *v, const char *path, const vault_fi
 			error = 0;
 	} else {
 		/* A walk: the check of the version reads the history through it. */
-		if ((error = vault_event__begin_walk(&txn, v)) < 0)
+		if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
 			goto done;
 		if ((error = vault_docs__case_load(&cc, txn, v, f->p.code, need_rw)) == 0) {
 			error = open_load(f, txn, &cc, o);

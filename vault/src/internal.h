@@ -34,6 +34,13 @@ typedef struct {
 	size_t len;
 } vault_tree_memo;
 
+/* An event this session verified (or wrote), and the events up to it. */
+typedef struct {
+	int set;
+	git_oid head;
+	uint64_t events;
+} vault_trust_point;
+
 struct vault {
 	vault_store *st;
 	git_repository *repo;
@@ -51,6 +58,13 @@ struct vault {
 	unsigned char *sk;           /* Ed25519 secret key, sodium_malloc'd */
 	case_key *keys;              /* case keys unsealed so far */
 	pthread_mutex_t key_lock;    /* guards `keys` (the mount is threaded) */
+
+	/* What this session verified of the history (trust.c). */
+	pthread_mutex_t trust_lock;  /* guards `trusted` */
+	vault_trust_point trusted;
+	unsigned char *ckpt_key;     /* MAC key of the user's checkpoints, sodium_malloc'd */
+	uint64_t file_events;        /* the checkpoint file's, as last written */
+	char state_dir[4096];        /* the user's state directory; "" for none */
 
 	/* Group commit of this process's events (event.c). */
 	pthread_mutex_t gc_lock;

@@ -12,7 +12,11 @@ int vault_policy__require_unlocked(vault *v);
 /* A session of user `name` (record `u`), holding only its own key `sk`
  * (taken); the previous session's keys are dropped. */
 void vault_policy__begin_session(vault *v, const char *name, const user_rec *u, unsigned char *sk);
-/* No user is unlocked; every key the session held is wiped. */
+/* The previous session ends (its checkpoint saved), and the record of
+ * `name` is read for the next; VAULT_EAUTH when there is no such user. */
+int vault_policy__switch_user(user_rec *u, vault *v, const char *name);
+/* No user is unlocked; every key the session held, and what it had
+ * verified of the history (trust.h), is wiped. */
 void vault_policy__end_session(vault *v);
 /* The caller is unlocked and has `role`; VAULT_EACCES naming both roles. */
 int vault_policy__require_role(vault *v, vault_role_t role);

@@ -308,7 +308,7 @@ int vault_audit_query(vault *v, const vault_log_options *o, vault_event_cb cb, v
 	for (const char *const *a = o ? o->actions : NULL; a && *a; a++)
 		if (vault_action__find(*a) == NULL)
 			return vault_error_set(VAULT_EUSAGE, "'%s' is not an action of the history", *a);
-	if ((error = vault_event__begin_walk(&txn, v)) < 0)
+	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
 		return error;
 	if (o && o->notes && (error = vault_report__key_open(&key, v, txn)) < 0)
 		goto done;

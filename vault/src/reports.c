@@ -300,7 +300,7 @@ int vault_audit_report(vault *v, const vault_report_options *o,
 	r.o = o;
 	r.cb = cb;
 	r.payload = payload;
-	if ((error = vault_event__begin_walk(&r.txn, v)) < 0)
+	if ((error = vault_store__begin_walk(&r.txn, v->st)) < 0)
 		return error;
 	if (o->notes && (error = vault_report__key_open(&r.key, v, r.txn)) < 0)
 		goto done;

@@ -106,7 +106,7 @@ int vault_audit_show(vault *v, const char *id, int notes,
 	}
 	for (size_t i = 0; i <= len; i++)
 		want[i] = (char)(id[i] >= 'A' && id[i] <= 'F' ? id[i] - 'A' + 'a' : id[i]);
-	if ((error = vault_event__begin_walk(&txn, v)) < 0)
+	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
 		return error;
 	if (notes && (error = vault_report__key_open(&key, v, txn)) < 0)
 		goto done;

@@ -234,6 +234,15 @@ int vault_store__begin(MDB_txn **out, vault_store *st, int write)
 	return 0;
 }
 
+int vault_store__begin_walk(MDB_txn **out, vault_store *st)
+{
+	int error = vault_store__begin(out, st, 0);
+
+	if (error == 0)
+		vault_store__cur = *out;
+	return error;
+}
+
 int vault_store__begin_nested(MDB_txn **out, vault_store *st, MDB_txn *parent)
 {
 	int rc = mdb_txn_begin(st->env, parent, 0, out);

@@ -11,7 +11,7 @@
 #include <lmdb.h>
 #include <stdint.h>
 
-#define VAULT_FORMAT_VERSION 4
+#define VAULT_FORMAT_VERSION 5
 #define VAULT_DEFAULT_MAPSIZE (64ULL << 30)
 
 typedef struct vault_store {
@@ -44,6 +44,14 @@ int vault_store__open(vault_store **out, const char *dir, int create, uint64_t m
 void vault_store__close(vault_store *st);
 
 int vault_store__begin(MDB_txn **out, vault_store *st, int write);
+/*
+ * A read transaction that the history's object database reads through
+ * too (the thread's current transaction), until it ends: for walks of the
+ * history outside an event (the log, reports, verify, export, the trust
+ * gate), so that every object comes from one snapshot. Events get theirs
+ * from the runner (event.c).
+ */
+int vault_store__begin_walk(MDB_txn **out, vault_store *st);
 /* A write transaction inside `parent` (same thread): its changes join the
  * parent when it commits, and vanish alone when it aborts. */
 int vault_store__begin_nested(MDB_txn **out, vault_store *st, MDB_txn *parent);

@@ -10,6 +10,7 @@
 #include "policy.h"
 #include "settings.h"
 #include "sshsig.h"
+#include "trust.h"
 
 /* ---- users -------------------------------------------------------------- */
 
@@ -82,17 +83,13 @@ int vault_user_add(vault *v, const char *name, vault_role_t role, char code[VAUL
 
 /* ---- enrolment ------------------------------------------------------------ */
 
-/* `name` is pending and `code` is its unexpired code; VAULT_EAUTH if not. */
-static int enrol_check(user_rec *u, MDB_txn *txn, vault *v, const char *name, const char *code,
+/* `u`, the record of `name`, is pending and `code` is its unexpired code;
+ * VAULT_EAUTH if not. */
+static int enrol_check(const user_rec *u, const vault *v, const char *name, const char *code,
 	size_t codelen)
 {
 	unsigned char h[32];
-	int error;
 
-	if ((error = vault_user__get(u, txn, v, name)) == VAULT_ENOTFOUND)
-		return vault_error_set(VAULT_EAUTH, "user '%s' does not exist", name);
-	if (error < 0)
-		return error;
 	if (u->status == USER_ACTIVE)
 		return vault_error_set(VAULT_EAUTH, "user '%s' has enrolled already: the code was used", name);
 	if (u->status != USER_PENDING)
@@ -119,7 +116,8 @@ static int enrol_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 
 	/* Again in the write transaction: a code works once. The record must
 	 * be the head's, so that the hash checked is one an admin recorded. */
-	if ((error = enrol_check(&u, txn, v, a->name, a->code, a->codelen)) < 0 ||
+	if ((error = vault_user__get(&u, txn, v, a->name)) < 0 ||
+	    (error = enrol_check(&u, v, a->name, a->code, a->codelen)) < 0 ||
 	    (error = vault_keys__user_trusted(txn, v, a->name)) < 0)
 		return error;
 	a->u.role = u.role;
@@ -133,30 +131,33 @@ int vault_user_enrol(vault *v, const char *name, const char *code, size_t codele
 	const char *pass, size_t passlen)
 {
 	enrol_args a = { name, code, codelen, { 0 } };
-	MDB_txn *txn = NULL;
 	unsigned char *sk = NULL, *kek = NULL;
 	user_rec u;
 	int error;
 
-	vault_policy__end_session(v);
-	if (vault_user__check_name(name, "user") < 0)
-		return vault_error_set(VAULT_EAUTH, "user '%s' does not exist", name);
 	/* Checked first without writing, so a wrong code costs no key. */
-	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
-		return error;
-	error = enrol_check(&u, txn, v, name, code, codelen);
-	vault_store__abort(v->st, txn);
-	if (error < 0)
+	if ((error = vault_policy__switch_user(&u, v, name)) < 0 ||
+	    (error = enrol_check(&u, v, name, code, codelen)) < 0)
 		return error;
 	if ((error = vault_users__create(&a.u, &sk, &kek, u.role, pass, passlen)) < 0)
 		return error;
 	vault_users__wrap(&a.u, v, name, sk, kek);
 	vault_vcrypto__key_free(kek);
-	/* The event is the new user's, signed with the key just made. */
+	/*
+	 * The event is the new user's, signed with the key just made. The
+	 * user has no checkpoint yet: the gate verifies the whole history
+	 * from the genesis inside the event's transaction, and the event's
+	 * advance stores the user's first checkpoint with it, so a code that
+	 * fails there leaves nothing behind.
+	 */
 	vault_policy__begin_session(v, name, &a.u, sk);
-	if ((error = vault_policy__run(v, "enrol", enrol_fn, &a)) < 0)
+	if ((error = vault_trust__begin(v)) < 0 ||
+	    (error = vault_policy__run(v, "enrol", enrol_fn, &a)) < 0) {
 		vault_policy__end_session(v);
-	return error;
+		return error;
+	}
+	vault_trust__save_file(v);
+	return 0;
 }
 
 static int count_admin(const char *name, const user_rec *u, void *payload)
@@ -255,6 +256,8 @@ int vault_user_disable(vault *v, const char *name)
 
 typedef struct {
 	user_rec u;                  /* the new record: a new key pair */
+	const unsigned char *sk;     /* its secret key */
+	unsigned char *prev_ckpt;    /* the checkpoint key it replaces */
 	member_of m;                 /* the user's cases */
 } passwd_args;
 
@@ -276,6 +279,10 @@ static int passwd_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	if ((error = vault_user__get(&u, txn, v, v->user)) < 0)
 		return error;
 	a->u.role = u.role;
+	/* The cases, read after the gate verified the history they are in. */
+	a->m.n = 0;
+	if ((error = vault_case__each(txn, v, note_membership, &a->m)) < 0)
+		return error;
 	/* The cases' keys under the old key pair, before the record changes. */
 	for (size_t i = 0; i < a->m.n; i++) {
 		if ((error = vault_case__get(&c, txn, v, a->m.codes[i])) < 0)
@@ -301,40 +308,39 @@ static int passwd_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 			return error;
 	}
 	snprintf(ev->target, sizeof ev->target, "%s", v->user);
-	return vault_event__touch_user(ev, v, txn, v->user);
+	if ((error = vault_event__touch_user(ev, v, txn, v->user)) < 0)
+		return error;
+	/* Last, so that nothing above can fail with the new checkpoint key. */
+	return vault_trust__rekey(v, a->sk, &a->prev_ckpt);
 }
 
 int vault_user_passwd(vault *v, const char *pass, size_t passlen)
 {
 	passwd_args a;
-	MDB_txn *txn = NULL;
 	unsigned char *sk = NULL, *kek = NULL;
-	char name[VAULT_NAME_MAX + 1];
 	int error;
 
 	memset(&a, 0, sizeof a);
 	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
 	a.m.name = v->user;
-	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
+	if ((error = vault_users__create(&a.u, &sk, &kek, v->role, pass, passlen)) < 0)
 		return error;
-	error = vault_case__each(txn, v, note_membership, &a.m);
-	vault_store__abort(v->st, txn);
-	if (error == 0)
-		error = vault_users__create(&a.u, &sk, &kek, v->role, pass, passlen);
-	if (error == 0) {
-		vault_users__wrap(&a.u, v, v->user, sk, kek);
-		error = vault_policy__run(v, "passwd", passwd_fn, &a);
-	}
+	vault_users__wrap(&a.u, v, v->user, sk, kek);
 	vault_vcrypto__key_free(kek);
+	a.sk = sk;
+	error = vault_policy__run(v, "passwd", passwd_fn, &a);
 	free(a.m.codes);
 	if (error < 0) {
+		vault_trust__unrekey(v, a.prev_ckpt);
 		vault_vcrypto__key_free(sk);
 		return error;
 	}
-	/* The session goes on under the new key. */
-	snprintf(name, sizeof name, "%s", v->user);
-	vault_policy__begin_session(v, name, &a.u, sk);
+	/* The session goes on under the new key, with what it verified. */
+	vault_vcrypto__key_free(v->sk);
+	v->sk = sk;
+	memcpy(v->pk, a.u.pk, 32);
+	vault_trust__rekeyed(v, a.prev_ckpt);
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "policy.h"
 #include "odb_lmdb.h"
 #include "sshsig.h"
+#include "trust.h"
 
 int vault_global_init(void)
 {
@@ -76,7 +77,9 @@ static int vault_alloc(vault **out, const char *dir)
 		return vault_error_set(VAULT_EUSAGE, "vault path is too long");
 	}
 	strcpy(v->dir, dir);
+	vault_set_state_dir(v, NULL);
 	pthread_mutex_init(&v->key_lock, NULL);
+	pthread_mutex_init(&v->trust_lock, NULL);
 	vault_event__group_init(v);
 	vault_trees__init(v);
 	*out = v;
@@ -200,6 +203,8 @@ static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		return error;
 	}
 	vault_policy__begin_session(v, a->admin, &a->u, sk);   /* the handle owns sk now */
+	if ((error = vault_trust__begin(v)) < 0)   /* its first event is this one */
+		return error;
 
 	/* The audit key: notes on purposes are sealed to it; admins and
 	 * auditors hold its secret half, sealed to each of them. */
@@ -284,24 +289,21 @@ static int record_failed_unlock(vault *v, const char *name)
 	return vault_event__run(v, "unlock-failed", failed_unlock_fn, NULL, (void *)name, 0);
 }
 
-int vault_unlock(vault *v, const char *name, const char *pass, size_t passlen)
+/* The one event of a rolled-back history accepted: no record changes. */
+static int rollback_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 {
-	MDB_txn *txn = NULL;
+	(void)ev, (void)v, (void)txn, (void)payload;
+	return 0;
+}
+
+static int unlock_as(vault *v, const char *name, const char *pass, size_t passlen, int restored)
+{
 	user_rec u;
 	unsigned char *sk = NULL;
-	int error;
+	int error, accepted;
 
 	/* Whatever happens, the previous session (if any) ends here. */
-	vault_policy__end_session(v);
-	if (vault_user__check_name(name, "user") < 0)
-		return vault_error_set(VAULT_EAUTH, "user '%s' does not exist", name);
-	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
-		return error;
-	error = vault_user__get(&u, txn, v, name);
-	vault_store__abort(v->st, txn);
-	if (error == VAULT_ENOTFOUND)
-		return vault_error_set(VAULT_EAUTH, "user '%s' does not exist", name);
-	if (error < 0)
+	if ((error = vault_policy__switch_user(&u, v, name)) < 0)
 		return error;
 	if (u.status == USER_DISABLED)
 		return vault_error_set(VAULT_EAUTH, "user '%s' is disabled", name);
@@ -318,7 +320,23 @@ int vault_unlock(vault *v, const char *name, const char *pass, size_t passlen)
 	if (error < 0)
 		return error;
 	vault_policy__begin_session(v, name, &u, sk);
+	/* Nothing is decided on the history before it is verified. */
+	if ((error = vault_trust__start(v, restored, &accepted)) < 0 ||
+	    (accepted && (error = vault_policy__run(v, "rollback-accepted", rollback_fn, NULL)) < 0)) {
+		vault_policy__end_session(v);
+		return error;
+	}
 	return vault_keys__maintain(v);
+}
+
+int vault_unlock(vault *v, const char *name, const char *pass, size_t passlen)
+{
+	return unlock_as(v, name, pass, passlen, 0);
+}
+
+int vault_unlock_restored(vault *v, const char *name, const char *pass, size_t passlen)
+{
+	return unlock_as(v, name, pass, passlen, 1);
 }
 
 /* The mount's session: mounted with a purpose, then unmounted. */
@@ -340,6 +358,21 @@ int vault_mount_event(vault *v, int mounted, const char *purpose)
 	return vault_policy__run(v, mounted ? "mount" : "unmount", mount_fn, (void *)purpose);
 }
 
+void vault_set_state_dir(vault *v, const char *dir)
+{
+	const char *home;
+
+	v->state_dir[0] = '\0';
+	if (dir == NULL) {
+		if ((dir = getenv("XDG_STATE_HOME")) != NULL && dir[0] == '/')
+			snprintf(v->state_dir, sizeof v->state_dir, "%s", dir);
+		else if ((home = getenv("HOME")) != NULL && home[0] == '/')
+			snprintf(v->state_dir, sizeof v->state_dir, "%s/.local/state", home);
+	} else if (dir[0]) {
+		snprintf(v->state_dir, sizeof v->state_dir, "%s", dir);
+	}
+}
+
 void vault_set_via(vault *v, vault_via_t via)
 {
 	v->via = via;
@@ -349,11 +382,13 @@ void vault_close(vault *v)
 {
 	if (!v)
 		return;
+	vault_trust__save_file(v);
 	vault_policy__end_session(v);
 	git_repository_free(v->repo);
 	git_odb_free(v->odb);
 	vault_store__close(v->st);
 	pthread_mutex_destroy(&v->key_lock);
+	pthread_mutex_destroy(&v->trust_lock);
 	vault_event__group_dispose(v);
 	vault_trees__dispose(v);
 	sodium_memzero(v, sizeof *v);

@@ -19,7 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "event.h"
 #include "verify.h"
 
 /* ---- the oldest failure ------------------------------------------------- */
@@ -100,7 +99,7 @@ static void *checker_main(void *arg)
 	event_job j;
 
 	/* This thread's own snapshot, which its object reads go through. */
-	ck->error = vault_event__begin_walk(&ck->replay.txn, &ck->replay.view);
+	ck->error = vault_store__begin_walk(&ck->replay.txn, ck->replay.view.st);
 	for (;;) {
 		pthread_mutex_lock(&vf->lock);
 		while (vf->count == 0 && !vf->closing) {
@@ -255,14 +254,16 @@ typedef struct {
 	git_oid oldest;                  /* the last event walked */
 	int reached_genesis;             /* it has no parent */
 	int anchor_seen;
+	int stop_seen;                   /* the walk met `stop` */
 } walk_end;
 
 /*
- * Follow the parents from the head back to the genesis, queueing each
- * event for the checkers. A missing event ends the walk (a finding).
+ * Follow the parents from the head back to the genesis, or to `stop` (not
+ * walked: it is trusted), queueing each event for the checkers. A missing
+ * event ends the walk (a finding).
  */
 static int walk_chain(verifier *vf, walk_end *we, vault_verify_result *res, MDB_txn *txn,
-	const git_oid *head, const git_oid *anchor, const vault_verify_options *opts)
+	const git_oid *head, const git_oid *anchor, const git_oid *stop, const vault_verify_options *opts)
 {
 	vault *v = vf->v;
 	event_job job;
@@ -289,6 +290,10 @@ static int walk_chain(verifier *vf, walk_end *we, vault_verify_result *res, MDB_
 	for (;;) {
 		const git_oid *pid;
 
+		if (stop && git_oid_equal(stop, git_commit_id(c))) {
+			we->stop_seen = 1;
+			break;
+		}
 		if (anchor && git_oid_equal(anchor, git_commit_id(c)))
 			we->anchor_seen = 1;
 		res->events++;
@@ -356,7 +361,7 @@ int vault_audit_verify(vault_verify_result *res, vault *v, const vault_verify_op
 		error = vault_error_set(VAULT_EUSAGE, "'%s' is not a commit id", anchor);
 		goto done;
 	}
-	if ((error = vault_event__begin_walk(&txn, v)) < 0)
+	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
 		goto done;
 	if ((error = vault_meta__get(&val, txn, v, "head")) < 0 || val.mv_size != 20) {
 		error = error < 0 && error != VAULT_ENOTFOUND ? error :
@@ -372,7 +377,7 @@ int vault_audit_verify(vault_verify_result *res, vault *v, const vault_verify_op
 	git_oid_fromraw(&genesis, val.mv_data);
 
 	if ((error = verifier_start(&vf, v, opts && opts->threads ? opts->threads : default_threads())) == 0)
-		error = walk_chain(&vf, &we, res, txn, &head, anchor ? &anchor_id : NULL, opts);
+		error = walk_chain(&vf, &we, res, txn, &head, anchor ? &anchor_id : NULL, NULL, opts);
 	rc = verifier_finish(&vf, &version_events);
 	if (error == 0)
 		error = rc;
@@ -431,5 +436,114 @@ done:
 	git_commit_free(hc);
 	vault_store__abort(v->st, txn);
 	v->st->mapped_max = saved_max;
+	return error;
+}
+
+/* ---- the events since a checkpoint (the trust gate's check) ---------------- */
+
+/* Events this close to the head are checked in the calling thread: starting
+ * checker threads would cost more than checking them. */
+#define INLINE_MAX 64
+
+/*
+ * The events from `head` back to `stop`, if that many or fewer: ids into
+ * `ids`, newest first. 1 when the walk ended (at `stop` or at a root),
+ * 0 when there are more.
+ */
+static int walk_short(git_oid *ids, size_t *n, walk_end *we, vault *v, const git_oid *head,
+	const git_oid *stop)
+{
+	git_commit *c = NULL;
+	git_oid id = *head;
+
+	*n = 0;
+	for (;;) {
+		if (stop && git_oid_equal(stop, &id)) {
+			we->stop_seen = 1;
+			return 1;
+		}
+		if (*n == INLINE_MAX)
+			return 0;
+		if (git_commit_lookup(&c, v->repo, &id) < 0)
+			return vault_error_set(VAULT_ECORRUPT, "event %s of the history is missing or damaged",
+				git_oid_tostr_s(&id));
+		ids[(*n)++] = id;
+		we->oldest = id;
+		if (git_commit_parentcount(c) == 0) {
+			we->reached_genesis = 1;
+			git_commit_free(c);
+			return 1;
+		}
+		id = *git_commit_parent_id(c, 0);
+		git_commit_free(c);
+	}
+}
+
+/* Check a short run in this thread, through the caller's transaction. */
+static int check_inline(verifier *vf, vault *v, MDB_txn *txn, const git_oid *ids, size_t n)
+{
+	checker ck;
+	int error;
+
+	if ((error = checker_init(&ck, vf)) == 0) {
+		ck.replay.txn = txn;
+		for (size_t i = 0; i < n && error == 0; i += BATCH) {
+			event_job j;
+			j.depth = i;
+			j.n = n - i < BATCH ? n - i : BATCH;
+			memcpy(j.id, ids + i, j.n * sizeof *ids);
+			error = check_run(&ck, &j);
+		}
+		ck.replay.txn = NULL;      /* the caller's, not the replay's */
+	}
+	vault_verify__replay_dispose(&ck.replay);
+	return error;
+}
+
+int vault_verify__since(vault_verify_since *out, vault *v, MDB_txn *txn, const git_oid *head,
+	const git_oid *stop, const git_oid *genesis)
+{
+	git_oid ids[INLINE_MAX];
+	vault_verify_result res;
+	uint64_t version_events = 0;
+	verifier vf;
+	walk_end we;
+	size_t n;
+	int error;
+
+	memset(out, 0, sizeof *out);
+	memset(&vf, 0, sizeof vf);
+	memset(&we, 0, sizeof we);
+	memset(&res, 0, sizeof res);
+	pthread_mutex_init(&vf.fail.lock, NULL);
+	vf.v = v;
+	if ((error = walk_short(ids, &n, &we, v, head, stop)) == 1) {
+		res.events = n;
+		error = check_inline(&vf, v, txn, ids, n);
+	} else if (error == 0) {
+		memset(&we, 0, sizeof we);
+		if ((error = verifier_start(&vf, v, default_threads())) == 0)
+			error = walk_chain(&vf, &we, &res, txn, head, NULL, stop, NULL);
+		int rc = verifier_finish(&vf, &version_events);
+		if (error == 0)
+			error = rc;
+	}
+	if (error < 0)
+		goto done;
+	out->events = res.events;
+	out->reached = we.stop_seen;
+	if (vf.fail.set) {
+		out->bad = vf.fail.id;
+		out->bad_depth = vf.fail.depth;
+		out->failed = 1;
+		snprintf(out->why, sizeof out->why, "%s", vf.fail.msg);
+	} else if (!stop && !git_oid_equal(&we.oldest, genesis)) {
+		out->bad = we.oldest;
+		out->bad_depth = res.events ? res.events - 1 : 0;
+		out->failed = 1;
+		snprintf(out->why, sizeof out->why, "the history does not start at the genesis event");
+	}
+done:
+	pthread_mutex_destroy(&vf.fail.lock);
 	return error;
 }

@@ -60,4 +60,24 @@ void vault_verify__replay_dispose(vault_verify__replay *r);
 int vault_verify__event(vault_verify__replay *r, git_commit *c, git_tree *tree,
 	git_tree *parent_tree);
 
+/* What vault_verify__since found. */
+typedef struct {
+	uint64_t events;                 /* events checked */
+	int reached;                     /* the walk met `stop` */
+	int failed;                      /* an event does not verify: */
+	git_oid bad;                     /* the oldest such */
+	uint64_t bad_depth;              /* its distance from the head */
+	char why[400];
+} vault_verify_since;
+
+/*
+ * Check every event from `head` back to `stop` (not included: it was
+ * checked before), or back to the root when `stop` is NULL, which must
+ * then be `genesis`. `txn` is the caller's current transaction. A few
+ * events are checked in this thread, many by checker threads. Findings
+ * go in `out`; an error is returned only when the check itself fails.
+ */
+int vault_verify__since(vault_verify_since *out, vault *v, MDB_txn *txn, const git_oid *head,
+	const git_oid *stop, const git_oid *genesis);
+
 #endif

@@ -72,6 +72,25 @@ VAULT_EXTERN(int) vault_open(vault **out, const char *dir) VAULT_WARN_UNUSED;
 VAULT_EXTERN(int) vault_unlock(vault *v, const char *user,
 	const char *pass, size_t passlen) VAULT_WARN_UNUSED;
 
+/**
+ * Where the unlocked user's checkpoint file is kept outside the vault:
+ * `dir`/casevault/VAULT-ID/USER (made mode 0700). NULL: the default,
+ * $XDG_STATE_HOME or else ~/.local/state; "": none. A session that finds
+ * the vault's history no longer holding the event its user last saw there
+ * (an older copy put back) fails with VAULT_ECORRUPT. Call before unlocking.
+ */
+VAULT_EXTERN(void) vault_set_state_dir(vault *v, const char *dir);
+
+/**
+ * Unlock a vault that was put back to an older copy on purpose (restored
+ * from a backup): where vault_unlock() fails because the history no longer
+ * holds the event this user last saw, this verifies the whole history from
+ * the genesis and records a `rollback-accepted` event signed by the user.
+ * Otherwise it is vault_unlock().
+ */
+VAULT_EXTERN(int) vault_unlock_restored(vault *v, const char *user,
+	const char *pass, size_t passlen) VAULT_WARN_UNUSED;
+
 /** Record events as coming through the CLI (default) or the mount. */
 VAULT_EXTERN(void) vault_set_via(vault *v, vault_via_t via);
 

@@ -1,0 +1,422 @@
+/*
+ * trust — the session's verified point of the history, its checkpoints in
+ * the vault and in the user's state directory, and the gate (trust.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "trust.h"
+#include "verify.h"
+
+/* The state file is rewritten at least this often by a long session. */
+#define FILE_EVERY 1000
+
+#define CKPT_SIZE (GIT_OID_RAWSZ + 8 + 32)
+#define CKPT_CTX "cv-ckpt_"
+
+/* ---- the checkpoint and its MAC ------------------------------------------ */
+
+/* Under the user's own key: the vault, the user, the event and the count. */
+static void ckpt_mac(unsigned char mac[32], const vault *v, const vault_trust_point *p)
+{
+	crypto_generichash_state st;
+	unsigned char n[8];
+	static const char tag[] = "casevault checkpoint 1";
+
+	be64_put(n, p->events);
+	crypto_generichash_init(&st, v->ckpt_key, 32, 32);
+	crypto_generichash_update(&st, (const unsigned char *)tag, sizeof tag);
+	crypto_generichash_update(&st, (const unsigned char *)v->id, strlen(v->id) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)v->user, strlen(v->user) + 1);
+	crypto_generichash_update(&st, p->head.id, GIT_OID_RAWSZ);
+	crypto_generichash_update(&st, n, sizeof n);
+	crypto_generichash_final(&st, mac, 32);
+}
+
+static void ckpt_record_key(char *out, size_t n, const vault *v)
+{
+	snprintf(out, n, "checkpoint/%s", v->user);
+}
+
+static void ckpt_encode(unsigned char out[CKPT_SIZE], const vault *v, const vault_trust_point *p)
+{
+	memcpy(out, p->head.id, GIT_OID_RAWSZ);
+	be64_put(out + GIT_OID_RAWSZ, p->events);
+	ckpt_mac(out + GIT_OID_RAWSZ + 8, v, p);
+}
+
+/* 0, or -1 when the bytes are no checkpoint of this user in this vault. */
+static int ckpt_decode(vault_trust_point *p, const vault *v, const unsigned char *b, size_t len)
+{
+	unsigned char mac[32];
+
+	memset(p, 0, sizeof *p);
+	if (len != CKPT_SIZE)
+		return -1;
+	git_oid_fromraw(&p->head, b);
+	p->events = be64_get(b + GIT_OID_RAWSZ);
+	ckpt_mac(mac, v, p);
+	if (p->events == 0 || sodium_memcmp(mac, b + GIT_OID_RAWSZ + 8, 32) != 0)
+		return -1;
+	p->set = 1;
+	return 0;
+}
+
+/* The checkpoint the vault holds for the user; unset when there is none. */
+static int ckpt_load_record(vault_trust_point *p, vault *v, MDB_txn *txn)
+{
+	char key[VAULT_NAME_MAX + 16];
+	MDB_val val;
+	int error;
+
+	memset(p, 0, sizeof *p);
+	ckpt_record_key(key, sizeof key, v);
+	if ((error = vault_meta__get(&val, txn, v, key)) == VAULT_ENOTFOUND)
+		return 0;
+	if (error < 0)
+		return error;
+	if (ckpt_decode(p, v, val.mv_data, val.mv_size) < 0)
+		return vault_error_set(VAULT_ECORRUPT,
+			"the checkpoint of user '%s' in the vault is damaged or was not written by them", v->user);
+	return 0;
+}
+
+static int ckpt_store_record(vault *v, MDB_txn *txn, const vault_trust_point *p)
+{
+	unsigned char b[CKPT_SIZE];
+	char key[VAULT_NAME_MAX + 16];
+
+	ckpt_record_key(key, sizeof key, v);
+	ckpt_encode(b, v, p);
+	return vault_meta__put(txn, v, key, b, sizeof b);
+}
+
+/* ---- the checkpoint file in the user's state directory -------------------- */
+
+/* STATE/casevault/VAULT-ID/USER; 0, or -1 when there is no state directory. */
+static int file_path(char *out, size_t n, const vault *v, int dir_only)
+{
+	int len;
+
+	if (!v->state_dir[0])
+		return -1;
+	len = dir_only ? snprintf(out, n, "%s/casevault/%s", v->state_dir, v->id) :
+		snprintf(out, n, "%s/casevault/%s/%s", v->state_dir, v->id, v->user);
+	return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+/*
+ * The checkpoint this user left outside the vault. A file that is missing
+ * or cannot be read as one counts as none: whoever can change the user's
+ * own files can do anything the user can.
+ */
+static void file_load(vault_trust_point *p, vault *v)
+{
+	char path[4400], hex[GIT_OID_HEXSZ + 1], machex[65];
+	unsigned char b[CKPT_SIZE];
+	unsigned long long events;
+	FILE *f;
+	int ok;
+
+	memset(p, 0, sizeof *p);
+	if (file_path(path, sizeof path, v, 0) < 0 || (f = fopen(path, "re")) == NULL)
+		return;
+	ok = fscanf(f, "casevault-checkpoint 1\nhead %40[0-9a-f]\nevents %llu\nmac %64[0-9a-f]\n",
+		hex, &events, machex) == 3;
+	fclose(f);
+	if (!ok || git_oid_fromstr(&p->head, hex) < 0 ||
+	    sodium_hex2bin(b + GIT_OID_RAWSZ + 8, 32, machex, 64, NULL, NULL, NULL) != 0)
+		return;
+	memcpy(b, p->head.id, GIT_OID_RAWSZ);
+	be64_put(b + GIT_OID_RAWSZ, events);
+	ckpt_decode(p, v, b, sizeof b);
+}
+
+/* mkdir -p of the state directory's casevault part, mode 0700. */
+static int file_dirs(const vault *v)
+{
+	char path[4400];
+	size_t base = strlen(v->state_dir);
+
+	if (file_path(path, sizeof path, v, 1) < 0)
+		return -1;
+	for (char *s = path + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(path, (size_t)(s - path) > base ? 0700 : 0755) < 0 && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+void vault_trust__save_file(vault *v)
+{
+	vault_trust_point p;
+	unsigned char b[CKPT_SIZE];
+	char path[4400], tmp[4420], hex[GIT_OID_HEXSZ + 1], machex[65];
+	FILE *f;
+	int fd, ok;
+
+	vault_trust__save(&p, v);
+	if (!p.set || !v->ckpt_key || p.events == v->file_events || file_dirs(v) < 0 ||
+	    file_path(path, sizeof path, v, 0) < 0)
+		return;
+	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		return;
+	if ((f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		unlink(tmp);
+		return;
+	}
+	ckpt_encode(b, v, &p);
+	git_oid_tostr(hex, sizeof hex, &p.head);
+	sodium_bin2hex(machex, sizeof machex, b + GIT_OID_RAWSZ + 8, 32);
+	fprintf(f, "casevault-checkpoint 1\nhead %s\nevents %" PRIu64 "\nmac %s\n", hex, p.events, machex);
+	ok = fflush(f) == 0 && fsync(fd) == 0;
+	if (fclose(f) != 0 || !ok || rename(tmp, path) < 0) {
+		unlink(tmp);
+		return;
+	}
+	v->file_events = p.events;
+}
+
+/* ---- the session's trusted point ----------------------------------------- */
+
+void vault_trust__save(vault_trust_point *out, vault *v)
+{
+	pthread_mutex_lock(&v->trust_lock);
+	*out = v->trusted;
+	pthread_mutex_unlock(&v->trust_lock);
+}
+
+void vault_trust__restore(vault *v, const vault_trust_point *p)
+{
+	pthread_mutex_lock(&v->trust_lock);
+	v->trusted = *p;
+	pthread_mutex_unlock(&v->trust_lock);
+}
+
+void vault_trust__end(vault *v)
+{
+	vault_vcrypto__key_free(v->ckpt_key);
+	v->ckpt_key = NULL;
+	memset(&v->trusted, 0, sizeof v->trusted);
+	v->file_events = 0;
+}
+
+int vault_trust__begin(vault *v)
+{
+	vault_trust__end(v);
+	/* The seed half of the Ed25519 secret key: only this user derives it. */
+	return vault_vcrypto__subkey(&v->ckpt_key, v->sk, 1, CKPT_CTX);
+}
+
+int vault_trust__rekey(vault *v, const unsigned char *sk, unsigned char **prev)
+{
+	unsigned char *key = NULL;
+	int error;
+
+	*prev = NULL;
+	if (!v->ckpt_key)
+		return 0;
+	if ((error = vault_vcrypto__subkey(&key, sk, 1, CKPT_CTX)) < 0)
+		return error;
+	*prev = v->ckpt_key;
+	v->ckpt_key = key;
+	return 0;
+}
+
+void vault_trust__unrekey(vault *v, unsigned char *prev)
+{
+	if (!prev)
+		return;
+	vault_vcrypto__key_free(v->ckpt_key);
+	v->ckpt_key = prev;
+}
+
+void vault_trust__rekeyed(vault *v, unsigned char *prev)
+{
+	if (!prev)
+		return;
+	vault_vcrypto__key_free(prev);
+	/* The state file's checkpoint is under the old key: write it anew. */
+	v->file_events = 0;
+	vault_trust__save_file(v);
+}
+
+static int rolled_back(vault *v, const vault_trust_point *saw, uint64_t held)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+
+	git_oid_tostr(hex, sizeof hex, &saw->head);
+	return vault_error_set(VAULT_ECORRUPT,
+		"the history was rolled back: user '%s' saw event %" PRIu64 " (%.12s), and the vault's "
+		"history of %" PRIu64 " events does not hold it", v->user, saw->events, hex, held);
+}
+
+/* Verify from the trusted point (none: from the genesis) up to `head`.
+ * *rolled: the head does not descend from the trusted point. */
+static int verify_to(vault *v, MDB_txn *txn, const git_oid *head, int *rolled)
+{
+	vault_trust_point t;
+	vault_verify_since r;
+	git_oid genesis;
+	int error;
+
+	*rolled = 0;
+	vault_trust__save(&t, v);
+	if (t.set && git_oid_equal(&t.head, head))
+		return 0;
+	/* The genesis the user's wrapped key is bound to, read at open. */
+	git_oid_fromraw(&genesis, v->genesis);
+	if ((error = vault_verify__since(&r, v, txn, head, t.set ? &t.head : NULL, &genesis)) < 0)
+		return error;
+	if (r.failed) {
+		char hex[GIT_OID_HEXSZ + 1];
+		git_oid_tostr(hex, sizeof hex, &r.bad);
+		if (t.set && !r.reached) {
+			*rolled = 1;
+			return rolled_back(v, &t, r.events);
+		}
+		return vault_error_set(VAULT_ECORRUPT, "event %" PRIu64 " (%.12s) of the history does not verify: %s",
+			t.events + r.events - r.bad_depth, hex, r.why);
+	}
+	if (t.set && !r.reached) {
+		*rolled = 1;
+		return rolled_back(v, &t, r.events);
+	}
+	t.set = 1;
+	t.head = *head;
+	t.events += r.events;
+	vault_trust__restore(v, &t);
+	return 0;
+}
+
+static int head_of(git_oid *out, vault *v, MDB_txn *txn)
+{
+	MDB_val val;
+	int error;
+
+	if ((error = vault_meta__get(&val, txn, v, "head")) < 0 || val.mv_size != GIT_OID_RAWSZ)
+		return error < 0 && error != VAULT_ENOTFOUND ? error :
+			vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
+	git_oid_fromraw(out, val.mv_data);
+	return 0;
+}
+
+int vault_trust__gate(vault *v, MDB_txn *txn)
+{
+	git_oid head;
+	int error, rolled;
+
+	if (!v->unlocked || !v->ckpt_key)
+		return 0;
+	if ((error = head_of(&head, v, txn)) < 0)
+		return error;
+	return verify_to(v, txn, &head, &rolled);
+}
+
+int vault_trust__advance(vault *v, MDB_txn *txn, const git_oid *head)
+{
+	vault_trust_point t;
+
+	if (!v->ckpt_key)
+		return 0;
+	vault_trust__save(&t, v);
+	t.events = t.set ? t.events + 1 : 1;
+	t.head = *head;
+	t.set = 1;
+	vault_trust__restore(v, &t);
+	return ckpt_store_record(v, txn, &t);
+}
+
+void vault_trust__committed(vault *v)
+{
+	vault_trust_point t;
+
+	vault_trust__save(&t, v);
+	if (t.set && t.events >= v->file_events + FILE_EVERY)
+		vault_trust__save_file(v);
+}
+
+int vault_trust__start(vault *v, int accept, int *accepted)
+{
+	vault_trust_point rec, file, none = { 0 };
+	MDB_txn *txn = NULL;
+	git_oid head;
+	int error, rolled = 0;
+
+	*accepted = 0;
+	if ((error = vault_trust__begin(v)) < 0)
+		return error;
+	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
+		return error;
+	if ((error = ckpt_load_record(&rec, v, txn)) < 0)
+		goto done;
+	file_load(&file, v);
+	/* The newer of the two: an older copy of the vault holds an older
+	 * checkpoint, which the file outside it betrays. */
+	vault_trust__restore(v, file.set && (!rec.set || file.events > rec.events) ? &file : &rec);
+	v->file_events = file.events;
+	if ((error = head_of(&head, v, txn)) == 0)
+		error = verify_to(v, txn, &head, &rolled);
+	if (error == VAULT_ECORRUPT && rolled && accept) {
+		/* Restored from an older copy on purpose: what is there now must
+		 * verify from the genesis; the caller records the acceptance. */
+		vault_trust__restore(v, &none);
+		if ((error = verify_to(v, txn, &head, &rolled)) == 0)
+			*accepted = 1;
+	}
+done:
+	vault_store__abort(v->st, txn);
+	if (error == 0 && (!rec.set || !git_oid_equal(&rec.head, &v->trusted.head))) {
+		/* Keep what was verified, so the next session starts here. */
+		if ((error = vault_store__begin(&txn, v->st, 1)) == 0 &&
+		    (error = ckpt_store_record(v, txn, &v->trusted)) == 0)
+			error = vault_store__commit(v->st, txn);
+		else
+			vault_store__abort(v->st, txn);
+	}
+	if (error == 0)
+		vault_trust__save_file(v);
+	return error;
+}
+
+int vault_trust__holds(vault *v, const git_oid *head, const git_oid *commit)
+{
+	vault_trust_point t;
+	git_commit *c = NULL;
+	git_oid id = *head;
+	int seen;
+
+	vault_trust__save(&t, v);
+	if (!t.set)
+		return 0;
+	seen = git_oid_equal(&t.head, head);
+	for (;;) {
+		if (git_oid_equal(&id, &t.head))
+			seen = 1;
+		if (git_oid_equal(&id, commit))
+			return seen;
+		if (git_commit_lookup(&c, v->repo, &id) < 0)
+			return vault_error_set(VAULT_ECORRUPT, "event %s of the history is missing or damaged",
+				git_oid_tostr_s(&id));
+		if (git_commit_parentcount(c) == 0) {
+			git_commit_free(c);
+			return 0;
+		}
+		id = *git_commit_parent_id(c, 0);
+		git_commit_free(c);
+	}
+}
