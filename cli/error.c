@@ -280,6 +280,8 @@ static const char *refused_hint(char *buf, size_t size)
 			"then disable the user", (int)strcspn(last, "'"), last);
 		return buf;
 	}
+	if (strstr(m, "is pending (not enrolled yet) and cannot be a case member"))
+		return "the user enrols first ('casevault --user NAME enrol' with the code of 'user add'); grant again then";
 	if (strstr(m, "is disabled and cannot be a case member"))
 		return "a disabled user gets no access: grant an active caseworker ('casevault user list')";
 	if (errctx.on == CLI_ON_CASE) {
