@@ -29,6 +29,9 @@
 #                              (the "casevault: warning: CASEVAULT_KDF=test"
 #                              line of the test KDF is not counted)
 #   expect_no_stdout [DESC]    the last expect_exit printed nothing on stdout
+#   fails_cleanly CODE SUBSTR CMD...
+#                              CMD exits CODE with error + hint (SUBSTR in
+#                              the error), prints nothing, changes nothing
 #   check DESC CMD...          a check that CMD succeeds
 #   check_eq DESC WANT GOT     a check that two strings are equal
 #   check_match / check_contains / check_not_contains DESC PATTERN STRING
@@ -207,6 +210,16 @@ expect_exit() {
 	fail "exit $want expected, got $RC: $*"
 	_dump
 	return 1
+}
+
+fails_cleanly() {
+	local want=$1 sub=$2
+	shift 2
+	snapshot
+	expect_exit "$want" "$@"
+	expect_err_hint "$sub"
+	expect_no_stdout
+	expect_unchanged
 }
 
 # The lines of the last stderr that are not the warning CASEVAULT_KDF=test

@@ -11,15 +11,6 @@ expect_exit 0 cv dpo init --admin dpo || finish
 enrol() {
 	cvbare --vault "$VAULT" --user "$1" enrol "${@:2}"
 }
-fails_cleanly() {
-	local want=$1 sub=$2
-	shift 2
-	snapshot
-	expect_exit "$want" "$@"
-	expect_err_hint "$sub"
-	expect_no_stdout
-	expect_unchanged
-}
 
 # --- the code printed, then in a file ------------------------------------------
 expect_exit 0 cv dpo user add noy --role caseworker

@@ -33,18 +33,6 @@ expect_exit 0 cv dpo user disable gone
 SNAP_USER=noy
 SNAP_LS="$code $code/sub"
 
-# fails_cleanly CODE SUBSTR CMD...: exit CODE, error + hint (SUBSTR in the
-# error line), nothing on stdout, nothing changed.
-fails_cleanly() {
-	local want=$1 sub=$2
-	shift 2
-	snapshot
-	expect_exit "$want" "$@"
-	expect_err_hint "$sub"
-	expect_no_stdout
-	expect_unchanged
-}
-
 # An authentication failure may append one unsigned `unlock-failed` event
 # (docs/history.md: "the only unsigned event is `unlock-failed`"), nothing
 # else.
