@@ -54,6 +54,7 @@ typedef struct {
 } cli_cmd_spec;
 
 /* Every command gets its argv from its own name on: argv[0] is "put". */
+int cmd_enrol(cli_ctx *ctx, int argc, char **argv);
 int cmd_init(cli_ctx *ctx, int argc, char **argv);
 int cmd_user(cli_ctx *ctx, int argc, char **argv);
 int cmd_case(cli_ctx *ctx, int argc, char **argv);
@@ -207,6 +208,7 @@ typedef struct {
 /* Hints for "no terminal to ask on": where else a passphrase may come from. */
 #define CLI_HINT_PASSFILE    "pass --passphrase-file FILE or set CASEVAULT_PASSPHRASE_FILE"
 #define CLI_HINT_NEWPASSFILE "pass --new-passphrase-file FILE"
+#define CLI_HINT_CODEFILE    "pass --code-file FILE"
 
 /**
  * The passphrase of `user`: the content of `file` (one trailing "\n" or
@@ -214,6 +216,8 @@ typedef struct {
  * @return 0, or an exit code after printing the error
  */
 int cli_passphrase_get(cli_secret *out, const char *file, const char *user);
+/* A one-time enrolment code, from `file` or the terminal (no echo). */
+int cli_code_get(cli_secret *out, const char *file, const char *user);
 
 /**
  * A new passphrase for `user`: from `file`, else typed twice on /dev/tty

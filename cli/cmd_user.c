@@ -2,11 +2,16 @@
  * casevault user: add, list and disable users (admins); change your own
  * passphrase (anyone).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sodium.h>
 
 #include "cmd.h"
 
-#define ADD_SYNOPSIS     "casevault user add NAME --role admin|caseworker|auditor [--new-passphrase-file FILE]"
+#define ADD_SYNOPSIS     "casevault user add NAME --role admin|caseworker|auditor [--code-file FILE]"
 #define LIST_SYNOPSIS    "casevault user list [--json]"
 #define DISABLE_SYNOPSIS "casevault user disable NAME"
 #define PASSWD_SYNOPSIS  "casevault user passwd [--new-passphrase-file FILE]"
@@ -23,15 +28,18 @@ static const char usage[] =
 static const char add_usage[] =
 	"usage: " ADD_SYNOPSIS "\n"
 	"\n"
-	"Add a user with a new key pair. NAME is 1 to 32 of [a-z0-9._-].\n"
-	"Their passphrase comes from FILE (one trailing newline removed), or is\n"
-	"typed twice; at least " CLI_STR(CLI_PASS_MIN) " characters.\n";
+	"Add a pending user. NAME is 1 to 32 of [a-z0-9._-]. Prints a one-time\n"
+	"enrolment code, or writes it to FILE (mode 0600; an existing file is\n"
+	"refused). Give it to the person, who runs 'casevault --user NAME enrol'\n"
+	"and makes their own key and passphrase. The code works once and expires\n"
+	"(setting enrol-code-ttl, 7 days unless set).\n";
 
 static const char list_usage[] =
 	"usage: " LIST_SYNOPSIS "\n"
 	"\n"
 	"List the users: NAME ROLE STATUS, or with --json one object per line:\n"
-	"{\"name\", \"role\", \"status\": \"active\"|\"disabled\", \"key\": \"ssh-ed25519 ...\"}\n";
+	"{\"name\", \"role\", \"status\": \"active\"|\"disabled\"|\"pending\", \"key\": \"ssh-ed25519 ...\"}\n"
+	"(a pending user has not enrolled: no key yet).\n";
 
 static const char disable_usage[] =
 	"usage: " DISABLE_SYNOPSIS "\n"
@@ -45,17 +53,17 @@ static const char passwd_usage[] =
 
 static int user_add(cli_ctx *ctx, int argc, char **argv)
 {
-	const char *role_name = NULL, *passfile = NULL;
+	const char *role_name = NULL, *codefile = NULL;
 	const cli_opt opts[] = {
 		{ "role", 0, NULL, &role_name },
-		{ "new-passphrase-file", 0, NULL, &passfile },
+		{ "code-file", 0, NULL, &codefile },
 		{ NULL, 0, NULL, NULL }
 	};
 	const cli_syntax syn = { "user add", add_usage, opts, 1, 1 };
-	cli_secret pass = { NULL, 0 };
+	char *code = NULL;
 	vault_role_t role;
 	char *args[1];
-	int rc;
+	int rc, fd = -1;
 
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
 		return rc;
@@ -64,20 +72,48 @@ static int user_add(cli_ctx *ctx, int argc, char **argv)
 	if (vault_role_parse(&role, role_name) < 0)
 		return cli_error(CLI_EXIT_USAGE, "use admin, caseworker or auditor",
 			"unknown role '%s'", role_name);
-	/* The library checks it too, but only after the new passphrase was
-	 * asked for, twice: refuse first. */
+	/* The library checks it too, but only after the code file was made:
+	 * refuse first. */
 	if (vault_role(ctx->v) != VAULT_ROLE_ADMIN)
 		return cli_error(CLI_EXIT_ACCESS, "only admins add users; ask an admin (DPO)",
 			"cannot add user '%s': user '%s' is %s %s, not an admin", args[0], ctx->user,
 			vault_role(ctx->v) == VAULT_ROLE_AUDITOR ? "an" : "a",
 			vault_role_name(vault_role(ctx->v)));
-	if ((rc = cli_passphrase_new(&pass, passfile, args[0], CLI_HINT_NEWPASSFILE)) != 0)
-		return rc;
+	rc = CLI_EXIT_OK;
+	/* The code is a secret until it is used: in secret memory, and
+	 * written with write(2), past stdio's buffers. */
+	if ((code = sodium_malloc(VAULT_ENROL_CODE_SIZE)) == NULL)
+		return cli_error(CLI_EXIT_ERROR, "free some memory and try again",
+			"cannot add user '%s': out of secret memory", args[0]);
+	/* The file first: a user added whose code went nowhere is no use. */
+	if (codefile && (fd = open(codefile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		rc = cli_error(CLI_EXIT_ERROR, errno == EEXIST ?
+			"name a file that does not exist: a code is never written over another" :
+			"check the directory of FILE exists and is writable",
+			"cannot write the enrolment code of '%s' to '%s': %s", args[0], codefile,
+			strerror(errno));
+		goto done;
+	}
 
 	cli_error_on(CLI_ON_USER, args[0]);
-	if (vault_user_add(ctx->v, args[0], role, pass.buf, pass.len) < 0)
+	if (vault_user_add(ctx->v, args[0], role, code) < 0) {
 		rc = cli_fail_vault("cannot add user '%s'", args[0]);
-	cli_secret_dispose(&pass);
+	} else {
+		code[VAULT_ENROL_CODE_LEN] = '\n';
+		if (write(fd < 0 ? STDOUT_FILENO : fd, code, VAULT_ENROL_CODE_LEN + 1) !=
+		    VAULT_ENROL_CODE_LEN + 1 || (fd >= 0 && fsync(fd) < 0))
+			rc = cli_error(CLI_EXIT_ERROR,
+				"disable the user and add them again under another name",
+				"user '%s' was added, but its enrolment code could not be written to '%s'",
+				args[0], fd < 0 ? "standard output" : codefile);
+	}
+	if (fd >= 0) {
+		close(fd);
+		if (rc != CLI_EXIT_OK)
+			unlink(codefile);   /* no code, or part of one */
+	}
+done:
+	sodium_free(code);
 	return rc;
 }
 
@@ -85,7 +121,7 @@ static int print_user(const vault_user_info *u, void *payload)
 {
 	const int *json = payload;
 	const char *role = vault_role_name(u->role);
-	const char *status = u->disabled ? "disabled" : "active";
+	const char *status = u->disabled ? "disabled" : u->pending ? "pending" : "active";
 	cli_json j;
 
 	if (!*json) {

@@ -280,6 +280,8 @@ static const char *refused_hint(char *buf, size_t size)
 			"then disable the user", (int)strcspn(last, "'"), last);
 		return buf;
 	}
+	if (strstr(m, "is pending (not enrolled yet) and cannot be a case member"))
+		return "the user enrols first ('casevault --user NAME enrol' with the code of 'user add'); grant again then";
 	if (strstr(m, "is disabled and cannot be a case member"))
 		return "a disabled user gets no access: grant an active caseworker ('casevault user list')";
 	if (errctx.on == CLI_ON_CASE) {
@@ -304,6 +306,29 @@ static const char *purpose_missing_hint(void)
 	return "nothing was recorded or listed: give --purpose CODE[:NOTE] (see 'casevault purpose list')";
 }
 
+/* Who failed to authenticate, and why: the message says which case. */
+static const char *auth_hint(void)
+{
+	static const struct { const char *says, *hint; } hints[] = {
+		{ "is disabled", "ask an admin (DPO): disabled users cannot unlock the vault" },
+		{ "does not exist", "check --user (or CASEVAULT_USER); 'casevault user list' shows the users" },
+		{ "has not enrolled yet",
+		  "enrol first: 'casevault --user NAME enrol' with the code an admin (DPO) gave you" },
+		{ "has enrolled already",
+		  "unlock with your passphrase; if you did not enrol, tell an admin (DPO) at once" },
+		{ "wrong enrolment code",
+		  "check the code as 'user add' gave it (26 characters); a code works for its own user only" },
+		{ "code of user",
+		  "ask an admin (DPO) for a new user name and code: a code expires (setting enrol-code-ttl)" },
+	};
+	const char *m = vault_error_last()->message;
+
+	for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
+		if (strstr(m, hints[i].says))
+			return hints[i].hint;
+	return "check the passphrase (a lost passphrase cannot be recovered: an admin adds a new user)";
+}
+
 static const char *vault_hint(int code, char *buf, size_t size)
 {
 	switch (code) {
@@ -321,11 +346,7 @@ static const char *vault_hint(int code, char *buf, size_t size)
 	case VAULT_EEXISTS:
 		return exists_hint();
 	case VAULT_EAUTH:
-		if (strstr(vault_error_last()->message, "is disabled"))
-			return "ask an admin (DPO): disabled users cannot unlock the vault";
-		if (strstr(vault_error_last()->message, "does not exist"))
-			return "check --user (or CASEVAULT_USER); 'casevault user list' shows the users";
-		return "check the passphrase (a lost passphrase cannot be recovered: an admin adds a new user)";
+		return auth_hint();
 	case VAULT_EACCES:
 		return access_hint(buf, size);
 	case VAULT_EREFUSED:

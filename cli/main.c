@@ -23,6 +23,7 @@ static int cmd_help(cli_ctx *ctx, int argc, char **argv);
 static const cli_cmd_spec cli_cmds[] = {
 	{ "init",    cmd_init,    CMD_DIR, "Create a vault with its first admin" },
 	{ "user",    cmd_user,    UNLOCK,  "Add, list or disable users; change your passphrase" },
+	{ "enrol",   cmd_enrol,   OPEN,    "Make your key pair with the code an admin gave you" },
 	{ "case",    cmd_case,    UNLOCK,  "Create and list cases; grant or revoke members" },
 	{ "purpose", cmd_purpose, UNLOCK,  "Manage the purposes of access given when reading" },
 	{ "settings", cmd_settings, UNLOCK, "Show or change the vault's settings (anomaly thresholds)" },

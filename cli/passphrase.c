@@ -229,7 +229,9 @@ static int tty_open(int *fd, const char *user, const char *hint)
 
 /* ---- the two entry points ------------------------------------------------ */
 
-int cli_passphrase_get(cli_secret *out, const char *file, const char *user)
+/* A secret from `file`, or typed after "PROMPT USER" on the terminal. */
+static int secret_get(cli_secret *out, const char *file, const char *user, const char *prompt,
+	const char *hint)
 {
 	int fd = -1, error;
 
@@ -237,14 +239,24 @@ int cli_passphrase_get(cli_secret *out, const char *file, const char *user)
 		return error;
 	if (file != NULL)
 		error = read_file(out, file);
-	else if ((error = tty_open(&fd, user, CLI_HINT_PASSFILE)) == 0)
-		error = tty_prompt(out, fd, "passphrase for", user, CLI_HINT_PASSFILE);
+	else if ((error = tty_open(&fd, user, hint)) == 0)
+		error = tty_prompt(out, fd, prompt, user, hint);
 
 	if (fd >= 0)
 		close(fd);
 	if (error != 0)
 		cli_secret_dispose(out);
 	return error;
+}
+
+int cli_passphrase_get(cli_secret *out, const char *file, const char *user)
+{
+	return secret_get(out, file, user, "passphrase for", CLI_HINT_PASSFILE);
+}
+
+int cli_code_get(cli_secret *out, const char *file, const char *user)
+{
+	return secret_get(out, file, user, "enrolment code for", CLI_HINT_CODEFILE);
 }
 
 static int tty_new(cli_secret *out, int fd, const char *user, const char *hint)

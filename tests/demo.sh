@@ -30,9 +30,15 @@ as() {
 
 say "The DPO creates the vault (the genesis commit is the trust anchor)"
 as dpo init --admin dpo
-as dpo user add noy --role caseworker --new-passphrase-file "$work/noy.pass"
-as dpo user add som --role caseworker --new-passphrase-file "$work/som.pass"
-as dpo user add aud --role auditor --new-passphrase-file "$work/aud.pass"
+# Each user makes their own key pair: the DPO hands out a one-time code
+# (here through a file), and never knows their passphrase.
+for u in noy:caseworker som:caseworker aud:auditor; do
+	as dpo user add "${u%%:*}" --role "${u#*:}" --code-file "$work/${u%%:*}.code"
+	printf '%s$ casevault enrol --code-file %s\n' "${u%%:*}" "${u%%:*}.code" >&2
+	"$cv" --vault "$vault" --user "${u%%:*}" enrol --code-file "$work/${u%%:*}.code" \
+		--new-passphrase-file "$work/${u%%:*}.pass"
+	rm -f "$work/${u%%:*}.code"
+done
 as dpo purpose add intake
 as dpo purpose add legal-aid
 as dpo purpose list      # a new vault requires a purpose on every read and listing

@@ -175,10 +175,10 @@ static vault *setup(const char *dir)
 		die("init");
 	for (int i = 1; i <= NWORKERS + 1; i++) {
 		snprintf(name, sizeof name, "cw%d", i);
-		if (vault_user_add(v, name, VAULT_ROLE_CASEWORKER, PASS, strlen(PASS)) < 0)
+		if (support_user_add(v, name, VAULT_ROLE_CASEWORKER, PASS, strlen(PASS)) < 0)
 			die("user add");
 	}
-	if (vault_user_add(v, "aud", VAULT_ROLE_AUDITOR, PASS, strlen(PASS)) < 0)
+	if (support_user_add(v, "aud", VAULT_ROLE_AUDITOR, PASS, strlen(PASS)) < 0)
 		die("user add");
 	as_user(v, "cw1");
 	for (size_t c = 0; c < NCASES; c++) {

@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 	setenv("CASEVAULT_KDF", "test", 1);
 	if (vault_init(&v, dir, "dpo", "bench-pass", 10, 0) < 0)
 		die("init");
-	if (vault_user_add(v, "cw", VAULT_ROLE_CASEWORKER, "bench-pass", 10) < 0 ||
+	if (support_user_add(v, "cw", VAULT_ROLE_CASEWORKER, "bench-pass", 10) < 0 ||
 	    vault_unlock(v, "cw", "bench-pass", 10) < 0)
 		die("caseworker");
 	if (vault_case_create(code, v, "bench") < 0)

@@ -56,8 +56,8 @@ int main(int argc, char **argv)
 	snprintf(list, sizeof list, "%s", argc > 2 ? argv[2] : "0,1000,100000");
 	setenv("CASEVAULT_KDF", "test", 1);
 	if (vault_init(&v, dir, "dpo", "bench-pass", 10, 0) < 0 ||
-	    vault_user_add(v, "w", VAULT_ROLE_CASEWORKER, "bench-pass", 10) < 0 ||
-	    vault_user_add(v, "r", VAULT_ROLE_CASEWORKER, "bench-pass", 10) < 0 ||
+	    support_user_add(v, "w", VAULT_ROLE_CASEWORKER, "bench-pass", 10) < 0 ||
+	    support_user_add(v, "r", VAULT_ROLE_CASEWORKER, "bench-pass", 10) < 0 ||
 	    vault_unlock(v, "w", "bench-pass", 10) < 0 || vault_case_create(code, v, "bench") < 0)
 		die("init");
 	snprintf(path, sizeof path, "%s/f.txt", code);

@@ -15,6 +15,11 @@
 #   mkpass USER [PASSPHRASE]   write $T/USER.pass (mode 600)
 #   cv USER ARGS...            casevault --vault $VAULT --user USER
 #                                        --passphrase-file $T/USER.pass ARGS...
+#   add_user ADMIN USER ROLE   ADMIN adds USER, who enrols at once with the
+#                              code (through a file) and the passphrase of
+#                              $T/USER.pass (mkpass USER first): the
+#                              scripted provisioning. Two expect_exit
+#                              checks; returns non-zero if either fails
 #   cvbare ARGS...             casevault ARGS... (no options added)
 #   expect_exit CODE CMD...    run CMD, stdout to $OUTF (and $OUT), stderr to
 #                              $ERRF (and $ERR), exit code in $RC; check that
@@ -24,6 +29,9 @@
 #                              (the "casevault: warning: CASEVAULT_KDF=test"
 #                              line of the test KDF is not counted)
 #   expect_no_stdout [DESC]    the last expect_exit printed nothing on stdout
+#   fails_cleanly CODE SUBSTR CMD...
+#                              CMD exits CODE with error + hint (SUBSTR in
+#                              the error), prints nothing, changes nothing
 #   check DESC CMD...          a check that CMD succeeds
 #   check_eq DESC WANT GOT     a check that two strings are equal
 #   check_match / check_contains / check_not_contains DESC PATTERN STRING
@@ -169,6 +177,18 @@ cv() {
 	"$CASEVAULT_BIN" --vault "$VAULT" --user "$user" --passphrase-file "$T/$user.pass" "$@"
 }
 
+add_user() {
+	local admin=$1 user=$2 role=$3 code="$T/.$2.code" rc
+
+	rm -f "$code"
+	expect_exit 0 cv "$admin" user add "$user" --role "$role" --code-file "$code" &&
+		expect_exit 0 cvbare --vault "$VAULT" --user "$user" enrol \
+			--code-file "$code" --new-passphrase-file "$T/$user.pass"
+	rc=$?
+	rm -f "$code"
+	return "$rc"
+}
+
 # expect_exit CODE CMD...   (CODE: a number, or '!0' for any non-zero)
 expect_exit() {
 	local want=$1 ok=0
@@ -190,6 +210,16 @@ expect_exit() {
 	fail "exit $want expected, got $RC: $*"
 	_dump
 	return 1
+}
+
+fails_cleanly() {
+	local want=$1 sub=$2
+	shift 2
+	snapshot
+	expect_exit "$want" "$@"
+	expect_err_hint "$sub"
+	expect_no_stdout
+	expect_unchanged
 }
 
 # The lines of the last stderr that are not the warning CASEVAULT_KDF=test

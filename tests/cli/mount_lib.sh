@@ -120,7 +120,7 @@ mount_setup() {
 	mkpass dpo
 	mkpass "$user"
 	expect_exit 0 cv dpo init --admin dpo || finish
-	expect_exit 0 cv dpo user add "$user" --role caseworker --new-passphrase-file "$T/$user.pass" || finish
+	add_user dpo "$user" caseworker || finish
 	expect_exit 0 cv "$user" case create --label "$label" || finish
 	CODE=$(printf '%s' "$OUT" | head -n 1)
 	check_match "case create prints a code" '^C-[0-9A-Z]+$' "$CODE" || finish

@@ -13,7 +13,7 @@ done
 
 expect_exit 0 cv dpo init --admin dpo
 for u in noy som ami; do
-	expect_exit 0 cv dpo user add "$u" --role caseworker --new-passphrase-file "$T/$u.pass"
+	add_user dpo "$u" caseworker
 done
 expect_exit 0 cv noy case create --label "time travel"
 code=$OUT

@@ -41,11 +41,11 @@ expect_exit 5 cv noy ls
 expect_err_hint "noy"
 
 # --- users --------------------------------------------------------------
-expect_exit 0 cv dpo user add noy --role caseworker --new-passphrase-file "$T/noy.pass"
-expect_no_stdout "user add"
-expect_exit 0 cv dpo user add som --role caseworker --new-passphrase-file "$T/som.pass"
-expect_exit 0 cv dpo user add aud --role auditor --new-passphrase-file "$T/aud.pass"
-expect_exit 0 cv dpo user add tmp --role caseworker --new-passphrase-file "$T/tmp.pass"
+add_user dpo noy caseworker
+expect_no_stdout "enrol"
+add_user dpo som caseworker
+add_user dpo aud auditor
+add_user dpo tmp caseworker
 
 expect_exit 0 cv dpo user list
 for u in dpo noy som aud tmp; do
@@ -368,7 +368,7 @@ expect_err_hint
 # Disabling takes the user out of every case first (a revoke each, which
 # retires the case's key epoch), so nothing written afterwards is theirs.
 mkpass leaver
-expect_exit 0 cv dpo user add leaver --role caseworker --new-passphrase-file "$T/leaver.pass"
+add_user dpo leaver caseworker
 expect_exit 0 cv dpo case grant "$code" leaver --read-only
 expect_exit 0 cv dpo user disable leaver
 expect_exit 0 cv noy case list
@@ -381,7 +381,7 @@ check "case list --json: every member is active" json_ok "$OUTF" \
 	'all(m["status"] == "active" for m in o["members"])'
 # The only member of a case is not disabled: the case would be left to no one.
 mkpass sole
-expect_exit 0 cv dpo user add sole --role caseworker --new-passphrase-file "$T/sole.pass"
+add_user dpo sole caseworker
 expect_exit 0 cv sole case create --label "only sole"
 solecase=$OUT; solecase=${solecase%$'\n'}
 expect_exit 1 cv dpo user disable sole

@@ -29,7 +29,7 @@ MINSIZE=1024
 mkpass dpo
 mkpass noy
 expect_exit 0 cv dpo init --admin dpo || finish
-expect_exit 0 cv dpo user add noy --role caseworker --new-passphrase-file "$T/noy.pass" || finish
+add_user dpo noy caseworker || finish
 expect_exit 0 cv noy case create --label "crash test" || finish
 code=${OUT%$'\n'}
 expect_exit 0 cv noy mkdir "$code/d" || finish

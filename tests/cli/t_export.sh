@@ -13,7 +13,7 @@ export GIT_CONFIG_NOSYSTEM=1 HOME=$T
 mkpass dpo
 mkpass noy
 expect_exit 0 cv dpo init --admin dpo
-expect_exit 0 cv dpo user add noy --role caseworker --new-passphrase-file "$T/noy.pass"
+add_user dpo noy caseworker
 expect_exit 0 cv noy case create --label "Export test"
 code=${OUT%$'\n'}
 printf 'first\n' > "$T/doc"

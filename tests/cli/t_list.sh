@@ -10,9 +10,9 @@ for u in dpo noy som aud; do
 	mkpass "$u"
 done
 expect_exit 0 cv dpo init --admin dpo
-expect_exit 0 cv dpo user add noy --role caseworker --new-passphrase-file "$T/noy.pass"
-expect_exit 0 cv dpo user add som --role caseworker --new-passphrase-file "$T/som.pass"
-expect_exit 0 cv dpo user add aud --role auditor --new-passphrase-file "$T/aud.pass"
+add_user dpo noy caseworker
+add_user dpo som caseworker
+add_user dpo aud auditor
 expect_exit 0 cv noy case create --label "first"
 c1=${OUT%$'\n'}
 expect_exit 0 cv noy case create --label "second"

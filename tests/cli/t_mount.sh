@@ -320,9 +320,9 @@ for u in dpo noy som rox aud; do
 done
 expect_exit 0 cv dpo init --admin dpo || finish
 for u in noy som rox; do
-	expect_exit 0 cv dpo user add "$u" --role caseworker --new-passphrase-file "$T/$u.pass"
+	add_user dpo "$u" caseworker
 done
-expect_exit 0 cv dpo user add aud --role auditor --new-passphrase-file "$T/aud.pass"
+add_user dpo aud auditor
 LA="Shelter intake 2026"
 LB="Legal aid"
 expect_exit 0 cv noy case create --label "$LA" || finish

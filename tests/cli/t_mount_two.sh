@@ -14,7 +14,7 @@
 require_fuse
 mkpass som
 mount_setup noy "Two caseworkers"
-expect_exit 0 cv dpo user add som --role caseworker --new-passphrase-file "$T/som.pass" || finish
+add_user dpo som caseworker || finish
 expect_exit 0 cv dpo case grant "$CODE" som || finish
 # The CLI user's gets and listings (mount_two.py) give no purpose.
 expect_exit 0 cv dpo purpose require off

@@ -22,7 +22,7 @@ noy_pass="noy passphrase $r"
 mkpass dpo
 mkpass noy "$noy_pass"
 expect_exit 0 cv dpo init --admin dpo
-expect_exit 0 cv dpo user add noy --role caseworker --new-passphrase-file "$T/noy.pass"
+add_user dpo noy caseworker
 expect_exit 0 cv noy case create --label "$label"
 code=${OUT%$'\n'}
 check_match "case created" '^C-[0-9A-Z]{8}$' "$code"
@@ -148,7 +148,9 @@ else
 	}
 	expect_exit 0 nbv init --admin nob
 	expect_exit 0 as_nobody "$bin" --vault "$nd/vault" --user nob --passphrase-file "$nd/p.pass" \
-		user add cw --role caseworker --new-passphrase-file "$nd/p.pass"
+		user add cw --role caseworker --code-file "$nd/cw.code"
+	expect_exit 0 as_nobody "$bin" --vault "$nd/vault" --user cw enrol --code-file "$nd/cw.code" \
+		--new-passphrase-file "$nd/p.pass"
 	expect_exit 0 as_nobody "$bin" --vault "$nd/vault" --user cw --passphrase-file "$nd/p.pass" case create
 	ncode=${OUT%$'\n'}
 

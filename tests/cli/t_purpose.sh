@@ -11,7 +11,7 @@ for u in dpo noy; do
 	mkpass "$u"
 done
 expect_exit 0 cv dpo init --admin dpo || finish
-expect_exit 0 cv dpo user add noy --role caseworker --new-passphrase-file "$T/noy.pass"
+add_user dpo noy caseworker
 expect_exit 0 cv noy case create --label "purposes" || finish
 code=${OUT%$'\n'}
 expect_exit 0 cv noy mkdir "$code/sub"

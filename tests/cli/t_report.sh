@@ -13,10 +13,10 @@ done
 
 # --- a small vault ------------------------------------------------------------
 expect_exit 0 cv dpo init --admin dpo
-expect_exit 0 cv dpo user add noy --role caseworker --new-passphrase-file "$T/noy.pass"
-expect_exit 0 cv dpo user add som --role caseworker --new-passphrase-file "$T/som.pass"
-expect_exit 0 cv dpo user add cw2 --role caseworker --new-passphrase-file "$T/cw2.pass"
-expect_exit 0 cv dpo user add aud --role auditor --new-passphrase-file "$T/aud.pass"
+add_user dpo noy caseworker
+add_user dpo som caseworker
+add_user dpo cw2 caseworker
+add_user dpo aud auditor
 expect_exit 0 cv dpo purpose add intake
 expect_exit 0 cv dpo purpose add legal-aid
 
@@ -118,10 +118,9 @@ done
 # A name the history had counts, whenever it was.
 expect_exit 0 cvbare --vault "$VAULT" audit log --user som --since 2100-01-01
 expect_no_stdout "a known user with no events in the time asked"
-mkpass idle
-expect_exit 0 cv dpo user add idle --role caseworker --new-passphrase-file "$T/idle.pass"
+expect_exit 0 cv dpo user add idle --role caseworker --code-file "$T/.idle.code"
 expect_exit 0 cvbare --vault "$VAULT" audit log --user idle
-expect_no_stdout "a user who was added and never acted"
+expect_no_stdout "a user who was added and never acted (not even enrolled)"
 
 # bad input
 expect_exit 2 cvbare --vault "$VAULT" audit log --action raed
@@ -243,7 +242,7 @@ expect_no_stdout "report on an unknown case"
 expect_exit 0 cv aud audit report --user som --json
 check "user report: by and about" json_ok "$OUTF" \
 	"(o['kind'] == 'by' and o['actor'] == 'som') or (o['kind'] == 'about' and o['target'] == 'som')"
-check_eq "user report: the events" "about user-add,about grant,by read,by read,about revoke" \
+check_eq "user report: the events" "about user-add,by enrol,about grant,by read,by read,about revoke" \
 	"$(jfield "$OUTF" 'o["kind"] + " " + o["action"]' | paste -sd, -)"
 expect_exit 0 cv aud audit report --user cw2
 check_eq "user report: failed unlocks are the user's" 3 "$(grep -c 'unlock-failed' "$OUTF")"
@@ -274,7 +273,7 @@ expect_err_hint "nobody"
 # --- settings -----------------------------------------------------------------
 expect_exit 0 cv aud settings show --json
 check "settings show --json" json_ok "$OUTF" '{"key", "value", "default"} <= set(o) and o["default"]'
-check_eq "settings: the defaults" "20,3600,07:00-19:00,mon,tue,wed,thu,fri,3600,5,600,86400,,100" \
+check_eq "settings: the defaults" "20,3600,07:00-19:00,mon,tue,wed,thu,fri,3600,5,600,86400,,100,604800" \
 	"$(jfield "$OUTF" 'o["value"]' | paste -sd, -)"
 snapshot
 for kv in "bulk-read-count 0" "bulk-read-count many" "bulk-read-window 0" "bulk-read-window 5y" \

@@ -11,7 +11,7 @@ command -v mdb_dump >/dev/null && command -v mdb_load >/dev/null ||
 mkpass dpo
 mkpass alice
 expect_exit 0 cv dpo init --admin dpo
-expect_exit 0 cv dpo user add alice --role caseworker --new-passphrase-file "$T/alice.pass"
+add_user dpo alice caseworker
 expect_exit 0 cv alice case create --label "Tamper test"
 code=${OUT%$'\n'}
 printf 'first\n' > "$T/doc"

@@ -9,8 +9,8 @@ mkpass dpo
 mkpass alice
 mkpass bob
 expect_exit 0 cv dpo init --admin dpo
-expect_exit 0 cv dpo user add alice --role caseworker --new-passphrase-file "$T/alice.pass"
-expect_exit 0 cv dpo user add bob --role caseworker --new-passphrase-file "$T/bob.pass"
+add_user dpo alice caseworker
+add_user dpo bob caseworker
 expect_exit 0 cv alice case create --label "Trust test"
 code=${OUT%$'\n'}
 printf 'intake\n' > "$T/doc"

@@ -7,7 +7,7 @@ mkpass dpo
 mkpass alice
 expect_exit 0 cv dpo init --admin dpo
 genesis=$(head_of)
-expect_exit 0 cv dpo user add alice --role caseworker --new-passphrase-file "$T/alice.pass"
+add_user dpo alice caseworker
 expect_exit 0 cv alice case create --label "Verify test"
 code=${OUT%$'\n'}
 printf 'one\n' > "$T/doc"
@@ -17,14 +17,14 @@ head=$(head_of)
 
 # --json: one object with the counts and the head.
 expect_exit 0 cvbare --vault "$VAULT" audit verify --json
-json_ok "$OUTF" 'o["ok"] is True and o["events"] == 5 and o["versions"] == 1 and o["records"] >= 4'
+json_ok "$OUTF" 'o["ok"] is True and o["events"] == 6 and o["versions"] == 1 and o["records"] >= 4'
 check_eq "--json names the head" "$head" "$(jfield "$OUTF" 'o["head"]')"
 check_eq "--json is one line" 1 "$(wc -l < "$OUTF")"
 
 # --threads: any count gives the same answer; bad counts are usage errors.
 for n in 1 2 5; do
 	expect_exit 0 cvbare --vault "$VAULT" audit verify --threads $n
-	check_contains "--threads $n verifies" "ok: 5 events, 1 versions verified, head $head" "$OUT"
+	check_contains "--threads $n verifies" "ok: 6 events, 1 versions verified, head $head" "$OUT"
 done
 for bad in 0 -1 x 65 1x ""; do
 	expect_exit 2 cvbare --vault "$VAULT" audit verify --threads "$bad"
@@ -38,7 +38,7 @@ expect_err_hint "not in the history"
 # A prefix names an event, as in 'audit show'; one that names none, or is
 # not 7 to 40 hex digits, is the caller's mistake (2), not a failed verify.
 expect_exit 0 cvbare --vault "$VAULT" audit verify --anchor "${genesis:0:12}"
-check_contains "an anchor given by a prefix verifies" "ok: 5 events" "$OUT"
+check_contains "an anchor given by a prefix verifies" "ok: 6 events" "$OUT"
 expect_exit 0 cvbare --vault "$VAULT" audit verify --anchor "${head:0:7}"
 expect_exit 2 cvbare --vault "$VAULT" audit verify --anchor 0000000
 expect_err_hint "no event '0000000'"

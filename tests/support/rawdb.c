@@ -291,3 +291,32 @@ int rawdb_splice(const char *dir, const char *dbname, const void *from, size_t f
 	free(b);
 	return rc;
 }
+
+typedef struct {
+	const char *user;
+	size_t n;
+} sealed_count;
+
+static int count_sealed(const MDB_val *k, const MDB_val *v, void *payload)
+{
+	sealed_count *c = payload;
+	size_t ulen = strlen(c->user);
+
+	(void)v;
+	if (k->mv_size > ulen + 1 && ((char *)k->mv_data)[k->mv_size - ulen - 1] == '/' &&
+	    !memcmp((char *)k->mv_data + k->mv_size - ulen, c->user, ulen))
+		c->n++;
+	return 0;
+}
+
+size_t rawdb_sealed_to(const char *dir, const char *user)
+{
+	sealed_count c = { user, 0 };
+	rawdb db;
+
+	if (rawdb_open(&db, dir) != 0)
+		return (size_t)-1;
+	rawdb_foreach(&db, "sealed", count_sealed, &c);
+	rawdb_close(&db, 0);
+	return c.n;
+}

@@ -73,4 +73,8 @@ int rawdb_swap(const char *dir, const char *dbname, const void *k1, size_t l1,
 int rawdb_splice(const char *dir, const char *dbname, const void *from, size_t flen,
 	const void *to, size_t tlen, size_t off, size_t n);
 
+/* How many keys (of any case and epoch, the audit key included) are sealed
+ * to `user` in the vault file; (size_t)-1 if it cannot be read. */
+size_t rawdb_sealed_to(const char *dir, const char *user);
+
 #endif

@@ -52,6 +52,13 @@ const char *support_pass(const char *user);
  * handle, unlocked as dpo, or NULL (a test failure).
  */
 vault *support_vault_with_users(const char *dir);
+/*
+ * Add `name` with `role` as the admin unlocked in `v` (vault_user_add),
+ * then enrol them with the code and `pass`, as the person would: in a
+ * process of their own (a child), so `v` stays the admin's session.
+ */
+int support_user_add(vault *v, const char *name, vault_role_t role, const char *pass,
+	size_t passlen);
 /* vault_audit_verify with `anchor` (or NULL) as its only option. */
 int support_verify(vault_verify_result *res, vault *v, const char *anchor);
 /* Store `len` bytes at `path` (vault_put); `ver` (or NULL) the version. */

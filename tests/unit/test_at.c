@@ -162,8 +162,8 @@ static void setup(void)
 		return;
 	/* Time travel without purposes; test_events() requires them a while. */
 	CHECK_RC(vault_purpose_require(v, 0), 0);
-	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
-	CHECK_RC(vault_user_add(v, "bob", VAULT_ROLE_CASEWORKER, "bob-pass", 8), 0);
+	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
+	CHECK_RC(support_user_add(v, "bob", VAULT_ROLE_CASEWORKER, "bob-pass", 8), 0);
 	vault_close(v);
 	if ((v = support_open_as(vdir, "alice", "alice-pass")) == NULL)
 		return;

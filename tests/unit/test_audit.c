@@ -82,7 +82,7 @@ static void oid_raw(unsigned char out[20], const char *hex)
 static void test_history(void)
 {
 	static char path[512];
-	static const char *const want[] = { "init", "user-add", "case-create", "write", "read" };
+	static const char *const want[] = { "init", "user-add", "enrol", "case-create", "write", "read" };
 	vault *v = NULL;
 	vault_verify_result res;
 	mem_sink sink = { 0 };
@@ -94,7 +94,7 @@ static void test_history(void)
 	CHECK_RC(vault_init(&v, vdir, "dpo", "dpo-pass", 8, 0), 0);
 	if (!v)
 		return;
-	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
+	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
 	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
 	CHECK_RC(vault_case_create(code, v, "intake"), 0);
 	snprintf(fpath, sizeof fpath, "%s/intake.txt", code);
@@ -108,11 +108,11 @@ static void test_history(void)
 	CHECK_RC(read_log(&l, v), 0);
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
 	CHECK(res.events == l.n);
-	CHECK(res.events == 5);
+	CHECK(res.events == 6);
 	CHECK(res.versions == 1);
 	CHECK(res.bad_commit[0] == '\0');
-	CHECK(l.n == 5);
-	for (size_t i = 0; i < 5 && i < l.n; i++) {
+	CHECK(l.n == 6);
+	for (size_t i = 0; i < 6 && i < l.n; i++) {
 		if (strcmp(l.action[i], want[i]))
 			fprintf(stderr, "event %zu is '%s', want '%s'\n", i, l.action[i], want[i]);
 		CHECK(!strcmp(l.action[i], want[i]));
@@ -120,19 +120,21 @@ static void test_history(void)
 		CHECK(!strcmp(l.via[i], "cli"));
 		CHECK(l.time[i] > 0);
 	}
-	if (l.n == 5) {
+	if (l.n == 6) {
 		CHECK(!strcmp(l.actor[0], "dpo") && !strcmp(l.actor[1], "dpo"));
 		CHECK(!strcmp(l.target[1], "alice"));
-		CHECK(!strcmp(l.actor[2], "alice") && !strcmp(l.case_code[2], code));
+		/* The user enrols themselves: their own event. */
+		CHECK(!strcmp(l.actor[2], "alice") && !strcmp(l.target[2], "alice"));
 		CHECK(!strcmp(l.actor[3], "alice") && !strcmp(l.case_code[3], code));
-		CHECK(l.version[3] == 1 && l.version[4] == 1);
-		CHECK(strlen(l.node[3]) == 16 && !strcmp(l.node[3], l.node[4]));
-		fnode = strtoull(l.node[3], NULL, 16);
+		CHECK(!strcmp(l.actor[4], "alice") && !strcmp(l.case_code[4], code));
+		CHECK(l.version[4] == 1 && l.version[5] == 1);
+		CHECK(strlen(l.node[4]) == 16 && !strcmp(l.node[4], l.node[5]));
+		fnode = strtoull(l.node[4], NULL, 16);
 		/* The genesis is the first event, the head the last. */
 		CHECK_RC(vault_genesis(g, v), 0);
 		CHECK_RC(vault_head(h, v), 0);
 		CHECK(!strcmp(g, l.commit[0]));
-		CHECK(!strcmp(h, l.commit[4]));
+		CHECK(!strcmp(h, l.commit[5]));
 	}
 	/* Filters. */
 	{
@@ -154,7 +156,7 @@ static void test_history(void)
 	CHECK_RC(put_str(v, fpath, "first interview, version two"), 0);
 	CHECK_RC(read_log(&l, v), 0);
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
-	CHECK(l.n == 6 && res.events == 6 && res.versions == 2);
+	CHECK(l.n == 7 && res.events == 7 && res.versions == 2);
 	for (size_t i = 0; i < l.n && i < MAXEV; i++)
 		memcpy(ids[i], l.commit[i], VAULT_OID_SIZE);
 	nids = l.n < MAXEV ? l.n : MAXEV;
@@ -208,7 +210,7 @@ static void tamper_commit(void)
 	vault_verify_result res;
 
 	copy_vault(dir, sizeof dir);
-	oid_raw(k, ids[3]);               /* the first write */
+	oid_raw(k, ids[4]);               /* the first write */
 	CHECK(rawdb_open(&db, dir) == 0);
 	if (!db.env)
 		return;
@@ -234,7 +236,7 @@ static void tamper_commit(void)
 	expect_corrupt(dir, "flipped commit", 1);
 	if ((v = support_open_as(dir, NULL, NULL)) != NULL) {
 		CHECK_RC(vault_audit_verify(&res, v, NULL), VAULT_ECORRUPT);
-		CHECK(!strcmp(res.bad_commit, ids[3]));
+		CHECK(!strcmp(res.bad_commit, ids[4]));
 		vault_close(v);
 	}
 }
@@ -372,7 +374,7 @@ static void tamper_missing_commit(void)
 	rawdb db;
 
 	copy_vault(dir, sizeof dir);
-	oid_raw(k, ids[2]);               /* case-create, in the middle */
+	oid_raw(k, ids[3]);               /* case-create, in the middle */
 	CHECK(rawdb_open(&db, dir) == 0);
 	if (!db.env)
 		return;
@@ -394,7 +396,7 @@ static void test_anchor(void)
 	CHECK_RC(support_verify(&res, v, g), 0);
 	CHECK(res.events == nids);
 	CHECK_RC(support_verify(&res, v, ids[nids - 1]), 0);
-	CHECK_RC(support_verify(&res, v, ids[2]), 0);
+	CHECK_RC(support_verify(&res, v, ids[3]), 0);
 	/* Not in the history. */
 	CHECK_RC(support_verify(&res, v, "0123456789abcdef0123456789abcdef01234567"), VAULT_ECORRUPT);
 	{

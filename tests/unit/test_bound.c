@@ -203,7 +203,7 @@ static void test_foreign_user(const char *dir)
 		return;
 	vault_close(v);
 	CHECK_RC(vault_init(&w, other, "eve", PASS("eve-pass-1"), 0), 0);
-	CHECK_RC(vault_user_add(w, "alice", VAULT_ROLE_CASEWORKER, PASS("eve-pass-2")), 0);
+	CHECK_RC(support_user_add(w, "alice", VAULT_ROLE_CASEWORKER, PASS("eve-pass-2")), 0);
 	vault_close(w);
 
 	/* eve's admin record, and her "alice", copied in; eve made a member. */

@@ -167,8 +167,8 @@ static void setup(void)
 	CHECK_RC(vault_init(&v, vdir, "dpo", "dpo-pass", 8, 0), 0);
 	if (!v)
 		return;
-	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
-	CHECK_RC(vault_user_add(v, "bob", VAULT_ROLE_CASEWORKER, "bob-pass", 8), 0);
+	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
+	CHECK_RC(support_user_add(v, "bob", VAULT_ROLE_CASEWORKER, "bob-pass", 8), 0);
 	vault_close(v);
 
 	if ((v = support_open_as(vdir, "bob", "bob-pass")) != NULL) {

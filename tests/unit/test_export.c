@@ -97,7 +97,7 @@ static void setup(void)
 	base = harness_tmpdir();
 	snprintf(path, sizeof path, "%s/vault", base);
 	CHECK_RC(vault_init(&v, path, "dpo", "pass-dpo", 8, 0), 0);
-	CHECK_RC(vault_user_add(v, "noy", VAULT_ROLE_CASEWORKER, "pass-noy", 8), 0);
+	CHECK_RC(support_user_add(v, "noy", VAULT_ROLE_CASEWORKER, "pass-noy", 8), 0);
 	CHECK_RC(vault_unlock(v, "noy", "pass-noy", 8), 0);
 	CHECK_RC(vault_case_create(code, v, "export"), 0);
 	snprintf(path, sizeof path, "%s/a.txt", code);

@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 	rng_state = seed | 1;
 	snprintf(vdir, sizeof vdir, "%s/v", dir);
 	CHECK_RC(vault_init(&v, vdir, "dpo", "dpo-pass", 8, 0), 0);
-	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
+	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
 	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
 	CHECK_RC(vault_case_create(code, v, NULL), 0);
 	snprintf(path, sizeof path, "%s/model.bin", code);

@@ -92,7 +92,7 @@ int main(void)
 	CHECK_RC(vault_init(&v, dir, "dpo", "dpo-pass", 8, 0), 0);
 	if (!v)
 		return harness_done("test_group");
-	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
+	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
 	vault_close(v);
 	v = NULL;
 	CHECK_RC(vault_open(&v, dir), 0);
@@ -124,9 +124,9 @@ int main(void)
 	CHECK_RC(vault_list(v, code, &support_list, count_entry, &entries), 0);
 	CHECK(entries == THREADS * EACH);
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
-	/* init, user-add, case-create, every event of the threads and the
-	 * listing; the refused ones left nothing. */
-	CHECK(res.events == 4 + (uint64_t)(THREADS * EACH));
+	/* init, user-add, enrol, case-create, every event of the threads and
+	 * the listing; the refused ones left nothing. */
+	CHECK(res.events == 5 + (uint64_t)(THREADS * EACH));
 	vault_close(v);
 	return harness_done("test_group");
 }

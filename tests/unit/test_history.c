@@ -33,8 +33,9 @@ static support_log hist;         /* the base vault's log, oldest first */
 
 /* The events of the base vault, in the order build() records them. */
 static const char *const want_actions[] = {
-	"init", "user-add", "user-add", "user-add", "user-add", "user-disable",
-	"case-create", "write", "write", "grant", "rekey", "read", "revoke",
+	"init", "user-add", "enrol", "user-add", "enrol", "user-add", "enrol",
+	"user-add", "enrol", "user-disable",
+	"case-create", "write", "write", "audit-key", "grant", "rekey", "read", "revoke",
 	"unlock-failed", NULL
 };
 
@@ -346,6 +347,7 @@ static void test_trailers_real(void)
 	} want[] = {
 		{ "init",          0, "dpo",   "dpo",   "",      0, 0, 0, 0 },
 		{ "user-add",      1, "dpo",   "bob",   "",      0, 0, 0, 0 },
+		{ "enrol",         1, "bob",   "bob",   "",      0, 0, 0, 0 },
 		{ "case-create",   0, "alice", "",      "",      1, 2, 0, 0 },
 		{ "write",         1, "alice", "",      "",      1, 1, 2, 0 },
 		{ "grant",         0, "dpo",   "bob",   "",      1, 0, 0, 0 },

@@ -65,6 +65,8 @@ static void sample_user(user_rec *u, vault_role_t role, int status, uint32_t see
 	u->kdf.memlimit = 0x8877665544332211ULL - seed;
 	fill_pattern(u->kdf.salt, sizeof u->kdf.salt, seed + 1);
 	fill_pattern(u->wrapped, sizeof u->wrapped, seed + 2);
+	fill_pattern(u->enrol, sizeof u->enrol, seed + 3);
+	u->enrol_expires = 0x0a0b0c0d0e0f1011LL + seed;
 }
 
 /* Field `f` of the record read is the one written. */
@@ -78,6 +80,8 @@ static void check_user(const user_rec *got, const user_rec *want)
 	SAME(kdf.opslimit); SAME(kdf.memlimit);
 	SAME_BYTES(kdf.salt, sizeof got->kdf.salt);
 	SAME_BYTES(wrapped, sizeof got->wrapped);
+	SAME_BYTES(enrol, sizeof got->enrol);
+	SAME(enrol_expires);
 }
 
 static void add_member(case_rec *c, const char *user, int read_only)
@@ -396,15 +400,18 @@ static void test_layout(void)
 	MDB_val val;
 	size_t len;
 
-	/* users: format, role, status, key, opslimit, memlimit, salt, nonce ‖ sealed key. */
+	/* users: format, role, status, key, opslimit, memlimit, salt,
+	 * nonce ‖ sealed key, the enrolment code's hash and its expiry. */
 	p = raw(&val, txn, v->st->users, "alice", 5);
 	CHECK(p[0] == REC_FORMAT && p[1] == VAULT_ROLE_CASEWORKER && p[2] == USER_DISABLED);
 	CHECK(!memcmp(p + 3, users[0].pk, 32));
 	CHECK(be64_get(p + 35) == users[0].kdf.opslimit && be64_get(p + 43) == users[0].kdf.memlimit);
 	CHECK(!memcmp(p + 51, users[0].kdf.salt, 16));
 	CHECK(!memcmp(p + 67, users[0].wrapped, 24 + 64 + 16));
-	/* 171 bytes: 1 + 1 + 1 + 32 + 8 + 8 + 16 + 24 + 80; nothing after. */
-	CHECK(val.mv_size == 171);
+	CHECK(!memcmp(p + 171, users[0].enrol, 32));
+	CHECK((int64_t)be64_get(p + 203) == users[0].enrol_expires);
+	/* 211 bytes: 1 + 1 + 1 + 32 + 8 + 8 + 16 + 24 + 80 + 32 + 8; nothing after. */
+	CHECK(val.mv_size == 211);
 
 	/* cases: epoch, retired, root, label epoch, label length, label,
 	 * member count, (length, name, read-only) each, chain length, chain,
@@ -607,12 +614,13 @@ static size_t stored(unsigned char *out, size_t size, MDB_txn *txn, const target
 }
 
 static const damage user_damage[] = {
-	{ "cut inside the sealed key", .cut = 40 },
-	{ "cut inside the key", .cut = 150 },
+	{ "cut inside the enrolment code's hash", .cut = 20 },
+	{ "cut inside the sealed key", .cut = 80 },
+	{ "cut inside the key", .cut = 190 },
 	{ "role 0", .at = 1, .n = 1, .to = 0 },
 	{ "role 4", .at = 1, .n = 1, .to = 4 },
 	{ "role 255", .at = 1, .n = 1, .to = 255 },
-	{ "status 2", .at = 2, .n = 1, .to = 2 },
+	{ "status 3", .at = 2, .n = 1, .to = 3 },
 	{ "status 255", .at = 2, .n = 1, .to = 255 },
 };
 
@@ -888,6 +896,15 @@ static void test_blobs(void)
 		CHECK(b.ptr && !strncmp(b.ptr + 9, roles[i].text, strlen(roles[i].text)));
 	}
 	vault_buf_dispose(&b);
+	/* A pending user: no key yet, the code's hash and its expiry. */
+	memset(u.pk, 0, sizeof u.pk);
+	memset(u.enrol, 0xab, sizeof u.enrol);
+	u.enrol_expires = 1700000000;
+	u.status = USER_PENDING;
+	CHECK_RC(vault_blob__user(&b, "carol", &u), 0);
+	check_text(&b, "name carol\nrole auditor\nstatus pending\n"
+		"enrol abababababababababababababababababababababababababababababababab 1700000000\n");
+	vault_buf_dispose(&b);
 
 	/* policy/cases/CODE: the label as EPOCH BASE64, a line per member. */
 	sample_case(&c, "C-0123ABCD", 3, 1, 0x2a, 2, 5);
@@ -1139,7 +1156,7 @@ static int setup(void)
 	CHECK_RC(vault_init(&v, vdir, "dpo", "dpo-pass", 8, 64ULL << 20), 0);
 	if (!v)
 		return -1;
-	CHECK_RC(vault_user_add(v, "cw", VAULT_ROLE_CASEWORKER, "cw-pass", 7), 0);
+	CHECK_RC(support_user_add(v, "cw", VAULT_ROLE_CASEWORKER, "cw-pass", 7), 0);
 	CHECK_RC(vault_unlock(v, "cw", "cw-pass", 7), 0);
 	CHECK_RC(vault_case_create(real_case, v, "records"), 0);
 	return real_case[0] ? 0 : -1;

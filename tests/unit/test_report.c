@@ -1144,7 +1144,7 @@ static void test_report_user_named_like_setting(void)
 
 	if ((v = open_copy("dpo")) == NULL)
 		return;
-	CHECK_RC(vault_user_add(v, "bulk-read-count", VAULT_ROLE_CASEWORKER, "pw", 2), 0);
+	CHECK_RC(support_user_add(v, "bulk-read-count", VAULT_ROLE_CASEWORKER, "pw", 2), 0);
 	read_one_more(&l, v);
 	/* Only its user-add (the event after the base ones) is about it. */
 	CHECK_RC(run_report(&r, v, &a), 0);
@@ -1485,7 +1485,7 @@ static void test_anomalies_grant_after_add(void)
 	if ((v = support_vault_with_users(dir)) == NULL)
 		return;
 	CHECK_RC(vault_setting_set(v, "grant-after-add-window", "2"), 0);
-	CHECK_RC(vault_user_add(v, "adm2", VAULT_ROLE_ADMIN, "adm2-pass", 9), 0);
+	CHECK_RC(support_user_add(v, "adm2", VAULT_ROLE_ADMIN, "adm2-pass", 9), 0);
 	vault_close(v);
 	if ((v = open_as(dir, "alice")) == NULL)
 		return;
@@ -1493,10 +1493,10 @@ static void test_anomalies_grant_after_add(void)
 	vault_close(v);
 	if ((v = open_as(dir, "dpo")) == NULL)
 		return;
-	CHECK_RC(vault_user_add(v, "dan", VAULT_ROLE_CASEWORKER, "dan-pass", 8), 0);
+	CHECK_RC(support_user_add(v, "dan", VAULT_ROLE_CASEWORKER, "dan-pass", 8), 0);
 	CHECK_RC(vault_case_grant(v, code, "dan", 0), 0);
-	CHECK_RC(vault_user_add(v, "eve", VAULT_ROLE_CASEWORKER, "eve-pass", 8), 0);
-	CHECK_RC(vault_user_add(v, "fay", VAULT_ROLE_CASEWORKER, "fay-pass", 8), 0);
+	CHECK_RC(support_user_add(v, "eve", VAULT_ROLE_CASEWORKER, "eve-pass", 8), 0);
+	CHECK_RC(support_user_add(v, "fay", VAULT_ROLE_CASEWORKER, "fay-pass", 8), 0);
 	sleep(3);
 	CHECK_RC(vault_case_grant(v, code, "eve", 0), 0);
 	vault_close(v);

@@ -214,8 +214,8 @@ static void set_format(const char *dir, const unsigned char *val, size_t len)
 
 static void test_format(void)
 {
-	static const unsigned char fmt1[5] = { 1, 0, 0, 0, 4 }, fmt2[5] = { 1, 0, 0, 0, 5 },
-		fmt_old[5] = { 1, 0, 0, 0, 3 };
+	static const unsigned char fmt1[5] = { 1, 0, 0, 0, 5 }, fmt2[5] = { 1, 0, 0, 0, 6 },
+		fmt_old[5] = { 1, 0, 0, 0, 4 };
 	static const unsigned char badrec[5] = { 9, 0, 0, 0, 1 }, shortrec[3] = { 1, 0, 1 };
 	vault *v = NULL;
 	char path[512];
@@ -236,7 +236,7 @@ static void test_format(void)
 	set_format(path, fmt2, sizeof fmt2);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);
-	/* An older one (format 3 bound no key to the vault or its place). */
+	/* An older one (format 4 made every key pair in the admin's process). */
 	set_format(path, fmt_old, sizeof fmt_old);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);
@@ -295,7 +295,7 @@ static void test_map_full(void)
 	if (!v)
 		goto out;
 	CHECK_RC(vault_unlock(v, "dpo", ADMIN_PASS, strlen(ADMIN_PASS)), 0);
-	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
+	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
 	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
 	CHECK_RC(vault_case_create(code, v, NULL), 0);
 	snprintf(fpath, sizeof fpath, "%s/big.bin", code);
@@ -368,7 +368,7 @@ static void test_grow(void)
 	if (!v || !data)
 		goto out;
 	CHECK_RC(vault_unlock(v, "dpo", ADMIN_PASS, strlen(ADMIN_PASS)), 0);
-	CHECK_RC(vault_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
+	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
 	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
 	CHECK_RC(vault_case_create(code, v, NULL), 0);
 	snprintf(fpath, sizeof fpath, "%s/big.bin", code);

@@ -59,36 +59,6 @@ static int read_doc(vault *v)
 	return error;
 }
 
-typedef struct {
-	const char *user;
-	size_t n;
-} sealed_count;
-
-static int count_for(const MDB_val *k, const MDB_val *v, void *payload)
-{
-	sealed_count *c = payload;
-	size_t ulen = strlen(c->user);
-
-	(void)v;
-	if (k->mv_size > ulen + 1 && ((char *)k->mv_data)[k->mv_size - ulen - 1] == '/' &&
-	    !memcmp((char *)k->mv_data + k->mv_size - ulen, c->user, ulen))
-		c->n++;
-	return 0;
-}
-
-/* How many keys are sealed to `user` in the vault file. */
-static size_t sealed_to(const char *dir, const char *user)
-{
-	sealed_count c = { user, 0 };
-	rawdb db;
-
-	if (rawdb_open(&db, dir) != 0)
-		return (size_t)-1;
-	rawdb_foreach(&db, "sealed", count_for, &c);
-	rawdb_close(&db, 0);
-	return c.n;
-}
-
 static void build_base(const char *dir)
 {
 	vault *v;
@@ -106,7 +76,7 @@ static void build_base(const char *dir)
 	vault_close(v);
 	/* alice's next session seals A's key to bob. */
 	vault_close(session(base, "alice", NULL, 0));
-	CHECK(sealed_to(base, "bob") == 1);
+	CHECK(rawdb_sealed_to(base, "bob") == 1);
 	vault_close(session(base, "bob", NULL, 0));
 }
 
@@ -171,13 +141,13 @@ static void expect_forgery_caught(const char *dir, const char *forged)
 	vault_verify_result res;
 	vault *v;
 
-	CHECK(sealed_to(dir, "carol") == 0);
+	CHECK(rawdb_sealed_to(dir, "carol") == 0);
 	/* carol reads nothing of A. */
 	if ((v = session(dir, "carol", NULL, 0)) != NULL) {
 		CHECK(read_doc(v) < 0);
 		vault_close(v);
 	}
-	CHECK(sealed_to(dir, "carol") == 0);
+	CHECK(rawdb_sealed_to(dir, "carol") == 0);
 	if ((v = session(dir, "aud", NULL, 0)) != NULL) {
 		CHECK_RC(vault_audit_verify(&res, v, NULL), VAULT_ECORRUPT);
 		CHECK(!strcmp(res.bad_commit, forged));

@@ -18,7 +18,11 @@
 static const vault_action actions[] = {
 	{ "init",            VAULT_ACTION_GENESIS, 1, 1, 0, { NULL } },
 	{ "user-add",        VAULT_ACTION_ADMIN,   1, 1, 0, { NULL } },
-	{ "user-disable",    VAULT_ACTION_ADMIN,   1, 0, 0, { "status", NULL } },
+	{ "user-disable",    VAULT_ACTION_ADMIN,   1, 0, 0, { "status", "enrol", NULL } },
+	/* a pending user's own first key, signed with it */
+	{ "enrol",           VAULT_ACTION_SELF,    1, 0, 0, { "status", "key", "enrol", NULL } },
+	/* a new key pair, and a new epoch of each of the user's cases (as rekey) */
+	{ "passwd",          VAULT_ACTION_SELF,    1, 0, 0, { "key", "epoch", "retired", NULL } },
 	/* plus the target's `member` line, see vault_action__check_record() */
 	{ "grant",           VAULT_ACTION_ADMIN,   1, 0, 0, { NULL } },
 	{ "revoke",          VAULT_ACTION_ADMIN,   1, 0, 0, { "retired", NULL } },
@@ -42,7 +46,8 @@ static const vault_action actions[] = {
 	{ "read",            VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	/* a case's label or a folder's entries seen: a member's, as a read */
 	{ "list",            VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
-	{ "passwd",          VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
+	/* the audit key sealed to an admin or auditor who enrolled */
+	{ "audit-key",       VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	{ "mount",           VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	{ "unmount",         VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	{ "unlock-failed",   VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
@@ -237,7 +242,8 @@ static int record_has(const record_lines *r, const char *key)
  * next. So an epoch never goes back nor skips one, and `retired` goes
  * from yes to no only as the epoch goes up by one, by a rekey, with the
  * key-check value of the new epoch; a revoke leaves its epoch retired.
- * `*start` is the epoch a rekey starts, or 0.
+ * A passwd starts the next epoch of each case of its user the same way,
+ * retired or not. `*start` is the epoch a rekey or passwd starts, or 0.
  */
 static int check_epochs(uint32_t *start, const vault_action *a, const record_lines *r0,
 	const record_lines *r1, const char *what)
@@ -263,28 +269,30 @@ static int check_epochs(uint32_t *start, const vault_action *a, const record_lin
 		return vault_error_set(VAULT_ECORRUPT, "'revoke' left epoch %u of %s not retired", e1, what);
 	if (e1 == e0)
 		return 0;
-	/* A new epoch: only a rekey starts one, as vault_keys__settle does. */
-	if (strcmp(a->name, "rekey"))
+	/* A new epoch: a rekey starts the one a revoke retired, as
+	 * vault_keys__settle does; a passwd starts one in each case of its
+	 * user (an old copy of their record must open nothing newer). */
+	if (strcmp(a->name, "rekey") && strcmp(a->name, "passwd"))
 		return vault_error_set(VAULT_ECORRUPT,
-			"'%s' started epoch %u of %s, which only a rekey does", a->name, e1, what);
-	if (!was || is)
-		return vault_error_set(VAULT_ECORRUPT, "'rekey' started epoch %u of %s %s", e1, what,
-			!was ? "whose epoch no revoke retired" : "and left it retired");
+			"'%s' started epoch %u of %s, which only a rekey or a passwd does", a->name, e1, what);
+	if ((!was && strcmp(a->name, "passwd")) || is)
+		return vault_error_set(VAULT_ECORRUPT, "'%s' started epoch %u of %s %s", a->name, e1, what,
+			is ? "and left it retired" : "whose epoch no revoke retired");
 	snprintf(key, sizeof key, "kcv %u", e1);
 	record_value(value, sizeof value, r1, key);
 	if (record_has(r0, key) || strlen(value) != 2 * KCV_SIZE ||
 	    strspn(value, "0123456789abcdef") != 2 * KCV_SIZE)
 		return vault_error_set(VAULT_ECORRUPT,
-			"'rekey' started epoch %u of %s without a new key-check value for it", e1, what);
+			"'%s' started epoch %u of %s without a new key-check value for it", a->name, e1, what);
 	/* The label stays, or is sealed again under the new epoch. */
 	snprintf(label, sizeof label, "label %u ", e1);
 	if (record_has(r0, "label") && !record_has(r1, "label"))
-		return vault_error_set(VAULT_ECORRUPT, "'rekey' removed the label of %s", what);
+		return vault_error_set(VAULT_ECORRUPT, "'%s' removed the label of %s", a->name, what);
 	for (size_t i = 0; i < r1->n; i++)
 		if (key_is(r1, i, "label") && !has_line(r0, r1, i) &&
 		    (r1->len[i] <= strlen(label) || memcmp(r1->line[i], label, strlen(label))))
 			return vault_error_set(VAULT_ECORRUPT,
-				"'rekey' sealed the label of %s again, but not under the epoch %u it started", what, e1);
+				"'%s' sealed the label of %s again, but not under the epoch %u it started", a->name, what, e1);
 	*start = e1;
 	return 0;
 }

@@ -18,6 +18,7 @@ typedef enum {
 	VAULT_ACTION_CONTENT,        /* a read-write member's document change */
 	VAULT_ACTION_MEMBER,         /* a member's key work on a case (rekey) */
 	VAULT_ACTION_CASE,           /* case-create: not by auditors */
+	VAULT_ACTION_SELF,           /* a user's own keys: enrol, passwd */
 	VAULT_ACTION_STILL,          /* changes no state (read, mount, ...) */
 } vault_action_kind;
 

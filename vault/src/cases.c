@@ -147,8 +147,8 @@ static int grant_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		goto done;
 	}
 	if (u.status != USER_ACTIVE) {
-		error = vault_error_set(VAULT_EREFUSED, "user '%s' is disabled and cannot be a case member",
-			a->user);
+		error = vault_error_set(VAULT_EREFUSED, "user '%s' is %s and cannot be a case member",
+			a->user, u.status == USER_PENDING ? "pending (not enrolled yet)" : "disabled");
 		goto done;
 	}
 	if ((m = vault_case__member(&c, a->user)) != NULL) {

@@ -150,8 +150,13 @@ int vault_history__user_parse(vault_policy_user *out, const char *text, const ch
 	}
 	s = vault_history__field(text, "status", &len);
 	out->active = s && len == 6 && !memcmp(s, "active", 6);
-	if ((s = vault_history__field(text, "key", &len)) == NULL ||
-	    vault_sshsig__parse_publine(out->pk, s, len) < 0)
+	out->pending = s && len == 7 && !memcmp(s, "pending", 7);
+	/* Only a user who never enrolled has no key: pending, or disabled
+	 * before enrolling; never an active one, nor one of no status. */
+	if ((s = vault_history__field(text, "key", &len)) == NULL && !out->active &&
+	    vault_history__field(text, "status", &len) != NULL)
+		return 0;
+	if (s == NULL || vault_sshsig__parse_publine(out->pk, s, len) < 0)
 		return vault_error_set(VAULT_ECORRUPT, "policy of user '%s' holds no valid key", name);
 	return 0;
 }

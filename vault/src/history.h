@@ -38,6 +38,7 @@ typedef struct {
 	int found;
 	vault_role_t role;
 	int active;
+	int pending;                 /* added, not enrolled: no key */
 	unsigned char pk[32];
 } vault_policy_user;
 

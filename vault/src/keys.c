@@ -8,6 +8,7 @@
 
 #include "event.h"
 #include "policy.h"
+#include "report.h"
 #include "trust.h"
 
 /* ---- case keys ---------------------------------------------------------- */
@@ -432,12 +433,81 @@ static int rekey_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	return vault_event__touch_case(ev, v, txn, code);
 }
 
+/* ---- the audit key --------------------------------------------------------- */
+
+int vault_keys__seal_audit(MDB_txn *txn, vault *v, const char *to, const unsigned char to_pk[32])
+{
+	audit_key k;
+	unsigned char sealed[1 + 32 + VCRYPTO_SEALBYTES];
+	char key[VAULT_NAME_MAX + 16];
+	int error;
+
+	if ((error = vault_report__key_open(&k, v, txn)) < 0)
+		return error;
+	sealed[0] = REC_FORMAT;
+	error = vault_vcrypto__seal_to(sealed + 1, k.sk, 32, to_pk);
+	vault_report__key_close(&k);
+	if (error < 0)
+		return error;
+	snprintf(key, sizeof key, "@audit/%s", to);
+	return vault_store__put(txn, v->st->sealed, key, strlen(key), sealed, sizeof sealed, 0);
+}
+
+static int has_audit_key(MDB_txn *txn, vault *v, const char *name)
+{
+	char key[VAULT_NAME_MAX + 16];
+	MDB_val val;
+
+	snprintf(key, sizeof key, "@audit/%s", name);
+	return vault_store__get(txn, v->st->sealed, key, strlen(key), &val) != VAULT_ENOTFOUND;
+}
+
+/* An active admin or auditor who lacks the audit key (enrolled since). */
+static int lacks_audit_key(MDB_txn *txn, vault *v, const char *name, const user_rec *u)
+{
+	return u->status == USER_ACTIVE && u->role != VAULT_ROLE_CASEWORKER &&
+		!has_audit_key(txn, v, name);
+}
+
+static int audit_key_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
+{
+	const char *name = payload;
+	user_rec u;
+	int error;
+
+	if ((error = vault_user__get(&u, txn, v, name)) < 0)
+		return error;
+	if (!lacks_audit_key(txn, v, name, &u))
+		return 1;     /* another session did it meanwhile */
+	if ((error = vault_keys__user_trusted(txn, v, name)) < 0 ||
+	    (error = vault_keys__seal_audit(txn, v, name, u.pk)) < 0)
+		return error;
+	snprintf(ev->target, sizeof ev->target, "%s", name);
+	return 0;
+}
+
 typedef struct {
 	MDB_txn *txn;
 	vault *v;
 	char (*todo)[VAULT_CODE_SIZE];
 	size_t ntodo;
+	char (*users)[VAULT_NAME_MAX + 1];
+	size_t nusers;
 } maintain_args;
+
+static int note_keyless(const char *name, const user_rec *u, void *payload)
+{
+	maintain_args *a = payload;
+	void *t;
+
+	if (!lacks_audit_key(a->txn, a->v, name, u))
+		return 0;
+	if ((t = realloc(a->users, (a->nusers + 1) * sizeof *a->users)) == NULL)
+		return vault_error_set_oom();
+	a->users = t;
+	snprintf(a->users[a->nusers++], sizeof *a->users, "%s", name);
+	return 0;
+}
 
 static int note_unsettled(case_rec *c, void *payload)
 {
@@ -455,18 +525,25 @@ static int note_unsettled(case_rec *c, void *payload)
 
 int vault_keys__maintain(vault *v)
 {
-	maintain_args a = { NULL, v, NULL, 0 };
+	maintain_args a = { NULL, v, NULL, 0, NULL, 0 };
 	int error;
 
 	if ((error = vault_store__begin(&a.txn, v->st, 0)) < 0)
 		return error;
 	error = vault_case__each(a.txn, v, note_unsettled, &a);
+	/* Admins and auditors enrol on their own: the audit key reaches them
+	 * from the next session of one who holds it. */
+	if (error == 0 && v->role != VAULT_ROLE_CASEWORKER && has_audit_key(a.txn, v, v->user))
+		error = vault_user__each(a.txn, v, note_keyless, &a);
 	vault_store__abort(v->st, a.txn);
 	for (size_t i = 0; i < a.ntodo && error >= 0; i++) {
 		error = vault_policy__run(v, "rekey", rekey_fn, a.todo[i]);
 		if (error == 1)
 			error = 0;
 	}
+	for (size_t i = 0; i < a.nusers && error >= 0; i++)
+		error = vault_policy__run(v, "audit-key", audit_key_fn, a.users[i]);
 	free(a.todo);
+	free(a.users);
 	return error < 0 ? error : 0;
 }

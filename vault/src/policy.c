@@ -9,12 +9,59 @@
 
 #include "event.h"
 #include "policy.h"
+#include "trust.h"
 
 int vault_policy__require_unlocked(vault *v)
 {
 	if (!v->unlocked)
 		return vault_error_set(VAULT_EAUTH, "no user is unlocked");
 	return 0;
+}
+
+void vault_policy__end_session(vault *v)
+{
+	case_key *k, *next;
+
+	for (k = v->keys; k; k = next) {
+		next = k->next;
+		vault_vcrypto__key_free(k->key);
+		vault_vcrypto__key_free(k->lookup);
+		free(k);
+	}
+	v->keys = NULL;
+	vault_trust__end(v);
+	vault_vcrypto__key_free(v->sk);
+	v->sk = NULL;
+	v->unlocked = 0;
+}
+
+void vault_policy__begin_session(vault *v, const char *name, const user_rec *u, unsigned char *sk)
+{
+	vault_policy__end_session(v);
+	v->sk = sk;
+	memcpy(v->pk, u->pk, 32);
+	snprintf(v->user, sizeof v->user, "%s", name);
+	v->role = u->role;
+	v->unlocked = 1;
+}
+
+int vault_policy__switch_user(user_rec *u, vault *v, const char *name)
+{
+	MDB_txn *txn = NULL;
+	int error;
+
+	vault_trust__save_file(v);
+	vault_policy__end_session(v);
+	/* A bad name is a user that does not exist: no more is said. */
+	if (vault_user__check_name(name, "user") < 0)
+		return vault_error_set(VAULT_EAUTH, "user '%s' does not exist", name);
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
+		return error;
+	error = vault_user__get(u, txn, v, name);
+	vault_store__abort(v->st, txn);
+	if (error == VAULT_ENOTFOUND)
+		return vault_error_set(VAULT_EAUTH, "user '%s' does not exist", name);
+	return error;
 }
 
 /* The message names the user and the roles; the caller says what it was doing. */

@@ -9,6 +9,15 @@
 
 /* VAULT_EAUTH unless a user is unlocked. */
 int vault_policy__require_unlocked(vault *v);
+/* A session of user `name` (record `u`), holding only its own key `sk`
+ * (taken); the previous session's keys are dropped. */
+void vault_policy__begin_session(vault *v, const char *name, const user_rec *u, unsigned char *sk);
+/* The previous session ends (its checkpoint saved), and the record of
+ * `name` is read for the next; VAULT_EAUTH when there is no such user. */
+int vault_policy__switch_user(user_rec *u, vault *v, const char *name);
+/* No user is unlocked; every key the session held, and what it had
+ * verified of the history (trust.h), is wiped. */
+void vault_policy__end_session(vault *v);
 /* The caller is unlocked and has `role`; VAULT_EACCES naming both roles. */
 int vault_policy__require_role(vault *v, vault_role_t role);
 /* A policy event in a transaction of its own; nothing to record is 0. */
@@ -50,6 +59,9 @@ int vault_keys__lookup_key(const unsigned char **out, MDB_txn *txn, vault *v, ca
 /* Start a new epoch if retired, seal the key to members who lack it. */
 int vault_keys__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed);
 int vault_keys__maintain(vault *v);
+/* The audit key's secret half, from the unlocked admin's or auditor's copy
+ * (checked against meta/audit-pk), sealed to user `to`'s key `to_pk`. */
+int vault_keys__seal_audit(MDB_txn *txn, vault *v, const char *to, const unsigned char to_pk[32]);
 
 
 /* users.c: a user's key pair, sealed under their passphrase, bound to the
@@ -60,9 +72,6 @@ int vault_users__create(user_rec *u, unsigned char **sk_out, unsigned char **kek
 	vault_role_t role, const char *pass, size_t passlen);
 void vault_users__wrap(user_rec *u, const vault *v, const char *name, const unsigned char *sk,
 	const unsigned char *kek);
-/* Seal the same secret key under a new passphrase. */
-int vault_users__rewrap(user_rec *u, const vault *v, const char *name, const unsigned char *sk,
-	const char *pass, size_t passlen);
 /* The user's secret key, if `pass` opens it; VAULT_EAUTH if not. */
 int vault_users__unwrap(unsigned char **sk_out, const user_rec *u, const vault *v, const char *name,
 	const char *pass, size_t passlen);

@@ -16,7 +16,7 @@
 #include "internal.h"
 #include "sshsig.h"
 
-#define USER_REC_SIZE (3 + 32 + 8 + 8 + VCRYPTO_SALTBYTES + VCRYPTO_OVERHEAD + VCRYPTO_SIGN_SKBYTES)
+#define USER_REC_SIZE (3 + 32 + 8 + 8 + VCRYPTO_SALTBYTES + VCRYPTO_OVERHEAD + VCRYPTO_SIGN_SKBYTES + 32 + 8)
 
 /* ---- meta --------------------------------------------------------------- */
 
@@ -195,7 +195,7 @@ int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name)
 	if ((error = vault_store__get(txn, v->st->users, name, strlen(name), &val)) < 0)
 		return error;
 	p = val.mv_data;
-	if (val.mv_size != USER_REC_SIZE || p[0] != REC_FORMAT || p[1] < 1 || p[1] > 3 || p[2] > 1)
+	if (val.mv_size != USER_REC_SIZE || p[0] != REC_FORMAT || p[1] < 1 || p[1] > 3 || p[2] > USER_PENDING)
 		return vault_error_set(VAULT_ECORRUPT, "record of user '%s' is damaged", name);
 	out->role = p[1];
 	out->status = p[2];
@@ -204,7 +204,9 @@ int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name)
 	out->kdf.opslimit = be64_get(p); p += 8;
 	out->kdf.memlimit = be64_get(p); p += 8;
 	memcpy(out->kdf.salt, p, VCRYPTO_SALTBYTES); p += VCRYPTO_SALTBYTES;
-	memcpy(out->wrapped, p, sizeof out->wrapped);
+	memcpy(out->wrapped, p, sizeof out->wrapped); p += sizeof out->wrapped;
+	memcpy(out->enrol, p, 32); p += 32;
+	out->enrol_expires = (int64_t)be64_get(p);
 	return 0;
 }
 
@@ -219,7 +221,9 @@ int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u)
 	be64_put(p, u->kdf.opslimit); p += 8;
 	be64_put(p, u->kdf.memlimit); p += 8;
 	memcpy(p, u->kdf.salt, VCRYPTO_SALTBYTES); p += VCRYPTO_SALTBYTES;
-	memcpy(p, u->wrapped, sizeof u->wrapped);
+	memcpy(p, u->wrapped, sizeof u->wrapped); p += sizeof u->wrapped;
+	memcpy(p, u->enrol, 32); p += 32;
+	be64_put(p, (uint64_t)u->enrol_expires);
 	return vault_store__put(txn, v->st->users, name, strlen(name), buf, sizeof buf, 0);
 }
 
@@ -238,12 +242,24 @@ void vault_user__path(char out[64], const char *name)
 
 int vault_blob__user(vault_buf *out, const char *name, const user_rec *u)
 {
-	char publine[VAULT_SSHSIG_PUBLINE_MAX];
+	static const char *const status[] = { "active", "disabled", "pending" };
+	static const unsigned char none[32];
+	char publine[VAULT_SSHSIG_PUBLINE_MAX], hex[65];
 
-	if (vault_sshsig__publine(publine, sizeof publine, u->pk) < 0)
-		return VAULT_ERROR;
-	vault_buf_printf(out, "name %s\nrole %s\nstatus %s\nkey %s\n", name, vault_role_name(u->role),
-		u->status == USER_DISABLED ? "disabled" : "active", publine);
+	vault_buf_printf(out, "name %s\nrole %s\nstatus %s\n", name, vault_role_name(u->role),
+		status[u->status]);
+	/* A user who never enrolled has no key. */
+	if (sodium_memcmp(u->pk, none, 32) != 0) {
+		if (vault_sshsig__publine(publine, sizeof publine, u->pk) < 0)
+			return VAULT_ERROR;
+		vault_buf_printf(out, "key %s\n", publine);
+	}
+	/* The code's hash is here so that the signed history vouches for it:
+	 * a hash written into the file alone enrols no one. */
+	if (u->status == USER_PENDING) {
+		sodium_bin2hex(hex, sizeof hex, u->enrol, 32);
+		vault_buf_printf(out, "enrol %s %lld\n", hex, (long long)u->enrol_expires);
+	}
 	return out->oom ? vault_error_set_oom() : 0;
 }
 

@@ -22,7 +22,8 @@
 /* Node types and states, as stored. */
 enum { NODE_DIR = 1, NODE_FILE = 2 };
 enum { NODE_LIVE = 1, NODE_DELETED = 2, NODE_SHREDDED = 3 };
-enum { USER_ACTIVE = 0, USER_DISABLED = 1 };
+/* A pending user was added and has not enrolled: no key pair yet. */
+enum { USER_ACTIVE = 0, USER_DISABLED = 1, USER_PENDING = 2 };
 #define NODE_FILE_MODE 0600      /* permission bits of a new file ... */
 #define NODE_DIR_MODE  0700      /* ... and folder */
 #define PATH_MAX_DEPTH 64        /* folders in a path, below the case */
@@ -38,6 +39,10 @@ typedef struct {
 	unsigned char pk[32];
 	vcrypto_kdf kdf;
 	unsigned char wrapped[VCRYPTO_OVERHEAD + VCRYPTO_SIGN_SKBYTES];
+	/* Pending only: the hash of the one-time enrolment code (never the
+	 * code), and when it expires (seconds since 1970). */
+	unsigned char enrol[32];
+	int64_t enrol_expires;
 } user_rec;
 
 #define CASE_MAX_MEMBERS 64

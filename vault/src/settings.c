@@ -47,10 +47,11 @@ static const setting_spec settings[] = {
 	  "a git remote or directory the history is pushed to by itself ('' : none)" },
 	{ "witness-every", SET_COUNT, "100",
 	  "... after this many events, and at every unmount" },
+	{ "enrol-code-ttl", SET_SECONDS, "604800",
+	  "an enrolment code of 'user add' expires after this many seconds" },
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 #define SETTING_VALUE_MAX (VAULT_WITNESS_URL_MAX + 1)
-#define SET_WITNESS 8                /* the index of `witness` above */
 
 static const char *const day_names[7] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
 
@@ -360,9 +361,26 @@ int vault_settings__witness(char url[VAULT_WITNESS_URL_MAX + 1], uint64_t *every
 
 	if ((error = vault_event__settings_trusted(v, txn)) == 0 &&
 	    (error = settings_get(&list, txn, v)) == 0 &&
-	    (error = setting_value(url, &dflt, list.ptr, &settings[SET_WITNESS])) == 0 &&
-	    (error = setting_value(val, &dflt, list.ptr, &settings[SET_WITNESS + 1])) == 0)
+	    (error = setting_value(url, &dflt, list.ptr, setting_find("witness"))) == 0 &&
+	    (error = setting_value(val, &dflt, list.ptr, setting_find("witness-every"))) == 0)
 		parse_uint(every, val, &end);
 	vault_buf_dispose(&list);
+	return error;
+}
+
+int vault_settings__enrol_ttl(int64_t *out, MDB_txn *txn, vault *v)
+{
+	vault_buf list = VAULT_BUF_INIT;
+	char val[SETTING_VALUE_MAX];
+	const char *end;
+	uint64_t n = 0;
+	int error, dflt;
+
+	if ((error = vault_event__settings_trusted(v, txn)) == 0 &&
+	    (error = settings_get(&list, txn, v)) == 0 &&
+	    (error = setting_value(val, &dflt, list.ptr, setting_find("enrol-code-ttl"))) == 0)
+		parse_uint(&n, val, &end);   /* a normal form: it parses */
+	vault_buf_dispose(&list);
+	*out = (int64_t)n;
 	return error;
 }

@@ -22,6 +22,8 @@ typedef struct {
 	char work_text[112];         /* "mon,tue,wed,thu,fri 07:00-19:00" */
 } vault_anomaly_settings;
 int vault_settings__anomaly(vault_anomaly_settings *out, MDB_txn *txn, vault *v);
+/* How long an enrolment code of `user add` lasts, in seconds. */
+int vault_settings__enrol_ttl(int64_t *out, MDB_txn *txn, vault *v);
 
 /* The witness the history is pushed to by itself ("" for none), and after
  * how many events; checked as above. */

@@ -18,6 +18,7 @@
 #define FILE_EVERY 1000
 
 #define CKPT_SIZE (GIT_OID_RAWSZ + 8 + 32)
+#define CKPT_CTX "cv-ckpt_"
 
 /* ---- the checkpoint and its MAC ------------------------------------------ */
 
@@ -230,7 +231,40 @@ int vault_trust__begin(vault *v)
 {
 	vault_trust__end(v);
 	/* The seed half of the Ed25519 secret key: only this user derives it. */
-	return vault_vcrypto__subkey(&v->ckpt_key, v->sk, 1, "cv-ckpt_");
+	return vault_vcrypto__subkey(&v->ckpt_key, v->sk, 1, CKPT_CTX);
+}
+
+int vault_trust__rekey(vault *v, const unsigned char *sk, unsigned char **prev)
+{
+	unsigned char *key = NULL;
+	int error;
+
+	*prev = NULL;
+	if (!v->ckpt_key)
+		return 0;
+	if ((error = vault_vcrypto__subkey(&key, sk, 1, CKPT_CTX)) < 0)
+		return error;
+	*prev = v->ckpt_key;
+	v->ckpt_key = key;
+	return 0;
+}
+
+void vault_trust__unrekey(vault *v, unsigned char *prev)
+{
+	if (!prev)
+		return;
+	vault_vcrypto__key_free(v->ckpt_key);
+	v->ckpt_key = prev;
+}
+
+void vault_trust__rekeyed(vault *v, unsigned char *prev)
+{
+	if (!prev)
+		return;
+	vault_vcrypto__key_free(prev);
+	/* The state file's checkpoint is under the old key: write it anew. */
+	v->file_events = 0;
+	vault_trust__save_file(v);
 }
 
 static int rolled_back(vault *v, const vault_trust_point *saw, uint64_t held)

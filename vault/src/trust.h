@@ -34,6 +34,16 @@
 int vault_trust__start(vault *v, int accept, int *accepted);
 /* A session that begins with the genesis: it trusts nothing yet. */
 int vault_trust__begin(vault *v);
+/*
+ * A passwd: from now on the checkpoint is under the key derived from the
+ * user's new secret key `sk`, so that the advance of the passwd's own
+ * event stores it so, in the same transaction. *prev gets the key it
+ * replaces; vault_trust__unrekey puts it back if that transaction fails,
+ * and vault_trust__rekeyed wipes it once it committed.
+ */
+int vault_trust__rekey(vault *v, const unsigned char *sk, unsigned char **prev);
+void vault_trust__unrekey(vault *v, unsigned char *prev);
+void vault_trust__rekeyed(vault *v, unsigned char *prev);
 /* The gate: the head in `txn` is verified, or VAULT_ECORRUPT. */
 int vault_trust__gate(vault *v, MDB_txn *txn);
 /* After this session appended `head` in `txn`: it is trusted, and the

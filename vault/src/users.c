@@ -8,44 +8,41 @@
 
 #include "event.h"
 #include "policy.h"
-#include "report.h"
+#include "settings.h"
 #include "sshsig.h"
+#include "trust.h"
 
 /* ---- users -------------------------------------------------------------- */
 
 
-/* The audit key's secret half, sealed to admins and auditors: the
- * caller's copy, checked against the vault's audit key, sealed to `to`. */
-static int seal_audit_key(MDB_txn *txn, vault *v, const char *to, const unsigned char to_pk[32])
+/* The hash of an enrolment code, bound to the vault and the user. */
+static void code_hash(unsigned char out[32], const vault *v, const char *name, const char *code,
+	size_t len)
 {
-	audit_key k;
-	unsigned char sealed[1 + 32 + VCRYPTO_SEALBYTES];
-	char key[VAULT_NAME_MAX + 16];
-	int error;
+	crypto_generichash_state st;
 
-	if ((error = vault_report__key_open(&k, v, txn)) < 0)
-		return error;
-	sealed[0] = REC_FORMAT;
-	error = vault_vcrypto__seal_to(sealed + 1, k.sk, 32, to_pk);
-	vault_report__key_close(&k);
-	if (error < 0)
-		return error;
-	snprintf(key, sizeof key, "@audit/%s", to);
-	return vault_store__put(txn, v->st->sealed, key, strlen(key), sealed, sizeof sealed, 0);
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const unsigned char *)"cv-enrol", 9);
+	crypto_generichash_update(&st, (const unsigned char *)v->id, strlen(v->id) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)name, strlen(name) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)code, len);
+	crypto_generichash_final(&st, out, 32);
 }
 
 typedef struct {
 	const char *name;
 	vault_role_t role;
-	const char *pass;
-	size_t passlen;
+	char *code;
 } user_add_args;
 
+/* A pending user: no key pair, only the hash of a one-time code that the
+ * person enrols with, in their own process. The admin never knows their
+ * passphrase or key. */
 static int user_add_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 {
 	user_add_args *a = payload;
 	user_rec u;
-	unsigned char *sk = NULL, *kek = NULL;
+	int64_t ttl;
 	int error;
 
 	error = vault_user__get(&u, txn, v, a->name);
@@ -53,31 +50,114 @@ static int user_add_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		return vault_error_set(VAULT_EEXISTS, "user '%s' already exists", a->name);
 	if (error != VAULT_ENOTFOUND)
 		return error;
-	if ((error = vault_users__create(&u, &sk, &kek, a->role, a->pass, a->passlen)) < 0)
+	if ((error = vault_settings__enrol_ttl(&ttl, txn, v)) < 0)
 		return error;
-	vault_users__wrap(&u, v, a->name, sk, kek);
-	vault_vcrypto__key_free(kek);
-	vault_vcrypto__key_free(sk);   /* the new user unlocks it with their passphrase */
+	memset(&u, 0, sizeof u);
+	u.role = a->role;
+	u.status = USER_PENDING;
+	vault_vcrypto__random_code(a->code, VAULT_ENROL_CODE_LEN);
+	code_hash(u.enrol, v, a->name, a->code, VAULT_ENROL_CODE_LEN);
+	u.enrol_expires = vault_time__now() + ttl;
 	if ((error = vault_user__put(txn, v, a->name, &u)) < 0)
-		return error;
-	if (a->role != VAULT_ROLE_CASEWORKER && (error = seal_audit_key(txn, v, a->name, u.pk)) < 0)
 		return error;
 	snprintf(ev->target, sizeof ev->target, "%s", a->name);
 	return vault_event__touch_user(ev, v, txn, a->name);
 }
 
-int vault_user_add(vault *v, const char *name, vault_role_t role, const char *pass, size_t passlen)
+int vault_user_add(vault *v, const char *name, vault_role_t role, char code[VAULT_ENROL_CODE_SIZE])
 {
-	user_add_args a = { name, role, pass, passlen };
+	user_add_args a = { name, role, code };
 	int error;
 
+	code[0] = '\0';
 	if ((error = vault_policy__require_role(v, VAULT_ROLE_ADMIN)) < 0)
 		return error;
 	if ((error = vault_user__check_name(name, "user")) < 0)
 		return error;
 	if (role < VAULT_ROLE_ADMIN || role > VAULT_ROLE_AUDITOR)
 		return vault_error_set(VAULT_EUSAGE, "unknown role for user '%s'", name);
-	return vault_policy__run(v, "user-add", user_add_fn, &a);
+	if ((error = vault_policy__run(v, "user-add", user_add_fn, &a)) < 0)
+		sodium_memzero(code, VAULT_ENROL_CODE_SIZE);
+	return error;
+}
+
+/* ---- enrolment ------------------------------------------------------------ */
+
+/* `u`, the record of `name`, is pending and `code` is its unexpired code;
+ * VAULT_EAUTH if not. */
+static int enrol_check(const user_rec *u, const vault *v, const char *name, const char *code,
+	size_t codelen)
+{
+	unsigned char h[32];
+
+	if (u->status == USER_ACTIVE)
+		return vault_error_set(VAULT_EAUTH, "user '%s' has enrolled already: the code was used", name);
+	if (u->status != USER_PENDING)
+		return vault_error_set(VAULT_EAUTH, "user '%s' is disabled", name);
+	code_hash(h, v, name, code, codelen);
+	if (sodium_memcmp(h, u->enrol, 32) != 0)
+		return vault_error_set(VAULT_EAUTH, "wrong enrolment code for user '%s'", name);
+	if (vault_time__now() >= u->enrol_expires)
+		return vault_error_set(VAULT_EAUTH, "the enrolment code of user '%s' has expired", name);
+	return 0;
+}
+
+typedef struct {
+	const char *name, *code;
+	size_t codelen;
+	user_rec u;                  /* the new record, its key made outside the event */
+} enrol_args;
+
+static int enrol_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
+{
+	enrol_args *a = payload;
+	user_rec u;
+	int error;
+
+	/* Again in the write transaction: a code works once. The record must
+	 * be the head's, so that the hash checked is one an admin recorded. */
+	if ((error = vault_user__get(&u, txn, v, a->name)) < 0 ||
+	    (error = enrol_check(&u, v, a->name, a->code, a->codelen)) < 0 ||
+	    (error = vault_keys__user_trusted(txn, v, a->name)) < 0)
+		return error;
+	a->u.role = u.role;
+	if ((error = vault_user__put(txn, v, a->name, &a->u)) < 0)
+		return error;
+	snprintf(ev->target, sizeof ev->target, "%s", a->name);
+	return vault_event__touch_user(ev, v, txn, a->name);
+}
+
+int vault_user_enrol(vault *v, const char *name, const char *code, size_t codelen,
+	const char *pass, size_t passlen)
+{
+	enrol_args a = { name, code, codelen, { 0 } };
+	unsigned char *sk = NULL, *kek = NULL;
+	user_rec u;
+	int error;
+
+	/* Checked first without writing, so a wrong code costs no key. */
+	if ((error = vault_policy__switch_user(&u, v, name)) < 0 ||
+	    (error = enrol_check(&u, v, name, code, codelen)) < 0)
+		return error;
+	if ((error = vault_users__create(&a.u, &sk, &kek, u.role, pass, passlen)) < 0)
+		return error;
+	vault_users__wrap(&a.u, v, name, sk, kek);
+	vault_vcrypto__key_free(kek);
+	/*
+	 * The event is the new user's, signed with the key just made. The
+	 * user has no checkpoint yet: the gate verifies the whole history
+	 * from the genesis inside the event's transaction, and the event's
+	 * advance stores the user's first checkpoint with it, so a code that
+	 * fails there leaves nothing behind.
+	 */
+	vault_policy__begin_session(v, name, &a.u, sk);
+	if ((error = vault_trust__begin(v)) < 0 ||
+	    (error = vault_policy__run(v, "enrol", enrol_fn, &a)) < 0) {
+		vault_policy__end_session(v);
+		return error;
+	}
+	vault_trust__save_file(v);
+	return 0;
 }
 
 static int count_admin(const char *name, const user_rec *u, void *payload)
@@ -174,32 +254,94 @@ int vault_user_disable(vault *v, const char *name)
 	return vault_policy__run(v, "user-disable", user_disable_fn, (void *)name);
 }
 
-typedef struct { const char *pass; size_t passlen; } passwd_args;
+typedef struct {
+	user_rec u;                  /* the new record: a new key pair */
+	const unsigned char *sk;     /* its secret key */
+	unsigned char *prev_ckpt;    /* the checkpoint key it replaces */
+	member_of m;                 /* the user's cases */
+} passwd_args;
 
+/*
+ * A new key pair, and a new epoch of each of the user's cases, sealed to
+ * its members (the user under the new key) with the old epoch's key
+ * chained under it: the old record with the old passphrase opens nothing
+ * written afterwards. The event is signed with the old key, which is what
+ * vouches for the new one.
+ */
 static int passwd_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 {
 	passwd_args *a = payload;
+	const unsigned char *key;
 	user_rec u;
-	int error;
+	case_rec c;
+	int changed, error;
 
 	if ((error = vault_user__get(&u, txn, v, v->user)) < 0)
 		return error;
-	if ((error = vault_users__rewrap(&u, v, v->user, v->sk, a->pass, a->passlen)) < 0)
+	a->u.role = u.role;
+	/* The cases, read after the gate verified the history they are in. */
+	a->m.n = 0;
+	if ((error = vault_case__each(txn, v, note_membership, &a->m)) < 0)
 		return error;
-	if ((error = vault_user__put(txn, v, v->user, &u)) < 0)
+	/* The cases' keys under the old key pair, before the record changes. */
+	for (size_t i = 0; i < a->m.n; i++) {
+		if ((error = vault_case__get(&c, txn, v, a->m.codes[i])) < 0)
+			return error;
+		if ((error = vault_keys__case_trusted(txn, v, &c)) == 0)
+			error = vault_keys__case_key(&key, txn, v, &c, c.epoch);
+		vault_case__dispose(&c);
+		if (error < 0)
+			return error;
+	}
+	if (u.role != VAULT_ROLE_CASEWORKER &&
+	    (error = vault_keys__seal_audit(txn, v, v->user, a->u.pk)) < 0)
 		return error;
+	if ((error = vault_user__put(txn, v, v->user, &a->u)) < 0)
+		return error;
+	for (size_t i = 0; i < a->m.n; i++) {
+		if ((error = vault_case__get(&c, txn, v, a->m.codes[i])) < 0)
+			return error;
+		c.retired = 1;
+		error = vault_keys__settle(txn, v, &c, &changed);
+		vault_case__dispose(&c);
+		if (error < 0 || (error = vault_event__touch_case(ev, v, txn, a->m.codes[i])) < 0)
+			return error;
+	}
 	snprintf(ev->target, sizeof ev->target, "%s", v->user);
-	return vault_event__touch_user(ev, v, txn, v->user);
+	if ((error = vault_event__touch_user(ev, v, txn, v->user)) < 0)
+		return error;
+	/* Last, so that nothing above can fail with the new checkpoint key. */
+	return vault_trust__rekey(v, a->sk, &a->prev_ckpt);
 }
 
 int vault_user_passwd(vault *v, const char *pass, size_t passlen)
 {
-	passwd_args a = { pass, passlen };
+	passwd_args a;
+	unsigned char *sk = NULL, *kek = NULL;
 	int error;
 
+	memset(&a, 0, sizeof a);
 	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
-	return vault_policy__run(v, "passwd", passwd_fn, &a);
+	a.m.name = v->user;
+	if ((error = vault_users__create(&a.u, &sk, &kek, v->role, pass, passlen)) < 0)
+		return error;
+	vault_users__wrap(&a.u, v, v->user, sk, kek);
+	vault_vcrypto__key_free(kek);
+	a.sk = sk;
+	error = vault_policy__run(v, "passwd", passwd_fn, &a);
+	free(a.m.codes);
+	if (error < 0) {
+		vault_trust__unrekey(v, a.prev_ckpt);
+		vault_vcrypto__key_free(sk);
+		return error;
+	}
+	/* The session goes on under the new key, with what it verified. */
+	vault_vcrypto__key_free(v->sk);
+	v->sk = sk;
+	memcpy(v->pk, a.u.pk, 32);
+	vault_trust__rekeyed(v, a.prev_ckpt);
+	return 0;
 }
 
 typedef struct {
@@ -213,10 +355,13 @@ static int user_info(const char *name, const user_rec *u, void *payload)
 	char publine[VAULT_SSHSIG_PUBLINE_MAX];
 	vault_user_info info;
 
-	vault_sshsig__publine(publine, sizeof publine, u->pk);
+	publine[0] = '\0';
+	if (u->status != USER_PENDING)
+		vault_sshsig__publine(publine, sizeof publine, u->pk);
 	info.name = name;
 	info.role = u->role;
 	info.disabled = u->status == USER_DISABLED;
+	info.pending = u->status == USER_PENDING;
 	info.publine = publine;
 	return a->cb(&info, a->payload);
 }
@@ -284,20 +429,6 @@ void vault_users__wrap(user_rec *u, const vault *v, const char *name, const unsi
 	size_t adlen = wrap_ad(ad, v, name, u->pk);
 
 	vault_vcrypto__seal(u->wrapped, sk, VCRYPTO_SIGN_SKBYTES, ad, adlen, kek);
-}
-
-int vault_users__rewrap(user_rec *u, const vault *v, const char *name, const unsigned char *sk,
-	const char *pass, size_t passlen)
-{
-	unsigned char *kek = NULL;
-	int error;
-
-	vault_vcrypto__kdf_new(&u->kdf);
-	if ((error = vault_vcrypto__kdf_derive(&kek, pass, passlen, &u->kdf)) < 0)
-		return error;
-	vault_users__wrap(u, v, name, sk, kek);
-	vault_vcrypto__key_free(kek);
-	return 0;
 }
 
 /* The user's secret key, if `pass` opens it; VAULT_EAUTH if not. */

@@ -162,42 +162,6 @@ done:
 	return error;
 }
 
-static void drop_keys(vault *v)
-{
-	case_key *k, *next;
-
-	for (k = v->keys; k; k = next) {
-		next = k->next;
-		vault_vcrypto__key_free(k->key);
-		vault_vcrypto__key_free(k->lookup);
-		free(k);
-	}
-	v->keys = NULL;
-}
-
-/* The session ends: its keys and what it verified go. */
-static void end_session(vault *v)
-{
-	drop_keys(v);
-	vault_trust__end(v);
-	vault_vcrypto__key_free(v->sk);
-	v->sk = NULL;
-	v->unlocked = 0;
-}
-
-/* A new session holds only its own user's keys. */
-static int set_session(vault *v, const char *name, const user_rec *u, unsigned char *sk)
-{
-	drop_keys(v);
-	vault_vcrypto__key_free(v->sk);
-	v->sk = sk;
-	memcpy(v->pk, u->pk, 32);
-	snprintf(v->user, sizeof v->user, "%s", name);
-	v->role = u->role;
-	v->unlocked = 1;
-	return 0;
-}
-
 /* Remove what a failed init created, so nothing half-written remains. */
 static void init_undo(const char *dir, int made_dir)
 {
@@ -243,7 +207,7 @@ static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		vault_vcrypto__key_free(sk);
 		return error;
 	}
-	set_session(v, a->admin, &a->u, sk);   /* the handle owns sk now */
+	vault_policy__begin_session(v, a->admin, &a->u, sk);   /* the handle owns sk now */
 	if ((error = vault_trust__begin(v)) < 0)   /* its first event is this one */
 		return error;
 
@@ -337,28 +301,33 @@ static int rollback_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	return 0;
 }
 
-static int unlock_as(vault *v, const char *name, const char *pass, size_t passlen, int restored)
+/* The record the user unlocked with (their key pair) is the verified
+ * head's: an older copy of it, with an older passphrase, opens no session. */
+static int own_record_trusted(vault *v)
 {
 	MDB_txn *txn = NULL;
+	int error;
+
+	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
+		return error;
+	error = vault_keys__user_trusted(txn, v, v->user);
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
+static int unlock_as(vault *v, const char *name, const char *pass, size_t passlen, int restored)
+{
 	user_rec u;
 	unsigned char *sk = NULL;
 	int error, accepted;
 
 	/* Whatever happens, the previous session (if any) ends here. */
-	vault_trust__save_file(v);
-	end_session(v);
-	if (vault_user__check_name(name, "user") < 0)
-		return vault_error_set(VAULT_EAUTH, "user '%s' does not exist", name);
-	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
-		return error;
-	error = vault_user__get(&u, txn, v, name);
-	vault_store__abort(v->st, txn);
-	if (error == VAULT_ENOTFOUND)
-		return vault_error_set(VAULT_EAUTH, "user '%s' does not exist", name);
-	if (error < 0)
+	if ((error = vault_policy__switch_user(&u, v, name)) < 0)
 		return error;
 	if (u.status == USER_DISABLED)
 		return vault_error_set(VAULT_EAUTH, "user '%s' is disabled", name);
+	if (u.status == USER_PENDING)
+		return vault_error_set(VAULT_EAUTH, "user '%s' has not enrolled yet", name);
 	error = vault_users__unwrap(&sk, &u, v, name, pass, passlen);
 	if (error == VAULT_EAUTH) {
 		char msg[256];
@@ -369,11 +338,12 @@ static int unlock_as(vault *v, const char *name, const char *pass, size_t passle
 	}
 	if (error < 0)
 		return error;
-	set_session(v, name, &u, sk);
+	vault_policy__begin_session(v, name, &u, sk);
 	/* Nothing is decided on the history before it is verified. */
 	if ((error = vault_trust__start(v, restored, &accepted)) < 0 ||
+	    (error = own_record_trusted(v)) < 0 ||
 	    (accepted && (error = vault_policy__run(v, "rollback-accepted", rollback_fn, NULL)) < 0)) {
-		end_session(v);
+		vault_policy__end_session(v);
 		return error;
 	}
 	return vault_keys__maintain(v);
@@ -433,7 +403,7 @@ void vault_close(vault *v)
 	if (!v)
 		return;
 	vault_trust__save_file(v);
-	end_session(v);
+	vault_policy__end_session(v);
 	git_repository_free(v->repo);
 	git_odb_free(v->odb);
 	vault_store__close(v->st);
@@ -443,6 +413,11 @@ void vault_close(vault *v)
 	vault_trees__dispose(v);
 	sodium_memzero(v, sizeof *v);
 	free(v);
+}
+
+const char *vault_dir(const vault *v)
+{
+	return v->dir;
 }
 
 const char *vault_id(const vault *v)

@@ -422,13 +422,18 @@ static int check_policy_change(vault_verify__replay *w, const vault_trailers *t,
 	if (c->had == !strcmp(t->action, "user-add"))
 		FAIL("'%s' %s %s", t->action, c->had ? "replaced" : "created", want);
 	if (!strncmp(want, "policy/users/", 13)) {
-		char role[16], key[100];
+		char role[16], key[100], status[16];
 		vault_role_t r;
 		if ((error = blob_field(role, sizeof role, &w->view, &c->after, "role")) < 0 ||
-		    (error = blob_field(key, sizeof key, &w->view, &c->after, "key")) < 0)
+		    (error = blob_field(key, sizeof key, &w->view, &c->after, "key")) < 0 ||
+		    (error = blob_field(status, sizeof status, &w->view, &c->after, "status")) < 0)
 			goto done;
-		if (vault_role_parse(&r, role) < 0 || strncmp(key, "ssh-ed25519 ", 12))
+		if (vault_role_parse(&r, role) < 0 || (key[0] && strncmp(key, "ssh-ed25519 ", 12)))
 			FAIL("'%s' wrote a damaged record for user '%s'", t->action, t->target);
+		/* The admin adds a user without a key: the user makes it (enrol). */
+		if (!strcmp(t->action, "user-add") && (strcmp(status, "pending") || key[0]))
+			FAIL("'user-add' made '%s' %s%s, not pending without a key", t->target, status,
+				key[0] ? " with a key" : "");
 	} else if (!strncmp(want, "policy/cases/", 13)) {
 		/* Every epoch a member can reach has its key-check value. */
 		char epoch[16], field[32], kcv[40];
@@ -490,6 +495,50 @@ static int check_case_create(vault_verify__replay *w, const vault_trailers *t, c
 		FAIL("the creator '%s' is not a read-write member of new case %s", t->actor, t->case_code);
 	if (strcmp(root_case, t->case_code))
 		FAIL("the root folder of case %s belongs to case %s", t->case_code, root_case);
+done:
+	return error;
+}
+
+/*
+ * A user's own keys. `enrol`: only the actor's record, pending before,
+ * active with a key after; signed with that key (`pk` gets it). `passwd`:
+ * the actor's key, and a new epoch of cases the actor is a member of (the
+ * fields a rekey changes); signed with the key before.
+ */
+static int check_self_change(vault_verify__replay *w, const vault_trailers *t, const changes *ch,
+	git_tree *policy, unsigned char pk[32])
+{
+	const vault_action *act = vault_action__find(t->action);
+	const change *self = NULL;
+	char path[80], status[16], key[100];
+	int enrol = !strcmp(t->action, "enrol"), member, error = 0;
+
+	vault_user__path(path, t->actor);
+	for (size_t i = 0; i < ch->n && i < MAX_CHANGES; i++) {
+		const change *c = &ch->c[i];
+
+		if (!strcmp(c->path, path)) {
+			self = c;
+			continue;
+		}
+		if (enrol || strncmp(c->path, "policy/cases/", 13) || !c->had || !c->has)
+			FAIL("'%s' of '%s' changed %s", t->action, t->actor, c->path);
+		if ((error = vault_history__membership(&member, policy, c->path + 13, t->actor, &w->view)) < 0)
+			goto done;
+		if (!member)
+			FAIL("'%s' of '%s' changed case %s, which they are no member of", t->action, t->actor,
+				c->path + 13);
+		if ((error = vault_action__check_record(&w->view, act, &c->before, &c->after, NULL, c->path)) < 0)
+			goto done;
+	}
+	if (!self || !self->had || !self->has)
+		FAIL("'%s' of '%s' did not change their record", t->action, t->actor);
+	if ((error = vault_action__check_record(&w->view, act, &self->before, &self->after, NULL, path)) < 0 ||
+	    (error = blob_field(status, sizeof status, &w->view, &self->after, "status")) < 0 ||
+	    (error = blob_field(key, sizeof key, &w->view, &self->after, "key")) < 0)
+		goto done;
+	if (strcmp(status, "active") || vault_sshsig__parse_publine(pk, key, strlen(key)) < 0)
+		FAIL("'%s' left '%s' %s%s", t->action, t->actor, status, key[0] ? "" : " without a key");
 done:
 	return error;
 }
@@ -605,7 +654,11 @@ int vault_verify__event(vault_verify__replay *w, git_commit *c, git_tree *tree,
 		goto done;
 	if (!pol->pu.found)
 		FAIL("actor '%s' is not a user at that point", t.actor);
-	if (!pol->pu.active)
+	/* A pending user's one event is their enrolment; only theirs. */
+	if (pol->pu.pending != !strcmp(t.action, "enrol"))
+		FAIL("actor '%s' is %s at that point and recorded '%s'", t.actor,
+			pol->pu.pending ? "pending (not enrolled)" : "not pending", t.action);
+	if (!pol->pu.active && !pol->pu.pending)
 		FAIL("actor '%s' is disabled at that point", t.actor);
 
 	switch (act->kind) {
@@ -648,10 +701,18 @@ int vault_verify__event(vault_verify__replay *w, git_commit *c, git_tree *tree,
 		if ((error = check_case_create(w, &t, &ch)) < 0)
 			goto done;
 		break;
+	case VAULT_ACTION_SELF:
+		if ((error = check_self_change(w, &t, &ch, policy, pk)) < 0)
+			goto done;
+		if (!strcmp(t.action, "enrol"))
+			pol = NULL;        /* signed with the key it made */
+		break;
 	case VAULT_ACTION_STILL:
 		/* Reads and listings show personal data: only to members. */
 		if ((!strcmp(t.action, "read") || !strcmp(t.action, "list")) && pol->member == 0)
 			FAIL("'%s' is not a member of case '%s'", t.actor, t.case_code);
+		if (!strcmp(t.action, "audit-key") && pol->pu.role == VAULT_ROLE_CASEWORKER)
+			FAIL("caseworker '%s' passed on the audit key", t.actor);
 		break;
 	}
 

@@ -97,6 +97,8 @@ VAULT_EXTERN(void) vault_set_via(vault *v, vault_via_t via);
 /** Close, wiping every key the handle holds. NULL-safe. */
 VAULT_EXTERN(void) vault_close(vault *v);
 
+/** The vault's directory, as given to vault_open or vault_init. */
+VAULT_EXTERN(const char *) vault_dir(const vault *v);
 /** The vault id; owned by `v`. */
 VAULT_EXTERN(const char *) vault_id(const vault *v);
 /** The genesis commit and the current head, as hex. */
@@ -113,17 +115,38 @@ VAULT_EXTERN(int) vault_kdf_is_test_profile(void);
 
 /* ---- users (admins) ------------------------------------------------------ */
 
+/** Characters of an enrolment code, and its buffer. */
+#define VAULT_ENROL_CODE_LEN 26
+#define VAULT_ENROL_CODE_SIZE (VAULT_ENROL_CODE_LEN + 1)
+
+/**
+ * Add a pending user (admins): no key pair yet. `code` gets the one-time
+ * enrolment code to hand to the person; the vault keeps only its hash.
+ */
 VAULT_EXTERN(int) vault_user_add(vault *v, const char *name, vault_role_t role,
+	char code[VAULT_ENROL_CODE_SIZE]);
+/**
+ * Enrol pending user `name` with their code: a key pair made here, sealed
+ * under `pass`, and a signed `enrol` event. Any previous session of `v`
+ * ends; on success `v` is unlocked as `name`. A wrong, used or expired
+ * code is VAULT_EAUTH, and nothing is written.
+ */
+VAULT_EXTERN(int) vault_user_enrol(vault *v, const char *name, const char *code, size_t codelen,
 	const char *pass, size_t passlen);
 VAULT_EXTERN(int) vault_user_disable(vault *v, const char *name);
-/** Change the unlocked user's own passphrase. */
+/**
+ * Change the unlocked user's own passphrase: a new key pair, and a new key
+ * epoch of every case they belong to, so that their old record and old
+ * passphrase open nothing written afterwards.
+ */
 VAULT_EXTERN(int) vault_user_passwd(vault *v, const char *pass, size_t passlen);
 
 typedef struct {
 	const char *name;
 	vault_role_t role;
 	int disabled;
-	const char *publine;   /**< "ssh-ed25519 AAAA…" */
+	int pending;           /**< added, not enrolled: no key yet */
+	const char *publine;   /**< "ssh-ed25519 AAAA…", "" when pending */
 } vault_user_info;
 
 VAULT_EXTERN(int) vault_user_foreach(vault *v,
