@@ -201,6 +201,28 @@ static void test_passwd_old_copy(const char *vdir)
 	free(old_user);
 }
 
+/*
+ * A passwd by a member of more cases than any other event changes (each
+ * case gets a new epoch, and the user's record changes too): verify
+ * replays it whole, and an honest one passes.
+ */
+static void test_passwd_many_cases(const char *dir)
+{
+	char cc[VAULT_CODE_SIZE], vdir[512];
+	vault *v;
+
+	snprintf(vdir, sizeof vdir, "%s/many", dir);
+	CHECK_RC(vault_init(&v, vdir, "dpo", PASS("dpo-pass-1"), 0), 0);
+	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, PASS("alice-pass")), 0);
+	vault_close(v);
+	v = as(vdir, "alice", "alice-pass");
+	for (int i = 0; i < 5; i++)
+		CHECK_RC(vault_case_create(cc, v, "many"), 0);
+	CHECK_RC(vault_user_passwd(v, PASS("alice-pass-2")), 0);
+	vault_close(v);
+	verify_ok(vdir);
+}
+
 int main(void)
 {
 	const char *dir = harness_tmpdir();
@@ -214,5 +236,6 @@ int main(void)
 	vault_close(v);
 	test_codes(vdir);
 	test_passwd_old_copy(vdir);
+	test_passwd_many_cases(dir);
 	return harness_done("test_enrol");
 }

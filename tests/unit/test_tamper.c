@@ -518,8 +518,13 @@ done:
  */
 typedef int (*insider_fn)(vault *v, MDB_txn *txn, vault_event *ev);
 
+/* Not NULL: the forger's build writes this actor on the event, whose
+ * signature is still by the key of the user who unlocked. */
+static const char *forge_actor;
+
 static int insider_try(git_oid *id, vault *v, const char *action, insider_fn fn, int honest)
 {
+	char user[sizeof v->user];
 	MDB_txn *txn = NULL;
 	vault_event ev;
 	int error;
@@ -530,8 +535,12 @@ static int insider_try(git_oid *id, vault *v, const char *action, insider_fn fn,
 	vault_store__cur = txn;
 	if ((error = fn(v, txn, &ev)) < 0)
 		goto done;
+	memcpy(user, v->user, sizeof user);
+	if (forge_actor && !honest)
+		snprintf(v->user, sizeof v->user, "%s", forge_actor);
 	error = honest ? vault_event__commit(id, &ev, v, txn, vault_time__now()) :
 		vault_event__append(id, &ev, v, txn, vault_time__now());
+	memcpy(v->user, user, sizeof user);
 	if (error != 0)
 		goto done;
 	error = vault_store__commit(v->st, txn);
@@ -1387,6 +1396,144 @@ static void test_insiders(void)
 	}
 }
 
+/* ---- insiders and a user's own keys ------------------------------------ */
+
+/* A pending user, as `user add` leaves them: no key, a code's hash. */
+static void add_pending(const char *dir, const char *name)
+{
+	char code[VAULT_ENROL_CODE_SIZE];
+	vault *v = open_as(dir, "dpo", pass_of("dpo"));
+
+	CHECK(v != NULL);
+	if (v)
+		CHECK_RC(vault_user_add(v, name, VAULT_ROLE_CASEWORKER, code), 0);
+	vault_close(v);
+}
+
+/* `name`'s record with a new key pair (under their passphrase), active. */
+static int new_keys(vault *v, MDB_txn *txn, vault_event *ev, const char *name)
+{
+	unsigned char *sk = NULL, *kek = NULL;
+	user_rec u, n;
+	int error;
+
+	if ((error = vault_user__get(&u, txn, v, name)) < 0 ||
+	    (error = vault_users__create(&n, &sk, &kek, u.role, pass_of(name), strlen(pass_of(name)))) < 0)
+		return error;
+	vault_users__wrap(&n, v, name, sk, kek);
+	vault_vcrypto__key_free(sk);
+	vault_vcrypto__key_free(kek);
+	if ((error = vault_user__put(txn, v, name, &n)) < 0)
+		return error;
+	return vault_event__touch_user(ev, v, txn, name);
+}
+
+/* erin's enrolment: her record active with a key the signer did not make. */
+static int ins_enrol_erin(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	snprintf(ev->target, sizeof ev->target, "erin");
+	return new_keys(v, txn, ev, "erin");
+}
+
+/* alice, active, "enrols" again with a new key. */
+static int ins_enrol_alice(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	snprintf(ev->target, sizeof ev->target, "alice");
+	return new_keys(v, txn, ev, "alice");
+}
+
+/* alice's passwd that also retires case `code` without a new epoch. */
+static int passwd_retiring(vault *v, MDB_txn *txn, vault_event *ev, const char *code)
+{
+	case_rec c;
+	int error;
+
+	snprintf(ev->target, sizeof ev->target, "alice");
+	if ((error = new_keys(v, txn, ev, "alice")) < 0 || (error = vault_case__get(&c, txn, v, code)) < 0)
+		return error;
+	c.retired = 1;
+	error = vault_case__put(txn, v, &c);
+	vault_case__dispose(&c);
+	return error < 0 ? error : vault_event__touch_case(ev, v, txn, code);
+}
+
+/* ... of C2, bob's, which she is no member of. */
+static int ins_passwd_other_case(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	return passwd_retiring(v, txn, ev, c2);
+}
+
+/* ... of C1, hers: a passwd starts each case's next epoch. */
+static int ins_passwd_no_epoch(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	return passwd_retiring(v, txn, ev, c1);
+}
+
+/* alice's passwd that also gives bob a new key pair (one she knows). */
+static int ins_passwd_other_key(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	int error;
+
+	snprintf(ev->target, sizeof ev->target, "alice");
+	if ((error = new_keys(v, txn, ev, "alice")) < 0)
+		return error;
+	return new_keys(v, txn, ev, "bob");
+}
+
+/* An audit-key event that makes alice an admin. */
+static int ins_audit_key_role(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	user_rec u;
+	int error;
+
+	if ((error = vault_user__get(&u, txn, v, "alice")) < 0)
+		return error;
+	u.role = VAULT_ROLE_ADMIN;
+	if ((error = vault_user__put(txn, v, "alice", &u)) < 0)
+		return error;
+	return vault_event__touch_user(ev, v, txn, "alice");
+}
+
+static void test_insider_self(void)
+{
+	static const struct {
+		const char *name, *user, *as, *action;
+		insider_fn fn;
+		const char *msg;
+		int refused;         /* by casevault's own writer too */
+	} cases[] = {
+		{ "insider: erin's enrol signed by the admin, not her new key", "dpo", "erin", "enrol",
+		  ins_enrol_erin, "signature does not verify against the key of 'erin'", 0 },
+		{ "insider: the admin records erin's enrol as their own", "dpo", NULL, "enrol",
+		  ins_enrol_erin, "'dpo' is not pending", 1 },
+		{ "insider: an enrol of a user who is not pending", "alice", NULL, "enrol",
+		  ins_enrol_alice, "'alice' is not pending", 1 },
+		{ "insider: a passwd that changes another user's case", "alice", NULL, "passwd",
+		  ins_passwd_other_case, "which they are no member of", 1 },
+		{ "insider: a passwd that changes a case without a new epoch", "alice", NULL, "passwd",
+		  ins_passwd_no_epoch, "without starting its next epoch", 1 },
+		{ "insider: a passwd that changes another user's key", "alice", NULL, "passwd",
+		  ins_passwd_other_key, "changed policy/users/bob", 1 },
+		{ "insider: an audit-key event that changes a record", "dpo", NULL, "audit-key",
+		  ins_audit_key_role, "'audit-key' event changed the state", 1 },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char bad[VAULT_OID_SIZE];
+		const char *dir = copy_of(NULL);
+
+		add_pending(dir, "erin");
+		forge_actor = cases[i].as;
+		insider(bad, dir, cases[i].user, cases[i].action, cases[i].fn, cases[i].refused);
+		forge_actor = NULL;
+		if (bad[0])
+			expect_verify(cases[i].name, dir, NULL, bad, cases[i].msg);
+		else
+			CHECK(!"the insider's event was not written");
+		drop_copy(dir);
+	}
+}
+
 /*
  * A loop of folders: alice makes A and A/B honestly, then signs a "move" of
  * A into B with every record consistent (entries moved, subfolder counts
@@ -2144,6 +2291,7 @@ int main(void)
 	test_reordered_dropped();
 	test_rollback();
 	test_insiders();
+	test_insider_self();
 	test_folder_loop();
 	test_insider_folders();
 	test_blocks();

@@ -267,6 +267,8 @@ static int check_epochs(uint32_t *start, const vault_action *a, const record_lin
 			a->name, e0, what);
 	if (!strcmp(a->name, "revoke") && !is)
 		return vault_error_set(VAULT_ECORRUPT, "'revoke' left epoch %u of %s not retired", e1, what);
+	if (!strcmp(a->name, "passwd") && e1 == e0)
+		return vault_error_set(VAULT_ECORRUPT, "'passwd' changed %s without starting its next epoch", what);
 	if (e1 == e0)
 		return 0;
 	/* A new epoch: a rekey starts the one a revoke retired, as
@@ -294,6 +296,40 @@ static int check_epochs(uint32_t *start, const vault_action *a, const record_lin
 			return vault_error_set(VAULT_ECORRUPT,
 				"'%s' sealed the label of %s again, but not under the epoch %u it started", a->name, what, e1);
 	*start = e1;
+	return 0;
+}
+
+/*
+ * A user's own keys (enrol, passwd; `target` is that user): their own
+ * record, and for a passwd the cases they are a member of. An enrol takes
+ * a pending user to active; a passwd keeps its user active.
+ */
+static int check_self(const vault_action *a, const record_lines *r0, const record_lines *r1,
+	const char *target, const char *what)
+{
+	char want[64], member[VAULT_NAME_MAX + 8], s0[16], s1[16];
+
+	if (!target)
+		return vault_error_set(VAULT_ECORRUPT, "'%s' names no user", a->name);
+	if (!strncmp(what, "policy/cases/", 13)) {
+		snprintf(member, sizeof member, "member %s", target);
+		if (!strcmp(a->name, "enrol") || !record_has(r0, member))
+			return vault_error_set(VAULT_ECORRUPT, "'%s' of '%s' changed %s, which is not theirs",
+				a->name, target, what);
+		if (record_has(r0, "key") || record_has(r1, "key"))
+			return vault_error_set(VAULT_ECORRUPT, "'%s' of '%s' changed the field 'key' of %s",
+				a->name, target, what);
+		return 0;
+	}
+	vault_user__path(want, target);
+	if (strcmp(what, want))
+		return vault_error_set(VAULT_ECORRUPT, "'%s' of '%s' changed %s, which is not theirs",
+			a->name, target, what);
+	record_value(s0, sizeof s0, r0, "status");
+	record_value(s1, sizeof s1, r1, "status");
+	if (strcmp(s0, !strcmp(a->name, "enrol") ? "pending" : "active") || strcmp(s1, "active"))
+		return vault_error_set(VAULT_ECORRUPT, "'%s' took '%s' from %s to %s", a->name, target,
+			s0[0] ? s0 : "no status", s1[0] ? s1 : "no status");
 	return 0;
 }
 
@@ -341,6 +377,8 @@ int vault_action__check_record(vault *v, const vault_action *a, const git_oid *b
 			goto done;
 		}
 	}
+	if (a->kind == VAULT_ACTION_SELF && (error = check_self(a, &r0, &r1, target, what)) < 0)
+		goto done;
 	record_value(value, sizeof value, &r1, !strcmp(a->name, "delete") ? "state" : "status");
 	if ((!strcmp(a->name, "delete") && strcmp(value, "deleted")) ||
 	    (!strcmp(a->name, "user-disable") && strcmp(value, "disabled")))

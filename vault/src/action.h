@@ -49,7 +49,8 @@ const vault_action *vault_action__find(const char *name);
 /*
  * The change of one record (tree file `before` to `after`, both ids in the
  * history) is one that `action` may make; `target` names the user of a
- * grant or revoke (the one `member` line it may add or drop), or NULL.
+ * grant or revoke (the one `member` line it may add or drop), or of an
+ * enrol or passwd (whose own record and cases it may change), or NULL.
  * `what` names the record in the error. VAULT_ECORRUPT with the first
  * field changed that may not be.
  */

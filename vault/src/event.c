@@ -194,6 +194,10 @@ static int check_updates(int *changed, vault *v, const vault_action *a, const va
 	int error, folder, own_new = -1;   /* does it create its node? looked up if asked */
 
 	*changed = 0;
+	/* A user's own keys are their own event: no one records another's. */
+	if (a->kind == VAULT_ACTION_SELF && strcmp(ev->target, v->user))
+		return vault_error_set(VAULT_ERROR, "event '%s' of '%s' recorded by '%s'", a->name,
+			ev->target, v->user);
 	if (a->kind == VAULT_ACTION_CONTENT && ev->node)
 		vault_node__path(own, ev->node);
 	for (size_t i = 0; i < ev->nupdates; i++) {

@@ -14,6 +14,7 @@
 #include <git2/sys/odb_backend.h>
 
 #include "action.h"
+#include "event.h"
 #include "odb_lmdb.h"
 #include "sshsig.h"
 #include "verify.h"
@@ -156,7 +157,9 @@ static int policy_lookup(vault_verify__actor **out, vault_verify__replay *w, git
 
 /* ---- what an event changed ---------------------------------------------- */
 
-#define MAX_CHANGES 4
+/* As many records as one event may change: a passwd changes its user's
+ * record and each of their cases. */
+#define MAX_CHANGES EVENT_MAX_UPDATES
 
 typedef struct {
 	char path[VAULT_HISTORY_PATH_MAX];
@@ -514,7 +517,9 @@ static int check_self_change(vault_verify__replay *w, const vault_trailers *t, c
 	int enrol = !strcmp(t->action, "enrol"), member, error = 0;
 
 	vault_user__path(path, t->actor);
-	for (size_t i = 0; i < ch->n && i < MAX_CHANGES; i++) {
+	if (ch->n > MAX_CHANGES)
+		FAIL("'%s' of '%s' changed more records than an event may", t->action, t->actor);
+	for (size_t i = 0; i < ch->n; i++) {
 		const change *c = &ch->c[i];
 
 		if (!strcmp(c->path, path)) {
@@ -528,12 +533,14 @@ static int check_self_change(vault_verify__replay *w, const vault_trailers *t, c
 		if (!member)
 			FAIL("'%s' of '%s' changed case %s, which they are no member of", t->action, t->actor,
 				c->path + 13);
-		if ((error = vault_action__check_record(&w->view, act, &c->before, &c->after, NULL, c->path)) < 0)
+		if ((error = vault_action__check_record(&w->view, act, &c->before, &c->after, t->actor,
+		    c->path)) < 0)
 			goto done;
 	}
 	if (!self || !self->had || !self->has)
 		FAIL("'%s' of '%s' did not change their record", t->action, t->actor);
-	if ((error = vault_action__check_record(&w->view, act, &self->before, &self->after, NULL, path)) < 0 ||
+	if ((error = vault_action__check_record(&w->view, act, &self->before, &self->after, t->actor,
+	    path)) < 0 ||
 	    (error = blob_field(status, sizeof status, &w->view, &self->after, "status")) < 0 ||
 	    (error = blob_field(key, sizeof key, &w->view, &self->after, "key")) < 0)
 		goto done;
