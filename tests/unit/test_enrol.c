@@ -202,13 +202,19 @@ static void test_passwd_old_copy(const char *vdir)
 }
 
 /*
- * A passwd by a member of more cases than any other event changes (each
- * case gets a new epoch, and the user's record changes too): verify
- * replays it whole, and an honest one passes.
+ * A passwd by a member of more cases than one event may change (each case
+ * gets a new epoch, and the user's record changes too) goes on in further
+ * passwd events: verify replays them, an honest one passes, every case
+ * moves to a new epoch, and the session reads on under the new key.
  */
+#define MANY_CASES 40
+
 static void test_passwd_many_cases(const char *dir)
 {
-	char cc[VAULT_CODE_SIZE], vdir[512];
+	char cc[MANY_CASES][VAULT_CODE_SIZE], vdir[512], path[600];
+	mem_sink s = { 0 };
+	MDB_txn *txn = NULL;
+	case_rec c;
 	vault *v;
 
 	snprintf(vdir, sizeof vdir, "%s/many", dir);
@@ -216,11 +222,29 @@ static void test_passwd_many_cases(const char *dir)
 	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, PASS("alice-pass")), 0);
 	vault_close(v);
 	v = as(vdir, "alice", "alice-pass");
-	for (int i = 0; i < 5; i++)
-		CHECK_RC(vault_case_create(cc, v, "many"), 0);
+	for (int i = 0; i < MANY_CASES; i++) {
+		CHECK_RC(vault_case_create(cc[i], v, "many"), 0);
+		snprintf(path, sizeof path, "%s/f.txt", cc[i]);
+		CHECK_RC(support_put(v, path, "before", 6, NULL), 0);
+	}
 	CHECK_RC(vault_user_passwd(v, PASS("alice-pass-2")), 0);
+	snprintf(path, sizeof path, "%s/f.txt", cc[MANY_CASES - 1]);
+	CHECK_RC(support_get(v, path, "care", NULL, &s), 0);
+	mem_sink_free(&s);
 	vault_close(v);
 	verify_ok(vdir);
+	v = as(vdir, "alice", "alice-pass-2");
+	CHECK_RC(vault_store__begin(&txn, v->st, 0), 0);
+	for (int i = 0; i < MANY_CASES; i++) {
+		CHECK_RC(vault_case__get(&c, txn, v, cc[i]), 0);
+		CHECK(c.epoch == 2);
+		vault_case__dispose(&c);
+	}
+	vault_store__abort(v->st, txn);
+	CHECK_RC(support_get(v, path, "care", NULL, &s), 0);
+	CHECK(s.len == 6);
+	mem_sink_free(&s);
+	vault_close(v);
 }
 
 int main(void)

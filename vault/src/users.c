@@ -259,7 +259,47 @@ typedef struct {
 	const unsigned char *sk;     /* its secret key */
 	unsigned char *prev_ckpt;    /* the checkpoint key it replaces */
 	member_of m;                 /* the user's cases */
+	size_t from, to;             /* those this event starts new epochs of */
 } passwd_args;
+
+/* A new epoch of each of the user's cases [from, to) in this event. */
+static int passwd_epochs(vault_event *ev, vault *v, MDB_txn *txn, passwd_args *a, size_t *done)
+{
+	case_rec c;
+	int changed, error;
+
+	*done = 0;
+	for (size_t i = a->from; i < a->to; i++) {
+		if ((error = vault_case__get(&c, txn, v, a->m.codes[i])) < 0)
+			return error;
+		if (!vault_case__member(&c, v->user)) {
+			vault_case__dispose(&c);      /* revoked meanwhile */
+			continue;
+		}
+		c.retired = 1;
+		error = vault_keys__settle(txn, v, &c, &changed);
+		vault_case__dispose(&c);
+		if (error < 0 || (error = vault_event__touch_case(ev, v, txn, a->m.codes[i])) < 0)
+			return error;
+		(*done)++;
+	}
+	return 0;
+}
+
+/* The cases a passwd could not fit in its first event: in further events of
+ * the same action, signed with the new key, which change no user record. */
+static int passwd_more_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
+{
+	size_t done;
+	int error;
+
+	if ((error = passwd_epochs(ev, v, txn, payload, &done)) < 0)
+		return error;
+	if (done == 0)
+		return 1;
+	snprintf(ev->target, sizeof ev->target, "%s", v->user);
+	return 0;
+}
 
 /*
  * A new key pair, and a new epoch of each of the user's cases, sealed to
@@ -274,7 +314,8 @@ static int passwd_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	const unsigned char *key;
 	user_rec u;
 	case_rec c;
-	int changed, error;
+	size_t done;
+	int error;
 
 	if ((error = vault_user__get(&u, txn, v, v->user)) < 0)
 		return error;
@@ -298,15 +339,11 @@ static int passwd_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		return error;
 	if ((error = vault_user__put(txn, v, v->user, &a->u)) < 0)
 		return error;
-	for (size_t i = 0; i < a->m.n; i++) {
-		if ((error = vault_case__get(&c, txn, v, a->m.codes[i])) < 0)
-			return error;
-		c.retired = 1;
-		error = vault_keys__settle(txn, v, &c, &changed);
-		vault_case__dispose(&c);
-		if (error < 0 || (error = vault_event__touch_case(ev, v, txn, a->m.codes[i])) < 0)
-			return error;
-	}
+	/* The user's record and as many cases as one event may change. */
+	a->from = 0;
+	a->to = a->m.n < EVENT_MAX_UPDATES - 1 ? a->m.n : EVENT_MAX_UPDATES - 1;
+	if ((error = passwd_epochs(ev, v, txn, a, &done)) < 0)
+		return error;
 	snprintf(ev->target, sizeof ev->target, "%s", v->user);
 	if ((error = vault_event__touch_user(ev, v, txn, v->user)) < 0)
 		return error;
@@ -330,8 +367,8 @@ int vault_user_passwd(vault *v, const char *pass, size_t passlen)
 	vault_vcrypto__key_free(kek);
 	a.sk = sk;
 	error = vault_policy__run(v, "passwd", passwd_fn, &a);
-	free(a.m.codes);
 	if (error < 0) {
+		free(a.m.codes);
 		vault_trust__unrekey(v, a.prev_ckpt);
 		vault_vcrypto__key_free(sk);
 		return error;
@@ -341,6 +378,17 @@ int vault_user_passwd(vault *v, const char *pass, size_t passlen)
 	v->sk = sk;
 	memcpy(v->pk, a.u.pk, 32);
 	vault_trust__rekeyed(v, a.prev_ckpt);
+	/* The other cases: their keys were taken under the old key pair by the
+	 * first event, and are in the session's cache. */
+	for (a.from = a.to; error >= 0 && a.from < a.m.n; a.from = a.to) {
+		a.to = a.m.n - a.from < EVENT_MAX_UPDATES ? a.m.n : a.from + EVENT_MAX_UPDATES;
+		error = vault_policy__run(v, "passwd", passwd_more_fn, &a);
+	}
+	free(a.m.codes);
+	if (error < 0)
+		return vault_error_set(error,
+			"the passphrase changed, but not every case moved to a key the old one cannot open: %s "
+			"(run 'casevault user passwd' again)", vault_error_last()->message);
 	return 0;
 }
 
