@@ -33,7 +33,9 @@ measure() {
 head -c "$((size << 20))" /dev/urandom > "$work/src.bin"
 "$cv" init --admin bench >/dev/null 2>&1
 # Admins hold no case key: the caseworker cw has the case.
-"$cv" --user bench user add cw --role caseworker --new-passphrase-file "$work/pass" >/dev/null 2>&1
+rm -f "$work/cw.code"
+"$cv" --user bench user add cw --role caseworker --code-file "$work/cw.code" >/dev/null 2>&1
+"$cv" --user cw enrol --code-file "$work/cw.code" --new-passphrase-file "$work/pass" >/dev/null 2>&1
 code=$("$cv" case create 2>/dev/null)
 
 results=$(

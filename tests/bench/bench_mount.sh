@@ -42,7 +42,9 @@ fresh() {
 	mkdir -p "$work/cv" "$work/gc" "$work/gc.cipher" "$work/plain"
 	"$cv" init --admin bench >/dev/null 2>&1
 	# Admins hold no case key: the caseworker cw has the case and mounts it.
-	"$cv" --user bench user add cw --role caseworker --new-passphrase-file "$work/pass" >/dev/null 2>&1
+	rm -f "$work/cw.code"
+	"$cv" --user bench user add cw --role caseworker --code-file "$work/cw.code" >/dev/null 2>&1
+	"$cv" --user cw enrol --code-file "$work/cw.code" --new-passphrase-file "$work/pass" >/dev/null 2>&1
 	code=$("$cv" case create 2>/dev/null)
 	gocryptfs -q -init -passfile "$work/pass" "$work/gc.cipher" >/dev/null
 	mount_cv
