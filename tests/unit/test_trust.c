@@ -437,6 +437,62 @@ static void test_planted_key(const char *dir)
 	free(rec);
 }
 
+/*
+ * An older version is served only if the event its record names is on the
+ * verified chain: a copy of that event with another message (same tree, so
+ * the same commitment) written beside the chain vouches for nothing.
+ */
+static void test_side_commit(const char *dir)
+{
+	const char *copy = copy_of(dir, "side");
+	vault_get_options o = VAULT_GET_OPTIONS_INIT;
+	vault_stat_info st;
+	mem_sink s = { 0 };
+	version_rec r;
+	git_commit *c = NULL;
+	vault_buf b = VAULT_BUF_INIT;
+	git_oid id, side;
+	MDB_txn *txn = NULL;
+	uint64_t node;
+	uint32_t ver;
+	vault *v;
+
+	if ((v = session(copy, "alice", NULL, 0)) == NULL)
+		return;
+	CHECK_RC(support_put(v, doc, "version two", 11, &ver), 0);
+	o.purpose = PURPOSE;
+	o.doc_version = 1;
+	CHECK_RC(vault_get(v, doc, &o, mem_sink_write, &s), 0);     /* honest: served */
+	CHECK(s.len == 16);
+	mem_sink_free(&s);
+	CHECK_RC(vault_stat(&st, v, doc), 0);
+	node = strtoull(st.node, NULL, 16);
+
+	/* The record of version 1 made to name a copy of its event. */
+	CHECK_RC(vault_store__begin(&txn, v->st, 1), 0);
+	vault_store__cur = txn;
+	CHECK_RC(vault_version__get(&r, txn, v, node, 1), 0);
+	git_oid_fromraw(&id, r.commit);
+	CHECK(git_commit_lookup(&c, v->repo, &id) == 0);
+	if (c) {
+		vault_buf_printf(&b, "%s\nread %s v1 (a copy)\n", git_commit_raw_header(c), code_a);
+		CHECK(git_odb_write(&side, v->odb, b.ptr, b.size, GIT_OBJECT_COMMIT) == 0);
+		memcpy(r.commit, side.id, 20);
+		CHECK_RC(vault_version__put(txn, v, node, 1, &r), 0);
+	}
+	vault_store__cur = NULL;
+	CHECK_RC(vault_store__commit(v->st, txn), 0);
+	vault_version__dispose(&r);
+	vault_buf_dispose(&b);
+	git_commit_free(c);
+
+	CHECK_RC(vault_get(v, doc, &o, mem_sink_write, &s), VAULT_ECORRUPT);
+	CHECK(strstr(vault_error_last()->message, "not in the verified history") != NULL);
+	CHECK(s.len == 0);
+	mem_sink_free(&s);
+	vault_close(v);
+}
+
 int main(void)
 {
 	const char *dir = harness_tmpdir();
@@ -451,5 +507,6 @@ int main(void)
 	test_reads_erased(dir);
 	test_checkpoint_forged(dir);
 	test_planted_key(dir);
+	test_side_commit(dir);
 	return harness_done("test_trust");
 }

@@ -41,6 +41,15 @@ typedef struct {
 	uint64_t events;
 } vault_trust_point;
 
+/* The events of the verified chain a session walked, for older versions
+ * (trust.c): from `top`, a trusted event, down to `bottom`. */
+typedef struct {
+	git_oid *slot;               /* open addressing; an all-zero id is empty */
+	size_t n, cap;
+	git_oid top, bottom;
+	int set, complete;           /* complete: `bottom` is the genesis */
+} vault_chain_memo;
+
 struct vault {
 	vault_store *st;
 	git_repository *repo;
@@ -66,6 +75,8 @@ struct vault {
 	unsigned char *ckpt_key;     /* MAC key of the user's checkpoints, sodium_malloc'd */
 	uint64_t file_events;        /* the checkpoint file's, as last written */
 	int ckpt_reset;              /* a rollback was accepted: older points win */
+	pthread_mutex_t chain_lock;  /* guards `chain` */
+	vault_chain_memo chain;
 	char state_dir[4096];        /* the user's state directory; "" for none */
 
 	/* Group commit of this process's events (event.c). */

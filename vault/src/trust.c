@@ -217,6 +217,12 @@ void vault_trust__restore(vault *v, const vault_trust_point *p)
 	pthread_mutex_unlock(&v->trust_lock);
 }
 
+static void memo_clear(vault_chain_memo *m)
+{
+	free(m->slot);
+	memset(m, 0, sizeof *m);
+}
+
 void vault_trust__end(vault *v)
 {
 	vault_vcrypto__key_free(v->ckpt_key);
@@ -225,6 +231,9 @@ void vault_trust__end(vault *v)
 	memset(&v->committed, 0, sizeof v->committed);
 	v->file_events = 0;
 	v->ckpt_reset = 0;
+	pthread_mutex_lock(&v->chain_lock);
+	memo_clear(&v->chain);
+	pthread_mutex_unlock(&v->chain_lock);
 }
 
 int vault_trust__begin(vault *v)
@@ -418,17 +427,134 @@ done:
 	return error;
 }
 
+/* ---- the verified chain, for older versions ------------------------------ */
+
+static int memo_has(const vault_chain_memo *m, const git_oid *id)
+{
+	size_t i;
+
+	if (!m->cap)
+		return 0;
+	for (i = (size_t)be64_get(id->id) & (m->cap - 1); !git_oid_is_zero(&m->slot[i]);
+	     i = (i + 1) & (m->cap - 1))
+		if (git_oid_equal(&m->slot[i], id))
+			return 1;
+	return 0;
+}
+
+static int memo_add(vault_chain_memo *m, const git_oid *id)
+{
+	if ((m->n + 1) * 4 > m->cap * 3) {
+		size_t cap = m->cap ? m->cap * 2 : 1024;
+		git_oid *old = m->slot, *slot = calloc(cap, sizeof *slot);
+
+		if (!slot)
+			return vault_error_set_oom();
+		m->slot = slot;
+		m->cap = cap;
+		m->n = 0;
+		for (size_t i = 0; old && i < cap / 2; i++)
+			if (!git_oid_is_zero(&old[i]))
+				memo_add(m, &old[i]);
+		free(old);
+	}
+	if (!memo_has(m, id)) {
+		size_t i = (size_t)be64_get(id->id) & (m->cap - 1);
+		while (!git_oid_is_zero(&m->slot[i]))
+			i = (i + 1) & (m->cap - 1);
+		m->slot[i] = *id;
+		m->n++;
+	}
+	return 0;
+}
+
+/*
+ * Walk parents from `from`, adding each event, until `stop` (found: 1),
+ * `want` (found: 2) or the genesis (0). *last: the oldest event added.
+ */
+static int memo_walk(vault_chain_memo *m, vault *v, const git_oid *from, const git_oid *stop,
+	const git_oid *want, git_oid *last)
+{
+	git_commit *c = NULL;
+	git_oid id = *from;
+	int error;
+
+	for (;;) {
+		if (stop && git_oid_equal(&id, stop))
+			return 1;
+		if ((error = memo_add(m, &id)) < 0)
+			return error;
+		*last = id;
+		if (want && git_oid_equal(&id, want))
+			return 2;
+		if (git_commit_lookup(&c, v->repo, &id) < 0)
+			return vault_error_set(VAULT_ECORRUPT, "event %s of the history is missing or damaged",
+				git_oid_tostr_s(&id));
+		if (git_commit_parentcount(c) == 0) {
+			git_commit_free(c);
+			return 0;
+		}
+		id = *git_commit_parent_id(c, 0);
+		git_commit_free(c);
+	}
+}
+
+/* Is `commit` at or below the trusted event? Through the memo, so that a
+ * session walks each part of the chain once. */
+static int memo_holds(vault *v, const vault_trust_point *t, const git_oid *commit)
+{
+	vault_chain_memo *m = &v->chain;
+	git_oid last;
+	int error;
+
+	if (!m->set) {
+		memo_clear(m);
+		m->set = 1;
+		m->top = m->bottom = t->head;
+		if ((error = memo_add(m, &t->head)) < 0)
+			return error;
+	}
+	if (!git_oid_equal(&m->top, &t->head)) {
+		/* The trusted point moved on: add what lies between. */
+		if ((error = memo_walk(m, v, &t->head, &m->top, NULL, &last)) < 0)
+			return error;
+		if (error == 0) {               /* the old top is not below it */
+			memo_clear(m);
+			return memo_holds(v, t, commit);
+		}
+		m->top = t->head;
+	}
+	if (memo_has(m, commit))
+		return 1;
+	if (m->complete)
+		return 0;
+	if ((error = memo_walk(m, v, &m->bottom, NULL, commit, &last)) < 0)
+		return error;
+	m->bottom = last;
+	m->complete = error == 0;
+	return error == 2;
+}
+
 int vault_trust__holds(vault *v, const git_oid *head, const git_oid *commit)
 {
 	vault_trust_point t;
 	git_commit *c = NULL;
 	git_oid id = *head;
-	int seen;
+	int seen, error;
 
 	vault_trust__save(&t, v);
 	if (!t.set)
 		return 0;
-	seen = git_oid_equal(&t.head, head);
+	if (git_oid_equal(&t.head, head)) {
+		/* In an event (the gate made the head the trusted one). */
+		pthread_mutex_lock(&v->chain_lock);
+		error = memo_holds(v, &t, commit);
+		pthread_mutex_unlock(&v->chain_lock);
+		return error;
+	}
+	/* A snapshot whose head is not the trusted one: the event must be
+	 * met at or below the trusted event, walking from this head. */
+	seen = 0;
 	for (;;) {
 		if (git_oid_equal(&id, &t.head))
 			seen = 1;
