@@ -468,6 +468,21 @@ static int memo_add(vault_chain_memo *m, const git_oid *id)
 	return 0;
 }
 
+/* Step `id` to its parent: 1, or 0 at the genesis. */
+static int parent_of(vault *v, git_oid *id)
+{
+	git_commit *c = NULL;
+	int has;
+
+	if (git_commit_lookup(&c, v->repo, id) < 0)
+		return vault_error_set(VAULT_ECORRUPT, "event %s of the history is missing or damaged",
+			git_oid_tostr_s(id));
+	if ((has = git_commit_parentcount(c) > 0))
+		*id = *git_commit_parent_id(c, 0);
+	git_commit_free(c);
+	return has;
+}
+
 /*
  * Walk parents from `from`, adding each event, until `stop` (found: 1),
  * `want` (found: 2) or the genesis (0). *last: the oldest event added.
@@ -475,7 +490,6 @@ static int memo_add(vault_chain_memo *m, const git_oid *id)
 static int memo_walk(vault_chain_memo *m, vault *v, const git_oid *from, const git_oid *stop,
 	const git_oid *want, git_oid *last)
 {
-	git_commit *c = NULL;
 	git_oid id = *from;
 	int error;
 
@@ -487,15 +501,8 @@ static int memo_walk(vault_chain_memo *m, vault *v, const git_oid *from, const g
 		*last = id;
 		if (want && git_oid_equal(&id, want))
 			return 2;
-		if (git_commit_lookup(&c, v->repo, &id) < 0)
-			return vault_error_set(VAULT_ECORRUPT, "event %s of the history is missing or damaged",
-				git_oid_tostr_s(&id));
-		if (git_commit_parentcount(c) == 0) {
-			git_commit_free(c);
-			return 0;
-		}
-		id = *git_commit_parent_id(c, 0);
-		git_commit_free(c);
+		if ((error = parent_of(v, &id)) <= 0)
+			return error;
 	}
 }
 
@@ -538,7 +545,6 @@ static int memo_holds(vault *v, const vault_trust_point *t, const git_oid *commi
 int vault_trust__holds(vault *v, const git_oid *head, const git_oid *commit)
 {
 	vault_trust_point t;
-	git_commit *c = NULL;
 	git_oid id = *head;
 	int seen, error;
 
@@ -560,14 +566,7 @@ int vault_trust__holds(vault *v, const git_oid *head, const git_oid *commit)
 			seen = 1;
 		if (git_oid_equal(&id, commit))
 			return seen;
-		if (git_commit_lookup(&c, v->repo, &id) < 0)
-			return vault_error_set(VAULT_ECORRUPT, "event %s of the history is missing or damaged",
-				git_oid_tostr_s(&id));
-		if (git_commit_parentcount(c) == 0) {
-			git_commit_free(c);
-			return 0;
-		}
-		id = *git_commit_parent_id(c, 0);
-		git_commit_free(c);
+		if ((error = parent_of(v, &id)) <= 0)
+			return error;
 	}
 }
