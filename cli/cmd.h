@@ -40,7 +40,7 @@ typedef struct {
 	const char *passphrase_file;  /* --passphrase-file FILE or CASEVAULT_PASSPHRASE_FILE */
 	int restored;                 /* --restored: accept a history put back to an older copy */
 	vault *v;                     /* prepared per the flags; NULL under --help */
-	const char *pass;             /* with CMD_KEEPPASS: the passphrase, wiped after */
+	char *pass;             /* with CMD_KEEPPASS: the passphrase, wiped after */
 	size_t passlen;
 } cli_ctx;
 

@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +53,32 @@ static int too_long(void)
 
 /* ---- from a file --------------------------------------------------------- */
 
+/*
+ * A file holding a secret is the user's own, and no one else's to read, as
+ * ssh wants of its key files: a passphrase others can read is no secret.
+ * Pipes and descriptors (/dev/fd/N, a here-document) have no such mode.
+ */
+static int check_private(int fd, const char *path)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return cli_error_os("check the passphrase file", "cannot read passphrase file '%s'", path);
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	if (st.st_uid != geteuid())
+		return cli_error(CLI_EXIT_USAGE, "use a file of your own (chown it, or make a new one with mode 600)",
+			"passphrase file '%s' belongs to another user (uid %u)", path, (unsigned) st.st_uid);
+	if (st.st_mode & 077) {
+		char hint[PATH_MAX + 40];
+		snprintf(hint, sizeof hint, "make it private: chmod 600 '%s'", path);
+		return cli_error(CLI_EXIT_USAGE, hint,
+			"passphrase file '%s' can be read or changed by others (mode %04o)", path,
+			(unsigned) (st.st_mode & 07777));
+	}
+	return 0;
+}
+
 static int read_file(cli_secret *s, const char *path)
 {
 	ssize_t n;
@@ -59,6 +87,8 @@ static int read_file(cli_secret *s, const char *path)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
 		return cli_error_os("check the passphrase file's name and permissions",
 			"cannot open passphrase file '%s'", path);
+	if ((error = check_private(fd, path)) != 0)
+		goto done;
 	while (s->len < SECRET_SIZE) {
 		n = read(fd, s->buf + s->len, SECRET_SIZE - s->len);
 		if (n < 0 && errno == EINTR)

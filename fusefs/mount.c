@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "vfs_int.h"
 
@@ -149,9 +152,17 @@ static int serve(struct fuse *fuse, vfs *fs, const char *mnt)
 	openlog("casevault", LOG_PID, LOG_USER);
 	if (fuse_daemonize(o->foreground) < 0)
 		return -1;
+	/* Memory locks do not pass a fork: the passphrase's page is locked
+	 * again in the daemon, for the moment it is still needed. */
+	if (o->pass && o->passlen)
+		(void)mlock(o->pass, o->passlen);
 	/* Detached now: open the vault afresh in this process. */
-	if (vault_open(&fs->v, o->vault_dir) < 0 ||
-	    vault_unlock(fs->v, o->user, o->pass, o->passlen) < 0) {
+	rc = vault_open(&fs->v, o->vault_dir) < 0 ||
+	     vault_unlock(fs->v, o->user, o->pass, o->passlen) < 0 ? -1 : 0;
+	/* Unlocked (or not): the daemon never needs the passphrase again. */
+	if (o->pass)
+		sodium_memzero(o->pass, o->passlen);
+	if (rc < 0) {
 		syslog(LOG_ERR, "casevault: cannot open the vault: %s", vault_error_last()->message);
 		fprintf(stderr, "casevault: cannot open the vault: %s\n", vault_error_last()->message);
 		return -1;

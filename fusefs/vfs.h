@@ -13,7 +13,8 @@
 typedef struct {
 	const char *vault_dir;
 	const char *user;
-	const char *pass;          /* the passphrase; wiped by the caller */
+	char *pass;                /* the passphrase: the daemon wipes it once it
+	                              has unlocked (the caller wipes it too) */
 	size_t passlen;
 	const char *mountpoint;
 	const char *purpose;       /* for every read on the mount, or NULL */

@@ -14,6 +14,7 @@ trap 'rm -rf "$work"' EXIT
 umask 077
 vault="$work/vault"
 # Passphrases come from files (or the terminal), never from the command line.
+umask 077                 # passphrase files must be private (mode 600)
 printf 'correct horse battery staple\n' > "$work/dpo.pass"
 printf 'mekong river at dawn\n'         > "$work/noy.pass"
 printf 'plain of jars 1975\n'           > "$work/som.pass"

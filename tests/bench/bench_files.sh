@@ -19,6 +19,7 @@ work=$(mktemp -d "$base/cvbench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 umask 077
 printf 'benchmark passphrase\n' > "$work/pass"
+chmod 600 "$work/pass"
 export CASEVAULT_DIR="$work/vault" CASEVAULT_USER=cw CASEVAULT_PASSPHRASE_FILE="$work/pass"
 
 cold() { sync; [ "$(id -u)" -ne 0 ] || echo 3 > /proc/sys/vm/drop_caches; }

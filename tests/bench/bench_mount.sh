@@ -32,6 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 printf 'benchmark passphrase\n' > "$work/pass"
+chmod 600 "$work/pass"
 export CASEVAULT_DIR="$work/vault" CASEVAULT_USER=cw CASEVAULT_PASSPHRASE_FILE="$work/pass"
 
 # Every round starts from a fresh vault, a fresh gocryptfs and an empty

@@ -68,7 +68,25 @@ fails_auth nobody cvbare --vault "$VAULT" --user nobody --passphrase-file "$T/no
 fails_auth gone cv gone ls
 fails_auth gone cv gone case create --label "by a disabled user"
 : > "$T/empty.pass"
+chmod 600 "$T/empty.pass"
 fails_auth noy cvbare --vault "$VAULT" --user noy --passphrase-file "$T/empty.pass" ls
+
+# --- a passphrase file others can read, or someone else's (2) -----------------
+cp "$T/noy.pass" "$T/open.pass"
+chmod 644 "$T/open.pass"
+fails_cleanly 2 "can be read or changed by others (mode 0644)" \
+	cvbare --vault "$VAULT" --user noy --passphrase-file "$T/open.pass" ls
+check_contains "the hint says how" "chmod 600 '$T/open.pass'" "$ERR"
+chmod 620 "$T/open.pass"
+fails_cleanly 2 "mode 0620" cvbare --vault "$VAULT" --user noy --passphrase-file "$T/open.pass" ls
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	chmod 600 "$T/open.pass"
+	chown nobody "$T/open.pass"
+	fails_cleanly 2 "belongs to another user" \
+		cvbare --vault "$VAULT" --user noy --passphrase-file "$T/open.pass" ls
+fi
+# A pipe has no mode to check: a script may hand the passphrase that way.
+expect_exit 0 cvbare --vault "$VAULT" --user noy --passphrase-file <(cat "$T/noy.pass") ls --purpose check
 
 # --- usage (2) --------------------------------------------------------------
 fails_cleanly 2 "user" cvbare --vault "$VAULT" --passphrase-file "$T/noy.pass" ls

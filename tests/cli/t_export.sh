@@ -20,6 +20,7 @@ printf 'first\n' > "$T/doc"
 expect_exit 0 cv noy put "$code/doc.txt" "$T/doc"
 expect_exit 0 cv noy get "$code/doc.txt" --purpose check
 printf 'wrong passphrase\n' > "$T/bad.pass"
+chmod 600 "$T/bad.pass"
 expect_exit 5 "$CASEVAULT_BIN" --vault "$VAULT" --user noy --passphrase-file "$T/bad.pass" ls
 
 repo=$T/witness.git
