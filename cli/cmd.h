@@ -193,11 +193,10 @@ void cli_json_time(cli_json *j, const char *key, int64_t t);             /* RFC 
 
 /* ---- passphrases (passphrase.c) ------------------------------------------ */
 
-#define CLI_PASS_MIN 8      /* bytes, for a new passphrase */
 #define CLI_PASS_MAX 1024   /* bytes */
 
 #define CLI_STR_(x) #x
-#define CLI_STR(x) CLI_STR_(x)   /* CLI_STR(CLI_PASS_MIN) is "8" */
+#define CLI_STR(x) CLI_STR_(x)   /* CLI_STR(CLI_PASS_MAX) is "1024" */
 
 /** A passphrase in a locked, wiped-on-dispose buffer. */
 typedef struct {
@@ -220,13 +219,16 @@ int cli_passphrase_get(cli_secret *out, const char *file, const char *user);
 int cli_code_get(cli_secret *out, const char *file, const char *user);
 
 /**
- * A new passphrase for `user`: from `file`, else typed twice on /dev/tty
- * (`hint` says what to do when there is none). At least CLI_PASS_MIN
- * bytes. Warns when the weak test KDF is in use: a key is about to be made.
+ * A new passphrase for `user` of vault `vault_id` (NULL before init made
+ * it): from `file`, else typed twice on /dev/tty (`hint` says what to do
+ * when there is none). It must keep the CLI's rule (exit 2 otherwise): at
+ * least 12 characters, not a common passphrase, neither the user name nor
+ * the vault id in it. Warns when the weak test KDF is in use: a key is
+ * about to be made.
  * @return 0, or an exit code after printing the error
  */
 int cli_passphrase_new(cli_secret *out, const char *file, const char *user,
-	const char *hint);
+	const char *vault_id, const char *hint);
 
 /** Wipe and free; NULL-safe, idempotent. */
 void cli_secret_dispose(cli_secret *s);

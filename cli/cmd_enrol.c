@@ -15,7 +15,8 @@ static const char enrol_usage[] =
 	"your own process, and sealed under your new passphrase; nobody else ever\n"
 	"knows either. The code comes from FILE or is typed (no echo); it works\n"
 	"once and expires. The new passphrase comes from --new-passphrase-file,\n"
-	"or is typed twice; at least " CLI_STR(CLI_PASS_MIN) " characters.\n";
+	"or is typed twice: at least 12 characters, not a common passphrase, and\n"
+	"neither your user name nor the vault id in it (several random words).\n";
 
 int cmd_enrol(cli_ctx *ctx, int argc, char **argv)
 {
@@ -35,7 +36,7 @@ int cmd_enrol(cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("missing '--user NAME' (or CASEVAULT_USER): who enrols");
 	if ((rc = cli_code_get(&code, codefile, ctx->user)) != 0)
 		return rc;
-	if ((rc = cli_passphrase_new(&pass, passfile, ctx->user, CLI_HINT_NEWPASSFILE)) == 0) {
+	if ((rc = cli_passphrase_new(&pass, passfile, ctx->user, vault_id(ctx->v), CLI_HINT_NEWPASSFILE)) == 0) {
 		cli_error_on(CLI_ON_USER, ctx->user);
 		if (vault_user_enrol(ctx->v, ctx->user, code.buf, code.len, pass.buf, pass.len) < 0)
 			rc = cli_fail_vault("cannot enrol user '%s'", ctx->user);

@@ -10,7 +10,9 @@ static const char usage[] =
 	"usage: casevault --vault DIR [--passphrase-file FILE] init --admin NAME\n"
 	"\n"
 	"Create a vault in DIR (missing or empty) with NAME as its first admin.\n"
-	"The admin's passphrase comes from --passphrase-file, or is typed twice.\n"
+	"The admin's passphrase comes from --passphrase-file, or is typed twice:\n"
+	"at least 12 characters, not a common passphrase, without NAME in it\n"
+	"(several random words).\n"
 	"\n"
 	"Prints the vault id and the genesis commit. The genesis commit is the\n"
 	"trust anchor of the history: keep a copy outside the vault.\n"
@@ -52,7 +54,7 @@ int cmd_init(cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("missing option '--admin NAME'");
 	if ((rc = map_size(&mapsize)) != 0)
 		return rc;
-	if ((rc = cli_passphrase_new(&pass, ctx->passphrase_file, admin, CLI_HINT_PASSFILE)) != 0)
+	if ((rc = cli_passphrase_new(&pass, ctx->passphrase_file, admin, NULL, CLI_HINT_PASSFILE)) != 0)
 		return rc;
 
 	cli_error_on(CLI_ON_NEW_VAULT, ctx->dir);

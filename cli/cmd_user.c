@@ -49,7 +49,10 @@ static const char disable_usage[] =
 static const char passwd_usage[] =
 	"usage: " PASSWD_SYNOPSIS "\n"
 	"\n"
-	"Change the passphrase of the --user running the command.\n";
+	"Change the passphrase of the --user running the command. The new one has\n"
+	"at least 12 characters, is not a common passphrase, and holds neither the\n"
+	"user name nor the vault id (several random words). The key is made again\n"
+	"with the vault's current Argon2id parameters (settings kdf-min-*).\n";
 
 static int user_add(cli_ctx *ctx, int argc, char **argv)
 {
@@ -181,7 +184,7 @@ static int user_passwd(cli_ctx *ctx, int argc, char **argv)
 
 	if ((rc = cli_parse(&syn, argc, argv, NULL)) != CLI_PARSED)
 		return rc;
-	if ((rc = cli_passphrase_new(&pass, passfile, ctx->user, CLI_HINT_NEWPASSFILE)) != 0)
+	if ((rc = cli_passphrase_new(&pass, passfile, ctx->user, vault_id(ctx->v), CLI_HINT_NEWPASSFILE)) != 0)
 		return rc;
 
 	cli_error_on(CLI_ON_USER, ctx->user);

@@ -172,6 +172,31 @@ static const char *setting(const char *given, const char *env)
 	return s != NULL && *s != '\0' ? s : NULL;
 }
 
+static const char *memory_text(char buf[32], uint64_t bytes)
+{
+	if (bytes % (1u << 20) == 0)
+		snprintf(buf, 32, "%llu MiB", (unsigned long long) (bytes >> 20));
+	else
+		snprintf(buf, 32, "%llu KiB", (unsigned long long) (bytes >> 10));
+	return buf;
+}
+
+/* A key made with less than the vault's minimum still opens: say so, and
+ * how to make it again. */
+static void warn_weak_key(cli_ctx *ctx)
+{
+	vault_kdf_info k;
+	char mem[32], min[32];
+
+	if (vault_kdf_status(&k, ctx->v) < 0 || !k.below)
+		return;
+	fprintf(stderr, "casevault: warning: the key of user '%s' is hashed with %llu passes over %s, "
+		"less than the vault's minimum of %llu passes over %s\n"
+		"hint: run 'casevault user passwd' to make it again with the current parameters\n",
+		ctx->user, (unsigned long long) k.passes, memory_text(mem, k.memory),
+		(unsigned long long) k.min_passes, memory_text(min, k.min_memory));
+}
+
 static int unlock(cli_ctx *ctx, cli_secret *pass)
 {
 	int rc;
@@ -179,9 +204,9 @@ static int unlock(cli_ctx *ctx, cli_secret *pass)
 	if ((rc = cli_passphrase_get(pass, ctx->passphrase_file, ctx->user)) != 0)
 		return rc;
 	if ((ctx->restored ? vault_unlock_restored : vault_unlock)(ctx->v, ctx->user, pass->buf, pass->len) < 0)
-		rc = cli_fail_vault("cannot unlock vault '%s' as '%s'", ctx->dir, ctx->user);
-	else
-		cli_error_role(vault_role(ctx->v));
+		return cli_fail_vault("cannot unlock vault '%s' as '%s'", ctx->dir, ctx->user);
+	cli_error_role(vault_role(ctx->v));
+	warn_weak_key(ctx);
 	return rc;
 }
 
@@ -284,6 +309,10 @@ int main(int argc, char **argv)
 			"cannot disable core dumps");
 	if (vault_global_init() < 0)
 		return cli_fail_vault("cannot initialise the crypto libraries");
+	if (vault_kdf_check_profile() < 0)
+		return cli_error(CLI_EXIT_USAGE, "unset CASEVAULT_KDF; the weak profile 'test' is only in "
+			"test builds (cmake -DCASEVAULT_TEST_KDF=ON), for test suites", "%s",
+			vault_error_last()->message);
 
 	if ((rc = parse_globals(&ctx, argc, argv, &i)) != CLI_PARSED)
 		return rc;

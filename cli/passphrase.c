@@ -308,7 +308,110 @@ done:
 	return error;
 }
 
-int cli_passphrase_new(cli_secret *out, const char *file, const char *user, const char *hint)
+/* ---- the rule for a new passphrase --------------------------------------- */
+
+/*
+ * Passphrases attackers try first: the library leaves the rule to its
+ * caller, and this is the CLI's. Compared without case, and without the
+ * digits, punctuation and spaces at either end ("Password123!").
+ */
+static const char *const common_passphrases[] = {
+	"password", "passphrase", "passw0rd", "p@ssw0rd", "mypassword", "mypassphrase",
+	"passwordpassword", "thisismypassword", "secret", "topsecret", "changeme",
+	"changeit", "default", "letmein", "letmeinnow", "welcome", "welcome to the jungle",
+	"iloveyou", "i love you", "trustno", "opensesame", "open sesame", "admin",
+	"administrator", "qwerty", "qwertyqwerty", "qwertyuiop", "qwertzuiop", "azertyuiop",
+	"asdfghjkl", "asdfghjkl;'", "zxcvbnm", "abcdefghijkl", "abcdefghijklmnop",
+	"monkey", "dragon", "sunshine", "princess", "football", "baseball", "superman",
+	"batman", "starwars", "computer", "internet", "whatever", "casevault",
+	"correct horse battery staple", "correcthorsebatterystaple",
+	"the quick brown fox jumps over the lazy dog", "thequickbrownfox",
+};
+
+#define PASS_MIN_CHARS 12
+#define STRENGTH_HINT "several words picked at random (four or more, with dice or a password manager) " \
+	"are easy to type and hard to guess"
+
+/* Characters, not bytes: a UTF-8 sequence counts once (Lao, Thai). */
+static size_t utf8_chars(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char) s[i] & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+static int same_nocase(const char *a, const char *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (lower((unsigned char) a[i]) != lower((unsigned char) b[i]))
+			return 0;
+	return 1;
+}
+
+static int contains_nocase(const char *s, size_t len, const char *word)
+{
+	size_t wlen = strlen(word);
+
+	for (size_t i = 0; wlen > 0 && i + wlen <= len; i++)
+		if (same_nocase(s + i, word, wlen))
+			return 1;
+	return 0;
+}
+
+/* An ASCII digit, punctuation mark or space: what "Password123!" adds. */
+static int is_filler(unsigned char c)
+{
+	return c < 0x80 && !(lower(c) >= 'a' && lower(c) <= 'z');
+}
+
+static int is_common(const char *s, size_t len)
+{
+	while (len > 0 && is_filler((unsigned char) s[0]))
+		s++, len--;
+	while (len > 0 && is_filler((unsigned char) s[len - 1]))
+		len--;
+	if (len == 0)   /* digits and punctuation only */
+		return 1;
+	for (size_t i = 0; i < sizeof common_passphrases / sizeof common_passphrases[0]; i++)
+		if (strlen(common_passphrases[i]) == len && same_nocase(s, common_passphrases[i], len))
+			return 1;
+	return 0;
+}
+
+/*
+ * The rule for every new passphrase: at least PASS_MIN_CHARS characters,
+ * not a common one, and containing neither the user's name (of three
+ * characters or more: a shorter one is in too many words) nor the vault id.
+ */
+static int check_strength(const cli_secret *s, const char *user, const char *vault_id)
+{
+	size_t chars = utf8_chars(s->buf, s->len);
+
+	if (chars < PASS_MIN_CHARS)
+		return cli_error(CLI_EXIT_USAGE, "use at least " CLI_STR(PASS_MIN_CHARS) " characters: "
+			STRENGTH_HINT, "the new passphrase for '%s' is too short (%zu characters)", user, chars);
+	if (is_common(s->buf, s->len))
+		return cli_error(CLI_EXIT_USAGE, "a common passphrase is among the first guesses: "
+			STRENGTH_HINT, "the new passphrase for '%s' is a common one", user);
+	if (strlen(user) >= 3 && contains_nocase(s->buf, s->len, user))
+		return cli_error(CLI_EXIT_USAGE, "a passphrase holding the user name is guessed sooner: "
+			STRENGTH_HINT, "the new passphrase for '%s' contains the user name", user);
+	if (vault_id != NULL && contains_nocase(s->buf, s->len, vault_id))
+		return cli_error(CLI_EXIT_USAGE, "the vault id is no secret: " STRENGTH_HINT,
+			"the new passphrase for '%s' contains the vault id", user);
+	return 0;
+}
+
+int cli_passphrase_new(cli_secret *out, const char *file, const char *user, const char *vault_id,
+	const char *hint)
 {
 	int fd = -1, error;
 
@@ -318,14 +421,8 @@ int cli_passphrase_new(cli_secret *out, const char *file, const char *user, cons
 		error = read_file(out, file);
 	else if ((error = tty_open(&fd, user, hint)) == 0)
 		error = tty_new(out, fd, user, hint);
-	if (error != 0)
+	if (error != 0 || (error = check_strength(out, user, vault_id)) != 0)
 		goto done;
-
-	if (out->len < CLI_PASS_MIN) {
-		error = cli_error(CLI_EXIT_USAGE, "use at least " CLI_STR(CLI_PASS_MIN) " characters",
-			"the new passphrase for '%s' is too short", user);
-		goto done;
-	}
 	if (vault_kdf_is_test_profile())
 		cli_warning("CASEVAULT_KDF=test: weak passphrase hashing for test suites only");
 done:

@@ -5,20 +5,25 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bash "$top/tests/deps.sh"
-cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$top/build" -j "$(nproc)" >/dev/null
-cv="$top/build/casevault"
+# A release build (no test profile of passphrase hashing), in a directory of
+# its own: build/ is the test build of tests/run.sh.
+cmake -S "$top" -B "$top/build-release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCASEVAULT_TEST_KDF=OFF >/dev/null
+cmake --build "$top/build-release" -j "$(nproc)" --target casevault >/dev/null
+cv="$top/build-release/casevault"
+unset CASEVAULT_KDF
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 umask 077
 vault="$work/vault"
 # Passphrases come from files (or the terminal), never from the command line.
+# Each is several words chosen at random: 12 characters at least, not a
+# common phrase, not the user's name.
 umask 077                 # passphrase files must be private (mode 600)
-printf 'correct horse battery staple\n' > "$work/dpo.pass"
-printf 'mekong river at dawn\n'         > "$work/noy.pass"
-printf 'plain of jars 1975\n'           > "$work/som.pass"
-printf 'auditor reads the ledger\n'     > "$work/aud.pass"
+printf 'lantern orbit velvet thistle\n' > "$work/dpo.pass"
+printf 'mekong river at dawn\n'          > "$work/noy.pass"
+printf 'plain of jars 1975\n'            > "$work/som.pass"
+printf 'walnut ledger cobalt rain\n'     > "$work/aud.pass"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 # Each command is shown as "USER$ casevault ARGS" (on stderr, so that

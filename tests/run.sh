@@ -6,11 +6,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 bash "$top/tests/deps.sh"
 jobs=$(nproc)
 
-cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCASEVAULT_TEST_KDF=ON >/dev/null
 cmake --build "$top/build" -j "$jobs" >/dev/null
 (cd "$top/build" && ctest --output-on-failure -j "$jobs")
 
-cmake -S "$top" -B "$top/build-asan" -DCMAKE_BUILD_TYPE=Debug -DCASEVAULT_SANITIZE=ON >/dev/null
+cmake -S "$top" -B "$top/build-asan" -DCMAKE_BUILD_TYPE=Debug -DCASEVAULT_SANITIZE=ON -DCASEVAULT_TEST_KDF=ON >/dev/null
 cmake --build "$top/build-asan" -j "$jobs" >/dev/null
 (cd "$top/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	ctest --output-on-failure -j "$jobs" -L unit)

@@ -160,8 +160,12 @@ _dump() {
 	fi
 }
 
+# Random words: new passphrases must have 12 characters, not be common, and
+# hold neither the user's name nor the vault id.
 mkpass() {
-	local user=$1 pass=${2:-"passphrase of $1 $RANDOM$RANDOM"}
+	local words=(amber birch cobalt delta ember fjord garnet harbor indigo juniper kettle
+		lantern meadow nutmeg orbit pepper quartz raven saffron thistle umber velvet willow)
+	local user=$1 pass=${2:-"${words[RANDOM % 23]} ${words[RANDOM % 23]} ${words[RANDOM % 23]} $RANDOM$RANDOM"}
 
 	(umask 077 && printf '%s\n' "$pass" > "$T/$user.pass")
 	chmod 600 "$T/$user.pass"

@@ -71,7 +71,7 @@ expect_err_hint
 
 # passwd: the old passphrase fails with 5, the new one works
 cp "$T/noy.pass" "$T/noy-old.pass"
-mkpass noy-new "noy's new passphrase $RANDOM"
+mkpass noy-new "fresh kettle passphrase $RANDOM"
 expect_exit 0 cv noy user passwd --new-passphrase-file "$T/noy-new.pass"
 expect_exit 5 cv noy ls
 expect_err_hint "noy"

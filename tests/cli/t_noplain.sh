@@ -17,7 +17,7 @@ fname="secretname-$r.txt"
 fname2="renamed-$r.pdf"
 folder="folder-$r"
 label="Label Somchai Phommachanh $r"
-noy_pass="noy passphrase $r"
+noy_pass="river lantern phrase $r"
 
 mkpass dpo
 mkpass noy "$noy_pass"
@@ -140,7 +140,7 @@ else
 		chown "$nobody_uid:$nobody_uid" "$nd/casevault"
 		bin=$nd/casevault
 	fi
-	printf 'nobody passphrase %s\n' "$r" > "$nd/p.pass"
+	printf 'quiet harbour phrase %s\n' "$r" > "$nd/p.pass"
 	chown "$nobody_uid:$nobody_uid" "$nd/p.pass"
 	chmod 600 "$nd/p.pass"
 	nbv() {

@@ -273,7 +273,7 @@ expect_err_hint "nobody"
 # --- settings -----------------------------------------------------------------
 expect_exit 0 cv aud settings show --json
 check "settings show --json" json_ok "$OUTF" '{"key", "value", "default"} <= set(o) and o["default"]'
-check_eq "settings: the defaults" "20,3600,07:00-19:00,mon,tue,wed,thu,fri,3600,5,600,86400,,100,604800" \
+check_eq "settings: the defaults" "20,3600,07:00-19:00,mon,tue,wed,thu,fri,3600,5,600,86400,,100,604800,256M,6" \
 	"$(jfield "$OUTF" 'o["value"]' | paste -sd, -)"
 snapshot
 for kv in "bulk-read-count 0" "bulk-read-count many" "bulk-read-window 0" "bulk-read-window 5y" \

@@ -1413,12 +1413,13 @@ static void add_pending(const char *dir, const char *name)
 /* `name`'s record with a new key pair (under their passphrase), active. */
 static int new_keys(vault *v, MDB_txn *txn, vault_event *ev, const char *name)
 {
+	const vault_kdf_min no_min = { 0, 0 };
 	unsigned char *sk = NULL, *kek = NULL;
 	user_rec u, n;
 	int error;
 
 	if ((error = vault_user__get(&u, txn, v, name)) < 0 ||
-	    (error = vault_users__create(&n, &sk, &kek, u.role, pass_of(name), strlen(pass_of(name)))) < 0)
+	    (error = vault_users__create(&n, &sk, &kek, u.role, &no_min, pass_of(name), strlen(pass_of(name)))) < 0)
 		return error;
 	vault_users__wrap(&n, v, name, sk, kek);
 	vault_vcrypto__key_free(sk);

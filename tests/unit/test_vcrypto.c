@@ -98,20 +98,27 @@ static void test_kdf(void)
 	vcrypto_kdf p, q;
 	unsigned char *k1 = NULL, *k2 = NULL, *k3 = NULL, *k4 = NULL;
 
-	/* The test profile is weak, and says so. */
+	/* The test profile (a test build's only): libsodium's minimum, and
+	 * below no floor of this build. */
 	CHECK(setenv("CASEVAULT_KDF", "test", 1) == 0);
-	vault_vcrypto__kdf_new(&p);
-	CHECK(vault_vcrypto__kdf_is_weak(&p));
+	CHECK_RC(vault_vcrypto__kdf_new(&p, 0, 0), 0);
+	CHECK(p.opslimit == crypto_pwhash_OPSLIMIT_MIN && p.memlimit == crypto_pwhash_MEMLIMIT_MIN);
+	CHECK(!vault_vcrypto__kdf_below_floor(&p));
 	CHECK(vault_kdf_is_test_profile() == 1);
-	/* Other values are not the test profile. */
+	CHECK_RC(vault_kdf_check_profile(), 0);
+	/* The vault's minimum raises it. */
+	CHECK_RC(vault_vcrypto__kdf_new(&q, 2, 16ULL << 20), 0);
+	CHECK(q.opslimit == 2 && q.memlimit == (16ULL << 20));
+	/* Any other value is refused, not taken for the default. */
 	CHECK(setenv("CASEVAULT_KDF", "fast", 1) == 0);
-	vault_vcrypto__kdf_new(&q);
-	CHECK(!vault_vcrypto__kdf_is_weak(&q));
-	/* Unset: the default profile (Argon2id, >= 3 passes, >= 32 MiB). */
+	CHECK_RC(vault_vcrypto__kdf_new(&q, 0, 0), VAULT_EUSAGE);
+	CHECK_RC(vault_kdf_check_profile(), VAULT_EUSAGE);
+	CHECK(vault_kdf_is_test_profile() == 0);
+	/* Unset: the default profile, 6 passes over 256 MiB, which a minimum
+	 * below it does not lower. */
 	CHECK(unsetenv("CASEVAULT_KDF") == 0);
-	vault_vcrypto__kdf_new(&q);
-	CHECK(!vault_vcrypto__kdf_is_weak(&q));
-	CHECK(q.opslimit >= 3 && q.memlimit >= (32ULL << 20));
+	CHECK_RC(vault_vcrypto__kdf_new(&q, 1, 8ULL << 20), 0);
+	CHECK(q.opslimit == 6 && q.memlimit == (256ULL << 20));
 	CHECK(vault_kdf_is_test_profile() == 0);
 	/* Fresh salts. */
 	CHECK(memcmp(p.salt, q.salt, VCRYPTO_SALTBYTES) != 0);

@@ -6,6 +6,7 @@
 #define VAULT_POLICY_H
 
 #include "event.h"
+#include "settings.h"
 
 /* VAULT_EAUTH unless a user is unlocked. */
 int vault_policy__require_unlocked(vault *v);
@@ -66,10 +67,14 @@ int vault_keys__seal_audit(MDB_txn *txn, vault *v, const char *to, const unsigne
 
 /* users.c: a user's key pair, sealed under their passphrase, bound to the
  * vault (its id and genesis event, v->genesis) and the user's name. */
-/* A fresh key pair and the key (Argon2id of `pass`, new parameters in `u`)
- * that vault_users__wrap() seals it under; both in secret memory. */
+/* A fresh key pair and the key (Argon2id of `pass`, new parameters in `u`,
+ * at least `min`) that vault_users__wrap() seals it under; both in secret
+ * memory. */
 int vault_users__create(user_rec *u, unsigned char **sk_out, unsigned char **kek_out,
-	vault_role_t role, const char *pass, size_t passlen);
+	vault_role_t role, const vault_kdf_min *min, const char *pass, size_t passlen);
+/* The vault's minimum for a new passphrase (settings.h), in a transaction
+ * of its own. */
+int vault_users__kdf_min(vault_kdf_min *out, vault *v);
 void vault_users__wrap(user_rec *u, const vault *v, const char *name, const unsigned char *sk,
 	const unsigned char *kek);
 /* The user's secret key, if `pass` opens it; VAULT_EAUTH if not. */

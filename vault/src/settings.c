@@ -17,7 +17,10 @@
  * set, in their normal form; the history's policy/settings carries them as
  * "setting KEY VALUE" lines. Unset keys take the defaults below.
  */
-typedef enum { SET_COUNT, SET_SECONDS, SET_HOURS, SET_DAYS, SET_URL } setting_type;
+typedef enum { SET_COUNT, SET_SECONDS, SET_HOURS, SET_DAYS, SET_URL, SET_MEBIBYTES, SET_PASSES } setting_type;
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 typedef struct {
 	const char *key;
@@ -49,8 +52,13 @@ static const setting_spec settings[] = {
 	  "... after this many events, and at every unmount" },
 	{ "enrol-code-ttl", SET_SECONDS, "604800",
 	  "an enrolment code of 'user add' expires after this many seconds" },
+	{ "kdf-min-memory", SET_MEBIBYTES, STR(VCRYPTO_KDF_MEBIBYTES) "M",
+	  "new passphrases hash over at least this much memory (Argon2id); less is warned of at unlock" },
+	{ "kdf-min-passes", SET_PASSES, STR(VCRYPTO_KDF_PASSES),
+	  "... and with at least this many passes" },
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
+#define KDF_PASSES_MAX 64            /* Argon2id passes: a minute or so over 256 MiB */
 #define SETTING_VALUE_MAX (VAULT_WITNESS_URL_MAX + 1)
 
 static const char *const day_names[7] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
@@ -178,6 +186,24 @@ static int setting_normalize(char out[SETTING_VALUE_MAX], const setting_spec *sp
 			if (days & (1u << (i % 7)))
 				snprintf(out + strlen(out), SETTING_VALUE_MAX - strlen(out), "%s%s",
 					out[0] ? "," : "", day_names[i % 7]);
+		return 0;
+	case SET_MEBIBYTES:
+		if (parse_uint(&n, value, &end) == 0) {
+			if (!strcmp(end, "G"))
+				mult = 1024;
+			else if (strcmp(end, "M"))
+				end = NULL;
+		}
+		if (end == NULL || n < 1 || n > (VCRYPTO_KDF_MEMORY_MAX >> 20) / mult)
+			return vault_error_set(VAULT_EUSAGE,
+				"setting '%s' needs mebibytes from 1M to 4096M (or 1G to 4G), not '%s'", sp->key, value);
+		snprintf(out, SETTING_VALUE_MAX, "%lluM", (unsigned long long)(n * mult));
+		return 0;
+	case SET_PASSES:
+		if (parse_uint(&n, value, &end) < 0 || *end || n < 1 || n > KDF_PASSES_MAX)
+			return vault_error_set(VAULT_EUSAGE,
+				"setting '%s' needs a whole number from 1 to %d, not '%s'", sp->key, KDF_PASSES_MAX, value);
+		snprintf(out, SETTING_VALUE_MAX, "%llu", (unsigned long long)n);
 		return 0;
 	case SET_URL:
 		/* One word of printable ASCII: it goes into the history's text. */
@@ -382,5 +408,27 @@ int vault_settings__enrol_ttl(int64_t *out, MDB_txn *txn, vault *v)
 		parse_uint(&n, val, &end);   /* a normal form: it parses */
 	vault_buf_dispose(&list);
 	*out = (int64_t)n;
+	return error;
+}
+
+int vault_settings__kdf_min(vault_kdf_min *out, MDB_txn *txn, vault *v)
+{
+	vault_buf list = VAULT_BUF_INIT;
+	char mem[SETTING_VALUE_MAX], passes[SETTING_VALUE_MAX];
+	const char *end;
+	int error, mem_dflt = 1, passes_dflt = 1;
+
+	out->passes = out->memory = 0;
+	if ((error = vault_event__settings_trusted(v, txn)) == 0 &&
+	    (error = settings_get(&list, txn, v)) == 0 &&
+	    (error = setting_value(mem, &mem_dflt, list.ptr, setting_find("kdf-min-memory"))) == 0 &&
+	    (error = setting_value(passes, &passes_dflt, list.ptr, setting_find("kdf-min-passes"))) == 0) {
+		/* Normal forms: they parse. */
+		if (!mem_dflt && parse_uint(&out->memory, mem, &end) == 0)
+			out->memory <<= 20;
+		if (!passes_dflt)
+			parse_uint(&out->passes, passes, &end);
+	}
+	vault_buf_dispose(&list);
 	return error;
 }

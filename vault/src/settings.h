@@ -25,6 +25,15 @@ int vault_settings__anomaly(vault_anomaly_settings *out, MDB_txn *txn, vault *v)
 /* How long an enrolment code of `user add` lasts, in seconds. */
 int vault_settings__enrol_ttl(int64_t *out, MDB_txn *txn, vault *v);
 
+/* The minimum Argon2id parameters of a new passphrase the admin set
+ * (settings kdf-min-memory, in bytes, and kdf-min-passes); 0 for a key
+ * never set, which leaves the build's default. Checked as above. */
+typedef struct {
+	uint64_t passes;
+	uint64_t memory;
+} vault_kdf_min;
+int vault_settings__kdf_min(vault_kdf_min *out, MDB_txn *txn, vault *v);
+
 /* The witness the history is pushed to by itself ("" for none), and after
  * how many events; checked as above. */
 #define VAULT_WITNESS_URL_MAX 256

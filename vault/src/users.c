@@ -132,14 +132,16 @@ int vault_user_enrol(vault *v, const char *name, const char *code, size_t codele
 {
 	enrol_args a = { name, code, codelen, { 0 } };
 	unsigned char *sk = NULL, *kek = NULL;
+	vault_kdf_min min;
 	user_rec u;
 	int error;
 
 	/* Checked first without writing, so a wrong code costs no key. */
 	if ((error = vault_policy__switch_user(&u, v, name)) < 0 ||
-	    (error = enrol_check(&u, v, name, code, codelen)) < 0)
+	    (error = enrol_check(&u, v, name, code, codelen)) < 0 ||
+	    (error = vault_users__kdf_min(&min, v)) < 0)
 		return error;
-	if ((error = vault_users__create(&a.u, &sk, &kek, u.role, pass, passlen)) < 0)
+	if ((error = vault_users__create(&a.u, &sk, &kek, u.role, &min, pass, passlen)) < 0)
 		return error;
 	vault_users__wrap(&a.u, v, name, sk, kek);
 	vault_vcrypto__key_free(kek);
@@ -355,13 +357,15 @@ int vault_user_passwd(vault *v, const char *pass, size_t passlen)
 {
 	passwd_args a;
 	unsigned char *sk = NULL, *kek = NULL;
+	vault_kdf_min min;
 	int error;
 
 	memset(&a, 0, sizeof a);
-	if ((error = vault_policy__require_unlocked(v)) < 0)
+	if ((error = vault_policy__require_unlocked(v)) < 0 ||
+	    (error = vault_users__kdf_min(&min, v)) < 0)
 		return error;
 	a.m.name = v->user;
-	if ((error = vault_users__create(&a.u, &sk, &kek, v->role, pass, passlen)) < 0)
+	if ((error = vault_users__create(&a.u, &sk, &kek, v->role, &min, pass, passlen)) < 0)
 		return error;
 	vault_users__wrap(&a.u, v, v->user, sk, kek);
 	vault_vcrypto__key_free(kek);
@@ -450,7 +454,7 @@ static size_t wrap_ad(unsigned char ad[160 + VAULT_NAME_MAX], const vault *v, co
 /* A fresh key pair for a new record, and the key that will wrap it (from
  * the passphrase, with new parameters): vault_users__wrap() seals it. */
 int vault_users__create(user_rec *u, unsigned char **sk_out, unsigned char **kek_out,
-	vault_role_t role, const char *pass, size_t passlen)
+	vault_role_t role, const vault_kdf_min *min, const char *pass, size_t passlen)
 {
 	unsigned char *sk = NULL;
 	int error;
@@ -459,8 +463,8 @@ int vault_users__create(user_rec *u, unsigned char **sk_out, unsigned char **kek
 	memset(u, 0, sizeof *u);
 	u->role = role;
 	u->status = USER_ACTIVE;
-	vault_vcrypto__kdf_new(&u->kdf);
-	if ((error = vault_vcrypto__sign_keypair(u->pk, &sk)) < 0)
+	if ((error = vault_vcrypto__kdf_new(&u->kdf, min->passes, min->memory)) < 0 ||
+	    (error = vault_vcrypto__sign_keypair(u->pk, &sk)) < 0)
 		return error;
 	if ((error = vault_vcrypto__kdf_derive(kek_out, pass, passlen, &u->kdf)) < 0) {
 		vault_vcrypto__key_free(sk);
@@ -468,6 +472,45 @@ int vault_users__create(user_rec *u, unsigned char **sk_out, unsigned char **kek
 	}
 	*sk_out = sk;
 	return 0;
+}
+
+int vault_users__kdf_min(vault_kdf_min *out, vault *v)
+{
+	MDB_txn *txn = NULL;
+	int error;
+
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
+		return error;
+	error = vault_settings__kdf_min(out, txn, v);
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
+/* The unlocked user's parameters against the vault's minimum: unset keys
+ * of the minimum are the build's profile. */
+int vault_kdf_status(vault_kdf_info *out, vault *v)
+{
+	vcrypto_kdf dflt;
+	vault_kdf_min min;
+	user_rec u;
+	MDB_txn *txn = NULL;
+	int error;
+
+	memset(out, 0, sizeof *out);
+	if ((error = vault_policy__require_unlocked(v)) < 0 ||
+	    (error = vault_vcrypto__kdf_new(&dflt, 0, 0)) < 0 ||
+	    (error = vault_store__begin(&txn, v->st, 0)) < 0)
+		return error;
+	if ((error = vault_user__get(&u, txn, v, v->user)) == 0 &&
+	    (error = vault_settings__kdf_min(&min, txn, v)) == 0) {
+		out->passes = u.kdf.opslimit;
+		out->memory = u.kdf.memlimit;
+		out->min_passes = min.passes ? min.passes : dflt.opslimit;
+		out->min_memory = min.memory ? min.memory : dflt.memlimit;
+		out->below = out->passes < out->min_passes || out->memory < out->min_memory;
+	}
+	vault_store__abort(v->st, txn);
+	return error;
 }
 
 void vault_users__wrap(user_rec *u, const vault *v, const char *name, const unsigned char *sk,

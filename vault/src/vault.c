@@ -40,10 +40,16 @@ int vault_global_init(void)
 
 int vault_kdf_is_test_profile(void)
 {
-	vcrypto_kdf p;
+	int is_test;
 
-	vault_vcrypto__kdf_new(&p);
-	return vault_vcrypto__kdf_is_weak(&p);
+	return vault_vcrypto__kdf_profile(&is_test) == 0 && is_test;
+}
+
+int vault_kdf_check_profile(void)
+{
+	int is_test;
+
+	return vault_vcrypto__kdf_profile(&is_test);
 }
 
 static int repo_open(vault *v)
@@ -188,6 +194,7 @@ typedef struct {
 static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 {
 	init_args *a = payload;
+	const vault_kdf_min no_min = { 0, 0 };   /* a new vault has no settings */
 	unsigned char *sk = NULL, fmt[4], audit_pk[32], audit_sk[32], sealed[32 + VCRYPTO_SEALBYTES + 1];
 	char key[VAULT_NAME_MAX + 16];
 	int error;
@@ -202,7 +209,7 @@ static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		return error;
 	/* The record is stored without its wrapped key (not in the tree):
 	 * init_post wraps it, bound to the genesis id the commit makes. */
-	if ((error = vault_users__create(&a->u, &sk, &a->kek, VAULT_ROLE_ADMIN, a->pass, a->passlen)) < 0)
+	if ((error = vault_users__create(&a->u, &sk, &a->kek, VAULT_ROLE_ADMIN, &no_min, a->pass, a->passlen)) < 0)
 		return error;
 	if ((error = vault_user__put(txn, v, a->admin, &a->u)) < 0) {
 		vault_vcrypto__key_free(sk);
@@ -329,6 +336,12 @@ static int unlock_as(vault *v, const char *name, const char *pass, size_t passle
 		return vault_error_set(VAULT_EAUTH, "user '%s' is disabled", name);
 	if (u.status == USER_PENDING)
 		return vault_error_set(VAULT_EAUTH, "user '%s' has not enrolled yet", name);
+	if (vault_vcrypto__kdf_below_floor(&u.kdf))
+		return vault_error_set(VAULT_EAUTH,
+			"the key of user '%s' is hashed with %llu passes over %llu KiB, "
+			"below this build's floor of %d passes over %llu MiB", name,
+			(unsigned long long)u.kdf.opslimit, (unsigned long long)(u.kdf.memlimit >> 10),
+			VCRYPTO_KDF_FLOOR_PASSES, (unsigned long long)(VCRYPTO_KDF_FLOOR_MEMORY >> 20));
 	error = vault_users__unwrap(&sk, &u, v, name, pass, passlen);
 	if (error == VAULT_EAUTH) {
 		char msg[256];

@@ -120,23 +120,55 @@ int vault_vcrypto__open_inplace(unsigned char *buf, size_t len, const unsigned c
 	return 0;
 }
 
-void vault_vcrypto__kdf_new(vcrypto_kdf *p)
+/*
+ * The test profile (libsodium's minimum, for test suites) exists only in a
+ * build configured with -DCASEVAULT_TEST_KDF=ON; such a build also opens
+ * keys made under it. A release build refuses CASEVAULT_KDF=test, and keys
+ * whose parameters are below VCRYPTO_KDF_FLOOR_*.
+ */
+int vault_vcrypto__kdf_profile(int *is_test)
 {
 	const char *profile = getenv("CASEVAULT_KDF");
 
-	if (profile && strcmp(profile, "test") == 0) {
-		p->opslimit = crypto_pwhash_OPSLIMIT_MIN;
-		p->memlimit = crypto_pwhash_MEMLIMIT_MIN;
-	} else {
-		p->opslimit = 3;
-		p->memlimit = 32ULL << 20;
-	}
-	randombytes_buf(p->salt, sizeof p->salt);
+	*is_test = 0;
+	if (profile == NULL || *profile == '\0')
+		return 0;
+	if (strcmp(profile, "test") != 0)
+		return vault_error_set(VAULT_EUSAGE,
+			"CASEVAULT_KDF='%.32s' is not a passphrase profile of casevault (only 'test')", profile);
+#ifdef CASEVAULT_TEST_KDF
+	*is_test = 1;
+	return 0;
+#else
+	return vault_error_set(VAULT_EUSAGE,
+		"CASEVAULT_KDF=test: this is a release build, without the weak test profile");
+#endif
 }
 
-int vault_vcrypto__kdf_is_weak(const vcrypto_kdf *p)
+int vault_vcrypto__kdf_new(vcrypto_kdf *p, uint64_t min_passes, uint64_t min_memory)
 {
-	return p->opslimit < 3 || p->memlimit < (32ULL << 20);
+	int error, is_test;
+
+	if ((error = vault_vcrypto__kdf_profile(&is_test)) < 0)
+		return error;
+	p->opslimit = is_test ? crypto_pwhash_OPSLIMIT_MIN : VCRYPTO_KDF_PASSES;
+	p->memlimit = is_test ? crypto_pwhash_MEMLIMIT_MIN : VCRYPTO_KDF_MEMORY;
+	if (p->opslimit < min_passes)
+		p->opslimit = min_passes;
+	if (p->memlimit < min_memory)
+		p->memlimit = min_memory;
+	randombytes_buf(p->salt, sizeof p->salt);
+	return 0;
+}
+
+int vault_vcrypto__kdf_below_floor(const vcrypto_kdf *p)
+{
+#ifdef CASEVAULT_TEST_KDF
+	(void)p;
+	return 0;
+#else
+	return p->opslimit < VCRYPTO_KDF_FLOOR_PASSES || p->memlimit < VCRYPTO_KDF_FLOOR_MEMORY;
+#endif
 }
 
 int vault_vcrypto__kdf_derive(unsigned char **key_out, const char *pass, size_t passlen,
@@ -147,7 +179,7 @@ int vault_vcrypto__kdf_derive(unsigned char **key_out, const char *pass, size_t 
 
 	*key_out = NULL;
 	if (p->opslimit < crypto_pwhash_OPSLIMIT_MIN || p->opslimit > crypto_pwhash_OPSLIMIT_MAX ||
-	    p->memlimit < crypto_pwhash_MEMLIMIT_MIN || p->memlimit > (4ULL << 30))
+	    p->memlimit < crypto_pwhash_MEMLIMIT_MIN || p->memlimit > VCRYPTO_KDF_MEMORY_MAX)
 		return vault_error_set(VAULT_ECORRUPT, "passphrase parameters are out of range");
 	if ((error = vault_vcrypto__secret_alloc(&k, VCRYPTO_KEYBYTES)) < 0)
 		return error;

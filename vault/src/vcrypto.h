@@ -51,12 +51,28 @@ typedef struct {
 } vcrypto_kdf;
 
 /*
- * Parameters for a new passphrase with a fresh salt. The default profile is
- * Argon2id, 3 passes over 32 MiB. CASEVAULT_KDF=test selects a weak profile
- * for test suites only; vault_vcrypto__kdf_is_weak() tells, so callers can warn.
+ * The default parameters of a new passphrase: Argon2id, 6 passes over
+ * 256 MiB (0.6 s on the reference machine). The floor below which a
+ * release build refuses stored parameters is the default of the builds
+ * before it (3 passes over 32 MiB): every key an honest release build made.
  */
-void vault_vcrypto__kdf_new(vcrypto_kdf *p);
-int vault_vcrypto__kdf_is_weak(const vcrypto_kdf *p);
+#define VCRYPTO_KDF_PASSES        6
+#define VCRYPTO_KDF_MEBIBYTES     256
+#define VCRYPTO_KDF_MEMORY        ((uint64_t)VCRYPTO_KDF_MEBIBYTES << 20)
+#define VCRYPTO_KDF_FLOOR_PASSES  3
+#define VCRYPTO_KDF_FLOOR_MEMORY  (32ULL << 20)
+#define VCRYPTO_KDF_MEMORY_MAX    (4ULL << 30)
+
+/* The profile CASEVAULT_KDF asks for: *is_test 1 for "test", which only a
+ * build with CASEVAULT_TEST_KDF has; VAULT_EUSAGE for any other value, or
+ * for "test" in a release build. */
+int vault_vcrypto__kdf_profile(int *is_test) VAULT_WARN_UNUSED;
+/* Parameters for a new passphrase with a fresh salt: the profile's, raised
+ * to at least min_passes and min_memory (the vault's minimum; 0 for none). */
+int vault_vcrypto__kdf_new(vcrypto_kdf *p, uint64_t min_passes, uint64_t min_memory) VAULT_WARN_UNUSED;
+/* 1 if a release build refuses to derive a key with `p` (a test build
+ * refuses nothing that vault_vcrypto__kdf_derive accepts). */
+int vault_vcrypto__kdf_below_floor(const vcrypto_kdf *p);
 int vault_vcrypto__kdf_derive(unsigned char **key_out, const char *pass, size_t passlen,
 	const vcrypto_kdf *p) VAULT_WARN_UNUSED;
 

@@ -110,8 +110,23 @@ VAULT_EXTERN(vault_role_t) vault_role(const vault *v);
 
 VAULT_EXTERN(const char *) vault_role_name(vault_role_t role);
 VAULT_EXTERN(int) vault_role_parse(vault_role_t *out, const char *s);
-/** 1 if the passphrase parameters in use are the weak test profile. */
+/** 1 if the passphrase parameters in use are the weak test profile
+ * (CASEVAULT_KDF=test, in a build with CASEVAULT_TEST_KDF). */
 VAULT_EXTERN(int) vault_kdf_is_test_profile(void);
+/** VAULT_EUSAGE if CASEVAULT_KDF asks for a profile this build does not
+ * have (any value but "test", or "test" in a release build). */
+VAULT_EXTERN(int) vault_kdf_check_profile(void);
+
+/** The unlocked user's Argon2id parameters and the vault's minimum for
+ * them (settings kdf-min-memory and kdf-min-passes, else the build's
+ * default); `below` is 1 when the user's are lower: `user passwd` makes
+ * the key again with the current ones. */
+typedef struct {
+	uint64_t passes, memory;           /* memory in bytes */
+	uint64_t min_passes, min_memory;
+	int below;
+} vault_kdf_info;
+VAULT_EXTERN(int) vault_kdf_status(vault_kdf_info *out, vault *v);
 
 /* ---- users (admins) ------------------------------------------------------ */
 
