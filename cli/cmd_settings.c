@@ -18,7 +18,8 @@ static const char usage[] =
 	"   or: " UNSET_SYNOPSIS "\n"
 	"\n"
 	"The vault's settings: the thresholds of 'casevault audit report --anomalies',\n"
-	"and the witness the history is pushed to by itself.\n"
+	"the witness the history is pushed to by itself, and the minimum cost of\n"
+	"hashing a new passphrase.\n"
 	"Each change is a signed event in the history (admins only).\n";
 
 static const char show_usage[] =
@@ -39,7 +40,11 @@ static const char set_usage[] =
 	"  work-days                                 days: mon-fri, sat,sun, ...\n"
 	"  witness                                   a git URL or directory (a bare\n"
 	"                                            repository: 'git init --bare DIR')\n"
-	"  witness-every                             a whole number of events, 1 to 1000000\n";
+	"  witness-every                             a whole number of events, 1 to 1000000\n"
+	"  kdf-min-memory                            Argon2id memory of new passphrases, at least:\n"
+	"                                            1M to 4096M, or 1G to 4G (default 256M)\n"
+	"  kdf-min-passes                            ... and its passes, 1 to 64 (default 6); a\n"
+	"                                            user below either is told to run 'user passwd'\n";
 
 static const char unset_usage[] =
 	"usage: " UNSET_SYNOPSIS "\n"

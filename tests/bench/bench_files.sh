@@ -18,7 +18,7 @@ command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get inst
 work=$(mktemp -d "$base/cvbench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 umask 077
-printf 'benchmark passphrase\n' > "$work/pass"
+printf 'granite meadow lantern\n' > "$work/pass"
 chmod 600 "$work/pass"
 export CASEVAULT_DIR="$work/vault" CASEVAULT_USER=cw CASEVAULT_PASSPHRASE_FILE="$work/pass"
 

@@ -31,7 +31,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-printf 'benchmark passphrase\n' > "$work/pass"
+printf 'granite meadow lantern\n' > "$work/pass"
 chmod 600 "$work/pass"
 export CASEVAULT_DIR="$work/vault" CASEVAULT_USER=cw CASEVAULT_PASSPHRASE_FILE="$work/pass"
 
