@@ -321,7 +321,7 @@ static const char *const common_passphrases[] = {
 	"changeit", "default", "letmein", "letmeinnow", "welcome", "welcome to the jungle",
 	"iloveyou", "i love you", "trustno", "opensesame", "open sesame", "admin",
 	"administrator", "qwerty", "qwertyqwerty", "qwertyuiop", "qwertzuiop", "azertyuiop",
-	"asdfghjkl", "asdfghjkl;'", "zxcvbnm", "abcdefghijkl", "abcdefghijklmnop",
+	"asdfghjkl", "zxcvbnm", "abcdefghijkl", "abcdefghijklmnop",
 	"monkey", "dragon", "sunshine", "princess", "football", "baseball", "superman",
 	"batman", "starwars", "computer", "internet", "whatever", "casevault",
 	"correct horse battery staple", "correcthorsebatterystaple",
