@@ -321,9 +321,9 @@ static const char *auth_hint(void)
 		{ "code of user",
 		  "ask an admin (DPO) for a new user name and code: a code expires (setting enrol-code-ttl)" },
 		{ "below this build's floor",
-		  "such weak keys come from test builds (CASEVAULT_TEST_KDF), for test vaults only; if this vault "
-		  "holds real data, its user record was changed: restore the vault from a backup, or an admin "
-		  "(DPO) disables the user and adds them again, to enrol with a new passphrase" },
+		  "keys this weak come from test builds (CASEVAULT_TEST_KDF), whose vaults are for tests only; "
+		  "if this vault holds real data, its user record was changed: restore the vault from a backup, "
+		  "or an admin (DPO) adds the person under a new user name, to enrol with a new passphrase" },
 	};
 	const char *m = vault_error_last()->message;
 
