@@ -362,12 +362,12 @@ static void test_versions(void)
 			if (i == 1)
 				continue;
 			CHECK(r2.blocks[i].id == r1.blocks[i].id);
-			CHECK(!memcmp(r2.blocks[i].tag, r1.blocks[i].tag, VCRYPTO_TAGBYTES));
+			CHECK(!memcmp(r2.blocks[i].hash, r1.blocks[i].hash, BLOCK_HASHBYTES));
 		}
 		CHECK(r2.blocks[1].id != r1.blocks[1].id);
 		for (int i = 0; i < 4; i++)
 			CHECK(r2.blocks[1].id != r1.blocks[i].id);
-		CHECK(memcmp(r2.blocks[1].tag, r1.blocks[1].tag, VCRYPTO_TAGBYTES) != 0);
+		CHECK(memcmp(r2.blocks[1].hash, r1.blocks[1].hash, BLOCK_HASHBYTES) != 0);
 		/* Distinct ids within one version. */
 		CHECK(r1.blocks[0].id != r1.blocks[1].id && r1.blocks[1].id != r1.blocks[2].id &&
 		      r1.blocks[2].id != r1.blocks[3].id);

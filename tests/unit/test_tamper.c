@@ -29,16 +29,14 @@
 #include "rawdb.h"
 
 /*
- * Edits that only a key holder can notice. verify holds no key: the block's
- * ciphertext, nonce and generation, a wrapped node key, a sealed case key
- * and a wrapped user key are all under authenticated encryption, so the
- * member's unlock or read fails when it meets them. For these the test
+ * Edits that only a key holder can notice. verify holds no key: a wrapped
+ * node key, a sealed case key and a wrapped user key are under
+ * authenticated encryption, so the member's unlock or read fails when it
+ * meets them. (A block's every stored byte is under its hash, which the
+ * signed manifest commits to: verify checks those.) For these the test
  * accepts a clean verify and requires the use to fail cleanly.
  */
 static const char *const AT_USE[] = {
-	"block: ciphertext byte flipped",
-	"block: nonce byte flipped",
-	"block: generation changed",
 	"nodekey: wrapped key byte",
 	"nodekey: epoch",
 	"sealed: case key byte",
@@ -1614,17 +1612,17 @@ static void version_key(unsigned char k[12], uint64_t node, uint32_t ver)
 }
 
 /* Block id `i` of version `ver` of `node` in the base vault. */
-static uint64_t block_of(uint64_t node, uint32_t ver, size_t i, unsigned char tag[16])
+static uint64_t block_of(uint64_t node, uint32_t ver, size_t i, unsigned char hash[32])
 {
 	unsigned char k[12], *rec;
 	size_t len;
 	uint64_t id = BLOCK_HOLE;
 
 	version_key(k, node, ver);
-	if ((rec = rawdb_fetch(base_dir, "versions", k, 12, &len)) != NULL && len >= 45 + 24 * (i + 1)) {
-		id = be64_get(rec + 45 + 24 * i);
-		if (tag)
-			memcpy(tag, rec + 45 + 24 * i + 8, 16);
+	if ((rec = rawdb_fetch(base_dir, "versions", k, 12, &len)) != NULL && len >= 45 + 40 * (i + 1)) {
+		id = be64_get(rec + 45 + 40 * i);
+		if (hash)
+			memcpy(hash, rec + 45 + 40 * i + 8, 32);
 	}
 	free(rec);
 	CHECK(id != BLOCK_HOLE);
@@ -1802,11 +1800,11 @@ static void test_versions(void)
 
 	version_key(k, fnode, 2);
 
-	/* Block list: a tag byte, a block id (pointing at v1's block 0). */
+	/* Block list: a hash byte, a block id (pointing at v1's block 0). */
 	dir = copy_of(NULL);
 	CHECK(rawdb_flip(dir, "versions", k, 12, 45 + 8 + 2, 0x01) == 0);
-	expect_verify("version: a tag of the block list", dir, NULL, NULL, NULL);
-	expect_read_fails("version: a tag of the block list", dir, "alice", fpath, 2);
+	expect_verify("version: a hash of the block list", dir, NULL, NULL, NULL);
+	expect_read_fails("version: a hash of the block list", dir, "alice", fpath, 2);
 	drop_copy(dir);
 
 	dir = copy_of(NULL);
@@ -1824,7 +1822,7 @@ static void test_versions(void)
 	expect_read_safe("version: a block id of the block list", dir, "alice", fpath, 2, F2, FLEN);
 	drop_copy(dir);
 
-	/* v2's whole block list replaced by v1's (tags and ids): a rollback
+	/* v2's whole block list replaced by v1's (hashes and ids): a rollback
 	 * of the content under the newer version. */
 	dir = copy_of(NULL);
 	version_key(k2, fnode, 1);

@@ -335,6 +335,11 @@ static unsigned int default_threads(void)
 	return n < 1 ? 1 : n > 16 ? 16 : (unsigned int)n;
 }
 
+unsigned int vault_verify__threads(const vault_verify_options *o)
+{
+	return o && o->threads ? o->threads : default_threads();
+}
+
 int vault_audit_verify(vault_verify_result *res, vault *v, const vault_verify_options *opts)
 {
 	const char *anchor = opts ? opts->anchor : NULL;
@@ -376,7 +381,7 @@ int vault_audit_verify(vault_verify_result *res, vault *v, const vault_verify_op
 	}
 	git_oid_fromraw(&genesis, val.mv_data);
 
-	if ((error = verifier_start(&vf, v, opts && opts->threads ? opts->threads : default_threads())) == 0)
+	if ((error = verifier_start(&vf, v, vault_verify__threads(opts))) == 0)
 		error = walk_chain(&vf, &we, res, txn, &head, anchor ? &anchor_id : NULL, NULL, opts);
 	rc = verifier_finish(&vf, &version_events);
 	if (error == 0)
