@@ -23,20 +23,19 @@ int vault_verify__versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 
 /*
  * The stored blocks of versions against their hashes (verify_blocks.c), on
- * `threads` threads of its own. `txn` is the walk's: the records queued are
- * read in it. Finish it even when starting fails.
+ * the options' number of threads of its own; their content progress goes
+ * to the options' callback, from the calling thread. `txn` is the walk's:
+ * the records queued are read in it. Finish it even when starting fails.
  */
 typedef struct vault_verify__blocks vault_verify__blocks;
 int vault_verify__blocks_start(vault_verify__blocks **out, vault *v, MDB_txn *txn,
-	unsigned int threads);
+	const vault_verify_options *opts);
 /* Check block `index` (id `id`, record `rec`) of version `version` of `node`
  * against `want`; a block already queued for an earlier version of the
  * node is compared with the hash that version listed instead. The walk
  * queues node after node. */
 int vault_verify__blocks_add(vault_verify__blocks *b, uint64_t node, uint32_t version,
 	size_t index, uint64_t id, const MDB_val *rec, const unsigned char want[BLOCK_HASHBYTES]);
-/* Bytes of records hashed so far. */
-uint64_t vault_verify__blocks_bytes(vault_verify__blocks *b);
 /* Wait for the hashers and stop them: VAULT_ECORRUPT naming the first
  * block that does not match, or 0. NULL-safe; frees `b`. */
 int vault_verify__blocks_finish(vault_verify__blocks *b);

@@ -50,6 +50,9 @@ typedef struct {
 struct vault_verify__blocks {
 	vault *v;
 	MDB_txn *txn;                    /* the walk's: records stay valid in it */
+	const vault_verify_options *opts;
+	uint64_t total;                  /* bytes of every block record, for the progress */
+	unsigned int pushed;             /* runs queued */
 	pthread_mutex_t lock;
 	pthread_cond_t more, room;
 	block_run *ring;
@@ -84,7 +87,8 @@ static void note_failure(vault_verify__blocks *b, uint64_t node, const block_job
 
 /* ---- the hashers --------------------------------------------------------- */
 
-/* Does the stored record match the hash its version lists? */
+/* Does the stored record match the hash its version lists? Read into
+ * `buf` (BLOCK_REC_MAX bytes), or without one from the map. */
 static int block_matches(vault_verify__blocks *b, uint64_t node, const block_job *j,
 	unsigned char *buf)
 {
@@ -95,7 +99,7 @@ static int block_matches(vault_verify__blocks *b, uint64_t node, const block_job
 
 	if (j->size < BLOCK_REC_MIN || j->size > BLOCK_REC_MAX)
 		return 0;
-	if (vault_store__readv(b->v->st, b->txn, &val, &whole, 1) < 0)
+	if (!buf || vault_store__readv(b->v->st, b->txn, &val, &whole, 1) < 0)
 		rec = j->data;
 	stored.iov_base = (void *)(rec + 1);
 	stored.iov_len = j->size - 1;
@@ -123,8 +127,7 @@ static void *hasher_main(void *arg)
 		pthread_cond_signal(&b->room);
 		pthread_mutex_unlock(&b->lock);
 		for (size_t i = 0; i < r.n; i++) {
-			/* Without a buffer, straight from the map. */
-			if (!block_matches(b, r.node, &r.b[i], buf ? buf : (unsigned char *)r.b[i].data))
+			if (!block_matches(b, r.node, &r.b[i], buf))
 				note_failure(b, r.node, &r.b[i]);
 			__atomic_add_fetch(&b->bytes, r.b[i].size, __ATOMIC_RELAXED);
 		}
@@ -133,11 +136,20 @@ static void *hasher_main(void *arg)
 	return NULL;
 }
 
-/* Queue the run being filled. */
+static void progress(vault_verify__blocks *b)
+{
+	if (b->opts && b->opts->content_progress)
+		b->opts->content_progress(__atomic_load_n(&b->bytes, __ATOMIC_RELAXED), b->total,
+			b->opts->payload);
+}
+
+/* Queue the run being filled; now and then, the progress. */
 static void run_push(vault_verify__blocks *b)
 {
 	if (b->cur.n == 0)
 		return;
+	if ((++b->pushed & 15) == 0)
+		progress(b);
 	pthread_mutex_lock(&b->lock);
 	while (b->count == JOBS)
 		pthread_cond_wait(&b->room, &b->lock);
@@ -218,9 +230,27 @@ static void seen_reset(seen_set *s, uint64_t node)
 
 /* ---- what verify_state.c calls ------------------------------------------- */
 
-int vault_verify__blocks_start(vault_verify__blocks **out, vault *v, MDB_txn *txn,
-	unsigned int threads)
+/* The bytes of every block record, for the progress: what the hashers
+ * will read, or a little more (blocks no version lists). The records'
+ * sizes are in LMDB's leaf pages: the content is not read. */
+static uint64_t stored_bytes(vault *v, MDB_txn *txn)
 {
+	MDB_cursor *cur = NULL;
+	MDB_val k, d;
+	uint64_t total = 0;
+
+	if (mdb_cursor_open(txn, v->st->blocks, &cur) != 0)
+		return 0;
+	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0)
+		total += d.mv_size;
+	mdb_cursor_close(cur);
+	return total;
+}
+
+int vault_verify__blocks_start(vault_verify__blocks **out, vault *v, MDB_txn *txn,
+	const vault_verify_options *opts)
+{
+	unsigned int threads = vault_verify__threads(opts);
 	vault_verify__blocks *b;
 
 	if ((b = calloc(1, sizeof *b)) == NULL)
@@ -228,6 +258,9 @@ int vault_verify__blocks_start(vault_verify__blocks **out, vault *v, MDB_txn *tx
 	*out = b;
 	b->v = v;
 	b->txn = txn;
+	b->opts = opts;
+	if (opts && opts->content_progress)
+		b->total = stored_bytes(v, txn);
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->more, NULL);
 	pthread_cond_init(&b->room, NULL);
@@ -274,11 +307,6 @@ int vault_verify__blocks_add(vault_verify__blocks *b, uint64_t node, uint32_t ve
 	return 0;
 }
 
-uint64_t vault_verify__blocks_bytes(vault_verify__blocks *b)
-{
-	return __atomic_load_n(&b->bytes, __ATOMIC_RELAXED);
-}
-
 int vault_verify__blocks_finish(vault_verify__blocks *b)
 {
 	int error = 0;
@@ -292,6 +320,7 @@ int vault_verify__blocks_finish(vault_verify__blocks *b)
 	pthread_mutex_unlock(&b->lock);
 	for (unsigned int i = 0; i < b->nthreads; i++)
 		pthread_join(b->threads[i], NULL);
+	progress(b);
 	if (b->failed) {
 		node_rec n;
 		int got = vault_node__get(&n, b->txn, b->v, b->fail_node) == 0;

@@ -370,29 +370,6 @@ static int block_missing(vault *v, MDB_txn *txn, uint64_t node, uint32_t ver, si
 		ver, (unsigned long long)node, got ? n.code : "unknown", index);
 }
 
-/* The bytes of every block record, for the progress: what the hashers
- * will read, or a little more (blocks no version lists). The records'
- * sizes are in LMDB's leaf pages: the content is not read. */
-static uint64_t stored_bytes(vault *v, MDB_txn *txn)
-{
-	MDB_cursor *cur = NULL;
-	MDB_val k, d;
-	uint64_t total = 0;
-
-	if (mdb_cursor_open(txn, v->st->blocks, &cur) != 0)
-		return 0;
-	while (mdb_cursor_get(cur, &k, &d, MDB_NEXT) == 0)
-		total += d.mv_size;
-	mdb_cursor_close(cur);
-	return total;
-}
-
-static void content_progress(const vault_verify_options *o, vault_verify__blocks *b, uint64_t total)
-{
-	if (o && o->content_progress && b)
-		o->content_progress(vault_verify__blocks_bytes(b), total, o->payload);
-}
-
 /* One version's blocks: each is there, and (unless `blocks` is NULL)
  * queued to be hashed. *max_block: past the highest id it uses. */
 static int version_blocks(vault *v, MDB_txn *txn, vault_verify__blocks *blocks, uint64_t node,
@@ -427,18 +404,15 @@ static int version_blocks(vault *v, MDB_txn *txn, vault_verify__blocks *blocks, 
 int vault_verify__versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 	const vault_verify_options *opts, uint64_t total)
 {
-	uint64_t last_node = 0, max_block = 0, content = 0;
+	uint64_t last_node = 0, max_block = 0;
 	vault_verify__blocks *blocks = NULL;
 	MDB_cursor *cur = NULL;
 	MDB_val k, d;
 	int rc, error = 0;
 
-	if (!(opts && (opts->flags & VAULT_VERIFY_QUICK))) {
-		if (opts && opts->content_progress)
-			content = stored_bytes(v, txn);
-		if ((error = vault_verify__blocks_start(&blocks, v, txn, vault_verify__threads(opts))) < 0)
-			goto done;
-	}
+	if (!(opts && (opts->flags & VAULT_VERIFY_QUICK)) &&
+	    (error = vault_verify__blocks_start(&blocks, v, txn, opts)) < 0)
+		goto done;
 	if ((rc = mdb_cursor_open(txn, v->st->versions, &cur)) != 0) {
 		error = vault_store__error(rc, "verify");
 		goto done;
@@ -480,13 +454,10 @@ int vault_verify__versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 			res->bad_commit[0] = '\0';
 			if ((res->versions & 1023) == 0 && total)
 				vault_verify__progress(opts, 900 + 100 * res->versions / total);
-			if ((res->versions & 63) == 0)
-				content_progress(opts, blocks, content);
 		}
 	}
 	mdb_cursor_close(cur);
 done:
-	content_progress(opts, blocks, content);
 	rc = vault_verify__blocks_finish(blocks);
 	return error < 0 ? error : rc;
 }
