@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "verify.h"
 
@@ -328,18 +327,6 @@ static int walk_chain(verifier *vf, walk_end *we, vault_verify_result *res, MDB_
 	return 0;
 }
 
-static unsigned int default_threads(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n < 1 ? 1 : n > 16 ? 16 : (unsigned int)n;
-}
-
-unsigned int vault_verify__threads(const vault_verify_options *o)
-{
-	return o && o->threads ? o->threads : default_threads();
-}
-
 int vault_audit_verify(vault_verify_result *res, vault *v, const vault_verify_options *opts)
 {
 	const char *anchor = opts ? opts->anchor : NULL;
@@ -527,7 +514,7 @@ int vault_verify__since(vault_verify_since *out, vault *v, MDB_txn *txn, const g
 		error = check_inline(&vf, v, txn, ids, n);
 	} else if (error == 0) {
 		memset(&we, 0, sizeof we);
-		if ((error = verifier_start(&vf, v, default_threads())) == 0)
+		if ((error = verifier_start(&vf, v, vault_verify__threads(NULL))) == 0)
 			error = walk_chain(&vf, &we, &res, txn, head, NULL, stop, NULL);
 		int rc = verifier_finish(&vf, &version_events);
 		if (error == 0)

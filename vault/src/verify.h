@@ -9,7 +9,8 @@
 #include "internal.h"
 #include "history.h"
 
-/* Threads to check with: the options' number, or one per core. */
+/* Threads to check with: the options' number, or one per core
+ * (verify_blocks.c, the lowest of the three). */
 unsigned int vault_verify__threads(const vault_verify_options *o);
 /* The progress callback, if any: `done` of 1000. */
 void vault_verify__progress(const vault_verify_options *o, uint64_t done);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sys/uio.h>
 
@@ -228,7 +229,16 @@ static void seen_reset(seen_set *s, uint64_t node)
 	s->node = node;
 }
 
-/* ---- what verify_state.c calls ------------------------------------------- */
+/* ---- what verify.c and verify_state.c call -------------------------------- */
+
+unsigned int vault_verify__threads(const vault_verify_options *o)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (o && o->threads)
+		return o->threads;
+	return n < 1 ? 1 : n > 16 ? 16 : (unsigned int)n;
+}
 
 /* The bytes of every block record, for the progress: what the hashers
  * will read, or a little more (blocks no version lists). The records'
