@@ -23,6 +23,8 @@
 
 #define RUN  16                          /* blocks a job: 1 MiB of content */
 #define JOBS 32                          /* jobs queued at most */
+#define SEEN_MIN  64                     /* slots of a node's set of blocks, at first */
+#define SEEN_KEEP 4096                   /* ... kept from one node to the next */
 
 typedef struct {
 	const unsigned char *data;       /* the record, in the walk's snapshot */
@@ -176,7 +178,7 @@ static int seen_grow(seen_set *s)
 {
 	seen_set g = *s;
 
-	g.cap = s->cap ? s->cap * 2 : 1024;
+	g.cap = s->cap ? s->cap * 2 : SEEN_MIN;
 	g.n = 0;
 	if ((g.ids = malloc(g.cap * sizeof *g.ids)) == NULL ||
 	    (g.hash = malloc(g.cap * sizeof *g.hash)) == NULL) {
@@ -221,8 +223,17 @@ static int seen_add(const unsigned char **before, seen_set *s, uint64_t id,
 	return 0;
 }
 
+/* For the next node: a large set (a large file's) goes, so that many
+ * small files after it do not each clear it. */
 static void seen_reset(seen_set *s, uint64_t node)
 {
+	if (s->cap > SEEN_KEEP) {
+		free(s->ids);
+		free(s->hash);
+		s->ids = NULL;
+		s->hash = NULL;
+		s->cap = 0;
+	}
 	if (s->cap)
 		memset(s->ids, 0xff, s->cap * sizeof *s->ids);
 	s->n = 0;
