@@ -1629,6 +1629,20 @@ static uint64_t block_of(uint64_t node, uint32_t ver, size_t i, unsigned char ha
 	return id;
 }
 
+/* The event that made version `ver` of `node` in the base vault (hex). */
+static void version_event(char out[VAULT_OID_SIZE], uint64_t node, uint32_t ver)
+{
+	unsigned char k[12], *rec;
+	size_t len;
+
+	out[0] = '\0';
+	version_key(k, node, ver);
+	if ((rec = rawdb_fetch(base_dir, "versions", k, 12, &len)) != NULL && len >= 41)
+		sodium_bin2hex(out, VAULT_OID_SIZE, rec + 21, 20);
+	free(rec);
+	CHECK(out[0] != '\0');
+}
+
 static char fpath[64], gpath[64], hpath[64];
 
 /* ---- a member's forgery: other bytes under the same tag ------------------- */
@@ -1852,7 +1866,7 @@ static void test_blocks(void)
 	const char *dir;
 	char head[VAULT_OID_SIZE];
 
-	char v2b0[200], v1b0[200], v1b1[200];
+	char v2b0[200], v1b0[200], v1b1[200], made_v1[VAULT_OID_SIZE], made_v2[VAULT_OID_SIZE];
 
 	snprintf(head, sizeof head, "%s", ev_id[nev - 1]);
 	CHECK(fb1 == block_of(fnode, 1, 1, NULL));     /* shared by both versions */
@@ -1863,6 +1877,9 @@ static void test_blocks(void)
 		(unsigned long long)fnode, c1);
 	snprintf(v1b1, sizeof v1b1, "version 1 of node %016llx (case %s): block 1 does not match its signed hash",
 		(unsigned long long)fnode, c1);
+	/* ... and as the bad event, the one that made the version. */
+	version_event(made_v1, fnode, 1);
+	version_event(made_v2, fnode, 2);
 
 	/* A byte of the tag, of the ciphertext, of the nonce, of the generation. */
 	{
@@ -1876,7 +1893,7 @@ static void test_blocks(void)
 			dir = copy_of(NULL);
 			block_key(k, fnode, f2b0);
 			CHECK(rawdb_flip(dir, "blocks", k, 16, at[i].off, 0x01) == 0);
-			expect_verify(at[i].name, dir, NULL, NULL, v2b0);
+			expect_verify(at[i].name, dir, NULL, made_v2, v2b0);
 			expect_read_fails(at[i].name, dir, "alice", fpath, 2);
 			expect_read_zeroed(at[i].name, dir, "alice", fpath);
 			expect_read_safe(at[i].name, dir, "alice", fpath, 1, F1, FLEN);
@@ -1890,7 +1907,7 @@ static void test_blocks(void)
 	a = rawdb_fetch(dir, "blocks", k, 16, &alen);
 	CHECK(a && rawdb_set(dir, "blocks", k, 16, a, alen - 1) == 0);
 	free(a);
-	expect_verify("block: truncated", dir, NULL, NULL, v1b1);
+	expect_verify("block: truncated", dir, NULL, made_v1, v1b1);
 	expect_read_safe("block: truncated", dir, "alice", fpath, 1, F1, FLEN);
 	expect_read_safe("block: truncated", dir, "alice", fpath, 2, F2, FLEN);
 	drop_copy(dir);
@@ -1910,7 +1927,7 @@ static void test_blocks(void)
 	block_key(k, fnode, f1b0);
 	block_key(k2, fnode, f2b0);
 	CHECK(rawdb_swap(dir, "blocks", k, 16, k2, 16) == 0);
-	expect_verify("block: swapped with another version's block", dir, NULL, NULL, v1b0);
+	expect_verify("block: swapped with another version's block", dir, NULL, made_v1, v1b0);
 	expect_read_fails("block: swapped with another version's block", dir, "alice", fpath, 1);
 	expect_read_fails("block: swapped with another version's block", dir, "alice", fpath, 2);
 	drop_copy(dir);
@@ -1921,7 +1938,7 @@ static void test_blocks(void)
 	CHECK(rawdb_remove(dir, "blocks", k, 16) == 0);
 	snprintf(v2b0, sizeof v2b0, "version 2 of node %016llx (case %s): block 0 is missing",
 		(unsigned long long)fnode, c1);
-	expect_verify("block: deleted", dir, NULL, NULL, v2b0);
+	expect_verify("block: deleted", dir, NULL, made_v2, v2b0);
 	expect_read_fails("block: deleted", dir, "alice", fpath, 2);
 	drop_copy(dir);
 
@@ -1932,7 +1949,7 @@ static void test_blocks(void)
 	CHECK(reencrypt_block(dir, fnode, f2b0) == 0);
 	snprintf(v2b0, sizeof v2b0, "version 2 of node %016llx (case %s): block 0 does not match its signed hash",
 		(unsigned long long)fnode, c1);
-	expect_verify("block: re-encrypted by a member, same tag", dir, NULL, NULL, v2b0);
+	expect_verify("block: re-encrypted by a member, same tag", dir, NULL, made_v2, v2b0);
 	expect_read_fails("block: re-encrypted by a member, same tag", dir, "alice", fpath, 2);
 	expect_read_safe("block: re-encrypted by a member, same tag", dir, "alice", fpath, 1, F1, FLEN);
 	drop_copy(dir);

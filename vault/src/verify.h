@@ -38,8 +38,9 @@ int vault_verify__blocks_start(vault_verify__blocks **out, vault *v, MDB_txn *tx
 int vault_verify__blocks_add(vault_verify__blocks *b, uint64_t node, uint32_t version,
 	size_t index, uint64_t id, const MDB_val *rec, const unsigned char want[BLOCK_HASHBYTES]);
 /* Wait for the hashers and stop them: VAULT_ECORRUPT naming the first
- * block that does not match, or 0. NULL-safe; frees `b`. */
-int vault_verify__blocks_finish(vault_verify__blocks *b);
+ * block that does not match (and `bad_commit` the event that made its
+ * version), or 0. NULL-safe; frees `b`. */
+int vault_verify__blocks_finish(vault_verify__blocks *b, char bad_commit[VAULT_OID_SIZE]);
 
 /* What the policy at some point says of an actor in a case. */
 typedef struct {

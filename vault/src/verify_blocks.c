@@ -328,7 +328,7 @@ int vault_verify__blocks_add(vault_verify__blocks *b, uint64_t node, uint32_t ve
 	return 0;
 }
 
-int vault_verify__blocks_finish(vault_verify__blocks *b)
+int vault_verify__blocks_finish(vault_verify__blocks *b, char bad_commit[VAULT_OID_SIZE])
 {
 	int error = 0;
 
@@ -344,7 +344,11 @@ int vault_verify__blocks_finish(vault_verify__blocks *b)
 	progress(b);
 	if (b->failed) {
 		node_rec n;
+		version_rec r;
 		int got = vault_node__get(&n, b->txn, b->v, b->fail_node) == 0;
+		if (vault_version__get(&r, b->txn, b->v, b->fail_node, b->fail_version) == 0)
+			sodium_bin2hex(bad_commit, VAULT_OID_SIZE, r.commit, sizeof r.commit);
+		vault_version__dispose(&r);
 		error = vault_error_set(VAULT_ECORRUPT,
 			"version %u of node %016llx (case %s): block %zu does not match its signed hash",
 			b->fail_version, (unsigned long long)b->fail_node, got ? n.code : "unknown",

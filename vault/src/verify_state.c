@@ -406,6 +406,7 @@ int vault_verify__versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 {
 	uint64_t last_node = 0, max_block = 0;
 	vault_verify__blocks *blocks = NULL;
+	char bad[VAULT_OID_SIZE] = "";
 	MDB_cursor *cur = NULL;
 	MDB_val k, d;
 	int rc, error = 0;
@@ -442,7 +443,9 @@ int vault_verify__versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 			vault_store__bound(v->st, txn, d.mv_data);
 		if ((error = vault_version__get(&r, txn, v, node, ver)) < 0)
 			break;
-		error = version_blocks(v, txn, blocks, node, ver, &r, &max_block);
+		/* A block of the version: the event that made it is named. */
+		if ((error = version_blocks(v, txn, blocks, node, ver, &r, &max_block)) == VAULT_ECORRUPT)
+			sodium_bin2hex(res->bad_commit, sizeof res->bad_commit, r.commit, sizeof r.commit);
 		gen = r.generation;
 		vault_version__dispose(&r);
 		if (error == 0)
@@ -458,7 +461,9 @@ int vault_verify__versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 	}
 	mdb_cursor_close(cur);
 done:
-	rc = vault_verify__blocks_finish(blocks);
+	rc = vault_verify__blocks_finish(blocks, bad);
+	if (error == 0 && rc < 0)
+		memcpy(res->bad_commit, bad, sizeof bad);
 	return error < 0 ? error : rc;
 }
 
