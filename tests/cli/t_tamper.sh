@@ -103,6 +103,36 @@ expect_err_hint "$code"
 expect_no_stdout "damaged key-check value"
 tampered "damaged key-check value" "$code"
 
+# 5. One byte of a stored block's ciphertext flipped (the first block record:
+#    a version of doc.txt). The signed manifest commits to the block's hash:
+#    verify names the version, the node, the case and the block, with no key;
+#    the member's read is refused; --quick, which hashes no block, passes.
+flip_block_byte() {   # DIR: the first record of `blocks`, byte 31 of its value: ciphertext
+	mdb_dump -s blocks "$1" > "$T/.dump" || return 1
+	python3 - "$T/.dump" <<-'PY' || return 1
+	import sys
+	lines = open(sys.argv[1]).read().split("\n")
+	i = lines.index("HEADER=END") + 2          # the first key, then its value
+	v = bytearray.fromhex(lines[i].strip())
+	v[31] ^= 0x01
+	lines[i] = " " + v.hex()
+	open(sys.argv[1], "w").write("\n".join(l for l in lines if not l.startswith("db_pagesize=")))
+	PY
+	mdb_load -s blocks -f "$T/.dump" "$1"
+}
+cp -a "$VAULT" "$T/copy"
+check "block byte flipped" flip_block_byte "$T/copy"
+cv alice ls "$code" --json --purpose check > "$T/.ls" 2>/dev/null
+node=$(jfield "$T/.ls" 'o["node"]')
+expect_exit 3 cvbare --vault "$T/copy" audit verify
+expect_err_hint "of node $(printf '%016x' "0x$node") (case $code): block 0 does not match its signed hash"
+check_contains "the hint says to restore" "restore the vault from a backup" "$ERR"
+expect_exit 0 cvbare --vault "$T/copy" audit verify --quick
+expect_exit 3 "$CASEVAULT_BIN" --vault "$T/copy" --user alice --passphrase-file "$T/alice.pass" \
+	get "$code/doc.txt" --purpose check --version 1
+expect_no_stdout "the flipped block is not served"
+tampered "block byte flipped" "does not match its signed hash"
+
 # The vault itself still verifies.
 expect_exit 0 cvbare --vault "$VAULT" audit verify
 check "the good head was a real event" test -n "$good_head"

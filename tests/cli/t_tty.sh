@@ -59,4 +59,17 @@ expect_exit 4 at_tty noy user add newbie --role caseworker
 check_contains "user add: refused for the role" "user 'noy' is a caseworker, not an admin" "$OUT"
 check_not_contains "user add: no passphrase asked for" "assphrase for" "$OUT"
 
+# --- audit verify: a progress bar for the content, on a terminal only -------------
+rand_file "$T/big" $((3 * 65536 + 100))
+expect_exit 0 cv noy put "$code/big.bin" "$T/big"
+expect_exit 0 at_tty noy audit verify
+check_contains "verify at a terminal: the content's bar" "checking content [" "$OUT"
+check_match "verify at a terminal: bytes of the total, percent, rate" \
+	'100% [0-9.]+ of [0-9.]+ GB, [0-9.]+ GB/s' "$OUT"
+check_contains "verify at a terminal: the result" "ok: " "$OUT"
+expect_exit 0 at_tty noy audit verify --quick
+check_not_contains "verify --quick at a terminal: no content to check" "checking content" "$OUT"
+expect_exit 0 cvbare --vault "$VAULT" audit verify
+check_eq "verify, stderr not a terminal: nothing on it" "" "$ERR"
+
 finish

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 #include "support.h"
@@ -234,4 +235,18 @@ void support_log_free(support_log *l)
 		free(l->ev[i].note);
 	free(l->ev);
 	memset(l, 0, sizeof *l);
+}
+
+double support_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void support_die(const char *prog, const char *what)
+{
+	fprintf(stderr, "%s: %s: %s\n", prog, what, vault_error_last()->message);
+	exit(1);
 }

@@ -37,6 +37,13 @@ void fill_pattern(unsigned char *p, size_t len, uint32_t seed);
 /* A vault_write_fn that keeps nothing and counts the bytes (size_t *). */
 int count_sink_write(void *payload, const void *buf, size_t len);
 
+/* ---- benchmarks ------------------------------------------------------------ */
+
+/* Seconds on the monotonic clock. */
+double support_now(void);
+/* "PROG: WHAT: " and the library's last error on stderr, then exit 1. */
+void support_die(const char *prog, const char *what);
+
 /* ---- vaults ---------------------------------------------------------------- */
 
 /*

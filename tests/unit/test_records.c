@@ -182,12 +182,12 @@ static void sample_version(version_rec *r, block_ref *blocks, uint64_t size, uns
 	r->nblocks = (size_t)((size + BS - 1) / BS);
 	r->blocks = blocks;
 	for (size_t i = 0; i < r->nblocks; i++) {
-		memset(blocks[i].tag, 0, sizeof blocks[i].tag);
+		memset(blocks[i].hash, 0, sizeof blocks[i].hash);
 		if (holes & (1u << i)) {
 			blocks[i].id = BLOCK_HOLE;
 		} else {
 			blocks[i].id = 7 + 5 * i + ((uint64_t)seed << 40);
-			fill_pattern(blocks[i].tag, sizeof blocks[i].tag, seed * 16 + (uint32_t)i);
+			fill_pattern(blocks[i].hash, sizeof blocks[i].hash, seed * 16 + (uint32_t)i);
 		}
 	}
 }
@@ -200,7 +200,7 @@ static void check_version(const version_rec *got, const version_rec *want)
 	CHECK(got->nblocks == (got->size + BS - 1) / BS);
 	for (size_t i = 0; i < got->nblocks && i < want->nblocks; i++) {
 		SAME(blocks[i].id);
-		SAME_BYTES(blocks[i].tag, sizeof got->blocks[i].tag);
+		SAME_BYTES(blocks[i].hash, sizeof got->blocks[i].hash);
 	}
 }
 
@@ -440,14 +440,14 @@ static void test_layout(void)
 	CHECK(!memcmp(p + 76, nodes[0].name, 45) && !memcmp(p + 121, nodes[0].commitment, 32));
 	CHECK(p[153] == 0x0f && p[154] == 0xff && be32_get(p + 155) == 0);
 
-	/* versions: size, time, generation, commit, count, (id, tag) each. */
+	/* versions: size, time, generation, commit, count, (id, hash) each. */
 	be64_put(k, VNODE);
 	be32_put(k + 8, 1);
 	p = raw(&val, txn, v->st->versions, k, 12);
-	CHECK(val.mv_size == 45 + 4 * 24);
+	CHECK(val.mv_size == 45 + 4 * 40);
 	CHECK(p[0] == REC_FORMAT && be64_get(p + 1) == 3 * BS + 5 && be32_get(p + 41) == 4);
-	CHECK(be64_get(p + 45) == blocks[0][0].id && !memcmp(p + 53, blocks[0][0].tag, 16));
-	CHECK(be64_get(p + 69) == BLOCK_HOLE);
+	CHECK(be64_get(p + 45) == blocks[0][0].id && !memcmp(p + 53, blocks[0][0].hash, 32));
+	CHECK(be64_get(p + 85) == BLOCK_HOLE);
 
 	/* meta: the format byte, then the value. */
 	p = raw(&val, txn, v->st->meta, "test-text", 9);
@@ -688,16 +688,17 @@ static const damage node_damage[] = {
 
 /* The damaged version: 2 * BS + 1 bytes, three blocks. */
 #define VB 3
+#define VE 40         /* a block list entry: id, hash */
 static const damage version_damage[] = {
-	{ "only the format byte", .cut = 44 + VB * 24 },
-	{ "cut inside the block count", .cut = 2 + VB * 24 },
-	{ "a block short", .cut = 24 },
-	{ "a block more", .grow = 24 },
+	{ "only the format byte", .cut = 44 + VB * VE },
+	{ "cut inside the block count", .cut = 2 + VB * VE },
+	{ "a block short", .cut = VE },
+	{ "a block more", .grow = VE },
 	{ "block count one more", .at = 44, .n = 1, .to = VB + 1 },
 	{ "block count one fewer", .at = 44, .n = 1, .to = VB - 1 },
 	{ "block count 0", .at = 44, .n = 1, .to = 0 },
 	{ "block count 0xff000003", .at = 41, .n = 4, .to = 0xff000003 },
-	{ "block count one more, and its block", .grow = 24, .at = 44, .n = 1, .to = VB + 1 },
+	{ "block count one more, and its block", .grow = VE, .at = 44, .n = 1, .to = VB + 1 },
 	{ "size a block more", .at = 1, .n = 8, .to = 3 * BS + 1 },
 	{ "size a block less", .at = 1, .n = 8, .to = 2 * BS },
 	{ "size 0", .at = 1, .n = 8, .to = 0 },
@@ -776,7 +777,7 @@ static void test_damage(void)
 	sample_version(&r, b, 2 * BS + 1, 0, 5);
 	CHECK_RC(vault_version__put(txn, v, DAMAGED_NODE, DAMAGED_VERSION, &r), 0);
 	len = stored(good, sizeof good, txn, &t);
-	CHECK(len == 45 + VB * 24);
+	CHECK(len == 45 + VB * VE);
 	check_damage(txn, &t, good, len, 1, version_damage, N(version_damage));
 	sample_version(&r, b, 0, 0, 5);
 	CHECK_RC(vault_version__put(txn, v, DAMAGED_NODE, DAMAGED_VERSION, &r), 0);
@@ -1082,16 +1083,17 @@ static void test_blobs_match_history(void)
 
 /* ---- the content commitment ---- */
 
-/* BLAKE2b-256 over (block id ‖ tag) of each block, as docs/formats.md says. */
+/* BLAKE2b-256 over (block id ‖ block hash) of each block, as
+ * docs/formats.md says. */
 static void commitment_of(unsigned char out[32], const block_ref *b, size_t n)
 {
-	unsigned char buf[4 * 24];
+	unsigned char buf[4 * 40];
 
 	for (size_t i = 0; i < n; i++) {
-		be64_put(buf + 24 * i, b[i].id);
-		memcpy(buf + 24 * i + 8, b[i].tag, 16);
+		be64_put(buf + 40 * i, b[i].id);
+		memcpy(buf + 40 * i + 8, b[i].hash, 32);
 	}
-	crypto_generichash(out, 32, buf, 24 * n, NULL, 0);
+	crypto_generichash(out, 32, buf, 40 * n, NULL, 0);
 }
 
 static void test_commitment(void)
@@ -1114,7 +1116,7 @@ static void test_commitment(void)
 	vault_version__commitment(changed, &other);
 	CHECK(!memcmp(changed, got, 32));
 
-	/* Any bit of any id or tag changes it. */
+	/* Any bit of any id or hash changes it. */
 	for (size_t i = 0; i < 4; i++) {
 		for (int bit = 0; bit < 64; bit += 9) {
 			same[i].id ^= 1ULL << bit;
@@ -1122,11 +1124,11 @@ static void test_commitment(void)
 			CHECK(memcmp(changed, got, 32) != 0);
 			same[i].id ^= 1ULL << bit;
 		}
-		for (size_t j = 0; j < 16; j++) {
-			same[i].tag[j] ^= 0x80;
+		for (size_t j = 0; j < 32; j++) {
+			same[i].hash[j] ^= 0x80;
 			vault_version__commitment(changed, &other);
 			CHECK(memcmp(changed, got, 32) != 0);
-			same[i].tag[j] ^= 0x80;
+			same[i].hash[j] ^= 0x80;
 		}
 	}
 	vault_version__commitment(changed, &other);

@@ -29,16 +29,14 @@
 #include "rawdb.h"
 
 /*
- * Edits that only a key holder can notice. verify holds no key: the block's
- * ciphertext, nonce and generation, a wrapped node key, a sealed case key
- * and a wrapped user key are all under authenticated encryption, so the
- * member's unlock or read fails when it meets them. For these the test
+ * Edits that only a key holder can notice. verify holds no key: a wrapped
+ * node key, a sealed case key and a wrapped user key are under
+ * authenticated encryption, so the member's unlock or read fails when it
+ * meets them. (A block's every stored byte is under its hash, which the
+ * signed manifest commits to: verify checks those.) For these the test
  * accepts a clean verify and requires the use to fail cleanly.
  */
 static const char *const AT_USE[] = {
-	"block: ciphertext byte flipped",
-	"block: nonce byte flipped",
-	"block: generation changed",
 	"nodekey: wrapped key byte",
 	"nodekey: epoch",
 	"sealed: case key byte",
@@ -1615,24 +1613,241 @@ static void version_key(unsigned char k[12], uint64_t node, uint32_t ver)
 }
 
 /* Block id `i` of version `ver` of `node` in the base vault. */
-static uint64_t block_of(uint64_t node, uint32_t ver, size_t i, unsigned char tag[16])
+static uint64_t block_of(uint64_t node, uint32_t ver, size_t i, unsigned char hash[32])
 {
 	unsigned char k[12], *rec;
 	size_t len;
 	uint64_t id = BLOCK_HOLE;
 
 	version_key(k, node, ver);
-	if ((rec = rawdb_fetch(base_dir, "versions", k, 12, &len)) != NULL && len >= 45 + 24 * (i + 1)) {
-		id = be64_get(rec + 45 + 24 * i);
-		if (tag)
-			memcpy(tag, rec + 45 + 24 * i + 8, 16);
+	if ((rec = rawdb_fetch(base_dir, "versions", k, 12, &len)) != NULL && len >= 45 + 40 * (i + 1)) {
+		id = be64_get(rec + 45 + 40 * i);
+		if (hash)
+			memcpy(hash, rec + 45 + 40 * i + 8, 32);
 	}
 	free(rec);
 	CHECK(id != BLOCK_HOLE);
 	return id;
 }
 
+/* The event that made version `ver` of `node` in the base vault (hex). */
+static void version_event(char out[VAULT_OID_SIZE], uint64_t node, uint32_t ver)
+{
+	unsigned char k[12], *rec;
+	size_t len;
+
+	out[0] = '\0';
+	version_key(k, node, ver);
+	if ((rec = rawdb_fetch(base_dir, "versions", k, 12, &len)) != NULL && len >= 41)
+		sodium_bin2hex(out, VAULT_OID_SIZE, rec + 21, 20);
+	free(rec);
+	CHECK(out[0] != '\0');
+}
+
 static char fpath[64], gpath[64], hpath[64];
+
+/* ---- a member's forgery: other bytes under the same tag ------------------- */
+
+/*
+ * Whoever holds a node key knows the one-time Poly1305 key (r, s) of each
+ * nonce, and so can change a ciphertext and keep its tag: Poly1305 is a
+ * polynomial in r over the 16-byte blocks of the ciphertext, mod 2^130 - 5.
+ * Changing block j by d changes the tag's sum by d * r^(k+1) when the next
+ * block, m, weighs r^k; changing m by -d * r as well cancels it. The few
+ * lines of arithmetic mod 2^130 - 5 below (26-bit limbs) do just that.
+ */
+typedef struct { uint64_t l[5]; } fe130;
+#define M26 0x3ffffffULL
+
+static uint64_t le64(const unsigned char *b)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | b[i];
+	return v;
+}
+
+/* A 16-byte block as Poly1305 weighs it: with 2^128 added when `hibit`. */
+static void fe_load(fe130 *a, const unsigned char b[16], int hibit)
+{
+	uint64_t lo = le64(b), hi = le64(b + 8);
+
+	a->l[0] = lo & M26;
+	a->l[1] = lo >> 26 & M26;
+	a->l[2] = (lo >> 52 | hi << 12) & M26;
+	a->l[3] = hi >> 14 & M26;
+	a->l[4] = hi >> 40 | (uint64_t)hibit << 24;
+}
+
+static void fe_carry(fe130 *a)
+{
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 4; i++) {
+			a->l[i + 1] += a->l[i] >> 26;
+			a->l[i] &= M26;
+		}
+		a->l[0] += (a->l[4] >> 26) * 5;    /* 2^130 = 5 */
+		a->l[4] &= M26;
+	}
+}
+
+/* The one value below 2^130 - 5; the bits above 2^128 go to *hibits. */
+static void fe_store(unsigned char b[16], int *hibits, fe130 a)
+{
+	fe130 g;
+	uint64_t lo, hi;
+
+	fe_carry(&a);
+	g = a;
+	g.l[0] += 5;
+	for (int i = 0; i < 4; i++) {
+		g.l[i + 1] += g.l[i] >> 26;
+		g.l[i] &= M26;
+	}
+	if (g.l[4] >> 26) {                      /* a >= p: a - p = a + 5 - 2^130 */
+		g.l[4] &= M26;
+		a = g;
+	}
+	lo = a.l[0] | a.l[1] << 26 | a.l[2] << 52;
+	hi = a.l[2] >> 12 | a.l[3] << 14 | a.l[4] << 40;
+	for (int i = 0; i < 8; i++) {
+		b[i] = (unsigned char)(lo >> 8 * i);
+		b[8 + i] = (unsigned char)(hi >> 8 * i);
+	}
+	*hibits = (int)(a.l[4] >> 24);
+}
+
+static fe130 fe_add(fe130 a, fe130 b)
+{
+	for (int i = 0; i < 5; i++)
+		a.l[i] += b.l[i];
+	fe_carry(&a);
+	return a;
+}
+
+/* 2p - a, for `a` carried (limbs of 26 bits): the same as -a. */
+static fe130 fe_neg(fe130 a)
+{
+	fe130 n;
+
+	fe_carry(&a);
+	n.l[0] = 2 * (M26 - 4) - a.l[0];
+	for (int i = 1; i < 5; i++)
+		n.l[i] = 2 * M26 - a.l[i];
+	fe_carry(&n);
+	return n;
+}
+
+static fe130 fe_mul(fe130 a, fe130 b)
+{
+	uint64_t t[9] = { 0 };
+	fe130 r;
+
+	fe_carry(&a);
+	fe_carry(&b);
+	for (int i = 0; i < 5; i++)
+		for (int j = 0; j < 5; j++)
+			t[i + j] += a.l[i] * b.l[j];
+	for (int k = 8; k >= 5; k--)
+		t[k - 5] += t[k] * 5;
+	for (int i = 0; i < 4; i++) {
+		t[i + 1] += t[i] >> 26;
+		t[i] &= M26;
+	}
+	t[0] += (t[4] >> 26) * 5;
+	t[4] &= M26;
+	memcpy(r.l, t, sizeof r.l);
+	fe_carry(&r);
+	return r;
+}
+
+/*
+ * Change the last two 16-byte blocks of the ciphertext `ct` (`len` bytes, a
+ * multiple of 16), sealed under `key` with `nonce`, keeping its tag valid.
+ */
+static void forge_same_tag(unsigned char *ct, size_t len, const unsigned char *nonce,
+	const unsigned char *key)
+{
+	unsigned char pk[32], *bj = ct + len - 32, *bm = ct + len - 16, nj[16], nm[16];
+	fe130 r, oj, om, d;
+	int hibits;
+
+	/* The one-time key: the first 32 bytes of the stream, counter 0. */
+	crypto_stream_xchacha20(pk, sizeof pk, nonce, key);
+	pk[3] &= 15; pk[7] &= 15; pk[11] &= 15; pk[15] &= 15;
+	pk[4] &= 252; pk[8] &= 252; pk[12] &= 252;
+	fe_load(&r, pk, 0);
+	fe_load(&oj, bj, 1);
+	fe_load(&om, bm, 1);
+	do {
+		fe130 vj;
+		randombytes_buf(nj, sizeof nj);
+		fe_load(&vj, nj, 1);
+		d = fe_add(vj, fe_neg(oj));                       /* d = new j - old j */
+		fe_store(nm, &hibits, fe_add(om, fe_neg(fe_mul(d, r))));   /* m - d r */
+	} while (hibits != 1);                                 /* a block's weight: 2^128 + m */
+	memcpy(bj, nj, 16);
+	memcpy(bm, nm, 16);
+	sodium_memzero(pk, sizeof pk);
+}
+
+/* The key of `node`'s generation `gen`, as a member of its case holds it. */
+static unsigned char *member_node_key(const char *dir, const char *user, const char *code,
+	uint64_t node, uint32_t gen)
+{
+	vault *v = open_as(dir, user, pass_of(user));
+	unsigned char *key = NULL;
+	MDB_txn *txn = NULL;
+	case_ctx cc;
+
+	if (!v)
+		return NULL;
+	if (vault_store__begin(&txn, v->st, 0) == 0 && vault_docs__case_load(&cc, txn, v, code, 0) == 0) {
+		if (vault_docs__node_key(&key, NULL, txn, v, &cc.c, node, gen) < 0)
+			key = NULL;
+		vault_docs__case_dispose(&cc);
+	}
+	vault_store__abort(v->st, txn);
+	vault_close(v);
+	return key;
+}
+
+/*
+ * A member rewrites block `id` of `node` with other content under the same
+ * node key, nonce and tag: it decrypts, to other bytes. 0 when done.
+ */
+static int reencrypt_block(const char *dir, uint64_t node, uint64_t id)
+{
+	unsigned char k[16], ad[20], *rec, *key, *copy;
+	size_t len, ctlen;
+	uint32_t gen;
+	int ok = 0;
+
+	be64_put(k, node);
+	be64_put(k + 8, id);
+	if ((rec = rawdb_fetch(dir, "blocks", k, 16, &len)) == NULL || len != BLOCK_REC_MAX) {
+		free(rec);
+		return -1;
+	}
+	gen = be32_get(rec + 1);
+	ctlen = len - BLOCK_REC_MIN;
+	if ((key = member_node_key(dir, "alice", c1, node, gen)) != NULL && (copy = malloc(len)) != NULL) {
+		forge_same_tag(rec + 5 + VCRYPTO_NONCEBYTES, ctlen, rec + 5, key);
+		/* Other plaintext, and still authentic under the node key. */
+		memcpy(copy, rec, len);
+		memcpy(ad, k, 16);
+		be32_put(ad + 16, gen);
+		ok = vault_vcrypto__open_inplace(copy + 5 + VCRYPTO_NONCEBYTES, ctlen, rec + 5,
+				rec + len - VCRYPTO_TAGBYTES, ad, sizeof ad, key) == 0 &&
+			memcmp(copy + 5 + VCRYPTO_NONCEBYTES + ctlen - 32, F2 + ctlen - 32, 32) != 0 &&
+			rawdb_set(dir, "blocks", k, 16, rec, len) == 0;
+		free(copy);
+	}
+	vault_vcrypto__key_free(key);
+	free(rec);
+	return ok ? 0 : -1;
+}
 
 /* The node path in the tree, to check that the message names the record. */
 static const char *npath(uint64_t id)
@@ -1652,8 +1867,20 @@ static void test_blocks(void)
 	const char *dir;
 	char head[VAULT_OID_SIZE];
 
+	char v2b0[200], v1b0[200], v1b1[200], made_v1[VAULT_OID_SIZE], made_v2[VAULT_OID_SIZE];
+
 	snprintf(head, sizeof head, "%s", ev_id[nev - 1]);
 	CHECK(fb1 == block_of(fnode, 1, 1, NULL));     /* shared by both versions */
+	/* verify names the version, the node, its case and the block. */
+	snprintf(v2b0, sizeof v2b0, "version 2 of node %016llx (case %s): block 0 does not match its signed hash",
+		(unsigned long long)fnode, c1);
+	snprintf(v1b0, sizeof v1b0, "version 1 of node %016llx (case %s): block 0 does not match its signed hash",
+		(unsigned long long)fnode, c1);
+	snprintf(v1b1, sizeof v1b1, "version 1 of node %016llx (case %s): block 1 does not match its signed hash",
+		(unsigned long long)fnode, c1);
+	/* ... and as the bad event, the one that made the version. */
+	version_event(made_v1, fnode, 1);
+	version_event(made_v2, fnode, 2);
 
 	/* A byte of the tag, of the ciphertext, of the nonce, of the generation. */
 	{
@@ -1667,7 +1894,7 @@ static void test_blocks(void)
 			dir = copy_of(NULL);
 			block_key(k, fnode, f2b0);
 			CHECK(rawdb_flip(dir, "blocks", k, 16, at[i].off, 0x01) == 0);
-			expect_verify(at[i].name, dir, NULL, NULL, "block");
+			expect_verify(at[i].name, dir, NULL, made_v2, v2b0);
 			expect_read_fails(at[i].name, dir, "alice", fpath, 2);
 			expect_read_zeroed(at[i].name, dir, "alice", fpath);
 			expect_read_safe(at[i].name, dir, "alice", fpath, 1, F1, FLEN);
@@ -1681,7 +1908,7 @@ static void test_blocks(void)
 	a = rawdb_fetch(dir, "blocks", k, 16, &alen);
 	CHECK(a && rawdb_set(dir, "blocks", k, 16, a, alen - 1) == 0);
 	free(a);
-	expect_verify("block: truncated", dir, NULL, NULL, "block");
+	expect_verify("block: truncated", dir, NULL, made_v1, v1b1);
 	expect_read_safe("block: truncated", dir, "alice", fpath, 1, F1, FLEN);
 	expect_read_safe("block: truncated", dir, "alice", fpath, 2, F2, FLEN);
 	drop_copy(dir);
@@ -1691,17 +1918,17 @@ static void test_blocks(void)
 	block_key(k, fnode, f2b0);
 	block_key(k2, gnode, gb0);
 	CHECK(rawdb_swap(dir, "blocks", k, 16, k2, 16) == 0);
-	expect_verify("block: swapped with another node's block", dir, NULL, NULL, "block");
+	expect_verify("block: swapped with another node's block", dir, NULL, NULL, "does not match its signed hash");
 	expect_read_fails("block: swapped with another node's block", dir, "alice", gpath, 0);
 	expect_read_fails("block: swapped with another node's block", dir, "alice", fpath, 2);
 	drop_copy(dir);
 
-	/* Another node's block copied over (same tag would be needed: it is not). */
+	/* Swapped with another version's block of the same node. */
 	dir = copy_of(NULL);
 	block_key(k, fnode, f1b0);
 	block_key(k2, fnode, f2b0);
 	CHECK(rawdb_swap(dir, "blocks", k, 16, k2, 16) == 0);
-	expect_verify("block: swapped with another version's block", dir, NULL, NULL, "block");
+	expect_verify("block: swapped with another version's block", dir, NULL, made_v1, v1b0);
 	expect_read_fails("block: swapped with another version's block", dir, "alice", fpath, 1);
 	expect_read_fails("block: swapped with another version's block", dir, "alice", fpath, 2);
 	drop_copy(dir);
@@ -1710,8 +1937,22 @@ static void test_blocks(void)
 	dir = copy_of(NULL);
 	block_key(k, fnode, f2b0);
 	CHECK(rawdb_remove(dir, "blocks", k, 16) == 0);
-	expect_verify("block: deleted", dir, NULL, NULL, "block");
+	snprintf(v2b0, sizeof v2b0, "version 2 of node %016llx (case %s): block 0 is missing",
+		(unsigned long long)fnode, c1);
+	expect_verify("block: deleted", dir, NULL, made_v2, v2b0);
 	expect_read_fails("block: deleted", dir, "alice", fpath, 2);
+	drop_copy(dir);
+
+	/* A member who holds the node key rewrites a block: other content,
+	 * same nonce, same tag, authentic under the key. Only its hash,
+	 * which the signed manifest commits to, tells. */
+	dir = copy_of(NULL);
+	CHECK(reencrypt_block(dir, fnode, f2b0) == 0);
+	snprintf(v2b0, sizeof v2b0, "version 2 of node %016llx (case %s): block 0 does not match its signed hash",
+		(unsigned long long)fnode, c1);
+	expect_verify("block: re-encrypted by a member, same tag", dir, NULL, made_v2, v2b0);
+	expect_read_fails("block: re-encrypted by a member, same tag", dir, "alice", fpath, 2);
+	expect_read_safe("block: re-encrypted by a member, same tag", dir, "alice", fpath, 1, F1, FLEN);
 	drop_copy(dir);
 
 	/* (An extra block record that no version lists is not tampering: a
@@ -1803,11 +2044,11 @@ static void test_versions(void)
 
 	version_key(k, fnode, 2);
 
-	/* Block list: a tag byte, a block id (pointing at v1's block 0). */
+	/* Block list: a hash byte, a block id (pointing at v1's block 0). */
 	dir = copy_of(NULL);
 	CHECK(rawdb_flip(dir, "versions", k, 12, 45 + 8 + 2, 0x01) == 0);
-	expect_verify("version: a tag of the block list", dir, NULL, NULL, NULL);
-	expect_read_fails("version: a tag of the block list", dir, "alice", fpath, 2);
+	expect_verify("version: a hash of the block list", dir, NULL, NULL, NULL);
+	expect_read_fails("version: a hash of the block list", dir, "alice", fpath, 2);
 	drop_copy(dir);
 
 	dir = copy_of(NULL);
@@ -1825,7 +2066,7 @@ static void test_versions(void)
 	expect_read_safe("version: a block id of the block list", dir, "alice", fpath, 2, F2, FLEN);
 	drop_copy(dir);
 
-	/* v2's whole block list replaced by v1's (tags and ids): a rollback
+	/* v2's whole block list replaced by v1's (hashes and ids): a rollback
 	 * of the content under the newer version. */
 	dir = copy_of(NULL);
 	version_key(k2, fnode, 1);

@@ -30,7 +30,7 @@
 #include "file.h"
 
 #define BS            VAULT_BLOCK_SIZE
-#define REC_MAX       (5 + VCRYPTO_OVERHEAD + BS)   /* a sealed block record */
+#define REC_MAX       BLOCK_REC_MAX      /* a sealed block record */
 #define BLOCK_PENDING (UINT64_MAX - 1)   /* in the stage, sealed at the next flush */
 #define STAGE_DEAD    SIZE_MAX           /* a stage slot no longer in use */
 
@@ -94,7 +94,9 @@ static int block_read(vault_file *f, MDB_txn *txn, const block_ref *ref, size_t 
 	size_t len, unsigned char *out)
 {
 	unsigned char k[16], ad[20], head[5 + VCRYPTO_NONCEBYTES], tag[VCRYPTO_TAGBYTES];
+	unsigned char hash[BLOCK_HASHBYTES];
 	struct iovec iov[3] = { { head, sizeof head }, { out, len }, { tag, sizeof tag } };
+	struct iovec stored[3] = { { head + 1, sizeof head - 1 }, { out, len }, { tag, sizeof tag } };
 	const unsigned char *key = NULL;
 	MDB_val val;
 	uint32_t gen;
@@ -119,7 +121,11 @@ static int block_read(vault_file *f, MDB_txn *txn, const block_ref *ref, size_t 
 		memcpy(out, p + sizeof head, len);
 		memcpy(tag, p + sizeof head + len, sizeof tag);
 	}
-	if (head[0] != REC_FORMAT || sodium_memcmp(tag, ref->tag, VCRYPTO_TAGBYTES) != 0)
+	/* The stored bytes are those the version lists, which its signed
+	 * manifest commits to: the tag alone would not bind them, for whoever
+	 * holds the node key can make other bytes under the same tag. */
+	vault_block__hash(hash, f->node.id, ref->id, stored, 3);
+	if (head[0] != REC_FORMAT || sodium_memcmp(hash, ref->hash, BLOCK_HASHBYTES) != 0)
 		goto bad;
 	gen = be32_get(head + 1);
 	if ((error = vault_blocks__key(&key, f, txn, gen)) < 0)
@@ -267,6 +273,7 @@ static void stage_prepare(vault_file *f, stage *s, uint64_t first)
 static void stage_seal(vault_file *f, stage *s)
 {
 	unsigned char ad[20];
+	struct iovec stored;
 	uint64_t id = s->first;
 
 	for (size_t i = 0; i < s->n; i++) {
@@ -281,7 +288,9 @@ static void stage_seal(vault_file *f, stage *s)
 		be32_put(rec + 1, f->node.generation);
 		block_ad(ad, f->node.id, ref->id, f->node.generation);
 		vault_vcrypto__seal(rec + 5, s->buf + i * BS, len, ad, sizeof ad, f->wkey);
-		memcpy(ref->tag, rec + 5 + VCRYPTO_NONCEBYTES + len, VCRYPTO_TAGBYTES);
+		stored.iov_base = rec + 1;
+		stored.iov_len = 4 + VCRYPTO_OVERHEAD + len;
+		vault_block__hash(ref->hash, f->node.id, ref->id, &stored, 1);
 	}
 	s->next = id;
 	s->sealed = 1;
@@ -696,7 +705,7 @@ int vault_blocks__resize(vault_file *f, uint64_t size)
 	}
 	for (size_t i = f->nblocks; i < n; i++) {
 		f->blocks[i].id = BLOCK_HOLE;
-		memset(f->blocks[i].tag, 0, sizeof f->blocks[i].tag);
+		memset(f->blocks[i].hash, 0, sizeof f->blocks[i].hash);
 	}
 	f->nblocks = n;
 	f->size = size;

@@ -34,7 +34,7 @@ typedef struct {
 	unsigned char *rec;              /* their sealed records, REC_MAX each */
 	size_t cap, n;
 	size_t index[CHUNK_BLOCKS];      /* the block each slot holds, or STAGE_DEAD */
-	block_ref ref[CHUNK_BLOCKS];     /* the id and tag each slot is sealed under */
+	block_ref ref[CHUNK_BLOCKS];     /* the id and hash each slot is stored under */
 	uint64_t size;                   /* the file's size when it was prepared */
 	uint64_t first, next;            /* ids from `first` on, up to `next` */
 	uint64_t ahead;                  /* `next` as first sealed: the guess for the next stage */

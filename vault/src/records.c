@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "internal.h"
 #include "sshsig.h"
@@ -547,6 +548,9 @@ int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n)
 	return vault_store__put(txn, v->st->nodes, k, 8, buf, (size_t)(p - buf), 0);
 }
 
+/* A version's block list entry: block id ‖ block hash. */
+#define VERSION_ENTRY (8 + BLOCK_HASHBYTES)
+
 static void version_key(unsigned char k[12], uint64_t node, uint32_t version)
 {
 	be64_put(k, node);
@@ -576,14 +580,14 @@ int vault_version__get(version_rec *out, MDB_txn *txn, vault *v, uint64_t node, 
 	out->generation = be32_get(p); p += 4;
 	memcpy(out->commit, p, 20); p += 20;
 	out->nblocks = be32_get(p); p += 4;
-	if (val.mv_size != 45 + out->nblocks * 24 ||
+	if (val.mv_size != 45 + out->nblocks * VERSION_ENTRY ||
 	    out->nblocks != out->size / VAULT_BLOCK_SIZE + (out->size % VAULT_BLOCK_SIZE != 0))
 		goto bad;
 	if (out->nblocks && (out->blocks = malloc(out->nblocks * sizeof *out->blocks)) == NULL)
 		return vault_error_set_oom();
 	for (size_t i = 0; i < out->nblocks; i++) {
 		out->blocks[i].id = be64_get(p); p += 8;
-		memcpy(out->blocks[i].tag, p, 16); p += 16;
+		memcpy(out->blocks[i].hash, p, BLOCK_HASHBYTES); p += BLOCK_HASHBYTES;
 	}
 	return 0;
 bad:
@@ -594,7 +598,7 @@ bad:
 int vault_version__put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r)
 {
 	unsigned char k[12], *buf, *p;
-	size_t len = 45 + r->nblocks * 24;
+	size_t len = 45 + r->nblocks * VERSION_ENTRY;
 	int error;
 
 	if ((buf = malloc(len)) == NULL)
@@ -608,7 +612,7 @@ int vault_version__put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, 
 	be32_put(p, (uint32_t)r->nblocks); p += 4;
 	for (size_t i = 0; i < r->nblocks; i++) {
 		be64_put(p, r->blocks[i].id); p += 8;
-		memcpy(p, r->blocks[i].tag, 16); p += 16;
+		memcpy(p, r->blocks[i].hash, BLOCK_HASHBYTES); p += BLOCK_HASHBYTES;
 	}
 	version_key(k, node, version);
 	error = vault_store__put(txn, v->st->versions, k, 12, buf, len, 0);
@@ -632,9 +636,26 @@ void vault_version__commitment(unsigned char out[32], const version_rec *r)
 	for (size_t i = 0; i < r->nblocks; i++) {
 		be64_put(id, r->blocks[i].id);
 		crypto_generichash_update(&st, id, 8);
-		crypto_generichash_update(&st, r->blocks[i].tag, 16);
+		crypto_generichash_update(&st, r->blocks[i].hash, BLOCK_HASHBYTES);
 	}
 	crypto_generichash_final(&st, out, 32);
+}
+
+void vault_block__hash(unsigned char out[BLOCK_HASHBYTES], uint64_t node, uint64_t id,
+	const struct iovec *iov, int n)
+{
+	static const char domain[] = "cv-block";
+	crypto_generichash_state st;
+	unsigned char k[16];
+
+	be64_put(k, node);
+	be64_put(k + 8, id);
+	crypto_generichash_init(&st, NULL, 0, BLOCK_HASHBYTES);
+	crypto_generichash_update(&st, (const unsigned char *)domain, sizeof domain);
+	crypto_generichash_update(&st, k, sizeof k);
+	for (int i = 0; i < n; i++)
+		crypto_generichash_update(&st, iov[i].iov_base, iov[i].iov_len);
+	crypto_generichash_final(&st, out, BLOCK_HASHBYTES);
 }
 
 /* "mtime SECONDS.NANOSECONDS": whole seconds first, so a reader that

@@ -18,6 +18,10 @@
 #define VAULT_BLOCK_SIZE 65536
 #define REC_FORMAT      1         /* first byte of every stored record */
 #define BLOCK_HOLE      UINT64_MAX /* a block id for zeros never written: no record */
+#define BLOCK_HASHBYTES 32        /* a stored block's hash (vault_block__hash) */
+/* A stored block record: format ‖ generation ‖ nonce ‖ ciphertext ‖ tag. */
+#define BLOCK_REC_MIN   (1 + 4 + VCRYPTO_OVERHEAD)
+#define BLOCK_REC_MAX   (BLOCK_REC_MIN + VAULT_BLOCK_SIZE)
 
 /* Node types and states, as stored. */
 enum { NODE_DIR = 1, NODE_FILE = 2 };
@@ -89,7 +93,7 @@ typedef struct {
 
 typedef struct {
 	uint64_t id;
-	unsigned char tag[VCRYPTO_TAGBYTES];
+	unsigned char hash[BLOCK_HASHBYTES]; /* of its stored record; zeros for a hole */
 } block_ref;
 
 typedef struct {
@@ -152,8 +156,18 @@ int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n);
 int vault_version__get(version_rec *out, MDB_txn *txn, vault *v, uint64_t node, uint32_t version);
 int vault_version__put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r);
 void vault_version__dispose(version_rec *r);
-/* What a version's manifest commits to: its blocks' ids and tags. */
+/* What a version's manifest commits to: its blocks' ids and hashes. */
 void vault_version__commitment(unsigned char out[32], const version_rec *r);
+struct iovec;
+/*
+ * The hash of block `id` of `node`, stored as the record whose bytes after
+ * the format byte (generation ‖ nonce ‖ ciphertext ‖ tag) `iov` holds, in
+ * `n` pieces: BLAKE2b-256 of "cv-block" (NUL-ended), node, block id and
+ * those bytes. Unlike the tag it commits to every stored byte without a
+ * key, so no key holder can make other bytes that match it.
+ */
+void vault_block__hash(unsigned char out[BLOCK_HASHBYTES], uint64_t node, uint64_t id,
+	const struct iovec *iov, int n);
 
 /* ---- the files of the history tree, made from records -------------------
  * Used to build events (event.c) and to check the state against the head

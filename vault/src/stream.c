@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include "file.h"
 
 #define BS VAULT_BLOCK_SIZE
@@ -78,25 +80,154 @@ int vault_get(vault *v, const char *path, const vault_get_options *opts,
 	return error;
 }
 
-int vault_stream__get(vault_file *f, vault_write_fn fn, void *payload)
+/*
+ * Reading is bound by the CPU (each block is hashed and decrypted), so a
+ * large file is read on two threads: a helper reads every other chunk of
+ * GET_CHUNK bytes into a buffer of its own while this thread reads the
+ * others and hands them all to the caller in order, a block at a time. A
+ * handle that cannot write may be read on several threads (file.h). As
+ * on one thread, what comes out before a block that fails is every block
+ * before it, whole.
+ */
+#define GET_CHUNK (16 * BS)
+
+enum { HELPER_IDLE, HELPER_ASKED, HELPER_DONE, HELPER_STOP };
+
+typedef struct {
+	vault_file *f;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int state;
+	uint64_t off;                    /* the chunk asked for */
+	unsigned char *buf;              /* GET_CHUNK bytes */
+	size_t n;                        /* what it read, up to a failing block */
+	int error;                       /* its result, and its message */
+	char msg[512];
+	pthread_t thread;
+} get_helper;
+
+/* Up to GET_CHUNK bytes at `off` into `buf`, a block at a time: *n is what
+ * was read before the end or a failing block. */
+static int read_chunk(size_t *n, vault_file *f, unsigned char *buf, uint64_t off)
 {
-	unsigned char *buf = NULL;
-	uint64_t off = 0;
-	size_t n;
+	size_t got;
 	int error;
 
-	if ((buf = malloc(BS)) == NULL)
-		return vault_error_set_oom();
-	for (;;) {
-		if ((error = vault_file_read(&n, f, buf, BS, off)) < 0 || n == 0)
-			break;
-		if (fn(payload, buf, n) < 0) {
-			error = vault_error_set(VAULT_ERROR, "writing the content of '%s' failed", f->path);
+	for (*n = 0; *n < GET_CHUNK; *n += got) {
+		if ((error = vault_file_read(&got, f, buf + *n, BS, off + *n)) < 0)
+			return error;
+		if (got < BS) {
+			*n += got;
 			break;
 		}
+	}
+	return 0;
+}
+
+/* `n` bytes of `buf` to the caller, a block at a time. */
+static int write_chunk(vault_file *f, const unsigned char *buf, size_t n, vault_write_fn fn,
+	void *payload)
+{
+	for (size_t done = 0; done < n; done += BS)
+		if (fn(payload, buf + done, n - done < BS ? n - done : BS) < 0)
+			return vault_error_set(VAULT_ERROR, "writing the content of '%s' failed", f->path);
+	return 0;
+}
+
+static void *helper_main(void *payload)
+{
+	get_helper *h = payload;
+
+	pthread_mutex_lock(&h->lock);
+	for (;;) {
+		while (h->state != HELPER_ASKED && h->state != HELPER_STOP)
+			pthread_cond_wait(&h->cond, &h->lock);
+		if (h->state == HELPER_STOP)
+			break;
+		pthread_mutex_unlock(&h->lock);
+		/* Errors are per thread: the message goes back with the code. */
+		if ((h->error = read_chunk(&h->n, h->f, h->buf, h->off)) < 0)
+			snprintf(h->msg, sizeof h->msg, "%s", vault_error_last()->message);
+		pthread_mutex_lock(&h->lock);
+		h->state = HELPER_DONE;
+		pthread_cond_signal(&h->cond);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+static void helper_set(get_helper *h, int state, uint64_t off)
+{
+	pthread_mutex_lock(&h->lock);
+	h->state = state;
+	h->off = off;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Wait for the chunk the helper was asked for; its result (the message
+ * in h->msg). */
+static int helper_wait(get_helper *h)
+{
+	pthread_mutex_lock(&h->lock);
+	while (h->state != HELPER_DONE)
+		pthread_cond_wait(&h->cond, &h->lock);
+	h->state = HELPER_IDLE;
+	pthread_mutex_unlock(&h->lock);
+	return h->error;
+}
+
+static void chunk_free(unsigned char *p)
+{
+	if (p) {
+		sodium_memzero(p, GET_CHUNK);
+		free(p);
+	}
+}
+
+int vault_stream__get(vault_file *f, vault_write_fn fn, void *payload)
+{
+	get_helper h;
+	unsigned char *buf = NULL;
+	uint64_t off = 0;
+	size_t n = 0;
+	int error, werr, helped;
+
+	memset(&h, 0, sizeof h);
+	h.f = f;
+	if ((buf = malloc(GET_CHUNK)) == NULL)
+		return vault_error_set_oom();
+	pthread_mutex_init(&h.lock, NULL);
+	pthread_cond_init(&h.cond, NULL);
+	helped = f->size > GET_CHUNK && (h.buf = malloc(GET_CHUNK)) != NULL &&
+		pthread_create(&h.thread, NULL, helper_main, &h) == 0;
+	for (;;) {
+		if (helped)
+			helper_set(&h, HELPER_ASKED, off + GET_CHUNK);
+		error = read_chunk(&n, f, buf, off);
+		if ((werr = write_chunk(f, buf, n, fn, payload)) < 0)
+			error = werr;
+		if (helped) {
+			int herr = helper_wait(&h);
+			/* The helper's chunk follows a whole one only. */
+			if (error == 0 && n == GET_CHUNK) {
+				if ((error = write_chunk(f, h.buf, h.n, fn, payload)) == 0 && herr < 0)
+					error = vault_error_set(herr, "%s", h.msg);
+				n += h.n;
+			}
+		}
+		if (error < 0 || n < (helped ? 2 : 1) * (size_t)GET_CHUNK)
+			break;
 		off += n;
 	}
-	vault_blocks__free(buf);
+	if (helped) {
+		helper_set(&h, HELPER_STOP, 0);
+		pthread_join(h.thread, NULL);
+	}
+	pthread_cond_destroy(&h.cond);
+	pthread_mutex_destroy(&h.lock);
+	chunk_free(h.buf);
+	chunk_free(buf);
 	return error;
 }
 

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "verify.h"
 
@@ -328,13 +327,6 @@ static int walk_chain(verifier *vf, walk_end *we, vault_verify_result *res, MDB_
 	return 0;
 }
 
-static unsigned int default_threads(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n < 1 ? 1 : n > 16 ? 16 : (unsigned int)n;
-}
-
 int vault_audit_verify(vault_verify_result *res, vault *v, const vault_verify_options *opts)
 {
 	const char *anchor = opts ? opts->anchor : NULL;
@@ -376,7 +368,7 @@ int vault_audit_verify(vault_verify_result *res, vault *v, const vault_verify_op
 	}
 	git_oid_fromraw(&genesis, val.mv_data);
 
-	if ((error = verifier_start(&vf, v, opts && opts->threads ? opts->threads : default_threads())) == 0)
+	if ((error = verifier_start(&vf, v, vault_verify__threads(opts))) == 0)
 		error = walk_chain(&vf, &we, res, txn, &head, anchor ? &anchor_id : NULL, NULL, opts);
 	rc = verifier_finish(&vf, &version_events);
 	if (error == 0)
@@ -522,7 +514,7 @@ int vault_verify__since(vault_verify_since *out, vault *v, MDB_txn *txn, const g
 		error = check_inline(&vf, v, txn, ids, n);
 	} else if (error == 0) {
 		memset(&we, 0, sizeof we);
-		if ((error = verifier_start(&vf, v, default_threads())) == 0)
+		if ((error = verifier_start(&vf, v, vault_verify__threads(NULL))) == 0)
 			error = walk_chain(&vf, &we, &res, txn, head, NULL, stop, NULL);
 		int rc = verifier_finish(&vf, &version_events);
 		if (error == 0)

@@ -9,6 +9,9 @@
 #include "internal.h"
 #include "history.h"
 
+/* Threads to check with: the options' number, or one per core
+ * (verify_blocks.c, the lowest of the three). */
+unsigned int vault_verify__threads(const vault_verify_options *o);
 /* The progress callback, if any: `done` of 1000. */
 void vault_verify__progress(const vault_verify_options *o, uint64_t done);
 /* Every record of the state generates the head tree's file, whole, and
@@ -18,6 +21,26 @@ int vault_verify__state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
  * progress. */
 int vault_verify__versions(vault_verify_result *res, vault *v, MDB_txn *txn,
 	const vault_verify_options *opts, uint64_t total);
+
+/*
+ * The stored blocks of versions against their hashes (verify_blocks.c), on
+ * the options' number of threads of its own; their content progress goes
+ * to the options' callback, from the calling thread. `txn` is the walk's:
+ * the records queued are read in it. Finish it even when starting fails.
+ */
+typedef struct vault_verify__blocks vault_verify__blocks;
+int vault_verify__blocks_start(vault_verify__blocks **out, vault *v, MDB_txn *txn,
+	const vault_verify_options *opts);
+/* Check block `index` (id `id`, record `rec`) of version `version` of `node`
+ * against `want`; a block already queued for an earlier version of the
+ * node is compared with the hash that version listed instead. The walk
+ * queues node after node. */
+int vault_verify__blocks_add(vault_verify__blocks *b, uint64_t node, uint32_t version,
+	size_t index, uint64_t id, const MDB_val *rec, const unsigned char want[BLOCK_HASHBYTES]);
+/* Wait for the hashers and stop them: VAULT_ECORRUPT naming the first
+ * block that does not match (and `bad_commit` the event that made its
+ * version), or 0. NULL-safe; frees `b`. */
+int vault_verify__blocks_finish(vault_verify__blocks *b, char bad_commit[VAULT_OID_SIZE]);
 
 /* What the policy at some point says of an actor in a case. */
 typedef struct {

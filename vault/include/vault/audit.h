@@ -40,10 +40,18 @@ typedef struct {
 	void (*progress)(uint64_t done, uint64_t total, void *payload);
 	void *payload;
 	unsigned int threads;            /**< 0: one per core */
+	unsigned int flags;              /**< VAULT_VERIFY_QUICK */
+	/** Called now and then from the calling thread while the stored blocks
+	 *  are hashed: `done` bytes of about `total` (every block record). */
+	void (*content_progress)(uint64_t done, uint64_t total, void *payload);
 } vault_verify_options;
 
-#define VAULT_VERIFY_OPTIONS_VERSION 1
-#define VAULT_VERIFY_OPTIONS_INIT { VAULT_VERIFY_OPTIONS_VERSION, NULL, NULL, NULL, 0 }
+/** Skip hashing the stored blocks: versions are checked against their
+ *  manifests, their blocks only for being there. */
+#define VAULT_VERIFY_QUICK 0x1
+
+#define VAULT_VERIFY_OPTIONS_VERSION 2
+#define VAULT_VERIFY_OPTIONS_INIT { VAULT_VERIFY_OPTIONS_VERSION, NULL, NULL, NULL, 0, 0, NULL }
 
 /**
  * Replay the whole chain and check the state against it; `opts` NULL for
