@@ -52,15 +52,15 @@ typedef struct {
 
 /*
  * The default parameters of a new passphrase: Argon2id, 6 passes over
- * 256 MiB (0.6 s on the reference machine). The floor below which a
- * release build refuses stored parameters is the default of the builds
- * before it (3 passes over 32 MiB): every key an honest release build made.
+ * 256 MiB (0.6 s on the reference machine). A release build refuses
+ * stored parameters below them: every key an honest release build of this
+ * format made has at least these (the admin's minimum only raises them).
  */
 #define VCRYPTO_KDF_PASSES        6
 #define VCRYPTO_KDF_MEBIBYTES     256
 #define VCRYPTO_KDF_MEMORY        ((uint64_t)VCRYPTO_KDF_MEBIBYTES << 20)
-#define VCRYPTO_KDF_FLOOR_PASSES  3
-#define VCRYPTO_KDF_FLOOR_MEMORY  (32ULL << 20)
+#define VCRYPTO_KDF_FLOOR_PASSES  VCRYPTO_KDF_PASSES
+#define VCRYPTO_KDF_FLOOR_MEMORY  VCRYPTO_KDF_MEMORY
 #define VCRYPTO_KDF_MEMORY_MAX    (4ULL << 30)
 
 /* The profile CASEVAULT_KDF asks for: *is_test 1 for "test", which only a
