@@ -9,6 +9,7 @@
 #include "vault/vault.h"
 #include "vault/audit.h"
 #include "store.h"
+#include "odb_lmdb.h"
 #include "vcrypto.h"
 #include "util/buf.h"
 #include "util/errors.h"
@@ -66,6 +67,7 @@ struct vault {
 	unsigned char pk[32];
 	unsigned char *sk;           /* Ed25519 secret key, sodium_malloc'd */
 	case_key *keys;              /* case keys unsealed so far */
+	vault_hkeys hk;              /* the history's keys (hkeys.c) */
 	pthread_mutex_t key_lock;    /* guards `keys` (the mount is threaded) */
 
 	/* What this session verified of the history (trust.c). */

@@ -709,6 +709,42 @@ int vault_blob__stored(vault_buf *out, char path[64], MDB_txn *txn, vault *v, in
 
 /* ---- policy/settings ---------------------------------------------------- */
 
+int vault_meta__history_kcv(MDB_val *val, uint32_t *gens, MDB_txn *txn, vault *v)
+{
+	int error = vault_meta__get(val, txn, v, "history-kcv");
+
+	if (error == VAULT_ENOTFOUND || (error == 0 &&
+	    (val->mv_size < 2 * KCV_SIZE || val->mv_size % KCV_SIZE || val->mv_size / KCV_SIZE > VAULT_HGEN_MAX + 1)))
+		return vault_error_set(VAULT_ECORRUPT, "the vault's record of its history keys is missing or damaged");
+	if (error < 0)
+		return error;
+	*gens = (uint32_t)(val->mv_size / KCV_SIZE - 1);
+	return 0;
+}
+
+/* The lines of the history's key-check values. */
+static int history_kcv_lines(vault_buf *out, vault *v, MDB_txn *txn)
+{
+	MDB_val val;
+	uint32_t gens;
+	int error;
+
+	if ((error = vault_meta__history_kcv(&val, &gens, txn, v)) < 0)
+		return error;
+	for (uint32_t g = 0; g <= gens; g++) {
+		const unsigned char *k = (const unsigned char *)val.mv_data + (size_t)g * KCV_SIZE;
+
+		if (g)
+			vault_buf_printf(out, "history-kcv %u ", g);
+		else
+			vault_buf_printf(out, "history-index ");
+		for (size_t i = 0; i < KCV_SIZE; i++)
+			vault_buf_printf(out, "%02x", k[i]);
+		vault_buf_printf(out, "\n");
+	}
+	return 0;
+}
+
 /* Text of policy/settings in the history tree. */
 int vault_blob__settings(vault_buf *out, vault *v, MDB_txn *txn)
 {
@@ -734,6 +770,8 @@ int vault_blob__settings(vault_buf *out, vault *v, MDB_txn *txn)
 	for (size_t i = 0; i < 32; i++)
 		vault_buf_printf(out, "%02x", ((unsigned char *)val.mv_data)[i]);
 	vault_buf_printf(out, "\n");
+	if ((error = history_kcv_lines(out, v, txn)) < 0)
+		return error;
 	/* Only the settings that were set: a vault that never set one keeps
 	 * the text it had before settings existed. */
 	if ((error = vault_meta__text(&list, txn, v, "settings")) < 0)

@@ -109,6 +109,9 @@ int vault_meta__put(MDB_txn *txn, vault *v, const char *key, const void *val, si
 /* The text of a `meta` record, NUL-ended; empty when absent. */
 int vault_meta__text(vault_buf *out, MDB_txn *txn, vault *v, const char *key);
 /* The purpose codes, newline-separated, and whether one is required. */
+/* The check values of the history's keys (meta `history-kcv`): the index
+ * key's, then one per generation; *gens the generations. VAULT_ECORRUPT. */
+int vault_meta__history_kcv(MDB_val *val, uint32_t *gens, MDB_txn *txn, vault *v);
 int vault_meta__purposes(vault_buf *out, int *required, MDB_txn *txn, vault *v);
 
 /* ---- users and cases ----------------------------------------------------- */

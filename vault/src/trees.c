@@ -84,7 +84,9 @@ static void memo_put(vault *v, const git_oid *id, const void *data, size_t len)
 static int still_stored(vault *v, const git_oid *id, const unsigned char *data, size_t len)
 {
 	MDB_txn *txn = vault_store__cur, *own = NULL;
-	MDB_val key = { GIT_OID_RAWSZ, (void *)id->id }, val;
+	MDB_val val;
+	unsigned char *plain = NULL;
+	size_t plen;
 	int same;
 
 	if (!txn) {
@@ -92,9 +94,12 @@ static int still_stored(vault *v, const git_oid *id, const unsigned char *data, 
 			return 0;
 		txn = own;
 	}
-	same = mdb_get(txn, v->st->git, &key, &val) == 0 && val.mv_size == len + 1 &&
-		((const unsigned char *)val.mv_data)[0] == GIT_OBJECT_TREE &&
-		memcmp((const unsigned char *)val.mv_data + 1, data, len) == 0;
+	same = vault_odb__get(&val, txn, v->st, &v->hk, id->id) == 0 &&
+		val.mv_size == VAULT_ODB_OVERHEAD + len + 1 &&
+		(plain = malloc(len + 1)) != NULL &&
+		vault_odb__open(plain, &plen, &v->hk, v->id, id->id, &val) == 0 &&
+		plain[0] == GIT_OBJECT_TREE && memcmp(plain + 1, data, len) == 0;
+	free(plain);
 	if (own)
 		mdb_txn_abort(own);
 	return same;
