@@ -2123,10 +2123,25 @@ static void test_policy_records(void)
 	drop_copy(dir);
 	dir = copy_of(NULL);
 	{
+		/* an insider: the purposes are sealed under the index key */
+		vault *in = open_as(dir, NULL, NULL);
+		MDB_txn *txn = NULL;
+
+		CHECK(in != NULL && vault_store__begin(&txn, in->st, 1) == 0);
+		if (txn) {
+			CHECK_RC(vault_meta__sealed_put(txn, in, "purposes", "research", 8), 0);
+			CHECK_RC(vault_store__commit(in->st, txn), 0);
+		}
+		vault_close(in);
+	}
+	expect_verify("meta: purposes changed", dir, NULL, head, "policy/settings");
+	drop_copy(dir);
+	dir = copy_of(NULL);
+	{
 		static const unsigned char p[] = "\001research";
 		CHECK(rawdb_set(dir, "meta", "purposes", 8, p, sizeof p - 1) == 0);
 	}
-	expect_verify("meta: purposes changed", dir, NULL, head, "policy/settings");
+	expect_verify("meta: purposes damaged", dir, NULL, head, "'purposes' is damaged");
 	drop_copy(dir);
 	dir = copy_of(NULL);
 	CHECK(rawdb_flip(dir, "meta", "audit-pk", 8, 5, 0x01) == 0);

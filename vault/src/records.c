@@ -59,6 +59,70 @@ int vault_meta__text(vault_buf *out, MDB_txn *txn, vault *v, const char *key)
 	return out->oom ? vault_error_set_oom() : 0;
 }
 
+/* The key of sealed meta records: a subkey of the index key. */
+static int meta_key(unsigned char **out, const vault *v, const char *key)
+{
+	*out = NULL;
+	if (!v->hk.index)
+		return vault_error_set(VAULT_EAUTH,
+			"vault record '%s' is encrypted and this session holds no key of it", key);
+	return vault_vcrypto__subkey(out, v->hk.index, 1, "cv-meta_");
+}
+
+static size_t meta_ad(char ad[96], const vault *v, const char *key)
+{
+	return (size_t)snprintf(ad, 96, "cv-meta:%s:%s", v->id, key);
+}
+
+int vault_meta__sealed_put(MDB_txn *txn, vault *v, const char *key, const void *val, size_t len)
+{
+	unsigned char *k, *sealed;
+	char ad[96];
+	size_t adlen = meta_ad(ad, v, key);
+	int error;
+
+	if ((error = meta_key(&k, v, key)) < 0)
+		return error;
+	if ((sealed = malloc(len + VCRYPTO_OVERHEAD)) == NULL) {
+		vault_vcrypto__key_free(k);
+		return vault_error_set_oom();
+	}
+	vault_vcrypto__seal(sealed, val, len, (unsigned char *)ad, adlen, k);
+	vault_vcrypto__key_free(k);
+	error = vault_meta__put(txn, v, key, sealed, len + VCRYPTO_OVERHEAD);
+	free(sealed);
+	return error;
+}
+
+int vault_meta__sealed_text(vault_buf *out, MDB_txn *txn, vault *v, const char *key)
+{
+	MDB_val val;
+	unsigned char *k = NULL, *plain = NULL;
+	char ad[96];
+	size_t adlen = meta_ad(ad, v, key);
+	int error = vault_meta__get(&val, txn, v, key);
+
+	if (error == VAULT_ENOTFOUND)
+		return vault_meta__text(out, txn, v, key);      /* "" */
+	if (error < 0 || (error = meta_key(&k, v, key)) < 0)
+		return error;
+	if (val.mv_size < VCRYPTO_OVERHEAD || (plain = malloc(val.mv_size - VCRYPTO_OVERHEAD + 1)) == NULL ||
+	    vault_vcrypto__open(plain, val.mv_data, val.mv_size, (unsigned char *)ad, adlen, k) < 0)
+		error = plain || val.mv_size < VCRYPTO_OVERHEAD ?
+			vault_error_set(VAULT_ECORRUPT, "vault record '%s' is damaged", key) : vault_error_set_oom();
+	else
+		vault_buf_put(out, plain, val.mv_size - VCRYPTO_OVERHEAD);
+	vault_vcrypto__key_free(k);
+	if (plain) {
+		sodium_memzero(plain, val.mv_size - VCRYPTO_OVERHEAD);
+		free(plain);
+	}
+	if (error < 0)
+		return error;
+	vault_buf_put(out, "", 0);
+	return out->oom ? vault_error_set_oom() : 0;
+}
+
 int vault_meta__purposes(vault_buf *out, int *required, MDB_txn *txn, vault *v)
 {
 	MDB_val val;
@@ -72,7 +136,7 @@ int vault_meta__purposes(vault_buf *out, int *required, MDB_txn *txn, vault *v)
 		*required = ((unsigned char *)val.mv_data)[0] != 0;
 	else if (error != VAULT_ENOTFOUND)
 		return error;
-	return vault_meta__text(out, txn, v, "purposes");
+	return vault_meta__sealed_text(out, txn, v, "purposes");
 }
 
 /* ---- walks -------------------------------------------------------------- */
