@@ -54,6 +54,7 @@ static int rotate(vault_event *ev, vault *v, MDB_txn *txn)
 	 * event's check puts right (the key is then overwritten). */
 	__atomic_store_n(&hk->held, a.gen, __ATOMIC_RELEASE);
 	hk->checked = a.gen;
+	memset(&hk->checked_file, 0, sizeof hk->checked_file);   /* the next event checks again */
 	return vault_event__touch_settings(ev, v, txn);
 }
 

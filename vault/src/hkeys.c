@@ -264,21 +264,41 @@ int vault_hkeys__load(vault *v, MDB_txn *txn)
 	return record_matches(v, &val, gens);
 }
 
-/* The key-check values of the tree file: index first, then generations 1.. */
-static int tree_kcvs(unsigned char out[(VAULT_HGEN_MAX + 1) * KCV_SIZE], uint32_t *gens,
-	vault *v, MDB_txn *txn)
+/* The id of the head's policy/settings (the head verified by the gate). */
+static int head_settings(git_oid *out, vault *v, MDB_txn *txn)
 {
-	vault_buf b = VAULT_BUF_INIT;
 	MDB_val val;
-	git_oid head;
-	int error, index = 0;
+	git_oid head, tree;
+	unsigned int mode;
+	int error;
 
-	*gens = 0;
 	if ((error = vault_meta__get(&val, txn, v, "head")) < 0 || val.mv_size != 20)
 		return error < 0 ? error : vault_error_set(VAULT_ECORRUPT, "the head record is damaged");
 	git_oid_fromraw(&head, val.mv_data);
-	if ((error = vault_trees__blob(&b, v, &head, "policy/settings")) < 0)
+	if ((error = vault_trees__commit_tree(&tree, v, &head)) < 0)
+		return error;
+	return vault_trees__entry(out, &mode, v, &tree, "policy/settings");
+}
+
+/* The key-check values of the tree file: index first, then generations 1.. */
+static int tree_kcvs(unsigned char out[(VAULT_HGEN_MAX + 1) * KCV_SIZE], uint32_t *gens,
+	vault *v, const git_oid *file)
+{
+	vault_buf b = VAULT_BUF_INIT;
+	git_odb_object *obj = NULL;
+	int error = 0, index = 0;
+
+	*gens = 0;
+	if (git_odb_read(&obj, v->odb, file) < 0 || git_odb_object_type(obj) != GIT_OBJECT_BLOB) {
+		error = vault_error_set(VAULT_ECORRUPT, "history object 'policy/settings' cannot be read");
 		goto done;
+	}
+	vault_buf_put(&b, git_odb_object_data(obj), git_odb_object_size(obj));
+	vault_buf_put(&b, "", 0);
+	if (b.oom) {
+		error = vault_error_set_oom();
+		goto done;
+	}
 	for (char *s = b.ptr, *e; s && *s; s = e ? e + 1 : NULL) {
 		unsigned g = 0;
 		char hex[2 * KCV_SIZE + 1];
@@ -301,6 +321,7 @@ static int tree_kcvs(unsigned char out[(VAULT_HGEN_MAX + 1) * KCV_SIZE], uint32_
 		error = vault_error_set(VAULT_ECORRUPT,
 			"the signed history holds no key-check value of the history keys");
 done:
+	git_odb_object_free(obj);
 	vault_buf_dispose(&b);
 	return error;
 }
@@ -309,10 +330,16 @@ int vault_hkeys__check(vault *v, MDB_txn *txn)
 {
 	vault_hkeys *hk = &v->hk;
 	unsigned char want[(VAULT_HGEN_MAX + 1) * KCV_SIZE], kcv[KCV_SIZE];
+	git_oid file;
 	uint32_t gens;
 	int error;
 
-	if ((error = tree_kcvs(want, &gens, v, txn)) < 0)
+	if ((error = head_settings(&file, v, txn)) < 0)
+		return error;
+	/* The same file as last checked, and no key held since: nothing new. */
+	if (hk->checked && hk->checked == hk->held && git_oid_equal(&file, &hk->checked_file))
+		return 0;
+	if ((error = tree_kcvs(want, &gens, v, &file)) < 0)
 		return error;
 	/* A generation held beyond the signed ones (a rotation undone) is dropped. */
 	if (hk->held > gens)
@@ -332,6 +359,7 @@ int vault_hkeys__check(vault *v, MDB_txn *txn)
 				g, v->user);
 	}
 	hk->checked = gens;
+	git_oid_cpy(&hk->checked_file, &file);
 	return 0;
 }
 

@@ -31,6 +31,7 @@ typedef struct {
 	uint32_t checked;            /* the newest generation checked against the
 	                                verified head's key-check values: new
 	                                objects are written under it; 0: none yet */
+	git_oid checked_file;        /* the policy/settings those values came from */
 } vault_hkeys;
 
 /* REC_FORMAT ‖ generation ‖ nonce, before the ciphertext. */
