@@ -51,11 +51,17 @@ before=$(git -C "$repo" rev-list audit)
 
 # Rotation: admins only; the disable hint names it.
 expect_exit 0 cv dpo user add gone --role caseworker --code-file "$T/.gone.code"
+expect_exit 0 cv dpo user add late --role caseworker --code-file "$T/.late.code"
+mkpass late
 fails_cleanly 4 "admin" cv noy history rotate-key
 expect_exit 0 cv dpo user disable gone
 check_contains "user disable's hint names the rotation" "history rotate-key" "$ERR"
 expect_exit 0 cv dpo history rotate-key
 check_eq "the second generation" "generation 2" "${OUT%$'\n'}"
+# A user added before the rotation: their code opens no key of it.
+fails_cleanly 4 "rotated" cvbare --vault "$VAULT" --user late enrol --code-file "$T/.late.code" \
+	--new-passphrase-file "$T/late.pass"
+check_contains "the hint says what to do" "adds them again" "$ERR"
 expect_exit 0 cv noy put "$code/doc.txt" - <<< "after the rotation"
 expect_exit 0 cv noy get "$code/doc.txt" --purpose "$purpose"
 check_eq "noy reads on" "after the rotation" "${OUT%$'\n'}"

@@ -444,6 +444,21 @@ int vault_hkeys__enrol_open(vault *v, const char *name, const char *code, size_t
 			"the history keys left for '%s' at 'user add' are missing or damaged", name);
 		goto done;
 	}
+	/* A rotation since `user add` sealed the new generation to the active
+	 * users only: this code opens no key of it. */
+	{
+		MDB_val rec;
+		uint32_t gens;
+
+		if ((error = vault_meta__history_kcv(&rec, &gens, txn, v)) < 0)
+			goto done;
+		if (gens > gen) {
+			error = vault_error_set(VAULT_EACCES,
+				"the history key was rotated (generation %u) after user '%s' was added: "
+				"the enrolment code opens no key of it", gens, name);
+			goto done;
+		}
+	}
 	memcpy(hk->index, k, VCRYPTO_KEYBYTES);
 	memcpy(vault_hkeys__gen(hk, gen), k + VCRYPTO_KEYBYTES, VCRYPTO_KEYBYTES);
 	hk->held = 0;
