@@ -271,6 +271,28 @@ static void test_rotation(const char *base)
 		rawdb_close(&db, 0);
 	}
 	vault_hkeys__clear(&kept);
+
+	/* An active user's copy of the newest generation dropped: verify names it. */
+	{
+		char from[600], name[64];
+		const char *cut;
+
+		snprintf(from, sizeof from, "%s", dir);
+		cut = copy_of(from);
+
+		snprintf(name, sizeof name, "@history/%08x/alice", gen);
+		CHECK(rawdb_remove(cut, "sealed", name, strlen(name)) == 0);
+		v = NULL;
+		CHECK_RC(vault_open(&v, cut), 0);
+		if (v && vault_open_history(v, "dpo", support_pass("dpo"), strlen(support_pass("dpo"))) == 0) {
+			memset(&res, 0, sizeof res);
+			CHECK_RC(vault_audit_verify(&res, v, NULL), VAULT_ECORRUPT);
+			CHECK(strstr(vault_error_last()->message, "'alice' holds no sealed copy of generation") != NULL);
+		} else {
+			CHECK(!"open the history as dpo");
+		}
+		vault_close(v);
+	}
 }
 
 int main(void)

@@ -13,7 +13,7 @@
 #define HK_PLAIN (VCRYPTO_KEYBYTES + 32)      /* key ‖ binding */
 #define HK_SEALED (1 + HK_PLAIN + VCRYPTO_SEALBYTES)
 
-static void sealed_name(char *out, size_t n, uint32_t gen, const char *user)
+void vault_hkeys__sealed_name(char *out, size_t n, uint32_t gen, const char *user)
 {
 	if (gen)
 		snprintf(out, n, "@history/%08x/%s", gen, user);
@@ -48,6 +48,34 @@ void vault_hkeys__clear(vault_hkeys *hk)
 	vault_vcrypto__key_free(hk->keys);
 	vault_vcrypto__key_free(hk->index);
 	memset(hk, 0, sizeof *hk);
+}
+
+int vault_hkeys__held_by(MDB_txn *txn, vault *v, const char *name)
+{
+	char skey[VAULT_NAME_MAX + 32];
+	MDB_val rec, val;
+	uint32_t gens;
+	int error;
+
+	if ((error = vault_meta__history_kcv(&rec, &gens, txn, v)) < 0)
+		return error;
+	for (int i = 0; i < 2; i++) {
+		uint32_t g = i ? gens : 0;
+
+		vault_hkeys__sealed_name(skey, sizeof skey, g, name);
+		error = vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val);
+		if (error == VAULT_ENOTFOUND || (error == 0 && val.mv_size != HK_SEALED)) {
+			if (g)
+				return vault_error_set(VAULT_ECORRUPT,
+					"active user '%s' holds no sealed copy of generation %u of the history key",
+					name, g);
+			return vault_error_set(VAULT_ECORRUPT,
+				"active user '%s' holds no sealed copy of the history's index key", name);
+		}
+		if (error < 0)
+			return error;
+	}
+	return 0;
 }
 
 int vault_hkeys__require(vault *v)
@@ -114,7 +142,7 @@ int vault_hkeys__seal_one(MDB_txn *txn, vault *v, const char *name, const unsign
 	vault_vcrypto__key_free(plain);
 	if (error < 0)
 		return error;
-	sealed_name(skey, sizeof skey, gen, name);
+	vault_hkeys__sealed_name(skey, sizeof skey, gen, name);
 	return vault_store__put(txn, v->st->sealed, skey, strlen(skey), out, sizeof out, 0);
 }
 
@@ -143,7 +171,7 @@ static int unseal_one(unsigned char *out, MDB_txn *txn, vault *v, uint32_t gen)
 		snprintf(what, sizeof what, "generation %u of the history key", gen);
 	else
 		snprintf(what, sizeof what, "the history's index key");
-	sealed_name(skey, sizeof skey, gen, v->user);
+	vault_hkeys__sealed_name(skey, sizeof skey, gen, v->user);
 	if ((error = vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val)) < 0)
 		return error;
 	if ((error = vault_vcrypto__secret_alloc(&plain, HK_PLAIN)) < 0)

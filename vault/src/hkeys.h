@@ -27,6 +27,11 @@ int vault_hkeys__refresh(vault *v, MDB_txn *txn);
  */
 int vault_hkeys__check(vault *v, MDB_txn *txn);
 void vault_hkeys__clear(vault_hkeys *hk);
+/* The `sealed` key of `user`'s copy of generation `gen` (0: the index key). */
+void vault_hkeys__sealed_name(char *out, size_t n, uint32_t gen, const char *user);
+/* Active user `name` holds a sealed copy of the index key and of the
+ * newest generation (verify); VAULT_ECORRUPT naming what is missing. */
+int vault_hkeys__held_by(MDB_txn *txn, vault *v, const char *name);
 /* VAULT_EAUTH unless the session holds the history's keys (a user is
  * unlocked): the history cannot be read without them. */
 int vault_hkeys__require(vault *v);
