@@ -33,6 +33,10 @@ typedef struct {
 	git_oid id;
 	unsigned char *data;         /* malloc'd, NULL: empty slot */
 	size_t len;
+	/* The stored record it was read from or written as: its header
+	 * (generation, nonce) and tag, and its size (odb_lmdb.h). */
+	unsigned char seal[VAULT_ODB_HEAD + 16];
+	size_t stored;
 } vault_tree_memo;
 
 /* An event this session verified (or wrote), and the events up to it. */
