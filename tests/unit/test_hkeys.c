@@ -295,6 +295,46 @@ static void test_rotation(const char *base)
 	}
 }
 
+/*
+ * A long session (as the mount's) while another process rotates the key
+ * and writes under the new generation: its next open of that file, which
+ * reads the history outside any event, takes up the new generation.
+ */
+static void test_rotation_elsewhere(const char *base)
+{
+	char dir[600], path[VAULT_CODE_SIZE + 16];
+	vault_file_options o = VAULT_FILE_OPTIONS_INIT;
+	vault_file *f = NULL;
+	uint32_t gen;
+	vault *a, *other;
+
+	snprintf(dir, sizeof dir, "%s", copy_of(base));
+	if ((a = session(dir, "alice")) == NULL) {
+		CHECK(!"alice's session");
+		return;
+	}
+	{
+		char code[VAULT_CODE_SIZE];
+		CHECK_RC(vault_case_create(code, a, "long session"), 0);
+		snprintf(path, sizeof path, "%s/f.txt", code);
+	}
+	CHECK_RC(support_put(a, path, "one", 3, NULL), 0);
+	if ((other = session(dir, "dpo")) != NULL) {
+		CHECK_RC(vault_history_rotate_key(other, &gen), 0);
+		vault_close(other);
+	}
+	if ((other = session(dir, "alice")) != NULL) {
+		CHECK_RC(support_put(other, path, "two", 3, NULL), 0);
+		vault_close(other);
+	}
+	CHECK(a->hk.held == 1);
+	o.flags = VAULT_FILE_WRITE;
+	CHECK_RC(vault_file_open(&f, a, path, &o), 0);
+	vault_file_close(f);
+	CHECK(a->hk.held == 2);
+	vault_close(a);
+}
+
 int main(void)
 {
 	char base[600];
@@ -319,5 +359,6 @@ int main(void)
 	test_planted(base, "@index/alice", 0, 1);
 	test_moved(base);
 	test_rotation(base);
+	test_rotation_elsewhere(base);
 	return harness_done("test_hkeys");
 }

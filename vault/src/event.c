@@ -355,6 +355,10 @@ int vault_event__matches_head(vault *v, MDB_txn *txn, const char *path, const va
 	MDB_val val;
 	int error;
 
+	/* Outside an event (the mount's opens), the head may be under a
+	 * generation of the history key that another process started. */
+	if ((error = vault_hkeys__refresh(v, txn)) < 0)
+		return error;
 	if ((error = vault_meta__get(&val, txn, v, "head")) < 0 || val.mv_size != 20)
 		return vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
 	if (blob->oom)
@@ -445,8 +449,7 @@ static void batch_run(vault *v, struct vault_event_job *batch)
 	if ((error = vault_store__begin(&txn, v->st, 1)) == 0) {
 		/* The gate reads the history through the batch's transaction. */
 		vault_store__cur = txn;
-		if (v->unlocked)
-			error = vault_hkeys__refresh(v, txn);
+		error = vault_hkeys__refresh(v, txn);
 		if (error == 0)
 			error = vault_trust__gate(v, txn);
 		/* The history's keys against the verified head, before anything is

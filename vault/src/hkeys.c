@@ -241,15 +241,28 @@ static int load_from(vault *v, MDB_txn *txn, uint32_t gens)
 	return 0;
 }
 
+/* load_from, by one thread at a time (the mount's readers and its events). */
+static int load_newer(vault *v, MDB_txn *txn, uint32_t gens)
+{
+	int error = 0;
+
+	pthread_mutex_lock(&v->hk_lock);
+	if (gens > v->hk.held)
+		error = load_from(v, txn, gens);
+	pthread_mutex_unlock(&v->hk_lock);
+	return error;
+}
+
 int vault_hkeys__refresh(vault *v, MDB_txn *txn)
 {
 	MDB_val val;
 	uint32_t gens;
 	int error;
 
-	if (!v->hk.index || (error = vault_meta__history_kcv(&val, &gens, txn, v)) < 0 || gens <= v->hk.held)
+	if (!v->unlocked || !v->hk.index || (error = vault_meta__history_kcv(&val, &gens, txn, v)) < 0 ||
+	    gens <= __atomic_load_n(&v->hk.held, __ATOMIC_ACQUIRE))
 		return 0;       /* the check after the gate says what is wrong, if anything */
-	return load_from(v, txn, gens);
+	return load_newer(v, txn, gens);
 }
 
 /*
@@ -372,7 +385,7 @@ int vault_hkeys__check(vault *v, MDB_txn *txn)
 	/* A generation held beyond the signed ones (a rotation undone) is dropped. */
 	if (hk->held > gens)
 		__atomic_store_n(&hk->held, gens, __ATOMIC_RELEASE);
-	if (gens > hk->held && (error = load_from(v, txn, gens)) < 0)
+	if (gens > hk->held && (error = load_newer(v, txn, gens)) < 0)
 		return error;
 	kcv_of(kcv, v, 0, hk->index);
 	if (sodium_memcmp(kcv, want, KCV_SIZE) != 0)

@@ -17,8 +17,10 @@ int vault_hkeys__create(vault *v, MDB_txn *txn);
 int vault_hkeys__seal_to(MDB_txn *txn, vault *v, const char *name, const unsigned char pk[32]);
 /* The unlocked user's keys, unsealed with their key pair (not yet checked). */
 int vault_hkeys__load(vault *v, MDB_txn *txn);
-/* Before the trust gate: generations newer than those held (a rotation
- * by another process), unsealed so that its events can be verified. */
+/* Before the trust gate, and before a session reads the history outside
+ * an event (the mount's opens): generations newer than those held (a
+ * rotation by another process), unsealed so that what was written under
+ * them reads and verifies. 0 when a user is not unlocked. */
 int vault_hkeys__refresh(vault *v, MDB_txn *txn);
 /*
  * After the trust gate, in `txn`: the keys held against the key-check

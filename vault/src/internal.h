@@ -72,6 +72,7 @@ struct vault {
 	unsigned char *sk;           /* Ed25519 secret key, sodium_malloc'd */
 	case_key *keys;              /* case keys unsealed so far */
 	vault_hkeys hk;              /* the history's keys (hkeys.c) */
+	pthread_mutex_t hk_lock;     /* one thread at a time adds a generation to `hk` */
 	pthread_mutex_t key_lock;    /* guards `keys` (the mount is threaded) */
 
 	/* What this session verified of the history (trust.c). */

@@ -80,6 +80,7 @@ static int vault_alloc(vault **out, const char *dir)
 	strcpy(v->dir, dir);
 	vault_set_state_dir(v, NULL);
 	pthread_mutex_init(&v->key_lock, NULL);
+	pthread_mutex_init(&v->hk_lock, NULL);
 	pthread_mutex_init(&v->trust_lock, NULL);
 	pthread_mutex_init(&v->chain_lock, NULL);
 	vault_event__group_init(v);
@@ -447,6 +448,7 @@ void vault_close(vault *v)
 	git_odb_free(v->odb);
 	vault_store__close(v->st);
 	pthread_mutex_destroy(&v->key_lock);
+	pthread_mutex_destroy(&v->hk_lock);
 	pthread_mutex_destroy(&v->trust_lock);
 	pthread_mutex_destroy(&v->chain_lock);
 	vault_event__group_dispose(v);
