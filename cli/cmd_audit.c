@@ -1,6 +1,9 @@
 /*
- * casevault audit: read and verify the signed history. Needs the vault
- * opened, not unlocked: no user, no passphrase, no case key.
+ * casevault audit: read and verify the signed history. The history is
+ * encrypted: every view of it needs a user (--user) and their passphrase.
+ * `audit verify` only opens the history's keys (vault_open_history: it
+ * verifies everything itself, a damaged history included); the others
+ * unlock a session, which verifies what was appended first.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -160,30 +163,6 @@ static int parse_time_option(int64_t *out, const char *option, const char *s)
 	return 0;
 }
 
-/*
- * Notes of purpose and reports are for admins and auditors: unlock the
- * user given, as the commands with CMD_UNLOCK do. The library checks the
- * role again; this gives the clearer message when no user is given.
- */
-static int unlock_reader(cli_ctx *ctx, const char *what)
-{
-	cli_secret pass = { NULL, 0 };
-	int rc = 0;
-
-	if (ctx->user == NULL)
-		return cli_error(CLI_EXIT_ACCESS,
-			"pass --user NAME of an admin or auditor (or set CASEVAULT_USER)",
-			"%s are for admins and auditors: no user given", what);
-	if ((rc = cli_passphrase_get(&pass, ctx->passphrase_file, ctx->user)) != 0)
-		return rc;
-	cli_error_on(CLI_ON_VAULT, ctx->dir);
-	if (vault_unlock(ctx->v, ctx->user, pass.buf, pass.len) < 0)
-		rc = cli_fail_vault("cannot unlock vault '%s' as '%s'", ctx->dir, ctx->user);
-	cli_secret_dispose(&pass);
-	cli_error_on(CLI_ON_NONE, NULL);
-	return rc;
-}
-
 /* The library's refusal, with a hint that names the roles. */
 static int fail_view(const char *what, const char *object)
 {
@@ -282,8 +261,6 @@ static int audit_log(cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	q.actions = action ? actions : NULL;
 	q.notes = o.notes;
-	if (o.notes && (rc = unlock_reader(ctx, "notes of purpose")) != 0)
-		return rc;
 
 	cli_error_on(CLI_ON_NONE, NULL);
 	if (vault_audit_query(ctx->v, &q, print_event, &o) < 0) {
@@ -401,8 +378,6 @@ static int audit_show(cli_ctx *ctx, int argc, char **argv)
 	int rc;
 
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
-		return rc;
-	if (o.notes && (rc = unlock_reader(ctx, "notes of purpose")) != 0)
 		return rc;
 	if (vault_audit_show(ctx->v, args[0], o.notes, print_detail, &o) == 0)
 		return CLI_EXIT_OK;
@@ -564,8 +539,6 @@ static int audit_report(cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("choose a report: --case CODE, --user NAME, --revoked NAME --case CODE or --anomalies");
 	}
 	r.notes = o.notes;
-	if ((rc = unlock_reader(ctx, "reports")) != 0)
-		return rc;
 	if (vault_audit_report(ctx->v, &r, print_line, &o) == 0)
 		return CLI_EXIT_OK;
 	if (vault_error_last()->code == VAULT_EUSAGE)
@@ -588,7 +561,44 @@ static const cli_subcmd subcmds[] = {
 	{ NULL, NULL }
 };
 
+/*
+ * The history's keys, from the user's key pair: a session for every view
+ * but `verify`, which only opens the keys. Without a user: exit 4, as the
+ * notes and reports always were.
+ */
+static int open_history(cli_ctx *ctx, const char *sub)
+{
+	cli_secret pass = { NULL, 0 };
+	int rc = 0, verify = !strcmp(sub, "verify"), error;
+
+	if (ctx->user == NULL)
+		return cli_error(CLI_EXIT_ACCESS,
+			"pass --user NAME of a user of the vault (or set CASEVAULT_USER); notes of "
+			"purpose and reports are for admins and auditors",
+			"the history is encrypted: no user given to read it with");
+	if ((rc = cli_passphrase_get(&pass, ctx->passphrase_file, ctx->user)) != 0)
+		return rc;
+	cli_error_on(CLI_ON_VAULT, ctx->dir);
+	if (verify)
+		error = vault_open_history(ctx->v, ctx->user, pass.buf, pass.len);
+	else
+		error = (ctx->restored ? vault_unlock_restored : vault_unlock)(ctx->v, ctx->user,
+			pass.buf, pass.len);
+	if (error < 0)
+		rc = cli_fail_vault("cannot unlock vault '%s' as '%s'", ctx->dir, ctx->user);
+	cli_secret_dispose(&pass);
+	cli_error_on(CLI_ON_NONE, NULL);
+	return rc;
+}
+
 int cmd_audit(cli_ctx *ctx, int argc, char **argv)
 {
+	int rc;
+
+	if (argc > 1 && argv[1][0] != '-' && !cli_wants_help(argc - 1, argv + 1)) {
+		for (const cli_subcmd *s = subcmds; s->name; s++)
+			if (!strcmp(s->name, argv[1]) && (rc = open_history(ctx, argv[1])) != 0)
+				return rc;
+	}
 	return cli_dispatch(ctx, "audit", usage, subcmds, argc, argv);
 }

@@ -3,15 +3,41 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cmd.h"
 
 static const char usage[] =
 	"usage: casevault history CODE/PATH [--json]\n"
+	"       casevault history rotate-key\n"
 	"\n"
 	"List the versions of a file, oldest first: vN  TIME  ACTOR  SIZE (UTC).\n"
 	"With --json, one object per line:\n"
-	"{\"version\", \"time\", \"actor\", \"size\", \"commit\"}\n";
+	"{\"version\", \"time\", \"actor\", \"size\", \"commit\"}\n"
+	"\n"
+	"rotate-key (admins): a new generation of the key the history is encrypted\n"
+	"under, sealed to every active user; what is recorded afterwards is closed\n"
+	"to anyone who held only older ones (a disabled user with a copy of the file).\n";
+
+static const char rotate_usage[] =
+	"usage: casevault history rotate-key\n"
+	"\n"
+	"A new generation of the history key (admins), sealed to every active user\n"
+	"and recorded as a signed 'history-rekey' event. Prints its number.\n";
+
+static int rotate_key(cli_ctx *ctx, int argc, char **argv)
+{
+	const cli_syntax syn = { "history rotate-key", rotate_usage, NULL, 0, 0 };
+	uint32_t gen;
+	int rc;
+
+	if ((rc = cli_parse(&syn, argc, argv, NULL)) != CLI_PARSED)
+		return rc;
+	if (vault_history_rotate_key(ctx->v, &gen) < 0)
+		return cli_fail_vault("cannot rotate the history key of vault '%s'", ctx->dir);
+	printf("generation %" PRIu32 "\n", gen);
+	return CLI_EXIT_OK;
+}
 
 static int print_version(const vault_version_info *info, void *payload)
 {
@@ -44,6 +70,8 @@ int cmd_history(cli_ctx *ctx, int argc, char **argv)
 	const cli_syntax syn = { "history", usage, opts, 1, 1 };
 	char *args[1], *path;
 
+	if (argc > 1 && !strcmp(argv[1], "rotate-key"))
+		return rotate_key(ctx, argc - 1, argv + 1);
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
 		return rc;
 	path = args[0];   /* a trailing '/' names a folder: the library says so */

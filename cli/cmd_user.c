@@ -44,7 +44,9 @@ static const char list_usage[] =
 static const char disable_usage[] =
 	"usage: " DISABLE_SYNOPSIS "\n"
 	"\n"
-	"Disable a user: they can no longer unlock the vault. Their history stays.\n";
+	"Disable a user: they can no longer unlock the vault. Their history stays.\n"
+	"They held the key of the history: 'casevault history rotate-key' makes a\n"
+	"new one, so that what is recorded afterwards is closed to them.\n";
 
 static const char passwd_usage[] =
 	"usage: " PASSWD_SYNOPSIS "\n"
@@ -168,6 +170,8 @@ static int user_disable(cli_ctx *ctx, int argc, char **argv)
 	cli_error_on(CLI_ON_USER, args[0]);
 	if (vault_user_disable(ctx->v, args[0]) < 0)
 		return cli_fail_vault("cannot disable user '%s'", args[0]);
+	fprintf(stderr, "hint: '%s' held the key of the history; 'casevault history rotate-key' "
+		"keeps a copy of it from reading what is recorded from now on\n", args[0]);
 	return CLI_EXIT_OK;
 }
 

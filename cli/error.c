@@ -247,6 +247,12 @@ static const char *case_access_hint(char *buf, size_t size)
 
 static const char *access_hint(char *buf, size_t size)
 {
+	if (strstr(vault_error_last()->message, "the enrolment code opens no key of it"))
+		return "an admin disables the pending user and adds them again under another name "
+			"('casevault user add NAME --role ROLE'): the new code opens the newest key";
+	if (strstr(vault_error_last()->message, "of the history: it was rotated without them"))
+		return "an admin rotates the history key again while the user is active "
+			"('casevault history rotate-key'): it is sealed to every active user";
 	if (strstr(vault_error_last()->message, "cannot be a case member"))
 		return "admins and auditors hold no case keys, so they are never members: grant a caseworker "
 			"('casevault user list' shows each user's role)";

@@ -319,6 +319,10 @@ static int step_main(int argc, char **argv)
 
 	if (argc < 4 || vault_global_init() < 0 || vault_open(&v, argv[3]) < 0)
 		die("step");
+	/* The history is encrypted: verify opens the auditor's keys of it (as
+	 * `audit verify` does), the export unlocks the auditor's session. */
+	if ((!strcmp(argv[2], "verify") ? vault_open_history : vault_unlock)(v, "aud", PASS, strlen(PASS)) < 0)
+		die("unlock");
 	malloc_trim(0);
 	reset_peak();
 	rss = status_mib("VmRSS:");

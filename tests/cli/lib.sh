@@ -319,14 +319,18 @@ check_not_contains() {
 # head_of [VAULTDIR]: the head commit of the history, from the last event of
 # `audit log --json` (falling back to `audit verify`'s "head OID"). Prints
 # "unreadable-head-N" (never equal to another) if it cannot be read.
+# The history is encrypted: the helpers below read it as this user (the
+# admin every test makes first).
+AUDIT_USER=${AUDIT_USER:-dpo}
+
 _unreadable=0
 head_of() {
 	local dir=${1:-$VAULT} h
 
-	h=$("$CASEVAULT_BIN" --vault "$dir" audit log --json 2>/dev/null | tail -n 1 |
+	h=$("$CASEVAULT_BIN" --vault "$dir" --user "$AUDIT_USER" --passphrase-file "$T/$AUDIT_USER.pass" audit log --json 2>/dev/null | tail -n 1 |
 		python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["commit"])' 2>/dev/null)
 	if ! [[ "$h" =~ ^[0-9a-f]{40}$ ]]; then
-		h=$("$CASEVAULT_BIN" --vault "$dir" audit verify 2>/dev/null |
+		h=$("$CASEVAULT_BIN" --vault "$dir" --user "$AUDIT_USER" --passphrase-file "$T/$AUDIT_USER.pass" audit verify 2>/dev/null |
 			sed -n 's/.* head \([0-9a-f]\{40\}\)$/\1/p')
 	fi
 	if ! [[ "$h" =~ ^[0-9a-f]{40}$ ]]; then

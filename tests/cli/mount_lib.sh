@@ -92,7 +92,7 @@ is_mounted() {
 verify_ok() {
 	local out rc
 
-	out=$("$CASEVAULT_BIN" --vault "$VAULT" audit verify 2>&1)
+	out=$("$CASEVAULT_BIN" --vault "$VAULT" --user "$AUDIT_USER" --passphrase-file "$T/$AUDIT_USER.pass" audit verify 2>&1)
 	rc=$?
 	if [ "$rc" -eq 0 ]; then
 		pass "$1: audit verify passes"

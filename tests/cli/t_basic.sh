@@ -194,7 +194,7 @@ expect_no_stdout "rm"
 expect_exit 0 cv noy ls "$code/legal"
 check_not_contains "rm: the file is gone from ls" "notes.txt" "$OUT"
 expect_exit 1 cv noy get "$code/legal/notes.txt"
-expect_exit 0 cvbare --vault "$VAULT" audit log --json --case "$code"
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json --case "$code"
 check_eq "rm: both writes of the removed file remain in the audit log" "1 2" \
 	"$(jfield "$OUTF" 'o["version"] if o["node"] == "'"$notes_node"'" and o["action"] == "write" else ""' | grep -v '^$' | paste -sd' ' -)"
 check_eq "rm: the audit log has the delete event" 1 \
@@ -247,7 +247,7 @@ expect_err_hint
 expect_exit 0 cv noy ls                 # any command of a key-holding member
 get_ok cv som get "$code/intake.txt"
 check "the grantee reads once a member delivered the key" cmp -s "$OUTF" "$T/intake1.txt"
-expect_exit 0 cvbare --vault "$VAULT" audit log --json --case "$code"
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json --case "$code"
 check_eq "the key delivery is a rekey event by noy" "noy" \
 	"$(jfield "$OUTF" 'o["actor"] if o["action"] == "rekey" else ""' | grep -v '^$' | tail -n 1)"
 expect_exit 0 cv som case list --json
@@ -294,7 +294,7 @@ get_ok cv noy get "$code/intake.txt" --purpose intake
 check "get --purpose P works" cmp -s "$OUTF" "$T/intake1.txt"
 get_ok cv noy get "$code/intake.txt" --purpose "legal-aid:preparing the hearing"
 check "get --purpose P:NOTE works" cmp -s "$OUTF" "$T/intake1.txt"
-expect_exit 0 cvbare --vault "$VAULT" audit log --json
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json
 check_eq "the reads record their purposes" "intake legal-aid" \
 	"$(jfield "$OUTF" 'o["purpose"] if o["action"] == "read" else ""' | grep -v '^$' | grep -v null | tail -n 2 | paste -sd' ' -)"
 check_not_contains "the purpose note is not in the plain audit log" "preparing the hearing" "$OUT"
@@ -308,7 +308,7 @@ expect_exit 0 cv noy put "$code/late.txt" - < "$T/notes.txt"
 
 expect_exit 0 cv aud audit log
 check_contains "audit log (text) shows the case" "$code" "$OUT"
-expect_exit 0 cvbare --vault "$VAULT" audit log --json
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json
 cp "$OUTF" "$T/log.json"
 check "audit log --json: commit, time, actor, action, case, node, version, purpose, via" json_ok "$T/log.json" \
 	'{"commit", "time", "actor", "action", "case", "node", "version", "purpose", "via"} <= set(o)
@@ -333,7 +333,7 @@ done
 filter_check() {   # DESC PYFILTER ARGS...
 	local desc=$1 pyf=$2
 	shift 2
-	expect_exit 0 cvbare --vault "$VAULT" audit log --json "$@"
+	expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json "$@"
 	check_eq "$desc" "$(jfield "$T/log.json" 'o["commit"] if ('"$pyf"') else ""' | grep -v '^$')" \
 		"$(if [ -s "$OUTF" ]; then jfield "$OUTF" 'o["commit"]'; fi)"
 }
@@ -348,11 +348,11 @@ filter_check "audit log --until (inclusive)" 'o["time"] <= "'"$t_first"'"' --unt
 filter_check "audit log --since + --until + --user + --case" \
 	'"'"$t_first"'" <= o["time"] <= "'"$t_late"'" and o["actor"] == "noy" and o["case"] == "'"$code"'"' \
 	--since "$t_first" --until "$t_late" --user noy --case "$code"
-expect_exit 0 cvbare --vault "$VAULT" audit log --json --since 2100-01-01
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json --since 2100-01-01
 check "audit log --since in the future is empty" [ ! -s "$OUTF" ]
-expect_exit 0 cvbare --vault "$VAULT" audit log --json --until 86400
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json --until 86400
 check "audit log --until 1970-01-02 is empty" [ ! -s "$OUTF" ]
-expect_exit 2 cvbare --vault "$VAULT" audit log --since yesterday-ish
+expect_exit 2 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --since yesterday-ish
 expect_err_hint "since"
 
 # --- verify ----------------------------------------------------------------
@@ -360,7 +360,7 @@ expect_exit 0 cv aud audit verify
 check_match "audit verify: ok and the head" "^ok: [0-9]+ events, [0-9]+ versions verified, head $(head_of)"$'\n'"?$" "$OUT"
 nevents=$(wc -l < "$T/log.json")
 check_match "audit verify counts every event" "^ok: $nevents events" "$OUT"
-expect_exit 0 cvbare --vault "$VAULT" audit verify --anchor "$genesis"
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify --anchor "$genesis"
 expect_exit 4 cv aud get "$code/intake.txt"
 expect_err_hint
 
@@ -373,7 +373,7 @@ expect_exit 0 cv dpo case grant "$code" leaver --read-only
 expect_exit 0 cv dpo user disable leaver
 expect_exit 0 cv noy case list
 check_not_contains "case list: the disabled user is a member no more" "  leaver" "$OUT"
-expect_exit 0 cvbare --vault "$VAULT" audit log --json --action revoke,user-disable
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json --action revoke,user-disable
 check_eq "log: a revoke, then the disabling" "revoke $code leaver|user-disable - leaver" \
 	"$(jfield "$OUTF" 'o["action"] + " " + (o["case"] or "-") + " " + o["target"]' | grep ' leaver$' | paste -sd'|' -)"
 expect_exit 0 cv noy case list --json
@@ -387,6 +387,6 @@ solecase=$OUT; solecase=${solecase%$'\n'}
 expect_exit 1 cv dpo user disable sole
 expect_err_hint "last member of case '$solecase'"
 check_contains "disable the last member: what to do" "casevault case grant $solecase USER" "$ERR"
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 
 finish

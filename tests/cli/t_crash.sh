@@ -116,7 +116,7 @@ while [ "$kills" -lt "$kills_wanted" ]; do
 		pass "reopen after kill $kills"
 	fi
 	if [ $((kills % 20)) = 0 ]; then
-		if "$CASEVAULT_BIN" --vault "$VAULT" audit verify > "$T/.verify.out" 2>&1; then
+		if "$CASEVAULT_BIN" --vault "$VAULT" --user "$AUDIT_USER" --passphrase-file "$T/$AUDIT_USER.pass" audit verify > "$T/.verify.out" 2>&1; then
 			pass "audit verify after $kills kills"
 		else
 			fail "audit verify after $kills kills (put $seq): $(head -c 400 "$T/.verify.out")"
@@ -134,7 +134,7 @@ check "some kills hit a running put" [ "$killed" -ge $((kills_wanted / 10)) ]
 
 # --- the end state ------------------------------------------------------------
 QUIET=0
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 echo "  $OUT"
 
 # Every version of every name: its sha256 and the size history reports.
@@ -222,7 +222,7 @@ EOF
 rc=$?
 cat "$T/.match"
 check_eq "every acknowledged put is a version with its exact bytes; every version is a put" 0 "$rc"
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 echo "runtime: $(( $(date +%s) - start )) s"
 
 finish

@@ -63,5 +63,5 @@ expect_exit 5 cv noy ls
 cp "$T/noy2.pass" "$T/noy.pass"
 expect_exit 0 cv noy ls --purpose care
 
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 finish

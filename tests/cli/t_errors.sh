@@ -49,7 +49,7 @@ fails_auth() {
 	if [ "$(head_of)" = "$before" ]; then
 		pass "no event recorded"
 	else
-		cvbare --vault "$VAULT" audit log --json > "$T/.log.json"
+		cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json > "$T/.log.json"
 		tail -n 2 "$T/.log.json" > "$T/.last2.json"
 		check_eq "only one unlock-failed event recorded" "$before|unlock-failed $user" \
 			"$(jfield "$T/.last2.json" 'o["commit"]' | sed -n 1p)|$(tail -n 1 "$T/.last2.json" > "$T/.last1.json"; jfield "$T/.last1.json" 'o["action"] + " " + str(o["target"] or o["actor"])')"
@@ -271,7 +271,7 @@ fails_cleanly 2 "" cv noy put "$code/sub/../../$other/x" "$T/doc.txt"
 mkdir "$T/emptydir"
 fails_cleanly 1 "" cvbare --vault "$T/emptydir" --user noy --passphrase-file "$T/noy.pass" ls
 check_eq "the empty directory stays empty" "" "$(ls -A "$T/emptydir")"
-fails_cleanly 1 "" cvbare --vault "$T/emptydir" audit verify
+fails_cleanly 1 "" cvbare --vault "$T/emptydir" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 check_eq "the empty directory stays empty (audit)" "" "$(ls -A "$T/emptydir")"
 fails_cleanly 1 "" cvbare --vault "$T/no-such-dir" --user noy --passphrase-file "$T/noy.pass" ls
 check "no directory is created" [ ! -e "$T/no-such-dir" ]
@@ -290,7 +290,7 @@ sum=$(sha_of "$T/foreign/data.mdb")
 fails_cleanly 3 "" cvbare --vault "$T/foreign" --user noy --passphrase-file "$T/noy.pass" ls
 check_eq "the foreign data.mdb is unchanged" "$sum" "$(sha_of "$T/foreign/data.mdb")"
 check_eq "nothing is added to the foreign directory" "data.mdb" "$(ls -A "$T/foreign" | paste -sd' ' -)"
-fails_cleanly 3 "" cvbare --vault "$T/foreign" audit verify
+fails_cleanly 3 "" cvbare --vault "$T/foreign" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 check_eq "the foreign data.mdb is unchanged (audit)" "$sum" "$(sha_of "$T/foreign/data.mdb")"
 
 # A vault whose data.mdb others may read: refused, with the reason.
@@ -349,7 +349,7 @@ check_eq "the new file is readable by its owner only" 600 "$(stat -c %a "$T/exis
 check_eq "get --force leaves no temporary file" "" "$(ls -A "$T" | grep casevault-get)"
 
 # --- the history still verifies -------------------------------------------------
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 expect_exit 0 cv noy get "$code/doc.txt"
 check "the document is intact" cmp -s "$OUTF" "$T/doc.txt"
 

@@ -25,7 +25,7 @@ sub=$(jfield "$OUTF" 'o["node"]')
 
 # lists COUNT: the `list` events of the log, as "ACTOR CASE NODE PURPOSE".
 lists() {
-	cvbare --vault "$VAULT" audit log --action list --json 2> /dev/null |
+	cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --action list --json 2> /dev/null |
 		python3 -c 'import json,sys
 for l in sys.stdin:
     o = json.loads(l)
@@ -82,7 +82,7 @@ expect_exit 0 cv som case list --purpose intake
 check_eq "som's case list: her one case" "som $c3 - intake" "$(lists | tail -n 1)"
 
 # The log and the reports show them.
-expect_exit 0 cvbare --vault "$VAULT" audit log --action list
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --action list
 check_match "audit log shows list events" "list $c1" "$OUT"
 expect_exit 0 cv aud audit report --case "$c1" --json
 check "the case report shows noy's listings" json_ok "$OUTF" 'o["kind"] in ("read", "write")'
@@ -91,5 +91,5 @@ check_eq "the case report: noy's listings of $c1" 5 \
 expect_exit 0 cv aud audit report --user noy
 check_contains "the user report shows listings" "list" "$OUT"
 
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 finish

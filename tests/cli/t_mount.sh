@@ -209,7 +209,7 @@ def run(argv, data=None):
     return _Result(json.loads(_runner.stdout.readline()))
 
 def events():
-    r = run([BIN, "--vault", VAULT, "audit", "log", "--json"])
+    r = run([BIN, "--vault", VAULT, "--user", "dpo", "--passphrase-file", TD + "/dpo.pass", "audit", "log", "--json"])
     if r.returncode:
         raise RuntimeError("audit log failed: %r" % r.stderr[:300])
     return [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
@@ -301,7 +301,7 @@ pychecks() {
 # nev ACTION [PYCOND]: how many audit events of ACTION (where PYCOND over
 # `o` holds).
 nev() {
-	cvbare --vault "$VAULT" audit log --json > "$T/.log" 2> /dev/null
+	cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json > "$T/.log" 2> /dev/null
 	python3 - "$T/.log" "$1" "${2:-True}" <<-'EOF'
 	import json, sys
 	n = 0
@@ -645,7 +645,7 @@ if names:
     eq("rename over: .history v1 is the old content", b"the old target\n", rd(H + "/" + names[0]))
 
 def verifies():
-    r = run([BIN, "--vault", VAULT, "audit", "verify"])
+    r = run([BIN, "--vault", VAULT, "--user", "dpo", "--passphrase-file", TD + "/dpo.pass", "audit", "verify"])
     return r.returncode, r.stderr.decode()[:300]
 
 # vim's save: write, fsync, fchmod to the mode the file has, close. What
@@ -1217,7 +1217,7 @@ umount_dir "$MD" "$DDPID"
 # 8. Beside the CLI
 # ============================================================================
 echo "--- 8. beside the CLI"
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 pychecks <<'EOF'
 A, LA, MN = os.environ["CA"], os.environ["LA"], os.environ["MN"]
 M = MN + "/" + A + " " + LA
@@ -1251,7 +1251,7 @@ wr(M + "/frommount.bin", data)
 r = cli("noy", "get", A + "/frommount.bin")
 eq("a file written through the mount: `casevault get` returns it", data, r.stdout)
 EOF
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 
 # ============================================================================
 # 9. Memory: a 2 GiB file through the mount
@@ -1342,6 +1342,6 @@ check "som's daemon exits after fusermount3 -u" wait_until 10 gone "$SPID"
 check "one unmount event each" \
 	wait_until 5 eval '[ "$(nev unmount)" -eq $((unmounts0 + 3)) ]'
 check_eq "no daemon left" "" "$(cv_pids)"
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 
 finish

@@ -15,7 +15,7 @@ expect_exit 0 cv noy mkdir "$CODE/docs/deeper"
 
 # fuse_lists CODE: the mount's `list` events of case CODE so far.
 fuse_lists() {
-	cvbare --vault "$VAULT" audit log --action list --case "$1" --json 2> /dev/null |
+	cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --action list --case "$1" --json 2> /dev/null |
 		python3 -c 'import json,sys
 print(sum(1 for l in sys.stdin if json.loads(l)["via"] == "fuse"))'
 }
@@ -40,7 +40,7 @@ check "the case folder lists again" ls "$CASEDIR/docs" > /dev/null
 umount_vault
 check_eq "a second session: one more list of the first case" 2 "$(fuse_lists "$CODE")"
 check_eq "a second session: one more list of the second case" 2 "$(fuse_lists "$c2")"
-expect_exit 0 cvbare --vault "$VAULT" audit log --action list --case "$CODE"
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --action list --case "$CODE"
 check_contains "audit log shows the mount's listings" "noy list $CODE" "$OUT"
 verify_ok "mount listings"
 finish

@@ -42,7 +42,7 @@ new_vault() {
 	mount_setup noy "Model test"
 	mount_vault noy || finish
 	MOUNT_CMD=$(to_json "$CASEVAULT_BIN" --vault "$VAULT" --user noy --passphrase-file "$T/noy.pass" mount --purpose test "$MNT")
-	VERIFY_CMD=$(to_json "$CASEVAULT_BIN" --vault "$VAULT" audit verify)
+	VERIFY_CMD=$(to_json "$CASEVAULT_BIN" --vault "$VAULT" --user "$AUDIT_USER" --passphrase-file "$T/$AUDIT_USER.pass" audit verify)
 }
 new_vault
 

@@ -125,5 +125,5 @@ check "the CLI reads what the mount wrote" cmp -s "$T/after.bin" "$T/after-cli.b
 MOUNT_PID=$(daemon_pid)
 check "the mount daemon runs at the end" alive "$MOUNT_PID"
 umount_vault
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 finish

@@ -26,7 +26,7 @@ to_json() {
 	python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@"
 }
 CLI=$(to_json "$CASEVAULT_BIN" --vault "$VAULT" --user som --passphrase-file "$T/som.pass")
-VERIFY=$(to_json "$CASEVAULT_BIN" --vault "$VAULT" audit verify)
+VERIFY=$(to_json "$CASEVAULT_BIN" --vault "$VAULT" --user "$AUDIT_USER" --passphrase-file "$T/$AUDIT_USER.pass" audit verify)
 
 start=$SECONDS
 python3 "$(dirname "$0")/mount_two.py" --mount "$CASEDIR" --code "$CODE" --cli "$CLI" --verify "$VERIFY" \

@@ -43,7 +43,7 @@ expect_exit 0 cv noy ls "$code/$folder" --purpose check
 check_contains "ls shows the name (so it is stored)" "$fname" "$OUT"
 expect_exit 0 cv noy case list --purpose check
 check_contains "case list shows the label (so it is stored)" "$label" "$OUT"
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 
 # The vault holds data, and grep finds a marker where there is one.
 check "the vault has a data.mdb bigger than the document" \
@@ -67,9 +67,9 @@ done
 check_eq "no marker text at all in the vault files" "" "$(grep -r -a -l -F -- "$r" "$VAULT")"
 
 # The audit log (which auditors and admins read) holds no name or label.
-expect_exit 0 cvbare --vault "$VAULT" audit log --json
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json
 check_not_contains "no marker in audit log --json" "$r" "$OUT"
-expect_exit 0 cvbare --vault "$VAULT" audit log
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log
 check_not_contains "no marker in audit log" "$r" "$OUT"
 # An admin sees the case but not its label.
 expect_exit 0 cv dpo case list --json

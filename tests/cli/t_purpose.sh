@@ -20,7 +20,7 @@ expect_exit 0 cv noy put "$code/sub/doc.txt" "$T/doc"
 
 # last_event PYEXPR: PYEXPR over the last event of the log.
 last_event() {
-	cvbare --vault "$VAULT" audit log --json 2> /dev/null | tail -n 1 > "$T/.last"
+	cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json 2> /dev/null | tail -n 1 > "$T/.last"
 	jfield "$T/.last" "$1"
 }
 is_mount() {
@@ -60,7 +60,7 @@ check_contains "mount: says the purpose is missing" "cannot mount" "$(sed -n 1p 
 check_contains "mount: nothing was mounted" "nothing was mounted" "$ERR"
 check "mount without a purpose: not mounted" eval '! is_mount "$T/.mnt"'
 check_eq "no read or list event yet" "" \
-	"$(cvbare --vault "$VAULT" audit log --json 2> /dev/null | grep -E '"action": ?"(read|list|mount)"')"
+	"$(cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json 2> /dev/null | grep -E '"action": ?"(read|list|mount)"')"
 
 # With a purpose: recorded with it.
 expect_exit 0 cv noy get "$code/sub/doc.txt" --purpose check
@@ -98,7 +98,7 @@ check_eq "'purpose require on' is an event" "purpose-require dpo" \
 	"$(last_event 'o["action"] + " " + o["actor"]')"
 refused get "$code/sub/doc.txt"
 
-expect_exit 0 cvbare --vault "$VAULT" audit verify
-expect_exit 0 cvbare --vault "$VAULT" audit log --action purpose-require --json
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --action purpose-require --json
 check_eq "the log holds both purpose-require events" 2 "$(wc -l < "$OUTF")"
 finish

@@ -54,23 +54,23 @@ for i in 1 2 3; do
 done
 
 # --- audit log: --action, --node, --notes ------------------------------------
-expect_exit 0 cvbare --vault "$VAULT" audit log --action read
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --action read
 check_eq "log --action read: the four reads" 4 "$(wc -l < "$OUTF")"
 check_not_contains "log without --notes shows no note" "shelter" "$OUT"
-expect_exit 0 cvbare --vault "$VAULT" audit log --action grant --action revoke --json
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --action grant --action revoke --json
 check "log --action twice: grant and revoke" json_ok "$OUTF" 'o["action"] in ("grant", "revoke")'
 check_eq "log --action twice: two events" 2 "$(wc -l < "$OUTF")"
-expect_exit 0 cvbare --vault "$VAULT" audit log --action grant,revoke,unlock-failed
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --action grant,revoke,unlock-failed
 check_eq "log --action comma list" 5 "$(wc -l < "$OUTF")"
 # The filter knows the actions of the action table, and only those: no
 # event is ever a `shred` (yet), so the name is a typo like any other.
-expect_exit 2 cvbare --vault "$VAULT" audit log --action shred
-expect_exit 2 cvbare --vault "$VAULT" audit log --action reed
-expect_exit 0 cvbare --vault "$VAULT" audit log --node "$s1node" --json
+expect_exit 2 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --action shred
+expect_exit 2 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --action reed
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --node "$s1node" --json
 check "log --node: only that node" json_ok "$OUTF" "o['node'] == '$s1node'"
 check_eq "log --node: two writes and two reads" "write read read write" \
 	"$(jfield "$OUTF" 'o["action"]' | paste -sd' ' -)"
-expect_exit 0 cvbare --vault "$VAULT" audit log --node "$s1node" --action read --user som
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --node "$s1node" --action read --user som
 check_eq "log --node --action --user" 1 "$(wc -l < "$OUTF")"
 
 expect_exit 0 cv aud audit log --notes --action read --json
@@ -93,66 +93,66 @@ expect_err_hint
 # The text log: short commit ids, the target of every grant and revoke
 # and the access it gave or took.
 expect_exit 0 cv dpo case grant "$c2" noy
-expect_exit 0 cvbare --vault "$VAULT" audit log --json --action grant,revoke
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json --action grant,revoke
 grants=$(jfield "$OUTF" 'o["commit"][:12] + " " + o["actor"] + " " + o["action"] + " " + o["case"] + " " + o["target"] + " " + o["access"]')
 check_eq "log --json: grants and revokes carry their access" \
 	"dpo grant $c1 som ro|dpo revoke $c1 som ro|dpo grant $c2 noy rw" \
 	"$(printf '%s\n' "$grants" | cut -d' ' -f2- | paste -sd'|' -)"
-expect_exit 0 cvbare --vault "$VAULT" audit log --action grant,revoke
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --action grant,revoke
 check_eq "log, text: COMMIT TIME ACTOR ACTION CASE - - - TARGET ACCESS" \
 	"$(printf '%s\n' "$grants" | awk '{ print $1, $2, $3, $4, "- - -", $5, $6 }')" \
 	"$(awk '{ $2 = ""; $0 = $0; print }' "$OUTF" | tr -s ' ')"
 check "log, text: every line starts with a short commit id" \
 	bash -c '! grep -vqE "^[0-9a-f]{12} [0-9]{4}-" "$1"' _ "$OUTF"
 first=$(head -c 12 "$OUTF")
-expect_exit 0 cvbare --vault "$VAULT" audit show "$first"
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit show "$first"
 check_contains "show takes the short id of the log" "action    grant" "$OUT"
 
 # A case or user the history never names: an error (2), not an empty log.
 for args in "--case C-ZZZZZZZZ" "--user nobody" "--user nobody --case $c1" "--case C-ZZZZZZZZ --since 2000-01-01"; do
 	# shellcheck disable=SC2086
-	expect_exit 2 cvbare --vault "$VAULT" audit log $args
+	expect_exit 2 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log $args
 	expect_err_hint "is not in the history"
 	expect_no_stdout "log $args"
 done
 # A name the history had counts, whenever it was.
-expect_exit 0 cvbare --vault "$VAULT" audit log --user som --since 2100-01-01
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --user som --since 2100-01-01
 expect_no_stdout "a known user with no events in the time asked"
 expect_exit 0 cv dpo user add idle --role caseworker --code-file "$T/.idle.code"
-expect_exit 0 cvbare --vault "$VAULT" audit log --user idle
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --user idle
 expect_no_stdout "a user who was added and never acted (not even enrolled)"
 
 # bad input
-expect_exit 2 cvbare --vault "$VAULT" audit log --action raed
+expect_exit 2 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --action raed
 expect_err_hint "raed"
-expect_exit 2 cvbare --vault "$VAULT" audit log --action read,
+expect_exit 2 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --action read,
 expect_err_hint
-expect_exit 2 cvbare --vault "$VAULT" audit log --node xyz
+expect_exit 2 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --node xyz
 expect_err_hint "xyz"
-expect_exit 2 cvbare --vault "$VAULT" audit log --since yesterday
+expect_exit 2 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --since yesterday
 expect_err_hint "since"
 
 # --- audit show ---------------------------------------------------------------
-expect_exit 0 cvbare --vault "$VAULT" audit log --json --action grant
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json --action grant
 grant=$(jfield "$OUTF" 'o["commit"]' | head -1)
-expect_exit 0 cvbare --vault "$VAULT" audit log --json --action read --user noy
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json --action read --user noy
 read1=$(jfield "$OUTF" 'o["commit"]' | head -1)
-expect_exit 0 cvbare --vault "$VAULT" audit log --json --action unlock-failed
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json --action unlock-failed
 failed=$(jfield "$OUTF" 'o["commit"]' | head -1)
 
-expect_exit 0 cvbare --vault "$VAULT" audit show "${grant:0:10}"
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit show "${grant:0:10}"
 check_contains "show: the full id" "event     $grant" "$OUT"
 check_contains "show: the action" "action    grant" "$OUT"
 check_contains "show: the target" "target    som" "$OUT"
 check_contains "show: good signature" "signature good, signed by dpo" "$OUT"
 check_contains "show: the case file changed" "  M policy/cases/$c1" "$OUT"
-expect_exit 0 cvbare --vault "$VAULT" audit show "$grant" --json
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit show "$grant" --json
 check "show --json" json_ok "$OUTF" \
 	"o['commit'] == '$grant' and o['signature'] == 'good' and o['signer'] == 'dpo' and o['changes'] == [{'path': 'policy/cases/$c1', 'change': 'changed'}] and 'note' not in o"
-expect_exit 0 cvbare --vault "$VAULT" audit show "$failed" --json
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit show "$failed" --json
 check "show: a failed unlock is unsigned and changes nothing" json_ok "$OUTF" \
 	"o['signature'] == 'unsigned' and o['signer'] is None and o['changes'] == [] and o['actor'] == 'cw2'"
-expect_exit 0 cvbare --vault "$VAULT" audit show "$read1"
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit show "$read1"
 check_contains "show: a sealed note without --notes" "(sealed; --notes opens it)" "$OUT"
 check_contains "show: a read changes nothing" "changes   none" "$OUT"
 expect_exit 0 cv dpo audit show "$read1" --notes
@@ -160,44 +160,44 @@ check_contains "show --notes: the note" "note      called the shelter about the 
 expect_exit 0 cv aud audit show "$read1" --notes --json
 check "show --notes --json: the note" json_ok "$OUTF" \
 	"o['note'] == 'called the shelter about the interview' and o['has_note'] and o['purpose'] == 'intake'"
-expect_exit 0 cvbare --vault "$VAULT" audit log --json --action write
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json --action write
 w1=$(jfield "$OUTF" 'o["commit"]' | head -1)
-expect_exit 0 cvbare --vault "$VAULT" audit show "$w1" --json
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit show "$w1" --json
 # A first write adds its node, and its folder's times change with the new entry.
 check "show: a first write adds its node and changes its folder" json_ok "$OUTF" \
 	"sorted(c['change'] for c in o['changes']) == ['added', 'changed'] and all(c['path'].startswith('nodes/') for c in o['changes'])"
 
 # #N: the event number verify and show print ("event N").
-expect_exit 0 cvbare --vault "$VAULT" audit show "$grant"
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit show "$grant"
 nth=$(sed -n 's/^event .* (event \([0-9]*\) of the chain)$/\1/p' "$OUTF")
-expect_exit 0 cvbare --vault "$VAULT" audit show "#$nth" --json
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit show "#$nth" --json
 check "show '#N' shows the N-th event" json_ok "$OUTF" "o['commit'] == '$grant' and o['index'] == $nth"
-expect_exit 0 cvbare --vault "$VAULT" audit show '#1'
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit show '#1'
 check_contains "show '#1' is the genesis" "parent    none (the genesis)" "$OUT"
-expect_exit 1 cvbare --vault "$VAULT" audit show '#100000'
+expect_exit 1 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit show '#100000'
 expect_err_hint "no event #100000"
 for bad in '#0' '#' '#x' '#-1'; do
-	expect_exit 2 cvbare --vault "$VAULT" audit show "$bad"
+	expect_exit 2 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit show "$bad"
 	expect_err_hint "event number"
 done
 
 expect_exit 4 cv noy audit show "$read1" --notes
 expect_err_hint "admins and auditors"
-expect_exit 1 cvbare --vault "$VAULT" audit show 0000000
+expect_exit 1 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit show 0000000
 expect_err_hint "no event"
-expect_exit 2 cvbare --vault "$VAULT" audit show xyz1234
+expect_exit 2 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit show xyz1234
 expect_err_hint "xyz1234"
-expect_exit 2 cvbare --vault "$VAULT" audit show abc12
+expect_exit 2 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit show abc12
 expect_err_hint
-expect_exit 2 cvbare --vault "$VAULT" audit show
+expect_exit 2 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit show
 expect_err_hint
 # An ambiguous prefix: find two events sharing their first 7 digits, else
 # make the prefix shorter... no, 7 is the minimum: look for a shared one.
-amb=$(cvbare --vault "$VAULT" audit log --json | python3 -c 'import json,sys,collections
+amb=$(cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json | python3 -c 'import json,sys,collections
 c = collections.Counter(json.loads(l)["commit"][:7] for l in sys.stdin)
 print(next((k for k, n in c.items() if n > 1), ""))')
 if [ -n "$amb" ]; then
-	expect_exit 1 cvbare --vault "$VAULT" audit show "$amb"
+	expect_exit 1 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit show "$amb"
 	expect_err_hint "ambiguous"
 fi
 
@@ -303,14 +303,14 @@ expect_exit 0 cv dpo settings set failed-unlock-window 10m
 expect_exit 0 cv aud settings show --json
 check_eq "settings: normal forms" "3,3600,${names[$other]},86400,2,600" \
 	"$(jfield "$OUTF" 'o["value"] if not o["default"] else None' | grep -v '^null$' | paste -sd, -)"
-expect_exit 0 cvbare --vault "$VAULT" audit log --action setting --json
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --action setting --json
 check "each change is a setting event naming its key" json_ok "$OUTF" \
 	'o["actor"] == "dpo" and o["target"] in ("bulk-read-count", "bulk-read-window", "work-days", "membership-read-window", "failed-unlock-count", "failed-unlock-window")'
 check_eq "six setting events" 6 "$(wc -l < "$OUTF")"
-expect_exit 0 cvbare --vault "$VAULT" audit log --action setting
-expect_exit 0 cvbare --vault "$VAULT" audit show "$(cvbare --vault "$VAULT" audit log --action setting --json | tail -1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["commit"])')"
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --action setting
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit show "$(cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --action setting --json | tail -1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["commit"])')"
 check_contains "a setting changes policy/settings" "  M policy/settings" "$OUT"
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 
 # --- report --anomalies -------------------------------------------------------
 # noy reads four more times: more than 3 in an hour.
@@ -356,7 +356,7 @@ expect_exit 2 cv aud audit report --anomalies --since noon
 expect_err_hint "since"
 
 # The history still verifies after the setting events.
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 check_contains "audit verify ok" "ok:" "$OUT"
 
 finish

@@ -18,7 +18,7 @@ printf 'first\n' > "$T/doc"
 expect_exit 0 cv alice put "$code/doc.txt" "$T/doc"
 printf 'second\n' > "$T/doc"
 expect_exit 0 cv alice put "$code/doc.txt" "$T/doc"
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 good_head=$(head_of)
 cv dpo audit log --json > "$T/.log" 2>/dev/null
 prev_head=$(jfield "$T/.log" 'o["commit"]' | tail -n 2 | head -n 1)
@@ -26,7 +26,7 @@ check_match "the log has the events" '^[0-9a-f]{40}$' "$prev_head"
 
 has_json=0
 # --json is checked where this casevault has it.
-if cvbare --vault "$VAULT" audit verify --json > "$T/.json" 2>/dev/null; then
+if cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify --json > "$T/.json" 2>/dev/null; then
 	has_json=1
 	json_ok "$T/.json" 'o["ok"] is True'
 fi
@@ -53,12 +53,12 @@ hexof() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 tampered() {   # DESC NAMES_WHAT
 	local desc=$1 want=$2
 
-	expect_exit 3 cvbare --vault "$T/copy" audit verify &&
+	expect_exit 3 cvbare --vault "$T/copy" --user dpo --passphrase-file "$T/dpo.pass" audit verify &&
 		pass "$desc: exit 3"
 	expect_err_hint "$want"
 	expect_no_stdout "$desc"
 	if [ "$has_json" = 1 ]; then
-		cvbare --vault "$T/copy" audit verify --json > "$T/.json" 2>/dev/null
+		cvbare --vault "$T/copy" --user dpo --passphrase-file "$T/dpo.pass" audit verify --json > "$T/.json" 2>/dev/null
 		check_eq "$desc: --json exits 3" 3 "$?"
 		json_ok "$T/.json" 'o["ok"] is False and o["error"] != ""'
 		[ -n "$want" ] && check_contains "$desc: --json names it" "$want" "$(cat "$T/.json")"
@@ -82,8 +82,8 @@ printf 'third\n' > "$T/doc"
 expect_exit 0 cv alice put "$code/doc.txt" "$T/doc"
 new_head=$(head_of)
 cp -a "$T/old" "$T/copy"
-expect_exit 0 cvbare --vault "$T/copy" audit verify
-expect_exit 3 cvbare --vault "$T/copy" audit verify --anchor "$new_head"
+expect_exit 0 cvbare --vault "$T/copy" --user dpo --passphrase-file "$T/dpo.pass" audit verify
+expect_exit 3 cvbare --vault "$T/copy" --user dpo --passphrase-file "$T/dpo.pass" audit verify --anchor "$new_head"
 expect_err_hint "$new_head"
 rm -rf "$T/copy" "$T/old"
 
@@ -134,6 +134,6 @@ expect_no_stdout "the flipped block is not served"
 tampered "block byte flipped" "does not match its signed hash"
 
 # The vault itself still verifies.
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 check "the good head was a real event" test -n "$good_head"
 finish

@@ -39,9 +39,9 @@ expect_exit 0 cv bob ls
 
 # Restored on purpose: one signed event, then sessions go on.
 expect_exit 0 cvbare --vault "$VAULT" --user alice --passphrase-file "$T/alice.pass" --restored ls "$code" --purpose care
-expect_exit 0 cvbare --vault "$VAULT" audit log
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log
 check_contains "the acceptance is an event" "rollback-accepted" "$OUT"
 expect_exit 0 cv alice ls "$code" --purpose care
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 
 finish

@@ -35,7 +35,7 @@ expect_exit 0 cv noy get "$CODE/doc.txt" --purpose care
 expect_exit 0 cv noy get "$CODE/doc.txt" --purpose care
 check_eq "three events later: pushed" "$(head_now)" "$(witness_head)"
 check "the witness is whole (git fsck)" git -C "$wit" fsck --no-dangling
-expect_exit 0 cvbare --vault "$VAULT" audit verify --against "$wit"
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify --against "$wit"
 
 # At unmount: pushed whatever the count.
 mount_vault noy
@@ -53,10 +53,10 @@ check_not_contains "two events after: no attempt" "warning" "$ERR"
 expect_exit 0 cv noy get "$CODE/doc.txt" --purpose care
 check_contains "three events after: a warning" "warning: the push to the witness failed" "$ERR"
 check_contains "with a hint" "hint:" "$ERR"
-expect_exit 0 cvbare --vault "$VAULT" audit log
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log
 check_contains "the failure is an event" "witness-failed" "$OUT"
 expect_exit 0 cv noy get "$CODE/doc.txt" --purpose care
 check_not_contains "no new attempt one event later" "warning" "$ERR"
 expect_exit 0 cv dpo settings unset witness
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 finish

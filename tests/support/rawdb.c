@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "rawdb.h"
+#include "support.h"
+#include "internal.h"
 
 int rawdb_open(rawdb *db, const char *dir)
 {
@@ -229,15 +231,6 @@ int rawdb_oid(unsigned char out[20], const char *hex)
 	return 0;
 }
 
-int rawdb_remove_object(const char *dir, const char *hex)
-{
-	unsigned char k[20];
-
-	if (rawdb_oid(k, hex) < 0)
-		return EINVAL;
-	return rawdb_remove(dir, "git", k, 20);
-}
-
 unsigned char *rawdb_fetch(const char *dir, const char *dbname, const void *key, size_t klen,
 	size_t *vlen)
 {
@@ -303,6 +296,10 @@ static int count_sealed(const MDB_val *k, const MDB_val *v, void *payload)
 	size_t ulen = strlen(c->user);
 
 	(void)v;
+	if ((k->mv_size > 9 && !memcmp(k->mv_data, "@history/", 9)) ||
+	    (k->mv_size > 7 && !memcmp(k->mv_data, "@index/", 7)) ||
+	    (k->mv_size > 7 && !memcmp(k->mv_data, "@enrol/", 7)))
+		return 0;
 	if (k->mv_size > ulen + 1 && ((char *)k->mv_data)[k->mv_size - ulen - 1] == '/' &&
 	    !memcmp((char *)k->mv_data + k->mv_size - ulen, c->user, ulen))
 		c->n++;
@@ -319,4 +316,49 @@ size_t rawdb_sealed_to(const char *dir, const char *user)
 	rawdb_foreach(&db, "sealed", count_sealed, &c);
 	rawdb_close(&db, 0);
 	return c.n;
+}
+
+int rawdb_remove_object(const char *dir, const char *from, const char *user, const char *hex)
+{
+	unsigned char k[20];
+
+	if (support_object_key(k, from, user, hex) < 0)
+		return EINVAL;
+	return rawdb_remove(dir, "git", k, 20);
+}
+
+int rawdb_object_get(unsigned char **out, size_t *len, int *type, rawdb *db, struct vault *keys,
+	const unsigned char id[20])
+{
+	unsigned char loc[20];
+	MDB_val val;
+
+	*out = NULL;
+	vault_odb__locator(loc, &keys->hk, id);
+	if (rawdb_get(db, "git", loc, 20, &val) != 0 || val.mv_size < VAULT_ODB_OVERHEAD + 1 ||
+	    (*out = malloc(val.mv_size - VAULT_ODB_OVERHEAD)) == NULL)
+		return -1;
+	if (vault_odb__open(*out, len, &keys->hk, keys->id, id, &val) < 0) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	*type = (*out)[0];
+	memmove(*out, *out + 1, --*len);
+	return 0;
+}
+
+int rawdb_object_put(rawdb *db, struct vault *keys, const unsigned char id[20], int type,
+	const void *data, size_t len)
+{
+	unsigned char loc[20], *rec = malloc(VAULT_ODB_OVERHEAD + 1 + len);
+	int rc;
+
+	if (!rec)
+		return ENOMEM;
+	vault_odb__locator(loc, &keys->hk, id);
+	vault_odb__seal(rec, &keys->hk, keys->id, id, type, data, len, keys->hk.checked);
+	rc = rawdb_put(db, "git", loc, 20, rec, VAULT_ODB_OVERHEAD + 1 + len);
+	free(rec);
+	return rc;
 }

@@ -63,8 +63,19 @@ unsigned char *rawdb_fetch(const char *dir, const char *dbname, const void *key,
 	size_t *vlen);
 /* The 20 bytes of a history object's id from its 40 hex digits; -1 if not one. */
 int rawdb_oid(unsigned char out[20], const char *hex);
-/* Remove history object `hex` (its record in `git`). 0, MDB_NOTFOUND, or a code. */
-int rawdb_remove_object(const char *dir, const char *hex);
+/* History object `id` of a vault whose keys `keys` holds (support_keyring),
+ * read from `db` (a copy) and decrypted: its content into *out (malloc'd),
+ * its type. 0, or -1. */
+struct vault;
+int rawdb_object_get(unsigned char **out, size_t *len, int *type, rawdb *db, struct vault *keys,
+	const unsigned char id[20]);
+/* Store `data` as history object `id` (whether it matches or not) in `db`,
+ * under the newest generation of `keys`. 0 or an LMDB code. */
+int rawdb_object_put(rawdb *db, struct vault *keys, const unsigned char id[20], int type,
+	const void *data, size_t len);
+/* Remove history object `hex` from the copy at `dir` of the vault at
+ * `from` (support_object_key, as `user`). 0, MDB_NOTFOUND, or a code. */
+int rawdb_remove_object(const char *dir, const char *from, const char *user, const char *hex);
 /* Swap the values of two keys of one table. */
 int rawdb_swap(const char *dir, const char *dbname, const void *k1, size_t l1,
 	const void *k2, size_t l2);
@@ -73,8 +84,8 @@ int rawdb_swap(const char *dir, const char *dbname, const void *k1, size_t l1,
 int rawdb_splice(const char *dir, const char *dbname, const void *from, size_t flen,
 	const void *to, size_t tlen, size_t off, size_t n);
 
-/* How many keys (of any case and epoch, the audit key included) are sealed
- * to `user` in the vault file; (size_t)-1 if it cannot be read. */
+/* How many keys (of any case and epoch, the audit key included; the
+ * history's keys not) are sealed to `user` in the vault file; (size_t)-1 if it cannot be read. */
 size_t rawdb_sealed_to(const char *dir, const char *user);
 
 #endif

@@ -11,6 +11,8 @@
 
 #include "harness.h"
 #include "support.h"
+#include "internal.h"
+#include "hkeys.h"
 
 ssize_t mem_src_read(void *payload, void *buf, size_t len)
 {
@@ -61,6 +63,78 @@ int count_sink_write(void *payload, const void *buf, size_t len)
 {
 	(void)buf;
 	*(size_t *)payload += len;
+	return 0;
+}
+
+vault *support_session(const char *dir, const char *user, int *rc)
+{
+	const char *pass = support_pass(user);
+	vault *v = NULL;
+	int error;
+
+	if ((error = vault_open(&v, dir)) == 0) {
+		vault_set_state_dir(v, "");
+		error = vault_unlock(v, user, pass, strlen(pass));
+	}
+	if (rc)
+		*rc = error;
+	if (error < 0) {
+		vault_close(v);
+		return NULL;
+	}
+	return v;
+}
+
+vault *support_insider(const char *dir, const char *user, const char *pass)
+{
+	vault *v = support_open_as(dir, user, pass);
+
+	if (v)
+		v->unlocked = 0;
+	return v;
+}
+
+vault *support_keyring(const char *dir, const char *user)
+{
+	static char held_dir[4096], held_user[64];
+	static vault *held;
+
+	if (held && !strcmp(held_dir, dir) && !strcmp(held_user, user))
+		return held;
+	vault_close(held);
+	held = support_open_as(dir, user, support_pass(user));
+	snprintf(held_dir, sizeof held_dir, "%s", dir);
+	snprintf(held_user, sizeof held_user, "%s", user);
+	return held;
+}
+
+int support_take_keys(vault *to, const char *from, const char *user)
+{
+	vault *v = support_keyring(from, user);
+	size_t n = (size_t)VAULT_HGEN_MAX * VCRYPTO_KEYBYTES;
+
+	if (!v)
+		return -1;
+	vault_hkeys__clear(&to->hk);
+	if (vault_vcrypto__secret_alloc(&to->hk.keys, n) < 0 ||
+	    vault_vcrypto__key_dup(&to->hk.index, v->hk.index) < 0) {
+		harness_failures++;
+		return -1;
+	}
+	memcpy(to->hk.keys, v->hk.keys, n);
+	to->hk.held = v->hk.held;
+	to->hk.checked = v->hk.checked;
+	return 0;
+}
+
+int support_object_key(unsigned char out[20], const char *from, const char *user, const char *hex)
+{
+	vault *v = support_keyring(from, user);
+	git_oid id;
+
+	if (!v || git_oid_fromstr(&id, hex) < 0)
+		return -1;
+	vault_odb__locator(out, &v->hk, id.id);
 	return 0;
 }
 

@@ -51,6 +51,28 @@ void support_die(const char *prog, const char *what);
  * failure, said on stderr and counted as a test failure.
  */
 vault *support_open_as(const char *dir, const char *user, const char *pass);
+/* A session of `user` (support_pass) with no state directory; NULL if it
+ * does not open (vault_error_last says why; not counted as a failure), its
+ * code in *rc if rc is not NULL. */
+vault *support_session(const char *dir, const char *user, int *rc);
+/*
+ * An insider's handle: the history's keys of `user` (unlocked with `pass`),
+ * and no session, so that a test can write what no session of the library
+ * would (a forged or unsigned event) as someone who holds those keys.
+ */
+vault *support_insider(const char *dir, const char *user, const char *pass);
+/* A handle on the vault at `dir` unlocked as `user` (support_pass), kept
+ * open for the process (one at a time): the keys of its history. */
+vault *support_keyring(const char *dir, const char *user);
+/*
+ * The history's keys of `user` (support_pass) in the vault at `from`, into
+ * handle `to` (not unlocked): to read a damaged copy of that vault, whose
+ * history no session would open. 0, or -1 counted as a failure.
+ */
+int support_take_keys(vault *to, const char *from, const char *user);
+/* The key of history object `hex` in the `git` table of a copy of the
+ * vault at `from` (its keys are `user`'s); -1 if it cannot be found. */
+int support_object_key(unsigned char out[20], const char *from, const char *user, const char *hex);
 /* The passphrase the tests give `user`: "USER-pass" (a static buffer). */
 const char *support_pass(const char *user);
 /*

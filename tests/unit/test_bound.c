@@ -83,7 +83,7 @@ static vault *reopen(const char *dir)
 static void verify_ok(const char *dir)
 {
 	vault_verify_result res;
-	vault *v = reopen(dir);
+	vault *v = support_open_as(dir, "dpo", support_pass("dpo"));
 
 	if (v)
 		CHECK_RC(support_verify(&res, v, NULL), 0);

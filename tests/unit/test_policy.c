@@ -12,6 +12,7 @@
 #include "harness.h"
 #include "support.h"
 #include "rawdb.h"
+#include "hkeys.h"
 
 #define PASS(s) s, strlen(s)
 
@@ -217,7 +218,7 @@ static void test_rekey_race(const char *dir)
 			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 		}
 	}
-	CHECK_RC(vault_open(&v, vdir), 0);
+	v = as(vdir, "dpo", "dpo-pass-1");
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
 	vault_close(v);
 }
@@ -283,6 +284,9 @@ static int take_bob(const MDB_val *k, const MDB_val *v, void *payload)
 {
 	bob_keys *b = payload;
 
+	/* the history's keys are not the cases' (a rotation shuts him out of those) */
+	if (k->mv_size > 1 && ((char *)k->mv_data)[0] == '@' && memcmp(k->mv_data, "@audit/", 7))
+		return 0;
 	if (k->mv_size > 4 && !memcmp((char *)k->mv_data + k->mv_size - 4, "/bob", 4) &&
 	    b->n < 8 && k->mv_size < 64 && v->mv_size <= 128) {
 		memcpy(b->key[b->n], k->mv_data, k->mv_size);
@@ -320,8 +324,14 @@ static vault *own_build_session(const char *dir, const char *user, const char *p
 		fprintf(stderr, "cannot open %s's old record: %s\n", user, vault_error_last()->message);
 		exit(1);
 	}
-	vault_store__abort(v->st, txn);
 	vault_policy__begin_session(v, user, &u, sk);
+	/* the history's keys sealed to him, as they are */
+	if (vault_hkeys__load(v, txn) < 0) {
+		fprintf(stderr, "cannot open %s's history keys: %s\n", user, vault_error_last()->message);
+		exit(1);
+	}
+	v->hk.checked = v->hk.held;
+	vault_store__abort(v->st, txn);
 	return v;
 }
 

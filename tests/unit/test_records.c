@@ -287,6 +287,8 @@ static void test_round_trips(void)
 	CHECK_RC(vault_open(&v, vdir), 0);
 	if (!v)
 		return;
+	/* the index key, for the sealed records (purposes) */
+	CHECK_RC(vault_open_history(v, "cw", "cw-pass", 7), 0);
 
 	txn = begin(0);
 	for (int i = 0; i < 3; i++) {
@@ -366,7 +368,7 @@ static void test_round_trips(void)
 
 	/* Purposes and the flag, as purposes.c stores them. */
 	txn = begin(1);
-	CHECK_RC(vault_meta__put(txn, v, "purposes", "care\nlegal-hold", 15), 0);
+	CHECK_RC(vault_meta__sealed_put(txn, v, "purposes", "care\nlegal-hold", 15), 0);
 	CHECK_RC(vault_meta__put(txn, v, "purpose-required", "\1", 1), 0);
 	CHECK_RC(vault_meta__purposes(&text, &required, txn, v), 0);
 	CHECK(required == 1);
@@ -981,6 +983,10 @@ static void test_blobs(void)
 		for (int i = 0; i < 32; i++)
 			pk[i] = (unsigned char)(0xe0 + i);
 		CHECK_RC(vault_meta__put(txn, v, "audit-pk", pk, 32), 0);
+		/* the history keys' check values: the index key's, generation 1's */
+		for (int i = 0; i < 32; i++)
+			pk[i] = (unsigned char)(0x10 + i);
+		CHECK_RC(vault_meta__put(txn, v, "history-kcv", pk, 32), 0);
 	}
 	{
 		int error = vault_store__del(txn, v->st->meta, "purposes", 8);
@@ -988,15 +994,17 @@ static void test_blobs(void)
 	}
 	CHECK_RC(vault_blob__settings(&b, v, txn), 0);
 	check_text(&b, "purpose-required yes\n"
-		"audit-key e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\n");
+		"audit-key e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\n"
+		"history-index 101112131415161718191a1b1c1d1e1f\nhistory-kcv 1 202122232425262728292a2b2c2d2e2f\n");
 	vault_buf_dispose(&b);
 	/* Purposes, required, and two settings. */
-	CHECK_RC(vault_meta__put(txn, v, "purposes", "care\nlegal-hold", 15), 0);
+	CHECK_RC(vault_meta__sealed_put(txn, v, "purposes", "care\nlegal-hold", 15), 0);
 	CHECK_RC(vault_meta__put(txn, v, "purpose-required", "\1", 1), 0);
 	CHECK_RC(vault_meta__put(txn, v, "settings", "reads-per-hour 50\nquiet-hours 22-6\n", 35), 0);
 	CHECK_RC(vault_blob__settings(&b, v, txn), 0);
 	check_text(&b, "purpose-required yes\npurpose care\npurpose legal-hold\n"
 		"audit-key e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\n"
+		"history-index 101112131415161718191a1b1c1d1e1f\nhistory-kcv 1 202122232425262728292a2b2c2d2e2f\n"
 		"setting reads-per-hour 50\nsetting quiet-hours 22-6\n");
 	vault_buf_dispose(&b);
 	/* No audit key: no text. */

@@ -1819,7 +1819,7 @@ static vault *open_without(const char *hex, const char *user)
 {
 	const char *dir = copy_of(base);
 
-	CHECK(rawdb_remove_object(dir, hex) == 0);
+	CHECK(rawdb_remove_object(dir, base, "dpo", hex) == 0);
 	return open_as(dir, user);
 }
 

@@ -231,7 +231,8 @@ static void attack(const char *name, int from, const char *user, const char *act
 
 	/* audit verify names that event. */
 	memset(&res, 0, sizeof res);
-	if ((v = session(dir, NULL)) == NULL) {
+	if ((v = session(dir, NULL)) == NULL || support_take_keys(v, base, "dpo") < 0) {
+		vault_close(v);
 		harness_failures++;
 		return;
 	}
@@ -274,7 +275,7 @@ static void case_state(const char *dir, uint32_t *epoch, int *retired)
 static void verify_passes(const char *dir)
 {
 	vault_verify_result res;
-	vault *v = session(dir, NULL);
+	vault *v = session(dir, "dpo");
 
 	CHECK(v != NULL);
 	if (v)

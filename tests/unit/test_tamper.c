@@ -128,6 +128,11 @@ static vault *open_as(const char *dir, const char *user, const char *pass)
 		vault_close(v);
 		return NULL;
 	}
+	/* No session: an insider holding the history's keys (the base's). */
+	if (!user && support_take_keys(v, base_dir, "dpo") < 0) {
+		vault_close(v);
+		return NULL;
+	}
 	return v;
 }
 
@@ -966,18 +971,19 @@ static void relink(const char *dir, const size_t *order, size_t n, long edit_at,
 		return;
 	}
 	for (size_t p = 0; p < n; p++) {
-		unsigned char k[20];
+		unsigned char k[20], *raw;
 		vault_buf obj = VAULT_BUF_INIT;
-		MDB_val val;
 		git_oid id;
-		size_t o = order[p];
+		size_t o = order[p], rawlen;
+		int type;
 
 		oid_raw(k, ev_id[o]);
-		if (rawdb_get(&db, "git", k, 20, &val) != 0) {
+		if (rawdb_object_get(&raw, &rawlen, &type, &db, support_keyring(base_dir, "dpo"), k) != 0) {
 			CHECK(!"commit not found");
 			break;
 		}
-		vault_buf_put(&obj, (char *)val.mv_data + 1, val.mv_size - 1);
+		vault_buf_put(&obj, (char *)raw, rawlen);
+		free(raw);
 		if (p > 0 && (changed || o != p)) {
 			/* Re-point "parent <hex>\n" at the new previous commit. */
 			char *pl = memmem(obj.ptr, obj.size, "\nparent ", 8);
@@ -989,11 +995,8 @@ static void relink(const char *dir, const size_t *order, size_t n, long edit_at,
 			edit(&obj);
 		git_odb_hash(&id, obj.ptr, obj.size, GIT_OBJECT_COMMIT);
 		if (!git_oid_equal(&id, (git_oid *)k) || o != p) {
-			unsigned char *rec = malloc(obj.size + 1);
-			rec[0] = GIT_OBJECT_COMMIT;
-			memcpy(rec + 1, obj.ptr, obj.size);
-			CHECK(rawdb_put(&db, "git", id.id, 20, rec, obj.size + 1) == 0);
-			free(rec);
+			CHECK(rawdb_object_put(&db, support_keyring(base_dir, "dpo"), id.id,
+				GIT_OBJECT_COMMIT, obj.ptr, obj.size) == 0);
 			changed = 1;
 		}
 		git_oid_tostr(newid[p], VAULT_OID_SIZE, &id);
@@ -1075,23 +1078,27 @@ static void edit_unsign(vault_buf *obj)
 /* The same edit done in place: the object keeps its old key in `git`. */
 static void in_place(const char *dir, size_t index, commit_edit edit)
 {
-	unsigned char k[20], *rec;
+	unsigned char k[20], *rec = NULL;
 	size_t len;
 	vault_buf obj = VAULT_BUF_INIT;
+	vault *keys = support_keyring(base_dir, "dpo");
+	rawdb db;
+	int type;
 
 	oid_raw(k, ev_id[index]);
-	rec = rawdb_fetch(dir, "git", k, 20, &len);
-	CHECK(rec != NULL);
-	if (!rec)
+	if (rawdb_open(&db, dir) != 0 || !keys) {
+		CHECK(!"rawdb_open");
 		return;
-	vault_buf_put(&obj, rec + 1, len - 1);
-	edit(&obj);
-	free(rec);
-	rec = malloc(obj.size + 1);
-	rec[0] = GIT_OBJECT_COMMIT;
-	memcpy(rec + 1, obj.ptr, obj.size);
-	CHECK(rawdb_set(dir, "git", k, 20, rec, obj.size + 1) == 0);
-	free(rec);
+	}
+	CHECK(rawdb_object_get(&rec, &len, &type, &db, keys, k) == 0);
+	if (rec) {
+		vault_buf_put(&obj, rec, len);
+		edit(&obj);
+		free(rec);
+		/* sealed for its old id, under which it stays */
+		CHECK(rawdb_object_put(&db, keys, k, GIT_OBJECT_COMMIT, obj.ptr, obj.size) == 0);
+	}
+	rawdb_close(&db, 1);
 	vault_buf_dispose(&obj);
 }
 
@@ -1274,7 +1281,7 @@ static void test_reordered_dropped(void)
 	{
 		unsigned char k[20];
 		dir = copy_of(NULL);
-		oid_raw(k, ev_id[w1]);
+		CHECK(support_object_key(k, base_dir, "dpo", ev_id[w1]) == 0);
 		CHECK(rawdb_remove(dir, "git", k, 20) == 0);
 		expect_verify("dropped: a commit object deleted", dir, NULL, ev_id[w1], NULL);
 		drop_copy(dir);
@@ -2358,10 +2365,25 @@ static void test_policy_records(void)
 	drop_copy(dir);
 	dir = copy_of(NULL);
 	{
+		/* an insider: the purposes are sealed under the index key */
+		vault *in = open_as(dir, NULL, NULL);
+		MDB_txn *txn = NULL;
+
+		CHECK(in != NULL && vault_store__begin(&txn, in->st, 1) == 0);
+		if (txn) {
+			CHECK_RC(vault_meta__sealed_put(txn, in, "purposes", "research", 8), 0);
+			CHECK_RC(vault_store__commit(in->st, txn), 0);
+		}
+		vault_close(in);
+	}
+	expect_verify("meta: purposes changed", dir, NULL, head, "policy/settings");
+	drop_copy(dir);
+	dir = copy_of(NULL);
+	{
 		static const unsigned char p[] = "\001research";
 		CHECK(rawdb_set(dir, "meta", "purposes", 8, p, sizeof p - 1) == 0);
 	}
-	expect_verify("meta: purposes changed", dir, NULL, head, "policy/settings");
+	expect_verify("meta: purposes damaged", dir, NULL, head, "'purposes' is damaged");
 	drop_copy(dir);
 	dir = copy_of(NULL);
 	CHECK(rawdb_flip(dir, "meta", "audit-pk", 8, 5, 0x01) == 0);
@@ -2444,7 +2466,7 @@ static void git_edit(const char *name, const char *hex, int delete, size_t want_
 	unsigned char k[20];
 	const char *dir = copy_of(NULL);
 
-	oid_raw(k, hex);
+	CHECK(support_object_key(k, base_dir, "dpo", hex) == 0);
 	if (delete)
 		CHECK(rawdb_remove(dir, "git", k, 20) == 0);
 	else

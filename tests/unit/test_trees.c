@@ -121,6 +121,7 @@ int main(void)
 	{
 		vault_buf b = VAULT_BUF_INIT;
 		git_oid head, root;
+		unsigned char loc[20];
 		MDB_val val, key;
 
 		CHECK_RC(vault_store__begin(&txn, v->st, 0), 0);
@@ -133,8 +134,9 @@ int main(void)
 		vault_store__abort(v->st, txn);
 
 		CHECK_RC(vault_store__begin(&txn, v->st, 1), 0);
-		key.mv_size = GIT_OID_RAWSZ;
-		key.mv_data = root.id;
+		vault_odb__locator(loc, &v->hk, root.id);
+		key.mv_size = sizeof loc;
+		key.mv_data = loc;
 		CHECK(mdb_del(txn, v->st->git, &key, NULL) == 0);
 		CHECK_RC(vault_store__commit(v->st, txn), 0);
 

@@ -29,6 +29,9 @@ static const vault_action actions[] = {
 	{ "purpose-add",     VAULT_ACTION_ADMIN,   1, 0, 0, { "purpose", NULL } },
 	{ "purpose-require", VAULT_ACTION_ADMIN,   1, 0, 0, { "purpose-required", NULL } },
 	{ "setting",         VAULT_ACTION_ADMIN,   1, 0, 0, { "setting", NULL } },
+	/* a new generation of the history key: its key-check value only,
+	 * see vault_action__check_record() */
+	{ "history-rekey",   VAULT_ACTION_ADMIN,   1, 0, 0, { NULL } },
 	{ "case-create",     VAULT_ACTION_CASE,    1, 1, 0, { NULL } },
 	/* keys sealed to a new member change no record; these fields only
 	 * when it starts an epoch, see check_epochs() */
@@ -101,7 +104,8 @@ static int record_read(record_lines *r, vault *v, const git_oid *id)
 
 		if (r->n == sizeof r->line / sizeof r->line[0])
 			return vault_error_set(VAULT_ECORRUPT, "a history file has too many lines");
-		if (((klen == 6 && !memcmp(s, "member", 6)) || (klen == 3 && !memcmp(s, "kcv", 3))) && sp) {
+		if (((klen == 6 && !memcmp(s, "member", 6)) || (klen == 3 && !memcmp(s, "kcv", 3)) ||
+		     (klen == 11 && !memcmp(s, "history-kcv", 11))) && sp) {
 			char *sp2 = memchr(sp + 1, ' ', len - klen - 1);
 			klen = sp2 ? (size_t)(sp2 - s) : len;
 		}
@@ -339,7 +343,7 @@ int vault_action__check_record(vault *v, const vault_action *a, const git_oid *b
 	record_lines r0, r1;
 	const char *may[14];
 	char member[VAULT_NAME_MAX + 8], value[32], kcv[40], field[80];
-	uint32_t start = 0;
+	uint32_t start = 0, gen = 0;
 	size_t k = 0;
 	int error;
 
@@ -363,6 +367,14 @@ int vault_action__check_record(vault *v, const vault_action *a, const git_oid *b
 		snprintf(kcv, sizeof kcv, "kcv %u", start);
 		may[k++] = kcv;
 	}
+	/* A new generation of the history key: its check value, added after
+	 * the last one; the older ones never change. */
+	if (!strcmp(a->name, "history-rekey")) {
+		for (size_t i = 0; i < r0.n; i++)
+			gen += r0.klen[i] > 12 && !memcmp(r0.line[i], "history-kcv ", 12);
+		snprintf(kcv, sizeof kcv, "history-kcv %u", ++gen);
+		may[k++] = kcv;
+	}
 	may[k] = NULL;
 	if (!only_fields(field, sizeof field, &r0, &r1, may)) {
 		error = vault_error_set(VAULT_ECORRUPT, "'%s' changed the field '%s' of %s%s", a->name,
@@ -376,6 +388,11 @@ int vault_action__check_record(vault *v, const vault_action *a, const git_oid *b
 				"'revoke' of '%s' did not remove its member line from %s", target, what);
 			goto done;
 		}
+	}
+	if (gen && (record_has(&r0, kcv) || !record_has(&r1, kcv))) {
+		error = vault_error_set(VAULT_ECORRUPT,
+			"'history-rekey' did not add generation %u of the history key to %s", gen, what);
+		goto done;
 	}
 	if (a->kind == VAULT_ACTION_SELF && (error = check_self(a, &r0, &r1, target, what)) < 0)
 		goto done;

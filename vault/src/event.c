@@ -12,6 +12,7 @@
 #include "event.h"
 #include "sshsig.h"
 #include "trust.h"
+#include "hkeys.h"
 
 /* ---- building one event ------------------------------------------------- */
 
@@ -354,6 +355,10 @@ int vault_event__matches_head(vault *v, MDB_txn *txn, const char *path, const va
 	MDB_val val;
 	int error;
 
+	/* Outside an event (the mount's opens), the head may be under a
+	 * generation of the history key that another process started. */
+	if ((error = vault_hkeys__refresh(v, txn)) < 0)
+		return error;
 	if ((error = vault_meta__get(&val, txn, v, "head")) < 0 || val.mv_size != 20)
 		return vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
 	if (blob->oom)
@@ -411,7 +416,7 @@ static int job_run(struct vault_event_job *j, vault *v, MDB_txn *txn)
 	vault_event__init(&ev, j->action);
 	vault_store__cur = txn;
 	if ((error = j->fn(&ev, v, txn, j->payload)) == 0 &&
-	    (error = vault_event__commit(&oid, &ev, v, txn, vault_time__now())) == 0 &&
+	    (error = vault_event__commit(&oid, &ev, v, txn, ev.when ? ev.when : vault_time__now())) == 0 &&
 	    (!j->post || (error = j->post(v, txn, &oid, j->payload)) == 0))
 		error = vault_trust__advance(v, txn, &oid);
 	if (vault_store__cur == txn)
@@ -444,7 +449,13 @@ static void batch_run(vault *v, struct vault_event_job *batch)
 	if ((error = vault_store__begin(&txn, v->st, 1)) == 0) {
 		/* The gate reads the history through the batch's transaction. */
 		vault_store__cur = txn;
-		error = vault_trust__gate(v, txn);
+		error = vault_hkeys__refresh(v, txn);
+		if (error == 0)
+			error = vault_trust__gate(v, txn);
+		/* The history's keys against the verified head, before anything is
+		 * written under them (a rotation elsewhere brings a new one). */
+		if (error == 0 && v->unlocked)
+			error = vault_hkeys__check(v, txn);
 		vault_store__cur = NULL;
 	}
 	if (error < 0) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hkeys.h"
 #include "export.h"
 #include "trust.h"
 #include "event.h"
@@ -137,6 +138,9 @@ typedef struct {
 	oidset set;
 	uint64_t wanted;             /* objects for the pack */
 	unsigned int reads;          /* values read, for vault_store__bound */
+	const unsigned char *where;  /* the stored (encrypted) value last read, */
+	size_t where_len;            /* and its size */
+	unsigned char *plain;        /* the object pack_source gave last (malloc'd) */
 } exporter;
 
 /* Only for a read transaction: a write transaction's new pages are not in the map. */
@@ -154,28 +158,49 @@ static void map_touch(exporter *x, const void *data)
 		vault_store__bound(x->v->st, x->txn, data);
 }
 
-/* One raw object of the history, straight from the map. */
-static int raw_object(const unsigned char **data, size_t *len, int *type,
+/* Stored value `val` of object `id` decrypted into *buf (malloc'd, the
+ * caller's to free): its type, and its content at *data. */
+static int open_object(unsigned char **buf, const unsigned char **data, size_t *len, int *type,
+	exporter *x, const unsigned char *id, const MDB_val *val)
+{
+	size_t plen;
+	int error;
+
+	if ((*buf = malloc(val->mv_size - VAULT_ODB_OVERHEAD)) == NULL)
+		return vault_error_set_oom();
+	if ((error = vault_odb__open(*buf, &plen, &x->v->hk, x->v->id, id, val)) < 0) {
+		free(*buf);
+		*buf = NULL;
+		return error;
+	}
+	*type = (*buf)[0];
+	*data = *buf + 1;
+	*len = plen - 1;
+	map_touch(x, val->mv_data);
+	return 0;
+}
+
+/* One object of the history, read from the map and decrypted into *buf. */
+static int raw_object(unsigned char **buf, const unsigned char **data, size_t *len, int *type,
 	exporter *x, const unsigned char *id)
 {
-	MDB_val key = { 20, (void *)id }, val;
-	int rc = mdb_get(x->txn, x->v->st->git, &key, &val);
+	MDB_val val;
+	int error = vault_odb__get(&val, x->txn, x->v->st, &x->v->hk, id);
 
-	if (rc != 0 || val.mv_size < 1) {
+	*buf = NULL;
+	if (error == VAULT_ENOTFOUND) {
 		char hex[VAULT_OID_SIZE];
 		git_oid oid;
 
 		git_oid_fromraw(&oid, id);
 		git_oid_tostr(hex, sizeof hex, &oid);
-		return rc == MDB_NOTFOUND || rc == 0 ?
-			vault_error_set(VAULT_ECORRUPT, "history object %s is missing", hex) :
-			vault_store__error(rc, "history object");
+		return vault_error_set(VAULT_ECORRUPT, "history object %s is missing", hex);
 	}
-	*type = ((const unsigned char *)val.mv_data)[0];
-	*data = (const unsigned char *)val.mv_data + 1;
-	*len = val.mv_size - 1;
-	map_touch(x, val.mv_data);
-	return 0;
+	if (error < 0)
+		return error;
+	x->where = val.mv_data;
+	x->where_len = val.mv_size;
+	return open_object(buf, data, len, type, x, id, &val);
 }
 
 static int target_has(exporter *x, const unsigned char *id)
@@ -204,12 +229,12 @@ static int want(exporter *x, const unsigned char *id)
 	return 1;
 }
 
-/* Where the walk found the object `want` just added. */
-static void remember(exporter *x, size_t i, const unsigned char *data, size_t len)
+/* Where the walk found the object `want` just added (the value last read). */
+static void remember(exporter *x, size_t i)
 {
-	if (len < UINT32_MAX) {
-		x->set.e[i].off = (uint64_t)(uintptr_t)(data - 1);
-		x->set.e[i].crc = (uint32_t)(len + 1);
+	if (x->where_len < UINT32_MAX) {
+		x->set.e[i].off = (uint64_t)(uintptr_t)x->where;
+		x->set.e[i].crc = (uint32_t)x->where_len;
 	}
 }
 
@@ -265,32 +290,37 @@ static int hex_id(unsigned char out[20], const unsigned char *p, const unsigned 
 
 /* The tree and the first parent of a commit; *has_parent 0 for genesis. */
 static int commit_links(unsigned char tree[20], unsigned char parent[20], int *has_parent,
-	const unsigned char **raw, size_t *rawlen, exporter *x, const unsigned char *id)
+	exporter *x, const unsigned char *id)
 {
 	const unsigned char *p, *end;
+	unsigned char *buf;
 	size_t len;
 	int type, error;
 
-	if ((error = raw_object(&p, &len, &type, x, id)) < 0 ||
-	    (error = object_matches(id, type, p, len)) < 0)
+	if ((error = raw_object(&buf, &p, &len, &type, x, id)) < 0)
 		return error;
-	*raw = p;
-	*rawlen = len;
+	if ((error = object_matches(id, type, p, len)) < 0)
+		goto done;
 	end = p + len;
+	error = bad_object(id, "commit");
 	if (type != GIT_OBJECT_COMMIT || len < 46 || memcmp(p, "tree ", 5) ||
 	    hex_id(tree, p + 5, end) < 0 || p[45] != '\n')
-		return bad_object(id, "commit");
+		goto done;
 	p += 46;
 	*has_parent = end - p >= 48 && !memcmp(p, "parent ", 7);
 	if (*has_parent && hex_id(parent, p + 7, end) < 0)
-		return bad_object(id, "commit");
-	return 0;
+		goto done;
+	error = 0;
+done:
+	free(buf);
+	return error;
 }
 
 /* A tree and, below it, every tree and blob not yet seen. */
 static int walk_tree(exporter *x, const unsigned char *id, int depth)
 {
 	const unsigned char *p, *end;
+	unsigned char *buf;
 	size_t len;
 	int type, error;
 
@@ -298,30 +328,34 @@ static int walk_tree(exporter *x, const unsigned char *id, int depth)
 		return error;
 	if (depth > 64)
 		return bad_object(id, "tree (too deep)");
-	if ((error = raw_object(&p, &len, &type, x, id)) < 0)
+	if ((error = raw_object(&buf, &p, &len, &type, x, id)) < 0)
 		return error;
-	if (type != GIT_OBJECT_TREE)
+	if (type != GIT_OBJECT_TREE) {
+		free(buf);
 		return bad_object(id, "tree");
-	remember(x, x->set.n - 1, p, len);
+	}
+	remember(x, x->set.n - 1);
+	error = 0;
 	end = p + len;
-	while (p < end) {
+	while (p < end && error == 0) {
 		const unsigned char *name = memchr(p, ' ', (size_t)(end - p)), *nul;
 		int is_tree = end - p > 5 && !memcmp(p, "40000 ", 6);
 		unsigned char child[20];
 
 		if (!name || (nul = memchr(name, '\0', (size_t)(end - name))) == NULL ||
-		    end - nul < 21)
-			return bad_object(id, "tree");
+		    end - nul < 21) {
+			error = bad_object(id, "tree");
+			break;
+		}
 		memcpy(child, nul + 1, 20);
 		p = nul + 21;
 		if (is_tree)
 			error = walk_tree(x, child, depth + 1);
 		else if ((error = want(x, child)) > 0)
 			error = 0;
-		if (error < 0)
-			return error;
 	}
-	return 0;
+	free(buf);
+	return error;
 }
 
 /*
@@ -332,8 +366,6 @@ static int walk_history(uint64_t *commits, int *found, exporter *x,
 	const unsigned char *head, const unsigned char *stop)
 {
 	unsigned char cur[20], tree[20], parent[20];
-	const unsigned char *raw;
-	size_t rawlen;
 	int has_parent = 1, error;
 
 	*commits = 0;
@@ -344,12 +376,12 @@ static int walk_history(uint64_t *commits, int *found, exporter *x,
 			*found = 1;
 			break;
 		}
-		if ((error = commit_links(tree, parent, &has_parent, &raw, &rawlen, x, cur)) < 0)
+		if ((error = commit_links(tree, parent, &has_parent, x, cur)) < 0)
 			return error;
 		if (!oidset_get(&x->set, cur)) {
 			if ((error = oidset_add(&x->set, cur, 0)) < 0)
 				return error;
-			remember(x, x->set.n - 1, raw, rawlen);
+			remember(x, x->set.n - 1);
 			x->wanted++;
 		}
 		if ((error = walk_tree(x, tree, 0)) < 0)
@@ -372,14 +404,14 @@ static int pack_source(const unsigned char **data, size_t *len, int *type,
 	exporter *x = payload;
 	int error;
 
+	free(x->plain);
+	x->plain = NULL;
 	if (e->off) {
-		const unsigned char *val = (const unsigned char *)(uintptr_t)e->off;
+		MDB_val val = { e->crc, (void *)(uintptr_t)e->off };
 
-		map_touch(x, val);
-		*type = val[0];
-		*data = val + 1;
-		*len = e->crc - 1;
-	} else if ((error = raw_object(data, len, type, x, e->id)) < 0) {
+		if ((error = open_object(&x->plain, data, len, type, x, e->id, &val)) < 0)
+			return error;
+	} else if ((error = raw_object(&x->plain, data, len, type, x, e->id)) < 0) {
 		return error;
 	}
 	return object_matches(e->id, *type, *data, *len);
@@ -407,7 +439,11 @@ static int write_pack(exporter *x, const char *gitdir)
 	x->set.slot = NULL;
 	x->set.nslots = 0;
 	qsort(x->set.e, x->set.n, sizeof *x->set.e, entry_where_cmp);
-	return vault_pack__write(gitdir, x->set.e, x->set.n, x->wanted, pack_source, x);
+	int error = vault_pack__write(gitdir, x->set.e, x->set.n, x->wanted, pack_source, x);
+
+	free(x->plain);
+	x->plain = NULL;
+	return error;
 }
 
 /* ---- the refs and the config -------------------------------------------- */
@@ -588,6 +624,8 @@ int vault_audit_export(vault_export_result *res, vault *v, const char *dir)
 
 	memset(res, 0, sizeof *res);
 	memset(&x, 0, sizeof x);
+	if ((error = vault_hkeys__require(v)) < 0)
+		return error;
 	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
 		return error;
 	/* A session exports (and pushes to a witness) only a verified head. */
@@ -669,8 +707,6 @@ int vault_export__behind(uint64_t *behind, vault *v, const git_oid *there, const
 	MDB_val val;
 	exporter x;
 	unsigned char cur[20], tree[20], parent[20];
-	const unsigned char *raw;
-	size_t rawlen;
 	int has_parent = 1, error;
 
 	*behind = 0;
@@ -688,7 +724,7 @@ int vault_export__behind(uint64_t *behind, vault *v, const git_oid *there, const
 			goto done;
 		if (!has_parent)
 			break;
-		if ((error = commit_links(tree, parent, &has_parent, &raw, &rawlen, &x, cur)) < 0)
+		if ((error = commit_links(tree, parent, &has_parent, &x, cur)) < 0)
 			goto done;
 		memcpy(cur, parent, 20);
 		(*behind)++;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hkeys.h"
 #include "file.h"
 #include "trust.h"
 #include "history.h"
@@ -276,6 +277,8 @@ static int version_vouched(vault_file *f, MDB_txn *txn)
 	int error = 0;
 
 	vault_version__commitment(got, &f->base);
+	if ((error = vault_hkeys__refresh(f->v, txn)) < 0)
+		return error;
 	if (vault_meta__get(&val, txn, f->v, "head") < 0 || val.mv_size != GIT_OID_RAWSZ)
 		return vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
 	git_oid_fromraw(&oid, val.mv_data);

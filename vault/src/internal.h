@@ -9,6 +9,7 @@
 #include "vault/vault.h"
 #include "vault/audit.h"
 #include "store.h"
+#include "odb_lmdb.h"
 #include "vcrypto.h"
 #include "util/buf.h"
 #include "util/errors.h"
@@ -32,6 +33,10 @@ typedef struct {
 	git_oid id;
 	unsigned char *data;         /* malloc'd, NULL: empty slot */
 	size_t len;
+	/* The stored record it was read from or written as: its header
+	 * (generation, nonce) and tag, and its size (odb_lmdb.h). */
+	unsigned char seal[VAULT_ODB_HEAD + 16];
+	size_t stored;
 } vault_tree_memo;
 
 /* An event this session verified (or wrote), and the events up to it. */
@@ -66,6 +71,8 @@ struct vault {
 	unsigned char pk[32];
 	unsigned char *sk;           /* Ed25519 secret key, sodium_malloc'd */
 	case_key *keys;              /* case keys unsealed so far */
+	vault_hkeys hk;              /* the history's keys (hkeys.c) */
+	pthread_mutex_t hk_lock;     /* one thread at a time adds a generation to `hk` */
 	pthread_mutex_t key_lock;    /* guards `keys` (the mount is threaded) */
 
 	/* What this session verified of the history (trust.c). */

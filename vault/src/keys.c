@@ -64,40 +64,16 @@ int vault_keys__cache(case_key **out, vault *v, const char *code, uint32_t epoch
  */
 #define SEALED_PLAIN (VCRYPTO_KEYBYTES + 32)
 
-static void hash_str(crypto_generichash_state *st, const char *s)
-{
-	crypto_generichash_update(st, (const unsigned char *)s, strlen(s) + 1);
-}
-
-static void seal_binding(unsigned char out[32], const vault *v, const char *code, uint32_t epoch,
+void vault_keys__binding(unsigned char out[32], const vault *v, const char *code, uint32_t epoch,
 	const char *user)
 {
-	crypto_generichash_state st;
-	unsigned char e[4];
-
-	be32_put(e, epoch);
-	crypto_generichash_init(&st, NULL, 0, 32);
-	hash_str(&st, "cv-sealed");
-	hash_str(&st, v->id);
-	hash_str(&st, code);
-	crypto_generichash_update(&st, e, 4);
-	hash_str(&st, user);
-	crypto_generichash_final(&st, out, 32);
+	vault_vcrypto__binding(out, v->id, code, epoch, user);
 }
 
 void vault_keys__kcv(unsigned char out[KCV_SIZE], const vault *v, const char *code, uint32_t epoch,
 	const unsigned char *key)
 {
-	crypto_generichash_state st;
-	unsigned char e[4];
-
-	be32_put(e, epoch);
-	crypto_generichash_init(&st, key, VCRYPTO_KEYBYTES, KCV_SIZE);
-	hash_str(&st, "cv-kcv");
-	hash_str(&st, v->id);
-	hash_str(&st, code);
-	crypto_generichash_update(&st, e, 4);
-	crypto_generichash_final(&st, out, KCV_SIZE);
+	vault_vcrypto__kcv(out, v->id, code, epoch, key);
 }
 
 /* Is `key` the key of `c`'s `epoch`, as its key-check value says? */
@@ -128,7 +104,7 @@ static int key_unseal(unsigned char **out, MDB_txn *txn, vault *v, const case_re
 		return error;
 	if ((error = vault_vcrypto__secret_alloc(&plain, SEALED_PLAIN)) < 0)
 		return error;
-	seal_binding(bind, v, c->code, epoch, v->user);
+	vault_keys__binding(bind, v, c->code, epoch, v->user);
 	if (val.mv_size != 1 + SEALED_PLAIN + VCRYPTO_SEALBYTES ||
 	    ((unsigned char *)val.mv_data)[0] != REC_FORMAT ||
 	    vault_vcrypto__unseal(plain, (unsigned char *)val.mv_data + 1, val.mv_size - 1, v->pk, v->sk) < 0) {
@@ -281,7 +257,7 @@ int vault_keys__seal(MDB_txn *txn, vault *v, const case_rec *c, uint32_t epoch,
 	if ((error = vault_vcrypto__secret_alloc(&plain, SEALED_PLAIN)) < 0)
 		return error;
 	memcpy(plain, key, VCRYPTO_KEYBYTES);
-	seal_binding(plain + VCRYPTO_KEYBYTES, v, c->code, epoch, user);
+	vault_keys__binding(plain + VCRYPTO_KEYBYTES, v, c->code, epoch, user);
 	buf[0] = REC_FORMAT;
 	error = vault_vcrypto__seal_to(buf + 1, plain, SEALED_PLAIN, u.pk);
 	vault_vcrypto__key_free(plain);

@@ -9,6 +9,7 @@
 
 #include "event.h"
 #include "policy.h"
+#include "hkeys.h"
 #include "trust.h"
 
 int vault_policy__require_unlocked(vault *v)
@@ -29,6 +30,7 @@ void vault_policy__end_session(vault *v)
 		free(k);
 	}
 	v->keys = NULL;
+	vault_hkeys__clear(&v->hk);
 	vault_trust__end(v);
 	vault_vcrypto__key_free(v->sk);
 	v->sk = NULL;

@@ -34,6 +34,11 @@ int vault_keys__seal(MDB_txn *txn, vault *v, const case_rec *c, uint32_t epoch,
 /* The key-check value of `code`'s `epoch` whose key is `key`. */
 void vault_keys__kcv(unsigned char out[KCV_SIZE], const vault *v, const char *code, uint32_t epoch,
 	const unsigned char *key);
+/* The binding sealed beside a key: a hash of its place (the vault, `code`,
+ * `epoch`, the recipient); the history keys use the codes "@history" and
+ * "@index", which no case has. */
+void vault_keys__binding(unsigned char out[32], const vault *v, const char *code, uint32_t epoch,
+	const char *user);
 /* Is a key of `code`'s `epoch` sealed to `user`? */
 int vault_keys__has_sealed(MDB_txn *txn, vault *v, const char *code, uint32_t epoch, const char *user);
 /* The `sealed` key of `code`'s `epoch` for `user`. */

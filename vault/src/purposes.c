@@ -94,7 +94,7 @@ static int purpose_add_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload
 		error = vault_error_set(VAULT_EUSAGE, "the purpose list is full");
 		goto done;
 	}
-	if ((error = vault_meta__put(txn, v, "purposes", list.ptr, list.size)) < 0)
+	if ((error = vault_meta__sealed_put(txn, v, "purposes", list.ptr, list.size)) < 0)
 		goto done;
 	snprintf(ev->target, sizeof ev->target, "%s", code);
 	error = vault_event__touch_settings(ev, v, txn);

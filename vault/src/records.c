@@ -60,6 +60,70 @@ int vault_meta__text(vault_buf *out, MDB_txn *txn, vault *v, const char *key)
 	return out->oom ? vault_error_set_oom() : 0;
 }
 
+/* The key of sealed meta records: a subkey of the index key. */
+static int meta_key(unsigned char **out, const vault *v, const char *key)
+{
+	*out = NULL;
+	if (!v->hk.index)
+		return vault_error_set(VAULT_EAUTH,
+			"vault record '%s' is encrypted and this session holds no key of it", key);
+	return vault_vcrypto__subkey(out, v->hk.index, 1, "cv-meta_");
+}
+
+static size_t meta_ad(char ad[96], const vault *v, const char *key)
+{
+	return (size_t)snprintf(ad, 96, "cv-meta:%s:%s", v->id, key);
+}
+
+int vault_meta__sealed_put(MDB_txn *txn, vault *v, const char *key, const void *val, size_t len)
+{
+	unsigned char *k, *sealed;
+	char ad[96];
+	size_t adlen = meta_ad(ad, v, key);
+	int error;
+
+	if ((error = meta_key(&k, v, key)) < 0)
+		return error;
+	if ((sealed = malloc(len + VCRYPTO_OVERHEAD)) == NULL) {
+		vault_vcrypto__key_free(k);
+		return vault_error_set_oom();
+	}
+	vault_vcrypto__seal(sealed, val, len, (unsigned char *)ad, adlen, k);
+	vault_vcrypto__key_free(k);
+	error = vault_meta__put(txn, v, key, sealed, len + VCRYPTO_OVERHEAD);
+	free(sealed);
+	return error;
+}
+
+int vault_meta__sealed_text(vault_buf *out, MDB_txn *txn, vault *v, const char *key)
+{
+	MDB_val val;
+	unsigned char *k = NULL, *plain = NULL;
+	char ad[96];
+	size_t adlen = meta_ad(ad, v, key);
+	int error = vault_meta__get(&val, txn, v, key);
+
+	if (error == VAULT_ENOTFOUND)
+		return vault_meta__text(out, txn, v, key);      /* "" */
+	if (error < 0 || (error = meta_key(&k, v, key)) < 0)
+		return error;
+	if (val.mv_size < VCRYPTO_OVERHEAD || (plain = malloc(val.mv_size - VCRYPTO_OVERHEAD + 1)) == NULL ||
+	    vault_vcrypto__open(plain, val.mv_data, val.mv_size, (unsigned char *)ad, adlen, k) < 0)
+		error = plain || val.mv_size < VCRYPTO_OVERHEAD ?
+			vault_error_set(VAULT_ECORRUPT, "vault record '%s' is damaged", key) : vault_error_set_oom();
+	else
+		vault_buf_put(out, plain, val.mv_size - VCRYPTO_OVERHEAD);
+	vault_vcrypto__key_free(k);
+	if (plain) {
+		sodium_memzero(plain, val.mv_size - VCRYPTO_OVERHEAD);
+		free(plain);
+	}
+	if (error < 0)
+		return error;
+	vault_buf_put(out, "", 0);
+	return out->oom ? vault_error_set_oom() : 0;
+}
+
 int vault_meta__purposes(vault_buf *out, int *required, MDB_txn *txn, vault *v)
 {
 	MDB_val val;
@@ -73,7 +137,7 @@ int vault_meta__purposes(vault_buf *out, int *required, MDB_txn *txn, vault *v)
 		*required = ((unsigned char *)val.mv_data)[0] != 0;
 	else if (error != VAULT_ENOTFOUND)
 		return error;
-	return vault_meta__text(out, txn, v, "purposes");
+	return vault_meta__sealed_text(out, txn, v, "purposes");
 }
 
 /* ---- walks -------------------------------------------------------------- */
@@ -730,6 +794,42 @@ int vault_blob__stored(vault_buf *out, char path[64], MDB_txn *txn, vault *v, in
 
 /* ---- policy/settings ---------------------------------------------------- */
 
+int vault_meta__history_kcv(MDB_val *val, uint32_t *gens, MDB_txn *txn, vault *v)
+{
+	int error = vault_meta__get(val, txn, v, "history-kcv");
+
+	if (error == VAULT_ENOTFOUND || (error == 0 &&
+	    (val->mv_size < 2 * KCV_SIZE || val->mv_size % KCV_SIZE || val->mv_size / KCV_SIZE > VAULT_HGEN_MAX + 1)))
+		return vault_error_set(VAULT_ECORRUPT, "the vault's record of its history keys is missing or damaged");
+	if (error < 0)
+		return error;
+	*gens = (uint32_t)(val->mv_size / KCV_SIZE - 1);
+	return 0;
+}
+
+/* The lines of the history's key-check values. */
+static int history_kcv_lines(vault_buf *out, vault *v, MDB_txn *txn)
+{
+	MDB_val val;
+	uint32_t gens;
+	int error;
+
+	if ((error = vault_meta__history_kcv(&val, &gens, txn, v)) < 0)
+		return error;
+	for (uint32_t g = 0; g <= gens; g++) {
+		const unsigned char *k = (const unsigned char *)val.mv_data + (size_t)g * KCV_SIZE;
+
+		if (g)
+			vault_buf_printf(out, "history-kcv %u ", g);
+		else
+			vault_buf_printf(out, "history-index ");
+		for (size_t i = 0; i < KCV_SIZE; i++)
+			vault_buf_printf(out, "%02x", k[i]);
+		vault_buf_printf(out, "\n");
+	}
+	return 0;
+}
+
 /* Text of policy/settings in the history tree. */
 int vault_blob__settings(vault_buf *out, vault *v, MDB_txn *txn)
 {
@@ -755,6 +855,8 @@ int vault_blob__settings(vault_buf *out, vault *v, MDB_txn *txn)
 	for (size_t i = 0; i < 32; i++)
 		vault_buf_printf(out, "%02x", ((unsigned char *)val.mv_data)[i]);
 	vault_buf_printf(out, "\n");
+	if ((error = history_kcv_lines(out, v, txn)) < 0)
+		return error;
 	/* Only the settings that were set: a vault that never set one keeps
 	 * the text it had before settings existed. */
 	if ((error = vault_meta__text(&list, txn, v, "settings")) < 0)

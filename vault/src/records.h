@@ -113,6 +113,14 @@ int vault_meta__put(MDB_txn *txn, vault *v, const char *key, const void *val, si
 /* The text of a `meta` record, NUL-ended; empty when absent. */
 int vault_meta__text(vault_buf *out, MDB_txn *txn, vault *v, const char *key);
 /* The purpose codes, newline-separated, and whether one is required. */
+/* A meta record sealed under a subkey of the index key (bound to `key`):
+ * the purposes, which name what the vault's work is about. The text is
+ * NUL-terminated, "" when absent. */
+int vault_meta__sealed_put(MDB_txn *txn, vault *v, const char *key, const void *val, size_t len);
+int vault_meta__sealed_text(vault_buf *out, MDB_txn *txn, vault *v, const char *key);
+/* The check values of the history's keys (meta `history-kcv`): the index
+ * key's, then one per generation; *gens the generations. VAULT_ECORRUPT. */
+int vault_meta__history_kcv(MDB_val *val, uint32_t *gens, MDB_txn *txn, vault *v);
 int vault_meta__purposes(vault_buf *out, int *required, MDB_txn *txn, vault *v);
 
 /* ---- users and cases ----------------------------------------------------- */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hkeys.h"
 #include "action.h"
 #include "event.h"
 #include "history.h"
@@ -317,6 +318,9 @@ int vault_audit_query(vault *v, const vault_log_options *o, vault_event_cb cb, v
 
 	if (o && o->version != VAULT_LOG_OPTIONS_VERSION)
 		return vault_error_set(VAULT_EUSAGE, "log options of an unknown version");
+
+	if ((error = vault_hkeys__require(v)) < 0)
+		return error;
 	if (o && o->node && (error = check_node(o->node)) < 0)
 		return error;
 	for (const char *const *a = o ? o->actions : NULL; a && *a; a++)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hkeys.h"
 #include "event.h"
 #include "history.h"
 #include "report.h"
@@ -95,6 +96,9 @@ int vault_audit_show(vault *v, const char *id, int notes,
 	size_t n = 0, len = strlen(id), found = SIZE_MAX, matches = 0;
 	uint64_t number = 0;
 	int error;
+
+	if ((error = vault_hkeys__require(v)) < 0)
+		return error;
 
 	/* "#N": the N-th event of the chain, as verify and show number them. */
 	if (id[0] == '#') {

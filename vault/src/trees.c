@@ -58,12 +58,40 @@ static size_t slot_of(const git_oid *id)
 	return ((size_t)id->id[0] << 8 | id->id[1]) % VAULT_TREE_MEMO;
 }
 
+/*
+ * The identity of tree `id`'s stored record (in this thread's transaction,
+ * or a read of its own): its header (generation, nonce) and tag, and its
+ * size. 0, or -1 if it is not there.
+ */
+static int stored_seal(unsigned char seal[VAULT_ODB_HEAD + 16], size_t *size, vault *v,
+	const git_oid *id)
+{
+	MDB_txn *txn = vault_store__cur, *own = NULL;
+	MDB_val val;
+	int error;
+
+	if (!txn) {
+		if (mdb_txn_begin(v->st->env, NULL, MDB_RDONLY, &own) != 0)
+			return -1;
+		txn = own;
+	}
+	if ((error = vault_odb__get(&val, txn, v->st, &v->hk, id->id)) == 0) {
+		memcpy(seal, val.mv_data, VAULT_ODB_HEAD);
+		memcpy(seal + VAULT_ODB_HEAD, (unsigned char *)val.mv_data + val.mv_size - 16, 16);
+		*size = val.mv_size;
+	}
+	if (own)
+		mdb_txn_abort(own);
+	return error == 0 ? 0 : -1;
+}
+
 static void memo_put(vault *v, const git_oid *id, const void *data, size_t len)
 {
-	unsigned char *copy = malloc(len ? len : 1);
+	unsigned char *copy, seal[VAULT_ODB_HEAD + 16];
 	vault_tree_memo *m;
+	size_t stored;
 
-	if (!copy)
+	if (stored_seal(seal, &stored, v, id) < 0 || (copy = malloc(len ? len : 1)) == NULL)
 		return;              /* a memo, not a store: nothing is lost */
 	memcpy(copy, data, len);
 	pthread_mutex_lock(&v->memo_lock);
@@ -72,32 +100,26 @@ static void memo_put(vault *v, const git_oid *id, const void *data, size_t len)
 	m->id = *id;
 	m->data = copy;
 	m->len = len;
+	memcpy(m->seal, seal, sizeof seal);
+	m->stored = stored;
 	pthread_mutex_unlock(&v->memo_lock);
 }
 
 /*
- * Is tree `id` stored in LMDB (in this thread's transaction, or a read of
- * its own) with exactly this content? A memo entry stands only as long as
- * the record does: one removed or changed since it was read fails as it
- * would without the memo. A compare is far cheaper than a hash.
+ * Is tree `id` still stored in LMDB as the record the memo entry came from
+ * (`seal`, `stored`)? A memo entry stands only as long as the record does:
+ * one removed or changed since it was read fails as it would without the
+ * memo. The record is sealed with a random nonce and authenticated: the
+ * same header and tag are the same record, and a compare is far cheaper
+ * than decrypting it again.
  */
-static int still_stored(vault *v, const git_oid *id, const unsigned char *data, size_t len)
+static int still_stored(vault *v, const git_oid *id, const unsigned char *seal, size_t stored)
 {
-	MDB_txn *txn = vault_store__cur, *own = NULL;
-	MDB_val key = { GIT_OID_RAWSZ, (void *)id->id }, val;
-	int same;
+	unsigned char now[VAULT_ODB_HEAD + 16];
+	size_t size;
 
-	if (!txn) {
-		if (mdb_txn_begin(v->st->env, NULL, MDB_RDONLY, &own) != 0)
-			return 0;
-		txn = own;
-	}
-	same = mdb_get(txn, v->st->git, &key, &val) == 0 && val.mv_size == len + 1 &&
-		((const unsigned char *)val.mv_data)[0] == GIT_OBJECT_TREE &&
-		memcmp((const unsigned char *)val.mv_data + 1, data, len) == 0;
-	if (own)
-		mdb_txn_abort(own);
-	return same;
+	return stored_seal(now, &size, v, id) == 0 && size == stored &&
+		memcmp(now, seal, sizeof now) == 0;
 }
 
 /* A copy of tree `id` (malloc'd), from the memo or read with its hash checked. */
@@ -105,17 +127,20 @@ static int tree_read(unsigned char **out, size_t *len, vault *v, const git_oid *
 {
 	vault_tree_memo *m;
 	git_odb_object *obj = NULL;
-	unsigned char *copy = NULL;
+	unsigned char *copy = NULL, seal[VAULT_ODB_HEAD + 16];
+	size_t stored = 0;
 
 	pthread_mutex_lock(&v->memo_lock);
 	m = &v->memo[slot_of(id)];
 	if (m->data && git_oid_equal(&m->id, id) && (copy = malloc(m->len ? m->len : 1)) != NULL) {
 		memcpy(copy, m->data, m->len);
 		*len = m->len;
+		memcpy(seal, m->seal, sizeof seal);
+		stored = m->stored;
 	}
 	pthread_mutex_unlock(&v->memo_lock);
 	if (copy) {
-		if (still_stored(v, id, copy, *len)) {
+		if (still_stored(v, id, seal, stored)) {
 			*out = copy;
 			return 0;
 		}

@@ -11,6 +11,7 @@
 #include "settings.h"
 #include "sshsig.h"
 #include "trust.h"
+#include "hkeys.h"
 
 /* ---- users -------------------------------------------------------------- */
 
@@ -58,7 +59,8 @@ static int user_add_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	vault_vcrypto__random_code(a->code, VAULT_ENROL_CODE_LEN);
 	code_hash(u.enrol, v, a->name, a->code, VAULT_ENROL_CODE_LEN);
 	u.enrol_expires = vault_time__now() + ttl;
-	if ((error = vault_user__put(txn, v, a->name, &u)) < 0)
+	if ((error = vault_user__put(txn, v, a->name, &u)) < 0 ||
+	    (error = vault_hkeys__enrol_seal(txn, v, a->name, a->code, VAULT_ENROL_CODE_LEN)) < 0)
 		return error;
 	snprintf(ev->target, sizeof ev->target, "%s", a->name);
 	return vault_event__touch_user(ev, v, txn, a->name);
@@ -121,7 +123,10 @@ static int enrol_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	    (error = vault_keys__user_trusted(txn, v, a->name)) < 0)
 		return error;
 	a->u.role = u.role;
-	if ((error = vault_user__put(txn, v, a->name, &a->u)) < 0)
+	/* The history's keys, from the code to the user's own new key. */
+	if ((error = vault_user__put(txn, v, a->name, &a->u)) < 0 ||
+	    (error = vault_hkeys__seal_to(txn, v, a->name, a->u.pk)) < 0 ||
+	    (error = vault_hkeys__enrol_drop(txn, v, a->name)) < 0)
 		return error;
 	snprintf(ev->target, sizeof ev->target, "%s", a->name);
 	return vault_event__touch_user(ev, v, txn, a->name);
@@ -153,7 +158,8 @@ int vault_user_enrol(vault *v, const char *name, const char *code, size_t codele
 	 * fails there leaves nothing behind.
 	 */
 	vault_policy__begin_session(v, name, &a.u, sk);
-	if ((error = vault_trust__begin(v)) < 0 ||
+	if ((error = vault_hkeys__enrol_open(v, name, code, codelen)) < 0 ||
+	    (error = vault_trust__begin(v)) < 0 ||
 	    (error = vault_policy__run(v, "enrol", enrol_fn, &a)) < 0) {
 		vault_policy__end_session(v);
 		return error;
@@ -197,7 +203,8 @@ static int user_disable_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payloa
 			return vault_error_set(VAULT_EREFUSED, "user '%s' is the last active admin", name);
 	}
 	u.status = USER_DISABLED;
-	if ((error = vault_user__put(txn, v, name, &u)) < 0)
+	if ((error = vault_user__put(txn, v, name, &u)) < 0 ||
+	    (error = vault_hkeys__enrol_drop(txn, v, name)) < 0)
 		return error;
 	snprintf(ev->target, sizeof ev->target, "%s", name);
 	return vault_event__touch_user(ev, v, txn, name);
@@ -339,7 +346,8 @@ static int passwd_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	if (u.role != VAULT_ROLE_CASEWORKER &&
 	    (error = vault_keys__seal_audit(txn, v, v->user, a->u.pk)) < 0)
 		return error;
-	if ((error = vault_user__put(txn, v, v->user, &a->u)) < 0)
+	if ((error = vault_user__put(txn, v, v->user, &a->u)) < 0 ||
+	    (error = vault_hkeys__seal_to(txn, v, v->user, a->u.pk)) < 0)
 		return error;
 	/* The user's record and as many cases as one event may change. */
 	a->from = 0;

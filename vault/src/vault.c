@@ -17,6 +17,7 @@
 #include "odb_lmdb.h"
 #include "sshsig.h"
 #include "trust.h"
+#include "hkeys.h"
 
 int vault_global_init(void)
 {
@@ -58,7 +59,7 @@ static int repo_open(vault *v)
 
 	if (git_odb_new(&v->odb) < 0)
 		return vault_error_git("open history");
-	if (vault_odb_lmdb__new(&backend, v->st) < 0)
+	if (vault_odb_lmdb__new(&backend, v->st, &v->hk, v->id) < 0)
 		return vault_error_set_oom();
 	if (git_odb_add_backend(v->odb, backend, 1) < 0) {
 		backend->free(backend);
@@ -85,6 +86,7 @@ static int vault_alloc(vault **out, const char *dir)
 	strcpy(v->dir, dir);
 	vault_set_state_dir(v, NULL);
 	pthread_mutex_init(&v->key_lock, NULL);
+	pthread_mutex_init(&v->hk_lock, NULL);
 	pthread_mutex_init(&v->trust_lock, NULL);
 	pthread_mutex_init(&v->chain_lock, NULL);
 	vault_event__group_init(v);
@@ -216,6 +218,10 @@ static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		return error;
 	}
 	vault_policy__begin_session(v, a->admin, &a->u, sk);   /* the handle owns sk now */
+	/* The history's keys, before any object of it is written. */
+	if ((error = vault_hkeys__create(v, txn)) < 0 ||
+	    (error = vault_hkeys__seal_to(txn, v, a->admin, a->u.pk)) < 0)
+		return error;
 	if ((error = vault_trust__begin(v)) < 0)   /* its first event is this one */
 		return error;
 
@@ -290,16 +296,11 @@ done:
 	return error;
 }
 
-/* The one unsigned event: who failed (no key signs it). */
-static int failed_unlock_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
-{
-	snprintf(ev->target, sizeof ev->target, "%s", (const char *)payload);
-	return 0;
-}
-
+/* Who failed: sealed to the history's drop box, recorded as the one
+ * unsigned event by the next session (no key of the history is held here). */
 static int record_failed_unlock(vault *v, const char *name)
 {
-	return vault_event__run(v, "unlock-failed", failed_unlock_fn, NULL, (void *)name, 0);
+	return vault_hkeys__note_failure(v, name);
 }
 
 /* The one event of a rolled-back history accepted: no record changes. */
@@ -318,16 +319,31 @@ static int own_record_trusted(vault *v)
 
 	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
 		return error;
-	error = vault_keys__user_trusted(txn, v, v->user);
+	if ((error = vault_hkeys__check(v, txn)) == 0)
+		error = vault_keys__user_trusted(txn, v, v->user);
 	vault_store__abort(v->st, txn);
 	return error;
 }
 
-static int unlock_as(vault *v, const char *name, const char *pass, size_t passlen, int restored)
+static int load_history_keys(vault *v)
+{
+	MDB_txn *txn = NULL;
+	int error;
+
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
+		return error;
+	error = vault_hkeys__load(v, txn);
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
+/* The user's key pair, and the history's keys sealed to it: a session
+ * that has verified nothing yet. */
+static int open_keys(vault *v, const char *name, const char *pass, size_t passlen)
 {
 	user_rec u;
 	unsigned char *sk = NULL;
-	int error, accepted;
+	int error;
 
 	/* Whatever happens, the previous session (if any) ends here. */
 	if ((error = vault_policy__switch_user(&u, v, name)) < 0)
@@ -353,10 +369,33 @@ static int unlock_as(vault *v, const char *name, const char *pass, size_t passle
 	if (error < 0)
 		return error;
 	vault_policy__begin_session(v, name, &u, sk);
-	/* Nothing is decided on the history before it is verified. */
+	if ((error = load_history_keys(v)) < 0)
+		vault_policy__end_session(v);
+	return error;
+}
+
+int vault_open_history(vault *v, const char *name, const char *pass, size_t passlen)
+{
+	int error;
+
+	if ((error = open_keys(v, name, pass, passlen)) < 0)
+		return error;
+	v->unlocked = 0;        /* the keys of the history, and no session */
+	return 0;
+}
+
+static int unlock_as(vault *v, const char *name, const char *pass, size_t passlen, int restored)
+{
+	int error, accepted;
+
+	if ((error = open_keys(v, name, pass, passlen)) < 0)
+		return error;
+	/* Nothing is decided on the history before it is verified; its keys
+	 * are checked against the verified head before anything is written. */
 	if ((error = vault_trust__start(v, restored, &accepted)) < 0 ||
 	    (error = own_record_trusted(v)) < 0 ||
-	    (accepted && (error = vault_policy__run(v, "rollback-accepted", rollback_fn, NULL)) < 0)) {
+	    (accepted && (error = vault_policy__run(v, "rollback-accepted", rollback_fn, NULL)) < 0) ||
+	    (error = vault_hkeys__drain(v)) < 0) {
 		vault_policy__end_session(v);
 		return error;
 	}
@@ -422,6 +461,7 @@ void vault_close(vault *v)
 	git_odb_free(v->odb);
 	vault_store__close(v->st);
 	pthread_mutex_destroy(&v->key_lock);
+	pthread_mutex_destroy(&v->hk_lock);
 	pthread_mutex_destroy(&v->trust_lock);
 	pthread_mutex_destroy(&v->chain_lock);
 	vault_event__group_dispose(v);

@@ -281,3 +281,43 @@ void vault_vcrypto__random_code(char *out, size_t n)
 		out[i] = b32[r[i] & 31];
 	out[n] = '\0';
 }
+
+static void hash_str(crypto_generichash_state *st, const char *s)
+{
+	crypto_generichash_update(st, (const unsigned char *)s, strlen(s) + 1);
+}
+
+static void hash_u32(crypto_generichash_state *st, uint32_t n)
+{
+	unsigned char e[4] = { (unsigned char)(n >> 24), (unsigned char)(n >> 16),
+		(unsigned char)(n >> 8), (unsigned char)n };
+
+	crypto_generichash_update(st, e, 4);
+}
+
+void vault_vcrypto__binding(unsigned char out[32], const char *vid, const char *code,
+	uint32_t epoch, const char *user)
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	hash_str(&st, "cv-sealed");
+	hash_str(&st, vid);
+	hash_str(&st, code);
+	hash_u32(&st, epoch);
+	hash_str(&st, user);
+	crypto_generichash_final(&st, out, 32);
+}
+
+void vault_vcrypto__kcv(unsigned char out[16], const char *vid, const char *code, uint32_t epoch,
+	const unsigned char *key)
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, key, VCRYPTO_KEYBYTES, 16);
+	hash_str(&st, "cv-kcv");
+	hash_str(&st, vid);
+	hash_str(&st, code);
+	hash_u32(&st, epoch);
+	crypto_generichash_final(&st, out, 16);
+}

@@ -89,6 +89,15 @@ int vault_vcrypto__seal_to(unsigned char *out, const unsigned char *m, size_t le
 int vault_vcrypto__unseal(unsigned char *m, const unsigned char *c, size_t clen,
 	const unsigned char ed_pk[32], const unsigned char *ed_sk) VAULT_WARN_UNUSED;
 
+/* A key's binding to its place: BLAKE2b-256 of "cv-sealed", the vault id,
+ * `code` (a case, or "@history", "@index"), `epoch` and the recipient. */
+void vault_vcrypto__binding(unsigned char out[32], const char *vid, const char *code,
+	uint32_t epoch, const char *user);
+/* A key-check value: BLAKE2b-128 keyed with `key` of "cv-kcv", the vault
+ * id, `code` and `epoch`. */
+void vault_vcrypto__kcv(unsigned char out[16], const char *vid, const char *code, uint32_t epoch,
+	const unsigned char *key);
+
 /* Keyed 16-byte hash for directory lookups. */
 void vault_vcrypto__lookup_hash(unsigned char out[16], const unsigned char *lookup_key,
 	uint64_t parent, const char *name, size_t len);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hkeys.h"
 #include "verify.h"
 
 /* ---- the oldest failure ------------------------------------------------- */
@@ -340,6 +341,9 @@ int vault_audit_verify(vault_verify_result *res, vault *v, const vault_verify_op
 	MDB_stat st;
 	MDB_val val;
 	int error, rc;
+
+	if ((error = vault_hkeys__require(v)) < 0)
+		return error;
 
 	memset(res, 0, sizeof *res);
 	if (opts && opts->version != VAULT_VERIFY_OPTIONS_VERSION)

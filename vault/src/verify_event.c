@@ -29,7 +29,8 @@ int vault_verify__replay_init(vault_verify__replay *r, vault *v)
 	r->view.st = v->st;
 	memcpy(r->view.dir, v->dir, sizeof r->view.dir);
 	memcpy(r->view.id, v->id, sizeof r->view.id);
-	if (git_odb_new(&r->view.odb) < 0 || vault_odb_lmdb__new(&b, v->st) < 0)
+	r->view.hk = v->hk;          /* borrowed: the view never frees them */
+	if (git_odb_new(&r->view.odb) < 0 || vault_odb_lmdb__new(&b, v->st, &v->hk, v->id) < 0)
 		return vault_error_git("verify");
 	if (git_odb_add_backend(r->view.odb, b, 1) < 0) {
 		b->free(b);

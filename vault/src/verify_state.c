@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "history.h"
+#include "hkeys.h"
 #include "verify.h"
 
 /* The progress callback, if any: `done` of 1000. */
@@ -243,6 +244,7 @@ typedef struct {
 	vault_history__memo *memo;
 	vault_buf *b;
 	size_t *have;
+	MDB_txn *txn;
 } state_walk;
 
 static int state_user(const char *name, const user_rec *u, void *payload)
@@ -255,7 +257,10 @@ static int state_user(const char *name, const user_rec *u, void *payload)
 	if ((error = vault_blob__user(w->b, name, u)) < 0)
 		return error;
 	vault_user__path(path, name);
-	return state_entry(w->v, w->head, w->memo, path, w->b, w->have);
+	if ((error = state_entry(w->v, w->head, w->memo, path, w->b, w->have)) < 0)
+		return error;
+	/* Every active user can read the whole history (rotations included). */
+	return u->status == USER_ACTIVE ? vault_hkeys__held_by(w->txn, w->v, name) : 0;
 }
 
 static int state_case(case_rec *c, void *payload)
@@ -283,7 +288,7 @@ int vault_verify__state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 	MDB_val k, d;
 	size_t have = 0, want = 0;
 	char path[80];
-	state_walk st = { v, head, &memo, &b, &have };
+	state_walk st = { v, head, &memo, &b, &have, txn };
 	int rc, error;
 
 	/* users and cases */

@@ -91,6 +91,16 @@ VAULT_EXTERN(void) vault_set_state_dir(vault *v, const char *dir);
 VAULT_EXTERN(int) vault_unlock_restored(vault *v, const char *user,
 	const char *pass, size_t passlen) VAULT_WARN_UNUSED;
 
+/**
+ * Open the history for `user` without a session: their key pair unwraps
+ * the history's keys, and nothing else happens (no trust gate, no event,
+ * no key work): `v` stays locked, and vault_audit_verify() then says
+ * whether the history verifies, damaged or not. A wrong passphrase is
+ * VAULT_EAUTH (noted as a failed unlock).
+ */
+VAULT_EXTERN(int) vault_open_history(vault *v, const char *user,
+	const char *pass, size_t passlen) VAULT_WARN_UNUSED;
+
 /** Record events as coming through the CLI (default) or the mount. */
 VAULT_EXTERN(void) vault_set_via(vault *v, vault_via_t via);
 
@@ -149,6 +159,14 @@ VAULT_EXTERN(int) vault_user_add(vault *v, const char *name, vault_role_t role,
 VAULT_EXTERN(int) vault_user_enrol(vault *v, const char *name, const char *code, size_t codelen,
 	const char *pass, size_t passlen);
 VAULT_EXTERN(int) vault_user_disable(vault *v, const char *name);
+/**
+ * A new generation of the history key (admins): sealed to every active
+ * user, the previous one chained under it, recorded as a signed
+ * `history-rekey` event. What is recorded from then on is written under
+ * it: a former user with a copy of the vault file and an older key reads
+ * none of it. `*generation` gets the new generation's number.
+ */
+VAULT_EXTERN(int) vault_history_rotate_key(vault *v, uint32_t *generation);
 /**
  * Change the unlocked user's own passphrase: a new key pair, and a new key
  * epoch of every case they belong to, so that their old record and old

@@ -60,9 +60,13 @@ int vault_error_to_errno(int code)
 	}
 }
 
+_Thread_local int vault_error__git_code;
+
 int vault_error_git(const char *what)
 {
 	const git_error *e = git_error_last();
+	int code = vault_error__git_code ? vault_error__git_code : VAULT_ERROR;
 
-	return vault_error_set(VAULT_ERROR, "%s: %s", what, e && e->message ? e->message : "history error");
+	vault_error__git_code = 0;
+	return vault_error_set(code, "%s: %s", what, e && e->message ? e->message : "history error");
 }

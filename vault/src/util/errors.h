@@ -14,7 +14,13 @@ int vault_error_set(int code, const char *fmt, ...) VAULT_PRINTF(2, 3);
 /* Out of memory; never allocates. Returns VAULT_ERROR. */
 int vault_error_set_oom(void);
 
-/* libgit2's last error, after `what`: "what: message". Returns VAULT_ERROR. */
+/* libgit2's last error, after `what`: "what: message". Returns VAULT_ERROR,
+ * or the code the object database gave its failure (below). */
 int vault_error_git(const char *what);
+
+/* Set by the history's object database (odb_lmdb.c) with the failure it
+ * hands libgit2, so that a damaged or unreadable object keeps its code
+ * (VAULT_ECORRUPT, VAULT_EAUTH) through libgit2; vault_error_git clears it. */
+extern _Thread_local int vault_error__git_code;
 
 #endif

@@ -1,0 +1,558 @@
+/*
+ * hkeys — the index key and the generations of the history key: made at
+ * the genesis, sealed to each active user, unsealed at unlock, checked
+ * against the signed history before anything is written under them,
+ * handed to a pending user through their enrolment code, and rotated.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hkeys.h"
+
+#define HK_PLAIN (VCRYPTO_KEYBYTES + 32)      /* key ‖ binding */
+#define HK_SEALED (1 + HK_PLAIN + VCRYPTO_SEALBYTES)
+
+void vault_hkeys__sealed_name(char *out, size_t n, uint32_t gen, const char *user)
+{
+	if (gen)
+		snprintf(out, n, "@history/%08x/%s", gen, user);
+	else
+		snprintf(out, n, "@index/%s", user);
+}
+
+unsigned char *vault_hkeys__gen(const vault_hkeys *hk, uint32_t gen)
+{
+	return hk->keys + (size_t)(gen - 1) * VCRYPTO_KEYBYTES;
+}
+
+static void kcv_of(unsigned char out[KCV_SIZE], const vault *v, uint32_t gen, const unsigned char *key)
+{
+	vault_vcrypto__kcv(out, v->id, gen ? "@history" : "@index", gen, key);
+}
+
+static int hk_alloc(vault_hkeys *hk)
+{
+	int error;
+
+	if (!hk->keys &&
+	    (error = vault_vcrypto__secret_alloc(&hk->keys, (size_t)VAULT_HGEN_MAX * VCRYPTO_KEYBYTES)) < 0)
+		return error;
+	if (!hk->index && (error = vault_vcrypto__secret_alloc(&hk->index, VCRYPTO_KEYBYTES)) < 0)
+		return error;
+	return 0;
+}
+
+void vault_hkeys__clear(vault_hkeys *hk)
+{
+	vault_vcrypto__key_free(hk->keys);
+	vault_vcrypto__key_free(hk->index);
+	memset(hk, 0, sizeof *hk);
+}
+
+int vault_hkeys__held_by(MDB_txn *txn, vault *v, const char *name)
+{
+	char skey[VAULT_NAME_MAX + 32];
+	MDB_val rec, val;
+	uint32_t gens;
+	int error;
+
+	if ((error = vault_meta__history_kcv(&rec, &gens, txn, v)) < 0)
+		return error;
+	for (int i = 0; i < 2; i++) {
+		uint32_t g = i ? gens : 0;
+
+		vault_hkeys__sealed_name(skey, sizeof skey, g, name);
+		error = vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val);
+		if (error == VAULT_ENOTFOUND || (error == 0 && val.mv_size != HK_SEALED)) {
+			if (g)
+				return vault_error_set(VAULT_ECORRUPT,
+					"active user '%s' holds no sealed copy of generation %u of the history key",
+					name, g);
+			return vault_error_set(VAULT_ECORRUPT,
+				"active user '%s' holds no sealed copy of the history's index key", name);
+		}
+		if (error < 0)
+			return error;
+	}
+	return 0;
+}
+
+int vault_hkeys__require(vault *v)
+{
+	if (!v->hk.index || !v->hk.held)
+		return vault_error_set(VAULT_EAUTH, "the history is encrypted: no user is unlocked to read it");
+	return 0;
+}
+
+/* The drop box of a generation: failed unlocks are sealed to its public half. */
+void vault_hkeys__drop_keypair(unsigned char pk[32], unsigned char sk[32], const unsigned char *key)
+{
+	unsigned char seed[32];
+
+	crypto_generichash(seed, sizeof seed, (const unsigned char *)"cv-drop", 7, key, VCRYPTO_KEYBYTES);
+	crypto_box_seed_keypair(pk, sk, seed);
+	sodium_memzero(seed, sizeof seed);
+}
+
+/* The newest generation `gen` (held) becomes the vault's: its check value
+ * appended, its drop box published. */
+int vault_hkeys__record_gen(MDB_txn *txn, vault *v, uint32_t gen)
+{
+	vault_hkeys *hk = &v->hk;
+	unsigned char rec[(VAULT_HGEN_MAX + 1) * KCV_SIZE], pk[32], sk[32];
+	int error;
+
+	kcv_of(rec, v, 0, hk->index);
+	for (uint32_t g = 1; g <= gen; g++)
+		kcv_of(rec + (size_t)g * KCV_SIZE, v, g, vault_hkeys__gen(hk, g));
+	vault_hkeys__drop_keypair(pk, sk, vault_hkeys__gen(hk, gen));
+	sodium_memzero(sk, sizeof sk);
+	if ((error = vault_meta__put(txn, v, "history-kcv", rec, (size_t)(gen + 1) * KCV_SIZE)) < 0)
+		return error;
+	return vault_meta__put(txn, v, "history-pk", pk, 32);
+}
+
+int vault_hkeys__create(vault *v, MDB_txn *txn)
+{
+	vault_hkeys *hk = &v->hk;
+	int error;
+
+	if ((error = hk_alloc(hk)) < 0)
+		return error;
+	randombytes_buf(hk->index, VCRYPTO_KEYBYTES);
+	randombytes_buf(vault_hkeys__gen(hk, 1), VCRYPTO_KEYBYTES);
+	hk->held = hk->checked = 1;
+	return vault_hkeys__record_gen(txn, v, 1);
+}
+
+int vault_hkeys__seal_one(MDB_txn *txn, vault *v, const char *name, const unsigned char pk[32],
+	uint32_t gen, const unsigned char *key)
+{
+	unsigned char *plain = NULL, out[HK_SEALED];
+	char skey[VAULT_NAME_MAX + 32];
+	int error;
+
+	if ((error = vault_vcrypto__secret_alloc(&plain, HK_PLAIN)) < 0)
+		return error;
+	memcpy(plain, key, VCRYPTO_KEYBYTES);
+	vault_vcrypto__binding(plain + VCRYPTO_KEYBYTES, v->id, gen ? "@history" : "@index", gen, name);
+	out[0] = REC_FORMAT;
+	error = vault_vcrypto__seal_to(out + 1, plain, HK_PLAIN, pk);
+	vault_vcrypto__key_free(plain);
+	if (error < 0)
+		return error;
+	vault_hkeys__sealed_name(skey, sizeof skey, gen, name);
+	return vault_store__put(txn, v->st->sealed, skey, strlen(skey), out, sizeof out, 0);
+}
+
+int vault_hkeys__seal_to(MDB_txn *txn, vault *v, const char *name, const unsigned char pk[32])
+{
+	vault_hkeys *hk = &v->hk;
+	int error;
+
+	if (!hk->index || hk->checked == 0)
+		return vault_error_set(VAULT_ECORRUPT,
+			"no history key checked against the signed history is held: none is sealed to '%s'", name);
+	if ((error = vault_hkeys__seal_one(txn, v, name, pk, 0, hk->index)) < 0)
+		return error;
+	return vault_hkeys__seal_one(txn, v, name, pk, hk->checked, vault_hkeys__gen(hk, hk->checked));
+}
+
+/* This user's key of generation `gen` (0: the index key) into `out`. */
+static int unseal_one(unsigned char *out, MDB_txn *txn, vault *v, uint32_t gen)
+{
+	unsigned char *plain = NULL, bind[32];
+	char skey[VAULT_NAME_MAX + 32], what[48];
+	MDB_val val;
+	int error;
+
+	if (gen)
+		snprintf(what, sizeof what, "generation %u of the history key", gen);
+	else
+		snprintf(what, sizeof what, "the history's index key");
+	vault_hkeys__sealed_name(skey, sizeof skey, gen, v->user);
+	if ((error = vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val)) < 0)
+		return error;
+	if ((error = vault_vcrypto__secret_alloc(&plain, HK_PLAIN)) < 0)
+		return error;
+	vault_vcrypto__binding(bind, v->id, gen ? "@history" : "@index", gen, v->user);
+	if (val.mv_size != HK_SEALED || ((unsigned char *)val.mv_data)[0] != REC_FORMAT ||
+	    vault_vcrypto__unseal(plain, (unsigned char *)val.mv_data + 1, val.mv_size - 1, v->pk, v->sk) < 0)
+		error = vault_error_set(VAULT_ECORRUPT, "the sealed copy of %s for '%s' is damaged", what, v->user);
+	else if (sodium_memcmp(plain + VCRYPTO_KEYBYTES, bind, 32) != 0)
+		error = vault_error_set(VAULT_ECORRUPT,
+			"the sealed copy of %s for '%s' was sealed for another generation, user or vault",
+			what, v->user);
+	else
+		memcpy(out, plain, VCRYPTO_KEYBYTES);
+	vault_vcrypto__key_free(plain);
+	return error;
+}
+
+void vault_hkeys__chain_ad(char ad[64], const vault *v, uint32_t gen)
+{
+	snprintf(ad, 64, "cv-hchain:%s:%u", v->id, gen);
+}
+
+void vault_hkeys__chain_name(char out[32], uint32_t gen)
+{
+	snprintf(out, 32, "@hchain/%08x", gen);
+}
+
+/* Generations from-1 down to stop+1, each from the chain entry of the one above. */
+static int chain_down(vault *v, MDB_txn *txn, uint32_t from, uint32_t stop)
+{
+	char skey[32], ad[64];
+	MDB_val val;
+	int error;
+
+	for (uint32_t g = from; g > stop + 1; g--) {
+		vault_hkeys__chain_name(skey, g);
+		vault_hkeys__chain_ad(ad, v, g);
+		error = vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val);
+		if (error == 0 && (val.mv_size != 1 + VCRYPTO_KEYBYTES + VCRYPTO_OVERHEAD ||
+		    vault_vcrypto__open(vault_hkeys__gen(&v->hk, g - 1), (unsigned char *)val.mv_data + 1, val.mv_size - 1,
+				(unsigned char *)ad, strlen(ad), vault_hkeys__gen(&v->hk, g)) < 0))
+			error = VAULT_ECORRUPT;
+		if (error < 0)
+			return vault_error_set(VAULT_ECORRUPT,
+				"the chain entry of generation %u of the history key is missing or damaged", g);
+	}
+	return 0;
+}
+
+/* The newest generation sealed to this user, at most `gens`, and the ones below it. */
+static int load_from(vault *v, MDB_txn *txn, uint32_t gens)
+{
+	vault_hkeys *hk = &v->hk;
+	uint32_t g;
+	int error = VAULT_ENOTFOUND;
+
+	for (g = gens; g > hk->held && (error = unseal_one(vault_hkeys__gen(hk, g), txn, v, g)) == VAULT_ENOTFOUND; g--)
+		;
+	if (error == VAULT_ENOTFOUND)
+		return vault_error_set(VAULT_EACCES,
+			"user '%s' holds no key of generation %u of the history: it was rotated without them",
+			v->user, gens);
+	if (error < 0 || (error = chain_down(v, txn, g, hk->held)) < 0)
+		return error;
+	__atomic_store_n(&hk->held, g, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* load_from, by one thread at a time (the mount's readers and its events). */
+static int load_newer(vault *v, MDB_txn *txn, uint32_t gens)
+{
+	int error = 0;
+
+	pthread_mutex_lock(&v->hk_lock);
+	if (gens > v->hk.held)
+		error = load_from(v, txn, gens);
+	pthread_mutex_unlock(&v->hk_lock);
+	return error;
+}
+
+int vault_hkeys__refresh(vault *v, MDB_txn *txn)
+{
+	MDB_val val;
+	uint32_t gens;
+	int error;
+
+	if (!v->unlocked || !v->hk.index || (error = vault_meta__history_kcv(&val, &gens, txn, v)) < 0 ||
+	    gens <= __atomic_load_n(&v->hk.held, __ATOMIC_ACQUIRE))
+		return 0;       /* the check after the gate says what is wrong, if anything */
+	return load_newer(v, txn, gens);
+}
+
+/*
+ * The keys against the vault's record of their check values: not yet the
+ * signed one (vault_hkeys__check is, after the gate), but a key planted
+ * for the user is named here rather than as the damage it makes later.
+ */
+static int record_matches(vault *v, const MDB_val *rec, uint32_t gens)
+{
+	unsigned char kcv[KCV_SIZE];
+
+	kcv_of(kcv, v, 0, v->hk.index);
+	if (sodium_memcmp(kcv, rec->mv_data, KCV_SIZE) != 0)
+		return vault_error_set(VAULT_ECORRUPT,
+			"the history's index key sealed to '%s' is not the vault's: it was planted or damaged",
+			v->user);
+	for (uint32_t g = 1; g <= v->hk.held && g <= gens; g++) {
+		kcv_of(kcv, v, g, vault_hkeys__gen(&v->hk, g));
+		if (sodium_memcmp(kcv, (const unsigned char *)rec->mv_data + (size_t)g * KCV_SIZE, KCV_SIZE))
+			return vault_error_set(VAULT_ECORRUPT,
+				"generation %u of the history key sealed to '%s' is not the vault's: "
+				"it was planted or damaged", g, v->user);
+	}
+	return 0;
+}
+
+int vault_hkeys__load(vault *v, MDB_txn *txn)
+{
+	MDB_val val;
+	uint32_t gens;
+	int error;
+
+	if ((error = vault_meta__history_kcv(&val, &gens, txn, v)) < 0 || (error = hk_alloc(&v->hk)) < 0)
+		return error;
+	error = unseal_one(v->hk.index, txn, v, 0);
+	if (error == VAULT_ENOTFOUND)
+		return vault_error_set(VAULT_EACCES, "user '%s' holds no key of the history", v->user);
+	if (error < 0 || (error = load_from(v, txn, gens)) < 0)
+		return error;
+	return record_matches(v, &val, gens);
+}
+
+/* The id of the head's policy/settings (the head verified by the gate). */
+static int head_settings(git_oid *out, vault *v, MDB_txn *txn)
+{
+	MDB_val val;
+	git_oid head, tree;
+	unsigned int mode;
+	int error;
+
+	if ((error = vault_meta__get(&val, txn, v, "head")) < 0 || val.mv_size != 20)
+		return error < 0 ? error : vault_error_set(VAULT_ECORRUPT, "the head record is damaged");
+	git_oid_fromraw(&head, val.mv_data);
+	if ((error = vault_trees__commit_tree(&tree, v, &head)) < 0)
+		return error;
+	return vault_trees__entry(out, &mode, v, &tree, "policy/settings");
+}
+
+/* The key-check values of the tree file: index first, then generations 1.. */
+static int tree_kcvs(unsigned char out[(VAULT_HGEN_MAX + 1) * KCV_SIZE], uint32_t *gens,
+	vault *v, const git_oid *file)
+{
+	vault_buf b = VAULT_BUF_INIT;
+	git_odb_object *obj = NULL;
+	int error = 0, index = 0;
+
+	*gens = 0;
+	if (git_odb_read(&obj, v->odb, file) < 0 || git_odb_object_type(obj) != GIT_OBJECT_BLOB) {
+		error = vault_error_set(VAULT_ECORRUPT, "history object 'policy/settings' cannot be read");
+		goto done;
+	}
+	vault_buf_put(&b, git_odb_object_data(obj), git_odb_object_size(obj));
+	vault_buf_put(&b, "", 0);
+	if (b.oom) {
+		error = vault_error_set_oom();
+		goto done;
+	}
+	for (char *s = b.ptr, *e; s && *s; s = e ? e + 1 : NULL) {
+		unsigned g = 0;
+		char hex[2 * KCV_SIZE + 1];
+		unsigned char *to = NULL;
+
+		e = strchr(s, '\n');
+		if (sscanf(s, "history-index %32[0-9a-f]", hex) == 1) {
+			to = out;
+			index = 1;
+		} else if (sscanf(s, "history-kcv %u %32[0-9a-f]", &g, hex) == 2) {
+			if (g != *gens + 1 || g > VAULT_HGEN_MAX)
+				break;
+			to = out + (size_t)g * KCV_SIZE;
+			*gens = g;
+		}
+		if (to && sodium_hex2bin(to, KCV_SIZE, hex, strlen(hex), NULL, NULL, NULL) < 0)
+			break;
+	}
+	if (!index || *gens == 0)
+		error = vault_error_set(VAULT_ECORRUPT,
+			"the signed history holds no key-check value of the history keys");
+done:
+	git_odb_object_free(obj);
+	vault_buf_dispose(&b);
+	return error;
+}
+
+int vault_hkeys__check(vault *v, MDB_txn *txn)
+{
+	vault_hkeys *hk = &v->hk;
+	unsigned char want[(VAULT_HGEN_MAX + 1) * KCV_SIZE], kcv[KCV_SIZE];
+	git_oid file;
+	uint32_t gens;
+	int error;
+
+	if ((error = head_settings(&file, v, txn)) < 0)
+		return error;
+	/* The same file as last checked, and no key held since: nothing new. */
+	if (hk->checked && hk->checked == hk->held && git_oid_equal(&file, &hk->checked_file))
+		return 0;
+	if ((error = tree_kcvs(want, &gens, v, &file)) < 0)
+		return error;
+	/* A generation held beyond the signed ones (a rotation undone) is dropped. */
+	if (hk->held > gens)
+		__atomic_store_n(&hk->held, gens, __ATOMIC_RELEASE);
+	if (gens > hk->held && (error = load_newer(v, txn, gens)) < 0)
+		return error;
+	kcv_of(kcv, v, 0, hk->index);
+	if (sodium_memcmp(kcv, want, KCV_SIZE) != 0)
+		return vault_error_set(VAULT_ECORRUPT,
+			"the history's index key sealed to '%s' fails the signed history's key-check value",
+			v->user);
+	for (uint32_t g = 1; g <= gens; g++) {
+		kcv_of(kcv, v, g, vault_hkeys__gen(hk, g));
+		if (sodium_memcmp(kcv, want + (size_t)g * KCV_SIZE, KCV_SIZE) != 0)
+			return vault_error_set(VAULT_ECORRUPT,
+				"generation %u of the history key held by '%s' fails the signed history's key-check value",
+				g, v->user);
+	}
+	hk->checked = gens;
+	git_oid_cpy(&hk->checked_file, &file);
+	return 0;
+}
+
+/* ---- a pending user's keys ---------------------------------------------- */
+
+/*
+ * The code is 26 random characters of base 32 (130 bits): a keyed hash
+ * derives the key; no passphrase hash is needed against guessing.
+ */
+static void enrol_key(unsigned char out[32], const vault *v, const char *name, const char *code,
+	size_t codelen)
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, (const unsigned char *)code, codelen, 32);
+	crypto_generichash_update(&st, (const unsigned char *)"cv-enrol-keys", 14);
+	crypto_generichash_update(&st, (const unsigned char *)v->id, strlen(v->id) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)name, strlen(name) + 1);
+	crypto_generichash_final(&st, out, 32);
+}
+
+static void enrol_ad(char ad[128], const vault *v, const char *name, uint32_t gen)
+{
+	snprintf(ad, 128, "cv-enrol-keys:%s:%s:%u", v->id, name, gen);
+}
+
+#define ENROL_PLAIN (2 * VCRYPTO_KEYBYTES)
+#define ENROL_SIZE (1 + 4 + ENROL_PLAIN + VCRYPTO_OVERHEAD)
+
+int vault_hkeys__enrol_seal(MDB_txn *txn, vault *v, const char *name, const char *code, size_t codelen)
+{
+	vault_hkeys *hk = &v->hk;
+	unsigned char *k = NULL, out[ENROL_SIZE];
+	char skey[VAULT_NAME_MAX + 16], ad[128];
+	int error;
+
+	if (!hk->index || hk->checked == 0)
+		return vault_error_set(VAULT_ECORRUPT,
+			"no history key checked against the signed history is held: none is left for '%s'", name);
+	if ((error = vault_vcrypto__secret_alloc(&k, ENROL_PLAIN + 32)) < 0)
+		return error;
+	enrol_key(k + ENROL_PLAIN, v, name, code, codelen);
+	memcpy(k, hk->index, VCRYPTO_KEYBYTES);
+	memcpy(k + VCRYPTO_KEYBYTES, vault_hkeys__gen(hk, hk->checked), VCRYPTO_KEYBYTES);
+	out[0] = REC_FORMAT;
+	be32_put(out + 1, hk->checked);
+	enrol_ad(ad, v, name, hk->checked);
+	vault_vcrypto__seal(out + 5, k, ENROL_PLAIN, (unsigned char *)ad, strlen(ad), k + ENROL_PLAIN);
+	vault_vcrypto__key_free(k);
+	snprintf(skey, sizeof skey, "@enrol/%s", name);
+	return vault_store__put(txn, v->st->sealed, skey, strlen(skey), out, sizeof out, 0);
+}
+
+int vault_hkeys__enrol_open(vault *v, const char *name, const char *code, size_t codelen)
+{
+	vault_hkeys *hk = &v->hk;
+	unsigned char *k = NULL;
+	char skey[VAULT_NAME_MAX + 16], ad[128];
+	MDB_txn *txn = NULL;
+	MDB_val val;
+	uint32_t gen = 0;
+	int error;
+
+	if ((error = hk_alloc(hk)) < 0 || (error = vault_vcrypto__secret_alloc(&k, ENROL_PLAIN + 32)) < 0)
+		return error;
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
+		goto done;
+	snprintf(skey, sizeof skey, "@enrol/%s", name);
+	error = vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val);
+	if (error == 0 && (val.mv_size != ENROL_SIZE || ((unsigned char *)val.mv_data)[0] != REC_FORMAT ||
+	    (gen = be32_get((unsigned char *)val.mv_data + 1)) == 0 || gen > VAULT_HGEN_MAX))
+		error = VAULT_ECORRUPT;
+	if (error == 0) {
+		enrol_key(k + ENROL_PLAIN, v, name, code, codelen);
+		enrol_ad(ad, v, name, gen);
+		if (vault_vcrypto__open(k, (unsigned char *)val.mv_data + 5, val.mv_size - 5,
+				(unsigned char *)ad, strlen(ad), k + ENROL_PLAIN) < 0)
+			error = VAULT_ECORRUPT;
+	}
+	if (error < 0) {
+		error = vault_error_set(VAULT_ECORRUPT,
+			"the history keys left for '%s' at 'user add' are missing or damaged", name);
+		goto done;
+	}
+	/* A rotation since `user add` sealed the new generation to the active
+	 * users only: this code opens no key of it. */
+	{
+		MDB_val rec;
+		uint32_t gens;
+
+		if ((error = vault_meta__history_kcv(&rec, &gens, txn, v)) < 0)
+			goto done;
+		if (gens > gen) {
+			error = vault_error_set(VAULT_EACCES,
+				"the history key was rotated (generation %u) after user '%s' was added: "
+				"the enrolment code opens no key of it", gens, name);
+			goto done;
+		}
+	}
+	memcpy(hk->index, k, VCRYPTO_KEYBYTES);
+	memcpy(vault_hkeys__gen(hk, gen), k + VCRYPTO_KEYBYTES, VCRYPTO_KEYBYTES);
+	hk->held = 0;
+	if ((error = chain_down(v, txn, gen, 0)) == 0)
+		hk->held = gen;
+done:
+	vault_store__abort(v->st, txn);
+	vault_vcrypto__key_free(k);
+	return error;
+}
+
+int vault_hkeys__enrol_drop(MDB_txn *txn, vault *v, const char *name)
+{
+	char skey[VAULT_NAME_MAX + 16];
+	int error;
+
+	snprintf(skey, sizeof skey, "@enrol/%s", name);
+	error = vault_store__del(txn, v->st->sealed, skey, strlen(skey));
+	return error == VAULT_ENOTFOUND ? 0 : error;
+}
+
+/* ---- failed unlocks ------------------------------------------------------ */
+
+int vault_hkeys__note_failure(vault *v, const char *name)
+{
+	unsigned char plain[8 + VAULT_NAME_MAX], out[1 + sizeof plain + VCRYPTO_SEALBYTES], rnd[8];
+	char skey[64];
+	size_t len = strlen(name);
+	MDB_txn *txn = NULL;
+	MDB_val pk;
+	int64_t now = vault_time__now();
+	int error;
+
+	if (len > VAULT_NAME_MAX)
+		return 0;
+	if ((error = vault_store__begin(&txn, v->st, 1)) < 0)
+		return error;
+	error = vault_meta__get(&pk, txn, v, "history-pk");
+	if (error == 0 && pk.mv_size != 32)
+		error = vault_error_set(VAULT_ECORRUPT, "the vault's drop box record is damaged");
+	if (error < 0)
+		goto done;
+	be64_put(plain, (uint64_t)now);
+	memcpy(plain + 8, name, len);
+	out[0] = REC_FORMAT;
+	crypto_box_seal(out + 1, plain, 8 + len, pk.mv_data);
+	randombytes_buf(rnd, sizeof rnd);
+	snprintf(skey, sizeof skey, VAULT_HKEYS_FAILED "%016llx%02x%02x%02x%02x", (unsigned long long)now,
+		rnd[0], rnd[1], rnd[2], rnd[3]);
+	if ((error = vault_store__put(txn, v->st->sealed, skey, strlen(skey), out,
+			1 + 8 + len + VCRYPTO_SEALBYTES, 0)) == 0)
+		error = vault_store__commit(v->st, txn), txn = NULL;
+done:
+	vault_store__abort(v->st, txn);
+	return error;
+}
