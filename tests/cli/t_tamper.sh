@@ -124,10 +124,10 @@ cp -a "$VAULT" "$T/copy"
 check "block byte flipped" flip_block_byte "$T/copy"
 cv alice ls "$code" --json --purpose check > "$T/.ls" 2>/dev/null
 node=$(jfield "$T/.ls" 'o["node"]')
-expect_exit 3 cvbare --vault "$T/copy" audit verify
+expect_exit 3 cvbare --vault "$T/copy" --user dpo --passphrase-file "$T/dpo.pass" audit verify
 expect_err_hint "of node $(printf '%016x' "0x$node") (case $code): block 0 does not match its signed hash"
 check_contains "the hint says to restore" "restore the vault from a backup" "$ERR"
-expect_exit 0 cvbare --vault "$T/copy" audit verify --quick
+expect_exit 0 cvbare --vault "$T/copy" --user dpo --passphrase-file "$T/dpo.pass" audit verify --quick
 expect_exit 3 "$CASEVAULT_BIN" --vault "$T/copy" --user alice --passphrase-file "$T/alice.pass" \
 	get "$code/doc.txt" --purpose check --version 1
 expect_no_stdout "the flipped block is not served"

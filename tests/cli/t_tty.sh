@@ -69,7 +69,7 @@ check_match "verify at a terminal: bytes of the total, percent, rate" \
 check_contains "verify at a terminal: the result" "ok: " "$OUT"
 expect_exit 0 at_tty noy audit verify --quick
 check_not_contains "verify --quick at a terminal: no content to check" "checking content" "$OUT"
-expect_exit 0 cvbare --vault "$VAULT" audit verify
+expect_exit 0 cv noy audit verify
 check_eq "verify, stderr not a terminal: nothing on it" "" "$ERR"
 
 finish

@@ -141,10 +141,16 @@ int vault_user_enrol(vault *v, const char *name, const char *code, size_t codele
 	user_rec u;
 	int error;
 
-	/* Checked first without writing, so a wrong code costs no key. */
+	/* Checked first without writing, so a wrong code costs no key. The
+	 * vault's minimum for the new key is in the encrypted history: the
+	 * keys the code opens read it, and are opened again in the session. */
 	if ((error = vault_policy__switch_user(&u, v, name)) < 0 ||
-	    (error = enrol_check(&u, v, name, code, codelen)) < 0 ||
-	    (error = vault_users__kdf_min(&min, v)) < 0)
+	    (error = enrol_check(&u, v, name, code, codelen)) < 0)
+		return error;
+	if ((error = vault_hkeys__enrol_open(v, name, code, codelen)) == 0)
+		error = vault_users__kdf_min(&min, v);
+	vault_hkeys__clear(&v->hk);
+	if (error < 0)
 		return error;
 	if ((error = vault_users__create(&a.u, &sk, &kek, u.role, &min, pass, passlen)) < 0)
 		return error;
