@@ -284,6 +284,9 @@ int main(int argc, char **argv)
 			"cannot disable core dumps");
 	if (vault_global_init() < 0)
 		return cli_fail_vault("cannot initialise the crypto libraries");
+	/* A damaged vault file: exit 3 with a message, never a signal. */
+	if (vault_guard_damage("casevault", NULL) < 0)
+		return cli_fail_vault("cannot guard against a damaged vault file");
 
 	if ((rc = parse_globals(&ctx, argc, argv, &i)) != CLI_PARSED)
 		return rc;

@@ -214,8 +214,8 @@ static void set_format(const char *dir, const unsigned char *val, size_t len)
 
 static void test_format(void)
 {
-	static const unsigned char fmt1[5] = { 1, 0, 0, 0, 5 }, fmt2[5] = { 1, 0, 0, 0, 6 },
-		fmt_old[5] = { 1, 0, 0, 0, 4 };
+	static const unsigned char fmt1[5] = { 1, 0, 0, 0, 6 }, fmt2[5] = { 1, 0, 0, 0, 7 },
+		fmt_old[5] = { 1, 0, 0, 0, 5 };
 	static const unsigned char badrec[5] = { 9, 0, 0, 0, 1 }, shortrec[3] = { 1, 0, 1 };
 	vault *v = NULL;
 	char path[512];
@@ -236,7 +236,7 @@ static void test_format(void)
 	set_format(path, fmt2, sizeof fmt2);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);
-	/* An older one (format 4 made every key pair in the admin's process). */
+	/* An older one (format 5 committed to no sealed key, node key or wrapped user key). */
 	set_format(path, fmt_old, sizeof fmt_old);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "store.h"
 #include "util/errors.h"
 
@@ -59,6 +60,20 @@ static int dir_is_empty(const char *dir)
 }
 
 static int check_magic(const char *path, const char *dir);
+
+/* The map, for the fault guard: found again when another process grew it. */
+static void map_register(vault_store *st)
+{
+	MDB_envinfo info;
+	int fd;
+
+	vault_fault__map_remove(st->fault_base);
+	st->fault_base = 0;
+	if (mdb_env_get_fd(st->env, &fd) != 0 || mdb_env_info(st->env, &info) != 0)
+		return;
+	if ((st->fault_base = vault_fault__map_of(fd)) != 0)
+		vault_fault__map_add(st->fault_base, info.me_mapsize);
+}
 
 static int check_dir(const char *dir, int create)
 {
@@ -127,6 +142,32 @@ static int check_magic(const char *path, const char *dir)
 	return 0;
 }
 
+/*
+ * The pages the newest meta page names must all be in the file: LMDB
+ * would follow them into the map past the file's end (SIGBUS). A file cut
+ * short is refused here. Then the map is made known to the fault guard,
+ * which turns what no check here can foresee into a message (fault.h).
+ */
+static int check_size(vault_store *st, const char *dir)
+{
+	MDB_envinfo info;
+	MDB_stat stat;
+	struct stat sb;
+	uint64_t need;
+	int fd;
+
+	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &stat) != 0 ||
+	    mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) != 0)
+		return vault_error_set(VAULT_ERROR, "open vault: cannot read the size of '%s/data.mdb'", dir);
+	need = ((uint64_t)info.me_last_pgno + 1) * stat.ms_psize;
+	if ((uint64_t)sb.st_size < need)
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: '%s/data.mdb' is cut short (%llu bytes; its pages need %llu)",
+			dir, (unsigned long long)sb.st_size, (unsigned long long)need);
+	map_register(st);
+	return 0;
+}
+
 int vault_store__open(vault_store **out, const char *dir, int create, uint64_t mapsize)
 {
 	vault_store *st = NULL;
@@ -159,6 +200,8 @@ int vault_store__open(vault_store **out, const char *dir, int create, uint64_t m
 			vault_error_set(VAULT_ECORRUPT, "'%s' is not a casevault vault: its data file is not an LMDB environment", dir);
 		goto done;
 	}
+	if ((error = check_size(st, dir)) < 0)
+		goto done;
 	/* Clear reader slots left behind by killed processes. */
 	mdb_reader_check(st->env, NULL);
 
@@ -209,6 +252,7 @@ void vault_store__close(vault_store *st)
 {
 	if (!st)
 		return;
+	vault_fault__map_remove(st->fault_base);
 	if (st->env)
 		mdb_env_close(st->env);
 	if (st->statm >= 0)
@@ -227,6 +271,7 @@ int vault_store__begin(MDB_txn **out, vault_store *st, int write)
 		 * map may move: its start is found again. */
 		mdb_env_set_mapsize(st->env, 0);
 		__atomic_store_n(&st->map_base, 0, __ATOMIC_RELAXED);
+		map_register(st);
 		rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, out);
 	}
 	if (rc != 0)
@@ -455,4 +500,54 @@ void vault_store__grow(vault_store *st, MDB_txn *txn)
 		want = info.me_mapsize;
 	if (want > (uint64_t)sb.st_size)
 		(void)posix_fallocate(fd, sb.st_size, (off_t)(want - (uint64_t)sb.st_size));
+}
+
+/* Every record of `dbi` in order: LMDB meets every page of its tree. */
+static int walk_table(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t last_pgno)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+		return vault_store__error(rc, "check the vault file");
+	while ((rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0) {
+		const uint64_t *ids = d.mv_data;
+		uint64_t n;
+
+		if (dbi != 0)
+			continue;
+		/* A page list of the free pages: a count, then page numbers
+		 * (8-byte aligned, LMDB's own). */
+		if (d.mv_size < 8 || d.mv_size % 8 || (n = ids[0]) != d.mv_size / 8 - 1) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		for (uint64_t i = 1; i <= n && rc == 0; i++)
+			if (ids[i] < 2 || ids[i] > last_pgno)
+				rc = MDB_CORRUPTED;
+		if (rc != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return vault_error_set(VAULT_ECORRUPT, "the vault file is damaged: its table '%s' cannot be read (%s)",
+		name, mdb_strerror(rc));
+}
+
+int vault_store__check(vault_store *st, MDB_txn *txn)
+{
+	const struct { const char *name; MDB_dbi dbi; } tables[] = {
+		{ "free pages", 0 }, { "meta", st->meta }, { "sealed", st->sealed },
+		{ "dirents", st->dirents }, { "nodekeys", st->nodekeys },
+	};
+	MDB_envinfo info;
+	int error = 0;
+
+	if (mdb_env_info(st->env, &info) != 0)
+		return vault_error_set(VAULT_ERROR, "check the vault file: no environment information");
+	for (size_t i = 0; i < sizeof tables / sizeof tables[0] && error == 0; i++)
+		error = walk_table(txn, tables[i].dbi, tables[i].name, info.me_last_pgno);
+	return error;
 }

@@ -11,7 +11,7 @@
 #include <lmdb.h>
 #include <stdint.h>
 
-#define VAULT_FORMAT_VERSION 5
+#define VAULT_FORMAT_VERSION 6
 #define VAULT_DEFAULT_MAPSIZE (64ULL << 30)
 
 typedef struct vault_store {
@@ -21,6 +21,7 @@ typedef struct vault_store {
 	int statm;                       /* /proc/self/statm, or -1 */
 	uint64_t mapped_max;             /* for vault_store__bound */
 	uintptr_t map_base;              /* where the map starts, once known; 0 not yet */
+	uintptr_t fault_base;            /* the map as the fault guard knows it (fault.h); 0 none */
 } vault_store;
 
 /*
@@ -63,6 +64,14 @@ void vault_store__abort(vault_store *st, MDB_txn *txn);
 /* Flush what committed to the disk, the meta page included (the store runs
  * with MDB_NOMETASYNC: a crash may lose the last transaction otherwise). */
 int vault_store__sync(vault_store *st);
+
+/*
+ * LMDB's own structure, for verify: every record of the tables that verify
+ * does not read whole otherwise (the free pages, which every write
+ * depends on; meta, sealed, dirents, nodekeys), walked in order, and each
+ * list of free pages within the file. VAULT_ECORRUPT names the table.
+ */
+int vault_store__check(vault_store *st, MDB_txn *txn);
 
 /* Translate an MDB_* code into a vault error with `what` as context. */
 int vault_store__error(int rc, const char *what);
