@@ -66,6 +66,13 @@ def meta(data):
     return best
 
 
+def used_size(path):
+    """The bytes that the pages of the newest meta page take."""
+    with open(path, "rb") as f:
+        head = f.read(2 * PAGE)
+    return (meta(head)[1] + 1) * PAGE
+
+
 def leaf_nodes(data, root, seen=None, dead=None):
     """(key bytes, flags, value offset, value length) of every leaf node
     under `root`, walking branch pages; the free space of each page goes
@@ -153,6 +160,14 @@ class Vault:
     def __init__(self, manifest):
         with open(manifest) as f:
             self.m = json.load(f)
+        # Paths are relative to the manifest's folder.
+        top = os.path.dirname(os.path.abspath(manifest))
+        for key in ("vault", "state"):
+            self.m[key] = os.path.join(top, self.m[key])
+        for doc in self.m["docs"]:
+            doc["file"] = os.path.join(top, doc["file"])
+        for user in self.m["pass"]:
+            self.m["pass"][user] = os.path.join(top, self.m["pass"][user])
         self.dir = self.m["vault"]
         with open(os.path.join(self.dir, "data.mdb"), "rb") as f:
             self.data = f.read()
@@ -392,6 +407,15 @@ def main():
         counts[cls] = counts.get(cls, 0) + 1
         serious = cls in ("crash", "hang", "wrong", "exit", "unverified")
         bad += serious
+        if serious and os.environ.get("CASEVAULT_DAMAGE_KEEP"):
+            # The damaged copy, for a debugger (its passphrases are the
+            # test's, in the manifest).
+            keep = os.path.join(os.environ["CASEVAULT_DAMAGE_KEEP"], "trial-%d" % k)
+            shutil.rmtree(keep, ignore_errors=True)
+            shutil.copytree(make_copy(vault, work, data, cut), os.path.join(keep, "vault"))
+            shutil.copytree(os.path.join(work, "state"), os.path.join(keep, "state"))
+            for user, path in vault.m["pass"].items():
+                shutil.copy(path, os.path.join(keep, user + ".pass"))
         if serious or args.verbose:
             print("trial %d: %s: %s" % (k, cls, desc))
             for c, d in found:

@@ -6,7 +6,12 @@
 #   CASEVAULT_DAMAGE_TRIALS=N        trials on the CLI (150; the full run: 1000)
 #   CASEVAULT_DAMAGE_MOUNT_TRIALS=N  trials on the mount (20; 0: none)
 #   CASEVAULT_DAMAGE_SEED=S          the seed (printed; random by default)
-#   CASEVAULT_DAMAGE_TRIAL=K         replay trial K of seed S alone (-v)
+#   CASEVAULT_DAMAGE_TRIAL=K         replay trial K of seed S alone, verbose: the
+#                                    same damage to a vault built the same way
+#   CASEVAULT_DAMAGE_KEEP=DIR        keep each failing trial's damaged copy in DIR
+#   CASEVAULT_DAMAGE_SAVE=DIR        save the vault built (and what it holds) in DIR
+#   CASEVAULT_DAMAGE_FROM=DIR        run the trials on the vault saved in DIR: a
+#                                    replay then damages the very same file
 . "$(dirname "$0")/lib.sh"
 
 export XDG_STATE_HOME=$T/state
@@ -66,31 +71,50 @@ for u in dpo noy kim; do expect_exit 0 cv "$u" ls --purpose check; done
 
 # The manifest: every version of every document, who reads it, where it
 # is on the mount (the newest versions of noy's own case).
-python3 - "$T" "$VAULT" "$a" "${docs[@]}" > "$T/manifest.json" << 'EOF'
-import json, sys
-t, vault, a, docs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+# Paths in it are relative to $T, so that a saved copy replays as it is.
+python3 - "$T" "$a" "${docs[@]}" > "$T/manifest.json" << 'EOF'
+import json, os, sys
+t, a, docs = sys.argv[1], sys.argv[2], sys.argv[3:]
 latest = {}
 rows = []
 for d in docs:
     user, path, ver, file = d.split(" ", 3)
-    rows.append({"user": user, "path": path, "version": int(ver), "file": file})
+    rows.append({"user": user, "path": path, "version": int(ver), "file": os.path.relpath(file, t)})
     latest[path] = int(ver)
 for r in rows:
     r["latest"] = r["version"] == latest[r["path"]] and r["path"].startswith(a + "/")
     r["mount_path"] = "%s Damage A/%s" % (a, r["path"][len(a) + 1:])
-print(json.dumps({"vault": vault, "state": t + "/state", "docs": rows,
+print(json.dumps({"vault": "vault", "state": "state", "docs": rows,
                   "auditor": "aud", "mount_user": "noy",
-                  "pass": {u: "%s/%s.pass" % (t, u) for u in ("dpo", "noy", "kim", "aud")}}))
+                  "pass": {u: "%s.pass" % u for u in ("dpo", "noy", "kim", "aud")}}))
 EOF
+if [ -n "${CASEVAULT_DAMAGE_SAVE:-}" ]; then
+	mkdir -p "$CASEVAULT_DAMAGE_SAVE"
+	cp -r "$VAULT" "$T/state" "$T/orig" "$T"/*.pass "$T/manifest.json" "$CASEVAULT_DAMAGE_SAVE/"
+fi
+manifest=$T/manifest.json
+if [ -n "${CASEVAULT_DAMAGE_FROM:-}" ]; then
+	manifest=$CASEVAULT_DAMAGE_FROM/manifest.json
+fi
+
+# A file cut short is refused at open (exit 3), whatever the command.
+cp -r "$VAULT" "$T/whole"
+used=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import damage
+print(damage.used_size(sys.argv[2]))' "$TESTS_DIR/cli" "$VAULT/data.mdb")
+truncate -s $((used - 4096)) "$VAULT/data.mdb"
+fails_cleanly 3 "the vault file is damaged" cv noy get "$a/intake.txt" --purpose check
+check_contains "the hint says to restore" "hint: restore the vault from a backup" "$ERR"
+fails_cleanly 3 "cut short" cv aud audit verify
+rm -rf "$VAULT" && mv "$T/whole" "$VAULT"
 
 timeout=30
 [ "${CASEVAULT_SANITIZED:-0}" = 1 ] && timeout=120
 check "damage trials on the CLI" python3 "$TESTS_DIR/cli/damage.py" --bin "$CASEVAULT_BIN" \
-	--manifest "$T/manifest.json" --work "$T/.work" --trials "$trials" --seed "$seed" \
+	--manifest "$manifest" --work "$T/.work" --trials "$trials" --seed "$seed" \
 	--timeout "$timeout" "${replay[@]}"
 if [ "$mount_trials" -gt 0 ] && [ -e /dev/fuse ] && command -v fusermount3 > /dev/null 2>&1; then
 	check "damage trials on the mount" python3 "$TESTS_DIR/cli/damage.py" --bin "$CASEVAULT_BIN" \
-		--manifest "$T/manifest.json" --work "$T/.work" --trials "$mount_trials" \
+		--manifest "$manifest" --work "$T/.work" --trials "$mount_trials" \
 		--seed "$seed" --timeout "$timeout" --mount "${replay[@]}"
 fi
 finish

@@ -21,11 +21,13 @@ static struct {
 	uintptr_t base, end;             /* 0, 0: a free slot */
 } maps[MAPS_MAX];
 
+_Thread_local int vault_fault__depth;
+
 static struct {
 	const char *program;
 	void (*log)(const char *line);
 	uintptr_t lmdb_lo, lmdb_hi;      /* LMDB's code; 0, 0 if it is not apart from ours */
-	struct sigaction old_segv, old_bus;
+	struct sigaction old_segv, old_bus, old_abrt;
 	int installed;
 } guard;
 
@@ -135,14 +137,17 @@ static void report_damage(int sig, uintptr_t addr, uintptr_t base)
 
 	n = put_str(line, n, sizeof line, guard.program);
 	n = put_str(line, n, sizeof line, ": the vault file is damaged: ");
-	if (base && addr >= base) {
+	if (sig == SIGABRT) {
+		n = put_str(line, n, sizeof line, "LMDB wrote past a buffer while changing a damaged page");
+	} else if (base && addr >= base) {
 		n = put_str(line, n, sizeof line, "a read at byte ");
 		n = put_num(line, n, sizeof line, (uint64_t)(addr - base));
 		n = put_str(line, n, sizeof line, " of data.mdb failed");
 	} else {
 		n = put_str(line, n, sizeof line, "LMDB followed a damaged page");
 	}
-	n = put_str(line, n, sizeof line, sig == SIGBUS ? " (past its end)" : " (outside the map)");
+	if (sig != SIGABRT)
+		n = put_str(line, n, sizeof line, sig == SIGBUS ? " (past its end)" : " (outside the map)");
 	if (guard.log)
 		guard.log(line);
 	n = put_str(line, n, sizeof line, "\n");
@@ -153,11 +158,13 @@ static void report_damage(int sig, uintptr_t addr, uintptr_t base)
 
 static void on_fault(int sig, siginfo_t *info, void *ctx)
 {
-	const struct sigaction *old = sig == SIGBUS ? &guard.old_bus : &guard.old_segv;
-	uintptr_t addr = (uintptr_t)info->si_addr, pc = fault_pc(ctx);
+	const struct sigaction *old = sig == SIGBUS ? &guard.old_bus :
+		sig == SIGABRT ? &guard.old_abrt : &guard.old_segv;
+	uintptr_t addr = sig == SIGABRT ? 0 : (uintptr_t)info->si_addr, pc = fault_pc(ctx);
 	uintptr_t base = map_at(addr);
 
-	if (base || (pc && pc >= guard.lmdb_lo && pc < guard.lmdb_hi))
+	if (vault_fault__depth > 0 ||
+	    (sig != SIGABRT && (base || (pc && pc >= guard.lmdb_lo && pc < guard.lmdb_hi))))
 		report_damage(sig, addr, base);
 	/* Not damage: a bug. As it would have gone without the guard. */
 	if (old->sa_flags & SA_SIGINFO) {
@@ -218,7 +225,8 @@ int vault_guard_damage(const char *program, void (*log)(const char *line))
 	sa.sa_sigaction = on_fault;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGSEGV, &sa, &guard.old_segv) != 0 || sigaction(SIGBUS, &sa, &guard.old_bus) != 0)
+	if (sigaction(SIGSEGV, &sa, &guard.old_segv) != 0 || sigaction(SIGBUS, &sa, &guard.old_bus) != 0 ||
+	    sigaction(SIGABRT, &sa, &guard.old_abrt) != 0)
 		return vault_error_set(VAULT_ERROR, "cannot set the handler of faults");
 	guard.installed = 1;
 	return 0;

@@ -8,8 +8,9 @@
  * what it can before LMDB follows it (the file's size against the pages
  * its meta page names, at open); the rest is caught here. A fault counts
  * as damage when its address lies in a vault's map (or within the 4 GiB
- * that a value's 32-bit length can reach past its end), or when it is
- * taken in LMDB's own code; any other fault is a bug and ends the
+ * that a value's 32-bit length can reach past its end), when it is taken
+ * in LMDB's own code, or while the thread is inside an LMDB call that
+ * writes (below: SIGABRT too then); any other fault is a bug and ends the
  * process as it would have without the guard (the previous handler, or
  * the default action: a core dump).
  */
@@ -17,6 +18,16 @@
 #define VAULT_FAULT_H
 
 #include <stdint.h>
+
+/*
+ * Set while this thread is inside an LMDB call that writes (a put, a
+ * delete, a commit): LMDB copies the pages it changes to its own heap
+ * buffers, and a damaged page header makes it copy or move past their
+ * end. What faults or aborts (malloc's checks) meanwhile is damage too.
+ */
+extern _Thread_local int vault_fault__depth;
+#define VAULT_FAULT_ENTER() (vault_fault__depth++)
+#define VAULT_FAULT_LEAVE() (vault_fault__depth--)
 
 /* A vault's map, for the handler; the store registers each one it opens. */
 void vault_fault__map_add(uintptr_t base, uint64_t size);

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <git2/sys/odb_backend.h>
 
+#include "fault.h"
 #include "odb_lmdb.h"
 
 typedef struct {
@@ -118,7 +119,9 @@ static int odb_write(git_odb_backend *backend, const git_oid *oid,
 		return GIT_ERROR;
 	}
 	val.mv_size = len + 1;
+	VAULT_FAULT_ENTER();
 	rc = mdb_put(vault_store__cur, b->st->git, &key, &val, MDB_NOOVERWRITE | MDB_RESERVE);
+	VAULT_FAULT_LEAVE();
 	if (rc == MDB_KEYEXIST)
 		return 0;        /* content-addressed: already there */
 	if (rc != 0) {

@@ -168,6 +168,30 @@ static int check_size(vault_store *st, const char *dir)
 	return 0;
 }
 
+static int walk_table(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t last_pgno);
+
+/*
+ * The list of free pages, before any write transaction reads it: LMDB
+ * takes each list's count as it finds it and merges the lists into
+ * buffers of its own, so a damaged one overruns them. A short walk: the
+ * list holds what the last transactions freed.
+ */
+static int check_free(vault_store *st)
+{
+	MDB_envinfo info;
+	MDB_txn *txn;
+	int rc, error;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return vault_store__error(rc, "open vault");
+	if (mdb_env_info(st->env, &info) != 0)
+		error = vault_error_set(VAULT_ERROR, "open vault: no environment information");
+	else
+		error = walk_table(txn, 0, "free pages", info.me_last_pgno);
+	mdb_txn_abort(txn);
+	return error;
+}
+
 int vault_store__open(vault_store **out, const char *dir, int create, uint64_t mapsize)
 {
 	vault_store *st = NULL;
@@ -200,7 +224,7 @@ int vault_store__open(vault_store **out, const char *dir, int create, uint64_t m
 			vault_error_set(VAULT_ECORRUPT, "'%s' is not a casevault vault: its data file is not an LMDB environment", dir);
 		goto done;
 	}
-	if ((error = check_size(st, dir)) < 0)
+	if ((error = check_size(st, dir)) < 0 || (error = check_free(st)) < 0)
 		goto done;
 	/* Clear reader slots left behind by killed processes. */
 	mdb_reader_check(st->env, NULL);
@@ -312,7 +336,9 @@ int vault_store__commit(vault_store *st, MDB_txn *txn)
 
 	if (vault_store__cur == txn)
 		vault_store__cur = NULL;
+	VAULT_FAULT_ENTER();
 	rc = mdb_txn_commit(txn);
+	VAULT_FAULT_LEAVE();
 	if (rc != 0)
 		return vault_store__error(rc, "commit");
 	return 0;
@@ -350,15 +376,23 @@ int vault_store__put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
 	const void *v, size_t vlen, unsigned int flags)
 {
 	MDB_val key = { klen, (void *)k }, val = { vlen, (void *)v };
+	int rc;
 
-	return record_result(mdb_put(txn, dbi, &key, &val, flags), "write record");
+	VAULT_FAULT_ENTER();
+	rc = mdb_put(txn, dbi, &key, &val, flags);
+	VAULT_FAULT_LEAVE();
+	return record_result(rc, "write record");
 }
 
 int vault_store__del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
 {
 	MDB_val key = { klen, (void *)k };
+	int rc;
 
-	return record_result(mdb_del(txn, dbi, &key, NULL), "delete record");
+	VAULT_FAULT_ENTER();
+	rc = mdb_del(txn, dbi, &key, NULL);
+	VAULT_FAULT_LEAVE();
+	return record_result(rc, "delete record");
 }
 
 void vault_store__forget(const void *data, size_t len)
@@ -511,6 +545,7 @@ static int walk_table(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t last
 
 	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
 		return vault_store__error(rc, "check the vault file");
+	VAULT_FAULT_ENTER();
 	while ((rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0) {
 		const uint64_t *ids = d.mv_data;
 		uint64_t n;
@@ -523,12 +558,16 @@ static int walk_table(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t last
 			rc = MDB_CORRUPTED;
 			break;
 		}
+		/* Sorted, highest first; each one a page of the file. */
+		if (k.mv_size != 8)
+			rc = MDB_CORRUPTED;
 		for (uint64_t i = 1; i <= n && rc == 0; i++)
-			if (ids[i] < 2 || ids[i] > last_pgno)
+			if (ids[i] < 2 || ids[i] > last_pgno || (i > 1 && ids[i] >= ids[i - 1]))
 				rc = MDB_CORRUPTED;
 		if (rc != 0)
 			break;
 	}
+	VAULT_FAULT_LEAVE();
 	mdb_cursor_close(cur);
 	if (rc == MDB_NOTFOUND)
 		return 0;
