@@ -4,7 +4,8 @@
 Each trial copies the vault and its users' checkpoints, damages the copy
 (bytes flipped, two pages swapped, a page overwritten with another page or
 with random bytes, the file cut short), then reads every document (every
-version) as its member and runs `audit verify` as the auditor. Each trial
+version) as its member, runs `audit log` and `audit export` (for signals,
+hangs and exit codes only) and `audit verify` as the auditor. Each trial
 is classified:
 
   crash          a command was killed by a signal, exited >= 128, or a
@@ -25,7 +26,8 @@ The first four and `unverified` must stay at 0. A trial is replayed with
 
 With --mount, each trial mounts the damaged copy instead and reads every
 file there: each read gives the stored bytes or fails with EIO (or the
-mount ends: ENOTCONN), never hangs, and the daemon never dies of a signal.
+mount ends: ENOTCONN, ECONNABORTED for a read in flight), never hangs,
+and the daemon never dies of a signal.
 """
 import argparse
 import json
@@ -42,6 +44,7 @@ PAGE = 4096
 P_BRANCH, P_LEAF, P_OVERFLOW, P_LEAF2 = 0x01, 0x02, 0x04, 0x20
 F_BIGDATA, F_SUBDATA, F_DUPDATA = 0x01, 0x02, 0x04
 DOCUMENTED = {0, 1, 2, 3, 4, 5}
+EXITS = {}      # the exit codes of the commands that failed, over the run
 
 
 def meta_page(data):
@@ -264,6 +267,8 @@ def cli_trial(vault, args, env, vdir, work):
         if rc not in DOCUMENTED:
             found.append(("exit", "%s: exit %d %s" % (what, rc, first_line(err))))
             return False
+        if rc != 0:
+            EXITS[rc] = EXITS.get(rc, 0) + 1
         return True
 
     for doc in m["docs"]:
@@ -278,6 +283,11 @@ def cli_trial(vault, args, env, vdir, work):
                     found.append(("wrong", what))
         else:
             failed.append("%s: exit %d %s" % (what, rc, first_line(err)))
+    # Other readers of the whole file: judged for signals, hangs and exit
+    # codes only.
+    for what in (["audit", "log"], ["audit", "export", os.path.join(work, "export.git")]):
+        rc, out, err = cv(m["auditor"], *what)
+        judge(" ".join(what[:2]), rc, err)
     rc, out, err = cv(m["auditor"], "audit", "verify")
     if judge("audit verify", rc, err) and rc == 0 and failed:
         found.append(("unverified", "; ".join(failed[:3])))
@@ -336,7 +346,11 @@ def mount_trial(vault, args, env, vdir, work):
                     with open(doc["file"], "rb") as f:
                         if got != f.read():
                             found.append(("wrong", "read " + rel))
-                elif got.strip() in (str(errno.EIO), str(errno.ENOTCONN), str(errno.ENOENT)):
+                # EIO: a file it cannot read; ENOENT: a folder entry
+                # damaged (verify finds it); ENOTCONN, or ECONNABORTED for
+                # a read in flight then: the mount ended on damage.
+                elif got.strip() in (str(errno.EIO), str(errno.ENOTCONN), str(errno.ECONNABORTED),
+                                     str(errno.ENOENT)):
                     found.append(("caught", "read %s: errno %s" % (rel, got.strip())))
                 else:
                     found.append(("exit", "read %s: errno %s" % (rel, got.strip())))
@@ -425,6 +439,9 @@ def main():
     order = ["crash", "hang", "wrong", "exit", "unverified", "block", "caught", "harmless"]
     print("damage: %d trials in %.0f s: %s" % (args.trials, time.time() - t0, ", ".join(
         "%s %d" % (c, counts.get(c, 0)) for c in order)))
+    if EXITS:
+        print("damage: commands that failed, by exit code: %s" % ", ".join(
+            "%d: %d" % (c, n) for c, n in sorted(EXITS.items())))
     return 1 if bad else 0
 
 

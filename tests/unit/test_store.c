@@ -19,6 +19,7 @@
 #include <lmdb.h>
 
 #include "vault.h"
+#include "fault.h"
 #include "harness.h"
 #include "rawdb.h"
 
@@ -547,6 +548,21 @@ static void read_after_cut(const char *dir)
 	_exit(0);
 }
 
+/* malloc's checks abort inside an LMDB call that writes (a page copied
+ * past its buffer): damage. The same abort elsewhere is not. */
+static void abort_in_write(const char *dir)
+{
+	(void)dir;
+	VAULT_FAULT_ENTER();
+	abort();
+}
+
+static void abort_elsewhere(const char *dir)
+{
+	(void)dir;
+	abort();
+}
+
 /* A fault that is not on a vault's map: a bug. */
 static void null_write(const char *dir)
 {
@@ -569,6 +585,12 @@ static void test_fault_guard(void)
 	CHECK(strchr(err, '\n') && strchr(strchr(err, '\n') + 1, '\n') == err + strlen(err) - 1);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 3)
 		fprintf(stderr, "  status %#x, stderr: %s\n", status, err);
+	status = guarded_child(abort_in_write, path, err, sizeof err);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	CHECK(strstr(err, "the vault file is damaged: LMDB wrote past a buffer") != NULL);
+	status = guarded_child(abort_elsewhere, path, err, sizeof err);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	CHECK(err[0] == '\0');
 	/* Any other fault keeps its effect: the handler before the guard's
 	 * (AddressSanitizer's report), or the default action. */
 	status = guarded_child(null_write, path, err, sizeof err);
