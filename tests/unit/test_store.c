@@ -20,6 +20,7 @@
 
 #include "vault.h"
 #include "fault.h"
+#include "store.h"
 #include "harness.h"
 #include "rawdb.h"
 
@@ -563,6 +564,13 @@ static void abort_elsewhere(const char *dir)
 	abort();
 }
 
+/* LMDB's assertion, through the callback the store sets. */
+static void lmdb_asserts(const char *dir)
+{
+	(void)dir;
+	vault_fault__lmdb_assert(NULL, "mdb.c:1: Assertion 'x' failed");
+}
+
 /* A fault that is not on a vault's map: a bug. */
 static void null_write(const char *dir)
 {
@@ -588,6 +596,9 @@ static void test_fault_guard(void)
 	status = guarded_child(abort_in_write, path, err, sizeof err);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
 	CHECK(strstr(err, "the vault file is damaged: LMDB wrote past a buffer") != NULL);
+	status = guarded_child(lmdb_asserts, path, err, sizeof err);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	CHECK(strstr(err, "the vault file is damaged: LMDB met a page it cannot use (mdb.c:1:") != NULL);
 	status = guarded_child(abort_elsewhere, path, err, sizeof err);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
 	CHECK(err[0] == '\0');
@@ -602,6 +613,33 @@ static void test_fault_guard(void)
 #endif
 }
 
+/* A value's page must hold its own number: a page copied to another
+ * place is refused; what lies outside the map (a write's own pages) is
+ * not looked at. */
+static void test_page_numbers(void)
+{
+	unsigned char *map = aligned_alloc(4096, 3 * 4096), other[16];
+	vault_store st;
+	uint64_t pgno;
+
+	if (!map)
+		return;
+	memset(&st, 0, sizeof st);
+	memset(map, 0, 3 * 4096);
+	st.fault_base = (uintptr_t)map;
+	st.fault_size = 3 * 4096;
+	st.psize = 4096;
+	pgno = 1;
+	memcpy(map + 4096, &pgno, 8);
+	CHECK_RC(vault_store__page_ok(&st, map + 4096 + 100), 0);
+	pgno = 7;    /* page 7, copied to where page 1 is */
+	memcpy(map + 4096, &pgno, 8);
+	CHECK_RC(vault_store__page_ok(&st, map + 4096 + 100), VAULT_ECORRUPT);
+	CHECK(strstr(vault_error_last()->message, "the vault file is damaged: page 1 holds page 7") != NULL);
+	CHECK_RC(vault_store__page_ok(&st, other), 0);
+	free(map);
+}
+
 int main(void)
 {
 	umask(022);
@@ -613,6 +651,7 @@ int main(void)
 	test_grow();
 	test_cut_short();
 	test_damaged_free_list();
+	test_page_numbers();
 	test_fault_guard();
 	return harness_done("test_store");
 }

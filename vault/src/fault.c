@@ -127,11 +127,38 @@ static size_t put_num(char *buf, size_t at, size_t size, uint64_t n)
 	return at;
 }
 
-/* "PROGRAM: the vault file is damaged: ...", and its hint. Exits 3. */
-static void report_damage(int sig, uintptr_t addr, uintptr_t base)
+/* The line and its hint on stderr, the line to the log; exit 3. */
+static void damage_exit(char *line, size_t n, size_t size)
 {
 	static const char hint[] =
 		"hint: restore the vault from a backup, and keep this copy for investigation\n";
+
+	if (guard.log)
+		guard.log(line);
+	n = put_str(line, n, size, "\n");
+	(void)!write(STDERR_FILENO, line, n);
+	(void)!write(STDERR_FILENO, hint, sizeof hint - 1);
+	_exit(3);
+}
+
+void vault_fault__lmdb_assert(MDB_env *env, const char *msg)
+{
+	char line[256];
+	size_t n = 0;
+
+	(void)env;
+	if (!guard.installed)
+		return;
+	n = put_str(line, n, sizeof line, guard.program);
+	n = put_str(line, n, sizeof line, ": the vault file is damaged: LMDB met a page it cannot use (");
+	n = put_str(line, n, sizeof line, msg ? msg : "an assertion");
+	n = put_str(line, n, sizeof line, ")");
+	damage_exit(line, n, sizeof line);
+}
+
+/* "PROGRAM: the vault file is damaged: ...", and its hint. Exits 3. */
+static void report_damage(int sig, uintptr_t addr, uintptr_t base)
+{
 	char line[256];
 	size_t n = 0;
 
@@ -148,12 +175,7 @@ static void report_damage(int sig, uintptr_t addr, uintptr_t base)
 	}
 	if (sig != SIGABRT)
 		n = put_str(line, n, sizeof line, sig == SIGBUS ? " (past its end)" : " (outside the map)");
-	if (guard.log)
-		guard.log(line);
-	n = put_str(line, n, sizeof line, "\n");
-	(void)!write(STDERR_FILENO, line, n);
-	(void)!write(STDERR_FILENO, hint, sizeof hint - 1);
-	_exit(3);
+	damage_exit(line, n, sizeof line);
 }
 
 static void on_fault(int sig, siginfo_t *info, void *ctx)

@@ -17,6 +17,7 @@
 #ifndef VAULT_FAULT_H
 #define VAULT_FAULT_H
 
+#include <lmdb.h>
 #include <stdint.h>
 
 /*
@@ -28,6 +29,14 @@
 extern _Thread_local int vault_fault__depth;
 #define VAULT_FAULT_ENTER() (vault_fault__depth++)
 #define VAULT_FAULT_LEAVE() (vault_fault__depth--)
+
+/*
+ * LMDB's assertion failed (its callback, `mdb_env_set_assert`): a page
+ * that a sound file never holds. With the guard set, the damage is
+ * reported as a fault is and the process exits 3; without it, this
+ * returns and LMDB aborts as it would have.
+ */
+void vault_fault__lmdb_assert(MDB_env *env, const char *msg);
 
 /* A vault's map, for the handler; the store registers each one it opens. */
 void vault_fault__map_add(uintptr_t base, uint64_t size);

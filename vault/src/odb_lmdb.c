@@ -33,8 +33,9 @@ static int lookup(MDB_val *val, MDB_txn *txn, odb_lmdb *b, const git_oid *oid)
 
 	if (rc == MDB_NOTFOUND)
 		return GIT_ENOTFOUND;
-	if (rc != 0 || val->mv_size < 1) {
-		git_error_set(GIT_ERROR_ODB, "history object cannot be read: %s", mdb_strerror(rc));
+	if (rc != 0 || val->mv_size < 1 || vault_store__page_ok(b->st, val->mv_data) < 0) {
+		git_error_set(GIT_ERROR_ODB, "history object cannot be read: %s",
+			rc ? mdb_strerror(rc) : "the vault file is damaged");
 		return GIT_ERROR;
 	}
 	return 0;

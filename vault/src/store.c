@@ -71,14 +71,18 @@ static int check_magic(const char *path, const char *dir);
 static void map_register(vault_store *st)
 {
 	MDB_envinfo info;
+	MDB_stat stat;
 	int fd;
 
 	vault_fault__map_remove(st->fault_base);
 	st->fault_base = 0;
-	if (mdb_env_get_fd(st->env, &fd) != 0 || mdb_env_info(st->env, &info) != 0)
+	if (mdb_env_get_fd(st->env, &fd) != 0 || mdb_env_info(st->env, &info) != 0 ||
+	    mdb_env_stat(st->env, &stat) != 0)
 		return;
+	st->psize = stat.ms_psize;
 	if ((st->fault_base = vault_fault__map_of(fd)) != 0)
 		vault_fault__map_add(st->fault_base, info.me_mapsize);
+	st->fault_size = info.me_mapsize;
 }
 
 static int check_dir(const char *dir, int create)
@@ -180,7 +184,9 @@ static int walk_table(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t last
  * The list of free pages, before any write transaction reads it: LMDB
  * takes each list's count as it finds it and merges the lists into
  * buffers of its own, so a damaged one overruns them. A short walk: the
- * list holds what the last transactions freed.
+ * list holds what the last transactions freed. Then the table of tables
+ * (ten records): an old copy of its page would name an older root of
+ * every table.
  */
 static int check_free(vault_store *st)
 {
@@ -192,8 +198,8 @@ static int check_free(vault_store *st)
 		return vault_store__error(rc, "open vault");
 	if (mdb_env_info(st->env, &info) != 0)
 		error = vault_error_set(VAULT_ERROR, "open vault: no environment information");
-	else
-		error = walk_table(txn, 0, "free pages", info.me_last_pgno);
+	else if ((error = walk_table(txn, 0, "free pages", info.me_last_pgno)) == 0)
+		error = walk_table(txn, 1, "tables", info.me_last_pgno);
 	mdb_txn_abort(txn);
 	return error;
 }
@@ -219,6 +225,8 @@ int vault_store__open(vault_store **out, const char *dir, int create, uint64_t m
 	}
 	mdb_env_set_maxdbs(st->env, 16);
 	mdb_env_set_maxreaders(st->env, 254);
+	mdb_env_set_assert(st->env, vault_fault__lmdb_assert);
+	mdb_env_set_userctx(st->env, st);
 	if (create && (rc = mdb_env_set_mapsize(st->env, mapsize)) != 0) {
 		error = vault_store__error(rc, "set map size");
 		goto done;
@@ -371,11 +379,30 @@ static int record_result(int rc, const char *what)
 	return 0;
 }
 
+int vault_store__page_ok(const vault_store *st, const void *inmap)
+{
+	uintptr_t at = (uintptr_t)inmap, page;
+	uint64_t pgno;
+
+	if (!st || !st->fault_base || !st->psize || at < st->fault_base ||
+	    at - st->fault_base >= st->fault_size)
+		return 0;
+	page = at - (at - st->fault_base) % st->psize;
+	memcpy(&pgno, (const void *)page, sizeof pgno);
+	if (pgno == (uint64_t)((page - st->fault_base) / st->psize))
+		return 0;
+	return vault_error_set(VAULT_ECORRUPT, "the vault file is damaged: page %llu holds page %llu",
+		(unsigned long long)((page - st->fault_base) / st->psize), (unsigned long long)pgno);
+}
+
 int vault_store__get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, MDB_val *out)
 {
 	MDB_val key = { klen, (void *)k };
+	int rc = mdb_get(txn, dbi, &key, out);
 
-	return record_result(mdb_get(txn, dbi, &key, out), "read record");
+	if (rc == 0)
+		return vault_store__page_ok(mdb_env_get_userctx(mdb_txn_env(txn)), out->mv_data);
+	return record_result(rc, "read record");
 }
 
 int vault_store__put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
@@ -556,6 +583,11 @@ static int walk_table(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t last
 		const uint64_t *ids = d.mv_data;
 		uint64_t n;
 
+		if (vault_store__page_ok(mdb_env_get_userctx(mdb_txn_env(txn)), k.mv_data) < 0 ||
+		    vault_store__page_ok(mdb_env_get_userctx(mdb_txn_env(txn)), d.mv_data) < 0) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
 		if (dbi != 0)
 			continue;
 		/* A page list of the free pages: a count, then page numbers
@@ -584,7 +616,7 @@ static int walk_table(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t last
 int vault_store__check(vault_store *st, MDB_txn *txn)
 {
 	const struct { const char *name; MDB_dbi dbi; } tables[] = {
-		{ "free pages", 0 }, { "meta", st->meta }, { "sealed", st->sealed },
+		{ "free pages", 0 }, { "tables", 1 }, { "meta", st->meta }, { "sealed", st->sealed },
 		{ "dirents", st->dirents }, { "nodekeys", st->nodekeys },
 	};
 	MDB_envinfo info;
