@@ -364,7 +364,7 @@ static const char *vault_hint(int code, char *buf, size_t size)
 	case VAULT_ECORRUPT:
 		if (errctx.on == CLI_ON_VAULT && strstr(vault_error_last()->message, "is not a"))
 			return "check --vault DIR (or CASEVAULT_DIR): it must be a directory made by 'casevault init'";
-		if (errctx.on == CLI_ON_AUDIT)
+		if (errctx.on == CLI_ON_AUDIT || strstr(vault_error_last()->message, "the vault file is damaged"))
 			return "restore the vault from a backup, and keep this copy for investigation";
 		if (errctx.on == CLI_ON_WITNESS)
 			return "the witness holds events this vault lacks: this vault was rolled back or rewritten; keep both for investigation";

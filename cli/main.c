@@ -309,6 +309,9 @@ int main(int argc, char **argv)
 			"cannot disable core dumps");
 	if (vault_global_init() < 0)
 		return cli_fail_vault("cannot initialise the crypto libraries");
+	/* A damaged vault file: exit 3 with a message, never a signal. */
+	if (vault_guard_damage("casevault", NULL) < 0)
+		return cli_fail_vault("cannot guard against a damaged vault file");
 	if (vault_kdf_check_profile() < 0)
 		return cli_error(CLI_EXIT_USAGE, "unset CASEVAULT_KDF; the weak profile 'test' is only in "
 			"test builds (cmake -DCASEVAULT_TEST_KDF=ON), for test suites", "%s",

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <syslog.h>
@@ -142,6 +144,44 @@ static struct fuse *new_fuse(struct fuse_args *args, vfs *fs)
 	return fuse;
 }
 
+/*
+ * A damaged vault file ends the daemon (the guard exits 3); its line goes
+ * to the system log too. syslog() is not safe in a signal handler: the
+ * datagram is made here, on a socket opened before.
+ */
+static struct {
+	int fd;
+	char prefix[64];
+} damage_log = { -1, "" };
+
+static void log_damage(const char *line)
+{
+	char msg[384];
+	size_t n = strlen(damage_log.prefix), len = strlen(line);
+
+	if (damage_log.fd < 0)
+		return;
+	if (len > sizeof msg - n)
+		len = sizeof msg - n;
+	memcpy(msg, damage_log.prefix, n);
+	memcpy(msg + n, line, len);
+	(void)!send(damage_log.fd, msg, n + len, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static void guard_damage(void)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
+
+	damage_log.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (damage_log.fd >= 0 && connect(damage_log.fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+		close(damage_log.fd);
+		damage_log.fd = -1;
+	}
+	snprintf(damage_log.prefix, sizeof damage_log.prefix, "<%d>casevault[%ld]: ",
+		LOG_USER | LOG_ERR, (long)getpid());
+	(void)vault_guard_damage("casevault", log_damage);
+}
+
 /* Mounted: serve until unmounted, from a daemon that opens the vault. */
 static int serve(struct fuse *fuse, vfs *fs, const char *mnt)
 {
@@ -156,6 +196,7 @@ static int serve(struct fuse *fuse, vfs *fs, const char *mnt)
 	 * again in the daemon, for the moment it is still needed. */
 	if (o->pass && o->passlen)
 		(void)mlock(o->pass, o->passlen);
+	guard_damage();
 	/* Detached now: open the vault afresh in this process. */
 	rc = vault_open(&fs->v, o->vault_dir) < 0 ||
 	     vault_unlock(fs->v, o->user, o->pass, o->passlen) < 0 ? -1 : 0;

@@ -13,6 +13,7 @@
  *   history holds for the records the vault wrote itself, and node paths;
  * - the content commitment of a version.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -852,6 +853,28 @@ static void test_names(void)
 
 /* ---- the files of the history tree ---- */
 
+/* "KEY HEX\n": BLAKE2b-256 of `domain` (NUL-ended) then `n` parts. */
+static void hash_line(char *out, size_t size, const char *key, const char *domain, size_t n, ...)
+{
+	crypto_generichash_state st;
+	unsigned char h[32];
+	char hex[65];
+	va_list ap;
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const unsigned char *)domain, strlen(domain) + 1);
+	va_start(ap, n);
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *p = va_arg(ap, const unsigned char *);
+		size_t len = va_arg(ap, size_t);
+		crypto_generichash_update(&st, p, len);
+	}
+	va_end(ap);
+	crypto_generichash_final(&st, h, 32);
+	sodium_bin2hex(hex, sizeof hex, h, 32);
+	snprintf(out, size, "%s %s\n", key, hex);
+}
+
 static void test_blobs(void)
 {
 	static const struct { int64_t ns; const char *text; } times[] = {
@@ -881,15 +904,22 @@ static void test_blobs(void)
 	user_rec u;
 	case_rec c;
 	node_rec n;
-	char want[256];
+	char want[512], wrapped[80], sealed[80], keys[80];
+	unsigned char ops[8], mem[8];
 
-	/* policy/users/NAME */
+	/* policy/users/NAME: the hash of what the passphrase unwraps. */
 	sample_user(&u, VAULT_ROLE_CASEWORKER, USER_DISABLED, 0);
 	for (int i = 0; i < 32; i++)
 		u.pk[i] = (unsigned char)i;
+	be64_put(ops, u.kdf.opslimit);
+	be64_put(mem, u.kdf.memlimit);
+	hash_line(wrapped, sizeof wrapped, "wrapped", "cv-wrapped", 4, ops, (size_t)8, mem, (size_t)8,
+		u.kdf.salt, sizeof u.kdf.salt, u.wrapped, sizeof u.wrapped);
 	CHECK_RC(vault_blob__user(&b, "alice", &u), 0);
-	check_text(&b, "name alice\nrole caseworker\nstatus disabled\n"
-		"key ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f\n");
+	snprintf(want, sizeof want, "name alice\nrole caseworker\nstatus disabled\n"
+		"key ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f\n%s",
+		wrapped);
+	check_text(&b, want);
 	for (size_t i = 0; i < N(roles); i++) {
 		u.role = roles[i].role;
 		u.status = roles[i].status;
@@ -909,23 +939,28 @@ static void test_blobs(void)
 		"enrol abababababababababababababababababababababababababababababababab 1700000000\n");
 	vault_buf_dispose(&b);
 
-	/* policy/cases/CODE: the label as EPOCH BASE64, a line per member. */
+	/* policy/cases/CODE: the label as EPOCH BASE64, a line per member,
+	 * the hash of its sealed keys (none stored for these codes). */
+	txn = begin(0);
+	hash_line(sealed, sizeof sealed, "sealed", "cv-sealed-set", 0);
 	sample_case(&c, "C-0123ABCD", 3, 1, 0x2a, 2, 5);
 	memcpy(c.label, "hello", 5);
 	add_member(&c, "alice", 0);
 	add_member(&c, "bob", 1);
-	CHECK_RC(vault_blob__case(&b, &c), 0);
-	check_text(&b, "case C-0123ABCD\nepoch 3\nretired yes\nroot 000000000000002a\n"
+	CHECK_RC(vault_blob__case(&b, txn, v, &c), 0);
+	snprintf(want, sizeof want, "case C-0123ABCD\nepoch 3\nretired yes\nroot 000000000000002a\n"
 		"label 2 aGVsbG8=\nmember alice rw\nmember bob ro\n"
 		"kcv 1 a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1\n"
 		"kcv 2 a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2\n"
-		"kcv 3 a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3\n");
+		"kcv 3 a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3\n%s", sealed);
+	check_text(&b, want);
 	vault_buf_dispose(&b);
 	/* No label, no member, not retired. */
 	sample_case(&c, "C-ZZZZZZZZ", 1, 0, 0xfedcba9876543210ULL, 0, 0);
-	CHECK_RC(vault_blob__case(&b, &c), 0);
-	check_text(&b, "case C-ZZZZZZZZ\nepoch 1\nretired no\nroot fedcba9876543210\n"
-		"kcv 1 a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1\n");
+	CHECK_RC(vault_blob__case(&b, txn, v, &c), 0);
+	snprintf(want, sizeof want, "case C-ZZZZZZZZ\nepoch 1\nretired no\nroot fedcba9876543210\n"
+		"kcv 1 a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1\n%s", sealed);
+	check_text(&b, want);
 	vault_buf_dispose(&b);
 
 	/* nodes/AB/CD/NODEID: a file, before 1970. */
@@ -941,11 +976,13 @@ static void test_blobs(void)
 	memcpy(n.name, "hi", 2);
 	for (int i = 0; i < 32; i++)
 		n.commitment[i] = (unsigned char)i;
-	CHECK_RC(vault_blob__node(&b, &n), 0);
-	check_text(&b, "case C-0123ABCD\nparent 0000000000000010\ntype file\nstate deleted\n"
+	hash_line(keys, sizeof keys, "keys", "cv-nodekeys", 0);
+	CHECK_RC(vault_blob__node(&b, txn, v, &n), 0);
+	snprintf(want, sizeof want, "case C-0123ABCD\nparent 0000000000000010\ntype file\nstate deleted\n"
 		"version 3\nsize 70000\nmtime -2.500000000\nctime 0.000000000\n"
 		"atime 1700000000.123456789\nmode 0640\ngeneration 2\nname 1 aGk=\n"
-		"commitment 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n");
+		"commitment 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n%s", keys);
+	check_text(&b, want);
 	vault_buf_dispose(&b);
 	/* A case root: folders, no name, no commitment. */
 	sample_node(&n, 1, NODE_DIR, NODE_LIVE, "C-0123ABCD", 0, 0700, 3);
@@ -954,15 +991,16 @@ static void test_blobs(void)
 	n.size = 0;
 	n.mtime = n.ctime = n.atime = 1000000000;
 	n.generation = 1;
-	CHECK_RC(vault_blob__node(&b, &n), 0);
-	check_text(&b, "case C-0123ABCD\nparent 0000000000000000\ntype dir\nstate live\n"
+	CHECK_RC(vault_blob__node(&b, txn, v, &n), 0);
+	snprintf(want, sizeof want, "case C-0123ABCD\nparent 0000000000000000\ntype dir\nstate live\n"
 		"version 0\nsize 0\nmtime 1.000000000\nctime 1.000000000\natime 1.000000000\n"
-		"mode 0700\ngeneration 1\nfolders 3\n");
+		"mode 0700\ngeneration 1\nfolders 3\n%s", keys);
+	check_text(&b, want);
 	vault_buf_dispose(&b);
 	/* Every time as SECONDS.NANOSECONDS, every type and state by its word. */
 	for (size_t i = 0; i < N(times); i++) {
 		n.mtime = times[i].ns;
-		CHECK_RC(vault_blob__node(&b, &n), 0);
+		CHECK_RC(vault_blob__node(&b, txn, v, &n), 0);
 		snprintf(want, sizeof want, "\nmtime %s\n", times[i].text);
 		CHECK(b.ptr && strstr(b.ptr, want));
 		vault_buf_dispose(&b);
@@ -970,10 +1008,11 @@ static void test_blobs(void)
 	for (size_t i = 0; i < N(kinds); i++) {
 		n.type = kinds[i].type;
 		n.state = kinds[i].state;
-		CHECK_RC(vault_blob__node(&b, &n), 0);
+		CHECK_RC(vault_blob__node(&b, txn, v, &n), 0);
 		CHECK(b.ptr && strstr(b.ptr, kinds[i].text));
 		vault_buf_dispose(&b);
 	}
+	vault_store__abort(v->st, txn);
 
 	/* policy/settings: nothing set but the audit key and the genesis's
 	 * purpose required. */
@@ -1069,7 +1108,7 @@ static void test_blobs_match_history(void)
 	CHECK_RC(vault_case__get(&c, txn, v, real_case), 0);
 	CHECK(c.epoch == 1 && c.nmembers == 1);
 	CHECK(!strcmp(c.members[0].user, "cw") && !c.members[0].read_only);
-	CHECK_RC(vault_blob__case(&want, &c), 0);
+	CHECK_RC(vault_blob__case(&want, txn, v, &c), 0);
 	snprintf(path, sizeof path, "policy/cases/%s", real_case);
 	CHECK_RC(vault_trees__blob(&got, v, &head, path), 0);
 	check_text(&got, want.ptr ? want.ptr : "");
@@ -1078,7 +1117,7 @@ static void test_blobs_match_history(void)
 	/* The case's root folder, at its node path. */
 	CHECK_RC(vault_node__get(&n, txn, v, c.root), 0);
 	CHECK(n.type == NODE_DIR && n.state == NODE_LIVE && !strcmp(n.code, real_case) && n.name_len == 0);
-	CHECK_RC(vault_blob__node(&want, &n), 0);
+	CHECK_RC(vault_blob__node(&want, txn, v, &n), 0);
 	vault_node__path(path, c.root);
 	CHECK_RC(vault_trees__blob(&got, v, &head, path), 0);
 	check_text(&got, want.ptr ? want.ptr : "");

@@ -1,17 +1,26 @@
 /*
  * Tests for opening and creating vaults (vault/src/store.c, vault.c):
  * what is not a vault, foreign and newer-format files, permissions,
- * init over something, a full LMDB map, and the room a large write keeps
- * allocated past the end of the data file.
+ * init over something, a full LMDB map, the room a large write keeps
+ * allocated past the end of the data file, and a damaged file: cut short
+ * (refused at open), or failing under LMDB (the fault guard).
  */
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "vault.h"
+#include "fault.h"
+#include "store.h"
 #include "harness.h"
 #include "rawdb.h"
 
@@ -236,8 +245,9 @@ static void test_format(void)
 	set_format(path, fmt2, sizeof fmt2);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);
-	/* An older one (format 5 kept the history in plain git objects and
-	 * listed blocks' tags, not hashes of their bytes). */
+	/* An older one (format 5 kept the history in plain git objects, listed
+	 * blocks' tags, not hashes of their bytes, and committed to no sealed
+	 * key, node key or wrapped user key). */
 	set_format(path, fmt_old, sizeof fmt_old);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);
@@ -394,6 +404,244 @@ out:
 	free(data);
 }
 
+/* The size the pages of the vault's newest meta page need. */
+static off_t pages_size(const char *dir)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	rawdb db;
+	off_t size = 0;
+
+	if (rawdb_open(&db, dir) != 0)
+		return 0;
+	if (mdb_env_info(db.env, &info) == 0 && mdb_env_stat(db.env, &st) == 0)
+		size = (off_t)(info.me_last_pgno + 1) * st.ms_psize;
+	rawdb_close(&db, 0);
+	return size;
+}
+
+/* A file cut short: refused at open, before LMDB follows a page past the
+ * end (SIGBUS), with the sizes in the message. */
+static void test_cut_short(void)
+{
+	vault *v = NULL;
+	char path[512], file[600];
+	off_t need;
+
+	make_vault(path, sizeof path, 0);
+	join(file, sizeof file, path, "data.mdb");
+	need = pages_size(path);
+	CHECK(need > 3 * 4096);
+	CHECK(truncate(file, need) == 0);
+	CHECK_RC(vault_open(&v, path), 0);     /* exactly its pages: whole */
+	vault_close(v);
+	v = NULL;
+	CHECK(truncate(file, need - 4096) == 0);
+	CHECK_RC(vault_open(&v, path), VAULT_ECORRUPT);
+	CHECK(v == NULL);
+	CHECK(strstr(vault_error_last()->message, "the vault file is damaged") != NULL);
+	CHECK(strstr(vault_error_last()->message, "cut short") != NULL);
+}
+
+/* Where in data.mdb the first list of free pages is: its count. 0 if none. */
+static off_t free_list_at(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	off_t at = 0;
+
+	if (mdb_env_create(&env) != 0)
+		return 0;
+	if (mdb_env_open(env, dir, MDB_RDONLY, 0600) == 0 &&
+	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0 &&
+	    mdb_cursor_open(txn, 0, &cur) == 0) {
+		if (mdb_cursor_get(cur, &k, &d, MDB_FIRST) == 0) {
+			/* A page starts with its number: the value's offset in the file. */
+			uintptr_t page = (uintptr_t)d.mv_data & ~(uintptr_t)4095;
+			uint64_t pgno;
+
+			memcpy(&pgno, (const void *)page, 8);
+			at = (off_t)(pgno * 4096 + ((uintptr_t)d.mv_data - page));
+		}
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return at;
+}
+
+/* A list of free pages whose count is more than it holds: LMDB's next
+ * write would merge past its buffer. Refused at open. */
+static void test_damaged_free_list(void)
+{
+	vault *v = NULL;
+	char path[512], file[600], code[VAULT_CODE_SIZE];
+	uint64_t count = 1000;
+	off_t at;
+	int fd;
+
+	make_vault(path, sizeof path, 0);
+	join(file, sizeof file, path, "data.mdb");
+	/* A few events, so that pages were freed. */
+	CHECK_RC(vault_open(&v, path), 0);
+	if (!v)
+		return;
+	CHECK_RC(vault_unlock(v, "dpo", ADMIN_PASS, strlen(ADMIN_PASS)), 0);
+	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
+	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
+	CHECK_RC(vault_case_create(code, v, NULL), 0);
+	vault_close(v);
+	v = NULL;
+	CHECK((at = free_list_at(path)) > 0);
+	CHECK((fd = open(file, O_WRONLY)) >= 0);
+	CHECK(pwrite(fd, &count, 8, at) == 8);
+	close(fd);
+	CHECK_RC(vault_open(&v, path), VAULT_ECORRUPT);
+	CHECK(v == NULL);
+	CHECK(strstr(vault_error_last()->message, "the vault file is damaged: its table 'free pages'") != NULL);
+}
+
+/*
+ * In a child: the guard set, `fn` run. Its exit status, and what it wrote
+ * on stderr (in `err`).
+ */
+static int guarded_child(void (*fn)(const char *), const char *dir, char *err, size_t errsize)
+{
+	struct rlimit no_core = { 0, 0 };
+	int fds[2], status = -1;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	err[0] = '\0';
+	if (pipe(fds) != 0)
+		return -1;
+	if ((pid = fork()) == 0) {
+		dup2(fds[1], 2);
+		close(fds[0]);
+		setrlimit(RLIMIT_CORE, &no_core);
+		if (vault_guard_damage("guarded", NULL) < 0)
+			_exit(1);
+		fn(dir);
+		_exit(0);
+	}
+	close(fds[1]);
+	while (pid > 0 && (n = read(fds[0], err + got, errsize - 1 - (size_t)got)) > 0)
+		got += n;
+	err[got] = '\0';
+	close(fds[0]);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
+}
+
+/* The file cut short behind an open vault's back: LMDB's next page is
+ * past the end of the file. */
+static void read_after_cut(const char *dir)
+{
+	char file[600];
+	vault *v = NULL;
+
+	join(file, sizeof file, dir, "data.mdb");
+	if (vault_open(&v, dir) < 0 || truncate(file, 2 * 4096) != 0)
+		_exit(1);
+	if (vault_unlock(v, "dpo", ADMIN_PASS, strlen(ADMIN_PASS)) < 0)
+		_exit(4);
+	_exit(0);
+}
+
+/* malloc's checks abort inside an LMDB call that writes (a page copied
+ * past its buffer): damage. The same abort elsewhere is not. */
+static void abort_in_write(const char *dir)
+{
+	(void)dir;
+	VAULT_FAULT_ENTER();
+	abort();
+}
+
+static void abort_elsewhere(const char *dir)
+{
+	(void)dir;
+	abort();
+}
+
+/* LMDB's assertion, through the callback the store sets. */
+static void lmdb_asserts(const char *dir)
+{
+	(void)dir;
+	vault_fault__lmdb_assert(NULL, "mdb.c:1: Assertion 'x' failed");
+}
+
+/* A fault that is not on a vault's map: a bug. */
+static void null_write(const char *dir)
+{
+	int *volatile p = (int *)(uintptr_t)16;
+
+	(void)dir;
+	*p = 1;
+}
+
+static void test_fault_guard(void)
+{
+	char path[512], err[1024];
+	int status;
+
+	make_vault(path, sizeof path, 0);
+	status = guarded_child(read_after_cut, path, err, sizeof err);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	CHECK(!strncmp(err, "guarded: the vault file is damaged: ", 36));
+	CHECK(strstr(err, "\nhint: restore the vault from a backup") != NULL);
+	CHECK(strchr(err, '\n') && strchr(strchr(err, '\n') + 1, '\n') == err + strlen(err) - 1);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 3)
+		fprintf(stderr, "  status %#x, stderr: %s\n", status, err);
+	status = guarded_child(abort_in_write, path, err, sizeof err);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	CHECK(strstr(err, "the vault file is damaged: LMDB wrote past a buffer") != NULL);
+	status = guarded_child(lmdb_asserts, path, err, sizeof err);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	CHECK(strstr(err, "the vault file is damaged: LMDB met a page it cannot use (mdb.c:1:") != NULL);
+	status = guarded_child(abort_elsewhere, path, err, sizeof err);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	CHECK(err[0] == '\0');
+	/* Any other fault keeps its effect: the handler before the guard's
+	 * (AddressSanitizer's report), or the default action. */
+	status = guarded_child(null_write, path, err, sizeof err);
+	CHECK(!(WIFEXITED(status) && WEXITSTATUS(status) == 3));
+	CHECK(strstr(err, "the vault file is damaged") == NULL);
+#ifndef __SANITIZE_ADDRESS__
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+	CHECK(err[0] == '\0');
+#endif
+}
+
+/* A value's page must hold its own number: a page copied to another
+ * place is refused; what lies outside the map (a write's own pages) is
+ * not looked at. */
+static void test_page_numbers(void)
+{
+	unsigned char *map = aligned_alloc(4096, 3 * 4096), other[16];
+	vault_store st;
+	uint64_t pgno;
+
+	if (!map)
+		return;
+	memset(&st, 0, sizeof st);
+	memset(map, 0, 3 * 4096);
+	st.fault_base = (uintptr_t)map;
+	st.fault_size = 3 * 4096;
+	st.psize = 4096;
+	pgno = 1;
+	memcpy(map + 4096, &pgno, 8);
+	CHECK_RC(vault_store__page_ok(&st, map + 4096 + 100), 0);
+	pgno = 7;    /* page 7, copied to where page 1 is */
+	memcpy(map + 4096, &pgno, 8);
+	CHECK_RC(vault_store__page_ok(&st, map + 4096 + 100), VAULT_ECORRUPT);
+	CHECK(strstr(vault_error_last()->message, "the vault file is damaged: page 1 holds page 7") != NULL);
+	CHECK_RC(vault_store__page_ok(&st, other), 0);
+	free(map);
+}
+
 int main(void)
 {
 	umask(022);
@@ -403,5 +651,9 @@ int main(void)
 	test_format();
 	test_map_full();
 	test_grow();
+	test_cut_short();
+	test_damaged_free_list();
+	test_page_numbers();
+	test_fault_guard();
 	return harness_done("test_store");
 }

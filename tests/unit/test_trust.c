@@ -433,7 +433,9 @@ static void test_planted_key(const char *dir)
 	}
 	snprintf(path, sizeof path, "%s/later.txt", code_a);
 	CHECK_RC(support_put(v, path, "written after the plant", 23, &ver), VAULT_ECORRUPT);
-	CHECK(strstr(vault_error_last()->message, "key-check value") != NULL);
+	/* The sealed key carol left is not the one case A's file commits to. */
+	CHECK(strstr(vault_error_last()->message, "key-check value") != NULL ||
+		strstr(vault_error_last()->message, "does not match the signed history") != NULL);
 	vault_close(v);
 	free(rec);
 }

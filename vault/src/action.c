@@ -20,12 +20,12 @@ static const vault_action actions[] = {
 	{ "user-add",        VAULT_ACTION_ADMIN,   1, 1, 0, { NULL } },
 	{ "user-disable",    VAULT_ACTION_ADMIN,   1, 0, 0, { "status", "enrol", NULL } },
 	/* a pending user's own first key, signed with it */
-	{ "enrol",           VAULT_ACTION_SELF,    1, 0, 0, { "status", "key", "enrol", NULL } },
+	{ "enrol",           VAULT_ACTION_SELF,    1, 0, 0, { "status", "key", "enrol", "wrapped", NULL } },
 	/* a new key pair, and a new epoch of each of the user's cases (as rekey) */
-	{ "passwd",          VAULT_ACTION_SELF,    1, 0, 0, { "key", "epoch", "retired", NULL } },
+	{ "passwd",          VAULT_ACTION_SELF,    1, 0, 0, { "key", "wrapped", "epoch", "retired", "sealed", NULL } },
 	/* plus the target's `member` line, see vault_action__check_record() */
 	{ "grant",           VAULT_ACTION_ADMIN,   1, 0, 0, { NULL } },
-	{ "revoke",          VAULT_ACTION_ADMIN,   1, 0, 0, { "retired", NULL } },
+	{ "revoke",          VAULT_ACTION_ADMIN,   1, 0, 0, { "retired", "sealed", NULL } },
 	{ "purpose-add",     VAULT_ACTION_ADMIN,   1, 0, 0, { "purpose", NULL } },
 	{ "purpose-require", VAULT_ACTION_ADMIN,   1, 0, 0, { "purpose-required", NULL } },
 	{ "setting",         VAULT_ACTION_ADMIN,   1, 0, 0, { "setting", NULL } },
@@ -33,18 +33,19 @@ static const vault_action actions[] = {
 	 * see vault_action__check_record() */
 	{ "history-rekey",   VAULT_ACTION_ADMIN,   1, 0, 0, { NULL } },
 	{ "case-create",     VAULT_ACTION_CASE,    1, 1, 0, { NULL } },
-	/* keys sealed to a new member change no record; these fields only
-	 * when it starts an epoch, see check_epochs() */
-	{ "rekey",           VAULT_ACTION_MEMBER,  0, 0, 0, { "epoch", "retired", "label", NULL } },
+	/* keys sealed to a new member change the case's `sealed` only; these
+	 * fields too when it starts an epoch, see check_epochs() */
+	{ "rekey",           VAULT_ACTION_MEMBER,  0, 0, 0, { "epoch", "retired", "label", "sealed", NULL } },
 	{ "write",           VAULT_ACTION_CONTENT, 1, 1, VAULT_ENTRIES_NEW,
-	  { "version", "size", "mtime", "ctime", "atime", "mode", "generation", "name", "commitment", NULL } },
+	  { "version", "size", "mtime", "ctime", "atime", "mode", "generation", "name", "commitment", "keys",
+	    NULL } },
 	{ "restore",         VAULT_ACTION_CONTENT, 1, 0, 0,
-	  { "version", "size", "mtime", "ctime", "generation", "name", "commitment", NULL } },
+	  { "version", "size", "mtime", "ctime", "generation", "name", "commitment", "keys", NULL } },
 	{ "create",          VAULT_ACTION_CONTENT, 1, 1, VAULT_ENTRIES_ALWAYS, { NULL } },
 	{ "mkdir",           VAULT_ACTION_CONTENT, 1, 1, VAULT_ENTRIES_ALWAYS, { NULL } },
 	{ "touch",           VAULT_ACTION_CONTENT, 1, 0, 0, { "mtime", "ctime", "atime", "mode", NULL } },
 	{ "move",            VAULT_ACTION_CONTENT, 1, 0, VAULT_ENTRIES_ALWAYS,
-	  { "parent", "name", "generation", "ctime", NULL } },
+	  { "parent", "name", "generation", "ctime", "keys", NULL } },
 	{ "delete",          VAULT_ACTION_CONTENT, 1, 0, VAULT_ENTRIES_ALWAYS, { "state", "ctime", NULL } },
 	{ "read",            VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	/* a case's label or a folder's entries seen: a member's, as a read */
@@ -352,11 +353,13 @@ int vault_action__check_record(vault *v, const vault_action *a, const git_oid *b
 		goto done;
 	if (!strncmp(what, "policy/cases/", 13) && (error = check_epochs(&start, a, &r0, &r1, what)) < 0)
 		goto done;
-	/* A rekey that starts no epoch only seals keys to new members, which
-	 * changes no record. */
+	/* A rekey that starts no epoch only seals keys to new members: the
+	 * case's `sealed` alone changes. */
 	if (strcmp(a->name, "rekey") || start)
 		for (; a->may[k]; k++)
 			may[k] = a->may[k];
+	else
+		may[k++] = "sealed";
 	if (target && (!strcmp(a->name, "grant") || !strcmp(a->name, "revoke"))) {
 		snprintf(member, sizeof member, "member %s", target);
 		may[k++] = member;

@@ -340,7 +340,7 @@ int vault_keys__epoch_trusted(MDB_txn *txn, vault *v, const case_rec *c)
 	char path[64];
 	int error;
 
-	if ((error = vault_blob__case(&b, c)) == 0) {
+	if ((error = vault_blob__case(&b, txn, v, c)) == 0) {
 		vault_case__path(path, c->code);
 		error = vault_event__matches_head(v, txn, path, &b);
 	}

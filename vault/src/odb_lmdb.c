@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <git2/sys/odb_backend.h>
 
+#include "fault.h"
 #include "odb_lmdb.h"
 #include "records.h"
 #include "util/errors.h"
@@ -222,7 +223,9 @@ static int odb_write(git_odb_backend *backend, const git_oid *oid,
 	}
 	vault_odb__locator(loc, b->hk, oid->id);
 	val.mv_size = VAULT_ODB_OVERHEAD + 1 + len;
+	VAULT_FAULT_ENTER();
 	rc = mdb_put(vault_store__cur, b->st->git, &key, &val, MDB_NOOVERWRITE | MDB_RESERVE);
+	VAULT_FAULT_LEAVE();
 	if (rc == MDB_KEYEXIST)
 		return 0;        /* content-addressed: already there */
 	if (rc != 0) {

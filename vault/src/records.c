@@ -177,6 +177,45 @@ static int each_key(MDB_txn *txn, MDB_dbi dbi, size_t min, size_t max, const cha
 	return error;
 }
 
+int vault_records__set_hash(unsigned char out[32], MDB_txn *txn, MDB_dbi dbi, const char *domain,
+	const void *prefix, size_t plen)
+{
+	crypto_generichash_state st;
+	unsigned char len[4];
+	MDB_cursor *cur;
+	MDB_val k = { plen, (void *)prefix }, d;
+	int rc;
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const unsigned char *)domain, strlen(domain) + 1);
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+		return vault_store__error(rc, "read records");
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size >= plen && !memcmp(k.mv_data, prefix, plen);
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		be32_put(len, (uint32_t)k.mv_size);
+		crypto_generichash_update(&st, len, 4);
+		crypto_generichash_update(&st, k.mv_data, k.mv_size);
+		be32_put(len, (uint32_t)d.mv_size);
+		crypto_generichash_update(&st, len, 4);
+		crypto_generichash_update(&st, d.mv_data, d.mv_size);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return vault_store__error(rc, "read records");
+	crypto_generichash_final(&st, out, 32);
+	return 0;
+}
+
+/* "KEY HEX" of a 32-byte hash. */
+static void blob_hash(vault_buf *out, const char *key, const unsigned char h[32])
+{
+	char hex[65];
+
+	sodium_bin2hex(hex, sizeof hex, h, 32);
+	vault_buf_printf(out, "%s %s\n", key, hex);
+}
+
 typedef struct {
 	MDB_txn *txn;
 	vault *v;
@@ -260,10 +299,12 @@ int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name)
 	if ((error = vault_store__get(txn, v->st->users, name, strlen(name), &val)) < 0)
 		return error;
 	p = val.mv_data;
-	if (val.mv_size != USER_REC_SIZE || p[0] != REC_FORMAT || p[1] < 1 || p[1] > 3 || p[2] > USER_PENDING)
+	if (val.mv_size != USER_REC_SIZE || p[0] != REC_FORMAT || p[1] < 1 || p[1] > 3 ||
+	    (p[2] & ~USER_WRAP_OUTSIDE) > USER_PENDING)
 		return vault_error_set(VAULT_ECORRUPT, "record of user '%s' is damaged", name);
 	out->role = p[1];
-	out->status = p[2];
+	out->status = p[2] & ~USER_WRAP_OUTSIDE;
+	out->wrap_outside = (p[2] & USER_WRAP_OUTSIDE) != 0;
 	p += 3;
 	memcpy(out->pk, p, 32); p += 32;
 	out->kdf.opslimit = be64_get(p); p += 8;
@@ -281,7 +322,7 @@ int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u)
 
 	*p++ = REC_FORMAT;
 	*p++ = (unsigned char)u->role;
-	*p++ = (unsigned char)u->status;
+	*p++ = (unsigned char)(u->status | (u->wrap_outside ? USER_WRAP_OUTSIDE : 0));
 	memcpy(p, u->pk, 32); p += 32;
 	be64_put(p, u->kdf.opslimit); p += 8;
 	be64_put(p, u->kdf.memlimit); p += 8;
@@ -318,6 +359,24 @@ int vault_blob__user(vault_buf *out, const char *name, const user_rec *u)
 		if (vault_sshsig__publine(publine, sizeof publine, u->pk) < 0)
 			return VAULT_ERROR;
 		vault_buf_printf(out, "key %s\n", publine);
+	}
+	/* The passphrase's parameters and the wrapped secret key: a damaged
+	 * one fails the unlock, so verify must see it. Not the first admin's
+	 * first one, bound to the genesis that this file is part of. */
+	if (u->status != USER_PENDING && !u->wrap_outside) {
+		crypto_generichash_state st;
+		unsigned char h[32], be[8];
+
+		crypto_generichash_init(&st, NULL, 0, 32);
+		crypto_generichash_update(&st, (const unsigned char *)"cv-wrapped", 11);
+		be64_put(be, u->kdf.opslimit);
+		crypto_generichash_update(&st, be, 8);
+		be64_put(be, u->kdf.memlimit);
+		crypto_generichash_update(&st, be, 8);
+		crypto_generichash_update(&st, u->kdf.salt, sizeof u->kdf.salt);
+		crypto_generichash_update(&st, u->wrapped, sizeof u->wrapped);
+		crypto_generichash_final(&st, h, 32);
+		blob_hash(out, "wrapped", h);
 	}
 	/* The code's hash is here so that the signed history vouches for it:
 	 * a hash written into the file alone enrols no one. */
@@ -486,7 +545,22 @@ void vault_case__path(char out[64], const char *code)
 	snprintf(out, 64, "policy/cases/%s", code);
 }
 
-int vault_blob__case(vault_buf *out, const case_rec *c)
+/* "sealed HASH": every case key sealed to a member, as stored. */
+static int case_sealed(vault_buf *out, MDB_txn *txn, vault *v, const char *code)
+{
+	char prefix[VAULT_CODE_SIZE + 1];
+	unsigned char h[32];
+	int error;
+
+	snprintf(prefix, sizeof prefix, "%s/", code);
+	if ((error = vault_records__set_hash(h, txn, v->st->sealed, "cv-sealed-set", prefix,
+			strlen(prefix))) < 0)
+		return error;
+	blob_hash(out, "sealed", h);
+	return out->oom ? vault_error_set_oom() : 0;
+}
+
+int vault_blob__case(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c)
 {
 	char b64[sodium_base64_ENCODED_LEN(sizeof c->label, sodium_base64_VARIANT_ORIGINAL)];
 	char hex[2 * KCV_SIZE + 1];
@@ -503,7 +577,7 @@ int vault_blob__case(vault_buf *out, const case_rec *c)
 		sodium_bin2hex(hex, sizeof hex, c->kcv[e - 1], KCV_SIZE);
 		vault_buf_printf(out, "kcv %u %s\n", e, hex);
 	}
-	return out->oom ? vault_error_set_oom() : 0;
+	return case_sealed(out, txn, v, c->code);
 }
 
 /* ---- nodes and versions ------------------------------------------------- */
@@ -735,8 +809,11 @@ static void blob_time(vault_buf *out, const char *key, int64_t ns)
 	vault_buf_printf(out, "%s %lld.%09lld\n", key, (long long)s, (long long)r);
 }
 
-int vault_blob__node(vault_buf *out, const node_rec *n)
+int vault_blob__node(vault_buf *out, MDB_txn *txn, vault *v, const node_rec *n)
 {
+	unsigned char id[8], h[32];
+	int error;
+
 	static const char *const states[] = { "", "live", "deleted", "shredded" };
 	char b64[sodium_base64_ENCODED_LEN(sizeof n->name, sodium_base64_VARIANT_ORIGINAL)];
 	char hex[65];
@@ -758,6 +835,11 @@ int vault_blob__node(vault_buf *out, const node_rec *n)
 		sodium_bin2hex(hex, sizeof hex, n->commitment, 32);
 		vault_buf_printf(out, "commitment %s\n", hex);
 	}
+	/* Its keys, one per generation, sealed under the case key. */
+	be64_put(id, n->id);
+	if ((error = vault_records__set_hash(h, txn, v->st->nodekeys, "cv-nodekeys", id, 8)) < 0)
+		return error;
+	blob_hash(out, "keys", h);
 	return out->oom ? vault_error_set_oom() : 0;
 }
 
@@ -780,14 +862,14 @@ int vault_blob__stored(vault_buf *out, char path[64], MDB_txn *txn, vault *v, in
 	case VAULT_REC_CASE:
 		vault_case__path(path, name);
 		if ((error = vault_case__get(&c, txn, v, name)) == 0) {
-			error = vault_blob__case(out, &c);
+			error = vault_blob__case(out, txn, v, &c);
 			vault_case__dispose(&c);
 		}
 		return error;
 	default:
 		vault_node__path(path, id);
 		if ((error = vault_node__get(&n, txn, v, id)) == 0)
-			error = vault_blob__node(out, &n);
+			error = vault_blob__node(out, txn, v, &n);
 		return error;
 	}
 }

@@ -28,6 +28,9 @@ enum { NODE_DIR = 1, NODE_FILE = 2 };
 enum { NODE_LIVE = 1, NODE_DELETED = 2, NODE_SHREDDED = 3 };
 /* A pending user was added and has not enrolled: no key pair yet. */
 enum { USER_ACTIVE = 0, USER_DISABLED = 1, USER_PENDING = 2 };
+/* Added to the stored status: the wrapped secret key is not in the history
+ * (the first admin's, bound to the genesis, until their first passwd). */
+#define USER_WRAP_OUTSIDE 0x80
 #define NODE_FILE_MODE 0600      /* permission bits of a new file ... */
 #define NODE_DIR_MODE  0700      /* ... and folder */
 #define PATH_MAX_DEPTH 64        /* folders in a path, below the case */
@@ -43,6 +46,7 @@ typedef struct {
 	unsigned char pk[32];
 	vcrypto_kdf kdf;
 	unsigned char wrapped[VCRYPTO_OVERHEAD + VCRYPTO_SIGN_SKBYTES];
+	int wrap_outside;            /* USER_WRAP_OUTSIDE */
 	/* Pending only: the hash of the one-time enrolment code (never the
 	 * code), and when it expires (seconds since 1970). */
 	unsigned char enrol[32];
@@ -185,8 +189,17 @@ void vault_user__path(char out[64], const char *name);
 void vault_case__path(char out[64], const char *code);
 #define VAULT_SETTINGS_PATH "policy/settings"
 int vault_blob__user(vault_buf *out, const char *name, const user_rec *u);
-int vault_blob__case(vault_buf *out, const case_rec *c);
-int vault_blob__node(vault_buf *out, const node_rec *n);
+/* A case's file ends with "sealed HASH" (its sealed keys, as stored), a
+ * node's with "keys HASH" (its node keys), an enrolled user's has
+ * "wrapped HASH" (passphrase parameters and wrapped secret key): so that
+ * verify, without any key, sees every stored byte a read depends on. */
+int vault_blob__case(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c);
+int vault_blob__node(vault_buf *out, MDB_txn *txn, vault *v, const node_rec *n);
+/* BLAKE2b-256 of `domain` (NUL-ended), then of each record of `dbi` whose
+ * key starts with `prefix`, in key order: u32 key length, key, u32 value
+ * length, value. */
+int vault_records__set_hash(unsigned char out[32], MDB_txn *txn, MDB_dbi dbi, const char *domain,
+	const void *prefix, size_t plen);
 /* The file of the stored record of user or case `name`, or of node `id`
  * (`kind` VAULT_REC_USER, VAULT_REC_CASE or VAULT_REC_NODE), and where it
  * goes in the tree (`path`, set even when reading the record fails). */

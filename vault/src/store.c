@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "store.h"
 #include "util/errors.h"
 
@@ -29,6 +30,12 @@ int vault_store__error(int rc, const char *what)
 	case MDB_INVALID:
 	case MDB_CORRUPTED:
 	case MDB_PAGE_NOTFOUND:
+	/* What a sound file never gives: a tree deeper than LMDB's cursor
+	 * (a page that points back up), a page that overflows, a transaction
+	 * poisoned by one of these earlier. */
+	case MDB_CURSOR_FULL:
+	case MDB_PAGE_FULL:
+	case MDB_BAD_TXN:
 		return vault_error_set(VAULT_ECORRUPT, "%s: the vault file is damaged or not a vault (%s)",
 			what, mdb_strerror(rc));
 	case MDB_VERSION_MISMATCH:
@@ -59,6 +66,24 @@ static int dir_is_empty(const char *dir)
 }
 
 static int check_magic(const char *path, const char *dir);
+
+/* The map, for the fault guard: found again when another process grew it. */
+static void map_register(vault_store *st)
+{
+	MDB_envinfo info;
+	MDB_stat stat;
+	int fd;
+
+	vault_fault__map_remove(st->fault_base);
+	st->fault_base = 0;
+	if (mdb_env_get_fd(st->env, &fd) != 0 || mdb_env_info(st->env, &info) != 0 ||
+	    mdb_env_stat(st->env, &stat) != 0)
+		return;
+	st->psize = stat.ms_psize;
+	if ((st->fault_base = vault_fault__map_of(fd)) != 0)
+		vault_fault__map_add(st->fault_base, info.me_mapsize);
+	st->fault_size = info.me_mapsize;
+}
 
 static int check_dir(const char *dir, int create)
 {
@@ -127,6 +152,58 @@ static int check_magic(const char *path, const char *dir)
 	return 0;
 }
 
+/*
+ * The pages the newest meta page names must all be in the file: LMDB
+ * would follow them into the map past the file's end (SIGBUS). A file cut
+ * short is refused here. Then the map is made known to the fault guard,
+ * which turns what no check here can foresee into a message (fault.h).
+ */
+static int check_size(vault_store *st, const char *dir)
+{
+	MDB_envinfo info;
+	MDB_stat stat;
+	struct stat sb;
+	uint64_t need;
+	int fd;
+
+	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &stat) != 0 ||
+	    mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) != 0)
+		return vault_error_set(VAULT_ERROR, "open vault: cannot read the size of '%s/data.mdb'", dir);
+	need = ((uint64_t)info.me_last_pgno + 1) * stat.ms_psize;
+	if ((uint64_t)sb.st_size < need)
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: '%s/data.mdb' is cut short (%llu bytes; its pages need %llu)",
+			dir, (unsigned long long)sb.st_size, (unsigned long long)need);
+	map_register(st);
+	return 0;
+}
+
+static int walk_table(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t last_pgno);
+
+/*
+ * The list of free pages, before any write transaction reads it: LMDB
+ * takes each list's count as it finds it and merges the lists into
+ * buffers of its own, so a damaged one overruns them. A short walk: the
+ * list holds what the last transactions freed. Then the table of tables
+ * (ten records): an old copy of its page would name an older root of
+ * every table.
+ */
+static int check_free(vault_store *st)
+{
+	MDB_envinfo info;
+	MDB_txn *txn;
+	int rc, error;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return vault_store__error(rc, "open vault");
+	if (mdb_env_info(st->env, &info) != 0)
+		error = vault_error_set(VAULT_ERROR, "open vault: no environment information");
+	else if ((error = walk_table(txn, 0, "free pages", info.me_last_pgno)) == 0)
+		error = walk_table(txn, 1, "tables", info.me_last_pgno);
+	mdb_txn_abort(txn);
+	return error;
+}
+
 int vault_store__open(vault_store **out, const char *dir, int create, uint64_t mapsize)
 {
 	vault_store *st = NULL;
@@ -148,6 +225,8 @@ int vault_store__open(vault_store **out, const char *dir, int create, uint64_t m
 	}
 	mdb_env_set_maxdbs(st->env, 16);
 	mdb_env_set_maxreaders(st->env, 254);
+	mdb_env_set_assert(st->env, vault_fault__lmdb_assert);
+	mdb_env_set_userctx(st->env, st);
 	if (create && (rc = mdb_env_set_mapsize(st->env, mapsize)) != 0) {
 		error = vault_store__error(rc, "set map size");
 		goto done;
@@ -159,6 +238,8 @@ int vault_store__open(vault_store **out, const char *dir, int create, uint64_t m
 			vault_error_set(VAULT_ECORRUPT, "'%s' is not a casevault vault: its data file is not an LMDB environment", dir);
 		goto done;
 	}
+	if ((error = check_size(st, dir)) < 0 || (error = check_free(st)) < 0)
+		goto done;
 	/* Clear reader slots left behind by killed processes. */
 	mdb_reader_check(st->env, NULL);
 
@@ -209,6 +290,7 @@ void vault_store__close(vault_store *st)
 {
 	if (!st)
 		return;
+	vault_fault__map_remove(st->fault_base);
 	if (st->env)
 		mdb_env_close(st->env);
 	if (st->statm >= 0)
@@ -227,6 +309,7 @@ int vault_store__begin(MDB_txn **out, vault_store *st, int write)
 		 * map may move: its start is found again. */
 		mdb_env_set_mapsize(st->env, 0);
 		__atomic_store_n(&st->map_base, 0, __ATOMIC_RELAXED);
+		map_register(st);
 		rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, out);
 	}
 	if (rc != 0)
@@ -267,7 +350,9 @@ int vault_store__commit(vault_store *st, MDB_txn *txn)
 
 	if (vault_store__cur == txn)
 		vault_store__cur = NULL;
+	VAULT_FAULT_ENTER();
 	rc = mdb_txn_commit(txn);
+	VAULT_FAULT_LEAVE();
 	if (rc != 0)
 		return vault_store__error(rc, "commit");
 	return 0;
@@ -294,26 +379,53 @@ static int record_result(int rc, const char *what)
 	return 0;
 }
 
+int vault_store__page_ok(const vault_store *st, const void *inmap)
+{
+	uintptr_t at = (uintptr_t)inmap, page;
+	uint64_t pgno;
+
+	if (!st || !st->fault_base || !st->psize || at < st->fault_base ||
+	    at - st->fault_base >= st->fault_size)
+		return 0;
+	page = at - (at - st->fault_base) % st->psize;
+	memcpy(&pgno, (const void *)page, sizeof pgno);
+	if (pgno == (uint64_t)((page - st->fault_base) / st->psize))
+		return 0;
+	return vault_error_set(VAULT_ECORRUPT, "the vault file is damaged: page %llu holds page %llu",
+		(unsigned long long)((page - st->fault_base) / st->psize), (unsigned long long)pgno);
+}
+
 int vault_store__get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, MDB_val *out)
 {
 	MDB_val key = { klen, (void *)k };
+	int rc = mdb_get(txn, dbi, &key, out);
 
-	return record_result(mdb_get(txn, dbi, &key, out), "read record");
+	if (rc == 0)
+		return vault_store__page_ok(mdb_env_get_userctx(mdb_txn_env(txn)), out->mv_data);
+	return record_result(rc, "read record");
 }
 
 int vault_store__put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
 	const void *v, size_t vlen, unsigned int flags)
 {
 	MDB_val key = { klen, (void *)k }, val = { vlen, (void *)v };
+	int rc;
 
-	return record_result(mdb_put(txn, dbi, &key, &val, flags), "write record");
+	VAULT_FAULT_ENTER();
+	rc = mdb_put(txn, dbi, &key, &val, flags);
+	VAULT_FAULT_LEAVE();
+	return record_result(rc, "write record");
 }
 
 int vault_store__del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
 {
 	MDB_val key = { klen, (void *)k };
+	int rc;
 
-	return record_result(mdb_del(txn, dbi, &key, NULL), "delete record");
+	VAULT_FAULT_ENTER();
+	rc = mdb_del(txn, dbi, &key, NULL);
+	VAULT_FAULT_LEAVE();
+	return record_result(rc, "delete record");
 }
 
 void vault_store__forget(const void *data, size_t len)
@@ -455,4 +567,64 @@ void vault_store__grow(vault_store *st, MDB_txn *txn)
 		want = info.me_mapsize;
 	if (want > (uint64_t)sb.st_size)
 		(void)posix_fallocate(fd, sb.st_size, (off_t)(want - (uint64_t)sb.st_size));
+}
+
+/* Every record of `dbi` in order: LMDB meets every page of its tree. */
+static int walk_table(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t last_pgno)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+		return vault_store__error(rc, "check the vault file");
+	VAULT_FAULT_ENTER();
+	while ((rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0) {
+		const uint64_t *ids = d.mv_data;
+		uint64_t n;
+
+		if (vault_store__page_ok(mdb_env_get_userctx(mdb_txn_env(txn)), k.mv_data) < 0 ||
+		    vault_store__page_ok(mdb_env_get_userctx(mdb_txn_env(txn)), d.mv_data) < 0) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (dbi != 0)
+			continue;
+		/* A page list of the free pages: a count, then page numbers
+		 * (8-byte aligned, LMDB's own). */
+		if (d.mv_size < 8 || d.mv_size % 8 || (n = ids[0]) != d.mv_size / 8 - 1) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		/* Sorted, highest first; each one a page of the file. */
+		if (k.mv_size != 8)
+			rc = MDB_CORRUPTED;
+		for (uint64_t i = 1; i <= n && rc == 0; i++)
+			if (ids[i] < 2 || ids[i] > last_pgno || (i > 1 && ids[i] >= ids[i - 1]))
+				rc = MDB_CORRUPTED;
+		if (rc != 0)
+			break;
+	}
+	VAULT_FAULT_LEAVE();
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return vault_error_set(VAULT_ECORRUPT, "the vault file is damaged: its table '%s' cannot be read (%s)",
+		name, mdb_strerror(rc));
+}
+
+int vault_store__check(vault_store *st, MDB_txn *txn)
+{
+	const struct { const char *name; MDB_dbi dbi; } tables[] = {
+		{ "free pages", 0 }, { "tables", 1 }, { "meta", st->meta }, { "sealed", st->sealed },
+		{ "dirents", st->dirents }, { "nodekeys", st->nodekeys },
+	};
+	MDB_envinfo info;
+	int error = 0;
+
+	if (mdb_env_info(st->env, &info) != 0)
+		return vault_error_set(VAULT_ERROR, "check the vault file: no environment information");
+	for (size_t i = 0; i < sizeof tables / sizeof tables[0] && error == 0; i++)
+		error = walk_table(txn, tables[i].dbi, tables[i].name, info.me_last_pgno);
+	return error;
 }

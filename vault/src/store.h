@@ -21,6 +21,9 @@ typedef struct vault_store {
 	int statm;                       /* /proc/self/statm, or -1 */
 	uint64_t mapped_max;             /* for vault_store__bound */
 	uintptr_t map_base;              /* where the map starts, once known; 0 not yet */
+	uintptr_t fault_base;            /* the map as the fault guard knows it (fault.h); 0 none */
+	uint64_t fault_size;             /* its size */
+	unsigned int psize;              /* LMDB's page size */
 } vault_store;
 
 /*
@@ -63,6 +66,23 @@ void vault_store__abort(vault_store *st, MDB_txn *txn);
 /* Flush what committed to the disk, the meta page included (the store runs
  * with MDB_NOMETASYNC: a crash may lose the last transaction otherwise). */
 int vault_store__sync(vault_store *st);
+
+/*
+ * LMDB's own structure, for verify: every record of the tables that verify
+ * does not read whole otherwise (the free pages, which every write
+ * depends on; meta, sealed, dirents, nodekeys), walked in order, and each
+ * list of free pages within the file. VAULT_ECORRUPT names the table.
+ */
+int vault_store__check(vault_store *st, MDB_txn *txn);
+
+/*
+ * `inmap`, a key or value read in a read-only transaction, lies in a page
+ * that holds its own number, as LMDB writes every page: a page copied or
+ * moved to another place (an old copy of a page, two pages swapped) is
+ * not followed further. VAULT_ECORRUPT if not; 0 for what lies outside
+ * the map (a write transaction's own pages).
+ */
+int vault_store__page_ok(const vault_store *st, const void *inmap);
 
 /* Translate an MDB_* code into a vault error with `what` as context. */
 int vault_store__error(int rc, const char *what);

@@ -213,6 +213,7 @@ static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	 * init_post wraps it, bound to the genesis id the commit makes. */
 	if ((error = vault_users__create(&a->u, &sk, &a->kek, VAULT_ROLE_ADMIN, &no_min, a->pass, a->passlen)) < 0)
 		return error;
+	a->u.wrap_outside = 1;   /* wrapped after the genesis commit, see init_post */
 	if ((error = vault_user__put(txn, v, a->admin, &a->u)) < 0) {
 		vault_vcrypto__key_free(sk);
 		return error;

@@ -407,7 +407,8 @@ int vault_audit_verify(vault_verify_result *res, vault *v, const vault_verify_op
 		error = vault_error_set(VAULT_ECORRUPT, "the head event cannot be read");
 		goto done;
 	}
-	if ((error = vault_verify__state(v, txn, head_tree, &res->records)) < 0)
+	if ((error = vault_store__check(v->st, txn)) < 0 ||
+	    (error = vault_verify__state(v, txn, head_tree, &res->records)) < 0)
 		goto done;
 	if ((rc = mdb_stat(txn, v->st->versions, &st)) != 0) {
 		error = vault_store__error(rc, "verify");

@@ -240,11 +240,11 @@ static int verify_dirents(vault *v, MDB_txn *txn, uint64_t live, uint64_t dirs, 
 /* A user's or a case's file, made from its record, against the head tree. */
 typedef struct {
 	vault *v;
+	MDB_txn *txn;
 	git_tree *head;
 	vault_history__memo *memo;
 	vault_buf *b;
 	size_t *have;
-	MDB_txn *txn;
 } state_walk;
 
 static int state_user(const char *name, const user_rec *u, void *payload)
@@ -270,7 +270,7 @@ static int state_case(case_rec *c, void *payload)
 	int error;
 
 	vault_buf_clear(w->b);
-	if ((error = vault_blob__case(w->b, c)) < 0)
+	if ((error = vault_blob__case(w->b, w->txn, w->v, c)) < 0)
 		return error;
 	vault_case__path(path, c->code);
 	return state_entry(w->v, w->head, w->memo, path, w->b, w->have);
@@ -288,7 +288,7 @@ int vault_verify__state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 	MDB_val k, d;
 	size_t have = 0, want = 0;
 	char path[80];
-	state_walk st = { v, head, &memo, &b, &have, txn };
+	state_walk st = { v, txn, head, &memo, &b, &have };
 	int rc, error;
 
 	/* users and cases */
@@ -307,7 +307,7 @@ int vault_verify__state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 		}
 		vault_buf_clear(&b);
 		if ((error = vault_node__get(&n, txn, v, be64_get(k.mv_data))) < 0 ||
-		    (error = vault_blob__node(&b, &n)) < 0)
+		    (error = vault_blob__node(&b, txn, v, &n)) < 0)
 			break;
 		vault_node__path(path, n.id);
 		if ((error = state_entry(v, head, &memo, path, &b, &have)) == 0 && n.type == NODE_FILE)

@@ -104,6 +104,19 @@ VAULT_EXTERN(int) vault_open_history(vault *v, const char *user,
 /** Record events as coming through the CLI (default) or the mount. */
 VAULT_EXTERN(void) vault_set_via(vault *v, vault_via_t via);
 
+/**
+ * Guard the process against a damaged vault file: a fault (SIGSEGV,
+ * SIGBUS) on a vault's map, or in LMDB's code, writes
+ * "PROGRAM: the vault file is damaged: ..." and a `hint:` line on stderr,
+ * hands the first line to `log` (if not NULL; it runs in the signal
+ * handler, so it must be async-signal-safe) and ends the process with exit
+ * code 3 (no atexit handler runs; LMDB's file is as its last commit left
+ * it). Any other fault keeps its effect: the handler found before, or the
+ * default action. Call once, early; again to change `program` or `log`.
+ * @return 0; VAULT_ERROR if the handler cannot be set.
+ */
+VAULT_EXTERN(int) vault_guard_damage(const char *program, void (*log)(const char *line));
+
 /** Close, wiping every key the handle holds. NULL-safe. */
 VAULT_EXTERN(void) vault_close(vault *v);
 
