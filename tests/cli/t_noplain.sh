@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # No plaintext at rest: after documents are stored, no byte string of their
-# content, file names, folder names or case labels (nor a passphrase) is
-# anywhere in the vault's files. And the process that holds the keys
+# content, file names, folder names or case labels (nor a passphrase), no
+# user name, case code or purpose is anywhere in the vault's files. And the process that holds the keys
 # cannot be dumped: no core file, not dumpable (checked at run time on a
 # process waiting for its input).
 . "$(dirname "$0")/lib.sh"
@@ -18,32 +18,37 @@ fname2="renamed-$r.pdf"
 folder="folder-$r"
 label="Label Somchai Phommachanh $r"
 noy_pass="river lantern phrase $r"
+# Distinctive user names and purpose: each must be absent as bytes.
+adm="dpo-${r:0:12}"
+noy="noy-${r:4:12}"
+purp="purp-${r:2:12}"
 
-mkpass dpo
-mkpass noy "$noy_pass"
-expect_exit 0 cv dpo init --admin dpo
-add_user dpo noy caseworker
-expect_exit 0 cv noy case create --label "$label"
+mkpass "$adm"
+mkpass "$noy" "$noy_pass"
+expect_exit 0 cv "$adm" init --admin "$adm"
+add_user "$adm" "$noy" caseworker
+expect_exit 0 cv "$adm" purpose add "$purp"
+expect_exit 0 cv "$noy" case create --label "$label"
 code=${OUT%$'\n'}
 check_match "case created" '^C-[0-9A-Z]{8}$' "$code"
 
 { echo "$content"; head -c 150000 /dev/urandom | base64; echo "$content"; } > "$T/.doc1"
-expect_exit 0 cv noy mkdir "$code/$folder"
-expect_exit 0 cv noy put "$code/$folder/$fname" "$T/.doc1"
-expect_exit 0 cv noy put "$code/$fname" - < "$T/.doc1"
-expect_exit 0 cv noy put "$code/$folder/$fname" - <<< "$content2"
-expect_exit 0 cv noy put "$code/$folder/short-$r" - <<< "$content"
-expect_exit 0 cv noy mv "$code/$fname" "$code/$fname2"
-expect_exit 0 cv noy mkdir "$code/$folder/inner-$folder"
+expect_exit 0 cv "$noy" mkdir "$code/$folder"
+expect_exit 0 cv "$noy" put "$code/$folder/$fname" "$T/.doc1"
+expect_exit 0 cv "$noy" put "$code/$fname" - < "$T/.doc1"
+expect_exit 0 cv "$noy" put "$code/$folder/$fname" - <<< "$content2"
+expect_exit 0 cv "$noy" put "$code/$folder/short-$r" - <<< "$content"
+expect_exit 0 cv "$noy" mv "$code/$fname" "$code/$fname2"
+expect_exit 0 cv "$noy" mkdir "$code/$folder/inner-$folder"
 # Reads too (a read is an event: it must not record a name either).
-expect_exit 0 cv noy get "$code/$folder/$fname" --version 1 --purpose check
+expect_exit 0 cv "$noy" get "$code/$folder/$fname" --version 1 --purpose "$purp"
 check "the stored document reads back" cmp -s "$OUTF" "$T/.doc1"
-expect_exit 0 cv noy get "$code/$fname2" --purpose check
-expect_exit 0 cv noy ls "$code/$folder" --purpose check
+expect_exit 0 cv "$noy" get "$code/$fname2" --purpose "$purp"
+expect_exit 0 cv "$noy" ls "$code/$folder" --purpose "$purp"
 check_contains "ls shows the name (so it is stored)" "$fname" "$OUT"
-expect_exit 0 cv noy case list --purpose check
+expect_exit 0 cv "$noy" case list --purpose "$purp"
 check_contains "case list shows the label (so it is stored)" "$label" "$OUT"
-expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify
+expect_exit 0 cvbare --vault "$VAULT" --user "$adm" --passphrase-file "$T/$adm.pass" audit verify
 
 # The vault holds data, and grep finds a marker where there is one.
 check "the vault has a data.mdb bigger than the document" \
@@ -56,7 +61,8 @@ nfiles=$(find "$VAULT" -type f | wc -l)
 check "the vault directory holds files" [ "$nfiles" -ge 1 ]
 for what in "content:$content" "content of version 2:$content2" "file name:$fname" \
 	"new file name:$fname2" "folder name:$folder" "label:$label" "label part:Somchai Phommachanh" \
-	"passphrase:$noy_pass"; do
+	"passphrase:$noy_pass" "admin's name:$adm" "caseworker's name:$noy" "case code:$code" \
+	"case code without its prefix:${code#C-}" "purpose:$purp"; do
 	desc=${what%%:*}
 	needle=${what#*:}
 	found=$(grep -r -a -l -F -- "$needle" "$VAULT")
@@ -66,13 +72,24 @@ done
 # that keeps it as text).
 check_eq "no marker text at all in the vault files" "" "$(grep -r -a -l -F -- "$r" "$VAULT")"
 
+# The user's state directory (on their own machine, outside the vault) is
+# named by the vault id and the user's name; what it holds names no case
+# and no purpose.
+state=$XDG_STATE_HOME/casevault
+if [ -d "$state" ]; then
+	for needle in "$code" "$purp" "$label"; do
+		check_eq "no case code, purpose or label in the state files" "" \
+			"$(grep -r -a -l -F -- "$needle" "$state")"
+	done
+fi
+
 # The audit log (which auditors and admins read) holds no name or label.
-expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log --json
+expect_exit 0 cvbare --vault "$VAULT" --user "$adm" --passphrase-file "$T/$adm.pass" audit log --json
 check_not_contains "no marker in audit log --json" "$r" "$OUT"
-expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit log
+expect_exit 0 cvbare --vault "$VAULT" --user "$adm" --passphrase-file "$T/$adm.pass" audit log
 check_not_contains "no marker in audit log" "$r" "$OUT"
 # An admin sees the case but not its label.
-expect_exit 0 cv dpo case list --json
+expect_exit 0 cv "$adm" case list --json
 check_not_contains "no label in the admin's case list" "$r" "$OUT"
 
 check_eq "no temporary file was left" "" "$(ls -A "$TMPDIR")"
@@ -105,7 +122,7 @@ soft_core() {
 fifo=$T/.fifo
 mkfifo "$fifo"
 ( ulimit -S -c unlimited 2> /dev/null || ulimit -S -c "$(ulimit -H -c)"
-  exec "$CASEVAULT_BIN" --vault "$VAULT" --user noy --passphrase-file "$T/noy.pass" \
+  exec "$CASEVAULT_BIN" --vault "$VAULT" --user "$noy" --passphrase-file "$T/$noy.pass" \
 	put "$code/from-fifo.txt" - < "$fifo" > "$T/.fifo.out" 2> "$T/.fifo.err" ) &
 pid=$!
 exec 7> "$fifo"

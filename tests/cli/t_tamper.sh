@@ -49,6 +49,18 @@ edit_record() {
 
 hexof() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 
+# The stored key of record KEY of TABLE, in hex: users and cases lie at
+# locators (keyed hashes of their names), computed here with the keys an
+# insider holds (rawrec takes them as dpo).
+keyof() {   # TABLE KEY
+	"$RAWREC_BIN" "$VAULT" dpo "$T/dpo.pass" locate "$1" "$2"
+}
+rawrec() {  # DIR COMMAND ARGS...
+	local dir=$1
+	shift
+	"$RAWREC_BIN" "$dir" dpo "$T/dpo.pass" "$@"
+}
+
 # Each tamper case on its own copy: exit 3, one line + hint.
 tampered() {   # DESC NAMES_WHAT
 	local desc=$1 want=$2
@@ -68,7 +80,8 @@ tampered() {   # DESC NAMES_WHAT
 
 # 1. A user's role changed (caseworker -> admin): the record differs from the head.
 cp -a "$VAULT" "$T/copy"
-check "role edited" edit_record "$T/copy" users "$(hexof alice)" "^ 0102/ 0101"
+check "alice's record is at a locator, not under her name" [ "$(keyof users alice)" != "$(hexof alice)" ]
+check "role edited" edit_record "$T/copy" users "$(keyof users alice)" "^ 0102/ 0101"
 tampered "role changed" "alice"
 
 # 2. The head moved back one event (a rollback): the head is named.
@@ -87,15 +100,13 @@ expect_exit 3 cvbare --vault "$T/copy" --user dpo --passphrase-file "$T/dpo.pass
 expect_err_hint "$new_head"
 rm -rf "$T/copy" "$T/old"
 
-# 4. A damaged key-check value (the last bytes of the case record): the
-#    case record no longer matches the signed history, so the member's
-#    read is refused before any key of it is unsealed; exit 3, one line
-#    naming the case, and a hint.
-flip_last() {
-	edit_record "$1" "$2" "$3" "0$/1" || edit_record "$1" "$2" "$3" "[1-9a-f]$/0"
-}
+# 4. A damaged key-check value (the last bytes of the case record, which
+#    is sealed under the index key: changed by an insider, who can seal it
+#    again): the case record no longer matches the signed history, so the
+#    member's read is refused before any key of it is unsealed; exit 3,
+#    one line naming the case, and a hint.
 cp -a "$VAULT" "$T/copy"
-check "key-check value edited" flip_last "$T/copy" cases "$(hexof "$code")"
+check "key-check value edited" rawrec "$T/copy" flip-sealed cases "$code" -1
 expect_exit 3 "$CASEVAULT_BIN" --vault "$T/copy" --user alice --passphrase-file "$T/alice.pass" \
 	get "$code/doc.txt"
 expect_err_hint "does not match the signed history"
@@ -132,6 +143,27 @@ expect_exit 3 "$CASEVAULT_BIN" --vault "$T/copy" --user alice --passphrase-file 
 	get "$code/doc.txt" --purpose check --version 1
 expect_no_stdout "the flipped block is not served"
 tampered "block byte flipped" "does not match its signed hash"
+
+# 6. Records moved to another's place. Case B's record (sealed at its
+#    locator) put where case A's is: alice's next command on A is refused
+#    (exit 3) and verify names A. bob's user record put where alice's is:
+#    her passphrase opens nothing, and verify names her record.
+expect_exit 0 cv alice case create --label "Another case"
+code2=${OUT%$'\n'}
+cp -a "$VAULT" "$T/copy"
+check "case record moved" rawrec "$T/copy" move cases "$code2" "$code"
+expect_exit 3 "$CASEVAULT_BIN" --vault "$T/copy" --user alice --passphrase-file "$T/alice.pass" \
+	ls "$code" --purpose check
+expect_err_hint "$code"
+expect_no_stdout "the moved case record"
+tampered "case record moved" "$code"
+mkpass bob
+add_user dpo bob caseworker
+cp -a "$VAULT" "$T/copy"
+check "user record moved" rawrec "$T/copy" move users bob alice
+cvbare --vault "$T/copy" --user alice --passphrase-file "$T/alice.pass" ls --purpose check > /dev/null 2>&1
+check "alice's command over bob's record fails" [ "$?" != 0 ]
+tampered "user record moved" "alice"
 
 # The vault itself still verifies.
 expect_exit 0 cvbare --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" audit verify

@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include "rawdb.h"
+#include "harness.h"
 #include "support.h"
 #include "internal.h"
+#include "policy.h"
 
 int rawdb_open(rawdb *db, const char *dir)
 {
@@ -50,13 +52,172 @@ static int dbi(MDB_dbi *out, rawdb *db, const char *name)
 	return mdb_dbi_open(db->txn, name, 0, out);
 }
 
-int rawdb_get(rawdb *db, const char *dbname, const void *key, size_t klen, MDB_val *val)
+/* The vault whose index key locates records (rawdb_names). */
+static struct {
+	char id[VAULT_ID_SIZE];
+	unsigned char index[VCRYPTO_KEYBYTES];
+	int set;
+} names;
+
+void rawdb_names_from(struct vault *keys)
 {
+	memset(&names, 0, sizeof names);
+	if (!keys || !keys->hk.index) {
+		fprintf(stderr, "rawdb_names: no unlocked vault\n");
+		harness_failures++;
+		return;
+	}
+	snprintf(names.id, sizeof names.id, "%s", keys->id);
+	memcpy(names.index, keys->hk.index, VCRYPTO_KEYBYTES);
+	names.set = 1;
+}
+
+int rawdb_names(const char *dir, const char *user, const char *pass)
+{
+	vault *v = NULL;
+
+	if (!pass)
+		pass = support_pass(user);
+	/* The history's keys only: no session, so nothing is written. */
+	if (vault_open(&v, dir) != 0 || vault_open_history(v, user, pass, strlen(pass)) != 0) {
+		fprintf(stderr, "rawdb_names: %s as %s: %s\n", dir, user, vault_error_last()->message);
+		vault_close(v);
+		v = NULL;
+	}
+	rawdb_names_from(v);
+	vault_close(v);
+	return names.set ? 0 : -1;
+}
+
+/*
+ * Where record `key` of `dbname` lies: its locator when the library
+ * stores it at one (a printable name of a user or a case), else the key
+ * as given (a locator already, an id, a plain meta key).
+ */
+int rawdb_locate(MDB_val *k, unsigned char loc[VAULT_LOCATOR_SIZE], rawdb *db, const char *dbname,
+	const void *key, size_t klen)
+{
+	char plain[128], id[VAULT_ID_SIZE];
+	const char *ctx;
 	MDB_dbi d;
-	MDB_val k = { klen, (void *)key };
+	MDB_val idv, idk = { 8, (void *)"vault-id" };
+	int kind;
+
+	k->mv_size = klen;
+	k->mv_data = (void *)key;
+	if (klen >= sizeof plain)
+		return 0;
+	for (size_t i = 0; i < klen; i++)
+		if (((const unsigned char *)key)[i] < 0x20 || ((const unsigned char *)key)[i] > 0x7e)
+			return 0;
+	memcpy(plain, key, klen);
+	plain[klen] = '\0';
+	if ((kind = vault_rec__locator_kind(dbname, plain, &ctx)) == VAULT_LOC_PLAIN)
+		return 0;
+	if (dbi(&d, db, "meta") != 0 || mdb_get(db->txn, d, &idk, &idv) != 0 ||
+	    idv.mv_size != VAULT_ID_SIZE || ((unsigned char *)idv.mv_data)[0] != REC_FORMAT)
+		return EINVAL;
+	memcpy(id, (char *)idv.mv_data + 1, VAULT_ID_SIZE - 1);
+	id[VAULT_ID_SIZE - 1] = '\0';
+	if (kind == VAULT_LOC_INDEX && (!names.set || strcmp(names.id, id))) {
+		fprintf(stderr, "rawdb: record '%s' of %s is located by the index key of vault %s: "
+			"rawdb_names() it first\n", plain, dbname, id);
+		harness_failures++;
+		return EINVAL;
+	}
+	vault_rec__locator(loc, id, names.index, dbname, plain);
+	k->mv_size = VAULT_LOCATOR_SIZE;
+	k->mv_data = loc;
+	return 0;
+}
+
+/* A vault handle that holds only what sealed records need: the id and
+ * the index key of rawdb_names. */
+static int names_vault(struct vault *fake)
+{
+	memset(fake, 0, sizeof *fake);
+	if (!names.set)
+		return EINVAL;
+	snprintf(fake->id, sizeof fake->id, "%s", names.id);
+	fake->hk.index = names.index;
+	return 0;
+}
+
+unsigned char *rawdb_fetch_open(const char *dir, const char *dbname, const void *key, size_t klen,
+	size_t *len)
+{
+	struct vault fake;
+	unsigned char loc[VAULT_LOCATOR_SIZE], *plain = NULL;
+	rawdb db;
+	MDB_val k, val;
+	MDB_dbi d;
+
+	*len = 0;
+	if (names_vault(&fake) != 0 || rawdb_open(&db, dir) != 0)
+		return NULL;
+	if (dbi(&d, &db, dbname) != 0 || rawdb_locate(&k, loc, &db, dbname, key, klen) != 0 ||
+	    mdb_get(db.txn, d, &k, &val) != 0 ||
+	    vault_rec__open(&plain, len, &fake, dbname, k.mv_data, k.mv_size, &val) < 0)
+		plain = NULL;
+	rawdb_close(&db, 0);
+	return plain;
+}
+
+int rawdb_set_sealed(const char *dir, const char *dbname, const void *key, size_t klen,
+	const unsigned char *plain, size_t len)
+{
+	struct vault fake;
+	unsigned char loc[VAULT_LOCATOR_SIZE], *sealed = NULL;
+	size_t slen;
+	rawdb db;
+	MDB_val k, val;
+	MDB_dbi d;
 	int rc;
 
-	if ((rc = dbi(&d, db, dbname)) != 0)
+	if ((rc = names_vault(&fake)) != 0 || (rc = rawdb_open(&db, dir)) != 0)
+		return rc;
+	if ((rc = dbi(&d, &db, dbname)) == 0 && (rc = rawdb_locate(&k, loc, &db, dbname, key, klen)) == 0) {
+		rc = vault_rec__seal(&sealed, &slen, &fake, dbname, k.mv_data, k.mv_size, plain, len) < 0 ?
+			EINVAL : 0;
+		val.mv_data = sealed;
+		val.mv_size = slen;
+		if (rc == 0)
+			rc = mdb_put(db.txn, d, &k, &val, 0);
+	}
+	free(sealed);
+	if (rc != 0) {
+		rawdb_close(&db, 0);
+		return rc;
+	}
+	return rawdb_close(&db, 1);
+}
+
+int rawdb_flip_sealed(const char *dir, const char *dbname, const void *key, size_t klen,
+	long off, unsigned char mask)
+{
+	size_t len, at;
+	unsigned char *plain = rawdb_fetch_open(dir, dbname, key, klen, &len);
+	int rc = EINVAL;
+
+	if (!plain)
+		return EINVAL;
+	at = off < 0 ? len - (size_t)(-off) : (size_t)off;
+	if (at < len) {
+		plain[at] ^= mask;
+		rc = rawdb_set_sealed(dir, dbname, key, klen, plain, len);
+	}
+	vault_rec__free(plain, len);
+	return rc;
+}
+
+int rawdb_get(rawdb *db, const char *dbname, const void *key, size_t klen, MDB_val *val)
+{
+	unsigned char loc[VAULT_LOCATOR_SIZE];
+	MDB_dbi d;
+	MDB_val k;
+	int rc;
+
+	if ((rc = dbi(&d, db, dbname)) != 0 || (rc = rawdb_locate(&k, loc, db, dbname, key, klen)) != 0)
 		return rc;
 	return mdb_get(db->txn, d, &k, val);
 }
@@ -64,22 +225,24 @@ int rawdb_get(rawdb *db, const char *dbname, const void *key, size_t klen, MDB_v
 int rawdb_put(rawdb *db, const char *dbname, const void *key, size_t klen,
 	const void *val, size_t vlen)
 {
+	unsigned char loc[VAULT_LOCATOR_SIZE];
 	MDB_dbi d;
-	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+	MDB_val k, v = { vlen, (void *)val };
 	int rc;
 
-	if ((rc = dbi(&d, db, dbname)) != 0)
+	if ((rc = dbi(&d, db, dbname)) != 0 || (rc = rawdb_locate(&k, loc, db, dbname, key, klen)) != 0)
 		return rc;
 	return mdb_put(db->txn, d, &k, &v, 0);
 }
 
 int rawdb_del(rawdb *db, const char *dbname, const void *key, size_t klen)
 {
+	unsigned char loc[VAULT_LOCATOR_SIZE];
 	MDB_dbi d;
-	MDB_val k = { klen, (void *)key };
+	MDB_val k;
 	int rc;
 
-	if ((rc = dbi(&d, db, dbname)) != 0)
+	if ((rc = dbi(&d, db, dbname)) != 0 || (rc = rawdb_locate(&k, loc, db, dbname, key, klen)) != 0)
 		return rc;
 	return mdb_del(db->txn, d, &k, NULL);
 }
@@ -286,36 +449,46 @@ int rawdb_splice(const char *dir, const char *dbname, const void *from, size_t f
 }
 
 typedef struct {
+	MDB_txn *txn;
+	vault *v;
 	const char *user;
 	size_t n;
 } sealed_count;
 
-static int count_sealed(const MDB_val *k, const MDB_val *v, void *payload)
+static int count_sealed(case_rec *c, void *payload)
 {
-	sealed_count *c = payload;
-	size_t ulen = strlen(c->user);
+	sealed_count *sc = payload;
+	char skey[64];
+	MDB_val val;
 
-	(void)v;
-	if ((k->mv_size > 9 && !memcmp(k->mv_data, "@history/", 9)) ||
-	    (k->mv_size > 7 && !memcmp(k->mv_data, "@index/", 7)) ||
-	    (k->mv_size > 7 && !memcmp(k->mv_data, "@enrol/", 7)))
-		return 0;
-	if (k->mv_size > ulen + 1 && ((char *)k->mv_data)[k->mv_size - ulen - 1] == '/' &&
-	    !memcmp((char *)k->mv_data + k->mv_size - ulen, c->user, ulen))
-		c->n++;
+	for (uint32_t e = 1; e <= c->epoch; e++) {
+		vault_keys__sealed_name(skey, sizeof skey, c->code, e, sc->user);
+		sc->n += vault_rec__get(sc->txn, sc->v, sc->v->st->sealed, skey, &val) == 0;
+	}
 	return 0;
 }
 
+/* Through the library (the locators are keyed), with the index key of
+ * rawdb_names: each case's keys of each epoch, and the audit key. */
 size_t rawdb_sealed_to(const char *dir, const char *user)
 {
-	sealed_count c = { user, 0 };
-	rawdb db;
+	sealed_count sc = { NULL, NULL, user, 0 };
+	char akey[VAULT_NAME_MAX + 16];
+	MDB_val val;
+	size_t n = (size_t)-1;
 
-	if (rawdb_open(&db, dir) != 0)
-		return (size_t)-1;
-	rawdb_foreach(&db, "sealed", count_sealed, &c);
-	rawdb_close(&db, 0);
-	return c.n;
+	if (!names.set || vault_open(&sc.v, dir) != 0)
+		return n;
+	if (strcmp(sc.v->id, names.id) == 0 && vault_vcrypto__secret_alloc(&sc.v->hk.index, VCRYPTO_KEYBYTES) == 0 &&
+	    vault_store__begin(&sc.txn, sc.v->st, 0) == 0) {
+		memcpy(sc.v->hk.index, names.index, VCRYPTO_KEYBYTES);
+		snprintf(akey, sizeof akey, "@audit/%s", user);
+		if (vault_case__each(sc.txn, sc.v, count_sealed, &sc) == 0)
+			n = sc.n + (vault_rec__get(sc.txn, sc.v, sc.v->st->sealed, akey, &val) == 0);
+		vault_store__abort(sc.v->st, sc.txn);
+	}
+	vault_close(sc.v);
+	return n;
 }
 
 int rawdb_remove_object(const char *dir, const char *from, const char *user, const char *hex)

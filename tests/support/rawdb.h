@@ -28,6 +28,27 @@ int rawdb_open(rawdb *db, const char *dir);
 /* Commit (`commit` != 0) or abort the transaction, then close. 0 or a code. */
 int rawdb_close(rawdb *db, int commit);
 
+/*
+ * Records named by a user or a case lie at locators (records.h): the
+ * functions below take the plain key ("users" "bob", "sealed"
+ * "C-XXXXXXXX/00000001/bob", "meta" "checkpoint/bob") and edit the record
+ * at its locator. Users, and the history's keys sealed to them, are
+ * located with the vault id (read from the file); cases, case keys, audit
+ * keys and checkpoints with the index key, which the test names first:
+ * rawdb_names(dir, user, pass) takes it from `dir` opened for `user`
+ * (vault_open_history: no session, nothing written; `pass` NULL: the
+ * user's support_pass), rawdb_names_from(v) from an unlocked handle. It stays for later
+ * calls (copies of the vault share it). 0, or -1.
+ */
+struct vault;
+int rawdb_names(const char *dir, const char *user, const char *pass);
+void rawdb_names_from(struct vault *keys);
+
+/* Where record `key` of `dbname` lies in `db`: *k its locator (in `loc`)
+ * or the key as given. 0, or a code. */
+int rawdb_locate(MDB_val *k, unsigned char loc[16], rawdb *db, const char *dbname,
+	const void *key, size_t klen);
+
 /* Record `key` of sub-database `dbname` ("meta", "users", ..., "git").
  * `val` points into the map and is valid until the next change or close.
  * Returns 0, MDB_NOTFOUND or another code. */
@@ -54,6 +75,17 @@ int rawdb_write_file(const char *path, const void *data, size_t len, unsigned mo
  * the end: -1 is the last byte). 0, MDB_NOTFOUND, or another code. */
 int rawdb_flip(const char *dir, const char *dbname, const void *key, size_t klen,
 	long off, unsigned char mask);
+/* The same for a record sealed at its place ("cases", "nodes": records.h),
+ * as an insider who holds the index key (rawdb_names) can: `off` counts in
+ * the plain bytes, and the record is sealed again. */
+int rawdb_flip_sealed(const char *dir, const char *dbname, const void *key, size_t klen,
+	long off, unsigned char mask);
+/* The plain bytes of such a record (vault_rec__free them; NULL if absent
+ * or it does not open), and a record sealed from plain bytes at `key`. */
+unsigned char *rawdb_fetch_open(const char *dir, const char *dbname, const void *key, size_t klen,
+	size_t *len);
+int rawdb_set_sealed(const char *dir, const char *dbname, const void *key, size_t klen,
+	const unsigned char *plain, size_t len);
 /* Set or delete one record. 0 or a code. */
 int rawdb_set(const char *dir, const char *dbname, const void *key, size_t klen,
 	const void *val, size_t vlen);

@@ -485,7 +485,8 @@ static void test_tamper(void)
 	/* 2. A node shredded since: its name is gone, so it is not listed. */
 	copy_vault(dir, sizeof dir);
 	be64_put(k, a);
-	CHECK(rawdb_flip(dir, "nodes", k, 8, 2, NODE_LIVE ^ NODE_SHREDDED) == 0);
+	CHECK(rawdb_names(dir, "alice", "alice-pass") == 0);
+	CHECK(rawdb_flip_sealed(dir, "nodes", k, 8, 2, NODE_LIVE ^ NODE_SHREDDED) == 0);
 	for (uint32_t gen = 1; gen <= 4; gen++) {
 		be32_put(k + 8, gen);
 		rawdb_remove(dir, "nodekeys", k, 12);

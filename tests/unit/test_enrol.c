@@ -81,6 +81,7 @@ static void test_codes(const char *vdir)
 	vault_close(v);
 	v = as(vdir, "alice", "alice-pass");
 	CHECK_RC(vault_case_create(cc, v, "for pat"), 0);
+	rawdb_names_from(v);
 	vault_close(v);
 	v = as(vdir, "dpo", "dpo-pass-1");
 	CHECK_RC(vault_case_grant(v, cc, "pat", 0), VAULT_EREFUSED);
@@ -150,6 +151,7 @@ static void test_passwd_old_copy(const char *vdir)
 	snprintf(before_txt, sizeof before_txt, "%s/before.txt", cc);
 	snprintf(after_txt, sizeof after_txt, "%s/after.txt", cc);
 	CHECK_RC(support_put(v, before_txt, "before", 6, NULL), 0);
+	rawdb_names_from(v);
 	vault_close(v);
 	old_user = rawdb_fetch(vdir, "users", "alice", 5, &old_len);
 	CHECK(old_user != NULL);

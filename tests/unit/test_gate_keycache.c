@@ -1,7 +1,9 @@
 /*
  * A key planted in a running session's cache never wraps its later writes.
- * Someone with write access to data.mdb and no key, while alice's session
- * runs (a mount), edits three raw records:
+ * Someone with write access to data.mdb and no key of case A's epoch 2,
+ * while alice's session runs (a mount), edits three raw records (the case
+ * record is sealed under the index key, which every active user holds:
+ * the attacker is one of them, bob, with his history keys only):
  *   - case A: epoch 2, a junk chain entry, kcv[2] = kcv(X) (X: their key)
  *   - sealed "A/00000002/alice" = seal(X || binding) to alice's public key
  *     (the binding hashes only public data)
@@ -67,7 +69,21 @@ static void binding(unsigned char out[32], const char *id, const char *code, uin
 	crypto_generichash_final(&st, out, 32);
 }
 
-/* The attacker, in its own process: raw record edits only (no key). */
+/* The attacker's handle: the vault file, opened with bob's history keys
+ * (which locate and open the case record), no session. */
+static vault *attacker(const char *dir)
+{
+	vault *v = NULL;
+
+	if (vault_open(&v, dir) < 0 ||
+	    vault_open_history(v, "bob", support_pass("bob"), strlen(support_pass("bob"))) < 0) {
+		vault_close(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* The attacker, in its own process: raw record edits only (no case key). */
 static int poison(const char *dir, uint64_t node)
 {
 	vault *v = NULL;
@@ -79,7 +95,7 @@ static int poison(const char *dir, uint64_t node)
 	char skey[64];
 	int error;
 
-	if (vault_open(&v, dir) < 0 || vault_store__begin(&txn, v->st, 1) < 0)
+	if ((v = attacker(dir)) == NULL || vault_store__begin(&txn, v->st, 1) < 0)
 		return -1;
 	if ((error = vault_case__get(&c, txn, v, code_a)) < 0)
 		return error;
@@ -100,7 +116,7 @@ static int poison(const char *dir, uint64_t node)
 	if (vault_vcrypto__seal_to(sealed + 1, plain, 64, u.pk) < 0)
 		return -1;
 	vault_keys__sealed_name(skey, sizeof skey, code_a, 2, "alice");
-	if ((error = vault_store__put(txn, v->st->sealed, skey, strlen(skey), sealed, sizeof sealed, 0)) < 0)
+	if ((error = vault_rec__put(txn, v, v->st->sealed, skey, sealed, sizeof sealed)) < 0)
 		return error;
 	be64_put(nk, node);
 	be32_put(nk + 8, 1);
@@ -126,14 +142,14 @@ static int unpoison(const char *dir, const void *caserec, size_t caselen, const 
 	char skey[64];
 	int error;
 
-	if (vault_open(&v, dir) < 0 || vault_store__begin(&txn, v->st, 1) < 0)
+	if ((v = attacker(dir)) == NULL || vault_store__begin(&txn, v->st, 1) < 0)
 		return -1;
 	be64_put(nk, node);
 	be32_put(nk + 8, 1);
 	vault_keys__sealed_name(skey, sizeof skey, code_a, 2, "alice");
-	if ((error = vault_store__put(txn, v->st->cases, code_a, strlen(code_a), caserec, caselen, 0)) < 0 ||
+	if ((error = vault_rec__put(txn, v, v->st->cases, code_a, caserec, caselen)) < 0 ||
 	    (error = vault_store__put(txn, v->st->nodekeys, nk, 12, nkrec, nklen, 0)) < 0 ||
-	    (error = vault_store__del(txn, v->st->sealed, skey, strlen(skey))) < 0)
+	    (error = vault_rec__del(txn, v, v->st->sealed, skey)) < 0)
 		return error;
 	if ((error = vault_store__commit(v->st, txn)) < 0)
 		return error;
@@ -246,7 +262,7 @@ int main(void)
 	g_node = strtoull(st.node, NULL, 16);
 	/* the originals, to put back (the attacker reads them from the file) */
 	CHECK_RC(vault_store__begin(&txn, alice->st, 0), 0);
-	CHECK_RC(vault_store__get(txn, alice->st->cases, code_a, strlen(code_a), &val), 0);
+	CHECK_RC(vault_rec__get(txn, alice, alice->st->cases, code_a, &val), 0);
 	g_case = malloc(val.mv_size);
 	memcpy(g_case, val.mv_data, g_caselen = val.mv_size);
 	be64_put(nk, g_node);

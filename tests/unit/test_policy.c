@@ -272,40 +272,36 @@ static void test_long_label(const char *dir)
 	vault_close(v);
 }
 
-/* Sealed keys of user "bob" (keys end in "/bob"), and copies of them. */
+/* Keys sealed to user "bob" (of case `code`, any epoch up to 8, and the
+ * audit key; not the history's: a rotation shuts him out of those), and
+ * copies of them. */
 typedef struct {
 	size_t n;
-	char key[8][64];
-	unsigned char val[8][128];
-	size_t len[8];
+	char key[9][64];
+	unsigned char val[9][128];
+	size_t len[9];
 } bob_keys;
 
-static int take_bob(const MDB_val *k, const MDB_val *v, void *payload)
+/* Found by name: the records lie at locators (rawdb_names first). */
+static size_t sealed_to_bob(const char *dir, const char *code, bob_keys *b)
 {
-	bob_keys *b = payload;
-
-	/* the history's keys are not the cases' (a rotation shuts him out of those) */
-	if (k->mv_size > 1 && ((char *)k->mv_data)[0] == '@' && memcmp(k->mv_data, "@audit/", 7))
-		return 0;
-	if (k->mv_size > 4 && !memcmp((char *)k->mv_data + k->mv_size - 4, "/bob", 4) &&
-	    b->n < 8 && k->mv_size < 64 && v->mv_size <= 128) {
-		memcpy(b->key[b->n], k->mv_data, k->mv_size);
-		b->key[b->n][k->mv_size] = '\0';
-		memcpy(b->val[b->n], v->mv_data, v->mv_size);
-		b->len[b->n++] = v->mv_size;
-	}
-	return 0;
-}
-
-static size_t sealed_to_bob(const char *dir, bob_keys *b)
-{
-	rawdb db;
-
 	memset(b, 0, sizeof *b);
-	if (rawdb_open(&db, dir) != 0)
-		return (size_t)-1;
-	rawdb_foreach(&db, "sealed", take_bob, b);
-	rawdb_close(&db, 0);
+	for (uint32_t e = 0; e <= 8; e++) {
+		unsigned char *val;
+		size_t len;
+
+		if (e == 0)
+			snprintf(b->key[b->n], sizeof b->key[b->n], "@audit/bob");
+		else
+			vault_keys__sealed_name(b->key[b->n], sizeof b->key[b->n], code, e, "bob");
+		if ((val = rawdb_fetch(dir, "sealed", b->key[b->n], strlen(b->key[b->n]), &len)) == NULL)
+			continue;
+		if (len <= sizeof b->val[b->n]) {
+			memcpy(b->val[b->n], val, len);
+			b->len[b->n++] = len;
+		}
+		free(val);
+	}
 	return b->n;
 }
 
@@ -357,6 +353,7 @@ static void test_disabled_old_copy(const char *dir)
 	snprintf(before_txt, sizeof before_txt, "%s/before.txt", code);
 	snprintf(after_txt, sizeof after_txt, "%s/after.txt", code);
 	CHECK_RC(put_str(v, before_txt, "written while bob was in"), 0);
+	rawdb_names_from(v);
 	vault_close(v);
 	v = as(vdir, "dpo", "dpo-pass-1");
 	CHECK_RC(support_user_add(v, "bob", VAULT_ROLE_CASEWORKER, PASS("bob-pass-1")), 0);
@@ -370,12 +367,12 @@ static void test_disabled_old_copy(const char *dir)
 	/* What bob keeps: his record, his case's record, his sealed keys. */
 	old_user = rawdb_fetch(vdir, "users", "bob", 3, &old_user_len);
 	old_case = rawdb_fetch(vdir, "cases", code, strlen(code), &old_case_len);
-	CHECK(sealed_to_bob(vdir, &old) == 1);
+	CHECK(sealed_to_bob(vdir, code, &old) == 1);
 
 	v = as(vdir, "dpo", "dpo-pass-1");
 	CHECK_RC(vault_user_disable(v, "bob"), 0);
 	vault_close(v);
-	CHECK(sealed_to_bob(vdir, &now) == 0);
+	CHECK(sealed_to_bob(vdir, code, &now) == 0);
 	v = as(vdir, "alice", "alice-pass");
 	CHECK_RC(put_str(v, after_txt, "written after bob left"), 0);
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
@@ -406,7 +403,7 @@ static void test_disabled_old_copy(const char *dir)
 		CHECK(strstr(vault_error_last()->message, "does not match the signed history") != NULL);
 	}
 	vault_close(v);
-	CHECK(sealed_to_bob(vdir, &now) == old.n);           /* nothing new sealed */
+	CHECK(sealed_to_bob(vdir, code, &now) == old.n);           /* nothing new sealed */
 	v = own_build_session(vdir, "bob", "bob-pass-1");
 	CHECK_RC(get_str(v, after_txt, &s), VAULT_ECORRUPT);
 	CHECK(vault_audit_verify(&res, v, NULL) == VAULT_ECORRUPT);
@@ -574,7 +571,7 @@ int main(void)
 		CHECK(strstr(vault_error_last()->message, "does not match the signed history") != NULL);
 		CHECK_RC(vault_store__begin(&txn, v->st, 0), 0);
 		snprintf(skey, sizeof skey, "%s/%08x/eve", code, c.epoch);
-		CHECK(vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val) == VAULT_ENOTFOUND);
+		CHECK(vault_rec__get(txn, v, v->st->sealed, skey, &val) == VAULT_ENOTFOUND);
 		vault_store__abort(v->st, txn);
 		vault_case__dispose(&c);
 		CHECK_RC(vault_audit_verify(&res, v, NULL), VAULT_ECORRUPT);

@@ -394,18 +394,52 @@ static const unsigned char *raw(MDB_val *val, MDB_txn *txn, MDB_dbi dbi, const v
 	return none;
 }
 
+/* The stored key of record `name` of `dbi` (a locator: records.h). */
+static vault_rec_key at_key(MDB_dbi dbi, const char *name)
+{
+	vault_rec_key at = { { 0 }, 0 };
+
+	CHECK_RC(vault_rec__key(&at, v, dbi, name), 0);
+	return at;
+}
+
+/* The plain bytes of a sealed record (case, node) into *plain; zeros, and
+ * a failed check, if it is missing or does not open at its key. */
+static const unsigned char *opened(unsigned char **plain, MDB_val *val, MDB_txn *txn, MDB_dbi dbi,
+	const char *table, const void *key, size_t klen)
+{
+	static const unsigned char none[1024];
+	const unsigned char *p = raw(val, txn, dbi, key, klen);
+
+	*plain = NULL;
+	if (p == none || vault_rec__open(plain, &val->mv_size, v, table, key, klen, val) < 0 ||
+	    val->mv_size > sizeof none) {
+		CHECK(!"the sealed record opens");
+		vault_rec__free(*plain, val->mv_size);
+		*plain = NULL;
+		val->mv_size = 0;
+		return none;
+	}
+	return *plain;
+}
+
 /* The stored bytes are where docs/formats.md puts them. */
 static void test_layout(void)
 {
 	MDB_txn *txn = begin(0);
-	unsigned char k[12];
+	vault_rec_key at;
+	unsigned char k[12], *plain = NULL;
 	const unsigned char *p;
 	MDB_val val;
 	size_t len;
 
 	/* users: format, role, status, key, opslimit, memlimit, salt,
 	 * nonce ‖ sealed key, the enrolment code's hash and its expiry. */
-	p = raw(&val, txn, v->st->users, "alice", 5);
+	/* Stored at its locator, not under the name. */
+	CHECK_RC(vault_store__get(txn, v->st->users, "alice", 5, &val), VAULT_ENOTFOUND);
+	at = at_key(v->st->users, "alice");
+	CHECK(at.len == VAULT_LOCATOR_SIZE);
+	p = raw(&val, txn, v->st->users, at.b, at.len);
 	CHECK(p[0] == REC_FORMAT && p[1] == VAULT_ROLE_CASEWORKER && p[2] == USER_DISABLED);
 	CHECK(!memcmp(p + 3, users[0].pk, 32));
 	CHECK(be64_get(p + 35) == users[0].kdf.opslimit && be64_get(p + 43) == users[0].kdf.memlimit);
@@ -419,7 +453,9 @@ static void test_layout(void)
 	/* cases: epoch, retired, root, label epoch, label length, label,
 	 * member count, (length, name, read-only) each, chain length, chain,
 	 * a key-check value per epoch. */
-	p = raw(&val, txn, v->st->cases, "C-0123ABCD", 10);
+	CHECK_RC(vault_store__get(txn, v->st->cases, "C-0123ABCD", 10, &val), VAULT_ENOTFOUND);
+	at = at_key(v->st->cases, "C-0123ABCD");
+	p = opened(&plain, &val, txn, v->st->cases, "cases", at.b, at.len);
 	len = 20 + cases[0].label_len;
 	CHECK(val.mv_size == len + 1 + (1 + 5 + 1) + (1 + 3 + 1) + (1 + 7 + 1) + 2 + 3 * CHAIN_SIZE +
 		4 * KCV_SIZE);
@@ -434,7 +470,8 @@ static void test_layout(void)
 
 	/* nodes: type, state, code length, code, ..., mode (u16), folders (u32). */
 	be64_put(k, nodes[0].id);
-	p = raw(&val, txn, v->st->nodes, k, 8);
+	vault_rec__free(plain, val.mv_size);
+	p = opened(&plain, &val, txn, v->st->nodes, "nodes", k, 8);
 	CHECK(val.mv_size == 76 + 45 + 32 + 2 + 4);
 	CHECK(p[0] == REC_FORMAT && p[1] == NODE_FILE && p[2] == NODE_DELETED && p[3] == 10);
 	CHECK(!memcmp(p + 4, "C-0123ABCD", 10) && be64_get(p + 14) == nodes[0].parent);
@@ -442,6 +479,8 @@ static void test_layout(void)
 	CHECK(be32_get(p + 70) == nodes[0].name_gen && p[74] == 0 && p[75] == 45);
 	CHECK(!memcmp(p + 76, nodes[0].name, 45) && !memcmp(p + 121, nodes[0].commitment, 32));
 	CHECK(p[153] == 0x0f && p[154] == 0xff && be32_get(p + 155) == 0);
+
+	vault_rec__free(plain, val.mv_size);
 
 	/* versions: size, time, generation, commit, count, (id, hash) each. */
 	be64_put(k, VNODE);
@@ -479,7 +518,24 @@ typedef struct {
 	size_t klen;
 	int (*read)(MDB_txn *txn);
 	const char *names;
+	const char *sealed;   /* the table whose records are sealed at their key, or NULL */
 } target;
+
+/* Store plain record bytes `buf` as `t` holds them: sealed at its key, or as they are. */
+static int put_as(MDB_txn *txn, const target *t, const unsigned char *buf, size_t n)
+{
+	unsigned char *sealed;
+	size_t slen;
+	int error;
+
+	if (!t->sealed)
+		return vault_store__put(txn, *t->dbi, t->key, t->klen, buf, n, 0);
+	if ((error = vault_rec__seal(&sealed, &slen, v, t->sealed, t->key, t->klen, buf, n)) < 0)
+		return error;
+	error = vault_store__put(txn, *t->dbi, t->key, t->klen, sealed, slen, 0);
+	free(sealed);
+	return error;
+}
 
 #define DAMAGED_USER "mallory"
 #define DAMAGED_CASE "C-DAMAGE00"
@@ -566,7 +622,7 @@ static void damage_rows(MDB_txn *txn, const target *t, const unsigned char *good
 		to = d[i].to;
 		for (size_t j = d[i].n; j-- > 0; to >>= 8)
 			buf[d[i].at + j] = (unsigned char)to;
-		CHECK_RC(vault_store__put(txn, *t->dbi, t->key, t->klen, buf, n, 0), 0);
+		CHECK_RC(put_as(txn, t, buf, n), 0);
 		vault_error_clear();
 		error = t->read(txn);
 		if (d[i].ok ? error != 0 : error != VAULT_ECORRUPT || !says(t->names)) {
@@ -576,7 +632,40 @@ static void damage_rows(MDB_txn *txn, const target *t, const unsigned char *good
 			harness_failures++;
 		}
 	}
-	CHECK_RC(vault_store__put(txn, *t->dbi, t->key, t->klen, good, len, 0), 0);
+	CHECK_RC(put_as(txn, t, good, len), 0);
+}
+
+/* The sealed record stored at `from` put at `t`'s key instead (a record
+ * of another case or node moved there), then one byte of `t`'s own
+ * ciphertext flipped: each read fails, naming the record. */
+static void check_moved(MDB_txn *txn, const target *t, const void *from, size_t flen, const char *names)
+{
+	unsigned char own[1024], *copy;
+	MDB_val val;
+	size_t len;
+	int error;
+
+	if (vault_store__get(txn, *t->dbi, t->key, t->klen, &val) < 0 || val.mv_size > sizeof own) {
+		CHECK(!"the record is stored");
+		return;
+	}
+	len = val.mv_size;
+	memcpy(own, val.mv_data, len);
+	CHECK_RC(vault_store__get(txn, *t->dbi, from, flen, &val), 0);
+	if ((copy = malloc(val.mv_size)) == NULL)
+		return;
+	memcpy(copy, val.mv_data, val.mv_size);
+	CHECK_RC(vault_store__put(txn, *t->dbi, t->key, t->klen, copy, val.mv_size, 0), 0);
+	free(copy);
+	error = t->read(txn);
+	CHECK(error == VAULT_ECORRUPT && says(names) && says("moved there"));
+	own[len / 2] ^= 1;
+	CHECK_RC(vault_store__put(txn, *t->dbi, t->key, t->klen, own, len, 0), 0);
+	error = t->read(txn);
+	CHECK(error == VAULT_ECORRUPT && says(names));
+	own[len / 2] ^= 1;
+	CHECK_RC(vault_store__put(txn, *t->dbi, t->key, t->klen, own, len, 0), 0);
+	CHECK_RC(t->read(txn), 0);
 }
 
 /* What any stored value may suffer; and one whose fields fix its length. */
@@ -607,12 +696,17 @@ static void check_damage(MDB_txn *txn, const target *t, const unsigned char *goo
 static size_t stored(unsigned char *out, size_t size, MDB_txn *txn, const target *t)
 {
 	MDB_val val;
+	unsigned char *plain = NULL;
 
-	if (vault_store__get(txn, *t->dbi, t->key, t->klen, &val) < 0 || val.mv_size > size) {
+	if (vault_store__get(txn, *t->dbi, t->key, t->klen, &val) < 0 ||
+	    (t->sealed && vault_rec__open(&plain, &val.mv_size, v, t->sealed, t->key, t->klen, &val) < 0) ||
+	    val.mv_size > size) {
 		CHECK(!"the good record is stored");
+		vault_rec__free(plain, val.mv_size);
 		return 0;
 	}
-	memcpy(out, val.mv_data, val.mv_size);
+	memcpy(out, plain ? plain : val.mv_data, val.mv_size);
+	vault_rec__free(plain, val.mv_size);
 	return val.mv_size;
 }
 
@@ -731,6 +825,7 @@ static void test_damage(void)
 	node_rec n;
 	version_rec r;
 	block_ref b[VB];
+	vault_rec_key ku, kc;
 	size_t len;
 	target t;
 
@@ -739,7 +834,8 @@ static void test_damage(void)
 
 	sample_user(&u, VAULT_ROLE_AUDITOR, USER_ACTIVE, 50);
 	CHECK_RC(vault_user__put(txn, v, DAMAGED_USER, &u), 0);
-	t = (target){ "user", &v->st->users, DAMAGED_USER, 7, read_user, "user '" DAMAGED_USER "'" };
+	ku = at_key(v->st->users, DAMAGED_USER);
+	t = (target){ "user", &v->st->users, ku.b, ku.len, read_user, "user '" DAMAGED_USER "'", NULL };
 	len = stored(good, sizeof good, txn, &t);
 	check_damage(txn, &t, good, len, 1, user_damage, N(user_damage));
 
@@ -747,10 +843,15 @@ static void test_damage(void)
 	add_member(&c, "alice", 0);
 	add_member(&c, "bob", 1);
 	CHECK_RC(vault_case__put(txn, v, &c), 0);
-	t = (target){ "case", &v->st->cases, DAMAGED_CASE, 10, read_case, "case '" DAMAGED_CASE "'" };
+	kc = at_key(v->st->cases, DAMAGED_CASE);
+	t = (target){ "case", &v->st->cases, kc.b, kc.len, read_case, "case '" DAMAGED_CASE "'", "cases" };
 	len = stored(good, sizeof good, txn, &t);
 	CHECK(len == M + 15 + 2 * CHAIN_SIZE + K);
 	check_damage(txn, &t, good, len, 1, case_damage, N(case_damage));
+	{
+		vault_rec_key other = at_key(v->st->cases, "C-0123ABCD");
+		check_moved(txn, &t, other.b, other.len, "policy/cases/" DAMAGED_CASE);
+	}
 
 	/* 65 members, each whole: only the bound refuses them. */
 	sample_case(&c, DAMAGED_CASE, 1, 0, 9, 0, 0);
@@ -770,13 +871,18 @@ static void test_damage(void)
 
 	sample_node(&n, DAMAGED_NODE, NODE_FILE, NODE_LIVE, "C-0123ABCD", DN, 0400, 0);
 	CHECK_RC(vault_node__put(txn, v, &n), 0);
-	t = (target){ "node", &v->st->nodes, k, 8, read_node, "node 000000000000dead" };
+	t = (target){ "node", &v->st->nodes, k, 8, read_node, "node 000000000000dead", "nodes" };
 	len = stored(good, sizeof good, txn, &t);
 	CHECK(len == MODE_AT + 6);
 	check_damage(txn, &t, good, len, 1, node_damage, N(node_damage));
+	{
+		unsigned char other[8];
+		be64_put(other, nodes[0].id);
+		check_moved(txn, &t, other, 8, "nodes/00/00/000000000000dead");
+	}
 
 	t = (target){ "version", &v->st->versions, k, 12, read_version,
-		"version 7 of node 000000000000dead" };
+		"version 7 of node 000000000000dead", NULL };
 	sample_version(&r, b, 2 * BS + 1, 0, 5);
 	CHECK_RC(vault_version__put(txn, v, DAMAGED_NODE, DAMAGED_VERSION, &r), 0);
 	len = stored(good, sizeof good, txn, &t);
@@ -788,7 +894,7 @@ static void test_damage(void)
 	check_damage(txn, &t, good, len, 1, empty_version_damage, N(empty_version_damage));
 
 	CHECK_RC(vault_meta__put(txn, v, "test-value", "abc", 3), 0);
-	t = (target){ "meta", &v->st->meta, "test-value", 10, read_meta, "'test-value'" };
+	t = (target){ "meta", &v->st->meta, "test-value", 10, read_meta, "'test-value'", NULL };
 	len = stored(good, sizeof good, txn, &t);
 	check_damage(txn, &t, good, len, 0, NULL, 0);
 	/* The text of a damaged value is no text. */
@@ -802,11 +908,11 @@ static void test_damage(void)
 	}
 
 	CHECK_RC(vault_meta__put(txn, v, "purpose-required", "\1", 1), 0);
-	t = (target){ "meta", &v->st->meta, "purpose-required", 16, read_purposes, "'purpose-required'" };
+	t = (target){ "meta", &v->st->meta, "purpose-required", 16, read_purposes, "'purpose-required'", NULL };
 	len = stored(good, sizeof good, txn, &t);
 	check_damage(txn, &t, good, len, 0, purpose_required_damage, N(purpose_required_damage));
 
-	t = (target){ "audit key", &v->st->meta, "audit-pk", 8, read_settings, "audit" };
+	t = (target){ "audit key", &v->st->meta, "audit-pk", 8, read_settings, "audit", NULL };
 	len = stored(good, sizeof good, txn, &t);
 	check_damage(txn, &t, good, len, 1, NULL, 0);
 
@@ -1227,9 +1333,10 @@ static int count_case(case_rec *c, void *payload)
 }
 
 /*
- * The walks of every user and every case: each record once, and a key
- * that is no user name or case code (a NUL inside, a character no name
- * has, a length out of range) is damage, VAULT_ECORRUPT naming the kind of
+ * The walks of every user and every case: each record once, and a name
+ * in their list (meta `users`, `cases`) that is no user name or case code
+ * (a NUL inside, a character no name has, a length out of range), or
+ * that has no record, is damage, VAULT_ECORRUPT naming the kind of
  * record, not a shorter name looked up or a usage error.
  */
 static void test_walks(void)
@@ -1259,21 +1366,28 @@ static void test_walks(void)
 	CHECK_RC(vault_user__get(&u, txn, v, "dpo"), 0);
 	CHECK_RC(vault_case__get(&c, txn, v, real_case), 0);
 	vault_store__abort(v->st, txn);
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		MDB_dbi dbi = bad[i].users ? v->st->users : v->st->cases;
-		MDB_val val;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0] + 2; i++) {
+		int in_users = i < sizeof bad / sizeof bad[0] ? bad[i].users : i % 2 == 0;
+		const char *list = in_users ? "users" : "cases";
+		vault_buf text = VAULT_BUF_INIT;
 
 		txn = begin(1);
-		/* A copy of a good record under the bad key. */
-		CHECK_RC(vault_store__get(txn, bad[i].users ? v->st->users : v->st->cases,
-			bad[i].users ? "dpo" : real_case, bad[i].users ? 3 : strlen(real_case), &val), 0);
-		CHECK_RC(vault_store__put(txn, dbi, bad[i].key, bad[i].len, val.mv_data, val.mv_size, 0), 0);
+		/* The bad name in the list of names the walks follow; the
+		 * last two: a good name with no record. */
+		CHECK_RC(vault_meta__sealed_text(&text, txn, v, list), 0);
+		if (i < sizeof bad / sizeof bad[0])
+			vault_buf_put(&text, bad[i].key, bad[i].len);
+		else
+			vault_buf_put(&text, in_users ? "nobody" : "C-ZZZZZZZ9", in_users ? 6 : 10);
+		vault_buf_put(&text, "\n", 1);
+		CHECK_RC(vault_meta__sealed_put(txn, v, list, text.ptr, text.size), 0);
+		vault_buf_dispose(&text);
 		n = 0;
 		vault_error_clear();
-		error = bad[i].users ? vault_user__each(txn, v, count_user, &n) :
+		error = in_users ? vault_user__each(txn, v, count_user, &n) :
 			vault_case__each(txn, v, count_case, &n);
-		if (error != VAULT_ECORRUPT || !says(bad[i].users ? "user record" : "case record")) {
-			fprintf(stderr, "walk over key %zu: %d (%s)\n", i, error,
+		if (error != VAULT_ECORRUPT || !says(in_users ? "user record" : "case record")) {
+			fprintf(stderr, "walk over key %zu (%d walked): %d (%s)\n", i, n, error,
 				vault_error_last() ? vault_error_last()->message : "");
 			harness_failures++;
 		}

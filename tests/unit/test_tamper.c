@@ -369,6 +369,7 @@ static void build_base(void)
 	CHECK_RC(support_put(v, p, G, strlen(G), NULL), 0);
 	gnode = node_of(v, p);
 	c1root = node_of(v, c1);
+	rawdb_names_from(v);       /* raw edits name the records they change */
 
 	CHECK_RC(vault_unlock(v, "bob", "bob-pass", 8), 0);
 	CHECK_RC(vault_case_create(c2, v, "other"), 0);
@@ -2304,7 +2305,8 @@ static void test_policy_records(void)
 		CHECK(a && rawdb_set(dir, "users", "eve", 3, a, al) == 0);
 		free(a);
 	}
-	expect_verify("user: record added", dir, NULL, head, "policy/users/eve");
+	/* (at a locator no listed name gives: verify counts the records) */
+	expect_verify("user: record added", dir, NULL, head, "user records");
 	drop_copy(dir);
 
 	/* cases: a member's ro flag, a member's name, the epoch, retired. */
@@ -2314,12 +2316,12 @@ static void test_policy_records(void)
 		unsigned char *m;
 
 		dir = copy_of(NULL);
-		rec = rawdb_fetch(dir, "cases", c1, strlen(c1), &len);
+		rec = rawdb_fetch_open(dir, "cases", c1, strlen(c1), &len);
 		m = rec ? memmem(rec, len, "carol", 5) : NULL;
 		CHECK(m != NULL);
 		if (m) {
 			m[5] ^= 1;                   /* carol ro -> rw */
-			CHECK(rawdb_set(dir, "cases", c1, strlen(c1), rec, len) == 0);
+			CHECK(rawdb_set_sealed(dir, "cases", c1, strlen(c1), rec, len) == 0);
 			expect_verify("case: a member's read-only flag", dir, NULL, head, c1);
 			expect_read_safe("case: a member's read-only flag", dir, "carol", fpath, 0, F2, FLEN);
 		}
@@ -2327,7 +2329,7 @@ static void test_policy_records(void)
 		drop_copy(dir);
 
 		dir = copy_of(NULL);
-		rec = rawdb_fetch(dir, "cases", c1, strlen(c1), &len);
+		rec = rawdb_fetch_open(dir, "cases", c1, strlen(c1), &len);
 		m = rec ? memmem(rec, len, "carol", 5) : NULL;
 		if (m) {
 			memcpy(m, "bob  ", 5);
@@ -2335,19 +2337,19 @@ static void test_policy_records(void)
 			/* "bob" with the length byte set: a shorter record. */
 			memmove(m + 3, m + 5, len - (size_t)(m + 5 - rec));
 			len -= 2;
-			CHECK(rawdb_set(dir, "cases", c1, strlen(c1), rec, len) == 0);
+			CHECK(rawdb_set_sealed(dir, "cases", c1, strlen(c1), rec, len) == 0);
 			expect_verify("case: a member's name", dir, NULL, head, c1);
 		}
 		free(rec);
 		drop_copy(dir);
 	}
 	dir = copy_of(NULL);
-	CHECK(rawdb_flip(dir, "cases", c1, strlen(c1), 4, 0x01) == 0);
+	CHECK(rawdb_flip_sealed(dir, "cases", c1, strlen(c1), 4, 0x01) == 0);
 	expect_verify("case: epoch", dir, NULL, head, c1);
 	expect_read_safe("case: epoch", dir, "alice", fpath, 0, F2, FLEN);
 	drop_copy(dir);
 	dir = copy_of(NULL);
-	CHECK(rawdb_flip(dir, "cases", c1, strlen(c1), 5, 0x01) == 0);
+	CHECK(rawdb_flip_sealed(dir, "cases", c1, strlen(c1), 5, 0x01) == 0);
 	expect_verify("case: retired flag", dir, NULL, head, c1);
 	drop_copy(dir);
 	dir = copy_of(NULL);

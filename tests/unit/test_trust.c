@@ -71,6 +71,7 @@ static void build_base(const char *dir)
 	CHECK_RC(vault_case_create(code_a, v, "case A"), 0);
 	snprintf(doc, sizeof doc, "%s/intake.txt", code_a);
 	CHECK_RC(support_put(v, doc, "intake of case A", 16, &ver), 0);
+	rawdb_names_from(v);       /* for the raw edits of its copies, by name */
 	CHECK_RC(vault_unlock(v, "dpo", support_pass("dpo"), strlen(support_pass("dpo"))), 0);
 	CHECK_RC(vault_case_grant(v, code_a, "bob", 0), 0);
 	vault_close(v);
@@ -384,7 +385,7 @@ static int plant_key(const char *dir, int put_back, unsigned char *saved, size_t
 	if ((error = vault_store__begin(&txn, v->st, 1)) == 0 &&
 	    (error = vault_case__get(&c, txn, v, code_a)) == 0) {
 		if (put_back) {
-			error = vault_store__put(txn, v->st->cases, code_a, strlen(code_a), saved, *saved_len, 0);
+			error = vault_rec__put(txn, v, v->st->cases, code_a, saved, *saved_len);
 		} else if ((error = vault_vcrypto__key_new(&k)) == 0) {
 			vault_keys__kcv(c.kcv[0], v, code_a, 1, k);
 			if ((error = vault_case__put(txn, v, &c)) == 0)

@@ -35,7 +35,7 @@ static int case_create_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload
 	do {
 		memcpy(c.code, "C-", 2);
 		vault_vcrypto__random_code(c.code + 2, 8);
-		error = vault_store__get(txn, v->st->cases, c.code, strlen(c.code), &val);
+		error = vault_rec__get(txn, v, v->st->cases, c.code, &val);
 	} while (error == 0 && ++tries < 16);
 	if (error != VAULT_ENOTFOUND)
 		return error < 0 ? error : vault_error_set(VAULT_EEXISTS, "no free case code found");
@@ -192,36 +192,18 @@ int vault_case_grant(vault *v, const char *code, const char *user, int read_only
 	return membership_run(v, "grant", grant_fn, &a);
 }
 
-static int drop_sealed(MDB_txn *txn, vault *v, const char *code, const char *user)
+/* The case keys of every epoch of `c` sealed to `user`, removed. */
+static int drop_sealed(MDB_txn *txn, vault *v, const case_rec *c, const char *user)
 {
-	MDB_cursor *cur;
-	MDB_val k, d;
-	char prefix[VAULT_CODE_SIZE + 1];
-	size_t plen, ulen = strlen(user);
-	int rc;
+	char skey[64];
+	int error = 0;
 
-	plen = (size_t)snprintf(prefix, sizeof prefix, "%s/", code);
-	if ((rc = mdb_cursor_open(txn, v->st->sealed, &cur)) != 0)
-		return vault_store__error(rc, "revoke");
-	k.mv_size = plen;
-	k.mv_data = prefix;
-	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size >= plen && !memcmp(k.mv_data, prefix, plen)) {
-		/* code/EEEEEEEE/user */
-		if (k.mv_size == plen + 9 + ulen && !memcmp((char *)k.mv_data + plen + 9, user, ulen)) {
-			if ((rc = mdb_cursor_del(cur, 0)) != 0)
-				break;
-			rc = mdb_cursor_get(cur, &k, &d, MDB_GET_CURRENT);
-			if (rc == MDB_NOTFOUND)
-				break;
-			continue;
-		}
-		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+	for (uint32_t e = 1; e <= c->epoch && error >= 0; e++) {
+		vault_keys__sealed_name(skey, sizeof skey, c->code, e, user);
+		if ((error = vault_rec__del(txn, v, v->st->sealed, skey)) == VAULT_ENOTFOUND)
+			error = 0;
 	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return vault_store__error(rc, "revoke");
-	return 0;
+	return error;
 }
 
 static int revoke_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
@@ -246,7 +228,7 @@ static int revoke_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	memmove(m, m + 1, (size_t)(&c.members[c.nmembers] - (m + 1)) * sizeof *m);
 	c.nmembers--;
 	c.retired = 1;
-	if ((error = drop_sealed(txn, v, a->code, a->user)) < 0)
+	if ((error = drop_sealed(txn, v, &c, a->user)) < 0)
 		goto done;
 	error = membership_changed(ev, v, txn, &c, a->user);
 done:

@@ -45,7 +45,7 @@ static int rotate(vault_event *ev, vault *v, MDB_txn *txn)
 	vault_vcrypto__seal(out + 1, vault_hkeys__gen(hk, a.gen - 1), VCRYPTO_KEYBYTES, (unsigned char *)ad, strlen(ad),
 		vault_hkeys__gen(hk, a.gen));
 	vault_hkeys__chain_name(skey, a.gen);
-	if ((error = vault_store__put(txn, v->st->sealed, skey, strlen(skey), out, sizeof out, 0)) < 0 ||
+	if ((error = vault_rec__put(txn, v, v->st->sealed, skey, out, sizeof out)) < 0 ||
 	    (error = vault_user__each(txn, v, seal_new_gen, &a)) < 0 ||
 	    (error = vault_hkeys__record_gen(txn, v, a.gen)) < 0)
 		return error;
@@ -87,7 +87,7 @@ typedef struct {
 static int failed_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 {
 	failed_note *n = payload;
-	int error = vault_store__del(txn, v->st->sealed, n->key, strlen(n->key));
+	int error = vault_rec__del(txn, v, v->st->sealed, n->key);
 
 	if (error < 0)
 		return error == VAULT_ENOTFOUND ? 1 : error;    /* another session recorded it */

@@ -63,7 +63,7 @@ int vault_hkeys__held_by(MDB_txn *txn, vault *v, const char *name)
 		uint32_t g = i ? gens : 0;
 
 		vault_hkeys__sealed_name(skey, sizeof skey, g, name);
-		error = vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val);
+		error = vault_rec__get(txn, v, v->st->sealed, skey, &val);
 		if (error == VAULT_ENOTFOUND || (error == 0 && val.mv_size != HK_SEALED)) {
 			if (g)
 				return vault_error_set(VAULT_ECORRUPT,
@@ -143,7 +143,7 @@ int vault_hkeys__seal_one(MDB_txn *txn, vault *v, const char *name, const unsign
 	if (error < 0)
 		return error;
 	vault_hkeys__sealed_name(skey, sizeof skey, gen, name);
-	return vault_store__put(txn, v->st->sealed, skey, strlen(skey), out, sizeof out, 0);
+	return vault_rec__put(txn, v, v->st->sealed, skey, out, sizeof out);
 }
 
 int vault_hkeys__seal_to(MDB_txn *txn, vault *v, const char *name, const unsigned char pk[32])
@@ -172,7 +172,7 @@ static int unseal_one(unsigned char *out, MDB_txn *txn, vault *v, uint32_t gen)
 	else
 		snprintf(what, sizeof what, "the history's index key");
 	vault_hkeys__sealed_name(skey, sizeof skey, gen, v->user);
-	if ((error = vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val)) < 0)
+	if ((error = vault_rec__get(txn, v, v->st->sealed, skey, &val)) < 0)
 		return error;
 	if ((error = vault_vcrypto__secret_alloc(&plain, HK_PLAIN)) < 0)
 		return error;
@@ -210,7 +210,7 @@ static int chain_down(vault *v, MDB_txn *txn, uint32_t from, uint32_t stop)
 	for (uint32_t g = from; g > stop + 1; g--) {
 		vault_hkeys__chain_name(skey, g);
 		vault_hkeys__chain_ad(ad, v, g);
-		error = vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val);
+		error = vault_rec__get(txn, v, v->st->sealed, skey, &val);
 		if (error == 0 && (val.mv_size != 1 + VCRYPTO_KEYBYTES + VCRYPTO_OVERHEAD ||
 		    vault_vcrypto__open(vault_hkeys__gen(&v->hk, g - 1), (unsigned char *)val.mv_data + 1, val.mv_size - 1,
 				(unsigned char *)ad, strlen(ad), vault_hkeys__gen(&v->hk, g)) < 0))
@@ -451,7 +451,7 @@ int vault_hkeys__enrol_seal(MDB_txn *txn, vault *v, const char *name, const char
 	vault_vcrypto__seal(out + 5, k, ENROL_PLAIN, (unsigned char *)ad, strlen(ad), k + ENROL_PLAIN);
 	vault_vcrypto__key_free(k);
 	snprintf(skey, sizeof skey, "@enrol/%s", name);
-	return vault_store__put(txn, v->st->sealed, skey, strlen(skey), out, sizeof out, 0);
+	return vault_rec__put(txn, v, v->st->sealed, skey, out, sizeof out);
 }
 
 int vault_hkeys__enrol_open(vault *v, const char *name, const char *code, size_t codelen)
@@ -469,7 +469,7 @@ int vault_hkeys__enrol_open(vault *v, const char *name, const char *code, size_t
 	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		goto done;
 	snprintf(skey, sizeof skey, "@enrol/%s", name);
-	error = vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val);
+	error = vault_rec__get(txn, v, v->st->sealed, skey, &val);
 	if (error == 0 && (val.mv_size != ENROL_SIZE || ((unsigned char *)val.mv_data)[0] != REC_FORMAT ||
 	    (gen = be32_get((unsigned char *)val.mv_data + 1)) == 0 || gen > VAULT_HGEN_MAX))
 		error = VAULT_ECORRUPT;
@@ -517,7 +517,7 @@ int vault_hkeys__enrol_drop(MDB_txn *txn, vault *v, const char *name)
 	int error;
 
 	snprintf(skey, sizeof skey, "@enrol/%s", name);
-	error = vault_store__del(txn, v->st->sealed, skey, strlen(skey));
+	error = vault_rec__del(txn, v, v->st->sealed, skey);
 	return error == VAULT_ENOTFOUND ? 0 : error;
 }
 
@@ -549,8 +549,8 @@ int vault_hkeys__note_failure(vault *v, const char *name)
 	randombytes_buf(rnd, sizeof rnd);
 	snprintf(skey, sizeof skey, VAULT_HKEYS_FAILED "%016llx%02x%02x%02x%02x", (unsigned long long)now,
 		rnd[0], rnd[1], rnd[2], rnd[3]);
-	if ((error = vault_store__put(txn, v->st->sealed, skey, strlen(skey), out,
-			1 + 8 + len + VCRYPTO_SEALBYTES, 0)) == 0)
+	if ((error = vault_rec__put(txn, v, v->st->sealed, skey, out,
+			1 + 8 + len + VCRYPTO_SEALBYTES)) == 0)
 		error = vault_store__commit(v->st, txn), txn = NULL;
 done:
 	vault_store__abort(v->st, txn);

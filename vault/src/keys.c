@@ -100,7 +100,7 @@ static int key_unseal(unsigned char **out, MDB_txn *txn, vault *v, const case_re
 
 	*out = NULL;
 	vault_keys__sealed_name(skey, sizeof skey, c->code, epoch, v->user);
-	if ((error = vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val)) < 0)
+	if ((error = vault_rec__get(txn, v, v->st->sealed, skey, &val)) < 0)
 		return error;
 	if ((error = vault_vcrypto__secret_alloc(&plain, SEALED_PLAIN)) < 0)
 		return error;
@@ -264,7 +264,7 @@ int vault_keys__seal(MDB_txn *txn, vault *v, const case_rec *c, uint32_t epoch,
 	if (error < 0)
 		return error;
 	vault_keys__sealed_name(skey, sizeof skey, c->code, epoch, user);
-	return vault_store__put(txn, v->st->sealed, skey, strlen(skey), buf, sizeof buf, 0);
+	return vault_rec__put(txn, v, v->st->sealed, skey, buf, sizeof buf);
 }
 
 int vault_keys__has_sealed(MDB_txn *txn, vault *v, const char *code, uint32_t epoch, const char *user)
@@ -273,7 +273,7 @@ int vault_keys__has_sealed(MDB_txn *txn, vault *v, const char *code, uint32_t ep
 	MDB_val val;
 
 	vault_keys__sealed_name(skey, sizeof skey, code, epoch, user);
-	return vault_store__get(txn, v->st->sealed, skey, strlen(skey), &val) == 0;
+	return vault_rec__get(txn, v, v->st->sealed, skey, &val) == 0;
 }
 
 int vault_keys__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed)
@@ -426,7 +426,7 @@ int vault_keys__seal_audit(MDB_txn *txn, vault *v, const char *to, const unsigne
 	if (error < 0)
 		return error;
 	snprintf(key, sizeof key, "@audit/%s", to);
-	return vault_store__put(txn, v->st->sealed, key, strlen(key), sealed, sizeof sealed, 0);
+	return vault_rec__put(txn, v, v->st->sealed, key, sealed, sizeof sealed);
 }
 
 static int has_audit_key(MDB_txn *txn, vault *v, const char *name)
@@ -435,7 +435,7 @@ static int has_audit_key(MDB_txn *txn, vault *v, const char *name)
 	MDB_val val;
 
 	snprintf(key, sizeof key, "@audit/%s", name);
-	return vault_store__get(txn, v->st->sealed, key, strlen(key), &val) != VAULT_ENOTFOUND;
+	return vault_rec__get(txn, v, v->st->sealed, key, &val) != VAULT_ENOTFOUND;
 }
 
 /* An active admin or auditor who lacks the audit key (enrolled since). */

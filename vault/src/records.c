@@ -15,15 +15,223 @@
 #include <sys/uio.h>
 
 #include "internal.h"
+#include "policy.h"
 #include "sshsig.h"
 
 #define USER_REC_SIZE (3 + 32 + 8 + 8 + VCRYPTO_SALTBYTES + VCRYPTO_OVERHEAD + VCRYPTO_SIGN_SKBYTES + 32 + 8)
+
+/* ---- locators ------------------------------------------------------------ */
+
+static int has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int vault_rec__locator_kind(const char *table, const char *key, const char **ctx)
+{
+	if (!strcmp(table, "users")) {
+		*ctx = "cv-luser";
+		return VAULT_LOC_VAULT_ID;
+	}
+	if (!strcmp(table, "cases")) {
+		*ctx = "cv-lcase";
+		return VAULT_LOC_INDEX;
+	}
+	if (!strcmp(table, "meta")) {
+		*ctx = "cv-lmeta";
+		return has_prefix(key, "checkpoint/") ? VAULT_LOC_INDEX : VAULT_LOC_PLAIN;
+	}
+	if (!strcmp(table, "sealed")) {
+		*ctx = "cv-lseal";
+		if (has_prefix(key, "@failed/") || has_prefix(key, "@hchain/"))
+			return VAULT_LOC_PLAIN;
+		if (has_prefix(key, "@index/") || has_prefix(key, "@history/") || has_prefix(key, "@enrol/"))
+			return VAULT_LOC_VAULT_ID;
+		return VAULT_LOC_INDEX;
+	}
+	return VAULT_LOC_PLAIN;
+}
+
+void vault_rec__locator(unsigned char out[VAULT_LOCATOR_SIZE], const char *vault_id,
+	const unsigned char *index, const char *table, const char *key)
+{
+	crypto_generichash_state h;
+	unsigned char master[32], sub[32];
+	const char *ctx = "";
+
+	if (vault_rec__locator_kind(table, key, &ctx) == VAULT_LOC_VAULT_ID) {
+		/* Not secret: anyone with the file can find a user by name. */
+		crypto_generichash(master, sizeof master, (const unsigned char *)vault_id, strlen(vault_id),
+			(const unsigned char *)"cv-vault-locators", 17);
+		crypto_kdf_derive_from_key(sub, sizeof sub, 1, ctx, master);
+	} else {
+		crypto_kdf_derive_from_key(sub, sizeof sub, 1, ctx, index);
+	}
+	crypto_generichash_init(&h, sub, sizeof sub, VAULT_LOCATOR_SIZE);
+	crypto_generichash_update(&h, (const unsigned char *)table, strlen(table) + 1);
+	crypto_generichash_update(&h, (const unsigned char *)key, strlen(key));
+	crypto_generichash_final(&h, out, VAULT_LOCATOR_SIZE);
+	sodium_memzero(sub, sizeof sub);
+	sodium_memzero(&h, sizeof h);
+}
+
+static const char *table_name(const vault *v, MDB_dbi dbi)
+{
+	const vault_store *st = v->st;
+
+	return dbi == st->users ? "users" : dbi == st->cases ? "cases" : dbi == st->meta ? "meta" :
+		dbi == st->sealed ? "sealed" : "";
+}
+
+int vault_rec__key(vault_rec_key *out, vault *v, MDB_dbi dbi, const char *key)
+{
+	const char *table = table_name(v, dbi), *ctx;
+	size_t len = strlen(key);
+	int kind = vault_rec__locator_kind(table, key, &ctx);
+
+	if (kind == VAULT_LOC_PLAIN) {
+		if (len > sizeof out->b)
+			return vault_error_set(VAULT_ERROR, "vault record key '%s' is too long", key);
+		memcpy(out->b, key, len);
+		out->len = len;
+		return 0;
+	}
+	if (kind == VAULT_LOC_INDEX && !v->hk.index)
+		return vault_error_set(VAULT_EAUTH,
+			"vault records are located by the index key and this session holds none");
+	vault_rec__locator(out->b, v->id, v->hk.index, table, key);
+	out->len = VAULT_LOCATOR_SIZE;
+	return 0;
+}
+
+int vault_rec__get(MDB_txn *txn, vault *v, MDB_dbi dbi, const char *key, MDB_val *out)
+{
+	vault_rec_key k;
+	int error = vault_rec__key(&k, v, dbi, key);
+
+	return error < 0 ? error : vault_store__get(txn, dbi, k.b, k.len, out);
+}
+
+int vault_rec__put(MDB_txn *txn, vault *v, MDB_dbi dbi, const char *key, const void *val, size_t len)
+{
+	vault_rec_key k;
+	int error = vault_rec__key(&k, v, dbi, key);
+
+	return error < 0 ? error : vault_store__put(txn, dbi, k.b, k.len, val, len, 0);
+}
+
+int vault_rec__del(MDB_txn *txn, vault *v, MDB_dbi dbi, const char *key)
+{
+	vault_rec_key k;
+	int error = vault_rec__key(&k, v, dbi, key);
+
+	return error < 0 ? error : vault_store__del(txn, dbi, k.b, k.len);
+}
+
+/*
+ * Records whose values hold names (a case's members, a node's case) are
+ * sealed whole under a subkey of the index key, bound to the table and
+ * the key they are stored at: a record moved to another locator fails.
+ * Stored as format ‖ nonce ‖ ciphertext ‖ tag.
+ */
+static size_t rec_ad(unsigned char ad[128], const vault *v, const char *table, const void *at, size_t atlen)
+{
+	size_t n = (size_t)snprintf((char *)ad, 128, "cv-rec:%s:%s:", v->id, table);
+
+	memcpy(ad + n, at, atlen);
+	return n + atlen;
+}
+
+static int rec_key(unsigned char **k, const vault *v)
+{
+	*k = NULL;
+	if (!v->hk.index)
+		return vault_error_set(VAULT_EAUTH, "vault records are encrypted and this session holds no key of them");
+	return vault_vcrypto__subkey(k, v->hk.index, 2, "cv-meta_");
+}
+
+int vault_rec__seal(unsigned char **out, size_t *outlen, const vault *v, const char *table,
+	const void *at, size_t atlen, const unsigned char *plain, size_t len)
+{
+	unsigned char *k, ad[128];
+	size_t adlen = rec_ad(ad, v, table, at, atlen);
+	int error;
+
+	*out = NULL;
+	if ((error = rec_key(&k, v)) < 0)
+		return error;
+	if ((*out = malloc(1 + len + VCRYPTO_OVERHEAD)) == NULL) {
+		vault_vcrypto__key_free(k);
+		return vault_error_set_oom();
+	}
+	(*out)[0] = REC_FORMAT;
+	vault_vcrypto__seal(*out + 1, plain, len, ad, adlen, k);
+	*outlen = 1 + len + VCRYPTO_OVERHEAD;
+	vault_vcrypto__key_free(k);
+	return 0;
+}
+
+/* The plain bytes of sealed record `val` into `plain` (malloc'd, wiped by
+ * rec_free); VAULT_ECORRUPT (unset: the caller names the record) if it
+ * does not open at `at`. */
+int vault_rec__open(unsigned char **plain, size_t *plen, const vault *v, const char *table,
+	const void *at, size_t atlen, const MDB_val *val)
+{
+	unsigned char *k, ad[128];
+	const unsigned char *c = val->mv_data;
+	size_t adlen = rec_ad(ad, v, table, at, atlen), clen = val->mv_size;
+	int error;
+
+	*plain = NULL;
+	if ((error = rec_key(&k, v)) < 0)
+		return error;
+	if (clen < 1 + VCRYPTO_OVERHEAD || c[0] != REC_FORMAT) {
+		vault_vcrypto__key_free(k);
+		return VAULT_ECORRUPT;
+	}
+	if ((*plain = malloc(clen - VCRYPTO_OVERHEAD)) == NULL) {
+		vault_vcrypto__key_free(k);
+		return vault_error_set_oom();
+	}
+	*plen = clen - 1 - VCRYPTO_OVERHEAD;
+	error = vault_vcrypto__open(*plain, c + 1, clen - 1, ad, adlen, k);
+	vault_vcrypto__key_free(k);
+	if (error < 0) {
+		free(*plain);
+		*plain = NULL;
+		return VAULT_ECORRUPT;
+	}
+	return 0;
+}
+
+void vault_rec__free(unsigned char *plain, size_t len)
+{
+	if (plain) {
+		sodium_memzero(plain, len);
+		free(plain);
+	}
+}
+
+/* Plain record bytes sealed and stored at `at` of `dbi` (`table`). */
+static int put_sealed(MDB_txn *txn, vault *v, MDB_dbi dbi, const char *table, const void *at,
+	size_t atlen, const unsigned char *plain, size_t len)
+{
+	unsigned char *sealed;
+	size_t slen;
+	int error;
+
+	if ((error = vault_rec__seal(&sealed, &slen, v, table, at, atlen, plain, len)) < 0)
+		return error;
+	error = vault_store__put(txn, dbi, at, atlen, sealed, slen, 0);
+	free(sealed);
+	return error;
+}
 
 /* ---- meta --------------------------------------------------------------- */
 
 int vault_meta__get(MDB_val *out, MDB_txn *txn, vault *v, const char *key)
 {
-	int error = vault_store__get(txn, v->st->meta, key, strlen(key), out);
+	int error = vault_rec__get(txn, v, v->st->meta, key, out);
 
 	if (error == VAULT_ENOTFOUND)
 		return error;
@@ -36,15 +244,26 @@ int vault_meta__get(MDB_val *out, MDB_txn *txn, vault *v, const char *key)
 	return 0;
 }
 
-int vault_meta__put(MDB_txn *txn, vault *v, const char *key, const void *val, size_t len)
+/* A meta record of any length. */
+static int meta_put(MDB_txn *txn, vault *v, const char *key, const void *val, size_t len)
 {
-	unsigned char buf[1024];
+	unsigned char *buf = malloc(len + 1);
+	int error;
 
-	if (len + 1 > sizeof buf)
-		return vault_error_set(VAULT_ERROR, "vault setting '%s' is too long", key);
+	if (!buf)
+		return vault_error_set_oom();
 	buf[0] = REC_FORMAT;
 	memcpy(buf + 1, val, len);
-	return vault_store__put(txn, v->st->meta, key, strlen(key), buf, len + 1, 0);
+	error = vault_rec__put(txn, v, v->st->meta, key, buf, len + 1);
+	free(buf);
+	return error;
+}
+
+int vault_meta__put(MDB_txn *txn, vault *v, const char *key, const void *val, size_t len)
+{
+	if (len + 1 > VAULT_META_MAX)
+		return vault_error_set(VAULT_ERROR, "vault setting '%s' is too long", key);
+	return meta_put(txn, v, key, val, len);
 }
 
 int vault_meta__text(vault_buf *out, MDB_txn *txn, vault *v, const char *key)
@@ -90,7 +309,7 @@ int vault_meta__sealed_put(MDB_txn *txn, vault *v, const char *key, const void *
 	}
 	vault_vcrypto__seal(sealed, val, len, (unsigned char *)ad, adlen, k);
 	vault_vcrypto__key_free(k);
-	error = vault_meta__put(txn, v, key, sealed, len + VCRYPTO_OVERHEAD);
+	error = meta_put(txn, v, key, sealed, len + VCRYPTO_OVERHEAD);
 	free(sealed);
 	return error;
 }
@@ -143,45 +362,105 @@ int vault_meta__purposes(vault_buf *out, int *required, MDB_txn *txn, vault *v)
 /* ---- walks -------------------------------------------------------------- */
 
 /*
- * The records of `dbi` in key order: `fn` gets each key as a string; the
- * walk stops at the first non-zero return of `fn`, which it returns. Keys
- * are `min` to `max` bytes long; any other is damage (VAULT_ECORRUPT,
- * "vault state holds a `bad`").
+ * Walks of users and cases go by name, as their records' keys are
+ * locators: the names are in meta `users` and `cases`, one a line, in
+ * order, sealed under the index key. verify compares what the walks
+ * reach with the head tree, which lists every user and case.
  */
-static int each_key(MDB_txn *txn, MDB_dbi dbi, size_t min, size_t max, const char *bad,
-	int (*fn)(const char *key, void *ctx), void *ctx)
-{
-	MDB_cursor *cur;
-	MDB_val k, d;
-	char key[VAULT_NAME_MAX + 1];
-	int rc, error = 0;
+#define NAMES_USERS "users"
+#define NAMES_CASES "cases"
 
-	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
-		return vault_store__error(rc, "walk records");
-	while (error == 0 && (rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0) {
-		if (k.mv_size < min || k.mv_size > max || k.mv_size >= sizeof key) {
-			error = vault_error_set(VAULT_ECORRUPT, "vault state holds a %s", bad);
-			break;
+/* `name` into list `list`, in order, unless it is there. */
+static int names_add(MDB_txn *txn, vault *v, const char *list, const char *name)
+{
+	vault_buf b = VAULT_BUF_INIT, nb = VAULT_BUF_INIT;
+	size_t nlen = strlen(name);
+	int error, placed = 0;
+
+	if ((error = vault_meta__sealed_text(&b, txn, v, list)) < 0)
+		goto done;
+	for (const char *p = b.ptr, *end; *p; p = end + 1) {
+		size_t len;
+		int cmp;
+
+		if ((end = strchr(p, '\n')) == NULL) {
+			error = vault_error_set(VAULT_ECORRUPT, "vault record '%s' is damaged", list);
+			goto done;
 		}
-		memcpy(key, k.mv_data, k.mv_size);
-		key[k.mv_size] = '\0';
-		if (strlen(key) != k.mv_size) {
-			error = vault_error_set(VAULT_ECORRUPT, "vault state holds a %s", bad);
-			break;
+		len = (size_t)(end - p);
+		cmp = memcmp(p, name, len < nlen ? len : nlen);
+		if (cmp == 0)
+			cmp = len < nlen ? -1 : len > nlen;
+		if (cmp == 0)
+			goto done;                 /* already listed */
+		if (!placed && cmp > 0) {
+			vault_buf_printf(&nb, "%s\n", name);
+			placed = 1;
 		}
-		error = fn(key, ctx);
+		vault_buf_put(&nb, p, len + 1);
 	}
-	mdb_cursor_close(cur);
-	if (error == 0 && rc != MDB_NOTFOUND)
-		error = vault_store__error(rc, "walk records");
+	if (!placed)
+		vault_buf_printf(&nb, "%s\n", name);
+	error = nb.oom ? vault_error_set_oom() : vault_meta__sealed_put(txn, v, list, nb.ptr, nb.size);
+done:
+	vault_buf_dispose(&b);
+	vault_buf_dispose(&nb);
 	return error;
+}
+
+/*
+ * The names of list `list`: `fn` gets each; the walk stops at the first
+ * non-zero return of `fn`, which it returns. A name `check` refuses is
+ * damage (VAULT_ECORRUPT, "vault state holds a `bad`").
+ */
+static int each_name(MDB_txn *txn, vault *v, const char *list, int (*check)(const char *),
+	const char *bad, int (*fn)(const char *key, void *ctx), void *ctx)
+{
+	vault_buf b = VAULT_BUF_INIT;
+	char name[VAULT_NAME_MAX + 1];
+	int error;
+
+	if ((error = vault_meta__sealed_text(&b, txn, v, list)) < 0)
+		return error;
+	for (const char *p = b.ptr, *end; error == 0 && *p; p = end + 1) {
+		if ((end = strchr(p, '\n')) == NULL || (size_t)(end - p) >= sizeof name) {
+			error = vault_error_set(VAULT_ECORRUPT, "vault state holds a %s", bad);
+			break;
+		}
+		memcpy(name, p, (size_t)(end - p));
+		name[end - p] = '\0';
+		if (check(name) < 0) {
+			error = vault_error_set(VAULT_ECORRUPT, "vault state holds a %s", bad);
+			break;
+		}
+		error = fn(name, ctx);
+	}
+	vault_buf_dispose(&b);
+	return error;
+}
+
+static int user_name_ok(const char *name)
+{
+	return vault_user__check_name(name, "user");
+}
+
+/* One record of a set's hash: u32 key length, key, u32 value length, value. */
+static void hash_record(crypto_generichash_state *st, const void *key, size_t klen, const MDB_val *d)
+{
+	unsigned char len[4];
+
+	be32_put(len, (uint32_t)klen);
+	crypto_generichash_update(st, len, 4);
+	crypto_generichash_update(st, key, klen);
+	be32_put(len, (uint32_t)d->mv_size);
+	crypto_generichash_update(st, len, 4);
+	crypto_generichash_update(st, d->mv_data, d->mv_size);
 }
 
 int vault_records__set_hash(unsigned char out[32], MDB_txn *txn, MDB_dbi dbi, const char *domain,
 	const void *prefix, size_t plen)
 {
 	crypto_generichash_state st;
-	unsigned char len[4];
 	MDB_cursor *cur;
 	MDB_val k = { plen, (void *)prefix }, d;
 	int rc;
@@ -192,14 +471,8 @@ int vault_records__set_hash(unsigned char out[32], MDB_txn *txn, MDB_dbi dbi, co
 		return vault_store__error(rc, "read records");
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
 	     rc == 0 && k.mv_size >= plen && !memcmp(k.mv_data, prefix, plen);
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		be32_put(len, (uint32_t)k.mv_size);
-		crypto_generichash_update(&st, len, 4);
-		crypto_generichash_update(&st, k.mv_data, k.mv_size);
-		be32_put(len, (uint32_t)d.mv_size);
-		crypto_generichash_update(&st, len, 4);
-		crypto_generichash_update(&st, d.mv_data, d.mv_size);
-	}
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))
+		hash_record(&st, k.mv_data, k.mv_size, &d);
 	mdb_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return vault_store__error(rc, "read records");
@@ -233,15 +506,17 @@ static int record_one(const char *key, void *ctx)
 	int error;
 
 	if (e->user_cb) {
-		if (vault_user__check_name(key, "user") < 0)
-			return vault_error_set(VAULT_ECORRUPT, "vault state holds a user record with a bad name");
-		if ((error = vault_user__get(&u, e->txn, e->v, key)) < 0)
+		if ((error = vault_user__get(&u, e->txn, e->v, key)) == VAULT_ENOTFOUND)
+			return vault_error_set(VAULT_ECORRUPT,
+				"vault state lists user '%s' and holds no user record of them", key);
+		if (error < 0)
 			return error;
 		return e->user_cb(key, &u, e->payload);
 	}
-	if (vault_case__check_code(key) < 0)
-		return vault_error_set(VAULT_ECORRUPT, "vault state holds a case record with a bad code");
-	if ((error = vault_case__get(&c, e->txn, e->v, key)) < 0)
+	if ((error = vault_case__get(&c, e->txn, e->v, key)) == VAULT_ENOTFOUND)
+		return vault_error_set(VAULT_ECORRUPT,
+			"vault state lists case '%s' and holds no case record of it", key);
+	if (error < 0)
 		return error;
 	error = e->case_cb(&c, e->payload);
 	vault_case__dispose(&c);
@@ -296,7 +571,7 @@ int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name)
 	const unsigned char *p;
 	int error;
 
-	if ((error = vault_store__get(txn, v->st->users, name, strlen(name), &val)) < 0)
+	if ((error = vault_rec__get(txn, v, v->st->users, name, &val)) < 0)
 		return error;
 	p = val.mv_data;
 	if (val.mv_size != USER_REC_SIZE || p[0] != REC_FORMAT || p[1] < 1 || p[1] > 3 ||
@@ -319,6 +594,7 @@ int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name)
 int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u)
 {
 	unsigned char buf[USER_REC_SIZE], *p = buf;
+	int error;
 
 	*p++ = REC_FORMAT;
 	*p++ = (unsigned char)u->role;
@@ -330,7 +606,9 @@ int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u)
 	memcpy(p, u->wrapped, sizeof u->wrapped); p += sizeof u->wrapped;
 	memcpy(p, u->enrol, 32); p += 32;
 	be64_put(p, (uint64_t)u->enrol_expires);
-	return vault_store__put(txn, v->st->users, name, strlen(name), buf, sizeof buf, 0);
+	if ((error = vault_rec__put(txn, v, v->st->users, name, buf, sizeof buf)) < 0)
+		return error;
+	return names_add(txn, v, NAMES_USERS, name);
 }
 
 int vault_user__each(MDB_txn *txn, vault *v,
@@ -338,7 +616,7 @@ int vault_user__each(MDB_txn *txn, vault *v,
 {
 	each_ctx e = { txn, v, cb, NULL, payload };
 
-	return each_key(txn, v->st->users, 1, VAULT_NAME_MAX, "user record with a bad name", record_one, &e);
+	return each_name(txn, v, NAMES_USERS, user_name_ok, "user record with a bad name", record_one, &e);
 }
 
 void vault_user__path(char out[64], const char *name)
@@ -362,8 +640,9 @@ int vault_blob__user(vault_buf *out, const char *name, const user_rec *u)
 	}
 	/* The passphrase's parameters and the wrapped secret key: a damaged
 	 * one fails the unlock, so verify must see it. Not the first admin's
-	 * first one, bound to the genesis that this file is part of. */
-	if (u->status != USER_PENDING && !u->wrap_outside) {
+	 * first one, bound to the genesis that this file is part of; none
+	 * of a user who never enrolled (pending, or disabled before). */
+	if (sodium_memcmp(u->pk, none, 32) != 0 && !u->wrap_outside) {
 		crypto_generichash_state st;
 		unsigned char h[32], be[8];
 
@@ -410,22 +689,11 @@ void vault_case__dispose(case_rec *c)
 	c->nchain = 0;
 }
 
-int vault_case__get(case_rec *out, MDB_txn *txn, vault *v, const char *code)
+/* A case record's fields from its plain bytes `p` (`len`). */
+static int case_parse(case_rec *out, const unsigned char *p, size_t len, const char *code)
 {
-	MDB_val val;
-	const unsigned char *p, *end;
-	int error;
+	const unsigned char *end = p + len;
 
-	memset(out, 0, sizeof *out);
-	if ((error = vault_case__check_code(code)) < 0)
-		return error;
-	if ((error = vault_store__get(txn, v->st->cases, code, strlen(code), &val)) < 0) {
-		if (error == VAULT_ENOTFOUND)
-			return vault_error_set(VAULT_ENOTFOUND, "case '%s' does not exist", code);
-		return error;
-	}
-	p = val.mv_data;
-	end = p + val.mv_size;
 	snprintf(out->code, sizeof out->code, "%s", code);
 #define NEED(n) do { if ((size_t)(end - p) < (size_t)(n)) goto bad; } while (0)
 	NEED(1 + 4 + 1 + 8 + 4 + 2);
@@ -485,14 +753,45 @@ bad:
 	return vault_error_set(VAULT_ECORRUPT, "record of case '%s' is damaged", code);
 }
 
+int vault_case__get(case_rec *out, MDB_txn *txn, vault *v, const char *code)
+{
+	vault_rec_key at;
+	unsigned char *plain;
+	size_t len;
+	MDB_val val;
+	int error;
+
+	memset(out, 0, sizeof *out);
+	if ((error = vault_case__check_code(code)) < 0 ||
+	    (error = vault_rec__key(&at, v, v->st->cases, code)) < 0)
+		return error;
+	if ((error = vault_store__get(txn, v->st->cases, at.b, at.len, &val)) < 0) {
+		if (error == VAULT_ENOTFOUND)
+			return vault_error_set(VAULT_ENOTFOUND, "case '%s' does not exist", code);
+		return error;
+	}
+	/* Sealed at its locator: a record moved from another case fails. */
+	if ((error = vault_rec__open(&plain, &len, v, "cases", at.b, at.len, &val)) == VAULT_ECORRUPT)
+		return vault_error_set(VAULT_ECORRUPT,
+			"record 'policy/cases/%s' is damaged or was moved there from another case", code);
+	if (error < 0)
+		return error;
+	error = case_parse(out, plain, len, code);
+	vault_rec__free(plain, len);
+	return error;
+}
+
 int vault_case__put(MDB_txn *txn, vault *v, const case_rec *c)
 {
 	vault_buf b = VAULT_BUF_INIT;
+	vault_rec_key at;
 	unsigned char hdr[1 + 4 + 1 + 8 + 4 + 2], *p = hdr, n;
 	int error;
 
 	if (!c->kcv)
 		return vault_error_set(VAULT_ERROR, "case '%s' has no key-check values", c->code);
+	if ((error = vault_rec__key(&at, v, v->st->cases, c->code)) < 0)
+		return error;
 	*p++ = REC_FORMAT;
 	be32_put(p, c->epoch); p += 4;
 	*p++ = (unsigned char)c->retired;
@@ -519,9 +818,9 @@ int vault_case__put(MDB_txn *txn, vault *v, const case_rec *c)
 	if (b.oom)
 		error = vault_error_set_oom();
 	else
-		error = vault_store__put(txn, v->st->cases, c->code, strlen(c->code), b.ptr, b.size, 0);
+		error = put_sealed(txn, v, v->st->cases, "cases", at.b, at.len, (unsigned char *)b.ptr, b.size);
 	vault_buf_dispose(&b);
-	return error;
+	return error < 0 ? error : names_add(txn, v, NAMES_CASES, c->code);
 }
 
 member_rec *vault_case__member(case_rec *c, const char *user)
@@ -536,8 +835,8 @@ int vault_case__each(MDB_txn *txn, vault *v, int (*cb)(case_rec *c, void *payloa
 {
 	each_ctx e = { txn, v, NULL, cb, payload };
 
-	return each_key(txn, v->st->cases, VAULT_CODE_SIZE - 1, VAULT_CODE_SIZE - 1,
-		"case record with a bad code", record_one, &e);
+	return each_name(txn, v, NAMES_CASES, vault_case__check_code, "case record with a bad code",
+		record_one, &e);
 }
 
 void vault_case__path(char out[64], const char *code)
@@ -545,17 +844,50 @@ void vault_case__path(char out[64], const char *code)
 	snprintf(out, 64, "policy/cases/%s", code);
 }
 
-/* "sealed HASH": every case key sealed to a member, as stored. */
-static int case_sealed(vault_buf *out, MDB_txn *txn, vault *v, const char *code)
+/* The case keys of one case sealed to one user, into a set's hash. */
+typedef struct {
+	crypto_generichash_state st;
+	MDB_txn *txn;
+	vault *v;
+	const case_rec *c;
+} sealed_set;
+
+static int sealed_set_user(const char *user, void *ctx)
 {
-	char prefix[VAULT_CODE_SIZE + 1];
+	sealed_set *s = ctx;
+	vault_rec_key at;
+	char skey[64];
+	MDB_val d;
+	int error;
+
+	for (uint32_t e = 1; e <= s->c->epoch; e++) {
+		vault_keys__sealed_name(skey, sizeof skey, s->c->code, e, user);
+		if ((error = vault_rec__key(&at, s->v, s->v->st->sealed, skey)) < 0)
+			return error;
+		if ((error = vault_store__get(s->txn, s->v->st->sealed, at.b, at.len, &d)) == VAULT_ENOTFOUND)
+			continue;
+		if (error < 0)
+			return error;
+		hash_record(&s->st, at.b, at.len, &d);
+	}
+	return 0;
+}
+
+/* "sealed HASH": every case key sealed to a user, as stored: for each
+ * user of the vault (in name order) and each epoch, the record at its
+ * locator, if there is one. */
+static int case_sealed(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c)
+{
+	sealed_set s = { .txn = txn, .v = v, .c = c };
 	unsigned char h[32];
 	int error;
 
-	snprintf(prefix, sizeof prefix, "%s/", code);
-	if ((error = vault_records__set_hash(h, txn, v->st->sealed, "cv-sealed-set", prefix,
-			strlen(prefix))) < 0)
+	crypto_generichash_init(&s.st, NULL, 0, 32);
+	crypto_generichash_update(&s.st, (const unsigned char *)"cv-sealed-set", sizeof "cv-sealed-set");
+	if ((error = each_name(txn, v, NAMES_USERS, user_name_ok, "user record with a bad name",
+			sealed_set_user, &s)) < 0)
 		return error;
+	crypto_generichash_final(&s.st, h, 32);
 	blob_hash(out, "sealed", h);
 	return out->oom ? vault_error_set_oom() : 0;
 }
@@ -577,7 +909,7 @@ int vault_blob__case(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c)
 		sodium_bin2hex(hex, sizeof hex, c->kcv[e - 1], KCV_SIZE);
 		vault_buf_printf(out, "kcv %u %s\n", e, hex);
 	}
-	return case_sealed(out, txn, v, c->code);
+	return case_sealed(out, txn, v, c);
 }
 
 /* ---- nodes and versions ------------------------------------------------- */
@@ -602,25 +934,14 @@ void vault_node__init(node_rec *n, int type, const char *code, uint64_t parent)
 	snprintf(n->code, sizeof n->code, "%s", code);
 }
 
-int vault_node__get(node_rec *out, MDB_txn *txn, vault *v, uint64_t id)
+/* A node record's fields from its plain bytes `p` (`len`). */
+static int node_parse(node_rec *out, const unsigned char *p, size_t len, uint64_t id)
 {
-	unsigned char k[8];
-	const unsigned char *p, *end;
-	MDB_val val;
+	const unsigned char *end = p + len;
 	size_t clen;
-	int error;
 
-	memset(out, 0, sizeof *out);
-	be64_put(k, id);
-	if ((error = vault_store__get(txn, v->st->nodes, k, 8, &val)) < 0) {
-		if (error == VAULT_ENOTFOUND)
-			return vault_error_set(VAULT_ENOTFOUND, "node %016llx does not exist", (unsigned long long)id);
-		return error;
-	}
-	p = val.mv_data;
-	end = p + val.mv_size;
 	out->id = id;
-	if (val.mv_size < 4 || p[0] != REC_FORMAT)
+	if (len < 4 || p[0] != REC_FORMAT)
 		goto bad;
 	out->type = p[1];
 	out->state = p[2];
@@ -656,6 +977,34 @@ bad:
 	return vault_error_set(VAULT_ECORRUPT, "record of node %016llx is damaged", (unsigned long long)id);
 }
 
+int vault_node__get(node_rec *out, MDB_txn *txn, vault *v, uint64_t id)
+{
+	unsigned char k[8], *plain;
+	size_t len;
+	MDB_val val;
+	int error;
+
+	memset(out, 0, sizeof *out);
+	be64_put(k, id);
+	if ((error = vault_store__get(txn, v->st->nodes, k, 8, &val)) < 0) {
+		if (error == VAULT_ENOTFOUND)
+			return vault_error_set(VAULT_ENOTFOUND, "node %016llx does not exist", (unsigned long long)id);
+		return error;
+	}
+	/* Sealed (its case, its times) at its id: one moved from another node fails. */
+	if ((error = vault_rec__open(&plain, &len, v, "nodes", k, 8, &val)) == VAULT_ECORRUPT) {
+		char path[64];
+		vault_node__path(path, id);
+		return vault_error_set(VAULT_ECORRUPT,
+			"record '%s' is damaged or was moved there from another node", path);
+	}
+	if (error < 0)
+		return error;
+	error = node_parse(out, plain, len, id);
+	vault_rec__free(plain, len);
+	return error;
+}
+
 int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n)
 {
 	unsigned char buf[4 + VAULT_CODE_SIZE + 62 + sizeof n->name + 32 + 2 + 4], *p = buf, k[8];
@@ -683,7 +1032,7 @@ int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n)
 	*p++ = (unsigned char)n->mode;
 	be32_put(p, n->folders); p += 4;
 	be64_put(k, n->id);
-	return vault_store__put(txn, v->st->nodes, k, 8, buf, (size_t)(p - buf), 0);
+	return put_sealed(txn, v, v->st->nodes, "nodes", k, 8, buf, (size_t)(p - buf));
 }
 
 /* A version's block list entry: block id ‖ block hash. */

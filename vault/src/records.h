@@ -109,10 +109,57 @@ typedef struct {
 	block_ref *blocks;           /* malloc'd */
 } version_rec;
 
+/* ---- locators: where a record named by a user or a case lies ------------
+ *
+ * The keys of `users`, `cases`, `sealed` and meta `checkpoint/` records
+ * that hold a user name or a case code are locators, never the names:
+ * BLAKE2b-128, keyed with a `crypto_kdf` subkey (one context per table),
+ * over the table's name (NUL-ended) and the record's plain key. User
+ * records, and the sealed keys a user opens at unlock (`@index/`,
+ * `@history/`, `@enrol/`), are found before any key is held: their subkey
+ * comes from the vault id. The rest from the index key. `@failed/` and
+ * `@hchain/` entries and the other meta records name no one: plain. */
+#define VAULT_LOCATOR_SIZE 16
+typedef struct {
+	unsigned char b[64];
+	size_t len;
+} vault_rec_key;
+enum { VAULT_LOC_PLAIN, VAULT_LOC_VAULT_ID, VAULT_LOC_INDEX };
+/* How record `key` of table `table` ("users", "cases", "sealed", "meta")
+ * is located, and the `crypto_kdf` context of its subkey. */
+int vault_rec__locator_kind(const char *table, const char *key, const char **ctx);
+/* Its locator, under vault `vault_id` and its index key `index` (unused
+ * for VAULT_LOC_VAULT_ID). */
+void vault_rec__locator(unsigned char out[VAULT_LOCATOR_SIZE], const char *vault_id,
+	const unsigned char *index, const char *table, const char *key);
+/* The stored key of record `key` of table `dbi`; VAULT_EAUTH when it is
+ * located by the index key and none is held. */
+int vault_rec__key(vault_rec_key *out, vault *v, MDB_dbi dbi, const char *key);
+/* vault_store__get/put/del of record `key` at its locator. */
+int vault_rec__get(MDB_txn *txn, vault *v, MDB_dbi dbi, const char *key, MDB_val *out);
+int vault_rec__put(MDB_txn *txn, vault *v, MDB_dbi dbi, const char *key, const void *val, size_t len);
+int vault_rec__del(MDB_txn *txn, vault *v, MDB_dbi dbi, const char *key);
+
+/*
+ * Case and node records are sealed whole under a subkey of the index key
+ * (subkey 2, context `cv-meta_`), with associated data naming the vault,
+ * the table and the key they are stored at (`at`): format ‖ nonce ‖
+ * ciphertext ‖ tag. Seal or open one (VAULT_ECORRUPT, no message, when it
+ * does not open at `at`); the plain bytes are malloc'd, vault_rec__free them.
+ */
+int vault_rec__seal(unsigned char **out, size_t *outlen, const vault *v, const char *table,
+	const void *at, size_t atlen, const unsigned char *plain, size_t len);
+int vault_rec__open(unsigned char **plain, size_t *plen, const vault *v, const char *table,
+	const void *at, size_t atlen, const MDB_val *val);
+void vault_rec__free(unsigned char *plain, size_t len);
+
 /* ---- meta: the vault's own values (format, head, audit key, settings) --- */
 
 /* The value of `key`, its format byte checked and skipped; VAULT_ENOTFOUND. */
 int vault_meta__get(MDB_val *out, MDB_txn *txn, vault *v, const char *key);
+/* A plain meta record holds at most VAULT_META_MAX bytes with its format
+ * byte; a sealed one (the purposes, the lists of names) any length. */
+#define VAULT_META_MAX 1024
 int vault_meta__put(MDB_txn *txn, vault *v, const char *key, const void *val, size_t len);
 /* The text of a `meta` record, NUL-ended; empty when absent. */
 int vault_meta__text(vault_buf *out, MDB_txn *txn, vault *v, const char *key);

@@ -62,7 +62,7 @@ int vault_report__key_open(audit_key *k, vault *v, MDB_txn *txn)
 		return error < 0 ? error : vault_error_set(VAULT_ECORRUPT, "audit key record is damaged");
 	memcpy(k->pk, val.mv_data, 32);
 	snprintf(key, sizeof key, "@audit/%s", v->user);
-	if ((error = vault_store__get(txn, v->st->sealed, key, strlen(key), &val)) < 0) {
+	if ((error = vault_rec__get(txn, v, v->st->sealed, key, &val)) < 0) {
 		if (error == VAULT_ENOTFOUND)
 			return vault_error_set(VAULT_EACCES, "user '%s' holds no audit key", v->user);
 		return error;

@@ -214,13 +214,11 @@ static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	if ((error = vault_users__create(&a->u, &sk, &a->kek, VAULT_ROLE_ADMIN, &no_min, a->pass, a->passlen)) < 0)
 		return error;
 	a->u.wrap_outside = 1;   /* wrapped after the genesis commit, see init_post */
-	if ((error = vault_user__put(txn, v, a->admin, &a->u)) < 0) {
-		vault_vcrypto__key_free(sk);
-		return error;
-	}
 	vault_policy__begin_session(v, a->admin, &a->u, sk);   /* the handle owns sk now */
-	/* The history's keys, before any object of it is written. */
+	/* The history's keys, before any object of it is written, and before
+	 * the first user record: the sealed list of names is under them. */
 	if ((error = vault_hkeys__create(v, txn)) < 0 ||
+	    (error = vault_user__put(txn, v, a->admin, &a->u)) < 0 ||
 	    (error = vault_hkeys__seal_to(txn, v, a->admin, a->u.pk)) < 0)
 		return error;
 	if ((error = vault_trust__begin(v)) < 0)   /* its first event is this one */
@@ -237,7 +235,7 @@ static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	if ((error = vault_meta__put(txn, v, "audit-pk", audit_pk, 32)) < 0)
 		return error;
 	snprintf(key, sizeof key, "@audit/%s", a->admin);
-	if ((error = vault_store__put(txn, v->st->sealed, key, strlen(key), sealed, sizeof sealed, 0)) < 0)
+	if ((error = vault_rec__put(txn, v, v->st->sealed, key, sealed, sizeof sealed)) < 0)
 		return error;
 	snprintf(ev->target, sizeof ev->target, "%s", a->admin);
 	if ((error = vault_event__touch_user(ev, v, txn, a->admin)) < 0)
