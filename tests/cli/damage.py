@@ -14,13 +14,6 @@ is classified:
   wrong          a read exited 0 with other bytes than were stored
   exit           a command exited with a code the README does not list
   unverified     a read failed while `audit verify` passed
-  block          the same, but only the records of stored blocks were
-                 changed (or bytes no reader reaches): the per-block
-                 commitment that verify checks covers those (counted
-                 apart, not a failure)
-  checkpoint     reads failed only on the user's checkpoint in the vault
-                 (its MAC is under the user's key: verify cannot check it;
-                 a known gap, counted apart, not a failure)
   caught         some command failed with a documented code, verify too
   harmless       every read gave the stored bytes
 
@@ -150,16 +143,10 @@ def inside(pos, ranges):
 def classify(found):
     """The trial's class: its worst finding."""
     classes = [c for c, _ in found]
-    for c in ("crash", "hang", "wrong", "exit", "unverified", "checkpoint", "caught"):
+    for c in ("crash", "hang", "wrong", "exit", "unverified", "caught"):
         if c in classes:
             return c
     return "harmless"
-
-
-def only_blocks(diff, blocks, dead):
-    """Some block's record changed, and nothing else that a reader reaches."""
-    return any(inside(p, blocks) for p in diff) and \
-        all(inside(p, blocks) or inside(p, dead) for p in diff)
 
 
 class Vault:
@@ -292,10 +279,8 @@ def cli_trial(vault, args, env, vdir, work):
         rc, out, err = cv(m["auditor"], *what)
         judge(" ".join(what[:2]), rc, err)
     rc, out, err = cv(m["auditor"], "audit", "verify")
-    if judge("audit verify", rc, err) and rc == 0 and failed and \
-            all("the checkpoint of user" in f for f in failed):
-        found.append(("checkpoint", "; ".join(failed[:3])))
-    elif rc == 0 and failed:
+    judge("audit verify", rc, err)
+    if rc == 0 and failed:
         found.append(("unverified", "; ".join(failed[:3])))
     elif rc != 0 or failed:
         found.append(("caught", "verify: %s; %s" % (rc if rc == 0 else first_line(err),
@@ -410,20 +395,6 @@ def main():
         trial = mount_trial if args.mount else cli_trial
         found = trial(vault, args, env, make_copy(vault, work, data, cut), work)
         cls = classify(found)
-        if cls == "unverified" and only_blocks(diff, vault.blocks, vault.dead):
-            cls = "block"
-        elif cls == "unverified" and any(inside(p, vault.blocks) for p in diff):
-            # Mixed damage: the same trial with the blocks' records put
-            # back. If it then passes, or verify catches it, the block
-            # records alone made the read fail while verify passed.
-            fixed = bytearray(data)
-            for p in diff:
-                if inside(p, vault.blocks):
-                    fixed[p] = vault.data[p]
-            again = classify(trial(vault, args, env, make_copy(vault, work, bytes(fixed), cut), work))
-            if again != "unverified":
-                cls = "block"
-                found.append(("caught", "without the damage to block records: " + again))
         counts[cls] = counts.get(cls, 0) + 1
         serious = cls in ("crash", "hang", "wrong", "exit", "unverified")
         bad += serious
@@ -442,7 +413,7 @@ def main():
                 if c != "caught" or args.verbose:
                     print("    %s: %s" % (c, d))
         shutil.rmtree(work, ignore_errors=True)
-    order = ["crash", "hang", "wrong", "exit", "unverified", "block", "checkpoint", "caught",
+    order = ["crash", "hang", "wrong", "exit", "unverified", "caught",
              "harmless"]
     print("damage: %d trials in %.0f s: %s" % (args.trials, time.time() - t0, ", ".join(
         "%s %d" % (c, counts.get(c, 0)) for c in order)))

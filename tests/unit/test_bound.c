@@ -179,7 +179,8 @@ static void test_moved_sealed_key(const char *dir)
 	CHECK(!has_sealed(vdir, b, 2, "alice") && !has_sealed(vdir, b, 2, "carol"));
 
 	/* Verify, with the history's keys only, names B's record. */
-	if ((v = reopen(vdir)) != NULL && vault_open_history(v, "dpo", UPASS("dpo")) == 0) {
+	if ((v = reopen(vdir)) != NULL) {
+		CHECK_RC(vault_open_history(v, "dpo", UPASS("dpo")), 0);
 		CHECK_RC(support_verify(&res, v, NULL), VAULT_ECORRUPT);
 		CHECK(said(b, "differs from the head event"));
 	}

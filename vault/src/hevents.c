@@ -102,7 +102,7 @@ static int next_note(failed_note *n, vault *v, const char *after)
 	MDB_txn *txn = NULL;
 	MDB_cursor *cur = NULL;
 	MDB_val k = { strlen(after), (void *)after }, val;
-	unsigned char plain[8 + VAULT_NAME_MAX], pk[32], sk[32];
+	unsigned char plain[8 + VAULT_NAME_MAX], pk[32], *sk;
 	int rc, error, found = 0;
 
 	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
@@ -127,11 +127,12 @@ static int next_note(failed_note *n, vault *v, const char *after)
 			continue;
 		plen = val.mv_size - 1 - VCRYPTO_SEALBYTES;
 		for (uint32_t g = v->hk.held; g >= 1 && !found; g--) {
-			vault_hkeys__drop_keypair(pk, sk, vault_hkeys__gen(&v->hk, g));
+			if (vault_hkeys__drop_keypair(pk, &sk, vault_hkeys__gen(&v->hk, g)) < 0)
+				break;
 			found = crypto_box_seal_open(plain, (unsigned char *)val.mv_data + 1, val.mv_size - 1,
 				pk, sk) == 0;
+			vault_vcrypto__key_free(sk);
 		}
-		sodium_memzero(sk, sizeof sk);
 		if (found) {
 			n->when = (int64_t)be64_get(plain);
 			memcpy(n->name, plain + 8, plen - 8);

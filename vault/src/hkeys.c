@@ -85,14 +85,21 @@ int vault_hkeys__require(vault *v)
 	return 0;
 }
 
-/* The drop box of a generation: failed unlocks are sealed to its public half. */
-void vault_hkeys__drop_keypair(unsigned char pk[32], unsigned char sk[32], const unsigned char *key)
+/* The drop box of a generation: failed unlocks are sealed to its public
+ * half. The secret half (and the seed it comes from) only in secret memory. */
+int vault_hkeys__drop_keypair(unsigned char pk[32], unsigned char **sk_out, const unsigned char *key)
 {
-	unsigned char seed[32];
+	unsigned char *sk;
+	int error;
 
-	crypto_generichash(seed, sizeof seed, (const unsigned char *)"cv-drop", 7, key, VCRYPTO_KEYBYTES);
-	crypto_box_seed_keypair(pk, sk, seed);
-	sodium_memzero(seed, sizeof seed);
+	*sk_out = NULL;
+	if ((error = vault_vcrypto__secret_alloc(&sk, 64)) < 0)
+		return error;
+	crypto_generichash(sk + 32, 32, (const unsigned char *)"cv-drop", 7, key, VCRYPTO_KEYBYTES);
+	crypto_box_seed_keypair(pk, sk, sk + 32);
+	sodium_memzero(sk + 32, 32);
+	*sk_out = sk;
+	return 0;
 }
 
 /* The newest generation `gen` (held) becomes the vault's: its check value
@@ -100,14 +107,15 @@ void vault_hkeys__drop_keypair(unsigned char pk[32], unsigned char sk[32], const
 int vault_hkeys__record_gen(MDB_txn *txn, vault *v, uint32_t gen)
 {
 	vault_hkeys *hk = &v->hk;
-	unsigned char rec[(VAULT_HGEN_MAX + 1) * KCV_SIZE], pk[32], sk[32];
+	unsigned char rec[(VAULT_HGEN_MAX + 1) * KCV_SIZE], pk[32], *sk;
 	int error;
 
 	kcv_of(rec, v, 0, hk->index);
 	for (uint32_t g = 1; g <= gen; g++)
 		kcv_of(rec + (size_t)g * KCV_SIZE, v, g, vault_hkeys__gen(hk, g));
-	vault_hkeys__drop_keypair(pk, sk, vault_hkeys__gen(hk, gen));
-	sodium_memzero(sk, sizeof sk);
+	if ((error = vault_hkeys__drop_keypair(pk, &sk, vault_hkeys__gen(hk, gen))) < 0)
+		return error;
+	vault_vcrypto__key_free(sk);
 	if ((error = vault_meta__put(txn, v, "history-kcv", rec, (size_t)(gen + 1) * KCV_SIZE)) < 0)
 		return error;
 	return vault_meta__put(txn, v, "history-pk", pk, 32);

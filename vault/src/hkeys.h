@@ -55,7 +55,8 @@ int vault_hkeys__note_failure(vault *v, const char *name);
 /* What hevents.c builds on. */
 unsigned char *vault_hkeys__gen(const vault_hkeys *hk, uint32_t gen);
 /* The key pair of a generation's drop box, derived from its key. */
-void vault_hkeys__drop_keypair(unsigned char pk[32], unsigned char sk[32], const unsigned char *key);
+int vault_hkeys__drop_keypair(unsigned char pk[32], unsigned char **sk_out, const unsigned char *key)
+	VAULT_WARN_UNUSED;
 /* Generation `gen` (held) is the newest: the check values of the index
  * key and of generations 1..gen recorded, its drop box published. */
 int vault_hkeys__record_gen(MDB_txn *txn, vault *v, uint32_t gen);

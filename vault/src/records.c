@@ -640,8 +640,8 @@ int vault_blob__user(vault_buf *out, const char *name, const user_rec *u)
 	}
 	/* The passphrase's parameters and the wrapped secret key: a damaged
 	 * one fails the unlock, so verify must see it. Not the first admin's
-	 * first one, bound to the genesis that this file is part of; none
-	 * of a user who never enrolled (pending, or disabled before). */
+	 * first one, bound to the genesis that this file is part of. A user
+	 * who never enrolled (pending, or disabled before enrolling) has none. */
 	if (sodium_memcmp(u->pk, none, 32) != 0 && !u->wrap_outside) {
 		crypto_generichash_state st;
 		unsigned char h[32], be[8];

@@ -68,7 +68,13 @@ static int ckpt_decode(vault_trust_point *p, const vault *v, const unsigned char
 	return 0;
 }
 
-/* The checkpoint the vault holds for the user; unset when there is none. */
+/*
+ * The checkpoint the vault holds for the user; unset when there is none,
+ * and when the record is damaged or not the user's: anyone who writes the
+ * file can delete it, so a record that fails its MAC vouches for nothing
+ * and stops nothing either. The checkpoint file and the witness remain;
+ * the user's next event writes the record again.
+ */
 static int ckpt_load_record(vault_trust_point *p, vault *v, MDB_txn *txn)
 {
 	char key[VAULT_NAME_MAX + 16];
@@ -82,8 +88,7 @@ static int ckpt_load_record(vault_trust_point *p, vault *v, MDB_txn *txn)
 	if (error < 0)
 		return error;
 	if (ckpt_decode(p, v, val.mv_data, val.mv_size) < 0)
-		return vault_error_set(VAULT_ECORRUPT,
-			"the checkpoint of user '%s' in the vault is damaged or was not written by them", v->user);
+		memset(p, 0, sizeof *p);
 	return 0;
 }
 
