@@ -336,7 +336,9 @@ static const char *auth_hint(void)
 	for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
 		if (strstr(m, hints[i].says))
 			return hints[i].hint;
-	return "check the passphrase (a lost passphrase cannot be recovered: an admin adds a new user)";
+	return "check the passphrase (a lost passphrase cannot be recovered: an admin adds a new user); "
+		"if it is right, the user's record in the vault file may be damaged: an auditor's "
+		"'casevault audit verify' tells";
 }
 
 static const char *vault_hint(int code, char *buf, size_t size)

@@ -347,6 +347,19 @@ int vault_docs__dirent_del(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent
 	return vault_store__del(txn, v->st->dirents, k, 24);
 }
 
+/* A node that a record links to (a case's root, a folder entry, a
+ * parent): a missing record is damage, not a name that does not exist. */
+int vault_docs__linked_node(node_rec *out, MDB_txn *txn, vault *v, uint64_t id)
+{
+	int error = vault_node__get(out, txn, v, id);
+
+	if (error == VAULT_ENOTFOUND)
+		return vault_error_set(VAULT_ECORRUPT,
+			"the record of node %016llx is missing, though a folder or case links to it",
+			(unsigned long long)id);
+	return error;
+}
+
 /*
  * Walk `depth` components of `p` from the case root; the result must be a
  * live folder unless it is the last component.
@@ -357,7 +370,7 @@ int vault_docs__resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, con
 	uint64_t id = cc->c.root;
 	int error;
 
-	if ((error = vault_node__get(out, txn, v, id)) < 0)
+	if ((error = vault_docs__linked_node(out, txn, v, id)) < 0)
 		return error;
 	for (size_t i = 0; i < depth; i++) {
 		if (out->type != NODE_DIR)
@@ -371,7 +384,7 @@ int vault_docs__resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, con
 			return vault_error_set(VAULT_ENOTFOUND, "'%s' does not exist", path);
 		if (error < 0)
 			return error;
-		if ((error = vault_node__get(out, txn, v, id)) < 0)
+		if ((error = vault_docs__linked_node(out, txn, v, id)) < 0)
 			return error;
 		if (out->state != NODE_LIVE || strcmp(out->code, cc->c.code))
 			return vault_error_set(VAULT_ECORRUPT, "a folder entry of '%s' points to a removed or foreign node", path);

@@ -34,6 +34,8 @@ int vault_docs__path_parse(vpath *p, const char *path);
 int vault_docs__case_load(case_ctx *cc, MDB_txn *txn, vault *v, const char *code, unsigned int flags);
 void vault_docs__case_dispose(case_ctx *cc);
 
+/* A node a record links to; its record missing is VAULT_ECORRUPT. */
+int vault_docs__linked_node(node_rec *out, MDB_txn *txn, vault *v, uint64_t id);
 /* Walk `depth` components of `p` from the case root. */
 int vault_docs__resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vpath *p,
 	size_t depth, const char *path);

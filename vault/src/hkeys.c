@@ -306,8 +306,11 @@ int vault_hkeys__load(vault *v, MDB_txn *txn)
 	if ((error = vault_meta__history_kcv(&val, &gens, txn, v)) < 0 || (error = hk_alloc(&v->hk)) < 0)
 		return error;
 	error = unseal_one(v->hk.index, txn, v, 0);
+	/* Every active user is sealed the index key at enrolment, and it never
+	 * rotates: one missing is damage (verify names it too). */
 	if (error == VAULT_ENOTFOUND)
-		return vault_error_set(VAULT_EACCES, "user '%s' holds no key of the history", v->user);
+		return vault_error_set(VAULT_ECORRUPT,
+			"the history's index key sealed to user '%s' is missing", v->user);
 	if (error < 0 || (error = load_from(v, txn, gens)) < 0)
 		return error;
 	return record_matches(v, &val, gens);

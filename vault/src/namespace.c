@@ -114,7 +114,7 @@ static int move_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *
 			break;
 		if (depth > PATH_MAX_DEPTH)
 			return vault_error_set(VAULT_ECORRUPT, "the folders above '%s' form a loop", oc->path2);
-		if ((error = vault_node__get(&up, txn, v, up.parent)) < 0)
+		if ((error = vault_docs__linked_node(&up, txn, v, up.parent)) < 0)
 			return error;
 	}
 	if ((error = vault_docs__dirent_del(txn, v, cc, n.parent, oc->p.name[oc->p.n - 1],
@@ -402,7 +402,7 @@ int vault_list(vault *v, const char *path, const vault_list_options *o,
 		}
 		if ((error = vault_array_grow(&items, &cap, n, sizeof *items, 32)) < 0)
 			goto done;
-		if ((error = vault_node__get(&items[n].n, txn, v, be64_get((unsigned char *)d.mv_data + 1))) < 0 ||
+		if ((error = vault_docs__linked_node(&items[n].n, txn, v, be64_get((unsigned char *)d.mv_data + 1))) < 0 ||
 		    (error = vault_docs__name_open(items[n].name, key, txn, v, &cc.c, &items[n].n)) < 0)
 			goto done;
 		if (items[n].n.parent != dir.id || strcmp(items[n].n.code, cc.c.code)) {
