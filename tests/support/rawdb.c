@@ -462,7 +462,7 @@ static int count_sealed(case_rec *c, void *payload)
 	MDB_val val;
 
 	for (uint32_t e = 1; e <= c->epoch; e++) {
-		vault_keys__sealed_name(skey, sizeof skey, c->code, e, sc->user);
+		vault_rec__sealed_name(skey, sizeof skey, c->code, e, sc->user);
 		sc->n += vault_rec__get(sc->txn, sc->v, sc->v->st->sealed, skey, &val) == 0;
 	}
 	return 0;

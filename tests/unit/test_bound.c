@@ -55,7 +55,7 @@ static int has_sealed(const char *dir, const char *code, uint32_t epoch, const c
 	size_t len;
 	unsigned char *val;
 
-	vault_keys__sealed_name(name, sizeof name, code, epoch, user);
+	vault_rec__sealed_name(name, sizeof name, code, epoch, user);
 	val = rawdb_fetch(dir, "sealed", name, strlen(name), &len);
 	free(val);
 	return val != NULL;
@@ -137,9 +137,9 @@ static void test_moved_sealed_key(const char *dir)
 	vault_close(v);
 	verify_ok(vdir);
 
-	vault_keys__sealed_name(ka, sizeof ka, a, 1, "alice");
-	vault_keys__sealed_name(kb, sizeof kb, b, 1, "alice");
-	vault_keys__sealed_name(kbob, sizeof kbob, b, 1, "bob");
+	vault_rec__sealed_name(ka, sizeof ka, a, 1, "alice");
+	vault_rec__sealed_name(kb, sizeof kb, b, 1, "alice");
+	vault_rec__sealed_name(kbob, sizeof kbob, b, 1, "bob");
 	CHECK((bob_entry = rawdb_fetch(vdir, "sealed", kbob, strlen(kbob), &len)) != NULL);
 	CHECK(copy_record(vdir, vdir, "sealed", ka, kb) == 0);
 	n = sealed_count(vdir);

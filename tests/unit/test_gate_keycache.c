@@ -115,7 +115,7 @@ static int poison(const char *dir, uint64_t node)
 	sealed[0] = REC_FORMAT;
 	if (vault_vcrypto__seal_to(sealed + 1, plain, 64, u.pk) < 0)
 		return -1;
-	vault_keys__sealed_name(skey, sizeof skey, code_a, 2, "alice");
+	vault_rec__sealed_name(skey, sizeof skey, code_a, 2, "alice");
 	if ((error = vault_rec__put(txn, v, v->st->sealed, skey, sealed, sizeof sealed)) < 0)
 		return error;
 	be64_put(nk, node);
@@ -146,7 +146,7 @@ static int unpoison(const char *dir, const void *caserec, size_t caselen, const 
 		return -1;
 	be64_put(nk, node);
 	be32_put(nk + 8, 1);
-	vault_keys__sealed_name(skey, sizeof skey, code_a, 2, "alice");
+	vault_rec__sealed_name(skey, sizeof skey, code_a, 2, "alice");
 	if ((error = vault_rec__put(txn, v, v->st->cases, code_a, caserec, caselen)) < 0 ||
 	    (error = vault_store__put(txn, v->st->nodekeys, nk, 12, nkrec, nklen, 0)) < 0 ||
 	    (error = vault_rec__del(txn, v, v->st->sealed, skey)) < 0)

@@ -293,7 +293,7 @@ static size_t sealed_to_bob(const char *dir, const char *code, bob_keys *b)
 		if (e == 0)
 			snprintf(b->key[b->n], sizeof b->key[b->n], "@audit/bob");
 		else
-			vault_keys__sealed_name(b->key[b->n], sizeof b->key[b->n], code, e, "bob");
+			vault_rec__sealed_name(b->key[b->n], sizeof b->key[b->n], code, e, "bob");
 		if ((val = rawdb_fetch(dir, "sealed", b->key[b->n], strlen(b->key[b->n]), &len)) == NULL)
 			continue;
 		if (len <= sizeof b->val[b->n]) {

@@ -73,7 +73,7 @@ static vault *unsettled_session(const char *dir, const char *user)
 	MDB_txn *txn = NULL;
 	vault *v;
 
-	vault_keys__sealed_name(skey, sizeof skey, code, 1, user);
+	vault_rec__sealed_name(skey, sizeof skey, code, 1, user);
 	if (rawdb_names(dir, user, NULL) < 0 || (mine = rawdb_fetch(dir, "sealed", skey, strlen(skey), &len)) == NULL ||
 	    rawdb_remove(dir, "sealed", skey, strlen(skey)) != 0) {
 		free(mine);

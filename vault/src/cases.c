@@ -199,7 +199,7 @@ static int drop_sealed(MDB_txn *txn, vault *v, const case_rec *c, const char *us
 	int error = 0;
 
 	for (uint32_t e = 1; e <= c->epoch && error >= 0; e++) {
-		vault_keys__sealed_name(skey, sizeof skey, c->code, e, user);
+		vault_rec__sealed_name(skey, sizeof skey, c->code, e, user);
 		if ((error = vault_rec__del(txn, v, v->st->sealed, skey)) == VAULT_ENOTFOUND)
 			error = 0;
 	}

@@ -13,11 +13,6 @@
 
 /* ---- case keys ---------------------------------------------------------- */
 
-void vault_keys__sealed_name(char *out, size_t n, const char *code, uint32_t epoch, const char *user)
-{
-	snprintf(out, n, "%s/%08x/%s", code, epoch, user);
-}
-
 /* The session's key cache; threads of the mount share it. */
 static case_key *key_cached(vault *v, const char *code, uint32_t epoch)
 {
@@ -99,7 +94,7 @@ static int key_unseal(unsigned char **out, MDB_txn *txn, vault *v, const case_re
 	int error;
 
 	*out = NULL;
-	vault_keys__sealed_name(skey, sizeof skey, c->code, epoch, v->user);
+	vault_rec__sealed_name(skey, sizeof skey, c->code, epoch, v->user);
 	if ((error = vault_rec__get(txn, v, v->st->sealed, skey, &val)) < 0)
 		return error;
 	if ((error = vault_vcrypto__secret_alloc(&plain, SEALED_PLAIN)) < 0)
@@ -263,7 +258,7 @@ int vault_keys__seal(MDB_txn *txn, vault *v, const case_rec *c, uint32_t epoch,
 	vault_vcrypto__key_free(plain);
 	if (error < 0)
 		return error;
-	vault_keys__sealed_name(skey, sizeof skey, c->code, epoch, user);
+	vault_rec__sealed_name(skey, sizeof skey, c->code, epoch, user);
 	return vault_rec__put(txn, v, v->st->sealed, skey, buf, sizeof buf);
 }
 
@@ -272,7 +267,7 @@ int vault_keys__has_sealed(MDB_txn *txn, vault *v, const char *code, uint32_t ep
 	char skey[64];
 	MDB_val val;
 
-	vault_keys__sealed_name(skey, sizeof skey, code, epoch, user);
+	vault_rec__sealed_name(skey, sizeof skey, code, epoch, user);
 	return vault_rec__get(txn, v, v->st->sealed, skey, &val) == 0;
 }
 

@@ -41,8 +41,6 @@ void vault_keys__binding(unsigned char out[32], const vault *v, const char *code
 	const char *user);
 /* Is a key of `code`'s `epoch` sealed to `user`? */
 int vault_keys__has_sealed(MDB_txn *txn, vault *v, const char *code, uint32_t epoch, const char *user);
-/* The `sealed` key of `code`'s `epoch` for `user`. */
-void vault_keys__sealed_name(char *out, size_t n, const char *code, uint32_t epoch, const char *user);
 /* The user's record, the case's record and its members' records are those
  * of the head event (VAULT_ECORRUPT naming the record): before a key is
  * sealed to anyone. */

@@ -52,7 +52,12 @@ int vault_rec__locator_kind(const char *table, const char *key, const char **ctx
 	return VAULT_LOC_PLAIN;
 }
 
-void vault_rec__locator(unsigned char out[VAULT_LOCATOR_SIZE], const char *vault_id,
+void vault_rec__sealed_name(char *out, size_t n, const char *code, uint32_t epoch, const char *user)
+{
+	snprintf(out, n, "%s/%08x/%s", code, epoch, user);
+}
+
+void vault_rec__locator(unsigned char out[VAULT_LOCATOR_SIZE], const char *vid,
 	const unsigned char *index, const char *table, const char *key)
 {
 	crypto_generichash_state h;
@@ -61,7 +66,7 @@ void vault_rec__locator(unsigned char out[VAULT_LOCATOR_SIZE], const char *vault
 
 	if (vault_rec__locator_kind(table, key, &ctx) == VAULT_LOC_VAULT_ID) {
 		/* Not secret: anyone with the file can find a user by name. */
-		crypto_generichash(master, sizeof master, (const unsigned char *)vault_id, strlen(vault_id),
+		crypto_generichash(master, sizeof master, (const unsigned char *)vid, strlen(vid),
 			(const unsigned char *)"cv-vault-locators", 17);
 		crypto_kdf_derive_from_key(sub, sizeof sub, 1, ctx, master);
 	} else {
@@ -861,7 +866,7 @@ static int sealed_set_user(const char *user, void *ctx)
 	int error;
 
 	for (uint32_t e = 1; e <= s->c->epoch; e++) {
-		vault_keys__sealed_name(skey, sizeof skey, s->c->code, e, user);
+		vault_rec__sealed_name(skey, sizeof skey, s->c->code, e, user);
 		if ((error = vault_rec__key(&at, s->v, s->v->st->sealed, skey)) < 0)
 			return error;
 		if ((error = vault_store__get(s->txn, s->v->st->sealed, at.b, at.len, &d)) == VAULT_ENOTFOUND)

@@ -130,7 +130,10 @@ enum { VAULT_LOC_PLAIN, VAULT_LOC_VAULT_ID, VAULT_LOC_INDEX };
 int vault_rec__locator_kind(const char *table, const char *key, const char **ctx);
 /* Its locator, under vault `vault_id` and its index key `index` (unused
  * for VAULT_LOC_VAULT_ID). */
-void vault_rec__locator(unsigned char out[VAULT_LOCATOR_SIZE], const char *vault_id,
+/* The name of a sealed case key's record: CODE/EPOCH(8 hex)/USER (stored at
+ * its locator). */
+void vault_rec__sealed_name(char *out, size_t n, const char *code, uint32_t epoch, const char *user);
+void vault_rec__locator(unsigned char out[VAULT_LOCATOR_SIZE], const char *vid,
 	const unsigned char *index, const char *table, const char *key);
 /* The stored key of record `key` of table `dbi`; VAULT_EAUTH when it is
  * located by the index key and none is held. */
