@@ -66,7 +66,7 @@ static void head_of(char out[VAULT_OID_SIZE], const char *dir)
 static void test_planted(const char *base, const char *sealed_name, uint32_t gen, int forge_record)
 {
 	const char *dir = copy_of(base);
-	unsigned char plain[64], rec[1 + 64 + VCRYPTO_SEALBYTES], pk[32];
+	unsigned char plain[64], rec[1 + 64 + VCRYPTO_SEALBYTES + 16], pk[32];
 	char before[VAULT_OID_SIZE], after[VAULT_OID_SIZE];
 	vault *v = NULL;
 	MDB_val val;
@@ -84,6 +84,9 @@ static void test_planted(const char *base, const char *sealed_name, uint32_t gen
 	vault_keys__binding(plain + 32, v, gen ? "@history" : "@index", gen, "alice");
 	rec[0] = REC_FORMAT;
 	CHECK_RC(vault_vcrypto__seal_to(rec + 1, plain, 64, pk), 0);
+	/* Its checksum (unkeyed, against damage): the attacker makes it too. */
+	crypto_generichash(rec + sizeof rec - 16, 16, rec, sizeof rec - 16,
+		(const unsigned char *)"cv-hkeys-sum", 12);
 	CHECK(rawdb_set(dir, "sealed", sealed_name, strlen(sealed_name), rec, sizeof rec) == 0);
 	/* The vault's (unsigned) record of the check values made to match it:
 	 * only the signed one, after the gate, tells. */
@@ -288,6 +291,38 @@ static void test_rotation(const char *base)
 			memset(&res, 0, sizeof res);
 			CHECK_RC(vault_audit_verify(&res, v, NULL), VAULT_ECORRUPT);
 			CHECK(strstr(vault_error_last()->message, "'alice' holds no sealed copy of generation") != NULL);
+		} else {
+			CHECK(!"open the history as dpo");
+		}
+		vault_close(v);
+	}
+
+	/* A byte of alice's copy of the index key flipped: her unlock says it is
+	 * damaged, and verify, which cannot open her copy, names it too. */
+	{
+		char from[600];
+		const char *cut;
+		unsigned char *rec;
+		size_t len;
+
+		snprintf(from, sizeof from, "%s", dir);
+		cut = copy_of(from);
+		rec = rawdb_fetch(cut, "sealed", "@index/alice", 12, &len);
+		CHECK(rec != NULL && len > 40);
+		if (rec) {
+			rec[40] ^= 0x10;
+			CHECK(rawdb_set(cut, "sealed", "@index/alice", 12, rec, len) == 0);
+			free(rec);
+		}
+		CHECK_RC(unlock_rc(cut, "alice"), VAULT_ECORRUPT);
+		CHECK(strstr(vault_error_last()->message, "copy of the history's index key for 'alice' is damaged") != NULL);
+		v = NULL;
+		CHECK_RC(vault_open(&v, cut), 0);
+		if (v && vault_open_history(v, "dpo", support_pass("dpo"), strlen(support_pass("dpo"))) == 0) {
+			memset(&res, 0, sizeof res);
+			CHECK_RC(vault_audit_verify(&res, v, NULL), VAULT_ECORRUPT);
+			CHECK(strstr(vault_error_last()->message,
+				"'alice' holds a damaged sealed copy of the history's index key") != NULL);
 		} else {
 			CHECK(!"open the history as dpo");
 		}

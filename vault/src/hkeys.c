@@ -11,7 +11,29 @@
 #include "hkeys.h"
 
 #define HK_PLAIN (VCRYPTO_KEYBYTES + 32)      /* key ‖ binding */
-#define HK_SEALED (1 + HK_PLAIN + VCRYPTO_SEALBYTES)
+#define HK_SUM 16
+#define HK_SEALED (1 + HK_PLAIN + VCRYPTO_SEALBYTES + HK_SUM)
+
+/*
+ * A sealed copy ends with an unkeyed BLAKE2b-128 of the bytes before it, so
+ * that `audit verify`, which cannot open anyone's copy, still tells a
+ * damaged one (a forged one is the check values' to refuse, at unlock).
+ */
+static void sum_of(unsigned char out[HK_SUM], const unsigned char *rec)
+{
+	crypto_generichash(out, HK_SUM, rec, HK_SEALED - HK_SUM,
+		(const unsigned char *)"cv-hkeys-sum", 12);
+}
+
+static int sum_ok(const MDB_val *val)
+{
+	unsigned char sum[HK_SUM];
+
+	if (val->mv_size != HK_SEALED || ((const unsigned char *)val->mv_data)[0] != REC_FORMAT)
+		return 0;
+	sum_of(sum, val->mv_data);
+	return sodium_memcmp(sum, (const unsigned char *)val->mv_data + HK_SEALED - HK_SUM, HK_SUM) == 0;
+}
 
 void vault_hkeys__sealed_name(char *out, size_t n, uint32_t gen, const char *user)
 {
@@ -64,13 +86,15 @@ int vault_hkeys__held_by(MDB_txn *txn, vault *v, const char *name)
 
 		vault_hkeys__sealed_name(skey, sizeof skey, g, name);
 		error = vault_rec__get(txn, v, v->st->sealed, skey, &val);
-		if (error == VAULT_ENOTFOUND || (error == 0 && val.mv_size != HK_SEALED)) {
+		if (error == VAULT_ENOTFOUND || (error == 0 && !sum_ok(&val))) {
+			const char *how = error ? "holds no" : "holds a damaged";
+
 			if (g)
 				return vault_error_set(VAULT_ECORRUPT,
-					"active user '%s' holds no sealed copy of generation %u of the history key",
-					name, g);
+					"active user '%s' %s sealed copy of generation %u of the history key",
+					name, how, g);
 			return vault_error_set(VAULT_ECORRUPT,
-				"active user '%s' holds no sealed copy of the history's index key", name);
+				"active user '%s' %s sealed copy of the history's index key", name, how);
 		}
 		if (error < 0)
 			return error;
@@ -150,6 +174,7 @@ int vault_hkeys__seal_one(MDB_txn *txn, vault *v, const char *name, const unsign
 	vault_vcrypto__key_free(plain);
 	if (error < 0)
 		return error;
+	sum_of(out + HK_SEALED - HK_SUM, out);
 	vault_hkeys__sealed_name(skey, sizeof skey, gen, name);
 	return vault_rec__put(txn, v, v->st->sealed, skey, out, sizeof out);
 }
@@ -185,8 +210,8 @@ static int unseal_one(unsigned char *out, MDB_txn *txn, vault *v, uint32_t gen)
 	if ((error = vault_vcrypto__secret_alloc(&plain, HK_PLAIN)) < 0)
 		return error;
 	vault_vcrypto__binding(bind, v->id, gen ? "@history" : "@index", gen, v->user);
-	if (val.mv_size != HK_SEALED || ((unsigned char *)val.mv_data)[0] != REC_FORMAT ||
-	    vault_vcrypto__unseal(plain, (unsigned char *)val.mv_data + 1, val.mv_size - 1, v->pk, v->sk) < 0)
+	if (!sum_ok(&val) ||
+	    vault_vcrypto__unseal(plain, (unsigned char *)val.mv_data + 1, HK_SEALED - 1 - HK_SUM, v->pk, v->sk) < 0)
 		error = vault_error_set(VAULT_ECORRUPT, "the sealed copy of %s for '%s' is damaged", what, v->user);
 	else if (sodium_memcmp(plain + VCRYPTO_KEYBYTES, bind, 32) != 0)
 		error = vault_error_set(VAULT_ECORRUPT,
