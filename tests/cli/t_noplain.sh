@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # No plaintext at rest: after documents are stored, no byte string of their
 # content, file names, folder names or case labels (nor a passphrase), no
-# user name, case code or purpose is anywhere in the vault's files. And the process that holds the keys
+# user name, case code, purpose or setting (a witness's address) is
+# anywhere in the vault's files, and no time of the run either (as a date,
+# or as seconds or nanoseconds since 1970, binary or hex). And the process
+# that holds the keys
 # cannot be dumped: no core file, not dumpable (checked at run time on a
 # process waiting for its input).
 . "$(dirname "$0")/lib.sh"
@@ -23,11 +26,23 @@ adm="dpo-${r:0:12}"
 noy="noy-${r:4:12}"
 purp="purp-${r:2:12}"
 
+witness="/srv/witness-${r:3:12}.git"
+pend="pend-${r:5:10}"
+t0=$(date +%s)
+
 mkpass "$adm"
 mkpass "$noy" "$noy_pass"
 expect_exit 0 cv "$adm" init --admin "$adm"
 add_user "$adm" "$noy" caseworker
 expect_exit 0 cv "$adm" purpose add "$purp"
+# Settings (the witness is never reached: fewer events than witness-every).
+expect_exit 0 cv "$adm" settings set witness "$witness"
+expect_exit 0 cv "$adm" settings set work-hours 06:15-21:45
+# A user added who has not enrolled (their code expires in 7 days), and a
+# failed unlock (its time waits, sealed, for the next session to record it).
+expect_exit 0 cv "$adm" user add "$pend" --role caseworker --code-file "$T/$pend.code"
+mkpass wrong "not the right phrase $r"
+expect_exit 5 cvbare --vault "$VAULT" --user "$noy" --passphrase-file "$T/wrong.pass" ls --purpose "$purp"
 expect_exit 0 cv "$noy" case create --label "$label"
 code=${OUT%$'\n'}
 check_match "case created" '^C-[0-9A-Z]{8}$' "$code"
@@ -49,6 +64,9 @@ check_contains "ls shows the name (so it is stored)" "$fname" "$OUT"
 expect_exit 0 cv "$noy" case list --purpose "$purp"
 check_contains "case list shows the label (so it is stored)" "$label" "$OUT"
 expect_exit 0 cvbare --vault "$VAULT" --user "$adm" --passphrase-file "$T/$adm.pass" audit verify
+# A second failed unlock, left unrecorded in the file.
+expect_exit 5 cvbare --vault "$VAULT" --user "$adm" --passphrase-file "$T/wrong.pass" ls --purpose "$purp"
+t1=$(date +%s)
 
 # The vault holds data, and grep finds a marker where there is one.
 check "the vault has a data.mdb bigger than the document" \
@@ -62,7 +80,8 @@ check "the vault directory holds files" [ "$nfiles" -ge 1 ]
 for what in "content:$content" "content of version 2:$content2" "file name:$fname" \
 	"new file name:$fname2" "folder name:$folder" "label:$label" "label part:Somchai Phommachanh" \
 	"passphrase:$noy_pass" "admin's name:$adm" "caseworker's name:$noy" "case code:$code" \
-	"case code without its prefix:${code#C-}" "purpose:$purp"; do
+	"case code without its prefix:${code#C-}" "purpose:$purp" "witness:$witness" \
+	"pending user's name:$pend" "working hours:06:15-21:45"; do
 	desc=${what%%:*}
 	needle=${what#*:}
 	found=$(grep -r -a -l -F -- "$needle" "$VAULT")
@@ -71,6 +90,46 @@ done
 # The random part alone (any of the names or the content, in any form
 # that keeps it as text).
 check_eq "no marker text at all in the vault files" "" "$(grep -r -a -l -F -- "$r" "$VAULT")"
+
+# No time of the run: a date (2026-12-06), or a time between the first
+# command and the last (or up to 8 days later: an enrolment code's expiry)
+# as seconds or nanoseconds since 1970, 8 bytes big- or little-endian, or
+# as 16 hex digits. (Nanoseconds only within the run: random bytes fall
+# in an 8-day window of nanoseconds too often.)
+times_in() {
+	python3 - "$t0" "$t1" "$@" <<-'EOF'
+	import datetime, re, struct, sys
+	t0, t1 = int(sys.argv[1]) - 2, int(sys.argv[2]) + 2
+	later = t1 + 8 * 86400
+	dates = set()
+	for t in (t0, t1, later):
+	    d = datetime.datetime.fromtimestamp(t, datetime.timezone.utc)
+	    dates.add(d.strftime("%Y-%m-%d").encode())
+	def when(x):
+	    if t0 <= x <= later:
+	        return "seconds"
+	    if t0 * 10**9 <= x <= t1 * 10**9:
+	        return "nanoseconds"
+	    return None
+	found = []
+	for path in sys.argv[3:]:
+	    data = open(path, "rb").read()
+	    for d in sorted(dates):
+	        if d in data:
+	            found.append("%s: the date %s" % (path, d.decode()))
+	    for i in range(len(data) - 7):
+	        for order in (">Q", "<Q"):
+	            w = when(struct.unpack_from(order, data, i)[0])
+	            if w:
+	                found.append("%s: %s at byte %d (%s)" % (path, w, i, order))
+	    for m in re.finditer(rb"[0-9a-f]{16}", data):
+	        w = when(int(m.group(0), 16))
+	        if w:
+	            found.append("%s: %s in hex at byte %d" % (path, w, m.start()))
+	print("\n".join(found[:20]))
+	EOF
+}
+check_eq "no time of the run in the vault files" "" "$(times_in $(find "$VAULT" -type f))"
 
 # The user's state directory (on their own machine, outside the vault) is
 # named by the vault id and the user's name; what it holds names no case

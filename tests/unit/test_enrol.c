@@ -130,6 +130,16 @@ static void test_codes(const char *vdir)
 	CHECK(strstr(vault_error_last()->message, "the enrolment code of user 'late' has expired") != NULL);
 	head_of(after, vdir);
 	CHECK(!strcmp(before, after));
+
+	/* The expiry is stored encrypted (XORed), not authenticated: flipping a
+	 * high bit of it moves it 2^56 seconds on. Enrolment still refuses,
+	 * the record not being the one the signed history holds. */
+	CHECK(rawdb_flip(vdir, "users", "late", 4, 203, 0x01) == 0);
+	CHECK_RC(enrol(vdir, "late", code, "late-pass-1"), VAULT_ECORRUPT);
+	CHECK(strstr(vault_error_last()->message, "late") != NULL);
+	head_of(after, vdir);
+	CHECK(!strcmp(before, after));
+	CHECK(rawdb_flip(vdir, "users", "late", 4, 203, 0x01) == 0);
 	verify_ok(vdir);
 }
 

@@ -30,10 +30,13 @@ static int redirect(void)
 	if (git_repository_init(&r, evil, 1) < 0)
 		return 1;
 	git_repository_free(r);
-	if (vault_open(&v, base) < 0 || vault_store__begin(&txn, v->st, 1) < 0)
+	/* An insider (bob holds the history's keys) seals the settings anew. */
+	if ((v = support_insider(base, "bob", support_pass("bob"))) == NULL ||
+	    vault_store__begin(&txn, v->st, 1) < 0)
 		return 1;
 	snprintf(text, sizeof text, "witness %s\nwitness-every 1\nbulk-read-count 1000000\n", evil);
-	if (vault_meta__put(txn, v, "settings", text, strlen(text)) < 0 || vault_store__commit(v->st, txn) < 0)
+	if (vault_meta__sealed_put(txn, v, "settings", text, strlen(text)) < 0 ||
+	    vault_store__commit(v->st, txn) < 0)
 		return 1;
 	vault_close(v);
 	return 0;

@@ -40,15 +40,20 @@ static void test_values(vault *v)
 		CHECK_RC(vault_setting_set(v, bad[i][0], bad[i][1]), VAULT_EUSAGE);
 }
 
-/* The settings record rewritten by someone who can write the file: its
- * format byte `fmt`, then the text. */
-static void edit_settings(const char *dir, unsigned char fmt, const char *text)
+/* The settings record rewritten by someone who can write the file and
+ * holds the history's keys (carol, a caseworker): sealed as casevault
+ * seals it, with text `text`. */
+static void edit_settings(const char *dir, const char *text)
 {
-	char rec[256];
+	vault *v = support_insider(dir, "carol", support_pass("carol"));
+	MDB_txn *txn = NULL;
 
-	rec[0] = (char)fmt;
-	snprintf(rec + 1, sizeof rec - 1, "%s", text);
-	CHECK_RC(rawdb_set(dir, "meta", "settings", 8, rec, 1 + strlen(text)), 0);
+	if (!v)
+		return;
+	CHECK_RC(vault_store__begin(&txn, v->st, 1), 0);
+	CHECK_RC(vault_meta__sealed_put(txn, v, "settings", text, strlen(text)), 0);
+	CHECK_RC(vault_store__commit(v->st, txn), 0);
+	vault_close(v);
 }
 
 int main(void)
@@ -110,7 +115,7 @@ int main(void)
 	}
 	rawdb_close(&db, 0);
 	CHECK(saved != NULL && savedlen > 0);
-	edit_settings(base, saved ? saved[0] : 0, "bulk-read-count 20\n");
+	edit_settings(base, "bulk-read-count 20\n");
 	if ((v = support_open_as(base, "bob", support_pass("bob"))) == NULL)
 		return harness_done("test_kdf");
 	CHECK_RC(vault_user_passwd(v, "bob-new", 7), VAULT_ECORRUPT);
@@ -120,7 +125,7 @@ int main(void)
 	vault_close(v);
 
 	/* Raised past what the admin set (memory for nothing): refused too. */
-	edit_settings(base, saved ? saved[0] : 0, "kdf-min-memory 4096M\nkdf-min-passes 64\n");
+	edit_settings(base, "kdf-min-memory 4096M\nkdf-min-passes 64\n");
 	if ((v = support_open_as(base, "bob", support_pass("bob"))) == NULL)
 		return harness_done("test_kdf");
 	CHECK_RC(vault_user_passwd(v, "bob-new", 7), VAULT_ECORRUPT);

@@ -13,6 +13,7 @@
  *   history holds for the records the vault wrote itself, and node paths;
  * - the content commitment of a version.
  */
+#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -446,7 +447,13 @@ static void test_layout(void)
 	CHECK(!memcmp(p + 51, users[0].kdf.salt, 16));
 	CHECK(!memcmp(p + 67, users[0].wrapped, 24 + 64 + 16));
 	CHECK(!memcmp(p + 171, users[0].enrol, 32));
-	CHECK((int64_t)be64_get(p + 203) == users[0].enrol_expires);
+	/* The expiry (when the user was added) is encrypted: not there in plain. */
+	CHECK((int64_t)be64_get(p + 203) != users[0].enrol_expires);
+	{
+		unsigned char e[8];
+		be64_put(e, (uint64_t)users[0].enrol_expires);
+		CHECK(!memmem(p, val.mv_size, e, 8));
+	}
 	/* 211 bytes: 1 + 1 + 1 + 32 + 8 + 8 + 16 + 24 + 80 + 32 + 8; nothing after. */
 	CHECK(val.mv_size == 211);
 
@@ -485,11 +492,18 @@ static void test_layout(void)
 	/* versions: size, time, generation, commit, count, (id, hash) each. */
 	be64_put(k, VNODE);
 	be32_put(k + 8, 1);
-	p = raw(&val, txn, v->st->versions, k, 12);
+	p = opened(&plain, &val, txn, v->st->versions, "versions", k, 12);
 	CHECK(val.mv_size == 45 + 4 * 40);
 	CHECK(p[0] == REC_FORMAT && be64_get(p + 1) == 3 * BS + 5 && be32_get(p + 41) == 4);
 	CHECK(be64_get(p + 45) == blocks[0][0].id && !memcmp(p + 53, blocks[0][0].hash, 32));
 	CHECK(be64_get(p + 85) == BLOCK_HOLE);
+	CHECK((int64_t)be64_get(p + 9) == versions[0].mtime && !memcmp(p + 21, versions[0].commit, 20));
+	vault_rec__free(plain, val.mv_size);
+	/* Stored sealed: neither its time nor its event's id is there in plain. */
+	p = raw(&val, txn, v->st->versions, k, 12);
+	CHECK(val.mv_size == 1 + VCRYPTO_OVERHEAD + 45 + 4 * 40 && p[0] == REC_FORMAT);
+	be64_put(k, (uint64_t)versions[0].mtime);
+	CHECK(!memmem(p, val.mv_size, k, 8) && !memmem(p, val.mv_size, versions[0].commit, 20));
 
 	/* meta: the format byte, then the value. */
 	p = raw(&val, txn, v->st->meta, "test-text", 9);
@@ -882,12 +896,19 @@ static void test_damage(void)
 	}
 
 	t = (target){ "version", &v->st->versions, k, 12, read_version,
-		"version 7 of node 000000000000dead", NULL };
+		"version 7 of node 000000000000dead", "versions" };
 	sample_version(&r, b, 2 * BS + 1, 0, 5);
 	CHECK_RC(vault_version__put(txn, v, DAMAGED_NODE, DAMAGED_VERSION, &r), 0);
 	len = stored(good, sizeof good, txn, &t);
 	CHECK(len == 45 + VB * VE);
 	check_damage(txn, &t, good, len, 1, version_damage, N(version_damage));
+	{
+		unsigned char other[12];
+		be64_put(other, DAMAGED_NODE);
+		be32_put(other + 8, DAMAGED_VERSION + 1);
+		CHECK_RC(vault_version__put(txn, v, DAMAGED_NODE, DAMAGED_VERSION + 1, &r), 0);
+		check_moved(txn, &t, other, 12, "version 7 of node 000000000000dead");
+	}
 	sample_version(&r, b, 0, 0, 5);
 	CHECK_RC(vault_version__put(txn, v, DAMAGED_NODE, DAMAGED_VERSION, &r), 0);
 	len = stored(good, sizeof good, txn, &t);
@@ -1145,7 +1166,7 @@ static void test_blobs(void)
 	/* Purposes, required, and two settings. */
 	CHECK_RC(vault_meta__sealed_put(txn, v, "purposes", "care\nlegal-hold", 15), 0);
 	CHECK_RC(vault_meta__put(txn, v, "purpose-required", "\1", 1), 0);
-	CHECK_RC(vault_meta__put(txn, v, "settings", "reads-per-hour 50\nquiet-hours 22-6\n", 35), 0);
+	CHECK_RC(vault_meta__sealed_put(txn, v, "settings", "reads-per-hour 50\nquiet-hours 22-6\n", 35), 0);
 	CHECK_RC(vault_blob__settings(&b, v, txn), 0);
 	check_text(&b, "purpose-required yes\npurpose care\npurpose legal-hold\n"
 		"audit-key e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\n"

@@ -1628,12 +1628,12 @@ static uint64_t block_of(uint64_t node, uint32_t ver, size_t i, unsigned char ha
 	uint64_t id = BLOCK_HOLE;
 
 	version_key(k, node, ver);
-	if ((rec = rawdb_fetch(base_dir, "versions", k, 12, &len)) != NULL && len >= 45 + 40 * (i + 1)) {
+	if ((rec = rawdb_fetch_open(base_dir, "versions", k, 12, &len)) != NULL && len >= 45 + 40 * (i + 1)) {
 		id = be64_get(rec + 45 + 40 * i);
 		if (hash)
 			memcpy(hash, rec + 45 + 40 * i + 8, 32);
 	}
-	free(rec);
+	vault_rec__free(rec, len);
 	CHECK(id != BLOCK_HOLE);
 	return id;
 }
@@ -1646,9 +1646,9 @@ static void version_event(char out[VAULT_OID_SIZE], uint64_t node, uint32_t ver)
 
 	out[0] = '\0';
 	version_key(k, node, ver);
-	if ((rec = rawdb_fetch(base_dir, "versions", k, 12, &len)) != NULL && len >= 41)
+	if ((rec = rawdb_fetch_open(base_dir, "versions", k, 12, &len)) != NULL && len >= 41)
 		sodium_bin2hex(out, VAULT_OID_SIZE, rec + 21, 20);
-	free(rec);
+	vault_rec__free(rec, len);
 	CHECK(out[0] != '\0');
 }
 
@@ -2043,6 +2043,27 @@ static void test_nodes(void)
 	drop_copy(dir);
 }
 
+/* rawdb_splice of a version record, as an insider who holds the index
+ * key can do: the plain bytes changed, sealed again at `to`. */
+static int splice_version(const char *dir, const unsigned char from[12], size_t flen,
+	const unsigned char to[12], size_t tlen, size_t off, size_t n)
+{
+	size_t alen = 0, blen = 0;
+	unsigned char *a = rawdb_fetch_open(dir, "versions", from, flen, &alen);
+	unsigned char *b = rawdb_fetch_open(dir, "versions", to, tlen, &blen);
+	int rc = -1;
+
+	if (a && b && n == 0 && alen == blen && off <= alen)
+		n = alen - off;
+	if (a && b && n && off + n <= alen && off + n <= blen) {
+		memcpy(b + off, a + off, n);
+		rc = rawdb_set_sealed(dir, "versions", to, tlen, b, blen);
+	}
+	vault_rec__free(a, alen);
+	vault_rec__free(b, blen);
+	return rc;
+}
+
 static void test_versions(void)
 {
 	unsigned char k[12], k2[12], *rec;
@@ -2054,7 +2075,7 @@ static void test_versions(void)
 
 	/* Block list: a hash byte, a block id (pointing at v1's block 0). */
 	dir = copy_of(NULL);
-	CHECK(rawdb_flip(dir, "versions", k, 12, 45 + 8 + 2, 0x01) == 0);
+	CHECK(rawdb_flip_sealed(dir, "versions", k, 12, 45 + 8 + 2, 0x01) == 0);
 	expect_verify("version: a hash of the block list", dir, NULL, NULL, NULL);
 	expect_read_fails("version: a hash of the block list", dir, "alice", fpath, 2);
 	drop_copy(dir);
@@ -2062,13 +2083,13 @@ static void test_versions(void)
 	dir = copy_of(NULL);
 	{
 		uint64_t f1b0 = block_of(fnode, 1, 0, NULL);
-		rec = rawdb_fetch(dir, "versions", k, 12, &len);
+		rec = rawdb_fetch_open(dir, "versions", k, 12, &len);
 		CHECK(rec && be64_get(rec + 45) == f2b0);
 		if (rec) {
 			be64_put(rec + 45, f1b0);
-			CHECK(rawdb_set(dir, "versions", k, 12, rec, len) == 0);
+			CHECK(rawdb_set_sealed(dir, "versions", k, 12, rec, len) == 0);
 		}
-		free(rec);
+		vault_rec__free(rec, len);
 	}
 	expect_verify("version: a block id of the block list", dir, NULL, NULL, NULL);
 	expect_read_safe("version: a block id of the block list", dir, "alice", fpath, 2, F2, FLEN);
@@ -2078,43 +2099,43 @@ static void test_versions(void)
 	 * of the content under the newer version. */
 	dir = copy_of(NULL);
 	version_key(k2, fnode, 1);
-	CHECK(rawdb_splice(dir, "versions", k2, 12, k, 12, 45, 0) == 0);
+	CHECK(splice_version(dir, k2, 12, k, 12, 45, 0) == 0);
 	expect_verify("version: block list of another version", dir, NULL, NULL, NULL);
 	expect_read_safe("version: block list of another version", dir, "alice", fpath, 2, F2, FLEN);
 	drop_copy(dir);
 
 	/* Size (one byte shorter), generation, commit id. */
 	dir = copy_of(NULL);
-	rec = rawdb_fetch(dir, "versions", k, 12, &len);
+	rec = rawdb_fetch_open(dir, "versions", k, 12, &len);
 	if (rec) {
 		be64_put(rec + 1, FLEN - 1);
-		CHECK(rawdb_set(dir, "versions", k, 12, rec, len) == 0);
+		CHECK(rawdb_set_sealed(dir, "versions", k, 12, rec, len) == 0);
 	}
-	free(rec);
+	vault_rec__free(rec, len);
 	expect_verify("version: size", dir, NULL, NULL, NULL);
 	expect_read_safe("version: size", dir, "alice", fpath, 2, F2, FLEN);
 	drop_copy(dir);
 
 	dir = copy_of(NULL);
-	CHECK(rawdb_flip(dir, "versions", k, 12, 1 + 16 + 3, 0x01) == 0);
+	CHECK(rawdb_flip_sealed(dir, "versions", k, 12, 1 + 16 + 3, 0x01) == 0);
 	expect_verify("version: generation", dir, NULL, NULL, NULL);
 	expect_read_safe("version: generation", dir, "alice", fpath, 2, F2, FLEN);
 	drop_copy(dir);
 
 	dir = copy_of(NULL);
-	CHECK(rawdb_flip(dir, "versions", k, 12, 1 + 20 + 19, 0x01) == 0);
+	CHECK(rawdb_flip_sealed(dir, "versions", k, 12, 1 + 20 + 19, 0x01) == 0);
 	expect_verify("version: commit id (not in the history)", dir, NULL, NULL, NULL);
 	drop_copy(dir);
 
 	dir = copy_of(NULL);
 	/* v2 names v1's event. */
-	CHECK(rawdb_splice(dir, "versions", k2, 12, k, 12, 21, 20) == 0);
+	CHECK(splice_version(dir, k2, 12, k, 12, 21, 20) == 0);
 	expect_verify("version: commit id of another version's event", dir, NULL, NULL, NULL);
 	drop_copy(dir);
 
 	/* v1's mtime (the version's time): shown by `history`. */
 	dir = copy_of(NULL);
-	CHECK(rawdb_flip(dir, "versions", k2, 12, 1 + 8 + 7, 0x01) == 0);
+	CHECK(rawdb_flip_sealed(dir, "versions", k2, 12, 1 + 8 + 7, 0x01) == 0);
 	expect_verify("version: time", dir, NULL, NULL, NULL);
 	drop_copy(dir);
 
@@ -2126,11 +2147,26 @@ static void test_versions(void)
 	drop_copy(dir);
 
 	dir = copy_of(NULL);
-	rec = rawdb_fetch(dir, "versions", k, 12, &len);
+	rec = rawdb_fetch_open(dir, "versions", k, 12, &len);
 	version_key(k2, fnode, 3);
-	CHECK(rec && rawdb_set(dir, "versions", k2, 12, rec, len) == 0);
-	free(rec);
+	CHECK(rec && rawdb_set_sealed(dir, "versions", k2, 12, rec, len) == 0);
+	vault_rec__free(rec, len);
 	expect_verify("version: record added", dir, NULL, NULL, NULL);
+	drop_copy(dir);
+
+	/* Without the index key: the sealed record of v2 copied over v1's, or
+	 * a byte of its ciphertext changed. Neither opens. */
+	dir = copy_of(NULL);
+	version_key(k2, fnode, 1);
+	CHECK(rawdb_splice(dir, "versions", k, 12, k2, 12, 0, 0) == 0);
+	expect_verify("version: sealed record moved", dir, NULL, NULL, "moved there from another version");
+	expect_read_fails("version: sealed record moved", dir, "alice", fpath, 1);
+	drop_copy(dir);
+
+	dir = copy_of(NULL);
+	CHECK(rawdb_flip(dir, "versions", k, 12, 30, 0x01) == 0);
+	expect_verify("version: sealed record changed", dir, NULL, NULL, "record of version 2 of node");
+	expect_read_fails("version: sealed record changed", dir, "alice", fpath, 2);
 	drop_copy(dir);
 }
 

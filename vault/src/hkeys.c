@@ -561,8 +561,8 @@ int vault_hkeys__enrol_drop(MDB_txn *txn, vault *v, const char *name)
 
 int vault_hkeys__note_failure(vault *v, const char *name)
 {
-	unsigned char plain[8 + VAULT_NAME_MAX], out[1 + sizeof plain + VCRYPTO_SEALBYTES], rnd[8];
-	char skey[64];
+	unsigned char plain[8 + VAULT_NAME_MAX], out[1 + sizeof plain + VCRYPTO_SEALBYTES], rnd[12];
+	char skey[64], hex[2 * sizeof rnd + 1];
 	size_t len = strlen(name);
 	MDB_txn *txn = NULL;
 	MDB_val pk;
@@ -582,9 +582,10 @@ int vault_hkeys__note_failure(vault *v, const char *name)
 	memcpy(plain + 8, name, len);
 	out[0] = REC_FORMAT;
 	crypto_box_seal(out + 1, plain, 8 + len, pk.mv_data);
+	/* Named at random: the time is sealed, not in the key. */
 	randombytes_buf(rnd, sizeof rnd);
-	snprintf(skey, sizeof skey, VAULT_HKEYS_FAILED "%016llx%02x%02x%02x%02x", (unsigned long long)now,
-		rnd[0], rnd[1], rnd[2], rnd[3]);
+	sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
+	snprintf(skey, sizeof skey, VAULT_HKEYS_FAILED "%s", hex);
 	if ((error = vault_rec__put(txn, v, v->st->sealed, skey, out,
 			1 + 8 + len + VCRYPTO_SEALBYTES)) == 0)
 		error = vault_store__commit(v->st, txn), txn = NULL;

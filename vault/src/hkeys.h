@@ -47,8 +47,9 @@ int vault_hkeys__enrol_open(vault *v, const char *name, const char *code, size_t
 int vault_hkeys__enrol_drop(MDB_txn *txn, vault *v, const char *name);
 
 /* A failed unlock, sealed to the newest generation's drop box (meta
- * `history-pk`) under `sealed` VAULT_HKEYS_FAILED + time + random, until a
- * session records it (hevents.c). */
+ * `history-pk`) under `sealed` VAULT_HKEYS_FAILED + 24 random hex digits
+ * (the time is sealed with the name), until a session records it
+ * (hevents.c). */
 #define VAULT_HKEYS_FAILED "@failed/"
 int vault_hkeys__note_failure(vault *v, const char *name);
 

@@ -570,8 +570,43 @@ int vault_user__check_name(const char *name, const char *what)
 	return 0;
 }
 
+/*
+ * A pending user's code expiry says when they were added: it is stored
+ * XORed with a keystream of the index key (XChaCha20 under subkey 3,
+ * context `cv-meta_`; the nonce hashes the vault id, the name and the
+ * code's hash, which is new at every `user add`). It is not authenticated
+ * here: the user's file in the signed head holds it, and every decision
+ * on it (enrol) checks the record against the head. A record with no
+ * code's hash stores its expiry (0) as it is.
+ */
+static int expiry_crypt(unsigned char b[8], const vault *v, const char *name, const unsigned char enrol[32])
+{
+	static const unsigned char none[32];
+	static const char domain[] = "cv-enrol-expiry";
+	unsigned char nonce[crypto_stream_xchacha20_NONCEBYTES], *k;
+	crypto_generichash_state st;
+	int error;
+
+	if (sodium_memcmp(enrol, none, 32) == 0)
+		return 0;
+	if (!v->hk.index)
+		return VAULT_EAUTH;
+	if ((error = vault_vcrypto__subkey(&k, v->hk.index, 3, "cv-meta_")) < 0)
+		return error;
+	crypto_generichash_init(&st, NULL, 0, sizeof nonce);
+	crypto_generichash_update(&st, (const unsigned char *)domain, sizeof domain);
+	crypto_generichash_update(&st, (const unsigned char *)v->id, strlen(v->id) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)name, strlen(name) + 1);
+	crypto_generichash_update(&st, enrol, 32);
+	crypto_generichash_final(&st, nonce, sizeof nonce);
+	crypto_stream_xchacha20_xor(b, b, 8, nonce, k);
+	vault_vcrypto__key_free(k);
+	return 0;
+}
+
 int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name)
 {
+	unsigned char expiry[8];
 	MDB_val val;
 	const unsigned char *p;
 	int error;
@@ -592,7 +627,13 @@ int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name)
 	memcpy(out->kdf.salt, p, VCRYPTO_SALTBYTES); p += VCRYPTO_SALTBYTES;
 	memcpy(out->wrapped, p, sizeof out->wrapped); p += sizeof out->wrapped;
 	memcpy(out->enrol, p, 32); p += 32;
-	out->enrol_expires = (int64_t)be64_get(p);
+	memcpy(expiry, p, 8);
+	/* Unknown (0) to a session that holds no index key yet. */
+	if ((error = expiry_crypt(expiry, v, name, out->enrol)) == VAULT_EAUTH)
+		memset(expiry, 0, 8);
+	else if (error < 0)
+		return error;
+	out->enrol_expires = (int64_t)be64_get(expiry);
 	return 0;
 }
 
@@ -611,7 +652,10 @@ int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u)
 	memcpy(p, u->wrapped, sizeof u->wrapped); p += sizeof u->wrapped;
 	memcpy(p, u->enrol, 32); p += 32;
 	be64_put(p, (uint64_t)u->enrol_expires);
-	if ((error = vault_rec__put(txn, v, v->st->users, name, buf, sizeof buf)) < 0)
+	if ((error = expiry_crypt(p, v, name, u->enrol)) == VAULT_EAUTH)
+		error = vault_error_set(VAULT_EAUTH,
+			"the record of user '%s' is encrypted in part and this session holds no key of it", name);
+	if (error < 0 || (error = vault_rec__put(txn, v, v->st->users, name, buf, sizeof buf)) < 0)
 		return error;
 	return names_add(txn, v, NAMES_USERS, name);
 }
@@ -1049,10 +1093,33 @@ static void version_key(unsigned char k[12], uint64_t node, uint32_t version)
 	be32_put(k + 8, version);
 }
 
+/* The plain bytes of a version record (format ‖ size ‖ time ‖ ...) into `out`. */
+static int version_parse(version_rec *out, const unsigned char *p, size_t len)
+{
+	if (len < 45 || p[0] != REC_FORMAT)
+		return VAULT_ECORRUPT;
+	p++;
+	out->size = be64_get(p); p += 8;
+	out->mtime = (int64_t)be64_get(p); p += 8;
+	out->generation = be32_get(p); p += 4;
+	memcpy(out->commit, p, 20); p += 20;
+	out->nblocks = be32_get(p); p += 4;
+	if (len != 45 + out->nblocks * VERSION_ENTRY ||
+	    out->nblocks != out->size / VAULT_BLOCK_SIZE + (out->size % VAULT_BLOCK_SIZE != 0))
+		return VAULT_ECORRUPT;
+	if (out->nblocks && (out->blocks = malloc(out->nblocks * sizeof *out->blocks)) == NULL)
+		return vault_error_set_oom();
+	for (size_t i = 0; i < out->nblocks; i++) {
+		out->blocks[i].id = be64_get(p); p += 8;
+		memcpy(out->blocks[i].hash, p, BLOCK_HASHBYTES); p += BLOCK_HASHBYTES;
+	}
+	return 0;
+}
+
 int vault_version__get(version_rec *out, MDB_txn *txn, vault *v, uint64_t node, uint32_t version)
 {
-	unsigned char k[12];
-	const unsigned char *p;
+	unsigned char k[12], *plain;
+	size_t len;
 	MDB_val val;
 	int error;
 
@@ -1063,28 +1130,20 @@ int vault_version__get(version_rec *out, MDB_txn *txn, vault *v, uint64_t node, 
 			return vault_error_set(VAULT_ENOTFOUND, "version %u does not exist", version);
 		return error;
 	}
-	p = val.mv_data;
-	if (val.mv_size < 1 + 8 + 8 + 4 + 20 + 4 || p[0] != REC_FORMAT)
-		goto bad;
-	p++;
-	out->size = be64_get(p); p += 8;
-	out->mtime = (int64_t)be64_get(p); p += 8;
-	out->generation = be32_get(p); p += 4;
-	memcpy(out->commit, p, 20); p += 20;
-	out->nblocks = be32_get(p); p += 4;
-	if (val.mv_size != 45 + out->nblocks * VERSION_ENTRY ||
-	    out->nblocks != out->size / VAULT_BLOCK_SIZE + (out->size % VAULT_BLOCK_SIZE != 0))
-		goto bad;
-	if (out->nblocks && (out->blocks = malloc(out->nblocks * sizeof *out->blocks)) == NULL)
-		return vault_error_set_oom();
-	for (size_t i = 0; i < out->nblocks; i++) {
-		out->blocks[i].id = be64_get(p); p += 8;
-		memcpy(out->blocks[i].hash, p, BLOCK_HASHBYTES); p += BLOCK_HASHBYTES;
-	}
-	return 0;
-bad:
-	return vault_error_set(VAULT_ECORRUPT, "record of version %u of node %016llx is damaged",
-		version, (unsigned long long)node);
+	/* Sealed (its time, its event) at its key: one moved from another
+	 * version fails. */
+	if ((error = vault_rec__open(&plain, &len, v, "versions", k, 12, &val)) == VAULT_ECORRUPT)
+		return vault_error_set(VAULT_ECORRUPT,
+			"record of version %u of node %016llx is damaged or was moved there from another version",
+			version, (unsigned long long)node);
+	if (error < 0)
+		return error;
+	error = version_parse(out, plain, len);
+	vault_rec__free(plain, len);
+	if (error == VAULT_ECORRUPT)
+		return vault_error_set(VAULT_ECORRUPT, "record of version %u of node %016llx is damaged",
+			version, (unsigned long long)node);
+	return error;
 }
 
 int vault_version__put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, const version_rec *r)
@@ -1107,8 +1166,8 @@ int vault_version__put(MDB_txn *txn, vault *v, uint64_t node, uint32_t version, 
 		memcpy(p, r->blocks[i].hash, BLOCK_HASHBYTES); p += BLOCK_HASHBYTES;
 	}
 	version_key(k, node, version);
-	error = vault_store__put(txn, v->st->versions, k, 12, buf, len, 0);
-	free(buf);
+	error = put_sealed(txn, v, v->st->versions, "versions", k, 12, buf, len);
+	vault_rec__free(buf, len);
 	return error;
 }
 
@@ -1295,7 +1354,7 @@ int vault_blob__settings(vault_buf *out, vault *v, MDB_txn *txn)
 		return error;
 	/* Only the settings that were set: a vault that never set one keeps
 	 * the text it had before settings existed. */
-	if ((error = vault_meta__text(&list, txn, v, "settings")) < 0)
+	if ((error = vault_meta__sealed_text(&list, txn, v, "settings")) < 0)
 		return error;
 	for (char *s = list.size ? list.ptr : NULL; s && *s; ) {
 		char *e = strchr(s, '\n');

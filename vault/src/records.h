@@ -48,7 +48,8 @@ typedef struct {
 	unsigned char wrapped[VCRYPTO_OVERHEAD + VCRYPTO_SIGN_SKBYTES];
 	int wrap_outside;            /* USER_WRAP_OUTSIDE */
 	/* Pending only: the hash of the one-time enrolment code (never the
-	 * code), and when it expires (seconds since 1970). */
+	 * code), and when it expires (seconds since 1970; stored encrypted
+	 * under the index key, 0 when read by a session that holds none). */
 	unsigned char enrol[32];
 	int64_t enrol_expires;
 } user_rec;

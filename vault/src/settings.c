@@ -220,10 +220,12 @@ static int setting_normalize(char out[SETTING_VALUE_MAX], const setting_spec *sp
 	return vault_error_set(VAULT_ERROR, "setting '%s' has an unknown type", sp->key);
 }
 
-/* The stored lines; "" when none was ever set. */
+/* The stored lines, sealed under the index key (a witness's address and
+ * the working hours say who the vault belongs to); "" when none was ever
+ * set. */
 static int settings_get(vault_buf *out, MDB_txn *txn, vault *v)
 {
-	return vault_meta__text(out, txn, v, "settings");
+	return vault_meta__sealed_text(out, txn, v, "settings");
 }
 
 /* The stored value of `key`, or its default; a stored value is checked again. */
@@ -290,7 +292,7 @@ static int setting_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		error = vault_error_set_oom();
 		goto done;
 	}
-	if ((error = vault_meta__put(txn, v, "settings", list.size ? list.ptr : "", list.size)) < 0)
+	if ((error = vault_meta__sealed_put(txn, v, "settings", list.size ? list.ptr : "", list.size)) < 0)
 		goto done;
 	snprintf(ev->target, sizeof ev->target, "%s", a->sp->key);
 	error = vault_event__touch_settings(ev, v, txn);

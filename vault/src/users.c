@@ -85,8 +85,17 @@ int vault_user_add(vault *v, const char *name, vault_role_t role, char code[VAUL
 
 /* ---- enrolment ------------------------------------------------------------ */
 
-/* `u`, the record of `name`, is pending and `code` is its unexpired code;
- * VAULT_EAUTH if not. */
+/* The code of `u`, the record of `name`, has not expired; VAULT_EAUTH if
+ * it has. Its expiry is encrypted: the session holds the index key. */
+static int enrol_unexpired(const user_rec *u, const char *name)
+{
+	if (vault_time__now() >= u->enrol_expires)
+		return vault_error_set(VAULT_EAUTH, "the enrolment code of user '%s' has expired", name);
+	return 0;
+}
+
+/* `u`, the record of `name`, is pending and `code` is its code; VAULT_EAUTH
+ * if not. */
 static int enrol_check(const user_rec *u, const vault *v, const char *name, const char *code,
 	size_t codelen)
 {
@@ -99,9 +108,23 @@ static int enrol_check(const user_rec *u, const vault *v, const char *name, cons
 	code_hash(h, v, name, code, codelen);
 	if (sodium_memcmp(h, u->enrol, 32) != 0)
 		return vault_error_set(VAULT_EAUTH, "wrong enrolment code for user '%s'", name);
-	if (vault_time__now() >= u->enrol_expires)
-		return vault_error_set(VAULT_EAUTH, "the enrolment code of user '%s' has expired", name);
 	return 0;
+}
+
+/* The record of `name` read again, now that the code's keys are held: its
+ * code has not expired. */
+static int enrol_unexpired_now(vault *v, const char *name)
+{
+	MDB_txn *txn = NULL;
+	user_rec u;
+	int error;
+
+	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
+		return error;
+	if ((error = vault_user__get(&u, txn, v, name)) == 0)
+		error = enrol_unexpired(&u, name);
+	vault_store__abort(v->st, txn);
+	return error;
 }
 
 typedef struct {
@@ -120,6 +143,7 @@ static int enrol_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	 * be the head's, so that the hash checked is one an admin recorded. */
 	if ((error = vault_user__get(&u, txn, v, a->name)) < 0 ||
 	    (error = enrol_check(&u, v, a->name, a->code, a->codelen)) < 0 ||
+	    (error = enrol_unexpired(&u, a->name)) < 0 ||
 	    (error = vault_keys__user_trusted(txn, v, a->name)) < 0)
 		return error;
 	a->u.role = u.role;
@@ -147,7 +171,8 @@ int vault_user_enrol(vault *v, const char *name, const char *code, size_t codele
 	if ((error = vault_policy__switch_user(&u, v, name)) < 0 ||
 	    (error = enrol_check(&u, v, name, code, codelen)) < 0)
 		return error;
-	if ((error = vault_hkeys__enrol_open(v, name, code, codelen)) == 0)
+	if ((error = vault_hkeys__enrol_open(v, name, code, codelen)) == 0 &&
+	    (error = enrol_unexpired_now(v, name)) == 0)
 		error = vault_users__kdf_min(&min, v);
 	vault_hkeys__clear(&v->hk);
 	if (error < 0)
