@@ -58,10 +58,14 @@ expect_exit 0 cv dpo user disable gone
 check_contains "user disable's hint names the rotation" "history rotate-key" "$ERR"
 expect_exit 0 cv dpo history rotate-key
 check_eq "the second generation" "generation 2" "${OUT%$'\n'}"
-# A user added before the rotation: their code opens no key of it.
-fails_cleanly 4 "rotated" cvbare --vault "$VAULT" --user late enrol --code-file "$T/.late.code" \
+# A user added before the rotation: the rotation sealed the new
+# generation to their code's key pair, and they enrol and verify.
+expect_exit 0 cvbare --vault "$VAULT" --user late enrol --code-file "$T/.late.code" \
 	--new-passphrase-file "$T/late.pass"
-check_contains "the hint says what to do" "adds them again" "$ERR"
+expect_exit 0 cv late audit verify
+check_match "late verifies the history after the rotation" '^ok: ' "$OUT"
+expect_exit 0 cv late audit log --json
+check_contains "late reads events of the new generation" '"history-rekey"' "$OUT"
 expect_exit 0 cv noy put "$code/doc.txt" - <<< "after the rotation"
 expect_exit 0 cv noy get "$code/doc.txt" --purpose "$purpose"
 check_eq "noy reads on" "after the rotation" "${OUT%$'\n'}"

@@ -370,6 +370,110 @@ static void test_rotation_elsewhere(const char *base)
 	vault_close(a);
 }
 
+/* Is the `sealed` record `name` in the vault at `dir`? */
+static int has_sealed(const char *dir, const char *name)
+{
+	size_t len;
+	unsigned char *rec = rawdb_fetch(dir, "sealed", name, strlen(name), &len);
+
+	free(rec);
+	return rec != NULL;
+}
+
+/*
+ * A user added before two rotations enrols: each rotation sealed its
+ * generation to the key pair of their code (the record's `enrol`). They
+ * then read and verify the whole history, and the copies sealed to the
+ * used code are gone.
+ */
+static void test_pending(const char *base)
+{
+	const char *dir = copy_of(base);
+	char code[VAULT_ENROL_CODE_SIZE];
+	vault_verify_result res;
+	uint32_t gen = 0;
+	vault *v;
+
+	if ((v = session(dir, "dpo")) == NULL) {
+		CHECK(!"dpo's session");
+		return;
+	}
+	CHECK_RC(vault_user_add(v, "pam", VAULT_ROLE_AUDITOR, code), 0);
+	CHECK_RC(vault_history_rotate_key(v, &gen), 0);
+	CHECK_RC(vault_history_rotate_key(v, &gen), 0);
+	vault_close(v);
+	CHECK(gen == 3);
+	CHECK(has_sealed(dir, "@history/00000002/pam") && has_sealed(dir, "@history/00000003/pam"));
+	CHECK(!has_sealed(dir, "@index/pam"));
+
+	v = NULL;
+	CHECK_RC(vault_open(&v, dir), 0);
+	if (v)
+		CHECK_RC(vault_user_enrol(v, "pam", code, strlen(code), support_pass("pam"),
+			strlen(support_pass("pam"))), 0);
+	vault_close(v);
+	CHECK(!has_sealed(dir, "@history/00000002/pam") && has_sealed(dir, "@history/00000003/pam"));
+	CHECK(has_sealed(dir, "@index/pam") && !has_sealed(dir, "@enrol/pam"));
+	if ((v = session(dir, "pam")) != NULL) {
+		CHECK_RC(support_verify(&res, v, NULL), 0);
+		CHECK(v->hk.held == 3);
+		vault_close(v);
+	}
+}
+
+/*
+ * The key a rotation seals to, swapped in a user's record for one the
+ * attacker holds (at byte `at` of the record: an active user's public key,
+ * a pending user's enrolment key, made from a code the attacker chose).
+ * The rotation refuses, seals nothing and records nothing; verify names
+ * the record.
+ */
+static void test_swapped_key(const char *base, const char *user, size_t at)
+{
+	static const char attacker_code[] = "ATTACKERSCHOSENCODE0123456";
+	const char *dir = copy_of(base);
+	char code[VAULT_ENROL_CODE_SIZE], before[VAULT_OID_SIZE], after[VAULT_OID_SIZE], name[64];
+	unsigned char pk[32], *sk = NULL, *rec;
+	vault_verify_result res;
+	uint32_t gen = 0;
+	size_t len;
+	vault *v;
+
+	if ((v = session(dir, "dpo")) == NULL) {
+		CHECK(!"dpo's session");
+		return;
+	}
+	if (strcmp(user, "alice") != 0)
+		CHECK_RC(vault_user_add(v, user, VAULT_ROLE_CASEWORKER, code), 0);
+	CHECK_RC(vault_hkeys__enrol_keypair(pk, &sk, v, user, attacker_code, strlen(attacker_code)), 0);
+	vault_vcrypto__key_free(sk);
+	vault_close(v);
+	rec = rawdb_fetch(dir, "users", user, strlen(user), &len);
+	CHECK(rec && len > at + 32);
+	if (rec && len > at + 32) {
+		memcpy(rec + at, pk, 32);
+		CHECK(rawdb_set(dir, "users", user, strlen(user), rec, len) == 0);
+	}
+	free(rec);
+
+	head_of(before, dir);
+	if ((v = session(dir, "dpo")) != NULL) {
+		CHECK_RC(vault_history_rotate_key(v, &gen), VAULT_ECORRUPT);
+		CHECK(strstr(vault_error_last()->message, user) != NULL);
+		fprintf(stderr, "rotation over %s's swapped key: %s\n", user, vault_error_last()->message);
+		vault_close(v);
+	}
+	head_of(after, dir);
+	CHECK(before[0] && !strcmp(before, after));
+	snprintf(name, sizeof name, "@history/00000002/%s", user);
+	CHECK(!has_sealed(dir, name));
+	if ((v = session(dir, "aud")) != NULL) {
+		CHECK_RC(support_verify(&res, v, NULL), VAULT_ECORRUPT);
+		CHECK(strstr(vault_error_last()->message, user) != NULL);
+		vault_close(v);
+	}
+}
+
 int main(void)
 {
 	char base[600];
@@ -395,5 +499,8 @@ int main(void)
 	test_moved(base);
 	test_rotation(base);
 	test_rotation_elsewhere(base);
+	test_pending(base);
+	test_swapped_key(base, "pat", 171);
+	test_swapped_key(base, "alice", 3);
 	return harness_done("test_hkeys");
 }

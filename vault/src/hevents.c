@@ -16,13 +16,22 @@ typedef struct {
 	uint32_t gen;
 } rotate_args;
 
+/*
+ * To every active user's key, and to every pending user's enrolment key
+ * pair (the record's `enrol`: the code opens it at enrol). Only to records
+ * that are the head's: a key planted in a record gets nothing.
+ */
 static int seal_new_gen(const char *name, const user_rec *u, void *payload)
 {
 	rotate_args *a = payload;
+	int error;
 
-	if (u->status != USER_ACTIVE)
+	if (u->status != USER_ACTIVE && u->status != USER_PENDING)
 		return 0;
-	return vault_hkeys__seal_one(a->txn, a->v, name, u->pk, a->gen, vault_hkeys__gen(&a->v->hk, a->gen));
+	if ((error = vault_keys__user_trusted(a->txn, a->v, name)) < 0)
+		return error;
+	return vault_hkeys__seal_one(a->txn, a->v, name, u->status == USER_PENDING ? u->enrol : u->pk,
+		a->gen, vault_hkeys__gen(&a->v->hk, a->gen));
 }
 
 /* A new generation, sealed to every active user, chained over the last. */

@@ -192,8 +192,10 @@ int vault_hkeys__seal_to(MDB_txn *txn, vault *v, const char *name, const unsigne
 	return vault_hkeys__seal_one(txn, v, name, pk, hk->checked, vault_hkeys__gen(hk, hk->checked));
 }
 
-/* This user's key of generation `gen` (0: the index key) into `out`. */
-static int unseal_one(unsigned char *out, MDB_txn *txn, vault *v, uint32_t gen)
+/* The key of generation `gen` (0: the index key) sealed to `user`, whose
+ * key pair is `pk`, `sk`, into `out`. */
+static int unseal_for(unsigned char *out, MDB_txn *txn, vault *v, uint32_t gen, const char *user,
+	const unsigned char pk[32], const unsigned char *sk)
 {
 	unsigned char *plain = NULL, bind[32];
 	char skey[VAULT_NAME_MAX + 32], what[48];
@@ -204,23 +206,29 @@ static int unseal_one(unsigned char *out, MDB_txn *txn, vault *v, uint32_t gen)
 		snprintf(what, sizeof what, "generation %u of the history key", gen);
 	else
 		snprintf(what, sizeof what, "the history's index key");
-	vault_hkeys__sealed_name(skey, sizeof skey, gen, v->user);
+	vault_hkeys__sealed_name(skey, sizeof skey, gen, user);
 	if ((error = vault_rec__get(txn, v, v->st->sealed, skey, &val)) < 0)
 		return error;
 	if ((error = vault_vcrypto__secret_alloc(&plain, HK_PLAIN)) < 0)
 		return error;
-	vault_vcrypto__binding(bind, v->id, gen ? "@history" : "@index", gen, v->user);
+	vault_vcrypto__binding(bind, v->id, gen ? "@history" : "@index", gen, user);
 	if (!sum_ok(&val) ||
-	    vault_vcrypto__unseal(plain, (unsigned char *)val.mv_data + 1, HK_SEALED - 1 - HK_SUM, v->pk, v->sk) < 0)
-		error = vault_error_set(VAULT_ECORRUPT, "the sealed copy of %s for '%s' is damaged", what, v->user);
+	    vault_vcrypto__unseal(plain, (unsigned char *)val.mv_data + 1, HK_SEALED - 1 - HK_SUM, pk, sk) < 0)
+		error = vault_error_set(VAULT_ECORRUPT, "the sealed copy of %s for '%s' is damaged", what, user);
 	else if (sodium_memcmp(plain + VCRYPTO_KEYBYTES, bind, 32) != 0)
 		error = vault_error_set(VAULT_ECORRUPT,
 			"the sealed copy of %s for '%s' was sealed for another generation, user or vault",
-			what, v->user);
+			what, user);
 	else
 		memcpy(out, plain, VCRYPTO_KEYBYTES);
 	vault_vcrypto__key_free(plain);
 	return error;
+}
+
+/* This user's key of generation `gen` (0: the index key) into `out`. */
+static int unseal_one(unsigned char *out, MDB_txn *txn, vault *v, uint32_t gen)
+{
+	return unseal_for(out, txn, v, gen, v->user, v->pk, v->sk);
 }
 
 void vault_hkeys__chain_ad(char ad[64], const vault *v, uint32_t gen)
@@ -458,6 +466,31 @@ static void enrol_key(unsigned char out[32], const vault *v, const char *name, c
 	crypto_generichash_final(&st, out, 32);
 }
 
+int vault_hkeys__enrol_keypair(unsigned char pk[32], unsigned char **sk_out, const vault *v,
+	const char *name, const char *code, size_t codelen)
+{
+	unsigned char *seed = NULL, *sk = NULL;
+	crypto_generichash_state st;
+	int error;
+
+	*sk_out = NULL;
+	if ((error = vault_vcrypto__secret_alloc(&seed, 32)) < 0 ||
+	    (error = vault_vcrypto__secret_alloc(&sk, VCRYPTO_SIGN_SKBYTES)) < 0) {
+		vault_vcrypto__key_free(seed);
+		return error;
+	}
+	crypto_generichash_init(&st, (const unsigned char *)code, codelen, 32);
+	crypto_generichash_update(&st, (const unsigned char *)"cv-enrol-box", 13);
+	crypto_generichash_update(&st, (const unsigned char *)v->id, strlen(v->id) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)name, strlen(name) + 1);
+	crypto_generichash_final(&st, seed, 32);
+	sodium_memzero(&st, sizeof st);
+	crypto_sign_seed_keypair(pk, sk, seed);
+	vault_vcrypto__key_free(seed);
+	*sk_out = sk;
+	return 0;
+}
+
 static void enrol_ad(char ad[128], const vault *v, const char *name, uint32_t gen)
 {
 	snprintf(ad, 128, "cv-enrol-keys:%s:%s:%u", v->id, name, gen);
@@ -488,6 +521,33 @@ int vault_hkeys__enrol_seal(MDB_txn *txn, vault *v, const char *name, const char
 	vault_vcrypto__key_free(k);
 	snprintf(skey, sizeof skey, "@enrol/%s", name);
 	return vault_rec__put(txn, v, v->st->sealed, skey, out, sizeof out);
+}
+
+/* The newest generation above *gen sealed to the key pair of `code`, if
+ * any: into the session's keys, and *gen. */
+static int enrol_newer(uint32_t *gen, vault *v, MDB_txn *txn, const char *name, const char *code,
+	size_t codelen)
+{
+	unsigned char pk[32], *sk = NULL;
+	MDB_val rec;
+	uint32_t gens, g;
+	int error;
+
+	if ((error = vault_meta__history_kcv(&rec, &gens, txn, v)) < 0 || gens <= *gen)
+		return error;
+	if ((error = vault_hkeys__enrol_keypair(pk, &sk, v, name, code, codelen)) < 0)
+		return error;
+	error = VAULT_ENOTFOUND;
+	for (g = gens; g > *gen && error == VAULT_ENOTFOUND; g--)
+		error = unseal_for(vault_hkeys__gen(&v->hk, g), txn, v, g, name, pk, sk);
+	vault_vcrypto__key_free(sk);
+	if (error == VAULT_ENOTFOUND)
+		return vault_error_set(VAULT_EACCES,
+			"the history key was rotated (generation %u) after user '%s' was added, "
+			"and was not sealed to the enrolment code: the code opens no key of it", gens, name);
+	if (error == 0)
+		*gen = g + 1;
+	return error;
 }
 
 int vault_hkeys__enrol_open(vault *v, const char *name, const char *code, size_t codelen)
@@ -521,23 +581,12 @@ int vault_hkeys__enrol_open(vault *v, const char *name, const char *code, size_t
 			"the history keys left for '%s' at 'user add' are missing or damaged", name);
 		goto done;
 	}
-	/* A rotation since `user add` sealed the new generation to the active
-	 * users only: this code opens no key of it. */
-	{
-		MDB_val rec;
-		uint32_t gens;
-
-		if ((error = vault_meta__history_kcv(&rec, &gens, txn, v)) < 0)
-			goto done;
-		if (gens > gen) {
-			error = vault_error_set(VAULT_EACCES,
-				"the history key was rotated (generation %u) after user '%s' was added: "
-				"the enrolment code opens no key of it", gens, name);
-			goto done;
-		}
-	}
 	memcpy(hk->index, k, VCRYPTO_KEYBYTES);
 	memcpy(vault_hkeys__gen(hk, gen), k + VCRYPTO_KEYBYTES, VCRYPTO_KEYBYTES);
+	/* A rotation since `user add` sealed its generation to the code's key
+	 * pair (the pending record's `enrol`): the newest one opens. */
+	if ((error = enrol_newer(&gen, v, txn, name, code, codelen)) < 0)
+		goto done;
 	hk->held = 0;
 	if ((error = chain_down(v, txn, gen, 0)) == 0)
 		hk->held = gen;
@@ -547,13 +596,17 @@ done:
 	return error;
 }
 
-int vault_hkeys__enrol_drop(MDB_txn *txn, vault *v, const char *name)
+int vault_hkeys__enrol_drop(MDB_txn *txn, vault *v, const char *name, uint32_t below)
 {
-	char skey[VAULT_NAME_MAX + 16];
+	char skey[VAULT_NAME_MAX + 32];
 	int error;
 
 	snprintf(skey, sizeof skey, "@enrol/%s", name);
 	error = vault_rec__del(txn, v, v->st->sealed, skey);
+	for (uint32_t g = 1; g < below && (error == 0 || error == VAULT_ENOTFOUND); g++) {
+		vault_hkeys__sealed_name(skey, sizeof skey, g, name);
+		error = vault_rec__del(txn, v, v->st->sealed, skey);
+	}
 	return error == VAULT_ENOTFOUND ? 0 : error;
 }
 

@@ -38,13 +38,23 @@ int vault_hkeys__held_by(MDB_txn *txn, vault *v, const char *name);
  * unlocked): the history cannot be read without them. */
 int vault_hkeys__require(vault *v);
 
+/*
+ * A pending user's enrolment key pair (Ed25519), derived from the one-time
+ * code: the public half is the user record's `enrol` (what a code is
+ * checked against, in the user's signed file); a rotation seals its new
+ * generation to it, and enrol opens that with the code.
+ */
+int vault_hkeys__enrol_keypair(unsigned char pk[32], unsigned char **sk_out, const vault *v,
+	const char *name, const char *code, size_t codelen) VAULT_WARN_UNUSED;
 /* `user add`: the keys for a pending user, under a key derived from the
  * one-time enrolment code. */
 int vault_hkeys__enrol_seal(MDB_txn *txn, vault *v, const char *name, const char *code, size_t codelen);
 /* `enrol`: the keys the admin left for `name`, into the session. */
 int vault_hkeys__enrol_open(vault *v, const char *name, const char *code, size_t codelen);
-/* The enrolment keys of `name` are used up (enrol) or void (disable). */
-int vault_hkeys__enrol_drop(MDB_txn *txn, vault *v, const char *name);
+/* The enrolment keys of `name` are used up (enrol) or void (disable): its
+ * `@enrol/` record, and the generations below `below` sealed to its code
+ * (enrol: the newest is sealed to the user's own key by then). */
+int vault_hkeys__enrol_drop(MDB_txn *txn, vault *v, const char *name, uint32_t below);
 
 /* A failed unlock, sealed to the newest generation's drop box (meta
  * `history-pk`) under `sealed` VAULT_HKEYS_FAILED + 24 random hex digits

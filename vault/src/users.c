@@ -16,18 +16,17 @@
 /* ---- users -------------------------------------------------------------- */
 
 
-/* The hash of an enrolment code, bound to the vault and the user. */
-static void code_hash(unsigned char out[32], const vault *v, const char *name, const char *code,
+/* What the record keeps of an enrolment code, bound to the vault and the
+ * user: the public half of the key pair it derives (hkeys.h), to which
+ * rotations seal the history's newer keys. */
+static int code_pk(unsigned char out[32], const vault *v, const char *name, const char *code,
 	size_t len)
 {
-	crypto_generichash_state st;
+	unsigned char *sk = NULL;
+	int error = vault_hkeys__enrol_keypair(out, &sk, v, name, code, len);
 
-	crypto_generichash_init(&st, NULL, 0, 32);
-	crypto_generichash_update(&st, (const unsigned char *)"cv-enrol", 9);
-	crypto_generichash_update(&st, (const unsigned char *)v->id, strlen(v->id) + 1);
-	crypto_generichash_update(&st, (const unsigned char *)name, strlen(name) + 1);
-	crypto_generichash_update(&st, (const unsigned char *)code, len);
-	crypto_generichash_final(&st, out, 32);
+	vault_vcrypto__key_free(sk);
+	return error;
 }
 
 typedef struct {
@@ -57,9 +56,9 @@ static int user_add_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	u.role = a->role;
 	u.status = USER_PENDING;
 	vault_vcrypto__random_code(a->code, VAULT_ENROL_CODE_LEN);
-	code_hash(u.enrol, v, a->name, a->code, VAULT_ENROL_CODE_LEN);
 	u.enrol_expires = vault_time__now() + ttl;
-	if ((error = vault_user__put(txn, v, a->name, &u)) < 0 ||
+	if ((error = code_pk(u.enrol, v, a->name, a->code, VAULT_ENROL_CODE_LEN)) < 0 ||
+	    (error = vault_user__put(txn, v, a->name, &u)) < 0 ||
 	    (error = vault_hkeys__enrol_seal(txn, v, a->name, a->code, VAULT_ENROL_CODE_LEN)) < 0)
 		return error;
 	snprintf(ev->target, sizeof ev->target, "%s", a->name);
@@ -100,12 +99,14 @@ static int enrol_check(const user_rec *u, const vault *v, const char *name, cons
 	size_t codelen)
 {
 	unsigned char h[32];
+	int error;
 
 	if (u->status == USER_ACTIVE)
 		return vault_error_set(VAULT_EAUTH, "user '%s' has enrolled already: the code was used", name);
 	if (u->status != USER_PENDING)
 		return vault_error_set(VAULT_EAUTH, "user '%s' is disabled", name);
-	code_hash(h, v, name, code, codelen);
+	if ((error = code_pk(h, v, name, code, codelen)) < 0)
+		return error;
 	if (sodium_memcmp(h, u->enrol, 32) != 0)
 		return vault_error_set(VAULT_EAUTH, "wrong enrolment code for user '%s'", name);
 	return 0;
@@ -150,7 +151,7 @@ static int enrol_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	/* The history's keys, from the code to the user's own new key. */
 	if ((error = vault_user__put(txn, v, a->name, &a->u)) < 0 ||
 	    (error = vault_hkeys__seal_to(txn, v, a->name, a->u.pk)) < 0 ||
-	    (error = vault_hkeys__enrol_drop(txn, v, a->name)) < 0)
+	    (error = vault_hkeys__enrol_drop(txn, v, a->name, v->hk.checked)) < 0)
 		return error;
 	snprintf(ev->target, sizeof ev->target, "%s", a->name);
 	return vault_event__touch_user(ev, v, txn, a->name);
@@ -218,6 +219,7 @@ static int user_disable_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payloa
 	const char *name = payload;
 	user_rec u;
 	size_t admins;
+	uint32_t below;
 	int error;
 
 	if ((error = vault_user__get(&u, txn, v, name)) < 0) {
@@ -233,9 +235,11 @@ static int user_disable_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payloa
 		if (admins <= 1)
 			return vault_error_set(VAULT_EREFUSED, "user '%s' is the last active admin", name);
 	}
+	/* A pending user's generations were sealed to their code: void now. */
+	below = u.status == USER_PENDING ? v->hk.checked + 1 : 0;
 	u.status = USER_DISABLED;
 	if ((error = vault_user__put(txn, v, name, &u)) < 0 ||
-	    (error = vault_hkeys__enrol_drop(txn, v, name)) < 0)
+	    (error = vault_hkeys__enrol_drop(txn, v, name, below)) < 0)
 		return error;
 	snprintf(ev->target, sizeof ev->target, "%s", name);
 	return vault_event__touch_user(ev, v, txn, name);
