@@ -454,23 +454,29 @@ int vault_hkeys__check(vault *v, MDB_txn *txn)
  * The code is 26 random characters of base 32 (130 bits): a keyed hash
  * derives the key; no passphrase hash is needed against guessing.
  */
-static void enrol_key(unsigned char out[32], const vault *v, const char *name, const char *code,
-	size_t codelen)
+static void code_derive(unsigned char out[32], const char *domain, const vault *v, const char *name,
+	const char *code, size_t codelen)
 {
 	crypto_generichash_state st;
 
 	crypto_generichash_init(&st, (const unsigned char *)code, codelen, 32);
-	crypto_generichash_update(&st, (const unsigned char *)"cv-enrol-keys", 14);
+	crypto_generichash_update(&st, (const unsigned char *)domain, strlen(domain) + 1);
 	crypto_generichash_update(&st, (const unsigned char *)v->id, strlen(v->id) + 1);
 	crypto_generichash_update(&st, (const unsigned char *)name, strlen(name) + 1);
 	crypto_generichash_final(&st, out, 32);
+	sodium_memzero(&st, sizeof st);
+}
+
+static void enrol_key(unsigned char out[32], const vault *v, const char *name, const char *code,
+	size_t codelen)
+{
+	code_derive(out, "cv-enrol-keys", v, name, code, codelen);
 }
 
 int vault_hkeys__enrol_keypair(unsigned char pk[32], unsigned char **sk_out, const vault *v,
 	const char *name, const char *code, size_t codelen)
 {
 	unsigned char *seed = NULL, *sk = NULL;
-	crypto_generichash_state st;
 	int error;
 
 	*sk_out = NULL;
@@ -479,12 +485,7 @@ int vault_hkeys__enrol_keypair(unsigned char pk[32], unsigned char **sk_out, con
 		vault_vcrypto__key_free(seed);
 		return error;
 	}
-	crypto_generichash_init(&st, (const unsigned char *)code, codelen, 32);
-	crypto_generichash_update(&st, (const unsigned char *)"cv-enrol-box", 13);
-	crypto_generichash_update(&st, (const unsigned char *)v->id, strlen(v->id) + 1);
-	crypto_generichash_update(&st, (const unsigned char *)name, strlen(name) + 1);
-	crypto_generichash_final(&st, seed, 32);
-	sodium_memzero(&st, sizeof st);
+	code_derive(seed, "cv-enrol-box", v, name, code, codelen);
 	crypto_sign_seed_keypair(pk, sk, seed);
 	vault_vcrypto__key_free(seed);
 	*sk_out = sk;
