@@ -46,7 +46,8 @@ static const char push_usage[] =
 	"usage: " AUDIT_PUSH_SYNOPSIS "\n"
 	"\n"
 	"Push the history to a witness: any git remote (a path, file://, ssh://),\n"
-	"on its branch 'audit', through the export kept in VAULT/audit.git. The\n"
+	"on its branch 'audit', from the vault's encrypted history (VAULT/audit.git\n"
+	"keeps only the branch's commit id, no history in plain). The\n"
 	"witness must hold a beginning of this history; if it holds anything else\n"
 	"(a rollback or a rewrite on either side), nothing is pushed, the commit\n"
 	"it holds is named, and the exit code is 3.\n";

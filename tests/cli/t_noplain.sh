@@ -26,7 +26,8 @@ adm="dpo-${r:0:12}"
 noy="noy-${r:4:12}"
 purp="purp-${r:2:12}"
 
-witness="/srv/witness-${r:3:12}.git"
+witness="$T/witness-${r:3:12}.git"
+witness2="$T/second-witness.git"
 pend="pend-${r:5:10}"
 t0=$(date +%s)
 
@@ -35,7 +36,12 @@ mkpass "$noy" "$noy_pass"
 expect_exit 0 cv "$adm" init --admin "$adm"
 add_user "$adm" "$noy" caseworker
 expect_exit 0 cv "$adm" purpose add "$purp"
-# Settings (the witness is never reached: fewer events than witness-every).
+# Settings; the vault pushes its history to the witness after every
+# event, and once by hand to another: what a push leaves in the vault's
+# directory must be as unreadable as the rest.
+git init -q --bare "$witness"
+git init -q --bare "$witness2"
+expect_exit 0 cv "$adm" settings set witness-every 1
 expect_exit 0 cv "$adm" settings set witness "$witness"
 expect_exit 0 cv "$adm" settings set work-hours 06:15-21:45
 # A user added who has not enrolled (their code expires in 7 days), and a
@@ -64,6 +70,9 @@ check_contains "ls shows the name (so it is stored)" "$fname" "$OUT"
 expect_exit 0 cv "$noy" case list --purpose "$purp"
 check_contains "case list shows the label (so it is stored)" "$label" "$OUT"
 expect_exit 0 cvbare --vault "$VAULT" --user "$adm" --passphrase-file "$T/$adm.pass" audit verify
+expect_exit 0 cv "$adm" audit push "$witness2"
+check "the witness holds the history" git -C "$witness" rev-parse -q --verify audit
+check "the second witness holds the history" git -C "$witness2" rev-parse -q --verify audit
 # A second failed unlock, left unrecorded in the file.
 expect_exit 5 cvbare --vault "$VAULT" --user "$adm" --passphrase-file "$T/wrong.pass" ls --purpose "$purp"
 t1=$(date +%s)

@@ -9,8 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <git2/sys/repository.h>
+
 #include "export.h"
 #include "history.h"
+#include "hkeys.h"
 #include "policy.h"
 #include "settings.h"
 #include "trust.h"
@@ -78,9 +81,55 @@ int vault_audit_witness(vault_witness_result *res, vault *v, const char *url)
 	return vault_export__behind(&res->behind, v, &there, url);
 }
 
+/* The head, once the gate has verified the history up to it. */
+static int verified_head(git_oid *out, vault *v)
+{
+	MDB_txn *txn = NULL;
+	MDB_val val;
+	int error;
+
+	if ((error = vault_hkeys__require(v)) < 0 || (error = vault_store__begin_walk(&txn, v->st)) < 0)
+		return error;
+	if ((error = vault_trust__gate(v, txn)) == 0) {
+		error = vault_meta__get(&val, txn, v, "head");
+		if (error == VAULT_ENOTFOUND || (error == 0 && val.mv_size != 20))
+			error = vault_error_set(VAULT_ECORRUPT, "the vault has no valid head record");
+	}
+	if (error == 0)
+		git_oid_fromraw(out, val.mv_data);
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
+/*
+ * The repository a push reads: its objects are the vault's own (`v->odb`,
+ * decrypted one by one as the pack is made), and on disk, at `refs`, only
+ * its references (the head's id): nothing of the history is ever written
+ * there in plain (format 6 kept a plain export of the whole history in
+ * VAULT/audit.git).
+ */
+static int push_repo(git_repository **out, vault *v, const char *refs, const git_oid *head)
+{
+	git_repository *repo = NULL;
+	git_reference *ref = NULL;
+	int error = 0;
+
+	*out = NULL;
+	if (git_repository_open_bare(&repo, refs) < 0 && git_repository_init(&repo, refs, 1) < 0)
+		return vault_error_git("push");
+	if (git_repository_set_odb(repo, v->odb) < 0 ||
+	    git_reference_create(&ref, repo, "refs/heads/audit", head, 1, NULL) < 0)
+		error = vault_error_git("push");
+	git_reference_free(ref);
+	if (error < 0)
+		git_repository_free(repo);
+	else
+		*out = repo;
+	return error;
+}
+
 int vault_audit_push(vault_push_result *res, vault *v, const char *cache, const char *url)
 {
-	vault_export_result ex;
 	git_repository *repo = NULL;
 	git_remote *remote = NULL;
 	git_push_options popts;
@@ -100,15 +149,15 @@ int vault_audit_push(vault_push_result *res, vault *v, const char *cache, const 
 		if ((error = vault_export__behind(&behind, v, &there, url)) < 0)
 			return error;
 	}
-	/* The history goes out through a local export of it. */
-	if ((error = vault_audit_export(&ex, v, cache)) < 0)
+	/* The history goes out of the vault's own objects: a verified head. */
+	if ((error = verified_head(&head, v)) < 0)
 		return error;
-	git_oid_fromstr(&head, ex.head);
-	snprintf(res->head, sizeof res->head, "%s", ex.head);
+	git_oid_tostr(res->head, sizeof res->head, &head);
 	if (found && git_oid_equal(&there, &head))
 		return 0;        /* up to date */
-	if (git_repository_open_bare(&repo, cache) < 0 ||
-	    git_remote_create_anonymous(&remote, repo, url) < 0) {
+	if ((error = push_repo(&repo, v, cache, &head)) < 0)
+		return error;
+	if (git_remote_create_anonymous(&remote, repo, url) < 0) {
 		error = vault_error_git("push");
 		goto done;
 	}

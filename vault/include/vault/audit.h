@@ -106,8 +106,10 @@ VAULT_EXTERN(int) vault_audit_witness(vault_witness_result *res, vault *v, const
 
 /**
  * Push the history to a witness: any git remote (a path, file://, ssh://),
- * on its branch `audit`, through the local export `cache` (see
- * vault_audit_export). The witness must hold a beginning of this history.
+ * on its branch `audit`: the objects are read from the vault's encrypted
+ * history as the pack is made; `cache` is a bare repository of references
+ * only (made if absent), which holds the pushed head's id and never an
+ * object. The witness must hold a beginning of this history.
  * @return 0; VAULT_ECORRUPT when it does not (a rollback or a rewrite on
  *         either side), naming what it holds.
  */
@@ -117,8 +119,8 @@ VAULT_EXTERN(int) vault_audit_push(vault_push_result *res, vault *v, const char 
 /**
  * The push the vault makes by itself: to the witness of the setting
  * `witness`, when `force` (an unmount) or when `witness-every` events were
- * appended since the last attempt, through the cache DIR/audit.git of the
- * vault. Nothing when no witness is set. Needs an unlocked user. A failed
+ * appended since the last attempt, with the references of DIR/audit.git
+ * (vault_audit_push). Nothing when no witness is set. Needs an unlocked user. A failed
  * push is recorded as a signed `witness-failed` event and returned (the
  * caller warns: no event of the vault is lost), and tried again after
  * `witness-every` more events.
