@@ -103,7 +103,7 @@ check_eq "no marker text at all in the vault files" "" "$(grep -r -a -l -F -- "$
 # No time of the run: a date (2026-12-06), or a time between the first
 # command and the last (or up to 8 days later: an enrolment code's expiry)
 # as seconds or nanoseconds since 1970, 8 bytes big- or little-endian, or
-# as 16 hex digits. (Nanoseconds only within the run: random bytes fall
+# as 16 hex digits or as decimal text. (Nanoseconds only within the run: random bytes fall
 # in an 8-day window of nanoseconds too often.)
 times_in() {
 	python3 - "$t0" "$t1" "$@" <<-'EOF'
@@ -135,6 +135,10 @@ times_in() {
 	        w = when(int(m.group(0), 16))
 	        if w:
 	            found.append("%s: %s in hex at byte %d" % (path, w, m.start()))
+	    for m in re.finditer(rb"(?<![0-9])([0-9]{10}|[0-9]{19})(?![0-9])", data):
+	        w = when(int(m.group(1)))
+	        if w:
+	            found.append("%s: %s in decimal at byte %d" % (path, w, m.start()))
 	print("\n".join(found[:20]))
 	EOF
 }
