@@ -85,7 +85,8 @@ int vault_user_add(vault *v, const char *name, vault_role_t role, char code[VAUL
 /* ---- enrolment ------------------------------------------------------------ */
 
 /* The code of `u`, the record of `name`, has not expired; VAULT_EAUTH if
- * it has. Its expiry is encrypted: the session holds the index key. */
+ * it has. Its expiry is encrypted: read by a session that holds the index
+ * key. */
 static int enrol_unexpired(const user_rec *u, const char *name)
 {
 	if (vault_time__now() >= u->enrol_expires)
@@ -112,22 +113,6 @@ static int enrol_check(const user_rec *u, const vault *v, const char *name, cons
 	return 0;
 }
 
-/* The record of `name` read again, now that the code's keys are held: its
- * code has not expired. */
-static int enrol_unexpired_now(vault *v, const char *name)
-{
-	MDB_txn *txn = NULL;
-	user_rec u;
-	int error;
-
-	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
-		return error;
-	if ((error = vault_user__get(&u, txn, v, name)) == 0)
-		error = enrol_unexpired(&u, name);
-	vault_store__abort(v->st, txn);
-	return error;
-}
-
 typedef struct {
 	const char *name, *code;
 	size_t codelen;
@@ -141,11 +126,13 @@ static int enrol_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	int error;
 
 	/* Again in the write transaction: a code works once. The record must
-	 * be the head's, so that the hash checked is one an admin recorded. */
+	 * be the head's, so that the key checked, and the expiry, are those an
+	 * admin recorded (the expiry is checked only here: it is encrypted,
+	 * and a changed one is damage, not an expired code). */
 	if ((error = vault_user__get(&u, txn, v, a->name)) < 0 ||
 	    (error = enrol_check(&u, v, a->name, a->code, a->codelen)) < 0 ||
-	    (error = enrol_unexpired(&u, a->name)) < 0 ||
-	    (error = vault_keys__user_trusted(txn, v, a->name)) < 0)
+	    (error = vault_keys__user_trusted(txn, v, a->name)) < 0 ||
+	    (error = enrol_unexpired(&u, a->name)) < 0)
 		return error;
 	a->u.role = u.role;
 	/* The history's keys, from the code to the user's own new key. */
@@ -172,8 +159,7 @@ int vault_user_enrol(vault *v, const char *name, const char *code, size_t codele
 	if ((error = vault_policy__switch_user(&u, v, name)) < 0 ||
 	    (error = enrol_check(&u, v, name, code, codelen)) < 0)
 		return error;
-	if ((error = vault_hkeys__enrol_open(v, name, code, codelen)) == 0 &&
-	    (error = enrol_unexpired_now(v, name)) == 0)
+	if ((error = vault_hkeys__enrol_open(v, name, code, codelen)) == 0)
 		error = vault_users__kdf_min(&min, v);
 	vault_hkeys__clear(&v->hk);
 	if (error < 0)
