@@ -389,7 +389,7 @@ static int has_sealed(const char *dir, const char *name)
 static void test_pending(const char *base)
 {
 	const char *dir = copy_of(base);
-	char code[VAULT_ENROL_CODE_SIZE];
+	char code[VAULT_ENROL_CODE_SIZE], before[VAULT_OID_SIZE], after[VAULT_OID_SIZE];
 	vault_verify_result res;
 	uint32_t gen = 0;
 	vault *v;
@@ -419,6 +419,26 @@ static void test_pending(const char *base)
 		CHECK(v->hk.held == 3);
 		vault_close(v);
 	}
+
+	/* The copy a rotation sealed to a pending user dropped from the file:
+	 * their enrolment is refused, naming why, and writes nothing. */
+	if ((v = session(dir, "dpo")) == NULL)
+		return;
+	CHECK_RC(vault_user_add(v, "quin", VAULT_ROLE_CASEWORKER, code), 0);
+	CHECK_RC(vault_history_rotate_key(v, &gen), 0);
+	vault_close(v);
+	CHECK(rawdb_remove(dir, "sealed", "@history/00000004/quin", 22) == 0);
+	head_of(before, dir);
+	v = NULL;
+	CHECK_RC(vault_open(&v, dir), 0);
+	if (v)
+		CHECK_RC(vault_user_enrol(v, "quin", code, strlen(code), support_pass("quin"),
+			strlen(support_pass("quin"))), VAULT_EACCES);
+	CHECK(strstr(vault_error_last()->message, "no copy sealed to their enrolment key") != NULL);
+	CHECK(strstr(vault_error_last()->message, "the enrolment code opens no key of it") != NULL);
+	vault_close(v);
+	head_of(after, dir);
+	CHECK(before[0] && !strcmp(before, after));
 }
 
 /*

@@ -544,8 +544,9 @@ static int enrol_newer(uint32_t *gen, vault *v, MDB_txn *txn, const char *name, 
 	vault_vcrypto__key_free(sk);
 	if (error == VAULT_ENOTFOUND)
 		return vault_error_set(VAULT_EACCES,
-			"the history key was rotated (generation %u) after user '%s' was added, "
-			"and was not sealed to the enrolment code: the code opens no key of it", gens, name);
+			"the history key was rotated (generation %u) after user '%s' was added, and no copy "
+			"sealed to their enrolment key is in the vault: the enrolment code opens no key of it",
+			gens, name);
 	if (error == 0)
 		*gen = g + 1;
 	return error;
