@@ -1,7 +1,7 @@
 /*
  * Tests for opening and creating vaults (vault/src/store.c, vault.c):
  * what is not a vault, foreign and newer-format files, permissions,
- * init over something, a full LMDB map, the room a large write keeps
+ * init over something, a map that grows when it fills, the room a large write keeps
  * allocated past the end of the data file, and a damaged file: cut short
  * (refused at open), or failing under LMDB (the fault guard).
  */
@@ -21,6 +21,7 @@
 #include "vault.h"
 #include "fault.h"
 #include "store.h"
+#include "internal.h"
 #include "harness.h"
 #include "rawdb.h"
 
@@ -58,6 +59,8 @@ static void make_vault(char *out, size_t n, uint64_t mapsize)
 	vault *v = NULL;
 
 	join(out, n, harness_tmpdir(), "v");
+	for (int i = 2; access(out, F_OK) == 0; i++)
+		snprintf(out, n, "%s/v%d", harness_tmpdir(), i);
 	CHECK_RC(vault_init(&v, out, "dpo", ADMIN_PASS, strlen(ADMIN_PASS), mapsize), 0);
 	vault_close(v);
 }
@@ -290,69 +293,128 @@ static void test_format(void)
 	}
 }
 
-static void test_map_full(void)
+static uint64_t map_size(vault *v)
+{
+	MDB_envinfo info;
+
+	return mdb_env_info(v->st->env, &info) == 0 ? info.me_mapsize : 0;
+}
+
+/* Put `len` bytes of pattern `seed` at `fpath`; 0 or the error. */
+static int put_pattern(uint32_t *ver, vault *v, const char *fpath, unsigned char *data, size_t len,
+	int seed)
+{
+	mem_src src;
+
+	fill_pattern(data, len, seed);    /* incompressible, no shared blocks */
+	src = (mem_src){ data, len, 0 };
+	return vault_put(ver, v, fpath, mem_src_read, &src);
+}
+
+static void check_reads_back(vault *v, const char *fpath, const unsigned char *data, size_t len)
+{
+	mem_sink sink = { 0 };
+
+	CHECK_RC(vault_get(v, fpath, &read_opts, mem_sink_write, &sink), 0);
+	CHECK(sink.len == len && !memcmp(sink.data, data, len));
+	mem_sink_free(&sink);
+}
+
+/* A new vault with a 1 MiB map, alice in it with a case; open. */
+static vault *small_vault(char *path, size_t n, char code[VAULT_CODE_SIZE])
 {
 	vault *v = NULL;
-	char path[512], code[VAULT_CODE_SIZE], fpath[64], head[VAULT_OID_SIZE], head2[VAULT_OID_SIZE];
-	size_t big = 3u << 20, small = 1000;
-	unsigned char *data = malloc(big);
-	vault_verify_result res;
-	uint32_t ver = 99;
-	mem_src src;
-	int rc;
 
-	make_vault(path, sizeof path, 1u << 20);
+	make_vault(path, n, 1u << 20);
 	CHECK_RC(vault_open(&v, path), 0);
 	if (!v)
-		goto out;
+		return NULL;
 	CHECK_RC(vault_unlock(v, "dpo", ADMIN_PASS, strlen(ADMIN_PASS)), 0);
 	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
 	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
 	CHECK_RC(vault_case_create(code, v, NULL), 0);
-	snprintf(fpath, sizeof fpath, "%s/big.bin", code);
-	CHECK_RC(vault_head(head, v), 0);
+	return v;
+}
 
-	fill_pattern(data, big, 7);    /* incompressible, no shared blocks */
-	src = (mem_src){ data, big, 0 };
-	CHECK_RC(vault_put(&ver, v, fpath, mem_src_read, &src), VAULT_ENOSPC);
-	CHECK(ver == 0);
-	CHECK_RC(vault_head(head2, v), 0);
-	CHECK(!strcmp(head, head2));
-	/* The handle stays usable, and nothing of the failed write shows. */
+/*
+ * The map grows. A vault made with a 1 MiB map takes a 3 MiB document: the
+ * write transaction starts with room (the map grew before it began), and the
+ * fault guard knows the grown map. Then with no room checked before a
+ * write (headroom 0), writes meet the full map inside their transaction: a
+ * document's chunk stored in a transaction of its own is stored again once
+ * the map grew; an event that meets it is not run again (its function
+ * changed its payload), it fails whole with "run it again", and the next
+ * attempt works. Every acknowledged document reads back, verify passes.
+ */
+static void test_map_grows(void)
+{
+	vault *v = NULL;
+	char path[512], code[VAULT_CODE_SIZE], fpath[64], head[VAULT_OID_SIZE], head2[VAULT_OID_SIZE];
+	size_t big = 3u << 20, huge = 20u << 20;
+	unsigned char *data = malloc(huge);
+	vault_verify_result res;
+	uint64_t before;
+	uint32_t ver = 99;
+
+	if ((v = small_vault(path, sizeof path, code)) == NULL)
+		goto out;
+	snprintf(fpath, sizeof fpath, "%s/big.bin", code);
+	CHECK_RC(put_pattern(&ver, v, fpath, data, big, 7), 0);
+	CHECK(map_size(v) > VAULT_MAP_HEADROOM);
+	CHECK(ver == 1);
+	check_reads_back(v, fpath, data, big);
+	CHECK(v->st->fault_size == map_size(v));
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
 	vault_close(v);
 	v = NULL;
 
-	/* Reopened, it verifies, and a small put works or fails cleanly. */
+	/* A 1 MiB map again, and no room made before writes. 20 MiB: the
+	 * chunks stored in transactions of their own meet the full map and
+	 * are stored again once it grew; the put succeeds at once. */
+	vault_store__headroom = 0;
+	if ((v = small_vault(path, sizeof path, code)) == NULL)
+		goto out;
+	snprintf(fpath, sizeof fpath, "%s/huge.bin", code);
+	CHECK(map_size(v) == 1u << 20);
+	CHECK_RC(put_pattern(&ver, v, fpath, data, huge, 9), 0);
+	CHECK(ver == 1);
+	CHECK(map_size(v) > huge);
+	CHECK(v->st->fault_size == map_size(v));
+	check_reads_back(v, fpath, data, huge);
+	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+	before = map_size(v);
+	vault_close(v);
+
+	/* Reopened: the size recorded in the file. */
 	CHECK_RC(vault_open(&v, path), 0);
 	if (!v)
 		goto out;
+	CHECK(map_size(v) == before);
 	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
-	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+	check_reads_back(v, fpath, data, huge);
+	vault_close(v);
+
+	/* 3 MiB: one chunk, stored in the event's transaction. The event
+	 * meets the full map, is not done, and the map grows for the next. */
+	if ((v = small_vault(path, sizeof path, code)) == NULL)
+		goto out;
+	CHECK_RC(vault_head(head, v), 0);
+	snprintf(fpath, sizeof fpath, "%s/big.bin", code);
+	before = map_size(v);
+	CHECK(before == 1u << 20);
+	CHECK_RC(put_pattern(&ver, v, fpath, data, big, 8), VAULT_EBUSY);
+	CHECK(strstr(vault_error_last()->message, "run it again") != NULL);
+	CHECK(ver == 0);
 	CHECK_RC(vault_head(head2, v), 0);
 	CHECK(!strcmp(head, head2));
-	{
-		mem_sink sink = { 0 };
-		CHECK_RC(vault_get(v, fpath, &read_opts, mem_sink_write, &sink), VAULT_ENOTFOUND);
-		CHECK(sink.len == 0);
-		mem_sink_free(&sink);
-	}
-	snprintf(fpath, sizeof fpath, "%s/small.txt", code);
-	src = (mem_src){ data, small, 0 };
-	rc = vault_put(&ver, v, fpath, mem_src_read, &src);
-	CHECK(rc == 0 || rc == VAULT_ENOSPC);
-	if (rc == 0) {
-		mem_sink sink = { 0 };
-		CHECK(ver == 1);
-		CHECK_RC(vault_get(v, fpath, &read_opts, mem_sink_write, &sink), 0);
-		CHECK(sink.len == small && !memcmp(sink.data, data, small));
-		mem_sink_free(&sink);
-	} else {
-		CHECK_RC(vault_head(head2, v), 0);
-		CHECK(!strcmp(head, head2));
-	}
+	CHECK(map_size(v) >= 2 * before);
+	CHECK(v->st->fault_size == map_size(v));
+	CHECK_RC(put_pattern(&ver, v, fpath, data, big, 8), 0);
+	CHECK(ver == 1);
+	check_reads_back(v, fpath, data, big);
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
 out:
+	vault_store__headroom = VAULT_MAP_HEADROOM;
 	vault_close(v);
 	free(data);
 }
@@ -649,7 +711,7 @@ int main(void)
 	test_not_a_vault();
 	test_permissions_and_init();
 	test_format();
-	test_map_full();
+	test_map_grows();
 	test_grow();
 	test_cut_short();
 	test_damaged_free_list();
