@@ -171,7 +171,9 @@ int vfs_handles__open(vfs *fs, vfs_handle **out, const char *vpath,
 	h->wrote = wrote;
 	snprintf(h->vpath, sizeof h->vpath, "%s", vpath);
 	if (vault_file_open(&h->file, fs->v, vpath, o) < 0) {
-		error = vfs_paths__open_errno(h->writable);
+		/* An open that creates, empties or only writes is a write. */
+		error = vfs_paths__open_errno(!(o->flags & VAULT_FILE_READ) ||
+			(o->flags & (VAULT_FILE_CREATE | VAULT_FILE_TRUNC)));
 		pthread_rwlock_destroy(&h->lock);
 		free(h);
 		return error;
