@@ -6,6 +6,7 @@
  * (refused at open), or failing under LMDB (the fault guard).
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,8 +60,6 @@ static void make_vault(char *out, size_t n, uint64_t mapsize)
 	vault *v = NULL;
 
 	join(out, n, harness_tmpdir(), "v");
-	for (int i = 2; access(out, F_OK) == 0; i++)
-		snprintf(out, n, "%s/v%d", harness_tmpdir(), i);
 	CHECK_RC(vault_init(&v, out, "dpo", ADMIN_PASS, strlen(ADMIN_PASS), mapsize), 0);
 	vault_close(v);
 }
@@ -320,12 +319,20 @@ static void check_reads_back(vault *v, const char *fpath, const unsigned char *d
 	mem_sink_free(&sink);
 }
 
-/* A new vault with a 1 MiB map, alice in it with a case; open. */
+/* A new vault with a 1 MiB map, alice in it with a case; open. The vaults
+ * of the growth tests share one temporary directory. */
 static vault *small_vault(char *path, size_t n, char code[VAULT_CODE_SIZE])
 {
+	static const char *base;
+	static int made;
 	vault *v = NULL;
 
-	make_vault(path, n, 1u << 20);
+	if (!base)
+		base = harness_tmpdir();
+	snprintf(path, n, "%s/g%d", base, ++made);
+	CHECK_RC(vault_init(&v, path, "dpo", ADMIN_PASS, strlen(ADMIN_PASS), 1u << 20), 0);
+	vault_close(v);
+	v = NULL;
 	CHECK_RC(vault_open(&v, path), 0);
 	if (!v)
 		return NULL;
@@ -418,6 +425,153 @@ out:
 	vault_close(v);
 	free(data);
 }
+
+/* A write transaction begun and ended on a thread of its own. */
+typedef struct {
+	vault_store *st;
+	int done, error;
+} gate_writer;
+
+static void *gate_write(void *payload)
+{
+	gate_writer *w = payload;
+	MDB_txn *txn = NULL;
+
+	if ((w->error = vault_store__begin(&txn, w->st, 1)) == 0)
+		vault_store__abort(w->st, txn);
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * The gate: a growth waits for the transactions of the process to end. A
+ * read transaction holds a value in the map while another thread begins a
+ * write that finds the map short: the growth waits, the value stays
+ * readable; once the reader ends, the map grows and the write begins.
+ */
+static void test_map_gate(void)
+{
+	char path[512], code[VAULT_CODE_SIZE];
+	gate_writer w = { NULL, 0, 0 };
+	unsigned char copy[256];
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn = NULL;
+	MDB_val k, d;
+	pthread_t t;
+	uint64_t before;
+	vault *v;
+
+	if ((v = small_vault(path, sizeof path, code)) == NULL)
+		return;
+	CHECK_RC(vault_store__begin(&txn, v->st, 0), 0);
+	CHECK(mdb_cursor_open(txn, v->st->meta, &cur) == 0);
+	CHECK(mdb_cursor_get(cur, &k, &d, MDB_FIRST) == 0);
+	CHECK(d.mv_size > 0 && d.mv_size <= sizeof copy);
+	memcpy(copy, d.mv_data, d.mv_size);
+	before = map_size(v);
+	vault_store__headroom = before;       /* every write finds the map short */
+	w.st = v->st;
+	CHECK(pthread_create(&t, NULL, gate_write, &w) == 0);
+	usleep(300000);
+	CHECK(!__atomic_load_n(&w.done, __ATOMIC_ACQUIRE));
+	CHECK(map_size(v) == before);
+	CHECK(!memcmp(copy, d.mv_data, d.mv_size));
+	mdb_cursor_close(cur);
+	vault_store__abort(v->st, txn);
+	pthread_join(t, NULL);
+	CHECK(w.done);
+	CHECK_RC(w.error, 0);
+	CHECK(map_size(v) > before);
+	CHECK(v->st->fault_size == map_size(v));
+	CHECK(v->st->active == 0);
+	vault_store__headroom = VAULT_MAP_HEADROOM;
+	vault_close(v);
+}
+
+/* A reader thread: gets `fpath` until told to stop; counts wrong reads. */
+typedef struct {
+	vault *v;
+	const char *fpath;
+	const unsigned char *want;
+	size_t len;
+	int stop, reads, wrong;
+	char message[256];
+} grow_reader;
+
+static void *grow_read(void *payload)
+{
+	grow_reader *r = payload;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		mem_sink sink = { 0 };
+		int rc = vault_get(r->v, r->fpath, &read_opts, mem_sink_write, &sink);
+
+		if (rc != 0 || sink.len != r->len || memcmp(sink.data, r->want, r->len)) {
+			if (!r->wrong++)
+				snprintf(r->message, sizeof r->message, "%d: %s", rc, vault_error_last()->message);
+		}
+		r->reads++;
+		mem_sink_free(&sink);
+	}
+	return NULL;
+}
+
+/*
+ * The map grows under the threads of one process: four threads read a
+ * document in a loop while the main thread puts 80 MiB into a vault made
+ * with a 1 MiB map. Each growth remaps once the readers' transactions have
+ * ended (the gate); every read gives the document, and the fault guard
+ * knows the last map.
+ */
+static void test_map_grows_threads(void)
+{
+	enum { READERS = 4, DOCS = 10 };
+	size_t seed_len = 100000, doc = 8u << 20;
+	unsigned char *seed = malloc(seed_len), *data = malloc(doc);
+	char path[512], code[VAULT_CODE_SIZE], seed_path[64], fpath[64];
+	grow_reader r[READERS];
+	pthread_t t[READERS];
+	vault_verify_result res;
+	uint64_t first;
+	uint32_t ver;
+	vault *v;
+
+	if ((v = small_vault(path, sizeof path, code)) == NULL)
+		goto out;
+	snprintf(seed_path, sizeof seed_path, "%s/seed.bin", code);
+	CHECK_RC(put_pattern(&ver, v, seed_path, seed, seed_len, 1), 0);
+	first = map_size(v);
+	for (int i = 0; i < READERS; i++) {
+		r[i] = (grow_reader){ v, seed_path, seed, seed_len, 0, 0, 0, "" };
+		pthread_create(&t[i], NULL, grow_read, &r[i]);
+	}
+	for (int i = 0; i < DOCS; i++) {
+		snprintf(fpath, sizeof fpath, "%s/doc%d.bin", code, i);
+		CHECK_RC(put_pattern(&ver, v, fpath, data, doc, 10 + i), 0);
+	}
+	for (int i = 0; i < READERS; i++) {
+		__atomic_store_n(&r[i].stop, 1, __ATOMIC_RELAXED);
+		pthread_join(t[i], NULL);
+		CHECK(r[i].reads > 0);
+		CHECK(r[i].wrong == 0);
+		if (r[i].message[0])
+			fprintf(stderr, "reader %d: %s\n", i, r[i].message);
+	}
+	CHECK(map_size(v) > 2 * first);
+	CHECK(v->st->fault_size == map_size(v));
+	CHECK(v->st->active == 0);
+	for (int i = 0; i < DOCS; i++) {
+		snprintf(fpath, sizeof fpath, "%s/doc%d.bin", code, i);
+		fill_pattern(data, doc, 10 + i);
+		check_reads_back(v, fpath, data, doc);
+	}
+	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+	vault_close(v);
+out:
+	free(seed);
+	free(data);
+}
+
 
 /*
  * A large write keeps the data file allocated ahead of its last page (its
@@ -712,6 +866,8 @@ int main(void)
 	test_permissions_and_init();
 	test_format();
 	test_map_grows();
+	test_map_grows_threads();
+	test_map_gate();
 	test_grow();
 	test_cut_short();
 	test_damaged_free_list();
