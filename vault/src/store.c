@@ -382,12 +382,18 @@ static int remap(vault_store *st, uint64_t size)
 	return rc ? vault_store__error(rc, "remap the vault") : 0;
 }
 
+/* The bytes of the pages in use, and the map's size. LMDB reads them from
+ * the meta pages, in the map: through the gate, so no remap runs meanwhile. */
 static uint64_t used_bytes(vault_store *st, uint64_t *mapsize)
 {
 	MDB_envinfo info;
 	MDB_stat stat;
+	int ok;
 
-	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &stat) != 0)
+	gate_enter(st);
+	ok = mdb_env_info(st->env, &info) == 0 && mdb_env_stat(st->env, &stat) == 0;
+	gate_leave(st);
+	if (!ok)
 		return *mapsize = 0;
 	*mapsize = info.me_mapsize;
 	return ((uint64_t)info.me_last_pgno + 1) * stat.ms_psize;
