@@ -426,6 +426,44 @@ out:
 	free(data);
 }
 
+/*
+ * The map's size recorded in the file is the attacker's to write. Huge:
+ * refused at open as damage (LMDB would try to map it). Smaller than the
+ * data: LMDB maps the data at least, and the map grows again.
+ */
+static void test_map_size_recorded(void)
+{
+	vault *v = NULL;
+	char path[512], file[600], code[VAULT_CODE_SIZE], fpath[64];
+	unsigned char *data = malloc(1u << 20);
+	uint64_t huge = 1ULL << 62, tiny = 4096;
+	uint32_t ver;
+	int fd;
+
+	if ((v = small_vault(path, sizeof path, code)) == NULL)
+		goto out;
+	vault_close(v);
+	v = NULL;
+	join(file, sizeof file, path, "data.mdb");
+	CHECK((fd = open(file, O_RDWR)) >= 0);
+	CHECK(pwrite(fd, &huge, 8, 4096 + 32) == 8);
+	CHECK_RC(vault_open(&v, path), VAULT_ECORRUPT);
+	CHECK(v == NULL);
+	CHECK(strstr(vault_error_last()->message, "the vault file is damaged: its meta page 1 records a map") != NULL);
+	CHECK(pwrite(fd, &tiny, 8, 32) == 8 && pwrite(fd, &tiny, 8, 4096 + 32) == 8);
+	close(fd);
+	CHECK_RC(vault_open(&v, path), 0);
+	if (!v)
+		goto out;
+	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
+	snprintf(fpath, sizeof fpath, "%s/after.bin", code);
+	CHECK_RC(put_pattern(&ver, v, fpath, data, 1u << 20, 3), 0);
+	check_reads_back(v, fpath, data, 1u << 20);
+out:
+	vault_close(v);
+	free(data);
+}
+
 /* A write transaction begun and ended on a thread of its own. */
 typedef struct {
 	vault_store *st;
@@ -868,6 +906,7 @@ int main(void)
 	test_map_grows();
 	test_map_grows_threads();
 	test_map_gate();
+	test_map_size_recorded();
 	test_grow();
 	test_cut_short();
 	test_damaged_free_list();

@@ -148,19 +148,36 @@ static int check_dir(const char *dir, int create)
  */
 static int check_magic(const char *path, const char *dir)
 {
-	unsigned char head[20];
+	unsigned char head[40];
+	uint64_t mapsize;
 	uint32_t magic;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
 		return vault_error_set(VAULT_ERROR, "cannot open '%s': %s", path, strerror(errno));
-	n = read(fd, head, sizeof head);
-	close(fd);
+	n = pread(fd, head, sizeof head, 0);
 	memcpy(&magic, head + 16, 4);
-	if (n != (ssize_t)sizeof head || magic != 0xBEEFC0DE)
+	if (n != (ssize_t)sizeof head || magic != 0xBEEFC0DE) {
+		close(fd);
 		return vault_error_set(VAULT_ECORRUPT,
 			"'%s' is not a casevault vault: its data file is not an LMDB environment", dir);
+	}
+	/* Each meta page records the map's size (after the magic, the
+	 * version and a fixed address), which LMDB maps as it finds it. */
+	for (int i = 0; i < 2; i++) {
+		if (i == 1 && (pread(fd, head, sizeof head, 4096) != (ssize_t)sizeof head ||
+		    memcmp(head + 16, &magic, 4) != 0))
+			break;
+		memcpy(&mapsize, head + 32, 8);
+		if (mapsize > VAULT_MAP_MAX) {
+			close(fd);
+			return vault_error_set(VAULT_ECORRUPT,
+				"the vault file is damaged: its meta page %d records a map of %llu bytes",
+				i, (unsigned long long)mapsize);
+		}
+	}
+	close(fd);
 	return 0;
 }
 

@@ -26,6 +26,9 @@
 #define VAULT_DEFAULT_MAPSIZE (64ULL << 20)
 #define VAULT_MAP_HEADROOM    (32ULL << 20)
 #define VAULT_DISK_RESERVE    (16ULL << 20)
+/* Larger than any disk the map grows to: a meta page that records more is
+ * damage (LMDB would try to map it). */
+#define VAULT_MAP_MAX         (1ULL << 46)
 
 typedef struct vault_store {
 	MDB_env *env;
