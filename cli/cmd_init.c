@@ -17,9 +17,12 @@ static const char usage[] =
 	"Prints the vault id and the genesis commit. The genesis commit is the\n"
 	"trust anchor of the history: keep a copy outside the vault.\n"
 	"\n"
+	"The vault's map grows on its own as documents are added, as far as the\n"
+	"disk allows: no size to choose.\n"
+	"\n"
 	"Environment:\n"
-	"  CASEVAULT_MAP_SIZE  address space for the vault in bytes, with an\n"
-	"                      optional K, M or G suffix (default: 64G)\n";
+	"  CASEVAULT_MAP_SIZE  the map's first size in bytes, with an optional K,\n"
+	"                      M or G suffix (default: 64M; for tests of growth)\n";
 
 static int map_size(uint64_t *out)
 {

@@ -381,8 +381,11 @@ static const char *vault_hint(int code, char *buf, size_t size)
 			return "this casevault does not read vaults of older formats: make a new vault with 'casevault init'";
 		return "a newer casevault wrote this vault; upgrade casevault";
 	case VAULT_ENOSPC:
-		return "free disk space, or move the vault to a larger disk";
+		return "free space on the disk holding the vault (or move the vault to a larger disk), "
+			"then run the command again: nothing of this command was kept";
 	case VAULT_EBUSY:
+		if (strstr(vault_error_last()->message, "map, which has grown"))
+			return "run the command again: the vault has room for it now";
 		return "another process is using the vault; try again";
 	case VAULT_ENOTEMPTY:
 		return "remove what the folder holds first ('casevault ls' shows it)";

@@ -171,7 +171,9 @@ int vfs_handles__open(vfs *fs, vfs_handle **out, const char *vpath,
 	h->wrote = wrote;
 	snprintf(h->vpath, sizeof h->vpath, "%s", vpath);
 	if (vault_file_open(&h->file, fs->v, vpath, o) < 0) {
-		error = vfs_paths__errno("open");
+		/* An open that creates, empties or only writes is a write. */
+		error = vfs_paths__open_errno(!(o->flags & VAULT_FILE_READ) ||
+			(o->flags & (VAULT_FILE_CREATE | VAULT_FILE_TRUNC)));
 		pthread_rwlock_destroy(&h->lock);
 		free(h);
 		return error;
@@ -206,7 +208,7 @@ int vfs_handles__join(vfs *fs, vfs_handle *h, int flags)
 		error = vault_file_allow_read(h->file, fs->o->purpose, NULL);
 		pthread_rwlock_unlock(&h->lock);
 		if (error < 0)
-			return vfs_paths__errno("open");
+			return vfs_paths__open_errno(acc != O_RDONLY);
 	}
 	if ((flags & O_TRUNC) && acc != O_RDONLY) {
 		pthread_rwlock_wrlock(&h->lock);

@@ -31,6 +31,18 @@ int vfs_paths__errno(const char *op)
 	return -vault_error_to_errno(e->code);
 }
 
+/*
+ * An open that cannot be recorded because the disk is full: ENOSPC to an
+ * open that writes, EIO to one that only reads (a read that fails, not a
+ * write an application could make room for).
+ */
+int vfs_paths__open_errno(int writes)
+{
+	int error = vfs_paths__errno("open");
+
+	return error == -ENOSPC && !writes ? -EIO : error;
+}
+
 /* ---- paths -------------------------------------------------------------- */
 
 /*

@@ -82,6 +82,8 @@ typedef struct {
 /* The last library error as a negative errno; `op` names the operation in
  * the message that goes to syslog for a damaged or full vault. */
 int vfs_paths__errno(const char *op);
+/* The same for an open: a full disk is EIO to an open that only reads. */
+int vfs_paths__open_errno(int writes);
 
 /* A path on the mount: -ENOENT where it names no case. */
 int vfs_paths__parse(vfs_path *out, const char *path);

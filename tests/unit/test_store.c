@@ -1,11 +1,12 @@
 /*
  * Tests for opening and creating vaults (vault/src/store.c, vault.c):
  * what is not a vault, foreign and newer-format files, permissions,
- * init over something, a full LMDB map, the room a large write keeps
+ * init over something, a map that grows when it fills, the room a large write keeps
  * allocated past the end of the data file, and a damaged file: cut short
  * (refused at open), or failing under LMDB (the fault guard).
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "vault.h"
 #include "fault.h"
 #include "store.h"
+#include "internal.h"
 #include "harness.h"
 #include "rawdb.h"
 
@@ -289,72 +291,324 @@ static void test_format(void)
 	}
 }
 
-static void test_map_full(void)
+static uint64_t map_size(vault *v)
 {
-	vault *v = NULL;
-	char path[512], code[VAULT_CODE_SIZE], fpath[64], head[VAULT_OID_SIZE], head2[VAULT_OID_SIZE];
-	size_t big = 3u << 20, small = 1000;
-	unsigned char *data = malloc(big);
-	vault_verify_result res;
-	uint32_t ver = 99;
-	mem_src src;
-	int rc;
+	MDB_envinfo info;
 
-	make_vault(path, sizeof path, 1u << 20);
+	return mdb_env_info(v->st->env, &info) == 0 ? info.me_mapsize : 0;
+}
+
+/* Put `len` bytes of pattern `seed` at `fpath`; 0 or the error. */
+static int put_pattern(uint32_t *ver, vault *v, const char *fpath, unsigned char *data, size_t len,
+	int seed)
+{
+	mem_src src;
+
+	fill_pattern(data, len, seed);    /* incompressible, no shared blocks */
+	src = (mem_src){ data, len, 0 };
+	return vault_put(ver, v, fpath, mem_src_read, &src);
+}
+
+static void check_reads_back(vault *v, const char *fpath, const unsigned char *data, size_t len)
+{
+	mem_sink sink = { 0 };
+
+	CHECK_RC(vault_get(v, fpath, &read_opts, mem_sink_write, &sink), 0);
+	CHECK(sink.len == len && !memcmp(sink.data, data, len));
+	mem_sink_free(&sink);
+}
+
+/* A new vault with a 1 MiB map, alice in it with a case; open. The vaults
+ * of the growth tests share one temporary directory. */
+static vault *small_vault(char *path, size_t n, char code[VAULT_CODE_SIZE])
+{
+	static const char *base;
+	static int made;
+	vault *v = NULL;
+
+	if (!base)
+		base = harness_tmpdir();
+	snprintf(path, n, "%s/g%d", base, ++made);
+	CHECK_RC(vault_init(&v, path, "dpo", ADMIN_PASS, strlen(ADMIN_PASS), 1u << 20), 0);
+	vault_close(v);
+	v = NULL;
 	CHECK_RC(vault_open(&v, path), 0);
 	if (!v)
-		goto out;
+		return NULL;
 	CHECK_RC(vault_unlock(v, "dpo", ADMIN_PASS, strlen(ADMIN_PASS)), 0);
 	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
 	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
 	CHECK_RC(vault_case_create(code, v, NULL), 0);
-	snprintf(fpath, sizeof fpath, "%s/big.bin", code);
-	CHECK_RC(vault_head(head, v), 0);
+	return v;
+}
 
-	fill_pattern(data, big, 7);    /* incompressible, no shared blocks */
-	src = (mem_src){ data, big, 0 };
-	CHECK_RC(vault_put(&ver, v, fpath, mem_src_read, &src), VAULT_ENOSPC);
-	CHECK(ver == 0);
-	CHECK_RC(vault_head(head2, v), 0);
-	CHECK(!strcmp(head, head2));
-	/* The handle stays usable, and nothing of the failed write shows. */
+/*
+ * The map grows. A vault made with a 1 MiB map takes a 3 MiB document: the
+ * write transaction starts with room (the map grew before it began), and the
+ * fault guard knows the grown map. Then with no room checked before a
+ * write (headroom 0), writes meet the full map inside their transaction: a
+ * document's chunk stored in a transaction of its own is stored again once
+ * the map grew; an event that meets it is not run again (its function
+ * changed its payload), it fails whole with "run it again", and the next
+ * attempt works. Every acknowledged document reads back, verify passes.
+ */
+static void test_map_grows(void)
+{
+	vault *v = NULL;
+	char path[512], code[VAULT_CODE_SIZE], fpath[64], head[VAULT_OID_SIZE], head2[VAULT_OID_SIZE];
+	size_t big = 3u << 20, huge = 20u << 20;
+	unsigned char *data = malloc(huge);
+	vault_verify_result res;
+	uint64_t before;
+	uint32_t ver = 99;
+
+	if ((v = small_vault(path, sizeof path, code)) == NULL)
+		goto out;
+	snprintf(fpath, sizeof fpath, "%s/big.bin", code);
+	CHECK_RC(put_pattern(&ver, v, fpath, data, big, 7), 0);
+	CHECK(map_size(v) > VAULT_MAP_HEADROOM);
+	CHECK(ver == 1);
+	check_reads_back(v, fpath, data, big);
+	CHECK(v->st->fault_size == map_size(v));
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
 	vault_close(v);
 	v = NULL;
 
-	/* Reopened, it verifies, and a small put works or fails cleanly. */
+	/* A 1 MiB map again, and no room made before writes. 20 MiB: the
+	 * chunks stored in transactions of their own meet the full map and
+	 * are stored again once it grew; the put succeeds at once. */
+	vault_store__headroom = 0;
+	if ((v = small_vault(path, sizeof path, code)) == NULL)
+		goto out;
+	snprintf(fpath, sizeof fpath, "%s/huge.bin", code);
+	CHECK(map_size(v) == 1u << 20);
+	CHECK_RC(put_pattern(&ver, v, fpath, data, huge, 9), 0);
+	CHECK(ver == 1);
+	CHECK(map_size(v) > huge);
+	CHECK(v->st->fault_size == map_size(v));
+	check_reads_back(v, fpath, data, huge);
+	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+	before = map_size(v);
+	vault_close(v);
+
+	/* Reopened: the size recorded in the file. */
+	CHECK_RC(vault_open(&v, path), 0);
+	if (!v)
+		goto out;
+	CHECK(map_size(v) == before);
+	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
+	check_reads_back(v, fpath, data, huge);
+	vault_close(v);
+
+	/* 3 MiB: one chunk, stored in the event's transaction. The event
+	 * meets the full map, is not done, and the map grows for the next. */
+	if ((v = small_vault(path, sizeof path, code)) == NULL)
+		goto out;
+	CHECK_RC(vault_head(head, v), 0);
+	snprintf(fpath, sizeof fpath, "%s/big.bin", code);
+	before = map_size(v);
+	CHECK(before == 1u << 20);
+	CHECK_RC(put_pattern(&ver, v, fpath, data, big, 8), VAULT_EBUSY);
+	CHECK(strstr(vault_error_last()->message, "run it again") != NULL);
+	CHECK(ver == 0);
+	CHECK_RC(vault_head(head2, v), 0);
+	CHECK(!strcmp(head, head2));
+	CHECK(map_size(v) >= 2 * before);
+	CHECK(v->st->fault_size == map_size(v));
+	CHECK_RC(put_pattern(&ver, v, fpath, data, big, 8), 0);
+	CHECK(ver == 1);
+	check_reads_back(v, fpath, data, big);
+	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+out:
+	vault_store__headroom = VAULT_MAP_HEADROOM;
+	vault_close(v);
+	free(data);
+}
+
+/*
+ * The map's size recorded in the file is the attacker's to write. Huge:
+ * refused at open as damage (LMDB would try to map it). Smaller than the
+ * data: LMDB maps the data at least, and the map grows again.
+ */
+static void test_map_size_recorded(void)
+{
+	vault *v = NULL;
+	char path[512], file[600], code[VAULT_CODE_SIZE], fpath[64];
+	unsigned char *data = malloc(1u << 20);
+	uint64_t huge = 1ULL << 62, tiny = 4096;
+	uint32_t ver;
+	int fd;
+
+	if ((v = small_vault(path, sizeof path, code)) == NULL)
+		goto out;
+	vault_close(v);
+	v = NULL;
+	join(file, sizeof file, path, "data.mdb");
+	CHECK((fd = open(file, O_RDWR)) >= 0);
+	CHECK(pwrite(fd, &huge, 8, 4096 + 32) == 8);
+	CHECK_RC(vault_open(&v, path), VAULT_ECORRUPT);
+	CHECK(v == NULL);
+	CHECK(strstr(vault_error_last()->message, "the vault file is damaged: its meta page 1 records a map") != NULL);
+	CHECK(pwrite(fd, &tiny, 8, 32) == 8 && pwrite(fd, &tiny, 8, 4096 + 32) == 8);
+	close(fd);
 	CHECK_RC(vault_open(&v, path), 0);
 	if (!v)
 		goto out;
 	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
-	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
-	CHECK_RC(vault_head(head2, v), 0);
-	CHECK(!strcmp(head, head2));
-	{
-		mem_sink sink = { 0 };
-		CHECK_RC(vault_get(v, fpath, &read_opts, mem_sink_write, &sink), VAULT_ENOTFOUND);
-		CHECK(sink.len == 0);
-		mem_sink_free(&sink);
-	}
-	snprintf(fpath, sizeof fpath, "%s/small.txt", code);
-	src = (mem_src){ data, small, 0 };
-	rc = vault_put(&ver, v, fpath, mem_src_read, &src);
-	CHECK(rc == 0 || rc == VAULT_ENOSPC);
-	if (rc == 0) {
-		mem_sink sink = { 0 };
-		CHECK(ver == 1);
-		CHECK_RC(vault_get(v, fpath, &read_opts, mem_sink_write, &sink), 0);
-		CHECK(sink.len == small && !memcmp(sink.data, data, small));
-		mem_sink_free(&sink);
-	} else {
-		CHECK_RC(vault_head(head2, v), 0);
-		CHECK(!strcmp(head, head2));
-	}
-	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+	snprintf(fpath, sizeof fpath, "%s/after.bin", code);
+	CHECK_RC(put_pattern(&ver, v, fpath, data, 1u << 20, 3), 0);
+	check_reads_back(v, fpath, data, 1u << 20);
 out:
 	vault_close(v);
 	free(data);
 }
+
+/* A write transaction begun and ended on a thread of its own. */
+typedef struct {
+	vault_store *st;
+	int done, error;
+} gate_writer;
+
+static void *gate_write(void *payload)
+{
+	gate_writer *w = payload;
+	MDB_txn *txn = NULL;
+
+	if ((w->error = vault_store__begin(&txn, w->st, 1)) == 0)
+		vault_store__abort(w->st, txn);
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * The gate: a growth waits for the transactions of the process to end. A
+ * read transaction holds a value in the map while another thread begins a
+ * write that finds the map short: the growth waits, the value stays
+ * readable; once the reader ends, the map grows and the write begins.
+ */
+static void test_map_gate(void)
+{
+	char path[512], code[VAULT_CODE_SIZE];
+	gate_writer w = { NULL, 0, 0 };
+	unsigned char copy[256];
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn = NULL;
+	MDB_val k, d;
+	pthread_t t;
+	uint64_t before;
+	vault *v;
+
+	if ((v = small_vault(path, sizeof path, code)) == NULL)
+		return;
+	CHECK_RC(vault_store__begin(&txn, v->st, 0), 0);
+	CHECK(mdb_cursor_open(txn, v->st->meta, &cur) == 0);
+	CHECK(mdb_cursor_get(cur, &k, &d, MDB_FIRST) == 0);
+	CHECK(d.mv_size > 0 && d.mv_size <= sizeof copy);
+	memcpy(copy, d.mv_data, d.mv_size);
+	before = map_size(v);
+	vault_store__headroom = before;       /* every write finds the map short */
+	w.st = v->st;
+	CHECK(pthread_create(&t, NULL, gate_write, &w) == 0);
+	usleep(300000);
+	CHECK(!__atomic_load_n(&w.done, __ATOMIC_ACQUIRE));
+	CHECK(map_size(v) == before);
+	CHECK(!memcmp(copy, d.mv_data, d.mv_size));
+	mdb_cursor_close(cur);
+	vault_store__abort(v->st, txn);
+	pthread_join(t, NULL);
+	CHECK(w.done);
+	CHECK_RC(w.error, 0);
+	CHECK(map_size(v) > before);
+	CHECK(v->st->fault_size == map_size(v));
+	CHECK(v->st->active == 0);
+	vault_store__headroom = VAULT_MAP_HEADROOM;
+	vault_close(v);
+}
+
+/* A reader thread: gets `fpath` until told to stop; counts wrong reads. */
+typedef struct {
+	vault *v;
+	const char *fpath;
+	const unsigned char *want;
+	size_t len;
+	int stop, reads, wrong;
+	char message[256];
+} grow_reader;
+
+static void *grow_read(void *payload)
+{
+	grow_reader *r = payload;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		mem_sink sink = { 0 };
+		int rc = vault_get(r->v, r->fpath, &read_opts, mem_sink_write, &sink);
+
+		if (rc != 0 || sink.len != r->len || memcmp(sink.data, r->want, r->len)) {
+			if (!r->wrong++)
+				snprintf(r->message, sizeof r->message, "%d: %s", rc, vault_error_last()->message);
+		}
+		r->reads++;
+		mem_sink_free(&sink);
+	}
+	return NULL;
+}
+
+/*
+ * The map grows under the threads of one process: four threads read a
+ * document in a loop while the main thread puts 80 MiB into a vault made
+ * with a 1 MiB map. Each growth remaps once the readers' transactions have
+ * ended (the gate); every read gives the document, and the fault guard
+ * knows the last map.
+ */
+static void test_map_grows_threads(void)
+{
+	enum { READERS = 4, DOCS = 10 };
+	size_t seed_len = 100000, doc = 8u << 20;
+	unsigned char *seed = malloc(seed_len), *data = malloc(doc);
+	char path[512], code[VAULT_CODE_SIZE], seed_path[64], fpath[64];
+	grow_reader r[READERS];
+	pthread_t t[READERS];
+	vault_verify_result res;
+	uint64_t first;
+	uint32_t ver;
+	vault *v;
+
+	if ((v = small_vault(path, sizeof path, code)) == NULL)
+		goto out;
+	snprintf(seed_path, sizeof seed_path, "%s/seed.bin", code);
+	CHECK_RC(put_pattern(&ver, v, seed_path, seed, seed_len, 1), 0);
+	first = map_size(v);
+	for (int i = 0; i < READERS; i++) {
+		r[i] = (grow_reader){ v, seed_path, seed, seed_len, 0, 0, 0, "" };
+		pthread_create(&t[i], NULL, grow_read, &r[i]);
+	}
+	for (int i = 0; i < DOCS; i++) {
+		snprintf(fpath, sizeof fpath, "%s/doc%d.bin", code, i);
+		CHECK_RC(put_pattern(&ver, v, fpath, data, doc, 10 + i), 0);
+	}
+	for (int i = 0; i < READERS; i++) {
+		__atomic_store_n(&r[i].stop, 1, __ATOMIC_RELAXED);
+		pthread_join(t[i], NULL);
+		CHECK(r[i].reads > 0);
+		CHECK(r[i].wrong == 0);
+		if (r[i].message[0])
+			fprintf(stderr, "reader %d: %s\n", i, r[i].message);
+	}
+	CHECK(map_size(v) > 2 * first);
+	CHECK(v->st->fault_size == map_size(v));
+	CHECK(v->st->active == 0);
+	for (int i = 0; i < DOCS; i++) {
+		snprintf(fpath, sizeof fpath, "%s/doc%d.bin", code, i);
+		fill_pattern(data, doc, 10 + i);
+		check_reads_back(v, fpath, data, doc);
+	}
+	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
+	vault_close(v);
+out:
+	free(seed);
+	free(data);
+}
+
 
 /*
  * A large write keeps the data file allocated ahead of its last page (its
@@ -648,7 +902,10 @@ int main(void)
 	test_not_a_vault();
 	test_permissions_and_init();
 	test_format();
-	test_map_full();
+	test_map_grows();
+	test_map_grows_threads();
+	test_map_gate();
+	test_map_size_recorded();
 	test_grow();
 	test_cut_short();
 	test_damaged_free_list();

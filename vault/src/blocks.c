@@ -370,7 +370,7 @@ done:
  * on a thread of its own, and reads of the handle only its node id,
  * generation, keys and case, which no write changes.
  */
-static int stage_flush(vault_file *f, stage *s, MDB_txn *txn_in)
+static int stage_flush_once(vault_file *f, stage *s, MDB_txn *txn_in)
 {
 	MDB_txn *txn = txn_in;
 	node_rec n;
@@ -422,6 +422,22 @@ static int stage_flush(vault_file *f, stage *s, MDB_txn *txn_in)
 done:
 	if (!txn_in)
 		vault_store__abort(f->v->st, txn);
+	return error;
+}
+
+/*
+ * In a transaction of its own, a stage that met a full map is stored again
+ * once the map has grown: all it changed is in the transaction, and the
+ * stage's block ids come from the node record again. In the version's
+ * transaction, the event's runner sees the error (event.c).
+ */
+static int stage_flush(vault_file *f, stage *s, MDB_txn *txn_in)
+{
+	int error, tries = 0;
+
+	while ((error = stage_flush_once(f, s, txn_in)) == VAULT_ENOSPC && !txn_in && tries++ < 8 &&
+	       vault_store__map_grown(f->v->st) > 0)
+		;
 	return error;
 }
 

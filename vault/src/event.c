@@ -439,7 +439,7 @@ static void job_end(struct vault_event_job *j, int error)
  * appended (trust.h); each job that commits moves the trusted point to its
  * own event, and a job or batch undone puts it back.
  */
-static void batch_run(vault *v, struct vault_event_job *batch)
+static void batch_txn(vault *v, struct vault_event_job *batch)
 {
 	struct vault_event_job *j;
 	vault_trust_point base, before, done;
@@ -498,6 +498,34 @@ static void batch_run(vault *v, struct vault_event_job *batch)
 		return;
 	}
 	vault_trust__committed(v, &done);
+}
+
+/*
+ * The batch, then the map: a job that met a full map is not run again (its
+ * function may have changed its payload), but the map grows for the next
+ * one, and the job's error says to do it again; if the map cannot grow,
+ * it says the disk is full. The room checked before every write (store.h)
+ * makes this rare: an event larger than the headroom.
+ */
+static void batch_run(vault *v, struct vault_event_job *batch)
+{
+	struct vault_event_job *j;
+	int grown = 0;
+
+	batch_txn(v, batch);
+	for (j = batch; j; j = j->next) {
+		if (j->error != VAULT_ENOSPC)
+			continue;
+		if (grown == 0 && (grown = vault_store__map_grown(v->st)) == 0)
+			break;      /* the disk, not the map: the message says so */
+		if (grown > 0) {
+			j->error = VAULT_EBUSY;
+			snprintf(j->message, sizeof j->message, "the event did not fit in the room left "
+				"in the vault's map, which has grown since: run it again");
+		} else {
+			job_end(j, vault_error_last()->code);
+		}
+	}
 }
 
 /* Run one batch as its leader; called and returns with gc_lock held. */

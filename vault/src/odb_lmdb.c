@@ -116,7 +116,7 @@ static int txn_get(MDB_txn **txn, int *own, odb_lmdb *b)
 		*txn = vault_store__cur;
 		return 0;
 	}
-	if (mdb_txn_begin(b->st->env, NULL, MDB_RDONLY, txn) != 0) {
+	if (vault_store__begin(txn, b->st, 0) < 0) {
 		git_error_set_str(GIT_ERROR_ODB, "cannot open a read transaction on the history");
 		return GIT_ERROR;
 	}
@@ -171,7 +171,7 @@ done:
 	else if (plain)
 		free(plain);
 	if (own)
-		mdb_txn_abort(txn);
+		vault_store__abort(b->st, txn);
 	return error;
 }
 
@@ -198,7 +198,7 @@ static int odb_exists(git_odb_backend *backend, const git_oid *oid)
 		return 0;
 	found = vault_odb__get(&val, txn, b->st, b->hk, oid->id) == 0;
 	if (own)
-		mdb_txn_abort(txn);
+		vault_store__abort(b->st, txn);
 	return found;
 }
 

@@ -5,8 +5,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <dirent.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -16,6 +18,15 @@
 _Thread_local MDB_txn *vault_store__cur;
 _Thread_local int vault_store__last_rc;
 
+uint64_t vault_store__headroom = VAULT_MAP_HEADROOM;
+
+static _Thread_local int map_full;         /* the last write met a full map */
+static _Thread_local unsigned int held;    /* top-level transactions this thread holds */
+static _Thread_local MDB_txn *nested;      /* the nested one it holds, if any */
+
+#define DISK_FULL "cannot record the event: the disk holding the vault is full"
+#define DISK_FULL_READS "reads are recorded too, so no document can be read until space is freed"
+
 int vault_store__error(int rc, const char *what)
 {
 	switch (rc) {
@@ -24,9 +35,10 @@ int vault_store__error(int rc, const char *what)
 	case MDB_NOTFOUND:
 		return vault_error_set(VAULT_ENOTFOUND, "%s: not found", what);
 	case MDB_MAP_FULL:
+		map_full = 1;
 		return vault_error_set(VAULT_ENOSPC, "%s: the vault's map is full", what);
 	case ENOSPC:
-		return vault_error_set(VAULT_ENOSPC, "%s: no space left on the disk", what);
+		return vault_error_set(VAULT_ENOSPC, DISK_FULL "; " DISK_FULL_READS);
 	case MDB_INVALID:
 	case MDB_CORRUPTED:
 	case MDB_PAGE_NOTFOUND:
@@ -136,19 +148,36 @@ static int check_dir(const char *dir, int create)
  */
 static int check_magic(const char *path, const char *dir)
 {
-	unsigned char head[20];
+	unsigned char head[40];
+	uint64_t mapsize;
 	uint32_t magic;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
 		return vault_error_set(VAULT_ERROR, "cannot open '%s': %s", path, strerror(errno));
-	n = read(fd, head, sizeof head);
-	close(fd);
+	n = pread(fd, head, sizeof head, 0);
 	memcpy(&magic, head + 16, 4);
-	if (n != (ssize_t)sizeof head || magic != 0xBEEFC0DE)
+	if (n != (ssize_t)sizeof head || magic != 0xBEEFC0DE) {
+		close(fd);
 		return vault_error_set(VAULT_ECORRUPT,
 			"'%s' is not a casevault vault: its data file is not an LMDB environment", dir);
+	}
+	/* Each meta page records the map's size (after the magic, the
+	 * version and a fixed address), which LMDB maps as it finds it. */
+	for (int i = 0; i < 2; i++) {
+		if (i == 1 && (pread(fd, head, sizeof head, 4096) != (ssize_t)sizeof head ||
+		    memcmp(head + 16, &magic, 4) != 0))
+			break;
+		memcpy(&mapsize, head + 32, 8);
+		if (mapsize > VAULT_MAP_MAX) {
+			close(fd);
+			return vault_error_set(VAULT_ECORRUPT,
+				"the vault file is damaged: its meta page %d records a map of %llu bytes",
+				i, (unsigned long long)mapsize);
+		}
+	}
+	close(fd);
 	return 0;
 }
 
@@ -218,6 +247,9 @@ int vault_store__open(vault_store **out, const char *dir, int create, uint64_t m
 		return vault_error_set_oom();
 	st->statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	st->mapped_max = VAULT_MAPPED_MAX;
+	pthread_mutex_init(&st->gate, NULL);
+	pthread_cond_init(&st->gate_cond, NULL);
+	st->gate_ready = 1;
 
 	if ((rc = mdb_env_create(&st->env)) != 0) {
 		error = vault_store__error(rc, "open vault");
@@ -295,26 +327,218 @@ void vault_store__close(vault_store *st)
 		mdb_env_close(st->env);
 	if (st->statm >= 0)
 		close(st->statm);
+	if (st->gate_ready) {
+		pthread_cond_destroy(&st->gate_cond);
+		pthread_mutex_destroy(&st->gate);
+	}
 	free(st);
+}
+
+/* ---- the map ------------------------------------------------------------ */
+
+#define REMAP_WAIT 10              /* seconds a remap waits for this process's readers */
+
+static void gate_enter(vault_store *st)
+{
+	pthread_mutex_lock(&st->gate);
+	/* A thread that holds a transaction goes on: the remap waits for it. */
+	while (st->remapping && held == 0)
+		pthread_cond_wait(&st->gate_cond, &st->gate);
+	st->active++;
+	pthread_mutex_unlock(&st->gate);
+	held++;
+}
+
+static void gate_leave(vault_store *st)
+{
+	held--;
+	pthread_mutex_lock(&st->gate);
+	if (--st->active == 0)
+		pthread_cond_broadcast(&st->gate_cond);
+	pthread_mutex_unlock(&st->gate);
+}
+
+/*
+ * Map `size` bytes of the file (0: the size recorded in it, which another
+ * process grew), once every transaction of this process has ended: LMDB
+ * unmaps the old map, and the new one may lie elsewhere (the fault guard
+ * and readv learn where). New transactions wait meanwhile. A thread that
+ * holds a transaction cannot wait for its own: VAULT_EBUSY.
+ */
+static int remap(vault_store *st, uint64_t size)
+{
+	struct timespec until;
+	MDB_envinfo info;
+	int rc = 0;
+
+	if (held)
+		return vault_error_set(VAULT_EBUSY,
+			"the vault's map cannot be remapped while this thread reads the vault");
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += REMAP_WAIT;
+	pthread_mutex_lock(&st->gate);
+	while (st->remapping && rc == 0)
+		rc = pthread_cond_timedwait(&st->gate_cond, &st->gate, &until);
+	if (rc == 0) {
+		st->remapping = 1;
+		while (st->active && rc == 0)
+			rc = pthread_cond_timedwait(&st->gate_cond, &st->gate, &until);
+		/* Another thread may have grown it as far meanwhile. */
+		if (rc == 0 && (size == 0 || (mdb_env_info(st->env, &info) == 0 && size > info.me_mapsize))) {
+			rc = mdb_env_set_mapsize(st->env, size);
+			__atomic_store_n(&st->map_base, 0, __ATOMIC_RELAXED);
+			map_register(st);
+		}
+		st->remapping = 0;
+		pthread_cond_broadcast(&st->gate_cond);
+	}
+	pthread_mutex_unlock(&st->gate);
+	if (rc == ETIMEDOUT)
+		return vault_error_set(VAULT_EBUSY,
+			"the vault's map cannot be remapped: a reader of this process did not finish");
+	return rc ? vault_store__error(rc, "remap the vault") : 0;
+}
+
+/* The bytes of the pages in use, and the map's size. LMDB reads them from
+ * the meta pages, in the map: through the gate, so no remap runs meanwhile. */
+static uint64_t used_bytes(vault_store *st, uint64_t *mapsize)
+{
+	MDB_envinfo info;
+	MDB_stat stat;
+	int ok;
+
+	gate_enter(st);
+	ok = mdb_env_info(st->env, &info) == 0 && mdb_env_stat(st->env, &stat) == 0;
+	gate_leave(st);
+	if (!ok)
+		return *mapsize = 0;
+	*mapsize = info.me_mapsize;
+	return ((uint64_t)info.me_last_pgno + 1) * stat.ms_psize;
+}
+
+/* What the vault file can still grow by on its disk: the disk's free space,
+ * and what the file holds past its last page (allocated ahead: see
+ * vault_store__grow). UINT64_MAX if unknown. */
+static uint64_t disk_room(vault_store *st)
+{
+	struct statvfs fs;
+	struct stat sb;
+	uint64_t map, used = used_bytes(st, &map), room;
+	int fd;
+
+	if (mdb_env_get_fd(st->env, &fd) != 0 || fstatvfs(fd, &fs) != 0 || fstat(fd, &sb) != 0)
+		return UINT64_MAX;
+	room = (uint64_t)fs.f_bavail * fs.f_frsize;
+	if ((uint64_t)sb.st_size > used)
+		room += (uint64_t)sb.st_size - used;
+	return room;
+}
+
+static int disk_full(uint64_t room)
+{
+	return vault_error_set(VAULT_ENOSPC, DISK_FULL " (%llu KiB free; casevault keeps %llu MiB free); "
+		DISK_FULL_READS, (unsigned long long)(room >> 10),
+		(unsigned long long)(VAULT_DISK_RESERVE >> 20));
+}
+
+static int disk_check(vault_store *st)
+{
+	uint64_t room = disk_room(st);
+
+	return room < VAULT_DISK_RESERVE ? disk_full(room) : 0;
+}
+
+/* Room enough in the map for the write transaction this thread holds
+ * (LMDB's writer lock: the last page does not move meanwhile)? */
+static int room_ok(vault_store *st)
+{
+	uint64_t map, used = used_bytes(st, &map), need = used / 4;
+
+	if (vault_store__headroom == 0)
+		return 1;
+	if (need < vault_store__headroom)
+		need = vault_store__headroom;
+	return map == 0 || used + need <= map;
+}
+
+/*
+ * Grow the map: to twice what is in use, with the headroom twice at least;
+ * after a transaction found it `full`, to twice its size at least. As far
+ * as the disk allows, keeping the reserve. 1 grown, 0 not (no room on the
+ * disk, or this thread holds a transaction), or an error.
+ */
+static int map_grow(vault_store *st, int full)
+{
+	uint64_t map, used = used_bytes(st, &map), want, room, cap;
+	long pg = sysconf(_SC_PAGESIZE);
+
+	if (held || map == 0)
+		return 0;
+	want = used * 2;
+	if (want < used + 2 * VAULT_MAP_HEADROOM)
+		want = used + 2 * VAULT_MAP_HEADROOM;
+	if (full && want < map * 2)
+		want = map * 2;
+	if ((room = disk_room(st)) != UINT64_MAX) {
+		cap = used + (room > VAULT_DISK_RESERVE ? room - VAULT_DISK_RESERVE : 0);
+		if (want > cap)
+			want = cap;
+	}
+	want -= want % (uint64_t)(pg > 0 ? pg : 4096);
+	if (want <= map)
+		return 0;
+	return remap(st, want) < 0 ? -1 : 1;
+}
+
+int vault_store__map_grown(vault_store *st)
+{
+	int full = map_full, grown;
+
+	map_full = 0;
+	if (!full)
+		return 0;
+	if ((grown = map_grow(st, 1)) != 0)
+		return grown;
+	if (held)
+		vault_error_set(VAULT_EBUSY,
+			"the vault's map is full, and cannot grow while this thread reads the vault");
+	else
+		disk_full(disk_room(st));
+	return -1;
 }
 
 int vault_store__begin(MDB_txn **out, vault_store *st, int write)
 {
-	int rc;
+	int rc, error = 0;
 
 	*out = NULL;
-	rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, out);
-	if (rc == MDB_MAP_RESIZED) {
-		/* Another process grew the map: adopt its size and retry. The
-		 * map may move: its start is found again. */
-		mdb_env_set_mapsize(st->env, 0);
-		__atomic_store_n(&st->map_base, 0, __ATOMIC_RELAXED);
-		map_register(st);
-		rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, out);
+	if (write) {
+		map_full = 0;
+		if ((error = disk_check(st)) < 0)
+			return error;
 	}
-	if (rc != 0)
-		return vault_store__error(rc, "begin transaction");
-	return 0;
+	for (int tries = 0; ; tries++) {
+		gate_enter(st);
+		rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, out);
+		/* A write starts with room in the map, grown first if short. */
+		if (rc == 0 && (!write || tries > 0 || room_ok(st)))
+			return 0;
+		if (rc == 0) {
+			mdb_txn_abort(*out);
+			*out = NULL;
+		}
+		gate_leave(st);
+		if (rc == 0)
+			error = map_grow(st, 0);
+		else if (rc == MDB_MAP_RESIZED && tries < 3)
+			/* Another process grew the map and wrote past this
+			 * process's end of it: adopt its size. */
+			error = remap(st, 0);
+		else
+			return vault_store__error(rc, "begin transaction");
+		if (error < 0)
+			return error;
+	}
 }
 
 int vault_store__sync(vault_store *st)
@@ -341,30 +565,47 @@ int vault_store__begin_nested(MDB_txn **out, vault_store *st, MDB_txn *parent)
 		*out = NULL;
 		return vault_store__error(rc, "begin nested transaction");
 	}
+	nested = *out;
 	return 0;
+}
+
+/* A transaction ends: a top-level one leaves the gate. */
+static void txn_ended(vault_store *st, MDB_txn *txn)
+{
+	if (vault_store__cur == txn)
+		vault_store__cur = NULL;
+	if (txn == nested) {
+		nested = NULL;
+		return;
+	}
+	gate_leave(st);
+	if (held == 0)
+		nested = NULL;     /* ended with its parent */
 }
 
 int vault_store__commit(vault_store *st, MDB_txn *txn)
 {
+	uint64_t room;
 	int rc;
 
-	if (vault_store__cur == txn)
-		vault_store__cur = NULL;
 	VAULT_FAULT_ENTER();
 	rc = mdb_txn_commit(txn);
 	VAULT_FAULT_LEAVE();
-	if (rc != 0)
-		return vault_store__error(rc, "commit");
-	return 0;
+	txn_ended(st, txn);
+	if (rc == 0)
+		return 0;
+	/* LMDB reports a short write as EIO: a full disk, if it is. */
+	if ((rc == ENOSPC || rc == EIO) && (room = disk_room(st)) < VAULT_DISK_RESERVE)
+		return disk_full(room);
+	return vault_store__error(rc, "commit");
 }
 
 void vault_store__abort(vault_store *st, MDB_txn *txn)
 {
 	if (!txn)
 		return;
-	if (st && vault_store__cur == txn)
-		vault_store__cur = NULL;
 	mdb_txn_abort(txn);
+	txn_ended(st, txn);
 }
 
 /* An MDB result of a record's read, write or delete, as a vault code. */

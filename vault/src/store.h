@@ -9,10 +9,26 @@
 
 #include <stddef.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #define VAULT_FORMAT_VERSION 7
-#define VAULT_DEFAULT_MAPSIZE (64ULL << 30)
+
+/*
+ * The map grows on its own (store.c, "the map"): a new vault starts with
+ * VAULT_DEFAULT_MAPSIZE; a write transaction starts with at least
+ * VAULT_MAP_HEADROOM (or a quarter of the pages in use, if more) of the map
+ * free past the last page, or the map first grows to twice the pages in
+ * use, as far as the disk's free space allows, keeping VAULT_DISK_RESERVE
+ * free. With less than the reserve free, no write transaction starts:
+ * every event, reads included, fails with VAULT_ENOSPC.
+ */
+#define VAULT_DEFAULT_MAPSIZE (64ULL << 20)
+#define VAULT_MAP_HEADROOM    (32ULL << 20)
+#define VAULT_DISK_RESERVE    (16ULL << 20)
+/* Larger than any disk the map grows to: a meta page that records more is
+ * damage (LMDB would try to map it). */
+#define VAULT_MAP_MAX         (1ULL << 46)
 
 typedef struct vault_store {
 	MDB_env *env;
@@ -24,6 +40,14 @@ typedef struct vault_store {
 	uintptr_t fault_base;            /* the map as the fault guard knows it (fault.h); 0 none */
 	uint64_t fault_size;             /* its size */
 	unsigned int psize;              /* LMDB's page size */
+	/* The gate: LMDB remaps only with no transaction open in the
+	 * process (it unmaps the old map), so every top-level transaction
+	 * passes it, and a remap waits for them to end. */
+	pthread_mutex_t gate;
+	pthread_cond_t gate_cond;
+	unsigned int active;             /* top-level transactions open */
+	int remapping;                   /* a remap waits or runs: new ones wait */
+	int gate_ready;
 } vault_store;
 
 /*
@@ -38,15 +62,37 @@ extern _Thread_local int vault_store__last_rc;
 
 /*
  * Open the environment in `dir`. With `create`, the directory must be empty
- * or missing; it is made mode 0700, the data file 0600, map `mapsize` bytes.
- * Without it, the map size is the one recorded in the file.
+ * or missing; it is made mode 0700, the data file 0600, map `mapsize` bytes
+ * to start with. Without it, the map size is the one recorded in the file.
+ * Either way the map grows when it fills (VAULT_DEFAULT_MAPSIZE above).
  * Returns VAULT_ENOTFOUND (not a vault), VAULT_ECORRUPT (a foreign or
  * damaged file), VAULT_EEXISTS (create over something), VAULT_ERROR.
  */
 int vault_store__open(vault_store **out, const char *dir, int create, uint64_t mapsize);
 void vault_store__close(vault_store *st);
 
+/*
+ * A top-level transaction. A read one adopts the map size another process
+ * grew the map to (MDB_MAP_RESIZED). A write one first checks the disk
+ * (VAULT_ENOSPC below the reserve: "cannot record the event: the disk
+ * holding the vault is full") and the room left in the map (grown first
+ * if short). Every transaction begun here ends with vault_store__commit or
+ * vault_store__abort, on the thread that began it.
+ */
 int vault_store__begin(MDB_txn **out, vault_store *st, int write);
+/*
+ * After a write transaction failed with VAULT_ENOSPC and ended: if it was
+ * the map that was full (not the disk), grow the map. 1: grown, the
+ * transaction can be done again from the start; 0: the map was not full;
+ * -1: it cannot grow (the disk is full; the error now says so). Only for
+ * transactions whose work can be redone whole: events are not (their
+ * functions change their payloads); the room in the map is checked before
+ * every write transaction begins instead (vault_store__begin).
+ */
+int vault_store__map_grown(vault_store *st);
+/* The headroom a write transaction starts with: VAULT_MAP_HEADROOM; tests
+ * set 0 (no check) to meet a full map inside a transaction. */
+extern uint64_t vault_store__headroom;
 /*
  * A read transaction that the history's object database reads through
  * too (the thread's current transaction), until it ends: for walks of the

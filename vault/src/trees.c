@@ -71,7 +71,7 @@ static int stored_seal(unsigned char seal[VAULT_ODB_HEAD + 16], size_t *size, va
 	int error;
 
 	if (!txn) {
-		if (mdb_txn_begin(v->st->env, NULL, MDB_RDONLY, &own) != 0)
+		if (vault_store__begin(&own, v->st, 0) < 0)
 			return -1;
 		txn = own;
 	}
@@ -81,7 +81,7 @@ static int stored_seal(unsigned char seal[VAULT_ODB_HEAD + 16], size_t *size, va
 		*size = val.mv_size;
 	}
 	if (own)
-		mdb_txn_abort(own);
+		vault_store__abort(v->st, own);
 	return error == 0 ? 0 : -1;
 }
 
