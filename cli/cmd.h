@@ -58,6 +58,7 @@ int cmd_enrol(cli_ctx *ctx, int argc, char **argv);
 int cmd_init(cli_ctx *ctx, int argc, char **argv);
 int cmd_user(cli_ctx *ctx, int argc, char **argv);
 int cmd_case(cli_ctx *ctx, int argc, char **argv);
+int cmd_recovery(cli_ctx *ctx, int argc, char **argv);
 int cmd_purpose(cli_ctx *ctx, int argc, char **argv);
 int cmd_settings(cli_ctx *ctx, int argc, char **argv);
 int cmd_put(cli_ctx *ctx, int argc, char **argv);

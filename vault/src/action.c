@@ -32,6 +32,10 @@ static const vault_action actions[] = {
 	/* a new generation of the history key: its key-check value only,
 	 * see vault_action__check_record() */
 	{ "history-rekey",   VAULT_ACTION_ADMIN,   1, 0, 0, { NULL } },
+	/* the recovery's threshold and custodians, in policy/settings */
+	{ "recovery-setup",  VAULT_ACTION_ADMIN,   1, 0, 0, { "recovery-threshold", "recovery-custodian", NULL } },
+	/* a case's key split into shares for the custodians (recovery.c) */
+	{ "recovery-split",  VAULT_ACTION_MEMBER,  1, 0, 0, { "recovery", "share", "shares", NULL } },
 	{ "case-create",     VAULT_ACTION_CASE,    1, 1, 0, { NULL } },
 	/* keys sealed to a new member change the case's `sealed` only; these
 	 * fields too when it starts an epoch, see check_epochs() */

@@ -63,6 +63,9 @@ int vault_keys__lookup_key(const unsigned char **out, MDB_txn *txn, vault *v, ca
 /* Start a new epoch if retired, seal the key to members who lack it. */
 int vault_keys__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed);
 int vault_keys__maintain(vault *v);
+/* recovery.c: split the keys of this member's cases that have no shares
+ * for the custodians of now, each in a `recovery-split` event. */
+int vault_recovery__maintain(vault *v);
 /* The audit key's secret half, from the unlocked admin's or auditor's copy
  * (checked against meta/audit-pk), sealed to user `to`'s key `to_pk`. */
 int vault_keys__seal_audit(MDB_txn *txn, vault *v, const char *to, const unsigned char to_pk[32]);

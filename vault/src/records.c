@@ -57,6 +57,33 @@ void vault_rec__sealed_name(char *out, size_t n, const char *code, uint32_t epoc
 	snprintf(out, n, "%s/%08x/%s", code, epoch, user);
 }
 
+void vault_rec__share_name(char *out, size_t n, const char *code, uint32_t epoch, const char *user)
+{
+	snprintf(out, n, "@share/%s/%08x/%s", code, epoch, user);
+}
+
+void vault_rec__recovery_set(unsigned char out[RECOVERY_SET_SIZE], const char *settings)
+{
+	crypto_generichash_state st;
+	int any = 0;
+
+	crypto_generichash_init(&st, NULL, 0, RECOVERY_SET_SIZE);
+	crypto_generichash_update(&st, (const unsigned char *)"cv-recovery-set", sizeof "cv-recovery-set");
+	for (const char *p = settings; p && *p; ) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) + 1 : strlen(p);
+
+		if (!strncmp(p, "recovery-", 9)) {
+			crypto_generichash_update(&st, (const unsigned char *)p, len);
+			any = 1;
+		}
+		p += len;
+	}
+	crypto_generichash_final(&st, out, RECOVERY_SET_SIZE);
+	if (!any)
+		memset(out, 0, RECOVERY_SET_SIZE);
+}
+
 void vault_rec__locator(unsigned char out[VAULT_LOCATOR_SIZE], const char *vid,
 	const unsigned char *index, const char *table, const char *key)
 {
@@ -749,7 +776,10 @@ static int case_parse(case_rec *out, const unsigned char *p, size_t len, const c
 	}
 	memcpy(out->kcv, p, (size_t)out->epoch * KCV_SIZE);
 	p += (size_t)out->epoch * KCV_SIZE;
-	if (p != end)
+	NEED(4 + RECOVERY_SET_SIZE);
+	out->rec_epoch = be32_get(p); p += 4;
+	memcpy(out->rec_set, p, RECOVERY_SET_SIZE); p += RECOVERY_SET_SIZE;
+	if (p != end || out->rec_epoch > out->epoch)
 		goto bad;
 #undef NEED
 	return 0;
@@ -820,6 +850,9 @@ int vault_case__put(MDB_txn *txn, vault *v, const case_rec *c)
 	vault_buf_put(&b, hdr, 2);
 	vault_buf_put(&b, c->chain, c->nchain * CHAIN_SIZE);
 	vault_buf_put(&b, c->kcv, (size_t)c->epoch * KCV_SIZE);
+	be32_put(hdr, c->rec_epoch);
+	vault_buf_put(&b, hdr, 4);
+	vault_buf_put(&b, c->rec_set, RECOVERY_SET_SIZE);
 	if (b.oom)
 		error = vault_error_set_oom();
 	else
@@ -855,27 +888,40 @@ typedef struct {
 	MDB_txn *txn;
 	vault *v;
 	const case_rec *c;
+	vault_buf *names;            /* shares: the holders' "share NAME" lines */
 } sealed_set;
+
+/* The `sealed` record `name`, if there is one, into the set's hash
+ * (*found 1). */
+static int sealed_hash_one(sealed_set *s, const char *name, int *found)
+{
+	vault_rec_key at;
+	MDB_val d;
+	int error;
+
+	*found = 0;
+	if ((error = vault_rec__key(&at, s->v, s->v->st->sealed, name)) < 0)
+		return error;
+	if ((error = vault_store__get(s->txn, s->v->st->sealed, at.b, at.len, &d)) == VAULT_ENOTFOUND)
+		return 0;
+	if (error < 0)
+		return error;
+	hash_record(&s->st, at.b, at.len, &d);
+	*found = 1;
+	return 0;
+}
 
 static int sealed_set_user(const char *user, void *ctx)
 {
 	sealed_set *s = ctx;
-	vault_rec_key at;
 	char skey[64];
-	MDB_val d;
-	int error;
+	int error = 0, found;
 
-	for (uint32_t e = 1; e <= s->c->epoch; e++) {
+	for (uint32_t e = 1; e <= s->c->epoch && error == 0; e++) {
 		vault_rec__sealed_name(skey, sizeof skey, s->c->code, e, user);
-		if ((error = vault_rec__key(&at, s->v, s->v->st->sealed, skey)) < 0)
-			return error;
-		if ((error = vault_store__get(s->txn, s->v->st->sealed, at.b, at.len, &d)) == VAULT_ENOTFOUND)
-			continue;
-		if (error < 0)
-			return error;
-		hash_record(&s->st, at.b, at.len, &d);
+		error = sealed_hash_one(s, skey, &found);
 	}
-	return 0;
+	return error;
 }
 
 /* "sealed HASH": every case key sealed to a user, as stored: for each
@@ -897,8 +943,52 @@ static int case_sealed(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c
 	return out->oom ? vault_error_set_oom() : 0;
 }
 
+/* The recovery share of one case sealed to one user, into a set's hash,
+ * and its holder into the names. */
+static int share_set_user(const char *user, void *ctx)
+{
+	sealed_set *s = ctx;
+	char skey[96];
+	int error, found;
+
+	vault_rec__share_name(skey, sizeof skey, s->c->code, s->c->rec_epoch, user);
+	if ((error = sealed_hash_one(s, skey, &found)) == 0 && found)
+		vault_buf_printf(s->names, "share %s\n", user);
+	return error;
+}
+
+/* "recovery EPOCH SET", a "share NAME" line per custodian holding a share
+ * of that epoch's key, and "shares HASH" of those records as stored. */
+static int case_shares(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c)
+{
+	vault_buf names = VAULT_BUF_INIT;
+	sealed_set s = { .txn = txn, .v = v, .c = c, .names = &names };
+	char hex[2 * RECOVERY_SET_SIZE + 1];
+	unsigned char h[32];
+	int error;
+
+	if (!c->rec_epoch)
+		return 0;
+	sodium_bin2hex(hex, sizeof hex, c->rec_set, RECOVERY_SET_SIZE);
+	vault_buf_printf(out, "recovery %u %s\n", c->rec_epoch, hex);
+	crypto_generichash_init(&s.st, NULL, 0, 32);
+	crypto_generichash_update(&s.st, (const unsigned char *)"cv-share-set", sizeof "cv-share-set");
+	error = each_name(txn, v, NAMES_USERS, user_name_ok, "user record with a bad name", share_set_user, &s);
+	if (error == 0) {
+		crypto_generichash_final(&s.st, h, 32);
+		vault_buf_put(out, names.ptr, names.size);
+		blob_hash(out, "shares", h);
+	}
+	vault_buf_dispose(&names);
+	if (error == 0 && out->oom)
+		error = vault_error_set_oom();
+	return error;
+}
+
 int vault_blob__case(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c)
 {
+	int error;
+
 	char b64[sodium_base64_ENCODED_LEN(sizeof c->label, sodium_base64_VARIANT_ORIGINAL)];
 	char hex[2 * KCV_SIZE + 1];
 
@@ -914,6 +1004,8 @@ int vault_blob__case(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c)
 		sodium_bin2hex(hex, sizeof hex, c->kcv[e - 1], KCV_SIZE);
 		vault_buf_printf(out, "kcv %u %s\n", e, hex);
 	}
+	if ((error = case_shares(out, txn, v, c)) < 0)
+		return error;
 	return case_sealed(out, txn, v, c);
 }
 
@@ -1302,7 +1394,14 @@ int vault_blob__settings(vault_buf *out, vault *v, MDB_txn *txn)
 		vault_buf_printf(out, "setting %.*s\n", (int)(e ? e - s : (long)strlen(s)), s);
 		s = e ? e + 1 : NULL;
 	}
+	/* The recovery's threshold and custodians: "recovery-threshold M",
+	 * then "recovery-custodian NAME" lines, sealed (they name users). */
+	vault_buf_clear(&list);
+	if ((error = vault_meta__sealed_text(&list, txn, v, "recovery")) == 0 && list.size)
+		vault_buf_put(out, list.ptr, list.size);
 	vault_buf_dispose(&list);
+	if (error < 0)
+		return error;
 	return out->oom ? vault_error_set_oom() : 0;
 }
 

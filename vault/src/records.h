@@ -39,6 +39,8 @@ enum { USER_ACTIVE = 0, USER_DISABLED = 1, USER_PENDING = 2 };
 #define CHAIN_SIZE (VCRYPTO_OVERHEAD + VCRYPTO_KEYBYTES)
 /* A key-check value: what an epoch's key must hash to (keys.c). */
 #define KCV_SIZE 16
+/* The id of a custodian set: BLAKE2b-128 of its lines (recovery.c). */
+#define RECOVERY_SET_SIZE 16
 
 typedef struct {
 	vault_role_t role;
@@ -75,6 +77,11 @@ typedef struct {
 	/* kcv[e-1]: the key-check value of epoch e, one per epoch; in the
 	 * case's tree file, so the signed history vouches for every key */
 	unsigned char (*kcv)[KCV_SIZE];
+	/* The organisation's recovery (recovery.c): the epoch whose key was
+	 * last split into shares for the custodians (0: never), and the
+	 * custodian set it was split for (vault_rec__recovery_set). */
+	uint32_t rec_epoch;
+	unsigned char rec_set[RECOVERY_SET_SIZE];
 } case_rec;
 
 typedef struct {
@@ -133,6 +140,13 @@ int vault_rec__locator_kind(const char *table, const char *key, const char **ctx
 /* The name of a sealed case key's record: CODE/EPOCH(8 hex)/USER (stored at
  * its locator). */
 void vault_rec__sealed_name(char *out, size_t n, const char *code, uint32_t epoch, const char *user);
+/* The name of a recovery share of a case's epoch key sealed to custodian
+ * `user`: @share/CODE/EPOCH(8 hex)/USER (stored at its locator). */
+void vault_rec__share_name(char *out, size_t n, const char *code, uint32_t epoch, const char *user);
+/* The id of the custodian set that a text of policy/settings names: a
+ * BLAKE2b-128 of "cv-recovery-set" (NUL-ended) and its `recovery-` lines,
+ * each with its newline, in order; zeros when there is none. */
+void vault_rec__recovery_set(unsigned char out[RECOVERY_SET_SIZE], const char *settings);
 void vault_rec__locator(unsigned char out[VAULT_LOCATOR_SIZE], const char *vid,
 	const unsigned char *index, const char *table, const char *key);
 /* The stored key of record `key` of table `dbi`; VAULT_EAUTH when it is
@@ -256,7 +270,8 @@ int vault_records__set_hash(unsigned char out[32], MDB_txn *txn, MDB_dbi dbi, co
 enum { VAULT_REC_USER, VAULT_REC_CASE, VAULT_REC_NODE };
 int vault_blob__stored(vault_buf *out, char path[64], MDB_txn *txn, vault *v, int kind,
 	const char *name, uint64_t id);
-/* policy/settings: purposes, the audit key, the settings that were set. */
+/* policy/settings: purposes, the audit key, the settings that were set,
+ * the recovery's threshold and custodians (meta `recovery`, sealed). */
 int vault_blob__settings(vault_buf *out, vault *v, MDB_txn *txn);
 
 #endif

@@ -289,6 +289,45 @@ VAULT_EXTERN(int) vault_setting_set(vault *v, const char *key, const char *value
 VAULT_EXTERN(int) vault_setting_foreach(vault *v,
 	int (*cb)(const vault_setting_info *s, void *payload), void *payload);
 
+/* ---- the organisation's recovery: M of N custodians ----------------------- */
+
+/** The most custodians a vault may name. */
+#define VAULT_RECOVERY_MAX 32
+
+/**
+ * Name the custodians (`n` enrolled, active users of any role) and the
+ * threshold of them whose approvals recover a case (2 to `n`). Each case's
+ * key is then split into one share per custodian by the next session of a
+ * member holding it. Needs an unlocked admin; a signed `recovery-setup`.
+ * @return 0; VAULT_EUSAGE (a bad threshold, a custodian named twice,
+ *         pending or disabled); VAULT_ENOTFOUND (no such user);
+ *         VAULT_EACCES (not an admin).
+ */
+VAULT_EXTERN(int) vault_recovery_setup(vault *v, const char *const *custodians, size_t n,
+	unsigned int threshold);
+
+/** The custodian set, as vault_recovery_status() gives it. */
+typedef struct {
+	unsigned int threshold;      /**< 0: no recovery was set up */
+	size_t ncustodians;
+	char custodians[VAULT_RECOVERY_MAX][VAULT_NAME_MAX + 1];
+	int active[VAULT_RECOVERY_MAX];  /**< 0: disabled since (set up again) */
+} vault_recovery_info;
+
+/** One case: are its key's shares there for the custodians of now? */
+typedef struct {
+	const char *code;
+	int covered;
+	const char *why;             /**< when not covered: why, one line */
+} vault_recovery_case;
+
+/**
+ * The custodian set into `info`, then `cb` for every case (none when no
+ * recovery was set up). Admins and auditors (VAULT_EACCES otherwise).
+ */
+VAULT_EXTERN(int) vault_recovery_status(vault *v, vault_recovery_info *info,
+	int (*cb)(const vault_recovery_case *c, void *payload), void *payload);
+
 /* ---- documents: paths are "CODE/dir/name" -------------------------------- */
 
 /** Fill `buf`; return bytes read, 0 at the end, or -1 (errno set) on failure. */
