@@ -67,6 +67,80 @@ expect_exit 0 cv dpo recovery status
 check_contains "covered under bob's new key" "$code  covered" "$OUT"
 expect_exit 0 cv aud audit verify
 
+# ---- the whole procedure: a case whose only member is gone --------------
+mkpass noy
+mkpass ana
+add_user dpo noy caseworker
+add_user dpo ana caseworker
+expect_exit 0 cv noy case create --label "Only noy"
+solo=${OUT%$'\n'}
+printf 'first statement\n' > "$T/v1"
+printf 'second statement, corrected\n' > "$T/v2"
+expect_exit 0 cv noy put "$solo/statement.txt" "$T/v1"
+# A case not covered keeps its last member: disabling noy is refused.
+expect_exit 0 cv dpo recovery setup --custodians aud,bob,carol,dave --threshold 3
+fails_cleanly 1 "last member of case '$solo'" cv dpo user disable noy
+expect_exit 0 cv noy put "$solo/statement.txt" "$T/v2"     # noy's session covers it
+expect_exit 0 cv dpo recovery status
+check_contains "noy's case is covered" "$solo  covered" "$OUT"
+# noy lost their passphrase: disabled, the case is left to no member.
+expect_exit 0 cv dpo user disable noy
+expect_exit 0 cv dpo recovery status
+check_contains "the retired case stays covered" "$solo  covered" "$OUT"
+
+# Requests: an admin's; bad ones refused, nothing recorded.
+SNAP_USER=aud SNAP_LS=
+snapshot
+fails_cleanly 4 "admin" cv bob recovery request "$solo" ana --reason "noy left"
+fails_cleanly 2 "--reason" cv dpo recovery request "$solo" ana
+fails_cleanly 2 "caseworker only" cv dpo recovery request "$solo" aud --reason "noy left"
+fails_cleanly 2 "member of case" cv dpo recovery request "$code" alice --reason "test"
+fails_cleanly 2 "disabled" cv dpo recovery request "$solo" noy --reason "noy left"
+expect_unchanged "refused requests record nothing"
+expect_exit 0 cv dpo recovery request "$solo" ana --reason "noy left the organisation; ana takes over"
+req=${OUT%$'\n'}
+check_match "a request id" '^R-[0-9A-Z]{8}$' "$req"
+fails_cleanly 1 "open already" cv dpo recovery request "$solo" ana --reason "again"
+expect_exit 0 cv bob recovery list
+check_contains "the custodian sees it" "$req  $solo  for ana  0 of 3 approvals" "$OUT"
+fails_cleanly 4 "custodians" cv ana recovery list
+
+# Approvals: custodians only, once each.
+snapshot
+fails_cleanly 4 "no share" cv alice recovery approve "$req"
+fails_cleanly 2 "not a recovery request" cv bob recovery approve "X-1"
+fails_cleanly 1 "does not exist" cv bob recovery approve R-AAAAAAAA
+expect_unchanged "refused approvals record nothing"
+expect_exit 0 cv bob recovery approve "$req"
+fails_cleanly 1 "already" cv bob recovery approve "$req"
+expect_exit 0 cv aud recovery approve "$req"
+# Two approvals are not enough: ana is no member, reads nothing.
+expect_exit 0 cv ana ls --purpose care
+expect_exit 4 cv ana get "$solo/statement.txt" --purpose care
+expect_exit 0 cv aud audit log --action recovery-grant
+check_not_contains "no grant below the threshold" "recovery-grant" "$OUT"
+# A custodian's share opens nothing: bob holds one, and no key.
+expect_exit 4 cv bob get "$solo/statement.txt" --purpose care
+# The third approval: ana's next command takes the case up.
+expect_exit 0 cv dave recovery approve "$req"
+[ -n "${RECOVERY_DEBUG:-}" ] && { cp -a "$VAULT" /tmp/rec_dbg_vault; cp "$T"/*.pass /tmp/; }
+expect_exit 0 cv ana get "$solo/statement.txt" --purpose care
+check_eq "ana reads the current version" "second statement, corrected" "${OUT%$'\n'}"
+expect_exit 0 cv ana get "$solo/statement.txt" --version 1 --purpose care
+check_eq "... and the first" "first statement" "${OUT%$'\n'}"
+expect_exit 0 cv ana put "$solo/statement.txt" "$T/v1"
+expect_exit 0 cv dpo recovery list --all
+check_contains "granted" "$req  $solo  for ana  3 of 3 approvals  granted  by bob,aud,dave" "$OUT"
+fails_cleanly 1 "granted already" cv carol recovery approve "$req"
+
+# The auditor sees the whole procedure, the reason included.
+expect_exit 0 cv aud audit log --case "$solo" --notes
+for a in recovery-split revoke recovery-request recovery-approve recovery-grant rekey; do
+	check_contains "the log shows $a" "$a" "$OUT"
+done
+check_contains "the reason, for the auditor" "ana takes over" "$OUT"
+expect_exit 0 cv aud audit verify
+
 # ---- the file edited ---------------------------------------------------
 rawrec() {  # DIR COMMAND ARGS...
 	local dir=$1

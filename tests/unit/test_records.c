@@ -117,6 +117,10 @@ static void sample_case(case_rec *c, const char *code, uint32_t epoch, int retir
 	c->kcv = kcvs;
 }
 
+/* A recovery request: id, caseworker, epoch, granted, one approval. */
+static recovery_req sample_req = { "R-ABCDEFGH", "noy", 3, 0, 1, { "bob" } };
+#define REQ_BYTES (1 + 10 + 1 + 3 + 4 + 1 + 1 + 1 + 3)
+
 static void check_case(const case_rec *got, const case_rec *want)
 {
 	CHECK(!strcmp(got->code, want->code));
@@ -134,6 +138,13 @@ static void check_case(const case_rec *got, const case_rec *want)
 	CHECK(got->kcv && got->kcv != want->kcv && !memcmp(got->kcv, want->kcv, want->epoch * KCV_SIZE));
 	SAME(rec_epoch);
 	SAME_BYTES(rec_set, RECOVERY_SET_SIZE);
+	SAME(rec_threshold);
+	SAME(nreq);
+	for (size_t i = 0; i < got->nreq && i < want->nreq; i++) {
+		CHECK(!strcmp(got->req[i].id, want->req[i].id) && !strcmp(got->req[i].user, want->req[i].user));
+		SAME(req[i].epoch); SAME(req[i].granted); SAME(req[i].napproved);
+		CHECK(!strcmp(got->req[i].approved[0], want->req[i].approved[0]));
+	}
 }
 
 static void sample_node(node_rec *n, uint64_t id, int type, int state, const char *code,
@@ -231,9 +242,13 @@ static void make_samples(void)
 	add_member(&cases[0], "alice", 0);
 	add_member(&cases[0], "bob", 1);
 	add_member(&cases[0], "c.d-e_f", 0);
-	/* Its key of epoch 3 split for a custodian set. */
+	/* Its key of epoch 3 split for a custodian set, 2 of them; a request
+	 * approved by one. */
 	cases[0].rec_epoch = 3;
+	cases[0].rec_threshold = 2;
 	memset(cases[0].rec_set, 0x5c, RECOVERY_SET_SIZE);
+	cases[0].nreq = 1;
+	cases[0].req = &sample_req;
 	/* The most members, the longest names, no label, no chain. */
 	sample_case(&cases[1], "C-ZZZZZZZZ", 1, 0, 0, 0, 0);
 	for (int i = 0; i < CASE_MAX_MEMBERS; i++) {
@@ -463,8 +478,8 @@ static void test_layout(void)
 	p = opened(&plain, &val, txn, v->st->cases, "cases", at.b, at.len);
 	len = 20 + cases[0].label_len;
 	CHECK(val.mv_size == len + 1 + (1 + 5 + 1) + (1 + 3 + 1) + (1 + 7 + 1) + 2 + 3 * CHAIN_SIZE +
-		4 * KCV_SIZE + 4 + RECOVERY_SET_SIZE);
-	CHECK(!memcmp(p + val.mv_size - 4 - RECOVERY_SET_SIZE - 4 * KCV_SIZE, kcvs, 4 * KCV_SIZE));
+		4 * KCV_SIZE + 4 + RECOVERY_SET_SIZE + 2 + REQ_BYTES);
+	CHECK(!memcmp(p + val.mv_size - REQ_BYTES - 2 - 4 - RECOVERY_SET_SIZE - 4 * KCV_SIZE, kcvs, 4 * KCV_SIZE));
 	CHECK(p[0] == REC_FORMAT && be32_get(p + 1) == 4 && p[5] == 1);
 	CHECK(be64_get(p + 6) == cases[0].root && be32_get(p + 14) == 3);
 	CHECK(p[18] == 0 && p[19] == cases[0].label_len);
@@ -731,7 +746,7 @@ static const damage user_damage[] = {
  * byte. */
 #define DL 45
 #define M (20 + DL)
-#define R (4 + RECOVERY_SET_SIZE)   /* the recovery's epoch and set */
+#define R (4 + RECOVERY_SET_SIZE + 2)   /* the recovery: epoch, set, threshold, no request */
 #define K (3 * KCV_SIZE + R)
 static const damage case_damage[] = {
 	{ "only the format byte", .cut = M + 15 + 2 * CHAIN_SIZE + K - 1 },

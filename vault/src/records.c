@@ -716,9 +716,33 @@ void vault_case__dispose(case_rec *c)
 {
 	free(c->chain);
 	free(c->kcv);
+	free(c->req);
 	c->chain = NULL;
 	c->kcv = NULL;
+	c->req = NULL;
 	c->nchain = 0;
+	c->nreq = 0;
+}
+
+/* A name stored as its length (1) and its bytes, into `out` (NUL-ended);
+ * NULL if it does not fit or holds a NUL. */
+static const unsigned char *parse_name(char *out, size_t n, const unsigned char *p, const unsigned char *end)
+{
+	size_t len;
+
+	if (p >= end || (len = *p++) == 0 || len >= n || (size_t)(end - p) < len || memchr(p, 0, len))
+		return NULL;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return p + len;
+}
+
+static void put_name(vault_buf *b, const char *name)
+{
+	unsigned char len = (unsigned char)strlen(name);
+
+	vault_buf_put(b, &len, 1);
+	vault_buf_put(b, name, len);
 }
 
 /* A case record's fields from its plain bytes `p` (`len`). */
@@ -776,10 +800,35 @@ static int case_parse(case_rec *out, const unsigned char *p, size_t len, const c
 	}
 	memcpy(out->kcv, p, (size_t)out->epoch * KCV_SIZE);
 	p += (size_t)out->epoch * KCV_SIZE;
-	NEED(4 + RECOVERY_SET_SIZE);
+	NEED(4 + RECOVERY_SET_SIZE + 1 + 1);
 	out->rec_epoch = be32_get(p); p += 4;
 	memcpy(out->rec_set, p, RECOVERY_SET_SIZE); p += RECOVERY_SET_SIZE;
-	if (p != end || out->rec_epoch > out->epoch)
+	out->rec_threshold = *p++;
+	out->nreq = *p++;
+	if (out->rec_epoch > out->epoch || out->rec_threshold > RECOVERY_MAX || out->nreq > CASE_MAX_REQUESTS)
+		goto bad;
+	if (out->nreq && (out->req = calloc(out->nreq, sizeof *out->req)) == NULL) {
+		vault_case__dispose(out);
+		return vault_error_set_oom();
+	}
+	for (size_t i = 0; i < out->nreq; i++) {
+		recovery_req *r = &out->req[i];
+		if ((p = parse_name(r->id, sizeof r->id, p, end)) == NULL ||
+		    (p = parse_name(r->user, sizeof r->user, p, end)) == NULL)
+			goto bad;
+		NEED(4 + 1 + 1);
+		r->epoch = be32_get(p); p += 4;
+		r->granted = *p++;
+		r->napproved = *p++;
+		if (r->napproved > RECOVERY_MAX || r->granted > 1 || !r->epoch || r->epoch > out->epoch ||
+		    strncmp(r->id, "R-", 2) || vault_user__check_name(r->user, "user") < 0)
+			goto bad;
+		for (size_t k = 0; k < r->napproved; k++)
+			if ((p = parse_name(r->approved[k], sizeof r->approved[k], p, end)) == NULL ||
+			    vault_user__check_name(r->approved[k], "custodian") < 0)
+				goto bad;
+	}
+	if (p != end)
 		goto bad;
 #undef NEED
 	return 0;
@@ -853,12 +902,34 @@ int vault_case__put(MDB_txn *txn, vault *v, const case_rec *c)
 	be32_put(hdr, c->rec_epoch);
 	vault_buf_put(&b, hdr, 4);
 	vault_buf_put(&b, c->rec_set, RECOVERY_SET_SIZE);
+	hdr[0] = (unsigned char)c->rec_threshold;
+	hdr[1] = (unsigned char)c->nreq;
+	vault_buf_put(&b, hdr, 2);
+	for (size_t i = 0; i < c->nreq; i++) {
+		const recovery_req *r = &c->req[i];
+		put_name(&b, r->id);
+		put_name(&b, r->user);
+		be32_put(hdr, r->epoch);
+		hdr[4] = (unsigned char)r->granted;
+		hdr[5] = (unsigned char)r->napproved;
+		vault_buf_put(&b, hdr, 6);
+		for (size_t k = 0; k < r->napproved; k++)
+			put_name(&b, r->approved[k]);
+	}
 	if (b.oom)
 		error = vault_error_set_oom();
 	else
 		error = put_sealed(txn, v, v->st->cases, "cases", at.b, at.len, (unsigned char *)b.ptr, b.size);
 	vault_buf_dispose(&b);
 	return error < 0 ? error : names_add(txn, v, NAMES_CASES, c->code);
+}
+
+recovery_req *vault_case__request(case_rec *c, const char *id)
+{
+	for (size_t i = 0; i < c->nreq; i++)
+		if (!strcmp(c->req[i].id, id))
+			return &c->req[i];
+	return NULL;
 }
 
 member_rec *vault_case__member(case_rec *c, const char *user)
@@ -957,7 +1028,9 @@ static int share_set_user(const char *user, void *ctx)
 	return error;
 }
 
-/* "recovery EPOCH SET", a "share NAME" line per custodian holding a share
+/* Each recovery request, "request ID USER EPOCH open|granted" and an
+ * "approved ID CUSTODIAN" line per approval; then, once split, "recovery
+ * EPOCH SET THRESHOLD", a "share NAME" line per custodian holding a share
  * of that epoch's key, and "shares HASH" of those records as stored. */
 static int case_shares(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c)
 {
@@ -967,10 +1040,17 @@ static int case_shares(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c
 	unsigned char h[32];
 	int error;
 
+	for (size_t i = 0; i < c->nreq; i++) {
+		const recovery_req *r = &c->req[i];
+		vault_buf_printf(out, "request %s %s %u %s\n", r->id, r->user, r->epoch,
+			r->granted ? "granted" : "open");
+		for (size_t k = 0; k < r->napproved; k++)
+			vault_buf_printf(out, "approved %s %s\n", r->id, r->approved[k]);
+	}
 	if (!c->rec_epoch)
-		return 0;
+		return out->oom ? vault_error_set_oom() : 0;
 	sodium_bin2hex(hex, sizeof hex, c->rec_set, RECOVERY_SET_SIZE);
-	vault_buf_printf(out, "recovery %u %s\n", c->rec_epoch, hex);
+	vault_buf_printf(out, "recovery %u %s %u\n", c->rec_epoch, hex, c->rec_threshold);
 	crypto_generichash_init(&s.st, NULL, 0, 32);
 	crypto_generichash_update(&s.st, (const unsigned char *)"cv-share-set", sizeof "cv-share-set");
 	error = each_name(txn, v, NAMES_USERS, user_name_ok, "user record with a bad name", share_set_user, &s);

@@ -56,6 +56,20 @@ typedef struct {
 } user_rec;
 
 #define CASE_MAX_MEMBERS 64
+/* A recovery request of a case (recovery.c): who asked the key for whom,
+ * of which epoch's split, and the custodians who approved. */
+#define RECOVERY_ID_SIZE 11          /* "R-" and 8 characters, NUL */
+#define RECOVERY_MAX 32              /* custodians (VAULT_RECOVERY_MAX) */
+#define CASE_MAX_REQUESTS 64
+typedef struct {
+	char id[RECOVERY_ID_SIZE];
+	char user[VAULT_NAME_MAX + 1];   /* the caseworker it is for */
+	uint32_t epoch;                  /* the split it recovers */
+	int granted;
+	size_t napproved;
+	char approved[RECOVERY_MAX][VAULT_NAME_MAX + 1];
+} recovery_req;
+
 typedef struct {
 	char user[VAULT_NAME_MAX + 1];
 	int read_only;
@@ -82,6 +96,9 @@ typedef struct {
 	 * custodian set it was split for (vault_rec__recovery_set). */
 	uint32_t rec_epoch;
 	unsigned char rec_set[RECOVERY_SET_SIZE];
+	unsigned int rec_threshold;  /* of that set */
+	size_t nreq;                 /* requests, malloc'd */
+	recovery_req *req;
 } case_rec;
 
 typedef struct {
@@ -216,6 +233,8 @@ int vault_case__put(MDB_txn *txn, vault *v, const case_rec *c);
 void vault_case__dispose(case_rec *c);
 /* The member entry of `user` in `c`, or NULL. */
 member_rec *vault_case__member(case_rec *c, const char *user);
+/* The recovery request `id` of `c`, or NULL. */
+recovery_req *vault_case__request(case_rec *c, const char *id);
 
 /* ---- nodes and versions --------------------------------------------------- */
 

@@ -43,6 +43,20 @@ static int has_line(const char *text, const char *prefix, const char *value)
 	return 0;
 }
 
+/* Does `text` hold a line `prefix` + `word` + " ..."? Its rest in `rest`. */
+static int has_word(char *rest, size_t n, const char *text, const char *prefix, const char *word)
+{
+	char got[VAULT_NAME_MAX + 64];
+	size_t len = strlen(word);
+
+	while (next_line(got, sizeof got, &text, prefix))
+		if (!strncmp(got, word, len) && got[len] == ' ') {
+			snprintf(rest, n, "%s", got + len + 1);
+			return 1;
+		}
+	return 0;
+}
+
 static int count_lines(const char *text, const char *prefix)
 {
 	char got[VAULT_NAME_MAX + 64];
@@ -88,7 +102,8 @@ done:
 static int check_split(const char *settings, const char *after, const char *code)
 {
 	unsigned char set[RECOVERY_SET_SIZE], zero[RECOVERY_SET_SIZE] = { 0 };
-	char hex[2 * RECOVERY_SET_SIZE + 1], want[64], got[64], epoch[16] = "", name[VAULT_NAME_MAX + 64];
+	char hex[2 * RECOVERY_SET_SIZE + 1], want[80], got[80], epoch[16] = "", m[16] = "";
+	char name[VAULT_NAME_MAX + 64];
 	const char *p = after;
 	int error = 0;
 
@@ -96,8 +111,10 @@ static int check_split(const char *settings, const char *after, const char *code
 	if (!memcmp(set, zero, sizeof set))
 		FAIL("'recovery-split' of case %s, and the vault names no custodians", code);
 	next_line(epoch, sizeof epoch, &p, "epoch ");
+	p = settings;
+	next_line(m, sizeof m, &p, "recovery-threshold ");
 	sodium_bin2hex(hex, sizeof hex, set, RECOVERY_SET_SIZE);
-	snprintf(want, sizeof want, "%s %s", epoch, hex);
+	snprintf(want, sizeof want, "%s %s %s", epoch, hex, m);
 	p = after;
 	if (!next_line(got, sizeof got, &p, "recovery ") || strcmp(got, want))
 		FAIL("'recovery-split' of case %s is not of its epoch %s for the custodians in force", code, epoch);
@@ -111,21 +128,167 @@ done:
 	return error;
 }
 
-int vault_verify__recovery(vault *v, const char *action, git_tree *parent, git_tree *tree, const char *code)
+/* The words of a line: up to `max` of `line`, split at spaces (changed). */
+static size_t words(char **w, size_t max, char *line)
 {
-	vault_buf before = VAULT_BUF_INIT, after = VAULT_BUF_INIT;
+	size_t n = 0;
+
+	for (char *s = strtok(line, " "); s && n < max; s = strtok(NULL, " "))
+		w[n++] = s;
+	return n;
+}
+
+/* The one "request" line of `after` that `before` lacks (new), or whose
+ * state changed (`before` holds it with another state); 0 if none. */
+static int changed_request(char *out, size_t n, const char *before, const char *after)
+{
+	char line[VAULT_NAME_MAX + 64];
+	const char *p = after;
+	int found = 0;
+
+	while (next_line(line, sizeof line, &p, "request "))
+		if (!has_line(before, "request ", line)) {
+			if (found++)
+				return 0;
+			snprintf(out, n, "%s", line);
+		}
+	return found == 1;
+}
+
+/* A request by an admin: one new "request ID USER EPOCH open" line, for an
+ * active caseworker who is no member, of the case's current, split epoch. */
+static int check_request(vault *v, git_tree *parent, const char *before, const char *after,
+	const char *code)
+{
+	char line[VAULT_NAME_MAX + 64], *w[5], epoch[16] = "", rec[80] = "", rest[VAULT_NAME_MAX + 64];
+	const char *p;
+	vault_policy_user pu;
+	int error = 0;
+
+	if (!changed_request(line, sizeof line, before, after) || words(w, 5, line) != 4 ||
+	    strcmp(w[3], "open") || strncmp(w[0], "R-", 2) || has_word(rest, sizeof rest, before, "request ", w[0]))
+		FAIL("'recovery-request' of case %s does not add one new open request", code);
+	p = after;
+	next_line(epoch, sizeof epoch, &p, "epoch ");
+	p = after;
+	next_line(rec, sizeof rec, &p, "recovery ");
+	if (strcmp(w[2], epoch) || strncmp(rec, epoch, strlen(epoch)) || rec[strlen(epoch)] != ' ')
+		FAIL("'recovery-request' %s of case %s is not for its current key, split", w[0], code);
+	if ((error = vault_history__user(&pu, parent, w[1], v)) < 0)
+		goto done;
+	if (!pu.found || !pu.active || pu.role != VAULT_ROLE_CASEWORKER)
+		FAIL("'recovery-request' %s of case %s is for '%s', who is no active caseworker", w[0], code, w[1]);
+	if (has_word(rest, sizeof rest, before, "member ", w[1]))
+		FAIL("'recovery-request' %s of case %s is for '%s', a member already", w[0], code, w[1]);
+done:
+	return error;
+}
+
+/* The custodians who approved request `id` in `text` and hold a share of
+ * the split: how many (each line names one, once). */
+static int approvals(const char *text, const char *id)
+{
+	char line[VAULT_NAME_MAX + 64], *w[3], seen[RECOVERY_MAX][VAULT_NAME_MAX + 1];
+	const char *p = text;
+	int n = 0, dup;
+
+	while (next_line(line, sizeof line, &p, "approved ")) {
+		if (words(w, 3, line) != 2 || strcmp(w[0], id) || !has_line(text, "share ", w[1]))
+			continue;
+		dup = 0;
+		for (int i = 0; i < n; i++)
+			dup |= !strcmp(seen[i], w[1]);
+		if (!dup && n < RECOVERY_MAX)
+			snprintf(seen[n++], sizeof seen[0], "%s", w[1]);
+	}
+	return n;
+}
+
+/* An approval by a custodian: one new "approved ID ACTOR" line, of an open
+ * request, by someone who holds a share of the case's split. */
+static int check_approve(const vault_trailers *t, const char *before, const char *after)
+{
+	char line[VAULT_NAME_MAX + 64], want[VAULT_NAME_MAX + 64], *w[3], req[VAULT_NAME_MAX + 64];
+	const char *p = after;
+	int n = 0, error = 0;
+
+	/* One new line: a custodian approves once (the line was not there). */
+	while (next_line(line, sizeof line, &p, "approved "))
+		if (!has_line(before, "approved ", line)) {
+			snprintf(want, sizeof want, "%s", line);
+			n++;
+		}
+	if (n != 1 || words(w, 3, want) != 2 || strcmp(w[1], t->actor))
+		FAIL("'recovery-approve' by '%s' of case %s does not add one approval of theirs", t->actor,
+			t->case_code);
+	if (!has_line(before, "share ", t->actor))
+		FAIL("'recovery-approve' of %s by '%s', who holds no share of case %s", w[0], t->actor, t->case_code);
+	if (!has_word(req, sizeof req, before, "request ", w[0]) || strlen(req) < 5 ||
+	    strcmp(req + strlen(req) - 5, " open"))
+		FAIL("'recovery-approve' by '%s' of %s, no open request of case %s", t->actor, w[0], t->case_code);
+done:
+	return error;
+}
+
+/* The grant: the actor's open request turned granted, with at least the
+ * split's threshold of approvals by custodians holding a share; the actor
+ * made a member. */
+static int check_grant(const vault_trailers *t, const char *before, const char *after)
+{
+	char line[VAULT_NAME_MAX + 64], rec[80] = "", *w[5], *r[4], id[RECOVERY_ID_SIZE], member[VAULT_NAME_MAX + 16];
+	const char *p = before;
+	unsigned long m;
+	int error = 0;
+
+	if (strcmp(t->target, t->actor))
+		FAIL("'recovery-grant' by '%s' made '%s' a member of case %s", t->actor, t->target, t->case_code);
+	if (!changed_request(line, sizeof line, before, after) || words(w, 5, line) != 4 ||
+	    strcmp(w[1], t->actor) || strcmp(w[3], "granted"))
+		FAIL("'recovery-grant' by '%s' of case %s grants no request of theirs", t->actor, t->case_code);
+	snprintf(id, sizeof id, "%s", w[0]);
+	snprintf(member, sizeof member, "%s %s %s open", w[0], w[1], w[2]);
+	if (!has_line(before, "request ", member))
+		FAIL("'recovery-grant' of %s of case %s: it was not open", id, t->case_code);
+	next_line(rec, sizeof rec, &p, "recovery ");
+	if (words(r, 4, rec) != 3 || strcmp(r[0], w[2]))
+		FAIL("'recovery-grant' of %s of case %s: the case's split is not of epoch %s", id, t->case_code, w[2]);
+	m = strtoul(r[2], NULL, 10);
+	if (m < 2 || (unsigned long)approvals(before, id) < m)
+		FAIL("'recovery-grant' of %s of case %s had %d approvals of custodians, fewer than %lu", id,
+			t->case_code, approvals(before, id), m);
+	snprintf(member, sizeof member, "%s rw", t->actor);
+	if (!has_line(after, "member ", member))
+		FAIL("'recovery-grant' of %s did not make '%s' a member of case %s", id, t->actor, t->case_code);
+done:
+	return error;
+}
+
+int vault_verify__recovery(vault *v, const vault_trailers *t, git_tree *parent, git_tree *tree)
+{
+	vault_buf settings = VAULT_BUF_INIT, before = VAULT_BUF_INIT, after = VAULT_BUF_INIT;
 	char path[64];
 	int error;
 
-	if (!strcmp(action, "recovery-setup")) {
+	if (!strcmp(t->action, "recovery-setup")) {
 		if ((error = vault_history__blob(&after, tree, VAULT_SETTINGS_PATH, v)) == 0)
 			error = check_setup(v, parent, after.ptr);
-	} else {
-		vault_case__path(path, code);
-		if ((error = vault_history__blob(&before, parent, VAULT_SETTINGS_PATH, v)) == 0 &&
-		    (error = vault_history__blob(&after, tree, path, v)) == 0)
-			error = check_split(before.ptr, after.ptr, code);
+		goto done;
 	}
+	vault_case__path(path, t->case_code);
+	if ((error = vault_history__blob(&settings, parent, VAULT_SETTINGS_PATH, v)) < 0 ||
+	    (error = vault_history__blob(&before, parent, path, v)) < 0 ||
+	    (error = vault_history__blob(&after, tree, path, v)) < 0)
+		goto done;
+	if (!strcmp(t->action, "recovery-split"))
+		error = check_split(settings.ptr, after.ptr, t->case_code);
+	else if (!strcmp(t->action, "recovery-request"))
+		error = check_request(v, parent, before.ptr, after.ptr, t->case_code);
+	else if (!strcmp(t->action, "recovery-approve"))
+		error = check_approve(t, before.ptr, after.ptr);
+	else
+		error = check_grant(t, before.ptr, after.ptr);
+done:
+	vault_buf_dispose(&settings);
 	vault_buf_dispose(&before);
 	vault_buf_dispose(&after);
 	return error;

@@ -328,6 +328,50 @@ typedef struct {
 VAULT_EXTERN(int) vault_recovery_status(vault *v, vault_recovery_info *info,
 	int (*cb)(const vault_recovery_case *c, void *payload), void *payload);
 
+/** A recovery request's id: "R-" and 8 characters, NUL. */
+#define VAULT_RECOVERY_ID_SIZE 11
+
+/**
+ * Ask the custodians to recover case `code` for caseworker `user` (active,
+ * enrolled, not a member), for `reason` (sealed to the audit key: admins
+ * and auditors read it). The case's key of now must be split (covered).
+ * Needs an unlocked admin; a signed `recovery-request`; `id` gets its id.
+ * @return 0; VAULT_EUSAGE (no reason; `user` no active caseworker, or a
+ *         member already); VAULT_EREFUSED (the case is not covered, or a
+ *         request for `user` is open); VAULT_ENOTFOUND; VAULT_EACCES.
+ */
+VAULT_EXTERN(int) vault_recovery_request(vault *v, const char *code, const char *user,
+	const char *reason, char id[VAULT_RECOVERY_ID_SIZE]);
+
+/**
+ * Approve request `id` as the unlocked custodian: their share of the case's
+ * key is unsealed and sealed again to the caseworker, in a signed
+ * `recovery-approve`. Once the caseworker holds the threshold of approved
+ * shares, their next session combines them, checks the key against the
+ * case's key-check value, and makes them a member (`recovery-grant`).
+ * @return 0; VAULT_ENOTFOUND (no such request); VAULT_EACCES (no share of
+ *         theirs); VAULT_EREFUSED (granted already, approved already, or
+ *         the case was split again since).
+ */
+VAULT_EXTERN(int) vault_recovery_approve(vault *v, const char *id);
+
+/** One recovery request, as vault_recovery_list() gives it. */
+typedef struct {
+	const char *id, *code, *user;
+	int granted;
+	int stale;                   /**< the case was split again since */
+	unsigned int threshold;      /**< approvals the grant needs */
+	size_t napproved;
+	const char *approved[VAULT_RECOVERY_MAX];
+} vault_recovery_entry;
+
+/**
+ * The open recovery requests (`all`: granted ones too), for admins,
+ * auditors and custodians (VAULT_EACCES otherwise).
+ */
+VAULT_EXTERN(int) vault_recovery_list(vault *v, int all,
+	int (*cb)(const vault_recovery_entry *q, void *payload), void *payload);
+
 /* ---- documents: paths are "CODE/dir/name" -------------------------------- */
 
 /** Fill `buf`; return bytes read, 0 at the end, or -1 (errno set) on failure. */
