@@ -66,9 +66,10 @@ int vault_keys__maintain(vault *v);
 /* cases.c: revoke `user` from `code` as they are disabled: the last
  * member too, if the recovery covers the case. */
 int vault_cases__revoke_leaving(vault *v, const char *code, const char *user);
-/* recovery.c: split the keys of this member's cases that have no shares
- * for the custodians of now, each in a `recovery-split` event. */
-int vault_recovery__maintain(vault *v);
+/* recover.c: the recovery work of this user's session: cases recovered
+ * for them taken up (`recovery-grant`), then the keys of their cases that
+ * have no shares for the custodians of now split (`recovery-split`). */
+int vault_recover__maintain(vault *v);
 /* 1 if `c`'s key of now has shares for every custodian of now (a case whose
  * last member may then go: it can be recovered), 0 if not; after the
  * settings were checked against the head. */

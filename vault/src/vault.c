@@ -400,7 +400,7 @@ static int unlock_as(vault *v, const char *name, const char *pass, size_t passle
 	}
 	if ((error = vault_keys__maintain(v)) < 0)
 		return error;
-	return vault_recovery__maintain(v);
+	return vault_recover__maintain(v);
 }
 
 int vault_unlock(vault *v, const char *name, const char *pass, size_t passlen)
