@@ -139,6 +139,21 @@ for a in recovery-split revoke recovery-request recovery-approve recovery-grant 
 	check_contains "the log shows $a" "$a" "$OUT"
 done
 check_contains "the reason, for the auditor" "ana takes over" "$OUT"
+expect_exit 0 cv aud audit report --recoveries --notes
+for a in "setup dpo recovery-setup" "request dpo recovery-request $solo" \
+	"approve bob recovery-approve $solo" "approve aud recovery-approve $solo" \
+	"approve dave recovery-approve $solo" "grant ana recovery-grant $solo"; do
+	set -- $a
+	check "the recovery report: $a" grep -Eq "^$1 +[0-9a-f]+ [^ ]+ ${*:2}( |$)" "$OUTF"
+done
+check_contains "the report: the reason" "noy left the organisation" "$OUT"
+check_not_contains "the report leaves the splits out" "recovery-split" "$OUT"
+n=$(cv aud audit report --recoveries --case "$solo" | grep -c "recovery-")
+check_eq "the report of one case: 1 request, 3 approvals, 1 grant and the 3 setups" 8 "$n"
+expect_exit 0 cv aud audit report --recoveries --json
+json_ok "$OUTF" "o['kind'] in ('setup', 'request', 'approve', 'grant')"
+fails_cleanly 4 "admins and auditors" cv ana audit report --recoveries
+fails_cleanly 2 "choose one report" cv aud audit report --recoveries --anomalies
 expect_exit 0 cv aud audit verify
 
 # ---- the file edited ---------------------------------------------------
