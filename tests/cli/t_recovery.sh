@@ -80,6 +80,7 @@ expect_exit 0 cv noy put "$solo/statement.txt" "$T/v1"
 # A case not covered keeps its last member: disabling noy is refused.
 expect_exit 0 cv dpo recovery setup --custodians aud,bob,carol,dave --threshold 3
 fails_cleanly 1 "last member of case '$solo'" cv dpo user disable noy
+check_contains "the hint names the recovery" "recovery status" "$ERR"
 expect_exit 0 cv noy put "$solo/statement.txt" "$T/v2"     # noy's session covers it
 expect_exit 0 cv dpo recovery status
 check_contains "noy's case is covered" "$solo  covered" "$OUT"
