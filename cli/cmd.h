@@ -58,6 +58,7 @@ int cmd_enrol(cli_ctx *ctx, int argc, char **argv);
 int cmd_init(cli_ctx *ctx, int argc, char **argv);
 int cmd_user(cli_ctx *ctx, int argc, char **argv);
 int cmd_case(cli_ctx *ctx, int argc, char **argv);
+int cmd_recovery(cli_ctx *ctx, int argc, char **argv);
 int cmd_purpose(cli_ctx *ctx, int argc, char **argv);
 int cmd_settings(cli_ctx *ctx, int argc, char **argv);
 int cmd_put(cli_ctx *ctx, int argc, char **argv);
@@ -78,7 +79,7 @@ int cmd_audit_push(cli_ctx *ctx, int argc, char **argv);
 	"                             [--action ACTION[,...]] [--node NODE] [--notes]"
 #define AUDIT_SHOW_SYNOPSIS   "casevault audit show EVENT [--json] [--notes]"
 #define AUDIT_REPORT_SYNOPSIS "casevault audit report (--case CODE | --user NAME | --revoked NAME --case CODE |\n" \
-	"                             --anomalies) [--since T] [--until T] [--notes] [--json]"
+	"                             --anomalies | --recoveries [--case CODE]) [--since T] [--until T] [--notes] [--json]"
 #define AUDIT_VERIFY_SYNOPSIS "casevault audit verify [--anchor OID] [--against URL|DIR] [--json] [--quick] [--threads N]"
 #define AUDIT_EXPORT_SYNOPSIS "casevault audit export DIR"
 #define AUDIT_PUSH_SYNOPSIS   "casevault audit push URL"

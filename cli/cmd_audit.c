@@ -496,7 +496,7 @@ static int audit_report(cli_ctx *ctx, int argc, char **argv)
 	const char *since = NULL, *until = NULL, *revoked = NULL, *user = NULL;
 	vault_report_options r = VAULT_REPORT_OPTIONS_INIT;
 	out_opts o = { 0, 0 };
-	int anomalies = 0, rc, chosen;
+	int anomalies = 0, recoveries = 0, rc, chosen;
 	const cli_opt opts[] = {
 		{ "json", 0, &o.json, NULL },
 		{ "notes", 0, &o.notes, NULL },
@@ -504,6 +504,7 @@ static int audit_report(cli_ctx *ctx, int argc, char **argv)
 		{ "user", 0, NULL, &user },
 		{ "revoked", 0, NULL, &revoked },
 		{ "anomalies", 0, &anomalies, NULL },
+		{ "recoveries", 0, &recoveries, NULL },
 		{ "since", 0, NULL, &since },
 		{ "until", 0, NULL, &until },
 		{ NULL, 0, NULL, NULL }
@@ -516,9 +517,10 @@ static int audit_report(cli_ctx *ctx, int argc, char **argv)
 	if ((rc = parse_time_option(&r.since, "since", since)) != 0 ||
 	    (rc = parse_time_option(&r.until, "until", until)) != 0)
 		return rc;
-	chosen = (user != NULL) + (revoked != NULL) + anomalies;
+	chosen = (user != NULL) + (revoked != NULL) + anomalies + recoveries;
 	if (chosen > 1 || (anomalies && r.case_code))
-		return cli_usage_error("choose one report: --case, --user, --revoked with --case, or --anomalies");
+		return cli_usage_error("choose one report: --case, --user, --revoked with --case, --anomalies "
+			"or --recoveries");
 	if (revoked) {
 		if (!r.case_code)
 			return cli_usage_error("option '--revoked' needs '--case CODE'");
@@ -532,11 +534,15 @@ static int audit_report(cli_ctx *ctx, int argc, char **argv)
 	} else if (anomalies) {
 		r.report = VAULT_REPORT_ANOMALIES;
 		what = "anomalies";
+	} else if (recoveries) {
+		r.report = VAULT_REPORT_RECOVERIES;
+		what = "recoveries";
 	} else if (r.case_code) {
 		r.report = VAULT_REPORT_CASE;
 		what = r.case_code;
 	} else {
-		return cli_usage_error("choose a report: --case CODE, --user NAME, --revoked NAME --case CODE or --anomalies");
+		return cli_usage_error("choose a report: --case CODE, --user NAME, --revoked NAME --case CODE, --anomalies "
+			"or --recoveries");
 	}
 	r.notes = o.notes;
 	if (vault_audit_report(ctx->v, &r, print_line, &o) == 0)

@@ -283,7 +283,8 @@ static const char *refused_hint(char *buf, size_t size)
 		/* A user to disable who is a case's only member. */
 		last += strlen("is the last member of case '");
 		snprintf(buf, size, "grant someone else access first ('casevault case grant %.*s USER'), "
-			"then disable the user", (int)strcspn(last, "'"), last);
+			"then disable the user; or, once 'casevault recovery status' shows the case covered, "
+			"disable them and let the custodians recover it", (int)strcspn(last, "'"), last);
 		return buf;
 	}
 	if (strstr(m, "is pending (not enrolled yet) and cannot be a case member"))

@@ -26,6 +26,7 @@ static const cli_cmd_spec cli_cmds[] = {
 	{ "enrol",   cmd_enrol,   OPEN,    "Make your key pair with the code an admin gave you" },
 	{ "case",    cmd_case,    UNLOCK,  "Create and list cases; grant or revoke members" },
 	{ "purpose", cmd_purpose, UNLOCK,  "Manage the purposes of access given when reading" },
+	{ "recovery", cmd_recovery, UNLOCK, "Recover a case whose members are gone (M of N custodians)" },
 	{ "settings", cmd_settings, UNLOCK, "Show or change the vault's settings (anomaly thresholds)" },
 	{ "put",     cmd_put,     UNLOCK,  "Store a file as a new version" },
 	{ "get",     cmd_get,     UNLOCK,  "Read a file (recorded as a read event)" },

@@ -100,13 +100,14 @@ expect_exit 3 cvbare --vault "$T/copy" --user dpo --passphrase-file "$T/dpo.pass
 expect_err_hint "$new_head"
 rm -rf "$T/copy" "$T/old"
 
-# 4. A damaged key-check value (the last bytes of the case record, which
-#    is sealed under the index key: changed by an insider, who can seal it
+# 4. A damaged key-check value (the last before the recovery's epoch,
+#    set, threshold and requests, 22 bytes, at the end of the case record,
+#    which is sealed under the index key: changed by an insider, who can seal it
 #    again): the case record no longer matches the signed history, so the
 #    member's read is refused before any key of it is unsealed; exit 3,
 #    one line naming the case, and a hint.
 cp -a "$VAULT" "$T/copy"
-check "key-check value edited" rawrec "$T/copy" flip-sealed cases "$code" -1
+check "key-check value edited" rawrec "$T/copy" flip-sealed cases "$code" -23
 expect_exit 3 "$CASEVAULT_BIN" --vault "$T/copy" --user alice --passphrase-file "$T/alice.pass" \
 	get "$code/doc.txt"
 expect_err_hint "does not match the signed history"

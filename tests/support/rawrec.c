@@ -12,6 +12,8 @@
  *       bytes of a sealed record ("cases"), and seal it again
  *   rawrec DIR USER PASSFILE move TABLE FROM TO
  *       the record of FROM (as stored) put at TO's place
+ *   rawrec DIR USER PASSFILE delete TABLE KEY
+ *       record KEY gone
  *
  * Exit 0, or 1 with a message.
  */
@@ -69,7 +71,7 @@ int main(int argc, char **argv)
 	char pass[1024];
 
 	if (argc < 7 || vault_global_init() < 0 || read_pass(pass, sizeof pass, argv[3]) < 0) {
-		fprintf(stderr, "usage: rawrec DIR USER PASSFILE locate|flip-sealed|move TABLE KEY [ARG]\n");
+		fprintf(stderr, "usage: rawrec DIR USER PASSFILE locate|flip-sealed|move|delete TABLE KEY [ARG]\n");
 		return 1;
 	}
 	if (rawdb_names(argv[1], argv[2], pass) < 0)
@@ -78,6 +80,8 @@ int main(int argc, char **argv)
 		return locate(argv[1], argv[5], argv[6]);
 	if (!strcmp(argv[4], "flip-sealed") && argc == 8)
 		return rawdb_flip_sealed(argv[1], argv[5], argv[6], strlen(argv[6]), atol(argv[7]), 0x01) != 0;
+	if (!strcmp(argv[4], "delete"))
+		return rawdb_remove(argv[1], argv[5], argv[6], strlen(argv[6])) != 0;
 	if (!strcmp(argv[4], "move") && argc == 8)
 		return move(argv[1], argv[5], argv[6], argv[7]);
 	fprintf(stderr, "rawrec: unknown command '%s'\n", argv[4]);

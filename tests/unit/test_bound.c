@@ -275,8 +275,9 @@ static void test_damaged_kcv(const char *dir)
 	vault_close(v);
 	CHECK(rawdb_copy_dir(vdir, copy) == 0);
 
-	/* The last byte of the record: epoch 2's value. */
-	CHECK(rawdb_flip_sealed(vdir, "cases", a, strlen(a), -1, 0x01) == 0);
+	/* The last byte of epoch 2's value (the recovery's epoch, set,
+	 * threshold and request count follow it). */
+	CHECK(rawdb_flip_sealed(vdir, "cases", a, strlen(a), -1 - 4 - RECOVERY_SET_SIZE - 2, 0x01) == 0);
 	v = reopen(vdir);
 	CHECK_RC(vault_unlock(v, "alice", UPASS("alice")), 0);
 	/* A listing outside any event (the mount's) checks the key itself... */
@@ -290,7 +291,7 @@ static void test_damaged_kcv(const char *dir)
 	vault_close(v);
 
 	/* Epoch 1's value: its key comes down the chain, and is refused. */
-	CHECK(rawdb_flip_sealed(copy, "cases", a, strlen(a), -1 - KCV_SIZE, 0x01) == 0);
+	CHECK(rawdb_flip_sealed(copy, "cases", a, strlen(a), -1 - KCV_SIZE - 4 - RECOVERY_SET_SIZE - 2, 0x01) == 0);
 	v = reopen(copy);
 	CHECK_RC(vault_unlock(v, "alice", UPASS("alice")), 0);
 	CHECK_RC(vault_list(v, a, &support_list_quiet, no_entry, NULL), VAULT_ECORRUPT);

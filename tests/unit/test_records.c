@@ -118,6 +118,10 @@ static void sample_case(case_rec *c, const char *code, uint32_t epoch, int retir
 	c->kcv = kcvs;
 }
 
+/* A recovery request: id, caseworker, epoch, granted, one approval. */
+static recovery_req sample_req = { "R-ABCDEFGH", "noy", 3, 0, 1, { "bob" } };
+#define REQ_BYTES (1 + 10 + 1 + 3 + 4 + 1 + 1 + 1 + 3)
+
 static void check_case(const case_rec *got, const case_rec *want)
 {
 	CHECK(!strcmp(got->code, want->code));
@@ -133,6 +137,15 @@ static void check_case(const case_rec *got, const case_rec *want)
 	CHECK(got->nchain == 0 || (got->chain && got->chain != want->chain &&
 		!memcmp(got->chain, want->chain, want->nchain * CHAIN_SIZE)));
 	CHECK(got->kcv && got->kcv != want->kcv && !memcmp(got->kcv, want->kcv, want->epoch * KCV_SIZE));
+	SAME(rec_epoch);
+	SAME_BYTES(rec_set, RECOVERY_SET_SIZE);
+	SAME(rec_threshold);
+	SAME(nreq);
+	for (size_t i = 0; i < got->nreq && i < want->nreq; i++) {
+		CHECK(!strcmp(got->req[i].id, want->req[i].id) && !strcmp(got->req[i].user, want->req[i].user));
+		SAME(req[i].epoch); SAME(req[i].granted); SAME(req[i].napproved);
+		CHECK(!strcmp(got->req[i].approved[0], want->req[i].approved[0]));
+	}
 }
 
 static void sample_node(node_rec *n, uint64_t id, int type, int state, const char *code,
@@ -230,6 +243,13 @@ static void make_samples(void)
 	add_member(&cases[0], "alice", 0);
 	add_member(&cases[0], "bob", 1);
 	add_member(&cases[0], "c.d-e_f", 0);
+	/* Its key of epoch 3 split for a custodian set, 2 of them; a request
+	 * approved by one. */
+	cases[0].rec_epoch = 3;
+	cases[0].rec_threshold = 2;
+	memset(cases[0].rec_set, 0x5c, RECOVERY_SET_SIZE);
+	cases[0].nreq = 1;
+	cases[0].req = &sample_req;
 	/* The most members, the longest names, no label, no chain. */
 	sample_case(&cases[1], "C-ZZZZZZZZ", 1, 0, 0, 0, 0);
 	for (int i = 0; i < CASE_MAX_MEMBERS; i++) {
@@ -465,8 +485,8 @@ static void test_layout(void)
 	p = opened(&plain, &val, txn, v->st->cases, "cases", at.b, at.len);
 	len = 20 + cases[0].label_len;
 	CHECK(val.mv_size == len + 1 + (1 + 5 + 1) + (1 + 3 + 1) + (1 + 7 + 1) + 2 + 3 * CHAIN_SIZE +
-		4 * KCV_SIZE);
-	CHECK(!memcmp(p + val.mv_size - 4 * KCV_SIZE, kcvs, 4 * KCV_SIZE));
+		4 * KCV_SIZE + 4 + RECOVERY_SET_SIZE + 2 + REQ_BYTES);
+	CHECK(!memcmp(p + val.mv_size - REQ_BYTES - 2 - 4 - RECOVERY_SET_SIZE - 4 * KCV_SIZE, kcvs, 4 * KCV_SIZE));
 	CHECK(p[0] == REC_FORMAT && be32_get(p + 1) == 4 && p[5] == 1);
 	CHECK(be64_get(p + 6) == cases[0].root && be32_get(p + 14) == 3);
 	CHECK(p[18] == 0 && p[19] == cases[0].label_len);
@@ -740,7 +760,8 @@ static const damage user_damage[] = {
  * byte. */
 #define DL 45
 #define M (20 + DL)
-#define K (3 * KCV_SIZE)
+#define R (4 + RECOVERY_SET_SIZE + 2)   /* the recovery: epoch, set, threshold, no request */
+#define K (3 * KCV_SIZE + R)
 static const damage case_damage[] = {
 	{ "only the format byte", .cut = M + 15 + 2 * CHAIN_SIZE + K - 1 },
 	{ "cut inside the header", .cut = M + 15 + 2 * CHAIN_SIZE + K - 19 },
@@ -765,6 +786,7 @@ static const damage case_damage[] = {
 	{ "chain length one fewer", .at = M + 14, .n = 1, .to = 1 },
 	/* A name holding a NUL byte ("al\0ce") is no user name. */
 	{ "NUL inside a member name", .at = M + 4, .n = 1, .to = 0 },
+	{ "recovery epoch past the case's", .at = M + 15 + 2 * CHAIN_SIZE + 3 * KCV_SIZE, .n = 4, .to = 4 },
 };
 
 static const damage too_many_members[] = {
@@ -876,11 +898,11 @@ static void test_damage(void)
 	}
 	CHECK_RC(vault_case__put(txn, v, &c), 0);
 	len = stored(good, sizeof good, txn, &t);
-	CHECK(len == 20 + 1 + CASE_MAX_MEMBERS * 5 + 2 + KCV_SIZE && good[20] == CASE_MAX_MEMBERS);
+	CHECK(len == 20 + 1 + CASE_MAX_MEMBERS * 5 + 2 + KCV_SIZE + R && good[20] == CASE_MAX_MEMBERS);
 	good[20] = CASE_MAX_MEMBERS + 1;
-	/* a member more, then no chain, then the key-check value */
-	memmove(good + len - 2 - KCV_SIZE + 5, good + len - 2 - KCV_SIZE, 2 + KCV_SIZE);
-	memcpy(good + len - 2 - KCV_SIZE, "\3m64\0", 5);
+	/* a member more, then no chain, the key-check value, the recovery */
+	memmove(good + len - 2 - KCV_SIZE - R + 5, good + len - 2 - KCV_SIZE - R, 2 + KCV_SIZE + R);
+	memcpy(good + len - 2 - KCV_SIZE - R, "\3m64\0", 5);
 	damage_rows(txn, &t, good, len + 5, too_many_members, N(too_many_members));
 
 	sample_node(&n, DAMAGED_NODE, NODE_FILE, NODE_LIVE, "C-0123ABCD", DN, 0400, 0);

@@ -248,7 +248,7 @@ static void test_format(void)
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);
 	/* An older one (format 6 kept version records, their times among
-	 * them, and the settings in plain). */
+	 * them, and the settings in plain, and had no recovery). */
 	set_format(path, fmt_old, sizeof fmt_old);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);

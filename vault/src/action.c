@@ -32,6 +32,16 @@ static const vault_action actions[] = {
 	/* a new generation of the history key: its key-check value only,
 	 * see vault_action__check_record() */
 	{ "history-rekey",   VAULT_ACTION_ADMIN,   1, 0, 0, { NULL } },
+	/* the recovery's threshold and custodians, in policy/settings */
+	{ "recovery-setup",  VAULT_ACTION_ADMIN,   1, 0, 0, { "recovery-threshold", "recovery-custodian", NULL } },
+	/* a case's key split into shares for the custodians (recovery.c) */
+	{ "recovery-split",  VAULT_ACTION_MEMBER,  1, 0, 0, { "recovery", "share", "shares", NULL } },
+	/* a request to recover a case for a caseworker, its approvals, and
+	 * the caseworker made a member with the key recovered (plus the
+	 * target's `member` line, as a grant) */
+	{ "recovery-request", VAULT_ACTION_ADMIN,  1, 0, 0, { "request", NULL } },
+	{ "recovery-approve", VAULT_ACTION_CUSTODIAN, 1, 0, 0, { "approved", NULL } },
+	{ "recovery-grant",  VAULT_ACTION_RECOVERED, 1, 0, 0, { "request", "sealed", NULL } },
 	{ "case-create",     VAULT_ACTION_CASE,    1, 1, 0, { NULL } },
 	/* keys sealed to a new member change the case's `sealed` only; these
 	 * fields too when it starts an epoch, see check_epochs() */
@@ -360,7 +370,8 @@ int vault_action__check_record(vault *v, const vault_action *a, const git_oid *b
 			may[k] = a->may[k];
 	else
 		may[k++] = "sealed";
-	if (target && (!strcmp(a->name, "grant") || !strcmp(a->name, "revoke"))) {
+	if (target && (!strcmp(a->name, "grant") || !strcmp(a->name, "revoke") ||
+	    !strcmp(a->name, "recovery-grant"))) {
 		snprintf(member, sizeof member, "member %s", target);
 		may[k++] = member;
 	}

@@ -19,6 +19,8 @@ typedef enum {
 	VAULT_ACTION_MEMBER,         /* a member's key work on a case (rekey) */
 	VAULT_ACTION_CASE,           /* case-create: not by auditors */
 	VAULT_ACTION_SELF,           /* a user's own keys: enrol, passwd */
+	VAULT_ACTION_CUSTODIAN,      /* a custodian's approval of a recovery */
+	VAULT_ACTION_RECOVERED,      /* a caseworker takes up a recovered case */
 	VAULT_ACTION_STILL,          /* changes no state (read, mount, ...) */
 } vault_action_kind;
 

@@ -98,6 +98,7 @@ int vault_case_create(char code[VAULT_CODE_SIZE], vault *v, const char *label)
 typedef struct {
 	const char *code, *user;
 	int read_only;
+	int leaving;                 /* a revoke as its user is disabled */
 } grant_args;
 
 /* After a policy change: if this session holds the key, settle at once. */
@@ -187,7 +188,7 @@ static int membership_run(vault *v, const char *action, vault_event_fn fn, grant
 
 int vault_case_grant(vault *v, const char *code, const char *user, int read_only)
 {
-	grant_args a = { code, user, read_only ? 1 : 0 };
+	grant_args a = { code, user, read_only ? 1 : 0, 0 };
 
 	return membership_run(v, "grant", grant_fn, &a);
 }
@@ -221,8 +222,12 @@ static int revoke_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		error = vault_error_set(VAULT_ENOTFOUND, "user '%s' is not a member of case '%s'", a->user, a->code);
 		goto done;
 	}
-	if (c.nmembers == 1) {
-		error = vault_error_set(VAULT_EREFUSED, "user '%s' is the last member of case '%s'", a->user, a->code);
+	/* A case is left to no one only as its last member is disabled, and
+	 * only if the custodians can recover it. */
+	if (c.nmembers == 1 && (!a->leaving || (error = vault_recovery__covers(txn, v, &c)) != 1)) {
+		if (error == 0)
+			error = vault_error_set(VAULT_EREFUSED, "user '%s' is the last member of case '%s'%s",
+				a->user, a->code, a->leaving ? ", which the recovery does not cover" : "");
 		goto done;
 	}
 	memmove(m, m + 1, (size_t)(&c.members[c.nmembers] - (m + 1)) * sizeof *m);
@@ -238,7 +243,14 @@ done:
 
 int vault_case_revoke(vault *v, const char *code, const char *user)
 {
-	grant_args a = { code, user, 0 };
+	grant_args a = { code, user, 0, 0 };
+
+	return membership_run(v, "revoke", revoke_fn, &a);
+}
+
+int vault_cases__revoke_leaving(vault *v, const char *code, const char *user)
+{
+	grant_args a = { code, user, 0, 1 };
 
 	return membership_run(v, "revoke", revoke_fn, &a);
 }

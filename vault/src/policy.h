@@ -63,6 +63,17 @@ int vault_keys__lookup_key(const unsigned char **out, MDB_txn *txn, vault *v, ca
 /* Start a new epoch if retired, seal the key to members who lack it. */
 int vault_keys__settle(MDB_txn *txn, vault *v, case_rec *c, int *changed);
 int vault_keys__maintain(vault *v);
+/* cases.c: revoke `user` from `code` as they are disabled: the last
+ * member too, if the recovery covers the case. */
+int vault_cases__revoke_leaving(vault *v, const char *code, const char *user);
+/* recover.c: the recovery work of this user's session: cases recovered
+ * for them taken up (`recovery-grant`), then the keys of their cases that
+ * have no shares for the custodians of now split (`recovery-split`). */
+int vault_recover__maintain(vault *v);
+/* 1 if `c`'s key of now has shares for every custodian of now (a case whose
+ * last member may then go: it can be recovered), 0 if not; after the
+ * settings were checked against the head. */
+int vault_recovery__covers(MDB_txn *txn, vault *v, const case_rec *c);
 /* The audit key's secret half, from the unlocked admin's or auditor's copy
  * (checked against meta/audit-pk), sealed to user `to`'s key `to_pk`. */
 int vault_keys__seal_audit(MDB_txn *txn, vault *v, const char *to, const unsigned char to_pk[32]);

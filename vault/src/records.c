@@ -57,6 +57,33 @@ void vault_rec__sealed_name(char *out, size_t n, const char *code, uint32_t epoc
 	snprintf(out, n, "%s/%08x/%s", code, epoch, user);
 }
 
+void vault_rec__share_name(char *out, size_t n, const char *code, uint32_t epoch, const char *user)
+{
+	snprintf(out, n, "@share/%s/%08x/%s", code, epoch, user);
+}
+
+void vault_rec__recovery_set(unsigned char out[RECOVERY_SET_SIZE], const char *settings)
+{
+	crypto_generichash_state st;
+	int any = 0;
+
+	crypto_generichash_init(&st, NULL, 0, RECOVERY_SET_SIZE);
+	crypto_generichash_update(&st, (const unsigned char *)"cv-recovery-set", sizeof "cv-recovery-set");
+	for (const char *p = settings; p && *p; ) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) + 1 : strlen(p);
+
+		if (!strncmp(p, "recovery-", 9)) {
+			crypto_generichash_update(&st, (const unsigned char *)p, len);
+			any = 1;
+		}
+		p += len;
+	}
+	crypto_generichash_final(&st, out, RECOVERY_SET_SIZE);
+	if (!any)
+		memset(out, 0, RECOVERY_SET_SIZE);
+}
+
 void vault_rec__locator(unsigned char out[VAULT_LOCATOR_SIZE], const char *vid,
 	const unsigned char *index, const char *table, const char *key)
 {
@@ -733,9 +760,33 @@ void vault_case__dispose(case_rec *c)
 {
 	free(c->chain);
 	free(c->kcv);
+	free(c->req);
 	c->chain = NULL;
 	c->kcv = NULL;
+	c->req = NULL;
 	c->nchain = 0;
+	c->nreq = 0;
+}
+
+/* A name stored as its length (1) and its bytes, into `out` (NUL-ended);
+ * NULL if it does not fit or holds a NUL. */
+static const unsigned char *parse_name(char *out, size_t n, const unsigned char *p, const unsigned char *end)
+{
+	size_t len;
+
+	if (p >= end || (len = *p++) == 0 || len >= n || (size_t)(end - p) < len || memchr(p, 0, len))
+		return NULL;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return p + len;
+}
+
+static void put_name(vault_buf *b, const char *name)
+{
+	unsigned char len = (unsigned char)strlen(name);
+
+	vault_buf_put(b, &len, 1);
+	vault_buf_put(b, name, len);
 }
 
 /* A case record's fields from its plain bytes `p` (`len`). */
@@ -793,6 +844,34 @@ static int case_parse(case_rec *out, const unsigned char *p, size_t len, const c
 	}
 	memcpy(out->kcv, p, (size_t)out->epoch * KCV_SIZE);
 	p += (size_t)out->epoch * KCV_SIZE;
+	NEED(4 + RECOVERY_SET_SIZE + 1 + 1);
+	out->rec_epoch = be32_get(p); p += 4;
+	memcpy(out->rec_set, p, RECOVERY_SET_SIZE); p += RECOVERY_SET_SIZE;
+	out->rec_threshold = *p++;
+	out->nreq = *p++;
+	if (out->rec_epoch > out->epoch || out->rec_threshold > RECOVERY_MAX || out->nreq > CASE_MAX_REQUESTS)
+		goto bad;
+	if (out->nreq && (out->req = calloc(out->nreq, sizeof *out->req)) == NULL) {
+		vault_case__dispose(out);
+		return vault_error_set_oom();
+	}
+	for (size_t i = 0; i < out->nreq; i++) {
+		recovery_req *r = &out->req[i];
+		if ((p = parse_name(r->id, sizeof r->id, p, end)) == NULL ||
+		    (p = parse_name(r->user, sizeof r->user, p, end)) == NULL)
+			goto bad;
+		NEED(4 + 1 + 1);
+		r->epoch = be32_get(p); p += 4;
+		r->granted = *p++;
+		r->napproved = *p++;
+		if (r->napproved > RECOVERY_MAX || r->granted > 1 || !r->epoch || r->epoch > out->epoch ||
+		    strncmp(r->id, "R-", 2) || vault_user__check_name(r->user, "user") < 0)
+			goto bad;
+		for (size_t k = 0; k < r->napproved; k++)
+			if ((p = parse_name(r->approved[k], sizeof r->approved[k], p, end)) == NULL ||
+			    vault_user__check_name(r->approved[k], "custodian") < 0)
+				goto bad;
+	}
 	if (p != end)
 		goto bad;
 #undef NEED
@@ -864,12 +943,37 @@ int vault_case__put(MDB_txn *txn, vault *v, const case_rec *c)
 	vault_buf_put(&b, hdr, 2);
 	vault_buf_put(&b, c->chain, c->nchain * CHAIN_SIZE);
 	vault_buf_put(&b, c->kcv, (size_t)c->epoch * KCV_SIZE);
+	be32_put(hdr, c->rec_epoch);
+	vault_buf_put(&b, hdr, 4);
+	vault_buf_put(&b, c->rec_set, RECOVERY_SET_SIZE);
+	hdr[0] = (unsigned char)c->rec_threshold;
+	hdr[1] = (unsigned char)c->nreq;
+	vault_buf_put(&b, hdr, 2);
+	for (size_t i = 0; i < c->nreq; i++) {
+		const recovery_req *r = &c->req[i];
+		put_name(&b, r->id);
+		put_name(&b, r->user);
+		be32_put(hdr, r->epoch);
+		hdr[4] = (unsigned char)r->granted;
+		hdr[5] = (unsigned char)r->napproved;
+		vault_buf_put(&b, hdr, 6);
+		for (size_t k = 0; k < r->napproved; k++)
+			put_name(&b, r->approved[k]);
+	}
 	if (b.oom)
 		error = vault_error_set_oom();
 	else
 		error = put_sealed(txn, v, v->st->cases, "cases", at.b, at.len, (unsigned char *)b.ptr, b.size);
 	vault_buf_dispose(&b);
 	return error < 0 ? error : names_add(txn, v, NAMES_CASES, c->code);
+}
+
+recovery_req *vault_case__request(case_rec *c, const char *id)
+{
+	for (size_t i = 0; i < c->nreq; i++)
+		if (!strcmp(c->req[i].id, id))
+			return &c->req[i];
+	return NULL;
 }
 
 member_rec *vault_case__member(case_rec *c, const char *user)
@@ -899,27 +1003,40 @@ typedef struct {
 	MDB_txn *txn;
 	vault *v;
 	const case_rec *c;
+	vault_buf *names;            /* shares: the holders' "share NAME" lines */
 } sealed_set;
+
+/* The `sealed` record `name`, if there is one, into the set's hash
+ * (*found 1). */
+static int sealed_hash_one(sealed_set *s, const char *name, int *found)
+{
+	vault_rec_key at;
+	MDB_val d;
+	int error;
+
+	*found = 0;
+	if ((error = vault_rec__key(&at, s->v, s->v->st->sealed, name)) < 0)
+		return error;
+	if ((error = vault_store__get(s->txn, s->v->st->sealed, at.b, at.len, &d)) == VAULT_ENOTFOUND)
+		return 0;
+	if (error < 0)
+		return error;
+	hash_record(&s->st, at.b, at.len, &d);
+	*found = 1;
+	return 0;
+}
 
 static int sealed_set_user(const char *user, void *ctx)
 {
 	sealed_set *s = ctx;
-	vault_rec_key at;
 	char skey[64];
-	MDB_val d;
-	int error;
+	int error = 0, found;
 
-	for (uint32_t e = 1; e <= s->c->epoch; e++) {
+	for (uint32_t e = 1; e <= s->c->epoch && error == 0; e++) {
 		vault_rec__sealed_name(skey, sizeof skey, s->c->code, e, user);
-		if ((error = vault_rec__key(&at, s->v, s->v->st->sealed, skey)) < 0)
-			return error;
-		if ((error = vault_store__get(s->txn, s->v->st->sealed, at.b, at.len, &d)) == VAULT_ENOTFOUND)
-			continue;
-		if (error < 0)
-			return error;
-		hash_record(&s->st, at.b, at.len, &d);
+		error = sealed_hash_one(s, skey, &found);
 	}
-	return 0;
+	return error;
 }
 
 /* "sealed HASH": every case key sealed to a user, as stored: for each
@@ -941,8 +1058,61 @@ static int case_sealed(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c
 	return out->oom ? vault_error_set_oom() : 0;
 }
 
+/* The recovery share of one case sealed to one user, into a set's hash,
+ * and its holder into the names. */
+static int share_set_user(const char *user, void *ctx)
+{
+	sealed_set *s = ctx;
+	char skey[96];
+	int error, found;
+
+	vault_rec__share_name(skey, sizeof skey, s->c->code, s->c->rec_epoch, user);
+	if ((error = sealed_hash_one(s, skey, &found)) == 0 && found)
+		vault_buf_printf(s->names, "share %s\n", user);
+	return error;
+}
+
+/* Each recovery request, "request ID USER EPOCH open|granted" and an
+ * "approved ID CUSTODIAN" line per approval; then, once split, "recovery
+ * EPOCH SET THRESHOLD", a "share NAME" line per custodian holding a share
+ * of that epoch's key, and "shares HASH" of those records as stored. */
+static int case_shares(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c)
+{
+	vault_buf names = VAULT_BUF_INIT;
+	sealed_set s = { .txn = txn, .v = v, .c = c, .names = &names };
+	char hex[2 * RECOVERY_SET_SIZE + 1];
+	unsigned char h[32];
+	int error;
+
+	for (size_t i = 0; i < c->nreq; i++) {
+		const recovery_req *r = &c->req[i];
+		vault_buf_printf(out, "request %s %s %u %s\n", r->id, r->user, r->epoch,
+			r->granted ? "granted" : "open");
+		for (size_t k = 0; k < r->napproved; k++)
+			vault_buf_printf(out, "approved %s %s\n", r->id, r->approved[k]);
+	}
+	if (!c->rec_epoch)
+		return out->oom ? vault_error_set_oom() : 0;
+	sodium_bin2hex(hex, sizeof hex, c->rec_set, RECOVERY_SET_SIZE);
+	vault_buf_printf(out, "recovery %u %s %u\n", c->rec_epoch, hex, c->rec_threshold);
+	crypto_generichash_init(&s.st, NULL, 0, 32);
+	crypto_generichash_update(&s.st, (const unsigned char *)"cv-share-set", sizeof "cv-share-set");
+	error = each_name(txn, v, NAMES_USERS, user_name_ok, "user record with a bad name", share_set_user, &s);
+	if (error == 0) {
+		crypto_generichash_final(&s.st, h, 32);
+		vault_buf_put(out, names.ptr, names.size);
+		blob_hash(out, "shares", h);
+	}
+	vault_buf_dispose(&names);
+	if (error == 0 && out->oom)
+		error = vault_error_set_oom();
+	return error;
+}
+
 int vault_blob__case(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c)
 {
+	int error;
+
 	char b64[sodium_base64_ENCODED_LEN(sizeof c->label, sodium_base64_VARIANT_ORIGINAL)];
 	char hex[2 * KCV_SIZE + 1];
 
@@ -958,6 +1128,8 @@ int vault_blob__case(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c)
 		sodium_bin2hex(hex, sizeof hex, c->kcv[e - 1], KCV_SIZE);
 		vault_buf_printf(out, "kcv %u %s\n", e, hex);
 	}
+	if ((error = case_shares(out, txn, v, c)) < 0)
+		return error;
 	return case_sealed(out, txn, v, c);
 }
 
@@ -1361,7 +1533,14 @@ int vault_blob__settings(vault_buf *out, vault *v, MDB_txn *txn)
 		vault_buf_printf(out, "setting %.*s\n", (int)(e ? e - s : (long)strlen(s)), s);
 		s = e ? e + 1 : NULL;
 	}
+	/* The recovery's threshold and custodians: "recovery-threshold M",
+	 * then "recovery-custodian NAME" lines, sealed (they name users). */
+	vault_buf_clear(&list);
+	if ((error = vault_meta__sealed_text(&list, txn, v, "recovery")) == 0 && list.size)
+		vault_buf_put(out, list.ptr, list.size);
 	vault_buf_dispose(&list);
+	if (error < 0)
+		return error;
 	return out->oom ? vault_error_set_oom() : 0;
 }
 

@@ -39,6 +39,8 @@ enum { USER_ACTIVE = 0, USER_DISABLED = 1, USER_PENDING = 2 };
 #define CHAIN_SIZE (VCRYPTO_OVERHEAD + VCRYPTO_KEYBYTES)
 /* A key-check value: what an epoch's key must hash to (keys.c). */
 #define KCV_SIZE 16
+/* The id of a custodian set: BLAKE2b-128 of its lines (recovery.c). */
+#define RECOVERY_SET_SIZE 16
 
 typedef struct {
 	vault_role_t role;
@@ -55,6 +57,20 @@ typedef struct {
 } user_rec;
 
 #define CASE_MAX_MEMBERS 64
+/* A recovery request of a case (recovery.c): who asked the key for whom,
+ * of which epoch's split, and the custodians who approved. */
+#define RECOVERY_ID_SIZE 11          /* "R-" and 8 characters, NUL */
+#define RECOVERY_MAX 32              /* custodians (VAULT_RECOVERY_MAX) */
+#define CASE_MAX_REQUESTS 64
+typedef struct {
+	char id[RECOVERY_ID_SIZE];
+	char user[VAULT_NAME_MAX + 1];   /* the caseworker it is for */
+	uint32_t epoch;                  /* the split it recovers */
+	int granted;
+	size_t napproved;
+	char approved[RECOVERY_MAX][VAULT_NAME_MAX + 1];
+} recovery_req;
+
 typedef struct {
 	char user[VAULT_NAME_MAX + 1];
 	int read_only;
@@ -76,6 +92,14 @@ typedef struct {
 	/* kcv[e-1]: the key-check value of epoch e, one per epoch; in the
 	 * case's tree file, so the signed history vouches for every key */
 	unsigned char (*kcv)[KCV_SIZE];
+	/* The organisation's recovery (recovery.c): the epoch whose key was
+	 * last split into shares for the custodians (0: never), and the
+	 * custodian set it was split for (vault_rec__recovery_set). */
+	uint32_t rec_epoch;
+	unsigned char rec_set[RECOVERY_SET_SIZE];
+	unsigned int rec_threshold;  /* of that set */
+	size_t nreq;                 /* requests, malloc'd */
+	recovery_req *req;
 } case_rec;
 
 typedef struct {
@@ -134,6 +158,13 @@ int vault_rec__locator_kind(const char *table, const char *key, const char **ctx
 /* The name of a sealed case key's record: CODE/EPOCH(8 hex)/USER (stored at
  * its locator). */
 void vault_rec__sealed_name(char *out, size_t n, const char *code, uint32_t epoch, const char *user);
+/* The name of a recovery share of a case's epoch key sealed to custodian
+ * `user`: @share/CODE/EPOCH(8 hex)/USER (stored at its locator). */
+void vault_rec__share_name(char *out, size_t n, const char *code, uint32_t epoch, const char *user);
+/* The id of the custodian set that a text of policy/settings names: a
+ * BLAKE2b-128 of "cv-recovery-set" (NUL-ended) and its `recovery-` lines,
+ * each with its newline, in order; zeros when there is none. */
+void vault_rec__recovery_set(unsigned char out[RECOVERY_SET_SIZE], const char *settings);
 void vault_rec__locator(unsigned char out[VAULT_LOCATOR_SIZE], const char *vid,
 	const unsigned char *index, const char *table, const char *key);
 /* The stored key of record `key` of table `dbi`; VAULT_EAUTH when it is
@@ -203,6 +234,8 @@ int vault_case__put(MDB_txn *txn, vault *v, const case_rec *c);
 void vault_case__dispose(case_rec *c);
 /* The member entry of `user` in `c`, or NULL. */
 member_rec *vault_case__member(case_rec *c, const char *user);
+/* The recovery request `id` of `c`, or NULL. */
+recovery_req *vault_case__request(case_rec *c, const char *id);
 
 /* ---- nodes and versions --------------------------------------------------- */
 
@@ -257,7 +290,8 @@ int vault_records__set_hash(unsigned char out[32], MDB_txn *txn, MDB_dbi dbi, co
 enum { VAULT_REC_USER, VAULT_REC_CASE, VAULT_REC_NODE };
 int vault_blob__stored(vault_buf *out, char path[64], MDB_txn *txn, vault *v, int kind,
 	const char *name, uint64_t id);
-/* policy/settings: purposes, the audit key, the settings that were set. */
+/* policy/settings: purposes, the audit key, the settings that were set,
+ * the recovery's threshold and custodians (meta `recovery`, sealed). */
 int vault_blob__settings(vault_buf *out, vault *v, MDB_txn *txn);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * reports — `audit report`: about a case, a user, and a member removed
- * from a case; the anomalies are anomalies.c. What the reports share (the
+ * reports — `audit report`: about a case, a user, a member removed from
+ * a case, and the recoveries of cases; the anomalies are anomalies.c. What the reports share (the
  * events of the chain, notes of purpose, who may look) is report.c.
  * The rules of the reports are written down in docs/audit.md.
  */
@@ -122,6 +122,25 @@ static int report_case(report *r)
 		    !doc_action(e->t.action) || !vault_report__in_range(r, e))
 			continue;
 		error = emit_event(r, e, look_action(e->t.action) ? "read" : "write");
+	}
+	return error;
+}
+
+/* The organisation's recovery: who named the custodians, who asked to
+ * recover which case for whom (the reason is the note), who approved,
+ * who took the case up. The splits, many and routine, are left out. */
+static int report_recoveries(report *r)
+{
+	int error = 0;
+
+	for (size_t i = 0; i < r->n && !error; i++) {
+		const rep_event *e = &r->ev[i];
+
+		if (strncmp(e->t.action, "recovery-", 9) || !strcmp(e->t.action, "recovery-split") ||
+		    !vault_report__in_range(r, e) ||
+		    (r->o->case_code && e->t.case_code[0] && strcmp(e->t.case_code, r->o->case_code)))
+			continue;
+		error = emit_event(r, e, e->t.action + 9);
 	}
 	return error;
 }
@@ -301,6 +320,7 @@ int vault_audit_report(vault *v, const vault_report_options *o,
 			return vault_error_set(VAULT_EUSAGE, "the revoked-member report needs a user and a case");
 		break;
 	case VAULT_REPORT_ANOMALIES:
+	case VAULT_REPORT_RECOVERIES:
 		break;
 	default:
 		return vault_error_set(VAULT_EUSAGE, "unknown report");
@@ -326,6 +346,9 @@ int vault_audit_report(vault *v, const vault_report_options *o,
 		break;
 	case VAULT_REPORT_REVOKED:
 		error = report_revoked(&r);
+		break;
+	case VAULT_REPORT_RECOVERIES:
+		error = report_recoveries(&r);
 		break;
 	default:
 		error = vault_report__anomalies(&r);

@@ -236,6 +236,8 @@ typedef struct {
 	char (*codes)[VAULT_CODE_SIZE];  /* the cases `name` is a member of */
 	size_t n, cap;
 	char last[VAULT_CODE_SIZE];      /* one where `name` is the only member */
+	MDB_txn *txn;                    /* a walk's: the recovery checked */
+	vault *v;
 } member_of;
 
 static int note_membership(case_rec *c, void *payload)
@@ -245,8 +247,12 @@ static int note_membership(case_rec *c, void *payload)
 
 	if (!vault_case__member(c, m->name))
 		return 0;
-	if (c->nmembers == 1 && !m->last[0])
+	/* Left to no one only if the custodians can recover it. */
+	if (c->nmembers == 1 && !m->last[0] && (!m->txn || (error = vault_recovery__covers(m->txn, m->v, c)) != 1)) {
+		if (m->txn && error < 0)
+			return error;
 		memcpy(m->last, c->code, VAULT_CODE_SIZE);
+	}
 	if ((error = vault_array_grow(&m->codes, &m->cap, m->n, sizeof *m->codes, 8)) < 0)
 		return error;
 	memcpy(m->codes[m->n++], c->code, VAULT_CODE_SIZE);
@@ -261,7 +267,7 @@ static int note_membership(case_rec *c, void *payload)
  */
 int vault_user_disable(vault *v, const char *name)
 {
-	member_of m = { name, NULL, 0, 0, "" };
+	member_of m = { name, NULL, 0, 0, "", NULL, v };
 	MDB_txn *txn = NULL;
 	int error;
 
@@ -269,15 +275,18 @@ int vault_user_disable(vault *v, const char *name)
 		return error;
 	if ((error = vault_user__check_name(name, "user")) < 0)
 		return error;
-	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
+	/* A walk's transaction: the recovery's coverage is read against the
+	 * head (each revoke checks it again in its event). */
+	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
 		return error;
+	m.txn = txn;
 	error = vault_case__each(txn, v, note_membership, &m);
 	vault_store__abort(v->st, txn);
 	if (error == 0 && m.last[0])
 		error = vault_error_set(VAULT_EREFUSED, "user '%s' is the last member of case '%s'",
 			name, m.last);
 	for (size_t i = 0; i < m.n && error == 0; i++)
-		error = vault_case_revoke(v, m.codes[i], name);
+		error = vault_cases__revoke_leaving(v, m.codes[i], name);
 	free(m.codes);
 	if (error < 0)
 		return error;

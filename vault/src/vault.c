@@ -398,7 +398,9 @@ static int unlock_as(vault *v, const char *name, const char *pass, size_t passle
 		vault_policy__end_session(v);
 		return error;
 	}
-	return vault_keys__maintain(v);
+	if ((error = vault_keys__maintain(v)) < 0)
+		return error;
+	return vault_recover__maintain(v);
 }
 
 int vault_unlock(vault *v, const char *name, const char *pass, size_t passlen)

@@ -80,6 +80,10 @@ void vault_verify__replay_dispose(vault_verify__replay *r);
  * the genesis, which is checked against its own policy). VAULT_ECORRUPT
  * is a finding, its message saying what is wrong; any other error is not.
  */
+/* verify_recovery.c: a recovery event (trailers `t`) from `parent` to
+ * `tree`, past the action table's check. VAULT_ECORRUPT naming what is
+ * wrong. */
+int vault_verify__recovery(vault *v, const vault_trailers *t, git_tree *parent, git_tree *tree);
 int vault_verify__event(vault_verify__replay *r, git_commit *c, git_tree *tree,
 	git_tree *parent_tree);
 

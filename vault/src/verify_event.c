@@ -412,7 +412,8 @@ static int check_policy_change(vault_verify__replay *w, const vault_trailers *t,
 
 	if (!strcmp(t->action, "user-add") || !strcmp(t->action, "user-disable"))
 		vault_user__path(want, t->target);
-	else if (!strcmp(t->action, "grant") || !strcmp(t->action, "revoke") || !strcmp(t->action, "rekey"))
+	else if (!strcmp(t->action, "grant") || !strcmp(t->action, "revoke") || !strcmp(t->action, "rekey") ||
+		 (!strncmp(t->action, "recovery-", 9) && strcmp(t->action, "recovery-setup")))
 		vault_case__path(want, t->case_code);
 	else
 		snprintf(want, sizeof want, "%s", VAULT_SETTINGS_PATH);
@@ -687,6 +688,9 @@ int vault_verify__event(vault_verify__replay *w, git_commit *c, git_tree *tree,
 			goto done;
 		if (!strcmp(t.action, "user-disable") && (error = check_disabled_out(w, &t)) < 0)
 			goto done;
+		if (!strncmp(t.action, "recovery-", 9) &&
+		    (error = vault_verify__recovery(v, &t, parent_tree, tree)) < 0)
+			goto done;
 		if (!strcmp(t.action, "grant")) {
 			/* The lookup may take the actor's slot: keep the key. */
 			memcpy(pk, pol->pu.pk, sizeof pk);
@@ -705,6 +709,21 @@ int vault_verify__event(vault_verify__replay *w, git_commit *c, git_tree *tree,
 		if (pol->member == 0)
 			FAIL("'%s' is not a member of case '%s'", t.actor, t.case_code);
 		if ((error = check_policy_change(w, &t, &ch, t.actor)) < 0)
+			goto done;
+		if (!strcmp(t.action, "recovery-split") &&
+		    (error = vault_verify__recovery(v, &t, parent_tree, tree)) < 0)
+			goto done;
+		break;
+	case VAULT_ACTION_CUSTODIAN:
+	case VAULT_ACTION_RECOVERED:
+		/* Custodians of any role approve (verify_recovery.c checks they
+		 * hold a share); the key goes to a caseworker, not yet a member. */
+		if (act->kind == VAULT_ACTION_RECOVERED &&
+		    (pol->pu.role != VAULT_ROLE_CASEWORKER || pol->member))
+			FAIL("'%s' took up case '%s' as %s%s", t.actor, t.case_code,
+				vault_role_name(pol->pu.role), pol->member ? ", a member already" : "");
+		if ((error = check_policy_change(w, &t, &ch, t.actor)) < 0 ||
+		    (error = vault_verify__recovery(v, &t, parent_tree, tree)) < 0)
 			goto done;
 		break;
 	case VAULT_ACTION_CASE:

@@ -222,6 +222,8 @@ typedef enum {
 	VAULT_REPORT_USER = 2,      /**< what a user did, and what was done about them */
 	VAULT_REPORT_REVOKED = 3,   /**< a (removed) member: reads, and what they could read */
 	VAULT_REPORT_ANOMALIES = 4, /**< the anomaly rules of the vault settings */
+	VAULT_REPORT_RECOVERIES = 5, /**< custodian setups, recovery requests, approvals,
+	                                  grants (of `case_code` if given), reasons with `notes` */
 } vault_report_t;
 
 typedef struct {

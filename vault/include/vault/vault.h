@@ -289,6 +289,89 @@ VAULT_EXTERN(int) vault_setting_set(vault *v, const char *key, const char *value
 VAULT_EXTERN(int) vault_setting_foreach(vault *v,
 	int (*cb)(const vault_setting_info *s, void *payload), void *payload);
 
+/* ---- the organisation's recovery: M of N custodians ----------------------- */
+
+/** The most custodians a vault may name. */
+#define VAULT_RECOVERY_MAX 32
+
+/**
+ * Name the custodians (`n` enrolled, active users of any role) and the
+ * threshold of them whose approvals recover a case (2 to `n`). Each case's
+ * key is then split into one share per custodian by the next session of a
+ * member holding it. Needs an unlocked admin; a signed `recovery-setup`.
+ * @return 0; VAULT_EUSAGE (a bad threshold, a custodian named twice,
+ *         pending or disabled); VAULT_ENOTFOUND (no such user);
+ *         VAULT_EACCES (not an admin).
+ */
+VAULT_EXTERN(int) vault_recovery_setup(vault *v, const char *const *custodians, size_t n,
+	unsigned int threshold);
+
+/** The custodian set, as vault_recovery_status() gives it. */
+typedef struct {
+	unsigned int threshold;      /**< 0: no recovery was set up */
+	size_t ncustodians;
+	char custodians[VAULT_RECOVERY_MAX][VAULT_NAME_MAX + 1];
+	int active[VAULT_RECOVERY_MAX];  /**< 0: disabled since (set up again) */
+} vault_recovery_info;
+
+/** One case: are its key's shares there for the custodians of now? */
+typedef struct {
+	const char *code;
+	int covered;
+	const char *why;             /**< when not covered: why, one line */
+} vault_recovery_case;
+
+/**
+ * The custodian set into `info`, then `cb` for every case (none when no
+ * recovery was set up). Admins and auditors (VAULT_EACCES otherwise).
+ */
+VAULT_EXTERN(int) vault_recovery_status(vault *v, vault_recovery_info *info,
+	int (*cb)(const vault_recovery_case *c, void *payload), void *payload);
+
+/** A recovery request's id: "R-" and 8 characters, NUL. */
+#define VAULT_RECOVERY_ID_SIZE 11
+
+/**
+ * Ask the custodians to recover case `code` for caseworker `user` (active,
+ * enrolled, not a member), for `reason` (sealed to the audit key: admins
+ * and auditors read it). The case's key of now must be split (covered).
+ * Needs an unlocked admin; a signed `recovery-request`; `id` gets its id.
+ * @return 0; VAULT_EUSAGE (no reason; `user` no active caseworker, or a
+ *         member already); VAULT_EREFUSED (the case is not covered, or a
+ *         request for `user` is open); VAULT_ENOTFOUND; VAULT_EACCES.
+ */
+VAULT_EXTERN(int) vault_recovery_request(vault *v, const char *code, const char *user,
+	const char *reason, char id[VAULT_RECOVERY_ID_SIZE]);
+
+/**
+ * Approve request `id` as the unlocked custodian: their share of the case's
+ * key is unsealed and sealed again to the caseworker, in a signed
+ * `recovery-approve`. Once the caseworker holds the threshold of approved
+ * shares, their next session combines them, checks the key against the
+ * case's key-check value, and makes them a member (`recovery-grant`).
+ * @return 0; VAULT_ENOTFOUND (no such request); VAULT_EACCES (no share of
+ *         theirs); VAULT_EREFUSED (granted already, approved already, or
+ *         the case was split again since).
+ */
+VAULT_EXTERN(int) vault_recovery_approve(vault *v, const char *id);
+
+/** One recovery request, as vault_recovery_list() gives it. */
+typedef struct {
+	const char *id, *code, *user;
+	int granted;
+	int stale;                   /**< the case was split again since */
+	unsigned int threshold;      /**< approvals the grant needs */
+	size_t napproved;
+	const char *approved[VAULT_RECOVERY_MAX];
+} vault_recovery_entry;
+
+/**
+ * The open recovery requests (`all`: granted ones too), for admins,
+ * auditors and custodians (VAULT_EACCES otherwise).
+ */
+VAULT_EXTERN(int) vault_recovery_list(vault *v, int all,
+	int (*cb)(const vault_recovery_entry *q, void *payload), void *payload);
+
 /* ---- documents: paths are "CODE/dir/name" -------------------------------- */
 
 /** Fill `buf`; return bytes read, 0 at the end, or -1 (errno set) on failure. */
