@@ -37,13 +37,26 @@ extern _Thread_local MDB_txn *vault_store__cur;
 extern _Thread_local int vault_store__last_rc;
 
 /*
- * Open the environment in `dir`. With `create`, the directory must be empty
- * or missing; it is made mode 0700, the data file 0600, map `mapsize` bytes.
- * Without it, the map size is the one recorded in the file.
+ * Open the environment in `dir`. With `mode` VAULT_STORE_CREATE, the
+ * directory must be empty or missing; it is made mode 0700, the data file
+ * 0600, map `mapsize` bytes. Otherwise the map size is the one recorded in
+ * the file. VAULT_STORE_SNAPSHOT opens a backup's copy read-only, with no
+ * lock file (nothing writes to it, and its directory may be read-only),
+ * whatever its file's mode.
  * Returns VAULT_ENOTFOUND (not a vault), VAULT_ECORRUPT (a foreign or
  * damaged file), VAULT_EEXISTS (create over something), VAULT_ERROR.
  */
-int vault_store__open(vault_store **out, const char *dir, int create, uint64_t mapsize);
+#define VAULT_STORE_OPEN     0
+#define VAULT_STORE_CREATE   1
+#define VAULT_STORE_SNAPSHOT 2
+int vault_store__open(vault_store **out, const char *dir, int mode, uint64_t mapsize);
+
+/*
+ * LMDB's compacting copy of the environment (one read transaction: a
+ * consistent state, while writers go on) written to `fd`, which may be a
+ * pipe: the copy is written in order, without seeking.
+ */
+int vault_store__copy(vault_store *st, int fd);
 void vault_store__close(vault_store *st);
 
 int vault_store__begin(MDB_txn **out, vault_store *st, int write);
