@@ -81,6 +81,9 @@ check_contains "backup verify reports the events" "$events events up to" "$OUT"
 check_contains "and who signed" "signed by aud" "$OUT"
 check_match "and how far behind the live vault it is" "holds [0-9]+ events after it" "$OUT"
 check_contains "the backup event is among them" "its backup event among them" "$OUT"
+check "backup verify leaves no lock file" test ! -e "$T/bk/lock.mdb"
+check_eq "nor changes the snapshot" "$hash" "$(b2sum -l 256 "$T/bk/data.mdb" | cut -d' ' -f1)"
+check_eq "nor adds anything to it" "data.mdb manifest" "$(ls "$T/bk" | tr '\n' ' ' | sed 's/ $//')"
 expect_exit 0 cvbare --user aud --passphrase-file "$T/aud.pass" backup verify "$T/bk" --json
 json_ok "$OUTF" "o['ok'] and o['events'] == $events and o['signer'] == 'aud' and 'behind' not in o"
 
