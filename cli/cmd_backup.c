@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 
 static const char backup_usage[] =
 	"usage: casevault backup DEST\n"
-	"       casevault backup verify DEST [--json] [--quick] [--threads N]\n"
+	"       casevault backup verify DEST [--read [--purpose P[:NOTE]]] [--json] [--quick]\n"
+	"                                     [--threads N]\n"
 	"\n"
 	"backup DEST (an admin or an auditor; DEST must be missing or an empty\n"
 	"directory) writes a consistent snapshot of the vault while mounts and\n"
@@ -29,6 +31,12 @@ static const char backup_usage[] =
 	"it also says how many events that vault holds after the snapshot. Exit 3\n"
 	"on any defect.\n"
 	"\n"
+	"  --read          also decrypt every version of every document you are a\n"
+	"                  member of, each block against its signed hash: from a\n"
+	"                  private copy of the snapshot (as encrypted as the vault)\n"
+	"                  in $TMPDIR (default /var/tmp), removed afterwards; its\n"
+	"                  reads are recorded in that copy only\n"
+	"  --purpose P     the purpose of those reads, if the vault requires one\n"
 	"  --json          one JSON object on stdout\n"
 	"  --quick         do not hash the stored blocks (only that each is there)\n"
 	"  --threads N     threads that check signatures and hash blocks\n"
@@ -53,7 +61,19 @@ static int backup_make(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-static void print_check(const vault_backup_check *r, const char *dest, const char *live, int json)
+/* What --read went through (below). */
+typedef struct {
+	vault *v;
+	vault_get_options go;
+	uint64_t docs, versions, bytes;
+	char path[4096];
+	size_t len;
+	char (*codes)[VAULT_CODE_SIZE];
+	size_t ncodes;
+} reader;
+
+static void print_check(const vault_backup_check *r, const char *dest, const char *live, int json,
+	const reader *rd)
 {
 	char when[CLI_TIME_SIZE];
 	cli_json j;
@@ -74,6 +94,11 @@ static void print_check(const vault_backup_check *r, const char *dest, const cha
 			cli_json_uint(&j, "behind", r->behind);
 			cli_json_bool(&j, "event_found", r->event_found);
 		}
+		if (rd) {
+			cli_json_uint(&j, "read_documents", rd->docs);
+			cli_json_uint(&j, "read_versions", rd->versions);
+			cli_json_uint(&j, "read_bytes", rd->bytes);
+		}
 		cli_json_end(&j);
 		return;
 	}
@@ -84,6 +109,178 @@ static void print_check(const vault_backup_check *r, const char *dest, const cha
 	if (r->live)
 		printf("the vault at %s holds %" PRIu64 " events after it (head %s)%s\n", live, r->behind,
 			r->live_head, r->event_found ? ", its backup event among them" : "");
+	if (rd)
+		printf("read back: %" PRIu64 " documents, %" PRIu64 " versions, %" PRIu64 " bytes, "
+			"each block as committed\n", rd->docs, rd->versions, rd->bytes);
+}
+
+/* ---- --read: every version of the member's documents, decrypted ---------- */
+
+static int count_bytes(void *payload, const void *buf, size_t len)
+{
+	(void) buf;
+	((reader *) payload)->bytes += len;
+	return 0;
+}
+
+static int read_version(const vault_version_info *info, void *payload)
+{
+	reader *r = payload;
+
+	r->go.doc_version = info->version;
+	if (vault_get(r->v, r->path, &r->go, count_bytes, r) < 0)
+		return -1;
+	r->versions++;
+	return 0;
+}
+
+static int read_folder(reader *r);
+
+static int read_entry(const vault_stat_info *e, void *payload)
+{
+	reader *r = payload;
+	size_t len = r->len, n = strlen(e->name);
+	int error;
+
+	if (len + 1 + n >= sizeof r->path)
+		return -1;
+	r->path[len] = '/';
+	memcpy(r->path + len + 1, e->name, n + 1);
+	r->len = len + 1 + n;
+	if (e->is_dir) {
+		error = read_folder(r);
+	} else {
+		r->docs++;
+		error = vault_history(r->v, r->path, read_version, r);
+	}
+	explicit_bzero(r->path + len, r->len - len);
+	r->len = len;
+	return error;
+}
+
+/* The entries are listed first (a folder's listing is one event), then
+ * each is read: no read runs inside a listing's callback. */
+typedef struct {
+	vault_stat_info *e;
+	char **names;
+	size_t n;
+} entries;
+
+static int keep_entry(const vault_stat_info *e, void *payload)
+{
+	entries *l = payload;
+	vault_stat_info *ne = realloc(l->e, (l->n + 1) * sizeof *ne);
+	char **nn = realloc(l->names, (l->n + 1) * sizeof *nn);
+
+	if (ne)
+		l->e = ne;
+	if (nn)
+		l->names = nn;
+	if (!ne || !nn || (l->names[l->n] = strdup(e->name)) == NULL)
+		return -1;
+	l->e[l->n] = *e;
+	l->e[l->n].name = l->names[l->n];
+	l->n++;
+	return 0;
+}
+
+static int read_folder(reader *r)
+{
+	vault_list_options lo = VAULT_LIST_OPTIONS_INIT;
+	entries l = { NULL, NULL, 0 };
+	int error;
+
+	lo.purpose = r->go.purpose;
+	lo.note = r->go.note;
+	error = vault_list(r->v, r->path, &lo, keep_entry, &l);
+	for (size_t i = 0; i < l.n && error == 0; i++)
+		error = read_entry(&l.e[i], r);
+	for (size_t i = 0; i < l.n; i++) {
+		explicit_bzero(l.names[i], strlen(l.names[i]));
+		free(l.names[i]);
+	}
+	free(l.names);
+	free(l.e);
+	return error;
+}
+
+static int keep_case(const vault_case_info *info, void *payload)
+{
+	reader *r = payload;
+	void *codes;
+
+	if (info->label == NULL)      /* not a member holding its key */
+		return 0;
+	if ((codes = realloc(r->codes, (r->ncodes + 1) * sizeof *r->codes)) == NULL)
+		return -1;
+	r->codes = codes;
+	snprintf(r->codes[r->ncodes++], VAULT_CODE_SIZE, "%s", info->code);
+	return 0;
+}
+
+static int read_cases(reader *r)
+{
+	vault_list_options lo = VAULT_LIST_OPTIONS_INIT;
+	int error;
+
+	lo.purpose = r->go.purpose;
+	lo.note = r->go.note;
+	if ((error = vault_case_foreach(r->v, &lo, keep_case, r)) < 0)
+		return error;
+	for (size_t i = 0; i < r->ncodes && error == 0; i++) {
+		r->len = (size_t) snprintf(r->path, sizeof r->path, "%s", r->codes[i]);
+		error = read_folder(r);
+	}
+	return error;
+}
+
+/* A private copy of the snapshot, removed whatever happens. */
+static void drop_copy(const char *dir)
+{
+	static const char *const names[] = { "data.mdb", "lock.mdb", "restored", NULL };
+	char path[4200];
+
+	for (const char *const *n = names; *n; n++) {
+		snprintf(path, sizeof path, "%s/%s", dir, *n);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+static int read_documents(reader *r, cli_ctx *ctx, const cli_secret *pass, const char *dest)
+{
+	const char *tmp = getenv("TMPDIR");
+	char base[4000], dir[4096];
+	vault_backup_info b;
+	int rc = 0;
+
+	snprintf(base, sizeof base, "%s/casevault-read.XXXXXX", tmp && *tmp ? tmp : "/var/tmp");
+	if (mkdtemp(base) == NULL)
+		return cli_error_os("set TMPDIR to a directory with room for a copy of the backup",
+			"backup verify --read: cannot make a directory in '%s'", tmp && *tmp ? tmp : "/var/tmp");
+	snprintf(dir, sizeof dir, "%s/vault", base);
+	cli_error_on(CLI_ON_BACKUP, dest);
+	if (vault_restore_snapshot(&b, dest, dir) < 0 || vault_open(&r->v, dir) < 0) {
+		rc = cli_fail_vault("backup verify --read: cannot copy backup '%s'", dest);
+		goto done;
+	}
+	vault_set_state_dir(r->v, "");     /* the copy is not the user's vault */
+	if (vault_unlock(r->v, ctx->user, pass->buf, pass->len) < 0) {
+		rc = cli_fail_vault("backup verify --read: cannot unlock the copy of '%s' as '%s'", dest,
+			ctx->user);
+		goto done;
+	}
+	cli_error_on(CLI_ON_BACKUP, dest);
+	if (read_cases(r) < 0)
+		rc = cli_fail_vault("backup verify --read: a document of backup '%s' does not read "
+			"back as committed", dest);
+done:
+	vault_close(r->v);
+	r->v = NULL;
+	drop_copy(dir);
+	rmdir(base);
+	free(r->codes);
+	return rc;
 }
 
 /* The history's keys of `v`, from the user's key pair: no session. */
@@ -97,9 +294,11 @@ static int open_keys(vault *v, cli_ctx *ctx, const cli_secret *pass, const char 
 
 static int backup_verify(cli_ctx *ctx, int argc, char **argv)
 {
-	const char *threads = NULL;
-	int json = 0, quick = 0;
+	const char *threads = NULL, *purpose_arg = NULL;
+	int json = 0, quick = 0, do_read = 0;
 	const cli_opt opts[] = {
+		{ "read", 0, &do_read, NULL },
+		{ "purpose", 0, NULL, &purpose_arg },
 		{ "json", 0, &json, NULL },
 		{ "quick", 0, &quick, NULL },
 		{ "threads", 0, NULL, &threads },
@@ -110,10 +309,18 @@ static int backup_verify(cli_ctx *ctx, int argc, char **argv)
 	vault_backup_check res;
 	cli_secret pass = { NULL, 0 };
 	vault *snap = NULL, *live = NULL;
-	char *args[1];
+	reader r;
+	char *args[1], *purpose = NULL;
 	int rc;
 
+	memset(&r, 0, sizeof r);
+	r.go = (vault_get_options) VAULT_GET_OPTIONS_INIT;
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
+		return rc;
+	if (purpose_arg != NULL && !do_read)
+		return cli_usage_error("'--purpose' is for the reads of '--read'");
+	if (purpose_arg != NULL &&
+	    (rc = cli_purpose_split(&r.go.purpose, &r.go.note, &purpose, purpose_arg)) != 0)
 		return rc;
 	if (threads != NULL && (rc = cli_parse_threads(&vo.threads, threads)) != 0)
 		return rc;
@@ -140,14 +347,16 @@ static int backup_verify(cli_ctx *ctx, int argc, char **argv)
 		if ((rc = open_keys(live, ctx, &pass, ctx->dir)) != 0)
 			goto done;
 	}
-	cli_secret_dispose(&pass);
 	cli_error_on(CLI_ON_BACKUP, args[0]);
 	if (vault_backup_verify(&res, snap, live, &vo) < 0) {
 		rc = cli_fail_vault("backup '%s' does not verify", args[0]);
 		goto done;
 	}
-	print_check(&res, args[0], ctx->dir, json);
+	if (do_read && (rc = read_documents(&r, ctx, &pass, args[0])) != 0)
+		goto done;
+	print_check(&res, args[0], ctx->dir, json, do_read ? &r : NULL);
 done:
+	cli_purpose_free(purpose, purpose_arg);
 	cli_secret_dispose(&pass);
 	vault_close(live);
 	vault_close(snap);

@@ -86,6 +86,21 @@ check_eq "nor changes the snapshot" "$hash" "$(b2sum -l 256 "$T/bk/data.mdb" | c
 check_eq "nor adds anything to it" "data.mdb manifest" "$(ls "$T/bk" | tr '\n' ' ' | sed 's/ $//')"
 expect_exit 0 cvbare --user aud --passphrase-file "$T/aud.pass" backup verify "$T/bk" --json
 json_ok "$OUTF" "o['ok'] and o['events'] == $events and o['signer'] == 'aud' and 'behind' not in o"
+# A member reads back every version of their documents from it.
+mkdir "$T/.tmp"
+expect_exit 0 env TMPDIR="$T/.tmp" "$CASEVAULT_BIN" --user alice --passphrase-file "$T/alice.pass" \
+	backup verify "$T/bk" --read --purpose care
+nbefore=$(wc -l < "$T/.before")
+ndocs=$(sed -n 's/^read back: \([0-9]*\) documents, \([0-9]*\) versions.*/\1 \2/p' "$OUTF")
+check "--read reads every document acknowledged before the backup" test "${ndocs% *}" -ge $((3 + nbefore))
+check_eq "and each one's version" "${ndocs% *}" "${ndocs#* }"
+check_eq "its private copy is removed" "" "$(ls -A "$T/.tmp")"
+check "--read records nothing in the snapshot" test ! -e "$T/bk/lock.mdb"
+expect_exit 2 cvbare --user alice --passphrase-file "$T/alice.pass" backup verify "$T/bk" --purpose care
+expect_err_hint "'--purpose' is for the reads of '--read'"
+expect_exit 2 cvbare --user alice --passphrase-file "$T/alice.pass" backup verify "$T/bk" --read
+expect_err_hint "purpose"
+check_eq "a refused --read leaves no copy" "" "$(ls -A "$T/.tmp")"
 
 # ---- the live vault is damaged -----------------------------------------------
 
