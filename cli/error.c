@@ -175,6 +175,9 @@ static const char *notfound_hint(char *buf, size_t size)
 	case CLI_ON_NEW_VAULT:
 		return "create the parent directory first";
 	case CLI_ON_BACKUP:
+	case CLI_ON_RESTORE:
+		if (strstr(vault_error_last()->message, "cannot create"))
+			return "create the parent directory first";
 		return "check the backup's directory: 'casevault backup DEST' made it, with data.mdb and manifest";
 	case CLI_ON_USER:
 		return "run 'casevault user list' to see the users";

@@ -40,6 +40,15 @@ expect_exit 2 cvbare restore "$T/.full"
 expect_err_hint "--version N"
 expect_exit 4 cvbare backup verify "$T/.full"
 expect_err_hint "no user given"
+touch "$T/.file"
+fails_cleanly 1 "exists and is not a directory" cv dpo backup "$T/.file"
+fails_cleanly 1 "cannot create the backup directory" cv dpo backup "$T/.nodir/bk"
+check_contains "its hint" "create the parent directory first" "$ERR"
+fails_cleanly 1 "no vault at" cv aud backup verify "$T/.nothere"
+check_contains "its hint" "check the backup's directory" "$ERR"
+fails_cleanly 2 "needs a number from 1 to 64" cv aud backup verify "$T/.full" --threads 0
+fails_cleanly 2 "" cv aud backup verify
+fails_cleanly 2 "" cvbare restore a b c
 
 # ---- a backup while a writer goes on ---------------------------------------
 
@@ -121,6 +130,9 @@ check_contains "restore names the event" "$events events" "$OUT"
 check_eq "the restored vault is private" 700 "$(stat -c %a "$T/restored")"
 snapshot
 fails_cleanly 1 "already holds a vault or a backup" cvbare restore "$T/bk" "$T/restored"
+fails_cleanly 1 "cannot create the vault directory" cvbare restore "$T/bk" "$T/.nodir/v"
+check_contains "its hint" "create the parent directory first" "$ERR"
+fails_cleanly 1 "is not a casevault backup" cvbare restore "$T/.nothere" "$T/.r2"
 VAULT=$T/restored
 expect_exit 0 cv aud audit verify
 expect_exit 0 cvbare --vault "$VAULT" --user aud --passphrase-file "$T/aud.pass" backup verify "$T/bk"

@@ -41,8 +41,8 @@ static int dir_make(const char *dir, int *made, const char *what)
 		return 0;
 	}
 	if (errno != EEXIST)
-		return vault_error_set(VAULT_ERROR, "cannot create the %s directory '%s': %s", what, dir,
-			strerror(errno));
+		return vault_error_set(errno == ENOENT ? VAULT_ENOTFOUND : VAULT_ERROR,
+			"cannot create the %s directory '%s': %s", what, dir, strerror(errno));
 	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
 		return vault_error_set(VAULT_EEXISTS, "'%s' exists and is not a directory", dir);
 	{
