@@ -220,10 +220,19 @@ static int say_restored(cli_ctx *ctx)
 	else if (ri.seen)
 		fprintf(stderr, "; user '%s' had seen %llu events, and the vault holds fewer",
 			ctx->user, (unsigned long long) ri.seen);
-	if (ri.restored || ri.seen)
-		fprintf(stderr, "\nhint: a witness holds what was pushed later: "
-			"'casevault audit verify --against URL' says how far behind this vault is; "
-			"this was recorded as a 'rollback-accepted' event\n");
+	if (!ri.restored && !ri.seen)
+		return 0;
+	if (ri.witness == 1 && ri.witness_found)
+		fprintf(stderr, "; the witness holds %llu later events\n", (unsigned long long) ri.witness_later);
+	else if (ri.witness == 1)
+		fprintf(stderr, "; the witness does not hold this vault's last event (it is older, "
+			"or of another history)\n");
+	else if (ri.witness == -1)
+		fprintf(stderr, "; the witness could not be read (%s)\n", ri.witness_why);
+	else
+		fprintf(stderr, "; no witness is set to say what was lost\n");
+	fprintf(stderr, "hint: this was recorded as a 'rollback-accepted' event; what was lost since "
+		"the backup must be entered again\n");
 	return 0;
 }
 

@@ -15,6 +15,9 @@ mkpass alice
 expect_exit 0 cv dpo init --admin dpo
 add_user dpo aud auditor
 add_user dpo alice caseworker
+# A witness: what the first session on a restored vault counts as lost.
+git init -q --bare "$T/witness.git"
+expect_exit 0 cv dpo settings set witness "$T/witness.git"
 expect_exit 0 cv alice case create --label "Backup drill"
 code=${OUT%$'\n'}
 for i in 1 2 3; do
@@ -72,6 +75,7 @@ cp "$T/.acked" "$T/.before"
 expect_exit 0 cv aud backup "$T/bk"
 check_contains "backup prints its head and events" "events up to" "$OUT"
 wait "$writer"
+expect_exit 0 cv dpo audit push "$T/witness.git"
 check "the writer kept writing" test "$(wc -l < "$T/.acked")" -eq 40
 check_eq "the snapshot is private" 600 "$(stat -c %a "$T/bk/data.mdb")"
 check_eq "its manifest too" 600 "$(stat -c %a "$T/bk/manifest")"
@@ -143,6 +147,8 @@ check_contains "the refusal says the vault was restored" "made by 'casevault res
 expect_exit 0 cvbare --vault "$VAULT" --user alice --passphrase-file "$T/alice.pass" --restored ls "$code" --purpose care
 check_contains "the first session says what was lost" "restored from a backup at event $events" "$ERR"
 check_match "and how much" "had seen [0-9]+ events: the [0-9]+ later ones are lost" "$ERR"
+check_match "and what the witness holds beyond it" "the witness holds [1-9][0-9]* later events" "$ERR"
+check "the witness's copy beside the vault is removed" test -z "$(find "$VAULT" -name '.witness*')"
 for i in 1 2 3; do
 	expect_exit 0 cv alice get "$code/seed$i.bin" -o "$T/.got" --force --purpose care
 	check "seed$i reads back" cmp -s "$T/.got" "$T/.seed$i"

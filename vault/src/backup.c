@@ -20,6 +20,7 @@
 #include "policy.h"
 #include "sshsig.h"
 #include "trust.h"
+#include "witness.h"
 #include "vault/backup.h"
 
 #define MANIFEST_TAG   "casevault-backup 1\n"
@@ -583,6 +584,49 @@ done:
 	return error;
 }
 
+/*
+ * The head the vault had when this session found it: the snapshot's, or,
+ * when this session accepted a rollback (its event is the head now), the
+ * event before that.
+ */
+static int head_found(git_oid *out, vault *v, const vault_trust_note *n)
+{
+	vault_trust_point t;
+	git_commit *c = NULL;
+	MDB_txn *txn = NULL;
+	int error;
+
+	if (n->events) {
+		*out = n->head;
+		return 0;
+	}
+	vault_trust__save(&t, v);
+	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
+		return error;
+	if (git_commit_lookup(&c, v->repo, &t.head) < 0 || git_commit_parentcount(c) != 1)
+		error = vault_error_set(VAULT_ECORRUPT, "the event that accepted the rollback is "
+			"missing or damaged");
+	else
+		*out = *git_commit_parent_id(c, 0);
+	git_commit_free(c);
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
+/* What the witness holds after the head the vault had. */
+static void witness_check(vault_restored_info *out, vault *v, const vault_trust_note *n)
+{
+	char url[VAULT_WITNESS_URL_MAX + 1];
+	git_oid head;
+
+	if (head_found(&head, v, n) < 0 ||
+	    vault_witness__later(&out->witness_later, &out->witness_found, url, v, &head) < 0) {
+		out->witness = -1;
+		snprintf(out->witness_why, sizeof out->witness_why, "%s", vault_error_last()->message);
+	} else
+		out->witness = url[0] != '\0';
+}
+
 /* The first session on a restored vault. */
 static int accepted_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 {
@@ -599,7 +643,17 @@ int vault_restored_note(vault_restored_info *out, vault *v)
 	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
 	out->seen = v->ckpt_seen;
-	if (!vault_trust__note_read(&n, v->dir))
+	if (!vault_trust__note_read(&n, v->dir) && !v->ckpt_reset)
+		return 0;
+	witness_check(out, v, &n);
+	if (!out->events && v->ckpt_reset) {
+		vault_trust_point t;
+
+		vault_trust__save(&t, v);
+		out->events = t.events;
+		git_oid_tostr(out->head, sizeof out->head, &t.head);
+	}
+	if (!n.events)
 		return 0;
 	out->restored = 1;
 	out->events = n.events;

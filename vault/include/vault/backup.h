@@ -84,13 +84,19 @@ typedef struct {
 	char head[VAULT_OID_SIZE];
 	int64_t time;                    /**< when the snapshot was made */
 	uint64_t seen;                   /**< the most events this user had seen, 0 if unknown */
+	int witness;                     /**< 1: the vault's witness was asked; -1: it could not be read */
+	int witness_found;               /**< it holds this vault's head */
+	uint64_t witness_later;          /**< and this many events after it */
+	char witness_why[256];           /**< witness -1: why */
 } vault_restored_info;
 
 /**
  * After vault_unlock() or vault_unlock_restored(): whether this vault is a
  * restore not yet acknowledged. If so, a signed `rollback-accepted` event
  * is recorded and the note removed, so that the next session is quiet;
- * `seen` is what the user's checkpoint said before (a rollback accepted).
+ * `seen` is what the user's checkpoint said before (a rollback accepted);
+ * and when the settings name a witness, how many events it holds after
+ * this vault's head (a witness that cannot be read is not an error).
  */
 VAULT_EXTERN(int) vault_restored_note(vault_restored_info *out, vault *v);
 
