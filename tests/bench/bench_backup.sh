@@ -9,7 +9,7 @@
 # VAULT 10 0` when missing (10 GiB). WORK (default /var/tmp/cvb-work) holds
 # the copies, and is removed at the end; the vault is kept (delete it
 # yourself). Each round, the page cache dropped first (as root):
-#   1. cp of data.mdb and sync: seconds, MB/s;
+#   1. cp of data.mdb and sync: seconds, MB/s; then casevault backup alone;
 #   2. the mount's writer alone for 20 s: 64 KiB files written and closed
 #      (each a version, a signed event), per second;
 #   3. casevault backup while the writer goes on: seconds, MB/s of the
@@ -71,6 +71,12 @@ for r in $(seq 1 "$rounds"); do
 	tcp=$(echo "$(now) - $t0" | bc -l)
 	rm -f "$work/cp.mdb"
 
+	cold
+	t0=$(now)
+	as dpo backup "$work/alone$r" > /dev/null || exit 1
+	talone=$(echo "$(now) - $t0" | bc -l)
+	rm -rf "$work/alone$r"
+
 	rm -f "$work/stop"; : > "$work/writes"
 	writer "alone$r" &
 	sleep 20
@@ -92,8 +98,8 @@ for r in $(seq 1 "$rounds"); do
 	as dpo backup verify "$work/bk$r" --quick > /dev/null || { echo "bench_backup: the snapshot does not verify" >&2; exit 1; }
 	rm -rf "$work/bk$r"
 
-	printf 'round %d: cp %.1f s (%.0f MB/s); backup %.1f s (%.0f MB/s of the vault file, %.2f of cp'"'"'s speed; snapshot %.2f GB); writer %.1f files/s alone, %.1f during the backup (%.2f)\n' \
-		"$r" "$tcp" "$(echo "$size / $tcp / 1000000" | bc -l)" "$tbk" \
+	printf 'round %d: cp %.1f s (%.0f MB/s); backup alone %.1f s (%.2f of cp'"'"'s speed); backup with the writer %.1f s (%.0f MB/s of the vault file, %.2f of cp'"'"'s speed; snapshot %.2f GB); writer %.1f files/s alone, %.1f during the backup (%.2f)\n' \
+		"$r" "$tcp" "$(echo "$size / $tcp / 1000000" | bc -l)" "$talone" "$(echo "$tcp / $talone" | bc -l)" "$tbk" \
 		"$(echo "$size / $tbk / 1000000" | bc -l)" "$(echo "$tcp / $tbk" | bc -l)" \
 		"$(echo "$snap / 1000000000" | bc -l)" "$alone" "$during" "$(echo "$during / $alone" | bc -l)"
 done

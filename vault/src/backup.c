@@ -1,6 +1,6 @@
 /*
  * backup — a snapshot of the vault: LMDB's compacting copy, hashed as it
- * is written, its manifest signed by the user who made it, and the
+ * is written (read back behind the copy from the page cache), its manifest signed by the user who made it, and the
  * `backup` event that names it; the check of a snapshot (the restore
  * drill); a working vault made from a snapshot, and what its first
  * session says. The public API is vault/backup.h.
@@ -95,13 +95,15 @@ static void hex_of(char out[65], const unsigned char h[32])
 	sodium_bin2hex(out, 65, h, 32);
 }
 
+#define RELEASE_EVERY (256ULL << 20)
+
 /*
  * Copy from `in` to `out` (-1: nowhere) to its end, hashing what passes:
  * BLAKE2b-256, as `b2sum -l 256` prints it.
  */
 static int pump(uint64_t *size, char hash[65], int in, int out, const char *what)
 {
-	crypto_generichash_state st;
+	crypto_generichash_state hs;
 	unsigned char *buf = malloc(COPY_CHUNK), h[32];
 	uint64_t total = 0;
 	int error = 0;
@@ -109,7 +111,7 @@ static int pump(uint64_t *size, char hash[65], int in, int out, const char *what
 
 	if (!buf)
 		return vault_error_set_oom();
-	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_init(&hs, NULL, 0, 32);
 	while ((n = read(in, buf, COPY_CHUNK)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -117,7 +119,7 @@ static int pump(uint64_t *size, char hash[65], int in, int out, const char *what
 			error = vault_error_set(VAULT_ERROR, "cannot read %s: %s", what, strerror(errno));
 			break;
 		}
-		crypto_generichash_update(&st, buf, (size_t)n);
+		crypto_generichash_update(&hs, buf, (size_t)n);
 		total += (uint64_t)n;
 		for (ssize_t off = 0, w; out >= 0 && off < n; off += w) {
 			if ((w = write(out, buf + off, (size_t)(n - off))) < 0 && errno != EINTR) {
@@ -129,7 +131,7 @@ static int pump(uint64_t *size, char hash[65], int in, int out, const char *what
 				w = 0;
 		}
 	}
-	crypto_generichash_final(&st, h, 32);
+	crypto_generichash_final(&hs, h, 32);
 	hex_of(hash, h);
 	*size = total;
 done:
@@ -140,49 +142,81 @@ done:
 /* ---- the copy ------------------------------------------------------------- */
 
 typedef struct {
-	int in, out;
+	vault_store *st;
+	int fd;
+	int done;                    /* the copy has returned (atomic) */
 	uint64_t size;
 	char hash[65];
 	int error;
 	char why[300];
-} copier;
+} follower;
 
-/* The other end of LMDB's copy: hashed on its way to the file. */
-static void *copier_run(void *payload)
+/*
+ * Behind LMDB's copy, which writes the file in order: what it wrote is
+ * read back from the page cache and hashed, on a second core, until the
+ * copy has returned and the end is reached. The copy's pages of the map
+ * are released every RELEASE_EVERY bytes.
+ */
+static void *follow_run(void *payload)
 {
-	copier *c = payload;
+	follower *f = payload;
+	crypto_generichash_state hs;
+	unsigned char *buf = malloc(COPY_CHUNK), h[32];
+	const struct timespec nap = { 0, 2000000 };
+	ssize_t n;
+	int done;
 
-	if ((c->error = pump(&c->size, c->hash, c->in, c->out, "the snapshot")) < 0)
-		snprintf(c->why, sizeof c->why, "%s", vault_error_last()->message);
+	if (!buf) {
+		f->error = VAULT_ERROR;
+		snprintf(f->why, sizeof f->why, "backup: out of memory");
+		return NULL;
+	}
+	crypto_generichash_init(&hs, NULL, 0, 32);
+	for (;;) {
+		done = __atomic_load_n(&f->done, __ATOMIC_ACQUIRE);
+		if ((n = pread(f->fd, buf, COPY_CHUNK, (off_t)f->size)) < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			f->error = VAULT_ERROR;
+			snprintf(f->why, sizeof f->why, "backup: cannot read the snapshot back: %s",
+				strerror(errno));
+			break;
+		}
+		if (n == 0 && done)
+			break;
+		if (n == 0) {
+			nanosleep(&nap, NULL);
+			continue;
+		}
+		crypto_generichash_update(&hs, buf, (size_t)n);
+		if (f->size / RELEASE_EVERY != (f->size + (uint64_t)n) / RELEASE_EVERY)
+			vault_store__copy_release(f->st);
+		f->size += (uint64_t)n;
+	}
+	crypto_generichash_final(&hs, h, 32);
+	hex_of(f->hash, h);
+	free(buf);
 	return NULL;
 }
 
-/* The vault file copied into `fd` through a pipe, and hashed meanwhile. */
+/* The vault file copied into `fd` (read-write), and hashed meanwhile. */
 static int copy_hashed(uint64_t *size, char hash[65], vault *v, int fd)
 {
-	copier c = { -1, fd, 0, "", 0, "" };
+	follower f = { v->st, fd, 0, 0, "", 0, "" };
 	pthread_t th;
-	int p[2], error;
+	int error;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return vault_error_set(VAULT_ERROR, "backup: cannot make a pipe: %s", strerror(errno));
-	fcntl(p[1], F_SETPIPE_SZ, (int)COPY_CHUNK);
-	c.in = p[0];
-	if (pthread_create(&th, NULL, copier_run, &c) != 0) {
-		close(p[0]);
-		close(p[1]);
+	if (pthread_create(&th, NULL, follow_run, &f) != 0)
 		return vault_error_set(VAULT_ERROR, "backup: cannot start a thread");
-	}
-	error = vault_store__copy(v->st, p[1]);
-	close(p[1]);
+	error = vault_store__copy(v->st, fd);
+	__atomic_store_n(&f.done, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
-	close(p[0]);
-	if (error == 0 && c.error < 0)
-		error = vault_error_set(c.error, "%s", c.why);
+	if (error == 0 && f.error < 0)
+		error = vault_error_set(f.error, "%s", f.why);
 	if (error == 0 && fsync(fd) < 0)
 		error = vault_error_set(VAULT_ERROR, "backup: cannot flush the snapshot: %s", strerror(errno));
-	*size = c.size;
-	memcpy(hash, c.hash, 65);
+	*size = f.size;
+	memcpy(hash, f.hash, 65);
 	return error;
 }
 
@@ -369,7 +403,7 @@ int vault_backup(vault_backup_info *out, vault *v, const char *dest)
 	if ((error = dir_make(dest, &made, "backup")) < 0)
 		return error;
 	path_of(path, sizeof path, dest, "data.mdb");
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
 		error = vault_error_set(VAULT_ERROR, "backup: cannot create '%s': %s", path, strerror(errno));
 		goto done;
 	}
