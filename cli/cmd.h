@@ -69,6 +69,7 @@ int cmd_mv(cli_ctx *ctx, int argc, char **argv);
 int cmd_rm(cli_ctx *ctx, int argc, char **argv);
 int cmd_history(cli_ctx *ctx, int argc, char **argv);
 int cmd_restore(cli_ctx *ctx, int argc, char **argv);
+int cmd_backup(cli_ctx *ctx, int argc, char **argv);
 int cmd_audit(cli_ctx *ctx, int argc, char **argv);
 /* audit's verbs kept in files of their own (cmd_verify.c, cmd_export.c) */
 int cmd_audit_verify(cli_ctx *ctx, int argc, char **argv);
@@ -132,6 +133,9 @@ int cli_dispatch(cli_ctx *ctx, const char *name, const char *usage,
 
 /** "3" or "v3", 1..UINT32_MAX; prints a usage error for `option` otherwise. */
 int cli_parse_version(uint32_t *out, const char *option, const char *s);
+
+/** --threads: 1..64; prints a usage error otherwise. */
+int cli_parse_threads(unsigned int *out, const char *s);
 
 /** Bytes with an optional K, M or G suffix (powers of 1024). 0 or -1. */
 int cli_parse_size(uint64_t *out, const char *s);

@@ -153,13 +153,8 @@ int cmd_audit_verify(cli_ctx *ctx, int argc, char **argv)
 
 	if ((rc = cli_parse(&syn, argc, argv, NULL)) != CLI_PARSED)
 		return rc;
-	if (threads != NULL) {
-		char *end;
-		unsigned long n = strtoul(threads, &end, 10);
-		if (*threads < '1' || *threads > '9' || *end != '\0' || n > 64)
-			return cli_usage_error("option '--threads' needs a number from 1 to 64, not '%s'", threads);
-		vo.threads = (unsigned int)n;
-	}
+	if (threads != NULL && (rc = cli_parse_threads(&vo.threads, threads)) != 0)
+		return rc;
 	cli_error_on(CLI_ON_AUDIT, anchor);
 	if (anchor != NULL && (rc = resolve_anchor(anchor_id, ctx->v, anchor)) != 0)
 		return rc;

@@ -174,6 +174,11 @@ static const char *notfound_hint(char *buf, size_t size)
 		return "check --vault DIR (or CASEVAULT_DIR), or create a vault with 'casevault init'";
 	case CLI_ON_NEW_VAULT:
 		return "create the parent directory first";
+	case CLI_ON_BACKUP:
+	case CLI_ON_RESTORE:
+		if (strstr(vault_error_last()->message, "cannot create"))
+			return "create the parent directory first";
+		return "check the backup's directory: 'casevault backup DEST' made it, with data.mdb and manifest";
 	case CLI_ON_USER:
 		return "run 'casevault user list' to see the users";
 	case CLI_ON_CASE:
@@ -204,7 +209,10 @@ static const char *exists_hint(void)
 {
 	switch (errctx.on) {
 	case CLI_ON_NEW_VAULT:
+	case CLI_ON_RESTORE:
 		return "choose a new or empty directory for the vault";
+	case CLI_ON_BACKUP:
+		return "choose a new or empty directory for the backup: a backup never replaces another";
 	case CLI_ON_PATH:
 		return "choose another name, or remove the existing one first";
 	case CLI_ON_CASE:
@@ -367,6 +375,8 @@ static const char *vault_hint(int code, char *buf, size_t size)
 	case VAULT_ECORRUPT:
 		if (errctx.on == CLI_ON_VAULT && strstr(vault_error_last()->message, "is not a"))
 			return "check --vault DIR (or CASEVAULT_DIR): it must be a directory made by 'casevault init'";
+		if (errctx.on == CLI_ON_BACKUP || errctx.on == CLI_ON_RESTORE)
+			return "do not restore from this backup: use another one, and keep this one for investigation";
 		if (errctx.on == CLI_ON_AUDIT || strstr(vault_error_last()->message, "the vault file is damaged"))
 			return "restore the vault from a backup, and keep this copy for investigation";
 		if (errctx.on == CLI_ON_WITNESS)

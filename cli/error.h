@@ -38,6 +38,8 @@ typedef enum {
 	CLI_ON_VERSION,    /* restore: a version of a path */
 	CLI_ON_AUDIT,
 	CLI_ON_WITNESS,    /* audit verify --against: a witness URL or directory */
+	CLI_ON_BACKUP,     /* backup, backup verify, restore: a snapshot directory */
+	CLI_ON_RESTORE,    /* restore SNAPSHOT DIR: the new vault's directory */
 } cli_on_t;
 
 /** The command being run ("put", "user add"), for usage hints. */

@@ -35,7 +35,8 @@ static const cli_cmd_spec cli_cmds[] = {
 	{ "mv",      cmd_mv,      UNLOCK,  "Move or rename a file or folder" },
 	{ "rm",      cmd_rm,      UNLOCK,  "Remove a file or folder (its history stays)" },
 	{ "history", cmd_history, UNLOCK,  "List the versions of a file" },
-	{ "restore", cmd_restore, UNLOCK,  "Make an old version of a file current again" },
+	{ "restore", cmd_restore, UNLOCK,  "Make an old version of a file current again, or a vault from a backup" },
+	{ "backup",  cmd_backup,  UNLOCK,  "Back up the vault (a signed snapshot), or verify a backup" },
 	{ "audit",   cmd_audit,   OPEN,    "Show or verify the signed history" },
 	{ "mount",   cmd_mount,   UNLOCK | CMD_KEEPPASS, "Show your cases as folders (FUSE)" },
 	{ "umount",  cmd_umount,  0,       "Unmount a casevault mount" },
@@ -198,6 +199,44 @@ static void warn_weak_key(cli_ctx *ctx)
 		(unsigned long long) k.min_passes, memory_text(min, k.min_memory));
 }
 
+/*
+ * The first session on a vault made from a backup, or one that accepted a
+ * rollback: what is not in it. Recorded by the library as a signed event.
+ */
+static int say_restored(cli_ctx *ctx)
+{
+	vault_restored_info ri;
+	char when[CLI_TIME_SIZE];
+
+	if (vault_restored_note(&ri, ctx->v) < 0)
+		return cli_fail_vault("cannot record that vault '%s' was restored", ctx->dir);
+	if (ri.restored)
+		fprintf(stderr, "casevault: restored from a backup at event %llu (%.12s, made %s)",
+			(unsigned long long) ri.events, ri.head, cli_time_short(when, ri.time));
+	else if (ri.seen)
+		fprintf(stderr, "casevault: the vault was put back to an older copy");
+	if (ri.seen && ri.seen > ri.events && ri.restored)
+		fprintf(stderr, "; user '%s' had seen %llu events: the %llu later ones are lost",
+			ctx->user, (unsigned long long) ri.seen, (unsigned long long) (ri.seen - ri.events));
+	else if (ri.seen)
+		fprintf(stderr, "; user '%s' had seen %llu events, and the vault holds fewer",
+			ctx->user, (unsigned long long) ri.seen);
+	if (!ri.restored && !ri.seen)
+		return 0;
+	if (ri.witness == 1 && ri.witness_found)
+		fprintf(stderr, "; the witness holds %llu later events\n", (unsigned long long) ri.witness_later);
+	else if (ri.witness == 1)
+		fprintf(stderr, "; the witness does not hold this vault's last event (it is older, "
+			"or of another history)\n");
+	else if (ri.witness == -1)
+		fprintf(stderr, "; the witness could not be read (%s)\n", ri.witness_why);
+	else
+		fprintf(stderr, "; no witness is set to say what was lost\n");
+	fprintf(stderr, "hint: this was recorded as a 'rollback-accepted' event; what was lost since "
+		"the backup must be entered again\n");
+	return 0;
+}
+
 static int unlock(cli_ctx *ctx, cli_secret *pass)
 {
 	int rc;
@@ -208,7 +247,33 @@ static int unlock(cli_ctx *ctx, cli_secret *pass)
 		return cli_fail_vault("cannot unlock vault '%s' as '%s'", ctx->dir, ctx->user);
 	cli_error_role(vault_role(ctx->v));
 	warn_weak_key(ctx);
-	return rc;
+	return say_restored(ctx);
+}
+
+/* An argument given as "--name" or "--name=VALUE". */
+static int has_option(int argc, char **argv, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strncmp(argv[i], name, len) && (argv[i][len] == '\0' || argv[i][len] == '='))
+			return 1;
+	return 0;
+}
+
+/*
+ * What a command needs prepared, by the form it is given in: `backup
+ * verify` and `restore SNAPSHOT DIR` open what they need themselves (a
+ * snapshot, a new vault); `backup DEST` and `restore CODE/PATH --version
+ * N` need the vault unlocked.
+ */
+static unsigned int flags_of(const cli_cmd_spec *cmd, int argc, char **argv)
+{
+	if (cmd->fn == cmd_backup && argc > 1 && !strcmp(argv[1], "verify"))
+		return 0;
+	if (cmd->fn == cmd_restore && !has_option(argc, argv, "--version"))
+		return 0;
+	return cmd->flags;
 }
 
 /* What the command's flags ask for, before it runs. @return 0 or an exit code. */
@@ -256,19 +321,20 @@ static void push_witness(cli_ctx *ctx)
 static int run(cli_ctx *ctx, const cli_cmd_spec *cmd, int argc, char **argv)
 {
 	cli_secret pass = { NULL, 0 };
+	unsigned int flags = flags_of(cmd, argc, argv);
 	int rc;
 
 	cli_error_command(cmd->name);
 	/* --help needs no vault: the command prints its usage and returns. */
 	if (cli_wants_help(argc, argv))
 		return cmd->fn(ctx, argc, argv);
-	if ((rc = prepare(ctx, cmd->flags, &pass)) != 0)
+	if ((rc = prepare(ctx, flags, &pass)) != 0)
 		goto done;
-	if (!(cmd->flags & CMD_KEEPPASS))
+	if (!(flags & CMD_KEEPPASS))
 		cli_secret_dispose(&pass);
 	cli_error_on(CLI_ON_NONE, NULL);
 	rc = cmd->fn(ctx, argc, argv);
-	if ((cmd->flags & CMD_UNLOCK) && !(cmd->flags & CMD_KEEPPASS))
+	if ((flags & CMD_UNLOCK) && !(flags & CMD_KEEPPASS))
 		push_witness(ctx);
 done:
 	vault_close(ctx->v);   /* wipes the keys */

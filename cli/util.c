@@ -43,6 +43,17 @@ int cli_parse_version(uint32_t *out, const char *option, const char *s)
 	return 0;
 }
 
+int cli_parse_threads(unsigned int *out, const char *s)
+{
+	const char *end;
+	uint64_t n;
+
+	if (parse_u64(&n, s, &end) < 0 || *end != '\0' || n == 0 || n > 64)
+		return cli_usage_error("option '--threads' needs a number from 1 to 64, not '%s'", s);
+	*out = (unsigned int) n;
+	return 0;
+}
+
 int cli_parse_size(uint64_t *out, const char *s)
 {
 	const char *end;

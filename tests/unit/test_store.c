@@ -248,7 +248,8 @@ static void test_format(void)
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);
 	/* An older one (format 6 kept version records, their times among
-	 * them, and the settings in plain, and had no recovery). */
+	 * them, and the settings in plain, and had no recovery and no
+	 * backup event). */
 	set_format(path, fmt_old, sizeof fmt_old);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);

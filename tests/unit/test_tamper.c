@@ -1501,6 +1501,19 @@ static int ins_audit_key_role(vault *v, MDB_txn *txn, vault_event *ev)
 	return vault_event__touch_user(ev, v, txn, "alice");
 }
 
+/* A backup event naming a snapshot (what it names is not checked here). */
+static int ins_backup(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	ev->snapshot = "0123456789012345678901234567890123456789 3 73728 "
+		"0000000000000000000000000000000000000000000000000000000000000000";
+	return 0;
+}
+
+static int ins_nothing(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	return 0;
+}
+
 static void test_insider_self(void)
 {
 	static const struct {
@@ -1523,6 +1536,12 @@ static void test_insider_self(void)
 		  ins_passwd_other_key, "changed policy/users/bob", 1 },
 		{ "insider: an audit-key event that changes a record", "dpo", NULL, "audit-key",
 		  ins_audit_key_role, "'audit-key' event changed the state", 1 },
+		{ "insider: a caseworker's backup", "alice", NULL, "backup",
+		  ins_backup, "caseworker 'alice' recorded a backup", 0 },
+		{ "insider: a backup that names no snapshot", "dpo", NULL, "backup",
+		  ins_nothing, "a 'backup' event names no snapshot", 0 },
+		{ "insider: a backup that changes a record", "dpo", NULL, "backup",
+		  ins_audit_key_role, "'backup' event changed the state", 1 },
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

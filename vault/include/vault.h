@@ -8,5 +8,6 @@
 #include "vault/errors.h"
 #include "vault/vault.h"
 #include "vault/audit.h"
+#include "vault/backup.h"
 
 #endif

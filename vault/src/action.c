@@ -67,6 +67,8 @@ static const vault_action actions[] = {
 	{ "unlock-failed",   VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	/* a user accepts a history put back to an older copy (trust.c) */
 	{ "rollback-accepted", VAULT_ACTION_STILL, 0, 0, 0, { NULL } },
+	/* a snapshot of the vault (backup.c): an admin's or an auditor's */
+	{ "backup",          VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	/* the automatic push to the witness failed (witness.c) */
 	{ "witness-failed",  VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 };

@@ -160,6 +160,8 @@ static void event_message(vault_buf *m, const vault_event *ev, const char *actor
 		vault_buf_printf(m, "Version: %u\n", ev->version);
 	if (ev->at)
 		vault_buf_printf(m, "At: %s\n", ev->at);
+	if (ev->snapshot)
+		vault_buf_printf(m, "Snapshot: %s\n", ev->snapshot);
 	if (ev->purpose && *ev->purpose)
 		vault_buf_printf(m, "Purpose: %s\n", ev->purpose);
 	if (ev->note)

@@ -29,6 +29,7 @@ typedef struct {
 	const char *purpose;
 	char *note;                  /* base64 of the sealed note, malloc'd */
 	const char *at;              /* a read of a past state: its moment, RFC 3339 */
+	const char *snapshot;        /* a backup: "HEAD EVENTS SIZE BLAKE2B" of its copy */
 	char target[VAULT_NAME_MAX + 1];
 	int64_t when;                /* the event's time if not now (a failed unlock noted earlier) */
 	char subject[160];

@@ -14,6 +14,7 @@ typedef struct {
 	char case_code[VAULT_CODE_SIZE], node[17], purpose[40], via[8];
 	uint32_t version;
 	int has_note;
+	char snapshot[160];          /* a backup's: "HEAD EVENTS SIZE BLAKE2B" */
 } vault_trailers;
 
 void vault_history__trailers(vault_trailers *t, const char *msg);

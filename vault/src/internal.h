@@ -82,6 +82,7 @@ struct vault {
 	unsigned char *ckpt_key;     /* MAC key of the user's checkpoints, sodium_malloc'd */
 	uint64_t file_events;        /* the checkpoint file's, as last written */
 	int ckpt_reset;              /* a rollback was accepted: older points win */
+	uint64_t ckpt_seen;          /* then: the events the user had seen before */
 	pthread_mutex_t chain_lock;  /* guards `chain` */
 	vault_chain_memo chain;
 	char state_dir[4096];        /* the user's state directory; "" for none */

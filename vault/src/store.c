@@ -97,8 +97,9 @@ static void map_register(vault_store *st)
 	st->fault_size = info.me_mapsize;
 }
 
-static int check_dir(const char *dir, int create)
+static int check_dir(const char *dir, int mode)
 {
+	int create = mode == VAULT_STORE_CREATE;
 	struct stat st;
 	char path[4096];
 
@@ -134,7 +135,9 @@ static int check_dir(const char *dir, int create)
 	if (st.st_size < 2 * 4096)
 		return vault_error_set(VAULT_ECORRUPT, "'%s' is not a vault file: it is too short (%lld bytes)",
 			path, (long long)st.st_size);
-	if (st.st_mode & (S_IRWXG | S_IRWXO))
+	/* A snapshot is read only, and tools that copy it off-site may not
+	 * keep its mode. */
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) && mode != VAULT_STORE_SNAPSHOT)
 		return vault_error_set(VAULT_EACCES,
 			"'%s' is readable or writable by group or others (mode %03o)",
 			path, (unsigned)(st.st_mode & 0777));
@@ -233,15 +236,16 @@ static int check_free(vault_store *st)
 	return error;
 }
 
-int vault_store__open(vault_store **out, const char *dir, int create, uint64_t mapsize)
+int vault_store__open(vault_store **out, const char *dir, int mode, uint64_t mapsize)
 {
 	vault_store *st = NULL;
 	MDB_txn *txn = NULL;
-	int rc, error;
+	int rc, error, create = mode == VAULT_STORE_CREATE;
+	unsigned int ro = mode == VAULT_STORE_SNAPSHOT ? MDB_RDONLY : 0;
 	struct { const char *name; MDB_dbi *dbi; } dbs[10];
 
 	*out = NULL;
-	if ((error = check_dir(dir, create)) < 0)
+	if ((error = check_dir(dir, mode)) < 0)
 		return error;
 	if ((st = calloc(1, sizeof *st)) == NULL)
 		return vault_error_set_oom();
@@ -263,7 +267,7 @@ int vault_store__open(vault_store **out, const char *dir, int create, uint64_t m
 		error = vault_store__error(rc, "set map size");
 		goto done;
 	}
-	rc = mdb_env_open(st->env, dir, MDB_NOMETASYNC | MDB_NOTLS, 0600);
+	rc = mdb_env_open(st->env, dir, MDB_NOMETASYNC | MDB_NOTLS | (ro ? MDB_RDONLY | MDB_NOLOCK : 0), 0600);
 	if (rc != 0) {
 		error = vault_store__error(rc, "open vault");
 		if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
@@ -286,7 +290,7 @@ int vault_store__open(vault_store **out, const char *dir, int create, uint64_t m
 	dbs[8].name = "blocks";   dbs[8].dbi = &st->blocks;
 	dbs[9].name = "git";      dbs[9].dbi = &st->git;
 
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
+	if ((rc = mdb_txn_begin(st->env, NULL, ro, &txn)) != 0) {
 		error = vault_store__error(rc, "open vault");
 		goto done;
 	}
@@ -316,6 +320,28 @@ done:
 		mdb_txn_abort(txn);
 	vault_store__close(st);
 	return error;
+}
+
+int vault_store__copy(vault_store *st, int fd)
+{
+	void *map = (void *)st->fault_base;
+	int rc;
+
+	/* The copy walks the file mostly in order, through the map (found
+	 * at open, map_register): ask for the readahead a sequential read
+	 * gets. */
+	if (map)
+		madvise(map, st->fault_size, MADV_SEQUENTIAL);
+	rc = mdb_env_copyfd2(st->env, fd, MDB_CP_COMPACT);
+	if (map)
+		madvise(map, st->fault_size, MADV_NORMAL);
+	return rc ? vault_store__error(rc, "copy the vault") : 0;
+}
+
+void vault_store__copy_release(vault_store *st)
+{
+	if (st->fault_base)
+		madvise((void *)st->fault_base, st->fault_size, MADV_DONTNEED);
 }
 
 void vault_store__close(vault_store *st)

@@ -61,14 +61,34 @@ extern _Thread_local MDB_txn *vault_store__cur;
 extern _Thread_local int vault_store__last_rc;
 
 /*
- * Open the environment in `dir`. With `create`, the directory must be empty
- * or missing; it is made mode 0700, the data file 0600, map `mapsize` bytes
- * to start with. Without it, the map size is the one recorded in the file.
- * Either way the map grows when it fills (VAULT_DEFAULT_MAPSIZE above).
+ * Open the environment in `dir`. With `mode` VAULT_STORE_CREATE, the
+ * directory must be empty or missing; it is made mode 0700, the data file
+ * 0600, map `mapsize` bytes to start with. Otherwise the map size is the
+ * one recorded in the file. Either way the map grows when it fills
+ * (VAULT_DEFAULT_MAPSIZE above). VAULT_STORE_SNAPSHOT opens a backup's
+ * copy read-only, with no lock file (nothing writes to it, and its
+ * directory may be read-only), whatever its file's mode.
  * Returns VAULT_ENOTFOUND (not a vault), VAULT_ECORRUPT (a foreign or
  * damaged file), VAULT_EEXISTS (create over something), VAULT_ERROR.
  */
-int vault_store__open(vault_store **out, const char *dir, int create, uint64_t mapsize);
+#define VAULT_STORE_OPEN     0
+#define VAULT_STORE_CREATE   1
+#define VAULT_STORE_SNAPSHOT 2
+int vault_store__open(vault_store **out, const char *dir, int mode, uint64_t mapsize);
+
+/*
+ * LMDB's compacting copy of the environment (one read transaction: a
+ * consistent state, while writers go on) written to `fd`, which may be a
+ * pipe: the copy is written in order, without seeking.
+ */
+int vault_store__copy(vault_store *st, int fd);
+/*
+ * While the copy runs (from another thread): drop this process's page
+ * table entries for the whole map, as vault_store__trim does, so that a
+ * copy of a large vault does not hold every page of it mapped. The map is
+ * read-only and file-backed: what the copy reads next faults back in.
+ */
+void vault_store__copy_release(vault_store *st);
 void vault_store__close(vault_store *st);
 
 /*

@@ -236,6 +236,7 @@ void vault_trust__end(vault *v)
 	memset(&v->committed, 0, sizeof v->committed);
 	v->file_events = 0;
 	v->ckpt_reset = 0;
+	v->ckpt_seen = 0;
 	pthread_mutex_lock(&v->chain_lock);
 	memo_clear(&v->chain);
 	pthread_mutex_unlock(&v->chain_lock);
@@ -281,14 +282,76 @@ void vault_trust__rekeyed(vault *v, unsigned char *prev)
 	vault_trust__save_file(v);
 }
 
+/* ---- the note of a restore ------------------------------------------------ */
+
+#define NOTE_NAME "restored"
+
+int vault_trust__note_write(const char *dir, const vault_trust_note *n)
+{
+	char path[4200], hex[GIT_OID_HEXSZ + 1];
+	FILE *f;
+	int fd, ok;
+
+	snprintf(path, sizeof path, "%s/" NOTE_NAME, dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		return vault_error_set(VAULT_ERROR, "cannot write '%s': %s", path, strerror(errno));
+	if ((f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		return vault_error_set_oom();
+	}
+	git_oid_tostr(hex, sizeof hex, &n->head);
+	fprintf(f, "casevault-restored 1\nhead %s\nevents %" PRIu64 "\ntime %" PRId64 "\n",
+		hex, n->events, n->time);
+	ok = fflush(f) == 0 && fsync(fd) == 0;
+	if (fclose(f) != 0 || !ok)
+		return vault_error_set(VAULT_ERROR, "cannot write '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+int vault_trust__note_read(vault_trust_note *n, const char *dir)
+{
+	char path[4200], hex[GIT_OID_HEXSZ + 1];
+	unsigned long long events;
+	long long when;
+	FILE *f;
+	int ok;
+
+	memset(n, 0, sizeof *n);
+	snprintf(path, sizeof path, "%s/" NOTE_NAME, dir);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	ok = fscanf(f, "casevault-restored 1\nhead %40[0-9a-f]\nevents %llu\ntime %lld\n",
+		hex, &events, &when) == 3;
+	fclose(f);
+	if (!ok || git_oid_fromstr(&n->head, hex) < 0)
+		return 0;
+	n->events = events;
+	n->time = when;
+	return 1;
+}
+
+int vault_trust__note_remove(const char *dir)
+{
+	char path[4200];
+
+	snprintf(path, sizeof path, "%s/" NOTE_NAME, dir);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return vault_error_set(VAULT_ERROR, "cannot remove '%s': %s", path, strerror(errno));
+	return 0;
+}
+
 static int rolled_back(vault *v, const vault_trust_point *saw, uint64_t held)
 {
-	char hex[GIT_OID_HEXSZ + 1];
+	char hex[GIT_OID_HEXSZ + 1], made[160] = "";
+	vault_trust_note n;
 
 	git_oid_tostr(hex, sizeof hex, &saw->head);
+	if (vault_trust__note_read(&n, v->dir))
+		snprintf(made, sizeof made, "; this vault was made by 'casevault restore' from a "
+			"backup at event %" PRIu64, n.events);
 	return vault_error_set(VAULT_ECORRUPT,
 		"the history was rolled back: user '%s' saw event %" PRIu64 " (%.12s), and the vault's "
-		"history of %" PRIu64 " events does not hold it", v->user, saw->events, hex, held);
+		"history of %" PRIu64 " events does not hold it%s", v->user, saw->events, hex, held, made);
 }
 
 /* Verify from the trusted point (none: from the genesis) up to `head`.
@@ -409,8 +472,10 @@ int vault_trust__start(vault *v, int accept, int *accepted)
 		/* Restored from an older copy on purpose: what is there now must
 		 * verify from the genesis; the caller records the acceptance. */
 		vault_trust__restore(v, &none);
-		if ((error = verify_to(v, txn, &head, &rolled)) == 0)
+		if ((error = verify_to(v, txn, &head, &rolled)) == 0) {
 			*accepted = v->ckpt_reset = 1;
+			v->ckpt_seen = file.events > rec.events ? file.events : rec.events;
+		}
 	}
 done:
 	vault_store__abort(v->st, txn);

@@ -63,6 +63,22 @@ int vault_trust__holds(vault *v, const git_oid *head, const git_oid *commit);
  * in the user's state directory. Failing to write it is not an error of
  * the session: it only weakens the rollback check. */
 void vault_trust__save_file(vault *v);
+/*
+ * The note `casevault restore` leaves beside the vault file it made
+ * (backup.c): the snapshot's head, its events and when it was made. Read
+ * by the rollback's message and by the first session on the vault
+ * (vault_restored_note); anyone who writes the directory can write it
+ * too, so it only ever adds to what a session says. _read: 1 when there is
+ * one, 0 when not.
+ */
+typedef struct {
+	git_oid head;
+	uint64_t events;
+	int64_t time;
+} vault_trust_note;
+int vault_trust__note_write(const char *dir, const vault_trust_note *n);
+int vault_trust__note_read(vault_trust_note *n, const char *dir);
+int vault_trust__note_remove(const char *dir);
 /* Wipe the session's trust state. */
 void vault_trust__end(vault *v);
 

@@ -2,7 +2,7 @@
  * vault — the handle: the library's global init, vault_open, vault_init
  * (the genesis event), vault_unlock (and the failed-unlock event), the
  * mount's session events, vault_close. The top of the library: nothing in
- * vault/src calls it.
+ * vault/src calls it but backup.c, which opens snapshots and vaults.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -148,7 +148,7 @@ done:
 	return error;
 }
 
-int vault_open(vault **out, const char *dir)
+static int open_mode(vault **out, const char *dir, int mode)
 {
 	vault *v = NULL;
 	int error;
@@ -158,7 +158,7 @@ int vault_open(vault **out, const char *dir)
 		return error;
 	if ((error = vault_alloc(&v, dir)) < 0)
 		return error;
-	if ((error = vault_store__open(&v->st, dir, 0, 0)) < 0)
+	if ((error = vault_store__open(&v->st, dir, mode, 0)) < 0)
 		goto done;
 	if ((error = check_format(v)) < 0)
 		goto done;
@@ -169,6 +169,16 @@ int vault_open(vault **out, const char *dir)
 done:
 	vault_close(v);
 	return error;
+}
+
+int vault_open(vault **out, const char *dir)
+{
+	return open_mode(out, dir, VAULT_STORE_OPEN);
+}
+
+int vault_open_snapshot(vault **out, const char *dir)
+{
+	return open_mode(out, dir, VAULT_STORE_SNAPSHOT);
 }
 
 /* Remove what a failed init created, so nothing half-written remains. */
@@ -271,7 +281,7 @@ int vault_init(vault **out, const char *dir, const char *admin,
 		return error;
 	if ((error = vault_alloc(&v, dir)) < 0)
 		return error;
-	if ((error = vault_store__open(&v->st, dir, 1, mapsize ? mapsize : VAULT_DEFAULT_MAPSIZE)) < 0) {
+	if ((error = vault_store__open(&v->st, dir, VAULT_STORE_CREATE, mapsize ? mapsize : VAULT_DEFAULT_MAPSIZE)) < 0) {
 		if (error != VAULT_EEXISTS)
 			init_undo(dir, made_dir);
 		made_dir = -1;

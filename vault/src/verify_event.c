@@ -744,6 +744,11 @@ int vault_verify__event(vault_verify__replay *w, git_commit *c, git_tree *tree,
 			FAIL("'%s' is not a member of case '%s'", t.actor, t.case_code);
 		if (!strcmp(t.action, "audit-key") && pol->pu.role == VAULT_ROLE_CASEWORKER)
 			FAIL("caseworker '%s' passed on the audit key", t.actor);
+		/* A copy of every case and of the history: the organisation's. */
+		if (!strcmp(t.action, "backup") && pol->pu.role == VAULT_ROLE_CASEWORKER)
+			FAIL("caseworker '%s' recorded a backup", t.actor);
+		if (!strcmp(t.action, "backup") && !t.snapshot[0])
+			FAIL("a 'backup' event names no snapshot");
 		break;
 	}
 

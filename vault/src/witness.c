@@ -3,7 +3,9 @@
  * witness holds against this chain, and the push the vault makes by
  * itself when its settings name a witness.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "policy.h"
 #include "settings.h"
 #include "trust.h"
+#include "witness.h"
 
 /*
  * The witness's `audit` must be a commit of this chain. Its id and whether
@@ -240,4 +243,88 @@ int vault_witness_auto(vault_push_result *res, vault *v, int force)
 	note_attempt(v, t.events);
 	vault_policy__run(v, "witness-failed", failed_fn, NULL);
 	return vault_error_set(error, "%s", why);
+}
+
+/* ---- what a witness holds after a head ------------------------------------ */
+
+static int remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* Events reachable from `there` and not from `head`, in `repo`. */
+static int count_after(uint64_t *later, int *found, git_repository *repo, const git_oid *there,
+	const git_oid *head)
+{
+	git_revwalk *walk = NULL;
+	git_commit *c = NULL;
+	git_oid id;
+	int error = 0;
+
+	*later = 0;
+	*found = 0;
+	if (git_commit_lookup(&c, repo, head) < 0)
+		return 0;                 /* the witness lacks our head */
+	git_commit_free(c);
+	if (git_revwalk_new(&walk, repo) < 0 || git_revwalk_push(walk, there) < 0 ||
+	    git_revwalk_hide(walk, head) < 0) {
+		error = vault_error_git("count the witness's events");
+		goto done;
+	}
+	while (git_revwalk_next(&id, walk) == 0)
+		(*later)++;
+	/* Our head must be below the witness's: else the two forked. */
+	*found = git_graph_descendant_of(repo, there, head) == 1 || git_oid_equal(there, head);
+done:
+	git_revwalk_free(walk);
+	return error;
+}
+
+int vault_witness__later(uint64_t *later, int *found, char url[VAULT_WITNESS_URL_MAX + 1], vault *v,
+	const git_oid *head)
+{
+	char tmp[sizeof v->dir + 32], *spec = "refs/heads/audit:refs/heads/audit";
+	git_strarray specs = { &spec, 1 };
+	git_fetch_options fo;
+	git_repository *repo = NULL;
+	git_remote *remote = NULL;
+	MDB_txn *txn = NULL;
+	uint64_t every;
+	git_oid there;
+	int error;
+
+	*later = 0;
+	*found = 0;
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
+		return error;
+	if ((error = vault_trust__gate(v, txn)) == 0)
+		error = vault_settings__witness(url, &every, txn, v);
+	vault_store__abort(v->st, txn);
+	if (error < 0 || !url[0])
+		return error;
+	snprintf(tmp, sizeof tmp, "%s/.witness.XXXXXX", v->dir);
+	if (mkdtemp(tmp) == NULL)
+		return vault_error_set(VAULT_ERROR, "cannot make a directory in '%s': %s", v->dir,
+			strerror(errno));
+	if (git_repository_init(&repo, tmp, 1) < 0 ||
+	    git_remote_create_anonymous(&remote, repo, url) < 0) {
+		error = vault_error_git("read the witness");
+		goto done;
+	}
+	if (git_remote_fetch(remote, &specs, &fo, NULL) < 0) {
+		error = vault_error_set(VAULT_ERROR, "cannot read the witness '%s': %s", url,
+			git_error_last() ? git_error_last()->message : "unknown error");
+		goto done;
+	}
+	if (git_reference_name_to_id(&there, repo, "refs/heads/audit") < 0)
+		goto done;                /* no history there yet */
+	error = count_after(later, found, repo, &there, head);
+done:
+	git_remote_free(remote);
+	git_repository_free(repo);
+	nftw(tmp, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	return error;
 }
