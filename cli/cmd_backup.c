@@ -107,8 +107,8 @@ static void print_check(const vault_backup_check *r, const char *dest, const cha
 	printf("%" PRIu64 " events up to %s, %" PRIu64 " versions verified, %" PRIu64 " bytes\n",
 		r->verify.events, r->manifest.head, r->verify.versions, r->manifest.size);
 	if (r->live)
-		printf("the vault at %s holds %" PRIu64 " events after it (head %s)%s\n", live, r->behind,
-			r->live_head, r->event_found ? ", its backup event among them" : "");
+		printf("the vault at %s holds %" PRIu64 " %s after it (head %s)%s\n", live, r->behind,
+			r->behind == 1 ? "event" : "events", r->live_head, r->event_found ? ", its backup event among them" : "");
 	if (rd)
 		printf("read back: %" PRIu64 " documents, %" PRIu64 " versions, %" PRIu64 " bytes, "
 			"each block as committed\n", rd->docs, rd->versions, rd->bytes);

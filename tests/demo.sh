@@ -100,6 +100,12 @@ as noy umount "$mnt"
 say "The auditor reads and verifies the signed history (no case key needed)"
 as aud audit log
 as aud audit verify
+say "The auditor backs the vault up, and drills the restore"
+as aud backup "$work/backup-1"
+as aud backup verify "$work/backup-1"
+as dpo restore "$work/backup-1" "$work/restored"
+"$cv" --vault "$work/restored" --user noy --passphrase-file "$work/noy.pass" \
+	get "$code/intake.txt" --purpose intake
 say "The DPO answers: who saw this victim's file, when, and why"
 as dpo audit report --case "$code" --notes
 as aud audit report --anomalies
