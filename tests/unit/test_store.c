@@ -223,8 +223,8 @@ static void set_format(const char *dir, const unsigned char *val, size_t len)
 
 static void test_format(void)
 {
-	static const unsigned char fmt1[5] = { 1, 0, 0, 0, 6 }, fmt2[5] = { 1, 0, 0, 0, 7 },
-		fmt_old[5] = { 1, 0, 0, 0, 5 };
+	static const unsigned char fmt1[5] = { 1, 0, 0, 0, 7 }, fmt2[5] = { 1, 0, 0, 0, 8 },
+		fmt_old[5] = { 1, 0, 0, 0, 6 };
 	static const unsigned char badrec[5] = { 9, 0, 0, 0, 1 }, shortrec[3] = { 1, 0, 1 };
 	vault *v = NULL;
 	char path[512];
@@ -245,9 +245,9 @@ static void test_format(void)
 	set_format(path, fmt2, sizeof fmt2);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);
-	/* An older one (format 5 kept the history in plain git objects, listed
-	 * blocks' tags, not hashes of their bytes, and committed to no sealed
-	 * key, node key or wrapped user key). */
+	/* An older one (format 6 had no checksum on user records and no count
+	 * of each folder's entries: damage to either passed for a wrong
+	 * passphrase or a name that does not exist). */
 	set_format(path, fmt_old, sizeof fmt_old);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);

@@ -18,7 +18,6 @@
 #include "policy.h"
 #include "sshsig.h"
 
-#define USER_REC_SIZE (3 + 32 + 8 + 8 + VCRYPTO_SALTBYTES + VCRYPTO_OVERHEAD + VCRYPTO_SIGN_SKBYTES + 32 + 8)
 
 /* ---- locators ------------------------------------------------------------ */
 
@@ -570,18 +569,46 @@ int vault_user__check_name(const char *name, const char *what)
 	return 0;
 }
 
+void vault_user__sum(unsigned char out[USER_SUM_SIZE], const unsigned char *rec, size_t len)
+{
+	crypto_generichash(out, USER_SUM_SIZE, rec, len - USER_SUM_SIZE,
+		(const unsigned char *)"cv-user-sum", 11);
+}
+
+/*
+ * A user record's checksum is checked before anything in it is used: a
+ * passphrase that fails to open an intact record is wrong (VAULT_EAUTH);
+ * one that could not, as the record is damaged, is damage (VAULT_ECORRUPT).
+ * Anyone can recompute the checksum: a forged record is the trust gate's
+ * to refuse.
+ */
+static int user_intact(const MDB_val *val, const char *name)
+{
+	const unsigned char *p = val->mv_data;
+	unsigned char sum[USER_SUM_SIZE];
+
+	if (val->mv_size != USER_REC_SIZE || p[0] != REC_FORMAT)
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: the record of user '%s' has a wrong size or format", name);
+	vault_user__sum(sum, p, USER_REC_SIZE);
+	if (sodium_memcmp(sum, p + USER_REC_SIZE - USER_SUM_SIZE, USER_SUM_SIZE) != 0)
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: the record of user '%s' fails its checksum", name);
+	if (p[1] < 1 || p[1] > 3 || (p[2] & ~USER_WRAP_OUTSIDE) > USER_PENDING)
+		return vault_error_set(VAULT_ECORRUPT, "record of user '%s' is damaged", name);
+	return 0;
+}
+
 int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name)
 {
 	MDB_val val;
 	const unsigned char *p;
 	int error;
 
-	if ((error = vault_rec__get(txn, v, v->st->users, name, &val)) < 0)
+	if ((error = vault_rec__get(txn, v, v->st->users, name, &val)) < 0 ||
+	    (error = user_intact(&val, name)) < 0)
 		return error;
 	p = val.mv_data;
-	if (val.mv_size != USER_REC_SIZE || p[0] != REC_FORMAT || p[1] < 1 || p[1] > 3 ||
-	    (p[2] & ~USER_WRAP_OUTSIDE) > USER_PENDING)
-		return vault_error_set(VAULT_ECORRUPT, "record of user '%s' is damaged", name);
 	out->role = p[1];
 	out->status = p[2] & ~USER_WRAP_OUTSIDE;
 	out->wrap_outside = (p[2] & USER_WRAP_OUTSIDE) != 0;
@@ -610,7 +637,8 @@ int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u)
 	memcpy(p, u->kdf.salt, VCRYPTO_SALTBYTES); p += VCRYPTO_SALTBYTES;
 	memcpy(p, u->wrapped, sizeof u->wrapped); p += sizeof u->wrapped;
 	memcpy(p, u->enrol, 32); p += 32;
-	be64_put(p, (uint64_t)u->enrol_expires);
+	be64_put(p, (uint64_t)u->enrol_expires); p += 8;
+	vault_user__sum(p, buf, sizeof buf);
 	if ((error = vault_rec__put(txn, v, v->st->users, name, buf, sizeof buf)) < 0)
 		return error;
 	return names_add(txn, v, NAMES_USERS, name);
@@ -965,14 +993,16 @@ static int node_parse(node_rec *out, const unsigned char *p, size_t len, uint64_
 	out->next_block = be64_get(p); p += 8;
 	out->name_gen = be32_get(p); p += 4;
 	out->name_len = ((size_t)p[0] << 8) | p[1]; p += 2;
-	if (out->name_len > sizeof out->name || (size_t)(end - p) != out->name_len + 32 + 2 + 4)
+	if (out->name_len > sizeof out->name || (size_t)(end - p) != out->name_len + 32 + 2 + 4 + 4)
 		goto bad;
 	memcpy(out->name, p, out->name_len); p += out->name_len;
 	memcpy(out->commitment, p, 32); p += 32;
 	out->mode = ((uint32_t)p[0] << 8) | p[1];
 	p += 2;
-	out->folders = be32_get(p);
-	if (out->mode > 07777 || (out->type != NODE_DIR && out->folders))
+	out->folders = be32_get(p); p += 4;
+	out->entries = be32_get(p);
+	if (out->mode > 07777 || (out->type != NODE_DIR && (out->folders || out->entries)) ||
+	    out->folders > out->entries)
 		goto bad;
 	if ((out->type != NODE_DIR && out->type != NODE_FILE) ||
 	    out->state < NODE_LIVE || out->state > NODE_SHREDDED)
@@ -1012,7 +1042,7 @@ int vault_node__get(node_rec *out, MDB_txn *txn, vault *v, uint64_t id)
 
 int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n)
 {
-	unsigned char buf[4 + VAULT_CODE_SIZE + 62 + sizeof n->name + 32 + 2 + 4], *p = buf, k[8];
+	unsigned char buf[4 + VAULT_CODE_SIZE + 62 + sizeof n->name + 32 + 2 + 4 + 4], *p = buf, k[8];
 	size_t clen = strlen(n->code);
 
 	*p++ = REC_FORMAT;
@@ -1036,6 +1066,7 @@ int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n)
 	*p++ = (unsigned char)(n->mode >> 8);
 	*p++ = (unsigned char)n->mode;
 	be32_put(p, n->folders); p += 4;
+	be32_put(p, n->entries); p += 4;
 	be64_put(k, n->id);
 	return put_sealed(txn, v, v->st->nodes, "nodes", k, 8, buf, (size_t)(p - buf));
 }

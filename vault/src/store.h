@@ -11,7 +11,7 @@
 #include <lmdb.h>
 #include <stdint.h>
 
-#define VAULT_FORMAT_VERSION 6
+#define VAULT_FORMAT_VERSION 7
 #define VAULT_DEFAULT_MAPSIZE (64ULL << 30)
 
 typedef struct vault_store {
