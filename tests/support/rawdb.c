@@ -235,9 +235,10 @@ int rawdb_put(rawdb *db, const char *dbname, const void *key, size_t klen,
 	if ((rc = dbi(&d, db, dbname)) != 0 || (rc = rawdb_locate(&k, loc, db, dbname, key, klen)) != 0)
 		return rc;
 	/* A forger recomputes a user record's checksum (records.h). */
-	if (!rawdb_damage_users && !strcmp(dbname, "users") && vlen == USER_REC_SIZE) {
+	if (!rawdb_damage_users && !strcmp(dbname, "users") && vlen == USER_REC_SIZE &&
+	    k.mv_size == VAULT_LOCATOR_SIZE) {
 		memcpy(user, val, vlen);
-		vault_user__sum(user + vlen - USER_SUM_SIZE, user, vlen);
+		vault_user__sum(user + vlen - USER_SUM_SIZE, k.mv_data, user, vlen);
 		v.mv_data = user;
 	}
 	return mdb_put(db->txn, d, &k, &v, 0);

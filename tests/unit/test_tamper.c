@@ -2288,6 +2288,36 @@ static void test_damage_told(void)
 		drop_copy(dir);
 	}
 
+	/* alice's record at another place (a byte of its key changed): her
+	 * name misses, and the table holds a record that is not whole. */
+	dir = copy_of(NULL);
+	{
+		unsigned char loc[VAULT_LOCATOR_SIZE], moved[VAULT_LOCATOR_SIZE], *copy = NULL;
+		size_t len = 0;
+		MDB_val key, val;
+		rawdb db;
+
+		CHECK(rawdb_open(&db, dir) == 0);
+		if (db.env && rawdb_locate(&key, loc, &db, "users", "alice", 5) == 0 &&
+		    rawdb_get(&db, "users", "alice", 5, &val) == 0 && (copy = malloc(val.mv_size)) != NULL) {
+			memcpy(copy, val.mv_data, val.mv_size);
+			len = val.mv_size;
+			memcpy(moved, key.mv_data, sizeof moved);
+			moved[7] ^= 0x20;
+			rawdb_damage_users = 1;
+			CHECK(rawdb_del(&db, "users", "alice", 5) == 0);
+			CHECK(rawdb_put(&db, "users", moved, sizeof moved, copy, len) == 0);
+			rawdb_damage_users = 0;
+		}
+		CHECK(copy != NULL);
+		free(copy);
+		if (db.env)
+			CHECK(rawdb_close(&db, 1) == 0);
+	}
+	expect_unlock_rc("damage: a user record's key", dir, "alice", "alice-pass", VAULT_ECORRUPT,
+		"a user record fails its checksum");
+	drop_copy(dir);
+
 	/* f.txt's entry lost: its name is not "absent", its folder lost an entry. */
 	dir = copy_of(NULL);
 	CHECK(find_dirent(k, dir, fnode));

@@ -569,10 +569,15 @@ int vault_user__check_name(const char *name, const char *what)
 	return 0;
 }
 
-void vault_user__sum(unsigned char out[USER_SUM_SIZE], const unsigned char *rec, size_t len)
+void vault_user__sum(unsigned char out[USER_SUM_SIZE], const unsigned char *loc, const unsigned char *rec,
+	size_t len)
 {
-	crypto_generichash(out, USER_SUM_SIZE, rec, len - USER_SUM_SIZE,
-		(const unsigned char *)"cv-user-sum", 11);
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, (const unsigned char *)"cv-user-sum", 11, USER_SUM_SIZE);
+	crypto_generichash_update(&st, loc, VAULT_LOCATOR_SIZE);
+	crypto_generichash_update(&st, rec, len - USER_SUM_SIZE);
+	crypto_generichash_final(&st, out, USER_SUM_SIZE);
 }
 
 /*
@@ -582,15 +587,15 @@ void vault_user__sum(unsigned char out[USER_SUM_SIZE], const unsigned char *rec,
  * Anyone can recompute the checksum: a forged record is the trust gate's
  * to refuse.
  */
-static int user_intact(const MDB_val *val, const char *name)
+static int user_intact(const MDB_val *key, const MDB_val *val, const char *name)
 {
 	const unsigned char *p = val->mv_data;
 	unsigned char sum[USER_SUM_SIZE];
 
-	if (val->mv_size != USER_REC_SIZE || p[0] != REC_FORMAT)
+	if (key->mv_size != VAULT_LOCATOR_SIZE || val->mv_size != USER_REC_SIZE || p[0] != REC_FORMAT)
 		return vault_error_set(VAULT_ECORRUPT,
 			"the vault file is damaged: the record of user '%s' has a wrong size or format", name);
-	vault_user__sum(sum, p, USER_REC_SIZE);
+	vault_user__sum(sum, key->mv_data, p, USER_REC_SIZE);
 	if (sodium_memcmp(sum, p + USER_REC_SIZE - USER_SUM_SIZE, USER_SUM_SIZE) != 0)
 		return vault_error_set(VAULT_ECORRUPT,
 			"the vault file is damaged: the record of user '%s' fails its checksum", name);
@@ -599,14 +604,46 @@ static int user_intact(const MDB_val *val, const char *name)
 	return 0;
 }
 
+/*
+ * User `name`'s record missed: each record of the table must be whole, its
+ * place included (the checksum covers the locator), so that a record whose
+ * key was damaged is not taken for a user that does not exist. Only a miss
+ * walks the table (an unlock or a `user add`).
+ */
+static int users_whole(MDB_txn *txn, vault *v, const char *name)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc, error = VAULT_ENOTFOUND;
+
+	if ((rc = mdb_cursor_open(txn, v->st->users, &cur)) != 0)
+		return vault_store__error(rc, "read user records");
+	while (error == VAULT_ENOTFOUND && (rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0)
+		if (user_intact(&k, &d, "?") < 0)
+			error = vault_error_set(VAULT_ECORRUPT,
+				"the vault file is damaged: no record of user '%s', and a user record fails its "
+				"checksum (it may be theirs)", name);
+	mdb_cursor_close(cur);
+	if (error == VAULT_ENOTFOUND && rc != MDB_NOTFOUND)
+		error = vault_store__error(rc, "read user records");
+	return error;
+}
+
 int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name)
 {
-	MDB_val val;
+	vault_rec_key key;
+	MDB_val k, val;
 	const unsigned char *p;
 	int error;
 
-	if ((error = vault_rec__get(txn, v, v->st->users, name, &val)) < 0 ||
-	    (error = user_intact(&val, name)) < 0)
+	if ((error = vault_rec__key(&key, v, v->st->users, name)) < 0)
+		return error;
+	k.mv_size = key.len;
+	k.mv_data = key.b;
+	error = vault_store__get(txn, v->st->users, key.b, key.len, &val);
+	if (error == VAULT_ENOTFOUND)
+		return users_whole(txn, v, name);
+	if (error < 0 || (error = user_intact(&k, &val, name)) < 0)
 		return error;
 	p = val.mv_data;
 	out->role = p[1];
@@ -626,8 +663,11 @@ int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name)
 int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u)
 {
 	unsigned char buf[USER_REC_SIZE], *p = buf;
+	vault_rec_key key;
 	int error;
 
+	if ((error = vault_rec__key(&key, v, v->st->users, name)) < 0)
+		return error;
 	*p++ = REC_FORMAT;
 	*p++ = (unsigned char)u->role;
 	*p++ = (unsigned char)(u->status | (u->wrap_outside ? USER_WRAP_OUTSIDE : 0));
@@ -638,8 +678,8 @@ int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u)
 	memcpy(p, u->wrapped, sizeof u->wrapped); p += sizeof u->wrapped;
 	memcpy(p, u->enrol, 32); p += 32;
 	be64_put(p, (uint64_t)u->enrol_expires); p += 8;
-	vault_user__sum(p, buf, sizeof buf);
-	if ((error = vault_rec__put(txn, v, v->st->users, name, buf, sizeof buf)) < 0)
+	vault_user__sum(p, key.b, buf, sizeof buf);
+	if ((error = vault_store__put(txn, v->st->users, key.b, key.len, buf, sizeof buf, 0)) < 0)
 		return error;
 	return names_add(txn, v, NAMES_USERS, name);
 }
