@@ -258,9 +258,6 @@ static const char *access_hint(char *buf, size_t size)
 	if (strstr(vault_error_last()->message, "the enrolment code opens no key of it"))
 		return "an admin disables the pending user and adds them again under another name "
 			"('casevault user add NAME --role ROLE'): the new code opens the newest key";
-	if (strstr(vault_error_last()->message, "of the history: it was rotated without them"))
-		return "an admin rotates the history key again while the user is active "
-			"('casevault history rotate-key'): it is sealed to every active user";
 	if (strstr(vault_error_last()->message, "cannot be a case member"))
 		return "admins and auditors hold no case keys, so they are never members: grant a caseworker "
 			"('casevault user list' shows each user's role)";
@@ -345,9 +342,10 @@ static const char *auth_hint(void)
 	for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
 		if (strstr(m, hints[i].says))
 			return hints[i].hint;
+	/* A damaged record fails its checksum first (exit 3): this one is
+	 * whole, so the passphrase is wrong, or the record was replaced. */
 	return "check the passphrase (a lost passphrase cannot be recovered: an admin adds a new user); "
-		"if it is right, the user's record in the vault file may be damaged: an auditor's "
-		"'casevault audit verify' tells";
+		"if it is right, the user's record was replaced: an auditor's 'casevault audit verify' tells";
 }
 
 static const char *vault_hint(int code, char *buf, size_t size)

@@ -14,6 +14,9 @@ is classified:
   wrong          a read exited 0 with other bytes than were stored
   exit           a command exited with a code the README does not list
   unverified     a read failed while `audit verify` passed
+  not3           a command failed on the damaged file with another exit
+                 than 3 (README: a damaged vault file is exit 3, whatever
+                 the command)
   rollback       reads failed only because the file holds an older state
                  than a reader saw (its checkpoint refuses it: exit 3,
                  "the history was rolled back"); verify passes, as it
@@ -21,7 +24,8 @@ is classified:
   caught         some command failed with a documented code, verify too
   harmless       every read gave the stored bytes
 
-The first four and `unverified` must stay at 0. A trial is replayed with
+The first four and `unverified` must stay at 0; so must `not3` with
+--strict-exit (CI's run). A trial is replayed with
 --seed S --trials 1 --first K (its number K and the run's seed S are printed).
 
 With --mount, each trial mounts the damaged copy instead and reads every
@@ -147,7 +151,7 @@ def inside(pos, ranges):
 def classify(found):
     """The trial's class: its worst finding."""
     classes = [c for c, _ in found]
-    for c in ("crash", "hang", "wrong", "exit", "unverified", "rollback", "caught"):
+    for c in ("crash", "hang", "wrong", "exit", "unverified", "not3", "rollback", "caught"):
         if c in classes:
             return c
     return "harmless"
@@ -263,6 +267,8 @@ def cli_trial(vault, args, env, vdir, work):
             return False
         if rc != 0:
             EXITS[rc] = EXITS.get(rc, 0) + 1
+        if rc not in (0, 3):
+            found.append(("not3", "%s: exit %d %s" % (what, rc, first_line(err))))
         return True
 
     for doc in m["docs"]:
@@ -371,6 +377,8 @@ def mount_trial(vault, args, env, vdir, work):
         found.append(("crash", "mount: exit %d %s" % (rc, first_line(err))))
     elif rc not in DOCUMENTED:
         found.append(("exit", "mount: exit %d %s" % (rc, first_line(err))))
+    elif rc not in (0, 3):
+        found.append(("not3", "mount: exit %d %s" % (rc, first_line(err))))
     elif rc != 0:
         found.append(("caught", "mount: exit %d %s" % (rc, first_line(err))))
     return found
@@ -387,6 +395,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--mount", action="store_true")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--strict-exit", action="store_true",
+                    help="a failed command exiting other than 3 fails the run")
     args = ap.parse_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 32)
     vault = Vault(args.manifest)
@@ -405,7 +415,8 @@ def main():
         found = trial(vault, args, env, make_copy(vault, work, data, cut), work)
         cls = classify(found)
         counts[cls] = counts.get(cls, 0) + 1
-        serious = cls in ("crash", "hang", "wrong", "exit", "unverified")
+        serious = cls in ("crash", "hang", "wrong", "exit", "unverified") or \
+            (cls == "not3" and args.strict_exit)
         bad += serious
         if serious and os.environ.get("CASEVAULT_DAMAGE_KEEP"):
             # The damaged copy, for a debugger (its passphrases are the
@@ -416,13 +427,13 @@ def main():
             shutil.copytree(os.path.join(work, "state"), os.path.join(keep, "state"))
             for user, path in vault.m["pass"].items():
                 shutil.copy(path, os.path.join(keep, user + ".pass"))
-        if serious or args.verbose:
+        if serious or args.verbose or cls == "not3":
             print("trial %d: %s: %s" % (k, cls, desc))
             for c, d in found:
                 if c != "caught" or args.verbose:
                     print("    %s: %s" % (c, d))
         shutil.rmtree(work, ignore_errors=True)
-    order = ["crash", "hang", "wrong", "exit", "unverified", "rollback", "caught",
+    order = ["crash", "hang", "wrong", "exit", "unverified", "not3", "rollback", "caught",
              "harmless"]
     print("damage: %d trials in %.0f s: %s" % (args.trials, time.time() - t0, ", ".join(
         "%s %d" % (c, counts.get(c, 0)) for c in order)))

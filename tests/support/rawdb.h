@@ -55,6 +55,11 @@ int rawdb_locate(MDB_val *k, unsigned char loc[16], rawdb *db, const char *dbnam
 int rawdb_get(rawdb *db, const char *dbname, const void *key, size_t klen, MDB_val *val);
 int rawdb_put(rawdb *db, const char *dbname, const void *key, size_t klen,
 	const void *val, size_t vlen);
+/* A `users` record written by any function here gets its checksum
+ * recomputed, as a forger's would (records.h: the checksum tells damage,
+ * not forgery, which the trust gate refuses); with this set, it is
+ * written as given, as damage leaves it. */
+extern int rawdb_damage_users;
 int rawdb_del(rawdb *db, const char *dbname, const void *key, size_t klen);
 /* Number of records; (size_t)-1 if the sub-database cannot be opened. */
 size_t rawdb_count(rawdb *db, const char *dbname);

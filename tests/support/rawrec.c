@@ -14,6 +14,11 @@
  *       the record of FROM (as stored) put at TO's place
  *   rawrec DIR USER PASSFILE delete TABLE KEY
  *       record KEY gone
+ *   rawrec DIR USER PASSFILE damage TABLE KEY OFFSET
+ *       flip bit 6 of byte OFFSET of record KEY as stored, as damage does
+ *       (a user record's checksum is not recomputed)
+ *   rawrec DIR USER PASSFILE drop-entry dirents NODE
+ *       delete the first entry of folder NODE (16 hex digits)
  *
  * Exit 0, or 1 with a message.
  */
@@ -66,12 +71,44 @@ static int move(const char *dir, const char *table, const char *from, const char
 	return rc != 0;
 }
 
+/* The first entry of folder `node` (hex) deleted: an entry lost. */
+static int drop_entry(const char *dir, const char *node)
+{
+	unsigned char prefix[8];
+	MDB_cursor *cur;
+	MDB_dbi d;
+	MDB_val k = { 8, prefix }, v;
+	rawdb db;
+	int rc;
+
+	be64_put(prefix, strtoull(node, NULL, 16));
+	if (rawdb_open(&db, dir) != 0)
+		return 1;
+	rc = mdb_dbi_open(db.txn, "dirents", 0, &d);
+	if (rc == 0)
+		rc = mdb_cursor_open(db.txn, d, &cur);
+	if (rc == 0) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (rc == 0 && (k.mv_size != 24 || memcmp(k.mv_data, prefix, 8)))
+			rc = MDB_NOTFOUND;
+		if (rc == 0)
+			rc = mdb_cursor_del(cur, 0);
+		mdb_cursor_close(cur);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "rawrec: no entry of folder %s: %s\n", node, mdb_strerror(rc));
+		rawdb_close(&db, 0);
+		return 1;
+	}
+	return rawdb_close(&db, 1) != 0;
+}
+
 int main(int argc, char **argv)
 {
 	char pass[1024];
 
 	if (argc < 7 || vault_global_init() < 0 || read_pass(pass, sizeof pass, argv[3]) < 0) {
-		fprintf(stderr, "usage: rawrec DIR USER PASSFILE locate|flip-sealed|move|delete TABLE KEY [ARG]\n");
+		fprintf(stderr, "usage: rawrec DIR USER PASSFILE locate|flip-sealed|move|delete|damage|drop-entry TABLE KEY [ARG]\n");
 		return 1;
 	}
 	if (rawdb_names(argv[1], argv[2], pass) < 0)
@@ -84,6 +121,12 @@ int main(int argc, char **argv)
 		return rawdb_remove(argv[1], argv[5], argv[6], strlen(argv[6])) != 0;
 	if (!strcmp(argv[4], "move") && argc == 8)
 		return move(argv[1], argv[5], argv[6], argv[7]);
+	if (!strcmp(argv[4], "damage") && argc == 8) {
+		rawdb_damage_users = 1;
+		return rawdb_flip(argv[1], argv[5], argv[6], strlen(argv[6]), atol(argv[7]), 0x40) != 0;
+	}
+	if (!strcmp(argv[4], "drop-entry") && argc == 7 && !strcmp(argv[5], "dirents"))
+		return drop_entry(argv[1], argv[6]);
 	fprintf(stderr, "rawrec: unknown command '%s'\n", argv[4]);
 	return 1;
 }

@@ -170,6 +170,7 @@ static void sample_node(node_rec *n, uint64_t id, int type, int state, const cha
 	fill_pattern(n->commitment, sizeof n->commitment, (uint32_t)id + 1);
 	n->mode = mode;
 	n->folders = folders;
+	n->entries = folders ? UINT32_MAX : 0;     /* at least as many as folders */
 }
 
 static void check_node(const node_rec *got, const node_rec *want)
@@ -182,7 +183,7 @@ static void check_node(const node_rec *got, const node_rec *want)
 	SAME(name_gen); SAME(name_len);
 	SAME_BYTES(name, want->name_len);
 	SAME_BYTES(commitment, sizeof got->commitment);
-	SAME(mode); SAME(folders);
+	SAME(mode); SAME(folders); SAME(entries);
 }
 
 /* A version of `size` bytes; the blocks in `holes` (a bit each) never written. */
@@ -474,8 +475,20 @@ static void test_layout(void)
 		be64_put(e, (uint64_t)users[0].enrol_expires);
 		CHECK(!memmem(p, val.mv_size, e, 8));
 	}
-	/* 211 bytes: 1 + 1 + 1 + 32 + 8 + 8 + 16 + 24 + 80 + 32 + 8; nothing after. */
-	CHECK(val.mv_size == 211);
+	/* 227 bytes: 1 + 1 + 1 + 32 + 8 + 8 + 16 + 24 + 80 + 32 + 8, then the
+	 * checksum of the locator and those 211 (16); nothing after. */
+	CHECK(val.mv_size == 227);
+	{
+		unsigned char sum[16];
+
+		crypto_generichash_state st;
+
+		crypto_generichash_init(&st, (const unsigned char *)"cv-user-sum", 11, 16);
+		crypto_generichash_update(&st, at.b, at.len);
+		crypto_generichash_update(&st, p, 211);
+		crypto_generichash_final(&st, sum, 16);
+		CHECK(!memcmp(p + 211, sum, 16));
+	}
 
 	/* cases: epoch, retired, root, label epoch, label length, label,
 	 * member count, (length, name, read-only) each, chain length, chain,
@@ -495,17 +508,18 @@ static void test_layout(void)
 	CHECK(p[len + 8] == 3 && !memcmp(p + len + 9, "bob", 3) && p[len + 12] == 1);
 	CHECK(p[len + 22] == 0 && p[len + 23] == 3 && !memcmp(p + len + 24, chains, 3 * CHAIN_SIZE));
 
-	/* nodes: type, state, code length, code, ..., mode (u16), folders (u32). */
+	/* nodes: type, state, code length, code, ..., mode (u16), folders (u32),
+	 * entries (u32). */
 	be64_put(k, nodes[0].id);
 	vault_rec__free(plain, val.mv_size);
 	p = opened(&plain, &val, txn, v->st->nodes, "nodes", k, 8);
-	CHECK(val.mv_size == 76 + 45 + 32 + 2 + 4);
+	CHECK(val.mv_size == 76 + 45 + 32 + 2 + 4 + 4);
 	CHECK(p[0] == REC_FORMAT && p[1] == NODE_FILE && p[2] == NODE_DELETED && p[3] == 10);
 	CHECK(!memcmp(p + 4, "C-0123ABCD", 10) && be64_get(p + 14) == nodes[0].parent);
 	CHECK(be64_get(p + 34) == (uint64_t)nodes[0].mtime && be64_get(p + 42) == (uint64_t)INT64_MIN);
 	CHECK(be32_get(p + 70) == nodes[0].name_gen && p[74] == 0 && p[75] == 45);
 	CHECK(!memcmp(p + 76, nodes[0].name, 45) && !memcmp(p + 121, nodes[0].commitment, 32));
-	CHECK(p[153] == 0x0f && p[154] == 0xff && be32_get(p + 155) == 0);
+	CHECK(p[153] == 0x0f && p[154] == 0xff && be32_get(p + 155) == 0 && be32_get(p + 159) == 0);
 
 	vault_rec__free(plain, val.mv_size);
 
@@ -798,9 +812,9 @@ static const damage too_many_members[] = {
 #define MODE_AT (76 + DN + 32)
 #define NAME_MAX_SEALED (VCRYPTO_OVERHEAD + VAULT_FILENAME_MAX)
 static const damage node_damage[] = {
-	{ "only the format byte", .cut = MODE_AT + 6 - 1 },
-	{ "only the first four bytes", .cut = MODE_AT + 6 - 4 },
-	{ "cut before the name length", .cut = MODE_AT + 6 - 75 },
+	{ "only the format byte", .cut = MODE_AT + 10 - 1 },
+	{ "only the first four bytes", .cut = MODE_AT + 10 - 4 },
+	{ "cut before the name length", .cut = MODE_AT + 10 - 75 },
 	{ "cut inside the name", .cut = 32 + 6 + 1 },
 	{ "type 0", .at = 1, .n = 1, .to = 0 },
 	{ "type 3", .at = 1, .n = 1, .to = 3 },
@@ -817,6 +831,7 @@ static const damage node_damage[] = {
 	{ "mode 010000", .at = MODE_AT, .n = 2, .to = 010000 },
 	{ "mode 0177777", .at = MODE_AT, .n = 2, .to = 0177777 },
 	{ "folders on a file", .at = MODE_AT + 5, .n = 1, .to = 1 },
+	{ "entries on a file", .at = MODE_AT + 9, .n = 1, .to = 1 },
 };
 
 /* The damaged version: 2 * BS + 1 bytes, three blocks. */
@@ -909,7 +924,7 @@ static void test_damage(void)
 	CHECK_RC(vault_node__put(txn, v, &n), 0);
 	t = (target){ "node", &v->st->nodes, k, 8, read_node, "node 000000000000dead", "nodes" };
 	len = stored(good, sizeof good, txn, &t);
-	CHECK(len == MODE_AT + 6);
+	CHECK(len == MODE_AT + 10);
 	check_damage(txn, &t, good, len, 1, node_damage, N(node_damage));
 	{
 		unsigned char other[8];

@@ -248,8 +248,9 @@ static void test_format(void)
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);
 	/* An older one (format 6 kept version records, their times among
-	 * them, and the settings in plain, and had no recovery and no
-	 * backup event). */
+	 * them, and the settings in plain, had no recovery and no backup
+	 * event, and no checksum on user records or count of each folder's
+	 * entries). */
 	set_format(path, fmt_old, sizeof fmt_old);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);

@@ -807,6 +807,7 @@ static int ins_move_f_miscounts(vault *v, MDB_txn *txn, vault_event *ev)
 		return error;
 	n.ctime = parent.mtime = parent.ctime = vault_time__now_ns();
 	parent.folders++;
+	parent.entries++;            /* (a folder holds no more subfolders than entries) */
 	if ((error = vault_node__put(txn, v, &n)) < 0 ||
 	    (error = vault_node__put(txn, v, &parent)) < 0)
 		return error;
@@ -1584,7 +1585,9 @@ static int ins_move_a_into_b(vault *v, MDB_txn *txn, vault_event *ev)
 		goto done;
 	a.parent = b.id;
 	root.folders--;
+	root.entries--;
 	b.folders++;
+	b.entries++;
 	if ((error = vault_node__put(txn, v, &a)) < 0 || (error = vault_node__put(txn, v, &b)) < 0 ||
 	    (error = vault_node__put(txn, v, &root)) < 0)
 		goto done;
@@ -2248,6 +2251,170 @@ static void test_dirents(void)
 	drop_copy(dir);
 }
 
+/* vault_get of `path` as `user` on `dir` returns `want`; its message holds `says`. */
+static void expect_get_rc(const char *name, const char *dir, const char *user, const char *path,
+	int want, const char *says)
+{
+	vault_get_options o = { VAULT_GET_OPTIONS_VERSION, 0, "test", NULL };
+	mem_sink sink = { 0 };
+	char detail[600];
+	vault *v;
+	int rc;
+
+	if ((v = open_as(dir, user, pass_of(user))) == NULL) {
+		outcome(name, 0, "cannot open the copy");
+		return;
+	}
+	rc = vault_get(v, path, &o, mem_sink_write, &sink);
+	snprintf(detail, sizeof detail, "read of %s returned %d (%s), want %d", path, rc,
+		rc ? vault_error_last()->message : "served", want);
+	outcome(name, rc == want && rc < 0 && sink.len == 0 && vault_error_last()->message &&
+		strstr(vault_error_last()->message, says), detail);
+	mem_sink_free(&sink);
+	vault_close(v);
+}
+
+/* vault_unlock as `user` on `dir` with `pass` returns `want`, saying `says`. */
+static void expect_unlock_rc(const char *name, const char *dir, const char *user, const char *pass,
+	int want, const char *says)
+{
+	char detail[600];
+	vault *v = NULL;
+	int rc;
+
+	CHECK_RC(vault_open(&v, dir), 0);
+	if (!v)
+		return;
+	rc = vault_unlock(v, user, pass, strlen(pass));
+	snprintf(detail, sizeof detail, "unlock as %s returned %d (%s), want %d", user, rc,
+		rc ? vault_error_last()->message : "ok", want);
+	outcome(name, rc == want && (rc == 0 || (vault_error_last()->message &&
+		strstr(vault_error_last()->message, says))), detail);
+	vault_close(v);
+}
+
+static int list_none(const vault_stat_info *e, void *payload)
+{
+	(void)e;
+	(void)payload;
+	return 0;
+}
+
+/*
+ * Damage is told from what it looks like: a damaged user record from a
+ * wrong passphrase (its checksum), a lost or damaged folder entry from a
+ * name that does not exist (its folder's count and each entry's place),
+ * a user's missing copies of the history key from a user left out.
+ */
+static void test_damage_told(void)
+{
+	vault_list_options lo = { VAULT_LIST_OPTIONS_VERSION, "test", NULL, 0 };
+	unsigned char k[24];
+	char absent[80];
+	const char *dir;
+	vault *v;
+
+	/* Intact: a wrong passphrase is exit 5; a name not there is exit 1. */
+	dir = copy_of(NULL);
+	expect_unlock_rc("intact: a wrong passphrase", dir, "alice", "not-alice-pass", VAULT_EAUTH, "wrong passphrase");
+	snprintf(absent, sizeof absent, "%s/absent.txt", c1);
+	expect_get_rc("intact: a name that does not exist", dir, "alice", absent, VAULT_ENOTFOUND, "does not exist");
+	drop_copy(dir);
+
+	/* A byte of alice's wrapped key, and her Argon2id passes (whose
+	 * damage would run the KDF for ever), changed as damage does: the
+	 * checksum tells, before the passphrase is tried. */
+	for (int i = 0; i < 2; i++) {
+		dir = copy_of(NULL);
+		rawdb_damage_users = 1;
+		CHECK(rawdb_flip(dir, "users", "alice", 5, i ? 35 + 2 : 67 + 10, 0x40) == 0);
+		rawdb_damage_users = 0;
+		expect_unlock_rc(i ? "damage: a user's KDF passes" : "damage: a user's wrapped key", dir, "alice",
+			"alice-pass", VAULT_ECORRUPT, "the record of user 'alice' fails its checksum");
+		/* The same change made by a forger, who recomputes the checksum:
+		 * the passphrase opens nothing (exit 5). */
+		if (!i) {
+			drop_copy(dir);
+			dir = copy_of(NULL);
+			CHECK(rawdb_flip(dir, "users", "alice", 5, 67 + 10, 0x40) == 0);
+			expect_unlock_rc("forged: a user's wrapped key", dir, "alice", "alice-pass", VAULT_EAUTH,
+				"wrong passphrase");
+		}
+		drop_copy(dir);
+	}
+
+	/* alice's record at another place (a byte of its key changed): her
+	 * name misses, and the table holds a record that is not whole. */
+	dir = copy_of(NULL);
+	{
+		unsigned char loc[VAULT_LOCATOR_SIZE], moved[VAULT_LOCATOR_SIZE], *copy = NULL;
+		size_t len = 0;
+		MDB_val key, val;
+		rawdb db;
+
+		CHECK(rawdb_open(&db, dir) == 0);
+		if (db.env && rawdb_locate(&key, loc, &db, "users", "alice", 5) == 0 &&
+		    rawdb_get(&db, "users", "alice", 5, &val) == 0 && (copy = malloc(val.mv_size)) != NULL) {
+			memcpy(copy, val.mv_data, val.mv_size);
+			len = val.mv_size;
+			memcpy(moved, key.mv_data, sizeof moved);
+			moved[7] ^= 0x20;
+			rawdb_damage_users = 1;
+			CHECK(rawdb_del(&db, "users", "alice", 5) == 0);
+			CHECK(rawdb_put(&db, "users", moved, sizeof moved, copy, len) == 0);
+			rawdb_damage_users = 0;
+		}
+		CHECK(copy != NULL);
+		free(copy);
+		if (db.env)
+			CHECK(rawdb_close(&db, 1) == 0);
+	}
+	expect_unlock_rc("damage: a user record's key", dir, "alice", "alice-pass", VAULT_ECORRUPT,
+		"a user record fails its checksum");
+	drop_copy(dir);
+
+	/* f.txt's entry lost: its name is not "absent", its folder lost an entry. */
+	dir = copy_of(NULL);
+	CHECK(find_dirent(k, dir, fnode));
+	CHECK(rawdb_remove(dir, "dirents", k, 24) == 0);
+	expect_get_rc("damage: a folder entry lost", dir, "alice", fpath, VAULT_ECORRUPT, "an entry was lost");
+	expect_get_rc("damage: a name absent from a folder that lost an entry", dir, "alice", absent,
+		VAULT_ECORRUPT, "the vault file is damaged");
+	if ((v = open_as(dir, "alice", "alice-pass")) != NULL) {
+		CHECK_RC(vault_list(v, c1, &lo, list_none, NULL), VAULT_ECORRUPT);
+		vault_close(v);
+	}
+	drop_copy(dir);
+
+	/* f.txt's entry at another place of its folder (a byte of its name's
+	 * hash changed): the name misses, the entry is not at its name's place. */
+	dir = copy_of(NULL);
+	CHECK(find_dirent(k, dir, fnode));
+	{
+		size_t len;
+		unsigned char *val = rawdb_fetch(dir, "dirents", k, 24, &len);
+
+		CHECK(val && rawdb_remove(dir, "dirents", k, 24) == 0);
+		k[20] ^= 0x01;
+		CHECK(val && rawdb_set(dir, "dirents", k, 24, val, len) == 0);
+		free(val);
+	}
+	expect_get_rc("damage: a folder entry's key", dir, "alice", fpath, VAULT_ECORRUPT, "not at its name's place");
+	if ((v = open_as(dir, "alice", "alice-pass")) != NULL) {
+		CHECK_RC(vault_list(v, c1, &lo, list_none, NULL), VAULT_ECORRUPT);
+		vault_close(v);
+	}
+	drop_copy(dir);
+
+	/* alice's sealed copy of the history key gone: she is active, so each
+	 * generation was sealed to her; not a user left out (exit 4). */
+	dir = copy_of(NULL);
+	CHECK(rawdb_remove(dir, "sealed", "@history/00000001/alice", 23) == 0);
+	expect_unlock_rc("damage: a user's copy of the history key", dir, "alice", "alice-pass",
+		VAULT_ECORRUPT, "no sealed copy of generation 1");
+	drop_copy(dir);
+}
+
 static void test_keys(void)
 {
 	unsigned char k[12];
@@ -2305,8 +2472,8 @@ static void test_keys(void)
 	 * that user cannot unlock. */
 	for (int i = 0; i < 2; i++) {
 		dir = copy_of(NULL);
-		/* -45: the sealed key's last bytes, before the code's hash and expiry. */
-		CHECK(rawdb_flip(dir, "users", "alice", 5, i ? 3 + 32 + 16 + 2 : -45, 0x01) == 0);
+		/* -61: the sealed key's last bytes, before the code's hash, its expiry and the checksum. */
+		CHECK(rawdb_flip(dir, "users", "alice", 5, i ? 3 + 32 + 16 + 2 : -61, 0x01) == 0);
 		expect_verify(i ? "user: passphrase salt" : "user: wrapped secret key byte", dir, NULL, NULL, NULL);
 		vault *v = NULL;
 		int rc;
@@ -2620,6 +2787,7 @@ int main(void)
 	test_nodes();
 	test_versions();
 	test_dirents();
+	test_damage_told();
 	test_keys();
 	test_policy_records();
 	test_git_objects();

@@ -311,17 +311,20 @@ int vault_docs__child_lookup(uint64_t *out, MDB_txn *txn, vault *v, case_ctx *cc
 	return 0;
 }
 
-int vault_docs__folder_changed(vault_event *ev, vault *v, MDB_txn *txn, uint64_t folder, int folders)
+int vault_docs__folder_changed(vault_event *ev, vault *v, MDB_txn *txn, uint64_t folder, int entries,
+	int folders)
 {
 	node_rec n;
 	int error;
 
 	if ((error = vault_node__get(&n, txn, v, folder)) < 0)
 		return error;
-	if ((folders < 0 && n.folders == 0) || (folders > 0 && n.folders == UINT32_MAX))
-		return vault_error_set(VAULT_ECORRUPT, "record of node %016llx counts its folders wrong",
+	if ((folders < 0 && n.folders == 0) || (folders > 0 && n.folders == UINT32_MAX) ||
+	    (entries < 0 && n.entries == 0) || (entries > 0 && n.entries == UINT32_MAX))
+		return vault_error_set(VAULT_ECORRUPT, "record of node %016llx counts its entries wrong",
 			(unsigned long long)folder);
 	n.folders = (uint32_t)((int64_t)n.folders + folders);
+	n.entries = (uint32_t)((int64_t)n.entries + entries);
 	n.mtime = n.ctime = vault_time__now_ns();
 	if ((error = vault_node__put(txn, v, &n)) < 0)
 		return error;
@@ -360,10 +363,89 @@ int vault_docs__linked_node(node_rec *out, MDB_txn *txn, vault *v, uint64_t id)
 	return error;
 }
 
+/* One entry (`k`, `d`) of folder `dir`: its node and name, if it is whole
+ * (vault_docs__entries_each). `key`: secret memory for the node key. */
+static int entry_check(node_rec *n, char name[VAULT_FILENAME_MAX + 1], unsigned char *key,
+	MDB_txn *txn, vault *v, case_ctx *cc, const node_rec *dir, const MDB_val *k, const MDB_val *d,
+	const char *path)
+{
+	unsigned char hash[16];
+	int error;
+
+	if (k->mv_size != 24 || d->mv_size != 9 || ((unsigned char *)d->mv_data)[0] != REC_FORMAT)
+		return vault_error_set(VAULT_ECORRUPT, "the vault file is damaged: a folder entry of '%s' is damaged", path);
+	if ((error = vault_docs__linked_node(n, txn, v, be64_get((unsigned char *)d->mv_data + 1))) < 0)
+		return error;
+	if (n->parent != dir->id || n->state != NODE_LIVE || strcmp(n->code, cc->c.code))
+		return vault_error_set(VAULT_ECORRUPT, "a folder entry of '%s' points to a removed or foreign node", path);
+	if ((error = vault_docs__name_open(name, key, txn, v, &cc->c, n)) < 0)
+		return error;
+	vault_vcrypto__lookup_hash(hash, cc->lookup, dir->id, name, strlen(name));
+	if (memcmp(hash, (unsigned char *)k->mv_data + 8, 16) != 0)
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: a folder entry of '%s' is not at its name's place", path);
+	return 0;
+}
+
+int vault_docs__entries_each(MDB_txn *txn, vault *v, case_ctx *cc, const node_rec *dir,
+	const char *path, int (*cb)(const node_rec *n, const char *name, void *payload), void *payload)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	unsigned char prefix[8], *key = NULL;
+	char name[VAULT_FILENAME_MAX + 1];
+	node_rec n;
+	uint32_t count = 0;
+	int rc, error;
+
+	if ((error = vault_vcrypto__secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
+		return error;
+	if ((rc = mdb_cursor_open(txn, v->st->dirents, &cur)) != 0) {
+		vault_vcrypto__key_free(key);
+		return vault_store__error(rc, "list");
+	}
+	be64_put(prefix, dir->id);
+	k.mv_size = 8;
+	k.mv_data = prefix;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0 && error == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size < 8 || memcmp(k.mv_data, prefix, 8))
+			break;
+		count++;
+		if ((error = entry_check(&n, name, key, txn, v, cc, dir, &k, &d, path)) == 0 && cb)
+			error = cb(&n, name, payload);
+	}
+	mdb_cursor_close(cur);
+	vault_vcrypto__key_free(key);
+	sodium_memzero(name, sizeof name);
+	if (error == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		error = vault_store__error(rc, "list");
+	if (error == 0 && count != dir->entries)
+		error = vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: folder '%s' counts %u entries and holds %u (an entry was lost)",
+			path, dir->entries, count);
+	return error;
+}
+
 /*
  * Walk `depth` components of `p` from the case root; the result must be a
- * live folder unless it is the last component.
+ * live folder unless it is the last component. A name that misses is
+ * checked against its folder's entries: lost or damaged ones are damage,
+ * not a name that does not exist (only a miss costs the walk).
  */
+int vault_docs__entries_whole(MDB_txn *txn, vault *v, case_ctx *cc, const node_rec *dir, const vpath *p,
+	size_t depth)
+{
+	char folder[512];            /* for messages: cut short if longer */
+
+	if (depth == 0)
+		snprintf(folder, sizeof folder, "%s", p->code);
+	else
+		snprintf(folder, sizeof folder, "%s/%.*s", p->code,
+			(int)(p->name[depth - 1] + p->len[depth - 1] - p->name[0]), p->name[0]);
+	return vault_docs__entries_each(txn, v, cc, dir, folder, NULL, NULL);
+}
+
 int vault_docs__resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vpath *p,
 	size_t depth, const char *path)
 {
@@ -377,6 +459,8 @@ int vault_docs__resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, con
 			return vault_error_set(VAULT_ENOTFOUND, "'%s': '%.*s' is a file, not a folder",
 				path, (int)p->len[i - 1], p->name[i - 1]);
 		error = vault_docs__child_lookup(&id, txn, v, cc, id, p->name[i], p->len[i]);
+		if (error == VAULT_ENOTFOUND && (error = vault_docs__entries_whole(txn, v, cc, out, p, i)) == 0)
+			error = VAULT_ENOTFOUND;
 		if (error == VAULT_ENOTFOUND && i + 1 < p->n)   /* name the folder that is missing */
 			return vault_error_set(VAULT_ENOTFOUND, "folder '%s/%.*s' does not exist", p->code,
 				(int)(p->name[i] + p->len[i] - p->name[0]), p->name[0]);

@@ -64,9 +64,26 @@ int vault_docs__about(vault_event *ev, vault *v, MDB_txn *txn, const node_rec *n
 int vault_docs__child_lookup(uint64_t *out, MDB_txn *txn, vault *v, case_ctx *cc,
 	uint64_t parent, const char *name, size_t len);
 /* A folder gained or lost an entry: its mtime and ctime are now, its count
- * of subfolders changes by `folders` (-1, 0, 1), and the event records its
- * manifest too. */
-int vault_docs__folder_changed(vault_event *ev, vault *v, MDB_txn *txn, uint64_t folder, int folders);
+ * of entries changes by `entries` (-1, 1) and of subfolders by `folders`
+ * (-1, 0, 1), and the event records its manifest too. */
+int vault_docs__folder_changed(vault_event *ev, vault *v, MDB_txn *txn, uint64_t folder, int entries,
+	int folders);
+/*
+ * Each entry of folder `dir` (whose path, for messages, is `path`), checked:
+ * it points to a live node of the case whose parent is `dir` and whose name
+ * hashes to the entry's key, and the folder holds as many entries as its
+ * record counts; `cb` (or NULL) gets each node and its name (in key order).
+ * Anything else is damage (VAULT_ECORRUPT): a lookup that misses calls
+ * this, so that a lost or damaged entry is not taken for a name that does
+ * not exist.
+ */
+int vault_docs__entries_each(MDB_txn *txn, vault *v, case_ctx *cc, const node_rec *dir,
+	const char *path, int (*cb)(const node_rec *n, const char *name, void *payload), void *payload);
+/* After a name missed in folder `dir`, the first `depth` components of
+ * `p`: 0 if its entries are whole (the name does not exist), VAULT_ECORRUPT
+ * if not. */
+int vault_docs__entries_whole(MDB_txn *txn, vault *v, case_ctx *cc, const node_rec *dir, const vpath *p,
+	size_t depth);
 int vault_docs__dirent_put(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,
 	const char *name, size_t len, uint64_t node);
 int vault_docs__dirent_del(MDB_txn *txn, vault *v, case_ctx *cc, uint64_t parent,

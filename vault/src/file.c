@@ -121,7 +121,7 @@ static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 			return error;
 		vault_docs__name_seal(&f->node, name, nlen, f->wkey);
 		if ((error = vault_docs__dirent_put(txn, v, cc, f->parent, name, nlen, f->node.id)) < 0 ||
-		    (error = vault_docs__folder_changed(ev, v, txn, f->parent, 0)) < 0)
+		    (error = vault_docs__folder_changed(ev, v, txn, f->parent, 1, 0)) < 0)
 			return error;
 	}
 	if (f->fresh_gen && !f->gen_stored) {
@@ -369,6 +369,11 @@ static int open_load(vault_file *f, MDB_txn *txn, case_ctx *cc, const vault_file
 			f->base_size = f->base.size;
 		}
 	} else if (error == VAULT_ENOTFOUND) {
+		/* A miss on a read is checked against the folder's entries (a
+		 * lost one is damage); a create's is what it expects. */
+		if (!(o->flags & VAULT_FILE_CREATE) &&
+		    (error = vault_docs__entries_whole(txn, f->v, cc, &parent, &f->p, f->p.n - 1)) < 0)
+			return error;
 		if (!(o->flags & VAULT_FILE_CREATE))
 			return vault_error_set(VAULT_ENOTFOUND, "'%s' does not exist", f->path);
 		vault_node__init(&f->node, NODE_FILE, cc->c.code, parent.id);
@@ -425,7 +430,7 @@ static int create_event_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc
 	f->gen_stored = 1;
 	if ((error = vault_node__put(txn, v, &f->node)) < 0 ||
 	    (error = vault_docs__dirent_put(txn, v, cc, f->parent, name, nlen, f->node.id)) < 0 ||
-	    (error = vault_docs__folder_changed(ev, v, txn, f->parent, 0)) < 0)
+	    (error = vault_docs__folder_changed(ev, v, txn, f->parent, 1, 0)) < 0)
 		return error;
 	return vault_docs__about(ev, v, txn, &f->node, 0);
 }

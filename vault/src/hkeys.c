@@ -272,10 +272,14 @@ static int load_from(vault *v, MDB_txn *txn, uint32_t gens)
 
 	for (g = gens; g > hk->held && (error = unseal_one(vault_hkeys__gen(hk, g), txn, v, g)) == VAULT_ENOTFOUND; g--)
 		;
+	/* Each generation is sealed to every active user: at their enrolment
+	 * (the newest), at each rotation after it. An active user's copies
+	 * missing, all of them, is damage (or a deletion), not access. */
 	if (error == VAULT_ENOTFOUND)
-		return vault_error_set(VAULT_EACCES,
-			"user '%s' holds no key of generation %u of the history: it was rotated without them",
-			v->user, gens);
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: no sealed copy of generation %u of the history key "
+			"for user '%s', who is active (each generation is sealed to every active user)",
+			gens, v->user);
 	if (error < 0 || (error = chain_down(v, txn, g, hk->held)) < 0)
 		return error;
 	__atomic_store_n(&hk->held, g, __ATOMIC_RELEASE);

@@ -53,7 +53,7 @@ static int mkdir_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void 
 	vault_vcrypto__key_free(key);
 	if (error < 0 || (error = vault_node__put(txn, v, &n)) < 0 ||
 	    (error = vault_docs__dirent_put(txn, v, cc, parent.id, name, nlen, n.id)) < 0 ||
-	    (error = vault_docs__folder_changed(ev, v, txn, parent.id, 1)) < 0)
+	    (error = vault_docs__folder_changed(ev, v, txn, parent.id, 1, 1)) < 0)
 		return error;
 	return vault_docs__about(ev, v, txn, &n, 0);
 }
@@ -128,13 +128,13 @@ static int move_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *
 		return error;
 	}
 	vault_vcrypto__key_free(key);
-	if ((error = vault_docs__folder_changed(ev, v, txn, n.parent, n.type == NODE_DIR ? -1 : 0)) < 0)
+	if ((error = vault_docs__folder_changed(ev, v, txn, n.parent, -1, n.type == NODE_DIR ? -1 : 0)) < 0)
 		return error;
 	n.parent = to_parent.id;
 	n.ctime = vault_time__now_ns();
 	if ((error = vault_node__put(txn, v, &n)) < 0 ||
 	    (error = vault_docs__dirent_put(txn, v, cc, to_parent.id, name, nlen, n.id)) < 0 ||
-	    (error = vault_docs__folder_changed(ev, v, txn, to_parent.id, n.type == NODE_DIR)) < 0)
+	    (error = vault_docs__folder_changed(ev, v, txn, to_parent.id, 1, n.type == NODE_DIR)) < 0)
 		return error;
 	return vault_docs__about(ev, v, txn, &n, 1);
 }
@@ -187,7 +187,7 @@ static int remove_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, op_c
 	n->state = NODE_DELETED;
 	n->ctime = vault_time__now_ns();
 	if ((error = vault_node__put(txn, v, n)) < 0 ||
-	    (error = vault_docs__folder_changed(ev, v, txn, n->parent, n->type == NODE_DIR ? -1 : 0)) < 0)
+	    (error = vault_docs__folder_changed(ev, v, txn, n->parent, -1, n->type == NODE_DIR ? -1 : 0)) < 0)
 		return error;
 	return vault_docs__about(ev, v, txn, n, 1);
 }
@@ -354,19 +354,33 @@ static int item_cmp(const void *a, const void *b)
 	return strcmp(((const list_item *)a)->name, ((const list_item *)b)->name);
 }
 
+typedef struct {
+	list_item *items;
+	size_t n, cap;
+} list_items;
+
+static int item_add(const node_rec *n, const char *name, void *payload)
+{
+	list_items *l = payload;
+	int error;
+
+	if ((error = vault_array_grow(&l->items, &l->cap, l->n, sizeof *l->items, 32)) < 0)
+		return error;
+	l->items[l->n].n = *n;
+	snprintf(l->items[l->n].name, sizeof l->items[l->n].name, "%s", name);
+	l->n++;
+	return 0;
+}
+
 int vault_list(vault *v, const char *path, const vault_list_options *o,
 	int (*cb)(const vault_stat_info *, void *), void *payload)
 {
 	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val k, d;
 	case_ctx cc;
 	node_rec dir;
 	vpath p;
-	list_item *items = NULL;
-	size_t n = 0, cap = 0;
-	unsigned char prefix[8], *key = NULL;
-	int error, rc;
+	list_items l = { NULL, 0, 0 };
+	int error;
 
 	if (!o || o->version != VAULT_LIST_OPTIONS_VERSION)
 		return vault_error_set(VAULT_EUSAGE, "'%s': list options of an unknown version", path);
@@ -382,56 +396,24 @@ int vault_list(vault *v, const char *path, const vault_list_options *o,
 		error = vault_error_set(VAULT_EUSAGE, "'%s' is a file; use 'history' or 'get'", path);
 		goto done;
 	}
-	/* One piece of secret memory for every entry's node key. */
-	if ((error = vault_vcrypto__secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
+	if ((error = vault_docs__entries_each(txn, v, &cc, &dir, path, item_add, &l)) < 0)
 		goto done;
-	be64_put(prefix, dir.id);
-	if ((rc = mdb_cursor_open(txn, v->st->dirents, &cur)) != 0) {
-		error = vault_store__error(rc, "list");
-		goto done;
-	}
-	k.mv_size = 8;
-	k.mv_data = prefix;
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != 24 || memcmp(k.mv_data, prefix, 8))
-			break;
-		if (d.mv_size != 9) {
-			error = vault_error_set(VAULT_ECORRUPT, "a folder entry of '%s' is damaged", path);
-			goto done;
-		}
-		if ((error = vault_array_grow(&items, &cap, n, sizeof *items, 32)) < 0)
-			goto done;
-		if ((error = vault_docs__linked_node(&items[n].n, txn, v, be64_get((unsigned char *)d.mv_data + 1))) < 0 ||
-		    (error = vault_docs__name_open(items[n].name, key, txn, v, &cc.c, &items[n].n)) < 0)
-			goto done;
-		if (items[n].n.parent != dir.id || strcmp(items[n].n.code, cc.c.code)) {
-			error = vault_error_set(VAULT_ECORRUPT, "a folder entry of '%s' points to a foreign node", path);
-			goto done;
-		}
-		n++;
-	}
-	mdb_cursor_close(cur);
-	cur = NULL;
 	vault_store__abort(v->st, txn);
 	txn = NULL;
-	if (n)
-		qsort(items, n, sizeof *items, item_cmp);
-	for (size_t i = 0; i < n; i++) {
+	if (l.n)
+		qsort(l.items, l.n, sizeof *l.items, item_cmp);
+	for (size_t i = 0; i < l.n; i++) {
 		vault_stat_info e;
-		vault_docs__entry_of(&e, &items[i].n, items[i].name, cc.access == 2);
+		vault_docs__entry_of(&e, &l.items[i].n, l.items[i].name, cc.access == 2);
 		if ((error = cb(&e, payload)) != 0)
 			goto done;
 	}
 	error = 0;
 done:
-	if (items) {
-		sodium_memzero(items, cap * sizeof *items);
-		free(items);
+	if (l.items) {
+		sodium_memzero(l.items, l.cap * sizeof *l.items);
+		free(l.items);
 	}
-	if (cur)
-		mdb_cursor_close(cur);
-	vault_vcrypto__key_free(key);
 	vault_docs__read_end(txn, &cc, v);
 	return error;
 }

@@ -18,7 +18,6 @@
 #include "policy.h"
 #include "sshsig.h"
 
-#define USER_REC_SIZE (3 + 32 + 8 + 8 + VCRYPTO_SALTBYTES + VCRYPTO_OVERHEAD + VCRYPTO_SIGN_SKBYTES + 32 + 8)
 
 /* ---- locators ------------------------------------------------------------ */
 
@@ -601,10 +600,10 @@ int vault_user__check_name(const char *name, const char *what)
  * A pending user's code expiry says when they were added: it is stored
  * XORed with a keystream of the index key (XChaCha20 under subkey 3,
  * context `cv-meta_`; the nonce hashes the vault id, the name and the
- * code's hash, which is new at every `user add`). It is not authenticated
+ * enrolment key, which is new at every `user add`). It is not authenticated
  * here: the user's file in the signed head holds it, and every decision
  * on it (enrol) checks the record against the head. A record with no
- * code's hash stores its expiry (0) as it is.
+ * enrolment key stores its expiry (0) as it is.
  */
 static int expiry_crypt(unsigned char b[8], const vault *v, const char *name, const unsigned char enrol[32])
 {
@@ -631,19 +630,84 @@ static int expiry_crypt(unsigned char b[8], const vault *v, const char *name, co
 	return 0;
 }
 
+void vault_user__sum(unsigned char out[USER_SUM_SIZE], const unsigned char *loc, const unsigned char *rec,
+	size_t len)
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, (const unsigned char *)"cv-user-sum", 11, USER_SUM_SIZE);
+	crypto_generichash_update(&st, loc, VAULT_LOCATOR_SIZE);
+	crypto_generichash_update(&st, rec, len - USER_SUM_SIZE);
+	crypto_generichash_final(&st, out, USER_SUM_SIZE);
+}
+
+/*
+ * A user record's checksum is checked before anything in it is used: a
+ * passphrase that fails to open an intact record is wrong (VAULT_EAUTH);
+ * one that could not, as the record is damaged, is damage (VAULT_ECORRUPT).
+ * Anyone can recompute the checksum: a forged record is the trust gate's
+ * to refuse.
+ */
+static int user_intact(const MDB_val *key, const MDB_val *val, const char *name)
+{
+	const unsigned char *p = val->mv_data;
+	unsigned char sum[USER_SUM_SIZE];
+
+	if (key->mv_size != VAULT_LOCATOR_SIZE || val->mv_size != USER_REC_SIZE || p[0] != REC_FORMAT)
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: the record of user '%s' has a wrong size or format", name);
+	vault_user__sum(sum, key->mv_data, p, USER_REC_SIZE);
+	if (sodium_memcmp(sum, p + USER_REC_SIZE - USER_SUM_SIZE, USER_SUM_SIZE) != 0)
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: the record of user '%s' fails its checksum", name);
+	if (p[1] < 1 || p[1] > 3 || (p[2] & ~USER_WRAP_OUTSIDE) > USER_PENDING)
+		return vault_error_set(VAULT_ECORRUPT, "record of user '%s' is damaged", name);
+	return 0;
+}
+
+/*
+ * User `name`'s record missed: each record of the table must be whole, its
+ * place included (the checksum covers the locator), so that a record whose
+ * key was damaged is not taken for a user that does not exist. Only a miss
+ * walks the table (an unlock or a `user add`).
+ */
+static int users_whole(MDB_txn *txn, vault *v, const char *name)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc, error = VAULT_ENOTFOUND;
+
+	if ((rc = mdb_cursor_open(txn, v->st->users, &cur)) != 0)
+		return vault_store__error(rc, "read user records");
+	while (error == VAULT_ENOTFOUND && (rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0)
+		if (user_intact(&k, &d, "?") < 0)
+			error = vault_error_set(VAULT_ECORRUPT,
+				"the vault file is damaged: no record of user '%s', and a user record fails its "
+				"checksum (it may be theirs)", name);
+	mdb_cursor_close(cur);
+	if (error == VAULT_ENOTFOUND && rc != MDB_NOTFOUND)
+		error = vault_store__error(rc, "read user records");
+	return error;
+}
+
 int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name)
 {
 	unsigned char expiry[8];
-	MDB_val val;
+	vault_rec_key key;
+	MDB_val k, val;
 	const unsigned char *p;
 	int error;
 
-	if ((error = vault_rec__get(txn, v, v->st->users, name, &val)) < 0)
+	if ((error = vault_rec__key(&key, v, v->st->users, name)) < 0)
+		return error;
+	k.mv_size = key.len;
+	k.mv_data = key.b;
+	error = vault_store__get(txn, v->st->users, key.b, key.len, &val);
+	if (error == VAULT_ENOTFOUND)
+		return users_whole(txn, v, name);
+	if (error < 0 || (error = user_intact(&k, &val, name)) < 0)
 		return error;
 	p = val.mv_data;
-	if (val.mv_size != USER_REC_SIZE || p[0] != REC_FORMAT || p[1] < 1 || p[1] > 3 ||
-	    (p[2] & ~USER_WRAP_OUTSIDE) > USER_PENDING)
-		return vault_error_set(VAULT_ECORRUPT, "record of user '%s' is damaged", name);
 	out->role = p[1];
 	out->status = p[2] & ~USER_WRAP_OUTSIDE;
 	out->wrap_outside = (p[2] & USER_WRAP_OUTSIDE) != 0;
@@ -667,8 +731,11 @@ int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name)
 int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u)
 {
 	unsigned char buf[USER_REC_SIZE], *p = buf;
+	vault_rec_key key;
 	int error;
 
+	if ((error = vault_rec__key(&key, v, v->st->users, name)) < 0)
+		return error;
 	*p++ = REC_FORMAT;
 	*p++ = (unsigned char)u->role;
 	*p++ = (unsigned char)(u->status | (u->wrap_outside ? USER_WRAP_OUTSIDE : 0));
@@ -682,7 +749,11 @@ int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u)
 	if ((error = expiry_crypt(p, v, name, u->enrol)) == VAULT_EAUTH)
 		error = vault_error_set(VAULT_EAUTH,
 			"the record of user '%s' is encrypted in part and this session holds no key of it", name);
-	if (error < 0 || (error = vault_rec__put(txn, v, v->st->users, name, buf, sizeof buf)) < 0)
+	if (error < 0)
+		return error;
+	p += 8;
+	vault_user__sum(p, key.b, buf, sizeof buf);
+	if ((error = vault_store__put(txn, v->st->users, key.b, key.len, buf, sizeof buf, 0)) < 0)
 		return error;
 	return names_add(txn, v, NAMES_USERS, name);
 }
@@ -733,8 +804,8 @@ int vault_blob__user(vault_buf *out, const char *name, const user_rec *u)
 		crypto_generichash_final(&st, h, 32);
 		blob_hash(out, "wrapped", h);
 	}
-	/* The code's hash is here so that the signed history vouches for it:
-	 * a hash written into the file alone enrols no one. */
+	/* The enrolment key is here so that the signed history vouches for it:
+	 * a key written into the file alone enrols no one. */
 	if (u->status == USER_PENDING) {
 		sodium_bin2hex(hex, sizeof hex, u->enrol, 32);
 		vault_buf_printf(out, "enrol %s %lld\n", hex, (long long)u->enrol_expires);
@@ -1181,14 +1252,16 @@ static int node_parse(node_rec *out, const unsigned char *p, size_t len, uint64_
 	out->next_block = be64_get(p); p += 8;
 	out->name_gen = be32_get(p); p += 4;
 	out->name_len = ((size_t)p[0] << 8) | p[1]; p += 2;
-	if (out->name_len > sizeof out->name || (size_t)(end - p) != out->name_len + 32 + 2 + 4)
+	if (out->name_len > sizeof out->name || (size_t)(end - p) != out->name_len + 32 + 2 + 4 + 4)
 		goto bad;
 	memcpy(out->name, p, out->name_len); p += out->name_len;
 	memcpy(out->commitment, p, 32); p += 32;
 	out->mode = ((uint32_t)p[0] << 8) | p[1];
 	p += 2;
-	out->folders = be32_get(p);
-	if (out->mode > 07777 || (out->type != NODE_DIR && out->folders))
+	out->folders = be32_get(p); p += 4;
+	out->entries = be32_get(p);
+	if (out->mode > 07777 || (out->type != NODE_DIR && (out->folders || out->entries)) ||
+	    out->folders > out->entries)
 		goto bad;
 	if ((out->type != NODE_DIR && out->type != NODE_FILE) ||
 	    out->state < NODE_LIVE || out->state > NODE_SHREDDED)
@@ -1228,7 +1301,7 @@ int vault_node__get(node_rec *out, MDB_txn *txn, vault *v, uint64_t id)
 
 int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n)
 {
-	unsigned char buf[4 + VAULT_CODE_SIZE + 62 + sizeof n->name + 32 + 2 + 4], *p = buf, k[8];
+	unsigned char buf[4 + VAULT_CODE_SIZE + 62 + sizeof n->name + 32 + 2 + 4 + 4], *p = buf, k[8];
 	size_t clen = strlen(n->code);
 
 	*p++ = REC_FORMAT;
@@ -1252,6 +1325,7 @@ int vault_node__put(MDB_txn *txn, vault *v, const node_rec *n)
 	*p++ = (unsigned char)(n->mode >> 8);
 	*p++ = (unsigned char)n->mode;
 	be32_put(p, n->folders); p += 4;
+	be32_put(p, n->entries); p += 4;
 	be64_put(k, n->id);
 	return put_sealed(txn, v, v->st->nodes, "nodes", k, 8, buf, (size_t)(p - buf));
 }

@@ -118,6 +118,7 @@ typedef struct {
 	unsigned char commitment[32];/* of the current version */
 	uint32_t mode;               /* permission bits (07777) */
 	uint32_t folders;            /* a folder's live subfolders (st_nlink - 2) */
+	uint32_t entries;            /* a folder's entries: its live files and folders */
 } node_rec;
 
 typedef struct {
@@ -214,6 +215,16 @@ int vault_meta__purposes(vault_buf *out, int *required, MDB_txn *txn, vault *v);
 /* VAULT_EUSAGE unless `name` is a user name; `what` names it in the error. */
 int vault_user__check_name(const char *name, const char *what);
 int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name);
+/* A user record ends with a checksum (16: BLAKE2b-128, keyed with
+ * `cv-user-sum`, of its locator `loc` and the `len` - 16 bytes before
+ * it), so that a damaged record is told from a wrong passphrase, and a
+ * damaged key from a user that does not exist. Tests that forge a record
+ * as an attacker would recompute it with this. */
+#define USER_SUM_SIZE 16
+#define USER_REC_SIZE (3 + 32 + 8 + 8 + VCRYPTO_SALTBYTES + VCRYPTO_OVERHEAD + VCRYPTO_SIGN_SKBYTES + 32 + 8 + \
+	USER_SUM_SIZE)
+void vault_user__sum(unsigned char out[USER_SUM_SIZE], const unsigned char *loc, const unsigned char *rec,
+	size_t len);
 int vault_user__put(MDB_txn *txn, vault *v, const char *name, const user_rec *u);
 
 /*

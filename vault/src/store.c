@@ -662,6 +662,29 @@ int vault_store__page_ok(const vault_store *st, const void *inmap)
 		(unsigned long long)((page - st->fault_base) / st->psize), (unsigned long long)pgno);
 }
 
+/*
+ * Record `key` is not in `dbi`. The leaf page that would hold it must be
+ * the page it claims to be: one swapped or copied over it (damage) makes
+ * a record vanish, which is not a record that does not exist. Only a miss
+ * pays for this (one more search).
+ */
+static int miss_checked(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key)
+{
+	MDB_cursor *cur;
+	MDB_val k = *key, d;
+	int rc, error;
+
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+		return vault_store__error(rc, "read record");
+	if ((rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE)) == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &k, &d, MDB_LAST);     /* past the last: the last leaf */
+	mdb_cursor_close(cur);
+	if (rc != 0)
+		return record_result(rc, "read record");
+	error = vault_store__page_ok(mdb_env_get_userctx(mdb_txn_env(txn)), k.mv_data);
+	return error < 0 ? error : VAULT_ENOTFOUND;
+}
+
 int vault_store__get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, MDB_val *out)
 {
 	MDB_val key = { klen, (void *)k };
@@ -669,6 +692,8 @@ int vault_store__get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, MDB_
 
 	if (rc == 0)
 		return vault_store__page_ok(mdb_env_get_userctx(mdb_txn_env(txn)), out->mv_data);
+	if (rc == MDB_NOTFOUND)
+		return miss_checked(txn, dbi, &key);
 	return record_result(rc, "read record");
 }
 

@@ -153,29 +153,36 @@ static int verify_rooted(vault *v, MDB_txn *txn, const uint64_t *ids, size_t n)
 	return error;
 }
 
-/* A folder's count of subfolders is what its entries hold. */
-static int folders_match(uint64_t pid, uint32_t want, uint32_t have)
+/* A folder's counts of subfolders and of entries are what its entries hold. */
+static int folders_match(uint64_t pid, const node_rec *parent, uint32_t have, uint32_t entries)
 {
-	if (want == have)
-		return 0;
-	return vault_error_set(VAULT_ECORRUPT,
-		"vault state does not match the history: folder %016llx counts %u subfolders and holds %u",
-		(unsigned long long)pid, want, have);
+	if (parent->folders != have)
+		return vault_error_set(VAULT_ECORRUPT,
+			"vault state does not match the history: folder %016llx counts %u subfolders and holds %u",
+			(unsigned long long)pid, parent->folders, have);
+	if (parent->entries != entries)
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: folder %016llx counts %u entries and holds %u",
+			(unsigned long long)pid, parent->entries, entries);
+	return 0;
 }
 
 /*
  * Folder entries: each names a live node of the same case whose parent is
  * the entry's folder, and every live node but a case root has exactly one.
- * Each folder that holds entries counts its subfolders right; with the
- * counts of all folders adding up to the live folders below a root
- * (`dirs`, `counted`), those that hold none count zero.
+ * Each folder that holds entries counts its subfolders and its entries
+ * right; with the counts of all folders adding up to the live folders
+ * below a root (`dirs`, `counted`) and to the entries (`ecounted`), those
+ * that hold none count zero.
  */
-static int verify_dirents(vault *v, MDB_txn *txn, uint64_t live, uint64_t dirs, uint64_t counted)
+static int verify_dirents(vault *v, MDB_txn *txn, uint64_t live, uint64_t dirs, uint64_t counted,
+	uint64_t ecounted)
 {
 	MDB_cursor *cur = NULL;
 	MDB_val k, d;
 	uint64_t *ids = NULL, pid_at = 0;
-	uint32_t want = 0, have = 0;
+	node_rec at = { 0 };
+	uint32_t have = 0, entries = 0;
 	size_t n = 0, cap = 0;
 	int rc, error = 0;
 
@@ -204,21 +211,26 @@ static int verify_dirents(vault *v, MDB_txn *txn, uint64_t live, uint64_t dirs, 
 		}
 		/* Entries are keyed by folder first: one run per folder. */
 		if (n == 1 || pid != pid_at) {
-			if (n > 1 && (error = folders_match(pid_at, want, have)) < 0)
+			if (n > 1 && (error = folders_match(pid_at, &at, have, entries)) < 0)
 				break;
 			pid_at = pid;
-			want = parent.folders;
-			have = 0;
+			at = parent;
+			have = entries = 0;
 		}
 		have += child.type == NODE_DIR;
+		entries++;
 	}
 	mdb_cursor_close(cur);
 	if (error == 0 && n > 0)
-		error = folders_match(pid_at, want, have);
+		error = folders_match(pid_at, &at, have, entries);
 	if (error == 0 && dirs != counted)
 		error = vault_error_set(VAULT_ECORRUPT,
 			"vault state does not match the history: folders count %llu subfolders, and %llu are live",
 			(unsigned long long)counted, (unsigned long long)dirs);
+	if (error == 0 && n != ecounted)
+		error = vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: folders count %llu entries, and %zu are stored",
+			(unsigned long long)ecounted, n);
 	if (error == 0 && n != live)
 		error = vault_error_set(VAULT_ECORRUPT,
 			"vault state does not match the history: %zu folder entries for %llu live files and folders",
@@ -305,7 +317,7 @@ int vault_verify__state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 {
 	vault_history__memo memo = { { NULL }, 0 };
 	vault_buf b = VAULT_BUF_INIT;
-	uint64_t live = 0, dirs = 0, counted = 0;
+	uint64_t live = 0, dirs = 0, counted = 0, ecounted = 0;
 	MDB_cursor *cur = NULL;
 	MDB_val k, d;
 	size_t have = 0, want = 0;
@@ -343,10 +355,11 @@ int vault_verify__state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 			dirs += n.type == NODE_DIR;
 		}
 		counted += n.folders;
+		ecounted += n.entries;
 	}
 	mdb_cursor_close(cur);
 	if (error == 0)
-		error = verify_dirents(v, txn, live, dirs, counted);
+		error = verify_dirents(v, txn, live, dirs, counted, ecounted);
 	/* settings */
 	if (error == 0) {
 		vault_buf_clear(&b);
