@@ -272,8 +272,8 @@ static int read_documents(reader *r, cli_ctx *ctx, const cli_secret *pass, const
 	}
 	cli_error_on(CLI_ON_BACKUP, dest);
 	if (read_cases(r) < 0)
-		rc = cli_fail_vault("backup verify --read: a document of backup '%s' does not read "
-			"back as committed", dest);
+		rc = cli_fail_vault("backup verify --read: cannot read back the documents of backup '%s'",
+			dest);
 done:
 	vault_close(r->v);
 	r->v = NULL;
