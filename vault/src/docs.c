@@ -427,25 +427,99 @@ int vault_docs__entries_each(MDB_txn *txn, vault *v, case_ctx *cc, const node_re
 	return error;
 }
 
+/* Folder `dir`'s entries as stored, keys only (nothing opened), into *out. */
+static int entries_count(uint32_t *out, MDB_cursor *cur, uint64_t dir)
+{
+	unsigned char prefix[8];
+	MDB_val k, d;
+	int rc;
+
+	*out = 0;
+	be64_put(prefix, dir);
+	k.mv_size = 8;
+	k.mv_data = prefix;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size < 8 || memcmp(k.mv_data, prefix, 8))
+			break;
+		(*out)++;
+	}
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : vault_store__error(rc, "list");
+}
+
+/* The entries of folder `dir` on either side of key `at` (where a missed
+ * name's entry would be), each checked whole. */
+static int entries_beside(MDB_cursor *cur, MDB_txn *txn, vault *v, case_ctx *cc, const node_rec *dir,
+	const unsigned char at[24], const char *path)
+{
+	char name[VAULT_FILENAME_MAX + 1];
+	unsigned char *key = NULL;
+	MDB_val k, d;
+	node_rec n;
+	int rc, error = 0;
+
+	if ((error = vault_vcrypto__secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0)
+		return error;
+	k.mv_size = 24;
+	k.mv_data = (void *)at;
+	rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE);
+	if (rc == 0 && k.mv_size >= 8 && memcmp(k.mv_data, at, 8) == 0)
+		error = entry_check(&n, name, key, txn, v, cc, dir, &k, &d, path);
+	if (error == 0) {
+		rc = mdb_cursor_get(cur, &k, &d, rc == 0 ? MDB_PREV : MDB_LAST);
+		if (rc == 0 && k.mv_size >= 8 && memcmp(k.mv_data, at, 8) == 0)
+			error = entry_check(&n, name, key, txn, v, cc, dir, &k, &d, path);
+	}
+	vault_vcrypto__key_free(key);
+	sodium_memzero(name, sizeof name);
+	if (error == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		error = vault_store__error(rc, "list");
+	return error;
+}
+
 /*
- * Walk `depth` components of `p` from the case root; the result must be a
- * live folder unless it is the last component. A name that misses is
- * checked against its folder's entries: lost or damaged ones are damage,
- * not a name that does not exist (only a miss costs the walk).
+ * Component `depth` of `p` missed in folder `dir`: is it absent, or was its
+ * entry lost or damaged? The folder's entries are counted, keys only,
+ * against the count its record keeps (a lost entry, or one moved out of
+ * the folder, is damage); and the entries on either side of where the
+ * name's entry would be are checked whole (an entry whose stored key was
+ * changed in place still counts, and would sit there). A miss costs a
+ * cursor step per entry and two entries opened, not a listing.
  */
 int vault_docs__entries_whole(MDB_txn *txn, vault *v, case_ctx *cc, const node_rec *dir, const vpath *p,
 	size_t depth)
 {
 	char folder[512];            /* for messages: cut short if longer */
+	unsigned char at[24];
+	MDB_cursor *cur;
+	uint32_t count;
+	int rc, error;
 
 	if (depth == 0)
 		snprintf(folder, sizeof folder, "%s", p->code);
 	else
 		snprintf(folder, sizeof folder, "%s/%.*s", p->code,
 			(int)(p->name[depth - 1] + p->len[depth - 1] - p->name[0]), p->name[0]);
-	return vault_docs__entries_each(txn, v, cc, dir, folder, NULL, NULL);
+	if ((rc = mdb_cursor_open(txn, v->st->dirents, &cur)) != 0)
+		return vault_store__error(rc, "list");
+	if ((error = entries_count(&count, cur, dir->id)) == 0 && count != dir->entries)
+		error = vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: folder '%s' counts %u entries and holds %u (an entry was lost)",
+			folder, dir->entries, count);
+	if (error == 0) {
+		dirent_key(at, cc, dir->id, p->name[depth], p->len[depth]);
+		error = entries_beside(cur, txn, v, cc, dir, at, folder);
+	}
+	mdb_cursor_close(cur);
+	return error;
 }
 
+/*
+ * Walk `depth` components of `p` from the case root; the result must be a
+ * live folder unless it is the last component. A name that misses is
+ * checked against its folder's entries: lost or damaged ones are damage,
+ * not a name that does not exist (only a miss costs the walk).
+ */
 int vault_docs__resolve(node_rec *out, MDB_txn *txn, vault *v, case_ctx *cc, const vpath *p,
 	size_t depth, const char *path)
 {
