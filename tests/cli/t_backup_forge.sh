@@ -5,7 +5,9 @@
 # snapshot is genuine and signed, so `backup verify` alone passes it;
 # checked against the vault (`--vault`), the manifest's `backup` event
 # must be one of the vault's, by the signer, naming this snapshot (exit 3
-# otherwise). An honest backup still verifies against the vault.
+# otherwise). An honest backup still verifies against the vault. A
+# restore note planted beside the vault, naming an event its history
+# lacks, says nothing and records nothing.
 . "$(dirname "$0")/lib.sh"
 
 export XDG_STATE_HOME="$T/state"
@@ -44,6 +46,19 @@ expect_exit 0 cv dpo user disable ops
 expect_exit 0 aside ops backup "$T/bk-ops"
 expect_exit 3 cv aud backup verify "$T/bk-ops"
 expect_err_hint "is not an event of"
+
+# ---- a restore note planted beside a vault that was not restored -------------
+
+# Anyone who writes the vault's directory can write `restored`: one naming
+# an event this vault's history lacks is no note of it. The next session
+# says nothing of a restore, records no rollback-accepted, and removes it.
+printf 'casevault-restored 1\nhead %s\nevents 3\ntime 1796577356\n' \
+	"$(printf 'planted' | sha1sum | cut -c1-40)" > "$VAULT/restored"
+expect_exit 0 cv alice ls "$code" --purpose care
+check_not_contains "no restore said" "restored from a backup" "$ERR"
+check "the planted note is removed" test ! -e "$VAULT/restored"
+expect_exit 0 cv aud audit log --action rollback-accepted
+check_not_contains "no rollback-accepted recorded" "rollback-accepted" "$OUT"
 
 # ---- an honest backup verifies against the vault -----------------------------
 

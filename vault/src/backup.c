@@ -695,6 +695,25 @@ static void witness_check(vault_restored_info *out, vault *v, const vault_trust_
 		out->witness = url[0] != '\0';
 }
 
+/*
+ * Is the note's head an event of the history this session verified? Anyone
+ * who writes the vault's directory can write a note: one naming an event
+ * this history lacks is of no restore of this vault. 1, 0, or an error.
+ */
+static int note_of_vault(vault *v, const vault_trust_note *n)
+{
+	vault_trust_point t;
+	MDB_txn *txn = NULL;
+	int error;
+
+	vault_trust__save(&t, v);
+	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
+		return error;
+	error = vault_trust__holds(v, &t.head, &n->head);
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
 /* The first session on a restored vault. */
 static int accepted_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 {
@@ -711,7 +730,14 @@ int vault_restored_note(vault_restored_info *out, vault *v)
 	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
 	out->seen = v->ckpt_seen;
-	if (!vault_trust__note_read(&n, v->dir) && !v->ckpt_reset)
+	if (vault_trust__note_read(&n, v->dir) && (error = note_of_vault(v, &n)) != 1) {
+		if (error < 0)
+			return error;
+		memset(&n, 0, sizeof n);          /* planted: it says nothing */
+		if ((error = vault_trust__note_remove(v->dir)) < 0)
+			return error;
+	}
+	if (!n.events && !v->ckpt_reset)
 		return 0;
 	witness_check(out, v, &n);
 	if (!out->events && v->ckpt_reset) {
