@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "history.h"
 #include "policy.h"
 #include "sshsig.h"
 #include "trust.h"
@@ -472,13 +473,35 @@ static int signer_check(char *signer, vault *snap, const char *text, size_t body
 	return 0;
 }
 
-/* How many events the live vault holds after `head`, which it must hold. */
+/* The manifest's `backup` event, met in the live vault's history (`t`, its
+ * trailers): by the signer, naming this snapshot. */
+static int backup_event_check(const vault_backup_check *res, const vault_trailers *t, const vault *live)
+{
+	const vault_backup_info *m = &res->manifest;
+	char want[sizeof t->snapshot];
+
+	snprintf(want, sizeof want, "%s %" PRIu64 " %" PRIu64 " %s", m->head, m->events, m->size, m->blake2b);
+	if (strcmp(t->action, "backup") || strcmp(t->actor, res->signer) || strcmp(t->snapshot, want))
+		return vault_error_set(VAULT_ECORRUPT, "event %.12s of the history of '%s' is not the "
+			"backup event of this snapshot by '%s' that its manifest names", m->event, live->dir,
+			res->signer);
+	return 0;
+}
+
+/*
+ * How many events the live vault holds after `head`, which it must hold,
+ * and the manifest's `backup` event among them: a snapshot made from a
+ * copy of the vault, or signed outside it, has none there. Only a vault
+ * that accepted a rollback since (one restored from this snapshot) may
+ * lack it.
+ */
 static int live_behind(vault_backup_check *res, vault *live, const git_oid *head, const git_oid *event)
 {
 	MDB_txn *txn = NULL;
 	git_commit *c = NULL;
+	vault_trailers t;
 	git_oid id;
-	int error, has = 1;
+	int error, has = 1, rolled = 0;
 
 	res->live = 1;
 	if (strcmp(live->id, res->manifest.vault_id))
@@ -490,22 +513,33 @@ static int live_behind(vault_backup_check *res, vault *live, const git_oid *head
 		return error;
 	git_oid_fromstr(&id, res->live_head);
 	while (!git_oid_equal(&id, head) && has) {
-		if (git_oid_equal(&id, event))
-			res->event_found = 1;
 		if (git_commit_lookup(&c, live->repo, &id) < 0) {
 			error = vault_error_set(VAULT_ECORRUPT, "event %s of the vault's history is missing "
 				"or damaged", git_oid_tostr_s(&id));
 			goto done;
 		}
+		vault_history__trailers(&t, git_commit_message(c));
+		rolled |= !strcmp(t.action, "rollback-accepted");
+		if (git_oid_equal(&id, event)) {
+			res->event_found = 1;
+			error = backup_event_check(res, &t, live);
+		}
 		if ((has = git_commit_parentcount(c) > 0))
 			id = *git_commit_parent_id(c, 0);
 		git_commit_free(c);
+		if (error < 0)
+			goto done;
 		res->behind++;
 	}
 	if (!has)
 		error = vault_error_set(VAULT_ECORRUPT, "the backup's head %s is not an event of the "
 			"history of '%s': the vault was rolled back or rewritten since, or the backup was "
 			"forged", res->manifest.head, live->dir);
+	else if (!res->event_found && res->behind && !rolled)
+		error = vault_error_set(VAULT_ECORRUPT, "the backup event %.12s its manifest names is not "
+			"an event of the history of '%s' after the snapshot's head: the snapshot was made "
+			"from a copy of the vault, or its manifest signed outside it, or the vault was "
+			"rolled back since", res->manifest.event, live->dir);
 done:
 	vault_store__abort(live->st, txn);
 	return error;
@@ -661,6 +695,25 @@ static void witness_check(vault_restored_info *out, vault *v, const vault_trust_
 		out->witness = url[0] != '\0';
 }
 
+/*
+ * Is the note's head an event of the history this session verified? Anyone
+ * who writes the vault's directory can write a note: one naming an event
+ * this history lacks is of no restore of this vault. 1, 0, or an error.
+ */
+static int note_of_vault(vault *v, const vault_trust_note *n)
+{
+	vault_trust_point t;
+	MDB_txn *txn = NULL;
+	int error;
+
+	vault_trust__save(&t, v);
+	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
+		return error;
+	error = vault_trust__holds(v, &t.head, &n->head);
+	vault_store__abort(v->st, txn);
+	return error;
+}
+
 /* The first session on a restored vault. */
 static int accepted_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 {
@@ -677,7 +730,14 @@ int vault_restored_note(vault_restored_info *out, vault *v)
 	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
 	out->seen = v->ckpt_seen;
-	if (!vault_trust__note_read(&n, v->dir) && !v->ckpt_reset)
+	if (vault_trust__note_read(&n, v->dir) && (error = note_of_vault(v, &n)) != 1) {
+		if (error < 0)
+			return error;
+		memset(&n, 0, sizeof n);          /* planted: it says nothing */
+		if ((error = vault_trust__note_remove(v->dir)) < 0)
+			return error;
+	}
+	if (!n.events && !v->ckpt_reset)
 		return 0;
 	witness_check(out, v, &n);
 	if (!out->events && v->ckpt_reset) {

@@ -57,7 +57,10 @@ static int case_create_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload
 	}
 	vault_node__init(&root, NODE_DIR, c.code, 0);
 	c.root = root.id;
+	/* Sealed to the creator's key as the head has it: their record may
+	 * have been changed since the session checked it at unlock. */
 	if ((error = vault_node__put(txn, v, &root)) < 0 ||
+	    (error = vault_keys__user_trusted(txn, v, v->user)) < 0 ||
 	    (error = vault_keys__seal(txn, v, &c, 1, v->user, k->key)) < 0 ||
 	    (error = vault_case__put(txn, v, &c)) < 0) {
 		vault_case__dispose(&c);

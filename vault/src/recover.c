@@ -361,7 +361,9 @@ static int grant_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		error = vault_error_set(VAULT_EREFUSED, "case '%s' has the most members", code);
 		goto done;
 	}
+	/* The case and the caseworker's own key as the head has them. */
 	if ((error = vault_keys__epoch_trusted(txn, v, &c)) < 0 ||
+	    (error = vault_keys__user_trusted(txn, v, v->user)) < 0 ||
 	    (error = vault_vcrypto__secret_alloc(&key, VCRYPTO_KEYBYTES)) < 0 ||
 	    (error = combine(key, txn, v, &c, r)) < 0 ||
 	    (error = vault_keys__seal(txn, v, &c, r->epoch, v->user, key)) < 0)

@@ -303,11 +303,27 @@ static int drop_user(const char *name, const user_rec *u, void *payload)
 	return error;
 }
 
+/*
+ * Has a request of `c`'s split of its current epoch approvals? Its shares
+ * are handed over from that split: a split of the same epoch again (a
+ * custodian's passwd, a new set) would make shares of another polynomial,
+ * and the two kinds combine into no key. The split waits for the grant,
+ * which starts the next epoch.
+ */
+static int approvals_pending(const case_rec *c)
+{
+	for (size_t i = 0; i < c->nreq; i++)
+		if (!c->req[i].granted && c->req[i].napproved && c->req[i].epoch == c->rec_epoch &&
+		    c->rec_epoch == c->epoch)
+			return 1;
+	return 0;
+}
+
 int vault_recovery__splits(MDB_txn *txn, vault *v, case_rec *c, const recovery_policy *rp)
 {
 	char why[128];
 
-	if (!rp->n || c->retired || !vault_case__member(c, v->user) ||
+	if (!rp->n || c->retired || !vault_case__member(c, v->user) || approvals_pending(c) ||
 	    !vault_keys__has_sealed(txn, v, c->code, c->epoch, v->user))
 		return 0;
 	for (size_t i = 0; i < rp->n; i++)

@@ -315,8 +315,13 @@ static int passwd_epochs(vault_event *ev, vault *v, MDB_txn *txn, passwd_args *a
 			vault_case__dispose(&c);      /* revoked meanwhile */
 			continue;
 		}
+		/* A further event's cases (the first's were checked before the
+		 * user's record changed): the members and their keys as the head
+		 * has them, which another process may have changed meanwhile. */
+		error = a->from ? vault_keys__case_trusted(txn, v, &c) : 0;
 		c.retired = 1;
-		error = vault_keys__settle(txn, v, &c, &changed);
+		if (error == 0)
+			error = vault_keys__settle(txn, v, &c, &changed);
 		vault_case__dispose(&c);
 		if (error < 0 || (error = vault_event__touch_case(ev, v, txn, a->m.codes[i])) < 0)
 			return error;

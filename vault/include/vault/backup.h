@@ -61,7 +61,9 @@ typedef struct {
  * (vault_audit_verify with `vo`); the manifest's signature, by an admin
  * or auditor active at the snapshot's head. With `live` (the vault it was
  * made from, with its history's keys open), how many events that vault
- * holds after the snapshot's head, which must be one of its events.
+ * holds after the snapshot's head, which must be one of its events, and
+ * the manifest's `backup` event among them (by the signer, naming this
+ * snapshot) unless that vault accepted a rollback since.
  * @return 0; VAULT_ECORRUPT on any defect, named.
  */
 VAULT_EXTERN(int) vault_backup_verify(vault_backup_check *res, vault *snap, vault *live,
