@@ -101,6 +101,8 @@ static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 		return vault_error_set(VAULT_EBUSY, "the keys of case '%s' changed during the write", f->p.code);
 	if ((error = vault_blocks__store(f, txn)) < 0)
 		return error;
+	if (f->staged && (error = vault_staged__done(txn, v->st, f->token)) < 0)
+		return error;
 	if (f->exists) {
 		if ((error = vault_node__get(&cur, txn, v, f->node.id)) < 0)
 			return error;
@@ -501,6 +503,7 @@ int vault_file_open(vault_file **out, vault *v, const char *path, const vault_fi
 		return vault_error_set_oom();
 	f->v = v;
 	f->flags = o->flags;
+	randombytes_buf(f->token, sizeof f->token);
 	pthread_mutex_init(&f->rlock, NULL);
 	if (strlen(path) >= sizeof f->path) {
 		error = vault_error_set(VAULT_EUSAGE, "path is too long");

@@ -18,6 +18,7 @@
 #include "sshsig.h"
 #include "trust.h"
 #include "hkeys.h"
+#include "staged.h"
 
 int vault_global_init(void)
 {
@@ -162,6 +163,10 @@ static int open_mode(vault **out, const char *dir, int mode)
 		goto done;
 	if ((error = check_format(v)) < 0)
 		goto done;
+	/* What writes that died left (staged.h): best effort, an open that
+	 * cannot write still works. */
+	if (mode == VAULT_STORE_OPEN)
+		vault_staged__collect(NULL, v->st, 0);
 	if ((error = repo_open(v)) < 0)
 		goto done;
 	*out = v;
