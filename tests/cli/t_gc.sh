@@ -37,14 +37,23 @@ base=$(blocks)
 check_eq "a file of 1 MiB and 5 bytes is 17 blocks" 17 "$base"
 rand_file "$T/.big" $((100 * 1024 * 1024))
 
+# killed_put PATH: a put of $T/.big killed once 256 blocks are stored
+# ahead of its version. The binary itself runs in the background (not a
+# shell around it), so that it is what is killed.
+killed_put() {
+	local before pid
+
+	before=$(blocks)
+	"$CASEVAULT_BIN" --vault "$VAULT" --user noy --passphrase-file "$T/noy.pass" \
+		put "$1" "$T/.big" 2> /dev/null &
+	pid=$!
+	check "the put of $1 stores chunks ahead of its version" wait_blocks_above $((before + 256))
+	kill -KILL "$pid"
+	wait "$pid" 2> /dev/null
+}
+
 # ---- a put killed in the middle ---------------------------------------
-# The binary itself in the background (not a shell around it): it is killed.
-"$CASEVAULT_BIN" --vault "$VAULT" --user noy --passphrase-file "$T/noy.pass" \
-	put "$CODE/big.bin" "$T/.big" 2> /dev/null &
-pid=$!
-check "the put stores chunks ahead of its version" wait_blocks_above $((base + 256))
-kill -KILL "$pid"
-wait "$pid" 2> /dev/null
+killed_put "$CODE/big.bin"
 left=$(blocks)
 check "the killed put left blocks behind ($left records)" test "$left" -gt $((base + 256))
 expect_exit 0 cv noy ls "$CODE" --purpose test
@@ -66,13 +75,7 @@ expect_exit 0 cv dpo case grant "$CODE" ana
 expect_exit 0 cv dpo case revoke "$CODE" ana
 expect_exit 0 cv noy ls "$CODE" --purpose test
 keys=$(nodekeys)
-before=$(blocks)
-"$CASEVAULT_BIN" --vault "$VAULT" --user noy --passphrase-file "$T/noy.pass" \
-	put "$CODE/keep.bin" "$T/.big" 2> /dev/null &
-pid=$!
-check "the write of a new generation stores chunks" wait_blocks_above $((before + 256))
-kill -KILL "$pid"
-wait "$pid" 2> /dev/null
+killed_put "$CODE/keep.bin"
 check "the killed write stored its generation's key" test "$(nodekeys)" -gt "$keys"
 verify_ok "after a killed write of a new generation"
 check_eq "the key is collected" "$keys" "$(nodekeys)"
