@@ -242,6 +242,7 @@ int vault_store__open(vault_store **out, const char *dir, int mode, uint64_t map
 	MDB_txn *txn = NULL;
 	int rc, error, create = mode == VAULT_STORE_CREATE;
 	unsigned int ro = mode == VAULT_STORE_SNAPSHOT ? MDB_RDONLY : 0;
+	unsigned int nolock = ro || mode == VAULT_STORE_EXCLUSIVE ? MDB_NOLOCK : 0;
 	struct { const char *name; MDB_dbi *dbi; } dbs[10];
 
 	*out = NULL;
@@ -267,7 +268,7 @@ int vault_store__open(vault_store **out, const char *dir, int mode, uint64_t map
 		error = vault_store__error(rc, "set map size");
 		goto done;
 	}
-	rc = mdb_env_open(st->env, dir, MDB_NOMETASYNC | MDB_NOTLS | (ro ? MDB_RDONLY | MDB_NOLOCK : 0), 0600);
+	rc = mdb_env_open(st->env, dir, MDB_NOMETASYNC | MDB_NOTLS | ro | nolock, 0600);
 	if (rc != 0) {
 		error = vault_store__error(rc, "open vault");
 		if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)

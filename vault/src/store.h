@@ -74,6 +74,9 @@ extern _Thread_local int vault_store__last_rc;
 #define VAULT_STORE_OPEN     0
 #define VAULT_STORE_CREATE   1
 #define VAULT_STORE_SNAPSHOT 2
+/* Read-write without LMDB's lock file: for `compact`, which holds the lock
+ * file's lock itself, exclusively (compact.c): no other process is in. */
+#define VAULT_STORE_EXCLUSIVE 3
 int vault_store__open(vault_store **out, const char *dir, int mode, uint64_t mapsize);
 
 /*

@@ -2,7 +2,8 @@
  * vault — the handle: the library's global init, vault_open, vault_init
  * (the genesis event), vault_unlock (and the failed-unlock event), the
  * mount's session events, vault_close. The top of the library: nothing in
- * vault/src calls it but backup.c, which opens snapshots and vaults.
+ * vault/src calls it but backup.c, which opens snapshots and vaults, and
+ * compact.c (the global init).
  */
 #include <errno.h>
 #include <stdio.h>
