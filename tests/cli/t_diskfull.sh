@@ -4,7 +4,8 @@
 # record the event: the disk holding the vault is full", reads saying that
 # they are recorded too, and change nothing; the mount answers ENOSPC to a
 # write and EIO to an open that reads, and keeps running. A put larger than
-# what is left fails the same way in the middle of its writes. Once space
+# what is left fails the same way in the middle of its writes, and deletes
+# the chunks it had stored, on the full disk. Once space
 # is freed, the CLI and the mount work again, every acknowledged document
 # reads back, and `audit verify` passes.
 . "$(dirname "$0")/lib.sh"
@@ -93,9 +94,12 @@ check "the mount daemon still runs" alive "$(daemon_pid)"
 # 2. Some room, less than a document needs: the put fails in its writes.
 fill_leaving $((24 << 20))
 head -c $((40 << 20)) /dev/urandom > "$T/big.bin"
+blocks=$(mdb_stat -s blocks "$VAULT" | awk '/Entries:/ { print $2 }')
 expect_exit 1 cv noy put "$CODE/big.bin" "$T/big.bin"
 expect_err_hint "the disk holding the vault is full"
 check "a failed put leaves no document" not cmp -s "$CASEDIR/big.bin" "$T/big.bin"
+check_eq "a failed put leaves no block it stored (deleted on the full disk)" "$blocks" \
+	"$(mdb_stat -s blocks "$VAULT" | awk '/Entries:/ { print $2 }')"
 
 # 3. Space freed: everything works again.
 rm -f "$SMALL/filler"

@@ -224,7 +224,7 @@ void vault_staged__drop(vault_store *st, const unsigned char token[VAULT_STAGED_
 	MDB_val k = { KEY_LEN, key }, d;
 
 	entry_key(key, token);
-	if (vault_store__begin(&txn, st, 1) < 0)
+	if (vault_store__begin(&txn, st, VAULT_STORE_FREES) < 0)
 		return;
 	if (vault_store__get(txn, st->meta, key, KEY_LEN, &d) == 0 &&
 	    drop_entry(&res, txn, st, &k, &d) == 0) {
@@ -290,7 +290,7 @@ int vault_staged__collect(vault_staged__result *out, vault_store *st, int all)
 		goto done;
 	/* Again in the write transaction: a write may have ended meanwhile. */
 	res.live = 0;
-	if ((error = vault_store__begin(&txn, st, 1)) < 0)
+	if ((error = vault_store__begin(&txn, st, VAULT_STORE_FREES)) < 0)
 		goto done;
 	error = dead_keys(&keys, &n, &res, txn, st, all);
 	for (size_t i = 0; i < n && error == 0; i++) {

@@ -541,14 +541,15 @@ int vault_store__begin(MDB_txn **out, vault_store *st, int write)
 	*out = NULL;
 	if (write) {
 		map_full = 0;
-		if ((error = disk_check(st)) < 0)
+		/* What only deletes frees room: it may run on a full disk. */
+		if (write != VAULT_STORE_FREES && (error = disk_check(st)) < 0)
 			return error;
 	}
 	for (int tries = 0; ; tries++) {
 		gate_enter(st);
 		rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, out);
 		/* A write starts with room in the map, grown first if short. */
-		if (rc == 0 && (!write || tries > 0 || room_ok(st)))
+		if (rc == 0 && (!write || write == VAULT_STORE_FREES || tries > 0 || room_ok(st)))
 			return 0;
 		if (rc == 0) {
 			mdb_txn_abort(*out);
