@@ -19,15 +19,21 @@ static const char usage[] =
 	"verify' passes as before). Needs free disk space for a copy of what the\n"
 	"vault holds.\n";
 
-static double mib(uint64_t bytes)
+/* "123.4 MiB", or KiB below one MiB. */
+static const char *size_text(char *buf, size_t len, uint64_t bytes)
 {
-	return (double)bytes / (1024.0 * 1024.0);
+	if (bytes < 1024 * 1024)
+		snprintf(buf, len, "%.1f KiB", (double)bytes / 1024.0);
+	else
+		snprintf(buf, len, "%.1f MiB", (double)bytes / (1024.0 * 1024.0));
+	return buf;
 }
 
 int cmd_compact(cli_ctx *ctx, int argc, char **argv)
 {
 	const cli_syntax syn = { "compact", usage, NULL, 0, 0 };
 	vault_compact_info c;
+	char a[32], b[32], d[32];
 	int rc;
 
 	if ((rc = cli_parse(&syn, argc, argv, NULL)) != CLI_PARSED)
@@ -37,7 +43,7 @@ int cmd_compact(cli_ctx *ctx, int argc, char **argv)
 		return cli_fail_vault("cannot compact vault '%s'", ctx->dir);
 	if (c.writes)
 		printf("collected %" PRIu64 " blocks of %" PRIu64 " interrupted writes\n", c.blocks, c.writes);
-	printf("compacted: %.1f MiB -> %.1f MiB, %.1f MiB freed\n", mib(c.before), mib(c.after),
-		c.before > c.after ? mib(c.before - c.after) : 0.0);
+	printf("compacted: %s -> %s, %s freed\n", size_text(a, sizeof a, c.before),
+		size_text(b, sizeof b, c.after), size_text(d, sizeof d, c.before > c.after ? c.before - c.after : 0));
 	return CLI_EXIT_OK;
 }

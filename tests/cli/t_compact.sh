@@ -57,7 +57,7 @@ check "the file holds the killed put's pages ($(mib "$before") MiB)" test "$befo
 expect_exit 0 cvbare --vault "$VAULT" compact
 after=$(size_of)
 check_match "compact says what it gained" \
-	'^compacted: [0-9.]+ MiB -> [0-9.]+ MiB, [0-9.]+ MiB freed$' "${OUT%$'\n'}"
+	'^compacted: [0-9.]+ [KM]iB -> [0-9.]+ [KM]iB, [0-9.]+ [KM]iB freed$' "${OUT%$'\n'}"
 check "the file shrank by the free pages ($(mib "$before") MiB -> $(mib "$after") MiB)" \
 	test "$after" -lt $((before - 70 * 1024 * 1024))
 check "no copy is left beside it" test ! -e "$VAULT/data.mdb.compact"
