@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sodium.h>
 
 #include "fault.h"
@@ -49,11 +50,16 @@ static int read_small(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-/* Who process `pid` is: a hash of the boot id, the pid and its start
- * time (field 22 of /proc/PID/stat, after the name in parentheses).
+/* Who process `pid` is, writing to this very file: a hash of the boot
+ * id, the pid, its start time (field 22 of /proc/PID/stat, after the
+ * name in parentheses) and the file's device and inode (a record copied
+ * into another vault file, by a backup, names no writer of it).
  * -1: no such process. */
-static int owner_of(unsigned char out[OWNER_BYTES], uint32_t pid)
+static int owner_of(unsigned char out[OWNER_BYTES], vault_store *st, uint32_t pid)
 {
+	struct stat sb;
+	uint64_t file[2] = { 0, 0 };
+	int fd;
 	static const char domain[] = "cv-staged-owner";
 	char path[64], stat[1024], boot[64];
 	crypto_generichash_state h;
@@ -76,16 +82,21 @@ static int owner_of(unsigned char out[OWNER_BYTES], uint32_t pid)
 	crypto_generichash_update(&h, (const unsigned char *)boot, strlen(boot) + 1);
 	crypto_generichash_update(&h, (const unsigned char *)&pid, sizeof pid);
 	crypto_generichash_update(&h, (const unsigned char *)p, strcspn(p, " ") + 1);
+	if (mdb_env_get_fd(st->env, &fd) == 0 && fstat(fd, &sb) == 0) {
+		file[0] = (uint64_t)sb.st_dev;
+		file[1] = (uint64_t)sb.st_ino;
+	}
+	crypto_generichash_update(&h, (const unsigned char *)file, sizeof file);
 	crypto_generichash_final(&h, out, OWNER_BYTES);
 	return 0;
 }
 
 /* A record's process still runs. */
-static int writer_alive(const unsigned char *rec)
+static int writer_alive(vault_store *st, const unsigned char *rec)
 {
 	unsigned char now[OWNER_BYTES];
 
-	return owner_of(now, be32_get(rec + 1)) == 0 && sodium_memcmp(now, rec + 5, OWNER_BYTES) == 0;
+	return owner_of(now, st, be32_get(rec + 1)) == 0 && sodium_memcmp(now, rec + 5, OWNER_BYTES) == 0;
 }
 
 static int entry_parse(const MDB_val *d, uint64_t *node, uint32_t *key_gen, uint32_t *n)
@@ -123,7 +134,7 @@ int vault_staged__note(MDB_txn *txn, vault_store *st, const unsigned char token[
 		memcpy(rec, d.mv_data, HEAD_LEN + (size_t)n * 16);
 	rec[0] = STAGED_FORMAT;
 	be32_put(rec + 1, (uint32_t)getpid());
-	if (owner_of(rec + 5, (uint32_t)getpid()) < 0)
+	if (owner_of(rec + 5, st, (uint32_t)getpid()) < 0)
 		memset(rec + 5, 0, OWNER_BYTES);
 	be64_put(rec + 5 + OWNER_BYTES, node);
 	be32_put(rec + 13 + OWNER_BYTES, key_gen ? key_gen : had_gen);
@@ -254,7 +265,7 @@ static int dead_keys(char (**out)[KEY_LEN], size_t *n, vault_staged__result *res
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
 		if (k.mv_size != KEY_LEN)
 			continue;
-		if (!all && d.mv_size >= HEAD_LEN && writer_alive(d.mv_data)) {
+		if (!all && d.mv_size >= HEAD_LEN && writer_alive(st, d.mv_data)) {
 			res->live++;
 			continue;
 		}

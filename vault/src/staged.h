@@ -7,8 +7,8 @@
  * same transaction, a `meta` record `staged/TOKEN` (TOKEN: 16 hex digits,
  * random per file handle): its node, the ranges of block ids it stored,
  * the generation whose node key it stored (0 none), and who wrote it (the
- * process id and a hash of the boot id, the process id and the process's
- * start time). The version's event deletes it in its own transaction. A
+ * process id and a hash of the boot id, the process id, the process's
+ * start time and the vault file's device and inode). The version's event deletes it in its own transaction. A
  * record left behind is a write that died (the process was killed, or its
  * version failed and the handle closed): the blocks and key it names are
  * named by no version, and are collected. A record whose process still
