@@ -8,6 +8,8 @@
 #  - the mount daemon killed while a file of 100 MiB is written: the same;
 #  - a killed write of a new generation (after a revocation) leaves its
 #    node key too: collected, `audit verify` passes, the file takes writes;
+#  - the mount daemon killed while it closes a file of 100 MiB: the file is
+#    recorded whole, or nothing of it stays;
 #  - a mount that is writing a large file (a process alive) keeps what it
 #    staged while another command opens the vault, and its file reads back;
 #  - then a put of the same name works, every acknowledged document reads
@@ -52,6 +54,19 @@ killed_put() {
 	wait "$pid" 2> /dev/null
 }
 
+# kill_mount PID: SIGKILL to the mount daemon; then PID (what wrote on the
+# mount) is waited for, the daemon's end too, and the mount point freed.
+kill_mount() {
+	kill -KILL "$MOUNT_PID"
+	wait "$1" 2> /dev/null
+	for _ in $(seq 100); do
+		alive "$MOUNT_PID" || break
+		sleep 0.05
+	done
+	fusermount3 -u -z "$MNT" 2> /dev/null
+	MOUNT_PID=
+}
+
 # ---- a put killed in the middle ---------------------------------------
 killed_put "$CODE/big.bin"
 left=$(blocks)
@@ -90,14 +105,7 @@ before=$(blocks)
 dd if="$T/.big" of="$CASEDIR/big2.bin" bs=1M status=none 2> /dev/null &
 dd_pid=$!
 check "the mount stores chunks ahead of the version" wait_blocks_above $((before + 256))
-kill -KILL "$MOUNT_PID"
-wait "$dd_pid" 2> /dev/null
-for _ in $(seq 100); do
-	alive "$MOUNT_PID" || break
-	sleep 0.05
-done
-fusermount3 -u -z "$MNT" 2> /dev/null
-MOUNT_PID=
+kill_mount "$dd_pid"
 left=$(blocks)
 check "the killed mount left blocks behind ($left records)" test "$left" -gt $((before + 256))
 expect_exit 0 cv noy ls "$CODE" --purpose test
@@ -127,6 +135,47 @@ umount_vault
 head -c $((40 << 20)) "$T/.big" > "$T/.slow"
 expect_exit 0 cv noy get "$CODE/slow.bin" -o "$T/.slow.out" --purpose test
 check_eq "the slow file reads back" "$(sha_of "$T/.slow")" "$(sha_of "$T/.slow.out")"
+
+# ---- the mount daemon killed while it closes a file ----------------------
+# 100 MiB written and held open; the close (which stores the last chunks
+# and records the version) is asked for, and the daemon killed 50 ms on.
+# Either the version was recorded, and the file reads back whole, or not,
+# and nothing of it stays.
+mount_vault noy || finish
+before=$(blocks)
+python3 - "$CASEDIR/closing.bin" "$T/.big" "$T/.go2" << 'EOF2' &
+import os, sys
+dst, src, go = sys.argv[1:4]
+fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+with open(src, "rb") as f:
+    while True:
+        b = f.read(1 << 20)
+        if not b:
+            break
+        os.write(fd, b)
+open(go, "w").close()
+try:
+    os.close(fd)
+except OSError:
+    pass
+EOF2
+py_pid=$!
+for _ in $(seq 400); do
+	[ -e "$T/.go2" ] && break
+	sleep 0.025
+done
+sleep 0.05
+kill_mount "$py_pid"
+expect_exit 0 cv noy ls "$CODE" --purpose test
+after=$(blocks)
+if [[ "$OUT" == *closing.bin* ]]; then
+	check_eq "the close was recorded: its blocks are the version's" $((before + 1600)) "$after"
+	expect_exit 0 cv noy get "$CODE/closing.bin" -o "$T/.closing" --purpose test
+	check_eq "the closed file reads back" "$(sha_of "$T/.big")" "$(sha_of "$T/.closing")"
+else
+	check_eq "the close was not recorded: nothing of it stays" "$before" "$after"
+fi
+verify_ok "after a mount killed in a close"
 
 # ---- everything acknowledged reads back ----------------------------------
 expect_exit 0 cv noy put "$CODE/big.bin" "$T/.big"

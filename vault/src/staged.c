@@ -154,20 +154,17 @@ int vault_staged__note(MDB_txn *txn, vault_store *st, const unsigned char token[
 	return error;
 }
 
-int vault_staged__done(MDB_txn *txn, vault_store *st, const unsigned char token[VAULT_STAGED_TOKEN])
-{
-	char key[KEY_LEN + 1];
-	int error;
-
-	entry_key(key, token);
-	error = vault_store__del(txn, st->meta, key, KEY_LEN);
-	return error == VAULT_ENOTFOUND ? 0 : error;
-}
-
 /* The block records of `node` from id `first` to `next` - 1, found by a
  * cursor: a range costs what it holds, however wide it says it is. */
+static int id_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int drop_range(vault_staged__result *res, MDB_txn *txn, vault_store *st, uint64_t node,
-	uint64_t first, uint64_t next)
+	uint64_t first, uint64_t next, const uint64_t *keep, size_t nkeep)
 {
 	unsigned char k[16];
 	MDB_cursor *cur;
@@ -183,6 +180,9 @@ static int drop_range(vault_staged__result *res, MDB_txn *txn, vault_store *st, 
 	     rc == 0 && key.mv_size == 16 && be64_get(key.mv_data) == node &&
 	     be64_get((unsigned char *)key.mv_data + 8) < next;
 	     rc = mdb_cursor_get(cur, &key, &d, MDB_NEXT)) {
+		uint64_t id = be64_get((unsigned char *)key.mv_data + 8);
+		if (keep && bsearch(&id, keep, nkeep, sizeof *keep, id_cmp))
+			continue;
 		res->bytes += d.mv_size;
 		VAULT_FAULT_ENTER();
 		rc = mdb_cursor_del(cur, 0);
@@ -195,9 +195,11 @@ static int drop_range(vault_staged__result *res, MDB_txn *txn, vault_store *st, 
 	return rc == 0 || rc == MDB_NOTFOUND ? 0 : vault_store__error(rc, "collect staged blocks");
 }
 
-/* What record `key` (its value `d`, copied) names goes, and the record. */
+/* What record `key` (its value `d`, copied) names goes, but for the
+ * blocks in `keep` (sorted; NULL: none) and then the node key, and the
+ * record. */
 static int drop_entry(vault_staged__result *res, MDB_txn *txn, vault_store *st,
-	const MDB_val *key, const MDB_val *d)
+	const MDB_val *key, const MDB_val *d, const uint64_t *keep, size_t nkeep)
 {
 	unsigned char k[12], *copy;
 	uint64_t node;
@@ -212,8 +214,8 @@ static int drop_entry(vault_staged__result *res, MDB_txn *txn, vault_store *st,
 	be64_put(k, node);
 	for (uint32_t i = 0; i < n && error == 0; i++)
 		error = drop_range(res, txn, st, node, be64_get(copy + HEAD_LEN + (size_t)i * 16),
-			be64_get(copy + HEAD_LEN + (size_t)i * 16 + 8));
-	if (error == 0 && key_gen) {
+			be64_get(copy + HEAD_LEN + (size_t)i * 16 + 8), keep, nkeep);
+	if (error == 0 && key_gen && !keep) {
 		be32_put(k + 8, key_gen);
 		error = vault_store__del(txn, st->nodekeys, k, 12);
 		if (error == 0)
@@ -227,6 +229,21 @@ static int drop_entry(vault_staged__result *res, MDB_txn *txn, vault_store *st,
 	return error;
 }
 
+int vault_staged__done(MDB_txn *txn, vault_store *st, const unsigned char token[VAULT_STAGED_TOKEN],
+	uint64_t *keep, size_t nkeep)
+{
+	vault_staged__result res = { 0 };
+	char key[KEY_LEN + 1];
+	MDB_val k = { KEY_LEN, key }, d;
+	int error;
+
+	entry_key(key, token);
+	if ((error = vault_store__get(txn, st->meta, key, KEY_LEN, &d)) < 0)
+		return error == VAULT_ENOTFOUND ? 0 : error;
+	qsort(keep, nkeep, sizeof *keep, id_cmp);
+	return drop_entry(&res, txn, st, &k, &d, keep ? keep : (uint64_t[1]){ 0 }, nkeep);
+}
+
 void vault_staged__drop(vault_store *st, const unsigned char token[VAULT_STAGED_TOKEN])
 {
 	vault_staged__result res = { 0 };
@@ -238,7 +255,7 @@ void vault_staged__drop(vault_store *st, const unsigned char token[VAULT_STAGED_
 	if (vault_store__begin(&txn, st, VAULT_STORE_FREES) < 0)
 		return;
 	if (vault_store__get(txn, st->meta, key, KEY_LEN, &d) == 0 &&
-	    drop_entry(&res, txn, st, &k, &d) == 0) {
+	    drop_entry(&res, txn, st, &k, &d, NULL, 0) == 0) {
 		vault_store__commit(st, txn);
 		return;
 	}
@@ -308,7 +325,7 @@ int vault_staged__collect(vault_staged__result *out, vault_store *st, int all)
 		k.mv_size = KEY_LEN;
 		k.mv_data = keys[i];
 		if (vault_store__get(txn, st->meta, keys[i], KEY_LEN, &d) == 0)
-			error = drop_entry(&res, txn, st, &k, &d);
+			error = drop_entry(&res, txn, st, &k, &d, NULL, 0);
 	}
 	free(keys);
 	if (error < 0)

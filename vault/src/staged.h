@@ -25,8 +25,12 @@
  * key of generation `key_gen`, if not 0) for the write `token`. */
 int vault_staged__note(MDB_txn *txn, vault_store *st, const unsigned char token[VAULT_STAGED_TOKEN],
 	uint64_t node, uint32_t key_gen, uint64_t first, uint64_t next);
-/* In the version's transaction: the write's blocks are named now. */
-int vault_staged__done(MDB_txn *txn, vault_store *st, const unsigned char token[VAULT_STAGED_TOKEN]);
+/* In the version's transaction: the write's blocks are named now, those
+ * in `keep` (the version's block ids, `nkeep` of them; sorted here); the
+ * others it stored were replaced by later writes of the same blocks, and
+ * go. */
+int vault_staged__done(MDB_txn *txn, vault_store *st, const unsigned char token[VAULT_STAGED_TOKEN],
+	uint64_t *keep, size_t nkeep);
 /* A handle closes with blocks staged that no version names: they go now,
  * in a transaction of their own (best effort: left to the next open). */
 void vault_staged__drop(vault_store *st, const unsigned char token[VAULT_STAGED_TOKEN]);
