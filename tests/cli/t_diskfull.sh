@@ -7,7 +7,8 @@
 # what is left fails the same way in the middle of its writes, and deletes
 # the chunks it had stored, on the full disk. Once space
 # is freed, the CLI and the mount work again, every acknowledged document
-# reads back, and `audit verify` passes.
+# reads back, and `audit verify` passes. compact with no room for its copy
+# is refused and changes nothing.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mount_lib.sh"
 
@@ -118,4 +119,15 @@ expect_exit 0 cv noy get --purpose test "$CODE/b.bin" -o "$T/.got" --force
 check "b.bin reads back" cmp -s "$T/.got" "$T/b.bin"
 umount_vault
 verify_ok "after the disk was full"
+
+# 4. compact with no room for its copy: refused, nothing changes.
+fill_leaving $((64 << 10))
+sum=$(sha_of "$VAULT/data.mdb")
+expect_exit 1 cvbare --vault "$VAULT" compact
+expect_err_hint "no room for its copy"
+check "compact on a full disk leaves no copy" test ! -e "$VAULT/data.mdb.compact"
+check_eq "compact on a full disk leaves the vault file as it was" "$sum" "$(sha_of "$VAULT/data.mdb")"
+rm -f "$SMALL/filler"
+expect_exit 0 cvbare --vault "$VAULT" compact
+verify_ok "after compact"
 finish
