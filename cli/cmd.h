@@ -70,6 +70,7 @@ int cmd_rm(cli_ctx *ctx, int argc, char **argv);
 int cmd_history(cli_ctx *ctx, int argc, char **argv);
 int cmd_restore(cli_ctx *ctx, int argc, char **argv);
 int cmd_backup(cli_ctx *ctx, int argc, char **argv);
+int cmd_compact(cli_ctx *ctx, int argc, char **argv);
 int cmd_audit(cli_ctx *ctx, int argc, char **argv);
 /* audit's verbs kept in files of their own (cmd_verify.c, cmd_export.c) */
 int cmd_audit_verify(cli_ctx *ctx, int argc, char **argv);

@@ -395,6 +395,9 @@ static const char *vault_hint(int code, char *buf, size_t size)
 	case VAULT_EBUSY:
 		if (strstr(vault_error_last()->message, "map, which has grown"))
 			return "run the command again: the vault has room for it now";
+		if (strstr(vault_error_last()->message, "compact works offline"))
+			return "unmount the vault ('casevault umount DIR') and let other casevault commands "
+				"end, then run 'casevault compact' again";
 		return "another process is using the vault; try again";
 	case VAULT_ENOTEMPTY:
 		return "remove what the folder holds first ('casevault ls' shows it)";

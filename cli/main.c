@@ -37,6 +37,7 @@ static const cli_cmd_spec cli_cmds[] = {
 	{ "history", cmd_history, UNLOCK,  "List the versions of a file" },
 	{ "restore", cmd_restore, UNLOCK,  "Make an old version of a file current again, or a vault from a backup" },
 	{ "backup",  cmd_backup,  UNLOCK,  "Back up the vault (a signed snapshot), or verify a backup" },
+	{ "compact", cmd_compact, CMD_DIR, "Rewrite the vault file without its free pages (offline)" },
 	{ "audit",   cmd_audit,   OPEN,    "Show or verify the signed history" },
 	{ "mount",   cmd_mount,   UNLOCK | CMD_KEEPPASS, "Show your cases as folders (FUSE)" },
 	{ "umount",  cmd_umount,  0,       "Unmount a casevault mount" },

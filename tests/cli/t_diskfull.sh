@@ -4,9 +4,11 @@
 # record the event: the disk holding the vault is full", reads saying that
 # they are recorded too, and change nothing; the mount answers ENOSPC to a
 # write and EIO to an open that reads, and keeps running. A put larger than
-# what is left fails the same way in the middle of its writes. Once space
+# what is left fails the same way in the middle of its writes, and deletes
+# the chunks it had stored, on the full disk. Once space
 # is freed, the CLI and the mount work again, every acknowledged document
-# reads back, and `audit verify` passes.
+# reads back, and `audit verify` passes. compact with no room for its copy
+# is refused and changes nothing.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mount_lib.sh"
 
@@ -93,9 +95,12 @@ check "the mount daemon still runs" alive "$(daemon_pid)"
 # 2. Some room, less than a document needs: the put fails in its writes.
 fill_leaving $((24 << 20))
 head -c $((40 << 20)) /dev/urandom > "$T/big.bin"
+blocks=$(mdb_stat -s blocks "$VAULT" | awk '/Entries:/ { print $2 }')
 expect_exit 1 cv noy put "$CODE/big.bin" "$T/big.bin"
 expect_err_hint "the disk holding the vault is full"
 check "a failed put leaves no document" not cmp -s "$CASEDIR/big.bin" "$T/big.bin"
+check_eq "a failed put leaves no block it stored (deleted on the full disk)" "$blocks" \
+	"$(mdb_stat -s blocks "$VAULT" | awk '/Entries:/ { print $2 }')"
 
 # 3. Space freed: everything works again.
 rm -f "$SMALL/filler"
@@ -114,4 +119,15 @@ expect_exit 0 cv noy get --purpose test "$CODE/b.bin" -o "$T/.got" --force
 check "b.bin reads back" cmp -s "$T/.got" "$T/b.bin"
 umount_vault
 verify_ok "after the disk was full"
+
+# 4. compact with no room for its copy: refused, nothing changes.
+fill_leaving $((64 << 10))
+sum=$(sha_of "$VAULT/data.mdb")
+expect_exit 1 cvbare --vault "$VAULT" compact
+expect_err_hint "no room for its copy"
+check "compact on a full disk leaves no copy" test ! -e "$VAULT/data.mdb.compact"
+check_eq "compact on a full disk leaves the vault file as it was" "$sum" "$(sha_of "$VAULT/data.mdb")"
+rm -f "$SMALL/filler"
+expect_exit 0 cvbare --vault "$VAULT" compact
+verify_ok "after compact"
 finish

@@ -9,5 +9,6 @@
 #include "vault/vault.h"
 #include "vault/audit.h"
 #include "vault/backup.h"
+#include "vault/compact.h"
 
 #endif

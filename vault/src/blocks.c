@@ -412,6 +412,10 @@ static int stage_flush_once(vault_file *f, stage *s, MDB_txn *txn_in)
 		if ((error = vault_node__put(txn, f->v, &n)) < 0)
 			goto done;
 	}
+	/* Ahead of the version: what a dead write leaves is found again. */
+	if (!txn_in && (error = vault_staged__note(txn, f->v->st, f->token, f->node.id,
+			s->put_key ? f->node.generation : 0, s->first, s->next)) < 0)
+		goto done;
 	if (!txn_in) {
 		vault_store__grow(f->v->st, txn);
 		error = vault_store__commit(f->v->st, txn);
@@ -477,6 +481,7 @@ static int stage_store(vault_file *f, stage *s)
 	int error;
 
 	stage_prepare(f, s, f->node.next_block);
+	f->staged = 1;
 	if ((error = stage_flush(f, s, NULL)) < 0)
 		return error;
 	stage_apply(f, s, s == stage_old(f) ? stage_cur(f) : NULL);
@@ -507,6 +512,7 @@ static int stage_rotate(vault_file *f)
 	s->put_key = f->fresh_gen && !f->gen_stored;
 	f->cur = !f->cur;
 	s->f = f;
+	f->staged = 1;
 	if (pthread_create(&s->thread, NULL, stage_main, s) != 0)
 		return stage_store(f, s);
 	s->busy = 1;
@@ -775,6 +781,7 @@ void vault_blocks__committed(vault_file *f)
 {
 	stage_clear(stage_old(f));
 	stage_clear(stage_cur(f));
+	f->staged = 0;    /* the version's transaction ended the registry's record */
 }
 
 void vault_blocks__restage(vault_file *f)
@@ -804,4 +811,8 @@ void vault_blocks__dispose(vault_file *f)
 		}
 		free(s->rec);
 	}
+	/* Chunks stored for a version that never came: no version names
+	 * them, they go now (or at the next open, staged.h). */
+	if (f->staged)
+		vault_staged__drop(f->v->st, f->token);
 }

@@ -87,6 +87,23 @@ int vault_file_truncate(vault_file *f, uint64_t size)
 
 /* ---- the version event -------------------------------------------------- */
 
+/* The chunks stored ahead are the version's now: those it does not name
+ * (blocks written again since) go, in its transaction. */
+static int staged_done(vault_file *f, MDB_txn *txn)
+{
+	uint64_t *ids = malloc((f->nblocks ? f->nblocks : 1) * sizeof *ids);
+	size_t n = 0;
+	int error;
+
+	if (!ids)
+		return vault_error_set_oom();
+	for (size_t i = 0; i < f->nblocks; i++)
+		ids[n++] = f->blocks[i].id;
+	error = vault_staged__done(txn, f->v->st, f->token, ids, n);
+	free(ids);
+	return error;
+}
+
 static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void *payload)
 {
 	vault_file *f = payload;
@@ -100,6 +117,8 @@ static int commit_fn(vault_event *ev, vault *v, MDB_txn *txn, case_ctx *cc, void
 	if (cc->c.epoch != f->start_epoch || cc->c.retired)
 		return vault_error_set(VAULT_EBUSY, "the keys of case '%s' changed during the write", f->p.code);
 	if ((error = vault_blocks__store(f, txn)) < 0)
+		return error;
+	if (f->staged && (error = staged_done(f, txn)) < 0)
 		return error;
 	if (f->exists) {
 		if ((error = vault_node__get(&cur, txn, v, f->node.id)) < 0)
@@ -506,6 +525,7 @@ int vault_file_open(vault_file **out, vault *v, const char *path, const vault_fi
 		return vault_error_set_oom();
 	f->v = v;
 	f->flags = o->flags;
+	randombytes_buf(f->token, sizeof f->token);
 	pthread_mutex_init(&f->rlock, NULL);
 	if (strlen(path) >= sizeof f->path) {
 		error = vault_error_set(VAULT_EUSAGE, "path is too long");

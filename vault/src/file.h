@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "docs.h"
+#include "staged.h"
 
 #define CHUNK_BLOCKS  128                /* 8 MiB of plaintext per transaction */
 #define DIRTY_MAX     32                 /* 2 MiB of changed plaintext */
@@ -83,6 +84,10 @@ struct vault_file {
 
 	stage stage[2];
 	int cur;                         /* the stage that fills; the other is older */
+	/* Chunks stored ahead of the version are in the registry of writes
+	 * (staged.h) under this handle's token until its version commits. */
+	unsigned char token[VAULT_STAGED_TOKEN];
+	int staged;                      /* a chunk went into a transaction of its own since */
 
 	char node_hex[17];               /* for vault_file_node(), once it exists */
 

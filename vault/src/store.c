@@ -242,6 +242,7 @@ int vault_store__open(vault_store **out, const char *dir, int mode, uint64_t map
 	MDB_txn *txn = NULL;
 	int rc, error, create = mode == VAULT_STORE_CREATE;
 	unsigned int ro = mode == VAULT_STORE_SNAPSHOT ? MDB_RDONLY : 0;
+	unsigned int nolock = ro || mode == VAULT_STORE_EXCLUSIVE ? MDB_NOLOCK : 0;
 	struct { const char *name; MDB_dbi *dbi; } dbs[10];
 
 	*out = NULL;
@@ -267,7 +268,7 @@ int vault_store__open(vault_store **out, const char *dir, int mode, uint64_t map
 		error = vault_store__error(rc, "set map size");
 		goto done;
 	}
-	rc = mdb_env_open(st->env, dir, MDB_NOMETASYNC | MDB_NOTLS | (ro ? MDB_RDONLY | MDB_NOLOCK : 0), 0600);
+	rc = mdb_env_open(st->env, dir, MDB_NOMETASYNC | MDB_NOTLS | ro | nolock, 0600);
 	if (rc != 0) {
 		error = vault_store__error(rc, "open vault");
 		if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
@@ -540,14 +541,15 @@ int vault_store__begin(MDB_txn **out, vault_store *st, int write)
 	*out = NULL;
 	if (write) {
 		map_full = 0;
-		if ((error = disk_check(st)) < 0)
+		/* What only deletes frees room: it may run on a full disk. */
+		if (write != VAULT_STORE_FREES && (error = disk_check(st)) < 0)
 			return error;
 	}
 	for (int tries = 0; ; tries++) {
 		gate_enter(st);
 		rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, out);
 		/* A write starts with room in the map, grown first if short. */
-		if (rc == 0 && (!write || tries > 0 || room_ok(st)))
+		if (rc == 0 && (!write || write == VAULT_STORE_FREES || tries > 0 || room_ok(st)))
 			return 0;
 		if (rc == 0) {
 			mdb_txn_abort(*out);

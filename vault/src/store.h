@@ -74,6 +74,9 @@ extern _Thread_local int vault_store__last_rc;
 #define VAULT_STORE_OPEN     0
 #define VAULT_STORE_CREATE   1
 #define VAULT_STORE_SNAPSHOT 2
+/* Read-write without LMDB's lock file: for `compact`, which holds the lock
+ * file's lock itself, exclusively (compact.c): no other process is in. */
+#define VAULT_STORE_EXCLUSIVE 3
 int vault_store__open(vault_store **out, const char *dir, int mode, uint64_t mapsize);
 
 /*
@@ -100,6 +103,9 @@ void vault_store__close(vault_store *st);
  * vault_store__abort, on the thread that began it.
  */
 int vault_store__begin(MDB_txn **out, vault_store *st, int write);
+/* `write` for a transaction that only deletes (staged.c): it frees room,
+ * so it begins below the disk's reserve and with the map as it is. */
+#define VAULT_STORE_FREES 2
 /*
  * After a write transaction failed with VAULT_ENOSPC and ended: if it was
  * the map that was full (not the disk), grow the map. 1: grown, the

@@ -2,7 +2,8 @@
  * vault — the handle: the library's global init, vault_open, vault_init
  * (the genesis event), vault_unlock (and the failed-unlock event), the
  * mount's session events, vault_close. The top of the library: nothing in
- * vault/src calls it but backup.c, which opens snapshots and vaults.
+ * vault/src calls it but backup.c, which opens snapshots and vaults, and
+ * compact.c (the global init).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "sshsig.h"
 #include "trust.h"
 #include "hkeys.h"
+#include "staged.h"
 
 int vault_global_init(void)
 {
@@ -162,6 +164,10 @@ static int open_mode(vault **out, const char *dir, int mode)
 		goto done;
 	if ((error = check_format(v)) < 0)
 		goto done;
+	/* What writes that died left (staged.h): best effort, an open that
+	 * cannot write still works. */
+	if (mode == VAULT_STORE_OPEN)
+		vault_staged__collect(NULL, v->st, 0);
 	if ((error = repo_open(v)) < 0)
 		goto done;
 	*out = v;
