@@ -2343,6 +2343,19 @@ static void test_damage_told(void)
 		drop_copy(dir);
 	}
 
+	/* A byte of the genesis record, to which every wrapped key is bound:
+	 * damage, not a wrong passphrase for every user. */
+	dir = copy_of(NULL);
+	CHECK(rawdb_flip(dir, "meta", "genesis", 7, 1 + 4, 0x40) == 0);
+	{
+		int rc = vault_open(&v, dir);
+
+		outcome("damage: the genesis record", rc == VAULT_ECORRUPT && v == NULL &&
+			strstr(vault_error_last()->message, "id and genesis records fail their checksum"),
+			rc ? vault_error_last()->message : "opened");
+	}
+	drop_copy(dir);
+
 	/* alice's record at another place (a byte of its key changed): her
 	 * name misses, and the table holds a record that is not whole. */
 	dir = copy_of(NULL);

@@ -168,7 +168,19 @@ static int open_object(unsigned char **buf, const unsigned char **data, size_t *
 
 	if ((*buf = malloc(val->mv_size - VAULT_ODB_OVERHEAD)) == NULL)
 		return vault_error_set_oom();
-	if ((error = vault_odb__open(*buf, &plen, &x->v->hk, x->v->id, id, val)) < 0) {
+	error = vault_odb__open(*buf, &plen, &x->v->hk, x->v->id, id, val);
+	/* Under a generation this session does not hold: one rotated since
+	 * it unlocked, or one the vault has never had (damage). */
+	if (error == VAULT_EAUTH && (error = vault_hkeys__refresh(x->v, x->txn)) == 0 &&
+	    (error = vault_odb__open(*buf, &plen, &x->v->hk, x->v->id, id, val)) == VAULT_EAUTH &&
+	    x->v->hk.index) {
+		char hex[GIT_OID_HEXSZ + 1];
+
+		git_oid_tostr(hex, sizeof hex, (const git_oid *)id);
+		error = vault_error_set(VAULT_ECORRUPT, "the vault file is damaged: history object %s "
+			"names a generation of the history key that the vault does not have", hex);
+	}
+	if (error < 0) {
 		free(*buf);
 		*buf = NULL;
 		return error;

@@ -44,8 +44,10 @@ int vault_store__error(int rc, const char *what)
 	case MDB_PAGE_NOTFOUND:
 	/* What a sound file never gives: a tree deeper than LMDB's cursor
 	 * (a page that points back up), a page that overflows, a transaction
-	 * poisoned by one of these earlier. */
+	 * poisoned by one of these earlier, a table whose flags (kept in the
+	 * file's table of tables) no longer fit how it is opened. */
 	case MDB_CURSOR_FULL:
+	case MDB_INCOMPATIBLE:
 	case MDB_PAGE_FULL:
 	case MDB_BAD_TXN:
 		return vault_error_set(VAULT_ECORRUPT, "%s: the vault file is damaged or not a vault (%s)",

@@ -97,8 +97,25 @@ static int vault_alloc(vault **out, const char *dir)
 	return 0;
 }
 
+/*
+ * A checksum of the records every key is bound to: the vault id and the
+ * genesis. A damaged one would otherwise fail every unlock as a wrong
+ * passphrase. Anyone can recompute it: it tells damage, and the trust gate
+ * refuses what a forger changes.
+ */
+static void identity_sum(unsigned char out[16], const vault *v)
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, (const unsigned char *)"cv-identity-sum", 15, 16);
+	crypto_generichash_update(&st, (const unsigned char *)v->id, strlen(v->id));
+	crypto_generichash_update(&st, v->genesis, 20);
+	crypto_generichash_final(&st, out, 16);
+}
+
 static int check_format(vault *v)
 {
+	unsigned char sum[16];
 	MDB_txn *txn = NULL;
 	MDB_val val;
 	uint32_t fmt;
@@ -145,6 +162,11 @@ static int check_format(vault *v)
 		goto done;
 	}
 	memcpy(v->genesis, val.mv_data, 20);
+	identity_sum(sum, v);
+	if ((error = vault_meta__get(&val, txn, v, "identity-sum")) < 0 || val.mv_size != 16 ||
+	    sodium_memcmp(val.mv_data, sum, 16) != 0)
+		error = vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: vault '%s''s id and genesis records fail their checksum", v->dir);
 done:
 	vault_store__abort(v->st, txn);
 	return error;
@@ -264,13 +286,17 @@ static int init_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 static int init_post(vault *v, MDB_txn *txn, const git_oid *genesis, void *payload)
 {
 	init_args *a = payload;
+	unsigned char sum[16];
 	int error;
 
 	memcpy(v->genesis, genesis->id, 20);
 	vault_users__wrap(&a->u, v, a->admin, v->sk, a->kek);
 	if ((error = vault_user__put(txn, v, a->admin, &a->u)) < 0)
 		return error;
-	return vault_meta__put(txn, v, "genesis", genesis->id, 20);
+	if ((error = vault_meta__put(txn, v, "genesis", genesis->id, 20)) < 0)
+		return error;
+	identity_sum(sum, v);
+	return vault_meta__put(txn, v, "identity-sum", sum, sizeof sum);
 }
 
 int vault_init(vault **out, const char *dir, const char *admin,
