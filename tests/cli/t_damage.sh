@@ -4,7 +4,7 @@
 # stored, no read fails while `audit verify` passes, and every command
 # that fails on the damaged file exits 3.
 #
-#   CASEVAULT_DAMAGE_TRIALS=N        trials on the CLI (150; the full run: 1000)
+#   CASEVAULT_DAMAGE_TRIALS=N        trials on the CLI (80; the full run: 1000)
 #   CASEVAULT_DAMAGE_MOUNT_TRIALS=N  trials on the mount (20; 0: none)
 #   CASEVAULT_DAMAGE_SEED=S          the seed (printed; random by default)
 #   CASEVAULT_DAMAGE_TRIAL=K         replay trial K of seed S alone, verbose: the
@@ -16,7 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 
 export XDG_STATE_HOME=$T/state
-trials=${CASEVAULT_DAMAGE_TRIALS:-150}
+trials=${CASEVAULT_DAMAGE_TRIALS:-80}
 mount_trials=${CASEVAULT_DAMAGE_MOUNT_TRIALS:-20}
 seed=${CASEVAULT_DAMAGE_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 replay=()

@@ -365,7 +365,8 @@ static int open_load(vault_file *f, MDB_txn *txn, case_ctx *cc, const vault_file
 	if (error == 0) {
 		if ((o->flags & VAULT_FILE_CREATE) && (o->flags & VAULT_FILE_EXCL))
 			return vault_error_set(VAULT_EEXISTS, "'%s' already exists", f->path);
-		if ((error = vault_node__get(&f->node, txn, f->v, id)) < 0)
+		/* The entry links the node: a missing record is damage. */
+		if ((error = vault_docs__linked_node(&f->node, txn, f->v, id)) < 0)
 			return error;
 		if (f->node.type != NODE_FILE)
 			return vault_error_set(VAULT_EUSAGE, "'%s' is a folder", f->path);
