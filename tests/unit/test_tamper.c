@@ -1676,6 +1676,9 @@ static void version_event(char out[VAULT_OID_SIZE], uint64_t node, uint32_t ver)
 
 static char fpath[64], gpath[64], hpath[64];
 
+static void expect_get_rc(const char *name, const char *dir, const char *user, const char *path,
+	int want, const char *says);
+
 /* ---- a member's forgery: other bytes under the same tag ------------------- */
 
 /*
@@ -2049,6 +2052,9 @@ static void test_nodes(void)
 	CHECK(rawdb_remove(dir, "nodes", k, 8) == 0);
 	expect_verify("node: record deleted", dir, NULL, ev_id[nev - 1], NULL);
 	expect_read_fails("node: record deleted", dir, "alice", fpath, 0);
+	/* Its folder's entry still links it: damage, not a missing file. */
+	expect_get_rc("node: record deleted, told as damage", dir, "alice", fpath, VAULT_ECORRUPT,
+		"is missing, though a folder or case links to it");
 	drop_copy(dir);
 
 	dir = copy_of(NULL);
