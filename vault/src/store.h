@@ -148,6 +148,15 @@ int vault_store__sync(vault_store *st);
 int vault_store__check(vault_store *st, MDB_txn *txn);
 
 /*
+ * Every page of `txn`'s snapshot used once (pages.c): by one table's tree
+ * or listed free, never both, never twice, never neither. `txn` is a read
+ * transaction just begun. @return 0; VAULT_ECORRUPT naming the page;
+ * VAULT_EBUSY when writes have since reused the snapshot's meta page
+ * (begin again).
+ */
+int vault_store__check_pages(vault_store *st, MDB_txn *txn);
+
+/*
  * `inmap`, a key or value read in a read-only transaction, lies in a page
  * that holds its own number, as LMDB writes every page: a page copied or
  * moved to another place (an old copy of a page, two pages swapped) is

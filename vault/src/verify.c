@@ -328,6 +328,27 @@ static int walk_chain(verifier *vf, walk_end *we, vault_verify_result *res, MDB_
 	return 0;
 }
 
+/*
+ * The snapshot verify reads, its pages accounted for first (pages.c): a
+ * page both in use and listed free is damage that only shows once a
+ * write has reused it. Writes that reuse the snapshot's meta page before
+ * it is found make it begin again.
+ */
+static int begin_checked(MDB_txn **txn, vault_store *st)
+{
+	int error;
+
+	for (int tries = 0; tries < 10; tries++) {
+		if ((error = vault_store__begin_walk(txn, st)) < 0)
+			return error;
+		if ((error = vault_store__check_pages(st, *txn)) != VAULT_EBUSY)
+			return error;
+		vault_store__abort(st, *txn);
+		*txn = NULL;
+	}
+	return vault_error_set(VAULT_EBUSY, "verify: the vault changes too fast to find a snapshot to check");
+}
+
 int vault_audit_verify(vault_verify_result *res, vault *v, const vault_verify_options *opts)
 {
 	const char *anchor = opts ? opts->anchor : NULL;
@@ -357,7 +378,7 @@ int vault_audit_verify(vault_verify_result *res, vault *v, const vault_verify_op
 		error = vault_error_set(VAULT_EUSAGE, "'%s' is not a commit id", anchor);
 		goto done;
 	}
-	if ((error = vault_store__begin_walk(&txn, v->st)) < 0)
+	if ((error = begin_checked(&txn, v->st)) < 0)
 		goto done;
 	if ((error = vault_meta__get(&val, txn, v, "head")) < 0 || val.mv_size != 20) {
 		error = error < 0 && error != VAULT_ENOTFOUND ? error :
