@@ -62,6 +62,36 @@ check_contains "config: the user and its line" "user             noy  (config $C
 check_contains "config: the passphrase file and its line" \
 	"passphrase-file  $T/noy.pass  (config $CFG:4)" "$OUT"
 
+# "~/" is the home directory; the README's example, as written there.
+mkdir -p "$T/.home/.config/casevault"
+cp "$T/noy.pass" "$T/.home/.config/casevault/noy.pass"
+write_config "# the office laptop" \
+	"vault = $VAULT" \
+	"user = noy" \
+	"# a file of mode 600; never the passphrase itself" \
+	"passphrase-file = ~/.config/casevault/noy.pass" \
+	"" \
+	"# applies when this vault is the one in use" \
+	"[vault $VAULT]" \
+	"# for \`casevault mount\` and \`umount\` without DIR" \
+	"mountpoint = ~/cases" \
+	"; given to \`mount\` as --purpose, --idle, and --read-only if yes" \
+	"purpose = casework" \
+	"idle = 15m" \
+	"read-only = no"
+expect_exit 0 env HOME="$T/.home" "$CASEVAULT_BIN" ls
+check_contains "~/ in passphrase-file: the home directory's" "$code" "$OUT"
+expect_exit 0 env HOME="$T/.home" "$CASEVAULT_BIN" config
+check_contains "config shows ~/" "passphrase-file  $T/.home/.config/casevault/noy.pass" "$OUT"
+check_contains "~/ in the mountpoint" "mountpoint       $T/.home/cases" "$OUT"
+check_contains "read-only = no" "read-only        no  (config" "$OUT"
+write_config "[vault $VAULT]" "idl = 5m"
+bad_config 2 "unknown key 'idl'" "did you mean 'idle'?"
+write_config "# the office vault" \
+	"vault = $VAULT" \
+	"user = noy" \
+	"passphrase-file = $T/noy.pass"
+
 # --- precedence: the environment over the config, an option over both -------
 expect_exit 0 env CASEVAULT_USER=dpo CASEVAULT_PASSPHRASE_FILE="$T/dpo.pass" "$CASEVAULT_BIN" config
 check_contains "environment over config" "user             dpo  (environment CASEVAULT_USER)" "$OUT"
