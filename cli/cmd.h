@@ -34,14 +34,17 @@
 #define CMD_KEEPPASS (1u << 3) /* ... and keeps it in ctx->pass for the command
                                   (the mount unlocks again once detached) */
 
+typedef struct cli_config cli_config;
+
 typedef struct {
-	const char *dir;              /* --vault DIR or CASEVAULT_DIR */
+	const char *dir;              /* --vault DIR, CASEVAULT_DIR or the config */
 	const char *user;             /* --user NAME or CASEVAULT_USER */
 	const char *passphrase_file;  /* --passphrase-file FILE or CASEVAULT_PASSPHRASE_FILE */
 	int restored;                 /* --restored: accept a history put back to an older copy */
 	vault *v;                     /* prepared per the flags; NULL under --help */
 	char *pass;             /* with CMD_KEEPPASS: the passphrase, wiped after */
 	size_t passlen;
+	const cli_config *config;     /* the config file and where each setting came from */
 } cli_ctx;
 
 typedef int (*cli_cmd_fn)(cli_ctx *ctx, int argc, char **argv);
@@ -87,6 +90,38 @@ int cmd_audit_push(cli_ctx *ctx, int argc, char **argv);
 #define AUDIT_PUSH_SYNOPSIS   "casevault audit push URL"
 int cmd_mount(cli_ctx *ctx, int argc, char **argv);
 int cmd_umount(cli_ctx *ctx, int argc, char **argv);
+int cmd_config(cli_ctx *ctx, int argc, char **argv);
+
+/* ---- the config file (config.c) ------------------------------------------ */
+
+/**
+ * Read $XDG_CONFIG_HOME/casevault/config (~/.config/casevault/config), if
+ * there. A bad line, a passphrase in it, or a file others can write fail
+ * with the file, the line and a hint (exit 2).
+ * @param[out] out  freed with cli_config_free() in any case
+ * @return 0, or an exit code after the message
+ */
+int cli_config_load(cli_config **out);
+void cli_config_free(cli_config *cfg);
+
+/**
+ * ctx->dir, ->user and ->passphrase_file (the options, or NULL) become the
+ * settings in use: the option, else the environment, else the config (the
+ * vault's [vault DIR] section before the top); where each came from is
+ * kept for `casevault config` and -v.
+ */
+void cli_config_settings(cli_config *cfg, cli_ctx *ctx);
+
+/** Under -v: the config, and which vault and user are used and why. */
+void cli_config_verbose(const cli_config *cfg);
+
+/**
+ * `mount`: the vault's mount options from the config that its command
+ * line does not give; `mount` and `umount`: the config's mountpoint when
+ * no DIR is given. *argv becomes a new array the caller frees.
+ * @return 0, or an exit code
+ */
+int cli_config_mount_args(const cli_config *cfg, int *argc, char ***argv);
 
 /* ---- options (opt.c) ----------------------------------------------------- */
 
@@ -118,6 +153,9 @@ typedef struct {
  */
 int cli_parse(const cli_syntax *syn, int argc, char **argv, char **args);
 
+/** 1 if argv[1..] holds `name` ("--version") or "name=VALUE" before any "--". */
+int cli_has_option(int argc, char **argv, const char *name);
+
 /** 1 if argv[1..] holds "--help" or "-h" before any "--". */
 int cli_wants_help(int argc, char **argv);
 
@@ -126,9 +164,44 @@ typedef struct {
 	cli_cmd_fn fn;
 } cli_subcmd;
 
+/** The verb of `subs` nearest to a mistyped `word`, or NULL. */
+const char *cli_suggest_subcmd(const cli_subcmd *subs, const char *word);
+
 /** Run the verb in argv[1] from `subs`, with argv from the verb on. */
 int cli_dispatch(cli_ctx *ctx, const char *name, const char *usage,
 	const cli_subcmd *subs, int argc, char **argv);
+
+/*
+ * "Did you mean": the name nearest to a mistyped `word` (of `len` bytes),
+ * by edit distance (an insertion, a deletion, a change or a swap of two
+ * neighbours is one edit): one edit away, two for names of five letters
+ * or more; the first of equals wins.
+ */
+typedef struct {
+	const char *word;
+	size_t len;
+	const char *best;       /* NULL: nothing near */
+	unsigned int distance;
+} cli_suggest;
+
+void cli_suggest_init(cli_suggest *s, const char *word, size_t len);
+void cli_suggest_add(cli_suggest *s, const char *name);
+
+/*
+ * The global options (--vault, --user, ...), taken by main() before the
+ * command and after it, up to "--". After the command, an option the
+ * command (with its verb) declares under the same name is the command's:
+ * `audit log --user NAME` filters by user.
+ */
+void cli_globals_set(const cli_opt *opts);
+/** Does `command` with `verb` (NULL: any) declare the global `option` as its own? */
+int cli_global_owned(const char *command, const char *verb, const char *option);
+/** The global option argv[*i] names, or NULL. */
+const cli_opt *cli_global_find(const char *arg);
+/** Take argv[*i] (and its value) if a global option: CLI_PARSED, 0 if none, or an exit code. */
+int cli_global_take(int argc, char **argv, int *i);
+/** The usage error for an unknown option before the command. */
+int cli_global_unknown(const char *arg);
 
 /* ---- values and output (util.c) ------------------------------------------ */
 

@@ -579,8 +579,9 @@ static int open_history(cli_ctx *ctx, const char *sub)
 
 	if (ctx->user == NULL)
 		return cli_error(CLI_EXIT_ACCESS,
-			"pass --user NAME of a user of the vault (or set CASEVAULT_USER); notes of "
-			"purpose and reports are for admins and auditors",
+			"pass --user NAME of a user of the vault before the command (after 'audit log' "
+			"and 'audit report', --user names whom they are about), or set CASEVAULT_USER; "
+			"notes of purpose and reports are for admins and auditors",
 			"the history is encrypted: no user given to read it with");
 	if ((rc = cli_passphrase_get(&pass, ctx->passphrase_file, ctx->user)) != 0)
 		return rc;

@@ -35,7 +35,7 @@ static const char verify_usage[] =
 	"\n"
 	"Prints 'ok: N events, M versions verified, head OID', or names the first\n"
 	"event that fails and exits with 3. On a terminal, a progress bar goes to\n"
-	"stderr.\n";
+	"stderr (not under -q).\n";
 
 static void bar(uint64_t done, uint64_t total, void *payload)
 {
@@ -161,7 +161,7 @@ int cmd_audit_verify(cli_ctx *ctx, int argc, char **argv)
 	vo.anchor = anchor != NULL ? anchor_id : NULL;
 	if (quick)
 		vo.flags |= VAULT_VERIFY_QUICK;
-	if (!json && isatty(STDERR_FILENO)) {
+	if (!json && isatty(STDERR_FILENO) && cli_verbosity() > CLI_QUIET) {
 		vo.progress = bar;
 		vo.content_progress = content_bar;
 		vo.payload = &started;

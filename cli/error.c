@@ -112,21 +112,34 @@ static const char *usage_hint(char *buf, size_t size)
 	return buf;
 }
 
-int cli_usage_error(const char *fmt, ...)
+static int usage_report(const char *suggestion, const char *fmt, va_list ap)
+	VAULT_PRINTF(2, 0);
+
+static int usage_report(const char *suggestion, const char *fmt, va_list ap)
 {
-	char hint[128], line[1024];
+	char hint[160], line[1024];
 	size_t n = 0;
-	va_list ap;
 
 	if (errctx.command != NULL)
 		n = (size_t) snprintf(line, sizeof line, "%s: ", errctx.command);
-	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof line - n, fmt, ap);
-	va_end(ap);
 	emit("casevault: ", line);
-	emit("hint: ", usage_hint(hint, sizeof hint));
+	if (suggestion != NULL)
+		snprintf(hint, sizeof hint, "did you mean '%s'?", suggestion);
+	emit("hint: ", suggestion != NULL ? hint : usage_hint(hint, sizeof hint));
 	fflush(stderr);
 	return CLI_EXIT_USAGE;
+}
+
+int cli_usage_suggest(const char *suggestion, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = usage_report(suggestion, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* Does the library's message begin so? It says which object it is about. */
@@ -420,6 +433,32 @@ int cli_fail_vault(const char *fmt, ...)
 	report(vault_hint(code, hint, sizeof hint), message, fmt, ap);
 	va_end(ap);
 	return cli_exit_code(code);
+}
+
+static int verbosity;
+
+void cli_set_verbosity(int level)
+{
+	verbosity = level;
+}
+
+int cli_verbosity(void)
+{
+	return verbosity;
+}
+
+void cli_note(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (verbosity < level)
+		return;
+	fputs("casevault: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
 }
 
 void cli_warning(const char *fmt, ...)

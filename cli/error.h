@@ -61,8 +61,14 @@ int cli_error(int exit_code, const char *hint, const char *fmt, ...) VAULT_PRINT
 /** The same with ": strerror(errno)" appended; returns CLI_EXIT_ERROR. */
 int cli_error_os(const char *hint, const char *fmt, ...) VAULT_PRINTF(2, 3);
 
-/** A usage error of the current command; returns CLI_EXIT_USAGE. */
-int cli_usage_error(const char *fmt, ...) VAULT_PRINTF(1, 2);
+/**
+ * A usage error of the current command; returns CLI_EXIT_USAGE. The hint
+ * is "did you mean 'SUGGESTION'?" when `suggestion` is not NULL (a near
+ * name, see cli_suggest_add()), else the command's --help.
+ */
+int cli_usage_suggest(const char *suggestion, const char *fmt, ...) VAULT_PRINTF(2, 3);
+
+#define cli_usage_error(...) cli_usage_suggest(NULL, __VA_ARGS__)
 
 /**
  * Report vault_error_last(): "casevault: <what>: <message>", then a hint
@@ -76,5 +82,18 @@ int cli_exit_code(int vault_code);
 
 /** "casevault: warning: …" on stderr; not an error. */
 void cli_warning(const char *fmt, ...) VAULT_PRINTF(1, 2);
+
+/*
+ * How much the CLI says on stderr besides errors and warnings: -1 under
+ * -q (no notes, no progress bars), 0 by default, 1 under -v.
+ */
+#define CLI_QUIET   (-1)
+#define CLI_NORMAL  0
+#define CLI_VERBOSE 1
+void cli_set_verbosity(int level);
+int cli_verbosity(void);
+
+/** "casevault: …" on stderr if the verbosity is at least `level`. */
+void cli_note(int level, const char *fmt, ...) VAULT_PRINTF(2, 3);
 
 #endif

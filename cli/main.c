@@ -41,6 +41,7 @@ static const cli_cmd_spec cli_cmds[] = {
 	{ "audit",   cmd_audit,   OPEN,    "Show or verify the signed history" },
 	{ "mount",   cmd_mount,   UNLOCK | CMD_KEEPPASS, "Show your cases as folders (FUSE)" },
 	{ "umount",  cmd_umount,  0,       "Unmount a casevault mount" },
+	{ "config",  cmd_config,  0,       "Show the settings in use and where each comes from" },
 	{ "help",    cmd_help,    0,       "Show this help, or a command's" },
 	{ NULL, NULL, 0, NULL }
 };
@@ -50,7 +51,7 @@ static void usage(FILE *out)
 	const cli_cmd_spec *c;
 
 	fputs("usage: casevault [--vault DIR] [--user NAME] [--passphrase-file FILE] [--restored]\n"
-		"                 COMMAND [ARGS]\n"
+		"                 [-q | -v] COMMAND [ARGS]\n"
 		"\n"
 		"An encrypted, audit-logged records vault.\n"
 		"\n"
@@ -58,7 +59,7 @@ static void usage(FILE *out)
 	for (c = cli_cmds; c->name != NULL; c++)
 		fprintf(out, "  %-9s %s\n", c->name, c->help);
 	fputs("\n"
-		"Options (before the command):\n"
+		"Options (before or after the command, up to '--'):\n"
 		"  --vault DIR             the vault (env CASEVAULT_DIR)\n"
 		"  --user NAME             who you are (env CASEVAULT_USER)\n"
 		"  --passphrase-file FILE  read your passphrase from FILE instead of the\n"
@@ -66,7 +67,16 @@ static void usage(FILE *out)
 		"  --restored              the vault was put back to an older copy on purpose\n"
 		"                          (a restore from a backup): accept its history if it\n"
 		"                          verifies, as a signed 'rollback-accepted' event\n"
+		"  -q, --quiet             errors and warnings only: no notes, no progress bars\n"
+		"  -v, --verbose           say which config, vault and user are used, and the\n"
+		"                          last event's commit after the command\n"
 		"  --help, --version\n"
+		"\n"
+		"After the command, an option the command has under the same name is the\n"
+		"command's: 'audit log --user NAME' lists that user's events. The config\n"
+		"file (~/.config/casevault/config) sets the vault, user and passphrase file;\n"
+		"options win over the environment, which wins over the config. 'casevault\n"
+		"config' shows where each setting comes from.\n"
 		"\n"
 		"Exit codes: 0 ok, 1 error, 2 usage, 3 integrity failure, 4 access denied,\n"
 		"5 authentication failed.\n"
@@ -85,6 +95,17 @@ static const cli_cmd_spec *find_command(const char *name)
 	return NULL;
 }
 
+static int unknown_command(const char *name)
+{
+	const cli_cmd_spec *c;
+	cli_suggest s;
+
+	cli_suggest_init(&s, name, strlen(name));
+	for (c = cli_cmds; c->name != NULL; c++)
+		cli_suggest_add(&s, c->name);
+	return cli_usage_suggest(s.best, "unknown command '%s'", name);
+}
+
 /* `casevault help [COMMAND [VERB]]`: the command's own --help. */
 static int cmd_help(cli_ctx *ctx, int argc, char **argv)
 {
@@ -99,7 +120,7 @@ static int cmd_help(cli_ctx *ctx, int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	if ((c = find_command(argv[1])) == NULL)
-		return cli_usage_error("unknown command '%s'", argv[1]);
+		return unknown_command(argv[1]);
 	if ((hargv = calloc((size_t) argc + 1, sizeof *hargv)) == NULL)
 		return cli_error(CLI_EXIT_ERROR, "free some memory and try again", "out of memory");
 	memcpy(hargv, argv + 1, (size_t) (argc - 1) * sizeof *hargv);
@@ -109,32 +130,13 @@ static int cmd_help(cli_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
-/* "--name VALUE" or "--name=VALUE": 1 if argv[*i] is this option, 0 if not, or an exit code < 0. */
-static int global_value(const char **out, const char *name, int argc, char **argv, int *i)
-{
-	const char *arg = argv[*i];
-	size_t len = strlen(name);
-
-	if (strncmp(arg, name, len) != 0 || (arg[len] != '\0' && arg[len] != '='))
-		return 0;
-	if (arg[len] == '=') {
-		*out = arg + len + 1;
-	} else if (*i + 1 < argc) {
-		*out = argv[++*i];
-	} else {
-		cli_usage_error("option '%s' needs a value", name);
-		return -1;
-	}
-	return 1;
-}
-
 /*
  * Options before the command. On return *cmd_index is the command's
  * index in argv. @return CLI_PARSED, or an exit code.
  */
-static int parse_globals(cli_ctx *ctx, int argc, char **argv, int *cmd_index)
+static int parse_globals(int argc, char **argv, int *cmd_index)
 {
-	int i, n;
+	int i, rc;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *arg = argv[i];
@@ -151,28 +153,47 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv, int *cmd_index)
 			puts("casevault " VAULT_VERSION);
 			return CLI_EXIT_OK;
 		}
-		if (strcmp(arg, "--restored") == 0) {
-			ctx->restored = 1;
-			continue;
-		}
-		if ((n = global_value(&ctx->dir, "--vault", argc, argv, &i)) == 0 &&
-		    (n = global_value(&ctx->user, "--user", argc, argv, &i)) == 0 &&
-		    (n = global_value(&ctx->passphrase_file, "--passphrase-file", argc, argv, &i)) == 0)
-			return cli_usage_error("unknown option '%.*s'",
-				(int) strcspn(arg, "="), arg);
-		if (n < 0)
-			return CLI_EXIT_USAGE;
+		if ((rc = cli_global_take(argc, argv, &i)) == 0)
+			return cli_global_unknown(arg);
+		if (rc != CLI_PARSED)
+			return rc;
 	}
 	*cmd_index = i;
 	return CLI_PARSED;
 }
 
-/* An option given wins over the environment; an empty value counts as none. */
-static const char *setting(const char *given, const char *env)
+/*
+ * The global options after the command, up to "--", taken out of its argv
+ * (argv[0] is the command), except those the command (after its verb, the
+ * first argument that is not an option) has under the same name.
+ * @return CLI_PARSED, or an exit code
+ */
+static int globals_after(int *argc, char **argv)
 {
-	const char *s = given != NULL ? given : getenv(env);
+	const char *verb = NULL;
+	const cli_opt *g;
+	int i, n = 1, rc;
 
-	return s != NULL && *s != '\0' ? s : NULL;
+	for (i = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < *argc)
+				argv[n++] = argv[i++];
+			break;
+		}
+		if (argv[i][0] != '-' || argv[i][1] == '\0') {
+			if (verb == NULL)
+				verb = argv[i];
+		} else if ((g = cli_global_find(argv[i])) != NULL &&
+		    !cli_global_owned(argv[0], verb, g->name)) {
+			if ((rc = cli_global_take(*argc, argv, &i)) != CLI_PARSED)
+				return rc;
+			continue;
+		}
+		argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	*argc = n;
+	return CLI_PARSED;
 }
 
 static const char *memory_text(char buf[32], uint64_t bytes)
@@ -251,17 +272,6 @@ static int unlock(cli_ctx *ctx, cli_secret *pass)
 	return say_restored(ctx);
 }
 
-/* An argument given as "--name" or "--name=VALUE". */
-static int has_option(int argc, char **argv, const char *name)
-{
-	size_t len = strlen(name);
-
-	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (!strncmp(argv[i], name, len) && (argv[i][len] == '\0' || argv[i][len] == '='))
-			return 1;
-	return 0;
-}
-
 /*
  * What a command needs prepared, by the form it is given in: `backup
  * verify` and `restore SNAPSHOT DIR` open what they need themselves (a
@@ -272,7 +282,7 @@ static unsigned int flags_of(const cli_cmd_spec *cmd, int argc, char **argv)
 {
 	if (cmd->fn == cmd_backup && argc > 1 && !strcmp(argv[1], "verify"))
 		return 0;
-	if (cmd->fn == cmd_restore && !has_option(argc, argv, "--version"))
+	if (cmd->fn == cmd_restore && !cli_has_option(argc, argv, "--version"))
 		return 0;
 	return cmd->flags;
 }
@@ -281,10 +291,12 @@ static unsigned int flags_of(const cli_cmd_spec *cmd, int argc, char **argv)
 static int prepare(cli_ctx *ctx, unsigned int flags, cli_secret *pass)
 {
 	if ((flags & CMD_DIR) && ctx->dir == NULL)
-		return cli_error(CLI_EXIT_USAGE, "pass --vault DIR or set CASEVAULT_DIR",
+		return cli_error(CLI_EXIT_USAGE, "pass --vault DIR, set CASEVAULT_DIR, or set "
+			"'vault = DIR' in the config ('casevault config' shows where it is)",
 			"no vault given");
 	if ((flags & CMD_UNLOCK) && ctx->user == NULL)
-		return cli_error(CLI_EXIT_USAGE, "pass --user NAME or set CASEVAULT_USER",
+		return cli_error(CLI_EXIT_USAGE, "pass --user NAME, set CASEVAULT_USER, or set "
+			"'user = NAME' in the config ('casevault config' shows where it is)",
 			"no user given");
 	if (!(flags & CMD_VAULT))
 		return 0;
@@ -319,11 +331,21 @@ static void push_witness(cli_ctx *ctx)
 			vault_error_last()->message);
 }
 
+/* -v: the commit of the command's last event (reads are events too). */
+static void say_head(cli_ctx *ctx, const char *before)
+{
+	char after[VAULT_OID_SIZE];
+
+	if (ctx->v != NULL && vault_head(after, ctx->v) == 0 && strcmp(before, after) != 0)
+		cli_note(CLI_VERBOSE, "recorded: the history's head is now %s", after);
+}
+
 static int run(cli_ctx *ctx, const cli_cmd_spec *cmd, int argc, char **argv)
 {
 	cli_secret pass = { NULL, 0 };
 	unsigned int flags = flags_of(cmd, argc, argv);
-	int rc;
+	char before[VAULT_OID_SIZE];
+	int rc, verbose;
 
 	cli_error_command(cmd->name);
 	/* --help needs no vault: the command prints its usage and returns. */
@@ -334,15 +356,38 @@ static int run(cli_ctx *ctx, const cli_cmd_spec *cmd, int argc, char **argv)
 	if (!(flags & CMD_KEEPPASS))
 		cli_secret_dispose(&pass);
 	cli_error_on(CLI_ON_NONE, NULL);
+	verbose = cli_verbosity() >= CLI_VERBOSE && ctx->v && vault_head(before, ctx->v) == 0;
 	rc = cmd->fn(ctx, argc, argv);
 	if ((flags & CMD_UNLOCK) && !(flags & CMD_KEEPPASS))
 		push_witness(ctx);
+	if (verbose)
+		say_head(ctx, before);
 done:
 	vault_close(ctx->v);   /* wipes the keys */
 	ctx->v = NULL;
 	ctx->pass = NULL;
 	cli_secret_dispose(&pass);
 	return rc;
+}
+
+/*
+ * The config file read, the settings chosen (option, environment, config),
+ * and the config's mount options added to the command's argv (a copy).
+ */
+static int configure(cli_ctx *ctx, cli_config **cfg, int *argc, char ***argv)
+{
+	int rc;
+
+	if ((rc = cli_config_load(cfg)) != 0)
+		return rc;
+	cli_config_settings(*cfg, ctx);
+	ctx->config = *cfg;
+	if ((rc = cli_config_mount_args(*cfg, argc, argv)) != 0) {
+		free(*argv);
+		return rc;
+	}
+	cli_config_verbose(*cfg);
+	return 0;
 }
 
 /*
@@ -365,8 +410,19 @@ static int sanitise_stdfd(void)
 int main(int argc, char **argv)
 {
 	static const struct rlimit no_core = { 0, 0 };
-	cli_ctx ctx = { NULL, NULL, NULL, 0, NULL, NULL, 0 };
+	cli_ctx ctx = { NULL, NULL, NULL, 0, NULL, NULL, 0, NULL };
+	int quiet = 0, verbose = 0;
+	const cli_opt globals[] = {
+		{ "vault", 0, NULL, &ctx.dir },
+		{ "user", 0, NULL, &ctx.user },
+		{ "passphrase-file", 0, NULL, &ctx.passphrase_file },
+		{ "restored", 0, &ctx.restored, NULL },
+		{ "quiet", 'q', &quiet, NULL },
+		{ "verbose", 'v', &verbose, NULL },
+		{ NULL, 0, NULL, NULL }
+	};
 	const cli_cmd_spec *cmd;
+	cli_config *cfg = NULL;
 	int rc, i = argc;
 
 	if (sanitise_stdfd() < 0)
@@ -385,18 +441,30 @@ int main(int argc, char **argv)
 			"test builds (cmake -DCASEVAULT_TEST_KDF=ON), for test suites", "%s",
 			vault_error_last()->message);
 
-	if ((rc = parse_globals(&ctx, argc, argv, &i)) != CLI_PARSED)
+	cli_globals_set(globals);
+	if ((rc = parse_globals(argc, argv, &i)) != CLI_PARSED)
 		return rc;
 	if (i >= argc)
 		return cli_usage_error("no command given");
 	if ((cmd = find_command(argv[i])) == NULL)
-		return cli_usage_error("unknown command '%s'", argv[i]);
+		return unknown_command(argv[i]);
+	argc -= i;
+	argv += i;
+	if ((rc = globals_after(&argc, argv)) != CLI_PARSED)
+		return rc;
+	if (quiet && verbose)
+		return cli_usage_error("-q and -v together: choose one");
+	cli_set_verbosity(quiet ? CLI_QUIET : verbose ? CLI_VERBOSE : CLI_NORMAL);
 
-	ctx.dir = setting(ctx.dir, "CASEVAULT_DIR");
-	ctx.user = setting(ctx.user, "CASEVAULT_USER");
-	ctx.passphrase_file = setting(ctx.passphrase_file, "CASEVAULT_PASSPHRASE_FILE");
-
-	rc = run(&ctx, cmd, argc - i, argv + i);
+	/* `help` needs no config: it must work when the config is bad. */
+	if (cmd->fn != cmd_help && (rc = configure(&ctx, &cfg, &argc, &argv)) != 0) {
+		cli_config_free(cfg);
+		return rc;
+	}
+	rc = run(&ctx, cmd, argc, argv);
+	if (cfg != NULL)
+		free(argv);   /* the copy configure() made */
+	cli_config_free(cfg);
 
 	/* Listings go through stdio: a full disk shows only now. */
 	if (rc == CLI_EXIT_OK && (fflush(stdout) != 0 || ferror(stdout)))

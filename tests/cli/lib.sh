@@ -70,6 +70,9 @@ _skipping=0
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/casevault-test.XXXXXXXX") || { echo "cannot make a temporary directory" >&2; exit 1; }
 VAULT=$T/vault
+# Nor the developer's config file (~/.config/casevault/config): a test that
+# wants one writes $XDG_CONFIG_HOME/casevault/config.
+export XDG_CONFIG_HOME=$T/.config
 OUTF=$T/.out
 ERRF=$T/.err
 OUT=
