@@ -80,7 +80,6 @@ if [ "${CI:-}" = true ] && [ "$(id -u)" -eq 0 ]; then
 		finish
 	fi
 	P=/usr
-	HELPER=/sbin/mount.fuse.casevault
 else
 	P=$T/prefix
 	check "cmake --install --prefix P" cmake --install "$B" --prefix "$P" > /dev/null || finish
@@ -89,13 +88,23 @@ else
 		check "cmake --install installs ${f#./usr}" test -f "$P/${f#./usr/}"
 		check "dpkg-deb -x unpacks ${f#.}" test -f "$T/x/$f"
 	done < <(want_files)
-	HELPER=$P/sbin/mount.fuse.casevault
 fi
+HELPER=$P/sbin/mount.fuse.casevault
+# The machine as before, whatever happens: the package removed on exit too.
 remove_package() {
 	[ "$apt_installed" = 1 ] || return 0
+	apt_installed=0
 	DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq casevault > /dev/null 2>&1 &&
 		! dpkg-query -W -f='${Status}' casevault 2> /dev/null | grep -q "install ok installed"
 }
+_install_exit() {
+	local rc=$?
+
+	remove_package
+	(exit "$rc")
+	_mount_exit
+}
+trap _install_exit EXIT
 BIN=$P/bin/casevault
 check "the installed binary runs" env -u CASEVAULT_KDF "$BIN" --version
 check "the mount helper is executable" test -x "$HELPER"
@@ -150,6 +159,7 @@ check "mount -f (fake) mounts nothing" not is_mounted
 # As mount(8) runs it: source, mount point, then mount(8)'s own options beside ours.
 opts="rw,noauto,user,nofail,x-systemd.automount,user=$(id -un),cvuser=noy,passphrase_file=$T/noy.pass,purpose=test"
 expect_exit 0 "$HELPER" "$VAULT" "$MNT" -o "$opts"
+mounts=0
 mounted_ok() {
 	local what=$1 dir
 
@@ -158,6 +168,7 @@ mounted_ok() {
 	check_eq "$what: a file reads back" "Arrived: 2026-11-02" "$(cat "$dir/intake.txt")"
 	MOUNT_PID=$(daemon_pid)
 	umount_vault
+	mounts=$((mounts + 1))
 }
 mounted_ok "mount.fuse.casevault -o passphrase_file="
 
@@ -175,12 +186,15 @@ check_contains "a failed ask says why" "systemd-ask-password" "$ERR"
 check "nothing is mounted when the ask fails" not is_mounted
 
 if [ "$apt_installed" = 1 ]; then
+	check "mount(8) finds the helper in /sbin" test -x /sbin/mount.fuse.casevault
 	expect_exit 0 mount -t fuse.casevault "$VAULT" "$MNT" -o "cvuser=noy,passphrase_file=$T/noy.pass,purpose=test"
 	mounted_ok "mount -t fuse.casevault"
 fi
 verify_ok "after the helper's mounts"
-expect_exit 0 cv dpo audit log
-check_contains "the helper's mounts are in the history" "mount" "$OUT"
+expect_exit 0 cv dpo audit log --json
+printf '%s' "$OUT" > "$T/.log.json"
+nmounts=$(jfield "$T/.log.json" 'o["action"]' | grep -c '^mount$')
+check_eq "each of the helper's mounts is a mount event" "$mounts" "$nmounts"
 
 if [ "$apt_installed" = 1 ]; then
 	check "apt-get remove -y casevault" remove_package
