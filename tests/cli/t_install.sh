@@ -171,6 +171,10 @@ mounted_ok() {
 	mounts=$((mounts + 1))
 }
 mounted_ok "mount.fuse.casevault -o passphrase_file="
+expect_exit 0 "$HELPER" "$VAULT" "$MNT" -o "ro,cvuser=noy,passphrase_file=$T/noy.pass,purpose=test"
+ro_dir=$(find "$MNT" -mindepth 1 -maxdepth 1 -name "$CODE*" | head -n 1)
+check "-o ro: a new file is refused" not touch "$ro_dir/new.txt"
+mounted_ok "mount.fuse.casevault -o ro"
 
 # No terminal: the passphrase comes from systemd-ask-password, over a pipe
 # (here a stand-in that prints the passphrase file, as the agent would).
