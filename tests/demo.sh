@@ -2,14 +2,20 @@
 # A demo of the main job: a DPO sets up a vault and users, a caseworker keeps
 # a case's documents in it, an auditor reads and verifies the history.
 # Installs what is missing, builds, and works in a fresh temporary directory.
+# CASEVAULT_DEMO_BIN=/usr/bin/casevault runs it with that binary instead (an
+# installed one: tests/cli/t_install.sh), and builds nothing.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bash "$top/tests/deps.sh"
-# A release build (no test profile of passphrase hashing), in a directory of
-# its own: build/ is the test build of tests/run.sh.
-cmake -S "$top" -B "$top/build-release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCASEVAULT_TEST_KDF=OFF >/dev/null
-cmake --build "$top/build-release" -j "$(nproc)" --target casevault >/dev/null
-cv="$top/build-release/casevault"
+if [ -n "${CASEVAULT_DEMO_BIN:-}" ]; then
+	cv=$CASEVAULT_DEMO_BIN
+else
+	# A release build (no test profile of passphrase hashing), in a directory
+	# of its own: build/ is the test build of tests/run.sh.
+	cmake -S "$top" -B "$top/build-release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCASEVAULT_TEST_KDF=OFF >/dev/null
+	cmake --build "$top/build-release" -j "$(nproc)" --target casevault >/dev/null
+	cv="$top/build-release/casevault"
+fi
 unset CASEVAULT_KDF
 
 work=$(mktemp -d)
