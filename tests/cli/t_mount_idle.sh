@@ -100,15 +100,24 @@ verify_ok "after an idle unmount with a file open"
 # writer FILE TEXT [fsync]: a program that writes TEXT to FILE on the mount
 # (one write, no copy of the descriptor closed: a shell's `>&3` would
 # close one, and so store the version), fsyncs it if asked, and keeps the
-# file open until killed (its exit closes it).
+# file open until killed (its exit closes it). The mount is kept busy
+# until it has written (python starts slowly on a loaded machine).
 writer() {
+	rm -f "$T/.written"
 	python3 -c 'import os, sys, time
-fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-os.write(fd, sys.argv[2].encode())
-if len(sys.argv) > 3:
+fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, sys.argv[3].encode())
+if len(sys.argv) > 4:
     os.fsync(fd)
-time.sleep(120)' "$@" &
+open(sys.argv[1], "w").close()
+time.sleep(120)' "$T/.written" "$@" &
 	WRITER=$!
+	for _ in $(seq 300); do
+		[ -e "$T/.written" ] && break
+		ls "$CASEDIR" > /dev/null
+		sleep 0.1
+	done
+	check "the writer has written" test -e "$T/.written"
 }
 
 mount_vault noy --idle 4s || finish
@@ -126,7 +135,6 @@ check_eq "a third idle-unmount event" 3 "$(idle_events)"
 # A writer whose changes are stored (fsync) does not hold it.
 mount_vault noy --idle 4s || finish
 writer "$CASEDIR/saved.txt" 'saved work' fsync
-sleep 0.5
 check_contains "the writer holds the file open" "$MNT/" "$(ls -l "/proc/$WRITER/fd/")"
 check "a writer whose changes are stored: unmounted within 8 s" gone_within 8
 kill "$WRITER"
