@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 #include "vfs.h"
 
 static const char mount_usage[] =
-	"usage: casevault mount DIR [--read-only] [--purpose P] [-f]\n"
+	"usage: casevault mount DIR [--read-only] [--purpose P] [--idle DURATION] [-f]\n"
 	"\n"
 	"Show your cases as folders under DIR (an empty directory that is not a\n"
 	"mount point already): one folder per case (its code and label), the\n"
@@ -28,16 +29,24 @@ static const char mount_usage[] =
 	"  --read-only   refuse every change (EROFS)\n"
 	"  --purpose P   the purpose of the reads, required unless 'casevault\n"
 	"                purpose list' says \"required: no\"\n"
+	"  --idle DURATION  unmount, wiping the keys, after DURATION without\n"
+	"                activity (an idle-unmount event): 90s, 30m, 2h, 1h30m;\n"
+	"                0 never (the default). Listing, opening, reading and\n"
+	"                writing count; stat, statfs and xattr queries do not.\n"
+	"                It waits for open files with changes not yet saved.\n"
 	"  -f            stay in the foreground\n";
 
 static const char umount_usage[] =
-	"usage: casevault umount DIR\n"
+	"usage: casevault umount DIR [--force]\n"
 	"\n"
 	"Unmount a casevault mount: the keys are wiped and an unmount event is\n"
 	"recorded. A mount still in use (a file open, a shell's working folder)\n"
-	"is not unmounted: the error names the processes that use it.\n";
-
-#define CASEVAULT_FSTYPE "fuse.casevault"   /* the mount's type in /proc/self/mountinfo */
+	"is not unmounted: the error names the processes that use it.\n"
+	"\n"
+	"  --force   unmount it even in use: it is detached at once, its daemon\n"
+	"            ends within a second and wipes the keys; the processes in\n"
+	"            it get \"Transport endpoint is not connected\", and changes\n"
+	"            to files they still hold open are lost\n";
 
 /*
  * The absolute path of `dir`. A mount whose daemon is gone cannot be
@@ -74,70 +83,19 @@ static int resolve(char out[PATH_MAX], const char *dir)
 	return 0;
 }
 
-/* A field of mountinfo: "\040" and the like stand for space, tab, newline, '\'. */
-static void unescape(char *s)
-{
-	char *w = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*w++ = (char) ((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*w++ = *s;
-		}
-	}
-	*w = '\0';
-}
-
-/*
- * Is a file system mounted on `path` (absolute, resolved)? Its type goes to
- * `type` ("fuse.casevault" for ours). The last entry wins: it is the one on
- * top. @return 1, 0 if none, -1 if the table cannot be read.
- */
-static int mount_type(char *type, size_t size, const char *path)
-{
-	char *line = NULL, *point, *dash, *save;
-	size_t cap = 0;
-	int found = 0;
-	FILE *f;
-
-	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
-		return -1;
-	while (getline(&line, &cap, f) > 0) {
-		/* ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - TYPE SOURCE ... */
-		if (strtok_r(line, " ", &save) == NULL || strtok_r(NULL, " ", &save) == NULL ||
-		    strtok_r(NULL, " ", &save) == NULL || strtok_r(NULL, " ", &save) == NULL ||
-		    (point = strtok_r(NULL, " ", &save)) == NULL)
-			continue;
-		while ((dash = strtok_r(NULL, " ", &save)) != NULL && strcmp(dash, "-") != 0)
-			;
-		if (dash == NULL || (dash = strtok_r(NULL, " ", &save)) == NULL)
-			continue;
-		unescape(point);
-		if (strcmp(point, path) == 0) {
-			snprintf(type, size, "%s", dash);
-			found = 1;
-		}
-	}
-	free(line);
-	fclose(f);
-	return found;
-}
-
 /* A directory that is a mount point already: say what is mounted there. */
 static int refuse_mounted(const char *dir)
 {
-	char path[PATH_MAX], type[64];
+	char path[PATH_MAX];
+	vfs_mount_info m;
 
-	if (resolve(path, dir) < 0 || mount_type(type, sizeof type, path) != 1)
+	if (resolve(path, dir) < 0 || vfs_mount_find(&m, path) != 1)
 		return 0;
-	if (strcmp(type, CASEVAULT_FSTYPE) == 0)
+	if (strcmp(m.type, VFS_FSTYPE) == 0)
 		return cli_error(CLI_EXIT_ERROR, "unmount it first ('casevault umount DIR'), or choose another directory",
 			"cannot mount on '%s': it is a casevault mount already", dir);
 	return cli_error(CLI_EXIT_ERROR, "choose an empty directory that is not a mount point",
-		"cannot mount on '%s': it is a mount point already (%s)", dir, type);
+		"cannot mount on '%s': it is a mount point already (%s)", dir, m.type);
 }
 
 /* An existing, empty directory: mounting hides what a directory holds. */
@@ -167,22 +125,69 @@ static int check_mountpoint(const char *dir)
 	return 0;
 }
 
+#define IDLE_MAX (366u * 24 * 3600)     /* --idle's largest value: a year */
+
+/*
+ * --idle's DURATION: numbers with units (s, m, h, d), as "90s", "2h",
+ * "1h30m"; "0" alone is never. @return 0 with *secs set, or a usage error.
+ */
+static int parse_idle(unsigned *secs, const char *text)
+{
+	const char *s = text;
+	unsigned long long total = 0, n;
+	char *end;
+
+	*secs = 0;
+	if (!strcmp(text, "0"))
+		return 0;
+	while (*s) {
+		if (*s < '0' || *s > '9')
+			break;
+		errno = 0;
+		n = strtoull(s, &end, 10);
+		if (errno || end == s)
+			break;
+		switch (*end) {
+		case 's': break;
+		case 'm': n *= 60; break;
+		case 'h': n *= 3600; break;
+		case 'd': n *= 86400; break;
+		default: goto bad;
+		}
+		if (n > IDLE_MAX || (total += n) > IDLE_MAX)
+			return cli_error(CLI_EXIT_USAGE, "the longest idle time is 366d",
+				"mount: --idle '%s' is too long", text);
+		s = end + 1;
+	}
+	if (*s == '\0' && total > 0) {
+		*secs = (unsigned)total;
+		return 0;
+	}
+bad:
+	return cli_error(CLI_EXIT_USAGE, "a number with its unit: 90s, 30m, 2h, 1h30m, 1d (0: never)",
+		"mount: --idle '%s' is not a duration", text);
+}
+
 int cmd_mount(cli_ctx *ctx, int argc, char **argv)
 {
 	int read_only = 0, foreground = 0;
-	const char *purpose = NULL;
+	const char *purpose = NULL, *idle = NULL;
 	const cli_opt opts[] = {
 		{ "read-only", 0, &read_only, NULL },
 		{ "purpose", 0, NULL, &purpose },
+		{ "idle", 0, NULL, &idle },
 		{ "foreground", 'f', &foreground, NULL },
 		{ NULL, 0, NULL, NULL }
 	};
 	const cli_syntax syn = { "mount", mount_usage, opts, 1, 1 };
 	vfs_options o;
 	char *args[1];
+	unsigned idle_secs = 0;
 	int rc;
 
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
+		return rc;
+	if (idle && (rc = parse_idle(&idle_secs, idle)) != 0)
 		return rc;
 	if ((rc = check_mountpoint(args[0])) != 0)
 		return rc;
@@ -205,6 +210,7 @@ int cmd_mount(cli_ctx *ctx, int argc, char **argv)
 	o.purpose = purpose;
 	o.read_only = read_only;
 	o.foreground = foreground;
+	o.idle = idle_secs;
 	if (vfs_mount(&o) < 0)
 		return CLI_EXIT_ERROR;
 	return 0;
@@ -290,11 +296,11 @@ static size_t busy_holders(char *out, size_t size, const char *mnt)
 }
 
 /*
- * Run `fusermount3 -u DIR`; its message (the reason after its last ": ")
+ * Run `fusermount3 -u DIR` (-z: `lazy`, detached even in use); its message (the reason after its last ": ")
  * goes to `msg`, for ours is the one line the user sees.
  * @return its exit status; 127 if it did not run; -1 if we could not start it.
  */
-static int fusermount_u(char *msg, size_t size, const char *dir)
+static int fusermount_u(char *msg, size_t size, const char *dir, int lazy)
 {
 	int fds[2], status;
 	ssize_t n, got = 0;
@@ -307,7 +313,10 @@ static int fusermount_u(char *msg, size_t size, const char *dir)
 	if (pid == 0) {
 		close(fds[0]);
 		dup2(fds[1], STDERR_FILENO);
-		execlp("fusermount3", "fusermount3", "-u", "--", dir, (char *) NULL);
+		if (lazy)
+			execlp("fusermount3", "fusermount3", "-u", "-z", "--", dir, (char *) NULL);
+		else
+			execlp("fusermount3", "fusermount3", "-u", "--", dir, (char *) NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -327,24 +336,69 @@ static int fusermount_u(char *msg, size_t size, const char *dir)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 127;
 }
 
+/* Another user's mount: fusermount3 would say "not found in /etc/mtab". */
+static int refuse_other_owner(const char *dir, long uid)
+{
+	struct passwd *pw;
+
+	if (uid < 0 || (uid_t)uid == getuid() || getuid() == 0)
+		return 0;
+	if ((pw = getpwuid((uid_t)uid)) == NULL)
+		return cli_error(CLI_EXIT_ERROR, "only its owner (or root) can unmount it",
+			"cannot unmount '%s': it is the mount of uid %ld, not yours", dir, uid);
+	return cli_error(CLI_EXIT_ERROR, "only its owner (or root) can unmount it",
+		"cannot unmount '%s': it is %s's mount (uid %ld), not yours", dir, pw->pw_name, uid);
+}
+
+/* In use: say by whom; with --force, detach it all the same. */
+static int busy(const char *dir, const char *path, int force)
+{
+	char holders[512], msg[512];
+	size_t n = busy_holders(holders, sizeof holders, path);
+
+	if (!force && n)
+		return cli_error(CLI_EXIT_ERROR, "close those files and leave the folder (cd elsewhere), "
+			"then try again; or 'casevault umount --force DIR'",
+			"cannot unmount '%s': it is busy: in use by %s", dir, holders);
+	if (!force)
+		return cli_error(CLI_EXIT_ERROR, "a process of another user has a file or folder open "
+			"under it ('fuser -vm DIR' as root shows which); or 'casevault umount --force DIR'",
+			"cannot unmount '%s': it is busy", dir);
+	if (fusermount_u(msg, sizeof msg, dir, 1) != 0)
+		return cli_error(CLI_EXIT_ERROR, "try again, or 'fusermount3 -u -z DIR'",
+			"cannot unmount '%s': %s", dir, msg[0] ? msg : "fusermount3 -u -z failed");
+	if (n)
+		fprintf(stderr, "casevault: '%s' detached while in use by %s: they now get "
+			"\"Transport endpoint is not connected\"\n", dir, holders);
+	return CLI_EXIT_OK;
+}
+
 int cmd_umount(cli_ctx *ctx, int argc, char **argv)
 {
-	const cli_syntax syn = { "umount", umount_usage, NULL, 1, 1 };
-	char *args[1], path[PATH_MAX], type[64], msg[512], holders[512];
+	int force = 0;
+	const cli_opt opts[] = {
+		{ "force", 0, &force, NULL },
+		{ NULL, 0, NULL, NULL }
+	};
+	const cli_syntax syn = { "umount", umount_usage, opts, 1, 1 };
+	char *args[1], path[PATH_MAX], msg[512], holders[512];
+	vfs_mount_info m;
 	int rc, found = -1;
 
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
 		return rc;
 	if (resolve(path, args[0]) == 0)
-		found = mount_type(type, sizeof type, path);
+		found = vfs_mount_find(&m, path);
 	if (found == 0)
 		return cli_error(CLI_EXIT_ERROR, "'grep casevault /proc/mounts' lists the casevault mounts",
 			"cannot unmount '%s': it is not a mount point", args[0]);
-	if (found == 1 && strcmp(type, CASEVAULT_FSTYPE) != 0)
+	if (found == 1 && strcmp(m.type, VFS_FSTYPE) != 0)
 		return cli_error(CLI_EXIT_ERROR, "unmount other file systems with umount(8)",
-			"cannot unmount '%s': it is a %s mount, not a casevault one", args[0], type);
+			"cannot unmount '%s': it is a %s mount, not a casevault one", args[0], m.type);
+	if (found == 1 && (rc = refuse_other_owner(args[0], m.uid)) != 0)
+		return rc;
 
-	switch ((rc = fusermount_u(msg, sizeof msg, args[0]))) {
+	switch ((rc = fusermount_u(msg, sizeof msg, args[0], 0))) {
 	case 0:
 		return CLI_EXIT_OK;
 	case -1:
@@ -353,13 +407,8 @@ int cmd_umount(cli_ctx *ctx, int argc, char **argv)
 		return cli_error(CLI_EXIT_ERROR, "install fuse3 (fusermount3)",
 			"cannot unmount '%s': fusermount3 did not run", args[0]);
 	}
-	if (found == 1 && busy_holders(holders, sizeof holders, path) > 0)
-		return cli_error(CLI_EXIT_ERROR, "close those files and leave the folder (cd elsewhere), then try again",
-			"cannot unmount '%s': it is busy: in use by %s", args[0], holders);
-	if (strstr(msg, "busy") != NULL)
-		return cli_error(CLI_EXIT_ERROR, "a process has a file or folder open under it "
-			"('fuser -vm DIR' shows which); close it, then try again",
-			"cannot unmount '%s': it is busy", args[0]);
+	if (found == 1 && (strstr(msg, "busy") != NULL || busy_holders(holders, sizeof holders, path) > 0))
+		return busy(args[0], path, force);
 	return cli_error(CLI_EXIT_ERROR, "check that it is your casevault mount ('grep casevault /proc/mounts')",
 		"cannot unmount '%s': %s", args[0], msg[0] ? msg : "fusermount3 failed");
 }

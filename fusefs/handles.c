@@ -374,6 +374,39 @@ int vfs_handles__commit(vfs *fs, vfs_handle *h)
 	return error < 0 ? vfs_paths__errno("commit") : 0;
 }
 
+/*
+ * A file whose changes only the daemon holds: pending, or written and not
+ * yet committed. The handle's lock is only tried (the table's lock is
+ * held): a handle busy with a change counts as one.
+ */
+static int unsaved(const vfs_handle *h)
+{
+	vfs_handle *w = (vfs_handle *)h;
+	int dirty;
+
+	if (!h->writable || h->discard)
+		return 0;
+	if (h->is_new)
+		return 1;
+	if (pthread_rwlock_tryrdlock(&w->lock) != 0)
+		return 1;
+	dirty = vault_file_dirty(h->file);
+	pthread_rwlock_unlock(&w->lock);
+	return dirty;
+}
+
+int vfs_handles__unsaved(vfs *fs)
+{
+	vfs_handle *h;
+	int n = 0;
+
+	pthread_mutex_lock(&fs->table.lock);
+	for (h = fs->table.open; h; h = h->next)
+		n += unsaved(h);
+	pthread_mutex_unlock(&fs->table.lock);
+	return n;
+}
+
 /* ---- pending files ------------------------------------------------------ */
 
 /* A pending file enters the vault now (its first version). */

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,69 @@ static void start_tuner(const char *mnt)
 }
 
 /*
+ * A thread that runs `fn` every `period_ms` until stopped, or until `fn`
+ * returns nonzero: the witness's pushes and the idle watch.
+ */
+typedef struct {
+	int (*fn)(void *payload);
+	void *payload;
+	long period_ms;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int started, stop;
+} ticker;
+
+static void *tick(void *payload)
+{
+	ticker *t = payload;
+	struct timespec until;
+	int done = 0;
+
+	pthread_mutex_lock(&t->lock);
+	while (!t->stop && !done) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += t->period_ms / 1000;
+		until.tv_nsec += (t->period_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&t->wake, &t->lock, &until) == 0 || t->stop)
+			continue;
+		pthread_mutex_unlock(&t->lock);
+		done = t->fn(t->payload);
+		pthread_mutex_lock(&t->lock);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+static void start_ticker(ticker *t, long period_ms, int (*fn)(void *), void *payload)
+{
+	memset(t, 0, sizeof *t);
+	t->fn = fn;
+	t->payload = payload;
+	t->period_ms = period_ms;
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->wake, NULL);
+	t->started = pthread_create(&t->thread, NULL, tick, t) == 0;
+}
+
+static void stop_ticker(ticker *t)
+{
+	if (t->started) {
+		pthread_mutex_lock(&t->lock);
+		t->stop = 1;
+		pthread_cond_signal(&t->wake);
+		pthread_mutex_unlock(&t->lock);
+		pthread_join(t->thread, NULL);
+	}
+	pthread_cond_destroy(&t->wake);
+	pthread_mutex_destroy(&t->lock);
+}
+
+/*
  * The witness (the setting `witness`) gets the history after every
  * `witness-every` events: a thread looks every WITNESS_PERIOD seconds,
  * so file operations never wait for the network. The unmount pushes too
@@ -76,56 +140,173 @@ static void start_tuner(const char *mnt)
  */
 #define WITNESS_PERIOD 30
 
-typedef struct {
-	vault *v;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	int started, stop;
-} witness_pusher;
-
-static void *push_witness(void *payload)
+static int push_witness(void *payload)
 {
-	witness_pusher *w = payload;
 	vault_push_result res;
-	struct timespec until;
 
-	pthread_mutex_lock(&w->lock);
-	while (!w->stop) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += WITNESS_PERIOD;
-		if (pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0 || w->stop)
+	if (vault_witness_auto(&res, payload, 0) < 0)
+		syslog(LOG_WARNING, "casevault: the push to the witness failed (recorded; tried again later): %s",
+			vault_error_last()->message);
+	return 0;
+}
+
+/*
+ * The watch: a thread that ends the mount as SIGTERM does (the loop stops,
+ * the mount is detached, vfs_destroy records the event, the keys are
+ * wiped with the vault's handle) when
+ *
+ *  - mount --idle: o->idle seconds passed without activity (vfs.c's
+ *    vfs_get says which operations count). Open files do not hold it up,
+ *    except those whose changes only the daemon holds (pending, or written
+ *    and not committed): it waits for them, as their loss would be the
+ *    user's work. A shell's working folder does not hold it either. The
+ *    event is `idle-unmount`.
+ *  - the mount was detached (umount --force, umount -l, fusermount3 -u -z)
+ *    while busy: the kernel keeps it for the processes inside, and would
+ *    keep the daemon and its keys too until the last of them lets go. The
+ *    event is `unmount`.
+ */
+#define WATCH_MS    1000         /* how often it looks for a detached mount */
+#define IDLE_CHECKS 4            /* looks per idle time, at least one per WATCH_MS */
+#define IDLE_MIN_MS 100
+
+typedef struct {
+	vfs *fs;
+	const char *mnt;             /* the mount point, resolved ("" unknown) */
+	pthread_t loop;              /* the thread in fuse_loop_mt, told by a signal */
+	int warned;
+} mount_watch;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void vfs_mount__touch(vfs *fs)
+{
+	if (fs->o->idle)
+		__atomic_store_n(&fs->active, now_ms(), __ATOMIC_RELAXED);
+}
+
+/* Idle long enough, with no unsaved file open? */
+static int idle_over(mount_watch *w)
+{
+	vfs *fs = w->fs;
+	int unsaved;
+
+	if (!fs->o->idle ||
+	    now_ms() - __atomic_load_n(&fs->active, __ATOMIC_RELAXED) < (int64_t)fs->o->idle * 1000)
+		return 0;
+	if ((unsaved = vfs_handles__unsaved(fs)) > 0) {
+		if (!w->warned++)
+			syslog(LOG_NOTICE, "casevault: idle, but %d open file(s) hold changes not yet "
+				"saved: the mount stays until they are closed", unsaved);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Is our mount gone from the table? The table is read in several calls,
+ * and a line can slip by while other mounts come and go: only a miss
+ * three times over, 50 ms apart, counts.
+ */
+static int detached(const char *mnt)
+{
+	vfs_mount_info m;
+
+	for (int i = 0; i < 3; i++) {
+		if (i)
+			usleep(50000);
+		if (!mnt[0] || vfs_mount_find(&m, mnt) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static int watch(void *payload)
+{
+	mount_watch *w = payload;
+
+	if (detached(w->mnt)) {
+		syslog(LOG_NOTICE, "casevault: %s was detached: ending the mount", w->mnt);
+	} else if (idle_over(w)) {
+		syslog(LOG_NOTICE, "casevault: unmounting %s after %us without activity (mount --idle)",
+			w->mnt, w->fs->o->idle);
+		__atomic_store_n(&w->fs->idle_ended, 1, __ATOMIC_RELEASE);
+	} else {
+		return 0;
+	}
+	/* What SIGTERM does: libfuse's handler ends the loop. */
+	pthread_kill(w->loop, SIGTERM);
+	return 1;
+}
+
+static long watch_period(unsigned idle)
+{
+	long ms = (long)idle * 1000 / IDLE_CHECKS;
+
+	return !idle || ms > WATCH_MS ? WATCH_MS : ms < IDLE_MIN_MS ? IDLE_MIN_MS : ms;
+}
+
+/* A field of mountinfo: "\040" and the like stand for space, tab, newline, '\'. */
+static void unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char) ((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+/* The owner of a FUSE mount from its super options ("rw,user_id=1000,..."). */
+static long owner_of(const char *super)
+{
+	const char *u = strstr(super, "user_id=");
+
+	return u && (u == super || u[-1] == ',') ? strtol(u + 8, NULL, 10) : -1;
+}
+
+int vfs_mount_find(vfs_mount_info *out, const char *path)
+{
+	char *line = NULL, *point, *dash, *super, *save;
+	size_t cap = 0;
+	int found = 0;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		/* ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER */
+		if (strtok_r(line, " ", &save) == NULL || strtok_r(NULL, " ", &save) == NULL ||
+		    strtok_r(NULL, " ", &save) == NULL || strtok_r(NULL, " ", &save) == NULL ||
+		    (point = strtok_r(NULL, " ", &save)) == NULL)
 			continue;
-		pthread_mutex_unlock(&w->lock);
-		if (vault_witness_auto(&res, w->v, 0) < 0)
-			syslog(LOG_WARNING, "casevault: the push to the witness failed (recorded; tried again later): %s",
-				vault_error_last()->message);
-		pthread_mutex_lock(&w->lock);
+		while ((dash = strtok_r(NULL, " ", &save)) != NULL && strcmp(dash, "-") != 0)
+			;
+		if (dash == NULL || (dash = strtok_r(NULL, " ", &save)) == NULL)
+			continue;
+		unescape(point);
+		if (strcmp(point, path) != 0)
+			continue;
+		snprintf(out->type, sizeof out->type, "%s", dash);
+		super = strtok_r(NULL, " ", &save) ? strtok_r(NULL, " \n", &save) : NULL;
+		out->uid = super ? owner_of(super) : -1;
+		found = 1;
 	}
-	pthread_mutex_unlock(&w->lock);
-	return NULL;
-}
-
-static void start_witness(witness_pusher *w, vault *v)
-{
-	memset(w, 0, sizeof *w);
-	w->v = v;
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->wake, NULL);
-	w->started = pthread_create(&w->thread, NULL, push_witness, w) == 0;
-}
-
-static void stop_witness(witness_pusher *w)
-{
-	if (w->started) {
-		pthread_mutex_lock(&w->lock);
-		w->stop = 1;
-		pthread_cond_signal(&w->wake);
-		pthread_mutex_unlock(&w->lock);
-		pthread_join(w->thread, NULL);
-	}
-	pthread_cond_destroy(&w->wake);
-	pthread_mutex_destroy(&w->lock);
+	free(line);
+	fclose(f);
+	return found;
 }
 
 static struct fuse *new_fuse(struct fuse_args *args, vfs *fs)
@@ -186,7 +367,8 @@ static void guard_damage(void)
 static int serve(struct fuse *fuse, vfs *fs, const char *mnt)
 {
 	const vfs_options *o = fs->o;
-	witness_pusher witness;
+	ticker witness, watcher;
+	mount_watch w = { fs, mnt, pthread_self(), 0 };
 	int rc;
 
 	openlog("casevault", LOG_PID, LOG_USER);
@@ -212,10 +394,13 @@ static int serve(struct fuse *fuse, vfs *fs, const char *mnt)
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) < 0)
 		return -1;
 	start_tuner(mnt);
-	start_witness(&witness, fs->v);
+	start_ticker(&witness, WITNESS_PERIOD * 1000L, push_witness, fs->v);
+	vfs_mount__touch(fs);
+	start_ticker(&watcher, watch_period(o->idle), watch, &w);
 	/* Ended by a signal (SIGTERM, SIGINT) is a clean end too. */
 	rc = fuse_loop_mt(fuse, 0) < 0 ? -1 : 0;
-	stop_witness(&witness);
+	stop_ticker(&watcher);
+	stop_ticker(&witness);
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 	return rc;
 }

@@ -28,9 +28,24 @@
 #define XATTR_VERSION "user.casevault.version"
 #define XATTR_NODE    "user.casevault.node"
 
-static vfs *vfs_get(void)
+static vfs *vfs_peek(void)
 {
 	return fuse_get_context()->private_data;
+}
+
+/*
+ * The mount of an operation that counts as activity for mount --idle:
+ * all of them but getattr, statfs and the xattr queries, which file
+ * managers, shell prompts, `df` and desktop panels send on their own while
+ * nobody is there (they use vfs_peek). Listing, opening, reading, writing
+ * and closing count, a desktop indexer's too.
+ */
+static vfs *vfs_get(void)
+{
+	vfs *fs = vfs_peek();
+
+	vfs_mount__touch(fs);
+	return fs;
 }
 
 static vfs_handle *handle_of(struct fuse_file_info *fi)
@@ -86,7 +101,7 @@ static int history_stat(vfs *fs, struct stat *st, vfs_path *p)
 
 static int vfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
-	vfs *fs = vfs_get();
+	vfs *fs = vfs_peek();
 	vfs_path p;
 	vfs_times t;
 	int error;
@@ -467,12 +482,14 @@ static int vfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 
 static int vfs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
+	vfs_mount__touch(vfs_peek());
 	return vfs_handles__read(handle_of(fi), buf, size, off);
 }
 
 static int vfs_write(const char *path, const char *buf, size_t size, off_t off,
 	struct fuse_file_info *fi)
 {
+	vfs_mount__touch(vfs_peek());
 	return vfs_handles__write(handle_of(fi), buf, size, off);
 }
 
@@ -614,7 +631,7 @@ static int vfs_utimens(const char *path, const struct timespec tv[2], struct fus
 
 static int vfs_statfs(const char *path, struct statvfs *st)
 {
-	if (statvfs(vfs_get()->o->vault_dir, st) < 0)
+	if (statvfs(vfs_peek()->o->vault_dir, st) < 0)
 		return -errno;
 	st->f_namemax = VAULT_FILENAME_MAX;
 	return 0;
@@ -622,7 +639,7 @@ static int vfs_statfs(const char *path, struct statvfs *st)
 
 static int vfs_getxattr(const char *path, const char *name, char *value, size_t size)
 {
-	vfs *fs = vfs_get();
+	vfs *fs = vfs_peek();
 	vault_stat_info si;
 	vfs_path p;
 	char text[32];
@@ -729,7 +746,7 @@ static void *vfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	 * also sets the largest request (max_pages): reads ahead come as large
 	 * as the readahead window, see tune_readahead() in mount.c. */
 	conn->max_write = 1 << 20;
-	if (vault_mount_event(fs->v, 1, fs->o->purpose) < 0)
+	if (vault_mount_event(fs->v, VAULT_MOUNTED, fs->o->purpose) < 0)
 		syslog(LOG_WARNING, "casevault: mount event: %s", vault_error_last()->message);
 	return fs;
 }
@@ -741,7 +758,8 @@ static void vfs_destroy(void *private_data)
 
 	vfs_handles__settle(fs);
 
-	if (vault_mount_event(fs->v, 0, NULL) < 0)
+	if (vault_mount_event(fs->v, __atomic_load_n(&fs->idle_ended, __ATOMIC_ACQUIRE) ?
+	    VAULT_UNMOUNTED_IDLE : VAULT_UNMOUNTED, NULL) < 0)
 		syslog(LOG_WARNING, "casevault: unmount event: %s", vault_error_last()->message);
 	else if (vault_witness_auto(&res, fs->v, 1) < 0)
 		syslog(LOG_WARNING, "casevault: the push to the witness failed (recorded): %s",

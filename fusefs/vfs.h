@@ -21,6 +21,9 @@ typedef struct {
 	int read_only;             /* mount read-only: writes get EROFS */
 	int foreground;            /* stay in the foreground (-f) */
 	int allow_other;           /* let other users of this machine in */
+	unsigned idle;             /* seconds without activity after which it
+	                              unmounts itself (an `idle-unmount` event);
+	                              0: never */
 } vfs_options;
 
 /*
@@ -32,5 +35,20 @@ typedef struct {
  * syslog once detached).
  */
 int vfs_mount(const vfs_options *o);
+
+#define VFS_FSTYPE "fuse.casevault"   /* a mount's type in /proc/self/mountinfo */
+
+/* A mount as /proc/self/mountinfo shows it. */
+typedef struct {
+	char type[64];             /* "fuse.casevault" for ours */
+	long uid;                  /* a FUSE mount's owner (user_id=), else -1 */
+} vfs_mount_info;
+
+/*
+ * Is a file system mounted on `path` (absolute, resolved)? The last entry
+ * wins: it is the one on top. @return 1 with *out set, 0 if none, -1 if
+ * the table cannot be read.
+ */
+int vfs_mount_find(vfs_mount_info *out, const char *path);
 
 #endif

@@ -55,10 +55,19 @@ typedef struct {
 	gid_t gid;
 	vfs_table table;
 	vfs_listed listed;
+	/* mount --idle (mount.c): the time of the last activity, in ms of
+	 * CLOCK_MONOTONIC (atomic), and whether the idle time ended the mount */
+	int64_t active;
+	int idle_ended;
 } vfs;
 
 /* A listing's next name; nonzero stops it. */
 typedef int (*vfs_name_cb)(const char *name, void *payload);
+
+/* ---- mount.c: the daemon ------------------------------------------------ */
+
+/* An operation that counts as activity for mount --idle (vfs.c says which). */
+void vfs_mount__touch(vfs *fs);
 
 /* ---- vfs.c: the operations ----------------------------------------------- */
 
@@ -193,6 +202,10 @@ void vfs_handles__stat(vfs *fs, struct stat *st, vfs_handle *h);
  * record; left as they are if there is none. */
 void vfs_handles__dirty_attrs(vfs *fs, const char *node, uint64_t *size, vfs_times *times,
 	uint32_t *mode);
+
+/* How many open files hold changes not yet in the vault (pending, or
+ * written and not committed): an unmount now would lose them. */
+int vfs_handles__unsaved(vfs *fs);
 
 /* Through a handle. A version under .history cannot be changed (EROFS). */
 int vfs_handles__read(vfs_handle *h, char *buf, size_t size, off_t off);

@@ -11,8 +11,9 @@
 #   $MNT                      "$T/mnt", the mount point (absolute)
 #   mount_setup USER LABEL    a vault (admin dpo), a caseworker USER and one
 #                             case of USER labelled LABEL: sets $CODE
-#   mount_vault USER          `casevault mount --purpose test $MNT` as USER
-#                             (a check; a new vault requires a purpose); sets
+#   mount_vault USER [OPT...] `casevault mount --purpose test [OPT...] $MNT`
+#                             as USER (a check; a new vault requires a
+#                             purpose); sets
 #                             $MOUNT_PID (the daemon) and $CASEDIR (the case
 #                             folder on the mount)
 #   umount_vault              `casevault umount $MNT` (a check), then waits
@@ -128,8 +129,9 @@ mount_setup() {
 
 mount_vault() {
 	local user=$1
+	shift
 
-	expect_exit 0 cv "$user" mount --purpose test "$MNT" || return 1
+	expect_exit 0 cv "$user" mount --purpose test "$@" "$MNT" || return 1
 	for _ in $(seq 100); do
 		CASEDIR=$(find "$MNT" -mindepth 1 -maxdepth 1 -name "$CODE*" 2> /dev/null | head -n 1)
 		[ -n "$CASEDIR" ] && break

@@ -1369,6 +1369,8 @@ static void test_insiders(void)
 		  "is not a member", 0 },
 		{ "insider: a listing that changes the tree", "alice", "list", ins_touch_f,
 		  "changed the state", 1 },
+		{ "insider: an idle-unmount that changes the tree", "alice", "idle-unmount", ins_touch_f,
+		  "changed the state", 1 },
 		{ "insider: a write that changes another node too", "alice", "write", ins_write_f_and_g, NULL, 0 },
 		{ "insider: a write that changes only another node", "alice", "write", ins_write_f_changes_g, NULL, 0 },
 		{ "insider: a write that changes a node of another case", "alice", "write", ins_write_f_and_h, NULL, 0 },

@@ -64,6 +64,8 @@ static const vault_action actions[] = {
 	{ "audit-key",       VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	{ "mount",           VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	{ "unmount",         VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
+	/* the mount unmounted itself after its idle time (mount --idle) */
+	{ "idle-unmount",    VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	{ "unlock-failed",   VAULT_ACTION_STILL,   0, 0, 0, { NULL } },
 	/* a user accepts a history put back to an older copy (trust.c) */
 	{ "rollback-accepted", VAULT_ACTION_STILL, 0, 0, 0, { NULL } },

@@ -471,7 +471,8 @@ int vault_mount_event(vault *v, int mounted, const char *purpose)
 
 	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
-	return vault_policy__run(v, mounted ? "mount" : "unmount", mount_fn, (void *)purpose);
+	return vault_policy__run(v, mounted == VAULT_MOUNTED ? "mount" :
+		mounted == VAULT_UNMOUNTED_IDLE ? "idle-unmount" : "unmount", mount_fn, (void *)purpose);
 }
 
 void vault_set_state_dir(vault *v, const char *dir)

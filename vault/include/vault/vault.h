@@ -547,7 +547,13 @@ VAULT_EXTERN(int) vault_chmod(vault *v, const char *path, uint32_t mode);
  */
 VAULT_EXTERN(int) vault_rename(vault *v, const char *from, const char *to, unsigned int flags);
 
-/** Record that this user mounted (1) or unmounted (0) the vault. */
+/** What vault_mount_event records. */
+#define VAULT_MOUNTED        1   /* `mount`, with the purpose of its reads */
+#define VAULT_UNMOUNTED      0   /* `unmount` */
+#define VAULT_UNMOUNTED_IDLE 2   /* `idle-unmount`: it unmounted itself after
+                                    its idle time (mount --idle) */
+
+/** Record that this user mounted or unmounted the vault (VAULT_MOUNTED...). */
 VAULT_EXTERN(int) vault_mount_event(vault *v, int mounted, const char *purpose);
 
 VAULT_EXTERN(int) vault_mkdir(vault *v, const char *path);
