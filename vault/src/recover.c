@@ -49,13 +49,8 @@ static int share_open(unsigned char *plain, vault *v, const unsigned char *box, 
 	return 0;
 }
 
-/* An approved share, sealed to the caseworker: bound to the request, the
- * share's x and the approver. */
-static void handed_name(char *out, size_t n, const char *id, const char *approver)
-{
-	snprintf(out, n, "@rshare/%s/%s", id, approver);
-}
-
+/* An approved share, sealed to the caseworker (vault_rec__handed_name):
+ * bound to the request, the share's x and the approver. */
 static void handed_binding(unsigned char out[32], const vault *v, const case_rec *c, const recovery_req *r,
 	unsigned int x, const char *approver)
 {
@@ -229,7 +224,7 @@ static int hand_over(MDB_txn *txn, vault *v, const case_rec *c, const recovery_r
 	vault_vcrypto__key_free(plain);
 	if (error < 0)
 		return error;
-	handed_name(name, sizeof name, r->id, v->user);
+	vault_rec__handed_name(name, sizeof name, r->id, v->user);
 	return vault_rec__put(txn, v, v->st->sealed, name, out, sizeof out);
 }
 
@@ -309,7 +304,7 @@ static int combine(unsigned char *key, MDB_txn *txn, vault *v, const case_rec *c
 	    (error = vault_vcrypto__secret_alloc(&plain, SHARE_PLAIN)) < 0)
 		goto done;
 	for (unsigned int i = 0; i < m; i++) {
-		handed_name(name, sizeof name, r->id, r->approved[i]);
+		vault_rec__handed_name(name, sizeof name, r->id, r->approved[i]);
 		if ((error = vault_rec__get(txn, v, v->st->sealed, name, &val)) < 0 ||
 		    val.mv_size != 1 + SHARE_PLAIN + VCRYPTO_SEALBYTES) {
 			error = vault_error_set(VAULT_ECORRUPT, "the share '%s' approved for request '%s' is %s",
@@ -370,7 +365,7 @@ static int grant_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		goto done;
 	/* The shares handed over have served: wiped from the file. */
 	for (size_t k = 0; k < r->napproved && error >= 0; k++) {
-		handed_name(name, sizeof name, r->id, r->approved[k]);
+		vault_rec__handed_name(name, sizeof name, r->id, r->approved[k]);
 		if ((error = vault_rec__del(txn, v, v->st->sealed, name)) == VAULT_ENOTFOUND)
 			error = 0;
 	}
