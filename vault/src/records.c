@@ -940,7 +940,7 @@ static int case_parse(case_rec *out, const unsigned char *p, size_t len, const c
 		r->epoch = be32_get(p); p += 4;
 		r->granted = *p++;
 		r->napproved = *p++;
-		if (r->napproved > RECOVERY_MAX || r->granted > 1 || !r->epoch || r->epoch > out->epoch ||
+		if (r->napproved > RECOVERY_MAX || r->granted > REQ_CANCELLED || !r->epoch || r->epoch > out->epoch ||
 		    strncmp(r->id, "R-", 2) || vault_user__check_name(r->user, "user") < 0)
 			goto bad;
 		for (size_t k = 0; k < r->napproved; k++)
@@ -1214,7 +1214,7 @@ static int case_shares(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c
 	for (size_t i = 0; i < c->nreq; i++) {
 		const recovery_req *r = &c->req[i];
 		vault_buf_printf(out, "request %s %s %u %s\n", r->id, r->user, r->epoch,
-			r->granted ? "granted" : "open");
+			r->granted == REQ_CANCELLED ? "cancelled" : r->granted ? "granted" : "open");
 		for (size_t k = 0; k < r->napproved; k++)
 			vault_buf_printf(out, "approved %s %s\n", r->id, r->approved[k]);
 		if ((error = case_handed(out, txn, v, c, r)) < 0)

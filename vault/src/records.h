@@ -62,11 +62,12 @@ typedef struct {
 #define RECOVERY_ID_SIZE 11          /* "R-" and 8 characters, NUL */
 #define RECOVERY_MAX 32              /* custodians (VAULT_RECOVERY_MAX) */
 #define CASE_MAX_REQUESTS 64
+#define REQ_CANCELLED 2
 typedef struct {
 	char id[RECOVERY_ID_SIZE];
 	char user[VAULT_NAME_MAX + 1];   /* the caseworker it is for */
 	uint32_t epoch;                  /* the split it recovers */
-	int granted;
+	int granted;                     /* 0 open, 1 granted, REQ_CANCELLED */
 	size_t napproved;
 	char approved[RECOVERY_MAX][VAULT_NAME_MAX + 1];
 } recovery_req;

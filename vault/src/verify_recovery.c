@@ -286,6 +286,26 @@ done:
 	return error;
 }
 
+/* A cancel by an admin: one open request turned cancelled, its shares
+ * handed over wiped. */
+static int check_cancel(const vault_trailers *t, const char *before, const char *after)
+{
+	char line[VAULT_NAME_MAX + 64], open[VAULT_NAME_MAX + 64], *w[5];
+	int error = 0;
+
+	if (!changed_request(line, sizeof line, before, after) || words(w, 5, line) != 4 ||
+	    strcmp(w[3], "cancelled"))
+		FAIL("'recovery-cancel' by '%s' of case %s cancels no request", t->actor, t->case_code);
+	snprintf(open, sizeof open, "%s %s %s open", w[0], w[1], w[2]);
+	if (!has_line(before, "request ", open))
+		FAIL("'recovery-cancel' of %s of case %s: it was not open", w[0], t->case_code);
+	if (!handed_is_none(after, w[0], 1))
+		FAIL("'recovery-cancel' of %s of case %s left the shares handed over in the file", w[0],
+			t->case_code);
+done:
+	return error;
+}
+
 int vault_verify__recovery(vault *v, const vault_trailers *t, git_tree *parent, git_tree *tree)
 {
 	vault_buf settings = VAULT_BUF_INIT, before = VAULT_BUF_INIT, after = VAULT_BUF_INIT;
@@ -308,6 +328,8 @@ int vault_verify__recovery(vault *v, const vault_trailers *t, git_tree *parent, 
 		error = check_request(v, parent, before.ptr, after.ptr, t->case_code);
 	else if (!strcmp(t->action, "recovery-approve"))
 		error = check_approve(t, before.ptr, after.ptr);
+	else if (!strcmp(t->action, "recovery-cancel"))
+		error = check_cancel(t, before.ptr, after.ptr);
 	else
 		error = check_grant(t, before.ptr, after.ptr);
 done:
