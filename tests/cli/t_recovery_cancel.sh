@@ -50,7 +50,7 @@ check_not_contains "not open" "$req" "$OUT"
 expect_exit 0 cv dpo recovery list --all
 check_contains "listed as cancelled" "$req  $solo  for ana  1 of 2 approvals  cancelled  by bob" "$OUT"
 expect_exit 0 cv dpo recovery list --all --json
-json_ok "$OUTF" "o['cancelled'] is True and o['granted'] is False"
+check "listed as cancelled in JSON" json_ok "$OUTF" "o['cancelled'] is True and o['granted'] is False"
 expect_exit 0 cv aud audit report --recoveries
 check "the report shows the cancel" grep -Eq "^cancel +[0-9a-f]+ [^ ]+ dpo recovery-cancel $solo" "$OUTF"
 
