@@ -118,15 +118,21 @@ static int case_forged(vault *v, MDB_txn *txn, vault_event *ev, const char *targ
 	return error < 0 ? error : vault_event__touch_case(ev, v, txn, code);
 }
 
-/* carol, who holds no share, approves her own request. */
-static int add_carol_approval(case_rec *c)
+/* An approval line of `who` added to the request. */
+static int approval_of(case_rec *c, const char *who)
 {
 	recovery_req *r = vault_case__request(c, req);
 
 	if (!r)
 		return vault_error_set(VAULT_ENOTFOUND, "no request");
-	snprintf(r->approved[r->napproved++], sizeof r->approved[0], "carol");
+	snprintf(r->approved[r->napproved++], sizeof r->approved[0], "%s", who);
 	return 0;
+}
+
+/* carol, who holds no share, approves her own request. */
+static int add_carol_approval(case_rec *c)
+{
+	return approval_of(c, "carol");
 }
 
 static int carol_approves(vault *v, MDB_txn *txn, vault_event *ev)
@@ -177,12 +183,7 @@ static int request_for_aud(vault *v, MDB_txn *txn, vault_event *ev)
 /* aud, a custodian, approves and hands over no share. */
 static int add_aud_approval(case_rec *c)
 {
-	recovery_req *r = vault_case__request(c, req);
-
-	if (!r)
-		return vault_error_set(VAULT_ENOTFOUND, "no request");
-	snprintf(r->approved[r->napproved++], sizeof r->approved[0], "aud");
-	return 0;
+	return approval_of(c, "aud");
 }
 
 static int aud_approves_bare(vault *v, MDB_txn *txn, vault_event *ev)
