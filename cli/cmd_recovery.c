@@ -13,6 +13,7 @@
 #define REQUEST_SYNOPSIS "casevault recovery request CODE USER --reason TEXT"
 #define APPROVE_SYNOPSIS "casevault recovery approve REQUEST"
 #define LIST_SYNOPSIS   "casevault recovery list [--all] [--json]"
+#define CANCEL_SYNOPSIS "casevault recovery cancel REQUEST"
 
 static const char usage[] =
 	"usage: " SETUP_SYNOPSIS "\n"
@@ -20,6 +21,7 @@ static const char usage[] =
 	"   or: " REQUEST_SYNOPSIS "\n"
 	"   or: " APPROVE_SYNOPSIS "\n"
 	"   or: " LIST_SYNOPSIS "\n"
+	"   or: " CANCEL_SYNOPSIS "\n"
 	"\n"
 	"Recover a case whose members are gone (a lost passphrase, someone who\n"
 	"left): the key of every case is split into one share per custodian, and\n"
@@ -57,10 +59,17 @@ static const char approve_usage[] =
 	"goes to the caseworker, sealed to them. Once the threshold of custodians\n"
 	"approved, the caseworker's next command makes them a member of the case.\n";
 
+static const char cancel_usage[] =
+	"usage: " CANCEL_SYNOPSIS "\n"
+	"\n"
+	"Cancel an open recovery request (admins): a signed event. The shares\n"
+	"approved for it are wiped, no custodian can approve it any more, and\n"
+	"the caseworker is not made a member.\n";
+
 static const char list_usage[] =
 	"usage: " LIST_SYNOPSIS "\n"
 	"\n"
-	"The open recovery requests (--all: granted ones too): id, case, the\n"
+	"The open recovery requests (--all: granted and cancelled ones too): id, case, the\n"
 	"caseworker, approvals of the threshold, and who approved. Admins,\n"
 	"auditors and custodians.\n";
 
@@ -218,6 +227,22 @@ static int recovery_request(cli_ctx *ctx, int argc, char **argv)
 	return cli_fail_vault("cannot ask to recover case '%s'", args[0]);
 }
 
+/* `fn` on the request the command names, `done` and its id printed: an
+ * exit code, or -1 when `fn` failed (the error is the caller's to say). */
+static int on_request(char **id, cli_ctx *ctx, int argc, char **argv, const cli_syntax *syn,
+	int (*fn)(vault *, const char *), const char *done)
+{
+	int rc;
+
+	if ((rc = cli_parse(syn, argc, argv, id)) != CLI_PARSED)
+		return rc;
+	cli_error_on(CLI_ON_NONE, NULL);
+	if (fn(ctx->v, id[0]) < 0)
+		return -1;
+	printf("%s %s\n", done, id[0]);
+	return CLI_EXIT_OK;
+}
+
 static int recovery_approve(cli_ctx *ctx, int argc, char **argv)
 {
 	const cli_syntax syn = { "recovery approve", approve_usage, NULL, 1, 1 };
@@ -225,13 +250,8 @@ static int recovery_approve(cli_ctx *ctx, int argc, char **argv)
 	char *args[1];
 	int rc;
 
-	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
+	if ((rc = on_request(args, ctx, argc, argv, &syn, vault_recovery_approve, "approved")) != -1)
 		return rc;
-	cli_error_on(CLI_ON_NONE, NULL);
-	if (vault_recovery_approve(ctx->v, args[0]) == 0) {
-		printf("approved %s\n", args[0]);
-		return CLI_EXIT_OK;
-	}
 	err = vault_error_last();
 	if (err->code == VAULT_EACCES)
 		return cli_error(CLI_EXIT_ACCESS, "only custodians holding a share of the case's key approve "
@@ -239,10 +259,33 @@ static int recovery_approve(cli_ctx *ctx, int argc, char **argv)
 	if (err->code == VAULT_ENOTFOUND || err->code == VAULT_EUSAGE)
 		return cli_error(err->code == VAULT_EUSAGE ? CLI_EXIT_USAGE : CLI_EXIT_ERROR,
 			"'casevault recovery list' shows the open requests", "cannot approve %s: %s", args[0], err->message);
+	if (err->code == VAULT_EREFUSED && strstr(err->message, "cancelled"))
+		return cli_error(CLI_EXIT_ACCESS, "an admin cancelled it; nothing was recorded; an admin may ask "
+			"again ('casevault recovery request')", "cannot approve %s: %s", args[0], err->message);
 	if (err->code == VAULT_EREFUSED)
 		return cli_error(CLI_EXIT_ERROR, "nothing was recorded; 'casevault recovery list' shows the open requests",
 			"cannot approve %s: %s", args[0], err->message);
 	return cli_fail_vault("cannot approve %s", args[0]);
+}
+
+static int recovery_cancel(cli_ctx *ctx, int argc, char **argv)
+{
+	const cli_syntax syn = { "recovery cancel", cancel_usage, NULL, 1, 1 };
+	const vault_error *err;
+	char *args[1];
+	int rc;
+
+	if ((rc = on_request(args, ctx, argc, argv, &syn, vault_recovery_cancel, "cancelled")) != -1)
+		return rc;
+	err = vault_error_last();
+	if (err->code == VAULT_EACCES)
+		return cli_error(CLI_EXIT_ACCESS, "ask an admin (DPO) to cancel it", "cannot cancel %s: %s", args[0],
+			err->message);
+	if (err->code == VAULT_ENOTFOUND || err->code == VAULT_EUSAGE || err->code == VAULT_EREFUSED)
+		return cli_error(err->code == VAULT_EUSAGE ? CLI_EXIT_USAGE : CLI_EXIT_ERROR,
+			"nothing was recorded; 'casevault recovery list --all' shows the requests",
+			"cannot cancel %s: %s", args[0], err->message);
+	return cli_fail_vault("cannot cancel %s", args[0]);
 }
 
 static int print_request(const vault_recovery_entry *q, void *payload)
@@ -256,13 +299,14 @@ static int print_request(const vault_recovery_entry *q, void *payload)
 		cli_json_str(&j, "case", q->code);
 		cli_json_str(&j, "user", q->user);
 		cli_json_bool(&j, "granted", q->granted);
+		cli_json_bool(&j, "cancelled", q->cancelled);
 		cli_json_uint(&j, "approvals", q->napproved);
 		cli_json_uint(&j, "threshold", q->threshold);
 		cli_json_end(&j);
 		return 0;
 	}
 	printf("%s  %s  for %s  %zu of %u approvals%s%s", q->id, q->code, q->user, q->napproved, q->threshold,
-		q->granted ? "  granted" : "", q->stale ? "  (split again since: ask again)" : "");
+		q->granted ? "  granted" : q->cancelled ? "  cancelled" : "", q->stale ? "  (split again since: ask again)" : "");
 	for (size_t k = 0; k < q->napproved; k++)
 		printf("%s%s", k ? "," : "  by ", q->approved[k]);
 	printf("\n");
@@ -292,6 +336,7 @@ static int recovery_list(cli_ctx *ctx, int argc, char **argv)
 
 static const cli_subcmd subcmds[] = {
 	{ "approve", recovery_approve },
+	{ "cancel", recovery_cancel },
 	{ "list",   recovery_list },
 	{ "request", recovery_request },
 	{ "setup",  recovery_setup },

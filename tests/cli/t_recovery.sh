@@ -124,6 +124,16 @@ check_not_contains "no grant below the threshold" "recovery-grant" "$OUT"
 expect_exit 4 cv bob get "$solo/statement.txt" --purpose care
 # The third approval: ana's next command takes the case up.
 expect_exit 0 cv dave recovery approve "$req"
+# A share planted in the file for the request, under a custodian who did
+# not approve (a copy of bob's): the approvals signed the shares handed
+# over as stored, so ana's session refuses to combine, and verify fails.
+cp -a "$VAULT" "$T/copy"
+"$RAWREC_BIN" "$T/copy" dpo "$T/dpo.pass" move sealed "@rshare/$req/bob" "@rshare/$req/carol"
+expect_exit 3 cvbare --vault "$T/copy" --user ana --passphrase-file "$T/ana.pass" ls --purpose care
+check_contains "ana's session: the case's file differs" "policy/cases/$solo" "$ERR"
+expect_exit 3 cvbare --vault "$T/copy" --user aud --passphrase-file "$T/aud.pass" audit verify
+check_contains "verify: the case's file differs" "policy/cases/$solo" "$ERR"
+rm -rf "$T/copy"
 [ -n "${RECOVERY_DEBUG:-}" ] && { cp -a "$VAULT" /tmp/rec_dbg_vault; cp "$T"/*.pass /tmp/; }
 expect_exit 0 cv ana get "$solo/statement.txt" --purpose care
 check_eq "ana reads the current version" "second statement, corrected" "${OUT%$'\n'}"

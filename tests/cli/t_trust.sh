@@ -16,10 +16,11 @@ code=${OUT%$'\n'}
 printf 'intake\n' > "$T/doc"
 expect_exit 0 cv alice put "$code/doc.txt" "$T/doc"
 
-# The checkpoint file: in the state directory, private.
-ckdir=$(echo "$XDG_STATE_HOME"/casevault/*)
+# The checkpoint file: in the state directory, under the vault id and the
+# vault's directory, private.
+ckdir=$(echo "$XDG_STATE_HOME"/casevault/*/*)
 check "the checkpoint file is kept" test -f "$ckdir/alice"
-check_eq "its folder is private" 700 "$(stat -c %a "$ckdir")"
+check_eq "its folders are private" "700 700" "$(stat -c %a "${ckdir%/*}" "$ckdir" | tr '\n' ' ' | sed 's/ $//')"
 check_eq "it is private" 600 "$(stat -c %a "$ckdir/alice")"
 
 cp -a "$VAULT" "$T/.old"

@@ -118,15 +118,21 @@ static int case_forged(vault *v, MDB_txn *txn, vault_event *ev, const char *targ
 	return error < 0 ? error : vault_event__touch_case(ev, v, txn, code);
 }
 
-/* carol, who holds no share, approves her own request. */
-static int add_carol_approval(case_rec *c)
+/* An approval line of `who` added to the request. */
+static int approval_of(case_rec *c, const char *who)
 {
 	recovery_req *r = vault_case__request(c, req);
 
 	if (!r)
 		return vault_error_set(VAULT_ENOTFOUND, "no request");
-	snprintf(r->approved[r->napproved++], sizeof r->approved[0], "carol");
+	snprintf(r->approved[r->napproved++], sizeof r->approved[0], "%s", who);
 	return 0;
+}
+
+/* carol, who holds no share, approves her own request. */
+static int add_carol_approval(case_rec *c)
+{
+	return approval_of(c, "carol");
 }
 
 static int carol_approves(vault *v, MDB_txn *txn, vault_event *ev)
@@ -172,6 +178,33 @@ static int ask_for_aud(case_rec *c)
 static int request_for_aud(vault *v, MDB_txn *txn, vault_event *ev)
 {
 	return case_forged(v, txn, ev, "aud", ask_for_aud);
+}
+
+/* aud, a custodian, approves and hands over no share. */
+static int add_aud_approval(case_rec *c)
+{
+	return approval_of(c, "aud");
+}
+
+static int aud_approves_bare(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	return case_forged(v, txn, ev, "carol", add_aud_approval);
+}
+
+/* The request cancelled, bob's share handed over left in the file. */
+static int cancel_keep(case_rec *c)
+{
+	recovery_req *r = vault_case__request(c, req);
+
+	if (!r)
+		return vault_error_set(VAULT_ENOTFOUND, "no request");
+	r->granted = REQ_CANCELLED;
+	return 0;
+}
+
+static int cancel_keeping_shares(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	return case_forged(v, txn, ev, "carol", cancel_keep);
 }
 
 static int forge_try(git_oid *id, vault *v, const char *action, forge_fn fn)
@@ -347,6 +380,12 @@ int main(void)
 		"had 1 approvals of custodians, fewer than 2");
 	forged("a request for an auditor", "dpo", "recovery-request", request_for_aud,
 		"no active caseworker");
+	forged("an approval that hands over no share", "aud", "recovery-approve", aud_approves_bare,
+		"commits to no share handed over");
+	forged("a cancel that leaves the shares handed over", "dpo", "recovery-cancel", cancel_keeping_shares,
+		"left the shares handed over");
+	forged("a cancel by a caseworker", "carol", "recovery-cancel", cancel_keeping_shares,
+		"is not an admin");
 	shares_alone();
 	return harness_done("test_recovery");
 }

@@ -38,10 +38,13 @@ static const vault_action actions[] = {
 	{ "recovery-split",  VAULT_ACTION_MEMBER,  1, 0, 0, { "recovery", "share", "shares", NULL } },
 	/* a request to recover a case for a caseworker, its approvals, and
 	 * the caseworker made a member with the key recovered (plus the
-	 * target's `member` line, as a grant) */
-	{ "recovery-request", VAULT_ACTION_ADMIN,  1, 0, 0, { "request", NULL } },
-	{ "recovery-approve", VAULT_ACTION_CUSTODIAN, 1, 0, 0, { "approved", NULL } },
-	{ "recovery-grant",  VAULT_ACTION_RECOVERED, 1, 0, 0, { "request", "sealed", NULL } },
+	 * target's `member` line, as a grant); `handed`: the shares approved,
+	 * as stored */
+	{ "recovery-request", VAULT_ACTION_ADMIN,  1, 0, 0, { "request", "handed", NULL } },
+	{ "recovery-approve", VAULT_ACTION_CUSTODIAN, 1, 0, 0, { "approved", "handed", NULL } },
+	{ "recovery-grant",  VAULT_ACTION_RECOVERED, 1, 0, 0, { "request", "handed", "sealed", NULL } },
+	/* an open request cancelled by an admin, its shares handed over wiped */
+	{ "recovery-cancel", VAULT_ACTION_ADMIN,  1, 0, 0, { "request", "handed", NULL } },
 	{ "case-create",     VAULT_ACTION_CASE,    1, 1, 0, { NULL } },
 	/* keys sealed to a new member change the case's `sealed` only; these
 	 * fields too when it starts an epoch, see check_epochs() */

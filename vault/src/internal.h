@@ -86,6 +86,7 @@ struct vault {
 	pthread_mutex_t chain_lock;  /* guards `chain` */
 	vault_chain_memo chain;
 	char state_dir[4096];        /* the user's state directory; "" for none */
+	char dir_key[33];            /* names the vault directory's checkpoints there */
 
 	/* Group commit of this process's events (event.c). */
 	pthread_mutex_t gc_lock;

@@ -61,6 +61,11 @@ void vault_rec__share_name(char *out, size_t n, const char *code, uint32_t epoch
 	snprintf(out, n, "@share/%s/%08x/%s", code, epoch, user);
 }
 
+void vault_rec__handed_name(char *out, size_t n, const char *id, const char *approver)
+{
+	snprintf(out, n, "@rshare/%s/%s", id, approver);
+}
+
 void vault_rec__recovery_set(unsigned char out[RECOVERY_SET_SIZE], const char *settings)
 {
 	crypto_generichash_state st;
@@ -935,7 +940,7 @@ static int case_parse(case_rec *out, const unsigned char *p, size_t len, const c
 		r->epoch = be32_get(p); p += 4;
 		r->granted = *p++;
 		r->napproved = *p++;
-		if (r->napproved > RECOVERY_MAX || r->granted > 1 || !r->epoch || r->epoch > out->epoch ||
+		if (r->napproved > RECOVERY_MAX || r->granted > REQ_CANCELLED || !r->epoch || r->epoch > out->epoch ||
 		    strncmp(r->id, "R-", 2) || vault_user__check_name(r->user, "user") < 0)
 			goto bad;
 		for (size_t k = 0; k < r->napproved; k++)
@@ -1075,6 +1080,7 @@ typedef struct {
 	vault *v;
 	const case_rec *c;
 	vault_buf *names;            /* shares: the holders' "share NAME" lines */
+	const char *req;             /* handed shares: the request's id */
 } sealed_set;
 
 /* The `sealed` record `name`, if there is one, into the set's hash
@@ -1143,8 +1149,58 @@ static int share_set_user(const char *user, void *ctx)
 	return error;
 }
 
-/* Each recovery request, "request ID USER EPOCH open|granted" and an
- * "approved ID CUSTODIAN" line per approval; then, once split, "recovery
+/* The approved shares of request s->req sealed to its caseworker, as
+ * stored, of one user, into a set's hash. */
+static int handed_set_user(const char *user, void *ctx)
+{
+	sealed_set *s = ctx;
+	char skey[96];
+	int found;
+
+	vault_rec__handed_name(skey, sizeof skey, s->req, user);
+	return sealed_hash_one(s, skey, &found);
+}
+
+static void handed_init(crypto_generichash_state *st)
+{
+	crypto_generichash_init(st, NULL, 0, 32);
+	crypto_generichash_update(st, (const unsigned char *)"cv-handed-set", sizeof "cv-handed-set");
+}
+
+void vault_blob__handed_none(char hex[65])
+{
+	crypto_generichash_state st;
+	unsigned char h[32];
+
+	handed_init(&st);
+	crypto_generichash_final(&st, h, 32);
+	sodium_bin2hex(hex, 65, h, 32);
+}
+
+/* "handed ID HASH": the shares approved for request `r` as stored (hashed
+ * as `sealed` is, for each user of the vault, with the domain
+ * `cv-handed-set`), so that a share planted or changed in the file, under
+ * any name, is not the one the approvals signed. */
+static int case_handed(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c, const recovery_req *r)
+{
+	sealed_set s = { .txn = txn, .v = v, .c = c, .req = r->id };
+	unsigned char h[32];
+	char line[RECOVERY_ID_SIZE + 16];
+	int error;
+
+	handed_init(&s.st);
+	if ((error = each_name(txn, v, NAMES_USERS, user_name_ok, "user record with a bad name",
+			handed_set_user, &s)) < 0)
+		return error;
+	crypto_generichash_final(&s.st, h, 32);
+	snprintf(line, sizeof line, "handed %s", r->id);
+	blob_hash(out, line, h);
+	return out->oom ? vault_error_set_oom() : 0;
+}
+
+/* Each recovery request, "request ID USER EPOCH open|granted", an
+ * "approved ID CUSTODIAN" line per approval and "handed ID HASH" of the
+ * shares approved; then, once split, "recovery
  * EPOCH SET THRESHOLD", a "share NAME" line per custodian holding a share
  * of that epoch's key, and "shares HASH" of those records as stored. */
 static int case_shares(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c)
@@ -1158,9 +1214,11 @@ static int case_shares(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c
 	for (size_t i = 0; i < c->nreq; i++) {
 		const recovery_req *r = &c->req[i];
 		vault_buf_printf(out, "request %s %s %u %s\n", r->id, r->user, r->epoch,
-			r->granted ? "granted" : "open");
+			r->granted == REQ_CANCELLED ? "cancelled" : r->granted ? "granted" : "open");
 		for (size_t k = 0; k < r->napproved; k++)
 			vault_buf_printf(out, "approved %s %s\n", r->id, r->approved[k]);
+		if ((error = case_handed(out, txn, v, c, r)) < 0)
+			return error;
 	}
 	if (!c->rec_epoch)
 		return out->oom ? vault_error_set_oom() : 0;

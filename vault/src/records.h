@@ -62,11 +62,12 @@ typedef struct {
 #define RECOVERY_ID_SIZE 11          /* "R-" and 8 characters, NUL */
 #define RECOVERY_MAX 32              /* custodians (VAULT_RECOVERY_MAX) */
 #define CASE_MAX_REQUESTS 64
+#define REQ_CANCELLED 2
 typedef struct {
 	char id[RECOVERY_ID_SIZE];
 	char user[VAULT_NAME_MAX + 1];   /* the caseworker it is for */
 	uint32_t epoch;                  /* the split it recovers */
-	int granted;
+	int granted;                     /* 0 open, 1 granted, REQ_CANCELLED */
 	size_t napproved;
 	char approved[RECOVERY_MAX][VAULT_NAME_MAX + 1];
 } recovery_req;
@@ -162,6 +163,9 @@ void vault_rec__sealed_name(char *out, size_t n, const char *code, uint32_t epoc
 /* The name of a recovery share of a case's epoch key sealed to custodian
  * `user`: @share/CODE/EPOCH(8 hex)/USER (stored at its locator). */
 void vault_rec__share_name(char *out, size_t n, const char *code, uint32_t epoch, const char *user);
+/* The name of an approved share of request `id`, sealed again by custodian
+ * `approver` to the caseworker: @rshare/ID/APPROVER (at its locator). */
+void vault_rec__handed_name(char *out, size_t n, const char *id, const char *approver);
 /* The id of the custodian set that a text of policy/settings names: a
  * BLAKE2b-128 of "cv-recovery-set" (NUL-ended) and its `recovery-` lines,
  * each with its newline, in order; zeros when there is none. */
@@ -289,6 +293,9 @@ int vault_blob__user(vault_buf *out, const char *name, const user_rec *u);
  * "wrapped HASH" (passphrase parameters and wrapped secret key): so that
  * verify, without any key, sees every stored byte a read depends on. */
 int vault_blob__case(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c);
+/* The rest of a case file's "handed ID " line when no share is handed
+ * over for the request (none yet, or wiped by the grant): 64 hex digits. */
+void vault_blob__handed_none(char hex[65]);
 int vault_blob__node(vault_buf *out, MDB_txn *txn, vault *v, const node_rec *n);
 /* BLAKE2b-256 of `domain` (NUL-ended), then of each record of `dbi` whose
  * key starts with `prefix`, in key order: u32 key length, key, u32 value

@@ -49,13 +49,8 @@ static int share_open(unsigned char *plain, vault *v, const unsigned char *box, 
 	return 0;
 }
 
-/* An approved share, sealed to the caseworker: bound to the request, the
- * share's x and the approver. */
-static void handed_name(char *out, size_t n, const char *id, const char *approver)
-{
-	snprintf(out, n, "@rshare/%s/%s", id, approver);
-}
-
+/* An approved share, sealed to the caseworker (vault_rec__handed_name):
+ * bound to the request, the share's x and the approver. */
 static void handed_binding(unsigned char out[32], const vault *v, const case_rec *c, const recovery_req *r,
 	unsigned int x, const char *approver)
 {
@@ -229,8 +224,36 @@ static int hand_over(MDB_txn *txn, vault *v, const case_rec *c, const recovery_r
 	vault_vcrypto__key_free(plain);
 	if (error < 0)
 		return error;
-	handed_name(name, sizeof name, r->id, v->user);
+	vault_rec__handed_name(name, sizeof name, r->id, v->user);
 	return vault_rec__put(txn, v, v->st->sealed, name, out, sizeof out);
+}
+
+/* The event of a change to request `r` of `c`: the case stored, its file
+ * in the event. */
+static int request_record(vault_event *ev, vault *v, MDB_txn *txn, case_rec *c, const recovery_req *r)
+{
+	int error;
+
+	snprintf(ev->case_code, sizeof ev->case_code, "%s", c->code);
+	snprintf(ev->target, sizeof ev->target, "%s", r->user);
+	if ((error = vault_case__put(txn, v, c)) == 0)
+		error = vault_event__touch_case(ev, v, txn, c->code);
+	return error;
+}
+
+/* Request `id` of `c`, open (not granted, not cancelled). */
+static int open_request(recovery_req **out, case_rec *c, const char *id)
+{
+	recovery_req *r = vault_case__request(c, id);
+
+	*out = r;
+	if (r == NULL)
+		return vault_error_set(VAULT_ENOTFOUND, "recovery request '%s' does not exist", id);
+	if (r->granted == REQ_CANCELLED)
+		return vault_error_set(VAULT_EREFUSED, "recovery request '%s' was cancelled", id);
+	if (r->granted)
+		return vault_error_set(VAULT_EREFUSED, "recovery request '%s' was granted already", id);
+	return 0;
 }
 
 static int approve_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
@@ -243,11 +266,7 @@ static int approve_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 
 	if ((error = vault_case__get(&c, txn, v, a->code)) < 0)
 		return error;
-	if ((r = vault_case__request(&c, a->id)) == NULL)
-		error = vault_error_set(VAULT_ENOTFOUND, "recovery request '%s' does not exist", a->id);
-	else if (r->granted)
-		error = vault_error_set(VAULT_EREFUSED, "recovery request '%s' was granted already", a->id);
-	else if (r->epoch != c.rec_epoch)
+	if ((error = open_request(&r, &c, a->id)) == 0 && r->epoch != c.rec_epoch)
 		error = vault_error_set(VAULT_EREFUSED,
 			"the key of case '%s' was split again since request '%s': an admin asks again", a->code, a->id);
 	for (size_t k = 0; error == 0 && k < r->napproved; k++)
@@ -257,13 +276,19 @@ static int approve_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	    (error = recipient_ok(&u, txn, v, r->user)) < 0 || (error = hand_over(txn, v, &c, r, &u)) < 0)
 		goto done;
 	snprintf(r->approved[r->napproved++], sizeof r->approved[0], "%s", v->user);
-	snprintf(ev->case_code, sizeof ev->case_code, "%s", a->code);
-	snprintf(ev->target, sizeof ev->target, "%s", r->user);
-	if ((error = vault_case__put(txn, v, &c)) == 0)
-		error = vault_event__touch_case(ev, v, txn, a->code);
+	error = request_record(ev, v, txn, &c, r);
 done:
 	vault_case__dispose(&c);
 	return error;
+}
+
+/* Request `id` checked and found: a->code its case. */
+static int request_find(approve_args *a, vault *v, const char *id)
+{
+	if (strlen(id) != RECOVERY_ID_SIZE - 1 || strncmp(id, "R-", 2))
+		return vault_error_set(VAULT_EUSAGE, "'%s' is not a recovery request (R- and 8 characters)", id);
+	a->id = id;
+	return request_case(a->code, v, id);
 }
 
 int vault_recovery_approve(vault *v, const char *id)
@@ -271,14 +296,52 @@ int vault_recovery_approve(vault *v, const char *id)
 	approve_args a;
 	int error;
 
-	if ((error = vault_policy__require_unlocked(v)) < 0)
-		return error;
-	if (strlen(id) != RECOVERY_ID_SIZE - 1 || strncmp(id, "R-", 2))
-		return vault_error_set(VAULT_EUSAGE, "'%s' is not a recovery request (R- and 8 characters)", id);
-	a.id = id;
-	if ((error = request_case(a.code, v, id)) < 0)
+	if ((error = vault_policy__require_unlocked(v)) < 0 || (error = request_find(&a, v, id)) < 0)
 		return error;
 	return vault_policy__run(v, "recovery-approve", approve_fn, &a);
+}
+
+/* The shares handed over for `r` wiped from the file. */
+static int handed_wipe(MDB_txn *txn, vault *v, const recovery_req *r)
+{
+	char name[96];
+	int error = 0;
+
+	for (size_t k = 0; k < r->napproved && error >= 0; k++) {
+		vault_rec__handed_name(name, sizeof name, r->id, r->approved[k]);
+		if ((error = vault_rec__del(txn, v, v->st->sealed, name)) == VAULT_ENOTFOUND)
+			error = 0;
+	}
+	return error;
+}
+
+static int cancel_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
+{
+	approve_args *a = payload;
+	recovery_req *r;
+	case_rec c;
+	int error;
+
+	if ((error = vault_case__get(&c, txn, v, a->code)) < 0)
+		return error;
+	if ((error = open_request(&r, &c, a->id)) < 0 || (error = vault_keys__epoch_trusted(txn, v, &c)) < 0 ||
+	    (error = handed_wipe(txn, v, r)) < 0)
+		goto done;
+	r->granted = REQ_CANCELLED;
+	error = request_record(ev, v, txn, &c, r);
+done:
+	vault_case__dispose(&c);
+	return error;
+}
+
+int vault_recovery_cancel(vault *v, const char *id)
+{
+	approve_args a;
+	int error;
+
+	if ((error = vault_policy__require_role(v, VAULT_ROLE_ADMIN)) < 0 || (error = request_find(&a, v, id)) < 0)
+		return error;
+	return vault_policy__run(v, "recovery-cancel", cancel_fn, &a);
 }
 
 /* The open request of `c` for this user with the threshold of approvals,
@@ -309,7 +372,7 @@ static int combine(unsigned char *key, MDB_txn *txn, vault *v, const case_rec *c
 	    (error = vault_vcrypto__secret_alloc(&plain, SHARE_PLAIN)) < 0)
 		goto done;
 	for (unsigned int i = 0; i < m; i++) {
-		handed_name(name, sizeof name, r->id, r->approved[i]);
+		vault_rec__handed_name(name, sizeof name, r->id, r->approved[i]);
 		if ((error = vault_rec__get(txn, v, v->st->sealed, name, &val)) < 0 ||
 		    val.mv_size != 1 + SHARE_PLAIN + VCRYPTO_SEALBYTES) {
 			error = vault_error_set(VAULT_ECORRUPT, "the share '%s' approved for request '%s' is %s",
@@ -346,7 +409,6 @@ static int grant_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 {
 	const char *code = payload;
 	unsigned char *key = NULL;
-	char name[96];
 	recovery_req *r;
 	case_rec c;
 	int error;
@@ -369,12 +431,7 @@ static int grant_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	    (error = vault_keys__seal(txn, v, &c, r->epoch, v->user, key)) < 0)
 		goto done;
 	/* The shares handed over have served: wiped from the file. */
-	for (size_t k = 0; k < r->napproved && error >= 0; k++) {
-		handed_name(name, sizeof name, r->id, r->approved[k]);
-		if ((error = vault_rec__del(txn, v, v->st->sealed, name)) == VAULT_ENOTFOUND)
-			error = 0;
-	}
-	if (error < 0)
+	if ((error = handed_wipe(txn, v, r)) < 0)
 		goto done;
 	r->granted = 1;
 	snprintf(c.members[c.nmembers].user, sizeof c.members[0].user, "%s", v->user);
@@ -411,7 +468,8 @@ static int list_case(case_rec *c, void *payload)
 		q.id = r->id;
 		q.code = c->code;
 		q.user = r->user;
-		q.granted = r->granted;
+		q.granted = r->granted == 1;
+		q.cancelled = r->granted == REQ_CANCELLED;
 		q.threshold = c->rec_threshold;
 		q.napproved = r->napproved;
 		for (size_t k = 0; k < r->napproved; k++)

@@ -2,6 +2,7 @@
  * trust — the session's verified point of the history, its checkpoints in
  * the vault and in the user's state directory, and the gate (trust.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -104,33 +105,61 @@ static int ckpt_store_record(vault *v, MDB_txn *txn, const vault_trust_point *p)
 
 /* ---- the checkpoint file in the user's state directory -------------------- */
 
-/* STATE/casevault/VAULT-ID/USER; 0, or -1 when there is no state directory. */
-static int file_path(char *out, size_t n, const vault *v, int dir_only)
+/*
+ * The checkpoints are kept per vault directory: a drill restores a backup
+ * of the same vault (its id) elsewhere and accepts it with --restored,
+ * which must not lower the checkpoint of the live vault. The directory is
+ * named by a hash of its real path, taken once per handle (a mount's
+ * daemon changes its working directory later).
+ */
+static void dir_key_set(vault *v)
+{
+	char *real = realpath(v->dir, NULL);
+	const char *name = real ? real : v->dir;
+	unsigned char h[16];
+
+	crypto_generichash(h, sizeof h, (const unsigned char *)name, strlen(name), NULL, 0);
+	sodium_bin2hex(v->dir_key, sizeof v->dir_key, h, sizeof h);
+	free(real);
+}
+
+/*
+ * STATE/casevault/VAULT-ID (FILE_VAULT), STATE/casevault/VAULT-ID/DIR-KEY
+ * (FILE_DIR) or STATE/casevault/VAULT-ID/DIR-KEY/USER (FILE_USER); 0, or
+ * -1 when there is no state directory.
+ */
+enum { FILE_VAULT, FILE_DIR, FILE_USER };
+
+static int file_path(char *out, size_t n, const vault *v, int which)
 {
 	int len;
 
-	if (!v->state_dir[0])
+	if (!v->state_dir[0] || !v->dir_key[0])
 		return -1;
-	len = dir_only ? snprintf(out, n, "%s/casevault/%s", v->state_dir, v->id) :
-		snprintf(out, n, "%s/casevault/%s/%s", v->state_dir, v->id, v->user);
+	if (which == FILE_VAULT)
+		len = snprintf(out, n, "%s/casevault/%s", v->state_dir, v->id);
+	else if (which == FILE_DIR)
+		len = snprintf(out, n, "%s/casevault/%s/%s", v->state_dir, v->id, v->dir_key);
+	else
+		len = snprintf(out, n, "%s/casevault/%s/%s/%s", v->state_dir, v->id, v->dir_key, v->user);
 	return len < 0 || (size_t)len >= n ? -1 : 0;
 }
 
 /*
- * The checkpoint this user left outside the vault. A file that is missing
- * or cannot be read as one counts as none: whoever can change the user's
- * own files can do anything the user can.
+ * The checkpoint at `path`. A file that is missing or cannot be read as
+ * one counts as none: whoever can change the user's own files can do
+ * anything the user can.
  */
-static void file_load(vault_trust_point *p, vault *v)
+static void file_read(vault_trust_point *p, vault *v, const char *path)
 {
-	char path[4400], hex[GIT_OID_HEXSZ + 1], machex[65];
+	char hex[GIT_OID_HEXSZ + 1], machex[65];
 	unsigned char b[CKPT_SIZE];
 	unsigned long long events;
 	FILE *f;
 	int ok;
 
 	memset(p, 0, sizeof *p);
-	if (file_path(path, sizeof path, v, 0) < 0 || (f = fopen(path, "re")) == NULL)
+	if ((f = fopen(path, "re")) == NULL)
 		return;
 	ok = fscanf(f, "casevault-checkpoint 1\nhead %40[0-9a-f]\nevents %llu\nmac %64[0-9a-f]\n",
 		hex, &events, machex) == 3;
@@ -143,13 +172,59 @@ static void file_load(vault_trust_point *p, vault *v)
 	ckpt_decode(p, v, b, sizeof b);
 }
 
+/* The checkpoint this user left for this vault directory. */
+static void file_load(vault_trust_point *p, vault *v)
+{
+	char path[4400];
+
+	memset(p, 0, sizeof *p);
+	if (file_path(path, sizeof path, v, FILE_USER) == 0)
+		file_read(p, v, path);
+}
+
+static void keep_highest(vault_trust_point *best, const vault_trust_point *p)
+{
+	if (p->set && (!best->set || p->events > best->events))
+		*best = *p;
+}
+
+/*
+ * For a directory this user never opened the vault from: the highest
+ * checkpoint the user left for this vault id, from any directory (and the
+ * file of format 7's layout, one per vault id): an older copy moved to a
+ * new path is still refused unless the user gives --restored.
+ */
+static void file_load_highest(vault_trust_point *best, vault *v)
+{
+	char base[4400], path[4800];
+	vault_trust_point p;
+	struct dirent *e;
+	DIR *d;
+
+	memset(best, 0, sizeof *best);
+	if (file_path(base, sizeof base, v, FILE_VAULT) < 0)
+		return;
+	snprintf(path, sizeof path, "%s/%s", base, v->user);
+	file_read(best, v, path);
+	if ((d = opendir(base)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || strlen(e->d_name) != sizeof v->dir_key - 1 ||
+		    (size_t)snprintf(path, sizeof path, "%s/%s/%s", base, e->d_name, v->user) >= sizeof path)
+			continue;
+		file_read(&p, v, path);
+		keep_highest(best, &p);
+	}
+	closedir(d);
+}
+
 /* mkdir -p of the state directory's casevault part, mode 0700. */
 static int file_dirs(const vault *v)
 {
 	char path[4400];
 	size_t base = strlen(v->state_dir);
 
-	if (file_path(path, sizeof path, v, 1) < 0)
+	if (file_path(path, sizeof path, v, FILE_DIR) < 0)
 		return -1;
 	for (char *s = path + 1; *s; s++) {
 		if (*s != '/')
@@ -178,7 +253,7 @@ void vault_trust__save_file(vault *v)
 	p = v->committed;
 	pthread_mutex_unlock(&v->trust_lock);
 	if (!p.set || !v->ckpt_key || p.events == v->file_events || file_dirs(v) < 0 ||
-	    file_path(path, sizeof path, v, 0) < 0)
+	    file_path(path, sizeof path, v, FILE_USER) < 0)
 		return;
 	/* Another session of this user (a mount beside the CLI) may have
 	 * written a newer one; and the file must never be ahead of the disk,
@@ -245,6 +320,8 @@ void vault_trust__end(vault *v)
 int vault_trust__begin(vault *v)
 {
 	vault_trust__end(v);
+	if (!v->dir_key[0])
+		dir_key_set(v);
 	/* The seed half of the Ed25519 secret key: only this user derives it. */
 	return vault_vcrypto__subkey(&v->ckpt_key, v->sk, 1, CKPT_CTX);
 }
@@ -462,10 +539,12 @@ int vault_trust__start(vault *v, int accept, int *accepted)
 	if ((error = ckpt_load_record(&rec, v, txn)) < 0)
 		goto done;
 	file_load(&file, v);
+	v->file_events = file.events;
+	if (!file.set)
+		file_load_highest(&file, v);
 	/* The newer of the two: an older copy of the vault holds an older
 	 * checkpoint, which the file outside it betrays. */
 	vault_trust__restore(v, file.set && (!rec.set || file.events > rec.events) ? &file : &rec);
-	v->file_events = file.events;
 	if ((error = head_of(&head, v, txn)) == 0)
 		error = verify_to(v, txn, &head, &rolled);
 	if (error == VAULT_ECORRUPT && rolled && accept) {

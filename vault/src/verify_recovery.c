@@ -155,6 +155,18 @@ static int changed_request(char *out, size_t n, const char *before, const char *
 	return found == 1;
 }
 
+/* Is the "handed ID" line of `text` the hash of no share (want 1), or
+ * there and not that (want 0)? */
+static int handed_is_none(const char *text, const char *id, int want)
+{
+	char rest[VAULT_NAME_MAX + 64], none[65];
+
+	if (!has_word(rest, sizeof rest, text, "handed ", id))
+		return 0;
+	vault_blob__handed_none(none);
+	return (strcmp(rest, none) == 0) == want;
+}
+
 /* A request by an admin: one new "request ID USER EPOCH open" line, for an
  * active caseworker who is no member, of the case's current, split epoch. */
 static int check_request(vault *v, git_tree *parent, const char *before, const char *after,
@@ -180,6 +192,8 @@ static int check_request(vault *v, git_tree *parent, const char *before, const c
 		FAIL("'recovery-request' %s of case %s is for '%s', who is no active caseworker", w[0], code, w[1]);
 	if (has_word(rest, sizeof rest, before, "member ", w[1]))
 		FAIL("'recovery-request' %s of case %s is for '%s', a member already", w[0], code, w[1]);
+	if (!handed_is_none(after, w[0], 1))
+		FAIL("'recovery-request' %s of case %s holds shares handed over already", w[0], code);
 done:
 	return error;
 }
@@ -209,6 +223,7 @@ static int approvals(const char *text, const char *id)
 static int check_approve(const vault_trailers *t, const char *before, const char *after)
 {
 	char line[VAULT_NAME_MAX + 64], want[VAULT_NAME_MAX + 64], *w[3], req[VAULT_NAME_MAX + 64];
+	char had[VAULT_NAME_MAX + 64], has[VAULT_NAME_MAX + 64];
 	const char *p = after;
 	int n = 0, error = 0;
 
@@ -226,6 +241,12 @@ static int check_approve(const vault_trailers *t, const char *before, const char
 	if (!has_word(req, sizeof req, before, "request ", w[0]) || strlen(req) < 5 ||
 	    strcmp(req + strlen(req) - 5, " open"))
 		FAIL("'recovery-approve' by '%s' of %s, no open request of case %s", t->actor, w[0], t->case_code);
+	/* The share it sealed to the caseworker, as stored: what the grant
+	 * will combine is what the approvals signed. */
+	if (!has_word(had, sizeof had, before, "handed ", w[0]) || !has_word(has, sizeof has, after, "handed ", w[0]) ||
+	    !strcmp(had, has))
+		FAIL("'recovery-approve' by '%s' of %s of case %s commits to no share handed over", t->actor, w[0],
+			t->case_code);
 done:
 	return error;
 }
@@ -259,6 +280,28 @@ static int check_grant(const vault_trailers *t, const char *before, const char *
 	snprintf(member, sizeof member, "%s rw", t->actor);
 	if (!has_line(after, "member ", member))
 		FAIL("'recovery-grant' of %s did not make '%s' a member of case %s", id, t->actor, t->case_code);
+	if (!handed_is_none(after, id, 1))
+		FAIL("'recovery-grant' of %s of case %s left the shares handed over in the file", id, t->case_code);
+done:
+	return error;
+}
+
+/* A cancel by an admin: one open request turned cancelled, its shares
+ * handed over wiped. */
+static int check_cancel(const vault_trailers *t, const char *before, const char *after)
+{
+	char line[VAULT_NAME_MAX + 64], open[VAULT_NAME_MAX + 64], *w[5];
+	int error = 0;
+
+	if (!changed_request(line, sizeof line, before, after) || words(w, 5, line) != 4 ||
+	    strcmp(w[3], "cancelled"))
+		FAIL("'recovery-cancel' by '%s' of case %s cancels no request", t->actor, t->case_code);
+	snprintf(open, sizeof open, "%s %s %s open", w[0], w[1], w[2]);
+	if (!has_line(before, "request ", open))
+		FAIL("'recovery-cancel' of %s of case %s: it was not open", w[0], t->case_code);
+	if (!handed_is_none(after, w[0], 1))
+		FAIL("'recovery-cancel' of %s of case %s left the shares handed over in the file", w[0],
+			t->case_code);
 done:
 	return error;
 }
@@ -285,6 +328,8 @@ int vault_verify__recovery(vault *v, const vault_trailers *t, git_tree *parent, 
 		error = check_request(v, parent, before.ptr, after.ptr, t->case_code);
 	else if (!strcmp(t->action, "recovery-approve"))
 		error = check_approve(t, before.ptr, after.ptr);
+	else if (!strcmp(t->action, "recovery-cancel"))
+		error = check_cancel(t, before.ptr, after.ptr);
 	else
 		error = check_grant(t, before.ptr, after.ptr);
 done:

@@ -355,10 +355,20 @@ VAULT_EXTERN(int) vault_recovery_request(vault *v, const char *code, const char 
  */
 VAULT_EXTERN(int) vault_recovery_approve(vault *v, const char *id);
 
+/**
+ * Cancel open request `id` (admins): a signed `recovery-cancel`; the
+ * shares approved for it are wiped, later approvals are refused and the
+ * caseworker's session combines nothing.
+ * @return 0; VAULT_ENOTFOUND (no such request); VAULT_EACCES (not an
+ *         admin); VAULT_EREFUSED (granted or cancelled already).
+ */
+VAULT_EXTERN(int) vault_recovery_cancel(vault *v, const char *id);
+
 /** One recovery request, as vault_recovery_list() gives it. */
 typedef struct {
 	const char *id, *code, *user;
 	int granted;
+	int cancelled;               /**< by an admin (`recovery cancel`) */
 	int stale;                   /**< the case was split again since */
 	unsigned int threshold;      /**< approvals the grant needs */
 	size_t napproved;
