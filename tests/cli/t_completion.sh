@@ -20,18 +20,50 @@ complete_words() {
 }
 words() { complete_words "$CASEVAULT_BIN" "$@" | tr '\n' ' '; }
 
+# The same for zsh: _casevault called as compsys would, with compadd and
+# _files replaced by functions that print what they are given (compadd
+# what matches the prefix, as the builtin would).
+zwords() {
+	command -v zsh > /dev/null 2>&1 || return 0
+	zsh -f -c '
+		fpath=("$1" $fpath); shift
+		compadd() {
+			while (( $# )) && [[ $1 != -- ]]; do
+				[[ $1 == -[SPJXxq] ]] && shift
+				shift
+			done
+			shift
+			for w in "$@"; do [[ $w == ${PREFIX}* ]] && print -r -- $w; done
+		}
+		_files() { print -r -- "(files${1:+ $1})"; }
+		autoload -Uz _casevault
+		words=("$@"); CURRENT=$#words; PREFIX=$words[-1]
+		_casevault' _ "$COMPLETION" "$CASEVAULT_BIN" "$@" | sort | tr '\n' ' '
+}
+# `both DESC WANT WORD...`: bash and zsh offer WANT
+both() {
+	local desc=$1 want=$2
+
+	shift 2
+	check_eq "bash: $desc" "$want" "$(words "$@")"
+	command -v zsh > /dev/null 2>&1 && check_eq "zsh: $desc" "$want" "$(zwords "$@")"
+}
+
 check "the bash completion parses" bash -n "$COMPLETION/casevault.bash"
 check_contains "commands" "mkdir mount mv " "$(words m)"
 check_eq "every command of --help" \
 	"$(cvbare --help | awk '/^Commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }' | sort | tr '\n' ' ')" \
 	"$(words "")"
 check_eq "global options" "--passphrase-file --restored " "$(words --pa ; words --re)"
-check_eq "verbs" "add disable list passwd " "$(words user "")"
-check_eq "a verb's options" "--code-file --role " "$(words user add noy --)"
-check_eq "an option's values" "admin auditor caseworker " "$(words user add noy --role "")"
-check_eq "options after a global option's value" "--force " "$(words --vault /x get C-1/a --fo)"
-check_contains "a command's short option" "-o" "$(words get C-1/a -)"
-check_eq "audit report's options" "--recoveries --revoked " "$(words audit report --re)"
+both "global options (zsh too)" "--restored " --re
+both "commands after help" "mkdir mount mv " help m
+check_eq "zsh: a folder for --vault" "(files -/) " "$(zwords --vault "")"
+both "verbs" "add disable list passwd " user ""
+both "a verb's options" "--code-file --role " user add noy --
+both "an option's values" "admin auditor caseworker " user add noy --role ""
+both "options after a global option's value" "--force " --vault /x get C-1/a --fo
+both "a command's options, short ones too" "--at --force --purpose --version -o " get C-1/a -
+both "audit report's options" "--recoveries --revoked " audit report --re
 mkdir -p "$T/dirs/sub"
 check_eq "a directory for --vault" "$T/dirs/sub " "$(words --vault "$T/dirs/s")"
 # (other tests' mounts may run meanwhile: only this test's case is checked)
@@ -46,11 +78,12 @@ expect_exit 0 cv noy put "$CODE/intake/form one.txt" "$T/form.txt" || finish
 expect_exit 0 cv noy put "$CODE/notes.txt" "$T/form.txt" || finish
 mount_vault noy || finish
 check_not_contains "no case code without a mount" "$CODE" "$before"
-check_contains "a case code from the mount" "$CODE/ " "$(words get C-)"
-check_eq "a case code alone for grant" "$CODE " "$(words case grant "${CODE:0:4}")"
-check_eq "the case's entries" "$CODE/intake/ $CODE/notes.txt " "$(words get "$CODE/")"
-check_eq "a folder's files" "$CODE/intake/form one.txt " "$(words ls "$CODE/intake/f")"
-check_eq "the mount for umount" "$MNT " "$(words umount "${MNT%/*}/")"
+check_contains "bash: a case code from the mount" "$CODE/ " "$(words get C-)"
+command -v zsh > /dev/null 2>&1 && check_contains "zsh: a case code from the mount" "$CODE/ " "$(zwords get C-)"
+both "a case code alone for grant" "$CODE " case grant "${CODE:0:6}"
+both "the case's entries" "$CODE/intake/ $CODE/notes.txt " get "$CODE/"
+both "a folder's files" "$CODE/intake/form one.txt " ls "$CODE/intake/f"
+both "the mount for umount" "$MNT " umount "${MNT%/*}/"
 check_not_contains "no file name in the state or temporary directories" "form one" \
 	"$(grep -rl 'form one' "${XDG_STATE_HOME:-$T/none}" "$T" 2> /dev/null | grep -v '/mnt/')"
 umount_vault
