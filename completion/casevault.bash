@@ -16,6 +16,17 @@ _casevault_help()
 	"$bin" "$@" --help 2> /dev/null
 }
 
+# The same into `_cv_text`, once per completion: _casevault's `_cv_key`
+# and `_cv_text` keep the last one asked for (in memory, for this
+# completion only). Not in a subshell, so that it is kept.
+_casevault_load_help()
+{
+	if [[ $_cv_key != "$*" ]]; then
+		_cv_key="$*"
+		_cv_text=$(_casevault_help "$@")
+	fi
+}
+
 # The commands: the "Commands:" block of `casevault --help`.
 _casevault_commands()
 {
@@ -130,6 +141,7 @@ _casevault()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=
 	local i word cmd= verb= verbs= args=0 opts value line
 	local -a help_args=()
+	local _cv_key=- _cv_text=
 
 	((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
 	COMPREPLY=()
@@ -148,7 +160,8 @@ _casevault()
 			esac
 		elif [[ $word == -* ]]; then
 			# an option's value is the next word: as its help says
-			value=$(_casevault_help "$cmd" $verb | _casevault_options |
+			_casevault_load_help "$cmd" $verb
+			value=$(_casevault_options <<< "$_cv_text" |
 				awk -v o="$word" '$1 == o && $2 != "" { print "v"; exit }')
 			[[ -n $value && $word != *=* ]] && ((i++))
 		elif [[ -n $verbs && -z $verb ]] && grep -qx -- "$word" <<< "$verbs"; then
@@ -161,7 +174,8 @@ _casevault()
 
 	# The value of an option.
 	if [[ $prev == -* && $COMP_CWORD -gt 1 ]]; then
-		line=$(_casevault_help "${help_args[@]}" | _casevault_options |
+		_casevault_load_help "${help_args[@]}"
+		line=$(_casevault_options <<< "$_cv_text" |
 			awk -v o="$prev" '$1 == o && $2 != "" { print $2; exit }')
 		if [[ -n $line ]]; then
 			case $line in
@@ -175,7 +189,8 @@ _casevault()
 	fi
 
 	if [[ $cur == -* ]]; then
-		opts=$(_casevault_help "${help_args[@]}" | _casevault_options | awk '{ print $1 }' | sort -u)
+		_casevault_load_help "${help_args[@]}"
+		opts=$(_casevault_options <<< "$_cv_text" | awk '{ print $1 }' | sort -u)
 		mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
 		return 0
 	fi

@@ -50,6 +50,16 @@ both() {
 }
 
 check "the bash completion parses" bash -n "$COMPLETION/casevault.bash"
+# bash-completion loads it on demand, by the name it is installed under
+# (completion/CMakeLists.txt: completions/casevault).
+if [ -r /usr/share/bash-completion/bash_completion ]; then
+	mkdir -p "$T/bc/completions"
+	cp "$COMPLETION/casevault.bash" "$T/bc/completions/casevault"
+	check_contains "bash-completion loads it for the command casevault" "complete -F _casevault casevault" \
+		"$(BASH_COMPLETION_USER_DIR=$T/bc bash --norc --noprofile -c '
+			. /usr/share/bash-completion/bash_completion
+			__load_completion casevault && complete -p casevault' 2>&1)"
+fi
 check_contains "commands" "mkdir mount mv " "$(words m)"
 check_eq "every command of --help" \
 	"$(cvbare --help | awk '/^Commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }' | sort | tr '\n' ' ')" \

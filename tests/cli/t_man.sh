@@ -115,6 +115,21 @@ for name, text in sections.items():
         errors.append("section '## %s' names %s, which no --help knows" % (name, opt))
 for opt in sorted(set(OPT_PAGE.findall(rest)) - every):
     errors.append("the page names %s, which no --help knows" % opt)
+# The environment variables any --help names, and the exit codes.
+def section(title):
+    m = re.search(r'^# %s$(.*?)(?=^# |\Z)' % title, page, flags=re.M | re.S)
+    return m.group(1).replace('\\', '') if m else ''
+env = section('ENVIRONMENT')
+for var in sorted(set(re.findall(r'\b(CASEVAULT_[A-Z_]+|TMPDIR)\b', helps))):
+    if '*%s*' % var not in env:
+        errors.append("environment variable %s (a --help names it) is not in '# ENVIRONMENT'" % var)
+m = re.search(r'^Exit codes:(.*?)\n\n', main_help, flags=re.M | re.S)
+status = section('EXIT STATUS')
+for code in re.findall(r'(\d+) [a-z]', m.group(1) if m else ''):
+    if '*%s*' % code not in status:
+        errors.append("exit code %s ('casevault --help') is not in '# EXIT STATUS'" % code)
+if not m:
+    errors.append("'casevault --help' lists no exit codes")
 for e in errors:
     print(e)
 sys.exit(1 if errors else 0)
@@ -130,6 +145,11 @@ check_contains "an option --help has and the page lacks is named" \
 	"option --force ('casevault get --help') is not in section '## get'" "$out"
 check_contains "an option the page has and --help lacks is named" \
 	"section '## get' names --forced, which no --help knows" "$out"
+sed 's/^\*CASEVAULT\\_MAP\\_SIZE\*$/*MAP\\_SIZE*/; s/^\*5\*$/*6*/' "$MAN_SRC/casevault.1.scd" > "$T/.page"
+out=$(drift "$helps" "$T/.page")
+check_contains "an environment variable the page lacks is named" \
+	"environment variable CASEVAULT_MAP_SIZE (a --help names it) is not in '# ENVIRONMENT'" "$out"
+check_contains "an exit code the page lacks is named" "exit code 5 ('casevault --help') is not in '# EXIT STATUS'" "$out"
 sed 's/^## umount$/## unmount/' "$MAN_SRC/casevault.1.scd" > "$T/.page"
 out=$(drift "$helps" "$T/.page")
 check_contains "a command without its section is named" "command 'umount' ('casevault --help') has no '## umount' section" "$out"
