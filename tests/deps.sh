@@ -3,7 +3,8 @@
 set -euo pipefail
 pkgs="build-essential cmake pkg-config libsodium-dev liblmdb-dev libgit2-dev zlib1g-dev libgfshare-dev
       libfuse3-dev fuse3 git openssh-client lmdb-utils python3 time stress-ng
-      vim nano tmux rsync sqlite3 perl tar restic rclone dpkg-dev systemd"
+      vim nano tmux rsync sqlite3 perl tar restic rclone dpkg-dev systemd
+      scdoc man-db bash-completion zsh"
 missing=()
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
