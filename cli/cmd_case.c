@@ -11,7 +11,7 @@
 #define CREATE_SYNOPSIS "casevault case create [--label TEXT]"
 #define LIST_SYNOPSIS   "casevault case list [--purpose P[:NOTE]] [--json]"
 #define GRANT_SYNOPSIS  "casevault case grant CODE USER [--read-only]"
-#define REVOKE_SYNOPSIS "casevault case revoke CODE USER"
+#define REVOKE_SYNOPSIS "casevault case revoke CODE USER [--yes]"
 
 static const char usage[] =
 	"usage: " CREATE_SYNOPSIS "\n"
@@ -49,7 +49,8 @@ static const char grant_usage[] =
 static const char revoke_usage[] =
 	"usage: " REVOKE_SYNOPSIS "\n"
 	"\n"
-	"Remove USER from case CODE. What is written afterwards is under a new key.\n";
+	"Remove USER from case CODE. What is written afterwards is under a new key.\n"
+	"At a terminal, asks first; --yes (-y) does not ask.\n";
 
 static int case_create(cli_ctx *ctx, int argc, char **argv)
 {
@@ -175,11 +176,19 @@ static int case_grant(cli_ctx *ctx, int argc, char **argv)
 
 static int case_revoke(cli_ctx *ctx, int argc, char **argv)
 {
-	const cli_syntax syn = { "case revoke", revoke_usage, NULL, 2, 2 };
+	int yes = 0;
+	const cli_opt opts[] = {
+		{ "yes", 'y', &yes, NULL },
+		{ NULL, 0, NULL, NULL }
+	};
+	const cli_syntax syn = { "case revoke", revoke_usage, opts, 2, 2 };
 	char *args[2];
 	int rc;
 
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
+		return rc;
+	if ((rc = cli_confirm(yes, CLI_CONFIRM_AT_TTY, "revoke the access of '%s' to case '%s'",
+		    args[1], args[0])) != 0)
 		return rc;
 	cli_error_on(CLI_ON_CASE, args[0]);
 	if (vault_case_revoke(ctx->v, args[0], args[1]) < 0)

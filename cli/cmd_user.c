@@ -13,7 +13,7 @@
 
 #define ADD_SYNOPSIS     "casevault user add NAME --role admin|caseworker|auditor [--code-file FILE]"
 #define LIST_SYNOPSIS    "casevault user list [--json]"
-#define DISABLE_SYNOPSIS "casevault user disable NAME"
+#define DISABLE_SYNOPSIS "casevault user disable NAME [--yes]"
 #define PASSWD_SYNOPSIS  "casevault user passwd [--new-passphrase-file FILE]"
 
 static const char usage[] =
@@ -46,7 +46,8 @@ static const char disable_usage[] =
 	"\n"
 	"Disable a user: they can no longer unlock the vault. Their history stays.\n"
 	"They held the key of the history: 'casevault history rotate-key' makes a\n"
-	"new one, so that what is recorded afterwards is closed to them.\n";
+	"new one, so that what is recorded afterwards is closed to them.\n"
+	"At a terminal, asks first; --yes (-y) does not ask.\n";
 
 static const char passwd_usage[] =
 	"usage: " PASSWD_SYNOPSIS "\n"
@@ -161,11 +162,20 @@ static int user_list(cli_ctx *ctx, int argc, char **argv)
 
 static int user_disable(cli_ctx *ctx, int argc, char **argv)
 {
-	const cli_syntax syn = { "user disable", disable_usage, NULL, 1, 1 };
+	int yes = 0;
+	const cli_opt opts[] = {
+		{ "yes", 'y', &yes, NULL },
+		{ NULL, 0, NULL, NULL }
+	};
+	const cli_syntax syn = { "user disable", disable_usage, opts, 1, 1 };
 	char *args[1];
 	int rc;
 
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
+		return rc;
+	/* Others are refused by the library: no question for them. */
+	if (vault_role(ctx->v) == VAULT_ROLE_ADMIN &&
+	    (rc = cli_confirm(yes, CLI_CONFIRM_AT_TTY, "disable user '%s'", args[0])) != 0)
 		return rc;
 	cli_error_on(CLI_ON_USER, args[0]);
 	if (vault_user_disable(ctx->v, args[0]) < 0)
