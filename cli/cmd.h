@@ -312,6 +312,57 @@ int cli_passphrase_new(cli_secret *out, const char *file, const char *user,
 /** Wipe and free; NULL-safe, idempotent. */
 void cli_secret_dispose(cli_secret *s);
 
+/* ---- batch commands (batch.c) ------------------------------------------- */
+
+typedef struct {
+	char *path;   /* "CODE/dir/name" */
+	int is_dir;
+} cli_tree_item;
+
+/* Everything under a folder, depth first: a folder comes before what it holds. */
+typedef struct {
+	cli_tree_item *items;
+	size_t n, cap;
+} cli_tree;
+
+/**
+ * Append the tree under folder `dir` (not `dir` itself) to `t`: one
+ * vault_list() per folder, with `opts`.
+ * @return 0, or an exit code after printing the error
+ */
+int cli_tree_list(cli_tree *t, vault *v, const char *dir, const vault_list_options *opts);
+/* "DIR/NAME" (NAME alone if DIR is ""), malloc'd; NULL out of memory. */
+char *cli_join(const char *dir, const char *name);
+/* Append DIR/NAME (NAME alone if DIR is ""); 0, or -1 out of memory. */
+int cli_tree_add(cli_tree *t, const char *dir, const char *name, int is_dir);
+/* Files (dirs 0) or folders (dirs 1) in `t`. */
+size_t cli_tree_count(const cli_tree *t, int dirs);
+void cli_tree_dispose(cli_tree *t);
+
+/**
+ * mkdir -p: make each missing folder of "CODE/a/b" (`path` is cut and
+ * put back in place); `*made` (may be NULL) counts those made.
+ * @return 0, or an exit code after printing the error
+ */
+int cli_mkdir_p(vault *v, char *path, size_t *made);
+
+typedef enum {
+	CLI_CONFIRM_ALWAYS,   /* no terminal: refused (exit 2, hint: --yes) */
+	CLI_CONFIRM_AT_TTY,   /* no terminal: go on without asking (the older
+	                         commands scripts already run: user disable,
+	                         case revoke) */
+} cli_confirm_t;
+
+/**
+ * Ask "QUESTION? [y/N]" on the terminal (standard input and error), unless
+ * `yes` (--yes). `fmt` is a verb phrase: "remove 12 files under C-1/x".
+ * @return 0 to go on, or an exit code after printing the error
+ */
+int cli_confirm(int yes, cli_confirm_t when, const char *fmt, ...) VAULT_PRINTF(3, 4);
+
+/* Length of the valid UTF-8 sequence at `s` (NUL-terminated), or 0 (json.c). */
+size_t cli_utf8_len(const unsigned char *s);
+
 /* ---- shared listings ----------------------------------------------------- */
 
 /** The cases the user sees, as `case list` prints them (cmd_case.c). */

@@ -11,12 +11,14 @@
 #define CREATE_SYNOPSIS "casevault case create [--label TEXT]"
 #define LIST_SYNOPSIS   "casevault case list [--purpose P[:NOTE]] [--json]"
 #define GRANT_SYNOPSIS  "casevault case grant CODE USER [--read-only]"
-#define REVOKE_SYNOPSIS "casevault case revoke CODE USER"
+#define LABEL_SYNOPSIS  "casevault case label CODE TEXT"
+#define REVOKE_SYNOPSIS "casevault case revoke CODE USER [--yes]"
 
 static const char usage[] =
 	"usage: " CREATE_SYNOPSIS "\n"
 	"   or: " LIST_SYNOPSIS "\n"
 	"   or: " GRANT_SYNOPSIS "\n"
+	"   or: " LABEL_SYNOPSIS "\n"
 	"   or: " REVOKE_SYNOPSIS "\n"
 	"\n"
 	"Cases hold the documents of one person or family, under a random code.\n";
@@ -46,10 +48,18 @@ static const char grant_usage[] =
 	"Make USER a member of case CODE, read-write unless --read-only. The case\n"
 	"key reaches them with the next session of a member who holds it.\n";
 
+static const char label_usage[] =
+	"usage: " LABEL_SYNOPSIS "\n"
+	"\n"
+	"Give case CODE the label TEXT (\"\" removes it): read-write members. It is\n"
+	"sealed under the case key, as at 'case create --label': only members\n"
+	"read it. A 'case-label' event.\n";
+
 static const char revoke_usage[] =
 	"usage: " REVOKE_SYNOPSIS "\n"
 	"\n"
-	"Remove USER from case CODE. What is written afterwards is under a new key.\n";
+	"Remove USER from case CODE. What is written afterwards is under a new key.\n"
+	"At a terminal, asks first; --yes (-y) does not ask.\n";
 
 static int case_create(cli_ctx *ctx, int argc, char **argv)
 {
@@ -173,13 +183,35 @@ static int case_grant(cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-static int case_revoke(cli_ctx *ctx, int argc, char **argv)
+static int case_label(cli_ctx *ctx, int argc, char **argv)
 {
-	const cli_syntax syn = { "case revoke", revoke_usage, NULL, 2, 2 };
+	const cli_syntax syn = { "case label", label_usage, NULL, 2, 2 };
 	char *args[2];
 	int rc;
 
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
+		return rc;
+	cli_error_on(CLI_ON_CASE, args[0]);
+	if (vault_case_label(ctx->v, args[0], args[1]) < 0)
+		return cli_fail_vault("cannot label case '%s'", args[0]);
+	return CLI_EXIT_OK;
+}
+
+static int case_revoke(cli_ctx *ctx, int argc, char **argv)
+{
+	int yes = 0;
+	const cli_opt opts[] = {
+		{ "yes", 'y', &yes, NULL },
+		{ NULL, 0, NULL, NULL }
+	};
+	const cli_syntax syn = { "case revoke", revoke_usage, opts, 2, 2 };
+	char *args[2];
+	int rc;
+
+	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
+		return rc;
+	if ((rc = cli_confirm(yes, CLI_CONFIRM_AT_TTY, "revoke the access of '%s' to case '%s'",
+		    args[1], args[0])) != 0)
 		return rc;
 	cli_error_on(CLI_ON_CASE, args[0]);
 	if (vault_case_revoke(ctx->v, args[0], args[1]) < 0)
@@ -191,6 +223,7 @@ static const cli_subcmd subcmds[] = {
 	{ "create", case_create },
 	{ "list",   case_list },
 	{ "grant",  case_grant },
+	{ "label",  case_label },
 	{ "revoke", case_revoke },
 	{ NULL, NULL }
 };

@@ -20,14 +20,23 @@
 
 
 static const char usage[] =
-	"usage: casevault get CODE/PATH [-o FILE [--force]] [--version N | --at TIME] [--purpose P[:NOTE]]\n"
+	"usage: casevault get CODE/PATH [-o FILE|- [--force]] [--version N | --at TIME] [--purpose P[:NOTE]]\n"
+	"   or: casevault get -r CODE/PATH -o DIR [--purpose P[:NOTE]]\n"
 	"\n"
-	"Write the current version of CODE/PATH (or version N) to standard output,\n"
-	"or to FILE, which is made readable by you only. FILE must not exist yet,\n"
-	"unless it is a device or a FIFO (such as /dev/null), which is written to.\n"
+	"Write the current version of CODE/PATH (or version N) to standard output\n"
+	"(also with -o -), or to FILE, which is made readable by you only. FILE\n"
+	"must not exist yet, unless it is a device or a FIFO (such as /dev/null),\n"
+	"which is written to. Content that looks binary (a NUL byte or text that\n"
+	"is not UTF-8 in its first block) is not written to a terminal without\n"
+	"-o or --force.\n"
 	"\n"
+	"  -r, --recursive     the folder CODE/PATH and all under it, into the new\n"
+	"                      folder DIR (mode 0700): one `list` event per folder,\n"
+	"                      one read event per file. On a failure, the files\n"
+	"                      written before it stay, each complete\n"
 	"  --force             replace FILE if it exists (it is replaced whole once\n"
-	"                      the read is complete: a failure leaves it as it was)\n"
+	"                      the read is complete: a failure leaves it as it was);\n"
+	"                      without -o, write binary content to the terminal\n"
 	"  --at TIME           the file as it was then, under the path it had then:\n"
 	"                      RFC 3339 (2026-11-28T10:00:00Z), a date (2026-11-28,\n"
 	"                      its first second, UTC) or seconds since 1970\n"
@@ -49,7 +58,49 @@ typedef struct {
 	out_kind kind;
 	const char *file;   /* -o FILE */
 	char *tmp;          /* OUT_REPLACE: the new file, in FILE's folder */
+	int check_binary;   /* a terminal: look at the first block before writing */
+	int binary;         /* ... and it looked binary: nothing was written */
 } get_sink;
+
+/* The start of a UTF-8 sequence that the next block may complete. */
+static int utf8_prefix(const unsigned char *p, size_t len)
+{
+	size_t i;
+
+	if (p[0] < 0xc2 || p[0] > 0xf4)
+		return 0;
+	for (i = 1; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return 1;
+}
+
+/*
+ * Binary: a NUL byte, or bytes that are not UTF-8. A sequence cut by the
+ * end of the block is not held against it.
+ */
+static int looks_binary(const unsigned char *p, size_t len)
+{
+	unsigned char tail[5];
+	size_t i = 0, n;
+
+	if (memchr(p, 0, len) != NULL)
+		return 1;
+	while (i < len) {
+		if (len - i >= 4) {
+			n = cli_utf8_len(p + i);
+		} else {
+			memset(tail, 0, sizeof tail);
+			memcpy(tail, p + i, len - i);
+			if ((n = cli_utf8_len(tail)) == 0)
+				return !utf8_prefix(tail, len - i);
+		}
+		if (n == 0)
+			return 1;
+		i += n;
+	}
+	return 0;
+}
 
 static int write_sink(void *payload, const void *buf, size_t len)
 {
@@ -57,6 +108,13 @@ static int write_sink(void *payload, const void *buf, size_t len)
 	const char *p = buf;
 	ssize_t n;
 
+	if (out->check_binary) {
+		out->check_binary = 0;
+		if (looks_binary(buf, len)) {
+			out->binary = 1;
+			return -1;
+		}
+	}
 	while (len > 0) {
 		n = write(out->fd, p, len);
 		if (n < 0 && errno == EINTR)
@@ -180,79 +238,153 @@ static void undo_output(get_sink *out)
 		unlink(out->tmp);
 }
 
+/* What one read needs; `output` NULL or "-" is standard output. */
+typedef struct {
+	vault_get_options g;
+	vault_at_options at;
+	const char *at_arg;
+	const char *output;
+	int force;
+} get_job;
+
+static int report_failure(const get_sink *sink, const get_job *job, const char *path)
+{
+	if (sink->binary) {
+		return cli_error(CLI_EXIT_USAGE,
+			"write it to a file with -o FILE, or pass --force to show it anyway",
+			"will not write '%s' to the terminal: it looks binary", path);
+	}
+	if (sink->err != 0 && sink->kind != OUT_STDOUT) {
+		errno = sink->err;
+		return cli_error_os("free disk space, or choose another place",
+			"cannot write '%s'", job->output);
+	}
+	if (sink->err != 0) {
+		errno = sink->err;
+		return cli_error_os("check where the output goes", "cannot write to standard output");
+	}
+	if (job->at_arg != NULL)
+		return cli_fail_at("read", path, job->at_arg);
+	return cli_fail_vault("cannot read '%s'", path);
+}
+
+static int get_one(vault *v, const char *path, const get_job *job)
+{
+	get_sink sink = { STDOUT_FILENO, 0, OUT_STDOUT, NULL, NULL, 0, 0 };
+	int rc = CLI_EXIT_OK, failed;
+
+	if (job->output != NULL && strcmp(job->output, "-") != 0) {
+		if ((rc = open_output(&sink, job->output, job->force)) != 0)
+			return rc;
+	} else {
+		sink.check_binary = !job->force && isatty(STDOUT_FILENO);
+	}
+	if (job->at_arg != NULL &&
+	    (rc = cli_check_at_purpose(v, job->at.purpose, "read", path)) != 0)
+		goto done;
+	cli_error_on(CLI_ON_READ, path);
+	if (job->at_arg != NULL)
+		failed = vault_get_at(NULL, v, path, &job->at, write_sink, &sink) < 0;
+	else
+		failed = vault_get(v, path, &job->g, write_sink, &sink) < 0;
+	if (failed)
+		rc = report_failure(&sink, job, path);
+	else if (sink.kind != OUT_STDOUT)
+		rc = finish_output(&sink);
+done:
+	if (sink.kind != OUT_STDOUT && rc != CLI_EXIT_OK)
+		undo_output(&sink);
+	free(sink.tmp);
+	return rc;
+}
+
+/* get -r: the folder `path` into the new local folder `dir`. */
+static int get_tree(vault *v, const char *path, const char *dir, get_job *job)
+{
+	vault_list_options lopts = VAULT_LIST_OPTIONS_INIT;
+	cli_tree t = { NULL, 0, 0 };
+	size_t i, done = 0, skip = strlen(path) + 1;
+	int rc;
+
+	lopts.purpose = job->g.purpose;
+	lopts.note = job->g.note;
+	if (mkdir(dir, 0700) < 0)
+		return cli_error_os(errno == EEXIST ? "name a new folder: get -r makes it" :
+			"check that its parent exists and that you may write there",
+			"cannot create folder '%s'", dir);
+	if ((rc = cli_tree_list(&t, v, path, &lopts)) != 0) {
+		rmdir(dir);   /* still empty */
+		goto done;
+	}
+	for (i = 0; i < t.n && rc == 0; i++) {
+		char *local = cli_join(dir, t.items[i].path + skip);
+
+		if (local == NULL) {
+			rc = cli_error(CLI_EXIT_ERROR, "free some memory and try again", "out of memory");
+			break;
+		}
+		if (t.items[i].is_dir && mkdir(local, 0700) < 0) {
+			rc = cli_error_os("check the folder you named", "cannot create folder '%s'", local);
+		} else if (!t.items[i].is_dir) {
+			job->output = local;
+			if ((rc = get_one(v, t.items[i].path, job)) == 0)
+				done++;
+		}
+		free(local);
+	}
+	if (rc != 0 && done > 0)
+		fprintf(stderr, "note: %zu of %zu files were written to '%s' before it, each complete\n",
+			done, cli_tree_count(&t, 0), dir);
+done:
+	cli_tree_dispose(&t);
+	return rc;
+}
+
 int cmd_get(cli_ctx *ctx, int argc, char **argv)
 {
 	const char *output = NULL, *version_arg = NULL, *purpose_arg = NULL, *at_arg = NULL;
-	int force = 0;
+	int force = 0, recursive = 0;
 	const cli_opt opts[] = {
 		{ "output", 'o', NULL, &output },
 		{ "force", 0, &force, NULL },
+		{ "recursive", 'r', &recursive, NULL },
 		{ "version", 0, NULL, &version_arg },
 		{ "at", 0, NULL, &at_arg },
 		{ "purpose", 0, NULL, &purpose_arg },
 		{ NULL, 0, NULL, NULL }
 	};
 	const cli_syntax syn = { "get", usage, opts, 1, 1 };
-	vault_get_options gopts = { VAULT_GET_OPTIONS_VERSION, 0, NULL, NULL };
-	vault_at_options aopts = { VAULT_AT_OPTIONS_VERSION, 0, NULL, NULL };
-	get_sink sink = { STDOUT_FILENO, 0, OUT_STDOUT, NULL, NULL };
+	get_job job = { VAULT_GET_OPTIONS_INIT, { VAULT_AT_OPTIONS_VERSION, 0, NULL, NULL },
+		NULL, NULL, 0 };
 	char *args[1], *path, *purpose = NULL;
-	int rc, failed;
+	int rc;
 
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
 		return rc;
-	rc = CLI_EXIT_OK;
 	path = args[0];   /* a trailing '/' names a folder: the library says so */
-	if (version_arg != NULL && at_arg != NULL) {
-		rc = cli_usage_error("--version and --at cannot be used together");
-		goto done;
-	}
-	if (force && output == NULL) {
-		rc = cli_usage_error("--force replaces the file of -o FILE: give -o FILE");
-		goto done;
-	}
-	if (version_arg != NULL && (rc = cli_parse_version(&gopts.doc_version, "version", version_arg)) != 0)
-		goto done;
-	if (at_arg != NULL && (rc = cli_parse_at(&aopts.at, at_arg)) != 0)
-		goto done;
+	if (version_arg != NULL && at_arg != NULL)
+		return cli_usage_error("--version and --at cannot be used together");
+	if (recursive && (output == NULL || strcmp(output, "-") == 0))
+		return cli_usage_error("get -r writes into a new folder: give -o DIR");
+	if (recursive && (version_arg != NULL || at_arg != NULL || force))
+		return cli_usage_error("get -r reads the current versions: "
+			"--version, --at and --force are for one file");
+	if (version_arg != NULL && (rc = cli_parse_version(&job.g.doc_version, "version", version_arg)) != 0)
+		return rc;
+	if (at_arg != NULL && (rc = cli_parse_at(&job.at.at, at_arg)) != 0)
+		return rc;
 	if (purpose_arg != NULL &&
-	    (rc = cli_purpose_split(&gopts.purpose, &gopts.note, &purpose, purpose_arg)) != 0)
-		goto done;
-	aopts.purpose = gopts.purpose;
-	aopts.note = gopts.note;
-	if (output != NULL && (rc = open_output(&sink, output, force)) != 0)
-		goto done;
-
-	if (at_arg != NULL && (rc = cli_check_at_purpose(ctx->v, aopts.purpose, "read", path)) != 0)
-		goto done;
-	cli_error_on(CLI_ON_READ, path);
-	if (at_arg != NULL)
-		failed = vault_get_at(NULL, ctx->v, path, &aopts, write_sink, &sink) < 0;
+	    (rc = cli_purpose_split(&job.g.purpose, &job.g.note, &purpose, purpose_arg)) != 0)
+		return rc;
+	job.at.purpose = job.g.purpose;
+	job.at.note = job.g.note;
+	job.at_arg = at_arg;
+	job.output = output;
+	job.force = force;
+	if (recursive)
+		rc = get_tree(ctx->v, cli_path(path), output, &job);
 	else
-		failed = vault_get(ctx->v, path, &gopts, write_sink, &sink) < 0;
-	if (failed) {
-		if (sink.err != 0 && output != NULL) {
-			errno = sink.err;
-			rc = cli_error_os("free disk space, or choose another place",
-				"cannot write '%s'", output);
-		} else if (sink.err != 0) {
-			errno = sink.err;
-			rc = cli_error_os("check where the output goes",
-				"cannot write to standard output");
-		} else if (at_arg != NULL) {
-			rc = cli_fail_at("read", path, at_arg);
-		} else {
-			rc = cli_fail_vault("cannot read '%s'", path);
-		}
-		goto done;
-	}
-	if (sink.kind != OUT_STDOUT)
-		rc = finish_output(&sink);
-
-done:
-	if (sink.kind != OUT_STDOUT && rc != CLI_EXIT_OK)
-		undo_output(&sink);
-	free(sink.tmp);
+		rc = get_one(ctx->v, path, &job);
 	cli_purpose_free(purpose, purpose_arg);
 	return rc;
 }

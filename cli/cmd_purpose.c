@@ -10,11 +10,13 @@
 #include "cmd.h"
 
 #define ADD_SYNOPSIS     "casevault purpose add CODE"
+#define REMOVE_SYNOPSIS  "casevault purpose remove CODE"
 #define LIST_SYNOPSIS    "casevault purpose list [--json]"
 #define REQUIRE_SYNOPSIS "casevault purpose require on|off"
 
 static const char usage[] =
 	"usage: " ADD_SYNOPSIS "\n"
+	"   or: " REMOVE_SYNOPSIS "\n"
 	"   or: " LIST_SYNOPSIS "\n"
 	"   or: " REQUIRE_SYNOPSIS "\n"
 	"\n"
@@ -25,6 +27,13 @@ static const char add_usage[] =
 	"usage: " ADD_SYNOPSIS "\n"
 	"\n"
 	"Add CODE (e.g. legal-aid, referral) to the purposes of access.\n";
+
+static const char remove_usage[] =
+	"usage: " REMOVE_SYNOPSIS "\n"
+	"\n"
+	"Take CODE off the purposes of access: reads give it no more. Events that\n"
+	"gave it keep it. The last purpose is not removed (an empty list would\n"
+	"take any code): add its replacement first.\n";
 
 static const char list_usage[] =
 	"usage: " LIST_SYNOPSIS "\n"
@@ -39,18 +48,33 @@ static const char require_usage[] =
 	"a purpose of access. A new vault requires one; each change is a recorded\n"
 	"'purpose-require' event.\n";
 
-static int purpose_add(cli_ctx *ctx, int argc, char **argv)
+/* purpose add|remove CODE: `fn` on it. */
+static int purpose_edit(cli_ctx *ctx, int argc, char **argv, const cli_syntax *syn,
+	int (*fn)(vault *, const char *), const char *verb)
 {
-	const cli_syntax syn = { "purpose add", add_usage, NULL, 1, 1 };
 	char *args[1];
 	int rc;
 
-	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
+	if ((rc = cli_parse(syn, argc, argv, args)) != CLI_PARSED)
 		return rc;
 	cli_error_on(CLI_ON_PURPOSE, args[0]);
-	if (vault_purpose_add(ctx->v, args[0]) < 0)
-		return cli_fail_vault("cannot add purpose '%s'", args[0]);
+	if (fn(ctx->v, args[0]) < 0)
+		return cli_fail_vault("cannot %s purpose '%s'", verb, args[0]);
 	return CLI_EXIT_OK;
+}
+
+static int purpose_add(cli_ctx *ctx, int argc, char **argv)
+{
+	const cli_syntax syn = { "purpose add", add_usage, NULL, 1, 1 };
+
+	return purpose_edit(ctx, argc, argv, &syn, vault_purpose_add, "add");
+}
+
+static int purpose_remove(cli_ctx *ctx, int argc, char **argv)
+{
+	const cli_syntax syn = { "purpose remove", remove_usage, NULL, 1, 1 };
+
+	return purpose_edit(ctx, argc, argv, &syn, vault_purpose_remove, "remove");
 }
 
 /* Collected first: `required` is only known for sure once the walk is over. */
@@ -159,6 +183,7 @@ static int purpose_require(cli_ctx *ctx, int argc, char **argv)
 
 static const cli_subcmd subcmds[] = {
 	{ "add",     purpose_add },
+	{ "remove",  purpose_remove },
 	{ "list",    purpose_list_cmd },
 	{ "require", purpose_require },
 	{ NULL, NULL }

@@ -5,21 +5,33 @@
  * the whole file. From a terminal, the first end of input (Ctrl-D at the
  * start of a line) ends it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd.h"
 
 static const char usage[] =
 	"usage: casevault put CODE/PATH [FILE|-]\n"
+	"   or: casevault put -r DIR CODE/PATH\n"
 	"\n"
 	"Store FILE (standard input without FILE, or with -) as a new version\n"
 	"of CODE/PATH. The folder must exist (see mkdir). Prints nothing.\n"
 	"From a terminal, type the content and end it with Ctrl-D at the start\n"
-	"of a line.\n";
+	"of a line.\n"
+	"\n"
+	"  -r, --recursive  store the files and folders under DIR in the folder\n"
+	"                   CODE/PATH (made, with its parents, if missing); a file\n"
+	"                   already there gets a new version. Hidden files are\n"
+	"                   stored; symbolic links and special files are skipped,\n"
+	"                   each with a warning. Every file is checked readable\n"
+	"                   before the first is stored; on a failure later on, the\n"
+	"                   files stored before it stay, each complete.\n";
 
 typedef struct {
 	int fd;
@@ -53,9 +65,140 @@ static ssize_t read_source(void *payload, void *buf, size_t len)
 	return (ssize_t) got;
 }
 
+/* ---- put -r ---------------------------------------------------------------- */
+
+/*
+ * The tree under local folder `root`/`rel`, depth first and sorted by name;
+ * each file opened once to check it can be read, so that an unreadable file
+ * stops the command before anything is stored.
+ */
+static int walk_local(cli_tree *t, const char *root, const char *rel)
+{
+	struct dirent **names = NULL;
+	char dir[4096], path[4096];
+	int n, i, rc = 0;
+
+	snprintf(dir, sizeof dir, "%s%s%s", root, *rel ? "/" : "", rel);
+	if ((n = scandir(dir, &names, NULL, alphasort)) < 0)
+		return cli_error_os("nothing was stored; check the folder's permissions",
+			"cannot read folder '%s'", dir);
+	for (i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		struct stat st;
+		size_t at;
+		int fd;
+
+		if (rc != 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		if ((size_t) snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
+			rc = cli_error(CLI_EXIT_ERROR, "nothing was stored; store that folder on its own",
+				"cannot read '%s/%s': the path is too long", dir, name);
+		} else if (lstat(path, &st) < 0) {
+			rc = cli_error_os("nothing was stored; check the folder's permissions",
+				"cannot read '%s'", path);
+		} else if (S_ISLNK(st.st_mode)) {
+			cli_warning("skipped '%s': a symbolic link (put -r stores files and folders only)", path);
+		} else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+			cli_warning("skipped '%s': not a file or a folder", path);
+		} else if (S_ISREG(st.st_mode) &&
+		    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
+			rc = cli_error_os("nothing was stored; check the file's permissions",
+				"cannot open '%s'", path);
+		} else {
+			if (S_ISREG(st.st_mode))
+				close(fd);
+			at = t->n;
+			if (cli_tree_add(t, rel, name, S_ISDIR(st.st_mode)) < 0)
+				rc = cli_error(CLI_EXIT_ERROR, "free some memory and try again", "out of memory");
+			else if (S_ISDIR(st.st_mode))
+				rc = walk_local(t, root, t->items[at].path);
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+static int put_file(vault *v, const char *path, const char *file)
+{
+	put_source src = { -1, 0, 0 };
+	uint32_t version;
+	int rc = CLI_EXIT_OK;
+
+	if ((src.fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return cli_error_os("check the file's name and permissions", "cannot open '%s'", file);
+	cli_error_on(CLI_ON_PATH, path);
+	if (vault_put(&version, v, path, read_source, &src) < 0) {
+		if (src.err != 0) {
+			errno = src.err;
+			rc = cli_error_os("nothing of that file was stored; check it and try again",
+				"cannot read '%s'", file);
+		} else {
+			rc = cli_fail_vault("cannot store '%s'", path);
+		}
+	}
+	close(src.fd);
+	return rc;
+}
+
+/* "CODE/PATH/REL" and "DIR/REL" of one item. */
+static int item_paths(char **vpath, char **lpath, const char *dest, const char *dir, const char *rel)
+{
+	*vpath = cli_join(dest, rel);
+	*lpath = cli_join(dir, rel);
+	if (*vpath == NULL || *lpath == NULL) {
+		free(*vpath);
+		free(*lpath);
+		return cli_error(CLI_EXIT_ERROR, "free some memory and try again", "out of memory");
+	}
+	return 0;
+}
+
+static int put_tree(cli_ctx *ctx, const char *dir, char *dest)
+{
+	cli_tree t = { NULL, 0, 0 };
+	size_t i, done = 0, files;
+	struct stat st;
+	int rc;
+
+	if (stat(dir, &st) < 0)
+		return cli_error_os("name a folder that exists", "cannot read folder '%s'", dir);
+	if (!S_ISDIR(st.st_mode))
+		return cli_error(CLI_EXIT_USAGE, "put -r stores a folder; without -r, put stores one file",
+			"'%s' is not a folder", dir);
+	if ((rc = walk_local(&t, dir, "")) != 0 || (rc = cli_mkdir_p(ctx->v, dest, NULL)) != 0)
+		goto done;
+	files = cli_tree_count(&t, 0);
+	for (i = 0; i < t.n && rc == 0; i++) {
+		char *vpath, *lpath;
+
+		if ((rc = item_paths(&vpath, &lpath, dest, dir, t.items[i].path)) != 0)
+			break;
+		if (t.items[i].is_dir) {
+			rc = cli_mkdir_p(ctx->v, vpath, NULL);
+		} else if ((rc = put_file(ctx->v, vpath, lpath)) == 0) {
+			done++;
+		}
+		free(vpath);
+		free(lpath);
+	}
+	if (rc != 0 && done > 0)
+		fprintf(stderr, "note: %zu of %zu files were stored before it, each complete\n",
+			done, files);
+done:
+	cli_tree_dispose(&t);
+	return rc;
+}
+
 int cmd_put(cli_ctx *ctx, int argc, char **argv)
 {
-	const cli_syntax syn = { "put", usage, NULL, 1, 2 };
+	int recursive = 0;
+	const cli_opt opts[] = {
+		{ "recursive", 'r', &recursive, NULL },
+		{ NULL, 0, NULL, NULL }
+	};
+	const cli_syntax syn = { "put", usage, opts, 1, 2 };
 	put_source src = { STDIN_FILENO, 0, 0 };
 	const char *file;
 	uint32_t version;
@@ -64,6 +207,11 @@ int cmd_put(cli_ctx *ctx, int argc, char **argv)
 
 	if ((rc = cli_parse(&syn, argc, argv, args)) != CLI_PARSED)
 		return rc;
+	if (recursive) {
+		if (args[1] == NULL)
+			return cli_usage_error("put -r needs a folder and where to store it: put -r DIR CODE/PATH");
+		return put_tree(ctx, cli_path(args[0]), cli_path(args[1]));
+	}
 	path = args[0];   /* a trailing '/' names a folder: the library says so */
 	file = args[1] != NULL && strcmp(args[1], "-") != 0 ? args[1] : NULL;
 	if (file != NULL && (src.fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)

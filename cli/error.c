@@ -309,6 +309,12 @@ static const char *refused_hint(char *buf, size_t size)
 		return "the user enrols first ('casevault --user NAME enrol' with the code of 'user add'); grant again then";
 	if (strstr(m, "is disabled and cannot be a case member"))
 		return "a disabled user gets no access: grant an active caseworker ('casevault user list')";
+	if (strstr(m, "is not disabled"))
+		return "only a disabled user is enabled: 'casevault user list' shows who is";
+	if (strstr(m, "waits for a new key"))
+		return "run the command again: its unlock seals the case's new key first";
+	if (errctx.on == CLI_ON_PURPOSE)
+		return "add the purpose that replaces it first ('casevault purpose add CODE'), then remove this one";
 	if (errctx.on == CLI_ON_CASE) {
 		snprintf(buf, size, "a case keeps at least one member: grant someone else access first "
 			"('casevault case grant %.*s USER'), then revoke", object_code_len(),

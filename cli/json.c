@@ -9,8 +9,7 @@
 
 #include "cmd.h"
 
-/* Length of the valid UTF-8 sequence at `s`, or 0. */
-static size_t utf8_len(const unsigned char *s)
+size_t cli_utf8_len(const unsigned char *s)
 {
 	uint32_t c;
 	size_t n, i;
@@ -52,7 +51,7 @@ void cli_json_escape(FILE *out, const char *str)
 			fputc(*s++, out);
 		} else if (*s < 0x20 || *s == 0x7f) {
 			fprintf(out, "\\u%04x", *s++);
-		} else if ((n = utf8_len(s)) == 0) {
+		} else if ((n = cli_utf8_len(s)) == 0) {
 			fputs("\\ufffd", out);
 			s++;
 		} else {

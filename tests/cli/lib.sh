@@ -48,6 +48,7 @@
 #                              (a test that stops before finish fails)
 #   QUIET=1                    print failures only, not every passed check
 #   skip REASON                exit 77 (ctest: skipped)
+#   need_pty; at_tty USER ARGS...  casevault on a pseudo-terminal (pty_run.py)
 #
 # No `set -e`: the tests check every exit code themselves.
 
@@ -428,4 +429,26 @@ rand_file() {
 
 sha_of() {
 	sha256sum < "$1" | cut -d' ' -f1
+}
+
+# need_pty: skip unless pty_run.py can drive a pseudo-terminal.
+need_pty() {
+	if ! python3 -c 'import pty, os; os.waitstatus_to_exitcode' 2> /dev/null; then
+		skip "python3 with pty and os.waitstatus_to_exitcode (3.9) is needed"
+	fi
+}
+
+# at_tty [--wait-for TEXT --send TEXT]... USER ARGS...: casevault as USER
+# on a pseudo-terminal (pty_run.py); what it wrote is on stdout.
+at_tty() {
+	local -a pty_opts=()
+
+	while [ "${1:-}" = --wait-for ] || [ "${1:-}" = --send ]; do
+		pty_opts+=("$1" "$2")
+		shift 2
+	done
+	local user=$1
+	shift
+	python3 "$TESTS_DIR/cli/pty_run.py" "${pty_opts[@]}" --timeout 10 -- "$CASEVAULT_BIN" \
+		--vault "$VAULT" --user "$user" --passphrase-file "$T/$user.pass" "$@"
 }

@@ -5,10 +5,7 @@
 # passphrase is asked for.
 . "$(dirname "$0")/lib.sh"
 
-if ! python3 -c 'import pty, os; os.waitstatus_to_exitcode' 2> /dev/null; then
-	skip "python3 with pty and os.waitstatus_to_exitcode (3.9) is needed"
-fi
-PTY_RUN=$TESTS_DIR/cli/pty_run.py
+need_pty
 
 for u in dpo noy; do
 	mkpass "$u"
@@ -17,20 +14,6 @@ expect_exit 0 cv dpo init --admin dpo || finish
 add_user dpo noy caseworker
 expect_exit 0 cv noy case create --label "typed at a terminal"
 code=${OUT%$'\n'}
-
-# at_tty [--wait-for TEXT --send TEXT] USER ARGS...: casevault as USER on a pty.
-at_tty() {
-	local -a pty_opts=()
-
-	while [ "${1:-}" = --wait-for ] || [ "${1:-}" = --send ]; do
-		pty_opts+=("$1" "$2")
-		shift 2
-	done
-	local user=$1
-	shift
-	python3 "$PTY_RUN" "${pty_opts[@]}" --timeout 10 -- "$CASEVAULT_BIN" --vault "$VAULT" \
-		--user "$user" --passphrase-file "$T/$user.pass" "$@"
-}
 
 # --- put from a terminal ---------------------------------------------------------
 expect_exit 0 at_tty --wait-for "Ctrl-D" --send 'first line\nsecond line\n\x04' noy put "$code/typed.txt"

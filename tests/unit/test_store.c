@@ -247,8 +247,9 @@ static void test_format(void)
 	set_format(path, fmt2, sizeof fmt2);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);
-	/* An older one (format 7 had no idle-unmount event, and its case
-	 * files did not commit to the shares approved for a recovery request). */
+	/* An older one (format 7 had no idle-unmount, recovery-cancel,
+	 * user-enable, purpose-remove or case-label events, and its case files
+	 * did not commit to the shares approved for a recovery request). */
 	set_format(path, fmt_old, sizeof fmt_old);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);

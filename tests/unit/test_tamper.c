@@ -764,6 +764,59 @@ static int ins_grant_two(vault *v, MDB_txn *txn, vault_event *ev)
 	return error < 0 ? error : vault_event__touch_case(ev, v, txn, c1);
 }
 
+/* The purposes list cut to one code (purpose-remove): an admin's. */
+static int ins_purpose_remove(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	int error;
+
+	if ((error = vault_meta__sealed_put(txn, v, "purposes", "kept", 4)) < 0)
+		return error;
+	snprintf(ev->target, sizeof ev->target, "gone");
+	return vault_event__touch_settings(ev, v, txn);
+}
+
+/* `who` pending again without a key, with a code's hash (user-enable). */
+static int enable_of(vault *v, MDB_txn *txn, vault_event *ev, const char *who)
+{
+	user_rec u;
+	int error;
+
+	if ((error = vault_user__get(&u, txn, v, who)) < 0)
+		return error;
+	u.status = USER_PENDING;
+	memset(u.pk, 0, sizeof u.pk);
+	memset(u.wrapped, 0, sizeof u.wrapped);
+	memset(u.enrol, 7, sizeof u.enrol);
+	u.enrol_expires = vault_time__now() + 3600;
+	if ((error = vault_user__put(txn, v, who, &u)) < 0)
+		return error;
+	snprintf(ev->target, sizeof ev->target, "%s", who);
+	return vault_event__touch_user(ev, v, txn, who);
+}
+
+/* bob is active: an admin's enable would give him a new key behind his back. */
+static int ins_enable_bob(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	return enable_of(v, txn, ev, "bob");
+}
+
+/* C1's sealed label changed (case-label): a rw member's. */
+static int ins_case_label(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	case_rec c;
+	int error;
+
+	if ((error = vault_case__get(&c, txn, v, c1)) < 0)
+		return error;
+	c.label_epoch = c.epoch;
+	c.label_len = VCRYPTO_OVERHEAD + 4;
+	memset(c.label, 0x5a, c.label_len);
+	error = vault_case__put(txn, v, &c);
+	vault_case__dispose(&c);
+	event_on(ev, c1, 0);
+	return error < 0 ? error : vault_event__touch_case(ev, v, txn, c1);
+}
+
 /* A touch of f.txt that also changes its parent folder. */
 static int ins_touch_reparents(vault *v, MDB_txn *txn, vault_event *ev)
 {
@@ -1392,6 +1445,18 @@ static void test_insiders(void)
 		  ins_write_f_touches_folder, "may not", 1 },
 		{ "insider: a move whose folder miscounts its subfolders", "alice", "move",
 		  ins_move_f_miscounts, "subfolders", 0 },
+		{ "insider: a caseworker removes a purpose", "alice", "purpose-remove",
+		  ins_purpose_remove, "not an admin", 0 },
+		{ "insider: a caseworker enables a user", "alice", "user-enable",
+		  ins_enable_bob, "not an admin", 0 },
+		{ "insider: an admin enables an active user", "dpo", "user-enable",
+		  ins_enable_bob, "who was active, not disabled", 0 },
+		{ "insider: a non-member labels a case", "bob", "case-label",
+		  ins_case_label, "is not a member", 0 },
+		{ "insider: a ro member labels a case", "carol", "case-label",
+		  ins_case_label, "not a read-write member", 0 },
+		{ "insider: a case-label that also adds a member", "alice", "case-label",
+		  ins_rekey_adds_member, "member", 1 },
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

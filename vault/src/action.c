@@ -19,6 +19,8 @@ static const vault_action actions[] = {
 	{ "init",            VAULT_ACTION_GENESIS, 1, 1, 0, { NULL } },
 	{ "user-add",        VAULT_ACTION_ADMIN,   1, 1, 0, { NULL } },
 	{ "user-disable",    VAULT_ACTION_ADMIN,   1, 0, 0, { "status", "enrol", NULL } },
+	/* a disabled user pending again: the old key gone, a new code */
+	{ "user-enable",     VAULT_ACTION_ADMIN,   1, 0, 0, { "status", "key", "wrapped", "enrol", NULL } },
 	/* a pending user's own first key, signed with it */
 	{ "enrol",           VAULT_ACTION_SELF,    1, 0, 0, { "status", "key", "enrol", "wrapped", NULL } },
 	/* a new key pair, and a new epoch of each of the user's cases (as rekey) */
@@ -27,6 +29,7 @@ static const vault_action actions[] = {
 	{ "grant",           VAULT_ACTION_ADMIN,   1, 0, 0, { NULL } },
 	{ "revoke",          VAULT_ACTION_ADMIN,   1, 0, 0, { "retired", "sealed", NULL } },
 	{ "purpose-add",     VAULT_ACTION_ADMIN,   1, 0, 0, { "purpose", NULL } },
+	{ "purpose-remove",  VAULT_ACTION_ADMIN,   1, 0, 0, { "purpose", NULL } },
 	{ "purpose-require", VAULT_ACTION_ADMIN,   1, 0, 0, { "purpose-required", NULL } },
 	{ "setting",         VAULT_ACTION_ADMIN,   1, 0, 0, { "setting", NULL } },
 	/* a new generation of the history key: its key-check value only,
@@ -46,6 +49,8 @@ static const vault_action actions[] = {
 	/* an open request cancelled by an admin, its shares handed over wiped */
 	{ "recovery-cancel", VAULT_ACTION_ADMIN,  1, 0, 0, { "request", "handed", NULL } },
 	{ "case-create",     VAULT_ACTION_CASE,    1, 1, 0, { NULL } },
+	/* a rw member's new label, sealed under the current epoch */
+	{ "case-label",      VAULT_ACTION_MEMBER,  1, 0, 0, { "label", NULL } },
 	/* keys sealed to a new member change the case's `sealed` only; these
 	 * fields too when it starts an epoch, see check_epochs() */
 	{ "rekey",           VAULT_ACTION_MEMBER,  0, 0, 0, { "epoch", "retired", "label", "sealed", NULL } },

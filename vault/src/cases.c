@@ -15,6 +15,15 @@ static void label_ad(unsigned char ad[32], size_t *len, const char *code)
 	*len = (size_t)snprintf((char *)ad, 32, "cv-label:%s", code);
 }
 
+static int check_label(const char *label)
+{
+	if (strlen(label) > 256 - 1)
+		return vault_error_set(VAULT_EUSAGE, "case label is longer than 255 bytes");
+	if (memchr(label, '\n', strlen(label)))
+		return vault_error_set(VAULT_EUSAGE, "case label holds a line break");
+	return 0;
+}
+
 typedef struct {
 	const char *label;
 	char code[VAULT_CODE_SIZE];
@@ -88,10 +97,8 @@ int vault_case_create(char code[VAULT_CODE_SIZE], vault *v, const char *label)
 	if (v->role != VAULT_ROLE_CASEWORKER)
 		return vault_error_set(VAULT_EACCES, "user '%s' is %s %s", v->user, "an",
 			vault_role_name(v->role));
-	if (label && strlen(label) > 256 - 1)
-		return vault_error_set(VAULT_EUSAGE, "case label is longer than 255 bytes");
-	if (label && memchr(label, '\n', strlen(label)))
-		return vault_error_set(VAULT_EUSAGE, "case label holds a line break");
+	if (label && (error = check_label(label)) < 0)
+		return error;
 	if ((error = vault_policy__run(v, "case-create", case_create_fn, &a)) < 0)
 		return error;
 	memcpy(code, a.code, VAULT_CODE_SIZE);
@@ -242,6 +249,65 @@ static int revoke_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 done:
 	vault_case__dispose(&c);
 	return error;
+}
+
+typedef struct {
+	const char *code;
+	const char *label;
+} case_label_args;
+
+/*
+ * A new label, sealed under the case's current epoch: those who leave the
+ * case before it never get its key. A retired epoch (a revocation since
+ * this session's unlock) is settled by the next session first.
+ */
+static int case_label_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
+{
+	case_label_args *a = payload;
+	const unsigned char *key;
+	unsigned char ad[32];
+	size_t adlen, len = strlen(a->label);
+	case_ctx cc;
+	case_rec *c = &cc.c;
+	int error;
+
+	if ((error = vault_docs__case_load(&cc, txn, v, a->code, VAULT_CASE_RW | VAULT_CASE_EVENT)) < 0)
+		return error;
+	if (c->retired) {
+		error = vault_error_set(VAULT_EREFUSED, "case '%s' waits for a new key (a member left): "
+			"unlock again, then label it", a->code);
+		goto done;
+	}
+	if ((error = vault_keys__case_key(&key, txn, v, c, c->epoch)) < 0)
+		goto done;
+	memset(c->label, 0, sizeof c->label);
+	c->label_epoch = 0;
+	c->label_len = 0;
+	if (len > 0) {
+		label_ad(ad, &adlen, c->code);
+		c->label_epoch = c->epoch;
+		c->label_len = len + VCRYPTO_OVERHEAD;
+		vault_vcrypto__seal(c->label, (const unsigned char *)a->label, len, ad, adlen, key);
+	}
+	if ((error = vault_case__put(txn, v, c)) < 0)
+		goto done;
+	snprintf(ev->case_code, sizeof ev->case_code, "%s", c->code);
+	error = vault_event__touch_case(ev, v, txn, c->code);
+done:
+	vault_docs__case_dispose(&cc);
+	return error;
+}
+
+int vault_case_label(vault *v, const char *code, const char *label)
+{
+	case_label_args a = { code, label };
+	int error;
+
+	if ((error = vault_policy__require_unlocked(v)) < 0)
+		return error;
+	if ((error = check_label(label)) < 0)
+		return error;
+	return vault_policy__run(v, "case-label", case_label_fn, &a);
 }
 
 int vault_case_revoke(vault *v, const char *code, const char *user)

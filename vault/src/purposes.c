@@ -114,6 +114,64 @@ int vault_purpose_add(vault *v, const char *code)
 	return vault_policy__run(v, "purpose-add", purpose_add_fn, (void *)code);
 }
 
+/* The list without `code`; VAULT_ENOTFOUND if it is not in it. Events
+ * already recorded keep the purpose they gave: the list only says which
+ * codes a new read may give. */
+static int purpose_remove_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
+{
+	const char *code = payload;
+	vault_buf list = VAULT_BUF_INIT, rest = VAULT_BUF_INIT;
+	int required, error;
+
+	if ((error = vault_event__settings_trusted(v, txn)) < 0 ||
+	    (error = vault_meta__purposes(&list, &required, txn, v)) < 0)
+		goto done;
+	if (!purpose_listed(list.ptr, code)) {
+		error = vault_error_set(VAULT_ENOTFOUND, "purpose '%s' is not in the list", code);
+		goto done;
+	}
+	for (const char *s = list.ptr; s && *s; ) {
+		const char *e = strchr(s, '\n');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+
+		if (len != strlen(code) || memcmp(s, code, len)) {
+			if (rest.size)
+				vault_buf_put(&rest, "\n", 1);
+			vault_buf_put(&rest, s, len);
+		}
+		s = e ? e + 1 : NULL;
+	}
+	if (rest.oom) {
+		error = vault_error_set_oom();
+		goto done;
+	}
+	/* An empty list takes any code: the last one is not removed. */
+	if (rest.size == 0) {
+		error = vault_error_set(VAULT_EREFUSED,
+			"purpose '%s' is the last in the list, and an empty list takes any purpose", code);
+		goto done;
+	}
+	if ((error = vault_meta__sealed_put(txn, v, "purposes", rest.ptr, rest.size)) < 0)
+		goto done;
+	snprintf(ev->target, sizeof ev->target, "%s", code);
+	error = vault_event__touch_settings(ev, v, txn);
+done:
+	vault_buf_dispose(&rest);
+	vault_buf_dispose(&list);
+	return error;
+}
+
+int vault_purpose_remove(vault *v, const char *code)
+{
+	int error;
+
+	if ((error = vault_policy__require_role(v, VAULT_ROLE_ADMIN)) < 0)
+		return error;
+	if ((error = check_purpose(code)) < 0)
+		return error;
+	return vault_policy__run(v, "purpose-remove", purpose_remove_fn, (void *)code);
+}
+
 static int purpose_require_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 {
 	unsigned char on = *(int *)payload ? 1 : 0;

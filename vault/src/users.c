@@ -38,11 +38,29 @@ typedef struct {
 /* A pending user: no key pair, only the hash of a one-time code that the
  * person enrols with, in their own process. The admin never knows their
  * passphrase or key. */
+/* `u` pending, with a new one-time code in a->code (its hash kept). */
+static int make_pending(user_rec *u, vault_event *ev, vault *v, MDB_txn *txn, user_add_args *a)
+{
+	int64_t ttl;
+	int error;
+
+	if ((error = vault_settings__enrol_ttl(&ttl, txn, v)) < 0)
+		return error;
+	u->status = USER_PENDING;
+	vault_vcrypto__random_code(a->code, VAULT_ENROL_CODE_LEN);
+	u->enrol_expires = vault_time__now() + ttl;
+	if ((error = code_pk(u->enrol, v, a->name, a->code, VAULT_ENROL_CODE_LEN)) < 0 ||
+	    (error = vault_user__put(txn, v, a->name, u)) < 0 ||
+	    (error = vault_hkeys__enrol_seal(txn, v, a->name, a->code, VAULT_ENROL_CODE_LEN)) < 0)
+		return error;
+	snprintf(ev->target, sizeof ev->target, "%s", a->name);
+	return vault_event__touch_user(ev, v, txn, a->name);
+}
+
 static int user_add_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 {
 	user_add_args *a = payload;
 	user_rec u;
-	int64_t ttl;
 	int error;
 
 	error = vault_user__get(&u, txn, v, a->name);
@@ -50,36 +68,66 @@ static int user_add_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 		return vault_error_set(VAULT_EEXISTS, "user '%s' already exists", a->name);
 	if (error != VAULT_ENOTFOUND)
 		return error;
-	if ((error = vault_settings__enrol_ttl(&ttl, txn, v)) < 0)
-		return error;
 	memset(&u, 0, sizeof u);
 	u.role = a->role;
-	u.status = USER_PENDING;
-	vault_vcrypto__random_code(a->code, VAULT_ENROL_CODE_LEN);
-	u.enrol_expires = vault_time__now() + ttl;
-	if ((error = code_pk(u.enrol, v, a->name, a->code, VAULT_ENROL_CODE_LEN)) < 0 ||
-	    (error = vault_user__put(txn, v, a->name, &u)) < 0 ||
-	    (error = vault_hkeys__enrol_seal(txn, v, a->name, a->code, VAULT_ENROL_CODE_LEN)) < 0)
+	return make_pending(&u, ev, v, txn, a);
+}
+
+/*
+ * A disabled user back as pending, as `user add` leaves a new one: no key
+ * (the old one stays retired, and nothing since was sealed to it), no case
+ * (an admin grants again), a new one-time code to enrol with.
+ */
+static int user_enable_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
+{
+	user_add_args *a = payload;
+	user_rec u;
+	int error;
+
+	if ((error = vault_user__get(&u, txn, v, a->name)) < 0) {
+		if (error == VAULT_ENOTFOUND)
+			return vault_error_set(VAULT_ENOTFOUND, "user '%s' does not exist", a->name);
 		return error;
-	snprintf(ev->target, sizeof ev->target, "%s", a->name);
-	return vault_event__touch_user(ev, v, txn, a->name);
+	}
+	if (u.status != USER_DISABLED)
+		return vault_error_set(VAULT_EREFUSED, "user '%s' is not disabled", a->name);
+	memset(u.pk, 0, sizeof u.pk);
+	memset(&u.kdf, 0, sizeof u.kdf);
+	memset(u.wrapped, 0, sizeof u.wrapped);
+	u.wrap_outside = 0;
+	return make_pending(&u, ev, v, txn, a);
+}
+
+/* user-add or user-enable of a->name, with its code or none (wiped). */
+static int issue_code(vault *v, const char *action, vault_event_fn fn, user_add_args *a)
+{
+	int error;
+
+	a->code[0] = '\0';
+	if ((error = vault_policy__require_role(v, VAULT_ROLE_ADMIN)) < 0)
+		return error;
+	if ((error = vault_user__check_name(a->name, "user")) < 0)
+		return error;
+	if (a->role < VAULT_ROLE_ADMIN || a->role > VAULT_ROLE_AUDITOR)
+		return vault_error_set(VAULT_EUSAGE, "unknown role for user '%s'", a->name);
+	if ((error = vault_policy__run(v, action, fn, a)) < 0)
+		sodium_memzero(a->code, VAULT_ENROL_CODE_SIZE);
+	return error;
+}
+
+int vault_user_enable(vault *v, const char *name, char code[VAULT_ENROL_CODE_SIZE])
+{
+	/* The role stays the record's: this one only passes the check. */
+	user_add_args a = { name, VAULT_ROLE_CASEWORKER, code };
+
+	return issue_code(v, "user-enable", user_enable_fn, &a);
 }
 
 int vault_user_add(vault *v, const char *name, vault_role_t role, char code[VAULT_ENROL_CODE_SIZE])
 {
 	user_add_args a = { name, role, code };
-	int error;
 
-	code[0] = '\0';
-	if ((error = vault_policy__require_role(v, VAULT_ROLE_ADMIN)) < 0)
-		return error;
-	if ((error = vault_user__check_name(name, "user")) < 0)
-		return error;
-	if (role < VAULT_ROLE_ADMIN || role > VAULT_ROLE_AUDITOR)
-		return vault_error_set(VAULT_EUSAGE, "unknown role for user '%s'", name);
-	if ((error = vault_policy__run(v, "user-add", user_add_fn, &a)) < 0)
-		sodium_memzero(code, VAULT_ENROL_CODE_SIZE);
-	return error;
+	return issue_code(v, "user-add", user_add_fn, &a);
 }
 
 /* ---- enrolment ------------------------------------------------------------ */

@@ -410,9 +410,11 @@ static int check_policy_change(vault_verify__replay *w, const vault_trailers *t,
 	const change *c = &ch->c[0];
 	int member, error = 0;
 
-	if (!strcmp(t->action, "user-add") || !strcmp(t->action, "user-disable"))
+	if (!strcmp(t->action, "user-add") || !strcmp(t->action, "user-disable") ||
+	    !strcmp(t->action, "user-enable"))
 		vault_user__path(want, t->target);
 	else if (!strcmp(t->action, "grant") || !strcmp(t->action, "revoke") || !strcmp(t->action, "rekey") ||
+		 !strcmp(t->action, "case-label") ||
 		 (!strncmp(t->action, "recovery-", 9) && strcmp(t->action, "recovery-setup")))
 		vault_case__path(want, t->case_code);
 	else
@@ -436,9 +438,18 @@ static int check_policy_change(vault_verify__replay *w, const vault_trailers *t,
 		if (vault_role_parse(&r, role) < 0 || (key[0] && strncmp(key, "ssh-ed25519 ", 12)))
 			FAIL("'%s' wrote a damaged record for user '%s'", t->action, t->target);
 		/* The admin adds a user without a key: the user makes it (enrol). */
-		if (!strcmp(t->action, "user-add") && (strcmp(status, "pending") || key[0]))
-			FAIL("'user-add' made '%s' %s%s, not pending without a key", t->target, status,
+		if ((!strcmp(t->action, "user-add") || !strcmp(t->action, "user-enable")) &&
+		    (strcmp(status, "pending") || key[0]))
+			FAIL("'%s' made '%s' %s%s, not pending without a key", t->action, t->target, status,
 				key[0] ? " with a key" : "");
+		/* Only a disabled user is enabled: never a way to a new key
+		 * for an active one behind their back. */
+		if (!strcmp(t->action, "user-enable")) {
+			if ((error = blob_field(status, sizeof status, &w->view, &c->before, "status")) < 0)
+				goto done;
+			if (strcmp(status, "disabled"))
+				FAIL("'user-enable' of '%s', who was %s, not disabled", t->target, status);
+		}
 	} else if (!strncmp(want, "policy/cases/", 13)) {
 		/* Every epoch a member can reach has its key-check value. */
 		char epoch[16], field[32], kcv[40];
@@ -708,6 +719,8 @@ int vault_verify__event(vault_verify__replay *w, git_commit *c, git_tree *tree,
 	case VAULT_ACTION_MEMBER:
 		if (pol->member == 0)
 			FAIL("'%s' is not a member of case '%s'", t.actor, t.case_code);
+		if (pol->member != 2 && !strcmp(t.action, "case-label"))
+			FAIL("'%s' is not a read-write member of case '%s'", t.actor, t.case_code);
 		if ((error = check_policy_change(w, &t, &ch, t.actor)) < 0)
 			goto done;
 		if (!strcmp(t.action, "recovery-split") &&

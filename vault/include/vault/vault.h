@@ -173,6 +173,13 @@ VAULT_EXTERN(int) vault_user_enrol(vault *v, const char *name, const char *code,
 	const char *pass, size_t passlen);
 VAULT_EXTERN(int) vault_user_disable(vault *v, const char *name);
 /**
+ * A disabled user back, pending (admins): they enrol again with the new
+ * one-time `code` and make a new key; their old key opens nothing new,
+ * and they are a member of no case until granted. A `user-enable` event.
+ * VAULT_EREFUSED if the user is not disabled.
+ */
+VAULT_EXTERN(int) vault_user_enable(vault *v, const char *name, char code[VAULT_ENROL_CODE_SIZE]);
+/**
  * A new generation of the history key (admins): sealed to every active
  * user, the previous one chained under it, recorded as a signed
  * `history-rekey` event. What is recorded from then on is written under
@@ -238,6 +245,9 @@ typedef struct {
 VAULT_EXTERN(int) vault_case_create(char code[VAULT_CODE_SIZE], vault *v, const char *label);
 VAULT_EXTERN(int) vault_case_grant(vault *v, const char *code, const char *user, int read_only);
 VAULT_EXTERN(int) vault_case_revoke(vault *v, const char *code, const char *user);
+/** A new label (rw members; "" removes it), sealed under the case key as
+ *  at creation: a `case-label` event. */
+VAULT_EXTERN(int) vault_case_label(vault *v, const char *code, const char *label);
 /**
  * Cases the caller may see: members see theirs, admins and auditors all.
  * Each case whose label the caller sees (a member holding its key) is one
@@ -253,6 +263,9 @@ VAULT_EXTERN(int) vault_case_foreach(vault *v, const vault_list_options *opts,
 /* ---- purposes of access (admins) ---------------------------------------- */
 
 VAULT_EXTERN(int) vault_purpose_add(vault *v, const char *code);
+/** Take `code` off the list (a `purpose-remove` event); VAULT_ENOTFOUND if
+ *  it is not on it. Past events keep the purpose they gave. */
+VAULT_EXTERN(int) vault_purpose_remove(vault *v, const char *code);
 VAULT_EXTERN(int) vault_purpose_require(vault *v, int on);
 /** Would a read with this purpose (NULL: none) be taken? 0 or VAULT_EUSAGE. */
 VAULT_EXTERN(int) vault_purpose_check(vault *v, const char *purpose);
