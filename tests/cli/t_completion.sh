@@ -68,11 +68,11 @@ check_eq "global options" "--passphrase-file --restored " "$(words --pa ; words 
 both "global options (zsh too)" "--restored " --re
 both "commands after help" "mkdir mount mv " help m
 check_eq "zsh: a folder for --vault" "(files -/) " "$(zwords --vault "")"
-both "verbs" "add disable list passwd " user ""
+both "verbs" "add disable enable list passwd " user ""
 both "a verb's options" "--code-file --role " user add noy --
 both "an option's values" "admin auditor caseworker " user add noy --role ""
 both "options after a global option's value" "--force " --vault /x get C-1/a --fo
-both "a command's options, short ones too" "--at --force --purpose --version -o " get C-1/a -
+both "a command's options, short ones too" "--at --force --purpose --recursive --version -o -r " get C-1/a -
 both "audit report's options" "--recoveries --revoked " audit report --re
 mkdir -p "$T/dirs/sub"
 check_eq "a directory for --vault" "$T/dirs/sub " "$(words --vault "$T/dirs/s")"
