@@ -158,17 +158,10 @@ static int parse_offset(int *out, const char **p)
  * mktime() picks one of the two; a skipped hour moves forward. */
 static int local_seconds(int64_t *out, int y, int mo, int d, int h, int mi, int sec)
 {
-	struct tm tm;
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+		.tm_hour = h, .tm_min = mi, .tm_sec = sec, .tm_isdst = -1 };
 	time_t t;
 
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	tm.tm_isdst = -1;
 	if ((t = mktime(&tm)) == (time_t) -1)
 		return -1;
 	*out = (int64_t) t;
