@@ -72,5 +72,35 @@ for bad in "2026-11-01T9:30" "2026-11-01T09:30+7" "2026-11-01T09:30:00 Z" "2026-
 	fails_cleanly 2 "is not a time for --at" cv noy ls "$code" --at "$bad"
 done
 
+# --- the working hours' zone -------------------------------------------------
+expect_exit 0 cv aud settings show --json
+check_eq "time-zone is UTC by default" "UTC True" \
+	"$(jfield "$OUTF" 'o["value"] + " " + str(o["default"]) if o["key"] == "time-zone" else None' | grep -v '^null$')"
+for z in Mars/Olympus Asia/Vient ../../etc/passwd /etc/localtime "Asia/Vientiane " ""; do
+	fails_cleanly 2 "time-zone" cv dpo settings set time-zone "$z"
+	check_contains "an unknown zone: the hint lists the zones" "timedatectl list-timezones" "$ERR"
+done
+expect_exit 0 cv dpo settings set time-zone Asia/Vientiane
+expect_exit 0 cv dpo settings set work-days mon-sun
+# Hours that end an hour before Vientiane's clock says now and start two
+# hours after it (overnight but near midnight): now is outside them there.
+h=$((10#$(TZ=Asia/Vientiane date +%H)))
+hours=$(printf '%02d:00-%02d:00' $(( (h + 2) % 24 )) $(( (h + 23) % 24 )))
+expect_exit 0 cv dpo settings set work-hours "$hours"
+expect_exit 0 cv noy get "$code/a.txt" -o "$T/r1"
+for z in America/New_York Asia/Bangkok UTC; do
+	TZ=$z expect_exit 0 cv aud audit report --anomalies --json
+	jfield "$OUTF" 'o["user"] + " " + o["detail"] if o["rule"] == "off-hours" else None' | grep -v '^null$' > "$T/flags.${z//\//_}"
+	check_eq "off-hours from $z: Vientiane's hours" "noy outside mon,tue,wed,thu,fri,sat,sun $hours Asia/Vientiane" "$(cat "$T/flags.${z//\//_}")"
+done
+TZ=Asia/Bangkok expect_exit 0 cv aud audit report --anomalies
+check_match "the text report shows the reader's offset" "flag off-hours user noy from [0-9T:-]{19}\\+07:00" "$OUT"
+# In UTC the same hours hold now: no flag.
+expect_exit 0 cv dpo settings set time-zone UTC
+hu=$((10#$(date -u +%H)))
+expect_exit 0 cv dpo settings set work-hours "$(printf '%02d:00-%02d:00' $(( (hu + 23) % 24 )) $(( (hu + 2) % 24 )))"
+TZ=Asia/Vientiane expect_exit 0 cv aud audit report --anomalies --json
+check_eq "hours around now in UTC: no off-hours flag" 0 "$(grep -c '"off-hours"' "$OUTF")"
+
 expect_exit 0 cv aud audit verify
 finish
