@@ -1509,13 +1509,28 @@ static void test_anomalies_zone(void)
 	};
 	/* 06:30 CET off, 07:30 CET in; 07:30 CEST in, 19:30 CEST off. */
 	const int64_t dst[] = { fri + HM(5, 30, 0), fri + HM(6, 30, 0), mon + HM(5, 30, 0), mon + HM(17, 30, 0) };
-	const char *dir = copy_of(timed);
+	char dir[600];
 	placed rd = { "read", tc1, tnode, 1, NULL, NULL };
 	const char *tz = getenv("TZ");
 	char *saved = tz ? strdup(tz) : NULL;
 	rlines r;
 	vault *v;
 
+	rawdb db;
+	MDB_val val;
+	unsigned char *utc_rec = NULL;
+	size_t utc_len = 0;
+
+	snprintf(dir, sizeof dir, "%s", copy_of(timed));   /* copy_of's buffer is reused */
+	/* The settings record as stored while the zone is UTC. */
+	if (rawdb_open(&db, dir) == 0) {
+		if (rawdb_get(&db, "meta", "settings", 8, &val) == 0 && (utc_rec = malloc(val.mv_size)) != NULL) {
+			memcpy(utc_rec, val.mv_data, val.mv_size);
+			utc_len = val.mv_size;
+		}
+		rawdb_close(&db, 0);
+	}
+	CHECK(utc_rec != NULL);
 	setenv("TZ", "America/New_York", 1);
 	tzset();
 	set_hours(dir, "07:00-19:00", "mon-fri", "Asia/Vientiane");
@@ -1525,6 +1540,23 @@ static void test_anomalies_zone(void)
 			"outside mon,tue,wed,thu,fri 07:00-19:00 Asia/Vientiane"));
 		rlines_free(&r);
 		vault_close(v);
+	}
+	/* An insider puts back the record of before (the office's hours in
+	 * UTC, to hide night reads): the report refuses, it flags nothing in
+	 * the wrong zone. */
+	if (utc_rec) {
+		const char *forged = copy_of(dir);
+
+		CHECK(rawdb_set(forged, "meta", "settings", 8, utc_rec, utc_len) == 0);
+		if ((v = open_as(forged, "aud")) != NULL) {
+			vault_report_options a = ask(VAULT_REPORT_ANOMALIES, NULL, NULL);
+
+			CHECK_RC(run_report(&r, v, &a), VAULT_ECORRUPT);
+			CHECK(r.n == 0);
+			rlines_free(&r);
+			vault_close(v);
+		}
+		free(utc_rec);
 	}
 	CHECK(getenv("TZ") && !strcmp(getenv("TZ"), "America/New_York"));
 	set_hours(dir, "18:30-07:00", "mon-fri", "UTC");

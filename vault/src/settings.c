@@ -119,7 +119,7 @@ static int zone_name_ok(const char *s)
 {
 	size_t len = strlen(s);
 
-	if (len == 0 || len > VAULT_ZONE_MAX)
+	if (len == 0 || len > VAULT_ZONE_MAX || *s == '/')
 		return 0;
 	for (const char *p = s; *p; p++) {
 		if (*p == '/' || p == s) {
