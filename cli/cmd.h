@@ -215,8 +215,9 @@ int cli_parse_threads(unsigned int *out, const char *s);
 int cli_parse_size(uint64_t *out, const char *s);
 
 /**
- * A time: RFC 3339 ("2026-11-28T10:00:00Z", any offset), a date
- * ("2026-11-28", UTC midnight) or unix seconds. 0 or -1.
+ * A time: RFC 3339 ("2026-11-28T10:00:00Z", any offset), the same
+ * without a zone or seconds ("2026-11-28T10:00", local time), a date
+ * ("2026-11-28", local midnight) or unix seconds. 0 or -1.
  */
 int cli_parse_time(int64_t *out, const char *s);
 
@@ -232,10 +233,12 @@ int cli_check_at_purpose(vault *v, const char *purpose, const char *what, const 
 int cli_fail_at(const char *what, const char *path, const char *at_arg);
 
 #define CLI_TIME_SIZE 32
-/** "2026-11-28T10:00:00Z" */
+/** "2026-11-28T17:00:00+07:00": local time with its offset */
 const char *cli_time_rfc3339(char buf[CLI_TIME_SIZE], int64_t t);
-/** "2026-11-28 10:00" (UTC) */
+/** "2026-11-28T17:00+07:00": the same to the minute */
 const char *cli_time_short(char buf[CLI_TIME_SIZE], int64_t t);
+/** "2026-11-28T10:00:00Z": UTC, for --json */
+const char *cli_time_utc(char buf[CLI_TIME_SIZE], int64_t t);
 
 /** Print a name or label for a person to read: control characters as '?'. */
 void cli_print_text(FILE *out, const char *s);

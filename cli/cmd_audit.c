@@ -41,8 +41,8 @@ static const char log_usage[] =
 	"  --notes       show the notes of purpose, decrypted: for an admin or\n"
 	"                auditor (--user, with a passphrase)\n"
 	"  --since T, --until T\n"
-	"                T is RFC 3339 (2026-11-28T10:00:00Z), a date (2026-11-28,\n"
-	"                at 00:00 UTC) or seconds since 1970\n";
+	"                T is local time (2026-11-28T10:00), with a zone (...Z,\n"
+	"                ...+07:00), a date (its 00:00) or seconds since 1970\n";
 
 static const char show_usage[] =
 	"usage: " AUDIT_SHOW_SYNOPSIS "\n"
@@ -158,7 +158,7 @@ static int parse_time_option(int64_t *out, const char *option, const char *s)
 	if (s == NULL)
 		return 0;
 	if (cli_parse_time(out, s) < 0)
-		return cli_usage_error("option '--%s' needs a time: 2026-11-28T10:00:00Z, "
+		return cli_usage_error("option '--%s' needs a time: 2026-11-28T10:00 (local), 2026-11-28T10:00:00Z, "
 			"2026-11-28 or seconds since 1970", option);
 	return 0;
 }

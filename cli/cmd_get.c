@@ -38,8 +38,8 @@ static const char usage[] =
 	"                      the read is complete: a failure leaves it as it was);\n"
 	"                      without -o, write binary content to the terminal\n"
 	"  --at TIME           the file as it was then, under the path it had then:\n"
-	"                      RFC 3339 (2026-11-28T10:00:00Z), a date (2026-11-28,\n"
-	"                      its first second, UTC) or seconds since 1970\n"
+	"                      local time (2026-11-28T10:00), with a zone (...Z,\n"
+	"                      ...+07:00), a date (its first second) or seconds\n"
 	"  --purpose P[:NOTE]  why you read it, required unless 'casevault purpose list'\n"
 	"                      says \"required: no\": a code from that list, and a note\n"
 	"                      only auditors and admins can read\n";

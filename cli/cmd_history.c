@@ -11,7 +11,7 @@ static const char usage[] =
 	"usage: casevault history CODE/PATH [--json]\n"
 	"       casevault history rotate-key\n"
 	"\n"
-	"List the versions of a file, oldest first: vN  TIME  ACTOR  SIZE (UTC).\n"
+	"List the versions of a file, oldest first: vN  TIME  ACTOR  SIZE (local time).\n"
 	"With --json, one object per line:\n"
 	"{\"version\", \"time\", \"actor\", \"size\", \"commit\"}\n"
 	"\n"

@@ -11,14 +11,14 @@ static const char usage[] =
 	"       casevault ls CODE[/PATH] --at TIME [--purpose P[:NOTE]] [--json]\n"
 	"\n"
 	"Without an argument, list your cases as 'case list' does. Otherwise list\n"
-	"the folder: type (d or -), size, modified (UTC), version, name; folders\n"
+	"the folder: type (d or -), size, modified (local time), version, name; folders\n"
 	"end with '/'. A listing is a recorded 'list' event. With --json, one\n"
 	"object per line:\n"
 	"{\"name\", \"type\": \"file\"|\"dir\", \"size\", \"mtime\", \"version\", \"node\"}\n"
 	"\n"
 	"  --at TIME           the folder as it was then (a recorded read):\n"
-	"                      RFC 3339 (2026-11-28T10:00:00Z), a date (2026-11-28,\n"
-	"                      its first second, UTC) or seconds since 1970\n"
+	"                      local time (2026-11-28T10:00), with a zone (...Z,\n"
+	"                      ...+07:00), a date (its first second) or seconds\n"
 	"  --purpose P[:NOTE]  why you look, as for 'casevault get'\n";
 
 static int print_entry(const vault_stat_info *e, void *payload)

@@ -36,8 +36,11 @@ static const char set_usage[] =
 	"  bulk-read-window, failed-unlock-window,\n"
 	"  membership-read-window,\n"
 	"  grant-after-add-window                    seconds, or 10m, 2h, 1d\n"
-	"  work-hours                                UTC hours HH:MM-HH:MM (07:00-19:00)\n"
+	"  work-hours                                hours HH:MM-HH:MM (07:00-19:00; 22:00-06:00\n"
+	"                                            overnight) in the vault's time zone\n"
 	"  work-days                                 days: mon-fri, sat,sun, ...\n"
+	"  time-zone                                 a tz database name: Asia/Vientiane, UTC\n"
+	"                                            ('timedatectl list-timezones')\n"
 	"  witness                                   a git URL or directory (a bare\n"
 	"                                            repository: 'git init --bare DIR')\n"
 	"  witness-every                             a whole number of events, 1 to 1000000\n"
@@ -93,6 +96,9 @@ static int settings_change(cli_ctx *ctx, const char *key, const char *value)
 	if (vault_setting_set(ctx->v, key, value) == 0)
 		return CLI_EXIT_OK;
 	err = vault_error_last();
+	if (err->code == VAULT_EUSAGE && !strcmp(key, "time-zone"))
+		return cli_error(CLI_EXIT_USAGE, "'timedatectl list-timezones' lists the zones (package tzdata)",
+			"cannot change setting '%s': %s", key, err->message);
 	if (err->code == VAULT_EUSAGE)
 		return cli_error(CLI_EXIT_USAGE,
 			"run 'casevault settings show' for the keys, 'casevault settings set --help' for the values",

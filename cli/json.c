@@ -164,5 +164,5 @@ void cli_json_time(cli_json *j, const char *key, int64_t t)
 {
 	char buf[CLI_TIME_SIZE];
 
-	cli_json_str(j, key, cli_time_rfc3339(buf, t));
+	cli_json_str(j, key, cli_time_utc(buf, t));
 }

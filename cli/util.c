@@ -1,6 +1,8 @@
 /*
  * casevault CLI — parsing values the user types, formatting times and
- * names for output. All times are UTC.
+ * names for output. Times are stored in UTC; people read and type them in
+ * their local time zone (TZ, else /etc/localtime), with its offset shown;
+ * --json gives UTC ("Z").
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -132,11 +134,49 @@ static int64_t days_from_civil(int y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
-/* "YYYY-MM-DD" then nothing, or [Tt ]"HH:MM:SS"[.fraction]("Z"|"+HH:MM"|"-HH:MM"). */
+/* "+HH:MM", "-HH:MM", "Z": seconds east of UTC. */
+static int parse_offset(int *out, const char **p)
+{
+	int sign, oh, om;
+
+	if (**p == 'Z' || **p == 'z') {
+		(*p)++;
+		*out = 0;
+		return 0;
+	}
+	if (**p != '+' && **p != '-')
+		return -1;
+	sign = *(*p)++ == '-' ? -1 : 1;
+	if (digits(&oh, p, 2) < 0 || expect(p, ':') < 0 || digits(&om, p, 2) < 0 ||
+	    oh > 23 || om > 59)
+		return -1;
+	*out = sign * (oh * 3600 + om * 60);
+	return 0;
+}
+
+/* A wall-clock time of the local zone. Where a DST change repeats an hour
+ * mktime() picks one of the two; a skipped hour moves forward. */
+static int local_seconds(int64_t *out, int y, int mo, int d, int h, int mi, int sec)
+{
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+		.tm_hour = h, .tm_min = mi, .tm_sec = sec, .tm_isdst = -1 };
+	time_t t;
+
+	if ((t = mktime(&tm)) == (time_t) -1)
+		return -1;
+	*out = (int64_t) t;
+	return 0;
+}
+
+/*
+ * "YYYY-MM-DD" then nothing, or [Tt ]"HH:MM"[":SS"[.fraction]] then
+ * "Z", "+HH:MM", "-HH:MM" or nothing. Without a zone (a date alone too)
+ * the time is the local zone's: what a person at this machine means.
+ */
 static int parse_rfc3339(int64_t *out, const char *s)
 {
 	const char *p = s;
-	int y, mo, d, h = 0, mi = 0, sec = 0, oh = 0, om = 0, sign = 0;
+	int y, mo, d, h = 0, mi = 0, sec = 0, off = 0, zoned = 0;
 
 	if (digits(&y, &p, 4) < 0 || expect(&p, '-') < 0 || digits(&mo, &p, 2) < 0 ||
 	    expect(&p, '-') < 0 || digits(&d, &p, 2) < 0)
@@ -147,8 +187,9 @@ static int parse_rfc3339(int64_t *out, const char *s)
 		if (*p != 'T' && *p != 't' && *p != ' ')
 			return -1;
 		p++;
-		if (digits(&h, &p, 2) < 0 || expect(&p, ':') < 0 || digits(&mi, &p, 2) < 0 ||
-		    expect(&p, ':') < 0 || digits(&sec, &p, 2) < 0)
+		if (digits(&h, &p, 2) < 0 || expect(&p, ':') < 0 || digits(&mi, &p, 2) < 0)
+			return -1;
+		if (*p == ':' && (p++, digits(&sec, &p, 2) < 0))
 			return -1;
 		if (h > 23 || mi > 59 || sec > 60)
 			return -1;
@@ -159,21 +200,17 @@ static int parse_rfc3339(int64_t *out, const char *s)
 			while (isdigit((unsigned char) *p))
 				p++;
 		}
-		if (*p == 'Z' || *p == 'z') {
-			p++;
-		} else if (*p == '+' || *p == '-') {
-			sign = *p++ == '-' ? -1 : 1;
-			if (digits(&oh, &p, 2) < 0 || expect(&p, ':') < 0 || digits(&om, &p, 2) < 0 ||
-			    oh > 23 || om > 59)
+		if (*p != '\0') {
+			if (parse_offset(&off, &p) < 0)
 				return -1;
-		} else {
-			return -1;
+			zoned = 1;
 		}
 		if (*p != '\0')
 			return -1;
 	}
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-		sign * (oh * 3600 + om * 60);
+	if (!zoned)
+		return local_seconds(out, y, mo, d, h, mi, sec);
+	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
 	return 0;
 }
 
@@ -191,32 +228,51 @@ int cli_parse_time(int64_t *out, const char *s)
 	return parse_rfc3339(out, s);
 }
 
-/* Broken down in UTC; NULL (and "@SECONDS" in buf) when out of range. */
-static struct tm *utc(struct tm *tm, char buf[CLI_TIME_SIZE], int64_t t)
+/* Broken down in UTC or the local zone; NULL (and "@SECONDS" in buf) when
+ * out of range. */
+static struct tm *broken_down(struct tm *tm, char buf[CLI_TIME_SIZE], int64_t t, int local)
 {
 	time_t tt = (time_t) t;
 
-	if (gmtime_r(&tt, tm) != NULL)
+	if ((local ? localtime_r(&tt, tm) : gmtime_r(&tt, tm)) != NULL)
 		return tm;
 	snprintf(buf, CLI_TIME_SIZE, "@%" PRId64, t);
 	return NULL;
 }
 
-const char *cli_time_rfc3339(char buf[CLI_TIME_SIZE], int64_t t)
+/* Local time, to the second or the minute, then the zone's offset. */
+static const char *local_time(char buf[CLI_TIME_SIZE], int64_t t, int seconds)
 {
 	struct tm tm;
+	long off;
+	size_t n;
 
-	if (utc(&tm, buf, t) != NULL)
-		strftime(buf, CLI_TIME_SIZE, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (broken_down(&tm, buf, t, 1) == NULL)
+		return buf;
+	off = tm.tm_gmtoff;
+	n = seconds ? strftime(buf, CLI_TIME_SIZE, "%Y-%m-%dT%H:%M:%S", &tm) :
+		strftime(buf, CLI_TIME_SIZE, "%Y-%m-%dT%H:%M", &tm);
+	snprintf(buf + n, CLI_TIME_SIZE - n, "%c%02ld:%02ld", off < 0 ? '-' : '+',
+		labs(off) / 3600, labs(off) / 60 % 60);
 	return buf;
+}
+
+const char *cli_time_rfc3339(char buf[CLI_TIME_SIZE], int64_t t)
+{
+	return local_time(buf, t, 1);
 }
 
 const char *cli_time_short(char buf[CLI_TIME_SIZE], int64_t t)
 {
+	return local_time(buf, t, 0);
+}
+
+const char *cli_time_utc(char buf[CLI_TIME_SIZE], int64_t t)
+{
 	struct tm tm;
 
-	if (utc(&tm, buf, t) != NULL)
-		strftime(buf, CLI_TIME_SIZE, "%Y-%m-%d %H:%M", &tm);
+	if (broken_down(&tm, buf, t, 0) != NULL)
+		strftime(buf, CLI_TIME_SIZE, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return buf;
 }
 
@@ -276,8 +332,9 @@ int cli_parse_at(int64_t *out, const char *arg)
 	char now[CLI_TIME_SIZE];
 
 	if (cli_parse_time(out, arg) < 0)
-		return cli_usage_error("'%s' is not a time for --at: give RFC 3339 "
-			"(2026-11-28T10:00:00Z), a date (2026-11-28) or seconds since 1970", arg);
+		return cli_usage_error("'%s' is not a time for --at: give a local time "
+			"(2026-11-28T10:00), one with its zone (2026-11-28T10:00:00Z, ...+07:00), "
+			"a date (2026-11-28) or seconds since 1970", arg);
 	if (*out > (int64_t) time(NULL))
 		return cli_usage_error("--at %s is in the future (it is %s now)", arg,
 			cli_time_rfc3339(now, (int64_t) time(NULL)));

@@ -66,7 +66,7 @@ static int case_component(char code[VAULT_CODE_SIZE], const char *s, size_t len)
 
 int vfs_paths__parse(vfs_path *out, const char *path)
 {
-	char code[VAULT_CODE_SIZE];
+	char code[VAULT_CODE_SIZE], nfc[VPATH_MAX];
 	const char *s = path + 1, *slash;
 	int history = 0, error;
 	size_t len;
@@ -96,8 +96,13 @@ int vfs_paths__parse(vfs_path *out, const char *path)
 	memcpy(out->vpath, code, VAULT_CODE_SIZE - 1);
 	memcpy(out->vpath + VAULT_CODE_SIZE - 1, slash ? slash : "", len + 1);
 	out->type = history ? P_HIST : P_NODE;
+	/* Names in NFC, as the vault keeps them: an NFD name (macOS's) finds
+	 * the same file; one that is not UTF-8 names none. */
+	if (vault_path_nfc(nfc, sizeof nfc, &len, out->vpath, strlen(out->vpath)) < 0)
+		return -EINVAL;
+	memcpy(out->vpath, nfc, len + 1);
 	/* Each name at most VAULT_FILENAME_MAX bytes, as POSIX tools expect. */
-	for (const char *c = slash; c && *c; ) {
+	for (const char *c = strchr(out->vpath, '/'); c && *c; ) {
 		const char *e = strchr(c + 1, '/');
 		size_t part = e ? (size_t)(e - c - 1) : strlen(c + 1);
 		if (part > VAULT_FILENAME_MAX)

@@ -2,7 +2,7 @@
 # Install the Debian packages casevault builds and tests with, if missing.
 set -euo pipefail
 pkgs="build-essential cmake pkg-config libsodium-dev liblmdb-dev libgit2-dev zlib1g-dev libgfshare-dev
-      libfuse3-dev fuse3 git openssh-client lmdb-utils python3 time stress-ng
+      libfuse3-dev fuse3 libunistring-dev tzdata git openssh-client lmdb-utils python3 time stress-ng
       vim nano tmux rsync sqlite3 perl tar restic rclone dpkg-dev systemd
       scdoc man-db bash-completion zsh"
 missing=()

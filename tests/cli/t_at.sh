@@ -90,9 +90,9 @@ check_eq "ls at moment 4" "docs/ new.txt other/" "$(ls_at noy "$code" "$T4")"
 # Versions, sizes and the text format as plain ls has them.
 expect_exit 0 cv noy ls "$code" --at "$T1"
 check_match "ls --at prints as ls does (file)" \
-	"(^|"$'\n'")- +12 [0-9-]{10} [0-9:]{5} v1 a.txt"$'\n' "$OUT"
+	"(^|"$'\n'")- +12 [0-9-]{10}T[0-9:]{5}[+-][0-9:]{5} v1 a.txt"$'\n' "$OUT"
 check_match "ls --at prints as ls does (folder)" \
-	"(^|"$'\n'")d +0 [0-9-]{10} [0-9:]{5} v0 docs/"$'\n' "$OUT"
+	"(^|"$'\n'")d +0 [0-9-]{10}T[0-9:]{5}[+-][0-9:]{5} v0 docs/"$'\n' "$OUT"
 expect_exit 0 cv noy ls "$code/other" --at "$T4" --json
 check "ls --at --json: the fields of ls --json" \
 	json_ok "$OUTF" '{"name", "type", "size", "mtime", "version", "node"} <= set(o)'

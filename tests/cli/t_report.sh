@@ -273,11 +273,12 @@ expect_err_hint "nobody"
 # --- settings -----------------------------------------------------------------
 expect_exit 0 cv aud settings show --json
 check "settings show --json" json_ok "$OUTF" '{"key", "value", "default"} <= set(o) and o["default"]'
-check_eq "settings: the defaults" "20,3600,07:00-19:00,mon,tue,wed,thu,fri,3600,5,600,86400,,100,604800,256M,6" \
+check_eq "settings: the defaults" "20,3600,07:00-19:00,mon,tue,wed,thu,fri,UTC,3600,5,600,86400,,100,604800,256M,6" \
 	"$(jfield "$OUTF" 'o["value"]' | paste -sd, -)"
 snapshot
 for kv in "bulk-read-count 0" "bulk-read-count many" "bulk-read-window 0" "bulk-read-window 5y" \
-	"work-hours 19:00-07:00" "work-hours 7-19" "work-hours 07:00-25:00" "work-days funday" \
+	"work-hours 07:00-07:00" "work-hours 24:00-07:00" "work-hours 7-19" "work-hours 07:00-25:00" \
+	"work-days funday" "time-zone Mars/Olympus" "time-zone ../../etc/passwd" "time-zone /etc/localtime" \
 	"work-days mon," "no-such-key 1"; do
 	# shellcheck disable=SC2086
 	expect_exit 2 cv dpo settings set $kv

@@ -1467,6 +1467,133 @@ static void test_anomalies_membership(void)
 	vault_close(v);
 }
 
+/* Set the working hours of the vault at `dir` (as dpo). */
+static void set_hours(const char *dir, const char *hours, const char *days, const char *zone)
+{
+	vault *v = open_as(dir, "dpo");
+
+	if (!v)
+		return;
+	CHECK_RC(vault_setting_set(v, "work-hours", hours), 0);
+	CHECK_RC(vault_setting_set(v, "work-days", days), 0);
+	CHECK_RC(vault_setting_set(v, "time-zone", zone), 0);
+	vault_close(v);
+}
+
+/*
+ * off-hours in the vault's time zone, whatever the process's TZ is: an
+ * auditor abroad gets the flags of the office's clock. Overnight hours
+ * belong to the day they start; a DST change moves the hours with it.
+ */
+static void test_anomalies_zone(void)
+{
+	/* Vientiane is UTC+7: THU 18:59:59Z is Friday 01:59:59 there; FRI
+	 * 18:59:59Z and the Saturday reads are all on Saturday there. */
+	const flag_want vte[] = {
+		{ "off-hours", "bob", THU + HM(18, 59, 59), THU + HM(19, 0, 0), 2, 0, 86400 },
+		{ "off-hours", "bob", FRI + HM(18, 59, 59), SAT + HM(12, 0, 3), 5, 0, 86400 },
+		{ "bulk-reads", "bob", SAT + HM(12, 0, 0), SAT + HM(12, 0, 3), 4, 3, 3600 },
+	};
+	/* 18:30-07:00 UTC, Monday to Friday: THU 06:59:59 is Wednesday's shift. */
+	const flag_want night[] = {
+		{ "off-hours", "bob", THU + HM(7, 0, 0), THU + HM(7, 0, 0), 1, 0, 86400 },
+		{ "off-hours", "bob", FRI + HM(7, 0, 0), FRI + HM(7, 0, 0), 1, 0, 86400 },
+		{ "bulk-reads", "bob", SAT + HM(12, 0, 0), SAT + HM(12, 0, 3), 4, 3, 3600 },
+		{ "off-hours", "bob", SAT + HM(12, 0, 0), SAT + HM(12, 0, 3), 4, 0, 86400 },
+	};
+	/* Berlin moves from UTC+1 to UTC+2 on Sunday 2031-03-30. */
+	const int64_t fri = utc(2031, 3, 28, 0, 0, 0), mon = utc(2031, 3, 31, 0, 0, 0);
+	const flag_want ber[] = {
+		{ "off-hours", "bob", fri + HM(5, 30, 0), fri + HM(5, 30, 0), 1, 0, 86400 },
+		{ "off-hours", "bob", mon + HM(17, 30, 0), mon + HM(17, 30, 0), 1, 0, 86400 },
+	};
+	/* 06:30 CET off, 07:30 CET in; 07:30 CEST in, 19:30 CEST off. */
+	const int64_t dst[] = { fri + HM(5, 30, 0), fri + HM(6, 30, 0), mon + HM(5, 30, 0), mon + HM(17, 30, 0) };
+	char dir[600];
+	placed rd = { "read", tc1, tnode, 1, NULL, NULL };
+	const char *tz = getenv("TZ");
+	char *saved = tz ? strdup(tz) : NULL;
+	rlines r;
+	vault *v;
+
+	rawdb db;
+	MDB_val val;
+	unsigned char *utc_rec = NULL;
+	size_t utc_len = 0;
+
+	snprintf(dir, sizeof dir, "%s", copy_of(timed));   /* copy_of's buffer is reused */
+	/* The settings record as stored while the zone is UTC. */
+	if (rawdb_open(&db, dir) == 0) {
+		if (rawdb_get(&db, "meta", "settings", 8, &val) == 0 && (utc_rec = malloc(val.mv_size)) != NULL) {
+			memcpy(utc_rec, val.mv_data, val.mv_size);
+			utc_len = val.mv_size;
+		}
+		rawdb_close(&db, 0);
+	}
+	CHECK(utc_rec != NULL);
+	setenv("TZ", "America/New_York", 1);
+	tzset();
+	set_hours(dir, "07:00-19:00", "mon-fri", "Asia/Vientiane");
+	if ((v = open_as(dir, "aud")) != NULL) {
+		expect_flags(&r, v, THU, SAT + DAY - 1, vte, 3);
+		CHECK(r.n < 1 || !strcmp(r.l[0].detail,
+			"outside mon,tue,wed,thu,fri 07:00-19:00 Asia/Vientiane"));
+		rlines_free(&r);
+		vault_close(v);
+	}
+	/* An insider puts back the record of before (the office's hours in
+	 * UTC, to hide night reads): the report refuses, it flags nothing in
+	 * the wrong zone. */
+	if (utc_rec) {
+		const char *forged = copy_of(dir);
+
+		CHECK(rawdb_set(forged, "meta", "settings", 8, utc_rec, utc_len) == 0);
+		if ((v = open_as(forged, "aud")) != NULL) {
+			vault_report_options a = ask(VAULT_REPORT_ANOMALIES, NULL, NULL);
+
+			CHECK_RC(run_report(&r, v, &a), VAULT_ECORRUPT);
+			CHECK(r.n == 0);
+			rlines_free(&r);
+			vault_close(v);
+		}
+		free(utc_rec);
+	}
+	CHECK(getenv("TZ") && !strcmp(getenv("TZ"), "America/New_York"));
+	set_hours(dir, "18:30-07:00", "mon-fri", "UTC");
+	if ((v = open_as(dir, "aud")) != NULL) {
+		expect_only_flags(v, THU, SAT + DAY - 1, night, 4);
+		vault_close(v);
+	}
+	set_hours(dir, "07:00-19:00", "mon-sun", "Europe/Berlin");
+	if ((v = open_as(dir, "bob")) != NULL) {
+		for (size_t i = 0; i < 4; i++)
+			record_at(v, &rd, dst[i]);
+		vault_close(v);
+	}
+	if ((v = open_as(dir, "aud")) != NULL) {
+		expect_only_flags(v, fri, mon + DAY - 1, ber, 2);
+		vault_close(v);
+	}
+	/* A zone the machine does not have (the tz database differs): the
+	 * report says so, and names no flag in another zone. */
+	setenv("TZDIR", "/nonexistent", 1);
+	if ((v = open_as(dir, "aud")) != NULL) {
+		vault_report_options a = ask(VAULT_REPORT_ANOMALIES, NULL, NULL);
+
+		CHECK_RC(run_report(&r, v, &a), VAULT_ENOTFOUND);
+		CHECK(strstr(vault_error_last()->message, "Europe/Berlin") != NULL);
+		rlines_free(&r);
+		vault_close(v);
+	}
+	unsetenv("TZDIR");
+	if (saved)
+		setenv("TZ", saved, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	free(saved);
+}
+
 /*
  * grant-after-add: dpo adds dan and grants him at once (flagged); adds eve
  * and grants her after the window (not); adds fay, whom a second admin
@@ -1936,6 +2063,9 @@ int main(void)
 		test_in_range();
 		test_damaged();
 	}
+	/* On the timed vault only. */
+	if (harness_failures == 0)
+		test_anomalies_zone();
 	support_log_free(&hist);
 	return harness_done("test_report");
 }

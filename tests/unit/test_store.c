@@ -248,8 +248,9 @@ static void test_format(void)
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);
 	/* An older one (format 7 had no idle-unmount, recovery-cancel,
-	 * user-enable, purpose-remove or case-label events, and its case files
-	 * did not commit to the shares approved for a recovery request). */
+	 * user-enable, purpose-remove or case-label events, its case files
+	 * did not commit to the shares approved for a recovery request, and
+	 * it had no time zone for the working hours and no overnight hours). */
 	set_format(path, fmt_old, sizeof fmt_old);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);

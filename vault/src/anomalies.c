@@ -105,20 +105,78 @@ static int bursts(flag_list *out, const pick *p, size_t n, const char *rule, uin
 	return 0;
 }
 
+/* ---- the vault's time zone ----------------------------------------------- */
+
+/*
+ * The C library converts to local time only in the process's zone (TZ), so
+ * the off-hours rule sets TZ to the vault's zone around its run and puts
+ * the caller's back: a report reads the same in every country. Not thread
+ * safe; the audit commands that run the rules are single-threaded.
+ */
+typedef struct {
+	char *tz;            /* the caller's TZ, NULL if unset */
+	int set;
+} zone_saved;
+
+static int zone_enter(zone_saved *z, const char *zone)
+{
+	const char *old = getenv("TZ");
+	char path[VAULT_ZONE_MAX + 256];
+
+	memset(z, 0, sizeof *z);
+	if (vault_settings__zone_file(path, sizeof path, zone) < 0)
+		return vault_error_set(VAULT_ENOTFOUND, "the vault's time zone '%s' is not in this "
+			"machine's tz database (no zone file %s): install tzdata", zone, path);
+	if (old && (z->tz = strdup(old)) == NULL)
+		return vault_error_set_oom();
+	if (setenv("TZ", zone, 1) < 0) {
+		free(z->tz);
+		return vault_error_set_oom();
+	}
+	z->set = 1;
+	tzset();
+	return 0;
+}
+
+static void zone_leave(zone_saved *z)
+{
+	if (!z->set)
+		return;
+	if (z->tz)
+		setenv("TZ", z->tz, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	free(z->tz);
+	z->set = 0;
+}
+
+/* Is `t` outside the working hours, in the zone entered? An overnight
+ * shift (start > end) belongs to the day it starts. */
 static int off_hours(const vault_anomaly_settings *s, int64_t t)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
-	int minute;
+	int minute, today, yesterday;
 
-	if (gmtime_r(&tt, &tm) == NULL)
+	if (localtime_r(&tt, &tm) == NULL)
 		return 0;
 	minute = tm.tm_hour * 60 + tm.tm_min;
-	return !(s->work_days & (1u << tm.tm_wday)) || minute < s->work_start || minute >= s->work_end;
+	today = !!(s->work_days & (1u << tm.tm_wday));
+	yesterday = !!(s->work_days & (1u << ((tm.tm_wday + 6) % 7)));
+	if (s->work_start < s->work_end)
+		return !today || minute < s->work_start || minute >= s->work_end;
+	return !((today && minute >= s->work_start) || (yesterday && minute < s->work_end));
 }
 
-static int64_t utc_day(int64_t t)
+/* The day of `t` in the zone entered, as days since 1970-01-01 there. */
+static int64_t local_day(int64_t t)
 {
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (localtime_r(&tt, &tm) != NULL)
+		t += tm.tm_gmtoff;
 	return t >= 0 ? t / 86400 : (t - 86399) / 86400;
 }
 
@@ -129,8 +187,9 @@ static int rule_bulk_reads(flag_list *flags, const pick *reads, size_t n,
 	return bursts(flags, reads, n, "bulk-reads", s->bulk_count, s->bulk_window);
 }
 
-/* (b) reads outside working hours: one flag per user and UTC day. */
-static int rule_off_hours(flag_list *flags, const pick *reads, size_t n,
+/* (b) reads outside working hours: one flag per user and day, in the
+ * vault's zone. */
+static int off_hours_flags(flag_list *flags, const pick *reads, size_t n,
 	const vault_anomaly_settings *s)
 {
 	for (size_t i = 0; i < n; ) {
@@ -145,11 +204,11 @@ static int rule_off_hours(flag_list *flags, const pick *reads, size_t n,
 		memset(&f, 0, sizeof f);
 		f.rule = "off-hours";
 		snprintf(f.user, sizeof f.user, "%s", reads[i].who);
-		snprintf(f.detail, sizeof f.detail, "outside %s UTC", s->work_text);
+		snprintf(f.detail, sizeof f.detail, "outside %s", s->work_text);
 		f.from = f.to = reads[i].time;
 		f.window = 86400;
 		for (; j < n && !strcmp(reads[j].who, reads[i].who) &&
-		       utc_day(reads[j].time) == utc_day(reads[i].time); j++) {
+		       local_day(reads[j].time) == local_day(reads[i].time); j++) {
 			if (off_hours(s, reads[j].time)) {
 				f.count++;
 				f.to = reads[j].time;
@@ -160,6 +219,19 @@ static int rule_off_hours(flag_list *flags, const pick *reads, size_t n,
 		i = j;
 	}
 	return 0;
+}
+
+static int rule_off_hours(flag_list *flags, const pick *reads, size_t n,
+	const vault_anomaly_settings *s)
+{
+	zone_saved z;
+	int error;
+
+	if ((error = zone_enter(&z, s->zone)) < 0)
+		return error;
+	error = off_hours_flags(flags, reads, n, s);
+	zone_leave(&z);
+	return error;
 }
 
 /* (c) reads of a case soon after a grant or revoke in it: per change and reader. */

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistr.h>
+#include <uninorm.h>
 
 #include "docs.h"
 
@@ -36,17 +38,62 @@ int vault_docs__name_check(const char *name, size_t len)
 	return 0;
 }
 
-/* "CODE/a/b" → code and components. The path string must outlive `p`. */
+/*
+ * Names are stored in NFC, and every path is made NFC before it is looked
+ * up, so that the NFC and NFD spellings of a name (macOS writes NFD) are
+ * one file. ASCII is NFC already.
+ */
+int vault_path_nfc(char *out, size_t size, size_t *outlen, const char *path, size_t len)
+{
+	size_t n = size, i;
+	uint8_t *r;
+
+	for (i = 0; i < len && !((unsigned char)path[i] & 0x80); i++)
+		;
+	if (i < len && u8_check((const uint8_t *)path, len) != NULL)
+		return vault_error_set(VAULT_EUSAGE, "a name is not valid UTF-8");
+	if (i == len) {
+		if (len >= size)
+			return vault_error_set(VAULT_EUSAGE, "a path is longer than %zu bytes", size - 1);
+		memcpy(out, path, len);
+		n = len;
+	} else if ((r = u8_normalize(UNINORM_NFC, (const uint8_t *)path, len, (uint8_t *)out, &n)) == NULL) {
+		return vault_error_set_oom();
+	} else if ((char *)r != out || n >= size) {
+		if ((char *)r != out)
+			free(r);
+		return vault_error_set(VAULT_EUSAGE, "a path is longer than %zu bytes", size - 1);
+	}
+	out[n] = '\0';
+	*outlen = n;
+	return 0;
+}
+
+/* The last error, about `path` (its first 160 bytes: errors are short). */
+static int path_error(const char *path)
+{
+	char msg[300];
+
+	snprintf(msg, sizeof msg, "%s", vault_error_last()->message);
+	return vault_error_set(VAULT_EUSAGE, "path '%.160s%s': %s", path,
+		strlen(path) > 160 ? "..." : "", msg);
+}
+
+/* "CODE/a/b" → code and components, in NFC (copied into `p`). */
 int vault_docs__path_parse(vpath *p, const char *path)
 {
-	const char *s = path, *slash = strchr(path, '/');
-	size_t clen = slash ? (size_t)(slash - path) : strlen(path);
-	int error;
+	const char *s, *slash;
+	size_t clen, n;
 
 	memset(p, 0, sizeof *p);
-	if (clen != VAULT_CODE_SIZE - 1 || path[0] != 'C' || path[1] != '-')
+	if (vault_path_nfc(p->nfc, sizeof p->nfc, &n, path, strlen(path)) < 0)
+		return path_error(path);
+	s = p->nfc;
+	slash = strchr(s, '/');
+	clen = slash ? (size_t)(slash - s) : n;
+	if (clen != VAULT_CODE_SIZE - 1 || s[0] != 'C' || s[1] != '-')
 		return vault_error_set(VAULT_EUSAGE, "path '%s' does not start with a case code (C-XXXXXXXX)", path);
-	memcpy(p->code, path, clen);
+	memcpy(p->code, s, clen);
 	if (!slash)
 		return 0;
 	s = slash + 1;
@@ -57,11 +104,8 @@ int vault_docs__path_parse(vpath *p, const char *path)
 		size_t len = e ? (size_t)(e - s) : strlen(s);
 		if (p->n == PATH_MAX_DEPTH)
 			return vault_error_set(VAULT_EUSAGE, "path '%s' is deeper than %d folders", path, PATH_MAX_DEPTH);
-		if ((error = vault_docs__name_check(s, len)) < 0) {
-			char msg[300];
-			snprintf(msg, sizeof msg, "%s", vault_error_last()->message);
-			return vault_error_set(VAULT_EUSAGE, "path '%s': %s", path, msg);
-		}
+		if (vault_docs__name_check(s, len) < 0)
+			return path_error(path);
 		p->name[p->n] = s;
 		p->len[p->n++] = len;
 		if (!e)

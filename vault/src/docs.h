@@ -8,12 +8,13 @@
 #include "policy.h"
 
 
-/* "CODE/a/b" split; the components point into the parsed string. */
+/* "CODE/a/b" split; the components point into `nfc`, the path in NFC. */
 typedef struct {
 	char code[VAULT_CODE_SIZE];
 	size_t n;                        /* components after the code */
 	const char *name[PATH_MAX_DEPTH];
 	size_t len[PATH_MAX_DEPTH];
+	char nfc[VAULT_PATH_MAX + 1];
 } vpath;
 
 /* A case as seen by the unlocked member. */

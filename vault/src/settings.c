@@ -17,7 +17,9 @@
  * set, in their normal form; the history's policy/settings carries them as
  * "setting KEY VALUE" lines. Unset keys take the defaults below.
  */
-typedef enum { SET_COUNT, SET_SECONDS, SET_HOURS, SET_DAYS, SET_URL, SET_MEBIBYTES, SET_PASSES } setting_type;
+typedef enum {
+	SET_COUNT, SET_SECONDS, SET_HOURS, SET_DAYS, SET_ZONE, SET_URL, SET_MEBIBYTES, SET_PASSES
+} setting_type;
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -35,9 +37,11 @@ static const setting_spec settings[] = {
 	{ "bulk-read-window", SET_SECONDS, "3600",
 	  "... within this many seconds" },
 	{ "work-hours", SET_HOURS, "07:00-19:00",
-	  "reads outside these UTC hours (HH:MM-HH:MM) are flagged" },
+	  "reads outside these hours (HH:MM-HH:MM, 22:00-06:00 overnight) are flagged" },
 	{ "work-days", SET_DAYS, "mon,tue,wed,thu,fri",
-	  "reads on other UTC days are flagged" },
+	  "reads on other days are flagged (an overnight shift counts on its first day)" },
+	{ "time-zone", SET_ZONE, "UTC",
+	  "the zone of work-hours and work-days: a tz database name (Asia/Vientiane)" },
 	{ "membership-read-window", SET_SECONDS, "3600",
 	  "reads of a case this many seconds after a grant or revoke in it are flagged" },
 	{ "failed-unlock-count", SET_COUNT, "5",
@@ -106,6 +110,46 @@ static int day_index(const char *s, size_t len)
 	return -1;
 }
 
+/*
+ * A tz database name as the normal form wants it: "UTC", "Asia/Vientiane",
+ * "America/Argentina/Buenos_Aires", "Etc/GMT+7"; no empty or dot-led part,
+ * so that it names a file under the zoneinfo directory and nothing else.
+ */
+static int zone_name_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > VAULT_ZONE_MAX || *s == '/')
+		return 0;
+	for (const char *p = s; *p; p++) {
+		if (*p == '/' || p == s) {
+			const char *part = *p == '/' ? p + 1 : p;
+
+			if (*part == '\0' || *part == '/' || *part == '.' || *part == '-')
+				return 0;
+		}
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9') || strchr("/_+-.", *p)))
+			return 0;
+	}
+	return 1;
+}
+
+int vault_settings__zone_file(char *out, size_t size, const char *zone)
+{
+	const char *dir = getenv("TZDIR");
+	char magic[4];
+	FILE *f;
+	int ok;
+
+	snprintf(out, size, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", zone);
+	if (!zone_name_ok(zone) || (f = fopen(out, "rb")) == NULL)
+		return -1;
+	ok = fread(magic, 1, 4, f) == 4 && !memcmp(magic, "TZif", 4);
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
 /* "mon-fri", "sat,sun", "mon,wed-thu": a set of tm_wday bits. */
 static int parse_days(unsigned int *out, const char *s)
 {
@@ -170,10 +214,12 @@ static int setting_normalize(char out[SETTING_VALUE_MAX], const setting_spec *sp
 		snprintf(out, SETTING_VALUE_MAX, "%llu", (unsigned long long)(n * mult));
 		return 0;
 	case SET_HOURS:
+		/* start > end: overnight, 22:00-06:00. */
 		if (parse_clock(&a, value, &end) < 0 || *end != '-' ||
-		    parse_clock(&b, end + 1, &end) < 0 || *end || a >= b)
+		    parse_clock(&b, end + 1, &end) < 0 || *end || a == b || a == 24 * 60)
 			return vault_error_set(VAULT_EUSAGE,
-				"setting '%s' needs UTC hours HH:MM-HH:MM, start before end (07:00-19:00), not '%s'",
+				"setting '%s' needs hours HH:MM-HH:MM, start and end apart "
+				"(07:00-19:00, 22:00-06:00 overnight, 00:00-24:00 all day), not '%s'",
 				sp->key, value);
 		snprintf(out, SETTING_VALUE_MAX, "%02d:%02d-%02d:%02d", a / 60, a % 60, b / 60, b % 60);
 		return 0;
@@ -186,6 +232,13 @@ static int setting_normalize(char out[SETTING_VALUE_MAX], const setting_spec *sp
 			if (days & (1u << (i % 7)))
 				snprintf(out + strlen(out), SETTING_VALUE_MAX - strlen(out), "%s%s",
 					out[0] ? "," : "", day_names[i % 7]);
+		return 0;
+	case SET_ZONE:
+		if (!zone_name_ok(value))
+			return vault_error_set(VAULT_EUSAGE,
+				"setting '%s' needs a time zone of the tz database (Asia/Vientiane, UTC), not '%.*s'",
+				sp->key, VAULT_ZONE_MAX, value);
+		snprintf(out, SETTING_VALUE_MAX, "%s", value);
 		return 0;
 	case SET_MEBIBYTES:
 		if (parse_uint(&n, value, &end) == 0) {
@@ -302,6 +355,17 @@ done:
 	return error;
 }
 
+/* A zone this machine's tz database has: one the reports can use. */
+static int setting_zone_check(const char *zone)
+{
+	char path[VAULT_ZONE_MAX + 256];
+
+	if (vault_settings__zone_file(path, sizeof path, zone) < 0)
+		return vault_error_set(VAULT_EUSAGE,
+			"'%s' is not a time zone of the tz database (no zone file %s)", zone, path);
+	return 0;
+}
+
 int vault_setting_set(vault *v, const char *key, const char *value)
 {
 	char norm[SETTING_VALUE_MAX];
@@ -313,6 +377,8 @@ int vault_setting_set(vault *v, const char *key, const char *value)
 	if ((a.sp = setting_find(key)) == NULL)
 		return vault_error_set(VAULT_EUSAGE, "'%s' is not a setting of casevault", key);
 	if (value && (error = setting_normalize(norm, a.sp, value)) < 0)
+		return error;
+	if (value && a.sp->type == SET_ZONE && (error = setting_zone_check(norm)) < 0)
 		return error;
 	a.value = value ? norm : NULL;
 	return vault_policy__run(v, "setting", setting_fn, &a);
@@ -367,14 +433,15 @@ int vault_settings__anomaly(vault_anomaly_settings *out, MDB_txn *txn, vault *v)
 	parse_clock(&out->work_start, val[2], &end);
 	parse_clock(&out->work_end, end + 1, &end);
 	parse_days(&out->work_days, val[3]);
-	parse_uint(&n, val[4], &end);
+	snprintf(out->zone, sizeof out->zone, "%.*s", VAULT_ZONE_MAX, val[4]);
+	parse_uint(&n, val[5], &end);
 	out->membership_window = (int64_t)n;
-	parse_uint(&out->unlock_count, val[5], &end);
-	parse_uint(&n, val[6], &end);
-	out->unlock_window = (int64_t)n;
+	parse_uint(&out->unlock_count, val[6], &end);
 	parse_uint(&n, val[7], &end);
+	out->unlock_window = (int64_t)n;
+	parse_uint(&n, val[8], &end);
 	out->grant_add_window = (int64_t)n;
-	snprintf(out->work_text, sizeof out->work_text, "%.64s %.16s", val[3], val[2]);
+	snprintf(out->work_text, sizeof out->work_text, "%.64s %.16s %s", val[3], val[2], out->zone);
 done:
 	vault_buf_dispose(&list);
 	return error;

@@ -41,6 +41,15 @@ typedef enum {
 #define VAULT_CODE_SIZE  11   /* "C-" + 8 characters + NUL */
 #define VAULT_OID_SIZE   41   /* 40 hex digits + NUL */
 #define VAULT_FILENAME_MAX 255
+#define VAULT_PATH_MAX   4096 /* "CODE/a/b" in bytes, after NFC */
+
+/**
+ * `len` bytes of a path or name in Unicode NFC (what the vault stores and
+ * looks up: NFD's "cafe\u0301" is "caf\u00e9"), NUL-ended in `out`
+ * (`size` bytes); its length in `*outlen`. VAULT_EUSAGE if it is not
+ * UTF-8 or does not fit.
+ */
+VAULT_EXTERN(int) vault_path_nfc(char *out, size_t size, size_t *outlen, const char *path, size_t len);
 
 /** Initialise libsodium and libgit2 once per process. 0 or VAULT_ERROR. */
 VAULT_EXTERN(int) vault_global_init(void);
