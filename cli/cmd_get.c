@@ -20,7 +20,7 @@
 
 
 static const char usage[] =
-	"usage: casevault get CODE/PATH [-o FILE [--force]] [--version N | --at TIME] [--purpose P[:NOTE]]\n"
+	N_("usage: casevault get CODE/PATH [-o FILE [--force]] [--version N | --at TIME] [--purpose P[:NOTE]]\n"
 	"\n"
 	"Write the current version of CODE/PATH (or version N) to standard output,\n"
 	"or to FILE, which is made readable by you only. FILE must not exist yet,\n"
@@ -33,7 +33,7 @@ static const char usage[] =
 	"                      its first second, UTC) or seconds since 1970\n"
 	"  --purpose P[:NOTE]  why you read it, required unless 'casevault purpose list'\n"
 	"                      says \"required: no\": a code from that list, and a note\n"
-	"                      only auditors and admins can read\n";
+	"                      only auditors and admins can read\n");
 
 /* What -o names, and so what finishing or undoing the output means. */
 typedef enum {
@@ -223,7 +223,7 @@ int cmd_get(cli_ctx *ctx, int argc, char **argv)
 	if (output != NULL && (rc = open_output(&sink, output, force)) != 0)
 		goto done;
 
-	if (at_arg != NULL && (rc = cli_check_at_purpose(ctx->v, aopts.purpose, "read", path)) != 0)
+	if (at_arg != NULL && (rc = cli_check_at_purpose(ctx->v, aopts.purpose, N_("read"), path)) != 0)
 		goto done;
 	cli_error_on(CLI_ON_READ, path);
 	if (at_arg != NULL)
@@ -240,7 +240,7 @@ int cmd_get(cli_ctx *ctx, int argc, char **argv)
 			rc = cli_error_os("check where the output goes",
 				"cannot write to standard output");
 		} else if (at_arg != NULL) {
-			rc = cli_fail_at("read", path, at_arg);
+			rc = cli_fail_at(N_("read"), path, at_arg);
 		} else {
 			rc = cli_fail_vault("cannot read '%s'", path);
 		}

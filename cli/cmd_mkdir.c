@@ -4,9 +4,9 @@
 #include "cmd.h"
 
 static const char usage[] =
-	"usage: casevault mkdir CODE/PATH\n"
+	N_("usage: casevault mkdir CODE/PATH\n"
 	"\n"
-	"Create the folder PATH in case CODE. Its parent must exist.\n";
+	"Create the folder PATH in case CODE. Its parent must exist.\n");
 
 int cmd_mkdir(cli_ctx *ctx, int argc, char **argv)
 {

@@ -16,7 +16,7 @@
 #include "vfs.h"
 
 static const char mount_usage[] =
-	"usage: casevault mount DIR [--read-only] [--purpose P] [-f]\n"
+	N_("usage: casevault mount DIR [--read-only] [--purpose P] [-f]\n"
 	"\n"
 	"Show your cases as folders under DIR (an empty directory that is not a\n"
 	"mount point already): one folder per case (its code and label), the\n"
@@ -28,14 +28,14 @@ static const char mount_usage[] =
 	"  --read-only   refuse every change (EROFS)\n"
 	"  --purpose P   the purpose of the reads, required unless 'casevault\n"
 	"                purpose list' says \"required: no\"\n"
-	"  -f            stay in the foreground\n";
+	"  -f            stay in the foreground\n");
 
 static const char umount_usage[] =
-	"usage: casevault umount DIR\n"
+	N_("usage: casevault umount DIR\n"
 	"\n"
 	"Unmount a casevault mount: the keys are wiped and an unmount event is\n"
 	"recorded. A mount still in use (a file open, a shell's working folder)\n"
-	"is not unmounted: the error names the processes that use it.\n";
+	"is not unmounted: the error names the processes that use it.\n");
 
 #define CASEVAULT_FSTYPE "fuse.casevault"   /* the mount's type in /proc/self/mountinfo */
 

@@ -4,9 +4,9 @@
 #include "cmd.h"
 
 static const char usage[] =
-	"usage: casevault mv CODE/A CODE/B\n"
+	N_("usage: casevault mv CODE/A CODE/B\n"
 	"\n"
-	"Move or rename A to B in the same case. The history moves with it.\n";
+	"Move or rename A to B in the same case. The history moves with it.\n");
 
 int cmd_mv(cli_ctx *ctx, int argc, char **argv)
 {

@@ -14,12 +14,12 @@
 #include "cmd.h"
 
 static const char usage[] =
-	"usage: casevault put CODE/PATH [FILE|-]\n"
+	N_("usage: casevault put CODE/PATH [FILE|-]\n"
 	"\n"
 	"Store FILE (standard input without FILE, or with -) as a new version\n"
 	"of CODE/PATH. The folder must exist (see mkdir). Prints nothing.\n"
 	"From a terminal, type the content and end it with Ctrl-D at the start\n"
-	"of a line.\n";
+	"of a line.\n");
 
 typedef struct {
 	int fd;
@@ -71,7 +71,7 @@ int cmd_put(cli_ctx *ctx, int argc, char **argv)
 
 	/* Someone is typing: say how to end, or the command seems to hang. */
 	if (file == NULL && isatty(src.fd)) {
-		fprintf(stderr, "Reading '%s' from standard input: end with Ctrl-D at the start of a line.\n", path);
+		fprintf(stderr, _("Reading '%s' from standard input: end with Ctrl-D at the start of a line.\n"), path);
 		fflush(stderr);
 	}
 

@@ -5,10 +5,10 @@
 #include "cmd.h"
 
 static const char usage[] =
-	"usage: casevault rm CODE/PATH\n"
+	N_("usage: casevault rm CODE/PATH\n"
 	"\n"
 	"Remove a file or folder from its case. Its history stays verifiable and\n"
-	"an admin can still see that it existed.\n";
+	"an admin can still see that it existed.\n");
 
 int cmd_rm(cli_ctx *ctx, int argc, char **argv)
 {

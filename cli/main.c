@@ -21,27 +21,27 @@ static int cmd_help(cli_ctx *ctx, int argc, char **argv);
 #define UNLOCK (CMD_DIR | CMD_VAULT | CMD_UNLOCK)
 
 static const cli_cmd_spec cli_cmds[] = {
-	{ "init",    cmd_init,    CMD_DIR, "Create a vault with its first admin" },
-	{ "user",    cmd_user,    UNLOCK,  "Add, list or disable users; change your passphrase" },
-	{ "enrol",   cmd_enrol,   OPEN,    "Make your key pair with the code an admin gave you" },
-	{ "case",    cmd_case,    UNLOCK,  "Create and list cases; grant or revoke members" },
-	{ "purpose", cmd_purpose, UNLOCK,  "Manage the purposes of access given when reading" },
-	{ "recovery", cmd_recovery, UNLOCK, "Recover a case whose members are gone (M of N custodians)" },
-	{ "settings", cmd_settings, UNLOCK, "Show or change the vault's settings (anomaly thresholds)" },
-	{ "put",     cmd_put,     UNLOCK,  "Store a file as a new version" },
-	{ "get",     cmd_get,     UNLOCK,  "Read a file (recorded as a read event)" },
-	{ "ls",      cmd_ls,      UNLOCK,  "List your cases, or a folder of a case" },
-	{ "mkdir",   cmd_mkdir,   UNLOCK,  "Create a folder" },
-	{ "mv",      cmd_mv,      UNLOCK,  "Move or rename a file or folder" },
-	{ "rm",      cmd_rm,      UNLOCK,  "Remove a file or folder (its history stays)" },
-	{ "history", cmd_history, UNLOCK,  "List the versions of a file" },
-	{ "restore", cmd_restore, UNLOCK,  "Make an old version of a file current again, or a vault from a backup" },
-	{ "backup",  cmd_backup,  UNLOCK,  "Back up the vault (a signed snapshot), or verify a backup" },
-	{ "compact", cmd_compact, CMD_DIR, "Rewrite the vault file without its free pages (offline)" },
-	{ "audit",   cmd_audit,   OPEN,    "Show or verify the signed history" },
-	{ "mount",   cmd_mount,   UNLOCK | CMD_KEEPPASS, "Show your cases as folders (FUSE)" },
-	{ "umount",  cmd_umount,  0,       "Unmount a casevault mount" },
-	{ "help",    cmd_help,    0,       "Show this help, or a command's" },
+	{ "init",    cmd_init,    CMD_DIR, N_("Create a vault with its first admin") },
+	{ "user",    cmd_user,    UNLOCK,  N_("Add, list or disable users; change your passphrase") },
+	{ "enrol",   cmd_enrol,   OPEN,    N_("Make your key pair with the code an admin gave you") },
+	{ "case",    cmd_case,    UNLOCK,  N_("Create and list cases; grant or revoke members") },
+	{ "purpose", cmd_purpose, UNLOCK,  N_("Manage the purposes of access given when reading") },
+	{ "recovery", cmd_recovery, UNLOCK, N_("Recover a case whose members are gone (M of N custodians)") },
+	{ "settings", cmd_settings, UNLOCK, N_("Show or change the vault's settings (anomaly thresholds)") },
+	{ "put",     cmd_put,     UNLOCK,  N_("Store a file as a new version") },
+	{ "get",     cmd_get,     UNLOCK,  N_("Read a file (recorded as a read event)") },
+	{ "ls",      cmd_ls,      UNLOCK,  N_("List your cases, or a folder of a case") },
+	{ "mkdir",   cmd_mkdir,   UNLOCK,  N_("Create a folder") },
+	{ "mv",      cmd_mv,      UNLOCK,  N_("Move or rename a file or folder") },
+	{ "rm",      cmd_rm,      UNLOCK,  N_("Remove a file or folder (its history stays)") },
+	{ "history", cmd_history, UNLOCK,  N_("List the versions of a file") },
+	{ "restore", cmd_restore, UNLOCK,  N_("Make an old version of a file current again, or a vault from a backup") },
+	{ "backup",  cmd_backup,  UNLOCK,  N_("Back up the vault (a signed snapshot), or verify a backup") },
+	{ "compact", cmd_compact, CMD_DIR, N_("Rewrite the vault file without its free pages (offline)") },
+	{ "audit",   cmd_audit,   OPEN,    N_("Show or verify the signed history") },
+	{ "mount",   cmd_mount,   UNLOCK | CMD_KEEPPASS, N_("Show your cases as folders (FUSE)") },
+	{ "umount",  cmd_umount,  0,       N_("Unmount a casevault mount") },
+	{ "help",    cmd_help,    0,       N_("Show this help, or a command's") },
 	{ NULL, NULL, 0, NULL }
 };
 
@@ -49,15 +49,15 @@ static void usage(FILE *out)
 {
 	const cli_cmd_spec *c;
 
-	fputs("usage: casevault [--vault DIR] [--user NAME] [--passphrase-file FILE] [--restored]\n"
+	fputs(_("usage: casevault [--vault DIR] [--user NAME] [--passphrase-file FILE] [--restored]\n"
 		"                 COMMAND [ARGS]\n"
 		"\n"
 		"An encrypted, audit-logged records vault.\n"
 		"\n"
-		"Commands:\n", out);
+		"Commands:\n"), out);
 	for (c = cli_cmds; c->name != NULL; c++)
-		fprintf(out, "  %-9s %s\n", c->name, c->help);
-	fputs("\n"
+		fprintf(out, "  %-9s %s\n", c->name, _(c->help));
+	fputs(_("\n"
 		"Options (before the command):\n"
 		"  --vault DIR             the vault (env CASEVAULT_DIR)\n"
 		"  --user NAME             who you are (env CASEVAULT_USER)\n"
@@ -71,7 +71,7 @@ static void usage(FILE *out)
 		"Exit codes: 0 ok, 1 error, 2 usage, 3 integrity failure, 4 access denied,\n"
 		"5 authentication failed.\n"
 		"\n"
-		"Run 'casevault COMMAND --help' for the options of a command.\n", out);
+		"Run 'casevault COMMAND --help' for the options of a command.\n"), out);
 }
 
 static const cli_cmd_spec *find_command(const char *name)
@@ -369,6 +369,7 @@ int main(int argc, char **argv)
 	const cli_cmd_spec *cmd;
 	int rc, i = argc;
 
+	cli_i18n_init();
 	if (sanitise_stdfd() < 0)
 		return cli_error_os("check that /dev/null exists", "cannot open /dev/null");
 	/* This process will hold keys: no core dumps, no ptrace by other processes of the user. */
