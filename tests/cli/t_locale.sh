@@ -97,6 +97,11 @@ check_contains "the access hint is in Thai" "hint: ขอให้ผู้ด�
 fails_cleanly 2 "ไม่รู้จักตัวเลือก '--nosuch'" in_lang th_TH.UTF-8 cv noy ls --nosuch
 check_contains "the usage hint names the command, in Thai" "hint: รัน 'casevault ls --help' เพื่อดูวิธีใช้" "$ERR"
 
+# The mount refuses a folder that is not empty, in Lao (before any FUSE).
+mkdir "$T/full" && : > "$T/full/x"
+fails_cleanly 1 "ມັນບໍ່ຫວ່າງເປົ່າ" in_lang lo_LA.UTF-8 cv noy mount "$T/full" --purpose followup
+check_contains "the mount's hint is in Lao" "hint: ເລືອກໄດເຣັກທໍຣີທີ່ຫວ່າງເປົ່າ" "$ERR"
+
 # Help: the command list and a command's help.
 expect_exit 0 in_lang lo_LA.UTF-8 cvbare --help
 check_contains "--help in Lao" "ສະແດງກໍລະນີຂອງທ່ານເປັນໂຟນເດີ (FUSE)" "$OUT"
