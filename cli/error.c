@@ -72,7 +72,7 @@ static void emit(const char *prefix, const char *text)
 
 static void report(const char *hint, const char *detail, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char line[2048];   /* Lao and Thai take three bytes a character */
 	size_t n;
 
 	n = (size_t) vsnprintf(line, sizeof line, fmt, ap);
@@ -114,7 +114,7 @@ static const char *usage_hint(char *buf, size_t size)
 
 int cli_usage_error(const char *fmt, ...)
 {
-	char hint[128], line[1024];
+	char hint[512], line[2048];
 	size_t n = 0;
 	va_list ap;
 
@@ -415,7 +415,7 @@ int cli_fail_vault(const char *fmt, ...)
 	const vault_error *err = vault_error_last();
 	int code = err->code < 0 ? err->code : VAULT_ERROR;
 	const char *message = err->message ? err->message : "unknown error";
-	char hint[512];
+	char hint[1024];
 	va_list ap;
 
 	va_start(ap, fmt);

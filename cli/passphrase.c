@@ -402,7 +402,7 @@ static int is_common(const char *s, size_t len)
 static int check_strength(const cli_secret *s, const char *user, const char *vault_id)
 {
 	size_t chars = utf8_chars(s->buf, s->len);
-	char why[128], hint[512];
+	char why[256], hint[1024];
 
 	snprintf(why, sizeof why, _("use at least %d characters"), PASS_MIN_CHARS);
 	if (chars < PASS_MIN_CHARS)

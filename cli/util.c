@@ -308,7 +308,7 @@ int cli_fail_at(const char *what, const char *path, const char *at_arg)
 	const vault_error *err = vault_error_last();
 	const char *slash = strchr(path, '/');
 	int clen = slash ? (int) (slash - path) : (int) strlen(path);
-	char hint[512];
+	char hint[1024];
 
 	if (err->code != VAULT_ENOTFOUND && err->code != VAULT_EUSAGE)
 		return cli_fail_vault("cannot %s '%s' as of %s", _(what), path, at_arg);
