@@ -287,9 +287,9 @@ typedef struct {
 } cli_secret;
 
 /* Hints for "no terminal to ask on": where else a passphrase may come from. */
-#define CLI_HINT_PASSFILE    "pass --passphrase-file FILE or set CASEVAULT_PASSPHRASE_FILE"
-#define CLI_HINT_NEWPASSFILE "pass --new-passphrase-file FILE"
-#define CLI_HINT_CODEFILE    "pass --code-file FILE"
+#define CLI_HINT_PASSFILE    N_("pass --passphrase-file FILE or set CASEVAULT_PASSPHRASE_FILE")
+#define CLI_HINT_NEWPASSFILE N_("pass --new-passphrase-file FILE")
+#define CLI_HINT_CODEFILE    N_("pass --code-file FILE")
 
 /**
  * The passphrase of `user`: the content of `file` (one trailing "\n" or

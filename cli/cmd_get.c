@@ -20,7 +20,7 @@
 
 
 static const char usage[] =
-	"usage: casevault get CODE/PATH [-o FILE|- [--force]] [--version N | --at TIME] [--purpose P[:NOTE]]\n"
+	N_("usage: casevault get CODE/PATH [-o FILE|- [--force]] [--version N | --at TIME] [--purpose P[:NOTE]]\n"
 	"   or: casevault get -r CODE/PATH -o DIR [--purpose P[:NOTE]]\n"
 	"\n"
 	"Write the current version of CODE/PATH (or version N) to standard output\n"
@@ -42,7 +42,7 @@ static const char usage[] =
 	"                      ...+07:00), a date (its first second) or seconds\n"
 	"  --purpose P[:NOTE]  why you read it, required unless 'casevault purpose list'\n"
 	"                      says \"required: no\": a code from that list, and a note\n"
-	"                      only auditors and admins can read\n";
+	"                      only auditors and admins can read\n"));
 
 /* What -o names, and so what finishing or undoing the output means. */
 typedef enum {
@@ -264,7 +264,7 @@ static int report_failure(const get_sink *sink, const get_job *job, const char *
 		return cli_error_os("check where the output goes", "cannot write to standard output");
 	}
 	if (job->at_arg != NULL)
-		return cli_fail_at("read", path, job->at_arg);
+		return cli_fail_at(N_("read"), path, job->at_arg);
 	return cli_fail_vault("cannot read '%s'", path);
 }
 
@@ -280,7 +280,7 @@ static int get_one(vault *v, const char *path, const get_job *job)
 		sink.check_binary = !job->force && isatty(STDOUT_FILENO);
 	}
 	if (job->at_arg != NULL &&
-	    (rc = cli_check_at_purpose(v, job->at.purpose, "read", path)) != 0)
+	    (rc = cli_check_at_purpose(v, job->at.purpose, N_("read"), path)) != 0)
 		goto done;
 	cli_error_on(CLI_ON_READ, path);
 	if (job->at_arg != NULL)

@@ -8,7 +8,7 @@
 #include "cmd.h"
 
 static const char usage[] =
-	"usage: casevault history CODE/PATH [--json]\n"
+	N_("usage: casevault history CODE/PATH [--json]\n"
 	"       casevault history rotate-key\n"
 	"\n"
 	"List the versions of a file, oldest first: vN  TIME  ACTOR  SIZE (local time).\n"
@@ -17,7 +17,7 @@ static const char usage[] =
 	"\n"
 	"rotate-key (admins): a new generation of the key the history is encrypted\n"
 	"under, sealed to every active user; what is recorded afterwards is closed\n"
-	"to anyone who held only older ones (a disabled user with a copy of the file).\n";
+	"to anyone who held only older ones (a disabled user with a copy of the file).\n");
 
 static const char rotate_usage[] =
 	"usage: casevault history rotate-key\n"

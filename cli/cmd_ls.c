@@ -7,7 +7,7 @@
 #include "cmd.h"
 
 static const char usage[] =
-	"usage: casevault ls [CODE[/PATH]] [--purpose P[:NOTE]] [--json]\n"
+	N_("usage: casevault ls [CODE[/PATH]] [--purpose P[:NOTE]] [--json]\n"
 	"       casevault ls CODE[/PATH] --at TIME [--purpose P[:NOTE]] [--json]\n"
 	"\n"
 	"Without an argument, list your cases as 'case list' does. Otherwise list\n"
@@ -19,7 +19,7 @@ static const char usage[] =
 	"  --at TIME           the folder as it was then (a recorded read):\n"
 	"                      local time (2026-11-28T10:00), with a zone (...Z,\n"
 	"                      ...+07:00), a date (its first second) or seconds\n"
-	"  --purpose P[:NOTE]  why you look, as for 'casevault get'\n";
+	"  --purpose P[:NOTE]  why you look, as for 'casevault get'\n");
 
 static int print_entry(const vault_stat_info *e, void *payload)
 {
@@ -58,11 +58,11 @@ static int list_at(cli_ctx *ctx, const char *path, const char *at_arg, const cha
 	if (purpose_arg != NULL &&
 	    (rc = cli_purpose_split(&o.purpose, &o.note, &purpose, purpose_arg)) != 0)
 		goto done;
-	if ((rc = cli_check_at_purpose(ctx->v, o.purpose, "list", path)) != 0)
+	if ((rc = cli_check_at_purpose(ctx->v, o.purpose, N_("list"), path)) != 0)
 		goto done;
 	cli_error_on(CLI_ON_READ, path);
 	if (vault_list_at(ctx->v, path, &o, print_entry, json) < 0)
-		rc = cli_fail_at("list", path, at_arg);
+		rc = cli_fail_at(N_("list"), path, at_arg);
 done:
 	cli_purpose_free(purpose, purpose_arg);
 	return rc;

@@ -4,12 +4,12 @@
 #include "cmd.h"
 
 static const char usage[] =
-	"usage: casevault mkdir [-p] CODE/PATH\n"
+	N_("usage: casevault mkdir [-p] CODE/PATH\n"
 	"\n"
 	"Create the folder PATH in case CODE. Its parent must exist.\n"
 	"\n"
 	"  -p, --parents  make the missing parents too; a folder that exists\n"
-	"                 already is no error\n";
+	"                 already is no error\n");
 
 int cmd_mkdir(cli_ctx *ctx, int argc, char **argv)
 {

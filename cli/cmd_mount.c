@@ -17,7 +17,7 @@
 #include "vfs.h"
 
 static const char mount_usage[] =
-	"usage: casevault mount DIR [--read-only] [--purpose P] [--idle DURATION] [-f]\n"
+	N_("usage: casevault mount DIR [--read-only] [--purpose P] [--idle DURATION] [-f]\n"
 	"\n"
 	"Show your cases as folders under DIR (an empty directory that is not a\n"
 	"mount point already): one folder per case (its code and label), the\n"
@@ -34,10 +34,10 @@ static const char mount_usage[] =
 	"                0 never (the default). Listing, opening, reading and\n"
 	"                writing count; stat, statfs and xattr queries do not.\n"
 	"                It waits for open files with changes not yet saved.\n"
-	"  -f            stay in the foreground\n";
+	"  -f            stay in the foreground\n");
 
 static const char umount_usage[] =
-	"usage: casevault umount DIR [--force]\n"
+	N_("usage: casevault umount DIR [--force]\n"
 	"\n"
 	"Unmount a casevault mount: the keys are wiped and an unmount event is\n"
 	"recorded. A mount still in use (a file open, a shell's working folder)\n"
@@ -46,7 +46,7 @@ static const char umount_usage[] =
 	"  --force   unmount it even in use: it is detached at once, its daemon\n"
 	"            ends within a second and wipes the keys; the processes in\n"
 	"            it get \"Transport endpoint is not connected\", and changes\n"
-	"            to files they still hold open are lost\n";
+	"            to files they still hold open are lost\n");
 
 /*
  * The absolute path of `dir`. A mount whose daemon is gone cannot be

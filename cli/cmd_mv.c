@@ -9,13 +9,13 @@
 #include "cmd.h"
 
 static const char usage[] =
-	"usage: casevault mv CODE/A CODE/B\n"
+	N_("usage: casevault mv CODE/A CODE/B\n"
 	"   or: casevault mv CODE/A... CODE/FOLDER\n"
 	"\n"
 	"Move or rename A to B in the same case. The history moves with it.\n"
 	"If the last argument is a folder that exists, each A moves into it\n"
 	"under its own name. They move one by one: on a failure, those moved\n"
-	"before it stay moved.\n";
+	"before it stay moved.\n");
 
 static int move_one(vault *v, const char *from, const char *to)
 {

@@ -17,7 +17,7 @@
 #include "cmd.h"
 
 static const char usage[] =
-	"usage: casevault put CODE/PATH [FILE|-]\n"
+	N_("usage: casevault put CODE/PATH [FILE|-]\n"
 	"   or: casevault put -r DIR CODE/PATH\n"
 	"\n"
 	"Store FILE (standard input without FILE, or with -) as a new version\n"
@@ -31,7 +31,7 @@ static const char usage[] =
 	"                   stored; symbolic links and special files are skipped,\n"
 	"                   each with a warning. Every file is checked readable\n"
 	"                   before the first is stored; on a failure later on, the\n"
-	"                   files stored before it stay, each complete.\n";
+	"                   files stored before it stay, each complete.\n");
 
 typedef struct {
 	int fd;
@@ -219,7 +219,7 @@ int cmd_put(cli_ctx *ctx, int argc, char **argv)
 
 	/* Someone is typing: say how to end, or the command seems to hang. */
 	if (file == NULL && isatty(src.fd)) {
-		fprintf(stderr, "Reading '%s' from standard input: end with Ctrl-D at the start of a line.\n", path);
+		fprintf(stderr, _("Reading '%s' from standard input: end with Ctrl-D at the start of a line.\n"), path);
 		fflush(stderr);
 	}
 

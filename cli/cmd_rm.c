@@ -9,7 +9,7 @@
 #include "cmd.h"
 
 static const char usage[] =
-	"usage: casevault rm [-r [--yes]] CODE/PATH\n"
+	N_("usage: casevault rm [-r [--yes]] CODE/PATH\n"
 	"\n"
 	"Remove a file or folder from its case. Its history stays verifiable and\n"
 	"an admin can still see that it existed.\n"
@@ -18,7 +18,7 @@ static const char usage[] =
 	"                   file and folder is its own `delete` event. On a\n"
 	"                   failure, those removed before it stay removed\n"
 	"  -y, --yes        do not ask (scripts): without a terminal, rm -r of a\n"
-	"                   folder is refused unless --yes is given\n";
+	"                   folder is refused unless --yes is given\n");
 
 static int remove_one(vault *v, const char *path)
 {

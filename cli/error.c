@@ -72,7 +72,7 @@ static void emit(const char *prefix, const char *text)
 
 static void report(const char *hint, const char *detail, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char line[2048];   /* Lao and Thai take three bytes a character */
 	size_t n;
 
 	n = (size_t) vsnprintf(line, sizeof line, fmt, ap);
@@ -88,7 +88,7 @@ int cli_error(int exit_code, const char *hint, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	report(hint, NULL, fmt, ap);
+	report(_(hint), NULL, _(fmt), ap);
 	va_end(ap);
 	return exit_code;
 }
@@ -99,7 +99,7 @@ int cli_error_os(const char *hint, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	report(hint, reason, fmt, ap);
+	report(_(hint), reason, _(fmt), ap);
 	va_end(ap);
 	return CLI_EXIT_ERROR;
 }
@@ -107,8 +107,8 @@ int cli_error_os(const char *hint, const char *fmt, ...)
 static const char *usage_hint(char *buf, size_t size)
 {
 	if (errctx.command == NULL)
-		return "run 'casevault --help' for usage";
-	snprintf(buf, size, "run 'casevault %s --help' for usage", errctx.command);
+		return _("run 'casevault --help' for usage");
+	snprintf(buf, size, _("run 'casevault %s --help' for usage"), errctx.command);
 	return buf;
 }
 
@@ -117,12 +117,12 @@ static int usage_report(const char *suggestion, const char *fmt, va_list ap)
 
 static int usage_report(const char *suggestion, const char *fmt, va_list ap)
 {
-	char hint[160], line[1024];
+	char hint[512], line[2048];
 	size_t n = 0;
 
 	if (errctx.command != NULL)
 		n = (size_t) snprintf(line, sizeof line, "%s: ", errctx.command);
-	vsnprintf(line + n, sizeof line - n, fmt, ap);
+	vsnprintf(line + n, sizeof line - n, _(fmt), ap);
 	emit("casevault: ", line);
 	if (suggestion != NULL)
 		snprintf(hint, sizeof hint, "did you mean '%s'?", suggestion);
@@ -162,8 +162,8 @@ static int object_code_len(void)
 static const char *cases_hint(void)
 {
 	if (errctx.role == VAULT_ROLE_ADMIN || errctx.role == VAULT_ROLE_AUDITOR)
-		return "run 'casevault case list' to see the cases";
-	return "run 'casevault ls' (or 'casevault case list') to see your cases";
+		return _("run 'casevault case list' to see the cases");
+	return _("run 'casevault ls' (or 'casevault case list') to see your cases");
 }
 
 /* "run 'casevault ls C-7KQ2M9XD'": the case code is the path up to its first '/'. */
@@ -174,9 +174,11 @@ static const char *path_hint(char *buf, size_t size)
 
 	if (slash == NULL || slash == path || message_starts("case '"))
 		return cases_hint();
-	snprintf(buf, size, "%srun 'casevault ls %.*s' to see what is there",
-		message_starts("folder '") ? "create the folder first (casevault mkdir), or " : "",
-		(int) (slash - path), path);
+	if (message_starts("folder '"))
+		snprintf(buf, size, _("create the folder first (casevault mkdir), or run 'casevault ls %.*s' "
+			"to see what is there"), (int) (slash - path), path);
+	else
+		snprintf(buf, size, _("run 'casevault ls %.*s' to see what is there"), (int) (slash - path), path);
 	return buf;
 }
 
@@ -184,37 +186,37 @@ static const char *notfound_hint(char *buf, size_t size)
 {
 	switch (errctx.on) {
 	case CLI_ON_VAULT:
-		return "check --vault DIR (or CASEVAULT_DIR), or create a vault with 'casevault init'";
+		return _("check --vault DIR (or CASEVAULT_DIR), or create a vault with 'casevault init'");
 	case CLI_ON_NEW_VAULT:
-		return "create the parent directory first";
+		return _("create the parent directory first");
 	case CLI_ON_BACKUP:
 	case CLI_ON_RESTORE:
 		if (strstr(vault_error_last()->message, "cannot create"))
-			return "create the parent directory first";
-		return "check the backup's directory: 'casevault backup DEST' made it, with data.mdb and manifest";
+			return _("create the parent directory first");
+		return _("check the backup's directory: 'casevault backup DEST' made it, with data.mdb and manifest");
 	case CLI_ON_USER:
-		return "run 'casevault user list' to see the users";
+		return _("run 'casevault user list' to see the users");
 	case CLI_ON_CASE:
 		if (message_starts("user '"))
-			return "run 'casevault user list' to see the users";
-		return "run 'casevault case list' to see the cases";
+			return _("run 'casevault user list' to see the users");
+		return _("run 'casevault case list' to see the cases");
 	case CLI_ON_PURPOSE:
-		return "run 'casevault purpose list' to see the purposes";
+		return _("run 'casevault purpose list' to see the purposes");
 	case CLI_ON_PATH:
 	case CLI_ON_READ:
 		return path_hint(buf, size);
 	case CLI_ON_VERSION:
-		snprintf(buf, size, "run 'casevault history %s' to see its versions",
+		snprintf(buf, size, _("run 'casevault history %s' to see its versions"),
 			errctx.object ? errctx.object : "CODE/PATH");
 		return buf;
 	case CLI_ON_AUDIT:
-		return "check the --anchor commit: the genesis printed at init, or a head you kept";
+		return _("check the --anchor commit: the genesis printed at init, or a head you kept");
 	case CLI_ON_WITNESS:
-		snprintf(buf, size, "check the witness; to start one: 'git init --bare DIR', then 'casevault audit push %s'",
+		snprintf(buf, size, _("check the witness; to start one: 'git init --bare DIR', then 'casevault audit push %s'"),
 			errctx.object ? errctx.object : "DIR");
 		return buf;
 	default:
-		return "check the names you typed";
+		return _("check the names you typed");
 	}
 }
 
@@ -223,19 +225,19 @@ static const char *exists_hint(void)
 	switch (errctx.on) {
 	case CLI_ON_NEW_VAULT:
 	case CLI_ON_RESTORE:
-		return "choose a new or empty directory for the vault";
+		return _("choose a new or empty directory for the vault");
 	case CLI_ON_BACKUP:
-		return "choose a new or empty directory for the backup: a backup never replaces another";
+		return _("choose a new or empty directory for the backup: a backup never replaces another");
 	case CLI_ON_PATH:
-		return "choose another name, or remove the existing one first";
+		return _("choose another name, or remove the existing one first");
 	case CLI_ON_CASE:
-		return "nothing to do: it is already so";
+		return _("nothing to do: it is already so");
 	case CLI_ON_USER:
 		if (strstr(vault_error_last()->message, "already disabled"))
-			return "nothing to do: 'casevault user list' shows each user's status";
-		return "choose another name";
+			return _("nothing to do: 'casevault user list' shows each user's status");
+		return _("choose another name");
 	default:
-		return "choose another name";
+		return _("choose another name");
 	}
 }
 
@@ -250,18 +252,18 @@ static const char *case_access_hint(char *buf, size_t size)
 	int clen = object_code_len();
 
 	if (strstr(vault_error_last()->message, "not received the key"))
-		return "a member of the case who holds its key must open the vault once (any command) to pass it to you";
+		return _("a member of the case who holds its key must open the vault once (any command) to pass it to you");
 	if (errctx.role == VAULT_ROLE_AUDITOR) {
-		snprintf(buf, size, "auditors hold no case keys by design: "
-			"'casevault audit log --case %.*s' shows what happened in it", clen, path);
+		snprintf(buf, size, _("auditors hold no case keys by design: "
+			"'casevault audit log --case %.*s' shows what happened in it"), clen, path);
 	} else if (errctx.role == VAULT_ROLE_ADMIN) {
-		snprintf(buf, size, "admins hold no key of a case they are not a member of; "
-			"to give a caseworker access: 'casevault case grant %.*s USER'", clen, path);
+		snprintf(buf, size, _("admins hold no key of a case they are not a member of; "
+			"to give a caseworker access: 'casevault case grant %.*s USER'"), clen, path);
 	} else if (strstr(vault_error_last()->message, "read-only")) {
-		snprintf(buf, size, "you may read case %.*s, not change it: ask an admin (DPO) for read-write access",
+		snprintf(buf, size, _("you may read case %.*s, not change it: ask an admin (DPO) for read-write access"),
 			clen, path);
 	} else {
-		snprintf(buf, size, "ask an admin (DPO) to grant you access to case %.*s", clen, path);
+		snprintf(buf, size, _("ask an admin (DPO) to grant you access to case %.*s"), clen, path);
 	}
 	return buf;
 }
@@ -269,26 +271,26 @@ static const char *case_access_hint(char *buf, size_t size)
 static const char *access_hint(char *buf, size_t size)
 {
 	if (strstr(vault_error_last()->message, "the enrolment code opens no key of it"))
-		return "an admin disables the pending user and adds them again under another name "
-			"('casevault user add NAME --role ROLE'): the new code opens the newest key";
+		return _("an admin disables the pending user and adds them again under another name "
+			"('casevault user add NAME --role ROLE'): the new code opens the newest key");
 	if (strstr(vault_error_last()->message, "cannot be a case member"))
-		return "admins and auditors hold no case keys, so they are never members: grant a caseworker "
-			"('casevault user list' shows each user's role)";
+		return _("admins and auditors hold no case keys, so they are never members: grant a caseworker "
+			"('casevault user list' shows each user's role)");
 	switch (errctx.on) {
 	case CLI_ON_VAULT:
 	case CLI_ON_NEW_VAULT:
-		return "run casevault as the vault's owner; its files must be readable by the owner only";
+		return _("run casevault as the vault's owner; its files must be readable by the owner only");
 	case CLI_ON_PATH:
 	case CLI_ON_VERSION:
 	case CLI_ON_READ:
 		return case_access_hint(buf, size);
 	default:
 		if (errctx.role == VAULT_ROLE_ADMIN && strstr(vault_error_last()->message, "is an admin"))
-			return "admins hold no case keys, so they make no cases: a caseworker creates the case, "
-				"and an admin grants others access";
+			return _("admins hold no case keys, so they make no cases: a caseworker creates the case, "
+				"and an admin grants others access");
 		if (errctx.role == VAULT_ROLE_AUDITOR)
-			return "auditors read and verify the history only: an admin or a caseworker does this";
-		return "your role does not allow this; ask an admin (DPO)";
+			return _("auditors read and verify the history only: an admin or a caseworker does this");
+		return _("your role does not allow this; ask an admin (DPO)");
 	}
 }
 
@@ -300,28 +302,28 @@ static const char *refused_hint(char *buf, size_t size)
 	if (last && errctx.on != CLI_ON_CASE) {
 		/* A user to disable who is a case's only member. */
 		last += strlen("is the last member of case '");
-		snprintf(buf, size, "grant someone else access first ('casevault case grant %.*s USER'), "
+		snprintf(buf, size, _("grant someone else access first ('casevault case grant %.*s USER'), "
 			"then disable the user; or, once 'casevault recovery status' shows the case covered, "
-			"disable them and let the custodians recover it", (int)strcspn(last, "'"), last);
+			"disable them and let the custodians recover it"), (int)strcspn(last, "'"), last);
 		return buf;
 	}
 	if (strstr(m, "is pending (not enrolled yet) and cannot be a case member"))
-		return "the user enrols first ('casevault --user NAME enrol' with the code of 'user add'); grant again then";
+		return _("the user enrols first ('casevault --user NAME enrol' with the code of 'user add'); grant again then");
 	if (strstr(m, "is disabled and cannot be a case member"))
-		return "a disabled user gets no access: grant an active caseworker ('casevault user list')";
+		return _("a disabled user gets no access: grant an active caseworker ('casevault user list')");
 	if (strstr(m, "is not disabled"))
-		return "only a disabled user is enabled: 'casevault user list' shows who is";
+		return _("only a disabled user is enabled: 'casevault user list' shows who is");
 	if (strstr(m, "waits for a new key"))
-		return "run the command again: its unlock seals the case's new key first";
+		return _("run the command again: its unlock seals the case's new key first");
 	if (errctx.on == CLI_ON_PURPOSE)
-		return "add the purpose that replaces it first ('casevault purpose add CODE'), then remove this one";
+		return _("add the purpose that replaces it first ('casevault purpose add CODE'), then remove this one");
 	if (errctx.on == CLI_ON_CASE) {
-		snprintf(buf, size, "a case keeps at least one member: grant someone else access first "
-			"('casevault case grant %.*s USER'), then revoke", object_code_len(),
+		snprintf(buf, size, _("a case keeps at least one member: grant someone else access first "
+			"('casevault case grant %.*s USER'), then revoke"), object_code_len(),
 			errctx.object ? errctx.object : "CODE");
 		return buf;
 	}
-	return "a vault keeps at least one active admin: add another first ('casevault user add NAME --role admin')";
+	return _("a vault keeps at least one active admin: add another first ('casevault user add NAME --role admin')");
 }
 
 /* A read, listing or mount without the purpose the vault requires: it
@@ -331,40 +333,40 @@ static const char *purpose_missing_hint(void)
 	const char *cmd = errctx.command ? errctx.command : "";
 
 	if (!strcmp(cmd, "mount"))
-		return "nothing was mounted or recorded: mount with --purpose CODE (see 'casevault purpose list')";
+		return _("nothing was mounted or recorded: mount with --purpose CODE (see 'casevault purpose list')");
 	if (!strcmp(cmd, "get"))
-		return "nothing was recorded or written: give --purpose CODE[:NOTE] (see 'casevault purpose list')";
-	return "nothing was recorded or listed: give --purpose CODE[:NOTE] (see 'casevault purpose list')";
+		return _("nothing was recorded or written: give --purpose CODE[:NOTE] (see 'casevault purpose list')");
+	return _("nothing was recorded or listed: give --purpose CODE[:NOTE] (see 'casevault purpose list')");
 }
 
 /* Who failed to authenticate, and why: the message says which case. */
 static const char *auth_hint(void)
 {
 	static const struct { const char *says, *hint; } hints[] = {
-		{ "is disabled", "ask an admin (DPO): disabled users cannot unlock the vault" },
-		{ "does not exist", "check --user (or CASEVAULT_USER); 'casevault user list' shows the users" },
+		{ "is disabled", N_("ask an admin (DPO): disabled users cannot unlock the vault") },
+		{ "does not exist", N_("check --user (or CASEVAULT_USER); 'casevault user list' shows the users") },
 		{ "has not enrolled yet",
-		  "enrol first: 'casevault --user NAME enrol' with the code an admin (DPO) gave you" },
+		  N_("enrol first: 'casevault --user NAME enrol' with the code an admin (DPO) gave you") },
 		{ "has enrolled already",
-		  "unlock with your passphrase; if you did not enrol, tell an admin (DPO) at once" },
+		  N_("unlock with your passphrase; if you did not enrol, tell an admin (DPO) at once") },
 		{ "wrong enrolment code",
-		  "check the code as 'user add' gave it (26 characters); a code works for its own user only" },
+		  N_("check the code as 'user add' gave it (26 characters); a code works for its own user only") },
 		{ "code of user",
-		  "ask an admin (DPO) for a new user name and code: a code expires (setting enrol-code-ttl)" },
+		  N_("ask an admin (DPO) for a new user name and code: a code expires (setting enrol-code-ttl)") },
 		{ "below this build's floor",
-		  "keys this weak come from test builds (CASEVAULT_TEST_KDF), whose vaults are for tests only; "
+		  N_("keys this weak come from test builds (CASEVAULT_TEST_KDF), whose vaults are for tests only; "
 		  "if this vault holds real data, its user record was changed: restore the vault from a backup, "
-		  "or an admin (DPO) adds the person under a new user name, to enrol with a new passphrase" },
+		  "or an admin (DPO) adds the person under a new user name, to enrol with a new passphrase") },
 	};
 	const char *m = vault_error_last()->message;
 
 	for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
 		if (strstr(m, hints[i].says))
-			return hints[i].hint;
+			return _(hints[i].hint);
 	/* A damaged record fails its checksum first (exit 3): this one is
 	 * whole, so the passphrase is wrong, or the record was replaced. */
-	return "check the passphrase (a lost passphrase cannot be recovered: an admin adds a new user); "
-		"if it is right, the user's record was replaced: an auditor's 'casevault audit verify' tells";
+	return _("check the passphrase (a lost passphrase cannot be recovered: an admin adds a new user); "
+		"if it is right, the user's record was replaced: an auditor's 'casevault audit verify' tells");
 }
 
 static const char *vault_hint(int code, char *buf, size_t size)
@@ -374,10 +376,10 @@ static const char *vault_hint(int code, char *buf, size_t size)
 		if (strstr(vault_error_last()->message, "requires a purpose"))
 			return purpose_missing_hint();
 		if (errctx.on == CLI_ON_READ)
-			return "give a reason with --purpose CODE[:NOTE] (see 'casevault purpose list'), and check the path";
+			return _("give a reason with --purpose CODE[:NOTE] (see 'casevault purpose list'), and check the path");
 		/* A listing is recorded as a read is, with its purpose. */
 		if (errctx.on != CLI_ON_PURPOSE && strstr(vault_error_last()->message, "purpose"))
-			return "give a reason with --purpose CODE[:NOTE] (see 'casevault purpose list')";
+			return _("give a reason with --purpose CODE[:NOTE] (see 'casevault purpose list')");
 		return usage_hint(buf, size);
 	case VAULT_ENOTFOUND:
 		return notfound_hint(buf, size);
@@ -391,39 +393,39 @@ static const char *vault_hint(int code, char *buf, size_t size)
 		return refused_hint(buf, size);
 	case VAULT_ECORRUPT:
 		if (errctx.on == CLI_ON_VAULT && strstr(vault_error_last()->message, "is not a"))
-			return "check --vault DIR (or CASEVAULT_DIR): it must be a directory made by 'casevault init'";
+			return _("check --vault DIR (or CASEVAULT_DIR): it must be a directory made by 'casevault init'");
 		if (errctx.on == CLI_ON_BACKUP || errctx.on == CLI_ON_RESTORE)
-			return "do not restore from this backup: use another one, and keep this one for investigation";
+			return _("do not restore from this backup: use another one, and keep this one for investigation");
 		if (errctx.on == CLI_ON_AUDIT || strstr(vault_error_last()->message, "the vault file is damaged"))
-			return "restore the vault from a backup, and keep this copy for investigation";
+			return _("restore the vault from a backup, and keep this copy for investigation");
 		if (errctx.on == CLI_ON_WITNESS)
-			return "the witness holds events this vault lacks: this vault was rolled back or rewritten; keep both for investigation";
+			return _("the witness holds events this vault lacks: this vault was rolled back or rewritten; keep both for investigation");
 		if (strstr(vault_error_last()->message, "was rolled back"))
-			return "an older copy of the vault was put back: find the newest copy; if an older backup was restored on purpose, run the command again with --restored (recorded as an event)";
+			return _("an older copy of the vault was put back: find the newest copy; if an older backup was restored on purpose, run the command again with --restored (recorded as an event)");
 		/* A sealed key is not in the history: verify may pass. */
 		if (strstr(vault_error_last()->message, "sealed key of case"))
-			return "the key was changed outside casevault and was not used: tell an admin (DPO), and restore the vault from a backup";
-		return "run 'casevault audit verify' and restore the vault from a backup";
+			return _("the key was changed outside casevault and was not used: tell an admin (DPO), and restore the vault from a backup");
+		return _("run 'casevault audit verify' and restore the vault from a backup");
 	case VAULT_EVERSION:
 		if (strstr(vault_error_last()->message, "older casevault"))
-			return "this casevault does not read vaults of older formats: make a new vault with 'casevault init'";
-		return "a newer casevault wrote this vault; upgrade casevault";
+			return _("this casevault does not read vaults of older formats: make a new vault with 'casevault init'");
+		return _("a newer casevault wrote this vault; upgrade casevault");
 	case VAULT_ENOSPC:
-		return "free space on the disk holding the vault (or move the vault to a larger disk), "
-			"then run the command again: nothing of this command was kept";
+		return _("free space on the disk holding the vault (or move the vault to a larger disk), "
+			"then run the command again: nothing of this command was kept");
 	case VAULT_EBUSY:
 		if (strstr(vault_error_last()->message, "map, which has grown"))
-			return "run the command again: the vault has room for it now";
+			return _("run the command again: the vault has room for it now");
 		if (strstr(vault_error_last()->message, "compact works offline"))
-			return "unmount the vault ('casevault umount DIR') and let other casevault commands "
-				"end, then run 'casevault compact' again";
-		return "another process is using the vault; try again";
+			return _("unmount the vault ('casevault umount DIR') and let other casevault commands "
+				"end, then run 'casevault compact' again");
+		return _("another process is using the vault; try again");
 	case VAULT_ENOTEMPTY:
-		return "remove what the folder holds first ('casevault ls' shows it)";
+		return _("remove what the folder holds first ('casevault ls' shows it)");
 	default:
 		if (errctx.on == CLI_ON_WITNESS)
-			return "check the witness: a git URL or the directory of a repository ('git init --bare DIR' makes one)";
-		return "if this persists, run 'casevault audit verify' and report the message above";
+			return _("check the witness: a git URL or the directory of a repository ('git init --bare DIR' makes one)");
+		return _("if this persists, run 'casevault audit verify' and report the message above");
 	}
 }
 
@@ -432,11 +434,11 @@ int cli_fail_vault(const char *fmt, ...)
 	const vault_error *err = vault_error_last();
 	int code = err->code < 0 ? err->code : VAULT_ERROR;
 	const char *message = err->message ? err->message : "unknown error";
-	char hint[512];
+	char hint[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	report(vault_hint(code, hint, sizeof hint), message, fmt, ap);
+	report(vault_hint(code, hint, sizeof hint), message, _(fmt), ap);
 	va_end(ap);
 	return cli_exit_code(code);
 }
@@ -473,7 +475,7 @@ void cli_warning(const char *fmt, ...)
 
 	fputs("casevault: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(stderr, _(fmt), ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	fflush(stderr);

@@ -15,6 +15,7 @@
 #define CLI_ERROR_H
 
 #include "vault.h"
+#include "i18n.h"
 
 /* Exit codes: scripts and auditors branch on them. */
 #define CLI_EXIT_OK        0   /* success */

@@ -21,13 +21,13 @@ static int cmd_help(cli_ctx *ctx, int argc, char **argv);
 #define UNLOCK (CMD_DIR | CMD_VAULT | CMD_UNLOCK)
 
 static const cli_cmd_spec cli_cmds[] = {
-	{ "init",    cmd_init,    CMD_DIR, "Create a vault with its first admin" },
+	{ "init",    cmd_init,    CMD_DIR, N_("Create a vault with its first admin") },
 	{ "user",    cmd_user,    UNLOCK,  "Add, list or disable users; change your passphrase" },
 	{ "enrol",   cmd_enrol,   OPEN,    "Make your key pair with the code an admin gave you" },
 	{ "case",    cmd_case,    UNLOCK,  "Create and list cases; grant or revoke members" },
 	{ "purpose", cmd_purpose, UNLOCK,  "Manage the purposes of access given when reading" },
-	{ "recovery", cmd_recovery, UNLOCK, "Recover a case whose members are gone (M of N custodians)" },
-	{ "settings", cmd_settings, UNLOCK, "Show or change the vault's settings (anomaly thresholds)" },
+	{ "recovery", cmd_recovery, UNLOCK, N_("Recover a case whose members are gone (M of N custodians)") },
+	{ "settings", cmd_settings, UNLOCK, N_("Show or change the vault's settings (anomaly thresholds)") },
 	{ "put",     cmd_put,     UNLOCK,  "Store a file as a new version" },
 	{ "get",     cmd_get,     UNLOCK,  "Read a file (recorded as a read event)" },
 	{ "ls",      cmd_ls,      UNLOCK,  "List your cases, or a folder of a case" },
@@ -37,9 +37,9 @@ static const cli_cmd_spec cli_cmds[] = {
 	{ "history", cmd_history, UNLOCK,  "List the versions of a file" },
 	{ "restore", cmd_restore, UNLOCK,  "Make an old version of a file current again, or a vault from a backup" },
 	{ "backup",  cmd_backup,  UNLOCK,  "Back up the vault (a signed snapshot), or verify a backup" },
-	{ "compact", cmd_compact, CMD_DIR, "Rewrite the vault file without its free pages (offline)" },
+	{ "compact", cmd_compact, CMD_DIR, N_("Rewrite the vault file without its free pages (offline)") },
 	{ "audit",   cmd_audit,   OPEN,    "Show or verify the signed history" },
-	{ "mount",   cmd_mount,   UNLOCK | CMD_KEEPPASS, "Show your cases as folders (FUSE)" },
+	{ "mount",   cmd_mount,   UNLOCK | CMD_KEEPPASS, N_("Show your cases as folders (FUSE)") },
 	{ "umount",  cmd_umount,  0,       "Unmount a casevault mount" },
 	{ "config",  cmd_config,  0,       "Show the settings in use and where each comes from" },
 	{ "help",    cmd_help,    0,       "Show this help, or a command's" },
@@ -50,15 +50,15 @@ static void usage(FILE *out)
 {
 	const cli_cmd_spec *c;
 
-	fputs("usage: casevault [--vault DIR] [--user NAME] [--passphrase-file FILE] [--restored]\n"
+	fputs(_("usage: casevault [--vault DIR] [--user NAME] [--passphrase-file FILE] [--restored]\n"
 		"                 [-q | -v] COMMAND [ARGS]\n"
 		"\n"
 		"An encrypted, audit-logged records vault.\n"
 		"\n"
-		"Commands:\n", out);
+		"Commands:\n"), out);
 	for (c = cli_cmds; c->name != NULL; c++)
-		fprintf(out, "  %-9s %s\n", c->name, c->help);
-	fputs("\n"
+		fprintf(out, "  %-9s %s\n", c->name, _(c->help));
+	fputs(_("\n"
 		"Options (before or after the command, up to '--'):\n"
 		"  --vault DIR             the vault (env CASEVAULT_DIR)\n"
 		"  --user NAME             who you are (env CASEVAULT_USER)\n"
@@ -81,7 +81,7 @@ static void usage(FILE *out)
 		"Exit codes: 0 ok, 1 error, 2 usage, 3 integrity failure, 4 access denied,\n"
 		"5 authentication failed.\n"
 		"\n"
-		"Run 'casevault COMMAND --help' for the options of a command.\n", out);
+		"Run 'casevault COMMAND --help' for the options of a command.\n"), out);
 }
 
 static const cli_cmd_spec *find_command(const char *name)
@@ -425,6 +425,7 @@ int main(int argc, char **argv)
 	cli_config *cfg = NULL;
 	int rc, i = argc;
 
+	cli_i18n_init();
 	if (sanitise_stdfd() < 0)
 		return cli_error_os("check that /dev/null exists", "cannot open /dev/null");
 	/* This process will hold keys: no core dumps, no ptrace by other processes of the user. */

@@ -282,7 +282,7 @@ int cli_parse(const cli_syntax *syn, int argc, char **argv, char **args)
 
 	/* Before anything else, as main() decides by the same test not to open the vault. */
 	if (cli_wants_help(argc, argv)) {
-		fputs(syn->usage, stdout);
+		fputs(_(syn->usage), stdout);
 		return CLI_EXIT_OK;
 	}
 
@@ -327,7 +327,7 @@ int cli_dispatch(cli_ctx *ctx, const char *name, const char *usage,
 	if (argc < 2)
 		return cli_usage_error("missing subcommand");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(usage, stdout);
+		fputs(_(usage), stdout);
 		return CLI_EXIT_OK;
 	}
 	for (s = subs; s->name != NULL; s++) {

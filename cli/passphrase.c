@@ -47,8 +47,10 @@ void cli_secret_dispose(cli_secret *s)
 
 static int too_long(void)
 {
-	return cli_error(CLI_EXIT_USAGE, "use at most " CLI_STR(CLI_PASS_MAX) " bytes",
-		"the passphrase is too long");
+	char hint[128];
+
+	snprintf(hint, sizeof hint, _("use at most %d bytes"), CLI_PASS_MAX);
+	return cli_error(CLI_EXIT_USAGE, hint, "the passphrase is too long");
 }
 
 /* ---- from a file --------------------------------------------------------- */
@@ -240,10 +242,10 @@ done:
 static int tty_prompt(cli_secret *s, int fd, const char *what, const char *user,
 	const char *hint)
 {
-	char prompt[64 + VAULT_NAME_MAX];
+	char prompt[256 + VAULT_NAME_MAX];
 	int error;
 
-	snprintf(prompt, sizeof prompt, "%s %s: ", what, user);
+	snprintf(prompt, sizeof prompt, "%s %s: ", _(what), user);
 	while ((error = tty_read_once(s, fd, prompt, hint)) == TTY_AGAIN)
 		;
 	return error;
@@ -281,12 +283,12 @@ static int secret_get(cli_secret *out, const char *file, const char *user, const
 
 int cli_passphrase_get(cli_secret *out, const char *file, const char *user)
 {
-	return secret_get(out, file, user, "passphrase for", CLI_HINT_PASSFILE);
+	return secret_get(out, file, user, N_("passphrase for"), CLI_HINT_PASSFILE);
 }
 
 int cli_code_get(cli_secret *out, const char *file, const char *user)
 {
-	return secret_get(out, file, user, "enrolment code for", CLI_HINT_CODEFILE);
+	return secret_get(out, file, user, N_("enrolment code for"), CLI_HINT_CODEFILE);
 }
 
 static int tty_new(cli_secret *out, int fd, const char *user, const char *hint)
@@ -294,11 +296,11 @@ static int tty_new(cli_secret *out, int fd, const char *user, const char *hint)
 	cli_secret again = { NULL, 0 };
 	int error;
 
-	if ((error = tty_prompt(out, fd, "new passphrase for", user, hint)) != 0)
+	if ((error = tty_prompt(out, fd, N_("new passphrase for"), user, hint)) != 0)
 		goto done;
 	if ((error = secret_alloc(&again)) != 0)
 		goto done;
-	if ((error = tty_prompt(&again, fd, "repeat new passphrase for", user, hint)) != 0)
+	if ((error = tty_prompt(&again, fd, N_("repeat new passphrase for"), user, hint)) != 0)
 		goto done;
 	if (out->len != again.len || memcmp(out->buf, again.buf, out->len) != 0)
 		error = cli_error(CLI_EXIT_USAGE, "type the same passphrase twice",
@@ -329,8 +331,14 @@ static const char *const common_passphrases[] = {
 };
 
 #define PASS_MIN_CHARS 12
-#define STRENGTH_HINT "several words picked at random (four or more, with dice or a password manager) " \
-	"are easy to type and hard to guess"
+
+/* The hint of a refused new passphrase: why, then what is better. */
+static const char *strength_hint(char *buf, size_t size, const char *why)
+{
+	snprintf(buf, size, "%s: %s", why, _("several words picked at random (four or more, "
+		"with dice or a password manager) are easy to type and hard to guess"));
+	return buf;
+}
 
 /* Characters, not bytes: a UTF-8 sequence counts once (Lao, Thai). */
 static size_t utf8_chars(const char *s, size_t len)
@@ -394,18 +402,23 @@ static int is_common(const char *s, size_t len)
 static int check_strength(const cli_secret *s, const char *user, const char *vault_id)
 {
 	size_t chars = utf8_chars(s->buf, s->len);
+	char why[256], hint[1024];
 
+	snprintf(why, sizeof why, _("use at least %d characters"), PASS_MIN_CHARS);
 	if (chars < PASS_MIN_CHARS)
-		return cli_error(CLI_EXIT_USAGE, "use at least " CLI_STR(PASS_MIN_CHARS) " characters: "
-			STRENGTH_HINT, "the new passphrase for '%s' is too short (%zu characters)", user, chars);
+		return cli_error(CLI_EXIT_USAGE, strength_hint(hint, sizeof hint, why),
+			"the new passphrase for '%s' is too short (%zu characters)", user, chars);
 	if (is_common(s->buf, s->len))
-		return cli_error(CLI_EXIT_USAGE, "a common passphrase is among the first guesses: "
-			STRENGTH_HINT, "the new passphrase for '%s' is a common one", user);
+		return cli_error(CLI_EXIT_USAGE, strength_hint(hint, sizeof hint,
+			_("a common passphrase is among the first guesses")),
+			"the new passphrase for '%s' is a common one", user);
 	if (strlen(user) >= 3 && contains_nocase(s->buf, s->len, user))
-		return cli_error(CLI_EXIT_USAGE, "a passphrase holding the user name is guessed sooner: "
-			STRENGTH_HINT, "the new passphrase for '%s' contains the user name", user);
+		return cli_error(CLI_EXIT_USAGE, strength_hint(hint, sizeof hint,
+			_("a passphrase holding the user name is guessed sooner")),
+			"the new passphrase for '%s' contains the user name", user);
 	if (vault_id != NULL && contains_nocase(s->buf, s->len, vault_id))
-		return cli_error(CLI_EXIT_USAGE, "the vault id is no secret: " STRENGTH_HINT,
+		return cli_error(CLI_EXIT_USAGE, strength_hint(hint, sizeof hint,
+			_("the vault id is no secret")),
 			"the new passphrase for '%s' contains the vault id", user);
 	return 0;
 }

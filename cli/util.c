@@ -350,7 +350,7 @@ int cli_check_at_purpose(vault *v, const char *purpose, const char *what, const 
 {
 	cli_error_on(CLI_ON_READ, path);
 	if (vault_purpose_check(v, purpose) < 0)
-		return cli_fail_vault("cannot %s '%s'", what, path);
+		return cli_fail_vault("cannot %s '%s'", _(what), path);
 	return 0;
 }
 
@@ -365,13 +365,13 @@ int cli_fail_at(const char *what, const char *path, const char *at_arg)
 	const vault_error *err = vault_error_last();
 	const char *slash = strchr(path, '/');
 	int clen = slash ? (int) (slash - path) : (int) strlen(path);
-	char hint[512];
+	char hint[1024];
 
 	if (err->code != VAULT_ENOTFOUND && err->code != VAULT_EUSAGE)
-		return cli_fail_vault("cannot %s '%s' as of %s", what, path, at_arg);
-	snprintf(hint, sizeof hint, "'casevault audit log --case %.*s' shows when things happened, "
-		"'casevault ls %.*s --at TIME' what was there then", clen, path, clen, path);
+		return cli_fail_vault("cannot %s '%s' as of %s", _(what), path, at_arg);
+	snprintf(hint, sizeof hint, _("'casevault audit log --case %.*s' shows when things happened, "
+		"'casevault ls %.*s --at TIME' what was there then"), clen, path, clen, path);
 	return cli_error(err->code == VAULT_EUSAGE ? CLI_EXIT_USAGE : CLI_EXIT_ERROR, hint,
-		"cannot %s '%s' as of %s: %s", what, path, at_arg,
-		err->message ? err->message : "not found");
+		"cannot %s '%s' as of %s: %s", _(what), path, at_arg,
+		err->message ? err->message : _("not found"));
 }

@@ -4,6 +4,7 @@
  * the mount is unmounted.
  */
 #include <fcntl.h>
+#include <libintl.h>
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
@@ -321,7 +322,7 @@ static struct fuse *new_fuse(struct fuse_args *args, vfs *fs)
 	    fuse_opt_add_arg(args, opts) < 0)
 		return NULL;
 	if ((fuse = fuse_new(args, &vfs_vfs__ops, sizeof vfs_vfs__ops, fs)) == NULL)
-		fprintf(stderr, "casevault: cannot start the mount\n");
+		fprintf(stderr, "casevault: %s\n", gettext("cannot start the mount"));
 	return fuse;
 }
 
@@ -387,7 +388,7 @@ static int serve(struct fuse *fuse, vfs *fs, const char *mnt)
 		sodium_memzero(o->pass, o->passlen);
 	if (rc < 0) {
 		syslog(LOG_ERR, "casevault: cannot open the vault: %s", vault_error_last()->message);
-		fprintf(stderr, "casevault: cannot open the vault: %s\n", vault_error_last()->message);
+		fprintf(stderr, "casevault: %s: %s\n", gettext("cannot open the vault"), vault_error_last()->message);
 		return -1;
 	}
 	vault_set_via(fs->v, VAULT_VIA_FUSE);
@@ -416,7 +417,8 @@ int vfs_mount(const vfs_options *o)
 
 	/* A daemon works from "/": the vault's path must not be relative. */
 	if (realpath(o->vault_dir, dir) == NULL) {
-		fprintf(stderr, "casevault: cannot find the vault '%s'\n", o->vault_dir);
+		fputs("casevault: ", stderr);
+		fprintf(stderr, gettext("cannot find the vault '%s'\n"), o->vault_dir);
 		return -1;
 	}
 	abs.vault_dir = dir;
@@ -439,8 +441,9 @@ int vfs_mount(const vfs_options *o)
 	/* The absolute path: the daemon works from "/", and unmounts by this
 	 * name when a signal ends it. */
 	if (fuse_mount(fuse, mnt[0] ? mnt : o->mountpoint) < 0) {
-		fprintf(stderr, "casevault: cannot mount on '%s'\nhint: check that /dev/fuse exists and that fuse3 is installed\n",
-			o->mountpoint);
+		fputs("casevault: ", stderr);
+		fprintf(stderr, gettext("cannot mount on '%s'\n"), o->mountpoint);
+		fprintf(stderr, "hint: %s\n", gettext("check that /dev/fuse exists and that fuse3 is installed"));
 		goto done;
 	}
 	mounted = 1;

@@ -1,0 +1,29 @@
+#!/bin/sh
+# po/make-pot.sh OUT: the message template of the sources in po/POTFILES.
+#
+# cli_error() translates two of its arguments, the hint (2) and the format
+# (3); xgettext takes one argument position per keyword and run, so the
+# formats and the hints are extracted in two runs and merged.
+set -eu
+cd "$(dirname "$0")/.."
+out=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+files=$(grep -v '^#' po/POTFILES)
+common="--language=C --from-code=UTF-8 --add-location=file --sort-by-file
+	--package-name=casevault
+	--keyword=_ --keyword=N_ --keyword=gettext"
+# shellcheck disable=SC2086
+xgettext $common -o "$tmp/formats.pot" \
+	--keyword=cli_error:3 --flag=cli_error:3:c-format \
+	--keyword=cli_error_os:2 --flag=cli_error_os:2:c-format \
+	--keyword=cli_usage_error:1 --flag=cli_usage_error:1:c-format \
+	--keyword=cli_fail_vault:1 --flag=cli_fail_vault:1:c-format \
+	--keyword=cli_warning:1 --flag=cli_warning:1:c-format \
+	$files
+# shellcheck disable=SC2086
+xgettext $common -o "$tmp/hints.pot" \
+	--keyword=cli_error:2 --flag=cli_error:2:no-c-format \
+	--keyword=cli_error_os:1 --flag=cli_error_os:1:no-c-format \
+	$files
+msgcat --use-first --add-location=file --sort-by-file -o "$out" "$tmp/formats.pot" "$tmp/hints.pot"
