@@ -42,7 +42,7 @@ static const char usage[] =
 	"                      ...+07:00), a date (its first second) or seconds\n"
 	"  --purpose P[:NOTE]  why you read it, required unless 'casevault purpose list'\n"
 	"                      says \"required: no\": a code from that list, and a note\n"
-	"                      only auditors and admins can read\n"));
+	"                      only auditors and admins can read\n");
 
 /* What -o names, and so what finishing or undoing the output means. */
 typedef enum {
