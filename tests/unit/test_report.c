@@ -2037,6 +2037,12 @@ int main(void)
 	snprintf(work, sizeof work, "%s", harness_tmpdir());
 	build_base();
 	build_timed();
+	/* The tests below name the base vault's events by index: a change
+	 * in what the library records must show here, not skip them. */
+	if (hist.n != NBASE)
+		for (size_t i = 0; i < hist.n; i++)
+			fprintf(stderr, "test_report: base event %zu is '%s'\n", i, hist.ev[i].action);
+	CHECK(hist.n == NBASE);
 	if (harness_failures == 0 && hist.n == NBASE) {
 		test_query_all();
 		test_query_filters();
