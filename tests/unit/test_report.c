@@ -1709,7 +1709,10 @@ static void test_anomalies_grant_after_add(void)
 			l.ev[add].commit);
 	}
 	support_log_free(&l);
-	if (add >= 0 && want.to - want.from <= 2) {
+	/* dan's grant came within the window (seconds after his user-add):
+	 * a slower run shows, instead of leaving the rule untested. */
+	CHECK(want.to - want.from <= 2);
+	if (add >= 0 && grant == add + 2) {
 		expect_flags(&r, v, 0, 0, &want, 1);
 		CHECK(r.n < 1 || (!strcmp(r.l[0].case_code, code) && !strcmp(r.l[0].detail, detail)));
 		rlines_free(&r);
