@@ -167,19 +167,36 @@ static void test_history(void)
 
 static void copy_vault(char *out, size_t n)
 {
+	static int ncopies;
 	char lock[600];
 	struct stat st;
 
-	snprintf(out, n, "%s/v", harness_tmpdir());
+	snprintf(out, n, "%s/c%02d", harness_tmpdir(), ncopies++);
 	CHECK(rawdb_copy_dir(vdir, out) == 0);
 	snprintf(lock, sizeof lock, "%s/lock.mdb", out);
 	CHECK(stat(lock, &st) == 0);   /* the copy holds the lock file too */
 }
 
+/*
+ * A copy at `dir`, no user unlocked, holding the base's history keys (an
+ * insider's): the history is encrypted, and verify must judge a copy no
+ * session would open.
+ */
+static vault *open_insider(const char *dir)
+{
+	vault *v = support_open_as(dir, NULL, NULL);
+
+	if (v && support_take_keys(v, vdir, "dpo") < 0) {
+		vault_close(v);
+		return NULL;
+	}
+	return v;
+}
+
 /* Verify a tampered copy: ECORRUPT, naming an event when `names_event`. */
 static void expect_corrupt(const char *dir, const char *what, int names_event)
 {
-	vault *v = support_open_as(dir, NULL, NULL);
+	vault *v = open_insider(dir);
 	vault_verify_result res;
 	int rc;
 
@@ -204,26 +221,26 @@ static void tamper_commit(void)
 {
 	char dir[512];
 	unsigned char k[20], *copy;
+	size_t len;
+	int type;
 	rawdb db;
-	MDB_val val;
 	vault *v;
 	vault_verify_result res;
 
+	/* Encrypted again under the history key, as an insider can. */
 	copy_vault(dir, sizeof dir);
 	oid_raw(k, ids[4]);               /* the first write */
 	CHECK(rawdb_open(&db, dir) == 0);
 	if (!db.env)
 		return;
-	if (rawdb_get(&db, "git", k, 20, &val) == 0) {
+	if (rawdb_object_get(&copy, &len, &type, &db, support_keyring(vdir, "dpo"), k) == 0) {
 		unsigned char *via;
-		copy = malloc(val.mv_size);
-		memcpy(copy, val.mv_data, val.mv_size);
-		CHECK(copy[0] == GIT_OBJECT_COMMIT);
-		via = memmem(copy, val.mv_size, "Via: cli", 8);
+		CHECK(type == GIT_OBJECT_COMMIT);
+		via = memmem(copy, len, "Via: cli", 8);
 		CHECK(via != NULL);
 		if (via)
 			via[7] = 'j';         /* "Via: clj" */
-		CHECK(rawdb_put(&db, "git", k, 20, copy, val.mv_size) == 0);
+		CHECK(rawdb_object_put(&db, support_keyring(vdir, "dpo"), k, type, copy, len) == 0);
 		free(copy);
 		CHECK(rawdb_close(&db, 1) == 0);
 	} else {
@@ -234,7 +251,7 @@ static void tamper_commit(void)
 	/* The event at fault is the one whose object is damaged: verify names
 	 * it in res.bad_commit, not only in the message. */
 	expect_corrupt(dir, "flipped commit", 1);
-	if ((v = support_open_as(dir, NULL, NULL)) != NULL) {
+	if ((v = open_insider(dir)) != NULL) {
 		CHECK_RC(vault_audit_verify(&res, v, NULL), VAULT_ECORRUPT);
 		CHECK(!strcmp(res.bad_commit, ids[4]));
 		vault_close(v);
@@ -317,7 +334,7 @@ static void tamper_rollback(void)
 	}
 	mem_sink_free(&sink);
 	set_head(dir, ids[nids - 1]);
-	if ((v = support_open_as(dir, NULL, NULL)) != NULL) {
+	if ((v = open_insider(dir)) != NULL) {
 		CHECK_RC(support_verify(&res, v, newhead), VAULT_ECORRUPT);
 		/* Without the anchor the shortened chain is self-consistent. */
 		rc = vault_audit_verify(&res, v, NULL);
@@ -370,23 +387,16 @@ static void tamper_node(void)
 static void tamper_missing_commit(void)
 {
 	char dir[512];
-	unsigned char k[20];
-	rawdb db;
 
 	copy_vault(dir, sizeof dir);
-	oid_raw(k, ids[3]);               /* case-create, in the middle */
-	CHECK(rawdb_open(&db, dir) == 0);
-	if (!db.env)
-		return;
-	CHECK(rawdb_del(&db, "git", k, 20) == 0);
-	CHECK(rawdb_close(&db, 1) == 0);
+	CHECK(rawdb_remove_object(dir, vdir, "dpo", ids[3]) == 0);   /* case-create, in the middle */
 	expect_corrupt(dir, "commit removed", 0);
 }
 
 /* (f) Anchors. */
 static void test_anchor(void)
 {
-	vault *v = support_open_as(vdir, NULL, NULL);
+	vault *v = support_open_as(vdir, "dpo", "dpo-pass");
 	vault_verify_result res;
 	char g[VAULT_OID_SIZE];
 
@@ -423,42 +433,43 @@ static void test_anchor(void)
 	vault_close(v);
 }
 
-/* A wrong passphrase: refused, recorded unsigned, the history still verifies. */
+/*
+ * A wrong passphrase: refused. The failing process holds no key of the
+ * history: it leaves a sealed note, and the next session records the
+ * event, unsigned, with the time of the failure; the history verifies.
+ */
 static void test_failed_unlock(void)
 {
 	char dir[512], h1[VAULT_OID_SIZE], h2[VAULT_OID_SIZE];
 	vault *v;
 	vault_verify_result res;
 	evlog l;
-	size_t before;
 
 	copy_vault(dir, sizeof dir);
 	if ((v = support_open_as(dir, NULL, NULL)) == NULL)
 		return;
-	CHECK_RC(read_log(&l, v), 0);
-	before = l.n;
 	CHECK_RC(vault_head(h1, v), 0);
 	CHECK_RC(vault_unlock(v, "alice", "wrong-pass", 10), VAULT_EAUTH);
 	CHECK(vault_user(v) == NULL);
 	CHECK_RC(vault_head(h2, v), 0);
-	CHECK(strcmp(h1, h2) != 0);
-	CHECK_RC(read_log(&l, v), 0);
-	CHECK(l.n == before + 1);
-	if (l.n == before + 1 && l.n <= MAXEV) {
-		CHECK(!strcmp(l.action[l.n - 1], "unlock-failed"));
-		CHECK(!strcmp(l.actor[l.n - 1], "alice"));
-		CHECK(!strcmp(l.commit[l.n - 1], h2));
-	}
-	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
-	CHECK(res.events == before + 1);
-	/* An empty passphrase and a near miss are wrong too; the right one works. */
+	CHECK(!strcmp(h1, h2));
+	/* An empty passphrase and a near miss are wrong too; an unknown user
+	 * records nothing; the right one works. */
 	CHECK_RC(vault_unlock(v, "alice", "", 0), VAULT_EAUTH);
 	CHECK_RC(vault_unlock(v, "alice", "alice-pas", 9), VAULT_EAUTH);
 	CHECK_RC(vault_unlock(v, "nobody", "x", 1), VAULT_EAUTH);
+	CHECK_RC(vault_head(h2, v), 0);
+	CHECK(!strcmp(h1, h2));
 	CHECK_RC(vault_unlock(v, "alice", "alice-pass", 10), 0);
 	CHECK(vault_user(v) && !strcmp(vault_user(v), "alice"));
+	CHECK_RC(read_log(&l, v), 0);
+	CHECK(l.n == nids + 3);
+	for (size_t i = nids; i < l.n && i < MAXEV; i++) {
+		CHECK(!strcmp(l.action[i], "unlock-failed"));
+		CHECK(!strcmp(l.actor[i], "alice"));
+	}
 	CHECK_RC(vault_audit_verify(&res, v, NULL), 0);
-	CHECK(res.events >= before + 3);
+	CHECK(res.events == nids + 3);
 	vault_close(v);
 }
 
@@ -467,7 +478,9 @@ int main(void)
 	umask(022);
 	CHECK_RC(vault_global_init(), 0);
 	test_history();
-	if (nids == 6 && fnode) {
+	/* The tampering tests name the base history's events by index: they
+	 * run on the history test_history checked, whose failure shows. */
+	if (harness_failures == 0) {
 		tamper_commit();
 		tamper_role();
 		tamper_rollback();
