@@ -8,6 +8,8 @@
  * before the next starts, so a failure half-way leaves every earlier step
  * complete and nothing half-written.
  */
+#define _GNU_SOURCE	/* YESSTR */
+#include <langinfo.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +159,26 @@ int cli_mkdir_p(vault *v, char *path, size_t *made)
 	return rc;
 }
 
+/*
+ * y, Y and yes in every language (what the prompt shows, and what scripts
+ * and the English help say), and the locale's own: its word for yes
+ * (ແມ່ນ, ใช่) or its one letter (ມ, ช), which glibc's LC_MESSAGES knows.
+ * Anything else is a no.
+ */
+static int said_yes(char *answer)
+{
+	const char *word = nl_langinfo(YESSTR);
+
+	answer[strcspn(answer, "\n")] = '\0';
+	if (strcmp(answer, "y") == 0 || strcmp(answer, "Y") == 0 || strcmp(answer, "yes") == 0)
+		return 1;
+	if (*word != '\0' && strcmp(answer, word) == 0)
+		return 1;
+	return (unsigned char) answer[0] >= 0x80 &&
+		cli_utf8_len((const unsigned char *) answer) == strlen(answer) &&
+		rpmatch(answer) == 1;
+}
+
 int cli_confirm(int yes, cli_confirm_t when, const char *fmt, ...)
 {
 	char question[512], answer[16];
@@ -165,7 +187,7 @@ int cli_confirm(int yes, cli_confirm_t when, const char *fmt, ...)
 	if (yes)
 		return 0;
 	va_start(ap, fmt);
-	vsnprintf(question, sizeof question, fmt, ap);
+	vsnprintf(question, sizeof question, _(fmt), ap);
 	va_end(ap);
 	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
 		if (when == CLI_CONFIRM_AT_TTY)
@@ -173,11 +195,9 @@ int cli_confirm(int yes, cli_confirm_t when, const char *fmt, ...)
 		return cli_error(CLI_EXIT_USAGE, "pass --yes to do it without a question (scripts)",
 			"will not %s without a confirmation: no terminal to ask on", question);
 	}
-	fprintf(stderr, "%s? [y/N] ", question);
+	fprintf(stderr, _("%s? [y/N] "), question);
 	fflush(stderr);
-	if (fgets(answer, sizeof answer, stdin) == NULL ||
-	    (strcmp(answer, "y\n") != 0 && strcmp(answer, "Y\n") != 0 &&
-	     strcmp(answer, "yes\n") != 0))
+	if (fgets(answer, sizeof answer, stdin) == NULL || !said_yes(answer))
 		return cli_error(CLI_EXIT_ERROR, "answer y to go on, or pass --yes",
 			"did not %s: not confirmed", question);
 	return 0;

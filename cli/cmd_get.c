@@ -333,7 +333,7 @@ static int get_tree(vault *v, const char *path, const char *dir, get_job *job)
 		free(local);
 	}
 	if (rc != 0 && done > 0)
-		fprintf(stderr, "note: %zu of %zu files were written to '%s' before it, each complete\n",
+		cli_batch_note("%zu of %zu files were written to '%s' before it, each complete",
 			done, cli_tree_count(&t, 0), dir);
 done:
 	cli_tree_dispose(&t);

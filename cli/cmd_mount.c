@@ -367,9 +367,11 @@ static int busy(const char *dir, const char *path, int force)
 	if (fusermount_u(msg, sizeof msg, dir, 1) != 0)
 		return cli_error(CLI_EXIT_ERROR, "try again, or 'fusermount3 -u -z DIR'",
 			"cannot unmount '%s': %s", dir, msg[0] ? msg : "fusermount3 -u -z failed");
-	if (n)
-		fprintf(stderr, "casevault: '%s' detached while in use by %s: they now get "
-			"\"Transport endpoint is not connected\"\n", dir, holders);
+	if (n) {
+		fputs("casevault: ", stderr);
+		fprintf(stderr, _("'%s' detached while in use by %s: they now get "
+			"\"Transport endpoint is not connected\"\n"), dir, holders);
+	}
 	return CLI_EXIT_OK;
 }
 

@@ -71,7 +71,7 @@ int cmd_mv(cli_ctx *ctx, int argc, char **argv)
 	for (i = 0, rc = 0; i < n - 1 && rc == 0; i++)
 		rc = move_into(ctx->v, args[i], dest);
 	if (rc != 0 && i > 1)
-		fprintf(stderr, "note: %zu of %zu were moved into '%s' before it\n", i - 1, n - 1, dest);
+		cli_batch_note("%zu of %zu were moved into '%s' before it", i - 1, n - 1, dest);
 done:
 	free(args);
 	return rc;

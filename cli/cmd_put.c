@@ -184,7 +184,7 @@ static int put_tree(cli_ctx *ctx, const char *dir, char *dest)
 		free(lpath);
 	}
 	if (rc != 0 && done > 0)
-		fprintf(stderr, "note: %zu of %zu files were stored before it, each complete\n",
+		cli_batch_note("%zu of %zu files were stored before it, each complete",
 			done, files);
 done:
 	cli_tree_dispose(&t);

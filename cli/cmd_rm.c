@@ -52,7 +52,7 @@ static int remove_tree(cli_ctx *ctx, const char *path, int yes)
 	if (rc == 0)
 		rc = remove_one(ctx->v, path);
 	if (rc != 0 && done > 0)
-		fprintf(stderr, "note: %zu of %zu files and folders were removed before it\n",
+		cli_batch_note("%zu of %zu files and folders were removed before it",
 			done, t.n + 1);
 done:
 	cli_tree_dispose(&t);

@@ -125,7 +125,7 @@ static int usage_report(const char *suggestion, const char *fmt, va_list ap)
 	vsnprintf(line + n, sizeof line - n, _(fmt), ap);
 	emit("casevault: ", line);
 	if (suggestion != NULL)
-		snprintf(hint, sizeof hint, "did you mean '%s'?", suggestion);
+		snprintf(hint, sizeof hint, _("did you mean '%s'?"), suggestion);
 	emit("hint: ", suggestion != NULL ? hint : usage_hint(hint, sizeof hint));
 	fflush(stderr);
 	return CLI_EXIT_USAGE;
@@ -469,14 +469,31 @@ void cli_note(int level, const char *fmt, ...)
 	fflush(stderr);
 }
 
+/* One translated line on stderr after a prefix that stays as it is. */
+static void say(const char *prefix, const char *fmt, va_list ap) VAULT_PRINTF(2, 0);
+
+static void say(const char *prefix, const char *fmt, va_list ap)
+{
+	fputs(prefix, stderr);
+	vfprintf(stderr, _(fmt), ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
 void cli_warning(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("casevault: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, _(fmt), ap);
+	say("casevault: warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stderr);
+}
+
+void cli_batch_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say("note: ", fmt, ap);
+	va_end(ap);
 }

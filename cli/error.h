@@ -84,6 +84,13 @@ int cli_exit_code(int vault_code);
 /** "casevault: warning: …" on stderr; not an error. */
 void cli_warning(const char *fmt, ...) VAULT_PRINTF(1, 2);
 
+/**
+ * "note: …" on stderr: what a batch command did before it failed ("3 of 5
+ * files were stored before it"). Not silenced by -q: it tells what the
+ * failure left behind.
+ */
+void cli_batch_note(const char *fmt, ...) VAULT_PRINTF(1, 2);
+
 /*
  * How much the CLI says on stderr besides errors and warnings: -1 under
  * -q (no notes, no progress bars), 0 by default, 1 under -v.

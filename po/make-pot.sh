@@ -18,8 +18,11 @@ xgettext $common -o "$tmp/formats.pot" \
 	--keyword=cli_error:3 --flag=cli_error:3:c-format \
 	--keyword=cli_error_os:2 --flag=cli_error_os:2:c-format \
 	--keyword=cli_usage_error:1 --flag=cli_usage_error:1:c-format \
+	--keyword=cli_usage_suggest:2 --flag=cli_usage_suggest:2:c-format \
 	--keyword=cli_fail_vault:1 --flag=cli_fail_vault:1:c-format \
 	--keyword=cli_warning:1 --flag=cli_warning:1:c-format \
+	--keyword=cli_confirm:3 --flag=cli_confirm:3:c-format \
+	--keyword=cli_batch_note:1 --flag=cli_batch_note:1:c-format \
 	$files
 # shellcheck disable=SC2086
 xgettext $common -o "$tmp/hints.pot" \

@@ -81,7 +81,8 @@ expect_exit 0 cv noy put "$code/notes/a.txt" "$T/note"
 # `ls` without a vault: the error and its hint in Lao, the prefixes kept.
 expect_exit 2 in_lang lo_LA.UTF-8 cvbare --user noy ls
 expect_err_hint "ບໍ່ໄດ້ລະບຸຄັງຂໍ້ມູນ"
-check_contains "the hint is in Lao" "hint: ໃຊ້ --vault DIR ຫຼື ຕັ້ງ CASEVAULT_DIR" "$ERR"
+check_contains "the hint is in Lao" \
+	"hint: ໃຊ້ --vault DIR, ຕັ້ງ CASEVAULT_DIR ຫຼື ຕັ້ງ 'vault = DIR' ໃນໄຟລ໌ຕັ້ງຄ່າ" "$ERR"
 
 # `ls` of a case without a purpose: refused in Lao, exit 2 as in English.
 SNAP_USER=noy SNAP_LS=$code
@@ -96,6 +97,30 @@ check_contains "the access hint is in Thai" "hint: ขอให้ผู้ด�
 # A usage error of the option parser, in Thai.
 fails_cleanly 2 "ไม่รู้จักตัวเลือก '--nosuch'" in_lang th_TH.UTF-8 cv noy ls --nosuch
 check_contains "the usage hint names the command, in Thai" "hint: รัน 'casevault ls --help' เพื่อดูวิธีใช้" "$ERR"
+
+# A near option name: the did-you-mean hint in Thai.
+fails_cleanly 2 "ไม่รู้จักตัวเลือก '--purpse'" in_lang th_TH.UTF-8 cv noy ls "$code" --purpse followup
+check_contains "did you mean, in Thai" "hint: คุณหมายถึง '--purpose' ใช่ไหม?" "$ERR"
+
+# rm -r asks first. Without a terminal it is refused, in Lao (exit 2);
+# at a terminal the question is in Lao, and the locale's own yes (ແມ່ນ)
+# answers it as y does; Thai "ไม่" (no) is a no.
+fails_cleanly 2 "ຈະບໍ່ລຶບ '$code/notes' ພ້ອມ 1 ໄຟລ໌ ແລະ 0 ໂຟນເດີທີ່ຢູ່ໃນນັ້ນ ໂດຍບໍ່ມີການຢືນຢັນ" \
+	in_lang lo_LA.UTF-8 cv noy rm -r "$code/notes" < /dev/null
+check_contains "the --yes hint is in Lao" "hint: ໃຊ້ --yes ເພື່ອເຮັດໂດຍບໍ່ຖາມ (ສຳລັບສະຄຣິບ)" "$ERR"
+expect_exit 0 cv noy mkdir "$code/old"
+expect_exit 0 cv noy put "$code/old/b.txt" "$T/note"
+snapshot
+expect_exit 1 in_lang th_TH.UTF-8 at_tty --wait-for "[y/N]" --send '\xe0\xb9\x84\xe0\xb8\xa1\xe0\xb9\x88\n' \
+	noy rm -r "$code/old"
+check_contains "the question is in Thai" "ลบ '$code/old' พร้อม 1 ไฟล์และ 0 โฟลเดอร์ที่อยู่ข้างใน หรือไม่? [y/N]" "$OUT"
+check_contains "a Thai no is a no" "ไม่ได้ลบ '$code/old'" "$OUT"
+expect_unchanged "rm -r answered no in Thai: nothing removed"
+expect_exit 0 in_lang lo_LA.UTF-8 at_tty --wait-for "[y/N]" \
+	--send '\xe0\xbb\x81\xe0\xba\xa1\xe0\xbb\x88\xe0\xba\x99\n' noy rm -r "$code/old"
+check_contains "the question is in Lao" "ລຶບ '$code/old' ພ້ອມ 1 ໄຟລ໌ ແລະ 0 ໂຟນເດີທີ່ຢູ່ໃນນັ້ນ ບໍ? [y/N]" "$OUT"
+expect_exit 1 cv noy ls "$code/old" --purpose followup
+check_contains "the Lao yes removed it" "does not exist" "$ERR"
 
 # The mount refuses a folder that is not empty, in Lao (before any FUSE).
 mkdir "$T/full" && : > "$T/full/x"
