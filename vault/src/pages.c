@@ -216,7 +216,7 @@ int vault_store__check_pages(vault_store *st, MDB_txn *txn)
 	if (meta == NULL)
 		return VAULT_EBUSY;     /* two writes since it began: begin again */
 	w.last = get64(meta + META_LAST_PAGE);
-	if ((w.last + 1) * w.psize > st->fault_size)
+	if (w.last >= st->fault_size / w.psize)   /* not (last + 1) * psize: it wraps */
 		return damaged(w.last, "is the last page, past the map");
 	if ((w.seen = calloc(w.last / 8 + 1, 1)) == NULL)
 		return vault_error_set_oom();

@@ -153,8 +153,8 @@ static int check_dir(const char *dir, int mode)
  */
 static int check_magic(const char *path, const char *dir)
 {
-	unsigned char head[40];
-	uint64_t mapsize;
+	unsigned char head[152];
+	uint64_t mapsize, last;
 	uint32_t magic;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
@@ -180,6 +180,15 @@ static int check_magic(const char *path, const char *dir)
 			return vault_error_set(VAULT_ECORRUPT,
 				"the vault file is damaged: its meta page %d records a map of %llu bytes",
 				i, (unsigned long long)mapsize);
+		}
+		/* Its last page, after the two table records: no page lies
+		 * past the largest map (nor wraps its size around 2^64). */
+		memcpy(&last, head + 136, 8);
+		if (last >= VAULT_MAP_MAX / 4096) {
+			close(fd);
+			return vault_error_set(VAULT_ECORRUPT,
+				"the vault file is damaged: its meta page %d records a last page %llu past any map",
+				i, (unsigned long long)last);
 		}
 	}
 	close(fd);
