@@ -259,6 +259,10 @@ static int recovery_approve(cli_ctx *ctx, int argc, char **argv)
 	if (err->code == VAULT_ENOTFOUND || err->code == VAULT_EUSAGE)
 		return cli_error(err->code == VAULT_EUSAGE ? CLI_EXIT_USAGE : CLI_EXIT_ERROR,
 			"'casevault recovery list' shows the open requests", "cannot approve %s: %s", args[0], err->message);
+	if (err->code == VAULT_EREFUSED && strstr(err->message, "outside a grant"))
+		return cli_error(CLI_EXIT_ACCESS, "the custodians who approved the cancelled requests approve this one "
+			"first ('casevault recovery list --all' names them); nothing was recorded",
+			"cannot approve %s: %s", args[0], err->message);
 	if (err->code == VAULT_EREFUSED && strstr(err->message, "cancelled"))
 		return cli_error(CLI_EXIT_ACCESS, "an admin cancelled it; nothing was recorded; an admin may ask "
 			"again ('casevault recovery request')", "cannot approve %s: %s", args[0], err->message);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A recovery request cancelled by an admin: a signed event; the shares
 # approved for it are wiped; later approvals are refused (exit 4); the
-# caseworker's session combines nothing; `recovery list --all` and
-# `audit report --recoveries` show it; verify passes.
+# caseworker's session combines nothing; a later request hands no share
+# that would complete the cancelled one's outside a grant; `recovery list
+# --all` and `audit report --recoveries` show it; verify passes.
 . "$(dirname "$0")/lib.sh"
 
 for u in dpo aud noy ana bob carol dave; do mkpass "$u"; done
@@ -59,6 +60,13 @@ expect_exit 0 cv aud audit verify
 # A new request goes through: the cancelled one blocks nothing.
 expect_exit 0 cv dpo recovery request "$solo" ana --reason "noy left, again"
 req2=${OUT%$'\n'}
+# ana may have kept a copy of the file with bob's share of the cancelled
+# request: dave's share of this one would make two, the threshold, with
+# no grant. Refused until the request itself reaches it (bob first).
+snapshot
+fails_cleanly 4 "outside a grant" cv dave recovery approve "$req2"
+check_contains "its hint names who approves first" "approved the cancelled requests approve this one first" "$ERR"
+expect_unchanged "the refused approval records nothing"
 expect_exit 0 cv bob recovery approve "$req2"
 expect_exit 0 cv dave recovery approve "$req2"
 expect_exit 0 cv ana get "$solo/statement.txt" --purpose care

@@ -256,6 +256,48 @@ static int open_request(recovery_req **out, case_rec *c, const char *id)
 	return 0;
 }
 
+/* Request `q` handed shares of `r`'s split to its caseworker: `r` itself,
+ * or one of their requests of that split that was cancelled. */
+static int handed_for(const recovery_req *q, const recovery_req *r)
+{
+	return q == r || (q->granted == REQ_CANCELLED && q->epoch == r->epoch && !strcmp(q->user, r->user));
+}
+
+/* `name` handed such a share, in the approvals before approval `end_k` of
+ * request `end_i` (all of them when `end_i` is c->nreq). */
+static int handed_by(const case_rec *c, const recovery_req *r, const char *name, size_t end_i, size_t end_k)
+{
+	for (size_t i = 0; i < c->nreq && i <= end_i; i++)
+		for (size_t k = 0; k < c->req[i].napproved && (i < end_i || k < end_k); k++)
+			if (handed_for(&c->req[i], r) && !strcmp(c->req[i].approved[k], name))
+				return 1;
+	return 0;
+}
+
+/*
+ * A cancel wipes the shares handed over, but not from a copy of the file
+ * the caseworker kept: with the shares of a later request of the same
+ * split they combine into the key, outside any grant. So an approval that
+ * hands a share the caseworker lacks is refused when, with theirs, it
+ * would reach the threshold while the request itself does not.
+ */
+static int handed_within(const case_rec *c, const recovery_req *r, const char *approver)
+{
+	size_t held = 0;
+
+	if (r->napproved + 1 >= c->rec_threshold || handed_by(c, r, approver, c->nreq, 0))
+		return 0;
+	for (size_t i = 0; i < c->nreq; i++)
+		for (size_t k = 0; k < c->req[i].napproved; k++)
+			if (handed_for(&c->req[i], r) && !handed_by(c, r, c->req[i].approved[k], i, k))
+				held++;
+	if (held + 1 >= c->rec_threshold)
+		return vault_error_set(VAULT_EREFUSED,
+			"'%s' holds the shares of %zu custodian(s) from cancelled requests and this one: "
+			"one more would give them the key of case '%s' outside a grant", r->user, held, c->code);
+	return 0;
+}
+
 static int approve_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 {
 	approve_args *a = payload;
@@ -272,7 +314,8 @@ static int approve_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	for (size_t k = 0; error == 0 && k < r->napproved; k++)
 		if (!strcmp(r->approved[k], v->user))
 			error = vault_error_set(VAULT_EREFUSED, "'%s' approved request '%s' already", v->user, a->id);
-	if (error < 0 || (error = vault_keys__epoch_trusted(txn, v, &c)) < 0 ||
+	if (error < 0 || (error = handed_within(&c, r, v->user)) < 0 ||
+	    (error = vault_keys__epoch_trusted(txn, v, &c)) < 0 ||
 	    (error = recipient_ok(&u, txn, v, r->user)) < 0 || (error = hand_over(txn, v, &c, r, &u)) < 0)
 		goto done;
 	snprintf(r->approved[r->napproved++], sizeof r->approved[0], "%s", v->user);
