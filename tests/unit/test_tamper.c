@@ -948,6 +948,83 @@ static int ins_touch_and_folder(vault *v, MDB_txn *txn, vault_event *ev)
 	return vault_event__touch_node(ev, v, txn, c1root);
 }
 
+/* The name f.txt is renamed to by ins_rename_f: a member's own forgery,
+ * sealed under the node key, which no auditor can read. */
+static const char *forged_name;
+
+/* alice renames f.txt, in place, to forged_name, as a move does. */
+static int ins_rename_f(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	case_ctx cc;
+	node_rec n;
+	unsigned char *key = NULL;
+	int fresh, error;
+
+	if ((error = vault_docs__case_load(&cc, txn, v, c1, VAULT_CASE_RW | VAULT_CASE_EVENT)) < 0)
+		return error;
+	if ((error = vault_node__get(&n, txn, v, fnode)) < 0 ||
+	    (error = vault_docs__dirent_del(txn, v, &cc, n.parent, "f.txt", 5)) < 0 ||
+	    (error = vault_docs__node_key_for_write(&key, &fresh, txn, v, &cc.c, &n)) < 0)
+		goto done;
+	vault_docs__name_seal(&n, forged_name, strlen(forged_name), key);
+	vault_vcrypto__key_free(key);
+	n.ctime = vault_time__now_ns();
+	if ((error = vault_node__put(txn, v, &n)) < 0 ||
+	    (error = vault_docs__dirent_put(txn, v, &cc, n.parent, forged_name, strlen(forged_name), n.id)) < 0)
+		goto done;
+	event_on(ev, c1, n.id);
+	error = vault_docs__about(ev, v, txn, &n, 1);
+done:
+	vault_docs__case_dispose(&cc);
+	return error;
+}
+
+static int count_entry(const vault_stat_info *e, void *payload)
+{
+	(void)e;
+	++*(int *)payload;
+	return 0;
+}
+
+/*
+ * A member renames a file to a name no path can reach: not NFC (the
+ * lookup makes every path NFC), or holding '/', or "..". The names are
+ * sealed, so verify cannot see them; the members' listing refuses them,
+ * as it refuses an entry not at its name's place.
+ */
+static void test_insider_names(void)
+{
+	static const char *names[] = { "e\xcc\x81t\xc3\xa9.txt", "a/b", "..", "tab\there" };
+	char bad[VAULT_OID_SIZE], p[96];
+	const char *dir;
+	vault *v;
+	int n;
+
+	/* The forgery itself is well made: with an honest name, it lists. */
+	dir = copy_of(NULL);
+	forged_name = "g2.txt";
+	insider(bad, dir, "alice", "move", ins_rename_f, 0);
+	if ((v = open_as(dir, "alice", "alice-pass")) != NULL) {
+		snprintf(p, sizeof p, "%s/g2.txt", c1);
+		CHECK(node_of(v, p) == fnode);
+		vault_close(v);
+	}
+	drop_copy(dir);
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		dir = copy_of(NULL);
+		forged_name = names[i];
+		insider(bad, dir, "alice", "move", ins_rename_f, 0);
+		if ((v = open_as(dir, "alice", "alice-pass")) != NULL) {
+			n = 0;
+			CHECK_RC(vault_list(v, c1, &support_list_quiet, count_entry, &n), VAULT_ECORRUPT);
+			CHECK(strstr(vault_error_last()->message, "a name no path reaches") != NULL);
+			vault_close(v);
+		}
+		drop_copy(dir);
+	}
+}
+
 static void test_insider_folders(void)
 {
 	static const struct {
@@ -2872,6 +2949,7 @@ int main(void)
 	test_insider_self();
 	test_folder_loop();
 	test_insider_folders();
+	test_insider_names();
 	test_blocks();
 	test_nodes();
 	test_versions();

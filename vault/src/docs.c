@@ -407,6 +407,24 @@ int vault_docs__linked_node(node_rec *out, MDB_txn *txn, vault *v, uint64_t id)
 	return error;
 }
 
+/*
+ * A name some path reaches: a name (vault_docs__name_check) in NFC, as
+ * every write stores it. A member's key seals any bytes; a name that is
+ * not NFC is listed but never found (each path is made NFC first), and
+ * its NFC twin answers for it.
+ */
+static int name_reachable(const char *name, size_t len)
+{
+	char nfc[VAULT_FILENAME_MAX + 1];
+	size_t n;
+	int ok;
+
+	ok = strlen(name) == len && vault_docs__name_check(name, len) == 0 &&
+		vault_path_nfc(nfc, sizeof nfc, &n, name, len) == 0 && n == len && !memcmp(nfc, name, len);
+	sodium_memzero(nfc, sizeof nfc);
+	return ok;
+}
+
 /* One entry (`k`, `d`) of folder `dir`: its node and name, if it is whole
  * (vault_docs__entries_each). `key`: secret memory for the node key. */
 static int entry_check(node_rec *n, char name[VAULT_FILENAME_MAX + 1], unsigned char *key,
@@ -424,6 +442,10 @@ static int entry_check(node_rec *n, char name[VAULT_FILENAME_MAX + 1], unsigned 
 		return vault_error_set(VAULT_ECORRUPT, "a folder entry of '%s' points to a removed or foreign node", path);
 	if ((error = vault_docs__name_open(name, key, txn, v, &cc->c, n)) < 0)
 		return error;
+	if (!name_reachable(name, n->name_len - VCRYPTO_OVERHEAD))
+		return vault_error_set(VAULT_ECORRUPT,
+			"a folder entry of '%s' has a name no path reaches (not NFC, or not a name): "
+			"a member's key made it", path);
 	vault_vcrypto__lookup_hash(hash, cc->lookup, dir->id, name, strlen(name));
 	if (memcmp(hash, (unsigned char *)k->mv_data + 8, 16) != 0)
 		return vault_error_set(VAULT_ECORRUPT,
