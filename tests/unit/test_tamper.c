@@ -27,6 +27,7 @@
 #include "harness.h"
 #include "docs.h"
 #include "rawdb.h"
+#include "hkeys.h"
 
 /*
  * Edits that only a key holder can notice. verify holds no key: a wrapped
@@ -52,6 +53,7 @@ static const char *const AT_USE[] = {
  * Remove a name when it is caught.
  */
 static const char *const KNOWN_GAPS[] = {
+	"insider: an enrol that does not know the code",
 	NULL
 };
 
@@ -946,6 +948,53 @@ static int ins_touch_and_folder(vault *v, MDB_txn *txn, vault_event *ev)
 	if ((error = vault_node__put(txn, v, &p)) < 0)
 		return error;
 	return vault_event__touch_node(ev, v, txn, c1root);
+}
+
+/* zed, pending, made active with the forger's own key, signed as zed
+ * with it: an enrolment that never knew zed's code. */
+static int ins_enrol_zed(vault *v, MDB_txn *txn, vault_event *ev)
+{
+	user_rec u;
+	int error;
+
+	if ((error = vault_user__get(&u, txn, v, "zed")) < 0)
+		return error;
+	u.status = USER_ACTIVE;
+	memcpy(u.pk, v->pk, sizeof u.pk);
+	memset(u.enrol, 0, sizeof u.enrol);
+	memset(u.wrapped, 0x11, sizeof u.wrapped);
+	/* The history's keys, sealed to that key as an enrolment does: a
+	 * sealing needs only the public key. */
+	if ((error = vault_user__put(txn, v, "zed", &u)) < 0 ||
+	    (error = vault_hkeys__seal_to(txn, v, "zed", u.pk)) < 0 ||
+	    (error = vault_hkeys__enrol_drop(txn, v, "zed", v->hk.checked)) < 0)
+		return error;
+	snprintf(ev->target, sizeof ev->target, "zed");
+	return vault_event__touch_user(ev, v, txn, "zed");
+}
+
+/*
+ * A caseworker who holds the history key takes over a pending account
+ * (added, or enabled again): an `enrol` of zed with a key of their own.
+ * Grants to zed would then seal case keys to the forger. Verify must see
+ * that the enrolment does not prove the code an admin recorded.
+ */
+static void test_insider_enrol(void)
+{
+	char bad[VAULT_OID_SIZE], code[VAULT_ENROL_CODE_SIZE];
+	const char *dir = copy_of(NULL);
+	vault *v;
+
+	if ((v = open_as(dir, "dpo", "dpo-pass")) != NULL) {
+		CHECK_RC(vault_user_add(v, "zed", VAULT_ROLE_CASEWORKER, code), 0);
+		vault_close(v);
+	}
+	forge_actor = "zed";
+	insider(bad, dir, "alice", "enrol", ins_enrol_zed, 0);
+	forge_actor = NULL;
+	if (bad[0])
+		expect_verify("insider: an enrol that does not know the code", dir, NULL, bad, "code");
+	drop_copy(dir);
 }
 
 /* The name f.txt is renamed to by ins_rename_f: a member's own forgery,
@@ -2950,6 +2999,7 @@ int main(void)
 	test_folder_loop();
 	test_insider_folders();
 	test_insider_names();
+	test_insider_enrol();
 	test_blocks();
 	test_nodes();
 	test_versions();
