@@ -53,7 +53,6 @@ static const char *const AT_USE[] = {
  * Remove a name when it is caught.
  */
 static const char *const KNOWN_GAPS[] = {
-	"insider: an enrol that does not know the code",
 	NULL
 };
 
@@ -950,10 +949,14 @@ static int ins_touch_and_folder(vault *v, MDB_txn *txn, vault_event *ev)
 	return vault_event__touch_node(ev, v, txn, c1root);
 }
 
+/* A code the forger guessed, to prove with (NULL: no proof at all). */
+static const char *zed_guess;
+
 /* zed, pending, made active with the forger's own key, signed as zed
  * with it: an enrolment that never knew zed's code. */
 static int ins_enrol_zed(vault *v, MDB_txn *txn, vault_event *ev)
 {
+	static char proof[VAULT_ENROL_PROOF_HEX];
 	user_rec u;
 	int error;
 
@@ -969,6 +972,10 @@ static int ins_enrol_zed(vault *v, MDB_txn *txn, vault_event *ev)
 	    (error = vault_hkeys__seal_to(txn, v, "zed", u.pk)) < 0 ||
 	    (error = vault_hkeys__enrol_drop(txn, v, "zed", v->hk.checked)) < 0)
 		return error;
+	if (zed_guess && (error = vault_hkeys__enrol_prove(proof, v, "zed", zed_guess, strlen(zed_guess),
+	    u.pk)) < 0)
+		return error;
+	ev->proof = zed_guess ? proof : NULL;
 	snprintf(ev->target, sizeof ev->target, "zed");
 	return vault_event__touch_user(ev, v, txn, "zed");
 }
@@ -979,7 +986,7 @@ static int ins_enrol_zed(vault *v, MDB_txn *txn, vault_event *ev)
  * Grants to zed would then seal case keys to the forger. Verify must see
  * that the enrolment does not prove the code an admin recorded.
  */
-static void test_insider_enrol(void)
+static void test_insider_enrol(const char *name, const char *guess)
 {
 	char bad[VAULT_OID_SIZE], code[VAULT_ENROL_CODE_SIZE];
 	const char *dir = copy_of(NULL);
@@ -990,10 +997,18 @@ static void test_insider_enrol(void)
 		vault_close(v);
 	}
 	forge_actor = "zed";
+	zed_guess = guess;
 	insider(bad, dir, "alice", "enrol", ins_enrol_zed, 0);
 	forge_actor = NULL;
+	zed_guess = NULL;
 	if (bad[0])
-		expect_verify("insider: an enrol that does not know the code", dir, NULL, bad, "code");
+		expect_verify(name, dir, NULL, bad, "enrolment code");
+	/* The admin's next command (the grant the forger waits for) refuses it. */
+	if ((v = open_as(dir, "dpo", "dpo-pass")) != NULL) {
+		CHECK_RC(vault_user_add(v, "yan", VAULT_ROLE_CASEWORKER, code), VAULT_ECORRUPT);
+		CHECK(strstr(vault_error_last()->message, "enrolment code") != NULL);
+		vault_close(v);
+	}
 	drop_copy(dir);
 }
 
@@ -1599,14 +1614,15 @@ static void test_insiders(void)
 /* ---- insiders and a user's own keys ------------------------------------ */
 
 /* A pending user, as `user add` leaves them: no key, a code's hash. */
+static char pending_code[VAULT_ENROL_CODE_SIZE];
+
 static void add_pending(const char *dir, const char *name)
 {
-	char code[VAULT_ENROL_CODE_SIZE];
 	vault *v = open_as(dir, "dpo", pass_of("dpo"));
 
 	CHECK(v != NULL);
 	if (v)
-		CHECK_RC(vault_user_add(v, name, VAULT_ROLE_CASEWORKER, code), 0);
+		CHECK_RC(vault_user_add(v, name, VAULT_ROLE_CASEWORKER, pending_code), 0);
 	vault_close(v);
 }
 
@@ -1629,11 +1645,20 @@ static int new_keys(vault *v, MDB_txn *txn, vault_event *ev, const char *name)
 	return vault_event__touch_user(ev, v, txn, name);
 }
 
-/* erin's enrolment: her record active with a key the signer did not make. */
+/* erin's enrolment: her record active with a key the signer did not make,
+ * with the proof of her code (whoever holds it) over that key. */
 static int ins_enrol_erin(vault *v, MDB_txn *txn, vault_event *ev)
 {
+	static char proof[VAULT_ENROL_PROOF_HEX];
+	user_rec u;
+	int error;
+
 	snprintf(ev->target, sizeof ev->target, "erin");
-	return new_keys(v, txn, ev, "erin");
+	if ((error = new_keys(v, txn, ev, "erin")) < 0 || (error = vault_user__get(&u, txn, v, "erin")) < 0 ||
+	    (error = vault_hkeys__enrol_prove(proof, v, "erin", pending_code, strlen(pending_code), u.pk)) < 0)
+		return error;
+	ev->proof = proof;
+	return 0;
 }
 
 /* alice, active, "enrols" again with a new key. */
@@ -2999,7 +3024,8 @@ int main(void)
 	test_folder_loop();
 	test_insider_folders();
 	test_insider_names();
-	test_insider_enrol();
+	test_insider_enrol("insider: an enrol that does not know the code", NULL);
+	test_insider_enrol("insider: an enrol that proves a guessed code", "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
 	test_blocks();
 	test_nodes();
 	test_versions();

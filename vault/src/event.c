@@ -162,6 +162,8 @@ static void event_message(vault_buf *m, const vault_event *ev, const char *actor
 		vault_buf_printf(m, "At: %s\n", ev->at);
 	if (ev->snapshot)
 		vault_buf_printf(m, "Snapshot: %s\n", ev->snapshot);
+	if (ev->proof)
+		vault_buf_printf(m, "Enrol-Proof: %s\n", ev->proof);
 	if (ev->purpose && *ev->purpose)
 		vault_buf_printf(m, "Purpose: %s\n", ev->purpose);
 	if (ev->note)

@@ -30,6 +30,7 @@ typedef struct {
 	char *note;                  /* base64 of the sealed note, malloc'd */
 	const char *at;              /* a read of a past state: its moment, RFC 3339 */
 	const char *snapshot;        /* a backup: "HEAD EVENTS SIZE BLAKE2B" of its copy */
+	const char *proof;           /* an enrol: the code's signature, hex (hkeys.h) */
 	char target[VAULT_NAME_MAX + 1];
 	int64_t when;                /* the event's time if not now (a failed unlock noted earlier) */
 	char subject[160];

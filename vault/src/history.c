@@ -41,6 +41,7 @@ void vault_history__trailers(vault_trailers *t, const char *msg)
 			else if (IS("Purpose-Note")) t->has_note = 1;
 			else if (IS("Via"))     vault_history__copy(t->via, sizeof t->via, val, vlen);
 			else if (IS("Snapshot")) vault_history__copy(t->snapshot, sizeof t->snapshot, val, vlen);
+			else if (IS("Enrol-Proof")) vault_history__copy(t->proof, sizeof t->proof, val, vlen);
 			else if (IS("Version")) {
 				/* The value ends with its line: strtoul alone would
 				 * skip the newline of an empty one. */

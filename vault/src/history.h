@@ -15,6 +15,7 @@ typedef struct {
 	uint32_t version;
 	int has_note;
 	char snapshot[160];          /* a backup's: "HEAD EVENTS SIZE BLAKE2B" */
+	char proof[132];             /* an enrol's: its code's signature (hkeys.h) */
 } vault_trailers;
 
 void vault_history__trailers(vault_trailers *t, const char *msg);

@@ -496,6 +496,49 @@ int vault_hkeys__enrol_keypair(unsigned char pk[32], unsigned char **sk_out, con
 	return 0;
 }
 
+/* What the proof signs: domain, vault, user, the key installed. */
+static size_t proof_msg(unsigned char *m, size_t n, const vault *v, const char *name,
+	const unsigned char newpk[32])
+{
+	int len = snprintf((char *)m, n, "cv-enrol-proof%c%s%c%s%c", 0, v->id, 0, name, 0);
+
+	if (len < 0 || (size_t)len + 32 > n)
+		return 0;
+	memcpy(m + len, newpk, 32);
+	return (size_t)len + 32;
+}
+
+int vault_hkeys__enrol_prove(char hex[VAULT_ENROL_PROOF_HEX], const vault *v, const char *name,
+	const char *code, size_t codelen, const unsigned char newpk[32])
+{
+	unsigned char pk[32], *sk = NULL, m[VAULT_NAME_MAX + 160], sig[crypto_sign_BYTES];
+	size_t mlen = proof_msg(m, sizeof m, v, name, newpk);
+	int error;
+
+	if (mlen == 0)
+		return vault_error_set(VAULT_ERROR, "the enrolment proof of '%s' does not fit", name);
+	if ((error = vault_hkeys__enrol_keypair(pk, &sk, v, name, code, codelen)) < 0)
+		return error;
+	crypto_sign_detached(sig, NULL, m, mlen, sk);
+	vault_vcrypto__key_free(sk);
+	sodium_bin2hex(hex, VAULT_ENROL_PROOF_HEX, sig, sizeof sig);
+	return 0;
+}
+
+int vault_hkeys__enrol_proven(const vault *v, const char *name, const unsigned char enrol[32],
+	const unsigned char newpk[32], const char *hex)
+{
+	unsigned char m[VAULT_NAME_MAX + 160], sig[crypto_sign_BYTES];
+	size_t mlen = proof_msg(m, sizeof m, v, name, newpk), siglen = 0;
+	const char *end = NULL;
+
+	if (mlen == 0 || strlen(hex) != 2 * sizeof sig ||
+	    sodium_hex2bin(sig, sizeof sig, hex, strlen(hex), NULL, &siglen, &end) != 0 ||
+	    siglen != sizeof sig || *end)
+		return -1;
+	return crypto_sign_verify_detached(sig, m, mlen, enrol) == 0 ? 0 : -1;
+}
+
 static void enrol_ad(char ad[128], const vault *v, const char *name, uint32_t gen)
 {
 	snprintf(ad, 128, "cv-enrol-keys:%s:%s:%u", v->id, name, gen);

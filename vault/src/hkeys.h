@@ -46,6 +46,17 @@ int vault_hkeys__require(vault *v);
  */
 int vault_hkeys__enrol_keypair(unsigned char pk[32], unsigned char **sk_out, const vault *v,
 	const char *name, const char *code, size_t codelen) VAULT_WARN_UNUSED;
+/*
+ * The proof an `enrol` carries that its author knew the code: the code's
+ * key pair signs the vault, the user and the new key `newpk` the enrol
+ * installs (128 hex digits and NUL into `hex`). `proven` checks one
+ * against `enrol`, the pending record's public half: 0, or -1.
+ */
+#define VAULT_ENROL_PROOF_HEX (2 * 64 + 1)
+int vault_hkeys__enrol_prove(char hex[VAULT_ENROL_PROOF_HEX], const vault *v, const char *name,
+	const char *code, size_t codelen, const unsigned char newpk[32]) VAULT_WARN_UNUSED;
+int vault_hkeys__enrol_proven(const vault *v, const char *name, const unsigned char enrol[32],
+	const unsigned char newpk[32], const char *hex) VAULT_WARN_UNUSED;
 /* `user add`: the keys for a pending user, under a key derived from the
  * one-time enrolment code. */
 int vault_hkeys__enrol_seal(MDB_txn *txn, vault *v, const char *name, const char *code, size_t codelen);

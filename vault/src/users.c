@@ -165,6 +165,7 @@ typedef struct {
 	const char *name, *code;
 	size_t codelen;
 	user_rec u;                  /* the new record, its key made outside the event */
+	char proof[VAULT_ENROL_PROOF_HEX];
 } enrol_args;
 
 static int enrol_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
@@ -183,6 +184,10 @@ static int enrol_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	    (error = enrol_unexpired(&u, a->name)) < 0)
 		return error;
 	a->u.role = u.role;
+	/* The code signs the new key: verify checks it against `enrol`. */
+	if ((error = vault_hkeys__enrol_prove(a->proof, v, a->name, a->code, a->codelen, a->u.pk)) < 0)
+		return error;
+	ev->proof = a->proof;
 	/* The history's keys, from the code to the user's own new key. */
 	if ((error = vault_user__put(txn, v, a->name, &a->u)) < 0 ||
 	    (error = vault_hkeys__seal_to(txn, v, a->name, a->u.pk)) < 0 ||
@@ -195,7 +200,7 @@ static int enrol_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 int vault_user_enrol(vault *v, const char *name, const char *code, size_t codelen,
 	const char *pass, size_t passlen)
 {
-	enrol_args a = { name, code, codelen, { 0 } };
+	enrol_args a = { name, code, codelen, { 0 }, "" };
 	unsigned char *sk = NULL, *kek = NULL;
 	vault_kdf_min min;
 	user_rec u;

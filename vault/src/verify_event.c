@@ -16,6 +16,7 @@
 #include "action.h"
 #include "event.h"
 #include "odb_lmdb.h"
+#include "hkeys.h"
 #include "sshsig.h"
 #include "verify.h"
 
@@ -516,6 +517,33 @@ done:
 }
 
 /*
+ * An enrol proves its author knew the code an admin recorded: the proof
+ * trailer, signed by the code's key pair (the `enrol` of the record before,
+ * which the admin's `user-add` or `user-enable` signed in), over the new
+ * key `pk`. A key written without the code enrols no one.
+ */
+static int check_enrol_proof(vault_verify__replay *w, const vault_trailers *t, const git_oid *before,
+	const unsigned char pk[32])
+{
+	char field[100];
+	unsigned char enrol[32];
+	size_t len = 0;
+	int error;
+
+	if ((error = blob_field(field, sizeof field, &w->view, before, "enrol")) < 0)
+		return error;
+	if (strlen(field) < 2 * sizeof enrol || (field[2 * sizeof enrol] && field[2 * sizeof enrol] != ' ') ||
+	    sodium_hex2bin(enrol, sizeof enrol, field, 2 * sizeof enrol, NULL, &len, NULL) != 0 ||
+	    len != sizeof enrol)
+		FAIL("'%s' was pending without an enrolment key before its enrol", t->actor);
+	if (vault_hkeys__enrol_proven(&w->view, t->actor, enrol, pk, t->proof) < 0)
+		FAIL("the enrol of '%s' does not prove the enrolment code an admin recorded (no valid "
+			"Enrol-Proof)", t->actor);
+done:
+	return error;
+}
+
+/*
  * A user's own keys. `enrol`: only the actor's record, pending before,
  * active with a key after; signed with that key (`pk` gets it). `passwd`:
  * the actor's key, and a new epoch of cases the actor is a member of (the
@@ -563,6 +591,8 @@ static int check_self_change(vault_verify__replay *w, const vault_trailers *t, c
 		goto done;
 	if (strcmp(status, "active") || vault_sshsig__parse_publine(pk, key, strlen(key)) < 0)
 		FAIL("'%s' left '%s' %s%s", t->action, t->actor, status, key[0] ? "" : " without a key");
+	if (enrol)
+		error = check_enrol_proof(w, t, &self->before, pk);
 done:
 	return error;
 }
