@@ -33,6 +33,8 @@
 #define CMD_UNLOCK (1u << 2)   /* ... and unlocks --user with a passphrase */
 #define CMD_KEEPPASS (1u << 3) /* ... and keeps it in ctx->pass for the command
                                   (the mount unlocks again once detached) */
+#define CMD_FUSE   (1u << 4)   /* the mount's session: what its unlock records
+                                  (a recovery grant finished) is `via fuse` */
 
 typedef struct cli_config cli_config;
 

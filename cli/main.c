@@ -39,7 +39,7 @@ static const cli_cmd_spec cli_cmds[] = {
 	{ "backup",  cmd_backup,  UNLOCK,  "Back up the vault (a signed snapshot), or verify a backup" },
 	{ "compact", cmd_compact, CMD_DIR, N_("Rewrite the vault file without its free pages (offline)") },
 	{ "audit",   cmd_audit,   OPEN,    "Show or verify the signed history" },
-	{ "mount",   cmd_mount,   UNLOCK | CMD_KEEPPASS, N_("Show your cases as folders (FUSE)") },
+	{ "mount",   cmd_mount,   UNLOCK | CMD_KEEPPASS | CMD_FUSE, N_("Show your cases as folders (FUSE)") },
 	{ "umount",  cmd_umount,  0,       "Unmount a casevault mount" },
 	{ "config",  cmd_config,  0,       "Show the settings in use and where each comes from" },
 	{ "help",    cmd_help,    0,       "Show this help, or a command's" },
@@ -304,6 +304,8 @@ static int prepare(cli_ctx *ctx, unsigned int flags, cli_secret *pass)
 	cli_error_on(CLI_ON_VAULT, ctx->dir);
 	if (vault_open(&ctx->v, ctx->dir) < 0)
 		return cli_fail_vault("cannot open vault '%s'", ctx->dir);
+	if (flags & CMD_FUSE)
+		vault_set_via(ctx->v, VAULT_VIA_FUSE);
 	if (flags & CMD_UNLOCK) {
 		int rc = unlock(ctx, pass);
 		if (rc == 0 && (flags & CMD_KEEPPASS)) {

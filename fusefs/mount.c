@@ -381,8 +381,13 @@ static int serve(struct fuse *fuse, vfs *fs, const char *mnt)
 		(void)mlock(o->pass, o->passlen);
 	guard_damage();
 	/* Detached now: open the vault afresh in this process. */
-	rc = vault_open(&fs->v, o->vault_dir) < 0 ||
-	     vault_unlock(fs->v, o->user, o->pass, o->passlen) < 0 ? -1 : 0;
+	rc = vault_open(&fs->v, o->vault_dir) < 0 ? -1 : 0;
+	/* What the unlock itself records (a recovery grant finished, a
+	 * restored vault's notice) is the mount's doing too. */
+	if (rc == 0) {
+		vault_set_via(fs->v, VAULT_VIA_FUSE);
+		rc = vault_unlock(fs->v, o->user, o->pass, o->passlen) < 0 ? -1 : 0;
+	}
 	/* Unlocked (or not): the daemon never needs the passphrase again. */
 	if (o->pass)
 		sodium_memzero(o->pass, o->passlen);
@@ -391,7 +396,6 @@ static int serve(struct fuse *fuse, vfs *fs, const char *mnt)
 		fprintf(stderr, "casevault: %s: %s\n", gettext("cannot open the vault"), vault_error_last()->message);
 		return -1;
 	}
-	vault_set_via(fs->v, VAULT_VIA_FUSE);
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) < 0)
 		return -1;
 	start_tuner(mnt);

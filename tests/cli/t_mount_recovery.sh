@@ -2,8 +2,8 @@
 # A recovery grant finished by the caseworker's mount: after the third
 # approval, ana runs no CLI command; her mount's session combines the
 # shares, makes her a member, and shows the case's documents, every
-# version. (The grant is recorded at the mount's unlock, before the
-# filesystem serves: its event says `via cli`, the mount event `via fuse`.)
+# version. The grant is recorded at the mount's unlock, before the
+# filesystem serves; its event says `via fuse`, as the mount's own do.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mount_lib.sh"
 require_fuse
@@ -34,7 +34,7 @@ check_eq "... and the first, under .history" "first statement" \
 umount_vault
 
 expect_exit 0 cv aud audit log --action recovery-grant --json
-check "the grant is ana's, by her mount's session (at its unlock)" json_ok "$OUTF" "o['actor'] == 'ana' and o['target'] == 'ana'"
+check "the grant is ana's, by her mount's session (at its unlock)" json_ok "$OUTF" "o['actor'] == 'ana' and o['target'] == 'ana' and o['via'] == 'fuse'"
 expect_exit 0 cv dpo recovery list --all
 check_contains "granted" "$req  $CODE  for ana  3 of 3 approvals  granted" "$OUT"
 AUDIT_USER=aud verify_ok "after the grant by the mount"
