@@ -433,7 +433,7 @@ int cli_fail_vault(const char *fmt, ...)
 {
 	const vault_error *err = vault_error_last();
 	int code = err->code < 0 ? err->code : VAULT_ERROR;
-	const char *message = err->message ? err->message : "unknown error";
+	const char *message = err->text ? err->text : err->message ? err->message : "unknown error";
 	char hint[1024];
 	va_list ap;
 
@@ -463,7 +463,7 @@ void cli_note(int level, const char *fmt, ...)
 		return;
 	fputs("casevault: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(stderr, _(fmt), ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	fflush(stderr);

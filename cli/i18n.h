@@ -4,7 +4,7 @@
  * _() translates a message where it is used; N_() marks a string that is
  * translated later (a table, a usage text) for xgettext. cli_error(),
  * cli_usage_error(), cli_usage_suggest(), cli_fail_vault(), cli_warning(),
- * cli_confirm() and cli_batch_note() translate their format and hint
+ * cli_confirm(), cli_batch_note() and cli_note() translate their format and hint
  * themselves: their call sites need no mark. See
  * HACKING.md for how a message gets into the catalogs.
  */

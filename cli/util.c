@@ -373,5 +373,5 @@ int cli_fail_at(const char *what, const char *path, const char *at_arg)
 		"'casevault ls %.*s --at TIME' what was there then"), clen, path, clen, path);
 	return cli_error(err->code == VAULT_EUSAGE ? CLI_EXIT_USAGE : CLI_EXIT_ERROR, hint,
 		"cannot %s '%s' as of %s: %s", _(what), path, at_arg,
-		err->message ? err->message : _("not found"));
+		err->text ? err->text : _("not found"));
 }

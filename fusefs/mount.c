@@ -393,7 +393,7 @@ static int serve(struct fuse *fuse, vfs *fs, const char *mnt)
 		sodium_memzero(o->pass, o->passlen);
 	if (rc < 0) {
 		syslog(LOG_ERR, "casevault: cannot open the vault: %s", vault_error_last()->message);
-		fprintf(stderr, "casevault: %s: %s\n", gettext("cannot open the vault"), vault_error_last()->message);
+		fprintf(stderr, "casevault: %s: %s\n", gettext("cannot open the vault"), vault_error_last()->text);
 		return -1;
 	}
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) < 0)

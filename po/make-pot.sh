@@ -23,10 +23,22 @@ xgettext $common -o "$tmp/formats.pot" \
 	--keyword=cli_warning:1 --flag=cli_warning:1:c-format \
 	--keyword=cli_confirm:3 --flag=cli_confirm:3:c-format \
 	--keyword=cli_batch_note:1 --flag=cli_batch_note:1:c-format \
+	--keyword=cli_note:2 --flag=cli_note:2:c-format \
 	$files
 # shellcheck disable=SC2086
 xgettext $common -o "$tmp/hints.pot" \
 	--keyword=cli_error:2 --flag=cli_error:2:no-c-format \
 	--keyword=cli_error_os:1 --flag=cli_error_os:1:no-c-format \
 	$files
-msgcat --use-first --add-location=file --sort-by-file -o "$out" "$tmp/formats.pot" "$tmp/hints.pot"
+# The library's messages: every file of it, so that none is forgotten. It
+# formats each twice, in English and from its translation
+# (vault/src/util/errors.c); vault_error_git's argument is a plain string.
+lib=$(ls vault/src/*.c vault/src/util/*.c)
+# shellcheck disable=SC2086
+xgettext $common -o "$tmp/library.pot" \
+	--keyword=vault_error_set:2 --flag=vault_error_set:2:c-format \
+	--keyword=vault_error_wrap:2 --flag=vault_error_wrap:2:c-format \
+	--keyword=vault_error_git:1 --flag=vault_error_git:1:no-c-format \
+	$lib
+msgcat --use-first --add-location=file --sort-by-file -o "$out" "$tmp/formats.pot" "$tmp/hints.pot" \
+	"$tmp/library.pot"

@@ -2,15 +2,22 @@
 # A full disk loses nothing. The vault lives on a 96 MiB tmpfs (root only:
 # skipped otherwise). Filled up: put and get fail (exit 1) with "cannot
 # record the event: the disk holding the vault is full", reads saying that
-# they are recorded too, and change nothing; the mount answers ENOSPC to a
+# they are recorded too (in Lao, all of it in Lao), and change nothing; the mount answers ENOSPC to a
 # write and EIO to an open that reads, and keeps running. A put larger than
 # what is left fails the same way in the middle of its writes, and deletes
 # the chunks it had stored, on the full disk. Once space
 # is freed, the CLI and the mount work again, every acknowledged document
 # reads back, and `audit verify` passes. compact with no room for its copy
 # is refused and changes nothing.
+# The catalogs the build compiled, beside the binary (lib.sh copies the binary).
+locales=$(cd "$(dirname "${CASEVAULT_BIN:-$(dirname "$0")/../../build/casevault}")" && pwd)/locale
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mount_lib.sh"
+
+# in_lao CMD...: CMD in a Lao locale.
+in_lao() {
+	(unset LC_ALL LANGUAGE; export LANG=lo_LA.UTF-8 CASEVAULT_LOCALEDIR=$locales; "$@")
+}
 
 [ "$(id -u)" = 0 ] || skip "mounting a small tmpfs needs root"
 require_fuse
@@ -86,6 +93,10 @@ check_contains "the hint says to free space" "free space on the disk holding the
 fails_cleanly 1 "reads are recorded too, so no document can be read until space is freed" \
 	cv noy get --purpose test "$CODE/a.bin"
 check_contains "a get says the disk is full" "the disk holding the vault is full" "$ERR"
+# A caseworker reading Lao reads the whole of it in Lao (the build's catalogs).
+fails_cleanly 1 "ບໍ່ສາມາດບັນທຶກເຫດການໄດ້: ດິສກ໌ທີ່ເກັບຄັງຂໍ້ມູນເຕັມແລ້ວ" \
+	in_lao cv noy get --purpose test "$CODE/a.bin"
+check_contains "... and that reads are recorded too, in Lao" "ການອ່ານກໍ່ຖືກບັນທຶກເຊັ່ນກັນ" "$ERR"
 check_eq "the mount: a write gets ENOSPC (at its close)" ENOSPC "$(try_open "$CASEDIR/c.bin" w 2> "$T/.step")"
 check_contains "the mount: the write's close got ENOSPC" "close:" "$(cat "$T/.step")"
 check_eq "the mount: an open that reads gets EIO" EIO "$(try_open "$CASEDIR/a.bin" r 2> "$T/.step")"

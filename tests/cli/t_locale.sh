@@ -89,10 +89,13 @@ SNAP_USER=noy SNAP_LS=$code
 fails_cleanly 2 "ບໍ່ສາມາດສະແດງລາຍການ '$code' ໄດ້" in_lang lo_LA.UTF-8 cv noy ls "$code"
 check_contains "the purpose hint is in Lao" "hint: ບໍ່ມີຫຍັງຖືກບັນທຶກ ຫຼື ສະແດງ" "$ERR"
 
-# Not a member: refused in Thai (exit 4); the library's detail stays English.
-fails_cleanly 4 "ไม่สามารถอ่าน '$code/notes/a.txt' ได้" \
+# Not a member: refused in Thai (exit 4), the library's detail in Thai too;
+# in English, the same error is the English one.
+fails_cleanly 4 "ไม่สามารถอ่าน '$code/notes/a.txt' ได้: ผู้ใช้ 'som' ไม่ได้เป็นสมาชิกของเคส '$code'" \
 	in_lang th_TH.UTF-8 cv som get "$code/notes/a.txt" --purpose followup
 check_contains "the access hint is in Thai" "hint: ขอให้ผู้ดูแลระบบ (DPO) ให้สิทธิ์คุณเข้าถึงเคส $code" "$ERR"
+fails_cleanly 4 "cannot read '$code/notes/a.txt': user 'som' is not a member of case '$code'" \
+	in_lang C.UTF-8 cv som get "$code/notes/a.txt" --purpose followup
 
 # A usage error of the option parser, in Thai.
 fails_cleanly 2 "ไม่รู้จักตัวเลือก '--nosuch'" in_lang th_TH.UTF-8 cv noy ls --nosuch

@@ -451,7 +451,7 @@ static void *stage_main(void *payload)
 
 	/* Errors are per thread: the message goes back with the code. */
 	if ((s->error = stage_flush(s->f, s, NULL)) < 0)
-		snprintf(s->msg, sizeof s->msg, "%s", vault_error_last()->message);
+		vault_error_keep(&s->why);
 	return NULL;
 }
 
@@ -468,7 +468,7 @@ int vault_blocks__wait(vault_file *f)
 	if ((error = s->error) < 0) {
 		/* Its blocks stay staged: the next flush or the version retries. */
 		s->error = 0;
-		return vault_error_set(error, "%s", s->msg);
+		return vault_error_put(error, &s->why);
 	}
 	stage_apply(f, s, stage_cur(f));
 	stage_clear(s);

@@ -105,8 +105,7 @@ static int copy_to(vault_store *st, const char *tmp)
 		int e = errno;
 		error = e == ENOSPC || e == EDQUOT || vault_error_last()->code == VAULT_ENOSPC ?
 			vault_error_set(VAULT_ENOSPC, "compact: the disk holding the vault has no room for its copy") :
-			vault_error_set(VAULT_ERROR, "compact: cannot write '%s': %s", tmp,
-				vault_error_last()->message);
+			vault_error_wrap(VAULT_ERROR, "compact: cannot write '%s'", tmp);
 	}
 	if (close(fd) < 0 && error == 0)
 		error = vault_error_set(VAULT_ERROR, "compact: cannot write '%s': %s", tmp, strerror(errno));

@@ -72,11 +72,7 @@ int vault_path_nfc(char *out, size_t size, size_t *outlen, const char *path, siz
 /* The last error, about `path` (its first 160 bytes: errors are short). */
 static int path_error(const char *path)
 {
-	char msg[300];
-
-	snprintf(msg, sizeof msg, "%s", vault_error_last()->message);
-	return vault_error_set(VAULT_EUSAGE, "path '%.160s%s': %s", path,
-		strlen(path) > 160 ? "..." : "", msg);
+	return vault_error_wrap(VAULT_EUSAGE, "path '%.160s%s'", path, strlen(path) > 160 ? "..." : "");
 }
 
 /* "CODE/a/b" → code and components, in NFC (copied into `p`). */

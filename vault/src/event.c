@@ -230,9 +230,7 @@ static int check_updates(int *changed, vault *v, const vault_action *a, const va
 		}
 		if ((folder ? vault_action__check_folder(v, a, &have, &u->id, own_new, u->path) :
 		     vault_action__check_record(v, a, &have, &u->id, ev->target, u->path)) < 0) {
-			char why[300];
-			snprintf(why, sizeof why, "%s", vault_error_last()->message);
-			return vault_error_set(VAULT_ERROR, "event not recorded: %s", why);
+			return vault_error_wrap(VAULT_ERROR, "event not recorded");
 		}
 	}
 	if (*changed && a->kind == VAULT_ACTION_STILL)
@@ -392,7 +390,7 @@ struct vault_event_job {
 	vault_event_post_fn post;
 	void *payload;
 	int done, error;
-	char message[512];
+	vault_error_kept why;
 };
 
 void vault_event__group_init(vault *v)
@@ -434,7 +432,7 @@ static void job_end(struct vault_event_job *j, int error)
 {
 	j->error = error;
 	if (error < 0)
-		snprintf(j->message, sizeof j->message, "%s", vault_error_last()->message);
+		vault_error_keep(&j->why);
 }
 
 /*
@@ -523,9 +521,9 @@ static void batch_run(vault *v, struct vault_event_job *batch)
 		if (grown == 0 && (grown = vault_store__map_grown(v->st)) == 0)
 			break;      /* the disk, not the map: the message says so */
 		if (grown > 0) {
-			j->error = VAULT_EBUSY;
-			snprintf(j->message, sizeof j->message, "the event did not fit in the room left "
+			j->error = vault_error_set(VAULT_EBUSY, "the event did not fit in the room left "
 				"in the vault's map, which has grown since: run it again");
+			vault_error_keep(&j->why);
 		} else {
 			job_end(j, vault_error_last()->code);
 		}
@@ -573,7 +571,7 @@ int vault_event__run(vault *v, const char *action, vault_event_fn fn, vault_even
 	j.payload = payload;
 	if (!(flags & VAULT_EVENT_GROUP)) {
 		batch_run(v, &j);
-		return j.error < 0 ? vault_error_set(j.error, "%s", j.message) : j.error;
+		return j.error < 0 ? vault_error_put(j.error, &j.why) : j.error;
 	}
 	pthread_mutex_lock(&v->gc_lock);
 	if (v->gc_tail)
@@ -589,6 +587,6 @@ int vault_event__run(vault *v, const char *action, vault_event_fn fn, vault_even
 	}
 	pthread_mutex_unlock(&v->gc_lock);
 	if (j.error < 0)
-		return vault_error_set(j.error, "%s", j.message);
+		return vault_error_put(j.error, &j.why);
 	return j.error;
 }

@@ -46,7 +46,7 @@ typedef struct {
 	pthread_t thread;
 	int busy;                        /* a thread stores it: join before use */
 	int error;                       /* that thread's result, and its message */
-	char msg[512];
+	vault_error_kept why;
 } stage;
 
 struct vault_file {

@@ -24,9 +24,6 @@ static _Thread_local int map_full;         /* the last write met a full map */
 static _Thread_local unsigned int held;    /* top-level transactions this thread holds */
 static _Thread_local MDB_txn *nested;      /* the nested one it holds, if any */
 
-#define DISK_FULL "cannot record the event: the disk holding the vault is full"
-#define DISK_FULL_READS "reads are recorded too, so no document can be read until space is freed"
-
 int vault_store__error(int rc, const char *what)
 {
 	switch (rc) {
@@ -38,7 +35,8 @@ int vault_store__error(int rc, const char *what)
 		map_full = 1;
 		return vault_error_set(VAULT_ENOSPC, "%s: the vault's map is full", what);
 	case ENOSPC:
-		return vault_error_set(VAULT_ENOSPC, DISK_FULL "; " DISK_FULL_READS);
+		return vault_error_set(VAULT_ENOSPC, "cannot record the event: the disk holding the vault is "
+			"full; reads are recorded too, so no document can be read until space is freed");
 	case MDB_INVALID:
 	case MDB_CORRUPTED:
 	case MDB_PAGE_NOTFOUND:
@@ -474,8 +472,9 @@ static uint64_t disk_room(vault_store *st)
 
 static int disk_full(uint64_t room)
 {
-	return vault_error_set(VAULT_ENOSPC, DISK_FULL " (%llu KiB free; casevault keeps %llu MiB free); "
-		DISK_FULL_READS, (unsigned long long)(room >> 10),
+	return vault_error_set(VAULT_ENOSPC, "cannot record the event: the disk holding the vault is full "
+		"(%llu KiB free; casevault keeps %llu MiB free); reads are recorded too, so no document "
+		"can be read until space is freed", (unsigned long long)(room >> 10),
 		(unsigned long long)(VAULT_DISK_RESERVE >> 20));
 }
 

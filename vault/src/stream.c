@@ -102,7 +102,7 @@ typedef struct {
 	unsigned char *buf;              /* GET_CHUNK bytes */
 	size_t n;                        /* what it read, up to a failing block */
 	int error;                       /* its result, and its message */
-	char msg[512];
+	vault_error_kept why;
 	pthread_t thread;
 } get_helper;
 
@@ -147,7 +147,7 @@ static void *helper_main(void *payload)
 		pthread_mutex_unlock(&h->lock);
 		/* Errors are per thread: the message goes back with the code. */
 		if ((h->error = read_chunk(&h->n, h->f, h->buf, h->off)) < 0)
-			snprintf(h->msg, sizeof h->msg, "%s", vault_error_last()->message);
+			vault_error_keep(&h->why);
 		pthread_mutex_lock(&h->lock);
 		h->state = HELPER_DONE;
 		pthread_cond_signal(&h->cond);
@@ -166,7 +166,7 @@ static void helper_set(get_helper *h, int state, uint64_t off)
 }
 
 /* Wait for the chunk the helper was asked for; its result (the message
- * in h->msg). */
+ * in h->why). */
 static int helper_wait(get_helper *h)
 {
 	pthread_mutex_lock(&h->lock);
@@ -212,7 +212,7 @@ int vault_stream__get(vault_file *f, vault_write_fn fn, void *payload)
 			/* The helper's chunk follows a whole one only. */
 			if (error == 0 && n == GET_CHUNK) {
 				if ((error = write_chunk(f, h.buf, h.n, fn, payload)) == 0 && herr < 0)
-					error = vault_error_set(herr, "%s", h.msg);
+					error = vault_error_put(herr, &h.why);
 				n += h.n;
 			}
 		}

@@ -486,9 +486,8 @@ int vault_user_passwd(vault *v, const char *pass, size_t passlen)
 	}
 	free(a.m.codes);
 	if (error < 0)
-		return vault_error_set(error,
-			"the passphrase changed, but not every case moved to a key the old one cannot open: %s "
-			"(run 'casevault user passwd' again)", vault_error_last()->message);
+		return vault_error_wrap(error, "the passphrase changed, but not every case moved to a key "
+			"the old one cannot open (run 'casevault user passwd' again)");
 	return 0;
 }
 

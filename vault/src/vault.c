@@ -401,11 +401,11 @@ static int open_keys(vault *v, const char *name, const char *pass, size_t passle
 			VCRYPTO_KDF_FLOOR_PASSES, (unsigned long long)(VCRYPTO_KDF_FLOOR_MEMORY >> 20));
 	error = vault_users__unwrap(&sk, &u, v, name, pass, passlen);
 	if (error == VAULT_EAUTH) {
-		char msg[256];
+		vault_error_kept why;
 
-		snprintf(msg, sizeof msg, "%s", vault_error_last()->message);
+		vault_error_keep(&why);
 		record_failed_unlock(v, name);
-		return vault_error_set(VAULT_EAUTH, "%s", msg);
+		return vault_error_put(VAULT_EAUTH, &why);
 	}
 	if (error < 0)
 		return error;

@@ -212,7 +212,8 @@ static int failed_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 
 int vault_witness_auto(vault_push_result *res, vault *v, int force)
 {
-	char url[VAULT_WITNESS_URL_MAX + 1], cache[sizeof v->dir + 16], why[400];
+	char url[VAULT_WITNESS_URL_MAX + 1], cache[sizeof v->dir + 16];
+	vault_error_kept why;
 	vault_trust_point t;
 	MDB_txn *txn = NULL;
 	uint64_t every = 0, at;
@@ -239,10 +240,10 @@ int vault_witness_auto(vault_push_result *res, vault *v, int force)
 		return note_attempt(v, t.events);
 	/* A failed push loses nothing: it is said, recorded, and tried again
 	 * after as many events. */
-	snprintf(why, sizeof why, "%s", vault_error_last()->message);
+	vault_error_keep(&why);
 	note_attempt(v, t.events);
 	vault_policy__run(v, "witness-failed", failed_fn, NULL);
-	return vault_error_set(error, "%s", why);
+	return vault_error_put(error, &why);
 }
 
 /* ---- what a witness holds after a head ------------------------------------ */

@@ -28,8 +28,12 @@ typedef enum {
 } vault_error_code;
 
 typedef struct {
-	const char *message;   /**< one line, no key material, no plaintext */
+	const char *message;   /**< one line, no key material, no plaintext;
+	                            in English, for scripts, logs and --json */
 	int code;              /**< a vault_error_code */
+	const char *text;      /**< the same, in the language of the process's
+	                            LC_MESSAGES where the "casevault" catalog has
+	                            it (else the English): for people */
 } vault_error;
 
 /** The last error set on this thread; never NULL. */

@@ -11,6 +11,30 @@
  */
 int vault_error_set(int code, const char *fmt, ...) VAULT_PRINTF(2, 3);
 
+/*
+ * The message is formatted twice: in English (`message`), and from the
+ * format's translation in the "casevault" catalog, if the program bound
+ * one and it has the format (`text`). po/make-pot.sh extracts the formats
+ * of vault_error_set, vault_error_wrap and vault_error_git.
+ */
+
+/*
+ * Record an error that says what failed, then why: "FMT...: the last
+ * error", each language with its own. Returns `code`.
+ */
+int vault_error_wrap(int code, const char *fmt, ...) VAULT_PRINTF(2, 3);
+
+/* The last error of this thread, kept to be set again later or on another
+ * thread (whose last error it then becomes) with both its languages. */
+typedef struct {
+	char message[1024];
+	char text[2048];
+} vault_error_kept;
+
+void vault_error_keep(vault_error_kept *k);
+/* The kept error, with `code`, which it returns. */
+int vault_error_put(int code, const vault_error_kept *k);
+
 /* Out of memory; never allocates. Returns VAULT_ERROR. */
 int vault_error_set_oom(void);
 
