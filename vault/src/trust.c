@@ -419,16 +419,18 @@ int vault_trust__note_remove(const char *dir)
 
 static int rolled_back(vault *v, const vault_trust_point *saw, uint64_t held)
 {
-	char hex[GIT_OID_HEXSZ + 1], made[160] = "";
+	char hex[GIT_OID_HEXSZ + 1];
 	vault_trust_note n;
 
 	git_oid_tostr(hex, sizeof hex, &saw->head);
 	if (vault_trust__note_read(&n, v->dir))
-		snprintf(made, sizeof made, "; this vault was made by 'casevault restore' from a "
-			"backup at event %" PRIu64, n.events);
+		return vault_error_set(VAULT_ECORRUPT,
+			"the history was rolled back: user '%s' saw event %" PRIu64 " (%.12s), and the vault's "
+			"history of %" PRIu64 " events does not hold it; this vault was made by 'casevault restore' "
+			"from a backup at event %" PRIu64, v->user, saw->events, hex, held, n.events);
 	return vault_error_set(VAULT_ECORRUPT,
 		"the history was rolled back: user '%s' saw event %" PRIu64 " (%.12s), and the vault's "
-		"history of %" PRIu64 " events does not hold it%s", v->user, saw->events, hex, held, made);
+		"history of %" PRIu64 " events does not hold it", v->user, saw->events, hex, held);
 }
 
 /* Verify from the trusted point (none: from the genesis) up to `head`.
