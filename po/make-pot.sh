@@ -37,7 +37,8 @@ xgettext $common -o "$tmp/hints.pot" \
 # formats each twice, in English and from its translation
 # (vault/src/util/errors.c); vault_error_git's argument is a plain string,
 # and so is what failed, as vault_store__error and its two callers in
-# store.c and event.c (record_result, git_fail) are told it.
+# store.c and event.c (record_result, git_fail) are told it. The replay's
+# findings (verify_event.c, verify_recovery.c) are set through FAIL().
 lib=$(ls vault/src/*.c vault/src/util/*.c)
 # shellcheck disable=SC2086
 xgettext $common -o "$tmp/library.pot" \
@@ -48,6 +49,7 @@ xgettext $common -o "$tmp/library.pot" \
 	--keyword=vault_store__error:2 --flag=vault_store__error:2:no-c-format \
 	--keyword=record_result:2 --flag=record_result:2:no-c-format \
 	--keyword=git_fail:2 --flag=git_fail:2:no-c-format \
+	--keyword=FAIL:1 --flag=FAIL:1:c-format \
 	$lib
 msgcat --use-first --add-location=file --sort-by-file -o "$out" "$tmp/formats.pot" "$tmp/hints.pot" \
 	"$tmp/library.pot"

@@ -171,6 +171,13 @@ for args in "ls --purpose followup" "ls $code/notes --purpose followup" "ls $cod
 	check_eq "'$args' prints the same in Lao" "$want" "$OUT"
 done
 
+# A config file's error: the sentence and its hint in Lao, the key quoted.
+mkdir -p "$XDG_CONFIG_HOME/casevault"
+printf 'vaul = %s\n' "$VAULT" > "$XDG_CONFIG_HOME/casevault/config"
+fails_cleanly 2 "config:1: ບໍ່ຮູ້ຈັກຄີ 'vaul'" in_lang lo_LA.UTF-8 cvbare config
+check_contains "the config's hint is in Lao" "hint: ທ່ານໝາຍເຖິງ 'vault' ບໍ?" "$ERR"
+rm "$XDG_CONFIG_HOME/casevault/config"
+
 # English where no catalog or no locale applies.
 expect_exit 2 in_lang xx_YY.UTF-8 cv noy ls --nosuch
 check_contains "an unknown locale gives English" "unknown option '--nosuch'" "$ERR"

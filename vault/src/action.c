@@ -357,10 +357,16 @@ static int check_self(const vault_action *a, const record_lines *r0, const recor
 			a->name, target, what);
 	record_value(s0, sizeof s0, r0, "status");
 	record_value(s1, sizeof s1, r1, "status");
-	if (strcmp(s0, !strcmp(a->name, "enrol") ? "pending" : "active") || strcmp(s1, "active"))
-		return vault_error_set(VAULT_ECORRUPT, "'%s' took '%s' from %s to %s", a->name, target,
-			s0[0] ? s0 : "no status", s1[0] ? s1 : "no status");
-	return 0;
+	if (!strcmp(s0, !strcmp(a->name, "enrol") ? "pending" : "active") && !strcmp(s1, "active"))
+		return 0;
+	/* The statuses are the record's words (pending, active, ...). */
+	if (!s0[0] && !s1[0])
+		return vault_error_set(VAULT_ECORRUPT, "'%s' took '%s' from no status to no status", a->name, target);
+	if (!s0[0])
+		return vault_error_set(VAULT_ECORRUPT, "'%s' took '%s' from no status to %s", a->name, target, s1);
+	if (!s1[0])
+		return vault_error_set(VAULT_ECORRUPT, "'%s' took '%s' from %s to no status", a->name, target, s0);
+	return vault_error_set(VAULT_ECORRUPT, "'%s' took '%s' from %s to %s", a->name, target, s0, s1);
 }
 
 int vault_action__check_record(vault *v, const vault_action *a, const git_oid *before,

@@ -457,8 +457,9 @@ static int verify_to(vault *v, MDB_txn *txn, const git_oid *head, int *rolled)
 			*rolled = 1;
 			return rolled_back(v, &t, r.events);
 		}
-		return vault_error_set(VAULT_ECORRUPT, "event %" PRIu64 " (%.12s) of the history does not verify: %s",
-			t.events + r.events - r.bad_depth, hex, r.why);
+		vault_error_put(VAULT_ECORRUPT, &r.why);
+		return vault_error_wrap(VAULT_ECORRUPT, "event %" PRIu64 " (%.12s) of the history does not verify",
+			t.events + r.events - r.bad_depth, hex);
 	}
 	if (t.set && !r.reached) {
 		*rolled = 1;
