@@ -174,8 +174,10 @@ int vault_error_git(const char *what)
 
 	/* The object database's own failure is still this thread's last
 	 * error, in both languages; libgit2's is in English only. */
-	if (!vault_error__git_code || !e || !e->message || strcmp(e->message, vault_error_last()->message))
-		vault_error_set(code, "%s", e && e->message ? e->message : "history error");
+	if (!e || !e->message)
+		vault_error_set(code, "history error");
+	else if (!vault_error__git_code || strcmp(e->message, vault_error_last()->message))
+		vault_error_set(code, "%s", e->message);
 	vault_error__git_code = 0;
 	return vault_error_prefix(code, what);
 }
