@@ -526,7 +526,10 @@ void cli_config_verbose(const cli_config *cfg)
 
 	if (cli_verbosity() < CLI_VERBOSE)
 		return;
-	cli_note(CLI_VERBOSE, "config %s%s", show_path(shown, cfg->path), cfg->found ? "" : " (none)");
+	if (cfg->found)
+		cli_note(CLI_VERBOSE, "config %s", show_path(shown, cfg->path));
+	else
+		cli_note(CLI_VERBOSE, "config %s (none)", show_path(shown, cfg->path));
 	cli_note(CLI_VERBOSE, "vault %s (%s), user %s (%s)",
 		cfg->set[K_VAULT].value ? cfg->set[K_VAULT].value : "-", origin(a, sizeof a, cfg, K_VAULT),
 		cfg->set[K_USER].value ? cfg->set[K_USER].value : "-", origin(b, sizeof b, cfg, K_USER));
