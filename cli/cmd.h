@@ -229,10 +229,11 @@ int cli_purpose_split(const char **purpose, const char **note, char **copy, cons
 void cli_purpose_free(char *copy, const char *arg);
 /* --at TIME: a usage error if it is not a time or is still to come. */
 int cli_parse_at(int64_t *out, const char *arg);
-/* Would a look into the past (a read event) take this purpose? */
-int cli_check_at_purpose(vault *v, const char *purpose, const char *what, const char *path);
+/* Would a look into the past (a read event) take this purpose? `list`:
+ * the look lists a folder (ls), else it reads a file (get). */
+int cli_check_at_purpose(vault *v, const char *purpose, int list, const char *path);
 /* Report a failed look into the past, with a hint where to look. */
-int cli_fail_at(const char *what, const char *path, const char *at_arg);
+int cli_fail_at(int list, const char *path, const char *at_arg);
 
 #define CLI_TIME_SIZE 32
 /** "2026-11-28T17:00:00+07:00": local time with its offset */

@@ -264,7 +264,7 @@ static int report_failure(const get_sink *sink, const get_job *job, const char *
 		return cli_error_os("check where the output goes", "cannot write to standard output");
 	}
 	if (job->at_arg != NULL)
-		return cli_fail_at(N_("read"), path, job->at_arg);
+		return cli_fail_at(0, path, job->at_arg);
 	return cli_fail_vault("cannot read '%s'", path);
 }
 
@@ -280,7 +280,7 @@ static int get_one(vault *v, const char *path, const get_job *job)
 		sink.check_binary = !job->force && isatty(STDOUT_FILENO);
 	}
 	if (job->at_arg != NULL &&
-	    (rc = cli_check_at_purpose(v, job->at.purpose, N_("read"), path)) != 0)
+	    (rc = cli_check_at_purpose(v, job->at.purpose, 0, path)) != 0)
 		goto done;
 	cli_error_on(CLI_ON_READ, path);
 	if (job->at_arg != NULL)

@@ -58,11 +58,11 @@ static int list_at(cli_ctx *ctx, const char *path, const char *at_arg, const cha
 	if (purpose_arg != NULL &&
 	    (rc = cli_purpose_split(&o.purpose, &o.note, &purpose, purpose_arg)) != 0)
 		goto done;
-	if ((rc = cli_check_at_purpose(ctx->v, o.purpose, N_("list"), path)) != 0)
+	if ((rc = cli_check_at_purpose(ctx->v, o.purpose, 1, path)) != 0)
 		goto done;
 	cli_error_on(CLI_ON_READ, path);
 	if (vault_list_at(ctx->v, path, &o, print_entry, json) < 0)
-		rc = cli_fail_at(N_("list"), path, at_arg);
+		rc = cli_fail_at(1, path, at_arg);
 done:
 	cli_purpose_free(purpose, purpose_arg);
 	return rc;

@@ -25,6 +25,7 @@
  * named by passphrase-file, holds it.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
@@ -149,13 +150,21 @@ static const char *show_path(char out[PATH_MAX], const char *path)
 	return out;
 }
 
+/* "config FILE:LINE: what is wrong", what is wrong a whole sentence
+ * (po/make-pot.sh extracts `fmt` and `hint`). */
 static int config_error(const cli_config *cfg, unsigned int line, const char *hint,
-	const char *what, const char *name)
-{
-	char shown[PATH_MAX];
+	const char *fmt, ...) VAULT_PRINTF(4, 5);
 
-	return cli_error(CLI_EXIT_USAGE, hint, "config %s:%u: %s%s%s%s", show_path(shown, cfg->path),
-		line, what, name ? " '" : "", name ? name : "", name ? "'" : "");
+static int config_error(const cli_config *cfg, unsigned int line, const char *hint,
+	const char *fmt, ...)
+{
+	char shown[PATH_MAX], what[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, _(fmt), ap);
+	va_end(ap);
+	return cli_error(CLI_EXIT_USAGE, hint, "config %s:%u: %s", show_path(shown, cfg->path), line, what);
 }
 
 /*
@@ -213,7 +222,7 @@ static int read_config(cli_config *cfg)
 			"config '%s' is larger than %d KiB", cfg->path, CONFIG_MAX / 1024);
 	cfg->text[len] = '\0';
 	if (memchr(cfg->text, '\0', len) != NULL)
-		return config_error(cfg, 1, "a config is text: check the file", "a NUL byte in the file", NULL);
+		return config_error(cfg, 1, "a config is text: check the file", "a NUL byte in the file");
 	cfg->found = 1;
 	return 0;
 }
@@ -242,7 +251,7 @@ static const char *expand(cli_config *cfg, unsigned int line, const char *path, 
 	if (path[0] == '/')
 		return path;
 	if (strncmp(path, "~/", 2) != 0 || (home = home_dir()) == NULL) {
-		*rc = config_error(cfg, line, "write the path from / or ~/", "not an absolute path:", NULL);
+		*rc = config_error(cfg, line, "write the path from / or ~/", "not an absolute path:");
 		return NULL;
 	}
 	len = strlen(home) + strlen(path);
@@ -278,18 +287,19 @@ static int find_key(const char *key)
 
 static int unknown_key(const cli_config *cfg, unsigned int line, const char *key)
 {
-	char hint[160];
+	const char *hint = _("the keys are vault, user, passphrase-file, and in a "
+		"[vault DIR] section user, passphrase-file, mountpoint, idle, purpose, read-only");
+	char best[256];
 	cli_suggest s;
 
 	cli_suggest_init(&s, key, strlen(key));
 	for (int k = 0; k < K_COUNT; k++)
 		cli_suggest_add(&s, keys[k].name);
-	if (s.best != NULL)
-		snprintf(hint, sizeof hint, "did you mean '%s'?", s.best);
-	else
-		snprintf(hint, sizeof hint, "the keys are vault, user, passphrase-file, and in a "
-			"[vault DIR] section user, passphrase-file, mountpoint, idle, purpose, read-only");
-	return config_error(cfg, line, hint, "unknown key", key);
+	if (s.best != NULL) {
+		snprintf(best, sizeof best, _("did you mean '%s'?"), s.best);
+		hint = best;
+	}
+	return config_error(cfg, line, hint, "unknown key '%s'", key);
 }
 
 /* "[vault DIR]" */
@@ -297,17 +307,20 @@ static int parse_section(cli_config *cfg, unsigned int line, char *s)
 {
 	section *sec;
 	const char *dir;
-	char *end = s + strlen(s) - 1;
+	char *end = s + strlen(s) - 1, hint[128];
 	int rc = 0;
 
 	if (*end != ']' || strncmp(s, "[vault", 6) != 0 || (s[6] != ' ' && s[6] != '\t'))
-		return config_error(cfg, line, "a section is written '[vault DIR]'", "not a section", NULL);
+		return config_error(cfg, line, "a section is written '[vault DIR]'", "not a section");
 	*end = '\0';
 	s = trim(s + 6);
 	if (*s == '\0')
-		return config_error(cfg, line, "a section is written '[vault DIR]'", "a section without its vault", NULL);
-	if (cfg->nsect == SECTIONS_MAX)
-		return config_error(cfg, line, "keep to " CLI_STR(SECTIONS_MAX) " vaults", "too many sections", NULL);
+		return config_error(cfg, line, "a section is written '[vault DIR]'",
+			"a section without its vault");
+	if (cfg->nsect == SECTIONS_MAX) {
+		snprintf(hint, sizeof hint, _("keep to %d vaults"), SECTIONS_MAX);
+		return config_error(cfg, line, hint, "too many sections");
+	}
 	if ((dir = expand(cfg, line, s, &rc)) == NULL)
 		return rc;
 	sec = &cfg->sect[cfg->nsect++];
@@ -322,19 +335,20 @@ static int parse_value(cli_config *cfg, unsigned int line, int k, const char **v
 	int rc = 0;
 
 	if (**value == '\0')
-		return config_error(cfg, line, "give it a value, or remove the line", "no value for", keys[k].name);
+		return config_error(cfg, line, "give it a value, or remove the line", "no value for '%s'",
+			keys[k].name);
 	if (keys[k].kind == V_PATH && (*value = expand(cfg, line, *value, &rc)) == NULL)
 		return rc;
 	if (keys[k].kind == V_BOOL && strcmp(*value, "yes") && strcmp(*value, "no") &&
 	    strcmp(*value, "true") && strcmp(*value, "false"))
-		return config_error(cfg, line, "write yes or no", "not yes or no:", keys[k].name);
+		return config_error(cfg, line, "write yes or no", "not yes or no: '%s'", keys[k].name);
 	return 0;
 }
 
 /* "key = value", at the top or in the last section. */
 static int parse_pair(cli_config *cfg, unsigned int line, char *s)
 {
-	char *eq = strchr(s, '='), *key, hint[64];
+	char *eq = strchr(s, '='), *key, hint[256];
 	const char *value;
 	section *sec = cfg->nsect ? &cfg->sect[cfg->nsect - 1] : NULL;
 	entry *e;
@@ -342,23 +356,25 @@ static int parse_pair(cli_config *cfg, unsigned int line, char *s)
 
 	if (eq == NULL)
 		return config_error(cfg, line, "write 'key = value', '[vault DIR]' or a '#' comment",
-			"not a setting", NULL);
+			"not a setting");
 	*eq = '\0';
 	key = trim(s);
 	value = trim(eq + 1);
 	if (is_secret_key(key))
 		return config_error(cfg, line, "never write a passphrase into the config: put it in a "
-			"file of mode 600 and set 'passphrase-file = FILE'", "a passphrase in the config:", key);
+			"file of mode 600 and set 'passphrase-file = FILE'", "a passphrase in the config: '%s'", key);
 	if ((k = find_key(key)) < 0)
 		return unknown_key(cfg, line, key);
-	if (!(keys[k].where & (sec ? AT_SECTION : AT_TOP)))
-		return config_error(cfg, line, sec ? "set it before the first [vault DIR] section" :
-			"set it in a [vault DIR] section", sec ? "not a key of a section:" :
-			"only in a [vault DIR] section:", key);
+	if (!(keys[k].where & AT_SECTION) && sec)
+		return config_error(cfg, line, "set it before the first [vault DIR] section",
+			"not a key of a section: '%s'", key);
+	if (!(keys[k].where & AT_TOP) && !sec)
+		return config_error(cfg, line, "set it in a [vault DIR] section",
+			"only in a [vault DIR] section: '%s'", key);
 	e = sec ? &sec->e[k] : &cfg->top[k];
 	if (e->value != NULL) {
-		snprintf(hint, sizeof hint, "keep one of the two lines (the first is line %u)", e->line);
-		return config_error(cfg, line, hint, "set twice:", key);
+		snprintf(hint, sizeof hint, _("keep one of the two lines (the first is line %u)"), e->line);
+		return config_error(cfg, line, hint, "set twice: '%s'", key);
 	}
 	if ((rc = parse_value(cfg, line, k, &value)) != 0)
 		return rc;
@@ -510,7 +526,10 @@ void cli_config_verbose(const cli_config *cfg)
 
 	if (cli_verbosity() < CLI_VERBOSE)
 		return;
-	cli_note(CLI_VERBOSE, "config %s%s", show_path(shown, cfg->path), cfg->found ? "" : " (none)");
+	if (cfg->found)
+		cli_note(CLI_VERBOSE, "config %s", show_path(shown, cfg->path));
+	else
+		cli_note(CLI_VERBOSE, "config %s (none)", show_path(shown, cfg->path));
 	cli_note(CLI_VERBOSE, "vault %s (%s), user %s (%s)",
 		cfg->set[K_VAULT].value ? cfg->set[K_VAULT].value : "-", origin(a, sizeof a, cfg, K_VAULT),
 		cfg->set[K_USER].value ? cfg->set[K_USER].value : "-", origin(b, sizeof b, cfg, K_USER));

@@ -346,11 +346,11 @@ int cli_parse_at(int64_t *out, const char *arg)
  * first so that its hint is about purposes; later failures are about the
  * path and the moment.
  */
-int cli_check_at_purpose(vault *v, const char *purpose, const char *what, const char *path)
+int cli_check_at_purpose(vault *v, const char *purpose, int list, const char *path)
 {
 	cli_error_on(CLI_ON_READ, path);
 	if (vault_purpose_check(v, purpose) < 0)
-		return cli_fail_vault("cannot %s '%s'", _(what), path);
+		return list ? cli_fail_vault("cannot list '%s'", path) : cli_fail_vault("cannot read '%s'", path);
 	return 0;
 }
 
@@ -360,18 +360,20 @@ int cli_check_at_purpose(vault *v, const char *purpose, const char *what, const 
  * a file where a folder was asked for, or the other way round. The hints
  * say where to see what was there and when.
  */
-int cli_fail_at(const char *what, const char *path, const char *at_arg)
+int cli_fail_at(int list, const char *path, const char *at_arg)
 {
 	const vault_error *err = vault_error_last();
 	const char *slash = strchr(path, '/');
+	const char *why = err->text ? err->text : _("not found");
 	int clen = slash ? (int) (slash - path) : (int) strlen(path);
+	int code = err->code == VAULT_EUSAGE ? CLI_EXIT_USAGE : CLI_EXIT_ERROR;
 	char hint[1024];
 
 	if (err->code != VAULT_ENOTFOUND && err->code != VAULT_EUSAGE)
-		return cli_fail_vault("cannot %s '%s' as of %s", _(what), path, at_arg);
+		return list ? cli_fail_vault("cannot list '%s' as of %s", path, at_arg) :
+			cli_fail_vault("cannot read '%s' as of %s", path, at_arg);
 	snprintf(hint, sizeof hint, _("'casevault audit log --case %.*s' shows when things happened, "
 		"'casevault ls %.*s --at TIME' what was there then"), clen, path, clen, path);
-	return cli_error(err->code == VAULT_EUSAGE ? CLI_EXIT_USAGE : CLI_EXIT_ERROR, hint,
-		"cannot %s '%s' as of %s: %s", _(what), path, at_arg,
-		err->text ? err->text : _("not found"));
+	return list ? cli_error(code, hint, "cannot list '%s' as of %s: %s", path, at_arg, why) :
+		cli_error(code, hint, "cannot read '%s' as of %s: %s", path, at_arg, why);
 }

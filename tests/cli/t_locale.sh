@@ -97,6 +97,28 @@ check_contains "the access hint is in Thai" "hint: ขอให้ผู้ด�
 fails_cleanly 4 "cannot read '$code/notes/a.txt': user 'som' is not a member of case '$code'" \
 	in_lang C.UTF-8 cv som get "$code/notes/a.txt" --purpose followup
 
+# A refusal whose words the library chooses at run time (the user's role,
+# their status) is one whole sentence in the reader's language: the error
+# line holds no English word outside its quoted names. The hint matching
+# reads the English, which stays as it was.
+# english_words LINE: LINE without "casevault: " and its quoted names.
+english_words() {
+	printf '%s\n' "$1" | sed "s/^casevault: //; s/'[^']*'//g" | tr -cd 'A-Za-z'
+}
+fails_cleanly 4 "ไม่สามารถให้สิทธิ์ 'dpo' เข้าถึงเคส '$code' ได้: ผู้ใช้ 'dpo' เป็นผู้ดูแลระบบและเป็นสมาชิกเคสไม่ได้" \
+	in_lang th_TH.UTF-8 cv dpo case grant "$code" dpo
+check_eq "granting an admin a case: no English in the Thai error" "" "$(english_words "$(_err_lines | sed -n 1p)")"
+check_contains "its hint is the one for admins and auditors, in Thai" "hint: ผู้ดูแลระบบและผู้ตรวจสอบไม่ถือกุญแจเคส" "$ERR"
+fails_cleanly 4 "cannot grant 'dpo' access to case '$code': user 'dpo' is an admin and cannot be a case member" \
+	in_lang C.UTF-8 cv dpo case grant "$code" dpo
+mkpass lek
+add_user dpo lek caseworker
+expect_exit 0 cv dpo user disable lek
+fails_cleanly 1 "ບໍ່ສາມາດໃຫ້ສິດ 'lek' ເຂົ້າເຖິງກໍລະນີ '$code' ໄດ້: ຜູ້ໃຊ້ 'lek' ຖືກປິດແລ້ວ ແລະ ບໍ່ສາມາດເປັນສະມາຊິກກໍລະນີໄດ້" \
+	in_lang lo_LA.UTF-8 cv dpo case grant "$code" lek
+check_eq "granting a disabled user: no English in the Lao error" "" "$(english_words "$(_err_lines | sed -n 1p)")"
+check_contains "its hint is the one for disabled users, in Lao" "hint: ຜູ້ໃຊ້ທີ່ຖືກປິດບໍ່ໄດ້ຮັບສິດເຂົ້າເຖິງ" "$ERR"
+
 # A usage error of the option parser, in Thai.
 fails_cleanly 2 "ไม่รู้จักตัวเลือก '--nosuch'" in_lang th_TH.UTF-8 cv noy ls --nosuch
 check_contains "the usage hint names the command, in Thai" "hint: รัน 'casevault ls --help' เพื่อดูวิธีใช้" "$ERR"
@@ -148,6 +170,13 @@ for args in "ls --purpose followup" "ls $code/notes --purpose followup" "ls $cod
 	expect_exit 0 in_lang lo_LA.UTF-8 cv noy $args
 	check_eq "'$args' prints the same in Lao" "$want" "$OUT"
 done
+
+# A config file's error: the sentence and its hint in Lao, the key quoted.
+mkdir -p "$XDG_CONFIG_HOME/casevault"
+printf 'vaul = %s\n' "$VAULT" > "$XDG_CONFIG_HOME/casevault/config"
+fails_cleanly 2 "config:1: ບໍ່ຮູ້ຈັກຄີ 'vaul'" in_lang lo_LA.UTF-8 cvbare config
+check_contains "the config's hint is in Lao" "hint: ທ່ານໝາຍເຖິງ 'vault' ບໍ?" "$ERR"
+rm "$XDG_CONFIG_HOME/casevault/config"
 
 # English where no catalog or no locale applies.
 expect_exit 2 in_lang xx_YY.UTF-8 cv noy ls --nosuch

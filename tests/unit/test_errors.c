@@ -1,9 +1,9 @@
 /*
  * Tests for vault/src/util/errors.c: each error in English (`message`) and
  * from its format's translation (`text`), read from a real catalog that
- * the test compiles with msgfmt; an error wrapped, kept and set again with
- * both; and a message cut by its buffer, which ends at a whole UTF-8
- * character.
+ * the test compiles with msgfmt; an error wrapped (by a format, or by a
+ * plain string naming what failed), kept and set again with both; and a
+ * message cut by its buffer, which ends at a whole UTF-8 character.
  */
 #include <libintl.h>
 #include <locale.h>
@@ -14,7 +14,7 @@
 #include "util/errors.h"
 #include "harness.h"
 
-/* Two messages of the library and their (test) Lao translations. */
+/* Three messages of the library and their (test) Lao translations. */
 static const char catalog[] =
 	"msgid \"\"\n"
 	"msgstr \"Content-Type: text/plain; charset=UTF-8\\n\"\n\n"
@@ -23,7 +23,9 @@ static const char catalog[] =
 	"msgstr \"ບໍ່ພົບ case '%s'\"\n\n"
 	"#, c-format\n"
 	"msgid \"path '%.160s%s'\"\n"
-	"msgstr \"ເສັ້ນທາງ '%.160s%s'\"\n";
+	"msgstr \"ເສັ້ນທາງ '%.160s%s'\"\n\n"
+	"msgid \"open vault\"\n"
+	"msgstr \"ເປີດຄັງຂໍ້ມູນ\"\n";
 
 /* The catalog compiled under DIR/lo/LC_MESSAGES; 0 or -1. */
 static int make_catalog(const char *dir)
@@ -94,6 +96,17 @@ static void test_translated(void)
 	CHECK(e->code == VAULT_ECORRUPT);
 	CHECK(!strcmp(e->message, "path 'C-1/a': case 'C-1' not found"));
 	CHECK(!strcmp(e->text, "ເສັ້ນທາງ 'C-1/a': ບໍ່ພົບ case 'C-1'"));
+
+	/* What failed, a plain string (vault_store__error's): translated too;
+	 * a % in it is no format. */
+	vault_error_set(VAULT_ENOTFOUND, "case '%s' not found", "C-1");
+	CHECK(vault_error_prefix(VAULT_ECORRUPT, "open vault") == VAULT_ECORRUPT);
+	e = vault_error_last();
+	CHECK(e->code == VAULT_ECORRUPT);
+	CHECK(!strcmp(e->message, "open vault: case 'C-1' not found"));
+	CHECK(!strcmp(e->text, "ເປີດຄັງຂໍ້ມູນ: ບໍ່ພົບ case 'C-1'"));
+	vault_error_prefix(VAULT_ERROR, "100%s sure");
+	CHECK(!strcmp(vault_error_last()->message, "100%s sure: open vault: case 'C-1' not found"));
 
 	/* A message with no translation is English in both. */
 	vault_error_set(VAULT_ERROR, "no catalog has '%s'", "this");

@@ -1000,10 +1000,10 @@ static void test_names(void)
 	};
 
 	for (size_t i = 0; i < N(good_names); i++)
-		CHECK_RC(vault_user__check_name(good_names[i], "user"), 0);
+		CHECK_RC(vault_user__check_name(good_names[i], NAME_USER), 0);
 	for (size_t i = 0; i < N(bad_names); i++) {
 		vault_error_clear();
-		CHECK_RC(vault_user__check_name(bad_names[i], "member"), VAULT_EUSAGE);
+		CHECK_RC(vault_user__check_name(bad_names[i], NAME_MEMBER), VAULT_EUSAGE);
 		CHECK(says("member name"));
 	}
 	for (size_t i = 0; i < N(good_codes); i++)

@@ -304,9 +304,12 @@ static int check_epochs(uint32_t *start, const vault_action *a, const record_lin
 	if (strcmp(a->name, "rekey") && strcmp(a->name, "passwd"))
 		return vault_error_set(VAULT_ECORRUPT,
 			"'%s' started epoch %u of %s, which only a rekey or a passwd does", a->name, e1, what);
-	if ((!was && strcmp(a->name, "passwd")) || is)
-		return vault_error_set(VAULT_ECORRUPT, "'%s' started epoch %u of %s %s", a->name, e1, what,
-			is ? "and left it retired" : "whose epoch no revoke retired");
+	if (is)
+		return vault_error_set(VAULT_ECORRUPT, "'%s' started epoch %u of %s and left it retired",
+			a->name, e1, what);
+	if (!was && strcmp(a->name, "passwd"))
+		return vault_error_set(VAULT_ECORRUPT, "'%s' started epoch %u of %s whose epoch no revoke retired",
+			a->name, e1, what);
 	snprintf(key, sizeof key, "kcv %u", e1);
 	record_value(value, sizeof value, r1, key);
 	if (record_has(r0, key) || strlen(value) != 2 * KCV_SIZE ||
@@ -354,10 +357,16 @@ static int check_self(const vault_action *a, const record_lines *r0, const recor
 			a->name, target, what);
 	record_value(s0, sizeof s0, r0, "status");
 	record_value(s1, sizeof s1, r1, "status");
-	if (strcmp(s0, !strcmp(a->name, "enrol") ? "pending" : "active") || strcmp(s1, "active"))
-		return vault_error_set(VAULT_ECORRUPT, "'%s' took '%s' from %s to %s", a->name, target,
-			s0[0] ? s0 : "no status", s1[0] ? s1 : "no status");
-	return 0;
+	if (!strcmp(s0, !strcmp(a->name, "enrol") ? "pending" : "active") && !strcmp(s1, "active"))
+		return 0;
+	/* The statuses are the record's words (pending, active, ...). */
+	if (!s0[0] && !s1[0])
+		return vault_error_set(VAULT_ECORRUPT, "'%s' took '%s' from no status to no status", a->name, target);
+	if (!s0[0])
+		return vault_error_set(VAULT_ECORRUPT, "'%s' took '%s' from no status to %s", a->name, target, s1);
+	if (!s1[0])
+		return vault_error_set(VAULT_ECORRUPT, "'%s' took '%s' from %s to no status", a->name, target, s0);
+	return vault_error_set(VAULT_ECORRUPT, "'%s' took '%s' from %s to %s", a->name, target, s0, s1);
 }
 
 int vault_action__check_record(vault *v, const vault_action *a, const git_oid *before,
@@ -403,8 +412,12 @@ int vault_action__check_record(vault *v, const vault_action *a, const git_oid *b
 	}
 	may[k] = NULL;
 	if (!only_fields(field, sizeof field, &r0, &r1, may)) {
-		error = vault_error_set(VAULT_ECORRUPT, "'%s' changed the field '%s' of %s%s", a->name,
-			field, what, !strcmp(a->name, "rekey") && !start ? " without starting an epoch" : "");
+		if (!strcmp(a->name, "rekey") && !start)
+			error = vault_error_set(VAULT_ECORRUPT,
+				"'%s' changed the field '%s' of %s without starting an epoch", a->name, field, what);
+		else
+			error = vault_error_set(VAULT_ECORRUPT, "'%s' changed the field '%s' of %s", a->name,
+				field, what);
 		goto done;
 	}
 	if (!strcmp(a->name, "revoke") && target) {

@@ -31,8 +31,9 @@
 
 /* ---- files and directories ----------------------------------------------- */
 
-/* `dir` is missing (made, *made = 1) or an empty directory. */
-static int dir_make(const char *dir, int *made, const char *what)
+/* `dir` is missing (made, *made = 1) or an empty directory; `backup`: it
+ * is a backup's directory, else a vault's. */
+static int dir_make(const char *dir, int *made, int backup)
 {
 	struct stat sb;
 	int n = 0;
@@ -42,9 +43,12 @@ static int dir_make(const char *dir, int *made, const char *what)
 		*made = 1;
 		return 0;
 	}
+	if (errno != EEXIST && backup)
+		return vault_error_set(errno == ENOENT ? VAULT_ENOTFOUND : VAULT_ERROR,
+			"cannot create the backup directory '%s': %s", dir, strerror(errno));
 	if (errno != EEXIST)
 		return vault_error_set(errno == ENOENT ? VAULT_ENOTFOUND : VAULT_ERROR,
-			"cannot create the %s directory '%s': %s", what, dir, strerror(errno));
+			"cannot create the vault directory '%s': %s", dir, strerror(errno));
 	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
 		return vault_error_set(VAULT_EEXISTS, "'%s' exists and is not a directory", dir);
 	{
@@ -254,12 +258,6 @@ done:
 	return error;
 }
 
-static int bad_manifest(const char *dest, const char *why)
-{
-	return vault_error_set(VAULT_ECORRUPT, "the backup's manifest '%s/manifest' is damaged: %s",
-		dest, why);
-}
-
 /*
  * The manifest's fields, its signed text (*body_len bytes of `text`) and
  * its signature (what follows). `text` gets MANIFEST_MAX bytes.
@@ -283,18 +281,23 @@ static int manifest_read(vault_backup_info *m, char *text, size_t *body_len, con
 		return vault_error_set(VAULT_ERROR, "cannot read '%s': %s", path, strerror(errno));
 	text[n] = '\0';
 	if ((size_t)n == MANIFEST_MAX - 1 || strlen(text) != (size_t)n)
-		return bad_manifest(dest, "it is not a manifest's text");
+		return vault_error_set(VAULT_ECORRUPT,
+			"the backup's manifest '%s/manifest' is damaged: it is not a manifest's text", dest);
 	if ((sig = strstr(text, SIG_BEGIN)) == NULL)
-		return bad_manifest(dest, "it is not signed");
+		return vault_error_set(VAULT_ECORRUPT, "the backup's manifest '%s/manifest' is damaged: it is not signed",
+			dest);
 	*body_len = (size_t)(sig - text);
 	if (sscanf(text, MANIFEST_TAG "vault %16[A-Za-z0-9]\nhead %40[0-9a-f]\nevents %" SCNu64
 	    "\nsize %" SCNu64 "\nblake2b %64[0-9a-f]\ntime %" SCNd64 "\nevent %40[0-9a-f]\n",
 	    m->vault_id, m->head, &m->events, &m->size, m->blake2b, &m->time, m->event) != 7)
-		return bad_manifest(dest, "a field is missing or malformed");
+		return vault_error_set(VAULT_ECORRUPT,
+			"the backup's manifest '%s/manifest' is damaged: a field is missing or malformed", dest);
 	/* Written back, the fields must give the signed text exactly. */
 	manifest_body(&b, m);
 	if (b.size != *body_len || memcmp(b.ptr, text, b.size) != 0)
-		error = bad_manifest(dest, "its text is not in the form casevault writes");
+		error = vault_error_set(VAULT_ECORRUPT,
+			"the backup's manifest '%s/manifest' is damaged: its text is not in the form casevault writes",
+			dest);
 	vault_buf_dispose(&b);
 	return error;
 }
@@ -401,7 +404,7 @@ int vault_backup(vault_backup_info *out, vault *v, const char *dest)
 	if (v->role == VAULT_ROLE_CASEWORKER)
 		return vault_error_set(VAULT_EACCES,
 			"user '%s' is a caseworker: backups are made by admins and auditors", v->user);
-	if ((error = dir_make(dest, &made, "backup")) < 0)
+	if ((error = dir_make(dest, &made, 1)) < 0)
 		return error;
 	path_of(path, sizeof path, dest, "data.mdb");
 	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
@@ -621,7 +624,7 @@ int vault_restore_snapshot(vault_backup_info *out, const char *dest, const char 
 		return error;
 	if ((error = manifest_read(&m, text, &body_len, dest)) < 0)
 		return error;
-	if ((error = dir_make(dir, &made, "vault")) < 0)
+	if ((error = dir_make(dir, &made, 0)) < 0)
 		return error;
 	if ((error = copy_checked(dest, dir, &m)) < 0)
 		goto done;

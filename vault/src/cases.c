@@ -94,9 +94,10 @@ int vault_case_create(char code[VAULT_CODE_SIZE], vault *v, const char *label)
 		return error;
 	/* Admins and auditors hold no case keys: only caseworkers make cases
 	 * (the creator is the case's first member). */
+	if (v->role == VAULT_ROLE_ADMIN)
+		return vault_error_set(VAULT_EACCES, "user '%s' is an admin", v->user);
 	if (v->role != VAULT_ROLE_CASEWORKER)
-		return vault_error_set(VAULT_EACCES, "user '%s' is %s %s", v->user, "an",
-			vault_role_name(v->role));
+		return vault_error_set(VAULT_EACCES, "user '%s' is an auditor", v->user);
 	if (label && (error = check_label(label)) < 0)
 		return error;
 	if ((error = vault_policy__run(v, "case-create", case_create_fn, &a)) < 0)
@@ -152,14 +153,21 @@ static int grant_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	if ((error = vault_keys__case_trusted(txn, v, &c)) < 0 || (error = vault_keys__user_trusted(txn, v, a->user)) < 0)
 		goto done;
 	/* Admins and auditors hold no case keys: they are never members. */
+	if (u.role == VAULT_ROLE_ADMIN) {
+		error = vault_error_set(VAULT_EACCES, "user '%s' is an admin and cannot be a case member", a->user);
+		goto done;
+	}
 	if (u.role != VAULT_ROLE_CASEWORKER) {
-		error = vault_error_set(VAULT_EACCES, "user '%s' is %s %s and cannot be a case member",
-			a->user, "an", vault_role_name(u.role));
+		error = vault_error_set(VAULT_EACCES, "user '%s' is an auditor and cannot be a case member", a->user);
+		goto done;
+	}
+	if (u.status == USER_PENDING) {
+		error = vault_error_set(VAULT_EREFUSED,
+			"user '%s' is pending (not enrolled yet) and cannot be a case member", a->user);
 		goto done;
 	}
 	if (u.status != USER_ACTIVE) {
-		error = vault_error_set(VAULT_EREFUSED, "user '%s' is %s and cannot be a case member",
-			a->user, u.status == USER_PENDING ? "pending (not enrolled yet)" : "disabled");
+		error = vault_error_set(VAULT_EREFUSED, "user '%s' is disabled and cannot be a case member", a->user);
 		goto done;
 	}
 	if ((m = vault_case__member(&c, a->user)) != NULL) {
@@ -191,7 +199,7 @@ static int membership_run(vault *v, const char *action, vault_event_fn fn, grant
 	if ((error = vault_policy__require_role(v, VAULT_ROLE_ADMIN)) < 0)
 		return error;
 	if ((error = vault_case__check_code(a->code)) < 0 ||
-	    (error = vault_user__check_name(a->user, "user")) < 0)
+	    (error = vault_user__check_name(a->user, NAME_USER)) < 0)
 		return error;
 	return vault_policy__run(v, action, fn, a);
 }
@@ -235,9 +243,13 @@ static int revoke_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 	/* A case is left to no one only as its last member is disabled, and
 	 * only if the custodians can recover it. */
 	if (c.nmembers == 1 && (!a->leaving || (error = vault_recovery__covers(txn, v, &c)) != 1)) {
-		if (error == 0)
-			error = vault_error_set(VAULT_EREFUSED, "user '%s' is the last member of case '%s'%s",
-				a->user, a->code, a->leaving ? ", which the recovery does not cover" : "");
+		if (error == 0 && a->leaving)
+			error = vault_error_set(VAULT_EREFUSED,
+				"user '%s' is the last member of case '%s', which the recovery does not cover",
+				a->user, a->code);
+		else if (error == 0)
+			error = vault_error_set(VAULT_EREFUSED, "user '%s' is the last member of case '%s'",
+				a->user, a->code);
 		goto done;
 	}
 	memmove(m, m + 1, (size_t)(&c.members[c.nmembers] - (m + 1)) * sizeof *m);

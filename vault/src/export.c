@@ -250,14 +250,27 @@ static void remember(exporter *x, size_t i)
 	}
 }
 
-static int bad_object(const unsigned char *id, const char *what)
+/* What a history object failed to be: a sentence each. */
+enum { BAD_OBJECT, BAD_COMMIT, BAD_TREE, BAD_DEEP_TREE };
+
+static int bad_object(const unsigned char *id, int bad)
 {
 	git_oid oid;
 	char hex[VAULT_OID_SIZE];
 
 	git_oid_fromraw(&oid, id);
 	git_oid_tostr(hex, sizeof hex, &oid);
-	return vault_error_set(VAULT_ECORRUPT, "history object %s is not a well-formed %s", hex, what);
+	switch (bad) {
+	case BAD_COMMIT:
+		return vault_error_set(VAULT_ECORRUPT, "history object %s is not a well-formed commit", hex);
+	case BAD_TREE:
+		return vault_error_set(VAULT_ECORRUPT, "history object %s is not a well-formed tree", hex);
+	case BAD_DEEP_TREE:
+		return vault_error_set(VAULT_ECORRUPT, "history object %s is not a well-formed tree (too deep)",
+			hex);
+	default:
+		return vault_error_set(VAULT_ECORRUPT, "history object %s is not a well-formed object", hex);
+	}
 }
 
 /*
@@ -274,7 +287,7 @@ static int object_matches(const unsigned char *id, int type, const unsigned char
 	int hlen;
 
 	if (type < GIT_OBJECT_COMMIT || type > GIT_OBJECT_TAG)
-		return bad_object(id, "object");
+		return bad_object(id, BAD_OBJECT);
 	hlen = snprintf(head, sizeof head, "%s %zu", names[type], len);
 	vault_sha1__init(&c);
 	vault_sha1__update(&c, head, (size_t)hlen + 1);
@@ -314,7 +327,7 @@ static int commit_links(unsigned char tree[20], unsigned char parent[20], int *h
 	if ((error = object_matches(id, type, p, len)) < 0)
 		goto done;
 	end = p + len;
-	error = bad_object(id, "commit");
+	error = bad_object(id, BAD_COMMIT);
 	if (type != GIT_OBJECT_COMMIT || len < 46 || memcmp(p, "tree ", 5) ||
 	    hex_id(tree, p + 5, end) < 0 || p[45] != '\n')
 		goto done;
@@ -339,12 +352,12 @@ static int walk_tree(exporter *x, const unsigned char *id, int depth)
 	if ((error = want(x, id)) <= 0)
 		return error;
 	if (depth > 64)
-		return bad_object(id, "tree (too deep)");
+		return bad_object(id, BAD_DEEP_TREE);
 	if ((error = raw_object(&buf, &p, &len, &type, x, id)) < 0)
 		return error;
 	if (type != GIT_OBJECT_TREE) {
 		free(buf);
-		return bad_object(id, "tree");
+		return bad_object(id, BAD_TREE);
 	}
 	remember(x, x->set.n - 1);
 	error = 0;
@@ -356,7 +369,7 @@ static int walk_tree(exporter *x, const unsigned char *id, int depth)
 
 		if (!name || (nul = memchr(name, '\0', (size_t)(end - name))) == NULL ||
 		    end - nul < 21) {
-			error = bad_object(id, "tree");
+			error = bad_object(id, BAD_TREE);
 			break;
 		}
 		memcpy(child, nul + 1, 20);

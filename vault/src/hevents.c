@@ -146,7 +146,7 @@ static int next_note(failed_note *n, vault *v, const char *after)
 			n->when = (int64_t)be64_get(plain);
 			memcpy(n->name, plain + 8, plen - 8);
 			n->name[plen - 8] = '\0';
-			found = vault_user__check_name(n->name, "user") == 0;
+			found = vault_user__check_name(n->name, NAME_USER) == 0;
 		}
 	}
 	mdb_cursor_close(cur);

@@ -86,16 +86,16 @@ int vault_hkeys__held_by(MDB_txn *txn, vault *v, const char *name)
 
 		vault_hkeys__sealed_name(skey, sizeof skey, g, name);
 		error = vault_rec__get(txn, v, v->st->sealed, skey, &val);
-		if (error == VAULT_ENOTFOUND || (error == 0 && !sum_ok(&val))) {
-			const char *how = error ? "holds no" : "holds a damaged";
-
-			if (g)
-				return vault_error_set(VAULT_ECORRUPT,
-					"active user '%s' %s sealed copy of generation %u of the history key",
-					name, how, g);
-			return vault_error_set(VAULT_ECORRUPT,
-				"active user '%s' %s sealed copy of the history's index key", name, how);
-		}
+		if (error == VAULT_ENOTFOUND)
+			return g ? vault_error_set(VAULT_ECORRUPT,
+					"active user '%s' holds no sealed copy of generation %u of the history key", name, g) :
+				vault_error_set(VAULT_ECORRUPT,
+					"active user '%s' holds no sealed copy of the history's index key", name);
+		if (error == 0 && !sum_ok(&val))
+			return g ? vault_error_set(VAULT_ECORRUPT, "active user '%s' holds a damaged sealed copy "
+					"of generation %u of the history key", name, g) :
+				vault_error_set(VAULT_ECORRUPT,
+					"active user '%s' holds a damaged sealed copy of the history's index key", name);
 		if (error < 0)
 			return error;
 	}
@@ -198,14 +198,10 @@ static int unseal_for(unsigned char *out, MDB_txn *txn, vault *v, uint32_t gen, 
 	const unsigned char pk[32], const unsigned char *sk)
 {
 	unsigned char *plain = NULL, bind[32];
-	char skey[VAULT_NAME_MAX + 32], what[48];
+	char skey[VAULT_NAME_MAX + 32];
 	MDB_val val;
 	int error;
 
-	if (gen)
-		snprintf(what, sizeof what, "generation %u of the history key", gen);
-	else
-		snprintf(what, sizeof what, "the history's index key");
 	vault_hkeys__sealed_name(skey, sizeof skey, gen, user);
 	if ((error = vault_rec__get(txn, v, v->st->sealed, skey, &val)) < 0)
 		return error;
@@ -214,11 +210,17 @@ static int unseal_for(unsigned char *out, MDB_txn *txn, vault *v, uint32_t gen, 
 	vault_vcrypto__binding(bind, v->id, gen ? "@history" : "@index", gen, user);
 	if (!sum_ok(&val) ||
 	    vault_vcrypto__unseal(plain, (unsigned char *)val.mv_data + 1, HK_SEALED - 1 - HK_SUM, pk, sk) < 0)
-		error = vault_error_set(VAULT_ECORRUPT, "the sealed copy of %s for '%s' is damaged", what, user);
+		error = gen ?
+			vault_error_set(VAULT_ECORRUPT,
+				"the sealed copy of generation %u of the history key for '%s' is damaged", gen, user) :
+			vault_error_set(VAULT_ECORRUPT,
+				"the sealed copy of the history's index key for '%s' is damaged", user);
 	else if (sodium_memcmp(plain + VCRYPTO_KEYBYTES, bind, 32) != 0)
-		error = vault_error_set(VAULT_ECORRUPT,
-			"the sealed copy of %s for '%s' was sealed for another generation, user or vault",
-			what, user);
+		error = gen ?
+			vault_error_set(VAULT_ECORRUPT, "the sealed copy of generation %u of the history key "
+				"for '%s' was sealed for another generation, user or vault", gen, user) :
+			vault_error_set(VAULT_ECORRUPT, "the sealed copy of the history's index key "
+				"for '%s' was sealed for another generation, user or vault", user);
 	else
 		memcpy(out, plain, VCRYPTO_KEYBYTES);
 	vault_vcrypto__key_free(plain);

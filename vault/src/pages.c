@@ -64,19 +64,18 @@ static uint64_t get64(const unsigned char *p)
 	return v;
 }
 
-static int damaged(uint64_t pgno, const char *what)
-{
-	return vault_error_set(VAULT_ECORRUPT, "the vault file is damaged: page %llu %s",
-		(unsigned long long)pgno, what);
-}
+/* The page number in a message. */
+#define PAGE(pgno) ((unsigned long long)(pgno))
 
-/* Page `pgno` is used once more: by a tree (or listed free). */
-static int mark(page_walk *w, uint64_t pgno, const char *what)
+/* Page `pgno` is used once more: by a tree (or listed free); 1 if it was
+ * used already (the caller says by what). */
+static int mark(page_walk *w, uint64_t pgno)
 {
 	if (pgno < 2 || pgno > w->last)
-		return damaged(pgno, "lies outside the file's pages");
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: page %llu lies outside the file's pages", PAGE(pgno));
 	if (w->seen[pgno / 8] & (1u << (pgno % 8)))
-		return damaged(pgno, what);
+		return 1;
 	w->seen[pgno / 8] |= (unsigned char)(1u << (pgno % 8));
 	return 0;
 }
@@ -87,10 +86,16 @@ static int mark_big(page_walk *w, uint64_t first, uint64_t size)
 	uint64_t n = (PAGE_HEADER - 1 + size) / w->psize + 1;
 
 	if (first > w->last || n > w->last - first + 1)
-		return damaged(first, "starts a value that runs past the file's pages");
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: page %llu "
+			"starts a value that runs past the file's pages", PAGE(first));
 	for (uint64_t i = 0; i < n; i++) {
-		int error = mark(w, first + i, "is used twice (a value's page)");
+		int error = mark(w, first + i);
 
+		if (error > 0)
+			return vault_error_set(VAULT_ECORRUPT,
+				"the vault file is damaged: page %llu "
+				"is used twice (a value's page)", PAGE(first + i));
 		if (error < 0)
 			return error;
 	}
@@ -110,18 +115,25 @@ static int walk_leaf_node(page_walk *w, uint64_t pgno, const unsigned char *page
 	size_t data = at + NODE_HEADER + get16(node + 6);
 
 	if (flags & ~(NODE_BIG | NODE_TABLE))
-		return damaged(pgno, "holds a record of an unknown kind");
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: page %llu holds a record of an unknown kind", PAGE(pgno));
 	if (flags & NODE_BIG) {
 		if (data + 8 > w->psize)
-			return damaged(pgno, "holds a record that runs past its end");
+			return vault_error_set(VAULT_ECORRUPT,
+				"the vault file is damaged: page %llu "
+				"holds a record that runs past its end", PAGE(pgno));
 		return mark_big(w, get64(page + data), size);
 	}
 	if (size > w->psize - data)
-		return damaged(pgno, "holds a record that runs past its end");
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: page %llu "
+			"holds a record that runs past its end", PAGE(pgno));
 	if (!(flags & NODE_TABLE))
 		return 0;
 	if (size != TABLE_RECORD)
-		return damaged(pgno, "holds a table record of the wrong size");
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: page %llu "
+			"holds a table record of the wrong size", PAGE(pgno));
 	if (get64(page + data + TABLE_ROOT) == NO_PAGE)
 		return 0;
 	return walk_tree(w, get64(page + data + TABLE_ROOT), depth + 1);
@@ -135,8 +147,12 @@ static int walk_tree(page_walk *w, uint64_t pgno, int depth)
 	int error;
 
 	if (depth > MAX_DEPTH)
-		return damaged(pgno, "lies deeper than any tree reaches");
-	if ((error = mark(w, pgno, "is used twice (a tree's page)")) < 0)
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: page %llu lies deeper than any tree reaches", PAGE(pgno));
+	if ((error = mark(w, pgno)) > 0)
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: page %llu is used twice (a tree's page)", PAGE(pgno));
+	if (error < 0)
 		return error;
 	page = w->map + pgno * w->psize;
 	/* What the page is; LMDB's in-memory marks (dirty, kept, loose) aside. */
@@ -144,17 +160,20 @@ static int walk_tree(page_walk *w, uint64_t pgno, int depth)
 	lower = get16(page + 12);
 	upper = get16(page + 14);
 	if (get64(page) != pgno)
-		return damaged(pgno, "holds another page's number");
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: page %llu holds another page's number", PAGE(pgno));
 	if ((kind != PAGE_BRANCH && kind != PAGE_LEAF) || lower < PAGE_HEADER || lower % 2 ||
 	    lower > upper || upper > w->psize)
-		return damaged(pgno, "has a damaged header");
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: page %llu has a damaged header", PAGE(pgno));
 	for (unsigned int i = 0; i < (lower - PAGE_HEADER) / 2u; i++) {
 		size_t at = get16(page + PAGE_HEADER + 2 * i);
 		const unsigned char *node = page + at;
 
 		if (at < upper || at + NODE_HEADER > w->psize ||
 		    at + NODE_HEADER + get16(node + 6) > w->psize)
-			return damaged(pgno, "points past its end");
+			return vault_error_set(VAULT_ECORRUPT,
+				"the vault file is damaged: page %llu points past its end", PAGE(pgno));
 		if (kind == PAGE_BRANCH)
 			error = walk_tree(w, get16(node) | (uint64_t)get16(node + 2) << 16 |
 				(uint64_t)get16(node + 4) << 32, depth + 1);
@@ -181,7 +200,10 @@ static int mark_free(page_walk *w, MDB_txn *txn)
 
 		/* A count, then the page numbers (the open checked the form). */
 		for (uint64_t i = 1; i < n && error == 0; i++)
-			error = mark(w, get64(ids + 8 * i), "is listed free while in use");
+			if ((error = mark(w, get64(ids + 8 * i))) > 0)
+				error = vault_error_set(VAULT_ECORRUPT,
+					"the vault file is damaged: page %llu is listed free while in use",
+					PAGE(get64(ids + 8 * i)));
 	}
 	mdb_cursor_close(cur);
 	if (error == 0 && rc != MDB_NOTFOUND)
@@ -195,7 +217,9 @@ static int unaccounted(const page_walk *w)
 {
 	for (uint64_t p = 2; p <= w->last; p++)
 		if (!(w->seen[p / 8] & (1u << (p % 8))))
-			return damaged(p, "is neither in use nor listed free");
+			return vault_error_set(VAULT_ECORRUPT,
+				"the vault file is damaged: page %llu "
+				"is neither in use nor listed free", PAGE(p));
 	return 0;
 }
 
@@ -217,7 +241,8 @@ int vault_store__check_pages(vault_store *st, MDB_txn *txn)
 		return VAULT_EBUSY;     /* two writes since it began: begin again */
 	w.last = get64(meta + META_LAST_PAGE);
 	if (w.last >= st->fault_size / w.psize)   /* not (last + 1) * psize: it wraps */
-		return damaged(w.last, "is the last page, past the map");
+		return vault_error_set(VAULT_ECORRUPT,
+			"the vault file is damaged: page %llu is the last page, past the map", PAGE(w.last));
 	if ((w.seen = calloc(w.last / 8 + 1, 1)) == NULL)
 		return vault_error_set_oom();
 	if ((error = get64(meta + META_FREE_ROOT) == NO_PAGE ? 0 :

@@ -55,7 +55,7 @@ int vault_policy__switch_user(user_rec *u, vault *v, const char *name)
 	vault_trust__save_file(v);
 	vault_policy__end_session(v);
 	/* A bad name is a user that does not exist: no more is said. */
-	if (vault_user__check_name(name, "user") < 0)
+	if (vault_user__check_name(name, NAME_USER) < 0)
 		return vault_error_set(VAULT_EAUTH, "user '%s' does not exist", name);
 	if ((error = vault_store__begin(&txn, v->st, 0)) < 0)
 		return error;
@@ -66,17 +66,24 @@ int vault_policy__switch_user(user_rec *u, vault *v, const char *name)
 	return error;
 }
 
-/* The message names the user and the roles; the caller says what it was doing. */
+/*
+ * The message names the user and the roles; the caller says what it was
+ * doing. Each pair of roles has a whole sentence (a translation has its
+ * own words for each): the admin's role is the one required.
+ */
 int vault_policy__require_role(vault *v, vault_role_t role)
 {
 	int error;
 
 	if ((error = vault_policy__require_unlocked(v)) < 0)
 		return error;
-	if (v->role != role)
-		return vault_error_set(VAULT_EACCES, "user '%s' is %s %s, not an %s", v->user,
-			v->role == VAULT_ROLE_ADMIN ? "an" : "a", vault_role_name(v->role), vault_role_name(role));
-	return 0;
+	if (v->role == role)
+		return 0;
+	if (role != VAULT_ROLE_ADMIN)
+		return vault_error_set(VAULT_EACCES, "user '%s' does not have the role this needs", v->user);
+	if (v->role == VAULT_ROLE_AUDITOR)
+		return vault_error_set(VAULT_EACCES, "user '%s' is an auditor, not an admin", v->user);
+	return vault_error_set(VAULT_EACCES, "user '%s' is a caseworker, not an admin", v->user);
 }
 
 /* A policy event has a transaction of its own. Nothing to record (a rekey

@@ -444,13 +444,21 @@ done:
 	return error;
 }
 
+/* A name of list `list` that is not one: damage. */
+static int bad_name(const char *list)
+{
+	if (!strcmp(list, NAMES_CASES))
+		return vault_error_set(VAULT_ECORRUPT, "vault state holds a case record with a bad code");
+	return vault_error_set(VAULT_ECORRUPT, "vault state holds a user record with a bad name");
+}
+
 /*
  * The names of list `list`: `fn` gets each; the walk stops at the first
  * non-zero return of `fn`, which it returns. A name `check` refuses is
- * damage (VAULT_ECORRUPT, "vault state holds a `bad`").
+ * damage (VAULT_ECORRUPT, bad_name()).
  */
 static int each_name(MDB_txn *txn, vault *v, const char *list, int (*check)(const char *),
-	const char *bad, int (*fn)(const char *key, void *ctx), void *ctx)
+	int (*fn)(const char *key, void *ctx), void *ctx)
 {
 	vault_buf b = VAULT_BUF_INIT;
 	char name[VAULT_NAME_MAX + 1];
@@ -460,13 +468,13 @@ static int each_name(MDB_txn *txn, vault *v, const char *list, int (*check)(cons
 		return error;
 	for (const char *p = b.ptr, *end; error == 0 && *p; p = end + 1) {
 		if ((end = strchr(p, '\n')) == NULL || (size_t)(end - p) >= sizeof name) {
-			error = vault_error_set(VAULT_ECORRUPT, "vault state holds a %s", bad);
+			error = bad_name(list);
 			break;
 		}
 		memcpy(name, p, (size_t)(end - p));
 		name[end - p] = '\0';
 		if (check(name) < 0) {
-			error = vault_error_set(VAULT_ECORRUPT, "vault state holds a %s", bad);
+			error = bad_name(list);
 			break;
 		}
 		error = fn(name, ctx);
@@ -477,7 +485,7 @@ static int each_name(MDB_txn *txn, vault *v, const char *list, int (*check)(cons
 
 static int user_name_ok(const char *name)
 {
-	return vault_user__check_name(name, "user");
+	return vault_user__check_name(name, NAME_USER);
 }
 
 /* One record of a set's hash: u32 key length, key, u32 value length, value. */
@@ -584,19 +592,56 @@ int vault_role_parse(vault_role_t *out, const char *s)
 	return 0;
 }
 
-int vault_user__check_name(const char *name, const char *what)
+/* A name of the wrong length: a sentence for each `what` (vault_user__check_name). */
+static int name_length_error(const char *name, int what)
+{
+	switch (what) {
+	case NAME_MEMBER:
+		return vault_error_set(VAULT_EUSAGE, "member name '%s' must be 1 to %d characters", name,
+			VAULT_NAME_MAX);
+	case NAME_CUSTODIAN:
+		return vault_error_set(VAULT_EUSAGE, "custodian name '%s' must be 1 to %d characters", name,
+			VAULT_NAME_MAX);
+	case NAME_ADMIN:
+		return vault_error_set(VAULT_EUSAGE, "admin name '%s' must be 1 to %d characters", name,
+			VAULT_NAME_MAX);
+	default:
+		return vault_error_set(VAULT_EUSAGE, "user name '%s' must be 1 to %d characters", name,
+			VAULT_NAME_MAX);
+	}
+}
+
+/* A name with a letter it may not hold. */
+static int name_letter_error(const char *name, int what)
+{
+	switch (what) {
+	case NAME_MEMBER:
+		return vault_error_set(VAULT_EUSAGE,
+			"member name '%s' may hold only a-z, 0-9 and . _ - (not first)", name);
+	case NAME_CUSTODIAN:
+		return vault_error_set(VAULT_EUSAGE,
+			"custodian name '%s' may hold only a-z, 0-9 and . _ - (not first)", name);
+	case NAME_ADMIN:
+		return vault_error_set(VAULT_EUSAGE,
+			"admin name '%s' may hold only a-z, 0-9 and . _ - (not first)", name);
+	default:
+		return vault_error_set(VAULT_EUSAGE,
+			"user name '%s' may hold only a-z, 0-9 and . _ - (not first)", name);
+	}
+}
+
+int vault_user__check_name(const char *name, int what)
 {
 	size_t n = strlen(name);
 
 	if (n == 0 || n > VAULT_NAME_MAX)
-		return vault_error_set(VAULT_EUSAGE, "%s name '%s' must be 1 to %d characters", what, name, VAULT_NAME_MAX);
+		return name_length_error(name, what);
 	for (size_t i = 0; i < n; i++) {
 		char c = name[i];
 		int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 			(i > 0 && (c == '.' || c == '_' || c == '-'));
 		if (!ok)
-			return vault_error_set(VAULT_EUSAGE,
-				"%s name '%s' may hold only a-z, 0-9 and . _ - (not first)", what, name);
+			return name_letter_error(name, what);
 	}
 	return 0;
 }
@@ -768,7 +813,7 @@ int vault_user__each(MDB_txn *txn, vault *v,
 {
 	each_ctx e = { txn, v, cb, NULL, payload };
 
-	return each_name(txn, v, NAMES_USERS, user_name_ok, "user record with a bad name", record_one, &e);
+	return each_name(txn, v, NAMES_USERS, user_name_ok, record_one, &e);
 }
 
 void vault_user__path(char out[64], const char *name)
@@ -897,7 +942,7 @@ static int case_parse(case_rec *out, const unsigned char *p, size_t len, const c
 		memcpy(out->members[i].user, p, n);
 		out->members[i].user[n] = '\0';
 		/* A member is a user: a name the user records could hold. */
-		if (strlen(out->members[i].user) != n || vault_user__check_name(out->members[i].user, "member") < 0)
+		if (strlen(out->members[i].user) != n || vault_user__check_name(out->members[i].user, NAME_MEMBER) < 0)
 			goto bad;
 		p += n;
 		out->members[i].read_only = *p++;
@@ -941,11 +986,11 @@ static int case_parse(case_rec *out, const unsigned char *p, size_t len, const c
 		r->granted = *p++;
 		r->napproved = *p++;
 		if (r->napproved > RECOVERY_MAX || r->granted > REQ_CANCELLED || !r->epoch || r->epoch > out->epoch ||
-		    strncmp(r->id, "R-", 2) || vault_user__check_name(r->user, "user") < 0)
+		    strncmp(r->id, "R-", 2) || vault_user__check_name(r->user, NAME_USER) < 0)
 			goto bad;
 		for (size_t k = 0; k < r->napproved; k++)
 			if ((p = parse_name(r->approved[k], sizeof r->approved[k], p, end)) == NULL ||
-			    vault_user__check_name(r->approved[k], "custodian") < 0)
+			    vault_user__check_name(r->approved[k], NAME_CUSTODIAN) < 0)
 				goto bad;
 	}
 	if (p != end)
@@ -1064,8 +1109,7 @@ int vault_case__each(MDB_txn *txn, vault *v, int (*cb)(case_rec *c, void *payloa
 {
 	each_ctx e = { txn, v, NULL, cb, payload };
 
-	return each_name(txn, v, NAMES_CASES, vault_case__check_code, "case record with a bad code",
-		record_one, &e);
+	return each_name(txn, v, NAMES_CASES, vault_case__check_code, record_one, &e);
 }
 
 void vault_case__path(char out[64], const char *code)
@@ -1127,8 +1171,7 @@ static int case_sealed(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c
 
 	crypto_generichash_init(&s.st, NULL, 0, 32);
 	crypto_generichash_update(&s.st, (const unsigned char *)"cv-sealed-set", sizeof "cv-sealed-set");
-	if ((error = each_name(txn, v, NAMES_USERS, user_name_ok, "user record with a bad name",
-			sealed_set_user, &s)) < 0)
+	if ((error = each_name(txn, v, NAMES_USERS, user_name_ok, sealed_set_user, &s)) < 0)
 		return error;
 	crypto_generichash_final(&s.st, h, 32);
 	blob_hash(out, "sealed", h);
@@ -1189,8 +1232,7 @@ static int case_handed(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c
 	int error;
 
 	handed_init(&s.st);
-	if ((error = each_name(txn, v, NAMES_USERS, user_name_ok, "user record with a bad name",
-			handed_set_user, &s)) < 0)
+	if ((error = each_name(txn, v, NAMES_USERS, user_name_ok, handed_set_user, &s)) < 0)
 		return error;
 	crypto_generichash_final(&s.st, h, 32);
 	snprintf(line, sizeof line, "handed %s", r->id);
@@ -1226,7 +1268,7 @@ static int case_shares(vault_buf *out, MDB_txn *txn, vault *v, const case_rec *c
 	vault_buf_printf(out, "recovery %u %s %u\n", c->rec_epoch, hex, c->rec_threshold);
 	crypto_generichash_init(&s.st, NULL, 0, 32);
 	crypto_generichash_update(&s.st, (const unsigned char *)"cv-share-set", sizeof "cv-share-set");
-	error = each_name(txn, v, NAMES_USERS, user_name_ok, "user record with a bad name", share_set_user, &s);
+	error = each_name(txn, v, NAMES_USERS, user_name_ok, share_set_user, &s);
 	if (error == 0) {
 		crypto_generichash_final(&s.st, h, 32);
 		vault_buf_put(out, names.ptr, names.size);

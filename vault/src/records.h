@@ -216,8 +216,10 @@ int vault_meta__purposes(vault_buf *out, int *required, MDB_txn *txn, vault *v);
 
 /* ---- users and cases ----------------------------------------------------- */
 
-/* VAULT_EUSAGE unless `name` is a user name; `what` names it in the error. */
-int vault_user__check_name(const char *name, const char *what);
+/* VAULT_EUSAGE unless `name` is a user name; `what` (NAME_USER ...) names it
+ * in the error. */
+enum { NAME_USER, NAME_MEMBER, NAME_CUSTODIAN, NAME_ADMIN };
+int vault_user__check_name(const char *name, int what);
 int vault_user__get(user_rec *out, MDB_txn *txn, vault *v, const char *name);
 /* A user record ends with a checksum (16: BLAKE2b-128, keyed with
  * `cv-user-sum`, of its locator `loc` and the `len` - 16 bytes before

@@ -36,16 +36,23 @@ static int share_get(unsigned char rec[SHARE_REC], MDB_txn *txn, vault *v, const
 }
 
 /* Open a sealed share ‖ binding with the session's key into `plain`
- * (secret memory, SHARE_PLAIN) and check the binding. */
+ * (secret memory, SHARE_PLAIN) and check the binding. `approved`: a share
+ * a custodian handed over, else the custodian's own recovery share. */
 static int share_open(unsigned char *plain, vault *v, const unsigned char *box, const unsigned char bind[32],
-	const char *what, const case_rec *c)
+	int approved, const case_rec *c)
 {
 	if (vault_vcrypto__unseal(plain, box, SHARE_PLAIN + VCRYPTO_SEALBYTES, v->pk, v->sk) < 0)
-		return vault_error_set(VAULT_ECORRUPT, "%s of case '%s' for '%s' is damaged", what, c->code, v->user);
+		return approved ?
+			vault_error_set(VAULT_ECORRUPT, "an approved share of case '%s' for '%s' is damaged",
+				c->code, v->user) :
+			vault_error_set(VAULT_ECORRUPT, "recovery share of case '%s' for '%s' is damaged",
+				c->code, v->user);
 	if (sodium_memcmp(plain + VCRYPTO_KEYBYTES, bind, 32))
-		return vault_error_set(VAULT_ECORRUPT,
-			"%s of case '%s' for '%s' was sealed for another place (case, epoch, request or user)",
-			what, c->code, v->user);
+		return approved ?
+			vault_error_set(VAULT_ECORRUPT, "an approved share of case '%s' for '%s' was sealed "
+				"for another place (case, epoch, request or user)", c->code, v->user) :
+			vault_error_set(VAULT_ECORRUPT, "recovery share of case '%s' for '%s' was sealed "
+				"for another place (case, epoch, request or user)", c->code, v->user);
 	return 0;
 }
 
@@ -76,12 +83,17 @@ static int recipient_ok(user_rec *u, MDB_txn *txn, vault *v, const char *name)
 		return vault_error_set(VAULT_ENOTFOUND, "user '%s' does not exist", name);
 	if (error < 0)
 		return error;
+	if (u->role == VAULT_ROLE_ADMIN)
+		return vault_error_set(VAULT_EUSAGE, "a case is recovered for a caseworker only: '%s' is an admin",
+			name);
 	if (u->role != VAULT_ROLE_CASEWORKER)
-		return vault_error_set(VAULT_EUSAGE, "a case is recovered for a caseworker only: '%s' is %s %s",
-			name, u->role == VAULT_ROLE_ADMIN ? "an" : "an", vault_role_name(u->role));
+		return vault_error_set(VAULT_EUSAGE,
+			"a case is recovered for a caseworker only: '%s' is an auditor", name);
+	if (u->status == USER_PENDING)
+		return vault_error_set(VAULT_EUSAGE, "user '%s' is pending (not enrolled), not an active caseworker",
+			name);
 	if (u->status != USER_ACTIVE)
-		return vault_error_set(VAULT_EUSAGE, "user '%s' is %s, not an active caseworker", name,
-			u->status == USER_PENDING ? "pending (not enrolled)" : "disabled");
+		return vault_error_set(VAULT_EUSAGE, "user '%s' is disabled, not an active caseworker", name);
 	return vault_keys__user_trusted(txn, v, name);
 }
 
@@ -149,7 +161,7 @@ int vault_recovery_request(vault *v, const char *code, const char *user, const c
 	int error;
 
 	if ((error = vault_policy__require_role(v, VAULT_ROLE_ADMIN)) < 0 ||
-	    (error = vault_case__check_code(code)) < 0 || (error = vault_user__check_name(user, "user")) < 0)
+	    (error = vault_case__check_code(code)) < 0 || (error = vault_user__check_name(user, NAME_USER)) < 0)
 		return error;
 	if (!reason || !*reason)
 		return vault_error_set(VAULT_EUSAGE, "a recovery request needs a reason");
@@ -216,7 +228,7 @@ static int hand_over(MDB_txn *txn, vault *v, const case_rec *c, const recovery_r
 		return error;
 	x = rec[1];
 	vault_recovery__binding(bind, v, c, c->rec_epoch, x, c->rec_set, v->user);
-	if ((error = share_open(plain, v, rec + 34, bind, "recovery share", c)) == 0) {
+	if ((error = share_open(plain, v, rec + 34, bind, 0, c)) == 0) {
 		handed_binding(plain + VCRYPTO_KEYBYTES, v, c, r, x, v->user);
 		out[0] = (unsigned char)x;
 		error = vault_vcrypto__seal_to(out + 1, plain, SHARE_PLAIN, u->pk);
@@ -416,15 +428,19 @@ static int combine(unsigned char *key, MDB_txn *txn, vault *v, const case_rec *c
 		goto done;
 	for (unsigned int i = 0; i < m; i++) {
 		vault_rec__handed_name(name, sizeof name, r->id, r->approved[i]);
-		if ((error = vault_rec__get(txn, v, v->st->sealed, name, &val)) < 0 ||
-		    val.mv_size != 1 + SHARE_PLAIN + VCRYPTO_SEALBYTES) {
-			error = vault_error_set(VAULT_ECORRUPT, "the share '%s' approved for request '%s' is %s",
-				r->approved[i], r->id, error < 0 ? "missing" : "damaged");
+		if ((error = vault_rec__get(txn, v, v->st->sealed, name, &val)) < 0) {
+			error = vault_error_set(VAULT_ECORRUPT, "the share '%s' approved for request '%s' is missing",
+				r->approved[i], r->id);
+			goto done;
+		}
+		if (val.mv_size != 1 + SHARE_PLAIN + VCRYPTO_SEALBYTES) {
+			error = vault_error_set(VAULT_ECORRUPT, "the share '%s' approved for request '%s' is damaged",
+				r->approved[i], r->id);
 			goto done;
 		}
 		xs[i] = ((unsigned char *)val.mv_data)[0];
 		handed_binding(bind, v, c, r, xs[i], r->approved[i]);
-		if ((error = share_open(plain, v, (unsigned char *)val.mv_data + 1, bind, "an approved share", c)) < 0)
+		if ((error = share_open(plain, v, (unsigned char *)val.mv_data + 1, bind, 1, c)) < 0)
 			goto done;
 		memcpy(shares + (size_t)i * VCRYPTO_KEYBYTES, plain, VCRYPTO_KEYBYTES);
 	}

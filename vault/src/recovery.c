@@ -117,9 +117,14 @@ static int setup_fn(vault_event *ev, vault *v, MDB_txn *txn, void *payload)
 				a->rp.names[i]);
 		if (error < 0)
 			goto done;
+		if (u.status == USER_PENDING) {
+			error = vault_error_set(VAULT_EUSAGE, "custodian '%s' is pending (not enrolled), not an active user",
+				a->rp.names[i]);
+			goto done;
+		}
 		if (u.status != USER_ACTIVE) {
-			error = vault_error_set(VAULT_EUSAGE, "custodian '%s' is %s, not an active user",
-				a->rp.names[i], u.status == USER_PENDING ? "pending (not enrolled)" : "disabled");
+			error = vault_error_set(VAULT_EUSAGE, "custodian '%s' is disabled, not an active user",
+				a->rp.names[i]);
 			goto done;
 		}
 		if ((error = vault_keys__user_trusted(txn, v, a->rp.names[i])) < 0)
@@ -149,7 +154,7 @@ int vault_recovery_setup(vault *v, const char *const *custodians, size_t n, unsi
 			"threshold %u: it must be at least 2 (no one custodian opens a case) and at most %zu, the custodians named",
 			threshold, n);
 	for (size_t i = 0; i < n; i++) {
-		if ((error = vault_user__check_name(custodians[i], "custodian")) < 0)
+		if ((error = vault_user__check_name(custodians[i], NAME_CUSTODIAN)) < 0)
 			return error;
 		snprintf(a.rp.names[i], sizeof a.rp.names[i], "%s", custodians[i]);
 	}
@@ -424,7 +429,7 @@ int vault_recovery_status(vault *v, vault_recovery_info *info,
 
 	memset(info, 0, sizeof *info);
 	/* What the history vouches for, verified up to the head. */
-	if ((error = vault_report__require_reader(v, "the recovery's status")) < 0 ||
+	if ((error = vault_report__require_reader(v, READ_RECOVERY)) < 0 ||
 	    (error = vault_report__begin(&w.txn, v)) < 0)
 		return error;
 	if ((error = vault_event__settings_trusted(v, w.txn)) < 0 ||

@@ -22,13 +22,42 @@
 
 /* ---- who may look -------------------------------------------------------- */
 
-int vault_report__require_reader(vault *v, const char *what)
+/* No user is unlocked: a sentence for each `what`. */
+static int no_reader(int what)
+{
+	switch (what) {
+	case READ_NOTES:
+		return vault_error_set(VAULT_EACCES, "notes of purpose are for admins and auditors: no user is unlocked");
+	case READ_RECOVERY:
+		return vault_error_set(VAULT_EACCES,
+			"the recovery's status are for admins and auditors: no user is unlocked");
+	default:
+		return vault_error_set(VAULT_EACCES, "reports are for admins and auditors: no user is unlocked");
+	}
+}
+
+/* A caseworker (the one role that may not) asked. */
+static int caseworker_reader(const char *user, int what)
+{
+	switch (what) {
+	case READ_NOTES:
+		return vault_error_set(VAULT_EACCES,
+			"notes of purpose are for admins and auditors: user '%s' is a caseworker", user);
+	case READ_RECOVERY:
+		return vault_error_set(VAULT_EACCES,
+			"the recovery's status are for admins and auditors: user '%s' is a caseworker", user);
+	default:
+		return vault_error_set(VAULT_EACCES, "reports are for admins and auditors: user '%s' is a caseworker",
+			user);
+	}
+}
+
+int vault_report__require_reader(vault *v, int what)
 {
 	if (!v->unlocked)
-		return vault_error_set(VAULT_EACCES, "%s are for admins and auditors: no user is unlocked", what);
+		return no_reader(what);
 	if (v->role != VAULT_ROLE_ADMIN && v->role != VAULT_ROLE_AUDITOR)
-		return vault_error_set(VAULT_EACCES, "%s are for admins and auditors: user '%s' is a %s",
-			what, v->user, vault_role_name(v->role));
+		return caseworker_reader(v->user, what);
 	return 0;
 }
 
@@ -56,7 +85,7 @@ int vault_report__key_open(audit_key *k, vault *v, MDB_txn *txn)
 	int error;
 
 	k->sk = NULL;
-	if ((error = vault_report__require_reader(v, "notes of purpose")) < 0)
+	if ((error = vault_report__require_reader(v, READ_NOTES)) < 0)
 		return error;
 	if ((error = vault_meta__get(&val, txn, v, "audit-pk")) < 0 || val.mv_size != 32)
 		return error < 0 ? error : vault_error_set(VAULT_ECORRUPT, "audit key record is damaged");

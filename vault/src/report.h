@@ -8,8 +8,10 @@
 #include "internal.h"
 #include "history.h"
 
-/* VAULT_EACCES unless an admin or an auditor is unlocked; `what` names what was asked for. */
-int vault_report__require_reader(vault *v, const char *what);
+/* VAULT_EACCES unless an admin or an auditor is unlocked; `what` names what
+ * was asked for: READ_REPORTS, READ_NOTES or READ_RECOVERY (its status). */
+enum { READ_REPORTS, READ_NOTES, READ_RECOVERY };
+int vault_report__require_reader(vault *v, int what);
 
 /* The audit key, to open notes of purpose (admins and auditors). */
 typedef struct {

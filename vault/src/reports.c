@@ -304,7 +304,7 @@ int vault_audit_report(vault *v, const vault_report_options *o,
 	memset(&r, 0, sizeof r);
 	if (!o || o->version != VAULT_REPORT_OPTIONS_VERSION)
 		return vault_error_set(VAULT_EUSAGE, "report options of an unknown version");
-	if ((error = vault_report__require_reader(v, "reports")) < 0)
+	if ((error = vault_report__require_reader(v, READ_REPORTS)) < 0)
 		return error;
 	switch (o->report) {
 	case VAULT_REPORT_CASE:

@@ -283,20 +283,21 @@ static int armor_decode(unsigned char *blob, size_t blobsz, size_t *bloblen,
 	return 0;
 }
 
-#define CORRUPT(what) \
-	vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: %s", (what))
-
-/* get_typed() inside a signature, its failure said: "`type` type is not
- * ssh-ed25519" or "malformed `body`". */
-static int get_typed_or_fail(const unsigned char **out, reader *r, size_t len, const char *type,
-	const char *body)
+/* get_typed() inside a signature, its failure said: the type of the key
+ * (or of the signature, `is_sig`) is not ssh-ed25519, or it is malformed. */
+static int get_typed_or_fail(const unsigned char **out, reader *r, size_t len, int is_sig)
 {
 	int rc = get_typed(out, r, len);
 
 	if (rc == -2)
-		return vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: %s type is not ssh-ed25519", type);
+		return is_sig ?
+			vault_error_set(VAULT_ECORRUPT,
+				"invalid ssh signature: signature type is not ssh-ed25519") :
+			vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: key type is not ssh-ed25519");
 	if (rc < 0)
-		return vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: malformed %s", body);
+		return is_sig ?
+			vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: malformed signature") :
+			vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: malformed public key");
 	return 0;
 }
 
@@ -312,48 +313,51 @@ int vault_sshsig__verify(const char *armor, size_t armor_len,
 	uint32_t version;
 
 	if (armor == NULL || pk == NULL || (msg == NULL && msglen > 0))
-		return CORRUPT("missing signature, message or key");
+		return vault_error_set(VAULT_ECORRUPT,
+			"invalid ssh signature: missing signature, message or key");
 
 	if (armor_decode(blob, sizeof blob, &bloblen, armor, armor_len) < 0)
-		return CORRUPT("malformed armor");
+		return vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: malformed armor");
 	r.p = blob;
 	r.left = bloblen;
 
 	if (get_raw(&magic, &r, SSHSIG_MAGIC_LEN) < 0 ||
 	    memcmp(magic, SSHSIG_MAGIC, SSHSIG_MAGIC_LEN) != 0)
-		return CORRUPT("bad magic");
+		return vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: bad magic");
 	if (get_u32(&version, &r) < 0)
-		return CORRUPT("truncated blob");
+		return vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: truncated blob");
 	if (version != SSHSIG_VERSION)
 		return vault_error_set(VAULT_ECORRUPT,
 			"invalid ssh signature: unsupported version %lu",
 			(unsigned long) version);
 
 	if (get_string(&pub, &r) < 0)
-		return CORRUPT("truncated blob");
-	if (get_typed_or_fail(&key, &pub, crypto_sign_PUBLICKEYBYTES, "key", "public key") < 0)
+		return vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: truncated blob");
+	if (get_typed_or_fail(&key, &pub, crypto_sign_PUBLICKEYBYTES, 0) < 0)
 		return VAULT_ECORRUPT;
 	if (sodium_memcmp(key, pk, crypto_sign_PUBLICKEYBYTES) != 0)
-		return CORRUPT("signing key does not match the expected key");
+		return vault_error_set(VAULT_ECORRUPT,
+			"invalid ssh signature: signing key does not match the expected key");
 
 	if (get_string(&ns, &r) < 0 || get_string(&reserved, &r) < 0 ||
 	    get_string(&alg, &r) < 0 || get_string(&sigblob, &r) < 0)
-		return CORRUPT("truncated blob");
+		return vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: truncated blob");
 	if (r.left != 0)
-		return CORRUPT("trailing data after blob");
+		return vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: trailing data after blob");
 	if (!string_is(&ns, SSHSIG_NAMESPACE))
-		return CORRUPT("namespace is not 'git'");
+		return vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: namespace is not 'git'");
 	if (reserved.left != 0)
-		return CORRUPT("reserved field is not empty");
+		return vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: reserved field is not empty");
 	if ((digestlen = hash_message(digest, &alg, msg, msglen)) == 0)
-		return CORRUPT("unsupported hash algorithm");
+		return vault_error_set(VAULT_ECORRUPT, "invalid ssh signature: unsupported hash algorithm");
 
-	if (get_typed_or_fail(&sig, &sigblob, crypto_sign_BYTES, "signature", "signature") < 0)
+	if (get_typed_or_fail(&sig, &sigblob, crypto_sign_BYTES, 1) < 0)
 		return VAULT_ECORRUPT;
 
 	tbslen = signed_data(tbs, &alg, digest, digestlen);
 	if (crypto_sign_verify_detached(sig, tbs, tbslen, pk) != 0)
-		return CORRUPT("ed25519 signature does not verify");
+		return vault_error_set(VAULT_ECORRUPT,
+			"invalid ssh signature: ed25519 signature does not verify");
 	return 0;
 }
 

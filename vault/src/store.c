@@ -24,16 +24,21 @@ static _Thread_local int map_full;         /* the last write met a full map */
 static _Thread_local unsigned int held;    /* top-level transactions this thread holds */
 static _Thread_local MDB_txn *nested;      /* the nested one it holds, if any */
 
+/* LMDB's result `rc`, after `what` (translated: vault_error_prefix). */
 int vault_store__error(int rc, const char *what)
 {
+	int code;
+
 	switch (rc) {
 	case 0:
 		return 0;
 	case MDB_NOTFOUND:
-		return vault_error_set(VAULT_ENOTFOUND, "%s: not found", what);
+		code = vault_error_set(VAULT_ENOTFOUND, "not found");
+		break;
 	case MDB_MAP_FULL:
 		map_full = 1;
-		return vault_error_set(VAULT_ENOSPC, "%s: the vault's map is full", what);
+		code = vault_error_set(VAULT_ENOSPC, "the vault's map is full");
+		break;
 	case ENOSPC:
 		return vault_error_set(VAULT_ENOSPC, "cannot record the event: the disk holding the vault is "
 			"full; reads are recorded too, so no document can be read until space is freed");
@@ -48,15 +53,20 @@ int vault_store__error(int rc, const char *what)
 	case MDB_INCOMPATIBLE:
 	case MDB_PAGE_FULL:
 	case MDB_BAD_TXN:
-		return vault_error_set(VAULT_ECORRUPT, "%s: the vault file is damaged or not a vault (%s)",
-			what, mdb_strerror(rc));
+		code = vault_error_set(VAULT_ECORRUPT, "the vault file is damaged or not a vault (%s)",
+			mdb_strerror(rc));
+		break;
 	case MDB_VERSION_MISMATCH:
-		return vault_error_set(VAULT_EVERSION, "%s: the vault file has an unknown LMDB format", what);
+		code = vault_error_set(VAULT_EVERSION, "the vault file has an unknown LMDB format");
+		break;
 	case EACCES:
-		return vault_error_set(VAULT_EACCES, "%s: permission denied", what);
+		code = vault_error_set(VAULT_EACCES, "permission denied");
+		break;
 	default:
-		return vault_error_set(VAULT_ERROR, "%s: %s", what, mdb_strerror(rc));
+		code = vault_error_set(VAULT_ERROR, "%s", mdb_strerror(rc));
+		break;
 	}
+	return vault_error_prefix(code, what);
 }
 
 static int dir_is_empty(const char *dir)

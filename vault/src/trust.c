@@ -419,16 +419,18 @@ int vault_trust__note_remove(const char *dir)
 
 static int rolled_back(vault *v, const vault_trust_point *saw, uint64_t held)
 {
-	char hex[GIT_OID_HEXSZ + 1], made[160] = "";
+	char hex[GIT_OID_HEXSZ + 1];
 	vault_trust_note n;
 
 	git_oid_tostr(hex, sizeof hex, &saw->head);
 	if (vault_trust__note_read(&n, v->dir))
-		snprintf(made, sizeof made, "; this vault was made by 'casevault restore' from a "
-			"backup at event %" PRIu64, n.events);
+		return vault_error_set(VAULT_ECORRUPT,
+			"the history was rolled back: user '%s' saw event %" PRIu64 " (%.12s), and the vault's "
+			"history of %" PRIu64 " events does not hold it; this vault was made by 'casevault restore' "
+			"from a backup at event %" PRIu64, v->user, saw->events, hex, held, n.events);
 	return vault_error_set(VAULT_ECORRUPT,
 		"the history was rolled back: user '%s' saw event %" PRIu64 " (%.12s), and the vault's "
-		"history of %" PRIu64 " events does not hold it%s", v->user, saw->events, hex, held, made);
+		"history of %" PRIu64 " events does not hold it", v->user, saw->events, hex, held);
 }
 
 /* Verify from the trusted point (none: from the genesis) up to `head`.
@@ -455,8 +457,9 @@ static int verify_to(vault *v, MDB_txn *txn, const git_oid *head, int *rolled)
 			*rolled = 1;
 			return rolled_back(v, &t, r.events);
 		}
-		return vault_error_set(VAULT_ECORRUPT, "event %" PRIu64 " (%.12s) of the history does not verify: %s",
-			t.events + r.events - r.bad_depth, hex, r.why);
+		vault_error_put(VAULT_ECORRUPT, &r.why);
+		return vault_error_wrap(VAULT_ECORRUPT, "event %" PRIu64 " (%.12s) of the history does not verify",
+			t.events + r.events - r.bad_depth, hex);
 	}
 	if (t.set && !r.reached) {
 		*rolled = 1;

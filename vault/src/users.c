@@ -106,7 +106,7 @@ static int issue_code(vault *v, const char *action, vault_event_fn fn, user_add_
 	a->code[0] = '\0';
 	if ((error = vault_policy__require_role(v, VAULT_ROLE_ADMIN)) < 0)
 		return error;
-	if ((error = vault_user__check_name(a->name, "user")) < 0)
+	if ((error = vault_user__check_name(a->name, NAME_USER)) < 0)
 		return error;
 	if (a->role < VAULT_ROLE_ADMIN || a->role > VAULT_ROLE_AUDITOR)
 		return vault_error_set(VAULT_EUSAGE, "unknown role for user '%s'", a->name);
@@ -326,7 +326,7 @@ int vault_user_disable(vault *v, const char *name)
 
 	if ((error = vault_policy__require_role(v, VAULT_ROLE_ADMIN)) < 0)
 		return error;
-	if ((error = vault_user__check_name(name, "user")) < 0)
+	if ((error = vault_user__check_name(name, NAME_USER)) < 0)
 		return error;
 	/* A walk's transaction: the recovery's coverage is read against the
 	 * head (each revoke checks it again in its event). */

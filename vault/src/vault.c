@@ -309,7 +309,7 @@ int vault_init(vault **out, const char *dir, const char *admin,
 	*out = NULL;
 	if ((error = vault_global_init()) < 0)
 		return error;
-	if ((error = vault_user__check_name(admin, "admin")) < 0)
+	if ((error = vault_user__check_name(admin, NAME_ADMIN)) < 0)
 		return error;
 	if ((error = vault_alloc(&v, dir)) < 0)
 		return error;

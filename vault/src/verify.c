@@ -29,11 +29,12 @@ typedef struct {
 	uint64_t depth;                  /* events between it and the head */
 	git_oid id;
 	int code;
-	char msg[400];
+	vault_error_kept why;            /* in both languages */
 } failure;
 
-/* Keep the failure if it is older than the one kept. */
-static void failure_note(failure *f, uint64_t depth, const git_oid *id, int code, const char *msg)
+/* Keep the failure, this thread's last error, if it is older than the one
+ * kept. */
+static void failure_note(failure *f, uint64_t depth, const git_oid *id, int code)
 {
 	pthread_mutex_lock(&f->lock);
 	if (!f->set || depth > f->depth) {
@@ -41,7 +42,7 @@ static void failure_note(failure *f, uint64_t depth, const git_oid *id, int code
 		f->depth = depth;
 		f->id = *id;
 		f->code = code;
-		snprintf(f->msg, sizeof f->msg, "%s", msg);
+		vault_error_keep(&f->why);
 	}
 	pthread_mutex_unlock(&f->lock);
 }
@@ -225,7 +226,7 @@ static int check_run(checker *ck, const event_job *j)
 		else
 			error = vault_verify__event(&ck->replay, c, tree, ptree);
 		if (error == VAULT_ECORRUPT) {
-			failure_note(&ck->vf->fail, j->depth + i, id, error, vault_error_last()->message);
+			failure_note(&ck->vf->fail, j->depth + i, id, error);
 			error = 0;
 		}
 		git_tree_free(tree);
@@ -282,7 +283,7 @@ static int walk_chain(verifier *vf, walk_end *we, vault_verify_result *res, MDB_
 	}
 	if (git_commit_lookup(&c, v->repo, head) < 0) {
 		vault_error_set(VAULT_ECORRUPT, "it is missing or damaged");
-		failure_note(&vf->fail, 0, head, VAULT_ECORRUPT, vault_error_last()->message);
+		failure_note(&vf->fail, 0, head, VAULT_ECORRUPT);
 		return 0;
 	}
 	t_head = git_commit_time(c);
@@ -315,7 +316,7 @@ static int walk_chain(verifier *vf, walk_end *we, vault_verify_result *res, MDB_
 		pid = git_commit_parent_id(c, 0);
 		if (git_commit_lookup(&p, v->repo, pid) < 0) {
 			vault_error_set(VAULT_ECORRUPT, "it is missing or damaged");
-			failure_note(&vf->fail, depth + 1, pid, VAULT_ECORRUPT, vault_error_last()->message);
+			failure_note(&vf->fail, depth + 1, pid, VAULT_ECORRUPT);
 			break;
 		}
 		git_commit_free(c);
@@ -405,11 +406,12 @@ int vault_audit_verify(vault_verify_result *res, vault *v, const vault_verify_op
 		git_oid_tostr(hex, sizeof hex, &vf.fail.id);
 		memcpy(res->bad_commit, hex, sizeof hex);
 		res->bad_index = we.reached_genesis ? res->events - vf.fail.depth : 0;
+		vault_error_put(VAULT_ECORRUPT, &vf.fail.why);
 		if (res->bad_index)
-			error = vault_error_set(VAULT_ECORRUPT, "event %llu (%s) does not verify: %s",
-				(unsigned long long)res->bad_index, hex, vf.fail.msg);
+			error = vault_error_wrap(VAULT_ECORRUPT, "event %llu (%s) does not verify",
+				(unsigned long long)res->bad_index, hex);
 		else
-			error = vault_error_set(VAULT_ECORRUPT, "event %s does not verify: %s", hex, vf.fail.msg);
+			error = vault_error_wrap(VAULT_ECORRUPT, "event %s does not verify", hex);
 		goto done;
 	}
 	if (!git_oid_equal(&we.oldest, &genesis)) {
@@ -554,12 +556,13 @@ int vault_verify__since(vault_verify_since *out, vault *v, MDB_txn *txn, const g
 		out->bad = vf.fail.id;
 		out->bad_depth = vf.fail.depth;
 		out->failed = 1;
-		snprintf(out->why, sizeof out->why, "%s", vf.fail.msg);
+		out->why = vf.fail.why;
 	} else if (!stop && !git_oid_equal(&we.oldest, genesis)) {
 		out->bad = we.oldest;
 		out->bad_depth = res.events ? res.events - 1 : 0;
 		out->failed = 1;
-		snprintf(out->why, sizeof out->why, "the history does not start at the genesis event");
+		vault_error_set(VAULT_ECORRUPT, "the history does not start at the genesis event");
+		vault_error_keep(&out->why);
 	}
 done:
 	pthread_mutex_destroy(&vf.fail.lock);

@@ -94,7 +94,7 @@ typedef struct {
 	int failed;                      /* an event does not verify: */
 	git_oid bad;                     /* the oldest such */
 	uint64_t bad_depth;              /* its distance from the head */
-	char why[400];
+	vault_error_kept why;            /* why, in both languages */
 } vault_verify_since;
 
 /*

@@ -349,10 +349,14 @@ int vault_verify__blocks_finish(vault_verify__blocks *b, char bad_commit[VAULT_O
 		if (vault_version__get(&r, b->txn, b->v, b->fail_node, b->fail_version) == 0)
 			sodium_bin2hex(bad_commit, VAULT_OID_SIZE, r.commit, sizeof r.commit);
 		vault_version__dispose(&r);
-		error = vault_error_set(VAULT_ECORRUPT,
-			"version %u of node %016llx (case %s): block %zu does not match its signed hash",
-			b->fail_version, (unsigned long long)b->fail_node, got ? n.code : "unknown",
-			b->fail_index);
+		if (got)
+			error = vault_error_set(VAULT_ECORRUPT,
+				"version %u of node %016llx (case %s): block %zu does not match its signed hash",
+				b->fail_version, (unsigned long long)b->fail_node, n.code, b->fail_index);
+		else
+			error = vault_error_set(VAULT_ECORRUPT,
+				"version %u of node %016llx (case unknown): block %zu does not match its signed hash",
+				b->fail_version, (unsigned long long)b->fail_node, b->fail_index);
 	}
 	pthread_cond_destroy(&b->more);
 	pthread_cond_destroy(&b->room);

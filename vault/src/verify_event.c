@@ -357,9 +357,10 @@ static int check_content_change(vault_verify__replay *w, const vault_trailers *t
 	for (size_t i = 0; i < ch->n && i < MAX_CHANGES; i++)
 		if (!strcmp(ch->c[i].path, path))
 			c = &ch->c[i];
+	if (!c && ch->n == 0)
+		FAIL("'%s' of node %s changed nothing", t->action, t->node);
 	if (!c)
-		FAIL("'%s' of node %s changed %s", t->action, t->node,
-			ch->n == 0 ? "nothing" : "other records, not its node");
+		FAIL("'%s' of node %s changed other records, not its node", t->action, t->node);
 	if (ch->n > 3)
 		FAIL("'%s' of node %s changed more than its node and its folders", t->action, t->node);
 	if (ch->n > 1 && (error = check_folders(w, t, act, ch, c)) < 0)
@@ -422,13 +423,18 @@ static int check_policy_change(vault_verify__replay *w, const vault_trailers *t,
 		snprintf(want, sizeof want, "%s", VAULT_SETTINGS_PATH);
 	if (ch->n == 0 && !strcmp(t->action, "rekey"))
 		return 0;                /* keys sealed to a new member: no record changed */
-	if (ch->n != 1 || strcmp(c->path, want))
-		FAIL("'%s' changed %s, not only %s", t->action,
-			ch->n == 0 ? "nothing" : ch->n == 1 ? c->path : "several records", want);
+	if (ch->n == 0)
+		FAIL("'%s' changed nothing, not only %s", t->action, want);
+	if (ch->n > 1)
+		FAIL("'%s' changed several records, not only %s", t->action, want);
+	if (strcmp(c->path, want))
+		FAIL("'%s' changed %s, not only %s", t->action, c->path, want);
 	if (!c->has)
 		FAIL("'%s' removed %s", t->action, want);
-	if (c->had == !strcmp(t->action, "user-add"))
-		FAIL("'%s' %s %s", t->action, c->had ? "replaced" : "created", want);
+	if (c->had && !strcmp(t->action, "user-add"))
+		FAIL("'%s' replaced %s", t->action, want);
+	if (!c->had && strcmp(t->action, "user-add"))
+		FAIL("'%s' created %s", t->action, want);
 	if (!strncmp(want, "policy/users/", 13)) {
 		char role[16], key[100], status[16];
 		vault_role_t r;
@@ -439,10 +445,12 @@ static int check_policy_change(vault_verify__replay *w, const vault_trailers *t,
 		if (vault_role_parse(&r, role) < 0 || (key[0] && strncmp(key, "ssh-ed25519 ", 12)))
 			FAIL("'%s' wrote a damaged record for user '%s'", t->action, t->target);
 		/* The admin adds a user without a key: the user makes it (enrol). */
+		if ((!strcmp(t->action, "user-add") || !strcmp(t->action, "user-enable")) && key[0])
+			FAIL("'%s' made '%s' %s with a key, not pending without a key", t->action, t->target,
+				status);
 		if ((!strcmp(t->action, "user-add") || !strcmp(t->action, "user-enable")) &&
-		    (strcmp(status, "pending") || key[0]))
-			FAIL("'%s' made '%s' %s%s, not pending without a key", t->action, t->target, status,
-				key[0] ? " with a key" : "");
+		    strcmp(status, "pending"))
+			FAIL("'%s' made '%s' %s, not pending without a key", t->action, t->target, status);
 		/* Only a disabled user is enabled: never a way to a new key
 		 * for an active one behind their back. */
 		if (!strcmp(t->action, "user-enable")) {
@@ -473,9 +481,12 @@ static int check_policy_change(vault_verify__replay *w, const vault_trailers *t,
 	if (!strcmp(t->action, "grant") || !strcmp(t->action, "revoke")) {
 		if ((error = blob_member(&member, &w->view, &c->after, t->target)) < 0)
 			goto done;
-		if ((member != 0) != !strcmp(t->action, "grant"))
-			FAIL("'%s' of %s in case %s left the membership %s", t->action, t->target,
-				t->case_code, member ? "in place" : "out");
+		if (member && strcmp(t->action, "grant"))
+			FAIL("'%s' of %s in case %s left the membership in place", t->action, t->target,
+				t->case_code);
+		if (!member && !strcmp(t->action, "grant"))
+			FAIL("'%s' of %s in case %s left the membership out", t->action, t->target,
+				t->case_code);
 	}
 	(void)actor;
 done:
@@ -589,8 +600,11 @@ static int check_self_change(vault_verify__replay *w, const vault_trailers *t, c
 	    (error = blob_field(status, sizeof status, &w->view, &self->after, "status")) < 0 ||
 	    (error = blob_field(key, sizeof key, &w->view, &self->after, "key")) < 0)
 		goto done;
-	if (strcmp(status, "active") || vault_sshsig__parse_publine(pk, key, strlen(key)) < 0)
-		FAIL("'%s' left '%s' %s%s", t->action, t->actor, status, key[0] ? "" : " without a key");
+	if (strcmp(status, "active") || vault_sshsig__parse_publine(pk, key, strlen(key)) < 0) {
+		if (!key[0])
+			FAIL("'%s' left '%s' %s without a key", t->action, t->actor, status);
+		FAIL("'%s' left '%s' %s", t->action, t->actor, status);
+	}
 	if (enrol)
 		error = check_enrol_proof(w, t, &self->before, pk);
 done:
@@ -651,13 +665,35 @@ static int check_grantee(vault_verify__replay *w, git_tree *policy, const vault_
 		return error;
 	if (!g->pu.found)
 		FAIL("'grant' made '%s', who is no user, a member of case %s", t->target, t->case_code);
+	if (g->pu.role == VAULT_ROLE_ADMIN)
+		FAIL("'grant' made admin '%s' a member of case %s", t->target, t->case_code);
 	if (g->pu.role != VAULT_ROLE_CASEWORKER)
-		FAIL("'grant' made %s '%s' a member of case %s", vault_role_name(g->pu.role), t->target,
-			t->case_code);
+		FAIL("'grant' made auditor '%s' a member of case %s", t->target, t->case_code);
 	if (!g->pu.active)
 		FAIL("'grant' made disabled user '%s' a member of case %s", t->target, t->case_code);
 done:
 	return error;
+}
+
+/* Who took up a recovered case: a caseworker, not a member yet. A sentence
+ * for each other role, and for a member already. */
+static int recovered_by(const vault_trailers *t, const vault_verify__actor *pol)
+{
+	switch (pol->pu.role) {
+	case VAULT_ROLE_CASEWORKER:
+		return !pol->member ? 0 : vault_error_set(VAULT_ECORRUPT,
+			"'%s' took up case '%s' as caseworker, a member already", t->actor, t->case_code);
+	case VAULT_ROLE_ADMIN:
+		return pol->member ?
+			vault_error_set(VAULT_ECORRUPT, "'%s' took up case '%s' as admin, a member already",
+				t->actor, t->case_code) :
+			vault_error_set(VAULT_ECORRUPT, "'%s' took up case '%s' as admin", t->actor, t->case_code);
+	default:
+		return pol->member ?
+			vault_error_set(VAULT_ECORRUPT, "'%s' took up case '%s' as auditor, a member already",
+				t->actor, t->case_code) :
+			vault_error_set(VAULT_ECORRUPT, "'%s' took up case '%s' as auditor", t->actor, t->case_code);
+	}
 }
 
 /*
@@ -709,9 +745,10 @@ int vault_verify__event(vault_verify__replay *w, git_commit *c, git_tree *tree,
 	if (!pol->pu.found)
 		FAIL("actor '%s' is not a user at that point", t.actor);
 	/* A pending user's one event is their enrolment; only theirs. */
-	if (pol->pu.pending != !strcmp(t.action, "enrol"))
-		FAIL("actor '%s' is %s at that point and recorded '%s'", t.actor,
-			pol->pu.pending ? "pending (not enrolled)" : "not pending", t.action);
+	if (pol->pu.pending && strcmp(t.action, "enrol"))
+		FAIL("actor '%s' is pending (not enrolled) at that point and recorded '%s'", t.actor, t.action);
+	if (!pol->pu.pending && !strcmp(t.action, "enrol"))
+		FAIL("actor '%s' is not pending at that point and recorded '%s'", t.actor, t.action);
 	if (!pol->pu.active && !pol->pu.pending)
 		FAIL("actor '%s' is disabled at that point", t.actor);
 
@@ -761,17 +798,17 @@ int vault_verify__event(vault_verify__replay *w, git_commit *c, git_tree *tree,
 	case VAULT_ACTION_RECOVERED:
 		/* Custodians of any role approve (verify_recovery.c checks they
 		 * hold a share); the key goes to a caseworker, not yet a member. */
-		if (act->kind == VAULT_ACTION_RECOVERED &&
-		    (pol->pu.role != VAULT_ROLE_CASEWORKER || pol->member))
-			FAIL("'%s' took up case '%s' as %s%s", t.actor, t.case_code,
-				vault_role_name(pol->pu.role), pol->member ? ", a member already" : "");
+		if (act->kind == VAULT_ACTION_RECOVERED && (error = recovered_by(&t, pol)) < 0)
+			goto done;
 		if ((error = check_policy_change(w, &t, &ch, t.actor)) < 0 ||
 		    (error = vault_verify__recovery(v, &t, parent_tree, tree)) < 0)
 			goto done;
 		break;
 	case VAULT_ACTION_CASE:
+		if (pol->pu.role == VAULT_ROLE_ADMIN)
+			FAIL("admin '%s' created a case", t.actor);
 		if (pol->pu.role != VAULT_ROLE_CASEWORKER)
-			FAIL("%s '%s' created a case", vault_role_name(pol->pu.role), t.actor);
+			FAIL("auditor '%s' created a case", t.actor);
 		if ((error = check_case_create(w, &t, &ch)) < 0)
 			goto done;
 		break;

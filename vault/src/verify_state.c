@@ -265,17 +265,19 @@ typedef struct {
  * locator no listed name gives would be passed over. Each table must
  * hold exactly the records walked.
  */
-static int table_holds(MDB_txn *txn, MDB_dbi dbi, size_t walked, const char *what)
+static int table_holds(MDB_txn *txn, MDB_dbi dbi, size_t walked, int cases)
 {
 	MDB_stat ms;
 	int rc;
 
 	if ((rc = mdb_stat(txn, dbi, &ms)) != 0)
 		return vault_store__error(rc, "verify");
+	if (ms.ms_entries != walked && cases)
+		return vault_error_set(VAULT_ECORRUPT, "vault state does not match the history: "
+			"the vault holds %zu case records, the history lists %zu", (size_t)ms.ms_entries, walked);
 	if (ms.ms_entries != walked)
-		return vault_error_set(VAULT_ECORRUPT,
-			"vault state does not match the history: the vault holds %zu %s records, the history lists %zu",
-			(size_t)ms.ms_entries, what, walked);
+		return vault_error_set(VAULT_ECORRUPT, "vault state does not match the history: "
+			"the vault holds %zu user records, the history lists %zu", (size_t)ms.ms_entries, walked);
 	return 0;
 }
 
@@ -328,8 +330,8 @@ int vault_verify__state(vault *v, MDB_txn *txn, git_tree *head, uint64_t *record
 	/* users and cases */
 	if ((error = vault_user__each(txn, v, state_user, &st)) == 0 &&
 	    (error = vault_case__each(txn, v, state_case, &st)) == 0 &&
-	    (error = table_holds(txn, v->st->users, st.users, "user")) == 0)
-		error = table_holds(txn, v->st->cases, st.cases, "case");
+	    (error = table_holds(txn, v->st->users, st.users, 0)) == 0)
+		error = table_holds(txn, v->st->cases, st.cases, 1);
 	/* nodes */
 	if (error == 0 && (rc = mdb_cursor_open(txn, v->st->nodes, &cur)) != 0)
 		error = vault_store__error(rc, "verify");
@@ -408,8 +410,12 @@ static int block_missing(vault *v, MDB_txn *txn, uint64_t node, uint32_t ver, si
 	node_rec n;
 	int got = vault_node__get(&n, txn, v, node) == 0;
 
+	if (!got)
+		return vault_error_set(VAULT_ECORRUPT,
+			"version %u of node %016llx (case unknown): block %zu is missing", ver,
+			(unsigned long long)node, index);
 	return vault_error_set(VAULT_ECORRUPT, "version %u of node %016llx (case %s): block %zu is missing",
-		ver, (unsigned long long)node, got ? n.code : "unknown", index);
+		ver, (unsigned long long)node, n.code, index);
 }
 
 /* One version's blocks: each is there, and (unless `blocks` is NULL)

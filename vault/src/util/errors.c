@@ -108,6 +108,13 @@ int vault_error_wrap(int code, const char *fmt, ...)
 	return wrap(code, msg, text);
 }
 
+int vault_error_prefix(int code, const char *what)
+{
+	const char *what_text = translated(what);
+
+	return wrap(code, what, what_text ? what_text : what);
+}
+
 void vault_error_keep(vault_error_kept *k)
 {
 	const vault_error *last = vault_error_last();
@@ -163,13 +170,14 @@ _Thread_local int vault_error__git_code;
 int vault_error_git(const char *what)
 {
 	const git_error *e = git_error_last();
-	const char *what_text = translated(what);
 	int code = vault_error__git_code ? vault_error__git_code : VAULT_ERROR;
 
 	/* The object database's own failure is still this thread's last
 	 * error, in both languages; libgit2's is in English only. */
-	if (!vault_error__git_code || !e || !e->message || strcmp(e->message, vault_error_last()->message))
-		vault_error_set(code, "%s", e && e->message ? e->message : "history error");
+	if (!e || !e->message)
+		vault_error_set(code, "history error");
+	else if (!vault_error__git_code || strcmp(e->message, vault_error_last()->message))
+		vault_error_set(code, "%s", e->message);
 	vault_error__git_code = 0;
-	return wrap(code, what, what_text ? what_text : what);
+	return vault_error_prefix(code, what);
 }

@@ -24,6 +24,11 @@ int vault_error_set(int code, const char *fmt, ...) VAULT_PRINTF(2, 3);
  */
 int vault_error_wrap(int code, const char *fmt, ...) VAULT_PRINTF(2, 3);
 
+/* The same, where what failed is a plain string (no format) its caller
+ * chose: "what: the last error", `what` translated. make-pot.sh extracts
+ * the strings the callers of vault_store__error pass. */
+int vault_error_prefix(int code, const char *what);
+
 /* The last error of this thread, kept to be set again later or on another
  * thread (whose last error it then becomes) with both its languages. */
 typedef struct {
