@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The batch commands against someone else who writes the local folders:
+# put -r stores what its walk checked, or nothing of a file swapped since
+# (a symbolic link to a secret, a folder moved aside for a link to
+# another), so a file the caseworker never meant to store (a passphrase
+# file, a key) cannot be slipped into a case.
+. "$(dirname "$0")/lib.sh"
+
+mkpass dpo
+mkpass noy
+expect_exit 0 cv dpo init --admin dpo || finish
+add_user dpo noy caseworker || finish
+expect_exit 0 cv noy case create || finish
+code=${OUT%$'\n'}
+
+# The caseworker's secrets, outside the folder stored.
+mkdir "$T/private"
+printf 'SECRET-of-noy\n' > "$T/private/zz.txt"
+printf 'SECRET-of-noy\n' > "$T/private/f.txt"
+
+# tree DIR: a few files before the one swapped (put -r goes by name).
+tree() {
+	mkdir -p "$1/sub"
+	for i in 00 01 02 03 04 05; do
+		printf 'letter %s\n' "$i" > "$1/a$i.txt"
+	done
+	printf 'meant\n' > "$1/zz.txt"
+	printf 'meant\n' > "$1/sub/f.txt"
+}
+
+# swapped WHAT SRC TARGET DEST: put -r SRC into DEST while WHAT (a file or
+# folder of SRC) is replaced by a link to TARGET once the walk read it.
+swapped() {
+	local what=$1 src=$2 target=$3 dest=$4 ready pid
+
+	coproc SWAP { python3 "$TESTS_DIR/cli/swap_after_read.py" "$src/$what" "$target"; }
+	pid=$SWAP_PID
+	read -r ready <&"${SWAP[0]}"
+	check_eq "the swapper watches $what" ready "$ready"
+	expect_exit 1 cv noy put -r "$src" "$dest"
+	wait "$pid"
+	check "the swapper swapped $what" test -L "$src/$what"
+	check_contains "put -r refuses the swapped file" \
+		"casevault: cannot store '$src/$what" "$ERR"
+	check_contains "... as changed since it was read" "it changed since put -r read it" "$ERR"
+	check_contains "... with a hint" "hint: nothing of it was stored" "$ERR"
+	check_contains "... and says what was stored before it" "files were stored before it" "$ERR"
+}
+
+# --- a file swapped for a link to a secret --------------------------------------
+tree "$T/src1"
+swapped zz.txt "$T/src1" "$T/private/zz.txt" "$code/in1"
+expect_exit 0 cv noy get "$code/in1/a05.txt" --purpose check
+check_eq "the files before it are stored" "letter 05" "${OUT%$'\n'}"
+expect_exit 1 cv noy get "$code/in1/zz.txt" --purpose check
+check_not_contains "the secret is not stored" SECRET "$OUT"
+
+# --- a folder moved aside for a link to another ---------------------------------
+tree "$T/src2"
+rm "$T/src2/zz.txt"
+swapped sub "$T/src2" "$T/private" "$code/in2"
+expect_exit 1 cv noy get "$code/in2/sub/f.txt" --purpose check
+check_not_contains "the secret is not stored" SECRET "$OUT"
+
+expect_exit 0 cv dpo audit verify
+finish
