@@ -85,6 +85,59 @@ static int open_entry(int dirfd, const char *name, int is_dir, struct stat *st)
 	return fd;
 }
 
+/* An entry of a local folder to store: its name as the vault has it (NFC). */
+typedef struct {
+	char nfc[VAULT_FILENAME_MAX + 1];
+	const char *name;
+} local_name;
+
+/*
+ * Can the vault store local name `name` (at `path`)? Its NFC form into
+ * `out`. A name from elsewhere (an unpacked archive) may not be UTF-8, or
+ * hold a control character: refused before anything is stored.
+ * @return 0, or an exit code after printing the error
+ */
+static int name_storable(local_name *out, const char *path, const char *name)
+{
+	static const char hint[] = N_("nothing was stored; rename it, or move it out of the folder");
+	const unsigned char *p;
+	size_t len, n;
+
+	for (p = (const unsigned char *) name; *p != '\0'; p += n) {
+		if ((n = cli_utf8_len(p)) == 0)
+			return cli_error(CLI_EXIT_USAGE, hint, "cannot store '%s': its name is not UTF-8", path);
+		if (*p < 0x20 || *p == 0x7f)
+			return cli_error(CLI_EXIT_USAGE, hint,
+				"cannot store '%s': its name holds a control character", path);
+	}
+	if (vault_path_nfc(out->nfc, sizeof out->nfc, &len, name, strlen(name)) < 0)
+		return cli_error(CLI_EXIT_USAGE, hint, "cannot store '%s': its name is longer than %d bytes",
+			path, VAULT_FILENAME_MAX);
+	out->name = name;
+	return 0;
+}
+
+static int by_nfc(const void *a, const void *b)
+{
+	return strcmp(((const local_name *) a)->nfc, ((const local_name *) b)->nfc);
+}
+
+/*
+ * Two names of folder `dir` that are one in the vault (NFC and NFD, as
+ * macOS writes it): the second would be stored over the first, as its
+ * new version. Refused before anything is stored.
+ */
+static int names_distinct(local_name *names, size_t n, const char *dir)
+{
+	qsort(names, n, sizeof *names, by_nfc);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(names[i - 1].nfc, names[i].nfc) == 0)
+			return cli_error(CLI_EXIT_USAGE, "nothing was stored; rename one of the two, "
+				"or move it out of the folder", "cannot store '%s/%s': '%s' beside it is one "
+				"name in the vault (another spelling of it)", dir, names[i - 1].name, names[i].name);
+	return 0;
+}
+
 /*
  * The tree under local folder `root`/`rel` (open as `dirfd`), depth first
  * and sorted by name; each file opened once to check it can be read, so
@@ -96,13 +149,17 @@ static int open_entry(int dirfd, const char *name, int is_dir, struct stat *st)
 static int walk_local(cli_tree *t, int dirfd, const char *root, const char *rel)
 {
 	struct dirent **names = NULL;
+	local_name *stored = NULL;
 	char dir[4096], path[4096];
+	size_t nstored = 0;
 	int n, i, rc = 0;
 
 	snprintf(dir, sizeof dir, "%s%s%s", root, *rel ? "/" : "", rel);
 	if ((n = scandirat(dirfd, ".", &names, NULL, alphasort)) < 0)
 		return cli_error_os("nothing was stored; check the folder's permissions",
 			"cannot read folder '%s'", dir);
+	if (n > 0 && (stored = malloc((size_t) n * sizeof *stored)) == NULL)
+		rc = cli_error(CLI_EXIT_ERROR, "free some memory and try again", "out of memory");
 	for (i = 0; i < n; i++) {
 		const char *name = names[i]->d_name;
 		struct stat st;
@@ -121,6 +178,8 @@ static int walk_local(cli_tree *t, int dirfd, const char *root, const char *rel)
 			cli_warning("skipped '%s': a symbolic link (put -r stores files and folders only)", path);
 		} else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
 			cli_warning("skipped '%s': not a file or a folder", path);
+		} else if ((rc = name_storable(&stored[nstored++], path, name)) != 0) {
+			/* the error is printed */
 		} else if ((fd = open_entry(dirfd, name, S_ISDIR(st.st_mode), &st)) < 0) {
 			rc = cli_error_os("nothing was stored; check the file's permissions",
 				"cannot open '%s'", path);
@@ -137,6 +196,9 @@ static int walk_local(cli_tree *t, int dirfd, const char *root, const char *rel)
 			close(fd);
 		}
 	}
+	if (rc == 0)
+		rc = names_distinct(stored, nstored, dir);
+	free(stored);
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);

@@ -62,5 +62,42 @@ swapped sub "$T/src2" "$T/private" "$code/in2"
 expect_exit 1 cv noy get "$code/in2/sub/f.txt" --purpose check
 check_not_contains "the secret is not stored" SECRET "$OUT"
 
+# --- names the vault cannot store: refused before anything is stored ------------
+# A folder from elsewhere (an unpacked archive) names its files as it
+# likes: a name that is not UTF-8, two spellings of one name (NFC and NFD:
+# the second would be stored over the first as its new version), a
+# control character. Each stops put -r before the first file is stored,
+# with one line naming it.
+SNAP_LS=$code
+src=$T/names
+mkdir "$src"
+printf 'a\n' > "$src/a.txt"
+printf 'b\n' > "$src/b-$(printf '\377').txt"
+fails_cleanly 2 "cannot store '$src/b-?.txt': its name is not UTF-8" cv noy put -r "$src" "$code/names"
+rm "$src/b-"*
+nfc=$(printf 'caf\303\251.txt') nfd=$(printf 'cafe\314\201.txt')
+printf 'first\n' > "$src/$nfc"
+printf 'second\n' > "$src/$nfd"
+fails_cleanly 2 "is one name in the vault" cv noy put -r "$src" "$code/names"
+rm "$src/$nfd"
+mkdir "$src/sub"
+printf 'c\n' > "$src/sub/tab$(printf '\t')name"
+fails_cleanly 2 "cannot store '$src/sub/tab?name': its name holds a control character" \
+	cv noy put -r "$src" "$code/names"
+rm "$src/sub/tab"*
+expect_exit 0 cv noy put -r "$src" "$code/names"
+expect_exit 0 cv noy get "$code/names/$nfd" --purpose check
+check_eq "the NFC name is found by its NFD spelling" first "${OUT%$'\n'}"
+
+# --- a name that would drive the terminal, in a warning -------------------------
+src=$T/loud
+mkdir "$src"
+printf 'x\n' > "$src/x.txt"
+ln -s x.txt "$src/$(printf 'link\033]0;owned\007\nfake')"
+expect_exit 0 cv noy put -r "$src" "$code/loud"
+check_eq "the warning is one line, its control characters shown as '?'" \
+	"casevault: warning: skipped '$src/link?]0;owned??fake': a symbolic link (put -r stores files and folders only)" \
+	"$(grep -v CASEVAULT_KDF "$ERRF")"
+
 expect_exit 0 cv dpo audit verify
 finish
