@@ -3,7 +3,8 @@
 # put -r stores what its walk checked, or nothing of a file swapped since
 # (a symbolic link to a secret, a folder moved aside for a link to
 # another), so a file the caseworker never meant to store (a passphrase
-# file, a key) cannot be slipped into a case.
+# file, a key) cannot be slipped into a case; get -r writes into the
+# folder it made, never through a link put in its place.
 . "$(dirname "$0")/lib.sh"
 
 mkpass dpo
@@ -61,6 +62,26 @@ rm "$T/src2/zz.txt"
 swapped sub "$T/src2" "$T/private" "$code/in2"
 expect_exit 1 cv noy get "$code/in2/sub/f.txt" --purpose check
 check_not_contains "the secret is not stored" SECRET "$OUT"
+
+# --- get -r: its new folder swapped for a link to another -----------------------
+# get -r makes DIR in a folder others write (a shared export folder); one
+# of them moves DIR aside for a link to a folder of the caseworker's own
+# (~/.ssh). The files go into the folder get -r made, or nowhere.
+mkdir "$T/shared" "$T/victim"
+coproc SWAP { python3 "$TESTS_DIR/cli/swap_after_read.py" "$T/shared/out" "$T/victim"; }
+pid=$SWAP_PID
+read -r ready <&"${SWAP[0]}"
+check_eq "the swapper watches the new folder" ready "$ready"
+cv noy get -r "$code/in1" -o "$T/shared/out" --purpose check > "$OUTF" 2> "$ERRF"
+RC=$?
+wait "$pid"
+check "the swapper swapped the new folder" test -L "$T/shared/out"
+check_eq "nothing was written into the folder the link leads to" "" "$(ls -A "$T/victim")"
+if [ "$RC" = 0 ]; then
+	check_eq "the files are in the folder get -r made" "letter 00" "$(cat "$T/shared/out.aside/a00.txt")"
+else
+	check_contains "get -r says why it stopped" "cannot create folder '$T/shared/out'" "$(cat "$ERRF")"
+fi
 
 # --- names the vault cannot store: refused before anything is stored ------------
 # A folder from elsewhere (an unpacked archive) names its files as it
