@@ -142,11 +142,13 @@ static int names_distinct(local_name *names, size_t n, const char *dir)
  * The tree under local folder `root`/`rel` (open as `dirfd`), depth first
  * and sorted by name; each file opened once to check it can be read, so
  * that an unreadable file stops the command before anything is stored.
+ * `room`: how many names deeper the case holds a path (VAULT_DEPTH_MAX),
+ * which also bounds the walk's own depth.
  * Entries are reached through their folder's descriptor, never through a
  * link, and each one's identity (device, inode) is kept: put_file stores
  * that file or nothing.
  */
-static int walk_local(cli_tree *t, int dirfd, const char *root, const char *rel)
+static int walk_local(cli_tree *t, int dirfd, const char *root, const char *rel, int room)
 {
 	struct dirent **names = NULL;
 	local_name *stored = NULL;
@@ -180,6 +182,9 @@ static int walk_local(cli_tree *t, int dirfd, const char *root, const char *rel)
 			cli_warning("skipped '%s': not a file or a folder", path);
 		} else if ((rc = name_storable(&stored[nstored++], path, name)) != 0) {
 			/* the error is printed */
+		} else if (room < 1) {
+			rc = cli_error(CLI_EXIT_USAGE, "nothing was stored; store that folder on its own",
+				"cannot store '%s': it lies more than %d names deep in the case", path, VAULT_DEPTH_MAX);
 		} else if ((fd = open_entry(dirfd, name, S_ISDIR(st.st_mode), &st)) < 0) {
 			rc = cli_error_os("nothing was stored; check the file's permissions",
 				"cannot open '%s'", path);
@@ -191,7 +196,7 @@ static int walk_local(cli_tree *t, int dirfd, const char *root, const char *rel)
 				t->items[at].dev = st.st_dev;
 				t->items[at].ino = st.st_ino;
 				if (S_ISDIR(st.st_mode))
-					rc = walk_local(t, fd, root, t->items[at].path);
+					rc = walk_local(t, fd, root, t->items[at].path, room - 1);
 			}
 			close(fd);
 		}
@@ -265,6 +270,16 @@ static int item_paths(char **vpath, char **lpath, const char *dest, const char *
 	return 0;
 }
 
+/* How many names deeper than folder `dest` ("CODE/a/b") a case holds. */
+static int depth_left(const char *dest)
+{
+	int room = VAULT_DEPTH_MAX;
+
+	while ((dest = strchr(dest, '/')) != NULL && *++dest != '\0')
+		room--;
+	return room;
+}
+
 static int put_tree(cli_ctx *ctx, const char *dir, char *dest)
 {
 	cli_tree t = { NULL, 0, 0 };
@@ -280,7 +295,7 @@ static int put_tree(cli_ctx *ctx, const char *dir, char *dest)
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return cli_error_os("nothing was stored; check the folder's permissions",
 			"cannot read folder '%s'", dir);
-	rc = walk_local(&t, fd, dir, "");
+	rc = walk_local(&t, fd, dir, "", depth_left(dest));
 	close(fd);
 	if (rc != 0 || (rc = cli_mkdir_p(ctx->v, dest, NULL)) != 0)
 		goto done;

@@ -110,6 +110,27 @@ expect_exit 0 cv noy put -r "$src" "$code/names"
 expect_exit 0 cv noy get "$code/names/$nfd" --purpose check
 check_eq "the NFC name is found by its NFD spelling" first "${OUT%$'\n'}"
 
+# --- a tree deeper than a case holds ------------------------------------------
+# A case holds 64 names in a path below its code: a deeper tree stops
+# put -r before anything is stored, and a very deep one (a folder in
+# a folder, thousands of times: an archive made to hurt) does not crash it.
+deep() {
+	python3 -c 'import os, sys
+os.chdir(sys.argv[1])
+for i in range(int(sys.argv[2])):
+    os.mkdir("d")
+    os.chdir("d")
+open("f.txt", "w").write("deep\n")' "$1" "$2"
+}
+mkdir "$T/deep63" "$T/deep64" "$T/deep3000"
+deep "$T/deep63" 62
+deep "$T/deep64" 63
+deep "$T/deep3000" 3000
+fails_cleanly 2 "cannot store '$T/deep64/d/d/" cv noy put -r "$T/deep64" "$code/deep"
+check_contains "... as too deep" "more than 64 names deep in the case" "$ERR"
+fails_cleanly 2 "more than 64 names deep in the case" cv noy put -r "$T/deep3000" "$code/deep"
+expect_exit 0 cv noy put -r "$T/deep63" "$code/deep"
+
 # --- a name that would drive the terminal, in a warning -------------------------
 src=$T/loud
 mkdir "$src"
