@@ -163,18 +163,31 @@ static int open_replacement(get_sink *out)
 	return 0;
 }
 
-/* A device or FIFO: opened as the shell's '>' would, without creating anything. */
+/*
+ * A device or FIFO of our own (or root's: /dev/null): opened as the
+ * shell's '>' would, without creating anything. Another user's FIFO, or a
+ * link to it, where a new file was meant (in /tmp) would hand them the
+ * plaintext: refused before a byte is written.
+ */
 static int open_device(get_sink *out)
 {
 	struct stat st;
+	int rc = 0;
 
 	if ((out->fd = openat(out->dirfd, out->at, O_WRONLY | O_CLOEXEC | O_NOCTTY)) < 0)
 		return cli_error_os("check that you may write to it", "cannot write '%s'", out->file);
-	if (fstat(out->fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		/* Replaced by a file since we looked: that is not ours to overwrite. */
+	if (fstat(out->fd, &st) < 0)
+		rc = cli_error_os("check that you may write to it", "cannot write '%s'", out->file);
+	else if (S_ISREG(st.st_mode))   /* replaced by a file since we looked: not ours */
+		rc = refuse_existing(out->file);
+	else if (st.st_uid != geteuid() && st.st_uid != 0)
+		rc = cli_error(CLI_EXIT_ERROR, "name a new file, or a FIFO or device of your own",
+			"cannot write '%s': a FIFO or device of another user (uid %u), who could read it",
+			out->file, (unsigned) st.st_uid);
+	if (rc != 0) {
 		close(out->fd);
 		out->fd = -1;
-		return refuse_existing(out->file);
+		return rc;
 	}
 	out->kind = OUT_DEVICE;
 	return 0;

@@ -83,6 +83,33 @@ else
 	check_contains "get -r says why it stopped" "cannot create folder '$T/shared/out'" "$(cat "$ERRF")"
 fi
 
+# --- get -o: a FIFO of another user in the way ----------------------------------
+# -o FILE writes to a FIFO or device as the shell's '>' would (/dev/null, a
+# pipe of one's own). Someone else who writes FILE's folder (/tmp) could
+# put their own FIFO, or a link to it, at the name the caseworker is about
+# to use, and read the plaintext out of it: refused, nothing written.
+if [ "$(id -u)" = 0 ]; then
+	for how in fifo link; do
+		mkfifo "$T/shared/theirs.$how"
+		chown 65534 "$T/shared/theirs.$how"
+		out=$T/shared/theirs.$how
+		if [ "$how" = link ]; then
+			ln -s "$T/shared/theirs.$how" "$T/shared/out.txt"
+			out=$T/shared/out.txt
+		fi
+		cat "$T/shared/theirs.$how" > "$T/.stolen" &
+		reader=$!
+		fails_cleanly 1 "cannot write '$out': a FIFO or device of another user (uid 65534)" \
+			cv noy get "$code/in1/a00.txt" -o "$out" --purpose check
+		exec 4<> "$T/shared/theirs.$how"   # let the reader go, if it waits
+		exec 4>&-
+		wait "$reader"
+		check_eq "nothing was written to their FIFO ($how)" "" "$(cat "$T/.stolen")"
+		rm -f "$T/shared/theirs.$how" "$T/shared/out.txt"
+	done
+	expect_exit 0 cv noy get "$code/in1/a00.txt" -o /dev/null --purpose check
+fi
+
 # --- names the vault cannot store: refused before anything is stored ------------
 # A folder from elsewhere (an unpacked archive) names its files as it
 # likes: a name that is not UTF-8, two spellings of one name (NFC and NFD:
