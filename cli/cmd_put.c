@@ -85,11 +85,16 @@ static int open_entry(int dirfd, const char *name, int is_dir, struct stat *st)
 	return fd;
 }
 
-/* An entry of a local folder to store: its name as the vault has it (NFC). */
+/* An entry of a local folder to store, and its name as the vault has it. */
 typedef struct {
-	char nfc[VAULT_FILENAME_MAX + 1];
 	const char *name;
+	char *nfc;             /* its NFC form, malloc'd, where it is another */
 } local_name;
+
+static const char *nfc_of(const local_name *n)
+{
+	return n->nfc ? n->nfc : n->name;
+}
 
 /*
  * Can the vault store local name `name` (at `path`)? Its NFC form into
@@ -100,9 +105,12 @@ typedef struct {
 static int name_storable(local_name *out, const char *path, const char *name)
 {
 	static const char hint[] = N_("nothing was stored; rename it, or move it out of the folder");
+	char nfc[VAULT_FILENAME_MAX + 1];
 	const unsigned char *p;
 	size_t len, n;
 
+	out->name = name;
+	out->nfc = NULL;
 	for (p = (const unsigned char *) name; *p != '\0'; p += n) {
 		if ((n = cli_utf8_len(p)) == 0)
 			return cli_error(CLI_EXIT_USAGE, hint, "cannot store '%s': its name is not UTF-8", path);
@@ -110,16 +118,17 @@ static int name_storable(local_name *out, const char *path, const char *name)
 			return cli_error(CLI_EXIT_USAGE, hint,
 				"cannot store '%s': its name holds a control character", path);
 	}
-	if (vault_path_nfc(out->nfc, sizeof out->nfc, &len, name, strlen(name)) < 0)
+	if (vault_path_nfc(nfc, sizeof nfc, &len, name, strlen(name)) < 0)
 		return cli_error(CLI_EXIT_USAGE, hint, "cannot store '%s': its name is longer than %d bytes",
 			path, VAULT_FILENAME_MAX);
-	out->name = name;
+	if (strcmp(nfc, name) != 0 && (out->nfc = strdup(nfc)) == NULL)
+		return cli_error(CLI_EXIT_ERROR, "free some memory and try again", "out of memory");
 	return 0;
 }
 
 static int by_nfc(const void *a, const void *b)
 {
-	return strcmp(((const local_name *) a)->nfc, ((const local_name *) b)->nfc);
+	return strcmp(nfc_of(a), nfc_of(b));
 }
 
 /*
@@ -131,7 +140,7 @@ static int names_distinct(local_name *names, size_t n, const char *dir)
 {
 	qsort(names, n, sizeof *names, by_nfc);
 	for (size_t i = 1; i < n; i++)
-		if (strcmp(names[i - 1].nfc, names[i].nfc) == 0)
+		if (strcmp(nfc_of(&names[i - 1]), nfc_of(&names[i])) == 0)
 			return cli_error(CLI_EXIT_USAGE, "nothing was stored; rename one of the two, "
 				"or move it out of the folder", "cannot store '%s/%s': '%s' beside it is one "
 				"name in the vault (another spelling of it)", dir, names[i - 1].name, names[i].name);
@@ -203,6 +212,8 @@ static int walk_local(cli_tree *t, int dirfd, const char *root, const char *rel,
 	}
 	if (rc == 0)
 		rc = names_distinct(stored, nstored, dir);
+	while (nstored > 0)
+		free(stored[--nstored].nfc);
 	free(stored);
 	for (i = 0; i < n; i++)
 		free(names[i]);
