@@ -110,6 +110,24 @@ if [ "$(id -u)" = 0 ]; then
 	expect_exit 0 cv noy get "$code/in1/a00.txt" -o /dev/null --purpose check
 fi
 
+# --- a new passphrase from another user's FIFO -----------------------------------
+# A passphrase file may be a pipe (/dev/fd/3, systemd's answer); another
+# user's FIFO where the caseworker meant a file of their own (in /tmp)
+# would let them choose the new passphrase, and so unlock a copy of the
+# vault as the caseworker: refused, the passphrase stays.
+if [ "$(id -u)" = 0 ]; then
+	mkfifo "$T/shared/new.pass"
+	chown 65534 "$T/shared/new.pass"
+	printf 'chosen by someone else 42\n' > "$T/shared/new.pass" &
+	writer=$!
+	fails_cleanly 2 "passphrase file '$T/shared/new.pass' is a FIFO or device of another user (uid 65534)" \
+		cv noy user passwd --new-passphrase-file "$T/shared/new.pass"
+	exec 4<> "$T/shared/new.pass"   # let the writer go, if it waits
+	exec 4>&-
+	wait "$writer"
+	expect_exit 0 cv noy case list
+fi
+
 # --- names the vault cannot store: refused before anything is stored ------------
 # A folder from elsewhere (an unpacked archive) names its files as it
 # likes: a name that is not UTF-8, two spellings of one name (NFC and NFD:
