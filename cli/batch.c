@@ -63,6 +63,8 @@ int cli_tree_add(cli_tree *t, const char *dir, const char *name, int is_dir)
 	if ((it.path = cli_join(dir, name)) == NULL)
 		return -1;
 	it.is_dir = is_dir;
+	it.dev = 0;
+	it.ino = 0;
 	if (tree_push(t, &it) < 0) {
 		free(it.path);
 		return -1;

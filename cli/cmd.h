@@ -323,6 +323,8 @@ void cli_secret_dispose(cli_secret *s);
 typedef struct {
 	char *path;   /* "CODE/dir/name" */
 	int is_dir;
+	dev_t dev;    /* put -r: the local file its walk read, 0 otherwise */
+	ino_t ino;
 } cli_tree_item;
 
 /* Everything under a folder, depth first: a folder comes before what it holds. */

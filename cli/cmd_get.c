@@ -56,7 +56,9 @@ typedef struct {
 	int fd;
 	int err;            /* errno of a failed write, 0 if none */
 	out_kind kind;
-	const char *file;   /* -o FILE */
+	const char *file;   /* -o FILE, as messages name it */
+	int dirfd;          /* FILE is `at` in the folder open as dirfd (get -r) */
+	const char *at;     /* ... or FILE itself, with AT_FDCWD */
 	char *tmp;          /* OUT_REPLACE: the new file, in FILE's folder */
 	int check_binary;   /* a terminal: look at the first block before writing */
 	int binary;         /* ... and it looked binary: nothing was written */
@@ -161,18 +163,31 @@ static int open_replacement(get_sink *out)
 	return 0;
 }
 
-/* A device or FIFO: opened as the shell's '>' would, without creating anything. */
+/*
+ * A device or FIFO of our own (or root's: /dev/null): opened as the
+ * shell's '>' would, without creating anything. Another user's FIFO, or a
+ * link to it, where a new file was meant (in /tmp) would hand them the
+ * plaintext: refused before a byte is written.
+ */
 static int open_device(get_sink *out)
 {
 	struct stat st;
+	int rc = 0;
 
-	if ((out->fd = open(out->file, O_WRONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+	if ((out->fd = openat(out->dirfd, out->at, O_WRONLY | O_CLOEXEC | O_NOCTTY)) < 0)
 		return cli_error_os("check that you may write to it", "cannot write '%s'", out->file);
-	if (fstat(out->fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		/* Replaced by a file since we looked: that is not ours to overwrite. */
+	if (fstat(out->fd, &st) < 0)
+		rc = cli_error_os("check that you may write to it", "cannot write '%s'", out->file);
+	else if (S_ISREG(st.st_mode))   /* replaced by a file since we looked: not ours */
+		rc = refuse_existing(out->file);
+	else if (st.st_uid != geteuid() && st.st_uid != 0)
+		rc = cli_error(CLI_EXIT_ERROR, "name a new file, or a FIFO or device of your own",
+			"cannot write '%s': a FIFO or device of another user (uid %u), who could read it",
+			out->file, (unsigned) st.st_uid);
+	if (rc != 0) {
 		close(out->fd);
 		out->fd = -1;
-		return refuse_existing(out->file);
+		return rc;
 	}
 	out->kind = OUT_DEVICE;
 	return 0;
@@ -183,7 +198,7 @@ static int open_output(get_sink *out, const char *file, int force)
 	struct stat st;
 
 	out->file = file;
-	out->fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+	out->fd = openat(out->dirfd, out->at, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
 	if (out->fd >= 0) {
 		out->kind = OUT_NEW;
 		return 0;
@@ -191,7 +206,7 @@ static int open_output(get_sink *out, const char *file, int force)
 	if (errno != EEXIST)
 		return cli_error_os("check that the folder exists and that you may write there",
 			"cannot create '%s'", file);
-	if (stat(file, &st) < 0)
+	if (fstatat(out->dirfd, out->at, &st, 0) < 0)
 		return cli_error_os("check the name: a symbolic link that leads nowhere is in the way",
 			"cannot write '%s'", file);
 	if (S_ISDIR(st.st_mode))
@@ -233,18 +248,24 @@ static void undo_output(get_sink *out)
 		close(out->fd);
 	out->fd = -1;
 	if (out->kind == OUT_NEW)
-		unlink(out->file);
+		unlinkat(out->dirfd, out->at, 0);
 	else if (out->kind == OUT_REPLACE)
 		unlink(out->tmp);
 }
 
-/* What one read needs; `output` NULL or "-" is standard output. */
+/*
+ * What one read needs; `output` NULL or "-" is standard output. get -r:
+ * `output` is `output_at` in the folder open as `dirfd` (AT_FDCWD and
+ * NULL otherwise).
+ */
 typedef struct {
 	vault_get_options g;
 	vault_at_options at;
 	const char *at_arg;
 	const char *output;
 	int force;
+	int dirfd;
+	const char *output_at;
 } get_job;
 
 static int report_failure(const get_sink *sink, const get_job *job, const char *path)
@@ -270,7 +291,8 @@ static int report_failure(const get_sink *sink, const get_job *job, const char *
 
 static int get_one(vault *v, const char *path, const get_job *job)
 {
-	get_sink sink = { STDOUT_FILENO, 0, OUT_STDOUT, NULL, NULL, 0, 0 };
+	get_sink sink = { STDOUT_FILENO, 0, OUT_STDOUT, NULL, job->dirfd,
+		job->output_at ? job->output_at : job->output, NULL, 0, 0 };
 	int rc = CLI_EXIT_OK, failed;
 
 	if (job->output != NULL && strcmp(job->output, "-") != 0) {
@@ -298,35 +320,63 @@ done:
 	return rc;
 }
 
+/*
+ * get -r's new folder `dir`, made and opened (its descriptor), so that
+ * what it holds is written there and nowhere else: someone who writes
+ * its parent could put a link (to ~/.ssh) or a folder of their own in its
+ * place, which the opening refuses.
+ * @return 0, or an exit code after printing the error
+ */
+static int make_folder(int *out, const char *dir)
+{
+	struct stat st;
+	int fd;
+
+	if (mkdir(dir, 0700) < 0)
+		return cli_error_os(errno == EEXIST ? "name a new folder: get -r makes it" :
+			"check that its parent exists and that you may write there",
+			"cannot create folder '%s'", dir);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == geteuid()) {
+		*out = fd;
+		return 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	return cli_error(CLI_EXIT_ERROR, "nothing was read; check who else writes in its parent folder",
+		"cannot create folder '%s': a link or a folder of another user took its place", dir);
+}
+
 /* get -r: the folder `path` into the new local folder `dir`. */
 static int get_tree(vault *v, const char *path, const char *dir, get_job *job)
 {
 	vault_list_options lopts = VAULT_LIST_OPTIONS_INIT;
 	cli_tree t = { NULL, 0, 0 };
 	size_t i, done = 0, skip = strlen(path) + 1;
-	int rc;
+	int rc, fd = -1;
 
 	lopts.purpose = job->g.purpose;
 	lopts.note = job->g.note;
-	if (mkdir(dir, 0700) < 0)
-		return cli_error_os(errno == EEXIST ? "name a new folder: get -r makes it" :
-			"check that its parent exists and that you may write there",
-			"cannot create folder '%s'", dir);
+	if ((rc = make_folder(&fd, dir)) != 0)
+		return rc;
 	if ((rc = cli_tree_list(&t, v, path, &lopts)) != 0) {
 		rmdir(dir);   /* still empty */
 		goto done;
 	}
+	job->dirfd = fd;
 	for (i = 0; i < t.n && rc == 0; i++) {
-		char *local = cli_join(dir, t.items[i].path + skip);
+		const char *rel = t.items[i].path + skip;
+		char *local = cli_join(dir, rel);
 
 		if (local == NULL) {
 			rc = cli_error(CLI_EXIT_ERROR, "free some memory and try again", "out of memory");
 			break;
 		}
-		if (t.items[i].is_dir && mkdir(local, 0700) < 0) {
+		if (t.items[i].is_dir && mkdirat(fd, rel, 0700) < 0) {
 			rc = cli_error_os("check the folder you named", "cannot create folder '%s'", local);
 		} else if (!t.items[i].is_dir) {
 			job->output = local;
+			job->output_at = rel;
 			if ((rc = get_one(v, t.items[i].path, job)) == 0)
 				done++;
 		}
@@ -336,6 +386,7 @@ static int get_tree(vault *v, const char *path, const char *dir, get_job *job)
 		cli_batch_note("%zu of %zu files were written to '%s' before it, each complete",
 			done, cli_tree_count(&t, 0), dir);
 done:
+	close(fd);
 	cli_tree_dispose(&t);
 	return rc;
 }
@@ -355,7 +406,7 @@ int cmd_get(cli_ctx *ctx, int argc, char **argv)
 	};
 	const cli_syntax syn = { "get", usage, opts, 1, 1 };
 	get_job job = { VAULT_GET_OPTIONS_INIT, { VAULT_AT_OPTIONS_VERSION, 0, NULL, NULL },
-		NULL, NULL, 0 };
+		NULL, NULL, 0, AT_FDCWD, NULL };
 	char *args[1], *path, *purpose = NULL;
 	int rc;
 

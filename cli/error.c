@@ -457,15 +457,15 @@ int cli_verbosity(void)
 
 void cli_note(int level, const char *fmt, ...)
 {
+	char line[2048];
 	va_list ap;
 
 	if (verbosity < level)
 		return;
-	fputs("casevault: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, _(fmt), ap);
+	vsnprintf(line, sizeof line, _(fmt), ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	emit("casevault: ", line);
 	fflush(stderr);
 }
 
@@ -474,9 +474,10 @@ static void say(const char *prefix, const char *fmt, va_list ap) VAULT_PRINTF(2,
 
 static void say(const char *prefix, const char *fmt, va_list ap)
 {
-	fputs(prefix, stderr);
-	vfprintf(stderr, _(fmt), ap);
-	fputc('\n', stderr);
+	char line[2048];
+
+	vsnprintf(line, sizeof line, _(fmt), ap);
+	emit(prefix, line);
 	fflush(stderr);
 }
 

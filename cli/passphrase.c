@@ -58,7 +58,9 @@ static int too_long(void)
 /*
  * A file holding a secret is the user's own, and no one else's to read, as
  * ssh wants of its key files: a passphrase others can read is no secret.
- * Pipes and descriptors (/dev/fd/N, a here-document) have no such mode.
+ * Pipes and descriptors (/dev/fd/N, a here-document) have no such mode,
+ * but they are the user's (or root's) too: another user's FIFO where a
+ * file was meant (in /tmp) would let them choose a new passphrase.
  */
 static int check_private(int fd, const char *path)
 {
@@ -66,6 +68,10 @@ static int check_private(int fd, const char *path)
 
 	if (fstat(fd, &st) < 0)
 		return cli_error_os("check the passphrase file", "cannot read passphrase file '%s'", path);
+	if (!S_ISREG(st.st_mode) && st.st_uid != geteuid() && st.st_uid != 0)
+		return cli_error(CLI_EXIT_USAGE, "use a file of your own (mode 600), or a pipe",
+			"passphrase file '%s' is a FIFO or device of another user (uid %u)", path,
+			(unsigned) st.st_uid);
 	if (!S_ISREG(st.st_mode))
 		return 0;
 	if (st.st_uid != geteuid())

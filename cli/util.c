@@ -278,9 +278,24 @@ const char *cli_time_utc(char buf[CLI_TIME_SIZE], int64_t t)
 
 void cli_print_text(FILE *out, const char *s)
 {
-	/* A decrypted name is data: it must not drive the terminal. */
-	for (; *s != '\0'; s++)
-		fputc((unsigned char) *s < 0x20 || *s == 0x7f ? '?' : *s, out);
+	const unsigned char *p = (const unsigned char *) s;
+	size_t n;
+
+	/*
+	 * A decrypted name, or a local one, is data: it must not drive the
+	 * terminal. Control characters (C0, DEL, and C1 in UTF-8) and bytes
+	 * that are not UTF-8 (0x9b is an 8-bit terminal's CSI) show as '?'.
+	 */
+	while (*p != '\0') {
+		n = cli_utf8_len(p);
+		if (n == 0 || *p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] < 0xa0)) {
+			fputc('?', out);
+			p += n ? n : 1;
+		} else {
+			fwrite(p, 1, n, out);
+			p += n;
+		}
+	}
 }
 
 char *cli_path(char *path)

@@ -130,6 +130,18 @@ _casevault_files()
 	mapfile -t COMPREPLY < <(compgen "$1" -- "$cur")
 }
 
+# CODE and CODE/PATH from the mounts, after what COMPREPLY holds. A name
+# is a member's choice ('a$(cmd)' is one): readline quotes it as it does
+# file names, so that it goes on the command line as data.
+_casevault_paths()
+{
+	local n=${#COMPREPLY[@]}
+
+	mapfile -t -O "$n" COMPREPLY < <(_casevault_case_paths "$cur")
+	((${#COMPREPLY[@]} > n)) && compopt -o filenames 2> /dev/null
+	compopt -o nospace 2> /dev/null
+}
+
 # The case codes alone (an argument that names a case, not a path).
 _casevault_codes()
 {
@@ -201,10 +213,12 @@ _casevault()
 	if [[ -n $verbs && -z $verb && $args -eq 0 ]]; then
 		mapfile -t COMPREPLY < <(compgen -W "$verbs" -- "$cur")
 		# `history CODE/PATH`, `backup DEST`: an argument in the verb's place
-		[[ $cmd == history ]] && mapfile -t -O ${#COMPREPLY[@]} COMPREPLY < <(_casevault_case_paths "$cur")
+		[[ $cmd == history ]] && _casevault_paths
 		[[ $cmd == backup ]] && mapfile -t -O ${#COMPREPLY[@]} COMPREPLY < <(compgen -d -S / -- "$cur")
 		compopt -o nospace 2> /dev/null
-		[[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} != */ ]] && COMPREPLY[0]+=" "
+		# a verb alone is done (a path goes on, quoted by readline)
+		[[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} != */ && ${COMPREPLY[0]} != C-* ]] &&
+			COMPREPLY[0]+=" "
 		return 0
 	fi
 	case $cmd in
@@ -216,16 +230,14 @@ _casevault()
 	help) ((args == 0)) && mapfile -t COMPREPLY < <(compgen -W "$(_casevault_commands)" -- "$cur") ;;
 	put)
 		if ((args == 0)); then
-			mapfile -t COMPREPLY < <(_casevault_case_paths "$cur")
-			compopt -o nospace 2> /dev/null
+			_casevault_paths
 		elif ((args == 1)); then
 			_casevault_files -f
 		fi
 		;;
 	restore)
 		if [[ $cur == C-* || ($args -eq 0 && -z $cur) ]]; then
-			mapfile -t COMPREPLY < <(_casevault_case_paths "$cur")
-			compopt -o nospace 2> /dev/null
+			_casevault_paths
 		fi
 		((${#COMPREPLY[@]})) || _casevault_files -d
 		;;
@@ -233,8 +245,7 @@ _casevault()
 		case $verb in
 		"")
 			((args == 0 || cmd == mv)) || return 0
-			mapfile -t COMPREPLY < <(_casevault_case_paths "$cur")
-			compopt -o nospace 2> /dev/null
+			_casevault_paths
 			;;
 		grant | revoke | request) ((args == 0)) && _casevault_codes ;;
 		esac

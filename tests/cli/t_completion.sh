@@ -40,6 +40,27 @@ zwords() {
 		words=("$@"); CURRENT=$#words; PREFIX=$words[-1]
 		_casevault' _ "$COMPLETION" "$CASEVAULT_BIN" "$@" | sort | tr '\n' ' '
 }
+# `quoting WORD...`: how each shell would put what it offers for the last
+# word on the command line: bash quotes it when its completion asks for
+# filenames' treatment ("quoted"), zsh unless compadd is given -Q ("raw").
+quoting() {
+	bash --norc --noprofile -c '
+		. "$1"; shift
+		compopt() { [[ " $* " == *" -o filenames "* ]] && filenames=1; }
+		COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=()
+		_casevault
+		echo "bash: ${filenames:+quoted}${filenames:-raw}"' _ "$COMPLETION/casevault.bash" "$CASEVAULT_BIN" "$@"
+	command -v zsh > /dev/null 2>&1 || return 0
+	zsh -f -c '
+		fpath=("$1" $fpath); shift
+		compadd() { [[ " $* " == *" -Q "* ]] && raw=1; }
+		_files() { :; }
+		autoload -Uz _casevault
+		words=("$@"); CURRENT=$#words; PREFIX=$words[-1]
+		_casevault
+		print -r -- "zsh: ${${raw:+raw}:-quoted}"' _ "$COMPLETION" "$CASEVAULT_BIN" "$@"
+}
+
 # `both DESC WANT WORD...`: bash and zsh offer WANT
 both() {
 	local desc=$1 want=$2
@@ -86,12 +107,21 @@ expect_exit 0 cv noy mkdir "$CODE/intake" || finish
 printf 'form\n' > "$T/form.txt"
 expect_exit 0 cv noy put "$CODE/intake/form one.txt" "$T/form.txt" || finish
 expect_exit 0 cv noy put "$CODE/notes.txt" "$T/form.txt" || finish
+# A member names a file as they like: a name the shell would run
+# (command substitution) must reach the command line quoted.
+evil='run$(touch${IFS}pwned)'
+expect_exit 0 cv noy put "$CODE/$evil" "$T/form.txt" || finish
 mount_vault noy || finish
 check_not_contains "no case code without a mount" "$CODE" "$before"
 check_contains "bash: a case code from the mount" "$CODE/ " "$(words get C-)"
 command -v zsh > /dev/null 2>&1 && check_contains "zsh: a case code from the mount" "$CODE/ " "$(zwords get C-)"
 both "a case code alone for grant" "$CODE " case grant "${CODE:0:6}"
-both "the case's entries" "$CODE/intake/ $CODE/notes.txt " get "$CODE/"
+both "the case's entries" "$CODE/intake/ $CODE/notes.txt $CODE/$evil " get "$CODE/"
+for c in "get $CODE/r" "put $CODE/r" "history $CODE/r" "mv $CODE/notes.txt $CODE/r"; do
+	# shellcheck disable=SC2086 # the words of the command line
+	q=$(quoting $c)
+	check_not_contains "a name from the vault goes on the line quoted: $c" raw "$q"
+done
 both "a folder's files" "$CODE/intake/form one.txt " ls "$CODE/intake/f"
 both "the mount for umount" "$MNT " umount "${MNT%/*}/"
 check_not_contains "no file name in the state or temporary directories" "form one" \

@@ -33,7 +33,7 @@ enum { USER_ACTIVE = 0, USER_DISABLED = 1, USER_PENDING = 2 };
 #define USER_WRAP_OUTSIDE 0x80
 #define NODE_FILE_MODE 0600      /* permission bits of a new file ... */
 #define NODE_DIR_MODE  0700      /* ... and folder */
-#define PATH_MAX_DEPTH 64        /* folders in a path, below the case */
+#define PATH_MAX_DEPTH VAULT_DEPTH_MAX   /* folders in a path, below the case */
 
 /* A chain entry of a case record: the key of the epoch before, sealed. */
 #define CHAIN_SIZE (VCRYPTO_OVERHEAD + VCRYPTO_KEYBYTES)

@@ -42,6 +42,7 @@ typedef enum {
 #define VAULT_OID_SIZE   41   /* 40 hex digits + NUL */
 #define VAULT_FILENAME_MAX 255
 #define VAULT_PATH_MAX   4096 /* "CODE/a/b" in bytes, after NFC */
+#define VAULT_DEPTH_MAX  64   /* names in a path below the case: "a/b" is 2 */
 
 /**
  * `len` bytes of a path or name in Unicode NFC (what the vault stores and
