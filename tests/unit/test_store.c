@@ -225,8 +225,8 @@ static void set_format(const char *dir, const unsigned char *val, size_t len)
 
 static void test_format(void)
 {
-	static const unsigned char fmt1[5] = { 1, 0, 0, 0, 8 }, fmt2[5] = { 1, 0, 0, 0, 9 },
-		fmt_old[5] = { 1, 0, 0, 0, 7 };
+	static const unsigned char fmt1[5] = { 1, 0, 0, 0, 9 }, fmt2[5] = { 1, 0, 0, 0, 10 },
+		fmt_old[5] = { 1, 0, 0, 0, 8 };
 	static const unsigned char badrec[5] = { 9, 0, 0, 0, 1 }, shortrec[3] = { 1, 0, 1 };
 	vault *v = NULL;
 	char path[512];
@@ -247,10 +247,8 @@ static void test_format(void)
 	set_format(path, fmt2, sizeof fmt2);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);
-	/* An older one (format 7 had no idle-unmount, recovery-cancel,
-	 * user-enable, purpose-remove or case-label events, its case files
-	 * did not commit to the shares approved for a recovery request, and
-	 * it had no time zone for the working hours and no overnight hours). */
+	/* An older one (format 8's enrol proved the key it installed, not
+	 * the enrolment code: no Enrol-Proof trailer). */
 	set_format(path, fmt_old, sizeof fmt_old);
 	CHECK_RC(vault_open(&v, path), VAULT_EVERSION);
 	CHECK(v == NULL);

@@ -12,7 +12,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#define VAULT_FORMAT_VERSION 8
+#define VAULT_FORMAT_VERSION 9
 
 /*
  * The map grows on its own (store.c, "the map"): a new vault starts with
