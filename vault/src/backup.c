@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blake2b.h"
 #include "history.h"
 #include "policy.h"
 #include "sshsig.h"
@@ -105,7 +106,7 @@ static void hex_of(char out[65], const unsigned char h[32])
  */
 static int pump(uint64_t *size, char hash[65], int in, int out, const char *what)
 {
-	crypto_generichash_state hs;
+	vault_blake2b_ctx hs;
 	unsigned char *buf = malloc(COPY_CHUNK), h[32];
 	uint64_t total = 0;
 	int error = 0;
@@ -113,7 +114,7 @@ static int pump(uint64_t *size, char hash[65], int in, int out, const char *what
 
 	if (!buf)
 		return vault_error_set_oom();
-	crypto_generichash_init(&hs, NULL, 0, 32);
+	vault_blake2b__init(&hs, 32);
 	while ((n = read(in, buf, COPY_CHUNK)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -121,7 +122,7 @@ static int pump(uint64_t *size, char hash[65], int in, int out, const char *what
 			error = vault_error_set(VAULT_ERROR, "cannot read %s: %s", what, strerror(errno));
 			break;
 		}
-		crypto_generichash_update(&hs, buf, (size_t)n);
+		vault_blake2b__update(&hs, buf, (size_t)n);
 		total += (uint64_t)n;
 		for (ssize_t off = 0, w; out >= 0 && off < n; off += w) {
 			if ((w = write(out, buf + off, (size_t)(n - off))) < 0 && errno != EINTR) {
@@ -133,7 +134,7 @@ static int pump(uint64_t *size, char hash[65], int in, int out, const char *what
 				w = 0;
 		}
 	}
-	crypto_generichash_final(&hs, h, 32);
+	vault_blake2b__final(h, &hs);
 	hex_of(hash, h);
 	*size = total;
 done:
@@ -281,18 +282,18 @@ static int chunk_write(copier *c, const unsigned char *buf, size_t len, uint64_t
 static void *hash_run(void *payload)
 {
 	copier *c = payload;
-	crypto_generichash_state hs;
+	vault_blake2b_ctx hs;
 	unsigned char h[32], *buf;
 	size_t len = SNAP_CHUNK;
 
-	crypto_generichash_init(&hs, NULL, 0, 32);
+	vault_blake2b__init(&hs, 32);
 	while (len == SNAP_CHUNK && chunk_free(c)) {
 		unsigned i = (unsigned)(c->filled % SNAP_CHUNKS);
 
 		buf = c->buf[i];
 		if (chunk_read(&len, c, buf) < 0)
 			break;
-		crypto_generichash_update(&hs, buf, len);
+		vault_blake2b__update(&hs, buf, len);
 		if (c->size / RELEASE_EVERY != (c->size + len) / RELEASE_EVERY)
 			vault_store__copy_release(c->st);
 		c->size += len;
@@ -305,7 +306,7 @@ static void *hash_run(void *payload)
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	close(c->in);
-	crypto_generichash_final(&hs, h, 32);
+	vault_blake2b__final(h, &hs);
 	hex_of(c->hash, h);
 	return NULL;
 }
