@@ -16,8 +16,8 @@ static const uint64_t iv[8] = {
 	0x510e527fade682d1ULL, 0x9b05688c2b3e6c1fULL, 0x1f83d9abfb41bd6bULL, 0x5be0cd19137e2179ULL,
 };
 
-/* The message words' order in each round (rounds 10 and 11 reuse 0 and 1). */
-static const unsigned char sigma[12][16] = {
+/* The message words' order in each round (rounds 10 and 11 take 0's and 1's). */
+static const unsigned char sigma[10][16] = {
 	{ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 },
 	{ 14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3 },
 	{ 11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4 },
@@ -28,8 +28,6 @@ static const unsigned char sigma[12][16] = {
 	{ 13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10 },
 	{ 6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5 },
 	{ 10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0 },
-	{ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 },
-	{ 14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3 },
 };
 
 static uint64_t load_le64(const unsigned char *p)
@@ -51,11 +49,11 @@ static uint64_t ror64(uint64_t x, int n)
 }
 
 #define B2_G(r, i, a, b, c, d) do { \
-	a += b + m[sigma[r][2 * (i)]]; \
+	a += b + m[sigma[(r) % 10][2 * (i)]]; \
 	d = ror64(d ^ a, 32); \
 	c += d; \
 	b = ror64(b ^ c, 24); \
-	a += b + m[sigma[r][2 * (i) + 1]]; \
+	a += b + m[sigma[(r) % 10][2 * (i) + 1]]; \
 	d = ror64(d ^ a, 16); \
 	c += d; \
 	b = ror64(b ^ c, 63); \
