@@ -98,7 +98,6 @@ static void hex_of(char out[65], const unsigned char h[32])
 	sodium_bin2hex(out, 65, h, 32);
 }
 
-#define RELEASE_EVERY (256ULL << 20)
 
 /*
  * Copy from `in` to `out` (-1: nowhere) to its end, hashing what passes:
@@ -276,8 +275,8 @@ static int chunk_write(copier *c, const unsigned char *buf, size_t len, uint64_t
 /*
  * The pipe, chunk by chunk, hashed: BLAKE2b-256 of the whole snapshot, as
  * `b2sum -l 256` prints it. The copy's pages of the map are released
- * every RELEASE_EVERY bytes. On a failure (here or the writer's) the
- * pipe is closed, which ends LMDB's copy.
+ * whenever VAULT_WALK_MAPPED_MAX bytes are mapped. On a failure (here or
+ * the writer's) the pipe is closed, which ends LMDB's copy.
  */
 static void *hash_run(void *payload)
 {
@@ -294,8 +293,7 @@ static void *hash_run(void *payload)
 		if (chunk_read(&len, c, buf) < 0)
 			break;
 		vault_blake2b__update(&hs, buf, len);
-		if (c->size / RELEASE_EVERY != (c->size + len) / RELEASE_EVERY)
-			vault_store__copy_release(c->st);
+		vault_store__copy_release(c->st, VAULT_WALK_MAPPED_MAX);
 		c->size += len;
 		c->len[i] = len;
 		if (len)
