@@ -47,6 +47,12 @@ touch "$T/.file"
 fails_cleanly 1 "exists and is not a directory" cv dpo backup "$T/.file"
 fails_cleanly 1 "cannot create the backup directory" cv dpo backup "$T/.nodir/bk"
 check_contains "its hint" "create the parent directory first" "$ERR"
+# A snapshot that cannot be written whole (a file size limit here, the
+# signal it raises ignored): the write's error is the one told, the copy
+# stops and nothing is left behind.
+fails_cleanly 1 "cannot write the snapshot: File too large" bash -c "trap '' XFSZ; ulimit -f 256; exec \"\$@\"" - \
+	"$CASEVAULT_BIN" --vault "$VAULT" --user dpo --passphrase-file "$T/dpo.pass" backup "$T/.bk-big"
+check "a backup that failed to write leaves no directory" test ! -e "$T/.bk-big"
 fails_cleanly 1 "no vault at" cv aud backup verify "$T/.nothere"
 check_contains "its hint" "check the backup's directory" "$ERR"
 fails_cleanly 2 "needs a number from 1 to 64" cv aud backup verify "$T/.full" --threads 0

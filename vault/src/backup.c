@@ -1,6 +1,6 @@
 /*
- * backup — a snapshot of the vault: LMDB's compacting copy, hashed as it
- * is written (read back behind the copy from the page cache), its manifest signed by the user who made it, and the
+ * backup — a snapshot of the vault: LMDB's compacting copy, hashed on its
+ * way to the file, its manifest signed by the user who made it, and the
  * `backup` event that names it; the check of a snapshot (the restore
  * drill); a working vault made from a snapshot, and what its first
  * session says. The public API is vault/backup.h.
@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blake2b.h"
 #include "history.h"
 #include "policy.h"
 #include "sshsig.h"
@@ -100,7 +102,6 @@ static void hex_of(char out[65], const unsigned char h[32])
 	sodium_bin2hex(out, 65, h, 32);
 }
 
-#define RELEASE_EVERY (256ULL << 20)
 
 /*
  * Copy from `in` to `out` (-1: nowhere) to its end, hashing what passes:
@@ -108,7 +109,7 @@ static void hex_of(char out[65], const unsigned char h[32])
  */
 static int pump(uint64_t *size, char hash[65], int in, int out, const char *what)
 {
-	crypto_generichash_state hs;
+	vault_blake2b_ctx hs;
 	unsigned char *buf = malloc(COPY_CHUNK), h[32];
 	uint64_t total = 0;
 	int error = 0;
@@ -116,7 +117,7 @@ static int pump(uint64_t *size, char hash[65], int in, int out, const char *what
 
 	if (!buf)
 		return vault_error_set_oom();
-	crypto_generichash_init(&hs, NULL, 0, 32);
+	vault_blake2b__init(&hs, 32);
 	while ((n = read(in, buf, COPY_CHUNK)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -124,7 +125,7 @@ static int pump(uint64_t *size, char hash[65], int in, int out, const char *what
 			error = vault_error_set(VAULT_ERROR, "cannot read %s: %s", what, strerror(errno));
 			break;
 		}
-		crypto_generichash_update(&hs, buf, (size_t)n);
+		vault_blake2b__update(&hs, buf, (size_t)n);
 		total += (uint64_t)n;
 		for (ssize_t off = 0, w; out >= 0 && off < n; off += w) {
 			if ((w = write(out, buf + off, (size_t)(n - off))) < 0 && errno != EINTR) {
@@ -136,7 +137,7 @@ static int pump(uint64_t *size, char hash[65], int in, int out, const char *what
 				w = 0;
 		}
 	}
-	crypto_generichash_final(&hs, h, 32);
+	vault_blake2b__final(h, &hs);
 	hex_of(hash, h);
 	*size = total;
 done:
@@ -146,82 +147,260 @@ done:
 
 /* ---- the copy ------------------------------------------------------------- */
 
-typedef struct {
-	vault_store *st;
-	int fd;
-	int done;                    /* the copy has returned (atomic) */
-	uint64_t size;
-	char hash[65];
-	int error;
-	char why[300];
-} follower;
+#define SNAP_CHUNK   (4u << 20)   /* hashed, then written, at once */
+#define SNAP_CHUNKS  4            /* chunks between the hash and the disk */
+#define PIPE_SIZE    (1 << 20)
 
 /*
- * Behind LMDB's copy, which writes the file in order: what it wrote is
- * read back from the page cache and hashed, on a second core, until the
- * copy has returned and the end is reached. The copy's pages of the map
- * are released every RELEASE_EVERY bytes.
+ * LMDB's copy writes into a pipe. A thread reads it a chunk at a time and
+ * hashes the chunk while it is fresh in the CPU's cache; another writes
+ * the chunks to the snapshot in order, past the page cache (O_DIRECT)
+ * where the file system allows it: no copy of every byte into the page
+ * cache, no dirty pages that a mount's fsync waits behind, and the cached
+ * pages of the live vault are not evicted for the snapshot's.
  */
-static void *follow_run(void *payload)
-{
-	follower *f = payload;
-	crypto_generichash_state hs;
-	unsigned char *buf = malloc(COPY_CHUNK), h[32];
-	const struct timespec nap = { 0, 2000000 };
-	ssize_t n;
-	int done;
+typedef struct {
+	vault_store *st;
+	int in, out;                 /* the pipe's read end; the snapshot */
+	unsigned char *buf[SNAP_CHUNKS];
+	size_t len[SNAP_CHUNKS];
+	pthread_mutex_t lock;        /* guards what follows */
+	pthread_cond_t cond;
+	uint64_t filled, written;    /* chunks hashed; chunks written */
+	int end;                     /* no chunk follows the ones filled */
+	int error;                   /* the first failure, its message in why */
+	char why[300];
+	uint64_t size;
+	char hash[65];
+} copier;
 
-	if (!buf) {
-		f->error = VAULT_ERROR;
-		snprintf(f->why, sizeof f->why, "backup: out of memory");
-		return NULL;
+/* The first failure is kept: "backup: cannot WHAT[: ERR]". */
+static void copier_fail(copier *c, int error, const char *what, int err)
+{
+	pthread_mutex_lock(&c->lock);
+	if (!c->error) {
+		c->error = error;
+		snprintf(c->why, sizeof c->why, "backup: cannot %s%s%s", what, err ? ": " : "",
+			err ? strerror(err) : "");
 	}
-	crypto_generichash_init(&hs, NULL, 0, 32);
-	for (;;) {
-		done = __atomic_load_n(&f->done, __ATOMIC_ACQUIRE);
-		if ((n = pread(f->fd, buf, COPY_CHUNK, (off_t)f->size)) < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			f->error = VAULT_ERROR;
-			snprintf(f->why, sizeof f->why, "backup: cannot read the snapshot back: %s",
-				strerror(errno));
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* A free chunk for the hasher (1), or a failure (0). */
+static int chunk_free(copier *c)
+{
+	int ok;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->error && c->filled - c->written == SNAP_CHUNKS)
+		pthread_cond_wait(&c->cond, &c->lock);
+	ok = !c->error;
+	pthread_mutex_unlock(&c->lock);
+	return ok;
+}
+
+/* A hashed chunk for the writer (1), or the end or a failure (0). */
+static int chunk_filled(copier *c)
+{
+	int ok;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->error && !c->end && c->written == c->filled)
+		pthread_cond_wait(&c->cond, &c->lock);
+	ok = !c->error && c->written < c->filled;
+	pthread_mutex_unlock(&c->lock);
+	return ok;
+}
+
+/* The chunk `*count` counts is done (the hasher's or the writer's). */
+static void chunk_done(copier *c, uint64_t *count)
+{
+	pthread_mutex_lock(&c->lock);
+	(*count)++;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Up to SNAP_CHUNK bytes of the pipe, less only at its end. */
+static int chunk_read(size_t *len, copier *c, unsigned char *buf)
+{
+	ssize_t n;
+
+	for (*len = 0; *len < SNAP_CHUNK; *len += (size_t)n) {
+		if ((n = read(c->in, buf + *len, SNAP_CHUNK - *len)) == 0)
 			break;
+		if (n < 0 && errno == EINTR)
+			n = 0;
+		else if (n < 0) {
+			copier_fail(c, VAULT_ERROR, "read the copy", errno);
+			return -1;
 		}
-		if (n == 0 && done)
-			break;
-		if (n == 0) {
-			nanosleep(&nap, NULL);
-			continue;
-		}
-		crypto_generichash_update(&hs, buf, (size_t)n);
-		if (f->size / RELEASE_EVERY != (f->size + (uint64_t)n) / RELEASE_EVERY)
-			vault_store__copy_release(f->st);
-		f->size += (uint64_t)n;
 	}
-	crypto_generichash_final(&hs, h, 32);
-	hex_of(f->hash, h);
-	free(buf);
+	return 0;
+}
+
+/* Past the page cache where the file system allows it (on = 1). */
+static int direct_set(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -1;
+	return fcntl(fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT);
+}
+
+/*
+ * A chunk at `off`. Only whole blocks go past the page cache: a file
+ * system that refuses (EINVAL), or a last chunk that ends within a block,
+ * is written through it.
+ */
+static int chunk_write(copier *c, const unsigned char *buf, size_t len, uint64_t off)
+{
+	ssize_t w;
+
+	if (len % 4096)
+		direct_set(c->out, 0);
+	for (size_t done = 0; done < len; done += (size_t)w) {
+		if ((w = pwrite(c->out, buf + done, len - done, (off_t)(off + done))) >= 0)
+			continue;
+		w = 0;
+		if (errno == EINVAL && direct_set(c->out, 0) == 0)
+			continue;
+		if (errno != EINTR) {
+			copier_fail(c, errno == ENOSPC ? VAULT_ENOSPC : VAULT_ERROR,
+				"write the snapshot", errno);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The pipe, chunk by chunk, hashed: BLAKE2b-256 of the whole snapshot, as
+ * `b2sum -l 256` prints it. The copy's pages of the map are released
+ * whenever VAULT_WALK_MAPPED_MAX bytes are mapped. On a failure (here or
+ * the writer's) the pipe is closed, which ends LMDB's copy.
+ */
+static void *hash_run(void *payload)
+{
+	copier *c = payload;
+	vault_blake2b_ctx hs;
+	unsigned char h[32], *buf;
+	size_t len = SNAP_CHUNK;
+
+	vault_blake2b__init(&hs, 32);
+	while (len == SNAP_CHUNK && chunk_free(c)) {
+		unsigned i = (unsigned)(c->filled % SNAP_CHUNKS);
+
+		buf = c->buf[i];
+		if (chunk_read(&len, c, buf) < 0)
+			break;
+		vault_blake2b__update(&hs, buf, len);
+		vault_store__copy_release(c->st, VAULT_WALK_MAPPED_MAX);
+		c->size += len;
+		c->len[i] = len;
+		if (len)
+			chunk_done(c, &c->filled);
+	}
+	pthread_mutex_lock(&c->lock);
+	c->end = 1;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	close(c->in);
+	vault_blake2b__final(h, &hs);
+	hex_of(c->hash, h);
 	return NULL;
 }
 
-/* The vault file copied into `fd` (read-write), and hashed meanwhile. */
-static int copy_hashed(uint64_t *size, char hash[65], vault *v, int fd)
+/* The hashed chunks, in order, to the snapshot. */
+static void *write_run(void *payload)
 {
-	follower f = { v->st, fd, 0, 0, "", 0, "" };
-	pthread_t th;
+	copier *c = payload;
+	unsigned i;
+
+	while (chunk_filled(c)) {
+		i = (unsigned)(c->written % SNAP_CHUNKS);
+		if (chunk_write(c, c->buf[i], c->len[i], c->written * (uint64_t)SNAP_CHUNK) < 0)
+			break;
+		chunk_done(c, &c->written);
+	}
+	return NULL;
+}
+
+/*
+ * LMDB's copy into the pipe `p` (both ends closed here), hashed and
+ * written by two threads. SIGPIPE is held while they run: a failed thread
+ * closes the pipe's read end, and LMDB's next write is told EPIPE.
+ */
+static int copy_run(copier *c, vault *v, int p[2])
+{
+	const struct timespec none = { 0, 0 };
+	sigset_t sig, old;
+	pthread_t hasher, writer;
 	int error;
 
-	if (pthread_create(&th, NULL, follow_run, &f) != 0)
-		return vault_error_set(VAULT_ERROR, "backup: cannot start a thread");
-	error = vault_store__copy(v->st, fd);
-	__atomic_store_n(&f.done, 1, __ATOMIC_RELEASE);
-	pthread_join(th, NULL);
-	if (error == 0 && f.error < 0)
-		error = vault_error_set(f.error, "%s", f.why);
+	sigemptyset(&sig);
+	sigaddset(&sig, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &sig, &old);
+	if (pthread_create(&writer, NULL, write_run, c) != 0) {
+		close(p[0]);
+		error = vault_error_set(VAULT_ERROR, "backup: cannot start a thread");
+		goto done;
+	}
+	if (pthread_create(&hasher, NULL, hash_run, c) != 0) {
+		close(p[0]);
+		copier_fail(c, VAULT_ERROR, "start a thread", 0);
+		pthread_join(writer, NULL);
+		error = vault_error_set(VAULT_ERROR, "backup: cannot start a thread");
+		goto done;
+	}
+	error = vault_store__copy(v->st, p[1]);
+	close(p[1]);
+	p[1] = -1;
+	pthread_join(hasher, NULL);
+	pthread_join(writer, NULL);
+	if (c->error)
+		error = vault_error_set(c->error, "%s", c->why);
+	while (sigtimedwait(&sig, NULL, &none) == SIGPIPE)
+		;
+done:
+	if (p[1] >= 0)
+		close(p[1]);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return error;
+}
+
+/* The vault file copied into `fd`, and hashed on its way. */
+static int copy_hashed(uint64_t *size, char hash[65], vault *v, int fd)
+{
+	copier c;
+	int p[2], error = 0;
+
+	memset(&c, 0, sizeof c);
+	c.st = v->st;
+	c.out = fd;
+	for (int i = 0; i < SNAP_CHUNKS && !error; i++)
+		if (posix_memalign((void **)&c.buf[i], 4096, SNAP_CHUNK) != 0)
+			error = vault_error_set_oom();
+	if (!error && pipe2(p, O_CLOEXEC) < 0)
+		error = vault_error_set(VAULT_ERROR, "backup: cannot make a pipe: %s", strerror(errno));
+	if (!error) {
+		fcntl(p[1], F_SETPIPE_SZ, PIPE_SIZE);
+		c.in = p[0];
+		direct_set(fd, 1);
+		pthread_mutex_init(&c.lock, NULL);
+		pthread_cond_init(&c.cond, NULL);
+		error = copy_run(&c, v, p);
+		pthread_cond_destroy(&c.cond);
+		pthread_mutex_destroy(&c.lock);
+	}
+	for (int i = 0; i < SNAP_CHUNKS; i++)
+		free(c.buf[i]);
 	if (error == 0 && fsync(fd) < 0)
 		error = vault_error_set(VAULT_ERROR, "backup: cannot flush the snapshot: %s", strerror(errno));
-	*size = f.size;
-	memcpy(hash, f.hash, 65);
+	*size = c.size;
+	memcpy(hash, c.hash, 65);
 	return error;
 }
 
@@ -407,7 +586,7 @@ int vault_backup(vault_backup_info *out, vault *v, const char *dest)
 	if ((error = dir_make(dest, &made, 1)) < 0)
 		return error;
 	path_of(path, sizeof path, dest, "data.mdb");
-	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
 		error = vault_error_set(VAULT_ERROR, "backup: cannot create '%s': %s", path, strerror(errno));
 		goto done;
 	}

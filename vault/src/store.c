@@ -342,6 +342,24 @@ done:
 	return error;
 }
 
+/* The bytes of files this process has mapped and resident, the vault's
+ * map among them; UINT64_MAX when /proc does not say. */
+static uint64_t mapped_bytes(vault_store *st)
+{
+	unsigned long long size, resident, mapped;
+	char buf[128];
+	ssize_t n;
+
+	/* statm: sizes in pages; the third is the resident pages of files
+	 * (and shared memory). */
+	if (st->statm < 0 || (n = pread(st->statm, buf, sizeof buf - 1, 0)) <= 0)
+		return UINT64_MAX;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu %llu", &size, &resident, &mapped) != 3)
+		return UINT64_MAX;
+	return (uint64_t)mapped * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
 int vault_store__copy(vault_store *st, int fd)
 {
 	void *map = (void *)st->fault_base;
@@ -358,9 +376,9 @@ int vault_store__copy(vault_store *st, int fd)
 	return rc ? vault_store__error(rc, "copy the vault") : 0;
 }
 
-void vault_store__copy_release(vault_store *st)
+void vault_store__copy_release(vault_store *st, uint64_t max)
 {
-	if (st->fault_base)
+	if (st->fault_base && mapped_bytes(st) >= max)
 		madvise((void *)st->fault_base, st->fault_size, MADV_DONTNEED);
 }
 
@@ -791,19 +809,8 @@ void vault_store__trim(vault_store *st, MDB_txn *txn, const void *inmap)
 
 void vault_store__bound(vault_store *st, MDB_txn *txn, const void *inmap)
 {
-	unsigned long long size, resident, mapped;
-	char buf[128];
-	ssize_t n;
-
-	/* statm: sizes in pages; the third is the resident pages of files
-	 * (and shared memory), the vault's map among them. */
-	if (st->statm >= 0 && (n = pread(st->statm, buf, sizeof buf - 1, 0)) > 0) {
-		buf[n] = '\0';
-		if (sscanf(buf, "%llu %llu %llu", &size, &resident, &mapped) == 3 &&
-		    mapped * (unsigned long long)sysconf(_SC_PAGESIZE) < st->mapped_max)
-			return;
-	}
-	vault_store__trim(st, txn, inmap);
+	if (mapped_bytes(st) >= st->mapped_max)
+		vault_store__trim(st, txn, inmap);
 }
 
 #define UNCACHE_SLACK ((uintptr_t)4 << 20)   /* beyond the largest folio */

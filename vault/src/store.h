@@ -86,12 +86,13 @@ int vault_store__open(vault_store **out, const char *dir, int mode, uint64_t map
  */
 int vault_store__copy(vault_store *st, int fd);
 /*
- * While the copy runs (from another thread): drop this process's page
- * table entries for the whole map, as vault_store__trim does, so that a
- * copy of a large vault does not hold every page of it mapped. The map is
- * read-only and file-backed: what the copy reads next faults back in.
+ * While the copy runs (from another thread): once this process has `max`
+ * bytes of files mapped, drop its page table entries for the whole map,
+ * as vault_store__trim does, so that a copy of a large vault does not
+ * hold every page of it mapped. The map is read-only and file-backed:
+ * what the copy reads next faults back in.
  */
-void vault_store__copy_release(vault_store *st);
+void vault_store__copy_release(vault_store *st, uint64_t max);
 void vault_store__close(vault_store *st);
 
 /*
