@@ -169,19 +169,18 @@ typedef struct {
 	uint64_t filled, written;    /* chunks hashed; chunks written */
 	int end;                     /* no chunk follows the ones filled */
 	int error;                   /* the first failure, its message in why */
-	char why[300];
+	vault_error_kept why;
 	uint64_t size;
 	char hash[65];
 } copier;
 
-/* The first failure is kept: "backup: cannot WHAT[: ERR]". */
-static void copier_fail(copier *c, int error, const char *what, int err)
+/* The first failure is kept, with the message this thread just set. */
+static void copier_fail(copier *c, int error)
 {
 	pthread_mutex_lock(&c->lock);
 	if (!c->error) {
 		c->error = error;
-		snprintf(c->why, sizeof c->why, "backup: cannot %s%s%s", what, err ? ": " : "",
-			err ? strerror(err) : "");
+		vault_error_keep(&c->why);
 	}
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
@@ -233,7 +232,8 @@ static int chunk_read(size_t *len, copier *c, unsigned char *buf)
 		if (n < 0 && errno == EINTR)
 			n = 0;
 		else if (n < 0) {
-			copier_fail(c, VAULT_ERROR, "read the copy", errno);
+			copier_fail(c, vault_error_set(VAULT_ERROR, "backup: cannot read the copy: %s",
+				strerror(errno)));
 			return -1;
 		}
 	}
@@ -268,8 +268,8 @@ static int chunk_write(copier *c, const unsigned char *buf, size_t len, uint64_t
 		if (errno == EINVAL && direct_set(c->out, 0) == 0)
 			continue;
 		if (errno != EINTR) {
-			copier_fail(c, errno == ENOSPC ? VAULT_ENOSPC : VAULT_ERROR,
-				"write the snapshot", errno);
+			copier_fail(c, vault_error_set(errno == ENOSPC ? VAULT_ENOSPC : VAULT_ERROR,
+				"backup: cannot write the snapshot: %s", strerror(errno)));
 			return -1;
 		}
 	}
@@ -350,7 +350,7 @@ static int copy_run(copier *c, vault *v, int p[2])
 	}
 	if (pthread_create(&hasher, NULL, hash_run, c) != 0) {
 		close(p[0]);
-		copier_fail(c, VAULT_ERROR, "start a thread", 0);
+		copier_fail(c, vault_error_set(VAULT_ERROR, "backup: cannot start a thread"));
 		pthread_join(writer, NULL);
 		error = vault_error_set(VAULT_ERROR, "backup: cannot start a thread");
 		goto done;
@@ -361,7 +361,7 @@ static int copy_run(copier *c, vault *v, int p[2])
 	pthread_join(hasher, NULL);
 	pthread_join(writer, NULL);
 	if (c->error)
-		error = vault_error_set(c->error, "%s", c->why);
+		error = vault_error_put(c->error, &c->why);
 	while (sigtimedwait(&sig, NULL, &none) == SIGPIPE)
 		;
 done:
