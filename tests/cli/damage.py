@@ -176,11 +176,36 @@ class Vault:
         self.used = (self.last + 1) * PAGE
 
 
-def damage(rng, vault):
-    """A damaged copy of the used pages: (bytes, description, cut length)."""
+def pick_pages(rng, vault, kind):
+    """Two pages (a, b): a of sub-database TO, b of FROM, as `kind`
+    (swap:TO:FROM, copy:TO:FROM; * is any, and TO and FROM differ);
+    random pages if no pair fits."""
+    _, to, frm = kind.split(":")
+    pages = range(vault.last + 1)
+
+    def owner(p):
+        return vault.owner.get(p, "free")
+    pairs = [(a, b) for a in pages if to in ("*", owner(a))
+             for b in pages if frm in ("*", owner(b)) and owner(a) != owner(b)]
+    if not pairs:
+        return rng.sample(pages, 2)
+    return rng.choice(pairs)
+
+
+def damage(rng, vault, kind=None):
+    """A damaged copy of the used pages: (bytes, description, cut length).
+    `kind` (--kind) draws one class of damage only: flip, swap, copy,
+    random, cut; or a page of sub-database TO swapped with, or overwritten
+    by, a page of sub-database FROM: swap:TO:FROM, copy:TO:FROM (* is any
+    other)."""
     data = bytearray(vault.data[:vault.used])
     npages = vault.last + 1
-    kind = rng.choice(["flip", "flip", "swap", "copy", "random", "cut"])
+    target = None
+    if kind and ":" in kind:
+        target = pick_pages(rng, vault, kind)
+        kind = kind.split(":")[0]
+    elif not kind:
+        kind = rng.choice(["flip", "flip", "swap", "copy", "random", "cut"])
     cut = None
     if kind == "flip":
         n = rng.choice([1, 1, 2, 4, 16])
@@ -192,7 +217,7 @@ def damage(rng, vault):
         desc = "flip %d byte(s) at %s" % (n, ",".join(
             "%d(p%d %s)" % (p, p // PAGE, vault.owner.get(p // PAGE, "free")) for p in where))
     elif kind in ("swap", "copy"):
-        a, b = rng.sample(range(npages), 2)
+        a, b = target or rng.sample(range(npages), 2)
         pa, pb = bytes(data[a * PAGE:(a + 1) * PAGE]), bytes(data[b * PAGE:(b + 1) * PAGE])
         data[a * PAGE:(a + 1) * PAGE] = pb
         if kind == "swap":
@@ -394,6 +419,9 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--mount", action="store_true")
+    ap.add_argument("--kind", default=None,
+                    help="one class of damage only (see damage()): flip, swap, copy, random, cut, "
+                         "swap:TO:FROM, copy:TO:FROM")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--strict-exit", action="store_true",
                     help="a failed command exiting other than 3 fails the run")
@@ -401,15 +429,18 @@ def main():
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 32)
     vault = Vault(args.manifest)
     env = dict(os.environ)
-    print("damage: seed %d, %d trial(s) from %d%s; replay one: CASEVAULT_DAMAGE_SEED=%d "
+    print("damage: seed %d, %d trial(s) from %d%s%s; replay one: CASEVAULT_DAMAGE_SEED=%d%s "
           "CASEVAULT_DAMAGE_TRIAL=K" % (seed, args.trials, args.first,
-                                        " on the mount" if args.mount else "", seed), flush=True)
+                                        " on the mount" if args.mount else "",
+                                        " of kind " + args.kind if args.kind else "", seed,
+                                        " CASEVAULT_DAMAGE_KIND=" + args.kind if args.kind else ""),
+          flush=True)
     counts = {}
     bad = 0
     t0 = time.time()
     for k in range(args.first, args.first + args.trials):
         rng = random.Random("%d/%d" % (seed, k))
-        data, desc, cut, diff = damage(rng, vault)
+        data, desc, cut, diff = damage(rng, vault, args.kind)
         work = os.path.join(args.work, "trial")
         trial = mount_trial if args.mount else cli_trial
         found = trial(vault, args, env, make_copy(vault, work, data, cut), work)

@@ -13,6 +13,11 @@
 #   CASEVAULT_DAMAGE_SAVE=DIR        save the vault built (and what it holds) in DIR
 #   CASEVAULT_DAMAGE_FROM=DIR        run the trials on the vault saved in DIR: a
 #                                    replay then damages the very same file
+#   CASEVAULT_DAMAGE_KIND=K          one class of damage only (damage.py --kind):
+#                                    flip, swap, copy, random, cut; or copy:TO:FROM,
+#                                    swap:TO:FROM, a page of sub-database TO
+#                                    overwritten by (swapped with) one of FROM
+#                                    (* any other), e.g. copy:git:blocks
 . "$(dirname "$0")/lib.sh"
 
 export XDG_STATE_HOME=$T/state
@@ -20,10 +25,11 @@ trials=${CASEVAULT_DAMAGE_TRIALS:-80}
 mount_trials=${CASEVAULT_DAMAGE_MOUNT_TRIALS:-20}
 seed=${CASEVAULT_DAMAGE_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 replay=()
+[ -n "${CASEVAULT_DAMAGE_KIND:-}" ] && replay=(--kind "$CASEVAULT_DAMAGE_KIND")
 if [ -n "${CASEVAULT_DAMAGE_TRIAL:-}" ]; then
 	trials=1
 	mount_trials=$([ "$mount_trials" = 0 ] && echo 0 || echo 1)
-	replay=(--first "$CASEVAULT_DAMAGE_TRIAL" --verbose)
+	replay+=(--first "$CASEVAULT_DAMAGE_TRIAL" --verbose)
 fi
 
 # The vault: an admin, two caseworkers, an auditor; two cases; documents

@@ -897,6 +897,92 @@ static void test_page_numbers(void)
 	free(map);
 }
 
+/* Where in the file the page holding `dbi`'s record `key` lies (its page
+ * number), read in a read transaction of the store. 0 if not found. */
+static uint64_t leaf_of(vault_store *st, MDB_dbi dbi, const void *key, size_t klen)
+{
+	MDB_txn *txn = NULL;
+	MDB_val k = { klen, (void *)key }, d;
+	uint64_t pgno = 0;
+
+	if (vault_store__begin(&txn, st, 0) < 0)
+		return 0;
+	if (mdb_get(txn, dbi, &k, &d) == 0)
+		memcpy(&pgno, (const void *)((uintptr_t)d.mv_data & ~(uintptr_t)4095), 8);
+	vault_store__abort(st, txn);
+	return pgno;
+}
+
+/* Write 2 bytes at `at` of data.mdb. */
+static void poke16(const char *dir, off_t at, uint16_t value)
+{
+	char file[600];
+	int fd;
+
+	join(file, sizeof file, dir, "data.mdb");
+	CHECK((fd = open(file, O_WRONLY)) >= 0);
+	CHECK(pwrite(fd, &value, 2, at) == 2);
+	close(fd);
+}
+
+/*
+ * A write into a leaf whose header is damaged: LMDB would copy the page
+ * to a buffer of a page's size as the header's offsets say, past its
+ * end, over the heap. Refused before LMDB changes anything, naming the
+ * page, as a page copied over it is; another table's write still goes.
+ */
+static void test_damaged_leaf_write(void)
+{
+	vault_store *st = NULL;
+	MDB_txn *txn = NULL;
+	unsigned char key[16] = { 0xc5, 0x5e }, val[64] = { 0 };
+	char path[512], want[128];
+	uint64_t leaf;
+
+	make_vault(path, sizeof path, 0);
+	CHECK_RC(vault_store__open(&st, path, VAULT_STORE_OPEN, 0), 0);
+	if (!st)
+		return;
+	CHECK_RC(vault_store__begin(&txn, st, 1), 0);
+	CHECK_RC(vault_store__put(txn, st->blocks, key, sizeof key, val, sizeof val, 0), 0);
+	CHECK_RC(vault_store__commit(st, txn), 0);
+	CHECK((leaf = leaf_of(st, st->blocks, key, sizeof key)) > 2);
+	vault_store__close(st);
+	st = NULL;
+
+	/* Its lower offset far past the page's end. */
+	poke16(path, (off_t)(leaf * 4096 + 12), 0xf000);
+	CHECK_RC(vault_store__open(&st, path, VAULT_STORE_OPEN, 0), 0);
+	if (!st)
+		return;
+	CHECK_RC(vault_store__begin(&txn, st, 1), 0);
+	key[15] = 1;
+	CHECK_RC(vault_store__put(txn, st->blocks, key, sizeof key, val, sizeof val, 0), VAULT_ECORRUPT);
+	snprintf(want, sizeof want, "the vault file is damaged: page %llu has a damaged header",
+		(unsigned long long)leaf);
+	CHECK(strstr(vault_error_last()->message, want) != NULL);
+	CHECK_RC(vault_store__del(txn, st->blocks, key, sizeof key), VAULT_ECORRUPT);
+	/* Another table's pages are sound: it is written. */
+	CHECK_RC(vault_store__put(txn, st->versions, key, sizeof key, val, sizeof val, 0), 0);
+	vault_store__abort(st, txn);
+	vault_store__close(st);
+	st = NULL;
+
+	/* The page holds another page's number: a page copied over it. */
+	poke16(path, (off_t)(leaf * 4096 + 12), 16 + 2);
+	poke16(path, (off_t)(leaf * 4096), (uint16_t)(leaf + 1));
+	CHECK_RC(vault_store__open(&st, path, VAULT_STORE_OPEN, 0), 0);
+	if (!st)
+		return;
+	CHECK_RC(vault_store__begin(&txn, st, 1), 0);
+	CHECK_RC(vault_store__put(txn, st->blocks, key, sizeof key, val, sizeof val, 0), VAULT_ECORRUPT);
+	snprintf(want, sizeof want, "the vault file is damaged: page %llu holds another page's number",
+		(unsigned long long)leaf);
+	CHECK(strstr(vault_error_last()->message, want) != NULL);
+	vault_store__abort(st, txn);
+	vault_store__close(st);
+}
+
 int main(void)
 {
 	umask(022);
@@ -912,6 +998,7 @@ int main(void)
 	test_cut_short();
 	test_damaged_free_list();
 	test_page_numbers();
+	test_damaged_leaf_write();
 	test_fault_guard();
 	return harness_done("test_store");
 }

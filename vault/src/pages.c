@@ -25,6 +25,7 @@
 #define PAGE_HEADER   16
 #define PAGE_BRANCH   0x01
 #define PAGE_LEAF     0x02
+#define PAGE_OVERFLOW 0x04
 #define PAGE_KINDS    0x2f   /* branch, leaf, overflow, meta, fixed-size leaf */
 #define NODE_HEADER   8      /* lo, hi, flags, key size: 2 bytes each */
 #define NODE_BIG      0x01   /* the value lies in overflow pages */
@@ -127,17 +128,19 @@ static int walk_leaf_node(page_walk *w, uint64_t pgno, const unsigned char *page
 	return walk_tree(w, get64(page + data + TABLE_ROOT), depth + 1);
 }
 
-/* The page `pgno` of a tree, then what it points to. */
-static int walk_tree(page_walk *w, uint64_t pgno, int depth)
+/*
+ * Page `pgno` of a tree as LMDB reads it: its number, a branch or a leaf,
+ * its header's offsets, and each node's key within it. Sets *page, *kind
+ * and *n (its nodes).
+ */
+static int page_sound(const unsigned char **page_out, uint16_t *kind_out, unsigned int *n_out,
+	const page_walk *w, uint64_t pgno)
 {
 	const unsigned char *page;
 	uint16_t kind, lower, upper;
-	int error;
 
-	if (depth > MAX_DEPTH)
-		return damaged(pgno, "lies deeper than any tree reaches");
-	if ((error = mark(w, pgno, "is used twice (a tree's page)")) < 0)
-		return error;
+	if (pgno < 2 || pgno > w->last)
+		return damaged(pgno, "lies outside the file's pages");
 	page = w->map + pgno * w->psize;
 	/* What the page is; LMDB's in-memory marks (dirty, kept, loose) aside. */
 	kind = get16(page + 10) & PAGE_KINDS;
@@ -150,16 +153,46 @@ static int walk_tree(page_walk *w, uint64_t pgno, int depth)
 		return damaged(pgno, "has a damaged header");
 	for (unsigned int i = 0; i < (lower - PAGE_HEADER) / 2u; i++) {
 		size_t at = get16(page + PAGE_HEADER + 2 * i);
-		const unsigned char *node = page + at;
 
 		if (at < upper || at + NODE_HEADER > w->psize ||
-		    at + NODE_HEADER + get16(node + 6) > w->psize)
+		    at + NODE_HEADER + get16(page + at + 6) > w->psize)
 			return damaged(pgno, "points past its end");
+	}
+	*page_out = page;
+	*kind_out = kind;
+	*n_out = (lower - PAGE_HEADER) / 2u;
+	return 0;
+}
+
+/* Node `i` of a sound page, and what a branch's node points to. */
+static const unsigned char *node_at(const unsigned char *page, unsigned int i)
+{
+	return page + get16(page + PAGE_HEADER + 2 * i);
+}
+
+static uint64_t node_child(const unsigned char *node)
+{
+	return get16(node) | (uint64_t)get16(node + 2) << 16 | (uint64_t)get16(node + 4) << 32;
+}
+
+/* The page `pgno` of a tree, then what it points to. */
+static int walk_tree(page_walk *w, uint64_t pgno, int depth)
+{
+	const unsigned char *page;
+	unsigned int n;
+	uint16_t kind;
+	int error;
+
+	if (depth > MAX_DEPTH)
+		return damaged(pgno, "lies deeper than any tree reaches");
+	if ((error = mark(w, pgno, "is used twice (a tree's page)")) < 0 ||
+	    (error = page_sound(&page, &kind, &n, w, pgno)) < 0)
+		return error;
+	for (unsigned int i = 0; i < n; i++) {
 		if (kind == PAGE_BRANCH)
-			error = walk_tree(w, get16(node) | (uint64_t)get16(node + 2) << 16 |
-				(uint64_t)get16(node + 4) << 32, depth + 1);
+			error = walk_tree(w, node_child(node_at(page, i)), depth + 1);
 		else
-			error = walk_leaf_node(w, pgno, page, at, depth);
+			error = walk_leaf_node(w, pgno, page, (size_t)(node_at(page, i) - page), depth);
 		if (error < 0)
 			return error;
 	}
@@ -174,7 +207,7 @@ static int mark_free(page_walk *w, MDB_txn *txn)
 	int rc, error = 0;
 
 	if ((rc = mdb_cursor_open(txn, 0, &cur)) != 0)
-		return vault_store__error(rc, "check the vault file's pages");
+		return vault_error_set(VAULT_ERROR, "check the vault file's pages: %s", mdb_strerror(rc));
 	while (error == 0 && (rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) == 0) {
 		const unsigned char *ids = d.mv_data;
 		uint64_t n = d.mv_size / 8;
@@ -199,25 +232,43 @@ static int unaccounted(const page_walk *w)
 	return 0;
 }
 
-int vault_store__check_pages(vault_store *st, MDB_txn *txn)
+/*
+ * The map and the meta page of snapshot `txnid`, for a walk: 0, or
+ * VAULT_EBUSY (that meta page was reused: two writes since), or
+ * VAULT_ECORRUPT.
+ */
+static int walk_start(const unsigned char **meta_out, page_walk *w, const vault_store *st,
+	uint64_t txnid)
 {
 	const unsigned char *meta = NULL;
+
+	w->map = (const unsigned char *)st->fault_base;
+	w->psize = st->psize;
+	w->seen = NULL;
+	for (int i = 0; i < 2; i++)
+		if (get64(w->map + i * w->psize + META_TXNID) == txnid)
+			meta = w->map + i * w->psize;
+	if (meta == NULL)
+		return VAULT_EBUSY;
+	w->last = get64(meta + META_LAST_PAGE);
+	if (w->last >= st->fault_size / w->psize)   /* not (last + 1) * psize: it wraps */
+		return damaged(w->last, "is the last page, past the map");
+	*meta_out = meta;
+	return 0;
+}
+
+int vault_store__check_pages(vault_store *st, MDB_txn *txn)
+{
+	const unsigned char *meta;
 	page_walk w;
 	int error;
 
 	if (!st->fault_base || !st->psize)
 		return 0;                /* no map found: nothing to walk */
-	w.map = (const unsigned char *)st->fault_base;
-	w.psize = st->psize;
-	/* The meta page of this snapshot: the one with its transaction id. */
-	for (int i = 0; i < 2; i++)
-		if (get64(w.map + i * w.psize + META_TXNID) == (uint64_t)mdb_txn_id(txn))
-			meta = w.map + i * w.psize;
-	if (meta == NULL)
-		return VAULT_EBUSY;     /* two writes since it began: begin again */
-	w.last = get64(meta + META_LAST_PAGE);
-	if (w.last >= st->fault_size / w.psize)   /* not (last + 1) * psize: it wraps */
-		return damaged(w.last, "is the last page, past the map");
+	/* The meta page of this snapshot: the one with its transaction id
+	 * (none: two writes since it began, begin again). */
+	if ((error = walk_start(&meta, &w, st, (uint64_t)mdb_txn_id(txn))) < 0)
+		return error;
 	if ((w.seen = calloc(w.last / 8 + 1, 1)) == NULL)
 		return vault_error_set_oom();
 	if ((error = get64(meta + META_FREE_ROOT) == NO_PAGE ? 0 :
@@ -228,4 +279,167 @@ int vault_store__check_pages(vault_store *st, MDB_txn *txn)
 		error = unaccounted(&w);
 	free(w.seen);
 	return error;
+}
+
+/*
+ * ---- the pages a write changes --------------------------------------------
+ *
+ * A write transaction copies each page it changes to a buffer of its own
+ * (a page's worth of heap) as the page's header says, and then adds,
+ * moves and removes nodes there as the header's offsets say: a damaged
+ * header or node offset makes LMDB write past that buffer, over whatever
+ * the heap holds next, where nothing faults then and the process fails
+ * later, anywhere. So before each write, the pages it may change are
+ * checked as they lie in the file (a page this transaction already
+ * changed is LMDB's own copy of a page checked before): the path from the
+ * table's root to the leaf of the key, and on each level the pages beside
+ * it (a delete merges a page that grows too empty into its neighbour).
+ */
+
+/* LMDB's order of keys (its default): by bytes, then the shorter first. */
+static int node_cmp(const unsigned char *node, const unsigned char *key, size_t klen)
+{
+	size_t nlen = get16(node + 6);
+	int c = memcmp(node + NODE_HEADER, key, nlen < klen ? nlen : klen);
+
+	return c ? c : (nlen > klen) - (nlen < klen);
+}
+
+/* A leaf's record `at` bytes into it lies within it; a large one's first
+ * page is the start of as many pages as LMDB counts from its size (it
+ * frees that many when the record goes). */
+static int record_sound(const page_walk *w, uint64_t pgno, const unsigned char *page, size_t at)
+{
+	const unsigned char *node = page + at, *big;
+	uint64_t size = get16(node) | (uint64_t)get16(node + 2) << 16, first, n;
+	uint16_t flags = get16(node + 4);
+	size_t data = at + NODE_HEADER + get16(node + 6);
+
+	if (flags & ~(NODE_BIG | NODE_TABLE))
+		return damaged(pgno, "holds a record of an unknown kind");
+	if (!(flags & NODE_BIG))
+		return size > w->psize - data ? damaged(pgno, "holds a record that runs past its end") : 0;
+	if (data + 8 > w->psize)
+		return damaged(pgno, "holds a record that runs past its end");
+	first = get64(page + data);
+	n = (PAGE_HEADER - 1 + size) / w->psize + 1;
+	if (first < 2 || first > w->last || n > w->last - first + 1)
+		return damaged(first, "starts a value that runs past the file's pages");
+	big = w->map + first * w->psize;
+	if (get64(big) != first || (get16(big + 10) & PAGE_KINDS) != PAGE_OVERFLOW ||
+	    (get16(big + 12) | (uint64_t)get16(big + 14) << 16) != n)
+		return damaged(first, "is not the first page of the value that names it");
+	return 0;
+}
+
+/* A page LMDB may change: sound, its keys in order (but a branch's
+ * first, which LMDB leaves empty), each leaf record sound. */
+static int page_changeable(const unsigned char **page, uint16_t *kind, unsigned int *n,
+	const page_walk *w, uint64_t pgno)
+{
+	int error;
+
+	if ((error = page_sound(page, kind, n, w, pgno)) < 0)
+		return error;
+	if (*kind == PAGE_BRANCH && *n == 0)
+		return damaged(pgno, "is a branch to nothing");
+	for (unsigned int i = *kind == PAGE_BRANCH ? 2 : 1; i < *n; i++) {
+		const unsigned char *b = node_at(*page, i);
+
+		if (node_cmp(node_at(*page, i - 1), b + NODE_HEADER, get16(b + 6)) >= 0)
+			return damaged(pgno, "holds its keys out of order");
+	}
+	for (unsigned int i = 0; *kind == PAGE_LEAF && i < *n; i++)
+		if ((error = record_sound(w, pgno, *page, (size_t)(node_at(*page, i) - *page))) < 0)
+			return error;
+	return 0;
+}
+
+/* From `root` down to the leaf where `key` lies or would go, the way
+ * LMDB's search goes; each page there, and those beside it, changeable.
+ * Sets *leaf and *n (its nodes). */
+static int path_changeable(const unsigned char **leaf, unsigned int *n, const page_walk *w,
+	uint64_t root, const void *key, size_t klen)
+{
+	uint64_t pgno = root;
+
+	for (int depth = 0; depth <= MAX_DEPTH; depth++) {
+		const unsigned char *page, *side;
+		unsigned int i = 0, nside;
+		uint16_t kind, sk;
+		int error;
+
+		if ((error = page_changeable(&page, &kind, n, w, pgno)) < 0)
+			return error;
+		if (kind == PAGE_LEAF) {
+			*leaf = page;
+			return 0;
+		}
+		while (i + 1 < *n && node_cmp(node_at(page, i + 1), key, klen) <= 0)
+			i++;
+		if ((i > 0 && (error = page_changeable(&side, &sk, &nside, w,
+				node_child(node_at(page, i - 1)))) < 0) ||
+		    (i + 1 < *n && (error = page_changeable(&side, &sk, &nside, w,
+				node_child(node_at(page, i + 1)))) < 0))
+			return error;
+		pgno = node_child(node_at(page, i));
+	}
+	return damaged(pgno, "lies deeper than any tree reaches");
+}
+
+/* The root of table `name`, from its record in the table of tables
+ * (NO_PAGE: the table is empty). */
+static int table_root(uint64_t *root, const page_walk *w, const unsigned char *meta,
+	const char *name)
+{
+	const unsigned char *leaf;
+	unsigned int n;
+	size_t len = strlen(name);
+	int error;
+
+	*root = NO_PAGE;
+	if (get64(meta + META_MAIN_ROOT) == NO_PAGE)
+		return 0;
+	if ((error = path_changeable(&leaf, &n, w, get64(meta + META_MAIN_ROOT), name, len)) < 0)
+		return error;
+	for (unsigned int i = 0; i < n; i++) {
+		const unsigned char *node = node_at(leaf, i);
+
+		if (node_cmp(node, (const unsigned char *)name, len) != 0)
+			continue;
+		if (!(get16(node + 4) & NODE_TABLE) ||
+		    (get16(node) | (uint64_t)get16(node + 2) << 16) != TABLE_RECORD)
+			return damaged(get64(leaf), "holds a table record of the wrong size");
+		*root = get64(node + NODE_HEADER + len + TABLE_ROOT);
+	}
+	return 0;
+}
+
+/* The snapshot a write transaction changes: the newest meta page. */
+static int write_start(const unsigned char **meta, page_walk *w, const vault_store *st)
+{
+	uint64_t a, b;
+
+	w->map = (const unsigned char *)st->fault_base;
+	w->psize = st->psize;
+	a = get64(w->map + META_TXNID);
+	b = get64(w->map + w->psize + META_TXNID);
+	return walk_start(meta, w, st, a > b ? a : b);
+}
+
+int vault_store__check_write(MDB_txn *txn, const char *name, const void *key, size_t klen)
+{
+	const vault_store *st = mdb_env_get_userctx(mdb_txn_env(txn));
+	const unsigned char *meta, *leaf;
+	unsigned int n;
+	uint64_t root;
+	page_walk w;
+	int error;
+
+	if (!st || !st->fault_base || !st->psize || name == NULL)
+		return 0;                /* no map found, or not a table of ours */
+	if ((error = write_start(&meta, &w, st)) < 0 ||
+	    (error = table_root(&root, &w, meta, name)) < 0)
+		return error;
+	return root == NO_PAGE ? 0 : path_changeable(&leaf, &n, &w, root, key, klen);
 }
