@@ -13,6 +13,8 @@
 #   CASEVAULT_DAMAGE_SAVE=DIR        save the vault built (and what it holds) in DIR
 #   CASEVAULT_DAMAGE_FROM=DIR        run the trials on the vault saved in DIR: a
 #                                    replay then damages the very same file
+#   CASEVAULT_DAMAGE_SHAPE=many      a larger vault: many versions of a document,
+#                                    and the history key rotated twice between them
 #   CASEVAULT_DAMAGE_KIND=K          one class of damage only (damage.py --kind):
 #                                    flip, swap, copy, random, cut; or copy:TO:FROM,
 #                                    swap:TO:FROM, a page of sub-database TO
@@ -68,6 +70,12 @@ expect_exit 0 cv noy mkdir "$a/legal"
 put noy "$a/legal/note.txt" 1
 put kim "$b/form.txt" 1
 put kim "$b/form.txt" 2
+if [ "${CASEVAULT_DAMAGE_SHAPE:-}" = many ]; then
+	for ver in $(seq 3 40); do
+		put kim "$b/form.txt" "$ver"
+		case $ver in 15|30) expect_exit 0 cv dpo history rotate-key ;; esac
+	done
+fi
 expect_exit 0 cv noy get "$a/intake.txt" --purpose check -o /dev/null
 expect_exit 0 cv kim get "$b/form.txt" --purpose check -o /dev/null
 expect_exit 0 cv noy get "$b/form.txt" --purpose check -o /dev/null

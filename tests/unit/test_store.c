@@ -983,6 +983,40 @@ static void test_damaged_leaf_write(void)
 	vault_store__close(st);
 }
 
+/* The table of free pages, which only a commit changes, with a leaf's
+ * upper offset past its end: LMDB would copy the page's tail from there.
+ * The commit is refused, nothing written. */
+static void test_damaged_free_page_commit(void)
+{
+	vault_store *st = NULL;
+	vault *v = NULL;
+	MDB_txn *txn = NULL;
+	unsigned char key[16] = { 0xf2 }, val[16] = { 0 };
+	char path[512], want[128];
+	off_t at;
+
+	make_vault(path, sizeof path, 0);
+	CHECK_RC(vault_open(&v, path), 0);
+	if (!v)
+		return;
+	CHECK_RC(vault_unlock(v, "dpo", ADMIN_PASS, strlen(ADMIN_PASS)), 0);
+	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
+	vault_close(v);
+	CHECK((at = free_list_at(path)) > 0);
+	poke16(path, (at & ~(off_t)4095) + 14, 0xf000);
+	CHECK_RC(vault_store__open(&st, path, VAULT_STORE_OPEN, 0), 0);
+	if (!st)
+		return;
+	CHECK_RC(vault_store__begin(&txn, st, 1), 0);
+	CHECK_RC(vault_store__put(txn, st->versions, key, sizeof key, val, sizeof val, 0), 0);
+	CHECK_RC(vault_store__commit(st, txn), VAULT_ECORRUPT);
+	snprintf(want, sizeof want, "the vault file is damaged: page %llu has a damaged header",
+		(unsigned long long)(at / 4096));
+	CHECK(strstr(vault_error_last()->message, want) != NULL);
+	CHECK((uint64_t)leaf_of(st, st->versions, key, sizeof key) == 0);
+	vault_store__close(st);
+}
+
 int main(void)
 {
 	umask(022);
@@ -999,6 +1033,7 @@ int main(void)
 	test_damaged_free_list();
 	test_page_numbers();
 	test_damaged_leaf_write();
+	test_damaged_free_page_commit();
 	test_fault_guard();
 	return harness_done("test_store");
 }

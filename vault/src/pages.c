@@ -46,7 +46,8 @@ typedef struct {
 	const unsigned char *map;
 	unsigned int psize;
 	uint64_t last;                   /* the snapshot's last page */
-	unsigned char *seen;             /* a bit per page */
+	unsigned char *seen;             /* a bit per page; NULL: pages a write changes */
+	int ordered;                     /* those pages' keys in LMDB's order */
 } page_walk;
 
 static uint16_t get16(const unsigned char *p)
@@ -175,7 +176,15 @@ static uint64_t node_child(const unsigned char *node)
 	return get16(node) | (uint64_t)get16(node + 2) << 16 | (uint64_t)get16(node + 4) << 32;
 }
 
-/* The page `pgno` of a tree, then what it points to. */
+static int page_changeable(const unsigned char **page, uint16_t *kind, unsigned int *n,
+	const page_walk *w, uint64_t pgno, int ordered);
+
+/*
+ * The page `pgno` of a tree, then what it points to: each page used once
+ * (w->seen). Without w->seen, each page of the tree one that LMDB may
+ * change (below), its keys in order if w->ordered; tables' trees named in
+ * a leaf are not followed.
+ */
 static int walk_tree(page_walk *w, uint64_t pgno, int depth)
 {
 	const unsigned char *page;
@@ -185,10 +194,11 @@ static int walk_tree(page_walk *w, uint64_t pgno, int depth)
 
 	if (depth > MAX_DEPTH)
 		return damaged(pgno, "lies deeper than any tree reaches");
-	if ((error = mark(w, pgno, "is used twice (a tree's page)")) < 0 ||
-	    (error = page_sound(&page, &kind, &n, w, pgno)) < 0)
+	if (w->seen ? (error = mark(w, pgno, "is used twice (a tree's page)")) < 0 ||
+			(error = page_sound(&page, &kind, &n, w, pgno)) < 0 :
+	    (error = page_changeable(&page, &kind, &n, w, pgno, w->ordered)) < 0)
 		return error;
-	for (unsigned int i = 0; i < n; i++) {
+	for (unsigned int i = 0; i < n && (kind == PAGE_BRANCH || w->seen); i++) {
 		if (kind == PAGE_BRANCH)
 			error = walk_tree(w, node_child(node_at(page, i)), depth + 1);
 		else
@@ -245,6 +255,7 @@ static int walk_start(const unsigned char **meta_out, page_walk *w, const vault_
 	w->map = (const unsigned char *)st->fault_base;
 	w->psize = st->psize;
 	w->seen = NULL;
+	w->ordered = 1;
 	for (int i = 0; i < 2; i++)
 		if (get64(w->map + i * w->psize + META_TXNID) == txnid)
 			meta = w->map + i * w->psize;
@@ -333,9 +344,10 @@ static int record_sound(const page_walk *w, uint64_t pgno, const unsigned char *
 }
 
 /* A page LMDB may change: sound, its keys in order (but a branch's
- * first, which LMDB leaves empty), each leaf record sound. */
+ * first, which LMDB leaves empty; and those of the free pages' table,
+ * numbers in the machine's order: `ordered` 0), each leaf record sound. */
 static int page_changeable(const unsigned char **page, uint16_t *kind, unsigned int *n,
-	const page_walk *w, uint64_t pgno)
+	const page_walk *w, uint64_t pgno, int ordered)
 {
 	int error;
 
@@ -343,7 +355,7 @@ static int page_changeable(const unsigned char **page, uint16_t *kind, unsigned 
 		return error;
 	if (*kind == PAGE_BRANCH && *n == 0)
 		return damaged(pgno, "is a branch to nothing");
-	for (unsigned int i = *kind == PAGE_BRANCH ? 2 : 1; i < *n; i++) {
+	for (unsigned int i = *kind == PAGE_BRANCH ? 2 : 1; ordered && i < *n; i++) {
 		const unsigned char *b = node_at(*page, i);
 
 		if (node_cmp(node_at(*page, i - 1), b + NODE_HEADER, get16(b + 6)) >= 0)
@@ -369,7 +381,7 @@ static int path_changeable(const unsigned char **leaf, unsigned int *n, const pa
 		uint16_t kind, sk;
 		int error;
 
-		if ((error = page_changeable(&page, &kind, n, w, pgno)) < 0)
+		if ((error = page_changeable(&page, &kind, n, w, pgno, 1)) < 0)
 			return error;
 		if (kind == PAGE_LEAF) {
 			*leaf = page;
@@ -378,9 +390,9 @@ static int path_changeable(const unsigned char **leaf, unsigned int *n, const pa
 		while (i + 1 < *n && node_cmp(node_at(page, i + 1), key, klen) <= 0)
 			i++;
 		if ((i > 0 && (error = page_changeable(&side, &sk, &nside, w,
-				node_child(node_at(page, i - 1)))) < 0) ||
+				node_child(node_at(page, i - 1)), 1)) < 0) ||
 		    (i + 1 < *n && (error = page_changeable(&side, &sk, &nside, w,
-				node_child(node_at(page, i + 1)))) < 0))
+				node_child(node_at(page, i + 1)), 1)) < 0))
 			return error;
 		pgno = node_child(node_at(page, i));
 	}
@@ -442,4 +454,28 @@ int vault_store__check_write(MDB_txn *txn, const char *name, const void *key, si
 	    (error = table_root(&root, &w, meta, name)) < 0)
 		return error;
 	return root == NO_PAGE ? 0 : path_changeable(&leaf, &n, &w, root, key, klen);
+}
+
+int vault_store__check_commit(MDB_txn *txn)
+{
+	const vault_store *st = mdb_env_get_userctx(mdb_txn_env(txn));
+	const unsigned char *meta;
+	page_walk w;
+	int error;
+
+	if (!st || !st->fault_base || !st->psize)
+		return 0;
+	if ((error = write_start(&meta, &w, st)) < 0)
+		return error;
+	if ((uint64_t)mdb_txn_id(txn) <= get64(meta + META_TXNID))
+		return 0;                /* a read transaction: it changes nothing */
+	/* Whole: both are small, and a commit may change any of their pages. */
+	w.ordered = 0;
+	if (get64(meta + META_FREE_ROOT) != NO_PAGE &&
+	    (error = walk_tree(&w, get64(meta + META_FREE_ROOT), 0)) < 0)
+		return error;
+	w.ordered = 1;
+	if (get64(meta + META_MAIN_ROOT) != NO_PAGE)
+		error = walk_tree(&w, get64(meta + META_MAIN_ROOT), 0);
+	return error;
 }

@@ -631,8 +631,12 @@ static void txn_ended(vault_store *st, MDB_txn *txn)
 int vault_store__commit(vault_store *st, MDB_txn *txn)
 {
 	uint64_t room;
-	int rc;
+	int rc, error;
 
+	if ((error = vault_store__check_commit(txn)) < 0) {
+		vault_store__abort(st, txn);
+		return error;
+	}
 	VAULT_FAULT_ENTER();
 	rc = mdb_txn_commit(txn);
 	VAULT_FAULT_LEAVE();

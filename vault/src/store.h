@@ -164,6 +164,13 @@ int vault_store__check_pages(vault_store *st, MDB_txn *txn);
  * page. NULL `name`: nothing to check.
  */
 int vault_store__check_write(MDB_txn *txn, const char *name, const void *key, size_t klen);
+/*
+ * Before a write transaction commits: the pages its commit changes (the
+ * free pages' table, and the table of tables, where each changed table's
+ * record goes), as they lie in the file, are sound. 0 for a read
+ * transaction; VAULT_ECORRUPT naming the page.
+ */
+int vault_store__check_commit(MDB_txn *txn);
 /* The name of table `dbi` ("git"), or NULL. */
 const char *vault_store__table_name(const vault_store *st, MDB_dbi dbi);
 
