@@ -83,19 +83,37 @@ static int mark(page_walk *w, uint64_t pgno, const char *what)
 	return 0;
 }
 
-/* A large value's pages: LMDB's count of them, from the value's size. */
-static int mark_big(page_walk *w, uint64_t first, uint64_t size)
+/*
+ * A leaf's record `at` bytes into it lies within it; a large one's first
+ * page starts at least as many pages as its size needs (more where LMDB
+ * wrote a shorter value over a longer one in the same transaction: it
+ * keeps the longer run), all in the file. *run: the pages of that run
+ * (LMDB frees that many when the record goes), 0 for a record in the leaf.
+ */
+static int record_sound(uint64_t *run, const page_walk *w, uint64_t pgno,
+	const unsigned char *page, size_t at)
 {
-	uint64_t n = (PAGE_HEADER - 1 + size) / w->psize + 1;
+	const unsigned char *node = page + at, *big;
+	uint64_t size = get16(node) | (uint64_t)get16(node + 2) << 16, first, n;
+	uint16_t flags = get16(node + 4);
+	size_t data = at + NODE_HEADER + get16(node + 6);
 
-	if (first > w->last || n > w->last - first + 1)
+	*run = 0;
+	if (flags & ~(NODE_BIG | NODE_TABLE))
+		return damaged(pgno, "holds a record of an unknown kind");
+	if (!(flags & NODE_BIG))
+		return size > w->psize - data ? damaged(pgno, "holds a record that runs past its end") : 0;
+	if (data + 8 > w->psize)
+		return damaged(pgno, "holds a record that runs past its end");
+	first = get64(page + data);
+	n = (PAGE_HEADER - 1 + size) / w->psize + 1;
+	if (first < 2 || first > w->last || n > w->last - first + 1)
 		return damaged(first, "starts a value that runs past the file's pages");
-	for (uint64_t i = 0; i < n; i++) {
-		int error = mark(w, first + i, "is used twice (a value's page)");
-
-		if (error < 0)
-			return error;
-	}
+	big = w->map + first * w->psize;
+	*run = get16(big + 12) | (uint64_t)get16(big + 14) << 16;
+	if (get64(big) != first || (get16(big + 10) & PAGE_KINDS) != PAGE_OVERFLOW ||
+	    *run < n || *run > w->last - first + 1)
+		return damaged(first, "is not the first page of the value that names it");
 	return 0;
 }
 
@@ -107,20 +125,17 @@ static int walk_leaf_node(page_walk *w, uint64_t pgno, const unsigned char *page
 	int depth)
 {
 	const unsigned char *node = page + at;
-	uint64_t size = get16(node) | (uint64_t)get16(node + 2) << 16;
-	uint16_t flags = get16(node + 4);
+	uint64_t size = get16(node) | (uint64_t)get16(node + 2) << 16, run;
 	size_t data = at + NODE_HEADER + get16(node + 6);
+	int error;
 
-	if (flags & ~(NODE_BIG | NODE_TABLE))
-		return damaged(pgno, "holds a record of an unknown kind");
-	if (flags & NODE_BIG) {
-		if (data + 8 > w->psize)
-			return damaged(pgno, "holds a record that runs past its end");
-		return mark_big(w, get64(page + data), size);
-	}
-	if (size > w->psize - data)
-		return damaged(pgno, "holds a record that runs past its end");
-	if (!(flags & NODE_TABLE))
+	if ((error = record_sound(&run, w, pgno, page, at)) < 0)
+		return error;
+	/* A large value's pages: the run its first page counts. */
+	for (uint64_t i = 0; i < run; i++)
+		if ((error = mark(w, get64(page + data) + i, "is used twice (a value's page)")) < 0)
+			return error;
+	if (run || !(get16(node + 4) & NODE_TABLE))
 		return 0;
 	if (size != TABLE_RECORD)
 		return damaged(pgno, "holds a table record of the wrong size");
@@ -316,39 +331,13 @@ static int node_cmp(const unsigned char *node, const unsigned char *key, size_t 
 	return c ? c : (nlen > klen) - (nlen < klen);
 }
 
-/* A leaf's record `at` bytes into it lies within it; a large one's first
- * page is the start of as many pages as LMDB counts from its size (it
- * frees that many when the record goes). */
-static int record_sound(const page_walk *w, uint64_t pgno, const unsigned char *page, size_t at)
-{
-	const unsigned char *node = page + at, *big;
-	uint64_t size = get16(node) | (uint64_t)get16(node + 2) << 16, first, n;
-	uint16_t flags = get16(node + 4);
-	size_t data = at + NODE_HEADER + get16(node + 6);
-
-	if (flags & ~(NODE_BIG | NODE_TABLE))
-		return damaged(pgno, "holds a record of an unknown kind");
-	if (!(flags & NODE_BIG))
-		return size > w->psize - data ? damaged(pgno, "holds a record that runs past its end") : 0;
-	if (data + 8 > w->psize)
-		return damaged(pgno, "holds a record that runs past its end");
-	first = get64(page + data);
-	n = (PAGE_HEADER - 1 + size) / w->psize + 1;
-	if (first < 2 || first > w->last || n > w->last - first + 1)
-		return damaged(first, "starts a value that runs past the file's pages");
-	big = w->map + first * w->psize;
-	if (get64(big) != first || (get16(big + 10) & PAGE_KINDS) != PAGE_OVERFLOW ||
-	    (get16(big + 12) | (uint64_t)get16(big + 14) << 16) != n)
-		return damaged(first, "is not the first page of the value that names it");
-	return 0;
-}
-
 /* A page LMDB may change: sound, its keys in order (but a branch's
  * first, which LMDB leaves empty; and those of the free pages' table,
  * numbers in the machine's order: `ordered` 0), each leaf record sound. */
 static int page_changeable(const unsigned char **page, uint16_t *kind, unsigned int *n,
 	const page_walk *w, uint64_t pgno, int ordered)
 {
+	uint64_t run;
 	int error;
 
 	if ((error = page_sound(page, kind, n, w, pgno)) < 0)
@@ -362,7 +351,7 @@ static int page_changeable(const unsigned char **page, uint16_t *kind, unsigned 
 			return damaged(pgno, "holds its keys out of order");
 	}
 	for (unsigned int i = 0; *kind == PAGE_LEAF && i < *n; i++)
-		if ((error = record_sound(w, pgno, *page, (size_t)(node_at(*page, i) - *page))) < 0)
+		if ((error = record_sound(&run, w, pgno, *page, (size_t)(node_at(*page, i) - *page))) < 0)
 			return error;
 	return 0;
 }
