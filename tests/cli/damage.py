@@ -26,7 +26,12 @@ is classified:
 
 The first four and `unverified` must stay at 0; so must `not3` with
 --strict-exit (CI's run). A trial is replayed with
---seed S --trials 1 --first K (its number K and the run's seed S are printed).
+--seed S --trials 1 --first K (its number K and the run's seed S are printed),
+and the same --kind if the run had one: --kind draws one class of damage
+only, to hunt it (copy:git:blocks: a page of the `git` table overwritten by
+a copy of a page of `blocks`; see damage()). A read's event lands at keys
+hashed from its commit, which holds the time, so a replay may take another
+path than the run did.
 
 With --mount, each trial mounts the damaged copy instead and reads every
 file there: each read gives the stored bytes or fails with EIO (or the

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -911,6 +912,25 @@ static void named_vault(char *out, size_t n, const char *name)
 	vault_close(v);
 }
 
+/* named_vault, open as a store, with one record of 64 bytes at `key` in
+ * `blocks`; NULL if it failed. */
+static vault_store *store_with_block(char *path, size_t n, const char *name,
+	const unsigned char key[16])
+{
+	vault_store *st = NULL;
+	MDB_txn *txn = NULL;
+	unsigned char val[64] = { 0 };
+
+	named_vault(path, n, name);
+	CHECK_RC(vault_store__open(&st, path, VAULT_STORE_OPEN, 0), 0);
+	if (!st)
+		return NULL;
+	CHECK_RC(vault_store__begin(&txn, st, 1), 0);
+	CHECK_RC(vault_store__put(txn, st->blocks, key, 16, val, sizeof val, 0), 0);
+	CHECK_RC(vault_store__commit(st, txn), 0);
+	return st;
+}
+
 /* Where in the file the page holding `dbi`'s record `key` lies (its page
  * number), read in a read transaction of the store. 0 if not found. */
 static uint64_t leaf_of(vault_store *st, MDB_dbi dbi, const void *key, size_t klen)
@@ -953,13 +973,8 @@ static void test_damaged_leaf_write(void)
 	char path[512], want[128];
 	uint64_t leaf;
 
-	named_vault(path, sizeof path, "leaf");
-	CHECK_RC(vault_store__open(&st, path, VAULT_STORE_OPEN, 0), 0);
-	if (!st)
+	if ((st = store_with_block(path, sizeof path, "leaf", key)) == NULL)
 		return;
-	CHECK_RC(vault_store__begin(&txn, st, 1), 0);
-	CHECK_RC(vault_store__put(txn, st->blocks, key, sizeof key, val, sizeof val, 0), 0);
-	CHECK_RC(vault_store__commit(st, txn), 0);
 	CHECK((leaf = leaf_of(st, st->blocks, key, sizeof key)) > 2);
 	vault_store__close(st);
 	st = NULL;
@@ -993,6 +1008,52 @@ static void test_damaged_leaf_write(void)
 	snprintf(want, sizeof want, "the vault file is damaged: page %llu holds another page's number",
 		(unsigned long long)leaf);
 	CHECK(strstr(vault_error_last()->message, want) != NULL);
+	vault_store__abort(st, txn);
+	vault_store__close(st);
+}
+
+/*
+ * Dropping the map's pages (vault_store__trim, on long reads) where a
+ * value's page holds another page's number: the map is where it was
+ * found at open, not where that number puts it; the page just below it
+ * (heap, or here a page of ours) keeps its bytes.
+ */
+static void test_trim_damaged_page(void)
+{
+	vault_store *st = NULL;
+	MDB_txn *txn = NULL;
+	unsigned char key[16] = { 0x7e };
+	MDB_val k = { sizeof key, key }, d;
+	MDB_envinfo info;
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	volatile unsigned char *below = MAP_FAILED;
+	char path[512], file[600];
+	uint64_t pgno = 0;
+	int fd;
+
+	if ((st = store_with_block(path, sizeof path, "trim", key)) == NULL)
+		return;
+	join(file, sizeof file, path, "data.mdb");
+	CHECK_RC(vault_store__begin(&txn, st, 0), 0);
+	CHECK(mdb_get(txn, st->blocks, &k, &d) == 0 && mdb_env_info(st->env, &info) == 0);
+	memcpy(&pgno, (const void *)((uintptr_t)d.mv_data & ~(pg - 1)), 8);
+	CHECK(st->fault_base != 0 && pgno > 2 && pgno < info.me_last_pgno);
+	if (st->fault_base && pgno > 2 && pgno < info.me_last_pgno)
+		below = mmap((void *)(st->fault_base - pg), pg, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (below != MAP_FAILED && (uintptr_t)below == st->fault_base - pg) {
+		below[0] = 0x5a;
+		pgno++;
+		CHECK((fd = open(file, O_WRONLY)) >= 0);
+		CHECK(pwrite(fd, &pgno, 8, (off_t)((pgno - 1) * 4096)) == 8);
+		close(fd);
+		vault_store__trim(st, txn, d.mv_data);
+		CHECK(below[0] == 0x5a);
+	} else {
+		fprintf(stderr, "  (the page below the map is taken: not checked)\n");
+	}
+	if (below != MAP_FAILED)
+		munmap((void *)below, pg);
 	vault_store__abort(st, txn);
 	vault_store__close(st);
 }
@@ -1085,6 +1146,7 @@ int main(void)
 	test_damaged_leaf_write();
 	test_damaged_free_page_commit();
 	test_big_value_rewritten();
+	test_trim_damaged_page();
 	test_fault_guard();
 	return harness_done("test_store");
 }

@@ -785,6 +785,16 @@ static int map_bounds(uintptr_t *base, uintptr_t *end, vault_store *st, MDB_txn 
 	if (!inmap || !txn || mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &stat) != 0 ||
 	    stat.ms_psize != pg || mdb_txn_id(txn) > info.me_last_txnid)
 		return -1;
+	/* The map as found at open, where it was found: a page's number is
+	 * the file's to say, and a damaged one would put the map elsewhere
+	 * (and what is dropped from it over the heap). */
+	if (st->fault_base) {
+		if ((uintptr_t)inmap < st->fault_base || (uintptr_t)inmap - st->fault_base >= st->fault_size)
+			return -1;
+		*base = st->fault_base;
+		*end = *base + (uintptr_t)(info.me_last_pgno + 1) * pg;
+		return 0;
+	}
 	page = ((uintptr_t)inmap - 16) & ~(pg - 1);
 	memcpy(&pgno, (const void *)page, sizeof pgno);
 	if (pgno == 0 || pgno > info.me_last_pgno || page < (uintptr_t)pgno * pg)
