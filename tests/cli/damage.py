@@ -414,6 +414,12 @@ def mount_trial(vault, args, env, vdir, work):
     return found
 
 
+def tally(counts):
+    order = ["crash", "hang", "wrong", "exit", "unverified", "not3", "rollback", "caught",
+             "harmless"]
+    return ", ".join("%s %d" % (c, counts.get(c, 0)) for c in order)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -469,10 +475,12 @@ def main():
                 if c != "caught" or args.verbose:
                     print("    %s: %s" % (c, d))
         shutil.rmtree(work, ignore_errors=True)
-    order = ["crash", "hang", "wrong", "exit", "unverified", "not3", "rollback", "caught",
-             "harmless"]
-    print("damage: %d trials in %.0f s: %s" % (args.trials, time.time() - t0, ", ".join(
-        "%s %d" % (c, counts.get(c, 0)) for c in order)))
+        done = k - args.first + 1
+        if done % 100 == 0 and done < args.trials:
+            # A long hunt's counts so far, should it be stopped.
+            print("damage: %d trials in %.0f s: %s" % (done, time.time() - t0, tally(counts)),
+                  flush=True)
+    print("damage: %d trials in %.0f s: %s" % (args.trials, time.time() - t0, tally(counts)))
     if EXITS:
         print("damage: commands that failed, by exit code: %s" % ", ".join(
             "%d: %d" % (c, n) for c, n in sorted(EXITS.items())))
