@@ -26,7 +26,12 @@ is classified:
 
 The first four and `unverified` must stay at 0; so must `not3` with
 --strict-exit (CI's run). A trial is replayed with
---seed S --trials 1 --first K (its number K and the run's seed S are printed).
+--seed S --trials 1 --first K (its number K and the run's seed S are printed),
+and the same --kind if the run had one: --kind draws one class of damage
+only, to hunt it (copy:git:blocks: a page of the `git` table overwritten by
+a copy of a page of `blocks`; see damage()). A read's event lands at keys
+hashed from its commit, which holds the time, so a replay may take another
+path than the run did.
 
 With --mount, each trial mounts the damaged copy instead and reads every
 file there: each read gives the stored bytes or fails with EIO (or the
@@ -176,11 +181,36 @@ class Vault:
         self.used = (self.last + 1) * PAGE
 
 
-def damage(rng, vault):
-    """A damaged copy of the used pages: (bytes, description, cut length)."""
+def pick_pages(rng, vault, kind):
+    """Two pages (a, b): a of sub-database TO, b of FROM, as `kind`
+    (swap:TO:FROM, copy:TO:FROM; * is any, and TO and FROM differ);
+    random pages if no pair fits."""
+    _, to, frm = kind.split(":")
+    pages = range(vault.last + 1)
+
+    def owner(p):
+        return vault.owner.get(p, "free")
+    pairs = [(a, b) for a in pages if to in ("*", owner(a))
+             for b in pages if frm in ("*", owner(b)) and owner(a) != owner(b)]
+    if not pairs:
+        return rng.sample(pages, 2)
+    return rng.choice(pairs)
+
+
+def damage(rng, vault, kind=None):
+    """A damaged copy of the used pages: (bytes, description, cut length).
+    `kind` (--kind) draws one class of damage only: flip, swap, copy,
+    random, cut; or a page of sub-database TO swapped with, or overwritten
+    by, a page of sub-database FROM: swap:TO:FROM, copy:TO:FROM (* is any
+    other)."""
     data = bytearray(vault.data[:vault.used])
     npages = vault.last + 1
-    kind = rng.choice(["flip", "flip", "swap", "copy", "random", "cut"])
+    target = None
+    if kind and ":" in kind:
+        target = pick_pages(rng, vault, kind)
+        kind = kind.split(":")[0]
+    elif not kind:
+        kind = rng.choice(["flip", "flip", "swap", "copy", "random", "cut"])
     cut = None
     if kind == "flip":
         n = rng.choice([1, 1, 2, 4, 16])
@@ -192,7 +222,7 @@ def damage(rng, vault):
         desc = "flip %d byte(s) at %s" % (n, ",".join(
             "%d(p%d %s)" % (p, p // PAGE, vault.owner.get(p // PAGE, "free")) for p in where))
     elif kind in ("swap", "copy"):
-        a, b = rng.sample(range(npages), 2)
+        a, b = target or rng.sample(range(npages), 2)
         pa, pb = bytes(data[a * PAGE:(a + 1) * PAGE]), bytes(data[b * PAGE:(b + 1) * PAGE])
         data[a * PAGE:(a + 1) * PAGE] = pb
         if kind == "swap":
@@ -384,6 +414,12 @@ def mount_trial(vault, args, env, vdir, work):
     return found
 
 
+def tally(counts):
+    order = ["crash", "hang", "wrong", "exit", "unverified", "not3", "rollback", "caught",
+             "harmless"]
+    return ", ".join("%s %d" % (c, counts.get(c, 0)) for c in order)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -394,6 +430,9 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--mount", action="store_true")
+    ap.add_argument("--kind", default=None,
+                    help="one class of damage only (see damage()): flip, swap, copy, random, cut, "
+                         "swap:TO:FROM, copy:TO:FROM")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--strict-exit", action="store_true",
                     help="a failed command exiting other than 3 fails the run")
@@ -401,15 +440,18 @@ def main():
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 32)
     vault = Vault(args.manifest)
     env = dict(os.environ)
-    print("damage: seed %d, %d trial(s) from %d%s; replay one: CASEVAULT_DAMAGE_SEED=%d "
+    print("damage: seed %d, %d trial(s) from %d%s%s; replay one: CASEVAULT_DAMAGE_SEED=%d%s "
           "CASEVAULT_DAMAGE_TRIAL=K" % (seed, args.trials, args.first,
-                                        " on the mount" if args.mount else "", seed), flush=True)
+                                        " on the mount" if args.mount else "",
+                                        " of kind " + args.kind if args.kind else "", seed,
+                                        " CASEVAULT_DAMAGE_KIND=" + args.kind if args.kind else ""),
+          flush=True)
     counts = {}
     bad = 0
     t0 = time.time()
     for k in range(args.first, args.first + args.trials):
         rng = random.Random("%d/%d" % (seed, k))
-        data, desc, cut, diff = damage(rng, vault)
+        data, desc, cut, diff = damage(rng, vault, args.kind)
         work = os.path.join(args.work, "trial")
         trial = mount_trial if args.mount else cli_trial
         found = trial(vault, args, env, make_copy(vault, work, data, cut), work)
@@ -433,10 +475,12 @@ def main():
                 if c != "caught" or args.verbose:
                     print("    %s: %s" % (c, d))
         shutil.rmtree(work, ignore_errors=True)
-    order = ["crash", "hang", "wrong", "exit", "unverified", "not3", "rollback", "caught",
-             "harmless"]
-    print("damage: %d trials in %.0f s: %s" % (args.trials, time.time() - t0, ", ".join(
-        "%s %d" % (c, counts.get(c, 0)) for c in order)))
+        done = k - args.first + 1
+        if done % 100 == 0 and done < args.trials:
+            # A long hunt's counts so far, should it be stopped.
+            print("damage: %d trials in %.0f s: %s" % (done, time.time() - t0, tally(counts)),
+                  flush=True)
+    print("damage: %d trials in %.0f s: %s" % (args.trials, time.time() - t0, tally(counts)))
     if EXITS:
         print("damage: commands that failed, by exit code: %s" % ", ".join(
             "%d: %d" % (c, n) for c, n in sorted(EXITS.items())))

@@ -13,6 +13,13 @@
 #   CASEVAULT_DAMAGE_SAVE=DIR        save the vault built (and what it holds) in DIR
 #   CASEVAULT_DAMAGE_FROM=DIR        run the trials on the vault saved in DIR: a
 #                                    replay then damages the very same file
+#   CASEVAULT_DAMAGE_SHAPE=many      a larger vault: many versions of a document,
+#                                    and the history key rotated twice between them
+#   CASEVAULT_DAMAGE_KIND=K          one class of damage only (damage.py --kind):
+#                                    flip, swap, copy, random, cut; or copy:TO:FROM,
+#                                    swap:TO:FROM, a page of sub-database TO
+#                                    overwritten by (swapped with) one of FROM
+#                                    (* any other), e.g. copy:git:blocks
 . "$(dirname "$0")/lib.sh"
 
 export XDG_STATE_HOME=$T/state
@@ -20,10 +27,11 @@ trials=${CASEVAULT_DAMAGE_TRIALS:-80}
 mount_trials=${CASEVAULT_DAMAGE_MOUNT_TRIALS:-20}
 seed=${CASEVAULT_DAMAGE_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 replay=()
+[ -n "${CASEVAULT_DAMAGE_KIND:-}" ] && replay=(--kind "$CASEVAULT_DAMAGE_KIND")
 if [ -n "${CASEVAULT_DAMAGE_TRIAL:-}" ]; then
 	trials=1
 	mount_trials=$([ "$mount_trials" = 0 ] && echo 0 || echo 1)
-	replay=(--first "$CASEVAULT_DAMAGE_TRIAL" --verbose)
+	replay+=(--first "$CASEVAULT_DAMAGE_TRIAL" --verbose)
 fi
 
 # The vault: an admin, two caseworkers, an auditor; two cases; documents
@@ -62,6 +70,12 @@ expect_exit 0 cv noy mkdir "$a/legal"
 put noy "$a/legal/note.txt" 1
 put kim "$b/form.txt" 1
 put kim "$b/form.txt" 2
+if [ "${CASEVAULT_DAMAGE_SHAPE:-}" = many ]; then
+	for ver in $(seq 3 40); do
+		put kim "$b/form.txt" "$ver"
+		case $ver in 15|30) expect_exit 0 cv dpo history rotate-key ;; esac
+	done
+fi
 expect_exit 0 cv noy get "$a/intake.txt" --purpose check -o /dev/null
 expect_exit 0 cv kim get "$b/form.txt" --purpose check -o /dev/null
 expect_exit 0 cv noy get "$b/form.txt" --purpose check -o /dev/null

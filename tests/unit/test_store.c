@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -895,6 +896,236 @@ static void test_page_numbers(void)
 	free(map);
 }
 
+/* A fresh vault named `name`, closed, in a folder the damaged-page tests
+ * share (a test binary has few temporary folders). */
+static void named_vault(char *out, size_t n, const char *name)
+{
+	static const char *base;
+	vault *v = NULL;
+
+	if (!base)
+		base = harness_tmpdir();
+	join(out, n, base, name);
+	CHECK_RC(vault_init(&v, out, "dpo", ADMIN_PASS, strlen(ADMIN_PASS), 0), 0);
+	vault_close(v);
+}
+
+/* named_vault, open as a store, with one record of 64 bytes at `key` in
+ * `blocks`; NULL if it failed. */
+static vault_store *store_with_block(char *path, size_t n, const char *name,
+	const unsigned char key[16])
+{
+	vault_store *st = NULL;
+	MDB_txn *txn = NULL;
+	unsigned char val[64] = { 0 };
+
+	named_vault(path, n, name);
+	CHECK_RC(vault_store__open(&st, path, VAULT_STORE_OPEN, 0), 0);
+	if (!st)
+		return NULL;
+	CHECK_RC(vault_store__begin(&txn, st, 1), 0);
+	CHECK_RC(vault_store__put(txn, st->blocks, key, 16, val, sizeof val, 0), 0);
+	CHECK_RC(vault_store__commit(st, txn), 0);
+	return st;
+}
+
+/* Where in the file the page holding `dbi`'s record `key` lies (its page
+ * number), read in a read transaction of the store. 0 if not found. */
+static uint64_t leaf_of(vault_store *st, MDB_dbi dbi, const void *key, size_t klen)
+{
+	MDB_txn *txn = NULL;
+	MDB_val k = { klen, (void *)key }, d;
+	uint64_t pgno = 0;
+
+	if (vault_store__begin(&txn, st, 0) < 0)
+		return 0;
+	if (mdb_get(txn, dbi, &k, &d) == 0)
+		memcpy(&pgno, (const void *)((uintptr_t)d.mv_data & ~(uintptr_t)4095), 8);
+	vault_store__abort(st, txn);
+	return pgno;
+}
+
+/* Write 2 bytes at `at` of data.mdb. */
+static void poke16(const char *dir, off_t at, uint16_t value)
+{
+	char file[600];
+	int fd;
+
+	join(file, sizeof file, dir, "data.mdb");
+	CHECK((fd = open(file, O_WRONLY)) >= 0);
+	CHECK(pwrite(fd, &value, 2, at) == 2);
+	close(fd);
+}
+
+/*
+ * A write into a leaf whose header is damaged: LMDB would copy the page
+ * to a buffer of a page's size as the header's offsets say, past its
+ * end, over the heap. Refused before LMDB changes anything, naming the
+ * page, as a page copied over it is; another table's write still goes.
+ */
+static void test_damaged_leaf_write(void)
+{
+	vault_store *st = NULL;
+	MDB_txn *txn = NULL;
+	unsigned char key[16] = { 0xc5, 0x5e }, val[64] = { 0 };
+	char path[512], want[128];
+	uint64_t leaf;
+
+	if ((st = store_with_block(path, sizeof path, "leaf", key)) == NULL)
+		return;
+	CHECK((leaf = leaf_of(st, st->blocks, key, sizeof key)) > 2);
+	vault_store__close(st);
+	st = NULL;
+
+	/* Its lower offset far past the page's end. */
+	poke16(path, (off_t)(leaf * 4096 + 12), 0xf000);
+	CHECK_RC(vault_store__open(&st, path, VAULT_STORE_OPEN, 0), 0);
+	if (!st)
+		return;
+	CHECK_RC(vault_store__begin(&txn, st, 1), 0);
+	key[15] = 1;
+	CHECK_RC(vault_store__put(txn, st->blocks, key, sizeof key, val, sizeof val, 0), VAULT_ECORRUPT);
+	snprintf(want, sizeof want, "the vault file is damaged: page %llu has a damaged header",
+		(unsigned long long)leaf);
+	CHECK(strstr(vault_error_last()->message, want) != NULL);
+	CHECK_RC(vault_store__del(txn, st->blocks, key, sizeof key), VAULT_ECORRUPT);
+	/* Another table's pages are sound: it is written. */
+	CHECK_RC(vault_store__put(txn, st->versions, key, sizeof key, val, sizeof val, 0), 0);
+	vault_store__abort(st, txn);
+	vault_store__close(st);
+	st = NULL;
+
+	/* The page holds another page's number: a page copied over it. */
+	poke16(path, (off_t)(leaf * 4096 + 12), 16 + 2);
+	poke16(path, (off_t)(leaf * 4096), (uint16_t)(leaf + 1));
+	CHECK_RC(vault_store__open(&st, path, VAULT_STORE_OPEN, 0), 0);
+	if (!st)
+		return;
+	CHECK_RC(vault_store__begin(&txn, st, 1), 0);
+	CHECK_RC(vault_store__put(txn, st->blocks, key, sizeof key, val, sizeof val, 0), VAULT_ECORRUPT);
+	snprintf(want, sizeof want, "the vault file is damaged: page %llu holds another page's number",
+		(unsigned long long)leaf);
+	CHECK(strstr(vault_error_last()->message, want) != NULL);
+	vault_store__abort(st, txn);
+	vault_store__close(st);
+}
+
+/*
+ * Dropping the map's pages (vault_store__trim, on long reads) where a
+ * value's page holds another page's number: the map is where it was
+ * found at open, not where that number puts it; the page just below it
+ * (heap, or here a page of ours) keeps its bytes.
+ */
+static void test_trim_damaged_page(void)
+{
+	vault_store *st = NULL;
+	MDB_txn *txn = NULL;
+	unsigned char key[16] = { 0x7e };
+	MDB_val k = { sizeof key, key }, d;
+	MDB_envinfo info;
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	volatile unsigned char *below = MAP_FAILED;
+	char path[512], file[600];
+	uint64_t pgno = 0;
+	int fd;
+
+	if ((st = store_with_block(path, sizeof path, "trim", key)) == NULL)
+		return;
+	join(file, sizeof file, path, "data.mdb");
+	CHECK_RC(vault_store__begin(&txn, st, 0), 0);
+	CHECK(mdb_get(txn, st->blocks, &k, &d) == 0 && mdb_env_info(st->env, &info) == 0);
+	memcpy(&pgno, (const void *)((uintptr_t)d.mv_data & ~(pg - 1)), 8);
+	CHECK(st->fault_base != 0 && pgno > 2 && pgno < info.me_last_pgno);
+	if (st->fault_base && pgno > 2 && pgno < info.me_last_pgno)
+		below = mmap((void *)(st->fault_base - pg), pg, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (below != MAP_FAILED && (uintptr_t)below == st->fault_base - pg) {
+		below[0] = 0x5a;
+		pgno++;
+		CHECK((fd = open(file, O_WRONLY)) >= 0);
+		CHECK(pwrite(fd, &pgno, 8, (off_t)((pgno - 1) * 4096)) == 8);
+		close(fd);
+		vault_store__trim(st, txn, d.mv_data);
+		CHECK(below[0] == 0x5a);
+	} else {
+		fprintf(stderr, "  (the page below the map is taken: not checked)\n");
+	}
+	if (below != MAP_FAILED)
+		munmap((void *)below, pg);
+	vault_store__abort(st, txn);
+	vault_store__close(st);
+}
+
+/* A large value written over with a shorter one in the same transaction
+ * keeps its pages (LMDB reuses them): more pages than its size needs is
+ * sound, and the next write there goes. */
+static void test_big_value_rewritten(void)
+{
+	vault_store *st = NULL;
+	MDB_txn *txn = NULL;
+	unsigned char key[16] = { 0xb1, 0x9 }, *val = calloc(1, 20000);
+	char path[512];
+
+	named_vault(path, sizeof path, "big");
+	CHECK_RC(vault_store__open(&st, path, VAULT_STORE_OPEN, 0), 0);
+	if (!st || !val) {
+		free(val);
+		return;
+	}
+	CHECK_RC(vault_store__begin(&txn, st, 1), 0);
+	CHECK_RC(vault_store__put(txn, st->blocks, key, sizeof key, val, 20000, 0), 0);
+	CHECK_RC(vault_store__put(txn, st->blocks, key, sizeof key, val, 5000, 0), 0);
+	CHECK_RC(vault_store__commit(st, txn), 0);
+	CHECK_RC(vault_store__begin(&txn, st, 0), 0);
+	CHECK_RC(vault_store__check_pages(st, txn), 0);
+	vault_store__abort(st, txn);
+	CHECK_RC(vault_store__begin(&txn, st, 1), 0);
+	CHECK_RC(vault_store__put(txn, st->blocks, key, sizeof key, val, 6000, 0), 0);
+	key[15] = 1;
+	CHECK_RC(vault_store__put(txn, st->blocks, key, sizeof key, val, 100, 0), 0);
+	CHECK_RC(vault_store__commit(st, txn), 0);
+	/* Verify's account of the pages counts them all as the value's. */
+	CHECK_RC(vault_store__begin(&txn, st, 0), 0);
+	CHECK_RC(vault_store__check_pages(st, txn), 0);
+	vault_store__abort(st, txn);
+	vault_store__close(st);
+	free(val);
+}
+
+/* The table of free pages, which only a commit changes, with a leaf's
+ * upper offset past its end: LMDB would copy the page's tail from there.
+ * The commit is refused, nothing written. */
+static void test_damaged_free_page_commit(void)
+{
+	vault_store *st = NULL;
+	vault *v = NULL;
+	MDB_txn *txn = NULL;
+	unsigned char key[16] = { 0xf2 }, val[16] = { 0 };
+	char path[512], want[128];
+	off_t at;
+
+	named_vault(path, sizeof path, "free");
+	CHECK_RC(vault_open(&v, path), 0);
+	if (!v)
+		return;
+	CHECK_RC(vault_unlock(v, "dpo", ADMIN_PASS, strlen(ADMIN_PASS)), 0);
+	CHECK_RC(support_user_add(v, "alice", VAULT_ROLE_CASEWORKER, "alice-pass", 10), 0);
+	vault_close(v);
+	CHECK((at = free_list_at(path)) > 0);
+	poke16(path, (at & ~(off_t)4095) + 14, 0xf000);
+	CHECK_RC(vault_store__open(&st, path, VAULT_STORE_OPEN, 0), 0);
+	if (!st)
+		return;
+	CHECK_RC(vault_store__begin(&txn, st, 1), 0);
+	CHECK_RC(vault_store__put(txn, st->versions, key, sizeof key, val, sizeof val, 0), 0);
+	CHECK_RC(vault_store__commit(st, txn), VAULT_ECORRUPT);
+	snprintf(want, sizeof want, "the vault file is damaged: page %llu has a damaged header",
+		(unsigned long long)(at / 4096));
+	CHECK(strstr(vault_error_last()->message, want) != NULL);
+	CHECK((uint64_t)leaf_of(st, st->versions, key, sizeof key) == 0);
+	vault_store__close(st);
+}
+
 int main(void)
 {
 	umask(022);
@@ -910,6 +1141,10 @@ int main(void)
 	test_cut_short();
 	test_damaged_free_list();
 	test_page_numbers();
+	test_damaged_leaf_write();
+	test_damaged_free_page_commit();
+	test_big_value_rewritten();
+	test_trim_damaged_page();
 	test_fault_guard();
 	return harness_done("test_store");
 }

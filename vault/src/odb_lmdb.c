@@ -223,6 +223,8 @@ static int odb_write(git_odb_backend *backend, const git_oid *oid,
 	}
 	vault_odb__locator(loc, b->hk, oid->id);
 	val.mv_size = VAULT_ODB_OVERHEAD + 1 + len;
+	if ((rc = vault_store__check_write(vault_store__cur, "git", loc, sizeof loc)) < 0)
+		return git_fail(rc);
 	VAULT_FAULT_ENTER();
 	rc = mdb_put(vault_store__cur, b->st->git, &key, &val, MDB_NOOVERWRITE | MDB_RESERVE);
 	VAULT_FAULT_LEAVE();

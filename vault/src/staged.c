@@ -169,7 +169,7 @@ static int drop_range(vault_staged__result *res, MDB_txn *txn, vault_store *st, 
 	unsigned char k[16];
 	MDB_cursor *cur;
 	MDB_val key = { sizeof k, k }, d;
-	int rc;
+	int rc, error = 0;
 
 	if ((rc = mdb_cursor_open(txn, st->blocks, &cur)) != 0)
 		return vault_store__error(rc, "collect staged blocks");
@@ -184,6 +184,8 @@ static int drop_range(vault_staged__result *res, MDB_txn *txn, vault_store *st, 
 		if (keep && bsearch(&id, keep, nkeep, sizeof *keep, id_cmp))
 			continue;
 		res->bytes += d.mv_size;
+		if ((error = vault_store__check_write(txn, "blocks", key.mv_data, key.mv_size)) < 0)
+			break;
 		VAULT_FAULT_ENTER();
 		rc = mdb_cursor_del(cur, 0);
 		VAULT_FAULT_LEAVE();
@@ -192,6 +194,8 @@ static int drop_range(vault_staged__result *res, MDB_txn *txn, vault_store *st, 
 		res->blocks++;
 	}
 	mdb_cursor_close(cur);
+	if (error < 0)
+		return error;
 	return rc == 0 || rc == MDB_NOTFOUND ? 0 : vault_store__error(rc, "collect staged blocks");
 }
 

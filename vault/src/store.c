@@ -255,6 +255,23 @@ static int check_free(vault_store *st)
 	return error;
 }
 
+/* The tables, by name: where each one's handle is kept. */
+static const struct { const char *name; size_t off; } table_names[] = {
+	{ "meta", offsetof(vault_store, meta) },         { "users", offsetof(vault_store, users) },
+	{ "cases", offsetof(vault_store, cases) },       { "sealed", offsetof(vault_store, sealed) },
+	{ "nodes", offsetof(vault_store, nodes) },       { "dirents", offsetof(vault_store, dirents) },
+	{ "nodekeys", offsetof(vault_store, nodekeys) }, { "versions", offsetof(vault_store, versions) },
+	{ "blocks", offsetof(vault_store, blocks) },     { "git", offsetof(vault_store, git) },
+};
+
+const char *vault_store__table_name(const vault_store *st, MDB_dbi dbi)
+{
+	for (size_t i = 0; i < sizeof table_names / sizeof table_names[0]; i++)
+		if (*(const MDB_dbi *)((const char *)st + table_names[i].off) == dbi)
+			return table_names[i].name;
+	return NULL;
+}
+
 int vault_store__open(vault_store **out, const char *dir, int mode, uint64_t mapsize)
 {
 	vault_store *st = NULL;
@@ -262,7 +279,6 @@ int vault_store__open(vault_store **out, const char *dir, int mode, uint64_t map
 	int rc, error, create = mode == VAULT_STORE_CREATE;
 	unsigned int ro = mode == VAULT_STORE_SNAPSHOT ? MDB_RDONLY : 0;
 	unsigned int nolock = ro || mode == VAULT_STORE_EXCLUSIVE ? MDB_NOLOCK : 0;
-	struct { const char *name; MDB_dbi *dbi; } dbs[10];
 
 	*out = NULL;
 	if ((error = check_dir(dir, mode)) < 0)
@@ -299,26 +315,16 @@ int vault_store__open(vault_store **out, const char *dir, int mode, uint64_t map
 	/* Clear reader slots left behind by killed processes. */
 	mdb_reader_check(st->env, NULL);
 
-	dbs[0].name = "meta";     dbs[0].dbi = &st->meta;
-	dbs[1].name = "users";    dbs[1].dbi = &st->users;
-	dbs[2].name = "cases";    dbs[2].dbi = &st->cases;
-	dbs[3].name = "sealed";   dbs[3].dbi = &st->sealed;
-	dbs[4].name = "nodes";    dbs[4].dbi = &st->nodes;
-	dbs[5].name = "dirents";  dbs[5].dbi = &st->dirents;
-	dbs[6].name = "nodekeys"; dbs[6].dbi = &st->nodekeys;
-	dbs[7].name = "versions"; dbs[7].dbi = &st->versions;
-	dbs[8].name = "blocks";   dbs[8].dbi = &st->blocks;
-	dbs[9].name = "git";      dbs[9].dbi = &st->git;
-
 	if ((rc = mdb_txn_begin(st->env, NULL, ro, &txn)) != 0) {
 		error = vault_store__error(rc, "open vault");
 		goto done;
 	}
-	for (size_t i = 0; i < 10; i++) {
-		rc = mdb_dbi_open(txn, dbs[i].name, create ? MDB_CREATE : 0, dbs[i].dbi);
+	for (size_t i = 0; i < sizeof table_names / sizeof table_names[0]; i++) {
+		rc = mdb_dbi_open(txn, table_names[i].name, create ? MDB_CREATE : 0,
+			(MDB_dbi *)((char *)st + table_names[i].off));
 		if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
 			error = vault_error_set(VAULT_ECORRUPT,
-				"'%s' is not a casevault vault: table '%s' is missing", dir, dbs[i].name);
+				"'%s' is not a casevault vault: table '%s' is missing", dir, table_names[i].name);
 			goto done;
 		}
 		if (rc != 0) {
@@ -652,8 +658,12 @@ static void txn_ended(vault_store *st, MDB_txn *txn)
 int vault_store__commit(vault_store *st, MDB_txn *txn)
 {
 	uint64_t room;
-	int rc;
+	int rc, error;
 
+	if ((error = vault_store__check_commit(txn)) < 0) {
+		vault_store__abort(st, txn);
+		return error;
+	}
 	VAULT_FAULT_ENTER();
 	rc = mdb_txn_commit(txn);
 	VAULT_FAULT_LEAVE();
@@ -737,12 +747,22 @@ int vault_store__get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen, MDB_
 	return record_result(rc, "read record");
 }
 
+/* The name of table `dbi` of the store `txn` belongs to. */
+static const char *table_of(MDB_txn *txn, MDB_dbi dbi)
+{
+	const vault_store *st = mdb_env_get_userctx(mdb_txn_env(txn));
+
+	return st ? vault_store__table_name(st, dbi) : NULL;
+}
+
 int vault_store__put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
 	const void *v, size_t vlen, unsigned int flags)
 {
 	MDB_val key = { klen, (void *)k }, val = { vlen, (void *)v };
-	int rc;
+	int rc, error;
 
+	if ((error = vault_store__check_write(txn, table_of(txn, dbi), k, klen)) < 0)
+		return error;
 	VAULT_FAULT_ENTER();
 	rc = mdb_put(txn, dbi, &key, &val, flags);
 	VAULT_FAULT_LEAVE();
@@ -752,8 +772,10 @@ int vault_store__put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
 int vault_store__del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
 {
 	MDB_val key = { klen, (void *)k };
-	int rc;
+	int rc, error;
 
+	if ((error = vault_store__check_write(txn, table_of(txn, dbi), k, klen)) < 0)
+		return error;
 	VAULT_FAULT_ENTER();
 	rc = mdb_del(txn, dbi, &key, NULL);
 	VAULT_FAULT_LEAVE();
@@ -790,6 +812,16 @@ static int map_bounds(uintptr_t *base, uintptr_t *end, vault_store *st, MDB_txn 
 	if (!inmap || !txn || mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &stat) != 0 ||
 	    stat.ms_psize != pg || mdb_txn_id(txn) > info.me_last_txnid)
 		return -1;
+	/* The map as found at open, where it was found: a page's number is
+	 * the file's to say, and a damaged one would put the map elsewhere
+	 * (and what is dropped from it over the heap). */
+	if (st->fault_base) {
+		if ((uintptr_t)inmap < st->fault_base || (uintptr_t)inmap - st->fault_base >= st->fault_size)
+			return -1;
+		*base = st->fault_base;
+		*end = *base + (uintptr_t)(info.me_last_pgno + 1) * pg;
+		return 0;
+	}
 	page = ((uintptr_t)inmap - 16) & ~(pg - 1);
 	memcpy(&pgno, (const void *)page, sizeof pgno);
 	if (pgno == 0 || pgno > info.me_last_pgno || page < (uintptr_t)pgno * pg)

@@ -158,6 +158,24 @@ int vault_store__check(vault_store *st, MDB_txn *txn);
 int vault_store__check_pages(vault_store *st, MDB_txn *txn);
 
 /*
+ * Before a write of `key` in table `name` ("git"; pages.c): the pages
+ * LMDB may change for it, as they lie in the file, are sound (LMDB
+ * changes a copy of each on the heap as its header says, and a damaged
+ * one makes it write past that copy). 0, or VAULT_ECORRUPT naming the
+ * page. NULL `name`: nothing to check.
+ */
+int vault_store__check_write(MDB_txn *txn, const char *name, const void *key, size_t klen);
+/*
+ * Before a write transaction commits: the pages its commit changes (the
+ * free pages' table, and the table of tables, where each changed table's
+ * record goes), as they lie in the file, are sound. 0 for a read
+ * transaction; VAULT_ECORRUPT naming the page.
+ */
+int vault_store__check_commit(MDB_txn *txn);
+/* The name of table `dbi` ("git"), or NULL. */
+const char *vault_store__table_name(const vault_store *st, MDB_dbi dbi);
+
+/*
  * `inmap`, a key or value read in a read-only transaction, lies in a page
  * that holds its own number, as LMDB writes every page: a page copied or
  * moved to another place (an old copy of a page, two pages swapped) is
