@@ -2,7 +2,8 @@
 # What `mount` and `umount` say when they cannot do it: a folder that is a
 # mount point already (ours or another file system), a folder that is not
 # a mount point, and a mount still in use (the processes that use it are
-# named). Needs /dev/fuse and fusermount3 (skipped without them, failed
+# named); and a case record damaged by an insider, which the mount answers
+# with EIO, not as a key still to come. Needs /dev/fuse and fusermount3 (skipped without them, failed
 # under CI=true).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mount_lib.sh"
@@ -51,6 +52,29 @@ check_not_contains "it is not called 'not a casevault mount'" "check that DIR" "
 check "still mounted while busy" is_mounted
 kill "$in_dir" "$with_file"
 wait "$in_dir" "$with_file" 2> /dev/null
+umount_vault
+
+# --- a damaged case record on the mount: EIO, not "no key yet" ---------------
+# An insider deletes noy's sealed key and edits the case record (sealed
+# again under the index key): a member whose key is missing looks like one
+# whose key is still pending. The signed history tells them apart: the
+# record does not match it, so the mount answers EIO (damage), as the CLI
+# exits 3, where it used to answer EACCES (not delivered yet).
+edit() { "$RAWREC_BIN" "$VAULT" dpo "$T/dpo.pass" "$@"; }
+check "noy's sealed key deleted" edit delete sealed "$CODE/$(printf '%08x' 1)/noy"
+check "the case record edited" edit flip-sealed cases "$CODE" -23
+fails_cleanly 3 "does not match the signed history" cv noy get --purpose test "$CODE/doc.txt"
+expect_exit 0 cv noy mount --purpose test "$MNT"
+MOUNT_PID=$(daemon_pid)
+for _ in $(seq 100); do is_mounted && break; sleep 0.05; done
+CASEDIR=$MNT/$(ls "$MNT" 2> /dev/null | grep "^$CODE" | head -n 1)
+err=$(python3 -c 'import os, sys
+try:
+    os.listdir(sys.argv[1]); print("listed")
+except OSError as e:
+    import errno; print(errno.errorcode[e.errno])' "$CASEDIR")
+check_eq "the damaged case's folder answers EIO" EIO "$err"
+check "the daemon still runs" alive "$MOUNT_PID"
 umount_vault
 
 finish
