@@ -713,6 +713,31 @@ int vault_store__page_ok(const vault_store *st, const void *inmap)
 }
 
 /*
+ * No record of `dbi` can be read: the table must be empty by its own count
+ * too (LMDB's table record), and a table that is never empty must not be,
+ * or the file was damaged.
+ */
+static int empty_checked(MDB_txn *txn, MDB_dbi dbi)
+{
+	const vault_store *st = mdb_env_get_userctx(mdb_txn_env(txn));
+	const char *name = st ? vault_store__table_name(st, dbi) : NULL;
+	MDB_stat ms;
+	int rc;
+
+	if ((rc = mdb_stat(txn, dbi, &ms)) != 0)
+		return vault_store__error(rc, "read record");
+	/* A vault's meta and users tables are never empty (init fills them):
+	 * empty, their record in the table of tables was damaged. */
+	if (ms.ms_entries == 0 && (!st || (dbi != st->meta && dbi != st->users)))
+		return VAULT_ENOTFOUND;
+	if (ms.ms_entries == 0)
+		return vault_error_set(VAULT_ECORRUPT, "the vault file is damaged: table '%s' is empty",
+			name ? name : "?");
+	return vault_error_set(VAULT_ECORRUPT, "the vault file is damaged: table '%s' counts %llu "
+		"records and none can be read", name ? name : "?", (unsigned long long)ms.ms_entries);
+}
+
+/*
  * Record `key` is not in `dbi`. The leaf page that would hold it must be
  * the page it claims to be: one swapped or copied over it (damage) makes
  * a record vanish, which is not a record that does not exist. Only a miss
@@ -729,6 +754,8 @@ static int miss_checked(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key)
 	if ((rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE)) == MDB_NOTFOUND)
 		rc = mdb_cursor_get(cur, &k, &d, MDB_LAST);     /* past the last: the last leaf */
 	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return empty_checked(txn, dbi);
 	if (rc != 0)
 		return record_result(rc, "read record");
 	error = vault_store__page_ok(mdb_env_get_userctx(mdb_txn_env(txn)), k.mv_data);
